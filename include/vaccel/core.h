@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @file vaccel/core.h
+ * Lifecycle of the runtime. The library bootstraps itself when it is loaded
+ * (from the environment) and cleans up at unload, as upstream does; set
+ * VACCEL_BOOTSTRAP_ENABLED=0 / VACCEL_CLEANUP_ENABLED=0 to do it by hand.
+ * Nothing here ever exits the process: plugins that fail to load are logged
+ * and skipped.
+ */
+#pragma once
+
+#include "config.h"
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Bootstrap from defaults + VACCEL_CONFIG file + environment.
+ *  @return VACCEL_OK; VACCEL_EEXIST if already initialized; the config
+ *  error if the configuration is malformed (runtime stays uninitialized). */
+int vaccel_bootstrap(void);
+
+/** Bootstrap with an explicit config (copied; the caller keeps ownership).
+ *  @p config must not be NULL. Returns as vaccel_bootstrap(). */
+int vaccel_bootstrap_with_config(struct vaccel_config *config);
+
+/** Release every session, resource and plugin and remove the run directory.
+ *  @return VACCEL_OK, also when not initialized. */
+int vaccel_cleanup(void);
+
+/** True between a successful bootstrap and cleanup. */
+bool vaccel_is_initialized(void);
+
+/** Top-level run directory (/run/user/<uid>/vaccel/<random>, or under
+ *  $TMPDIR when /run/user is not writable); NULL if not initialized. */
+const char *vaccel_rundir(void);
+
+/** The active configuration; NULL if not initialized. Read-only.
+ *  (In C++ the function hides the struct's name: write `struct
+ *  vaccel_config` for the type.) */
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#endif
+const struct vaccel_config *vaccel_config(void);
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+#ifdef __cplusplus
+}
+#endif

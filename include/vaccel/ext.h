@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @file vaccel/ext.h
+ * Extensions of this implementation beyond upstream vAccel's API. Programs
+ * that must also build against upstream should guard uses with
+ * `#ifdef VACCEL_HAS_EXT`.
+ */
+#pragma once
+
+#include "id.h"
+#include "op.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VACCEL_HAS_EXT 1
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vaccel_session;
+
+/**
+ * Message of the last failed vAccel call made by this thread ("" if none),
+ * like errno: successful calls do not clear it. The pointer is valid until
+ * this thread's next failing call. Never NULL.
+ */
+const char *vaccel_last_error(void);
+
+/** Number of loaded plugins. */
+size_t vaccel_plugin_count(void);
+
+/** Description of a loaded plugin (see vaccel_plugin_describe()). */
+struct vaccel_plugin_desc {
+	size_t struct_size; /**< set by the caller to sizeof(struct ...) */
+	const char *name; /**< valid until cleanup */
+	const char *version;
+	const char *vaccel_version;
+	const char *path; /**< library it was loaded from */
+	unsigned int type; /**< VACCEL_PLUGIN_* bits */
+	uint64_t ops_mask; /**< bit N set: implements vaccel_op_type_t N */
+};
+
+/**
+ * Describe the @p index-th loaded plugin (load order).
+ * @return VACCEL_OK, VACCEL_EINVAL (NULL / bad struct_size), VACCEL_ERANGE.
+ */
+int vaccel_plugin_describe(size_t index, struct vaccel_plugin_desc *desc);
+
+/**
+ * The function a plugin registered for @p op (for tools and benchmarks that
+ * call a backend directly). @return VACCEL_OK, VACCEL_EINVAL,
+ * VACCEL_ENOENT (no such plugin), VACCEL_ENOTSUP (plugin lacks the op).
+ */
+int vaccel_plugin_get_op(const char *plugin_name, vaccel_op_type_t op,
+			 void **func);
+
+/**
+ * Name of the plugin that serves @p op for @p sess under the routing rules,
+ * or NULL if none does.
+ */
+const char *vaccel_session_op_plugin(struct vaccel_session *sess,
+				     vaccel_op_type_t op);
+
+/** Live sessions / resources in this process (for tools and tests). */
+size_t vaccel_session_count(void);
+size_t vaccel_resource_count(void);
+
+#ifdef __cplusplus
+}
+#endif

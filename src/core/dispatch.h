@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+// The hot path of every op: find the implementing function for the session
+// (a lock-free table lookup, see registry.h), call it, and keep exceptions
+// from escaping a C++ plugin into C callers.
+#pragma once
+
+#include "core/objects.h"
+#include "core/runtime.h"
+
+#include <chrono>
+#include <vaccel/error.h>
+#include <vaccel/op.h>
+
+namespace vaccel::core {
+
+// Slow paths, out of line.
+int op_bad_session(vaccel_op_type_t op) noexcept;
+int op_not_supported(vaccel_op_type_t op, const vaccel_session *sess) noexcept;
+int op_threw(vaccel_op_type_t op, const Plugin *plugin) noexcept;
+void op_profile(vaccel_op_type_t op, uint64_t ns) noexcept;
+
+inline const OpEntry *find_op(vaccel_session *sess,
+			      vaccel_op_type_t op) noexcept
+{
+	const DispatchTable *t =
+		sess->state->table.load(std::memory_order_acquire);
+	if (t == nullptr || t->generation != runtime().plugins().generation())
+		[[unlikely]] {
+		t = session_refresh_table(sess);
+		if (t == nullptr)
+			return nullptr;
+	}
+	const OpEntry &e = t->ops[op];
+	return e.func != nullptr ? &e : nullptr;
+}
+
+// Calls the op implementation of type `Op` with signature `Fn` (the public
+// function's type). The session is always the first argument.
+template <class Fn, class... Args>
+inline int call_op(vaccel_op_type_t op, vaccel_session *sess,
+		   Args... args) noexcept
+{
+	if (sess == nullptr || sess->state == nullptr) [[unlikely]]
+		return op_bad_session(op);
+	const OpEntry *e = find_op(sess, op);
+	if (e == nullptr) [[unlikely]]
+		return op_not_supported(op, sess);
+	auto fn = reinterpret_cast<Fn>(e->func);
+	try {
+		if (!runtime().profiling()) [[likely]]
+			return fn(sess, args...);
+		auto t0 = std::chrono::steady_clock::now();
+		int rc = fn(sess, args...);
+		op_profile(op, static_cast<uint64_t>(
+				       std::chrono::duration_cast<
+					       std::chrono::nanoseconds>(
+					       std::chrono::steady_clock::now() -
+					       t0)
+					       .count()));
+		return rc;
+	} catch (...) {
+		return op_threw(op, e->plugin);
+	}
+}
+
+} // namespace vaccel::core

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/runtime.h"
+
+#include "core/dispatch.h"
+#include "core/objects.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <unistd.h>
+#include <vaccel/log.h>
+
+namespace vaccel::core {
+
+// The runtime must exist before the load-time bootstrap below runs.
+namespace detail {
+__attribute__((init_priority(200))) Runtime g_runtime;
+}
+
+bool profiling_enabled() noexcept { return runtime().profiling(); }
+
+namespace {
+
+char *dup_or_null(const std::string &s)
+{
+	return s.empty() ? nullptr : strdup(s.c_str());
+}
+
+} // namespace
+
+Status Runtime::make_rundir()
+{
+	namespace fs = std::filesystem;
+	// /run/user/<uid>/vaccel as upstream; $TMPDIR (or /tmp) when that is
+	// not available, e.g. root without a login session.
+	std::vector<fs::path> bases;
+	const std::string uid = std::to_string(getuid());
+	bases.emplace_back(fs::path("/run/user") / uid / "vaccel");
+	const char *tmp = std::getenv("TMPDIR");
+	bases.emplace_back(fs::path(tmp && *tmp ? tmp : "/tmp") /
+			   ("vaccel-" + uid));
+	for (const auto &base : bases) {
+		std::error_code ec;
+		if (base.string().rfind("/run/user/", 0) == 0 &&
+		    !fs::is_directory(base.parent_path(), ec))
+			continue;
+		fs::create_directories(base, ec);
+		if (ec)
+			continue;
+		std::string tmpl = (base / "XXXXXX").string();
+		if (mkdtemp(tmpl.data()) == nullptr)
+			continue;
+		rundir_ = tmpl;
+		return Status::ok();
+	}
+	return Status(VACCEL_EIO, "cannot create a run directory");
+}
+
+Status Runtime::bootstrap(const Config &config)
+{
+	std::lock_guard lock(lifecycle_mu_);
+	if (initialized())
+		return Status(VACCEL_EEXIST, "vAccel is already initialized");
+	if (config.log_level < VACCEL_LOG_ERROR ||
+	    config.log_level > VACCEL_LOG_DEBUG)
+		return Status::error(VACCEL_EINVAL,
+				     "log level %d is not in 1..4",
+				     config.log_level);
+	config_ = config;
+	log_.set_level(config.log_level);
+	if (!log_.open(config.log_file))
+		vaccel_error("cannot open log file %s: %s; logging to stderr",
+			     config.log_file.c_str(), std::strerror(errno));
+	profiling_.store(config.profiling_enabled, std::memory_order_relaxed);
+	for (size_t i = 0; i < VACCEL_OP_MAX; ++i) {
+		op_calls_[i] = 0;
+		op_ns_[i] = 0;
+	}
+	VACCEL_RETURN_IF_ERROR(make_rundir());
+	c_config_.plugins = dup_or_null(config_.plugins);
+	c_config_.log_level = static_cast<vaccel_log_level_t>(config_.log_level);
+	c_config_.log_file = dup_or_null(config_.log_file);
+	c_config_.profiling_enabled = config_.profiling_enabled;
+	c_config_.version_ignore = config_.version_ignore;
+	// Initialized before plugins load: their init may use the API
+	// (sessions, rundir, config).
+	initialized_.store(true, std::memory_order_release);
+	vaccel_debug("vAccel initialized, rundir %s", rundir_.c_str());
+	if (!config_.plugins.empty())
+		(void)plugins_.load_list(config_.plugins,
+					 config_.version_ignore);
+	return Status::ok();
+}
+
+void Runtime::print_op_profile()
+{
+	for (size_t i = 0; i < VACCEL_OP_MAX; ++i) {
+		uint64_t n = op_calls_[i].load(std::memory_order_relaxed);
+		if (n == 0)
+			continue;
+		uint64_t ns = op_ns_[i].load(std::memory_order_relaxed);
+		vaccel_info("[prof] %s: calls %llu total %llu ns mean %llu ns",
+			    vaccel_op_type_to_str(static_cast<vaccel_op_type_t>(i)),
+			    static_cast<unsigned long long>(n),
+			    static_cast<unsigned long long>(ns),
+			    static_cast<unsigned long long>(ns / n));
+	}
+}
+
+Status Runtime::cleanup()
+{
+	std::lock_guard lock(lifecycle_mu_);
+	if (!initialized())
+		return Status::ok();
+	if (profiling())
+		print_op_profile();
+	// Sessions and resources the program never released: free what the
+	// runtime owns, without writing to the program's structs (they may be
+	// gone already).
+	std::vector<vaccel_session_state *> sessions;
+	std::vector<vaccel_resource_state *> resources;
+	{
+		std::unique_lock olock(objects_mu_);
+		for (auto &[id, s] : sessions_)
+			sessions.push_back(s.second);
+		for (auto &[id, r] : resources_)
+			resources.push_back(r.second);
+		sessions_.clear();
+		resources_.clear();
+	}
+	if (!sessions.empty() || !resources.empty())
+		vaccel_debug("cleanup: %zu sessions and %zu resources still alive",
+			     sessions.size(), resources.size());
+	for (auto *s : sessions)
+		delete s;
+	for (auto *r : resources)
+		delete r;
+	initialized_.store(false, std::memory_order_release);
+	plugins_.unload_all();
+	std::error_code ec;
+	std::filesystem::remove_all(rundir_, ec);
+	if (ec)
+		vaccel_warn("cannot remove rundir %s: %s", rundir_.c_str(),
+			    ec.message().c_str());
+	rundir_.clear();
+	free(c_config_.plugins);
+	free(c_config_.log_file);
+	c_config_ = {};
+	profiling_.store(false, std::memory_order_relaxed);
+	log_.close();
+	return Status::ok();
+}
+
+vaccel_id_t Runtime::add_session(vaccel_session *sess,
+				 vaccel_session_state *state)
+{
+	vaccel_id_t id = next_session_id_.fetch_add(1);
+	std::unique_lock lock(objects_mu_);
+	sessions_[id] = {sess, state};
+	return id;
+}
+
+void Runtime::remove_session(vaccel_id_t id)
+{
+	std::unique_lock lock(objects_mu_);
+	sessions_.erase(id);
+}
+
+vaccel_session *Runtime::find_session(vaccel_id_t id)
+{
+	std::shared_lock lock(objects_mu_);
+	auto it = sessions_.find(id);
+	return it == sessions_.end() ? nullptr : it->second.first;
+}
+
+size_t Runtime::session_count()
+{
+	std::shared_lock lock(objects_mu_);
+	return sessions_.size();
+}
+
+vaccel_id_t Runtime::add_resource(vaccel_resource *res,
+				  vaccel_resource_state *state)
+{
+	vaccel_id_t id = next_resource_id_.fetch_add(1);
+	std::unique_lock lock(objects_mu_);
+	resources_[id] = {res, state};
+	return id;
+}
+
+void Runtime::remove_resource(vaccel_id_t id)
+{
+	std::unique_lock lock(objects_mu_);
+	resources_.erase(id);
+}
+
+vaccel_resource *Runtime::find_resource(vaccel_id_t id)
+{
+	std::shared_lock lock(objects_mu_);
+	auto it = resources_.find(id);
+	return it == resources_.end() ? nullptr : it->second.first;
+}
+
+std::vector<vaccel_resource *> Runtime::resources_of_type(int type)
+{
+	std::shared_lock lock(objects_mu_);
+	std::vector<vaccel_resource *> out;
+	for (auto &[id, r] : resources_)
+		if (static_cast<int>(r.first->type) == type)
+			out.push_back(r.first);
+	return out;
+}
+
+size_t Runtime::resource_count()
+{
+	std::shared_lock lock(objects_mu_);
+	return resources_.size();
+}
+
+// ---- dispatch slow paths -------------------------------------------------
+
+int op_bad_session(vaccel_op_type_t op) noexcept
+{
+	vaccel_error("%s: invalid session (NULL or not initialized)",
+		     vaccel_op_type_to_str(op));
+	return VACCEL_EINVAL;
+}
+
+int op_not_supported(vaccel_op_type_t op, const vaccel_session *sess) noexcept
+{
+	vaccel_error("%s: no loaded plugin implements this op (session %lld)",
+		     vaccel_op_type_to_str(op), static_cast<long long>(sess->id));
+	return VACCEL_ENOTSUP;
+}
+
+int op_threw(vaccel_op_type_t op, const Plugin *plugin) noexcept
+{
+	vaccel_error("%s: plugin %s threw an exception",
+		     vaccel_op_type_to_str(op),
+		     plugin ? plugin->name.c_str() : "?");
+	return VACCEL_EBACKEND;
+}
+
+void op_profile(vaccel_op_type_t op, uint64_t ns) noexcept
+{
+	runtime().record_op(op, ns);
+}
+
+// ---- library load / unload -----------------------------------------------
+
+namespace {
+
+bool env_enabled(const char *name)
+{
+	const char *v = std::getenv(name);
+	if (v == nullptr)
+		return true;
+	auto b = parse_bool(v);
+	return !b.is_ok() || b.value();
+}
+
+__attribute__((constructor(300))) void on_library_load()
+{
+	if (!env_enabled("VACCEL_BOOTSTRAP_ENABLED"))
+		return;
+	auto cfg = config_from_environment();
+	if (!cfg.is_ok()) {
+		// Never exit the program: report and stay uninitialized.
+		std::fprintf(stderr, "vaccel: bootstrap failed: %s\n",
+			     cfg.status().message().c_str());
+		return;
+	}
+	Status st = runtime().bootstrap(cfg.value());
+	if (!st.is_ok())
+		std::fprintf(stderr, "vaccel: bootstrap failed: %s\n",
+			     st.message().c_str());
+}
+
+__attribute__((destructor(300))) void on_library_unload()
+{
+	if (!env_enabled("VACCEL_CLEANUP_ENABLED"))
+		return;
+	(void)runtime().cleanup();
+}
+
+} // namespace
+} // namespace vaccel::core

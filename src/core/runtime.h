@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+// The one runtime object: configuration, logging, the plugin registry, the
+// live sessions and resources, and the run directory. It is the only global
+// of the library; everything else hangs off it. Its lifecycle:
+//   constructed (static storage) -> bootstrap() -> cleanup() -> bootstrap()...
+// All members are safe to use from any thread.
+#pragma once
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/registry.h"
+#include "core/status.h"
+
+#include <array>
+#include <atomic>
+#include <vaccel/op.h>
+#include <vector>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+struct vaccel_session;
+struct vaccel_resource;
+struct vaccel_session_state;
+struct vaccel_resource_state;
+
+namespace vaccel::core {
+
+class Runtime {
+public:
+	Runtime() = default;
+	Runtime(const Runtime &) = delete;
+	Runtime &operator=(const Runtime &) = delete;
+
+	Status bootstrap(const Config &config);
+	Status cleanup();
+	[[nodiscard]] bool initialized() const noexcept
+	{
+		return initialized_.load(std::memory_order_acquire);
+	}
+
+	[[nodiscard]] const std::string &rundir() const noexcept
+	{
+		return rundir_;
+	}
+	// C view of the active configuration (strings owned by the runtime).
+	[[nodiscard]] const struct vaccel_config *c_config() const noexcept
+	{
+		return initialized() ? &c_config_ : nullptr;
+	}
+	[[nodiscard]] const Config &config() const noexcept { return config_; }
+
+	Logger &log() noexcept { return log_; }
+	PluginRegistry &plugins() noexcept { return plugins_; }
+
+	[[nodiscard]] bool profiling() const noexcept
+	{
+		return profiling_.load(std::memory_order_relaxed);
+	}
+
+	// Live objects, by id. Entries are the caller's structs; the runtime
+	// never frees them, only the state they point to.
+	vaccel_id_t add_session(vaccel_session *sess,
+				vaccel_session_state *state);
+	void remove_session(vaccel_id_t id);
+	vaccel_session *find_session(vaccel_id_t id);
+	size_t session_count();
+
+	vaccel_id_t add_resource(vaccel_resource *res,
+				 vaccel_resource_state *state);
+	void remove_resource(vaccel_id_t id);
+	vaccel_resource *find_resource(vaccel_id_t id);
+	std::vector<vaccel_resource *> resources_of_type(int type);
+	size_t resource_count();
+
+	// Per-op call counts and time, kept when profiling is enabled and
+	// printed at cleanup.
+	void record_op(int op, uint64_t ns) noexcept
+	{
+		op_calls_[op].fetch_add(1, std::memory_order_relaxed);
+		op_ns_[op].fetch_add(ns, std::memory_order_relaxed);
+	}
+
+private:
+	Status make_rundir();
+	void print_op_profile();
+
+	std::array<std::atomic<uint64_t>, VACCEL_OP_MAX> op_calls_{};
+	std::array<std::atomic<uint64_t>, VACCEL_OP_MAX> op_ns_{};
+
+	std::mutex lifecycle_mu_; // serializes bootstrap/cleanup
+	std::atomic<bool> initialized_{false};
+	std::atomic<bool> profiling_{false};
+	Config config_;
+	struct vaccel_config c_config_{};
+	std::string rundir_;
+	Logger log_;
+	PluginRegistry plugins_;
+
+	std::shared_mutex objects_mu_;
+	// The state pointer is kept beside the program's struct so that
+	// cleanup can free it without reading a struct that may be gone.
+	std::map<vaccel_id_t, std::pair<vaccel_session *, vaccel_session_state *>>
+		sessions_;
+	std::map<vaccel_id_t,
+		 std::pair<vaccel_resource *, vaccel_resource_state *>>
+		resources_;
+	std::atomic<vaccel_id_t> next_session_id_{1};
+	std::atomic<vaccel_id_t> next_resource_id_{1};
+};
+
+namespace detail {
+extern Runtime g_runtime; // defined in runtime.cpp; use runtime()
+}
+// The runtime of this process.
+inline Runtime &runtime() noexcept { return detail::g_runtime; }
+
+// For prof.cpp and the C shims.
+bool profiling_enabled() noexcept;
+
+} // namespace vaccel::core

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/objects.h"
+#include "core/runtime.h"
+
+#include <filesystem>
+#include <vaccel/log.h>
+
+namespace vaccel::core {
+namespace {
+
+int call_hook(int (*hook)(vaccel_session *, uint32_t), vaccel_session *s,
+	      uint32_t flags)
+{
+	return hook != nullptr ? hook(s, flags) : VACCEL_OK;
+}
+
+} // namespace
+
+const DispatchTable *session_refresh_table(vaccel_session *sess) noexcept
+{
+	try {
+		const DispatchTable *t =
+			runtime().plugins().table_for(sess->hint);
+		sess->state->table.store(t, std::memory_order_release);
+		sess->plugin = t->primary ? t->primary->desc : nullptr;
+		return t;
+	} catch (...) {
+		return nullptr;
+	}
+}
+
+Status session_init(vaccel_session *sess, uint32_t flags)
+{
+	if (sess == nullptr)
+		return Status(VACCEL_EINVAL, "session is NULL");
+	Runtime &rt = runtime();
+	if (!rt.initialized())
+		return Status(VACCEL_ESESS,
+			      "vAccel is not initialized (bootstrap disabled?)");
+	auto state = std::make_unique<vaccel_session_state>();
+	*sess = vaccel_session{};
+	sess->hint = flags;
+	const DispatchTable *t = rt.plugins().table_for(flags);
+	state->table.store(t, std::memory_order_release);
+	sess->plugin = t->primary ? t->primary->desc : nullptr;
+	sess->is_virtio = t->primary != nullptr &&
+			  (t->primary->desc->info->is_virtio ||
+			   (t->primary->type & VACCEL_PLUGIN_REMOTE) != 0);
+	sess->id = rt.add_session(sess, state.get());
+
+	std::error_code ec;
+	state->rundir = rt.rundir() + "/session." + std::to_string(sess->id);
+	std::filesystem::create_directory(state->rundir, ec);
+	if (ec) {
+		rt.remove_session(sess->id);
+		*sess = vaccel_session{};
+		return Status::error(VACCEL_EIO, "cannot create %s: %s",
+				     state->rundir.c_str(),
+				     ec.message().c_str());
+	}
+	sess->rundir = state->rundir.data();
+	sess->state = state.get();
+
+	// A transport plugin mirrors the session remotely.
+	if (t->primary != nullptr && t->primary->has_session_hooks()) {
+		int rc = call_hook(t->primary->desc->info->session_init, sess,
+				   flags);
+		if (rc != VACCEL_OK) {
+			rt.remove_session(sess->id);
+			std::filesystem::remove_all(state->rundir, ec);
+			*sess = vaccel_session{};
+			return Status::error(rc,
+					     "plugin %s could not create the session",
+					     t->primary->name.c_str());
+		}
+		state->hooks = t->primary;
+	}
+	state.release(); // owned through sess->state from here on
+	vaccel_debug("session %lld created (hint 0x%x)",
+		     static_cast<long long>(sess->id), flags);
+	return Status::ok();
+}
+
+Status session_release(vaccel_session *sess)
+{
+	if (sess == nullptr || sess->state == nullptr)
+		return Status(VACCEL_EINVAL,
+			      "session is NULL or not initialized");
+	vaccel_session_state *st = sess->state;
+	{
+		std::lock_guard lock(st->mu);
+		if (!st->resources.empty())
+			return Status::error(
+				VACCEL_EBUSY,
+				"session %lld still has %zu registered resources",
+				static_cast<long long>(sess->id),
+				st->resources.size());
+	}
+	if (st->hooks != nullptr &&
+	    st->hooks->desc->info->session_release != nullptr) {
+		int rc = st->hooks->desc->info->session_release(sess);
+		if (rc != VACCEL_OK)
+			vaccel_warn("plugin %s: session %lld release returned %d",
+				    st->hooks->name.c_str(),
+				    static_cast<long long>(sess->id), rc);
+	}
+	runtime().remove_session(sess->id);
+	std::error_code ec;
+	std::filesystem::remove_all(st->rundir, ec);
+	vaccel_debug("session %lld released", static_cast<long long>(sess->id));
+	delete st;
+	*sess = vaccel_session{};
+	return Status::ok();
+}
+
+Status session_update(vaccel_session *sess, uint32_t flags)
+{
+	if (sess == nullptr || sess->state == nullptr)
+		return Status(VACCEL_EINVAL,
+			      "session is NULL or not initialized");
+	sess->hint = flags;
+	if (session_refresh_table(sess) == nullptr)
+		return Status(VACCEL_ENOMEM, "cannot build op routing");
+	if (sess->state->hooks != nullptr &&
+	    sess->state->hooks->desc->info->session_update != nullptr) {
+		int rc = sess->state->hooks->desc->info->session_update(sess,
+									flags);
+		if (rc != VACCEL_OK)
+			return Status::error(rc, "plugin %s: session update failed",
+					     sess->state->hooks->name.c_str());
+	}
+	return Status::ok();
+}
+
+} // namespace vaccel::core
