@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds and runs every test: the whole suite in the default build and under
+# AddressSanitizer+UBSan, the concurrency tests under ThreadSanitizer, and a
+# short benchmark smoke run. Usage: scripts/test.sh [--quick]  (--quick: default build only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+jobs=$(nproc)
+run_preset() {
+  local preset=$1; shift
+  echo "=== [$preset] configure + build"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  echo "=== [$preset] test"
+  ctest --preset "$preset" "$@"
+}
+
+run_preset default
+if [ "${1:-}" = "--quick" ]; then exit 0; fi
+
+# Sanitizers: ASan/UBSan over the whole suite, TSan over the concurrency tests
+# (the tsan test preset selects the "concurrency" label).
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_preset asan
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_preset tsan
+
+echo "=== all tests passed"
