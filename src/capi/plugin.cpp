@@ -35,7 +35,10 @@ int vaccel_plugin_load(const char *lib)
 		VACCEL_RETURN_IF_ERROR(need_runtime());
 		if (lib == nullptr || *lib == '\0')
 			return Status(VACCEL_EINVAL, "plugin name is NULL or empty");
-		return runtime().plugins().load(lib, runtime().config().version_ignore);
+		Status st = runtime().plugins().load(
+			lib, runtime().config().version_ignore);
+		vaccel::core::arm_exit_cleanup();
+		return st;
 	});
 }
 
@@ -45,8 +48,10 @@ int vaccel_plugin_parse_and_load(const char *lib_str)
 		VACCEL_RETURN_IF_ERROR(need_runtime());
 		if (lib_str == nullptr)
 			return Status(VACCEL_EINVAL, "plugin list is NULL");
-		return runtime().plugins().load_list(
+		Status st = runtime().plugins().load_list(
 			lib_str, runtime().config().version_ignore);
+		vaccel::core::arm_exit_cleanup();
+		return st;
 	});
 }
 

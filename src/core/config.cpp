@@ -81,12 +81,12 @@ Status apply_toml(Config &cfg, const std::string &text,
 		if (node.is_table())
 			continue; // sections of other components, e.g. [rpc]
 		if (k == "plugins") {
-			if (auto s = node.value<std::string>()) {
+			if (auto s = node.value_exact<std::string>()) {
 				cfg.plugins = *s;
 			} else if (const auto *arr = node.as_array()) {
 				std::string joined;
 				for (const auto &el : *arr) {
-					auto v = el.value<std::string>();
+					auto v = el.value_exact<std::string>();
 					if (!v)
 						return Status::error(
 							VACCEL_EINVAL,
@@ -105,9 +105,9 @@ Status apply_toml(Config &cfg, const std::string &text,
 			}
 		} else if (k == "log_level") {
 			Result<int> lvl = Status(VACCEL_EINVAL, "");
-			if (auto i = node.value<int64_t>())
+			if (auto i = node.value_exact<int64_t>())
 				lvl = parse_log_level(std::to_string(*i));
-			else if (auto s = node.value<std::string>())
+			else if (auto s = node.value_exact<std::string>())
 				lvl = parse_log_level(*s);
 			if (!lvl)
 				return Status::error(
@@ -116,7 +116,7 @@ Status apply_toml(Config &cfg, const std::string &text,
 					origin.c_str());
 			cfg.log_level = lvl.value();
 		} else if (k == "log_file") {
-			auto s = node.value<std::string>();
+			auto s = node.value_exact<std::string>();
 			if (!s)
 				return Status::error(
 					VACCEL_EINVAL,
@@ -124,7 +124,7 @@ Status apply_toml(Config &cfg, const std::string &text,
 					origin.c_str());
 			cfg.log_file = *s;
 		} else if (k == "profiling_enabled" || k == "version_ignore") {
-			auto b = node.value<bool>();
+			auto b = node.value_exact<bool>();
 			if (!b)
 				return Status::error(
 					VACCEL_EINVAL,

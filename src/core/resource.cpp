@@ -114,16 +114,18 @@ Status init_with(vaccel_resource *res, vaccel_resource_type_t type,
 		return Status(VACCEL_ESESS, "vAccel is not initialized");
 	auto st = std::make_unique<vaccel_resource_state>();
 	*res = vaccel_resource{};
-	vaccel_id_t id = rt.add_resource(res, st.get());
+	const vaccel_id_t id = rt.reserve_resource_id();
 	vaccel_path_type_t path_type = VACCEL_PATH_LOCAL_FILE;
 	Status s = fill(*st, id, path_type);
 	if (!s.is_ok()) {
-		rt.remove_resource(id);
 		*res = vaccel_resource{};
 		return s;
 	}
 	res->id = id;
+	vaccel_resource_state *state = st.get();
 	publish(res, std::move(st), type, path_type);
+	// Findable by id and type only now that it is complete.
+	rt.add_resource(id, res, state);
 	vaccel_debug("resource %lld created (%s, %zu blobs)",
 		     static_cast<long long>(id), vaccel_resource_type_to_str(type),
 		     res->nr_blobs);

@@ -14,7 +14,7 @@ namespace vaccel::core {
 
 // The runtime must exist before the load-time bootstrap below runs.
 namespace detail {
-__attribute__((init_priority(200))) Runtime g_runtime;
+__attribute__((init_priority(200))) RuntimeHolder g_runtime;
 }
 
 bool profiling_enabled() noexcept { return runtime().profiling(); }
@@ -89,6 +89,7 @@ Status Runtime::bootstrap(const Config &config)
 	if (!config_.plugins.empty())
 		(void)plugins_.load_list(config_.plugins,
 					 config_.version_ignore);
+	arm_exit_cleanup();
 	return Status::ok();
 }
 
@@ -151,13 +152,11 @@ Status Runtime::cleanup()
 	return Status::ok();
 }
 
-vaccel_id_t Runtime::add_session(vaccel_session *sess,
-				 vaccel_session_state *state)
+void Runtime::add_session(vaccel_id_t id, vaccel_session *sess,
+			  vaccel_session_state *state)
 {
-	vaccel_id_t id = next_session_id_.fetch_add(1);
 	std::unique_lock lock(objects_mu_);
 	sessions_[id] = {sess, state};
-	return id;
 }
 
 void Runtime::remove_session(vaccel_id_t id)
@@ -179,13 +178,11 @@ size_t Runtime::session_count()
 	return sessions_.size();
 }
 
-vaccel_id_t Runtime::add_resource(vaccel_resource *res,
-				  vaccel_resource_state *state)
+void Runtime::add_resource(vaccel_id_t id, vaccel_resource *res,
+			   vaccel_resource_state *state)
 {
-	vaccel_id_t id = next_resource_id_.fetch_add(1);
 	std::unique_lock lock(objects_mu_);
 	resources_[id] = {res, state};
-	return id;
 }
 
 void Runtime::remove_resource(vaccel_id_t id)
@@ -259,6 +256,12 @@ bool env_enabled(const char *name)
 	return !b.is_ok() || b.value();
 }
 
+void exit_cleanup()
+{
+	if (env_enabled("VACCEL_CLEANUP_ENABLED"))
+		(void)runtime().cleanup();
+}
+
 __attribute__((constructor(300))) void on_library_load()
 {
 	if (!env_enabled("VACCEL_BOOTSTRAP_ENABLED"))
@@ -284,4 +287,7 @@ __attribute__((destructor(300))) void on_library_unload()
 }
 
 } // namespace
+
+void arm_exit_cleanup() noexcept { (void)std::atexit(exit_cleanup); }
+
 } // namespace vaccel::core

@@ -60,15 +60,25 @@ public:
 	}
 
 	// Live objects, by id. Entries are the caller's structs; the runtime
-	// never frees them, only the state they point to.
-	vaccel_id_t add_session(vaccel_session *sess,
-				vaccel_session_state *state);
+	// never frees them, only the state they point to. An id is reserved
+	// first and the object added (made findable by id and type) only once
+	// it is fully initialized, so that lookups never see one half-built.
+	vaccel_id_t reserve_session_id() noexcept
+	{
+		return next_session_id_.fetch_add(1);
+	}
+	void add_session(vaccel_id_t id, vaccel_session *sess,
+			 vaccel_session_state *state);
 	void remove_session(vaccel_id_t id);
 	vaccel_session *find_session(vaccel_id_t id);
 	size_t session_count();
 
-	vaccel_id_t add_resource(vaccel_resource *res,
-				 vaccel_resource_state *state);
+	vaccel_id_t reserve_resource_id() noexcept
+	{
+		return next_resource_id_.fetch_add(1);
+	}
+	void add_resource(vaccel_id_t id, vaccel_resource *res,
+			  vaccel_resource_state *state);
 	void remove_resource(vaccel_id_t id);
 	vaccel_resource *find_resource(vaccel_id_t id);
 	std::vector<vaccel_resource *> resources_of_type(int type);
@@ -111,10 +121,24 @@ private:
 };
 
 namespace detail {
-extern Runtime g_runtime; // defined in runtime.cpp; use runtime()
-}
+// Never destroyed: cleanup runs from an atexit handler (see
+// arm_exit_cleanup()) or the library destructor, either of which may come
+// after static destructors would have run.
+union RuntimeHolder {
+	Runtime rt;
+	RuntimeHolder() : rt() {}
+	~RuntimeHolder() {}
+};
+extern RuntimeHolder g_runtime; // defined in runtime.cpp; use runtime()
+} // namespace detail
+
 // The runtime of this process.
-inline Runtime &runtime() noexcept { return detail::g_runtime; }
+inline Runtime &runtime() noexcept { return detail::g_runtime.rt; }
+
+// Make sure cleanup runs at exit() before the static destructors of the
+// plugins loaded so far (atexit handlers run in reverse registration order,
+// so registering after each load puts cleanup first). Idempotent in effect.
+void arm_exit_cleanup() noexcept;
 
 // For prof.cpp and the C shims.
 bool profiling_enabled() noexcept;

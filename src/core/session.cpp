@@ -46,13 +46,12 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 	sess->is_virtio = t->primary != nullptr &&
 			  (t->primary->desc->info->is_virtio ||
 			   (t->primary->type & VACCEL_PLUGIN_REMOTE) != 0);
-	sess->id = rt.add_session(sess, state.get());
+	sess->id = rt.reserve_session_id();
 
 	std::error_code ec;
 	state->rundir = rt.rundir() + "/session." + std::to_string(sess->id);
 	std::filesystem::create_directory(state->rundir, ec);
 	if (ec) {
-		rt.remove_session(sess->id);
 		*sess = vaccel_session{};
 		return Status::error(VACCEL_EIO, "cannot create %s: %s",
 				     state->rundir.c_str(),
@@ -66,7 +65,6 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 		int rc = call_hook(t->primary->desc->info->session_init, sess,
 				   flags);
 		if (rc != VACCEL_OK) {
-			rt.remove_session(sess->id);
 			std::filesystem::remove_all(state->rundir, ec);
 			*sess = vaccel_session{};
 			return Status::error(rc,
@@ -75,7 +73,8 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 		}
 		state->hooks = t->primary;
 	}
-	state.release(); // owned through sess->state from here on
+	// Findable by id only now that it is complete.
+	rt.add_session(sess->id, sess, state.release()); // owned via sess->state
 	vaccel_debug("session %lld created (hint 0x%x)",
 		     static_cast<long long>(sess->id), flags);
 	return Status::ok();
