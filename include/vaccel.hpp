@@ -7,10 +7,11 @@
  * code (code()) and the runtime's message (what()). vaccel::check() is the
  * one place a C return code becomes an exception.
  *
- * Ownership: Session and Resource are move-only RAII handles one pointer
- * wide. A Session unregisters the resources registered through it when it
- * is destroyed; a Resource must therefore outlive the Sessions it is
- * registered with (declare it first).
+ * Ownership: Session and Resource are move-only RAII handles. A Session
+ * unregisters the resources registered through it when it is destroyed; a
+ * Resource must therefore outlive the Sessions it is registered with
+ * (declare it first). Handles that outlive vaccel_cleanup() (e.g. statics)
+ * are safe to destroy: their release fails cleanly and is ignored.
  *
  * Thread safety: as the C API: distinct objects may be used from different
  * threads; ops on one Session may run concurrently.

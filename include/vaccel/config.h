@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * @file vaccel/config.h
- * Runtime configuration. Sources, lowest to highest precedence:
- * built-in defaults < TOML file named by VACCEL_CONFIG < VACCEL_* environment
- * variables < a config passed to vaccel_bootstrap_with_config().
+ * Runtime configuration. vaccel_bootstrap() (and the automatic bootstrap at
+ * load) merges, lowest to highest precedence: built-in defaults < TOML file
+ * named by VACCEL_CONFIG < VACCEL_* environment variables. A config passed to
+ * vaccel_bootstrap_with_config() is used as is, replacing all three.
  * docs/configuration.md lists every key and variable.
  */
 #pragma once

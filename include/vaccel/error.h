@@ -3,8 +3,9 @@
  * @file vaccel/error.h
  * Return codes of every C function. The values are the Linux errno numbers,
  * as upstream vAccel defines them, so programs may compare against either.
- * They are spelled as numbers here so that this header pulls in no
- * Linux-specific headers; a test checks each against <errno.h>.
+ * They are spelled as numbers so that this header pulls in no Linux-specific
+ * header (<errno.h> includes <linux/errno.h>); a test checks each against
+ * <errno.h>. Programs that use EINVAL & co. include <errno.h> themselves.
  */
 #pragma once
 

@@ -73,8 +73,13 @@ extern struct vaccel_plugin vaccel_this_plugin;
 
 /** Initializer of a `struct vaccel_op` owned by this plugin. @p name is
  *  unused and kept for upstream source compatibility. */
+#ifdef __cplusplus
+#define VACCEL_OP_INIT(name, type, func) \
+	{ (type), reinterpret_cast<void *>(func), (&vaccel_this_plugin) }
+#else
 #define VACCEL_OP_INIT(name, type, func) \
 	{ (type), (void *)(func), (&vaccel_this_plugin) }
+#endif
 
 #ifdef __cplusplus
 }

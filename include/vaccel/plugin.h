@@ -80,16 +80,30 @@ struct vaccel_plugin {
  * Exports one symbol, `vaccel_plugin`, which the loader looks up.
  */
 #ifdef __cplusplus
-#define VACCEL_PLUGIN_EXTERN_ extern "C"
+/* C++: a braced extern "C" block (the one-line form warns "initialized and
+ * declared extern"), and no -Wmissing-field-initializers for the hooks a
+ * plugin leaves out (g++ < 14 warns for designated initializers). */
+#define VACCEL_PLUGIN_EXTERN_BEGIN_ extern "C" {
+#define VACCEL_PLUGIN_EXTERN_END_ }
+#define VACCEL_PLUGIN_DIAG_PUSH_                        \
+	_Pragma("GCC diagnostic push")                  \
+	_Pragma("GCC diagnostic ignored \"-Wmissing-field-initializers\"")
+#define VACCEL_PLUGIN_DIAG_POP_ _Pragma("GCC diagnostic pop")
 #else
-#define VACCEL_PLUGIN_EXTERN_
+#define VACCEL_PLUGIN_EXTERN_BEGIN_
+#define VACCEL_PLUGIN_EXTERN_END_
+#define VACCEL_PLUGIN_DIAG_PUSH_
+#define VACCEL_PLUGIN_DIAG_POP_
 #endif
 #define VACCEL_PLUGIN(...)                                                     \
+	VACCEL_PLUGIN_DIAG_PUSH_                                               \
 	static struct vaccel_plugin_info vaccel_plugin_info_ = { __VA_ARGS__ }; \
+	VACCEL_PLUGIN_DIAG_POP_                                                \
 	__attribute__((visibility("hidden"))) struct vaccel_plugin             \
 		vaccel_this_plugin = { NULL, &vaccel_plugin_info_, NULL };     \
-	VACCEL_PLUGIN_EXTERN_ __attribute__((visibility("default")))           \
-	const struct vaccel_plugin *vaccel_plugin = &vaccel_this_plugin;
+	VACCEL_PLUGIN_EXTERN_BEGIN_ __attribute__((visibility("default")))     \
+	const struct vaccel_plugin *vaccel_plugin = &vaccel_this_plugin;       \
+	VACCEL_PLUGIN_EXTERN_END_
 
 /**
  * Register @p nr_ops op implementations. Called from a plugin's init.

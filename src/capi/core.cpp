@@ -16,22 +16,20 @@ using vaccel::core::runtime;
 using vaccel::core::Status;
 
 namespace vaccel::capi {
-namespace {
-thread_local std::string t_last_error;
-}
 
 void set_last_error(int code, const char *fn, const std::string &message) noexcept
 {
+	(void)code;
 	try {
-		t_last_error = std::string(fn) + ": " + message;
+		core::set_thread_error(std::string(fn) + ": " + message);
 	} catch (...) {
-		(void)code;
+		core::set_thread_error(message);
 	}
 }
 
-void clear_last_error() noexcept { t_last_error.clear(); }
+void clear_last_error() noexcept { core::set_thread_error({}); }
 
-const char *last_error() noexcept { return t_last_error.c_str(); }
+const char *last_error() noexcept { return core::thread_error(); }
 
 int report(const char *fn, const core::Status &st) noexcept
 {

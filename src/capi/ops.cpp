@@ -5,37 +5,49 @@
 // registers for an op is the type of the public function below.
 #include "core/dispatch.h"
 
+#include <cstdarg>
+#include <cstdio>
 #include <vaccel.h>
 
 using vaccel::core::call_op;
 
 namespace {
 
+void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fail(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	std::vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	vaccel::core::set_thread_error(buf);
+	vaccel_error("%s", buf);
+}
+
 // Ops that take a resource: it must be of the expected type and registered
 // with the session (as upstream checks).
 int check_resource(vaccel_op_type_t op, vaccel_session *sess,
 		   vaccel_resource *res, vaccel_resource_type_t type)
 {
-	if (sess == nullptr || sess->state == nullptr)
+	if (!vaccel::core::live(sess))
 		return vaccel::core::op_bad_session(op);
-	if (res == nullptr || res->state == nullptr) {
-		vaccel_error("%s: resource is NULL or not initialized",
-			     vaccel_op_type_to_str(op));
+	if (!vaccel::core::live(res)) {
+		fail("%s: resource is NULL or not initialized",
+		     vaccel_op_type_to_str(op));
 		return VACCEL_EINVAL;
 	}
 	if (res->type != type) {
-		vaccel_error("%s: resource %lld is %s, expected %s",
-			     vaccel_op_type_to_str(op),
-			     static_cast<long long>(res->id),
-			     vaccel_resource_type_to_str(res->type),
-			     vaccel_resource_type_to_str(type));
+		fail("%s: resource %lld is %s, expected %s",
+		     vaccel_op_type_to_str(op), static_cast<long long>(res->id),
+		     vaccel_resource_type_to_str(res->type),
+		     vaccel_resource_type_to_str(type));
 		return VACCEL_EINVAL;
 	}
 	if (!vaccel_session_has_resource(sess, res)) {
-		vaccel_error("%s: resource %lld is not registered with session %lld",
-			     vaccel_op_type_to_str(op),
-			     static_cast<long long>(res->id),
-			     static_cast<long long>(sess->id));
+		fail("%s: resource %lld is not registered with session %lld",
+		     vaccel_op_type_to_str(op), static_cast<long long>(res->id),
+		     static_cast<long long>(sess->id));
 		return VACCEL_EPERM;
 	}
 	return VACCEL_OK;

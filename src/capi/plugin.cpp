@@ -92,7 +92,7 @@ int vaccel_plugin_get_op(const char *plugin_name, vaccel_op_type_t op,
 const char *vaccel_session_op_plugin(struct vaccel_session *sess,
 				     vaccel_op_type_t op)
 {
-	if (sess == nullptr || sess->state == nullptr ||
+	if (!vaccel::core::live(sess) ||
 	    static_cast<unsigned>(op) >= VACCEL_OP_MAX)
 		return nullptr;
 	const auto *e = vaccel::core::find_op(sess, op);

@@ -82,7 +82,7 @@ int vaccel_resource_get_all_by_type(struct vaccel_resource ***res,
 
 long int vaccel_resource_refcount(const struct vaccel_resource *res)
 {
-	if (res == nullptr || res->state == nullptr)
+	if (!vaccel::core::live(res))
 		return -VACCEL_EINVAL;
 	std::lock_guard lock(res->state->mu);
 	return static_cast<long>(res->state->sessions.size());
@@ -200,10 +200,10 @@ int vaccel_resource_sync(struct vaccel_resource *res,
 			 struct vaccel_session *sess)
 {
 	return guard(__func__, [&]() -> Status {
-		if (res == nullptr || res->state == nullptr)
+		if (!vaccel::core::live(res))
 			return Status(VACCEL_EINVAL,
 				      "resource is NULL or not initialized");
-		if (sess == nullptr || sess->state == nullptr)
+		if (!vaccel::core::live(sess))
 			return Status(VACCEL_EINVAL,
 				      "session is NULL or not initialized");
 		if (!vaccel_session_has_resource(sess, res))
@@ -227,7 +227,7 @@ int vaccel_resource_directory(struct vaccel_resource *res, char *out_path,
 			      size_t out_path_size, char **alloc_path)
 {
 	return guard(__func__, [&]() -> Status {
-		if (res == nullptr || res->state == nullptr)
+		if (!vaccel::core::live(res))
 			return Status(VACCEL_EINVAL,
 				      "resource is NULL or not initialized");
 		if (res->path_type != VACCEL_PATH_LOCAL_DIR)

@@ -13,7 +13,7 @@ namespace {
 
 Status valid_session(vaccel_session *sess)
 {
-	if (sess == nullptr || sess->state == nullptr)
+	if (!vaccel::core::live(sess))
 		return Status(VACCEL_EINVAL, "session is NULL or not initialized");
 	return Status::ok();
 }
@@ -87,7 +87,7 @@ int vaccel_session_delete(struct vaccel_session *sess)
 bool vaccel_session_has_resource(struct vaccel_session *sess,
 				 struct vaccel_resource *res)
 {
-	if (sess == nullptr || sess->state == nullptr || res == nullptr)
+	if (!vaccel::core::live(sess) || res == nullptr)
 		return false;
 	std::lock_guard lock(sess->state->mu);
 	for (auto *r : sess->state->resources)
@@ -121,7 +121,7 @@ int vaccel_session_resource_by_type(struct vaccel_session *sess,
 {
 	// Not finding one is a normal outcome for plugins probing for an
 	// optional model, so it is not logged as an error.
-	if (sess == nullptr || sess->state == nullptr || res == nullptr)
+	if (!vaccel::core::live(sess) || res == nullptr)
 		return VACCEL_EINVAL;
 	for (auto *r : session_resources(sess))
 		if (r->type == type) {
@@ -136,7 +136,7 @@ int vaccel_session_resources_by_type(struct vaccel_session *sess,
 				     size_t *nr_found,
 				     vaccel_resource_type_t type)
 {
-	if (sess == nullptr || sess->state == nullptr || resources == nullptr ||
+	if (!vaccel::core::live(sess) || resources == nullptr ||
 	    nr_found == nullptr)
 		return VACCEL_EINVAL;
 	std::vector<vaccel_resource *> found;

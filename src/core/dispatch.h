@@ -17,6 +17,8 @@ namespace vaccel::core {
 int op_bad_session(vaccel_op_type_t op) noexcept;
 int op_not_supported(vaccel_op_type_t op, const vaccel_session *sess) noexcept;
 int op_threw(vaccel_op_type_t op, const Plugin *plugin) noexcept;
+// Records "<op>: plugin X returned N" for vaccel_last_error(); returns rc.
+int op_failed(vaccel_op_type_t op, const Plugin *plugin, int rc) noexcept;
 void op_profile(vaccel_op_type_t op, uint64_t ns) noexcept;
 
 inline const OpEntry *find_op(vaccel_session *sess,
@@ -40,23 +42,30 @@ template <class Fn, class... Args>
 inline int call_op(vaccel_op_type_t op, vaccel_session *sess,
 		   Args... args) noexcept
 {
-	if (sess == nullptr || sess->state == nullptr) [[unlikely]]
+	if (!vaccel::core::live(sess)) [[unlikely]]
 		return op_bad_session(op);
 	const OpEntry *e = find_op(sess, op);
 	if (e == nullptr) [[unlikely]]
 		return op_not_supported(op, sess);
 	auto fn = reinterpret_cast<Fn>(e->func);
 	try {
-		if (!runtime().profiling()) [[likely]]
-			return fn(sess, args...);
+		int rc;
+		if (!runtime().profiling()) [[likely]] {
+			rc = fn(sess, args...);
+			if (rc != VACCEL_OK) [[unlikely]]
+				return op_failed(op, e->plugin, rc);
+			return rc;
+		}
 		auto t0 = std::chrono::steady_clock::now();
-		int rc = fn(sess, args...);
+		rc = fn(sess, args...);
 		op_profile(op, static_cast<uint64_t>(
 				       std::chrono::duration_cast<
 					       std::chrono::nanoseconds>(
 					       std::chrono::steady_clock::now() -
 					       t0)
 					       .count()));
+		if (rc != VACCEL_OK) [[unlikely]]
+			return op_failed(op, e->plugin, rc);
 		return rc;
 	} catch (...) {
 		return op_threw(op, e->plugin);

@@ -16,8 +16,13 @@
 #include <vaccel/session.h>
 #include <vector>
 
+// After vaccel_cleanup() the states of objects the program never released
+// are kept as empty "dead" shells, so that a late release or op on such a
+// struct fails cleanly with VACCEL_EINVAL instead of touching freed memory
+// (e.g. a static C++ vaccel::Session destroyed after the exit cleanup).
 struct vaccel_session_state {
 	std::atomic<const vaccel::core::DispatchTable *> table{nullptr};
+	bool dead = false;
 	// Plugin whose session hooks ran at init (transport plugins); its
 	// release/resource hooks are called for this session.
 	vaccel::core::Plugin *hooks = nullptr;
@@ -27,6 +32,7 @@ struct vaccel_session_state {
 };
 
 struct vaccel_resource_state {
+	bool dead = false;
 	std::vector<std::string> paths;
 	std::vector<char *> c_paths; // views into `paths` for the C struct
 	std::vector<vaccel_blob *> blobs; // owned
@@ -35,10 +41,21 @@ struct vaccel_resource_state {
 	std::mutex mu; // guards `sessions`
 	std::vector<vaccel_session *> sessions;
 
-	~vaccel_resource_state();
+	~vaccel_resource_state() { discard(); }
+	// Frees blobs and files (cleanup of an unreleased resource).
+	void discard() noexcept;
 };
 
 namespace vaccel::core {
+
+inline bool live(const vaccel_session *s) noexcept
+{
+	return s != nullptr && s->state != nullptr && !s->state->dead;
+}
+inline bool live(const vaccel_resource *r) noexcept
+{
+	return r != nullptr && r->state != nullptr && !r->state->dead;
+}
 
 // Sessions (session.cpp)
 Status session_init(vaccel_session *sess, uint32_t flags);

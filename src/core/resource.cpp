@@ -10,14 +10,17 @@
 
 namespace fs = std::filesystem;
 
-vaccel_resource_state::~vaccel_resource_state()
+void vaccel_resource_state::discard() noexcept
 {
 	for (vaccel_blob *b : blobs)
 		vaccel_blob_delete(b);
+	blobs.clear();
 	if (!rundir.empty()) {
 		std::error_code ec;
 		fs::remove_all(rundir, ec);
+		rundir.clear();
 	}
+	sessions.clear();
 }
 
 namespace vaccel::core {
@@ -252,13 +255,28 @@ Status resource_init_blobs(vaccel_resource *res, const vaccel_blob **blobs,
 			const vaccel_blob *src = blobs[i];
 			vaccel_blob *b = nullptr;
 			int rc;
-			if (src->type != VACCEL_BLOB_BUFFER &&
-			    src->path != nullptr) {
+			if (src->path_owned && src->data != nullptr) {
+				// The source deletes its file when released:
+				// keep a copy of our own, on disk like it.
+				VACCEL_RETURN_IF_ERROR(make_rundir(st, id));
+				rc = vaccel_blob_from_buf(&b, src->data,
+							  src->size, true,
+							  src->name,
+							  st.rundir.c_str(),
+							  false);
+				if (rc == VACCEL_EEXIST) // same name twice
+					rc = vaccel_blob_from_buf(
+						&b, src->data, src->size, true,
+						src->name, st.rundir.c_str(),
+						true);
+				if (rc == VACCEL_OK)
+					st.paths.emplace_back(b->path);
+			} else if (src->type != VACCEL_BLOB_BUFFER &&
+				   src->path != nullptr) {
 				rc = vaccel_blob_new(&b, src->path);
 				if (rc == VACCEL_OK)
 					st.paths.emplace_back(src->path);
 			} else {
-				VACCEL_RETURN_IF_ERROR(make_rundir(st, id));
 				rc = vaccel_blob_from_buf(&b, src->data,
 							  src->size, true,
 							  src->name, nullptr,
@@ -276,7 +294,7 @@ Status resource_init_blobs(vaccel_resource *res, const vaccel_blob **blobs,
 
 Status resource_release(vaccel_resource *res)
 {
-	if (res == nullptr || res->state == nullptr)
+	if (!vaccel::core::live(res))
 		return Status(VACCEL_EINVAL,
 			      "resource is NULL or not initialized");
 	vaccel_resource_state *st = res->state;
@@ -298,10 +316,10 @@ Status resource_release(vaccel_resource *res)
 
 Status resource_register(vaccel_resource *res, vaccel_session *sess)
 {
-	if (res == nullptr || res->state == nullptr)
+	if (!vaccel::core::live(res))
 		return Status(VACCEL_EINVAL,
 			      "resource is NULL or not initialized");
-	if (sess == nullptr || sess->state == nullptr)
+	if (!vaccel::core::live(sess))
 		return Status(VACCEL_EINVAL, "session is NULL or not initialized");
 	vaccel_session_state *ss = sess->state;
 	vaccel_resource_state *rs = res->state;
@@ -337,10 +355,10 @@ Status resource_register(vaccel_resource *res, vaccel_session *sess)
 
 Status resource_unregister(vaccel_resource *res, vaccel_session *sess)
 {
-	if (res == nullptr || res->state == nullptr)
+	if (!vaccel::core::live(res))
 		return Status(VACCEL_EINVAL,
 			      "resource is NULL or not initialized");
-	if (sess == nullptr || sess->state == nullptr)
+	if (!vaccel::core::live(sess))
 		return Status(VACCEL_EINVAL, "session is NULL or not initialized");
 	vaccel_session_state *ss = sess->state;
 	vaccel_resource_state *rs = res->state;
@@ -364,12 +382,24 @@ Status resource_unregister(vaccel_resource *res, vaccel_session *sess)
 				    ss->hooks->name.c_str(),
 				    static_cast<long long>(res->id), rc);
 	}
+	// Local backends (no session hooks) may cache per-resource state, e.g.
+	// exec's library handles: tell every one of them.
+	for (const Plugin *p : runtime().plugins().list()) {
+		if (p == ss->hooks || p->has_session_hooks() ||
+		    p->desc->info->resource_unregister == nullptr)
+			continue;
+		int rc = p->desc->info->resource_unregister(res, sess);
+		if (rc != VACCEL_OK)
+			vaccel_warn("plugin %s: unregistering resource %lld returned %d",
+				    p->name.c_str(),
+				    static_cast<long long>(res->id), rc);
+	}
 	return Status::ok();
 }
 
 Result<std::string> resource_rundir(vaccel_resource *res)
 {
-	if (res == nullptr || res->state == nullptr)
+	if (!vaccel::core::live(res))
 		return Status(VACCEL_EINVAL, "resource is NULL or not initialized");
 	VACCEL_RETURN_IF_ERROR(make_rundir(*res->state, res->id));
 	res->rundir = res->state->rundir.data();

@@ -4,6 +4,8 @@
 #include "core/dispatch.h"
 #include "core/objects.h"
 
+#include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -132,10 +134,18 @@ Status Runtime::cleanup()
 	if (!sessions.empty() || !resources.empty())
 		vaccel_debug("cleanup: %zu sessions and %zu resources still alive",
 			     sessions.size(), resources.size());
-	for (auto *s : sessions)
-		delete s;
-	for (auto *r : resources)
-		delete r;
+	for (auto *s : sessions) {
+		s->dead = true;
+		s->table.store(nullptr, std::memory_order_release);
+		s->hooks = nullptr;
+		s->resources.clear();
+		dead_sessions_.push_back(s);
+	}
+	for (auto *r : resources) {
+		r->discard();
+		r->dead = true;
+		dead_resources_.push_back(r);
+	}
 	initialized_.store(false, std::memory_order_release);
 	plugins_.unload_all();
 	std::error_code ec;
@@ -216,26 +226,53 @@ size_t Runtime::resource_count()
 
 // ---- dispatch slow paths -------------------------------------------------
 
+namespace {
+
+// Logs at error level and records the message for vaccel_last_error().
+void op_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void op_error(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	std::vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	set_thread_error(buf);
+	vaccel_error("%s", buf);
+}
+
+} // namespace
+
 int op_bad_session(vaccel_op_type_t op) noexcept
 {
-	vaccel_error("%s: invalid session (NULL or not initialized)",
-		     vaccel_op_type_to_str(op));
+	op_error("%s: invalid session (NULL, not initialized or released)",
+		 vaccel_op_type_to_str(op));
 	return VACCEL_EINVAL;
 }
 
 int op_not_supported(vaccel_op_type_t op, const vaccel_session *sess) noexcept
 {
-	vaccel_error("%s: no loaded plugin implements this op (session %lld)",
-		     vaccel_op_type_to_str(op), static_cast<long long>(sess->id));
+	op_error("%s: no loaded plugin implements this op (session %lld)",
+		 vaccel_op_type_to_str(op), static_cast<long long>(sess->id));
 	return VACCEL_ENOTSUP;
 }
 
 int op_threw(vaccel_op_type_t op, const Plugin *plugin) noexcept
 {
-	vaccel_error("%s: plugin %s threw an exception",
-		     vaccel_op_type_to_str(op),
-		     plugin ? plugin->name.c_str() : "?");
+	op_error("%s: plugin %s threw an exception", vaccel_op_type_to_str(op),
+		 plugin ? plugin->name.c_str() : "?");
 	return VACCEL_EBACKEND;
+}
+
+int op_failed(vaccel_op_type_t op, const Plugin *plugin, int rc) noexcept
+{
+	// The plugin logs its own reason; this only keeps the message fresh.
+	char buf[160];
+	std::snprintf(buf, sizeof(buf), "%s: plugin %s returned %d",
+		      vaccel_op_type_to_str(op),
+		      plugin ? plugin->name.c_str() : "?", rc);
+	set_thread_error(buf);
+	return rc;
 }
 
 void op_profile(vaccel_op_type_t op, uint64_t ns) noexcept

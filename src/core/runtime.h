@@ -116,6 +116,10 @@ private:
 	std::map<vaccel_id_t,
 		 std::pair<vaccel_resource *, vaccel_resource_state *>>
 		resources_;
+	// States of objects still alive at cleanup: kept as dead shells (see
+	// objects.h), never freed.
+	std::vector<vaccel_session_state *> dead_sessions_;
+	std::vector<vaccel_resource_state *> dead_resources_;
 	std::atomic<vaccel_id_t> next_session_id_{1};
 	std::atomic<vaccel_id_t> next_resource_id_{1};
 };

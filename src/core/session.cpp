@@ -2,6 +2,7 @@
 #include "core/objects.h"
 #include "core/runtime.h"
 
+#include <atomic>
 #include <filesystem>
 #include <vaccel/log.h>
 
@@ -18,11 +19,17 @@ int call_hook(int (*hook)(vaccel_session *, uint32_t), vaccel_session *s,
 
 const DispatchTable *session_refresh_table(vaccel_session *sess) noexcept
 {
+	if (sess->state->dead)
+		return nullptr;
 	try {
 		const DispatchTable *t =
 			runtime().plugins().table_for(sess->hint);
+		// Callers of one session may refresh it concurrently after a
+		// plugin load: both stores are atomic.
+		std::atomic_ref<vaccel_plugin *>(sess->plugin)
+			.store(t->primary ? t->primary->desc : nullptr,
+			       std::memory_order_relaxed);
 		sess->state->table.store(t, std::memory_order_release);
-		sess->plugin = t->primary ? t->primary->desc : nullptr;
 		return t;
 	} catch (...) {
 		return nullptr;
@@ -82,7 +89,7 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 
 Status session_release(vaccel_session *sess)
 {
-	if (sess == nullptr || sess->state == nullptr)
+	if (!vaccel::core::live(sess))
 		return Status(VACCEL_EINVAL,
 			      "session is NULL or not initialized");
 	vaccel_session_state *st = sess->state;
@@ -114,7 +121,7 @@ Status session_release(vaccel_session *sess)
 
 Status session_update(vaccel_session *sess, uint32_t flags)
 {
-	if (sess == nullptr || sess->state == nullptr)
+	if (!vaccel::core::live(sess))
 		return Status(VACCEL_EINVAL,
 			      "session is NULL or not initialized");
 	sess->hint = flags;

@@ -15,4 +15,19 @@ Status Status::error(int code, const char *fmt, ...)
 	return {code, buf};
 }
 
+namespace {
+thread_local std::string t_error;
+}
+
+void set_thread_error(const std::string &message) noexcept
+{
+	try {
+		t_error = message;
+	} catch (...) {
+		t_error.clear();
+	}
+}
+
+const char *thread_error() noexcept { return t_error.c_str(); }
+
 } // namespace vaccel::core

@@ -63,6 +63,11 @@ private:
 	std::variant<T, Status> v_;
 };
 
+// Per-thread message behind vaccel_last_error(); set on every failure path
+// that returns a code to a C caller.
+void set_thread_error(const std::string &message) noexcept;
+const char *thread_error() noexcept;
+
 } // namespace vaccel::core
 
 // Early exit on a failing Status.

@@ -22,7 +22,8 @@
 /** Longest string any enum helper produces, including the terminator. */
 enum { VACCEL_ENUM_STR_MAX = 128 };
 
-/* Pick the 2- or 3-argument form of an item macro. */
+/* Pick the 2- or 3-argument form of an item macro. Callers pass a trailing
+ * dummy so that the variadic part is never empty (ISO C11 requires one). */
 #define VACCEL_ENUM_GET_MACRO(_1, _2, _3, NAME, ...) NAME
 
 #define VACCEL_ENUM_ITEM_NO_VALUE(name, prefix) prefix##_##name
@@ -30,7 +31,7 @@ enum { VACCEL_ENUM_STR_MAX = 128 };
 	prefix##_##name = value
 #define VACCEL_ENUM_ITEM(...)                                           \
 	VACCEL_ENUM_GET_MACRO(__VA_ARGS__, VACCEL_ENUM_ITEM_WITH_VALUE, \
-			      VACCEL_ENUM_ITEM_NO_VALUE)                \
+			      VACCEL_ENUM_ITEM_NO_VALUE, _)             \
 	(__VA_ARGS__),
 
 #define VACCEL_ENUM_STR(name, prefix) #prefix "_" #name
@@ -42,7 +43,7 @@ enum { VACCEL_ENUM_STR_MAX = 128 };
 	VACCEL_ENUM_STR_CASE_NO_VALUE(name, prefix)
 #define VACCEL_ENUM_STR_CASE(...)                                           \
 	VACCEL_ENUM_GET_MACRO(__VA_ARGS__, VACCEL_ENUM_STR_CASE_WITH_VALUE, \
-			      VACCEL_ENUM_STR_CASE_NO_VALUE)                \
+			      VACCEL_ENUM_STR_CASE_NO_VALUE, _)             \
 	(__VA_ARGS__)
 
 #define VACCEL_ENUM_BASE_STR_CASE_NO_VALUE(name, prefix) \
@@ -53,7 +54,7 @@ enum { VACCEL_ENUM_STR_MAX = 128 };
 #define VACCEL_ENUM_BASE_STR_CASE(...)                              \
 	VACCEL_ENUM_GET_MACRO(__VA_ARGS__,                          \
 			      VACCEL_ENUM_BASE_STR_CASE_WITH_VALUE, \
-			      VACCEL_ENUM_BASE_STR_CASE_NO_VALUE)   \
+			      VACCEL_ENUM_BASE_STR_CASE_NO_VALUE, _) \
 	(__VA_ARGS__)
 
 /** Enum items of a list, followed by a `PREFIX_MAX` guard. */

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: Apache-2.0
+// Sessions: lifecycle, lookups, the resources registered with them, their
+// run directory, and ops when no plugin implements them.
+#include "test_util.h"
+
+#include <cstring>
+
+using namespace vaccel_test;
+
+namespace {
+
+class Session : public RuntimeTest {
+protected:
+	// A small DATA resource from a buffer, kept in memory.
+	void make_resource(vaccel_resource *res,
+			   vaccel_resource_type_t type = VACCEL_RESOURCE_DATA)
+	{
+		const char bytes[] = "0123456789";
+		ASSERT_EQ(vaccel_resource_init_from_buf(res, bytes,
+							sizeof(bytes), type,
+							"r.bin", true),
+			  VACCEL_OK);
+	}
+};
+
+TEST_F(Session, InitAndRelease)
+{
+	const size_t before = vaccel_session_count();
+	struct vaccel_session sess {};
+	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_CPU), VACCEL_OK);
+	EXPECT_GT(sess.id, 0);
+	EXPECT_EQ(sess.hint, static_cast<unsigned>(VACCEL_PLUGIN_CPU));
+	EXPECT_NE(sess.state, nullptr);
+	EXPECT_EQ(sess.plugin, nullptr); // no plugin loaded
+	EXPECT_FALSE(sess.is_virtio);
+	EXPECT_EQ(vaccel_session_count(), before + 1);
+
+	struct vaccel_session other {};
+	ASSERT_EQ(vaccel_session_init(&other, 0), VACCEL_OK);
+	EXPECT_NE(other.id, sess.id);
+	EXPECT_EQ(vaccel_session_count(), before + 2);
+
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+	EXPECT_EQ(sess.id, 0);
+	EXPECT_EQ(sess.state, nullptr);
+	EXPECT_EQ(vaccel_session_release(&other), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_count(), before);
+}
+
+TEST_F(Session, NullAndDoubleRelease)
+{
+	EXPECT_EQ(vaccel_session_init(nullptr, 0), VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_session_release(nullptr), VACCEL_EINVAL);
+	struct vaccel_session never {};
+	EXPECT_EQ(vaccel_session_release(&never), VACCEL_EINVAL);
+	struct vaccel_session sess {};
+	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
+	ASSERT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_session_count(), 0U);
+}
+
+TEST_F(Session, ReleaseWithRegisteredResourcesIsBusy)
+{
+	struct vaccel_session sess {};
+	struct vaccel_resource res {};
+	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
+	make_resource(&res);
+	ASSERT_EQ(vaccel_resource_register(&res, &sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_EBUSY);
+	// Still alive and usable.
+	EXPECT_NE(sess.state, nullptr);
+	EXPECT_EQ(vaccel_session_count(), 1U);
+	EXPECT_TRUE(vaccel_session_has_resource(&sess, &res));
+	EXPECT_NE(std::string(vaccel_last_error()).find("registered"),
+		  std::string::npos)
+		<< vaccel_last_error();
+
+	ASSERT_EQ(vaccel_resource_unregister(&res, &sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_resource_release(&res), VACCEL_OK);
+}
+
+TEST_F(Session, GetById)
+{
+	struct vaccel_session sess {};
+	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
+	struct vaccel_session *found = nullptr;
+	ASSERT_EQ(vaccel_session_get_by_id(&found, sess.id), VACCEL_OK);
+	EXPECT_EQ(found, &sess);
+	const vaccel_id_t id = sess.id;
+	EXPECT_EQ(vaccel_session_get_by_id(nullptr, id), VACCEL_EINVAL);
+	ASSERT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+	found = nullptr;
+	EXPECT_EQ(vaccel_session_get_by_id(&found, id), VACCEL_ENOENT);
+	EXPECT_EQ(found, nullptr);
+	EXPECT_EQ(vaccel_session_get_by_id(&found, 0), VACCEL_ENOENT);
+	EXPECT_EQ(vaccel_session_get_by_id(&found, -5), VACCEL_ENOENT);
+}
+
+TEST_F(Session, NewAndDelete)
+{
+	struct vaccel_session *sess = nullptr;
+	ASSERT_EQ(vaccel_session_new(&sess, VACCEL_PLUGIN_GPU), VACCEL_OK);
+	ASSERT_NE(sess, nullptr);
+	EXPECT_GT(sess->id, 0);
+	EXPECT_EQ(sess->hint, static_cast<unsigned>(VACCEL_PLUGIN_GPU));
+	EXPECT_EQ(vaccel_session_count(), 1U);
+	EXPECT_EQ(vaccel_session_delete(sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_count(), 0U);
+	EXPECT_EQ(vaccel_session_new(nullptr, 0), VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_session_delete(nullptr), VACCEL_EINVAL);
+	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
+	sess = nullptr;
+	EXPECT_EQ(vaccel_session_new(&sess, 0), VACCEL_ESESS);
+	EXPECT_EQ(sess, nullptr);
+}
+
+TEST_F(Session, DeleteOfBusySessionKeepsIt)
+{
+	struct vaccel_session *sess = nullptr;
+	struct vaccel_resource res {};
+	ASSERT_EQ(vaccel_session_new(&sess, 0), VACCEL_OK);
+	make_resource(&res);
+	ASSERT_EQ(vaccel_resource_register(&res, sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_delete(sess), VACCEL_EBUSY);
+	// Not freed: still usable (ASan would catch a use after free).
+	EXPECT_TRUE(vaccel_session_has_resource(sess, &res));
+	ASSERT_EQ(vaccel_resource_unregister(&res, sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_delete(sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_resource_release(&res), VACCEL_OK);
+}
+
+TEST_F(Session, ResourceLookups)
+{
+	struct vaccel_session sess {};
+	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
+	struct vaccel_resource data1 {}, model {}, data2 {}, unregistered {};
+	make_resource(&data1, VACCEL_RESOURCE_DATA);
+	make_resource(&model, VACCEL_RESOURCE_MODEL);
+	make_resource(&data2, VACCEL_RESOURCE_DATA);
+	make_resource(&unregistered, VACCEL_RESOURCE_DATA);
+	// Registered out of id order: "first" means earliest registered.
+	ASSERT_EQ(vaccel_resource_register(&data2, &sess), VACCEL_OK);
+	ASSERT_EQ(vaccel_resource_register(&model, &sess), VACCEL_OK);
+	ASSERT_EQ(vaccel_resource_register(&data1, &sess), VACCEL_OK);
+
+	EXPECT_TRUE(vaccel_session_has_resource(&sess, &data1));
+	EXPECT_TRUE(vaccel_session_has_resource(&sess, &model));
+	EXPECT_FALSE(vaccel_session_has_resource(&sess, &unregistered));
+	EXPECT_FALSE(vaccel_session_has_resource(nullptr, &data1));
+	EXPECT_FALSE(vaccel_session_has_resource(&sess, nullptr));
+
+	struct vaccel_resource *r = nullptr;
+	ASSERT_EQ(vaccel_session_resource_by_id(&sess, &r, model.id),
+		  VACCEL_OK);
+	EXPECT_EQ(r, &model);
+	r = nullptr;
+	EXPECT_EQ(vaccel_session_resource_by_id(&sess, &r, unregistered.id),
+		  VACCEL_ENOENT);
+	EXPECT_EQ(r, nullptr);
+	EXPECT_EQ(vaccel_session_resource_by_id(&sess, nullptr, model.id),
+		  VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_session_resource_by_id(nullptr, &r, model.id),
+		  VACCEL_EINVAL);
+
+	ASSERT_EQ(vaccel_session_resource_by_type(&sess, &r,
+						  VACCEL_RESOURCE_DATA),
+		  VACCEL_OK);
+	EXPECT_EQ(r, &data2);
+	r = nullptr;
+	EXPECT_EQ(vaccel_session_resource_by_type(&sess, &r,
+						  VACCEL_RESOURCE_LIB),
+		  VACCEL_ENOENT);
+	EXPECT_EQ(r, nullptr);
+
+	struct vaccel_resource **all = nullptr;
+	size_t n = 99;
+	ASSERT_EQ(vaccel_session_resources_by_type(&sess, &all, &n,
+						   VACCEL_RESOURCE_DATA),
+		  VACCEL_OK);
+	ASSERT_EQ(n, 2U);
+	EXPECT_EQ(all[0], &data2);
+	EXPECT_EQ(all[1], &data1);
+	free(all);
+	all = nullptr;
+	n = 99;
+	EXPECT_EQ(vaccel_session_resources_by_type(&sess, &all, &n,
+						   VACCEL_RESOURCE_LIB),
+		  VACCEL_ENOENT);
+	EXPECT_EQ(n, 0U);
+	EXPECT_EQ(all, nullptr);
+	EXPECT_EQ(vaccel_session_resources_by_type(&sess, nullptr, &n,
+						   VACCEL_RESOURCE_DATA),
+		  VACCEL_EINVAL);
+
+	for (auto *res : { &data1, &model, &data2 })
+		ASSERT_EQ(vaccel_resource_unregister(res, &sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_resource_by_type(&sess, &r,
+						  VACCEL_RESOURCE_MODEL),
+		  VACCEL_ENOENT);
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+	for (auto *res : { &data1, &model, &data2, &unregistered })
+		EXPECT_EQ(vaccel_resource_release(res), VACCEL_OK);
+}
+
+TEST_F(Session, RundirLivesWithTheSession)
+{
+	struct vaccel_session sess {};
+	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
+	ASSERT_NE(sess.rundir, nullptr);
+	const std::string dir = sess.rundir;
+	EXPECT_TRUE(fs::is_directory(dir)) << dir;
+	// Inside the runtime's rundir.
+	EXPECT_EQ(dir.rfind(vaccel_rundir(), 0), 0U) << dir;
+	// A backend may leave files in it: they go with the session.
+	{
+		std::ofstream(dir + "/scratch.bin") << "x";
+	}
+	struct vaccel_session other {};
+	ASSERT_EQ(vaccel_session_init(&other, 0), VACCEL_OK);
+	EXPECT_NE(std::string(other.rundir), dir);
+	ASSERT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+	EXPECT_FALSE(fs::exists(dir)) << dir;
+	EXPECT_TRUE(fs::is_directory(other.rundir));
+	ASSERT_EQ(vaccel_session_release(&other), VACCEL_OK);
+}
+
+TEST_F(Session, OpWithoutPluginIsNotSupported)
+{
+	struct vaccel_session sess {};
+	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
+	EXPECT_EQ(vaccel_noop(&sess), VACCEL_ENOTSUP);
+	float a[1] = { 1 }, b[1] = { 1 }, c[1] = { 0 };
+	EXPECT_EQ(vaccel_sgemm(&sess, 1, 1, 1, 1.0f, a, 1, b, 1, 0.0f, c, 1),
+		  VACCEL_ENOTSUP);
+	EXPECT_EQ(c[0], 0.0f);
+	EXPECT_EQ(vaccel_session_op_plugin(&sess, VACCEL_OP_NOOP), nullptr);
+	const std::string text = log_text();
+	EXPECT_NE(text.find("VACCEL_OP_NOOP"), std::string::npos) << text;
+	EXPECT_NE(text.find("VACCEL_OP_BLAS_SGEMM"), std::string::npos)
+		<< text;
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+}
+
+TEST_F(Session, OpOnInvalidSessionIsEinval)
+{
+	EXPECT_EQ(vaccel_noop(nullptr), VACCEL_EINVAL);
+	struct vaccel_session never {};
+	EXPECT_EQ(vaccel_noop(&never), VACCEL_EINVAL);
+	struct vaccel_session sess {};
+	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
+	ASSERT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_noop(&sess), VACCEL_EINVAL);
+}
+
+TEST_F(Session, UpdateChangesHint)
+{
+	struct vaccel_session sess {};
+	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_CPU), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_update(&sess, VACCEL_PLUGIN_GPU), VACCEL_OK);
+	EXPECT_EQ(sess.hint, static_cast<unsigned>(VACCEL_PLUGIN_GPU));
+	EXPECT_EQ(vaccel_session_update(nullptr, 0), VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_update(&sess, 0), VACCEL_EINVAL);
+}
+
+TEST_F(Session, Count)
+{
+	EXPECT_EQ(vaccel_session_count(), 0U);
+	std::vector<vaccel_session> sessions(5);
+	for (size_t i = 0; i < sessions.size(); ++i) {
+		ASSERT_EQ(vaccel_session_init(&sessions[i], 0), VACCEL_OK);
+		EXPECT_EQ(vaccel_session_count(), i + 1);
+	}
+	for (size_t i = 0; i < sessions.size(); ++i) {
+		ASSERT_EQ(vaccel_session_release(&sessions[i]), VACCEL_OK);
+		EXPECT_EQ(vaccel_session_count(), sessions.size() - i - 1);
+	}
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+TEST_F(Session, DeprecatedSpellings)
+{
+	struct vaccel_session sess {};
+	struct vaccel_resource res {};
+	ASSERT_EQ(vaccel_sess_init(&sess, 0), VACCEL_OK);
+	make_resource(&res);
+	EXPECT_FALSE(vaccel_sess_has_resource(&sess, &res));
+	ASSERT_EQ(vaccel_resource_register(&res, &sess), VACCEL_OK);
+	EXPECT_TRUE(vaccel_sess_has_resource(&sess, &res));
+	EXPECT_EQ(vaccel_sess_update(&sess, VACCEL_PLUGIN_FPGA), VACCEL_OK);
+	EXPECT_EQ(vaccel_sess_free(&sess), VACCEL_EBUSY);
+	ASSERT_EQ(vaccel_resource_unregister(&res, &sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_sess_free(&sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_resource_release(&res), VACCEL_OK);
+}
+#pragma GCC diagnostic pop
+
+} // namespace
