@@ -235,7 +235,7 @@ TEST(Config, NewFromDelete)
 	EXPECT_EQ(vaccel_config_delete(nullptr), VACCEL_EINVAL);
 	struct vaccel_config *c = nullptr;
 	EXPECT_EQ(vaccel_config_new(&c, nullptr,
-				    static_cast<vaccel_log_level_t>(9), nullptr,
+				    static_cast<vaccel_log_level_t>(6), nullptr,
 				    false, false),
 		  VACCEL_EINVAL);
 	EXPECT_EQ(c, nullptr);

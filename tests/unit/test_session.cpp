@@ -231,6 +231,9 @@ TEST_F(Session, OpWithoutPluginIsNotSupported)
 	struct vaccel_session sess {};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
 	EXPECT_EQ(vaccel_noop(&sess), VACCEL_ENOTSUP);
+	EXPECT_NE(std::string(vaccel_last_error()).find("VACCEL_OP_NOOP"),
+		  std::string::npos)
+		<< vaccel_last_error();
 	float a[1] = { 1 }, b[1] = { 1 }, c[1] = { 0 };
 	EXPECT_EQ(vaccel_sgemm(&sess, 1, 1, 1, 1.0f, a, 1, b, 1, 0.0f, c, 1),
 		  VACCEL_ENOTSUP);
