@@ -118,7 +118,8 @@ int vaccel_config_init(struct vaccel_config *config, const char *plugins,
 		       bool profiling_enabled, bool version_ignore)
 {
 	return guard(__func__, [&] {
-		return config_fill(config, plugins, log_level, log_file,
+		return config_fill(config, plugins,
+				   vaccel::core::enum_value(log_level), log_file,
 				   profiling_enabled, version_ignore);
 	});
 }
@@ -141,7 +142,8 @@ int vaccel_config_init_from(struct vaccel_config *config,
 	return guard(__func__, [&]() -> Status {
 		if (src == nullptr)
 			return Status(VACCEL_EINVAL, "source config is NULL");
-		return config_fill(config, src->plugins, src->log_level,
+		return config_fill(config, src->plugins,
+				   vaccel::core::enum_value(src->log_level),
 				   src->log_file, src->profiling_enabled,
 				   src->version_ignore);
 	});

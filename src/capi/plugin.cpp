@@ -78,7 +78,7 @@ int vaccel_plugin_get_op(const char *plugin_name, vaccel_op_type_t op,
 			 void **func)
 {
 	if (plugin_name == nullptr || func == nullptr ||
-	    static_cast<unsigned>(op) >= VACCEL_OP_MAX)
+	    static_cast<unsigned>(vaccel::core::enum_value(op)) >= VACCEL_OP_MAX)
 		return VACCEL_EINVAL;
 	const auto *p = runtime().plugins().find(plugin_name);
 	if (p == nullptr)
@@ -93,7 +93,7 @@ const char *vaccel_session_op_plugin(struct vaccel_session *sess,
 				     vaccel_op_type_t op)
 {
 	if (!vaccel::core::live(sess) ||
-	    static_cast<unsigned>(op) >= VACCEL_OP_MAX)
+	    static_cast<unsigned>(vaccel::core::enum_value(op)) >= VACCEL_OP_MAX)
 		return nullptr;
 	const auto *e = vaccel::core::find_op(sess, op);
 	return e != nullptr ? e->plugin->name.c_str() : nullptr;

@@ -197,7 +197,7 @@ Config from_c(const struct vaccel_config &c)
 {
 	Config cfg;
 	cfg.plugins = c.plugins != nullptr ? c.plugins : "";
-	cfg.log_level = c.log_level;
+	cfg.log_level = enum_value(c.log_level);
 	cfg.log_file = c.log_file != nullptr ? c.log_file : "";
 	cfg.profiling_enabled = c.profiling_enabled;
 	cfg.version_ignore = c.version_ignore;

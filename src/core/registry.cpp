@@ -135,6 +135,9 @@ Status PluginRegistry::add_static(vaccel_plugin *desc, bool version_ignore)
 Status PluginRegistry::init_plugin(std::unique_ptr<Plugin> p,
 				   bool version_ignore)
 {
+	// Serialized so that two loads of one plugin cannot both pass the
+	// duplicate check; register_ops (called from init) takes mu_ only.
+	std::lock_guard load_lock(load_mu_);
 	vaccel_plugin_info *info = p->desc->info;
 	p->name = info->name;
 	p->version = info->version ? info->version : "";
@@ -207,10 +210,11 @@ Status PluginRegistry::register_ops(const vaccel_op *ops, size_t n)
 	// Validate all before changing anything.
 	for (size_t i = 0; i < n; ++i) {
 		const vaccel_op &op = ops[i];
-		if (static_cast<unsigned>(op.type) >= VACCEL_OP_MAX)
+		const int type = enum_value(op.type);
+		if (type < 0 || type >= VACCEL_OP_MAX)
 			return Status::error(VACCEL_EINVAL,
 					     "op %zu: type %d out of range", i,
-					     static_cast<int>(op.type));
+					     type);
 		if (op.func == nullptr)
 			return Status::error(VACCEL_EINVAL,
 					     "op %zu (%s): NULL function", i,

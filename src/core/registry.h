@@ -87,6 +87,7 @@ public:
 private:
 	Status init_plugin(std::unique_ptr<Plugin> p, bool version_ignore);
 
+	std::mutex load_mu_; // one load at a time: duplicate check + init + publish
 	std::shared_mutex mu_;
 	std::vector<std::unique_ptr<Plugin>> plugins_;
 	std::atomic<uint64_t> generation_{1};

@@ -43,10 +43,10 @@ long fetch_timeout()
 
 Status check_type(vaccel_resource_type_t type)
 {
-	if (static_cast<unsigned>(type) >= VACCEL_RESOURCE_MAX)
+	const int v = enum_value(type);
+	if (v < 0 || v >= VACCEL_RESOURCE_MAX)
 		return Status::error(VACCEL_EINVAL,
-				     "resource type %d is out of range",
-				     static_cast<int>(type));
+				     "resource type %d is out of range", v);
 	return Status::ok();
 }
 

@@ -63,6 +63,17 @@ private:
 	std::variant<T, Status> v_;
 };
 
+// The integer a C caller stored in an enum. C may store any int there, but
+// in C++ loading an enum outside its enumerators' range is undefined, so
+// values that cross the C boundary are validated as plain integers.
+template <class E> inline int enum_value(const E &e) noexcept
+{
+	static_assert(sizeof(E) == sizeof(int));
+	int v;
+	__builtin_memcpy(&v, &e, sizeof(v));
+	return v;
+}
+
 // Per-thread message behind vaccel_last_error(); set on every failure path
 // that returns a code to a C caller.
 void set_thread_error(const std::string &message) noexcept;
