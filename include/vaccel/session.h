@@ -70,7 +70,9 @@ int vaccel_session_resources_by_type(struct vaccel_session *sess,
 				     size_t *nr_found,
 				     vaccel_resource_type_t type);
 
-/** Change the hint; the op routing follows. */
+/** Change the hint; the op routing follows. Transport hooks stay with the
+ *  plugin chosen at init. Must not run concurrently with ops or other
+ *  updates on the same session (the hint is a plain field). */
 int vaccel_session_update(struct vaccel_session *sess, uint32_t flags);
 
 /* Deprecated upstream spellings. */
