@@ -634,3 +634,49 @@ TEST(HooksEnv, FailRegisterFromEnvironment)
 }
 
 } // namespace
+
+// ---- hooks of local (non-transport) plugins ------------------------------------
+
+TEST_F(Routing, LocalPluginUnregisterHookSeesEveryUnregistration)
+{
+	ASSERT_EQ(load("noop"), VACCEL_OK);
+	ASSERT_EQ(load("test-partial"), VACCEL_OK);
+	void *h = dlopen(plugin_path("test-partial").c_str(),
+			 RTLD_NOW | RTLD_NOLOAD);
+	ASSERT_NE(h, nullptr);
+	auto calls = reinterpret_cast<int (*)()>(
+		dlsym(h, "test_partial_unregister_calls"));
+	auto last = reinterpret_cast<long long (*)()>(
+		dlsym(h, "test_partial_last_unregistered"));
+	ASSERT_NE(calls, nullptr);
+	ASSERT_NE(last, nullptr);
+	const int before = calls();
+
+	vaccel_session s1{};
+	vaccel_session s2{};
+	ASSERT_EQ(vaccel_session_init(&s1, 0), VACCEL_OK);
+	ASSERT_EQ(vaccel_session_init(&s2, VACCEL_PLUGIN_GPU), VACCEL_OK);
+	const char data[] = "payload";
+	vaccel_resource res{};
+	ASSERT_EQ(vaccel_resource_init_from_buf(&res, data, sizeof(data),
+						VACCEL_RESOURCE_DATA, "d.bin",
+						true),
+		  VACCEL_OK);
+	ASSERT_EQ(vaccel_resource_register(&res, &s1), VACCEL_OK);
+	ASSERT_EQ(vaccel_resource_register(&res, &s2), VACCEL_OK);
+	EXPECT_EQ(calls(), before); // registering does not call it
+
+	ASSERT_EQ(vaccel_resource_unregister(&res, &s1), VACCEL_OK);
+	EXPECT_EQ(calls(), before + 1);
+	EXPECT_EQ(last(), res.id);
+	ASSERT_EQ(vaccel_resource_unregister(&res, &s2), VACCEL_OK);
+	EXPECT_EQ(calls(), before + 2);
+	// A refused unregistration does not reach the plugin.
+	EXPECT_EQ(vaccel_resource_unregister(&res, &s2), VACCEL_EPERM);
+	EXPECT_EQ(calls(), before + 2);
+
+	EXPECT_EQ(vaccel_resource_release(&res), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&s1), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&s2), VACCEL_OK);
+	dlclose(h);
+}
