@@ -19,7 +19,8 @@
 #include <unistd.h>
 #include <vector>
 
-namespace {
+namespace
+{
 
 using noop_fn = int (*)(vaccel_session *);
 using exec_fn = int (*)(vaccel_session *, const char *, const char *,
@@ -101,8 +102,10 @@ struct ExecArgs {
 	ExecArgs()
 	{
 		read[0] = {&op, sizeof(op), VACCEL_ARG_UINT8, 0, false};
-		read[1] = {lib, std::strlen(lib) + 1, VACCEL_ARG_STRING, 0, false};
-		read[2] = {sym, std::strlen(sym) + 1, VACCEL_ARG_STRING, 0, false};
+		read[1] = {lib, std::strlen(lib) + 1, VACCEL_ARG_STRING, 0,
+			   false};
+		read[2] = {sym, std::strlen(sym) + 1, VACCEL_ARG_STRING, 0,
+			   false};
 		read[3] = {&in, sizeof(in), VACCEL_ARG_INT32, 0, false};
 		write[0] = {&out, sizeof(out), VACCEL_ARG_INT32, 0, false};
 	}
@@ -116,7 +119,7 @@ void BM_genop4_direct(benchmark::State &state)
 	exec_fn volatile fn = env().exec;
 	for (auto _ : state)
 		benchmark::DoNotOptimize(
-			fn(&env().sess, a.lib, a.sym, &a.read[3], 1, a.write, 1));
+		    fn(&env().sess, a.lib, a.sym, &a.read[3], 1, a.write, 1));
 }
 BENCHMARK(BM_genop4_direct);
 
@@ -127,7 +130,7 @@ void BM_genop4_vaccel(benchmark::State &state)
 	ExecArgs a;
 	for (auto _ : state)
 		benchmark::DoNotOptimize(
-			vaccel_genop(&env().sess, a.read, 4, a.write, 1));
+		    vaccel_genop(&env().sess, a.read, 4, a.write, 1));
 }
 BENCHMARK(BM_genop4_vaccel);
 
@@ -224,15 +227,18 @@ void BM_resource_from_buf_1MiB_mem_only(benchmark::State &state)
 BENCHMARK(BM_resource_from_buf_1MiB_mem_only);
 
 // Collects per-benchmark times so the ratios can be printed at the end.
-class RatioReporter : public benchmark::ConsoleReporter {
+class RatioReporter : public benchmark::ConsoleReporter
+{
 public:
 	void ReportRuns(const std::vector<Run> &runs) override
 	{
 		ConsoleReporter::ReportRuns(runs);
 		for (const auto &r : runs)
-			if (r.run_type == Run::RT_Iteration && !r.error_occurred)
+			if (r.run_type == Run::RT_Iteration &&
+			    !r.error_occurred)
 				ns_[r.benchmark_name()] =
-					r.GetAdjustedRealTime(); // in ns (default unit)
+				    r.GetAdjustedRealTime(); // in ns (default
+							     // unit)
 	}
 	void Finalize() override
 	{

@@ -73,13 +73,14 @@ int main(int argc, char *argv[])
 		return VACCEL_EINVAL;
 
 	struct vaccel_prof_region region = VACCEL_PROF_REGION_INIT(symbol);
-	struct vaccel_resource from_path = { .id = 0 };
-	struct vaccel_resource from_bytes = { .id = 0 };
-	struct vaccel_session sess = { .id = 0 };
+	struct vaccel_resource from_path = {.id = 0};
+	struct vaccel_resource from_bytes = {.id = 0};
+	struct vaccel_session sess = {.id = 0};
 	void *bytes = NULL;
 	size_t nr_bytes = 0;
 
-	int ret = vaccel_resource_init(&from_path, argv[1], VACCEL_RESOURCE_LIB);
+	int ret =
+	    vaccel_resource_init(&from_path, argv[1], VACCEL_RESOURCE_LIB);
 	if (ret) {
 		fprintf(stderr, "Could not create lib resource: %s\n",
 			strerror(ret));
@@ -103,11 +104,11 @@ int main(int argc, char *argv[])
 	if (ret)
 		goto release;
 	/* Not memory-only: the library must be a file for dlopen(). */
-	ret = vaccel_resource_init_from_buf(&from_bytes, bytes, nr_bytes,
-					    VACCEL_RESOURCE_LIB, "lib.so",
-					    false);
+	ret = vaccel_resource_init_from_buf(
+	    &from_bytes, bytes, nr_bytes, VACCEL_RESOURCE_LIB, "lib.so", false);
 	if (ret) {
-		fprintf(stderr, "Could not create lib resource from bytes: %s\n",
+		fprintf(stderr,
+			"Could not create lib resource from bytes: %s\n",
 			strerror(ret));
 		goto release;
 	}
@@ -127,7 +128,8 @@ release:
 	if (sess.id > 0) {
 		if (vaccel_session_has_resource(&sess, &from_bytes) &&
 		    vaccel_resource_unregister(&from_bytes, &sess))
-			fprintf(stderr, "Could not unregister lib resource 2\n");
+			fprintf(stderr,
+				"Could not unregister lib resource 2\n");
 		if (vaccel_session_has_resource(&sess, &from_path) &&
 		    vaccel_resource_unregister(&from_path, &sess))
 			fprintf(stderr, "Could not unregister lib resource\n");

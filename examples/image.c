@@ -70,8 +70,8 @@ static const char *region_name(vaccel_op_type_t op)
 
 #ifdef EXAMPLE_USE_GENOP
 /* The generic form: read = { op type, image }, write = { imgname [, text] }. */
-static int run_op(struct vaccel_session *sess, vaccel_op_type_t op,
-		  void *image, size_t image_size, struct outputs *out)
+static int run_op(struct vaccel_session *sess, vaccel_op_type_t op, void *image,
+		  size_t image_size, struct outputs *out)
 {
 	struct vaccel_arg_array read;
 	struct vaccel_arg_array write;
@@ -97,22 +97,22 @@ static int run_op(struct vaccel_session *sess, vaccel_op_type_t op,
 	if (ret)
 		fprintf(stderr, "Could not pack arguments: %d\n", ret);
 	else
-		ret = vaccel_genop(sess, read.args, (int)read.count,
-				   write.args, (int)write.count);
+		ret = vaccel_genop(sess, read.args, (int)read.count, write.args,
+				   (int)write.count);
 
 	vaccel_arg_array_release(&write);
 	vaccel_arg_array_release(&read);
 	return ret;
 }
 #else
-static int run_op(struct vaccel_session *sess, vaccel_op_type_t op,
-		  void *image, size_t image_size, struct outputs *out)
+static int run_op(struct vaccel_session *sess, vaccel_op_type_t op, void *image,
+		  size_t image_size, struct outputs *out)
 {
 	switch (op) {
 	case VACCEL_OP_IMAGE_CLASSIFY:
 		return vaccel_image_classification(
-			sess, image, out->text, out->imgname, image_size,
-			sizeof(out->text), sizeof(out->imgname));
+		    sess, image, out->text, out->imgname, image_size,
+		    sizeof(out->text), sizeof(out->imgname));
 	case VACCEL_OP_IMAGE_DETECT:
 		return vaccel_image_detection(sess, image, out->imgname,
 					      image_size, sizeof(out->imgname));
@@ -124,8 +124,8 @@ static int run_op(struct vaccel_session *sess, vaccel_op_type_t op,
 		return vaccel_image_pose(sess, image, out->imgname, image_size,
 					 sizeof(out->imgname));
 	case VACCEL_OP_IMAGE_DEPTH:
-		return vaccel_image_depth(sess, image, out->imgname,
-					  image_size, sizeof(out->imgname));
+		return vaccel_image_depth(sess, image, out->imgname, image_size,
+					  sizeof(out->imgname));
 	default:
 		return VACCEL_ENOTSUP;
 	}
@@ -147,7 +147,7 @@ int main(int argc, char *argv[])
 		return VACCEL_EINVAL;
 
 	struct vaccel_prof_region region =
-		VACCEL_PROF_REGION_INIT(region_name(op));
+	    VACCEL_PROF_REGION_INIT(region_name(op));
 	struct vaccel_session sess;
 	int ret = vaccel_session_init(&sess, 0);
 	if (ret) {
@@ -156,7 +156,7 @@ int main(int argc, char *argv[])
 	}
 	printf("Initialized session with id: %" PRId64 "\n", sess.id);
 
-	struct vaccel_resource model = { .id = 0 };
+	struct vaccel_resource model = {.id = 0};
 	void *image = NULL;
 	size_t image_size = 0;
 
@@ -180,7 +180,7 @@ int main(int argc, char *argv[])
 		goto unregister_model;
 
 	for (int i = 0; i < iterations; i++) {
-		struct outputs out = { { 0 }, { 0 } };
+		struct outputs out = {{0}, {0}};
 
 		vaccel_prof_region_start(&region);
 		ret = run_op(&sess, op, image, image_size, &out);
@@ -193,8 +193,7 @@ int main(int argc, char *argv[])
 		const char *label = result_label(op);
 		if (op == VACCEL_OP_IMAGE_CLASSIFY)
 			printf("%s tags: %s\n", label, (const char *)out.text);
-		printf("%s imagename: %s\n", label,
-		       (const char *)out.imgname);
+		printf("%s imagename: %s\n", label, (const char *)out.imgname);
 	}
 
 	free(image);

@@ -45,10 +45,10 @@ int main(int argc, char *argv[])
 
 	/* The time travels as text, terminator included. */
 	struct vaccel_arg read[2] = {
-		{ .buf = argv[1], .size = strlen(argv[1]) + 1,
-		  .type = VACCEL_ARG_STRING },
-		{ .buf = payload, .size = payload_size,
-		  .type = VACCEL_ARG_BUFFER },
+	    {.buf = argv[1],
+	     .size = strlen(argv[1]) + 1,
+	     .type = VACCEL_ARG_STRING},
+	    {.buf = payload, .size = payload_size, .type = VACCEL_ARG_BUFFER},
 	};
 	for (int i = 0; i < iterations; i++) {
 		vaccel_prof_region_start(&region);

@@ -4,7 +4,8 @@
  * (one value a line), with thresholds passed to the backend. The op is
  * deprecated upstream and kept for compatibility.
  *
- *   minmax <data_length> <indata_file> <low_threshold> <high_threshold> [iterations]
+ *   minmax <data_length> <indata_file> <low_threshold> <high_threshold>
+ * [iterations]
  */
 #include "common/example.h"
 
@@ -44,7 +45,8 @@ int main(int argc, char *argv[])
 {
 	if (argc < 5 || argc > 6) {
 		fprintf(stderr,
-			"Usage: %s <data_length> <indata_file> <low_threshold> <high_threshold> [iterations]\n",
+			"Usage: %s <data_length> <indata_file> <low_threshold> "
+			"<high_threshold> [iterations]\n",
 			argv[0]);
 		return VACCEL_EINVAL;
 	}

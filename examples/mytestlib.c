@@ -12,15 +12,18 @@
 #include <stdio.h>
 
 /* Exported: the symbol the exec examples and tests look up. */
-__attribute__((visibility("default"))) int
-mytestfunc(struct vaccel_arg *input, size_t nr_in, struct vaccel_arg *output,
-	   size_t nr_out);
+__attribute__((visibility("default"))) int mytestfunc(struct vaccel_arg *input,
+						      size_t nr_in,
+						      struct vaccel_arg *output,
+						      size_t nr_out);
 
-int mytestfunc(struct vaccel_arg *input, size_t nr_in, struct vaccel_arg *output,
-	       size_t nr_out)
+int mytestfunc(struct vaccel_arg *input, size_t nr_in,
+	       struct vaccel_arg *output, size_t nr_out)
 {
 	if (nr_in != 1 || nr_out != 1) {
-		fprintf(stderr, "mytestfunc: expected 1 input and 1 output, got %zu and %zu\n",
+		fprintf(stderr,
+			"mytestfunc: expected 1 input and 1 output, got %zu "
+			"and %zu\n",
 			nr_in, nr_out);
 		return VACCEL_EINVAL;
 	}
@@ -39,7 +42,8 @@ int mytestfunc(struct vaccel_arg *input, size_t nr_in, struct vaccel_arg *output
 	int32_t value = 0;
 	ret = vaccel_arg_array_get_int32(&in, &value);
 	if (ret) {
-		fprintf(stderr, "mytestfunc: input is not one int32: %d\n", ret);
+		fprintf(stderr, "mytestfunc: input is not one int32: %d\n",
+			ret);
 		return ret;
 	}
 	printf("I got input: %" PRId32 "\n", value);
@@ -47,7 +51,8 @@ int mytestfunc(struct vaccel_arg *input, size_t nr_in, struct vaccel_arg *output
 	int32_t doubled = 2 * value;
 	ret = vaccel_arg_array_set_int32(&out, &doubled);
 	if (ret) {
-		fprintf(stderr, "mytestfunc: output is not one int32: %d\n", ret);
+		fprintf(stderr, "mytestfunc: output is not one int32: %d\n",
+			ret);
 		return ret;
 	}
 	printf("Will return output: %" PRId32 "\n", doubled);

@@ -82,8 +82,8 @@ static int run_sgemm(struct vaccel_session *sess, struct gemm *g)
 	if (ret)
 		fprintf(stderr, "Could not pack arguments: %d\n", ret);
 	else
-		ret = vaccel_genop(sess, read.args, (int)read.count,
-				   write.args, (int)write.count);
+		ret = vaccel_genop(sess, read.args, (int)read.count, write.args,
+				   (int)write.count);
 
 	vaccel_arg_array_release(&write);
 	vaccel_arg_array_release(&read);
@@ -92,8 +92,8 @@ static int run_sgemm(struct vaccel_session *sess, struct gemm *g)
 #else
 static int run_sgemm(struct vaccel_session *sess, struct gemm *g)
 {
-	return vaccel_sgemm(sess, g->m, g->n, g->k, g->alpha, g->a, g->k,
-			    g->b, g->n, g->beta, g->c, g->n);
+	return vaccel_sgemm(sess, g->m, g->n, g->k, g->alpha, g->a, g->k, g->b,
+			    g->n, g->beta, g->c, g->n);
 }
 #endif
 
@@ -107,8 +107,8 @@ int main(int argc, char *argv[])
 	if (iterations < 0)
 		return VACCEL_EINVAL;
 
-	struct gemm g = { .m = DIM, .n = DIM, .k = DIM,
-			  .alpha = 32412.0F, .beta = 2123.0F };
+	struct gemm g = {
+	    .m = DIM, .n = DIM, .k = DIM, .alpha = 32412.0F, .beta = 2123.0F};
 	g.a = malloc(sizeof(float) * DIM * DIM);
 	g.b = malloc(sizeof(float) * DIM * DIM);
 	g.c = malloc(sizeof(float) * DIM * DIM);
@@ -143,9 +143,8 @@ int main(int argc, char *argv[])
 
 	if (!ret && argc == 3 && iterations > 0) {
 		FILE *f = fopen(argv[2], "wb");
-		if (!f ||
-		    fwrite(g.c, sizeof(float), (size_t)(g.m * g.n), f) !=
-			    (size_t)(g.m * g.n))
+		if (!f || fwrite(g.c, sizeof(float), (size_t)(g.m * g.n), f) !=
+			      (size_t)(g.m * g.n))
 			fprintf(stderr, "Could not write the result to %s\n",
 				argv[2]);
 		if (f)

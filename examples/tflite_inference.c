@@ -18,7 +18,8 @@ int main(int argc, char *argv[])
 {
 	if (argc < 4 || argc > 5) {
 		fprintf(stderr,
-			"Usage: %s <image_file> <model_file> <labels_file> [iterations]\n",
+			"Usage: %s <image_file> <model_file> <labels_file> "
+			"[iterations]\n",
 			argv[0]);
 		return VACCEL_EINVAL;
 	}
@@ -27,13 +28,13 @@ int main(int argc, char *argv[])
 		return VACCEL_EINVAL;
 
 	struct vaccel_prof_region load_region =
-		VACCEL_PROF_REGION_INIT("tflite_model_load");
+	    VACCEL_PROF_REGION_INIT("tflite_model_load");
 	struct vaccel_prof_region run_region =
-		VACCEL_PROF_REGION_INIT("tflite_model_run");
+	    VACCEL_PROF_REGION_INIT("tflite_model_run");
 	struct vaccel_prof_region unload_region =
-		VACCEL_PROF_REGION_INIT("tflite_model_unload");
-	struct vaccel_resource model = { .id = 0 };
-	struct vaccel_session sess = { .id = 0 };
+	    VACCEL_PROF_REGION_INIT("tflite_model_unload");
+	struct vaccel_resource model = {.id = 0};
+	struct vaccel_session sess = {.id = 0};
 	struct vaccel_tflite_tensor *in = NULL;
 
 	int ret = vaccel_resource_init(&model, argv[2], VACCEL_RESOURCE_MODEL);
@@ -67,11 +68,11 @@ int main(int argc, char *argv[])
 		goto unregister_model;
 	}
 
-	const int32_t dims[] = { 1, EXAMPLE_IMAGE_HEIGHT, EXAMPLE_IMAGE_WIDTH,
-				 EXAMPLE_IMAGE_CHANNELS };
-	ret = vaccel_tflite_tensor_allocate(&in, 4, dims, VACCEL_TFLITE_FLOAT32,
-					    sizeof(float) *
-						    EXAMPLE_IMAGE_FLOATS);
+	const int32_t dims[] = {1, EXAMPLE_IMAGE_HEIGHT, EXAMPLE_IMAGE_WIDTH,
+				EXAMPLE_IMAGE_CHANNELS};
+	ret =
+	    vaccel_tflite_tensor_allocate(&in, 4, dims, VACCEL_TFLITE_FLOAT32,
+					  sizeof(float) * EXAMPLE_IMAGE_FLOATS);
 	if (ret) {
 		fprintf(stderr, "Could not create input tensor: %d\n", ret);
 		goto unload_model;

@@ -32,13 +32,15 @@
 #include <utility>
 #include <vector>
 
-namespace vaccel {
+namespace vaccel
+{
 
 /** Exception carrying a vAccel error code. */
-class Error : public std::runtime_error {
+class Error : public std::runtime_error
+{
 public:
 	Error(int code, const std::string &what)
-		: std::runtime_error(what), code_(code)
+	    : std::runtime_error(what), code_(code)
 	{
 	}
 	/** The VACCEL_E* code. */
@@ -72,28 +74,30 @@ enum class ResourceType : int {
 };
 
 /** A resource (model, library, data). */
-class Resource {
+class Resource
+{
 public:
 	/** From a file, a directory or an http(s) URL. */
-	Resource(const std::string &path, ResourceType type)
-		: res_(alloc())
+	Resource(const std::string &path, ResourceType type) : res_(alloc())
 	{
-		check(vaccel_resource_init(res_.get(), path.c_str(),
-					   static_cast<vaccel_resource_type_t>(type)),
+		check(vaccel_resource_init(
+			  res_.get(), path.c_str(),
+			  static_cast<vaccel_resource_type_t>(type)),
 		      "vaccel_resource_init");
 		live_ = true;
 	}
 
 	/** From several files (e.g. a library and its dependencies). */
 	Resource(const std::vector<std::string> &paths, ResourceType type)
-		: res_(alloc())
+	    : res_(alloc())
 	{
 		std::vector<const char *> c;
 		c.reserve(paths.size());
 		for (const auto &p : paths)
 			c.push_back(p.c_str());
-		check(vaccel_resource_init_multi(res_.get(), c.data(), c.size(),
-						 static_cast<vaccel_resource_type_t>(type)),
+		check(vaccel_resource_init_multi(
+			  res_.get(), c.data(), c.size(),
+			  static_cast<vaccel_resource_type_t>(type)),
 		      "vaccel_resource_init_multi");
 		live_ = true;
 	}
@@ -106,9 +110,9 @@ public:
 	{
 		Resource r;
 		check(vaccel_resource_init_from_buf(
-			      r.res_.get(), data.data(), data.size(),
-			      static_cast<vaccel_resource_type_t>(type),
-			      filename.c_str(), mem_only),
+			  r.res_.get(), data.data(), data.size(),
+			  static_cast<vaccel_resource_type_t>(type),
+			  filename.c_str(), mem_only),
 		      "vaccel_resource_init_from_buf");
 		r.live_ = true;
 		return r;
@@ -140,13 +144,16 @@ public:
 
 private:
 	struct Free {
-		void operator()(vaccel_resource *r) const noexcept { std::free(r); }
+		void operator()(vaccel_resource *r) const noexcept
+		{
+			std::free(r);
+		}
 	};
 	Resource() : res_(alloc()) {}
 	static vaccel_resource *alloc()
 	{
 		auto *r = static_cast<vaccel_resource *>(
-			std::calloc(1, sizeof(vaccel_resource)));
+		    std::calloc(1, sizeof(vaccel_resource)));
 		if (r == nullptr)
 			throw Error(VACCEL_ENOMEM, "out of memory");
 		return r;
@@ -169,9 +176,11 @@ struct MinMax {
 };
 
 /** A session: the context every op runs in. */
-class Session {
+class Session
+{
 public:
-	/** @p hint: VACCEL_PLUGIN_* bits ordering the plugins (0: load order). */
+	/** @p hint: VACCEL_PLUGIN_* bits ordering the plugins (0: load order).
+	 */
 	explicit Session(uint32_t hint = 0) : sess_(new vaccel_session{})
 	{
 		int rc = vaccel_session_init(sess_.get(), hint);
@@ -225,10 +234,10 @@ public:
 		std::string text(max_text, '\0');
 		std::string name(max_text, '\0');
 		check(vaccel_image_classification(
-			      sess_.get(), image.data(),
-			      reinterpret_cast<unsigned char *>(text.data()),
-			      reinterpret_cast<unsigned char *>(name.data()),
-			      image.size(), text.size(), name.size()),
+			  sess_.get(), image.data(),
+			  reinterpret_cast<unsigned char *>(text.data()),
+			  reinterpret_cast<unsigned char *>(name.data()),
+			  image.size(), text.size(), name.size()),
 		      "vaccel_image_classification");
 		text.resize(std::strlen(text.c_str()));
 		return text;
@@ -245,14 +254,17 @@ public:
 	{
 		if (m < 0 || n < 0 || k < 0 || lda < k || ldb < n || ldc < n)
 			throw Error(VACCEL_EINVAL,
-				    "sgemm: negative size or leading dimension too small");
+				    "sgemm: negative size or leading dimension "
+				    "too small");
 		auto need = [](int64_t rows, int64_t ld, int64_t cols) {
 			return rows == 0 ? size_t{0}
-					 : static_cast<size_t>((rows - 1) * ld + cols);
+					 : static_cast<size_t>((rows - 1) * ld +
+							       cols);
 		};
 		if (a.size() < need(m, lda, k) || b.size() < need(k, ldb, n) ||
 		    c.size() < need(m, ldc, n))
-			throw Error(VACCEL_EINVAL, "sgemm: a span is too small");
+			throw Error(VACCEL_EINVAL,
+				    "sgemm: a span is too small");
 		check(vaccel_sgemm(sess_.get(), m, n, k, alpha,
 				   const_cast<float *>(a.data()), lda,
 				   const_cast<float *>(b.data()), ldb, beta,
@@ -274,10 +286,9 @@ public:
 				std::span<vaccel_arg> read,
 				std::span<vaccel_arg> write)
 	{
-		check(vaccel_exec_with_resource(sess_.get(), lib.get(),
-						symbol.c_str(), read.data(),
-						read.size(), write.data(),
-						write.size()),
+		check(vaccel_exec_with_resource(
+			  sess_.get(), lib.get(), symbol.c_str(), read.data(),
+			  read.size(), write.data(), write.size()),
 		      "vaccel_exec_with_resource");
 	}
 

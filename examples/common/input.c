@@ -17,14 +17,15 @@ int example_image_input(const char *image_path, float *out)
 	}
 	fclose(f);
 	fprintf(stderr,
-		"Note: no image decoder in the examples; using a generated %dx%d input\n",
+		"Note: no image decoder in the examples; using a generated "
+		"%dx%d input\n",
 		EXAMPLE_IMAGE_WIDTH, EXAMPLE_IMAGE_HEIGHT);
 
 	/* ImageNet mean and standard deviation of each channel */
-	static const float mean[EXAMPLE_IMAGE_CHANNELS] = { 0.485F, 0.456F,
-							    0.406F };
-	static const float stddev[EXAMPLE_IMAGE_CHANNELS] = { 0.229F, 0.224F,
-							      0.225F };
+	static const float mean[EXAMPLE_IMAGE_CHANNELS] = {0.485F, 0.456F,
+							   0.406F};
+	static const float stddev[EXAMPLE_IMAGE_CHANNELS] = {0.229F, 0.224F,
+							     0.225F};
 	for (int i = 0; i < EXAMPLE_IMAGE_FLOATS; i++) {
 		const int c = i % EXAMPLE_IMAGE_CHANNELS;
 		const float pixel = (float)((i * 7) % 256) / 255.0F;

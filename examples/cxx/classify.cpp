@@ -16,7 +16,8 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace
+{
 
 std::optional<std::vector<std::byte>> read_file(const char *path)
 {

@@ -17,9 +17,8 @@ int main(int argc, char *argv[])
 	}
 	if (argc == 2) {
 		std::string_view arg(argv[1]);
-		auto [end, ec] = std::from_chars(arg.data(),
-						 arg.data() + arg.size(),
-						 iterations);
+		auto [end, ec] = std::from_chars(
+		    arg.data(), arg.data() + arg.size(), iterations);
 		if (ec != std::errc() || end != arg.data() + arg.size() ||
 		    iterations < 0) {
 			std::fprintf(stderr, "Invalid iteration count: %s\n",

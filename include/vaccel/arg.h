@@ -32,36 +32,36 @@ extern "C" {
 #endif
 
 #define _ENUM_PREFIX VACCEL_ARG
-#define VACCEL_ARG_TYPE_ENUM_LIST(VACCEL_ENUM_ITEM)   \
-	VACCEL_ENUM_ITEM(RAW, 0, _ENUM_PREFIX)        \
-	VACCEL_ENUM_ITEM(INT8, _ENUM_PREFIX)          \
-	VACCEL_ENUM_ITEM(INT8_ARRAY, _ENUM_PREFIX)    \
-	VACCEL_ENUM_ITEM(INT16, _ENUM_PREFIX)         \
-	VACCEL_ENUM_ITEM(INT16_ARRAY, _ENUM_PREFIX)   \
-	VACCEL_ENUM_ITEM(INT32, _ENUM_PREFIX)         \
-	VACCEL_ENUM_ITEM(INT32_ARRAY, _ENUM_PREFIX)   \
-	VACCEL_ENUM_ITEM(INT64, _ENUM_PREFIX)         \
-	VACCEL_ENUM_ITEM(INT64_ARRAY, _ENUM_PREFIX)   \
-	VACCEL_ENUM_ITEM(UINT8, _ENUM_PREFIX)         \
-	VACCEL_ENUM_ITEM(UINT8_ARRAY, _ENUM_PREFIX)   \
-	VACCEL_ENUM_ITEM(UINT16, _ENUM_PREFIX)        \
-	VACCEL_ENUM_ITEM(UINT16_ARRAY, _ENUM_PREFIX)  \
-	VACCEL_ENUM_ITEM(UINT32, _ENUM_PREFIX)        \
-	VACCEL_ENUM_ITEM(UINT32_ARRAY, _ENUM_PREFIX)  \
-	VACCEL_ENUM_ITEM(UINT64, _ENUM_PREFIX)        \
-	VACCEL_ENUM_ITEM(UINT64_ARRAY, _ENUM_PREFIX)  \
-	VACCEL_ENUM_ITEM(FLOAT32, _ENUM_PREFIX)       \
-	VACCEL_ENUM_ITEM(FLOAT32_ARRAY, _ENUM_PREFIX) \
-	VACCEL_ENUM_ITEM(FLOAT64, _ENUM_PREFIX)       \
-	VACCEL_ENUM_ITEM(FLOAT64_ARRAY, _ENUM_PREFIX) \
-	VACCEL_ENUM_ITEM(BOOL, _ENUM_PREFIX)          \
-	VACCEL_ENUM_ITEM(BOOL_ARRAY, _ENUM_PREFIX)    \
-	VACCEL_ENUM_ITEM(CHAR, _ENUM_PREFIX)          \
-	VACCEL_ENUM_ITEM(CHAR_ARRAY, _ENUM_PREFIX)    \
-	VACCEL_ENUM_ITEM(UCHAR, _ENUM_PREFIX)         \
-	VACCEL_ENUM_ITEM(UCHAR_ARRAY, _ENUM_PREFIX)   \
-	VACCEL_ENUM_ITEM(STRING, _ENUM_PREFIX)        \
-	VACCEL_ENUM_ITEM(BUFFER, _ENUM_PREFIX)        \
+#define VACCEL_ARG_TYPE_ENUM_LIST(VACCEL_ENUM_ITEM)                            \
+	VACCEL_ENUM_ITEM(RAW, 0, _ENUM_PREFIX)                                 \
+	VACCEL_ENUM_ITEM(INT8, _ENUM_PREFIX)                                   \
+	VACCEL_ENUM_ITEM(INT8_ARRAY, _ENUM_PREFIX)                             \
+	VACCEL_ENUM_ITEM(INT16, _ENUM_PREFIX)                                  \
+	VACCEL_ENUM_ITEM(INT16_ARRAY, _ENUM_PREFIX)                            \
+	VACCEL_ENUM_ITEM(INT32, _ENUM_PREFIX)                                  \
+	VACCEL_ENUM_ITEM(INT32_ARRAY, _ENUM_PREFIX)                            \
+	VACCEL_ENUM_ITEM(INT64, _ENUM_PREFIX)                                  \
+	VACCEL_ENUM_ITEM(INT64_ARRAY, _ENUM_PREFIX)                            \
+	VACCEL_ENUM_ITEM(UINT8, _ENUM_PREFIX)                                  \
+	VACCEL_ENUM_ITEM(UINT8_ARRAY, _ENUM_PREFIX)                            \
+	VACCEL_ENUM_ITEM(UINT16, _ENUM_PREFIX)                                 \
+	VACCEL_ENUM_ITEM(UINT16_ARRAY, _ENUM_PREFIX)                           \
+	VACCEL_ENUM_ITEM(UINT32, _ENUM_PREFIX)                                 \
+	VACCEL_ENUM_ITEM(UINT32_ARRAY, _ENUM_PREFIX)                           \
+	VACCEL_ENUM_ITEM(UINT64, _ENUM_PREFIX)                                 \
+	VACCEL_ENUM_ITEM(UINT64_ARRAY, _ENUM_PREFIX)                           \
+	VACCEL_ENUM_ITEM(FLOAT32, _ENUM_PREFIX)                                \
+	VACCEL_ENUM_ITEM(FLOAT32_ARRAY, _ENUM_PREFIX)                          \
+	VACCEL_ENUM_ITEM(FLOAT64, _ENUM_PREFIX)                                \
+	VACCEL_ENUM_ITEM(FLOAT64_ARRAY, _ENUM_PREFIX)                          \
+	VACCEL_ENUM_ITEM(BOOL, _ENUM_PREFIX)                                   \
+	VACCEL_ENUM_ITEM(BOOL_ARRAY, _ENUM_PREFIX)                             \
+	VACCEL_ENUM_ITEM(CHAR, _ENUM_PREFIX)                                   \
+	VACCEL_ENUM_ITEM(CHAR_ARRAY, _ENUM_PREFIX)                             \
+	VACCEL_ENUM_ITEM(UCHAR, _ENUM_PREFIX)                                  \
+	VACCEL_ENUM_ITEM(UCHAR_ARRAY, _ENUM_PREFIX)                            \
+	VACCEL_ENUM_ITEM(STRING, _ENUM_PREFIX)                                 \
+	VACCEL_ENUM_ITEM(BUFFER, _ENUM_PREFIX)                                 \
 	VACCEL_ENUM_ITEM(CUSTOM, _ENUM_PREFIX)
 /**
  * vaccel_arg_type_t: the tag of an arg. RAW=0 (untyped bytes, never
@@ -80,26 +80,26 @@ VACCEL_ENUM_DEF_WITH_STR_FUNCS(vaccel_arg_type, _ENUM_PREFIX,
  * _add_<name>_array(), _get_<name>(), _get_<name>_array(), _set_<name>()
  * and _set_<name>_array().
  */
-#define VACCEL_ARG_NUMERIC_TYPES(X)                                     \
-	X(int8, int8_t, VACCEL_ARG_INT8, VACCEL_ARG_INT8_ARRAY)         \
-	X(int16, int16_t, VACCEL_ARG_INT16, VACCEL_ARG_INT16_ARRAY)     \
-	X(int32, int32_t, VACCEL_ARG_INT32, VACCEL_ARG_INT32_ARRAY)     \
-	X(int64, int64_t, VACCEL_ARG_INT64, VACCEL_ARG_INT64_ARRAY)     \
-	X(uint8, uint8_t, VACCEL_ARG_UINT8, VACCEL_ARG_UINT8_ARRAY)     \
-	X(uint16, uint16_t, VACCEL_ARG_UINT16, VACCEL_ARG_UINT16_ARRAY) \
-	X(uint32, uint32_t, VACCEL_ARG_UINT32, VACCEL_ARG_UINT32_ARRAY) \
-	X(uint64, uint64_t, VACCEL_ARG_UINT64, VACCEL_ARG_UINT64_ARRAY) \
-	X(float, float, VACCEL_ARG_FLOAT32, VACCEL_ARG_FLOAT32_ARRAY)   \
-	X(double, double, VACCEL_ARG_FLOAT64, VACCEL_ARG_FLOAT64_ARRAY) \
-	X(bool, bool, VACCEL_ARG_BOOL, VACCEL_ARG_BOOL_ARRAY)           \
-	X(char, char, VACCEL_ARG_CHAR, VACCEL_ARG_CHAR_ARRAY)           \
+#define VACCEL_ARG_NUMERIC_TYPES(X)                                            \
+	X(int8, int8_t, VACCEL_ARG_INT8, VACCEL_ARG_INT8_ARRAY)                \
+	X(int16, int16_t, VACCEL_ARG_INT16, VACCEL_ARG_INT16_ARRAY)            \
+	X(int32, int32_t, VACCEL_ARG_INT32, VACCEL_ARG_INT32_ARRAY)            \
+	X(int64, int64_t, VACCEL_ARG_INT64, VACCEL_ARG_INT64_ARRAY)            \
+	X(uint8, uint8_t, VACCEL_ARG_UINT8, VACCEL_ARG_UINT8_ARRAY)            \
+	X(uint16, uint16_t, VACCEL_ARG_UINT16, VACCEL_ARG_UINT16_ARRAY)        \
+	X(uint32, uint32_t, VACCEL_ARG_UINT32, VACCEL_ARG_UINT32_ARRAY)        \
+	X(uint64, uint64_t, VACCEL_ARG_UINT64, VACCEL_ARG_UINT64_ARRAY)        \
+	X(float, float, VACCEL_ARG_FLOAT32, VACCEL_ARG_FLOAT32_ARRAY)          \
+	X(double, double, VACCEL_ARG_FLOAT64, VACCEL_ARG_FLOAT64_ARRAY)        \
+	X(bool, bool, VACCEL_ARG_BOOL, VACCEL_ARG_BOOL_ARRAY)                  \
+	X(char, char, VACCEL_ARG_CHAR, VACCEL_ARG_CHAR_ARRAY)                  \
 	X(uchar, unsigned char, VACCEL_ARG_UCHAR, VACCEL_ARG_UCHAR_ARRAY)
 
 /** One tagged argument buffer. */
 struct vaccel_arg {
-	void *buf; /**< the bytes; may be NULL only when @c size is 0 */
+	void *buf;   /**< the bytes; may be NULL only when @c size is 0 */
 	size_t size; /**< bytes at @c buf */
-	vaccel_arg_type_t type; /**< tag of the bytes */
+	vaccel_arg_type_t type;  /**< tag of the bytes */
 	uint32_t custom_type_id; /**< caller-defined id when type is CUSTOM */
 	bool owned; /**< @c buf is malloc'd and freed by vaccel_arg_release() */
 };
@@ -148,9 +148,9 @@ int vaccel_arg_delete(struct vaccel_arg *arg);
 /** A list of args with a read cursor. */
 struct vaccel_arg_array {
 	struct vaccel_arg *args; /**< the args, @c capacity slots */
-	size_t count; /**< args in use; appends go to args[count] */
-	size_t capacity; /**< slots allocated */
-	size_t position; /**< next arg the get/set functions visit */
+	size_t count;            /**< args in use; appends go to args[count] */
+	size_t capacity;         /**< slots allocated */
+	size_t position;         /**< next arg the get/set functions visit */
 	bool owned; /**< @c args is ours: it may grow and release frees it */
 };
 
@@ -227,11 +227,11 @@ int vaccel_arg_array_add_raw(struct vaccel_arg_array *array, void *buf,
 			     size_t size);
 
 /* Declarations of the typed add functions. */
-#define VACCEL_ARG_ARRAY_DECL_ADD_(NAME, CTYPE, TAG, ARRAY_TAG)          \
-	int vaccel_arg_array_add_##NAME(struct vaccel_arg_array *array,  \
-					CTYPE *value);                   \
-	int vaccel_arg_array_add_##NAME##_array(                         \
-		struct vaccel_arg_array *array, CTYPE *values, size_t count);
+#define VACCEL_ARG_ARRAY_DECL_ADD_(NAME, CTYPE, TAG, ARRAY_TAG)                \
+	int vaccel_arg_array_add_##NAME(struct vaccel_arg_array *array,        \
+					CTYPE *value);                         \
+	int vaccel_arg_array_add_##NAME##_array(                               \
+	    struct vaccel_arg_array *array, CTYPE *values, size_t count);
 /**
  * vaccel_arg_array_add_<type>(array, value): append a view of the one value
  * at @c value, tagged with the scalar tag. vaccel_arg_array_add_<type>_array
@@ -306,12 +306,11 @@ int vaccel_arg_array_get_raw(struct vaccel_arg_array *array, void **buf,
 			     size_t *size);
 
 /* Declarations of the typed get functions. */
-#define VACCEL_ARG_ARRAY_DECL_GET_(NAME, CTYPE, TAG, ARRAY_TAG)          \
-	int vaccel_arg_array_get_##NAME(struct vaccel_arg_array *array,  \
-					CTYPE *value);                   \
-	int vaccel_arg_array_get_##NAME##_array(                         \
-		struct vaccel_arg_array *array, CTYPE **values,          \
-		size_t *count);
+#define VACCEL_ARG_ARRAY_DECL_GET_(NAME, CTYPE, TAG, ARRAY_TAG)                \
+	int vaccel_arg_array_get_##NAME(struct vaccel_arg_array *array,        \
+					CTYPE *value);                         \
+	int vaccel_arg_array_get_##NAME##_array(                               \
+	    struct vaccel_arg_array *array, CTYPE **values, size_t *count);
 /**
  * vaccel_arg_array_get_<type>(array, value): the arg at the cursor must
  * carry the scalar tag exactly (RAW args are refused) and hold exactly one
@@ -366,11 +365,11 @@ int vaccel_arg_array_set_raw(struct vaccel_arg_array *array, void *buf,
 			     size_t size);
 
 /* Declarations of the typed set functions. */
-#define VACCEL_ARG_ARRAY_DECL_SET_(NAME, CTYPE, TAG, ARRAY_TAG)          \
-	int vaccel_arg_array_set_##NAME(struct vaccel_arg_array *array,  \
-					CTYPE *value);                   \
-	int vaccel_arg_array_set_##NAME##_array(                         \
-		struct vaccel_arg_array *array, CTYPE *values, size_t count);
+#define VACCEL_ARG_ARRAY_DECL_SET_(NAME, CTYPE, TAG, ARRAY_TAG)                \
+	int vaccel_arg_array_set_##NAME(struct vaccel_arg_array *array,        \
+					CTYPE *value);                         \
+	int vaccel_arg_array_set_##NAME##_array(                               \
+	    struct vaccel_arg_array *array, CTYPE *values, size_t count);
 /**
  * vaccel_arg_array_set_<type>(array, value): store *@c value (not NULL) in
  * the scalar-tagged output arg at the cursor and advance.
@@ -447,13 +446,13 @@ struct vaccel_arg *vaccel_arg_array_raw(struct vaccel_arg_array *array);
 
 /** A fixed-size list of args filled front to back. */
 struct vaccel_arg_list {
-	uint32_t size; /**< number of slots in @c list */
-	struct vaccel_arg *list; /**< the slots */
-	int curr_idx; /**< next slot to fill */
+	uint32_t size;             /**< number of slots in @c list */
+	struct vaccel_arg *list;   /**< the slots */
+	int curr_idx;              /**< next slot to fill */
 	int *idcs_allocated_space; /**< 1 where the slot's buffer is ours */
 };
 
-#define VACCEL_ARG_LIST_DEPRECATED_ \
+#define VACCEL_ARG_LIST_DEPRECATED_                                            \
 	__attribute__((deprecated("use struct vaccel_arg_array instead")))
 
 /** Allocate a list of @p size (> 0) slots. Free with vaccel_delete_args().
@@ -501,8 +500,8 @@ vaccel_extract_nonserial_arg(struct vaccel_arg *args, int idx,
 
 /** Copy args[@p idx].size bytes of @p buf into args[@p idx] (an output
  *  slot). @return VACCEL_OK, VACCEL_EINVAL. */
-VACCEL_ARG_LIST_DEPRECATED_ int
-vaccel_write_serial_arg(struct vaccel_arg *args, int idx, void *buf);
+VACCEL_ARG_LIST_DEPRECATED_ int vaccel_write_serial_arg(struct vaccel_arg *args,
+							int idx, void *buf);
 
 /**
  * Serialize @p buf with @p serializer and copy the bytes into args[@p idx];

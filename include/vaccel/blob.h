@@ -16,9 +16,9 @@ extern "C" {
 #endif
 
 #define _ENUM_PREFIX VACCEL_BLOB
-#define VACCEL_BLOB_TYPE_ENUM_LIST(VACCEL_ENUM_ITEM) \
-	VACCEL_ENUM_ITEM(FILE, 0, _ENUM_PREFIX)      \
-	VACCEL_ENUM_ITEM(BUFFER, _ENUM_PREFIX)       \
+#define VACCEL_BLOB_TYPE_ENUM_LIST(VACCEL_ENUM_ITEM)                           \
+	VACCEL_ENUM_ITEM(FILE, 0, _ENUM_PREFIX)                                \
+	VACCEL_ENUM_ITEM(BUFFER, _ENUM_PREFIX)                                 \
 	VACCEL_ENUM_ITEM(MAPPED, _ENUM_PREFIX)
 /** vaccel_blob_type_t: FILE (path on disk), BUFFER (memory only), MAPPED
  *  (file whose bytes are mmap'd). */
@@ -28,12 +28,12 @@ VACCEL_ENUM_DEF_WITH_STR_FUNCS(vaccel_blob_type, _ENUM_PREFIX,
 
 struct vaccel_blob {
 	vaccel_blob_type_t type;
-	char *name; /**< file name (basename) */
-	char *path; /**< file path; NULL for BUFFER blobs */
+	char *name;      /**< file name (basename) */
+	char *path;      /**< file path; NULL for BUFFER blobs */
 	bool path_owned; /**< release deletes the file at @c path */
-	uint8_t *data; /**< contents, or NULL if not read yet */
+	uint8_t *data;   /**< contents, or NULL if not read yet */
 	bool data_owned; /**< release frees/unmaps @c data */
-	size_t size; /**< bytes in @c data (0 if not read) */
+	size_t size;     /**< bytes in @c data (0 if not read) */
 };
 
 /**

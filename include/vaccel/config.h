@@ -17,7 +17,8 @@ extern "C" {
 #endif
 
 struct vaccel_config {
-	/** ':'-separated plugin libraries to load (names or paths); may be NULL */
+	/** ':'-separated plugin libraries to load (names or paths); may be NULL
+	 */
 	char *plugins;
 	/** messages up to this level are written */
 	vaccel_log_level_t log_level;

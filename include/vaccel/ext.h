@@ -34,10 +34,10 @@ size_t vaccel_plugin_count(void);
 /** Description of a loaded plugin (see vaccel_plugin_describe()). */
 struct vaccel_plugin_desc {
 	size_t struct_size; /**< set by the caller to sizeof(struct ...) */
-	const char *name; /**< valid until cleanup */
+	const char *name;   /**< valid until cleanup */
 	const char *version;
 	const char *vaccel_version;
-	const char *path; /**< library it was loaded from */
+	const char *path;  /**< library it was loaded from */
 	unsigned int type; /**< VACCEL_PLUGIN_* bits */
 	uint64_t ops_mask; /**< bit N set: implements vaccel_op_type_t N */
 };

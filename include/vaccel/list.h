@@ -13,7 +13,10 @@
 extern "C" {
 #endif
 
-#define LIST_ENTRY_INIT(name) { &(name), &(name) }
+#define LIST_ENTRY_INIT(name)                                                  \
+	{                                                                      \
+		&(name), &(name)                                               \
+	}
 
 struct vaccel_list_entry {
 	struct vaccel_list_entry *next;

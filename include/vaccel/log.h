@@ -17,10 +17,10 @@ extern "C" {
 #endif
 
 #define _ENUM_PREFIX VACCEL_LOG
-#define VACCEL_LOG_LEVEL_ENUM_LIST(VACCEL_ENUM_ITEM) \
-	VACCEL_ENUM_ITEM(ERROR, 1, _ENUM_PREFIX)     \
-	VACCEL_ENUM_ITEM(WARN, _ENUM_PREFIX)         \
-	VACCEL_ENUM_ITEM(INFO, _ENUM_PREFIX)         \
+#define VACCEL_LOG_LEVEL_ENUM_LIST(VACCEL_ENUM_ITEM)                           \
+	VACCEL_ENUM_ITEM(ERROR, 1, _ENUM_PREFIX)                               \
+	VACCEL_ENUM_ITEM(WARN, _ENUM_PREFIX)                                   \
+	VACCEL_ENUM_ITEM(INFO, _ENUM_PREFIX)                                   \
 	VACCEL_ENUM_ITEM(DEBUG, _ENUM_PREFIX)
 /** vaccel_log_level_t: VACCEL_LOG_ERROR=1, _WARN=2, _INFO=3, _DEBUG=4. */
 VACCEL_ENUM_DEF_WITH_STR_FUNCS(vaccel_log_level, _ENUM_PREFIX,
@@ -47,13 +47,13 @@ bool vaccel_log_enabled(vaccel_log_level_t level);
  */
 void vaccel_log_print(vaccel_log_level_t level, const char *file, int line,
 		      const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
-#define VACCEL_LOG_AT_(lvl, ...)                                       \
-	do {                                                           \
-		if (vaccel_log_enabled(lvl))                           \
-			vaccel_log_print(lvl, __FILE__, __LINE__,      \
-					 __VA_ARGS__);                 \
+#define VACCEL_LOG_AT_(lvl, ...)                                               \
+	do {                                                                   \
+		if (vaccel_log_enabled(lvl))                                   \
+			vaccel_log_print(lvl, __FILE__, __LINE__,              \
+					 __VA_ARGS__);                         \
 	} while (0)
 
 #define vaccel_error(...) VACCEL_LOG_AT_(VACCEL_LOG_ERROR, __VA_ARGS__)

@@ -17,32 +17,33 @@ extern "C" {
 #endif
 
 #define _ENUM_PREFIX VACCEL_OP
-#define VACCEL_OP_TYPE_ENUM_LIST(VACCEL_ENUM_ITEM)          \
-	VACCEL_ENUM_ITEM(NOOP, 0, _ENUM_PREFIX)             \
-	VACCEL_ENUM_ITEM(EXEC, _ENUM_PREFIX)                \
-	VACCEL_ENUM_ITEM(EXEC_WITH_RESOURCE, _ENUM_PREFIX)  \
-	VACCEL_ENUM_ITEM(IMAGE_CLASSIFY, _ENUM_PREFIX)      \
-	VACCEL_ENUM_ITEM(IMAGE_DETECT, _ENUM_PREFIX)        \
-	VACCEL_ENUM_ITEM(IMAGE_SEGMENT, _ENUM_PREFIX)       \
-	VACCEL_ENUM_ITEM(IMAGE_POSE, _ENUM_PREFIX)          \
-	VACCEL_ENUM_ITEM(IMAGE_DEPTH, _ENUM_PREFIX)         \
-	VACCEL_ENUM_ITEM(TF_MODEL_LOAD, _ENUM_PREFIX)       \
-	VACCEL_ENUM_ITEM(TF_MODEL_UNLOAD, _ENUM_PREFIX)     \
-	VACCEL_ENUM_ITEM(TF_MODEL_RUN, _ENUM_PREFIX)        \
-	VACCEL_ENUM_ITEM(TFLITE_MODEL_LOAD, _ENUM_PREFIX)   \
-	VACCEL_ENUM_ITEM(TFLITE_MODEL_UNLOAD, _ENUM_PREFIX) \
-	VACCEL_ENUM_ITEM(TFLITE_MODEL_RUN, _ENUM_PREFIX)    \
-	VACCEL_ENUM_ITEM(TORCH_MODEL_LOAD, _ENUM_PREFIX)    \
-	VACCEL_ENUM_ITEM(TORCH_MODEL_RUN, _ENUM_PREFIX)     \
-	VACCEL_ENUM_ITEM(TORCH_SGEMM, _ENUM_PREFIX)         \
-	VACCEL_ENUM_ITEM(BLAS_SGEMM, _ENUM_PREFIX)          \
-	VACCEL_ENUM_ITEM(FPGA_ARRAYCOPY, _ENUM_PREFIX)      \
-	VACCEL_ENUM_ITEM(FPGA_MMULT, _ENUM_PREFIX)          \
-	VACCEL_ENUM_ITEM(FPGA_PARALLEL, _ENUM_PREFIX)       \
-	VACCEL_ENUM_ITEM(FPGA_VECTORADD, _ENUM_PREFIX)      \
-	VACCEL_ENUM_ITEM(MINMAX, _ENUM_PREFIX)              \
+#define VACCEL_OP_TYPE_ENUM_LIST(VACCEL_ENUM_ITEM)                             \
+	VACCEL_ENUM_ITEM(NOOP, 0, _ENUM_PREFIX)                                \
+	VACCEL_ENUM_ITEM(EXEC, _ENUM_PREFIX)                                   \
+	VACCEL_ENUM_ITEM(EXEC_WITH_RESOURCE, _ENUM_PREFIX)                     \
+	VACCEL_ENUM_ITEM(IMAGE_CLASSIFY, _ENUM_PREFIX)                         \
+	VACCEL_ENUM_ITEM(IMAGE_DETECT, _ENUM_PREFIX)                           \
+	VACCEL_ENUM_ITEM(IMAGE_SEGMENT, _ENUM_PREFIX)                          \
+	VACCEL_ENUM_ITEM(IMAGE_POSE, _ENUM_PREFIX)                             \
+	VACCEL_ENUM_ITEM(IMAGE_DEPTH, _ENUM_PREFIX)                            \
+	VACCEL_ENUM_ITEM(TF_MODEL_LOAD, _ENUM_PREFIX)                          \
+	VACCEL_ENUM_ITEM(TF_MODEL_UNLOAD, _ENUM_PREFIX)                        \
+	VACCEL_ENUM_ITEM(TF_MODEL_RUN, _ENUM_PREFIX)                           \
+	VACCEL_ENUM_ITEM(TFLITE_MODEL_LOAD, _ENUM_PREFIX)                      \
+	VACCEL_ENUM_ITEM(TFLITE_MODEL_UNLOAD, _ENUM_PREFIX)                    \
+	VACCEL_ENUM_ITEM(TFLITE_MODEL_RUN, _ENUM_PREFIX)                       \
+	VACCEL_ENUM_ITEM(TORCH_MODEL_LOAD, _ENUM_PREFIX)                       \
+	VACCEL_ENUM_ITEM(TORCH_MODEL_RUN, _ENUM_PREFIX)                        \
+	VACCEL_ENUM_ITEM(TORCH_SGEMM, _ENUM_PREFIX)                            \
+	VACCEL_ENUM_ITEM(BLAS_SGEMM, _ENUM_PREFIX)                             \
+	VACCEL_ENUM_ITEM(FPGA_ARRAYCOPY, _ENUM_PREFIX)                         \
+	VACCEL_ENUM_ITEM(FPGA_MMULT, _ENUM_PREFIX)                             \
+	VACCEL_ENUM_ITEM(FPGA_PARALLEL, _ENUM_PREFIX)                          \
+	VACCEL_ENUM_ITEM(FPGA_VECTORADD, _ENUM_PREFIX)                         \
+	VACCEL_ENUM_ITEM(MINMAX, _ENUM_PREFIX)                                 \
 	VACCEL_ENUM_ITEM(OPENCV, _ENUM_PREFIX)
-/** vaccel_op_type_t: VACCEL_OP_NOOP=0 ... VACCEL_OP_OPENCV=23, VACCEL_OP_MAX. */
+/** vaccel_op_type_t: VACCEL_OP_NOOP=0 ... VACCEL_OP_OPENCV=23, VACCEL_OP_MAX.
+ */
 VACCEL_ENUM_DEF_WITH_STR_FUNCS(vaccel_op_type, _ENUM_PREFIX,
 			       VACCEL_OP_TYPE_ENUM_LIST)
 #undef _ENUM_PREFIX
@@ -74,11 +75,15 @@ extern struct vaccel_plugin vaccel_this_plugin;
 /** Initializer of a `struct vaccel_op` owned by this plugin. @p name is
  *  unused and kept for upstream source compatibility. */
 #ifdef __cplusplus
-#define VACCEL_OP_INIT(name, type, func) \
-	{ (type), reinterpret_cast<void *>(func), (&vaccel_this_plugin) }
+#define VACCEL_OP_INIT(name, type, func)                                       \
+	{                                                                      \
+		(type), reinterpret_cast<void *>(func), (&vaccel_this_plugin)  \
+	}
 #else
-#define VACCEL_OP_INIT(name, type, func) \
-	{ (type), (void *)(func), (&vaccel_this_plugin) }
+#define VACCEL_OP_INIT(name, type, func)                                       \
+	{                                                                      \
+		(type), (void *)(func), (&vaccel_this_plugin)                  \
+	}
 #endif
 
 #ifdef __cplusplus

@@ -25,17 +25,17 @@ extern "C" {
 #endif
 
 #define _ENUM_PREFIX VACCEL_PLUGIN
-#define VACCEL_PLUGIN_TYPE_ENUM_LIST(VACCEL_ENUM_ITEM)     \
-	VACCEL_ENUM_ITEM(CPU, 0x0001, _ENUM_PREFIX)        \
-	VACCEL_ENUM_ITEM(GPU, 0x0002, _ENUM_PREFIX)        \
-	VACCEL_ENUM_ITEM(FPGA, 0x0004, _ENUM_PREFIX)       \
-	VACCEL_ENUM_ITEM(SOFTWARE, 0x0008, _ENUM_PREFIX)   \
-	VACCEL_ENUM_ITEM(TENSORFLOW, 0x0010, _ENUM_PREFIX) \
-	VACCEL_ENUM_ITEM(TORCH, 0x0020, _ENUM_PREFIX)      \
-	VACCEL_ENUM_ITEM(JETSON, 0x0040, _ENUM_PREFIX)     \
-	VACCEL_ENUM_ITEM(GENERIC, 0x0080, _ENUM_PREFIX)    \
-	VACCEL_ENUM_ITEM(DEBUG, 0x0100, _ENUM_PREFIX)      \
-	VACCEL_ENUM_ITEM(REMOTE, 0x4000, _ENUM_PREFIX)     \
+#define VACCEL_PLUGIN_TYPE_ENUM_LIST(VACCEL_ENUM_ITEM)                         \
+	VACCEL_ENUM_ITEM(CPU, 0x0001, _ENUM_PREFIX)                            \
+	VACCEL_ENUM_ITEM(GPU, 0x0002, _ENUM_PREFIX)                            \
+	VACCEL_ENUM_ITEM(FPGA, 0x0004, _ENUM_PREFIX)                           \
+	VACCEL_ENUM_ITEM(SOFTWARE, 0x0008, _ENUM_PREFIX)                       \
+	VACCEL_ENUM_ITEM(TENSORFLOW, 0x0010, _ENUM_PREFIX)                     \
+	VACCEL_ENUM_ITEM(TORCH, 0x0020, _ENUM_PREFIX)                          \
+	VACCEL_ENUM_ITEM(JETSON, 0x0040, _ENUM_PREFIX)                         \
+	VACCEL_ENUM_ITEM(GENERIC, 0x0080, _ENUM_PREFIX)                        \
+	VACCEL_ENUM_ITEM(DEBUG, 0x0100, _ENUM_PREFIX)                          \
+	VACCEL_ENUM_ITEM(REMOTE, 0x4000, _ENUM_PREFIX)                         \
 	VACCEL_ENUM_ITEM(ALL, 0xffff, _ENUM_PREFIX)
 /** vaccel_plugin_type_t: a bitmask; a session's hint selects by these bits. */
 VACCEL_ENUM_DEF_WITH_STR_FUNCS(vaccel_plugin_type, _ENUM_PREFIX,
@@ -45,13 +45,13 @@ VACCEL_ENUM_DEF_WITH_STR_FUNCS(vaccel_plugin_type, _ENUM_PREFIX,
 /** What a plugin says about itself. Field order is the order C++ designated
  *  initializers must use. */
 struct vaccel_plugin_info {
-	const char *name; /**< short unique name, e.g. "noop" */
-	const char *version; /**< the plugin's own version */
+	const char *name;           /**< short unique name, e.g. "noop" */
+	const char *version;        /**< the plugin's own version */
 	const char *vaccel_version; /**< VACCEL_VERSION it was built with */
-	vaccel_plugin_type_t type; /**< bitmask of VACCEL_PLUGIN_* */
+	vaccel_plugin_type_t type;  /**< bitmask of VACCEL_PLUGIN_* */
 	int (*init)(void); /**< registers ops; non-zero fails the load */
 	int (*fini)(void); /**< called once at unload; may be NULL */
-	bool is_virtio; /**< transport plugin (upstream's name) */
+	bool is_virtio;    /**< transport plugin (upstream's name) */
 	/* Optional hooks, used by transport plugins that mirror sessions and
 	 * resources on a remote agent. NULL when not needed. */
 	int (*session_init)(struct vaccel_session *sess, uint32_t flags);
@@ -85,9 +85,9 @@ struct vaccel_plugin {
  * plugin leaves out (g++ < 14 warns for designated initializers). */
 #define VACCEL_PLUGIN_EXTERN_BEGIN_ extern "C" {
 #define VACCEL_PLUGIN_EXTERN_END_ }
-#define VACCEL_PLUGIN_DIAG_PUSH_                        \
-	_Pragma("GCC diagnostic push")                  \
-	_Pragma("GCC diagnostic ignored \"-Wmissing-field-initializers\"")
+#define VACCEL_PLUGIN_DIAG_PUSH_                                               \
+	_Pragma("GCC diagnostic push")                                         \
+	    _Pragma("GCC diagnostic ignored \"-Wmissing-field-initializers\"")
 #define VACCEL_PLUGIN_DIAG_POP_ _Pragma("GCC diagnostic pop")
 #else
 #define VACCEL_PLUGIN_EXTERN_BEGIN_
@@ -97,10 +97,11 @@ struct vaccel_plugin {
 #endif
 #define VACCEL_PLUGIN(...)                                                     \
 	VACCEL_PLUGIN_DIAG_PUSH_                                               \
-	static struct vaccel_plugin_info vaccel_plugin_info_ = { __VA_ARGS__ }; \
+	static struct vaccel_plugin_info vaccel_plugin_info_ = {__VA_ARGS__};  \
 	VACCEL_PLUGIN_DIAG_POP_                                                \
-	__attribute__((visibility("hidden"))) struct vaccel_plugin             \
-		vaccel_this_plugin = { NULL, &vaccel_plugin_info_, NULL };     \
+	__attribute__((                                                        \
+	    visibility("hidden"))) struct vaccel_plugin vaccel_this_plugin = { \
+	    NULL, &vaccel_plugin_info_, NULL};                                 \
 	VACCEL_PLUGIN_EXTERN_BEGIN_ __attribute__((visibility("default")))     \
 	const struct vaccel_plugin *vaccel_plugin = &vaccel_this_plugin;       \
 	VACCEL_PLUGIN_EXTERN_END_
@@ -142,7 +143,8 @@ register_plugin_function(struct vaccel_op *plugin_op)
 {
 	return vaccel_plugin_register_op(plugin_op);
 }
-__attribute__((deprecated("use vaccel_plugin_register_ops()"))) static inline int
+__attribute__((
+    deprecated("use vaccel_plugin_register_ops()"))) static inline int
 register_plugin_functions(struct vaccel_op *plugin_ops, size_t nr_ops)
 {
 	return vaccel_plugin_register_ops(plugin_ops, nr_ops);

@@ -28,13 +28,13 @@ extern "C" {
 /** One timed pass through a region. */
 struct vaccel_prof_sample {
 	uint64_t start; /**< CLOCK_MONOTONIC_RAW time of the start, in ns */
-	uint64_t time; /**< ns spent in the region; 0 while still open */
+	uint64_t time;  /**< ns spent in the region; 0 while still open */
 };
 
 /** A named series of samples. */
 struct vaccel_prof_region {
-	const char *name; /**< the region's name */
-	bool name_owned; /**< @c name is malloc'd and freed by release */
+	const char *name;  /**< the region's name */
+	bool name_owned;   /**< @c name is malloc'd and freed by release */
 	size_t nr_entries; /**< samples recorded */
 	struct vaccel_prof_sample *samples; /**< @c size slots, malloc'd */
 	size_t size; /**< slots allocated in @c samples */
@@ -42,7 +42,10 @@ struct vaccel_prof_region {
 
 /** Static initializer of a region named by the string literal @p name;
  *  storage is allocated on the first start. */
-#define VACCEL_PROF_REGION_INIT(name) { (name), false, 0, NULL, 0 }
+#define VACCEL_PROF_REGION_INIT(name)                                          \
+	{                                                                      \
+		(name), false, 0, NULL, 0                                      \
+	}
 
 /** True if the runtime collects profiling samples (false when not
  *  initialized). */

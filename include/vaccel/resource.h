@@ -20,9 +20,9 @@ extern "C" {
 #endif
 
 #define _ENUM_PREFIX VACCEL_RESOURCE
-#define VACCEL_RESOURCE_TYPE_ENUM_LIST(VACCEL_ENUM_ITEM) \
-	VACCEL_ENUM_ITEM(LIB, 0, _ENUM_PREFIX)           \
-	VACCEL_ENUM_ITEM(DATA, _ENUM_PREFIX)             \
+#define VACCEL_RESOURCE_TYPE_ENUM_LIST(VACCEL_ENUM_ITEM)                       \
+	VACCEL_ENUM_ITEM(LIB, 0, _ENUM_PREFIX)                                 \
+	VACCEL_ENUM_ITEM(DATA, _ENUM_PREFIX)                                   \
 	VACCEL_ENUM_ITEM(MODEL, _ENUM_PREFIX)
 /** vaccel_resource_type_t: LIB=0, DATA=1, MODEL=2. */
 VACCEL_ENUM_DEF_WITH_STR_FUNCS(vaccel_resource_type, _ENUM_PREFIX,
@@ -35,7 +35,7 @@ struct vaccel_resource_state;
 /** A resource. Fields are read-only for programs and plugins; the runtime
  *  owns them between init and release. */
 struct vaccel_resource {
-	vaccel_id_t id; /**< > 0 once initialized */
+	vaccel_id_t id;        /**< > 0 once initialized */
 	vaccel_id_t remote_id; /**< id on a remote agent, set by transports */
 	vaccel_resource_type_t type;
 	vaccel_path_type_t path_type;
@@ -48,7 +48,8 @@ struct vaccel_resource {
 	struct vaccel_resource_state *state; /**< runtime-private */
 };
 
-/** Find a live resource by id. @return VACCEL_OK, VACCEL_EINVAL, VACCEL_ENOENT. */
+/** Find a live resource by id. @return VACCEL_OK, VACCEL_EINVAL, VACCEL_ENOENT.
+ */
 int vaccel_resource_get_by_id(struct vaccel_resource **res, vaccel_id_t id);
 
 /** First live resource (lowest id) of @p type. VACCEL_ENOENT if none. */
@@ -97,7 +98,8 @@ int vaccel_resource_init_from_blobs(struct vaccel_resource *res,
  *  initialized, e.g. released twice); VACCEL_EBUSY if still registered. */
 int vaccel_resource_release(struct vaccel_resource *res);
 
-/** Allocating forms of the init functions; free with vaccel_resource_delete(). */
+/** Allocating forms of the init functions; free with vaccel_resource_delete().
+ */
 int vaccel_resource_new(struct vaccel_resource **res, const char *path,
 			vaccel_resource_type_t type);
 int vaccel_resource_multi_new(struct vaccel_resource **res, const char **paths,

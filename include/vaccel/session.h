@@ -21,17 +21,18 @@ struct vaccel_plugin;
 struct vaccel_session_state;
 
 struct vaccel_session {
-	vaccel_id_t id; /**< > 0 once initialized */
+	vaccel_id_t id;        /**< > 0 once initialized */
 	vaccel_id_t remote_id; /**< id on a remote agent, set by transports */
-	unsigned int hint; /**< plugin preference, VACCEL_PLUGIN_* bits */
-	bool is_virtio; /**< served by a transport plugin */
-	char *rundir; /**< private directory of the session */
+	unsigned int hint;     /**< plugin preference, VACCEL_PLUGIN_* bits */
+	bool is_virtio;        /**< served by a transport plugin */
+	char *rundir;          /**< private directory of the session */
 	struct vaccel_plugin *plugin; /**< first plugin in preference order */
-	void *priv; /**< for the transport plugin */
+	void *priv;                   /**< for the transport plugin */
 	struct vaccel_session_state *state; /**< runtime-private */
 };
 
-/** Find a live session by id. @return VACCEL_OK, VACCEL_EINVAL, VACCEL_ENOENT. */
+/** Find a live session by id. @return VACCEL_OK, VACCEL_EINVAL, VACCEL_ENOENT.
+ */
 int vaccel_session_get_by_id(struct vaccel_session **sess, vaccel_id_t id);
 
 /**
@@ -55,7 +56,8 @@ int vaccel_session_delete(struct vaccel_session *sess);
 bool vaccel_session_has_resource(struct vaccel_session *sess,
 				 struct vaccel_resource *res);
 
-/** The resource with id @p id registered with @p sess. VACCEL_ENOENT if none. */
+/** The resource with id @p id registered with @p sess. VACCEL_ENOENT if none.
+ */
 int vaccel_session_resource_by_id(struct vaccel_session *sess,
 				  struct vaccel_resource **res, vaccel_id_t id);
 
@@ -64,7 +66,8 @@ int vaccel_session_resource_by_type(struct vaccel_session *sess,
 				    struct vaccel_resource **res,
 				    vaccel_resource_type_t type);
 
-/** All resources of @p type in @p sess, in a malloc'd array the caller frees. */
+/** All resources of @p type in @p sess, in a malloc'd array the caller frees.
+ */
 int vaccel_session_resources_by_type(struct vaccel_session *sess,
 				     struct vaccel_resource ***resources,
 				     size_t *nr_found,

@@ -41,7 +41,8 @@
 #define exec_warn(...) vaccel_warn("[exec] " __VA_ARGS__)
 #define exec_error(...) vaccel_error("[exec] " __VA_ARGS__)
 
-namespace {
+namespace
+{
 
 using ExecFn = int (*)(vaccel_arg *read, size_t nr_read, vaccel_arg *write,
 		       size_t nr_write);
@@ -100,15 +101,16 @@ bool dlclose_enabled(bool fallback)
 }
 
 // One dlopen() reference; dlclose()d when destroyed.
-class DlHandle {
+class DlHandle
+{
 public:
 	DlHandle() = default;
 	explicit DlHandle(void *h, std::string path)
-		: h_(h), path_(std::move(path))
+	    : h_(h), path_(std::move(path))
 	{
 	}
 	DlHandle(DlHandle &&o) noexcept
-		: h_(std::exchange(o.h_, nullptr)), path_(std::move(o.path_))
+	    : h_(std::exchange(o.h_, nullptr)), path_(std::move(o.path_))
 	{
 	}
 	DlHandle &operator=(DlHandle &&o) noexcept
@@ -125,10 +127,7 @@ public:
 	~DlHandle() { close(); }
 
 	[[nodiscard]] void *get() const noexcept { return h_; }
-	[[nodiscard]] const std::string &path() const noexcept
-	{
-		return path_;
-	}
+	[[nodiscard]] const std::string &path() const noexcept { return path_; }
 	explicit operator bool() const noexcept { return h_ != nullptr; }
 
 	// Returns false (and logs) if dlclose fails.
@@ -201,8 +200,8 @@ int call_symbol(const DlHandle &lib, const char *fn_symbol, vaccel_arg *read,
 	return VACCEL_OK;
 }
 
-bool bad_arrays(const vaccel_arg *read, size_t nr_read,
-		const vaccel_arg *write, size_t nr_write)
+bool bad_arrays(const vaccel_arg *read, size_t nr_read, const vaccel_arg *write,
+		size_t nr_write)
 {
 	return (nr_read != 0 && read == nullptr) ||
 	       (nr_write != 0 && write == nullptr);
@@ -231,7 +230,8 @@ struct LoadedResource {
 // Resource id -> its loaded libraries. A shared_ptr is handed to each call so
 // that a concurrent unregister or a reload cannot close libraries a call is
 // still running code from.
-class ResourceCache {
+class ResourceCache
+{
 public:
 	// The loaded libraries of @p res, loading them on first use. A hit
 	// costs one lock and a comparison of the paths, no allocation.
@@ -283,7 +283,7 @@ public:
 	void clear()
 	{
 		std::unordered_map<vaccel_id_t, std::shared_ptr<LoadedResource>>
-			all;
+		    all;
 		{
 			std::lock_guard lock(mu_);
 			all.swap(entries_);
@@ -302,9 +302,11 @@ private:
 		for (size_t i = 0; i < res->nr_blobs; i++) {
 			const vaccel_blob *b = res->blobs[i];
 			if (b == nullptr || b->path == nullptr) {
-				exec_error("resource %" PRId64
-					   ": file %zu has no path (a memory-only resource cannot be dlopen()ed)",
-					   res->id, i);
+				exec_error(
+				    "resource %" PRId64
+				    ": file %zu has no path (a memory-only "
+				    "resource cannot be dlopen()ed)",
+				    res->id, i);
 				return VACCEL_EINVAL;
 			}
 		}
@@ -345,7 +347,8 @@ private:
 			else
 				h = open_library(paths[i], mode);
 			if (!h) {
-				exec_error("resource %" PRId64 ": cannot load %s: %s",
+				exec_error("resource %" PRId64
+					   ": cannot load %s: %s",
 					   id, paths[i].c_str(), dl_error());
 				return VACCEL_EINVAL; // `out` closes the rest
 			}
@@ -363,28 +366,28 @@ private:
 	{
 		vaccel_resource **live = nullptr;
 		size_t nr_live = 0;
-		if (vaccel_resource_get_all_by_type(&live, &nr_live,
-						    VACCEL_RESOURCE_LIB) !=
-		    VACCEL_OK)
+		if (vaccel_resource_get_all_by_type(
+			&live, &nr_live, VACCEL_RESOURCE_LIB) != VACCEL_OK)
 			return;
 		// By address: other resources may be released concurrently, so
 		// they are not dereferenced. A reused address is caught by the
 		// id and path checks of get().
 		std::erase_if(entries_, [&](const auto &kv) {
-			return std::find(live, live + nr_live, kv.second->owner) ==
-			       live + nr_live;
+			return std::find(live, live + nr_live,
+					 kv.second->owner) == live + nr_live;
 		});
 		std::free(static_cast<void *>(live));
 	}
 
 	std::mutex mu_;
 	std::unordered_map<vaccel_id_t, std::shared_ptr<LoadedResource>>
-		entries_;
+	    entries_;
 };
 
 // Libraries opened by VACCEL_OP_EXEC, one reference per path, so that they
 // stay loaded between calls (as upstream) without a reference per call.
-class ResidentLibraries {
+class ResidentLibraries
+{
 public:
 	void keep(DlHandle lib)
 	{
@@ -423,13 +426,14 @@ int exec_noop(vaccel_session *sess)
 	return VACCEL_OK;
 }
 
-int exec_exec(vaccel_session *sess, const char *library,
-	      const char *fn_symbol, vaccel_arg *read, size_t nr_read,
-	      vaccel_arg *write, size_t nr_write)
+int exec_exec(vaccel_session *sess, const char *library, const char *fn_symbol,
+	      vaccel_arg *read, size_t nr_read, vaccel_arg *write,
+	      size_t nr_write)
 {
 	if (sess == nullptr || library == nullptr || fn_symbol == nullptr ||
 	    bad_arrays(read, nr_read, write, nr_write)) {
-		exec_error("exec: NULL session, library, symbol or argument array");
+		exec_error(
+		    "exec: NULL session, library, symbol or argument array");
 		return VACCEL_EINVAL;
 	}
 	try {
@@ -437,11 +441,12 @@ int exec_exec(vaccel_session *sess, const char *library,
 			   library);
 		DlHandle lib = open_library(library, dlopen_mode());
 		if (!lib) {
-			exec_error("exec: cannot load %s: %s", library, dl_error());
+			exec_error("exec: cannot load %s: %s", library,
+				   dl_error());
 			return VACCEL_EINVAL;
 		}
-		int rc = call_symbol(lib, fn_symbol, read, nr_read, write,
-				     nr_write);
+		int rc =
+		    call_symbol(lib, fn_symbol, read, nr_read, write, nr_write);
 		// As upstream, the library stays loaded after the call (its
 		// state survives to the next one) unless dlclose is enabled.
 		// One reference per path is kept, so repeated calls do not
@@ -464,7 +469,8 @@ int exec_with_resource(vaccel_session *sess, vaccel_resource *resource,
 {
 	if (sess == nullptr || resource == nullptr || fn_symbol == nullptr ||
 	    bad_arrays(read, nr_read, write, nr_write)) {
-		exec_error("exec_with_resource: NULL session, resource, symbol or argument array");
+		exec_error("exec_with_resource: NULL session, resource, symbol "
+			   "or argument array");
 		return VACCEL_EINVAL;
 	}
 	try {
@@ -494,10 +500,10 @@ int exec_resource_unregister(vaccel_resource *res, vaccel_session * /*sess*/)
 }
 
 vaccel_op exec_ops[] = {
-	VACCEL_OP_INIT(exec_ops[0], VACCEL_OP_NOOP, exec_noop),
-	VACCEL_OP_INIT(exec_ops[1], VACCEL_OP_EXEC, exec_exec),
-	VACCEL_OP_INIT(exec_ops[2], VACCEL_OP_EXEC_WITH_RESOURCE,
-		       exec_with_resource),
+    VACCEL_OP_INIT(exec_ops[0], VACCEL_OP_NOOP, exec_noop),
+    VACCEL_OP_INIT(exec_ops[1], VACCEL_OP_EXEC, exec_exec),
+    VACCEL_OP_INIT(exec_ops[2], VACCEL_OP_EXEC_WITH_RESOURCE,
+		   exec_with_resource),
 };
 
 int exec_init()

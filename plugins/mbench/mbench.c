@@ -30,7 +30,7 @@ enum {
 static const char mbench_name[] = "mbench";
 
 static struct vaccel_prof_region mbench_region =
-	VACCEL_PROF_REGION_INIT("vaccel_mbench_plugin");
+    VACCEL_PROF_REGION_INIT("vaccel_mbench_plugin");
 
 static int64_t now_ns(void)
 {
@@ -89,8 +89,9 @@ static int mbench_exec(struct vaccel_session *sess, const char *library,
 		return VACCEL_EINVAL;
 	}
 	if (nr_read < 2 || !read) {
-		mbench_error("exec: need 2 read arguments (time, payload), got %zu",
-			     nr_read);
+		mbench_error(
+		    "exec: need 2 read arguments (time, payload), got %zu",
+		    nr_read);
 		return VACCEL_EINVAL;
 	}
 
@@ -111,13 +112,13 @@ static int mbench_exec(struct vaccel_session *sess, const char *library,
 }
 
 static struct vaccel_op mbench_ops[] = {
-	VACCEL_OP_INIT(mbench_ops[0], VACCEL_OP_EXEC, mbench_exec),
+    VACCEL_OP_INIT(mbench_ops[0], VACCEL_OP_EXEC, mbench_exec),
 };
 
 static int mbench_init(void)
 {
 	return vaccel_plugin_register_ops(
-		mbench_ops, sizeof(mbench_ops) / sizeof(mbench_ops[0]));
+	    mbench_ops, sizeof(mbench_ops) / sizeof(mbench_ops[0]));
 }
 
 static int mbench_fini(void)

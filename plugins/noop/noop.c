@@ -85,7 +85,8 @@ static int noop_exec(struct vaccel_session *sess, const char *library,
 		     size_t nr_read, struct vaccel_arg *write, size_t nr_write)
 {
 	if (!sess || !library || !fn_symbol) {
-		noop_error("exec: session, library and symbol must not be NULL");
+		noop_error(
+		    "exec: session, library and symbol must not be NULL");
 		return VACCEL_EINVAL;
 	}
 	if ((nr_read && !read) || (nr_write && !write)) {
@@ -107,7 +108,8 @@ static int noop_exec_with_resource(struct vaccel_session *sess,
 				   struct vaccel_arg *write, size_t nr_write)
 {
 	if (!sess || !resource || !fn_symbol) {
-		noop_error("exec_with_resource: session, resource and symbol must not be NULL");
+		noop_error("exec_with_resource: session, resource and symbol "
+			   "must not be NULL");
 		return VACCEL_EINVAL;
 	}
 	if (resource->nr_blobs == 0 || !resource->blobs) {
@@ -117,7 +119,8 @@ static int noop_exec_with_resource(struct vaccel_session *sess,
 		return VACCEL_EINVAL;
 	}
 	if ((nr_read && !read) || (nr_write && !write)) {
-		noop_error("exec_with_resource: NULL argument array with a non-zero count");
+		noop_error("exec_with_resource: NULL argument array with a "
+			   "non-zero count");
 		return VACCEL_EINVAL;
 	}
 
@@ -154,8 +157,9 @@ static int image_prologue(const char *op, struct vaccel_session *sess,
 	int ret = vaccel_session_resource_by_type(sess, &model,
 						  VACCEL_RESOURCE_MODEL);
 	if (ret != VACCEL_OK && ret != VACCEL_ENOENT) {
-		noop_error("%s: could not look up the model of session %" PRId64,
-			   op, sess->id);
+		noop_error(
+		    "%s: could not look up the model of session %" PRId64, op,
+		    sess->id);
 		return ret;
 	}
 
@@ -183,8 +187,8 @@ static int noop_image_classify(struct vaccel_session *sess, const void *img,
 }
 
 static int image_op(const char *op, struct vaccel_session *sess,
-		    const void *img, unsigned char *out_imgname,
-		    size_t len_img, size_t len_out_imgname)
+		    const void *img, unsigned char *out_imgname, size_t len_img,
+		    size_t len_out_imgname)
 {
 	int ret = image_prologue(op, sess, img, len_img);
 	if (ret != VACCEL_OK)
@@ -278,53 +282,51 @@ static int noop_tf_model_unload(struct vaccel_session *sess,
  * tensor types differ only in the types of their fields, so one macro
  * writes the copy function of each.
  */
-#define NOOP_DEFINE_TENSOR_COPY(fw)                                           \
-	static int fw##_copy_tensors(const char *op,                          \
-				     struct vaccel_##fw##_tensor *const *in,  \
-				     int nr_in,                               \
-				     struct vaccel_##fw##_tensor **out,       \
-				     int nr_out)                              \
-	{                                                                     \
-		if (nr_in < 0 || nr_out < 0 || (nr_in > 0 && !in) ||          \
-		    (nr_out > 0 && !out)) {                                   \
-			noop_error("%s: bad tensor arrays (nr_inputs %d, "    \
-				   "nr_outputs %d)",                          \
-				   op, nr_in, nr_out);                        \
-			return VACCEL_EINVAL;                                 \
-		}                                                             \
-		if (nr_out > nr_in) {                                         \
-			noop_error("%s: nr_outputs %d > nr_inputs %d, but "   \
-				   "each output is a copy of an input",       \
-				   op, nr_out, nr_in);                        \
-			return VACCEL_EINVAL;                                 \
-		}                                                             \
-		for (int i = 0; i < nr_out; i++)                              \
-			out[i] = NULL;                                        \
-		int ret = VACCEL_OK;                                          \
-		for (int i = 0; i < nr_out && ret == VACCEL_OK; i++) {        \
-			const struct vaccel_##fw##_tensor *t = in[i];         \
-			if (!t || (t->size > 0 && !t->data)) {                \
-				noop_error("%s: input tensor %d is NULL or "  \
-					   "has no data",                     \
-					   op, i);                            \
-				ret = VACCEL_EINVAL;                          \
-				break;                                        \
-			}                                                     \
-			ret = vaccel_##fw##_tensor_allocate(                  \
-				&out[i], t->nr_dims, t->dims, t->data_type,   \
-				t->size);                                     \
-			if (ret == VACCEL_OK && t->size > 0)                  \
-				memcpy(out[i]->data, t->data, t->size);       \
-		}                                                             \
-		if (ret == VACCEL_OK)                                         \
-			return VACCEL_OK;                                     \
+#define NOOP_DEFINE_TENSOR_COPY(fw)                                            \
+	static int fw##_copy_tensors(                                          \
+	    const char *op, struct vaccel_##fw##_tensor *const *in, int nr_in, \
+	    struct vaccel_##fw##_tensor **out, int nr_out)                     \
+	{                                                                      \
+		if (nr_in < 0 || nr_out < 0 || (nr_in > 0 && !in) ||           \
+		    (nr_out > 0 && !out)) {                                    \
+			noop_error("%s: bad tensor arrays (nr_inputs %d, "     \
+				   "nr_outputs %d)",                           \
+				   op, nr_in, nr_out);                         \
+			return VACCEL_EINVAL;                                  \
+		}                                                              \
+		if (nr_out > nr_in) {                                          \
+			noop_error("%s: nr_outputs %d > nr_inputs %d, but "    \
+				   "each output is a copy of an input",        \
+				   op, nr_out, nr_in);                         \
+			return VACCEL_EINVAL;                                  \
+		}                                                              \
+		for (int i = 0; i < nr_out; i++)                               \
+			out[i] = NULL;                                         \
+		int ret = VACCEL_OK;                                           \
+		for (int i = 0; i < nr_out && ret == VACCEL_OK; i++) {         \
+			const struct vaccel_##fw##_tensor *t = in[i];          \
+			if (!t || (t->size > 0 && !t->data)) {                 \
+				noop_error("%s: input tensor %d is NULL or "   \
+					   "has no data",                      \
+					   op, i);                             \
+				ret = VACCEL_EINVAL;                           \
+				break;                                         \
+			}                                                      \
+			ret = vaccel_##fw##_tensor_allocate(                   \
+			    &out[i], t->nr_dims, t->dims, t->data_type,        \
+			    t->size);                                          \
+			if (ret == VACCEL_OK && t->size > 0)                   \
+				memcpy(out[i]->data, t->data, t->size);        \
+		}                                                              \
+		if (ret == VACCEL_OK)                                          \
+			return VACCEL_OK;                                      \
 		noop_error("%s: cannot copy the input tensors (%d)", op, ret); \
-		for (int i = 0; i < nr_out; i++) {                            \
-			if (out[i])                                           \
-				vaccel_##fw##_tensor_delete(out[i]);          \
-			out[i] = NULL;                                        \
-		}                                                             \
-		return ret;                                                   \
+		for (int i = 0; i < nr_out; i++) {                             \
+			if (out[i])                                            \
+				vaccel_##fw##_tensor_delete(out[i]);           \
+			out[i] = NULL;                                         \
+		}                                                              \
+		return ret;                                                    \
 	}
 
 NOOP_DEFINE_TENSOR_COPY(tf)
@@ -356,9 +358,9 @@ static int noop_tf_model_run(struct vaccel_session *sess,
 	for (int i = 0; in && i < nr_inputs; i++) {
 		if (!in[i])
 			continue;
-		noop_debug("tf_model_run: in tensor %d: type %d, %d dims, %zu bytes",
-			   i, (int)in[i]->data_type, in[i]->nr_dims,
-			   in[i]->size);
+		noop_debug(
+		    "tf_model_run: in tensor %d: type %d, %d dims, %zu bytes",
+		    i, (int)in[i]->data_type, in[i]->nr_dims, in[i]->size);
 	}
 	for (int i = 0; out_nodes && i < nr_outputs; i++)
 		noop_debug("tf_model_run: out node %d: %s:%d", i,
@@ -402,12 +404,13 @@ static int noop_tflite_model_run(struct vaccel_session *sess,
 	if (ret != VACCEL_OK)
 		return ret;
 
-	noop_debug("tflite_model_run: nr_inputs: %d nr_outputs: %d",
-		   nr_inputs, nr_outputs);
+	noop_debug("tflite_model_run: nr_inputs: %d nr_outputs: %d", nr_inputs,
+		   nr_outputs);
 	for (int i = 0; in && i < nr_inputs; i++) {
 		if (!in[i])
 			continue;
-		noop_debug("tflite_model_run: in tensor %d: type %d, %d dims, %zu bytes",
+		noop_debug("tflite_model_run: in tensor %d: type %d, %d dims, "
+			   "%zu bytes",
 			   i, (int)in[i]->data_type, in[i]->nr_dims,
 			   in[i]->size);
 	}
@@ -518,8 +521,8 @@ static int noop_sgemm(struct vaccel_session *sess, int64_t m, int64_t n,
 	return VACCEL_OK;
 }
 
-static int noop_fpga_arraycopy(struct vaccel_session *sess, int *a,
-			       int *out_a, size_t len_a)
+static int noop_fpga_arraycopy(struct vaccel_session *sess, int *a, int *out_a,
+			       size_t len_a)
 {
 	if (!sess || (len_a && (!a || !out_a))) {
 		noop_error("fpga_arraycopy: NULL session or array");
@@ -629,43 +632,37 @@ static int noop_opencv(struct vaccel_session *sess, struct vaccel_arg *read,
 }
 
 static struct vaccel_op noop_ops[] = {
-	VACCEL_OP_INIT(noop_ops[0], VACCEL_OP_NOOP, noop_noop),
-	VACCEL_OP_INIT(noop_ops[1], VACCEL_OP_EXEC, noop_exec),
-	VACCEL_OP_INIT(noop_ops[2], VACCEL_OP_EXEC_WITH_RESOURCE,
-		       noop_exec_with_resource),
-	VACCEL_OP_INIT(noop_ops[3], VACCEL_OP_IMAGE_CLASSIFY,
-		       noop_image_classify),
-	VACCEL_OP_INIT(noop_ops[4], VACCEL_OP_IMAGE_DETECT, noop_image_detect),
-	VACCEL_OP_INIT(noop_ops[5], VACCEL_OP_IMAGE_SEGMENT,
-		       noop_image_segment),
-	VACCEL_OP_INIT(noop_ops[6], VACCEL_OP_IMAGE_POSE, noop_image_pose),
-	VACCEL_OP_INIT(noop_ops[7], VACCEL_OP_IMAGE_DEPTH, noop_image_depth),
-	VACCEL_OP_INIT(noop_ops[8], VACCEL_OP_TF_MODEL_LOAD,
-		       noop_tf_model_load),
-	VACCEL_OP_INIT(noop_ops[9], VACCEL_OP_TF_MODEL_UNLOAD,
-		       noop_tf_model_unload),
-	VACCEL_OP_INIT(noop_ops[10], VACCEL_OP_TF_MODEL_RUN,
-		       noop_tf_model_run),
-	VACCEL_OP_INIT(noop_ops[11], VACCEL_OP_TFLITE_MODEL_LOAD,
-		       noop_tflite_model_load),
-	VACCEL_OP_INIT(noop_ops[12], VACCEL_OP_TFLITE_MODEL_UNLOAD,
-		       noop_tflite_model_unload),
-	VACCEL_OP_INIT(noop_ops[13], VACCEL_OP_TFLITE_MODEL_RUN,
-		       noop_tflite_model_run),
-	VACCEL_OP_INIT(noop_ops[14], VACCEL_OP_TORCH_MODEL_LOAD,
-		       noop_torch_model_load),
-	VACCEL_OP_INIT(noop_ops[15], VACCEL_OP_TORCH_MODEL_RUN,
-		       noop_torch_model_run),
-	VACCEL_OP_INIT(noop_ops[16], VACCEL_OP_TORCH_SGEMM, noop_torch_sgemm),
-	VACCEL_OP_INIT(noop_ops[17], VACCEL_OP_BLAS_SGEMM, noop_sgemm),
-	VACCEL_OP_INIT(noop_ops[18], VACCEL_OP_FPGA_ARRAYCOPY,
-		       noop_fpga_arraycopy),
-	VACCEL_OP_INIT(noop_ops[19], VACCEL_OP_FPGA_MMULT, noop_fpga_mmult),
-	VACCEL_OP_INIT(noop_ops[20], VACCEL_OP_FPGA_PARALLEL,
-		       noop_fpga_parallel),
-	VACCEL_OP_INIT(noop_ops[21], VACCEL_OP_FPGA_VECTORADD, noop_fpga_vadd),
-	VACCEL_OP_INIT(noop_ops[22], VACCEL_OP_MINMAX, noop_minmax),
-	VACCEL_OP_INIT(noop_ops[23], VACCEL_OP_OPENCV, noop_opencv),
+    VACCEL_OP_INIT(noop_ops[0], VACCEL_OP_NOOP, noop_noop),
+    VACCEL_OP_INIT(noop_ops[1], VACCEL_OP_EXEC, noop_exec),
+    VACCEL_OP_INIT(noop_ops[2], VACCEL_OP_EXEC_WITH_RESOURCE,
+		   noop_exec_with_resource),
+    VACCEL_OP_INIT(noop_ops[3], VACCEL_OP_IMAGE_CLASSIFY, noop_image_classify),
+    VACCEL_OP_INIT(noop_ops[4], VACCEL_OP_IMAGE_DETECT, noop_image_detect),
+    VACCEL_OP_INIT(noop_ops[5], VACCEL_OP_IMAGE_SEGMENT, noop_image_segment),
+    VACCEL_OP_INIT(noop_ops[6], VACCEL_OP_IMAGE_POSE, noop_image_pose),
+    VACCEL_OP_INIT(noop_ops[7], VACCEL_OP_IMAGE_DEPTH, noop_image_depth),
+    VACCEL_OP_INIT(noop_ops[8], VACCEL_OP_TF_MODEL_LOAD, noop_tf_model_load),
+    VACCEL_OP_INIT(noop_ops[9], VACCEL_OP_TF_MODEL_UNLOAD,
+		   noop_tf_model_unload),
+    VACCEL_OP_INIT(noop_ops[10], VACCEL_OP_TF_MODEL_RUN, noop_tf_model_run),
+    VACCEL_OP_INIT(noop_ops[11], VACCEL_OP_TFLITE_MODEL_LOAD,
+		   noop_tflite_model_load),
+    VACCEL_OP_INIT(noop_ops[12], VACCEL_OP_TFLITE_MODEL_UNLOAD,
+		   noop_tflite_model_unload),
+    VACCEL_OP_INIT(noop_ops[13], VACCEL_OP_TFLITE_MODEL_RUN,
+		   noop_tflite_model_run),
+    VACCEL_OP_INIT(noop_ops[14], VACCEL_OP_TORCH_MODEL_LOAD,
+		   noop_torch_model_load),
+    VACCEL_OP_INIT(noop_ops[15], VACCEL_OP_TORCH_MODEL_RUN,
+		   noop_torch_model_run),
+    VACCEL_OP_INIT(noop_ops[16], VACCEL_OP_TORCH_SGEMM, noop_torch_sgemm),
+    VACCEL_OP_INIT(noop_ops[17], VACCEL_OP_BLAS_SGEMM, noop_sgemm),
+    VACCEL_OP_INIT(noop_ops[18], VACCEL_OP_FPGA_ARRAYCOPY, noop_fpga_arraycopy),
+    VACCEL_OP_INIT(noop_ops[19], VACCEL_OP_FPGA_MMULT, noop_fpga_mmult),
+    VACCEL_OP_INIT(noop_ops[20], VACCEL_OP_FPGA_PARALLEL, noop_fpga_parallel),
+    VACCEL_OP_INIT(noop_ops[21], VACCEL_OP_FPGA_VECTORADD, noop_fpga_vadd),
+    VACCEL_OP_INIT(noop_ops[22], VACCEL_OP_MINMAX, noop_minmax),
+    VACCEL_OP_INIT(noop_ops[23], VACCEL_OP_OPENCV, noop_opencv),
 };
 
 /* One entry per op type: adding an op type without a noop entry fails the
@@ -675,8 +672,8 @@ _Static_assert(sizeof(noop_ops) / sizeof(noop_ops[0]) == VACCEL_OP_MAX,
 
 static int noop_init(void)
 {
-	return vaccel_plugin_register_ops(noop_ops,
-					  sizeof(noop_ops) / sizeof(noop_ops[0]));
+	return vaccel_plugin_register_ops(noop_ops, sizeof(noop_ops) /
+							sizeof(noop_ops[0]));
 }
 
 static int noop_fini(void)

@@ -11,7 +11,8 @@
 #include <vaccel/arg.h>
 #include <vaccel/error.h>
 
-namespace {
+namespace
+{
 
 constexpr size_t kDefaultCapacity = 8;
 
@@ -19,28 +20,28 @@ enum class Kind { Variable, Scalar, Array, Invalid };
 
 struct TypeInfo {
 	Kind kind;
-	size_t elem; // element size of numeric types
+	size_t elem;  // element size of numeric types
 	bool boolean; // values must be 0 or 1
 };
 
 constexpr TypeInfo type_info(vaccel_arg_type_t type) noexcept
 {
 	switch (type) {
-#define VACCEL_ARG_TYPE_INFO_(NAME, CTYPE, TAG, ARRAY_TAG)                  \
-	case TAG:                                                           \
-		return { Kind::Scalar, sizeof(CTYPE), TAG == VACCEL_ARG_BOOL }; \
-	case ARRAY_TAG:                                                     \
-		return { Kind::Array, sizeof(CTYPE),                        \
-			 ARRAY_TAG == VACCEL_ARG_BOOL_ARRAY };
+#define VACCEL_ARG_TYPE_INFO_(NAME, CTYPE, TAG, ARRAY_TAG)                     \
+	case TAG:                                                              \
+		return {Kind::Scalar, sizeof(CTYPE), TAG == VACCEL_ARG_BOOL};  \
+	case ARRAY_TAG:                                                        \
+		return {Kind::Array, sizeof(CTYPE),                            \
+			ARRAY_TAG == VACCEL_ARG_BOOL_ARRAY};
 		VACCEL_ARG_NUMERIC_TYPES(VACCEL_ARG_TYPE_INFO_)
 #undef VACCEL_ARG_TYPE_INFO_
 	case VACCEL_ARG_RAW:
 	case VACCEL_ARG_STRING:
 	case VACCEL_ARG_BUFFER:
 	case VACCEL_ARG_CUSTOM:
-		return { Kind::Variable, 0, false };
+		return {Kind::Variable, 0, false};
 	default:
-		return { Kind::Invalid, 0, false };
+		return {Kind::Invalid, 0, false};
 	}
 }
 
@@ -377,7 +378,7 @@ int vaccel_arg_array_init(struct vaccel_arg_array *array,
 	if (array == nullptr)
 		return VACCEL_EINVAL;
 	const size_t cap =
-		initial_capacity > 0 ? initial_capacity : kDefaultCapacity;
+	    initial_capacity > 0 ? initial_capacity : kDefaultCapacity;
 	void *args = std::calloc(cap, sizeof(vaccel_arg));
 	if (args == nullptr)
 		return VACCEL_ENOMEM;
@@ -412,7 +413,7 @@ int vaccel_arg_array_new(struct vaccel_arg_array **array,
 	if (array == nullptr)
 		return VACCEL_EINVAL;
 	auto *a = static_cast<vaccel_arg_array *>(
-		std::malloc(sizeof(vaccel_arg_array)));
+	    std::malloc(sizeof(vaccel_arg_array)));
 	if (a == nullptr)
 		return VACCEL_ENOMEM;
 	if (int rc = vaccel_arg_array_init(a, initial_capacity);
@@ -455,7 +456,8 @@ void vaccel_arg_array_clear(struct vaccel_arg_array *array)
 	array->position = 0;
 }
 
-/* ---- add ------------------------------------------------------------------ */
+/* ---- add ------------------------------------------------------------------
+ */
 
 int vaccel_arg_array_add_raw(struct vaccel_arg_array *array, void *buf,
 			     size_t size)
@@ -560,7 +562,8 @@ int vaccel_arg_array_add_all(struct vaccel_arg_array *dest,
 	return vaccel_arg_array_add_range(dest, src, 0, src->count, copy);
 }
 
-/* ---- get ------------------------------------------------------------------ */
+/* ---- get ------------------------------------------------------------------
+ */
 
 int vaccel_arg_array_get_raw(struct vaccel_arg_array *array, void **buf,
 			     size_t *size)
@@ -648,7 +651,8 @@ int vaccel_arg_array_get_serialized(struct vaccel_arg_array *array,
 	return VACCEL_OK;
 }
 
-/* ---- set ------------------------------------------------------------------ */
+/* ---- set ------------------------------------------------------------------
+ */
 
 int vaccel_arg_array_set_raw(struct vaccel_arg_array *array, void *buf,
 			     size_t size)
@@ -749,8 +753,8 @@ int vaccel_arg_array_set_serialized(struct vaccel_arg_array *array,
 	    rc != VACCEL_OK)
 		return rc;
 	int rc = VACCEL_OK;
-	if (size != arg->size || (size > 0 && (buf == nullptr ||
-					       arg->buf == nullptr)))
+	if (size != arg->size ||
+	    (size > 0 && (buf == nullptr || arg->buf == nullptr)))
 		rc = VACCEL_EINVAL;
 	else if (size > 0)
 		std::memcpy(arg->buf, buf, size);
@@ -769,7 +773,7 @@ int vaccel_arg_array_set_serialized(struct vaccel_arg_array *array,
 		return add_value<CTYPE, TAG>(array, value);                    \
 	}                                                                      \
 	int vaccel_arg_array_add_##NAME##_array(                               \
-		struct vaccel_arg_array *array, CTYPE *values, size_t count)   \
+	    struct vaccel_arg_array *array, CTYPE *values, size_t count)       \
 	{                                                                      \
 		return add_values<CTYPE, ARRAY_TAG>(array, values, count);     \
 	}                                                                      \
@@ -779,7 +783,7 @@ int vaccel_arg_array_set_serialized(struct vaccel_arg_array *array,
 		return get_value<CTYPE, TAG>(array, value);                    \
 	}                                                                      \
 	int vaccel_arg_array_get_##NAME##_array(                               \
-		struct vaccel_arg_array *array, CTYPE **values, size_t *count) \
+	    struct vaccel_arg_array *array, CTYPE **values, size_t *count)     \
 	{                                                                      \
 		return get_values<CTYPE, ARRAY_TAG>(array, values, count);     \
 	}                                                                      \
@@ -789,7 +793,7 @@ int vaccel_arg_array_set_serialized(struct vaccel_arg_array *array,
 		return set_value<CTYPE, TAG>(array, value);                    \
 	}                                                                      \
 	int vaccel_arg_array_set_##NAME##_array(                               \
-		struct vaccel_arg_array *array, CTYPE *values, size_t count)   \
+	    struct vaccel_arg_array *array, CTYPE *values, size_t count)       \
 	{                                                                      \
 		return set_values<CTYPE, ARRAY_TAG>(array, values, count);     \
 	}
@@ -831,7 +835,7 @@ void vaccel_arg_array_set_position(struct vaccel_arg_array *array,
 {
 	if (array != nullptr)
 		array->position =
-			position > array->count ? array->count : position;
+		    position > array->count ? array->count : position;
 }
 
 void vaccel_arg_array_reset_position(struct vaccel_arg_array *array)
@@ -859,13 +863,13 @@ struct vaccel_arg_list *vaccel_args_init(uint32_t size)
 	if (size == 0)
 		return nullptr;
 	auto *list = static_cast<vaccel_arg_list *>(
-		std::malloc(sizeof(vaccel_arg_list)));
+	    std::malloc(sizeof(vaccel_arg_list)));
 	if (list == nullptr)
 		return nullptr;
-	list->list = static_cast<vaccel_arg *>(
-		std::calloc(size, sizeof(vaccel_arg)));
+	list->list =
+	    static_cast<vaccel_arg *>(std::calloc(size, sizeof(vaccel_arg)));
 	list->idcs_allocated_space =
-		static_cast<int *>(std::calloc(size, sizeof(int)));
+	    static_cast<int *>(std::calloc(size, sizeof(int)));
 	if (list->list == nullptr || list->idcs_allocated_space == nullptr) {
 		std::free(list->list);
 		std::free(list->idcs_allocated_space);

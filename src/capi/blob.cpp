@@ -22,7 +22,8 @@
 
 using vaccel::capi::guard;
 
-namespace {
+namespace
+{
 
 // Files a blob creates: private to the user, executable so that a library
 // resource made from a buffer can be loaded from its file.
@@ -57,7 +58,8 @@ int map_file(const char *path, uint8_t **data, size_t *size) noexcept
 		vaccel_error("blob: cannot open %s: %s", path, strerror(err));
 		return err;
 	}
-	struct stat st {};
+	struct stat st {
+	};
 	if (fstat(fd, &st) != 0) {
 		const int err = errno;
 		close(fd);
@@ -69,7 +71,8 @@ int map_file(const char *path, uint8_t **data, size_t *size) noexcept
 		return VACCEL_EINVAL;
 	}
 	const auto len = static_cast<size_t>(st.st_size);
-	void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	void *p =
+	    mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	const int err = errno;
 	close(fd);
 	if (p == MAP_FAILED) {
@@ -110,9 +113,9 @@ int create_file(const std::string &dir, const char *filename, bool randomize,
 	if (!randomize) {
 		if (p.size() >= PATH_MAX)
 			return VACCEL_ENAMETOOLONG;
-		const int f = open(p.c_str(),
-				   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-				   kFileMode);
+		const int f =
+		    open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			 kFileMode);
 		if (f < 0)
 			return errno;
 		*fd = f;
@@ -123,7 +126,7 @@ int create_file(const std::string &dir, const char *filename, bool randomize,
 	// "model.pt" -> "model_XXXXXX.pt"; a leading dot is not an extension.
 	const size_t dot = p.rfind('.');
 	const size_t ext_at =
-		dot != std::string::npos && dot > name_at ? dot : p.size();
+	    dot != std::string::npos && dot > name_at ? dot : p.size();
 	const int ext_len = static_cast<int>(p.size() - ext_at);
 	p.insert(ext_at, "_XXXXXX");
 	if (p.size() >= PATH_MAX)
@@ -144,7 +147,8 @@ int create_file(const std::string &dir, const char *filename, bool randomize,
 
 int check_dir(const char *dir) noexcept
 {
-	struct stat st {};
+	struct stat st {
+	};
 	if (stat(dir, &st) != 0)
 		return errno == ENOENT ? VACCEL_ENOENT : errno;
 	return S_ISDIR(st.st_mode) ? VACCEL_OK : VACCEL_ENOTDIR;
@@ -154,7 +158,8 @@ int persist(vaccel_blob *blob, const char *dir, const char *filename,
 	    bool randomize)
 {
 	if (blob == nullptr || dir == nullptr || filename == nullptr) {
-		vaccel_error("blob: persist needs a blob, a dir and a filename");
+		vaccel_error(
+		    "blob: persist needs a blob, a dir and a filename");
 		return VACCEL_EINVAL;
 	}
 	if (blob->type != VACCEL_BLOB_BUFFER || blob->path != nullptr ||
@@ -222,7 +227,8 @@ int init_file(vaccel_blob *blob, const char *path)
 {
 	if (blob == nullptr || path == nullptr)
 		return VACCEL_EINVAL;
-	struct stat st {};
+	struct stat st {
+	};
 	if (stat(path, &st) != 0) {
 		const int err = errno;
 		vaccel_error("blob: cannot stat %s: %s", path, strerror(err));
@@ -365,7 +371,8 @@ template <class Init> int allocate(vaccel_blob **out, Init &&init)
 {
 	if (out == nullptr)
 		return VACCEL_EINVAL;
-	auto *b = static_cast<vaccel_blob *>(std::calloc(1, sizeof(vaccel_blob)));
+	auto *b =
+	    static_cast<vaccel_blob *>(std::calloc(1, sizeof(vaccel_blob)));
 	if (b == nullptr)
 		return VACCEL_ENOMEM;
 	if (int rc = init(b); rc != VACCEL_OK) {
@@ -401,13 +408,16 @@ int vaccel_blob_init_from_buf(struct vaccel_blob *blob, const uint8_t *buf,
 	});
 }
 
-int vaccel_blob_release(struct vaccel_blob *blob) { return release(blob); }
+int vaccel_blob_release(struct vaccel_blob *blob)
+{
+	return release(blob);
+}
 
 int vaccel_blob_new(struct vaccel_blob **blob, const char *path)
 {
 	return guard("vaccel_blob_new", [&] {
-		return allocate(blob,
-				[&](vaccel_blob *b) { return init_file(b, path); });
+		return allocate(
+		    blob, [&](vaccel_blob *b) { return init_file(b, path); });
 	});
 }
 
@@ -431,7 +441,10 @@ int vaccel_blob_delete(struct vaccel_blob *blob)
 	return VACCEL_OK;
 }
 
-int vaccel_blob_read(struct vaccel_blob *blob) { return read_blob(blob); }
+int vaccel_blob_read(struct vaccel_blob *blob)
+{
+	return read_blob(blob);
+}
 
 uint8_t *vaccel_blob_data(struct vaccel_blob *blob, size_t *size)
 {

@@ -15,9 +15,11 @@ using vaccel::capi::guard;
 using vaccel::core::runtime;
 using vaccel::core::Status;
 
-namespace vaccel::capi {
+namespace vaccel::capi
+{
 
-void set_last_error(int code, const char *fn, const std::string &message) noexcept
+void set_last_error(int code, const char *fn,
+		    const std::string &message) noexcept
 {
 	(void)code;
 	try {
@@ -27,9 +29,15 @@ void set_last_error(int code, const char *fn, const std::string &message) noexce
 	}
 }
 
-void clear_last_error() noexcept { core::set_thread_error({}); }
+void clear_last_error() noexcept
+{
+	core::set_thread_error({});
+}
 
-const char *last_error() noexcept { return core::thread_error(); }
+const char *last_error() noexcept
+{
+	return core::thread_error();
+}
 
 int report(const char *fn, const core::Status &st) noexcept
 {
@@ -40,16 +48,18 @@ int report(const char *fn, const core::Status &st) noexcept
 
 } // namespace vaccel::capi
 
-namespace {
+namespace
+{
 
-Status config_fill(struct vaccel_config *config, const char *plugins, int log_level,
-		   const char *log_file, bool profiling, bool version_ignore)
+Status config_fill(struct vaccel_config *config, const char *plugins,
+		   int log_level, const char *log_file, bool profiling,
+		   bool version_ignore)
 {
 	if (config == nullptr)
 		return Status(VACCEL_EINVAL, "config is NULL");
 	if (log_level < VACCEL_LOG_ERROR || log_level > VACCEL_LOG_DEBUG)
-		return Status::error(VACCEL_EINVAL, "log level %d is not in 1..4",
-				     log_level);
+		return Status::error(VACCEL_EINVAL,
+				     "log level %d is not in 1..4", log_level);
 	char *p = plugins ? strdup(plugins) : nullptr;
 	char *f = log_file ? strdup(log_file) : nullptr;
 	if ((plugins && !p) || (log_file && !f)) {
@@ -65,12 +75,13 @@ Status config_fill(struct vaccel_config *config, const char *plugins, int log_le
 	return Status::ok();
 }
 
-Status config_fill_from(struct vaccel_config *config, const vaccel::core::Config &c)
+Status config_fill_from(struct vaccel_config *config,
+			const vaccel::core::Config &c)
 {
-	return config_fill(config, c.plugins.empty() ? nullptr : c.plugins.c_str(),
-			   c.log_level,
-			   c.log_file.empty() ? nullptr : c.log_file.c_str(),
-			   c.profiling_enabled, c.version_ignore);
+	return config_fill(
+	    config, c.plugins.empty() ? nullptr : c.plugins.c_str(),
+	    c.log_level, c.log_file.empty() ? nullptr : c.log_file.c_str(),
+	    c.profiling_enabled, c.version_ignore);
 }
 
 } // namespace
@@ -101,7 +112,10 @@ int vaccel_cleanup(void)
 	return guard(__func__, [] { return runtime().cleanup(); });
 }
 
-bool vaccel_is_initialized(void) { return runtime().initialized(); }
+bool vaccel_is_initialized(void)
+{
+	return runtime().initialized();
+}
 
 const char *vaccel_rundir(void)
 {
@@ -119,8 +133,8 @@ int vaccel_config_init(struct vaccel_config *config, const char *plugins,
 {
 	return guard(__func__, [&] {
 		return config_fill(config, plugins,
-				   vaccel::core::enum_value(log_level), log_file,
-				   profiling_enabled, version_ignore);
+				   vaccel::core::enum_value(log_level),
+				   log_file, profiling_enabled, version_ignore);
 	});
 }
 
@@ -166,7 +180,8 @@ int vaccel_config_new(struct vaccel_config **config, const char *plugins,
 {
 	if (config == nullptr)
 		return VACCEL_EINVAL;
-	auto *c = static_cast<struct vaccel_config *>(calloc(1, sizeof(struct vaccel_config)));
+	auto *c = static_cast<struct vaccel_config *>(
+	    calloc(1, sizeof(struct vaccel_config)));
 	if (c == nullptr)
 		return VACCEL_ENOMEM;
 	int rc = vaccel_config_init(c, plugins, log_level, log_file,
@@ -183,7 +198,8 @@ int vaccel_config_from_env(struct vaccel_config **config)
 {
 	if (config == nullptr)
 		return VACCEL_EINVAL;
-	auto *c = static_cast<struct vaccel_config *>(calloc(1, sizeof(struct vaccel_config)));
+	auto *c = static_cast<struct vaccel_config *>(
+	    calloc(1, sizeof(struct vaccel_config)));
 	if (c == nullptr)
 		return VACCEL_ENOMEM;
 	int rc = vaccel_config_init_from_env(c);
@@ -195,12 +211,12 @@ int vaccel_config_from_env(struct vaccel_config **config)
 	return VACCEL_OK;
 }
 
-int vaccel_config_from(struct vaccel_config **config,
-		       struct vaccel_config *src)
+int vaccel_config_from(struct vaccel_config **config, struct vaccel_config *src)
 {
 	if (config == nullptr)
 		return VACCEL_EINVAL;
-	auto *c = static_cast<struct vaccel_config *>(calloc(1, sizeof(struct vaccel_config)));
+	auto *c = static_cast<struct vaccel_config *>(
+	    calloc(1, sizeof(struct vaccel_config)));
 	if (c == nullptr)
 		return VACCEL_ENOMEM;
 	int rc = vaccel_config_init_from(c, src);

@@ -10,10 +10,12 @@
 #include <type_traits>
 #include <vaccel/error.h>
 
-namespace vaccel::capi {
+namespace vaccel::capi
+{
 
 // Per-thread message behind vaccel_last_error().
-void set_last_error(int code, const char *fn, const std::string &message) noexcept;
+void set_last_error(int code, const char *fn,
+		    const std::string &message) noexcept;
 void clear_last_error() noexcept;
 const char *last_error() noexcept;
 
@@ -37,7 +39,8 @@ template <class F> int guard(const char *fn, F &&body) noexcept
 	} catch (const std::exception &e) {
 		return report(fn, core::Status(VACCEL_EINVAL, e.what()));
 	} catch (...) {
-		return report(fn, core::Status(VACCEL_EINVAL, "unknown exception"));
+		return report(fn,
+			      core::Status(VACCEL_EINVAL, "unknown exception"));
 	}
 }
 

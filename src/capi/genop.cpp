@@ -31,7 +31,8 @@
 // through genop.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-namespace {
+namespace
+{
 
 // Log @p fmt, record it for vaccel_last_error() and return @p code.
 __attribute__((format(printf, 2, 3))) int fail(int code, const char *fmt, ...)
@@ -63,13 +64,14 @@ int expect_counts(const char *op, int nr_read, int want_read, int nr_write,
 
 // A cursor over the read or the write args of one op, whose typed getters
 // turn a refusal into a message naming the op, the arg and what was found.
-class Args {
+class Args
+{
 public:
 	Args(const char *op, const char *dir, vaccel_arg *args, int n)
-		: op_(op), dir_(dir)
+	    : op_(op), dir_(dir)
 	{
-		vaccel_arg_array_wrap(&a_, args, n > 0 ? static_cast<size_t>(n)
-						       : 0);
+		vaccel_arg_array_wrap(&a_, args,
+				      n > 0 ? static_cast<size_t>(n) : 0);
 	}
 
 	int i64(const char *what, int64_t *out)
@@ -128,7 +130,8 @@ public:
 		     arg->type != VACCEL_ARG_BUFFER && arg->type != tag) ||
 		    arg->buf == nullptr || arg->size == 0 ||
 		    arg->size % elem != 0)
-			return refuse(arg, what, "a RAW, BUFFER or typed array");
+			return refuse(arg, what,
+				      "a RAW, BUFFER or typed array");
 		*out = arg->buf;
 		*count = arg->size / elem;
 		return advance();
@@ -179,10 +182,10 @@ private:
 	vaccel_arg_array a_{};
 };
 
-#define TRY(expr)                                  \
-	do {                                       \
-		if (int rc_ = (expr); rc_ != VACCEL_OK) \
-			return rc_;                \
+#define TRY(expr)                                                              \
+	do {                                                                   \
+		if (int rc_ = (expr); rc_ != VACCEL_OK)                        \
+			return rc_;                                            \
 	} while (0)
 
 // Elements needed by a row-major matrix of @p rows x @p cols with leading

@@ -11,7 +11,8 @@
 
 using vaccel::core::call_op;
 
-namespace {
+namespace
+{
 
 void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fail(const char *fmt, ...)
@@ -79,8 +80,9 @@ using tf_load_fn = int (*)(vaccel_session *, vaccel_resource *,
 			   vaccel_tf_status *);
 using tf_run_fn = int (*)(vaccel_session *, vaccel_resource *,
 			  const vaccel_tf_buffer *, const vaccel_tf_node *,
-			  vaccel_tf_tensor *const *, int, const vaccel_tf_node *,
-			  vaccel_tf_tensor **, int, vaccel_tf_status *);
+			  vaccel_tf_tensor *const *, int,
+			  const vaccel_tf_node *, vaccel_tf_tensor **, int,
+			  vaccel_tf_status *);
 using tflite_load_fn = int (*)(vaccel_session *, vaccel_resource *);
 using tflite_run_fn = int (*)(vaccel_session *, vaccel_resource *,
 			      vaccel_tflite_tensor *const *, int,
@@ -177,9 +179,9 @@ int vaccel_sgemm(struct vaccel_session *sess, int64_t m, int64_t n, int64_t k,
 				 lda, b, ldb, beta, c, ldc);
 }
 
-int vaccel_minmax(struct vaccel_session *sess, const double *indata,
-		  int ndata, int low_threshold, int high_threshold,
-		  double *outdata, double *min, double *max)
+int vaccel_minmax(struct vaccel_session *sess, const double *indata, int ndata,
+		  int low_threshold, int high_threshold, double *outdata,
+		  double *min, double *max)
 {
 	return call_op<minmax_fn>(VACCEL_OP_MINMAX, sess, indata, ndata,
 				  low_threshold, high_threshold, outdata, min,
@@ -228,7 +230,8 @@ int vaccel_tf_model_load(struct vaccel_session *sess,
 				VACCEL_RESOURCE_MODEL);
 	if (rc != VACCEL_OK)
 		return rc;
-	return call_op<tf_load_fn>(VACCEL_OP_TF_MODEL_LOAD, sess, model, status);
+	return call_op<tf_load_fn>(VACCEL_OP_TF_MODEL_LOAD, sess, model,
+				   status);
 }
 
 int vaccel_tf_model_unload(struct vaccel_session *sess,
@@ -268,7 +271,8 @@ int vaccel_tflite_model_load(struct vaccel_session *sess,
 				VACCEL_RESOURCE_MODEL);
 	if (rc != VACCEL_OK)
 		return rc;
-	return call_op<tflite_load_fn>(VACCEL_OP_TFLITE_MODEL_LOAD, sess, model);
+	return call_op<tflite_load_fn>(VACCEL_OP_TFLITE_MODEL_LOAD, sess,
+				       model);
 }
 
 int vaccel_tflite_model_unload(struct vaccel_session *sess,
@@ -285,7 +289,8 @@ int vaccel_tflite_model_unload(struct vaccel_session *sess,
 int vaccel_tflite_model_run(struct vaccel_session *sess,
 			    struct vaccel_resource *model,
 			    struct vaccel_tflite_tensor *const *inputs,
-			    int nr_inputs, struct vaccel_tflite_tensor **outputs,
+			    int nr_inputs,
+			    struct vaccel_tflite_tensor **outputs,
 			    int nr_outputs, uint8_t *status)
 {
 	int rc = check_resource(VACCEL_OP_TFLITE_MODEL_RUN, sess, model,

@@ -11,7 +11,8 @@ using vaccel::capi::guard;
 using vaccel::core::runtime;
 using vaccel::core::Status;
 
-namespace {
+namespace
+{
 
 Status need_runtime()
 {
@@ -26,7 +27,9 @@ extern "C" {
 
 int vaccel_plugin_register_ops(struct vaccel_op *ops, size_t nr_ops)
 {
-	return guard(__func__, [&] { return runtime().plugins().register_ops(ops, nr_ops); });
+	return guard(__func__, [&] {
+		return runtime().plugins().register_ops(ops, nr_ops);
+	});
 }
 
 int vaccel_plugin_load(const char *lib)
@@ -34,9 +37,10 @@ int vaccel_plugin_load(const char *lib)
 	return guard(__func__, [&]() -> Status {
 		VACCEL_RETURN_IF_ERROR(need_runtime());
 		if (lib == nullptr || *lib == '\0')
-			return Status(VACCEL_EINVAL, "plugin name is NULL or empty");
+			return Status(VACCEL_EINVAL,
+				      "plugin name is NULL or empty");
 		Status st = runtime().plugins().load(
-			lib, runtime().config().version_ignore);
+		    lib, runtime().config().version_ignore);
 		vaccel::core::arm_exit_cleanup();
 		return st;
 	});
@@ -49,13 +53,16 @@ int vaccel_plugin_parse_and_load(const char *lib_str)
 		if (lib_str == nullptr)
 			return Status(VACCEL_EINVAL, "plugin list is NULL");
 		Status st = runtime().plugins().load_list(
-			lib_str, runtime().config().version_ignore);
+		    lib_str, runtime().config().version_ignore);
 		vaccel::core::arm_exit_cleanup();
 		return st;
 	});
 }
 
-size_t vaccel_plugin_count(void) { return runtime().plugins().list().size(); }
+size_t vaccel_plugin_count(void)
+{
+	return runtime().plugins().list().size();
+}
 
 int vaccel_plugin_describe(size_t index, struct vaccel_plugin_desc *desc)
 {
@@ -78,7 +85,8 @@ int vaccel_plugin_get_op(const char *plugin_name, vaccel_op_type_t op,
 			 void **func)
 {
 	if (plugin_name == nullptr || func == nullptr ||
-	    static_cast<unsigned>(vaccel::core::enum_value(op)) >= VACCEL_OP_MAX)
+	    static_cast<unsigned>(vaccel::core::enum_value(op)) >=
+		VACCEL_OP_MAX)
 		return VACCEL_EINVAL;
 	const auto *p = runtime().plugins().find(plugin_name);
 	if (p == nullptr)
@@ -93,7 +101,8 @@ const char *vaccel_session_op_plugin(struct vaccel_session *sess,
 				     vaccel_op_type_t op)
 {
 	if (!vaccel::core::live(sess) ||
-	    static_cast<unsigned>(vaccel::core::enum_value(op)) >= VACCEL_OP_MAX)
+	    static_cast<unsigned>(vaccel::core::enum_value(op)) >=
+		VACCEL_OP_MAX)
 		return nullptr;
 	const auto *e = vaccel::core::find_op(sess, op);
 	return e != nullptr ? e->plugin->name.c_str() : nullptr;

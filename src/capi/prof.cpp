@@ -28,7 +28,8 @@
 #include <vaccel/prof.h>
 #include <vector>
 
-namespace {
+namespace
+{
 
 constexpr size_t kFirstSlots = 1024;
 constexpr size_t kNameBufSize = 256;
@@ -65,7 +66,7 @@ void remember(const vaccel_prof_region *region, size_t index,
 	try {
 		if (t_open.size() >= kMaxOpenPerThread)
 			t_open.erase(t_open.begin());
-		t_open.push_back({ region, index, start });
+		t_open.push_back({region, index, start});
 	} catch (...) {
 		// Without the note, stop falls back to the last sample.
 	}
@@ -82,8 +83,8 @@ int grow(vaccel_prof_region *region) noexcept
 	}
 	if (slots > SIZE_MAX / sizeof(vaccel_prof_sample))
 		return VACCEL_ENOMEM;
-	void *p = std::realloc(region->samples,
-			       slots * sizeof(vaccel_prof_sample));
+	void *p =
+	    std::realloc(region->samples, slots * sizeof(vaccel_prof_sample));
 	if (p == nullptr)
 		return VACCEL_ENOMEM;
 	region->samples = static_cast<vaccel_prof_sample *>(p);
@@ -102,7 +103,7 @@ int start_sample(vaccel_prof_region *region) noexcept
 				return rc;
 		index = region->nr_entries++;
 		start = now_ns();
-		region->samples[index] = { start, 0 };
+		region->samples[index] = {start, 0};
 	}
 	remember(region, index, start);
 	return VACCEL_OK;
@@ -160,8 +161,7 @@ std::string summary(const vaccel_prof_region *region)
 		return {};
 	char line[512];
 	std::snprintf(line, sizeof(line),
-		      "[prof] %s: total_time: %" PRIu64
-		      " nsec nr_entries: %zu",
+		      "[prof] %s: total_time: %" PRIu64 " nsec nr_entries: %zu",
 		      name_of(region), total, entries);
 	return line;
 }
@@ -177,13 +177,19 @@ vaccel_prof_region *find(vaccel_prof_region *regions, int nregions,
 	return found;
 }
 
-bool enabled() noexcept { return vaccel::core::profiling_enabled(); }
+bool enabled() noexcept
+{
+	return vaccel::core::profiling_enabled();
+}
 
 } // namespace
 
 extern "C" {
 
-bool vaccel_prof_enabled(void) { return enabled(); }
+bool vaccel_prof_enabled(void)
+{
+	return enabled();
+}
 
 int vaccel_prof_region_start(struct vaccel_prof_region *region)
 {
@@ -224,8 +230,7 @@ int vaccel_prof_region_print(const struct vaccel_prof_region *region)
 	return VACCEL_OK;
 }
 
-int vaccel_prof_region_init(struct vaccel_prof_region *region,
-			    const char *name)
+int vaccel_prof_region_init(struct vaccel_prof_region *region, const char *name)
 {
 	if (region == nullptr) {
 		vaccel_error("prof: cannot init a NULL region");

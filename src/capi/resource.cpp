@@ -10,14 +10,16 @@
 using vaccel::capi::guard;
 using vaccel::core::Status;
 
-namespace {
+namespace
+{
 
 // Allocating constructor shared by the *_new / *_from_* forms.
 template <class Init> int alloc_resource(vaccel_resource **out, Init &&init)
 {
 	if (out == nullptr)
 		return VACCEL_EINVAL;
-	auto *r = static_cast<vaccel_resource *>(calloc(1, sizeof(vaccel_resource)));
+	auto *r =
+	    static_cast<vaccel_resource *>(calloc(1, sizeof(vaccel_resource)));
 	if (r == nullptr)
 		return VACCEL_ENOMEM;
 	int rc = init(r);
@@ -71,7 +73,7 @@ int vaccel_resource_get_all_by_type(struct vaccel_resource ***res,
 	if (all.empty())
 		return VACCEL_ENOENT;
 	auto **arr = static_cast<vaccel_resource **>(
-		malloc(all.size() * sizeof(vaccel_resource *)));
+	    malloc(all.size() * sizeof(vaccel_resource *)));
 	if (arr == nullptr)
 		return VACCEL_ENOMEM;
 	std::memcpy(arr, all.data(), all.size() * sizeof(vaccel_resource *));
@@ -127,7 +129,8 @@ int vaccel_resource_init_from_buf(struct vaccel_resource *res, const void *buf,
 
 int vaccel_resource_init_from_blobs(struct vaccel_resource *res,
 				    const struct vaccel_blob **blobs,
-				    size_t nr_blobs, vaccel_resource_type_t type)
+				    size_t nr_blobs,
+				    vaccel_resource_type_t type)
 {
 	return guard(__func__, [&] {
 		return vaccel::core::resource_init_blobs(res, blobs, nr_blobs,
@@ -137,7 +140,8 @@ int vaccel_resource_init_from_blobs(struct vaccel_resource *res,
 
 int vaccel_resource_release(struct vaccel_resource *res)
 {
-	return guard(__func__, [&] { return vaccel::core::resource_release(res); });
+	return guard(__func__,
+		     [&] { return vaccel::core::resource_release(res); });
 }
 
 int vaccel_resource_new(struct vaccel_resource **res, const char *path,
@@ -171,7 +175,8 @@ int vaccel_resource_from_blobs(struct vaccel_resource **res,
 			       size_t nr_blobs, vaccel_resource_type_t type)
 {
 	return alloc_resource(res, [&](vaccel_resource *r) {
-		return vaccel_resource_init_from_blobs(r, blobs, nr_blobs, type);
+		return vaccel_resource_init_from_blobs(r, blobs, nr_blobs,
+						       type);
 	});
 }
 
@@ -187,13 +192,17 @@ int vaccel_resource_delete(struct vaccel_resource *res)
 int vaccel_resource_register(struct vaccel_resource *res,
 			     struct vaccel_session *sess)
 {
-	return guard(__func__, [&] { return vaccel::core::resource_register(res, sess); });
+	return guard(__func__, [&] {
+		return vaccel::core::resource_register(res, sess);
+	});
 }
 
 int vaccel_resource_unregister(struct vaccel_resource *res,
 			       struct vaccel_session *sess)
 {
-	return guard(__func__, [&] { return vaccel::core::resource_unregister(res, sess); });
+	return guard(__func__, [&] {
+		return vaccel::core::resource_unregister(res, sess);
+	});
 }
 
 int vaccel_resource_sync(struct vaccel_resource *res,
@@ -208,13 +217,15 @@ int vaccel_resource_sync(struct vaccel_resource *res,
 				      "session is NULL or not initialized");
 		if (!vaccel_session_has_resource(sess, res))
 			return Status::error(
-				VACCEL_EPERM,
-				"resource %lld is not registered with session %lld",
-				static_cast<long long>(res->id),
-				static_cast<long long>(sess->id));
+			    VACCEL_EPERM,
+			    "resource %lld is not registered with session %lld",
+			    static_cast<long long>(res->id),
+			    static_cast<long long>(sess->id));
 		auto *hooks = sess->state->hooks;
-		if (hooks == nullptr || hooks->desc->info->resource_sync == nullptr)
-			return Status::ok(); // local resources are always in sync
+		if (hooks == nullptr ||
+		    hooks->desc->info->resource_sync == nullptr)
+			return Status::ok(); // local resources are always in
+					     // sync
 		int rc = hooks->desc->info->resource_sync(res, sess);
 		if (rc != VACCEL_OK)
 			return Status::error(rc, "plugin %s: sync failed",
@@ -231,9 +242,10 @@ int vaccel_resource_directory(struct vaccel_resource *res, char *out_path,
 			return Status(VACCEL_EINVAL,
 				      "resource is NULL or not initialized");
 		if (res->path_type != VACCEL_PATH_LOCAL_DIR)
-			return Status::error(VACCEL_EINVAL,
-					     "resource %lld was not created from a directory",
-					     static_cast<long long>(res->id));
+			return Status::error(
+			    VACCEL_EINVAL,
+			    "resource %lld was not created from a directory",
+			    static_cast<long long>(res->id));
 		const std::string &dir = res->state->directory;
 		if (alloc_path != nullptr) {
 			char *p = strdup(dir.c_str());
@@ -245,9 +257,10 @@ int vaccel_resource_directory(struct vaccel_resource *res, char *out_path,
 		if (out_path == nullptr)
 			return Status(VACCEL_EINVAL, "no output buffer given");
 		if (dir.size() + 1 > out_path_size)
-			return Status::error(VACCEL_ENAMETOOLONG,
-					     "directory needs %zu bytes, buffer has %zu",
-					     dir.size() + 1, out_path_size);
+			return Status::error(
+			    VACCEL_ENAMETOOLONG,
+			    "directory needs %zu bytes, buffer has %zu",
+			    dir.size() + 1, out_path_size);
 		std::memcpy(out_path, dir.c_str(), dir.size() + 1);
 		return Status::ok();
 	});

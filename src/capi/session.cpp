@@ -9,12 +9,14 @@
 using vaccel::capi::guard;
 using vaccel::core::Status;
 
-namespace {
+namespace
+{
 
 Status valid_session(vaccel_session *sess)
 {
 	if (!vaccel::core::live(sess))
-		return Status(VACCEL_EINVAL, "session is NULL or not initialized");
+		return Status(VACCEL_EINVAL,
+			      "session is NULL or not initialized");
 	return Status::ok();
 }
 
@@ -37,7 +39,8 @@ int vaccel_session_get_by_id(struct vaccel_session **sess, vaccel_id_t id)
 			return Status(VACCEL_EINVAL, "output pointer is NULL");
 		vaccel_session *s = vaccel::core::runtime().find_session(id);
 		if (s == nullptr)
-			return Status::error(VACCEL_ENOENT, "no session with id %lld",
+			return Status::error(VACCEL_ENOENT,
+					     "no session with id %lld",
 					     static_cast<long long>(id));
 		*sess = s;
 		return Status::ok();
@@ -46,24 +49,28 @@ int vaccel_session_get_by_id(struct vaccel_session **sess, vaccel_id_t id)
 
 int vaccel_session_init(struct vaccel_session *sess, uint32_t flags)
 {
-	return guard(__func__, [&] { return vaccel::core::session_init(sess, flags); });
+	return guard(__func__,
+		     [&] { return vaccel::core::session_init(sess, flags); });
 }
 
 int vaccel_session_release(struct vaccel_session *sess)
 {
-	return guard(__func__, [&] { return vaccel::core::session_release(sess); });
+	return guard(__func__,
+		     [&] { return vaccel::core::session_release(sess); });
 }
 
 int vaccel_session_update(struct vaccel_session *sess, uint32_t flags)
 {
-	return guard(__func__, [&] { return vaccel::core::session_update(sess, flags); });
+	return guard(__func__,
+		     [&] { return vaccel::core::session_update(sess, flags); });
 }
 
 int vaccel_session_new(struct vaccel_session **sess, uint32_t flags)
 {
 	if (sess == nullptr)
 		return VACCEL_EINVAL;
-	auto *s = static_cast<vaccel_session *>(calloc(1, sizeof(vaccel_session)));
+	auto *s =
+	    static_cast<vaccel_session *>(calloc(1, sizeof(vaccel_session)));
 	if (s == nullptr)
 		return VACCEL_ENOMEM;
 	int rc = vaccel_session_init(s, flags);
@@ -108,10 +115,11 @@ int vaccel_session_resource_by_id(struct vaccel_session *sess,
 				*res = r;
 				return Status::ok();
 			}
-		return Status::error(VACCEL_ENOENT,
-				     "resource %lld: not registered to session %lld",
-				     static_cast<long long>(id),
-				     static_cast<long long>(sess->id));
+		return Status::error(
+		    VACCEL_ENOENT,
+		    "resource %lld: not registered to session %lld",
+		    static_cast<long long>(id),
+		    static_cast<long long>(sess->id));
 	});
 }
 
@@ -147,7 +155,7 @@ int vaccel_session_resources_by_type(struct vaccel_session *sess,
 	if (found.empty())
 		return VACCEL_ENOENT;
 	auto **arr = static_cast<vaccel_resource **>(
-		malloc(found.size() * sizeof(vaccel_resource *)));
+	    malloc(found.size() * sizeof(vaccel_resource *)));
 	if (arr == nullptr)
 		return VACCEL_ENOMEM;
 	for (size_t i = 0; i < found.size(); ++i)

@@ -6,7 +6,8 @@
 #include <vaccel/error.h>
 #include <vaccel/utils/str.h>
 
-namespace {
+namespace
+{
 
 // ASCII only: enum and op names are ASCII, and the C locale must not
 // change what a name maps to.

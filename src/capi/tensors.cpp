@@ -17,7 +17,8 @@
 #include <vaccel/ops/tflite.h>
 #include <vaccel/ops/torch.h>
 
-namespace {
+namespace
+{
 
 template <class T> T *alloc_zeroed() noexcept
 {
@@ -209,7 +210,8 @@ int tensor_take_data(Tensor *tensor, void **data, size_t *size) noexcept
 
 extern "C" {
 
-/* ---- TensorFlow ------------------------------------------------------------ */
+/* ---- TensorFlow ------------------------------------------------------------
+ */
 
 int vaccel_tf_buffer_init(struct vaccel_tf_buffer *buffer, void *data,
 			  size_t size)
@@ -372,7 +374,8 @@ int vaccel_tf_status_delete(struct vaccel_tf_status *status)
 	return VACCEL_OK;
 }
 
-/* ---- TensorFlow Lite ------------------------------------------------------- */
+/* ---- TensorFlow Lite -------------------------------------------------------
+ */
 
 int vaccel_tflite_tensor_init(struct vaccel_tflite_tensor *tensor, int nr_dims,
 			      const int32_t *dims,
@@ -418,7 +421,8 @@ int vaccel_tflite_tensor_take_data(struct vaccel_tflite_tensor *tensor,
 	return tensor_take_data(tensor, data, size);
 }
 
-/* ---- Torch ----------------------------------------------------------------- */
+/* ---- Torch -----------------------------------------------------------------
+ */
 
 int vaccel_torch_buffer_init(struct vaccel_torch_buffer *buffer, char *data,
 			     size_t size)

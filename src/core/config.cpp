@@ -8,8 +8,10 @@
 #include <sstream>
 #include <toml++/toml.h>
 
-namespace vaccel::core {
-namespace {
+namespace vaccel::core
+{
+namespace
+{
 
 std::string lower(std::string s)
 {
@@ -59,9 +61,9 @@ Result<int> parse_log_level(const std::string &raw)
 	if (s == "debug" || s == "4")
 		return VACCEL_LOG_DEBUG;
 	return Status::error(
-		VACCEL_EINVAL,
-		"log level '%s' is not one of 1-4 or error/warn/info/debug",
-		raw.c_str());
+	    VACCEL_EINVAL,
+	    "log level '%s' is not one of 1-4 or error/warn/info/debug",
+	    raw.c_str());
 }
 
 Status apply_toml(Config &cfg, const std::string &text,
@@ -89,9 +91,10 @@ Status apply_toml(Config &cfg, const std::string &text,
 					auto v = el.value_exact<std::string>();
 					if (!v)
 						return Status::error(
-							VACCEL_EINVAL,
-							"config %s: plugins must be strings",
-							origin.c_str());
+						    VACCEL_EINVAL,
+						    "config %s: plugins must "
+						    "be strings",
+						    origin.c_str());
 					if (!joined.empty())
 						joined += ':';
 					joined += *v;
@@ -99,9 +102,10 @@ Status apply_toml(Config &cfg, const std::string &text,
 				cfg.plugins = joined;
 			} else {
 				return Status::error(
-					VACCEL_EINVAL,
-					"config %s: plugins must be a string or an array of strings",
-					origin.c_str());
+				    VACCEL_EINVAL,
+				    "config %s: plugins must be a string or an "
+				    "array of strings",
+				    origin.c_str());
 			}
 		} else if (k == "log_level") {
 			Result<int> lvl = Status(VACCEL_EINVAL, "");
@@ -111,25 +115,26 @@ Status apply_toml(Config &cfg, const std::string &text,
 				lvl = parse_log_level(*s);
 			if (!lvl)
 				return Status::error(
-					VACCEL_EINVAL,
-					"config %s: log_level must be 1-4 or error/warn/info/debug",
-					origin.c_str());
+				    VACCEL_EINVAL,
+				    "config %s: log_level must be 1-4 or "
+				    "error/warn/info/debug",
+				    origin.c_str());
 			cfg.log_level = lvl.value();
 		} else if (k == "log_file") {
 			auto s = node.value_exact<std::string>();
 			if (!s)
 				return Status::error(
-					VACCEL_EINVAL,
-					"config %s: log_file must be a string",
-					origin.c_str());
+				    VACCEL_EINVAL,
+				    "config %s: log_file must be a string",
+				    origin.c_str());
 			cfg.log_file = *s;
 		} else if (k == "profiling_enabled" || k == "version_ignore") {
 			auto b = node.value_exact<bool>();
 			if (!b)
 				return Status::error(
-					VACCEL_EINVAL,
-					"config %s: %s must be true or false",
-					origin.c_str(), k.c_str());
+				    VACCEL_EINVAL,
+				    "config %s: %s must be true or false",
+				    origin.c_str(), k.c_str());
 			(k == "profiling_enabled" ? cfg.profiling_enabled
 						  : cfg.version_ignore) = *b;
 		} else {
@@ -146,10 +151,11 @@ Status apply_env(Config &cfg)
 	if (const char *v = env_with_alias("VACCEL_PLUGINS", "VACCEL_BACKENDS"))
 		cfg.plugins = v;
 	if (const char *v =
-		    env_with_alias("VACCEL_LOG_LEVEL", "VACCEL_DEBUG_LEVEL")) {
+		env_with_alias("VACCEL_LOG_LEVEL", "VACCEL_DEBUG_LEVEL")) {
 		auto lvl = parse_log_level(v);
 		if (!lvl)
-			return Status::error(VACCEL_EINVAL, "VACCEL_LOG_LEVEL: %s",
+			return Status::error(VACCEL_EINVAL,
+					     "VACCEL_LOG_LEVEL: %s",
 					     lvl.status().message().c_str());
 		cfg.log_level = lvl.value();
 	}

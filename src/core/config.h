@@ -8,7 +8,8 @@
 #include <string>
 #include <vaccel/config.h>
 
-namespace vaccel::core {
+namespace vaccel::core
+{
 
 struct Config {
 	std::string plugins; // ':'-separated

@@ -11,7 +11,8 @@
 #include <vaccel/error.h>
 #include <vaccel/op.h>
 
-namespace vaccel::core {
+namespace vaccel::core
+{
 
 // Slow paths, out of line.
 int op_bad_session(vaccel_op_type_t op) noexcept;
@@ -25,9 +26,9 @@ inline const OpEntry *find_op(vaccel_session *sess,
 			      vaccel_op_type_t op) noexcept
 {
 	const DispatchTable *t =
-		sess->state->table.load(std::memory_order_acquire);
+	    sess->state->table.load(std::memory_order_acquire);
 	if (t == nullptr || t->generation != runtime().plugins().generation())
-		[[unlikely]] {
+	    [[unlikely]] {
 		t = session_refresh_table(sess);
 		if (t == nullptr)
 			return nullptr;
@@ -58,12 +59,12 @@ inline int call_op(vaccel_op_type_t op, vaccel_session *sess,
 		}
 		auto t0 = std::chrono::steady_clock::now();
 		rc = fn(sess, args...);
-		op_profile(op, static_cast<uint64_t>(
-				       std::chrono::duration_cast<
-					       std::chrono::nanoseconds>(
-					       std::chrono::steady_clock::now() -
-					       t0)
-					       .count()));
+		op_profile(
+		    op,
+		    static_cast<uint64_t>(
+			std::chrono::duration_cast<std::chrono::nanoseconds>(
+			    std::chrono::steady_clock::now() - t0)
+			    .count()));
 		if (rc != VACCEL_OK) [[unlikely]]
 			return op_failed(op, e->plugin, rc);
 		return rc;

@@ -8,8 +8,10 @@
 #include <mutex>
 #include <unistd.h>
 
-namespace vaccel::core {
-namespace {
+namespace vaccel::core
+{
+namespace
+{
 
 size_t write_file(char *ptr, size_t size, size_t n, void *user)
 {
@@ -29,7 +31,8 @@ Status fetch_url(const std::string &url, const std::string &dest,
 	FILE *out = std::fopen(dest.c_str(), "wbx");
 	if (out == nullptr) {
 		curl_easy_cleanup(curl);
-		return Status::error(VACCEL_EIO, "cannot create %s", dest.c_str());
+		return Status::error(VACCEL_EIO, "cannot create %s",
+				     dest.c_str());
 	}
 	char err[CURL_ERROR_SIZE] = {0};
 	curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
@@ -48,9 +51,9 @@ Status fetch_url(const std::string &url, const std::string &dest,
 	if (rc != CURLE_OK || !write_ok) {
 		unlink(dest.c_str());
 		if (rc == CURLE_OPERATION_TIMEDOUT)
-			return Status::error(VACCEL_EIO,
-					     "fetching %s timed out after %ld s",
-					     url.c_str(), timeout_s);
+			return Status::error(
+			    VACCEL_EIO, "fetching %s timed out after %ld s",
+			    url.c_str(), timeout_s);
 		return Status::error(VACCEL_EIO, "fetching %s failed: %s",
 				     url.c_str(),
 				     err[0] ? err : curl_easy_strerror(rc));

@@ -5,8 +5,10 @@
 #include <ctime>
 #include <sys/time.h>
 
-namespace vaccel::core {
-namespace {
+namespace vaccel::core
+{
+namespace
+{
 
 const char *level_name(int level) noexcept
 {
@@ -24,7 +26,10 @@ const char *level_name(int level) noexcept
 
 } // namespace
 
-Logger::~Logger() { close(); }
+Logger::~Logger()
+{
+	close();
+}
 
 bool Logger::open(const std::string &path)
 {
@@ -60,9 +65,11 @@ void Logger::vprint(int level, const char *file, int line, const char *fmt,
 	if (n < 0)
 		return;
 
-	struct timeval tv {};
+	struct timeval tv {
+	};
 	gettimeofday(&tv, nullptr);
-	struct tm tm {};
+	struct tm tm {
+	};
 	localtime_r(&tv.tv_sec, &tm);
 	char stamp[40];
 	std::strftime(stamp, sizeof(stamp), "%Y.%m.%d-%H:%M:%S", &tm);
@@ -71,16 +78,16 @@ void Logger::vprint(int level, const char *file, int line, const char *fmt,
 	int len;
 	if (level >= 4 && file != nullptr) {
 		const char *base = std::strrchr(file, '/');
-		len = std::snprintf(out, sizeof(out), "%s.%02ld - <%s> %s%s [%s:%d]\n",
-				    stamp, static_cast<long>(tv.tv_usec / 10000),
-				    level_name(level), msg,
-				    static_cast<size_t>(n) >= sizeof(msg) ? "..." : "",
-				    base != nullptr ? base + 1 : file, line);
+		len = std::snprintf(
+		    out, sizeof(out), "%s.%02ld - <%s> %s%s [%s:%d]\n", stamp,
+		    static_cast<long>(tv.tv_usec / 10000), level_name(level),
+		    msg, static_cast<size_t>(n) >= sizeof(msg) ? "..." : "",
+		    base != nullptr ? base + 1 : file, line);
 	} else {
-		len = std::snprintf(out, sizeof(out), "%s.%02ld - <%s> %s%s\n", stamp,
-				    static_cast<long>(tv.tv_usec / 10000),
-				    level_name(level), msg,
-				    static_cast<size_t>(n) >= sizeof(msg) ? "..." : "");
+		len = std::snprintf(
+		    out, sizeof(out), "%s.%02ld - <%s> %s%s\n", stamp,
+		    static_cast<long>(tv.tv_usec / 10000), level_name(level),
+		    msg, static_cast<size_t>(n) >= sizeof(msg) ? "..." : "");
 	}
 	if (len < 0)
 		return;

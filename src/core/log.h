@@ -10,9 +10,11 @@
 #include <mutex>
 #include <string>
 
-namespace vaccel::core {
+namespace vaccel::core
+{
 
-class Logger {
+class Logger
+{
 public:
 	Logger() = default;
 	~Logger();
@@ -27,7 +29,8 @@ public:
 	{
 		level_.store(level, std::memory_order_relaxed);
 	}
-	// Empty path: stderr. Returns false (and keeps stderr) if it cannot open.
+	// Empty path: stderr. Returns false (and keeps stderr) if it cannot
+	// open.
 	bool open(const std::string &path);
 	void close();
 	void vprint(int level, const char *file, int line, const char *fmt,

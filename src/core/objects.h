@@ -27,18 +27,18 @@ struct vaccel_session_state {
 	// release/resource hooks are called for this session.
 	vaccel::core::Plugin *hooks = nullptr;
 	std::string rundir;
-	std::mutex mu; // guards `resources`
+	std::mutex mu;                            // guards `resources`
 	std::vector<vaccel_resource *> resources; // registration order
 };
 
 struct vaccel_resource_state {
 	bool dead = false;
 	std::vector<std::string> paths;
-	std::vector<char *> c_paths; // views into `paths` for the C struct
+	std::vector<char *> c_paths;      // views into `paths` for the C struct
 	std::vector<vaccel_blob *> blobs; // owned
-	std::string rundir; // created on demand
-	std::string directory; // for LOCAL_DIR resources
-	std::mutex mu; // guards `sessions`
+	std::string rundir;               // created on demand
+	std::string directory;            // for LOCAL_DIR resources
+	std::mutex mu;                    // guards `sessions`
 	std::vector<vaccel_session *> sessions;
 
 	~vaccel_resource_state() { discard(); }
@@ -46,7 +46,8 @@ struct vaccel_resource_state {
 	void discard() noexcept;
 };
 
-namespace vaccel::core {
+namespace vaccel::core
+{
 
 inline bool live(const vaccel_session *s) noexcept
 {

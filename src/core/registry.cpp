@@ -10,8 +10,10 @@
 #include <vaccel/log.h>
 #include <vaccel/version.h>
 
-namespace vaccel::core {
-namespace {
+namespace vaccel::core
+{
+namespace
+{
 
 struct Version {
 	int major = 0, minor = 0, patch = 0;
@@ -63,15 +65,16 @@ Status check_plugin_version(const char *plugin_vaccel_version,
 	Version ours;
 	if (!parse_version(plugin_vaccel_version, pv))
 		return Status::error(
-			VACCEL_EINVAL,
-			"cannot parse the plugin's vaccel_version '%s'",
-			plugin_vaccel_version ? plugin_vaccel_version : "(null)");
+		    VACCEL_EINVAL,
+		    "cannot parse the plugin's vaccel_version '%s'",
+		    plugin_vaccel_version ? plugin_vaccel_version : "(null)");
 	parse_version(VACCEL_VERSION, ours);
 	if (pv.major != ours.major)
 		return Status::error(
-			VACCEL_EINVAL,
-			"built for vAccel %s, incompatible with %s (set VACCEL_VERSION_IGNORE=1 to load anyway)",
-			plugin_vaccel_version, VACCEL_VERSION);
+		    VACCEL_EINVAL,
+		    "built for vAccel %s, incompatible with %s (set "
+		    "VACCEL_VERSION_IGNORE=1 to load anyway)",
+		    plugin_vaccel_version, VACCEL_VERSION);
 	if (pv.minor != ours.minor || pv.patch != ours.patch)
 		vaccel_warn("plugin built for vAccel %s, running %s",
 			    plugin_vaccel_version, VACCEL_VERSION);
@@ -95,7 +98,8 @@ Status PluginRegistry::load(const std::string &lib, bool version_ignore)
 			dl = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
 			if (dl == nullptr && (e = dlerror()) != nullptr &&
 			    std::filesystem::exists(path))
-				err = e; // the file exists: its error is the useful one
+				err = e; // the file exists: its error is the
+					 // useful one
 		}
 		if (dl == nullptr)
 			return Status::error(VACCEL_ENOENT,
@@ -106,10 +110,10 @@ Status PluginRegistry::load(const std::string &lib, bool version_ignore)
 	if (sym == nullptr || *sym == nullptr || (*sym)->info == nullptr ||
 	    (*sym)->info->name == nullptr) {
 		dlclose(dl);
-		return Status::error(
-			VACCEL_ELIBBAD,
-			"%s is not a vAccel plugin (no valid 'vaccel_plugin' symbol)",
-			lib.c_str());
+		return Status::error(VACCEL_ELIBBAD,
+				     "%s is not a vAccel plugin (no valid "
+				     "'vaccel_plugin' symbol)",
+				     lib.c_str());
 	}
 	auto p = std::make_unique<Plugin>();
 	p->desc = *sym;
@@ -125,7 +129,8 @@ Status PluginRegistry::add_static(vaccel_plugin *desc, bool version_ignore)
 {
 	if (desc == nullptr || desc->info == nullptr ||
 	    desc->info->name == nullptr)
-		return Status(VACCEL_EINVAL, "invalid static plugin descriptor");
+		return Status(VACCEL_EINVAL,
+			      "invalid static plugin descriptor");
 	auto p = std::make_unique<Plugin>();
 	p->desc = desc;
 	p->path = "(static)";
@@ -156,9 +161,9 @@ Status PluginRegistry::init_plugin(std::unique_ptr<Plugin> p,
 		for (const auto &q : plugins_)
 			if (q->name == p->name || q->desc == p->desc)
 				return Status::error(
-					VACCEL_EEXIST,
-					"plugin %s is already loaded (from %s)",
-					p->name.c_str(), q->path.c_str());
+				    VACCEL_EEXIST,
+				    "plugin %s is already loaded (from %s)",
+				    p->name.c_str(), q->path.c_str());
 	}
 	// init() registers ops through register_ops(), which finds the plugin
 	// through desc->state; the plugin is published only if init succeeds.
@@ -221,9 +226,9 @@ Status PluginRegistry::register_ops(const vaccel_op *ops, size_t n)
 					     vaccel_op_type_to_str(op.type));
 		if (op.owner == nullptr || op.owner->state == nullptr)
 			return Status::error(
-				VACCEL_EINVAL,
-				"op %zu (%s): owner is not a plugin being loaded",
-				i, vaccel_op_type_to_str(op.type));
+			    VACCEL_EINVAL,
+			    "op %zu (%s): owner is not a plugin being loaded",
+			    i, vaccel_op_type_to_str(op.type));
 	}
 	for (size_t i = 0; i < n; ++i) {
 		auto *p = static_cast<Plugin *>(ops[i].owner->state);

@@ -25,7 +25,8 @@
 #include <vaccel/plugin.h>
 #include <vector>
 
-namespace vaccel::core {
+namespace vaccel::core
+{
 
 struct Plugin {
 	std::string name;
@@ -54,7 +55,8 @@ struct DispatchTable {
 	std::array<OpEntry, VACCEL_OP_MAX> ops{};
 };
 
-class PluginRegistry {
+class PluginRegistry
+{
 public:
 	PluginRegistry() = default;
 	PluginRegistry(const PluginRegistry &) = delete;
@@ -87,7 +89,8 @@ public:
 private:
 	Status init_plugin(std::unique_ptr<Plugin> p, bool version_ignore);
 
-	std::mutex load_mu_; // one load at a time: duplicate check + init + publish
+	std::mutex
+	    load_mu_; // one load at a time: duplicate check + init + publish
 	std::shared_mutex mu_;
 	std::vector<std::unique_ptr<Plugin>> plugins_;
 	std::atomic<uint64_t> generation_{1};

@@ -23,8 +23,10 @@ void vaccel_resource_state::discard() noexcept
 	sessions.clear();
 }
 
-namespace vaccel::core {
-namespace {
+namespace vaccel::core
+{
+namespace
+{
 
 bool is_url(const std::string &p)
 {
@@ -55,7 +57,7 @@ std::string url_basename(const std::string &url)
 	std::string path = url.substr(0, url.find_first_of("?#"));
 	size_t slash = path.find_last_of('/');
 	std::string name =
-		slash == std::string::npos ? path : path.substr(slash + 1);
+	    slash == std::string::npos ? path : path.substr(slash + 1);
 	if (name.empty() || name.find("..") != std::string::npos)
 		name = "download";
 	return name;
@@ -93,7 +95,8 @@ Status make_rundir(vaccel_resource_state &st, vaccel_id_t id)
 {
 	if (!st.rundir.empty())
 		return Status::ok();
-	std::string dir = runtime().rundir() + "/resource." + std::to_string(id);
+	std::string dir =
+	    runtime().rundir() + "/resource." + std::to_string(id);
 	std::error_code ec;
 	fs::create_directory(dir, ec);
 	if (ec)
@@ -106,8 +109,7 @@ Status make_rundir(vaccel_resource_state &st, vaccel_id_t id)
 // Runs `fill` on a fresh state; on success the resource is registered in the
 // runtime and published, on failure nothing remains.
 template <class Fill>
-Status init_with(vaccel_resource *res, vaccel_resource_type_t type,
-		 Fill &&fill)
+Status init_with(vaccel_resource *res, vaccel_resource_type_t type, Fill &&fill)
 {
 	if (res == nullptr)
 		return Status(VACCEL_EINVAL, "resource is NULL");
@@ -130,8 +132,8 @@ Status init_with(vaccel_resource *res, vaccel_resource_type_t type,
 	// Findable by id and type only now that it is complete.
 	rt.add_resource(id, res, state);
 	vaccel_debug("resource %lld created (%s, %zu blobs)",
-		     static_cast<long long>(id), vaccel_resource_type_to_str(type),
-		     res->nr_blobs);
+		     static_cast<long long>(id),
+		     vaccel_resource_type_to_str(type), res->nr_blobs);
 	return Status::ok();
 }
 
@@ -147,63 +149,70 @@ Status resource_init_paths(vaccel_resource *res,
 		if (p.empty())
 			return Status(VACCEL_EINVAL, "resource: empty path");
 	const size_t urls = static_cast<size_t>(
-		std::count_if(paths.begin(), paths.end(), is_url));
+	    std::count_if(paths.begin(), paths.end(), is_url));
 	if (urls != 0 && urls != paths.size())
 		return Status(VACCEL_EINVAL,
 			      "resource: cannot mix URLs and local paths");
-	return init_with(res, type, [&](vaccel_resource_state &st, vaccel_id_t id,
-					vaccel_path_type_t &path_type) -> Status {
-		st.paths = paths;
-		if (urls != 0) {
-			path_type = VACCEL_PATH_REMOTE_FILE;
-			VACCEL_RETURN_IF_ERROR(make_rundir(st, id));
-			const long timeout = fetch_timeout();
-			for (size_t i = 0; i < paths.size(); ++i) {
-				std::string dest = st.rundir + "/" +
-						   std::to_string(i) + "-" +
-						   url_basename(paths[i]);
-				VACCEL_RETURN_IF_ERROR(
+	return init_with(
+	    res, type,
+	    [&](vaccel_resource_state &st, vaccel_id_t id,
+		vaccel_path_type_t &path_type) -> Status {
+		    st.paths = paths;
+		    if (urls != 0) {
+			    path_type = VACCEL_PATH_REMOTE_FILE;
+			    VACCEL_RETURN_IF_ERROR(make_rundir(st, id));
+			    const long timeout = fetch_timeout();
+			    for (size_t i = 0; i < paths.size(); ++i) {
+				    std::string dest = st.rundir + "/" +
+						       std::to_string(i) + "-" +
+						       url_basename(paths[i]);
+				    VACCEL_RETURN_IF_ERROR(
 					fetch_url(paths[i], dest, timeout));
-				VACCEL_RETURN_IF_ERROR(add_file_blob(st, dest));
-			}
-			return Status::ok();
-		}
-		std::error_code ec;
-		if (paths.size() == 1 && fs::is_directory(paths[0], ec)) {
-			path_type = VACCEL_PATH_LOCAL_DIR;
-			st.directory = paths[0];
-			std::vector<std::string> files;
-			for (const auto &e : fs::directory_iterator(paths[0], ec))
-				if (e.is_regular_file())
-					files.push_back(e.path().string());
-			if (ec)
-				return Status::error(VACCEL_EIO,
-						     "cannot list %s: %s",
-						     paths[0].c_str(),
-						     ec.message().c_str());
-			if (files.empty())
-				return Status::error(VACCEL_ENOENT,
-						     "directory %s has no files",
-						     paths[0].c_str());
-			std::sort(files.begin(), files.end());
-			for (const auto &f : files)
-				VACCEL_RETURN_IF_ERROR(add_file_blob(st, f));
-			return Status::ok();
-		}
-		for (const auto &p : paths) {
-			if (fs::is_directory(p, ec))
-				return Status::error(
+				    VACCEL_RETURN_IF_ERROR(
+					add_file_blob(st, dest));
+			    }
+			    return Status::ok();
+		    }
+		    std::error_code ec;
+		    if (paths.size() == 1 && fs::is_directory(paths[0], ec)) {
+			    path_type = VACCEL_PATH_LOCAL_DIR;
+			    st.directory = paths[0];
+			    std::vector<std::string> files;
+			    for (const auto &e :
+				 fs::directory_iterator(paths[0], ec))
+				    if (e.is_regular_file())
+					    files.push_back(e.path().string());
+			    if (ec)
+				    return Status::error(
+					VACCEL_EIO, "cannot list %s: %s",
+					paths[0].c_str(), ec.message().c_str());
+			    if (files.empty())
+				    return Status::error(
+					VACCEL_ENOENT,
+					"directory %s has no files",
+					paths[0].c_str());
+			    std::sort(files.begin(), files.end());
+			    for (const auto &f : files)
+				    VACCEL_RETURN_IF_ERROR(
+					add_file_blob(st, f));
+			    return Status::ok();
+		    }
+		    for (const auto &p : paths) {
+			    if (fs::is_directory(p, ec))
+				    return Status::error(
 					VACCEL_EINVAL,
-					"resource: %s is a directory; a directory must be the only path",
+					"resource: %s is a directory; a "
+					"directory must be the only path",
 					p.c_str());
-			if (!fs::exists(p, ec))
-				return Status::error(VACCEL_ENOENT,
-						     "resource: %s does not exist",
-						     p.c_str());
-			VACCEL_RETURN_IF_ERROR(add_file_blob(st, p));
-		}
-		return Status::ok();
-	});
+			    if (!fs::exists(p, ec))
+				    return Status::error(
+					VACCEL_ENOENT,
+					"resource: %s does not exist",
+					p.c_str());
+			    VACCEL_RETURN_IF_ERROR(add_file_blob(st, p));
+		    }
+		    return Status::ok();
+	    });
 }
 
 Status resource_init_buf(vaccel_resource *res, const void *buf, size_t n,
@@ -213,31 +222,34 @@ Status resource_init_buf(vaccel_resource *res, const void *buf, size_t n,
 	if (buf == nullptr || n == 0)
 		return Status(VACCEL_EINVAL, "resource: empty buffer");
 	const std::string name =
-		filename != nullptr && *filename != '\0' ? filename : "file";
+	    filename != nullptr && *filename != '\0' ? filename : "file";
 	if (name.find('/') != std::string::npos || name == "." || name == "..")
-		return Status::error(VACCEL_EINVAL,
-				     "resource: filename '%s' must be a plain name",
-				     name.c_str());
-	return init_with(res, type, [&](vaccel_resource_state &st, vaccel_id_t id,
-					vaccel_path_type_t &) -> Status {
-		const char *dir = nullptr;
-		if (!mem_only) {
-			VACCEL_RETURN_IF_ERROR(make_rundir(st, id));
-			dir = st.rundir.c_str();
-		}
-		vaccel_blob *b = nullptr;
-		int rc = vaccel_blob_from_buf(
+		return Status::error(
+		    VACCEL_EINVAL,
+		    "resource: filename '%s' must be a plain name",
+		    name.c_str());
+	return init_with(
+	    res, type,
+	    [&](vaccel_resource_state &st, vaccel_id_t id,
+		vaccel_path_type_t &) -> Status {
+		    const char *dir = nullptr;
+		    if (!mem_only) {
+			    VACCEL_RETURN_IF_ERROR(make_rundir(st, id));
+			    dir = st.rundir.c_str();
+		    }
+		    vaccel_blob *b = nullptr;
+		    int rc = vaccel_blob_from_buf(
 			&b, static_cast<const uint8_t *>(buf), n, true,
 			name.c_str(), dir, false);
-		if (rc != VACCEL_OK)
-			return Status::error(rc,
-					     "resource: cannot store %zu-byte buffer",
-					     n);
-		st.blobs.push_back(b);
-		if (b->path != nullptr)
-			st.paths.emplace_back(b->path);
-		return Status::ok();
-	});
+		    if (rc != VACCEL_OK)
+			    return Status::error(
+				rc, "resource: cannot store %zu-byte buffer",
+				n);
+		    st.blobs.push_back(b);
+		    if (b->path != nullptr)
+			    st.paths.emplace_back(b->path);
+		    return Status::ok();
+	    });
 }
 
 Status resource_init_blobs(vaccel_resource *res, const vaccel_blob **blobs,
@@ -247,49 +259,49 @@ Status resource_init_blobs(vaccel_resource *res, const vaccel_blob **blobs,
 		return Status(VACCEL_EINVAL, "resource: no blobs given");
 	for (size_t i = 0; i < n; ++i)
 		if (blobs[i] == nullptr || !vaccel_blob_valid(blobs[i]))
-			return Status::error(VACCEL_EINVAL,
-					     "resource: blob %zu is invalid", i);
-	return init_with(res, type, [&](vaccel_resource_state &st, vaccel_id_t id,
-					vaccel_path_type_t &) -> Status {
-		for (size_t i = 0; i < n; ++i) {
-			const vaccel_blob *src = blobs[i];
-			vaccel_blob *b = nullptr;
-			int rc;
-			if (src->path_owned && src->data != nullptr) {
-				// The source deletes its file when released:
-				// keep a copy of our own, on disk like it.
-				VACCEL_RETURN_IF_ERROR(make_rundir(st, id));
-				rc = vaccel_blob_from_buf(&b, src->data,
-							  src->size, true,
-							  src->name,
-							  st.rundir.c_str(),
-							  false);
-				if (rc == VACCEL_EEXIST) // same name twice
-					rc = vaccel_blob_from_buf(
+			return Status::error(
+			    VACCEL_EINVAL, "resource: blob %zu is invalid", i);
+	return init_with(
+	    res, type,
+	    [&](vaccel_resource_state &st, vaccel_id_t id,
+		vaccel_path_type_t &) -> Status {
+		    for (size_t i = 0; i < n; ++i) {
+			    const vaccel_blob *src = blobs[i];
+			    vaccel_blob *b = nullptr;
+			    int rc;
+			    if (src->path_owned && src->data != nullptr) {
+				    // The source deletes its file when
+				    // released: keep a copy of our own, on disk
+				    // like it.
+				    VACCEL_RETURN_IF_ERROR(make_rundir(st, id));
+				    rc = vaccel_blob_from_buf(
+					&b, src->data, src->size, true,
+					src->name, st.rundir.c_str(), false);
+				    if (rc == VACCEL_EEXIST) // same name twice
+					    rc = vaccel_blob_from_buf(
 						&b, src->data, src->size, true,
 						src->name, st.rundir.c_str(),
 						true);
-				if (rc == VACCEL_OK)
-					st.paths.emplace_back(b->path);
-			} else if (src->type != VACCEL_BLOB_BUFFER &&
-				   src->path != nullptr) {
-				rc = vaccel_blob_new(&b, src->path);
-				if (rc == VACCEL_OK)
-					st.paths.emplace_back(src->path);
-			} else {
-				rc = vaccel_blob_from_buf(&b, src->data,
-							  src->size, true,
-							  src->name, nullptr,
-							  false);
-			}
-			if (rc != VACCEL_OK)
-				return Status::error(rc,
-						     "resource: cannot copy blob %zu",
-						     i);
-			st.blobs.push_back(b);
-		}
-		return Status::ok();
-	});
+				    if (rc == VACCEL_OK)
+					    st.paths.emplace_back(b->path);
+			    } else if (src->type != VACCEL_BLOB_BUFFER &&
+				       src->path != nullptr) {
+				    rc = vaccel_blob_new(&b, src->path);
+				    if (rc == VACCEL_OK)
+					    st.paths.emplace_back(src->path);
+			    } else {
+				    rc = vaccel_blob_from_buf(
+					&b, src->data, src->size, true,
+					src->name, nullptr, false);
+			    }
+			    if (rc != VACCEL_OK)
+				    return Status::error(
+					rc, "resource: cannot copy blob %zu",
+					i);
+			    st.blobs.push_back(b);
+		    }
+		    return Status::ok();
+	    });
 }
 
 Status resource_release(vaccel_resource *res)
@@ -301,11 +313,11 @@ Status resource_release(vaccel_resource *res)
 	{
 		std::lock_guard lock(st->mu);
 		if (!st->sessions.empty())
-			return Status::error(
-				VACCEL_EBUSY,
-				"resource %lld is still registered with %zu sessions",
-				static_cast<long long>(res->id),
-				st->sessions.size());
+			return Status::error(VACCEL_EBUSY,
+					     "resource %lld is still "
+					     "registered with %zu sessions",
+					     static_cast<long long>(res->id),
+					     st->sessions.size());
 	}
 	runtime().remove_resource(res->id);
 	vaccel_debug("resource %lld released", static_cast<long long>(res->id));
@@ -320,19 +332,20 @@ Status resource_register(vaccel_resource *res, vaccel_session *sess)
 		return Status(VACCEL_EINVAL,
 			      "resource is NULL or not initialized");
 	if (!vaccel::core::live(sess))
-		return Status(VACCEL_EINVAL, "session is NULL or not initialized");
+		return Status(VACCEL_EINVAL,
+			      "session is NULL or not initialized");
 	vaccel_session_state *ss = sess->state;
 	vaccel_resource_state *rs = res->state;
 	{
 		// Lock order: session, then resource.
 		std::scoped_lock lock(ss->mu, rs->mu);
-		if (std::find(ss->resources.begin(), ss->resources.end(), res) !=
-		    ss->resources.end())
-			return Status::error(
-				VACCEL_EEXIST,
-				"resource %lld is already registered with session %lld",
-				static_cast<long long>(res->id),
-				static_cast<long long>(sess->id));
+		if (std::find(ss->resources.begin(), ss->resources.end(),
+			      res) != ss->resources.end())
+			return Status::error(VACCEL_EEXIST,
+					     "resource %lld is already "
+					     "registered with session %lld",
+					     static_cast<long long>(res->id),
+					     static_cast<long long>(sess->id));
 		ss->resources.push_back(res);
 		rs->sessions.push_back(sess);
 	}
@@ -345,9 +358,9 @@ Status resource_register(vaccel_resource *res, vaccel_session *sess)
 			std::erase(ss->resources, res);
 			std::erase(rs->sessions, sess);
 			return Status::error(
-				rc, "plugin %s could not register resource %lld",
-				ss->hooks->name.c_str(),
-				static_cast<long long>(res->id));
+			    rc, "plugin %s could not register resource %lld",
+			    ss->hooks->name.c_str(),
+			    static_cast<long long>(res->id));
 		}
 	}
 	return Status::ok();
@@ -359,18 +372,19 @@ Status resource_unregister(vaccel_resource *res, vaccel_session *sess)
 		return Status(VACCEL_EINVAL,
 			      "resource is NULL or not initialized");
 	if (!vaccel::core::live(sess))
-		return Status(VACCEL_EINVAL, "session is NULL or not initialized");
+		return Status(VACCEL_EINVAL,
+			      "session is NULL or not initialized");
 	vaccel_session_state *ss = sess->state;
 	vaccel_resource_state *rs = res->state;
 	{
 		std::scoped_lock lock(ss->mu, rs->mu);
-		if (std::find(ss->resources.begin(), ss->resources.end(), res) ==
-		    ss->resources.end())
+		if (std::find(ss->resources.begin(), ss->resources.end(),
+			      res) == ss->resources.end())
 			return Status::error(
-				VACCEL_EPERM,
-				"resource %lld is not registered with session %lld",
-				static_cast<long long>(res->id),
-				static_cast<long long>(sess->id));
+			    VACCEL_EPERM,
+			    "resource %lld is not registered with session %lld",
+			    static_cast<long long>(res->id),
+			    static_cast<long long>(sess->id));
 		std::erase(ss->resources, res);
 		std::erase(rs->sessions, sess);
 	}
@@ -378,7 +392,8 @@ Status resource_unregister(vaccel_resource *res, vaccel_session *sess)
 	    ss->hooks->desc->info->resource_unregister != nullptr) {
 		int rc = ss->hooks->desc->info->resource_unregister(res, sess);
 		if (rc != VACCEL_OK)
-			vaccel_warn("plugin %s: unregistering resource %lld returned %d",
+			vaccel_warn("plugin %s: unregistering resource %lld "
+				    "returned %d",
 				    ss->hooks->name.c_str(),
 				    static_cast<long long>(res->id), rc);
 	}
@@ -390,7 +405,8 @@ Status resource_unregister(vaccel_resource *res, vaccel_session *sess)
 			continue;
 		int rc = p->desc->info->resource_unregister(res, sess);
 		if (rc != VACCEL_OK)
-			vaccel_warn("plugin %s: unregistering resource %lld returned %d",
+			vaccel_warn("plugin %s: unregistering resource %lld "
+				    "returned %d",
 				    p->name.c_str(),
 				    static_cast<long long>(res->id), rc);
 	}
@@ -400,7 +416,8 @@ Status resource_unregister(vaccel_resource *res, vaccel_session *sess)
 Result<std::string> resource_rundir(vaccel_resource *res)
 {
 	if (!vaccel::core::live(res))
-		return Status(VACCEL_EINVAL, "resource is NULL or not initialized");
+		return Status(VACCEL_EINVAL,
+			      "resource is NULL or not initialized");
 	VACCEL_RETURN_IF_ERROR(make_rundir(*res->state, res->id));
 	res->rundir = res->state->rundir.data();
 	return res->state->rundir;

@@ -12,16 +12,22 @@
 #include <unistd.h>
 #include <vaccel/log.h>
 
-namespace vaccel::core {
+namespace vaccel::core
+{
 
 // The runtime must exist before the load-time bootstrap below runs.
-namespace detail {
+namespace detail
+{
 __attribute__((init_priority(200))) RuntimeHolder g_runtime;
 }
 
-bool profiling_enabled() noexcept { return runtime().profiling(); }
+bool profiling_enabled() noexcept
+{
+	return runtime().profiling();
+}
 
-namespace {
+namespace
+{
 
 char *dup_or_null(const std::string &s)
 {
@@ -80,7 +86,8 @@ Status Runtime::bootstrap(const Config &config)
 	}
 	VACCEL_RETURN_IF_ERROR(make_rundir());
 	c_config_.plugins = dup_or_null(config_.plugins);
-	c_config_.log_level = static_cast<vaccel_log_level_t>(config_.log_level);
+	c_config_.log_level =
+	    static_cast<vaccel_log_level_t>(config_.log_level);
 	c_config_.log_file = dup_or_null(config_.log_file);
 	c_config_.profiling_enabled = config_.profiling_enabled;
 	c_config_.version_ignore = config_.version_ignore;
@@ -102,11 +109,12 @@ void Runtime::print_op_profile()
 		if (n == 0)
 			continue;
 		uint64_t ns = op_ns_[i].load(std::memory_order_relaxed);
-		vaccel_info("[prof] %s: calls %llu total %llu ns mean %llu ns",
-			    vaccel_op_type_to_str(static_cast<vaccel_op_type_t>(i)),
-			    static_cast<unsigned long long>(n),
-			    static_cast<unsigned long long>(ns),
-			    static_cast<unsigned long long>(ns / n));
+		vaccel_info(
+		    "[prof] %s: calls %llu total %llu ns mean %llu ns",
+		    vaccel_op_type_to_str(static_cast<vaccel_op_type_t>(i)),
+		    static_cast<unsigned long long>(n),
+		    static_cast<unsigned long long>(ns),
+		    static_cast<unsigned long long>(ns / n));
 	}
 }
 
@@ -132,8 +140,9 @@ Status Runtime::cleanup()
 		resources_.clear();
 	}
 	if (!sessions.empty() || !resources.empty())
-		vaccel_debug("cleanup: %zu sessions and %zu resources still alive",
-			     sessions.size(), resources.size());
+		vaccel_debug(
+		    "cleanup: %zu sessions and %zu resources still alive",
+		    sessions.size(), resources.size());
 	for (auto *s : sessions) {
 		s->dead = true;
 		s->table.store(nullptr, std::memory_order_release);
@@ -226,7 +235,8 @@ size_t Runtime::resource_count()
 
 // ---- dispatch slow paths -------------------------------------------------
 
-namespace {
+namespace
+{
 
 // Logs at error level and records the message for vaccel_last_error().
 void op_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -282,7 +292,8 @@ void op_profile(vaccel_op_type_t op, uint64_t ns) noexcept
 
 // ---- library load / unload -----------------------------------------------
 
-namespace {
+namespace
+{
 
 bool env_enabled(const char *name)
 {
@@ -325,6 +336,9 @@ __attribute__((destructor(300))) void on_library_unload()
 
 } // namespace
 
-void arm_exit_cleanup() noexcept { (void)std::atexit(exit_cleanup); }
+void arm_exit_cleanup() noexcept
+{
+	(void)std::atexit(exit_cleanup);
+}
 
 } // namespace vaccel::core

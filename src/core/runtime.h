@@ -13,21 +13,23 @@
 
 #include <array>
 #include <atomic>
-#include <vaccel/op.h>
-#include <vector>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <vaccel/op.h>
+#include <vector>
 
 struct vaccel_session;
 struct vaccel_resource;
 struct vaccel_session_state;
 struct vaccel_resource_state;
 
-namespace vaccel::core {
+namespace vaccel::core
+{
 
-class Runtime {
+class Runtime
+{
 public:
 	Runtime() = default;
 	Runtime(const Runtime &) = delete;
@@ -103,7 +105,8 @@ private:
 	std::atomic<bool> initialized_{false};
 	std::atomic<bool> profiling_{false};
 	Config config_;
-	struct vaccel_config c_config_{};
+	struct vaccel_config c_config_ {
+	};
 	std::string rundir_;
 	Logger log_;
 	PluginRegistry plugins_;
@@ -111,11 +114,12 @@ private:
 	std::shared_mutex objects_mu_;
 	// The state pointer is kept beside the program's struct so that
 	// cleanup can free it without reading a struct that may be gone.
-	std::map<vaccel_id_t, std::pair<vaccel_session *, vaccel_session_state *>>
-		sessions_;
+	std::map<vaccel_id_t,
+		 std::pair<vaccel_session *, vaccel_session_state *>>
+	    sessions_;
 	std::map<vaccel_id_t,
 		 std::pair<vaccel_resource *, vaccel_resource_state *>>
-		resources_;
+	    resources_;
 	// States of objects still alive at cleanup: kept as dead shells (see
 	// objects.h), never freed.
 	std::vector<vaccel_session_state *> dead_sessions_;
@@ -124,7 +128,8 @@ private:
 	std::atomic<vaccel_id_t> next_resource_id_{1};
 };
 
-namespace detail {
+namespace detail
+{
 // Never destroyed: cleanup runs from an atexit handler (see
 // arm_exit_cleanup()) or the library destructor, either of which may come
 // after static destructors would have run.
@@ -137,7 +142,10 @@ extern RuntimeHolder g_runtime; // defined in runtime.cpp; use runtime()
 } // namespace detail
 
 // The runtime of this process.
-inline Runtime &runtime() noexcept { return detail::g_runtime.rt; }
+inline Runtime &runtime() noexcept
+{
+	return detail::g_runtime.rt;
+}
 
 // Make sure cleanup runs at exit() before the static destructors of the
 // plugins loaded so far (atexit handlers run in reverse registration order,

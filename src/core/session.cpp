@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <vaccel/log.h>
 
-namespace vaccel::core {
-namespace {
+namespace vaccel::core
+{
+namespace
+{
 
 int call_hook(int (*hook)(vaccel_session *, uint32_t), vaccel_session *s,
 	      uint32_t flags)
@@ -23,12 +25,12 @@ const DispatchTable *session_refresh_table(vaccel_session *sess) noexcept
 		return nullptr;
 	try {
 		const DispatchTable *t =
-			runtime().plugins().table_for(sess->hint);
+		    runtime().plugins().table_for(sess->hint);
 		// Callers of one session may refresh it concurrently after a
 		// plugin load: both stores are atomic.
 		std::atomic_ref<vaccel_plugin *>(sess->plugin)
-			.store(t->primary ? t->primary->desc : nullptr,
-			       std::memory_order_relaxed);
+		    .store(t->primary ? t->primary->desc : nullptr,
+			   std::memory_order_relaxed);
 		sess->state->table.store(t, std::memory_order_release);
 		return t;
 	} catch (...) {
@@ -42,8 +44,9 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 		return Status(VACCEL_EINVAL, "session is NULL");
 	Runtime &rt = runtime();
 	if (!rt.initialized())
-		return Status(VACCEL_ESESS,
-			      "vAccel is not initialized (bootstrap disabled?)");
+		return Status(
+		    VACCEL_ESESS,
+		    "vAccel is not initialized (bootstrap disabled?)");
 	auto state = std::make_unique<vaccel_session_state>();
 	*sess = vaccel_session{};
 	sess->hint = flags;
@@ -74,14 +77,15 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 		if (rc != VACCEL_OK) {
 			std::filesystem::remove_all(state->rundir, ec);
 			*sess = vaccel_session{};
-			return Status::error(rc,
-					     "plugin %s could not create the session",
-					     t->primary->name.c_str());
+			return Status::error(
+			    rc, "plugin %s could not create the session",
+			    t->primary->name.c_str());
 		}
 		state->hooks = t->primary;
 	}
 	// Findable by id only now that it is complete.
-	rt.add_session(sess->id, sess, state.release()); // owned via sess->state
+	rt.add_session(sess->id, sess,
+		       state.release()); // owned via sess->state
 	vaccel_debug("session %lld created (hint 0x%x)",
 		     static_cast<long long>(sess->id), flags);
 	return Status::ok();
@@ -97,18 +101,19 @@ Status session_release(vaccel_session *sess)
 		std::lock_guard lock(st->mu);
 		if (!st->resources.empty())
 			return Status::error(
-				VACCEL_EBUSY,
-				"session %lld still has %zu registered resources",
-				static_cast<long long>(sess->id),
-				st->resources.size());
+			    VACCEL_EBUSY,
+			    "session %lld still has %zu registered resources",
+			    static_cast<long long>(sess->id),
+			    st->resources.size());
 	}
 	if (st->hooks != nullptr &&
 	    st->hooks->desc->info->session_release != nullptr) {
 		int rc = st->hooks->desc->info->session_release(sess);
 		if (rc != VACCEL_OK)
-			vaccel_warn("plugin %s: session %lld release returned %d",
-				    st->hooks->name.c_str(),
-				    static_cast<long long>(sess->id), rc);
+			vaccel_warn(
+			    "plugin %s: session %lld release returned %d",
+			    st->hooks->name.c_str(),
+			    static_cast<long long>(sess->id), rc);
 	}
 	runtime().remove_session(sess->id);
 	std::error_code ec;
@@ -129,10 +134,11 @@ Status session_update(vaccel_session *sess, uint32_t flags)
 		return Status(VACCEL_ENOMEM, "cannot build op routing");
 	if (sess->state->hooks != nullptr &&
 	    sess->state->hooks->desc->info->session_update != nullptr) {
-		int rc = sess->state->hooks->desc->info->session_update(sess,
-									flags);
+		int rc =
+		    sess->state->hooks->desc->info->session_update(sess, flags);
 		if (rc != VACCEL_OK)
-			return Status::error(rc, "plugin %s: session update failed",
+			return Status::error(rc,
+					     "plugin %s: session update failed",
 					     sess->state->hooks->name.c_str());
 	}
 	return Status::ok();

@@ -3,7 +3,8 @@
 
 #include <cstdio>
 
-namespace vaccel::core {
+namespace vaccel::core
+{
 
 Status Status::error(int code, const char *fmt, ...)
 {
@@ -15,7 +16,8 @@ Status Status::error(int code, const char *fmt, ...)
 	return {code, buf};
 }
 
-namespace {
+namespace
+{
 thread_local std::string t_error;
 }
 
@@ -28,6 +30,9 @@ void set_thread_error(const std::string &message) noexcept
 	}
 }
 
-const char *thread_error() noexcept { return t_error.c_str(); }
+const char *thread_error() noexcept
+{
+	return t_error.c_str();
+}
 
 } // namespace vaccel::core

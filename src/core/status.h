@@ -11,20 +11,22 @@
 #include <utility>
 #include <variant>
 
-namespace vaccel::core {
+namespace vaccel::core
+{
 
-class [[nodiscard]] Status {
+class [[nodiscard]] Status
+{
 public:
 	Status() noexcept = default;
 	Status(int code, std::string message)
-		: code_(code), message_(std::move(message))
+	    : code_(code), message_(std::move(message))
 	{
 	}
 
 	static Status ok() noexcept { return {}; }
 	// printf-style constructor: Status::error(VACCEL_EINVAL, "m=%d", m)
 	static Status error(int code, const char *fmt, ...)
-		__attribute__((format(printf, 2, 3)));
+	    __attribute__((format(printf, 2, 3)));
 
 	[[nodiscard]] bool is_ok() const noexcept { return code_ == VACCEL_OK; }
 	explicit operator bool() const noexcept { return is_ok(); }
@@ -40,7 +42,8 @@ private:
 };
 
 // Result<T>: a value or a non-OK Status.
-template <class T> class [[nodiscard]] Result {
+template <class T> class [[nodiscard]] Result
+{
 public:
 	Result(T value) : v_(std::move(value)) {} // NOLINT: implicit by design
 	Result(Status status) : v_(std::move(status)) {} // NOLINT
@@ -82,9 +85,9 @@ const char *thread_error() noexcept;
 } // namespace vaccel::core
 
 // Early exit on a failing Status.
-#define VACCEL_RETURN_IF_ERROR(expr)                      \
-	do {                                              \
-		::vaccel::core::Status vaccel_st_ = (expr); \
-		if (!vaccel_st_.is_ok())                  \
-			return vaccel_st_;                \
+#define VACCEL_RETURN_IF_ERROR(expr)                                           \
+	do {                                                                   \
+		::vaccel::core::Status vaccel_st_ = (expr);                    \
+		if (!vaccel_st_.is_ok())                                       \
+			return vaccel_st_;                                     \
 	} while (0)

@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <vaccel/error.h>
 
-#define SAME(code, errno_value)                                  \
-	_Static_assert((code) == (errno_value),                  \
+#define SAME(code, errno_value)                                                \
+	_Static_assert((code) == (errno_value),                                \
 		       #code " must equal " #errno_value)
 
 SAME(VACCEL_OK, 0);

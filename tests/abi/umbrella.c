@@ -8,7 +8,7 @@ int abi_umbrella_use(void);
 int abi_umbrella_use(void)
 {
 	struct vaccel_prof_region region = VACCEL_PROF_REGION_INIT("abi");
-	struct vaccel_arg arg = { NULL, 0, VACCEL_ARG_RAW, 0, false };
+	struct vaccel_arg arg = {NULL, 0, VACCEL_ARG_RAW, 0, false};
 	char name[VACCEL_ENUM_STR_MAX];
 
 	(void)region;

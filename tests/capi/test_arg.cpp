@@ -13,7 +13,8 @@
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-namespace {
+namespace
+{
 
 // An array that releases itself.
 struct Array {
@@ -94,9 +95,9 @@ TEST(Arg, FromBufBorrows)
 {
 	int v = 3;
 	vaccel_arg arg{};
-	ASSERT_EQ(vaccel_arg_init_from_buf(&arg, &v, sizeof(v),
-					   VACCEL_ARG_INT32, 0),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_arg_init_from_buf(&arg, &v, sizeof(v), VACCEL_ARG_INT32, 0),
+	    VACCEL_OK);
 	EXPECT_EQ(arg.buf, &v);
 	EXPECT_FALSE(arg.owned);
 	EXPECT_EQ(vaccel_arg_release(&arg), VACCEL_OK); // must not free &v
@@ -176,7 +177,7 @@ TEST(ArgArray, WrapIsFixedSizeAndBorrowed)
 {
 	int32_t x = 9;
 	vaccel_arg args[1] = {
-		{ &x, sizeof(x), VACCEL_ARG_INT32, 0, false },
+	    {&x, sizeof(x), VACCEL_ARG_INT32, 0, false},
 	};
 	vaccel_arg_array a{};
 	ASSERT_EQ(vaccel_arg_array_wrap(&a, args, 1), VACCEL_OK);
@@ -218,94 +219,100 @@ TEST(ArgArray, ClearKeepsCapacityAndFreesOwned)
 
 /* ---- typed add/get/set for every numeric type -------------------------- */
 
-template <class T> T sample_value(int i) { return static_cast<T>(i + 1); }
-template <> bool sample_value<bool>(int i) { return (i % 2) != 0; }
+template <class T> T sample_value(int i)
+{
+	return static_cast<T>(i + 1);
+}
+template <> bool sample_value<bool>(int i)
+{
+	return (i % 2) != 0;
+}
 
-#define NUMERIC_ROUND_TRIP(NAME, CTYPE, TAG, ARRAY_TAG)                      \
-	TEST(ArgArrayTyped, NAME##RoundTrip)                                 \
-	{                                                                    \
-		Array a;                                                     \
-		CTYPE one = sample_value<CTYPE>(1);                          \
-		CTYPE many[3] = { sample_value<CTYPE>(0),                    \
-				  sample_value<CTYPE>(1),                    \
-				  sample_value<CTYPE>(2) };                  \
-		ASSERT_EQ(vaccel_arg_array_add_##NAME(a.get(), &one),        \
-			  VACCEL_OK);                                        \
-		ASSERT_EQ(vaccel_arg_array_add_##NAME##_array(a.get(), many, \
-							      3),            \
-			  VACCEL_OK);                                        \
-		EXPECT_EQ(a->args[0].type, TAG);                             \
-		EXPECT_EQ(a->args[0].size, sizeof(CTYPE));                   \
-		EXPECT_EQ(a->args[0].buf, &one); /* borrowed */              \
-		EXPECT_EQ(a->args[1].type, ARRAY_TAG);                       \
-		EXPECT_EQ(a->args[1].size, 3 * sizeof(CTYPE));               \
-                                                                             \
-		/* A getter of the other shape refuses without moving. */    \
-		CTYPE *vals = nullptr;                                       \
-		size_t n = 0;                                                \
-		EXPECT_EQ(vaccel_arg_array_get_##NAME##_array(a.get(),       \
-							      &vals, &n),    \
-			  VACCEL_EINVAL);                                    \
-		EXPECT_EQ(vaccel_arg_array_position(a.get()), 0U);           \
-                                                                             \
-		CTYPE got{};                                                 \
-		ASSERT_EQ(vaccel_arg_array_get_##NAME(a.get(), &got),        \
-			  VACCEL_OK);                                        \
-		EXPECT_EQ(got, one);                                         \
-		EXPECT_EQ(vaccel_arg_array_get_##NAME(a.get(), &got),        \
-			  VACCEL_EINVAL);                                    \
-		ASSERT_EQ(vaccel_arg_array_get_##NAME##_array(a.get(),       \
-							      &vals, &n),    \
-			  VACCEL_OK);                                        \
-		EXPECT_EQ(vals, many);                                       \
-		EXPECT_EQ(n, 3U);                                            \
-		EXPECT_EQ(vaccel_arg_array_get_##NAME(a.get(), &got),        \
-			  VACCEL_ERANGE);                                    \
-		EXPECT_EQ(vaccel_arg_array_get_##NAME##_array(               \
-				  a.get(), &vals, nullptr),                  \
-			  VACCEL_ERANGE);                                    \
-                                                                             \
-		/* set writes into the args in place. */                     \
-		vaccel_arg_array_reset_position(a.get());                    \
-		CTYPE other = sample_value<CTYPE>(0);                        \
-		ASSERT_EQ(vaccel_arg_array_set_##NAME(a.get(), &other),      \
-			  VACCEL_OK);                                        \
-		EXPECT_EQ(one, other);                                       \
-		CTYPE two[2] = { sample_value<CTYPE>(2),                     \
-				 sample_value<CTYPE>(2) };                   \
-		ASSERT_EQ(vaccel_arg_array_set_##NAME##_array(a.get(), two,  \
-							      2),            \
-			  VACCEL_OK);                                        \
-		EXPECT_EQ(many[0], two[0]);                                  \
-		EXPECT_EQ(many[1], two[1]);                                  \
-		EXPECT_EQ(vaccel_arg_array_set_##NAME(a.get(), &other),      \
-			  VACCEL_ERANGE);                                    \
-		/* too many values for the output arg */                     \
-		vaccel_arg_array_set_position(a.get(), 1);                   \
-		CTYPE four[4] = {};                                          \
-		EXPECT_EQ(vaccel_arg_array_set_##NAME##_array(a.get(), four, \
-							      4),            \
-			  VACCEL_EINVAL);                                    \
-		EXPECT_EQ(vaccel_arg_array_position(a.get()), 1U);           \
-                                                                             \
-		/* NULL parameters */                                        \
-		EXPECT_EQ(vaccel_arg_array_add_##NAME(nullptr, &one),        \
-			  VACCEL_EINVAL);                                    \
-		EXPECT_EQ(vaccel_arg_array_add_##NAME(a.get(), nullptr),     \
-			  VACCEL_EINVAL);                                    \
-		EXPECT_EQ(vaccel_arg_array_add_##NAME##_array(a.get(), many, \
-							      0),            \
-			  VACCEL_EINVAL);                                    \
-		EXPECT_EQ(vaccel_arg_array_add_##NAME##_array(a.get(),       \
-							      nullptr, 1),   \
-			  VACCEL_EINVAL);                                    \
-		EXPECT_EQ(vaccel_arg_array_get_##NAME(a.get(), nullptr),     \
-			  VACCEL_EINVAL);                                    \
-		EXPECT_EQ(vaccel_arg_array_get_##NAME(nullptr, &got),        \
-			  VACCEL_EINVAL);                                    \
-		EXPECT_EQ(vaccel_arg_array_set_##NAME(a.get(), nullptr),     \
-			  VACCEL_EINVAL);                                    \
-		EXPECT_EQ(vaccel_arg_array_count(a.get()), 2U);              \
+#define NUMERIC_ROUND_TRIP(NAME, CTYPE, TAG, ARRAY_TAG)                        \
+	TEST(ArgArrayTyped, NAME##RoundTrip)                                   \
+	{                                                                      \
+		Array a;                                                       \
+		CTYPE one = sample_value<CTYPE>(1);                            \
+		CTYPE many[3] = {sample_value<CTYPE>(0),                       \
+				 sample_value<CTYPE>(1),                       \
+				 sample_value<CTYPE>(2)};                      \
+		ASSERT_EQ(vaccel_arg_array_add_##NAME(a.get(), &one),          \
+			  VACCEL_OK);                                          \
+		ASSERT_EQ(                                                     \
+		    vaccel_arg_array_add_##NAME##_array(a.get(), many, 3),     \
+		    VACCEL_OK);                                                \
+		EXPECT_EQ(a->args[0].type, TAG);                               \
+		EXPECT_EQ(a->args[0].size, sizeof(CTYPE));                     \
+		EXPECT_EQ(a->args[0].buf, &one); /* borrowed */                \
+		EXPECT_EQ(a->args[1].type, ARRAY_TAG);                         \
+		EXPECT_EQ(a->args[1].size, 3 * sizeof(CTYPE));                 \
+                                                                               \
+		/* A getter of the other shape refuses without moving. */      \
+		CTYPE *vals = nullptr;                                         \
+		size_t n = 0;                                                  \
+		EXPECT_EQ(                                                     \
+		    vaccel_arg_array_get_##NAME##_array(a.get(), &vals, &n),   \
+		    VACCEL_EINVAL);                                            \
+		EXPECT_EQ(vaccel_arg_array_position(a.get()), 0U);             \
+                                                                               \
+		CTYPE got{};                                                   \
+		ASSERT_EQ(vaccel_arg_array_get_##NAME(a.get(), &got),          \
+			  VACCEL_OK);                                          \
+		EXPECT_EQ(got, one);                                           \
+		EXPECT_EQ(vaccel_arg_array_get_##NAME(a.get(), &got),          \
+			  VACCEL_EINVAL);                                      \
+		ASSERT_EQ(                                                     \
+		    vaccel_arg_array_get_##NAME##_array(a.get(), &vals, &n),   \
+		    VACCEL_OK);                                                \
+		EXPECT_EQ(vals, many);                                         \
+		EXPECT_EQ(n, 3U);                                              \
+		EXPECT_EQ(vaccel_arg_array_get_##NAME(a.get(), &got),          \
+			  VACCEL_ERANGE);                                      \
+		EXPECT_EQ(vaccel_arg_array_get_##NAME##_array(a.get(), &vals,  \
+							      nullptr),        \
+			  VACCEL_ERANGE);                                      \
+                                                                               \
+		/* set writes into the args in place. */                       \
+		vaccel_arg_array_reset_position(a.get());                      \
+		CTYPE other = sample_value<CTYPE>(0);                          \
+		ASSERT_EQ(vaccel_arg_array_set_##NAME(a.get(), &other),        \
+			  VACCEL_OK);                                          \
+		EXPECT_EQ(one, other);                                         \
+		CTYPE two[2] = {sample_value<CTYPE>(2),                        \
+				sample_value<CTYPE>(2)};                       \
+		ASSERT_EQ(                                                     \
+		    vaccel_arg_array_set_##NAME##_array(a.get(), two, 2),      \
+		    VACCEL_OK);                                                \
+		EXPECT_EQ(many[0], two[0]);                                    \
+		EXPECT_EQ(many[1], two[1]);                                    \
+		EXPECT_EQ(vaccel_arg_array_set_##NAME(a.get(), &other),        \
+			  VACCEL_ERANGE);                                      \
+		/* too many values for the output arg */                       \
+		vaccel_arg_array_set_position(a.get(), 1);                     \
+		CTYPE four[4] = {};                                            \
+		EXPECT_EQ(                                                     \
+		    vaccel_arg_array_set_##NAME##_array(a.get(), four, 4),     \
+		    VACCEL_EINVAL);                                            \
+		EXPECT_EQ(vaccel_arg_array_position(a.get()), 1U);             \
+                                                                               \
+		/* NULL parameters */                                          \
+		EXPECT_EQ(vaccel_arg_array_add_##NAME(nullptr, &one),          \
+			  VACCEL_EINVAL);                                      \
+		EXPECT_EQ(vaccel_arg_array_add_##NAME(a.get(), nullptr),       \
+			  VACCEL_EINVAL);                                      \
+		EXPECT_EQ(                                                     \
+		    vaccel_arg_array_add_##NAME##_array(a.get(), many, 0),     \
+		    VACCEL_EINVAL);                                            \
+		EXPECT_EQ(                                                     \
+		    vaccel_arg_array_add_##NAME##_array(a.get(), nullptr, 1),  \
+		    VACCEL_EINVAL);                                            \
+		EXPECT_EQ(vaccel_arg_array_get_##NAME(a.get(), nullptr),       \
+			  VACCEL_EINVAL);                                      \
+		EXPECT_EQ(vaccel_arg_array_get_##NAME(nullptr, &got),          \
+			  VACCEL_EINVAL);                                      \
+		EXPECT_EQ(vaccel_arg_array_set_##NAME(a.get(), nullptr),       \
+			  VACCEL_EINVAL);                                      \
+		EXPECT_EQ(vaccel_arg_array_count(a.get()), 2U);                \
 	}
 VACCEL_ARG_NUMERIC_TYPES(NUMERIC_ROUND_TRIP)
 #undef NUMERIC_ROUND_TRIP
@@ -313,7 +320,7 @@ VACCEL_ARG_NUMERIC_TYPES(NUMERIC_ROUND_TRIP)
 TEST(ArgArrayTyped, RawArgsAreNotTyped)
 {
 	int32_t v = 7;
-	vaccel_arg args[1] = { { &v, sizeof(v), VACCEL_ARG_RAW, 0, false } };
+	vaccel_arg args[1] = {{&v, sizeof(v), VACCEL_ARG_RAW, 0, false}};
 	vaccel_arg_array a{};
 	vaccel_arg_array_wrap(&a, args, 1);
 	int32_t got = 0;
@@ -335,11 +342,11 @@ TEST(ArgArrayTyped, RawArgsAreNotTyped)
 TEST(ArgArrayTyped, WrongSizesAreRefused)
 {
 	int64_t big = 1;
-	uint8_t odd[3] = { 1, 2, 3 };
+	uint8_t odd[3] = {1, 2, 3};
 	vaccel_arg args[3] = {
-		{ &big, 4, VACCEL_ARG_INT64, 0, false }, // 4 != 8
-		{ odd, 3, VACCEL_ARG_INT16_ARRAY, 0, false }, // 3 % 2 != 0
-		{ nullptr, 0, VACCEL_ARG_INT16_ARRAY, 0, false }, // empty
+	    {&big, 4, VACCEL_ARG_INT64, 0, false},          // 4 != 8
+	    {odd, 3, VACCEL_ARG_INT16_ARRAY, 0, false},     // 3 % 2 != 0
+	    {nullptr, 0, VACCEL_ARG_INT16_ARRAY, 0, false}, // empty
 	};
 	vaccel_arg_array a{};
 	vaccel_arg_array_wrap(&a, args, 3);
@@ -364,9 +371,9 @@ TEST(ArgArrayTyped, BoolsMustBeZeroOrOne)
 	bool *not_a_bool = reinterpret_cast<bool *>(&raw);
 	EXPECT_EQ(vaccel_arg_array_add_bool(a.get(), not_a_bool),
 		  VACCEL_EINVAL);
-	uint8_t raws[2] = { 1, 5 };
+	uint8_t raws[2] = {1, 5};
 	EXPECT_EQ(vaccel_arg_array_add_bool_array(
-			  a.get(), reinterpret_cast<bool *>(raws), 2),
+		      a.get(), reinterpret_cast<bool *>(raws), 2),
 		  VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_arg_array_count(a.get()), 0U);
 
@@ -408,8 +415,8 @@ TEST(ArgArray, Strings)
 
 TEST(ArgArray, UnterminatedStringIsRefused)
 {
-	char s[3] = { 'a', 'b', 'c' };
-	vaccel_arg args[1] = { { s, 3, VACCEL_ARG_STRING, 0, false } };
+	char s[3] = {'a', 'b', 'c'};
+	vaccel_arg args[1] = {{s, 3, VACCEL_ARG_STRING, 0, false}};
 	vaccel_arg_array a{};
 	vaccel_arg_array_wrap(&a, args, 1);
 	char *got = nullptr;
@@ -420,7 +427,7 @@ TEST(ArgArray, UnterminatedStringIsRefused)
 TEST(ArgArray, Buffers)
 {
 	Array a;
-	uint8_t bytes[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint8_t bytes[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 	EXPECT_EQ(vaccel_arg_array_add_buffer(a.get(), nullptr, 8),
 		  VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_arg_array_add_buffer(a.get(), bytes, 0),
@@ -431,13 +438,12 @@ TEST(ArgArray, Buffers)
 	size_t size = 0;
 	EXPECT_EQ(vaccel_arg_array_get_buffer(a.get(), &buf, nullptr),
 		  VACCEL_EINVAL);
-	ASSERT_EQ(vaccel_arg_array_get_buffer(a.get(), &buf, &size),
-		  VACCEL_OK);
+	ASSERT_EQ(vaccel_arg_array_get_buffer(a.get(), &buf, &size), VACCEL_OK);
 	EXPECT_EQ(buf, bytes);
 	EXPECT_EQ(size, 8U);
 
 	vaccel_arg_array_reset_position(a.get());
-	uint8_t in[4] = { 9, 9, 9, 9 };
+	uint8_t in[4] = {9, 9, 9, 9};
 	ASSERT_EQ(vaccel_arg_array_set_buffer(a.get(), in, 4), VACCEL_OK);
 	EXPECT_EQ(bytes[3], 9);
 	EXPECT_EQ(bytes[4], 5);
@@ -460,7 +466,7 @@ TEST(ArgArray, RawAddAndSet)
 		  VACCEL_OK);
 	ASSERT_EQ(vaccel_arg_array_add_raw(a.get(), nullptr, 0), VACCEL_OK);
 
-	uint8_t in[2] = { 7, 8 };
+	uint8_t in[2] = {7, 8};
 	ASSERT_EQ(vaccel_arg_array_set_raw(a.get(), in, 2), VACCEL_OK);
 	EXPECT_EQ(out[0], 7);
 	EXPECT_EQ(out[1], 8);
@@ -490,47 +496,47 @@ bool point_ok(const void *buf, size_t size, uint32_t id)
 TEST(ArgArray, CustomWithValidator)
 {
 	Array a;
-	Point p{ 1, 2 };
-	EXPECT_EQ(vaccel_arg_array_add_custom(a.get(), 77, &p, sizeof(p),
-					      nullptr),
-		  VACCEL_EINVAL);
-	EXPECT_EQ(vaccel_arg_array_add_custom(a.get(), 78, &p, sizeof(p),
-					      point_ok),
-		  VACCEL_EINVAL); // rejected by the validator
-	ASSERT_EQ(vaccel_arg_array_add_custom(a.get(), 77, &p, sizeof(p),
-					      point_ok),
-		  VACCEL_OK);
+	Point p{1, 2};
+	EXPECT_EQ(
+	    vaccel_arg_array_add_custom(a.get(), 77, &p, sizeof(p), nullptr),
+	    VACCEL_EINVAL);
+	EXPECT_EQ(
+	    vaccel_arg_array_add_custom(a.get(), 78, &p, sizeof(p), point_ok),
+	    VACCEL_EINVAL); // rejected by the validator
+	ASSERT_EQ(
+	    vaccel_arg_array_add_custom(a.get(), 77, &p, sizeof(p), point_ok),
+	    VACCEL_OK);
 	EXPECT_EQ(a->args[0].custom_type_id, 77U);
 
 	void *buf = nullptr;
 	size_t size = 0;
-	EXPECT_EQ(vaccel_arg_array_get_custom(a.get(), 78, &buf, &size,
-					      point_ok),
-		  VACCEL_EINVAL); // wrong id
-	EXPECT_EQ(vaccel_arg_array_get_custom(a.get(), 77, nullptr, &size,
-					      point_ok),
-		  VACCEL_EINVAL);
-	ASSERT_EQ(vaccel_arg_array_get_custom(a.get(), 77, &buf, nullptr,
-					      point_ok),
-		  VACCEL_OK);
+	EXPECT_EQ(
+	    vaccel_arg_array_get_custom(a.get(), 78, &buf, &size, point_ok),
+	    VACCEL_EINVAL); // wrong id
+	EXPECT_EQ(
+	    vaccel_arg_array_get_custom(a.get(), 77, nullptr, &size, point_ok),
+	    VACCEL_EINVAL);
+	ASSERT_EQ(
+	    vaccel_arg_array_get_custom(a.get(), 77, &buf, nullptr, point_ok),
+	    VACCEL_OK);
 	EXPECT_EQ(buf, &p);
 
 	vaccel_arg_array_reset_position(a.get());
-	Point q{ 5, 6 };
+	Point q{5, 6};
 	EXPECT_EQ(vaccel_arg_array_set_custom(a.get(), 77, &q, 4, point_ok),
 		  VACCEL_EINVAL); // size differs
-	ASSERT_EQ(vaccel_arg_array_set_custom(a.get(), 77, &q, sizeof(q),
-					      point_ok),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_arg_array_set_custom(a.get(), 77, &q, sizeof(q), point_ok),
+	    VACCEL_OK);
 	EXPECT_EQ(p.x, 5);
 	EXPECT_EQ(p.y, 6);
-	EXPECT_EQ(vaccel_arg_array_set_custom(a.get(), 77, &q, sizeof(q),
-					      point_ok),
-		  VACCEL_ERANGE);
+	EXPECT_EQ(
+	    vaccel_arg_array_set_custom(a.get(), 77, &q, sizeof(q), point_ok),
+	    VACCEL_ERANGE);
 }
 
-int serialize_point(const void *data, size_t data_size, uint32_t,
-		    void **buf, size_t *size)
+int serialize_point(const void *data, size_t data_size, uint32_t, void **buf,
+		    size_t *size)
 {
 	if (data_size != sizeof(Point))
 		return VACCEL_EINVAL;
@@ -540,8 +546,7 @@ int serialize_point(const void *data, size_t data_size, uint32_t,
 	return VACCEL_OK;
 }
 
-int serialize_3_bytes(const void *, size_t, uint32_t, void **buf,
-		      size_t *size)
+int serialize_3_bytes(const void *, size_t, uint32_t, void **buf, size_t *size)
 {
 	*buf = std::calloc(1, 3);
 	*size = 3;
@@ -553,8 +558,8 @@ int serialize_fails(const void *, size_t, uint32_t, void **, size_t *)
 	return VACCEL_EIO;
 }
 
-int deserialize_point(const void *buf, size_t size, uint32_t,
-		      size_t data_size, void *data)
+int deserialize_point(const void *buf, size_t size, uint32_t, size_t data_size,
+		      void *data)
 {
 	if (size != sizeof(Point) || data_size != sizeof(Point))
 		return VACCEL_EINVAL;
@@ -565,16 +570,16 @@ int deserialize_point(const void *buf, size_t size, uint32_t,
 TEST(ArgArray, Serialized)
 {
 	Array a;
-	Point p{ 3, 4 };
-	ASSERT_EQ(vaccel_arg_array_add_serialized(a.get(), VACCEL_ARG_CUSTOM,
-						  9, &p, sizeof(p),
+	Point p{3, 4};
+	ASSERT_EQ(vaccel_arg_array_add_serialized(a.get(), VACCEL_ARG_CUSTOM, 9,
+						  &p, sizeof(p),
 						  serialize_point),
 		  VACCEL_OK);
 	EXPECT_TRUE(a->args[0].owned); // freed by release (ASan checks)
 	EXPECT_NE(a->args[0].buf, &p);
 	// The serializer's code comes back unchanged.
-	EXPECT_EQ(vaccel_arg_array_add_serialized(a.get(), VACCEL_ARG_CUSTOM,
-						  9, &p, sizeof(p),
+	EXPECT_EQ(vaccel_arg_array_add_serialized(a.get(), VACCEL_ARG_CUSTOM, 9,
+						  &p, sizeof(p),
 						  serialize_fails),
 		  VACCEL_EIO);
 	// 3 bytes cannot be a FLOAT32: refused, and not leaked.
@@ -586,50 +591,49 @@ TEST(ArgArray, Serialized)
 						  &p, sizeof(p),
 						  serialize_point),
 		  VACCEL_EINVAL);
-	EXPECT_EQ(vaccel_arg_array_add_serialized(a.get(), VACCEL_ARG_CUSTOM,
-						  9, &p, sizeof(p), nullptr),
+	EXPECT_EQ(vaccel_arg_array_add_serialized(a.get(), VACCEL_ARG_CUSTOM, 9,
+						  &p, sizeof(p), nullptr),
 		  VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_arg_array_count(a.get()), 1U);
 
 	Point out{};
-	EXPECT_EQ(vaccel_arg_array_get_serialized(a.get(), VACCEL_ARG_CUSTOM,
-						  8, &out, sizeof(out),
+	EXPECT_EQ(vaccel_arg_array_get_serialized(a.get(), VACCEL_ARG_CUSTOM, 8,
+						  &out, sizeof(out),
 						  deserialize_point),
 		  VACCEL_EINVAL); // wrong id
 	EXPECT_EQ(vaccel_arg_array_get_serialized(a.get(), VACCEL_ARG_RAW, 9,
 						  &out, sizeof(out),
 						  deserialize_point),
 		  VACCEL_EINVAL); // wrong type
-	EXPECT_EQ(vaccel_arg_array_get_serialized(a.get(), VACCEL_ARG_CUSTOM,
-						  9, &out, 1,
-						  deserialize_point),
+	EXPECT_EQ(vaccel_arg_array_get_serialized(a.get(), VACCEL_ARG_CUSTOM, 9,
+						  &out, 1, deserialize_point),
 		  VACCEL_EINVAL); // the deserializer's refusal
 	EXPECT_EQ(vaccel_arg_array_position(a.get()), 0U);
-	ASSERT_EQ(vaccel_arg_array_get_serialized(a.get(), VACCEL_ARG_CUSTOM,
-						  9, &out, sizeof(out),
+	ASSERT_EQ(vaccel_arg_array_get_serialized(a.get(), VACCEL_ARG_CUSTOM, 9,
+						  &out, sizeof(out),
 						  deserialize_point),
 		  VACCEL_OK);
 	EXPECT_EQ(out.x, 3);
 	EXPECT_EQ(out.y, 4);
 
 	vaccel_arg_array_reset_position(a.get());
-	Point q{ 8, 9 };
-	EXPECT_EQ(vaccel_arg_array_set_serialized(a.get(), VACCEL_ARG_CUSTOM,
-						  9, &q, sizeof(q),
+	Point q{8, 9};
+	EXPECT_EQ(vaccel_arg_array_set_serialized(a.get(), VACCEL_ARG_CUSTOM, 9,
+						  &q, sizeof(q),
 						  serialize_3_bytes),
 		  VACCEL_EINVAL); // size differs; buffer freed
-	ASSERT_EQ(vaccel_arg_array_set_serialized(a.get(), VACCEL_ARG_CUSTOM,
-						  9, &q, sizeof(q),
+	ASSERT_EQ(vaccel_arg_array_set_serialized(a.get(), VACCEL_ARG_CUSTOM, 9,
+						  &q, sizeof(q),
 						  serialize_point),
 		  VACCEL_OK);
 	vaccel_arg_array_reset_position(a.get());
-	ASSERT_EQ(vaccel_arg_array_get_serialized(a.get(), VACCEL_ARG_CUSTOM,
-						  9, &out, sizeof(out),
+	ASSERT_EQ(vaccel_arg_array_get_serialized(a.get(), VACCEL_ARG_CUSTOM, 9,
+						  &out, sizeof(out),
 						  deserialize_point),
 		  VACCEL_OK);
 	EXPECT_EQ(out.x, 8);
-	EXPECT_EQ(vaccel_arg_array_get_serialized(a.get(), VACCEL_ARG_CUSTOM,
-						  9, &out, sizeof(out),
+	EXPECT_EQ(vaccel_arg_array_get_serialized(a.get(), VACCEL_ARG_CUSTOM, 9,
+						  &out, sizeof(out),
 						  deserialize_point),
 		  VACCEL_ERANGE);
 }
@@ -639,22 +643,22 @@ TEST(ArgArray, Serialized)
 TEST(ArgArray, AddRangeBorrowOrCopy)
 {
 	Array src;
-	int32_t v[4] = { 10, 20, 30, 40 };
+	int32_t v[4] = {10, 20, 30, 40};
 	for (auto &x : v)
 		ASSERT_EQ(vaccel_arg_array_add_int32(src.get(), &x), VACCEL_OK);
 
 	Array borrowed(1);
-	ASSERT_EQ(vaccel_arg_array_add_range(borrowed.get(), src.get(), 1, 2,
-					     false),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_arg_array_add_range(borrowed.get(), src.get(), 1, 2, false),
+	    VACCEL_OK);
 	ASSERT_EQ(vaccel_arg_array_count(borrowed.get()), 2U);
 	EXPECT_EQ(borrowed->args[0].buf, &v[1]);
 	EXPECT_FALSE(borrowed->args[0].owned);
 
 	Array copied(1);
-	ASSERT_EQ(vaccel_arg_array_add_range(copied.get(), src.get(), 2, 2,
-					     true),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_arg_array_add_range(copied.get(), src.get(), 2, 2, true),
+	    VACCEL_OK);
 	EXPECT_NE(copied->args[0].buf, &v[2]);
 	EXPECT_TRUE(copied->args[0].owned);
 	int32_t got = 0;
@@ -664,22 +668,21 @@ TEST(ArgArray, AddRangeBorrowOrCopy)
 	ASSERT_EQ(vaccel_arg_array_get_int32(copied.get(), &got), VACCEL_OK);
 	EXPECT_EQ(got, 40);
 
-	EXPECT_EQ(vaccel_arg_array_add_range(copied.get(), src.get(), 4, 0,
-					     true),
-		  VACCEL_ERANGE);
-	EXPECT_EQ(vaccel_arg_array_add_range(copied.get(), src.get(), 3, 2,
-					     true),
-		  VACCEL_ERANGE);
+	EXPECT_EQ(
+	    vaccel_arg_array_add_range(copied.get(), src.get(), 4, 0, true),
+	    VACCEL_ERANGE);
+	EXPECT_EQ(
+	    vaccel_arg_array_add_range(copied.get(), src.get(), 3, 2, true),
+	    VACCEL_ERANGE);
 	EXPECT_EQ(vaccel_arg_array_add_range(copied.get(), src.get(), 1,
 					     SIZE_MAX, true),
 		  VACCEL_ERANGE);
-	EXPECT_EQ(vaccel_arg_array_add_range(copied.get(), src.get(), 0, 0,
-					     true),
-		  VACCEL_OK);
+	EXPECT_EQ(
+	    vaccel_arg_array_add_range(copied.get(), src.get(), 0, 0, true),
+	    VACCEL_OK);
 	EXPECT_EQ(vaccel_arg_array_add_range(nullptr, src.get(), 0, 1, true),
 		  VACCEL_EINVAL);
-	EXPECT_EQ(vaccel_arg_array_add_range(copied.get(), nullptr, 0, 1,
-					     true),
+	EXPECT_EQ(vaccel_arg_array_add_range(copied.get(), nullptr, 0, 1, true),
 		  VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_arg_array_count(copied.get()), 2U);
 }
@@ -700,7 +703,7 @@ TEST(ArgArray, AddRangeIntoWrappedFails)
 TEST(ArgArray, AddRangeToItself)
 {
 	Array a(1);
-	int32_t v[2] = { 1, 2 };
+	int32_t v[2] = {1, 2};
 	vaccel_arg_array_add_int32(a.get(), &v[0]);
 	vaccel_arg_array_add_int32(a.get(), &v[1]);
 	ASSERT_EQ(vaccel_arg_array_add_all(a.get(), a.get(), true), VACCEL_OK);
@@ -749,12 +752,13 @@ TEST(ArgArray, AddRemainingAndAll)
 		  VACCEL_EINVAL);
 }
 
-/* ---- cursor ------------------------------------------------------------------ */
+/* ---- cursor
+ * ------------------------------------------------------------------ */
 
 TEST(ArgArray, PositionHandling)
 {
 	Array a;
-	uint8_t v[3] = { 1, 2, 3 };
+	uint8_t v[3] = {1, 2, 3};
 	for (auto &x : v)
 		vaccel_arg_array_add_uint8(a.get(), &x);
 	EXPECT_EQ(vaccel_arg_array_count(a.get()), 3U);
@@ -806,7 +810,8 @@ TEST(ArgArray, FailedGetDoesNotMoveCursor)
 	EXPECT_EQ(g, 1.5F);
 }
 
-/* ---- deprecated arg list ------------------------------------------------------ */
+/* ---- deprecated arg list
+ * ------------------------------------------------------ */
 
 void *serialize_int(void *in, uint32_t *bytes)
 {
@@ -848,7 +853,7 @@ TEST(ArgList, Lifecycle)
 	EXPECT_EQ(vaccel_extract_serial_arg(l->list, 0), &in);
 	EXPECT_EQ(vaccel_extract_serial_arg(l->list, -1), nullptr);
 	auto *ip = static_cast<int *>(
-		vaccel_extract_nonserial_arg(l->list, 1, deserialize_int));
+	    vaccel_extract_nonserial_arg(l->list, 1, deserialize_int));
 	ASSERT_NE(ip, nullptr);
 	EXPECT_EQ(*ip, 11);
 

@@ -11,17 +11,18 @@
 #include <fstream>
 #include <string>
 
-namespace {
+namespace
+{
 
 namespace fs = std::filesystem;
 
-class Blob : public ::testing::Test {
+class Blob : public ::testing::Test
+{
 protected:
 	void SetUp() override
 	{
 		std::string tmpl =
-			(fs::temp_directory_path() / "vaccel-blob-XXXXXX")
-				.string();
+		    (fs::temp_directory_path() / "vaccel-blob-XXXXXX").string();
 		ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
 		dir_ = tmpl;
 	}
@@ -37,13 +38,13 @@ protected:
 	static std::string read_file(const std::string &path)
 	{
 		std::ifstream in(path, std::ios::binary);
-		return { std::istreambuf_iterator<char>(in), {} };
+		return {std::istreambuf_iterator<char>(in), {}};
 	}
 
 	fs::path dir_;
 };
 
-const uint8_t kBytes[] = { 'v', 'a', 'c', 'c', 'e', 'l', '!' };
+const uint8_t kBytes[] = {'v', 'a', 'c', 'c', 'e', 'l', '!'};
 
 TEST_F(Blob, FromFileIsReadLazily)
 {
@@ -133,9 +134,9 @@ TEST_F(Blob, FromBufErrors)
 	EXPECT_EQ(vaccel_blob_init_from_buf(&b, nullptr, 4, true, "x", nullptr,
 					    false),
 		  VACCEL_EINVAL);
-	EXPECT_EQ(vaccel_blob_init_from_buf(&b, kBytes, 0, true, "x", nullptr,
-					    false),
-		  VACCEL_EINVAL);
+	EXPECT_EQ(
+	    vaccel_blob_init_from_buf(&b, kBytes, 0, true, "x", nullptr, false),
+	    VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_blob_init_from_buf(&b, kBytes, 4, true, nullptr,
 					    nullptr, false),
 		  VACCEL_EINVAL);
@@ -266,9 +267,9 @@ TEST_F(Blob, NewFromBufDelete)
 		  VACCEL_ENOENT);
 	EXPECT_EQ(untouched, nullptr);
 	EXPECT_EQ(vaccel_blob_new(nullptr, path.c_str()), VACCEL_EINVAL);
-	EXPECT_EQ(vaccel_blob_from_buf(nullptr, kBytes, 1, true, "x", nullptr,
-				       false),
-		  VACCEL_EINVAL);
+	EXPECT_EQ(
+	    vaccel_blob_from_buf(nullptr, kBytes, 1, true, "x", nullptr, false),
+	    VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_blob_delete(nullptr), VACCEL_EINVAL);
 }
 

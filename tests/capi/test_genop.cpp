@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace
+{
 
 // Storage for the op-type byte of read[0], shared by copies of a Layout.
 uint8_t *op_byte(vaccel_op_type_t op)
@@ -22,7 +23,8 @@ uint8_t *op_byte(vaccel_op_type_t op)
 }
 
 // Builds read/write arg lists (the args point at the caller's values).
-class Layout {
+class Layout
+{
 public:
 	explicit Layout(vaccel_op_type_t op)
 	{
@@ -31,7 +33,7 @@ public:
 
 	static vaccel_arg arg(void *buf, size_t size, vaccel_arg_type_t type)
 	{
-		return { buf, size, type, 0, false };
+		return {buf, size, type, 0, false};
 	}
 
 	int run(vaccel_session *sess = nullptr)
@@ -62,8 +64,7 @@ TEST(Genop, NeedsTheOpTypeArg)
 TEST(Genop, OpTypeMustBeUint8)
 {
 	uint32_t op = VACCEL_OP_NOOP;
-	vaccel_arg read[1] = { { &op, sizeof(op), VACCEL_ARG_UINT32, 0,
-				 false } };
+	vaccel_arg read[1] = {{&op, sizeof(op), VACCEL_ARG_UINT32, 0, false}};
 	EXPECT_EQ(vaccel_genop(nullptr, read, 1, nullptr, 0), VACCEL_EINVAL);
 	read[0].type = VACCEL_ARG_RAW;
 	EXPECT_EQ(vaccel_genop(nullptr, read, 1, nullptr, 0), VACCEL_EINVAL);
@@ -73,7 +74,7 @@ TEST(Genop, OpTypeMustBeUint8)
 TEST(Genop, UnknownOpIsInvalid)
 {
 	uint8_t op = VACCEL_OP_MAX;
-	vaccel_arg read[1] = { { &op, 1, VACCEL_ARG_UINT8, 0, false } };
+	vaccel_arg read[1] = {{&op, 1, VACCEL_ARG_UINT8, 0, false}};
 	EXPECT_EQ(vaccel_genop(nullptr, read, 1, nullptr, 0), VACCEL_EINVAL);
 	op = 200;
 	EXPECT_EQ(vaccel_genop(nullptr, read, 1, nullptr, 0), VACCEL_EINVAL);
@@ -81,8 +82,8 @@ TEST(Genop, UnknownOpIsInvalid)
 
 TEST(Genop, OpsWithoutLayoutAreNotSupported)
 {
-	for (auto op : { VACCEL_OP_TF_MODEL_LOAD, VACCEL_OP_TFLITE_MODEL_RUN,
-			 VACCEL_OP_TORCH_MODEL_RUN, VACCEL_OP_TORCH_SGEMM }) {
+	for (auto op : {VACCEL_OP_TF_MODEL_LOAD, VACCEL_OP_TFLITE_MODEL_RUN,
+			VACCEL_OP_TORCH_MODEL_RUN, VACCEL_OP_TORCH_SGEMM}) {
 		Layout l(op);
 		EXPECT_EQ(l.run(), VACCEL_ENOTSUP) << vaccel_op_type_to_str(op);
 	}
@@ -218,8 +219,8 @@ TEST(Genop, ImageLayouts)
 
 	Layout l(VACCEL_OP_IMAGE_CLASSIFY);
 	l.read.push_back(Layout::arg(img, sizeof(img), VACCEL_ARG_BUFFER));
-	l.write.push_back(Layout::arg(name, sizeof(name),
-				      VACCEL_ARG_UCHAR_ARRAY));
+	l.write.push_back(
+	    Layout::arg(name, sizeof(name), VACCEL_ARG_UCHAR_ARRAY));
 	EXPECT_EQ(l.run(), VACCEL_EINVAL); // classification writes two args
 	l.write.push_back(Layout::arg(text, sizeof(text), VACCEL_ARG_RAW));
 	EXPECT_EQ(l.run(), VACCEL_EINVAL); // out_text must be UCHAR_ARRAY
@@ -227,8 +228,8 @@ TEST(Genop, ImageLayouts)
 
 	Layout d(VACCEL_OP_IMAGE_DEPTH);
 	d.read.push_back(Layout::arg(img, sizeof(img), VACCEL_ARG_RAW));
-	d.write.push_back(Layout::arg(name, sizeof(name),
-				      VACCEL_ARG_UCHAR_ARRAY));
+	d.write.push_back(
+	    Layout::arg(name, sizeof(name), VACCEL_ARG_UCHAR_ARRAY));
 	EXPECT_EQ(d.run(), VACCEL_EINVAL); // img must be a BUFFER
 	EXPECT_TRUE(last_error_mentions("image_depth"));
 }
@@ -266,13 +267,13 @@ TEST(Genop, MinmaxLayout)
 	double mx = 0;
 	auto make = [&] {
 		Layout l(VACCEL_OP_MINMAX);
-		l.read.push_back(Layout::arg(in.data(), in.size() * 8,
-					     VACCEL_ARG_RAW));
+		l.read.push_back(
+		    Layout::arg(in.data(), in.size() * 8, VACCEL_ARG_RAW));
 		l.read.push_back(Layout::arg(&ndata, 4, VACCEL_ARG_RAW));
 		l.read.push_back(Layout::arg(&low, 4, VACCEL_ARG_RAW));
 		l.read.push_back(Layout::arg(&high, 4, VACCEL_ARG_RAW));
-		l.write.push_back(Layout::arg(out.data(), out.size() * 8,
-					      VACCEL_ARG_RAW));
+		l.write.push_back(
+		    Layout::arg(out.data(), out.size() * 8, VACCEL_ARG_RAW));
 		l.write.push_back(Layout::arg(&mn, 8, VACCEL_ARG_RAW));
 		l.write.push_back(Layout::arg(&mx, 8, VACCEL_ARG_RAW));
 		return l;

@@ -11,16 +11,19 @@
 #include <thread>
 #include <vector>
 
-namespace {
+namespace
+{
 
 // Re-bootstraps the runtime with profiling on or off for one test and
 // restores the default (environment) bootstrap afterwards.
-class Prof : public ::testing::Test {
+class Prof : public ::testing::Test
+{
 protected:
 	static void restart(bool profiling)
 	{
 		vaccel_cleanup();
-		struct vaccel_config cfg {};
+		struct vaccel_config cfg {
+		};
 		ASSERT_EQ(vaccel_config_init(&cfg, nullptr, VACCEL_LOG_ERROR,
 					     nullptr, profiling, false),
 			  VACCEL_OK);
@@ -35,12 +38,14 @@ protected:
 	}
 };
 
-class ProfOn : public Prof {
+class ProfOn : public Prof
+{
 protected:
 	void SetUp() override { restart(true); }
 };
 
-class ProfOff : public Prof {
+class ProfOff : public Prof
+{
 protected:
 	void SetUp() override { restart(false); }
 };
@@ -135,7 +140,7 @@ TEST_F(ProfOn, NestedStartsOnOneThread)
 	ASSERT_EQ(vaccel_prof_region_start(&r), VACCEL_OK); // outer
 	spin();
 	ASSERT_EQ(vaccel_prof_region_start(&r), VACCEL_OK); // inner
-	ASSERT_EQ(vaccel_prof_region_stop(&r), VACCEL_OK); // closes inner
+	ASSERT_EQ(vaccel_prof_region_stop(&r), VACCEL_OK);  // closes inner
 	spin();
 	ASSERT_EQ(vaccel_prof_region_stop(&r), VACCEL_OK); // closes outer
 	ASSERT_EQ(r.nr_entries, 2U);
@@ -175,9 +180,9 @@ TEST_F(ProfOn, ByName)
 
 TEST_F(ProfOn, PrintAllToBuf)
 {
-	vaccel_prof_region r[3] = { VACCEL_PROF_REGION_INIT("alpha"),
-				    VACCEL_PROF_REGION_INIT("empty"),
-				    VACCEL_PROF_REGION_INIT("beta") };
+	vaccel_prof_region r[3] = {VACCEL_PROF_REGION_INIT("alpha"),
+				   VACCEL_PROF_REGION_INIT("empty"),
+				   VACCEL_PROF_REGION_INIT("beta")};
 	for (int i = 0; i < 2; ++i) {
 		vaccel_prof_region_start(&r[0]);
 		vaccel_prof_region_stop(&r[0]);
@@ -185,12 +190,12 @@ TEST_F(ProfOn, PrintAllToBuf)
 	vaccel_prof_region_start(&r[2]);
 	vaccel_prof_region_stop(&r[2]);
 
-	const int needed = vaccel_prof_regions_print_all_to_buf(nullptr, 0, r,
-								3);
+	const int needed =
+	    vaccel_prof_regions_print_all_to_buf(nullptr, 0, r, 3);
 	ASSERT_GT(needed, 0);
 	char *buf = nullptr;
 	const int written = vaccel_prof_regions_print_all_to_buf(
-		&buf, static_cast<size_t>(needed), r, 3);
+	    &buf, static_cast<size_t>(needed), r, 3);
 	ASSERT_NE(buf, nullptr);
 	EXPECT_EQ(written, needed - 1);
 	const std::string text(buf);

@@ -6,14 +6,15 @@
 
 #include <cstdlib>
 
-namespace {
+namespace
+{
 
 TEST(StrToLower, IntoBuffer)
 {
 	char buf[32];
-	ASSERT_EQ(vaccel_str_to_lower("IMAGE_Classify", buf, sizeof(buf),
-				      nullptr),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_str_to_lower("IMAGE_Classify", buf, sizeof(buf), nullptr),
+	    VACCEL_OK);
 	EXPECT_STREQ(buf, "image_classify");
 	ASSERT_EQ(vaccel_str_to_lower("", buf, sizeof(buf), nullptr),
 		  VACCEL_OK);
@@ -47,8 +48,7 @@ TEST(StrToLower, Errors)
 	char *out = nullptr;
 	EXPECT_EQ(vaccel_str_to_lower(nullptr, buf, sizeof(buf), nullptr),
 		  VACCEL_EINVAL);
-	EXPECT_EQ(vaccel_str_to_lower("A", nullptr, 0, nullptr),
-		  VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_str_to_lower("A", nullptr, 0, nullptr), VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_str_to_lower("A", buf, 0, nullptr), VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_str_to_lower(nullptr, nullptr, 0, &out),
 		  VACCEL_EINVAL);
@@ -61,12 +61,12 @@ TEST(EnumStrings, ArgAndOpNames)
 		     "VACCEL_ARG_FLOAT32_ARRAY");
 	EXPECT_STREQ(vaccel_arg_type_to_base_str(VACCEL_ARG_CUSTOM), "CUSTOM");
 	char name[VACCEL_ENUM_STR_MAX];
-	EXPECT_STREQ(vaccel_arg_type_name(VACCEL_ARG_UCHAR_ARRAY, name,
-					  sizeof(name)),
-		     "uchar_array");
-	EXPECT_STREQ(vaccel_op_type_to_lower(VACCEL_OP_BLAS_SGEMM, name,
-					     sizeof(name)),
-		     "blas_sgemm");
+	EXPECT_STREQ(
+	    vaccel_arg_type_name(VACCEL_ARG_UCHAR_ARRAY, name, sizeof(name)),
+	    "uchar_array");
+	EXPECT_STREQ(
+	    vaccel_op_type_to_lower(VACCEL_OP_BLAS_SGEMM, name, sizeof(name)),
+	    "blas_sgemm");
 	EXPECT_EQ(VACCEL_ARG_RAW, 0);
 	EXPECT_EQ(VACCEL_ARG_UCHAR_ARRAY, 26);
 	EXPECT_EQ(VACCEL_ARG_CUSTOM, 29);

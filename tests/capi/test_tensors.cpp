@@ -8,7 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace {
+namespace
+{
 
 void *malloc_bytes(size_t n, int fill)
 {
@@ -75,7 +76,7 @@ TEST(TfNode, CopiesName)
 
 TEST(TfTensor, InitCopiesDims)
 {
-	const int64_t dims[3] = { 1, 224, 3 };
+	const int64_t dims[3] = {1, 224, 3};
 	vaccel_tf_tensor t{};
 	ASSERT_EQ(vaccel_tf_tensor_init(&t, 3, dims, VACCEL_TF_FLOAT),
 		  VACCEL_OK);
@@ -104,7 +105,7 @@ TEST(TfTensor, InitCopiesDims)
 
 TEST(TfTensor, AllocateSetTakeData)
 {
-	const int64_t dims[2] = { 2, 2 };
+	const int64_t dims[2] = {2, 2};
 	vaccel_tf_tensor *t = nullptr;
 	ASSERT_EQ(vaccel_tf_tensor_allocate(&t, 2, dims, VACCEL_TF_FLOAT, 16),
 		  VACCEL_OK);
@@ -120,7 +121,7 @@ TEST(TfTensor, AllocateSetTakeData)
 	EXPECT_FALSE(t->owned);
 	EXPECT_EQ(t->data, nullptr);
 
-	float mine[4] = { 1, 2, 3, 4 };
+	float mine[4] = {1, 2, 3, 4};
 	ASSERT_EQ(vaccel_tf_tensor_set_data(t, mine, sizeof(mine)), VACCEL_OK);
 	EXPECT_EQ(t->data, mine);
 	EXPECT_FALSE(t->owned);
@@ -166,7 +167,7 @@ TEST(TfStatus, CopiesMessage)
 
 TEST(TfliteTensor, Lifecycle)
 {
-	const int32_t dims[2] = { 1, 10 };
+	const int32_t dims[2] = {1, 10};
 	vaccel_tflite_tensor t{};
 	ASSERT_EQ(vaccel_tflite_tensor_init(&t, 2, dims, VACCEL_TFLITE_FLOAT32),
 		  VACCEL_OK);
@@ -193,9 +194,9 @@ TEST(TfliteTensor, Lifecycle)
 	ASSERT_EQ(vaccel_tflite_tensor_new(&p, 1, nullptr, VACCEL_TFLITE_BOOL),
 		  VACCEL_OK);
 	EXPECT_EQ(vaccel_tflite_tensor_delete(p), VACCEL_OK);
-	EXPECT_EQ(vaccel_tflite_tensor_new(nullptr, 1, dims,
-					   VACCEL_TFLITE_BOOL),
-		  VACCEL_EINVAL);
+	EXPECT_EQ(
+	    vaccel_tflite_tensor_new(nullptr, 1, dims, VACCEL_TFLITE_BOOL),
+	    VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_tflite_tensor_take_data(nullptr, &data, &size),
 		  VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_tflite_tensor_delete(nullptr), VACCEL_EINVAL);
@@ -205,11 +206,10 @@ TEST(TorchBuffer, Lifecycle)
 {
 	vaccel_torch_buffer b{};
 	ASSERT_EQ(vaccel_torch_buffer_init(
-			  &b, static_cast<char *>(malloc_bytes(4, 'a')), 4),
+		      &b, static_cast<char *>(malloc_bytes(4, 'a')), 4),
 		  VACCEL_OK);
 	EXPECT_EQ(vaccel_torch_buffer_release(&b), VACCEL_OK);
-	EXPECT_EQ(vaccel_torch_buffer_init(nullptr, nullptr, 0),
-		  VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_torch_buffer_init(nullptr, nullptr, 0), VACCEL_EINVAL);
 
 	vaccel_torch_buffer *p = nullptr;
 	char *data = static_cast<char *>(malloc_bytes(4, 'b'));
@@ -227,7 +227,7 @@ TEST(TorchBuffer, Lifecycle)
 
 TEST(TorchTensor, Lifecycle)
 {
-	const int64_t dims[4] = { 1, 3, 224, 224 };
+	const int64_t dims[4] = {1, 3, 224, 224};
 	vaccel_torch_tensor t{};
 	ASSERT_EQ(vaccel_torch_tensor_init(&t, 4, dims, VACCEL_TORCH_FLOAT),
 		  VACCEL_OK);
@@ -238,9 +238,9 @@ TEST(TorchTensor, Lifecycle)
 		  VACCEL_EINVAL);
 
 	vaccel_torch_tensor *p = nullptr;
-	ASSERT_EQ(vaccel_torch_tensor_allocate(&p, 4, dims, VACCEL_TORCH_FLOAT,
-					       64),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_torch_tensor_allocate(&p, 4, dims, VACCEL_TORCH_FLOAT, 64),
+	    VACCEL_OK);
 	EXPECT_TRUE(p->owned);
 	EXPECT_EQ(p->size, 64U);
 	float mine[2] = {};

@@ -9,13 +9,15 @@
 #include <cstdint>
 #include <string>
 
-namespace vaccel_test {
+namespace vaccel_test
+{
 
 // Restarts the runtime with @p plugins (':'-separated) and no other config.
 inline void restart_runtime(const char *plugins)
 {
 	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
-	struct vaccel_config cfg {};
+	struct vaccel_config cfg {
+	};
 	ASSERT_EQ(vaccel_config_init(&cfg, plugins, VACCEL_LOG_ERROR, nullptr,
 				     false, false),
 		  VACCEL_OK);
@@ -25,7 +27,8 @@ inline void restart_runtime(const char *plugins)
 	ASSERT_EQ(vaccel_plugin_count(), 1U);
 }
 
-class PluginTest : public ::testing::Test {
+class PluginTest : public ::testing::Test
+{
 protected:
 	explicit PluginTest(const char *plugin) : plugin_(plugin) {}
 

@@ -8,11 +8,13 @@
 #include <thread>
 #include <vector>
 
-namespace {
+namespace
+{
 
 using vaccel_test::PluginTest;
 
-class ExecTest : public PluginTest {
+class ExecTest : public PluginTest
+{
 protected:
 	ExecTest() : PluginTest(TEST_EXEC_PLUGIN) {}
 
@@ -59,9 +61,10 @@ TEST_F(ExecTest, DescribesItself)
 	EXPECT_EQ(d.type, static_cast<unsigned>(VACCEL_PLUGIN_SOFTWARE |
 						VACCEL_PLUGIN_GENERIC |
 						VACCEL_PLUGIN_CPU));
-	EXPECT_EQ(d.ops_mask, (uint64_t{1} << VACCEL_OP_NOOP) |
-				      (uint64_t{1} << VACCEL_OP_EXEC) |
-				      (uint64_t{1} << VACCEL_OP_EXEC_WITH_RESOURCE));
+	EXPECT_EQ(d.ops_mask,
+		  (uint64_t{1} << VACCEL_OP_NOOP) |
+		      (uint64_t{1} << VACCEL_OP_EXEC) |
+		      (uint64_t{1} << VACCEL_OP_EXEC_WITH_RESOURCE));
 	EXPECT_EQ(vaccel_noop(&sess_), VACCEL_OK);
 }
 
@@ -97,12 +100,12 @@ TEST_F(ExecTest, DlcloseEnabledUnloadsAfterEachCall)
 
 TEST_F(ExecTest, LazyAndNowModesBothWork)
 {
-	for (const char *mode : { "lazy", "NOW", "bogus" }) {
+	for (const char *mode : {"lazy", "NOW", "bogus"}) {
 		setenv("VACCEL_EXEC_DLOPEN_MODE", mode, 1);
 		int32_t out = 0;
 		ASSERT_EQ(exec(TEST_FIXTURE_LIB, "fixture_double", 21, &out),
 			  VACCEL_OK)
-			<< mode;
+		    << mode;
 		EXPECT_EQ(out, 42) << mode;
 	}
 }
@@ -175,7 +178,7 @@ TEST_F(ExecTest, WithResourceCallsTheLibrary)
 {
 	vaccel_resource lib{};
 	ASSERT_NO_FATAL_FAILURE(
-		make_resource(&lib, TEST_FIXTURE_LIB, VACCEL_RESOURCE_LIB));
+	    make_resource(&lib, TEST_FIXTURE_LIB, VACCEL_RESOURCE_LIB));
 	int32_t out = 0;
 	ASSERT_EQ(exec_res(&lib, "fixture_double", 10, &out), VACCEL_OK);
 	EXPECT_EQ(out, 20);
@@ -188,7 +191,7 @@ TEST_F(ExecTest, WithResourceHandlesAreCached)
 {
 	vaccel_resource lib{};
 	ASSERT_NO_FATAL_FAILURE(
-		make_resource(&lib, TEST_FIXTURE_LIB, VACCEL_RESOURCE_LIB));
+	    make_resource(&lib, TEST_FIXTURE_LIB, VACCEL_RESOURCE_LIB));
 	int32_t out = 0;
 	for (int32_t i = 1; i <= 3; i++) {
 		ASSERT_EQ(exec_res(&lib, "fixture_count", 0, &out), VACCEL_OK);
@@ -199,11 +202,11 @@ TEST_F(ExecTest, WithResourceHandlesAreCached)
 
 TEST_F(ExecTest, WithResourceLoadsDependenciesFirst)
 {
-	const char *paths[] = { TEST_DEP_LIB, TEST_NEEDS_DEP_LIB };
+	const char *paths[] = {TEST_DEP_LIB, TEST_NEEDS_DEP_LIB};
 	vaccel_resource lib{};
-	ASSERT_EQ(vaccel_resource_init_multi(&lib, paths, 2,
-					     VACCEL_RESOURCE_LIB),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_resource_init_multi(&lib, paths, 2, VACCEL_RESOURCE_LIB),
+	    VACCEL_OK);
 	ASSERT_EQ(vaccel_resource_register(&lib, &sess_), VACCEL_OK);
 	int32_t out = 0;
 	ASSERT_EQ(exec_res(&lib, "fixture_scale", 7, &out), VACCEL_OK);
@@ -218,11 +221,11 @@ TEST_F(ExecTest, WithResourceDependencyAndMytestlib)
 {
 	if (std::string(TEST_MYTESTLIB).empty())
 		GTEST_SKIP() << "examples not built";
-	const char *paths[] = { TEST_DEP_LIB, TEST_MYTESTLIB };
+	const char *paths[] = {TEST_DEP_LIB, TEST_MYTESTLIB};
 	vaccel_resource lib{};
-	ASSERT_EQ(vaccel_resource_init_multi(&lib, paths, 2,
-					     VACCEL_RESOURCE_LIB),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_resource_init_multi(&lib, paths, 2, VACCEL_RESOURCE_LIB),
+	    VACCEL_OK);
 	ASSERT_EQ(vaccel_resource_register(&lib, &sess_), VACCEL_OK);
 	for (int i = 0; i < 2; i++) {
 		int32_t out = 0;
@@ -247,15 +250,14 @@ TEST_F(ExecTest, WithResourceFromBytesIsASeparateCopy)
 		std::fclose(f);
 	}
 	vaccel_resource copy{};
-	ASSERT_EQ(vaccel_resource_init_from_buf(&copy, bytes, size,
-						VACCEL_RESOURCE_LIB, "lib.so",
-						false),
+	ASSERT_EQ(vaccel_resource_init_from_buf(
+		      &copy, bytes, size, VACCEL_RESOURCE_LIB, "lib.so", false),
 		  VACCEL_OK);
 	std::free(bytes);
 	ASSERT_EQ(vaccel_resource_register(&copy, &sess_), VACCEL_OK);
 	vaccel_resource orig{};
 	ASSERT_NO_FATAL_FAILURE(
-		make_resource(&orig, TEST_FIXTURE_LIB, VACCEL_RESOURCE_LIB));
+	    make_resource(&orig, TEST_FIXTURE_LIB, VACCEL_RESOURCE_LIB));
 
 	int32_t out = 0;
 	ASSERT_EQ(exec_res(&orig, "fixture_count", 0, &out), VACCEL_OK);
@@ -285,9 +287,9 @@ TEST_F(ExecTest, WithResourceMemoryOnlyCannotBeLoaded)
 TEST_F(ExecTest, WithResourceBadLibraryIsInvalid)
 {
 	vaccel_resource notlib{};
-	ASSERT_NO_FATAL_FAILURE(make_resource(
-		&notlib, std::string(TEST_DATA_DIR) + "/imagenet.txt",
-		VACCEL_RESOURCE_LIB));
+	ASSERT_NO_FATAL_FAILURE(
+	    make_resource(&notlib, std::string(TEST_DATA_DIR) + "/imagenet.txt",
+			  VACCEL_RESOURCE_LIB));
 	int32_t out = 0;
 	EXPECT_EQ(exec_res(&notlib, "fixture_double", 1, &out), VACCEL_EINVAL);
 	// a failed load is not cached: still failing, not crashing
@@ -301,12 +303,12 @@ TEST_F(ExecTest, ReleasedResourceIdIsNotServedStaleHandles)
 	// which may reuse A's id, must get its own libraries.
 	vaccel_resource a{};
 	ASSERT_NO_FATAL_FAILURE(
-		make_resource(&a, TEST_FIXTURE_LIB, VACCEL_RESOURCE_LIB));
+	    make_resource(&a, TEST_FIXTURE_LIB, VACCEL_RESOURCE_LIB));
 	int32_t out = 0;
 	ASSERT_EQ(exec_res(&a, "fixture_double", 3, &out), VACCEL_OK);
 	release(&a);
 
-	const char *paths[] = { TEST_DEP_LIB, TEST_NEEDS_DEP_LIB };
+	const char *paths[] = {TEST_DEP_LIB, TEST_NEEDS_DEP_LIB};
 	vaccel_resource b{};
 	ASSERT_EQ(vaccel_resource_init_multi(&b, paths, 2, VACCEL_RESOURCE_LIB),
 		  VACCEL_OK);
@@ -321,7 +323,7 @@ TEST_F(ExecTest, WithResourceIsThreadSafe)
 {
 	vaccel_resource lib{};
 	ASSERT_NO_FATAL_FAILURE(
-		make_resource(&lib, TEST_FIXTURE_LIB, VACCEL_RESOURCE_LIB));
+	    make_resource(&lib, TEST_FIXTURE_LIB, VACCEL_RESOURCE_LIB));
 	constexpr int kThreads = 8;
 	constexpr int kCalls = 200;
 	std::vector<int> failures(kThreads, 0);
@@ -331,7 +333,7 @@ TEST_F(ExecTest, WithResourceIsThreadSafe)
 			for (int i = 0; i < kCalls; i++) {
 				int32_t out = 0;
 				if (exec_res(&lib, "fixture_double", i, &out) !=
-					    VACCEL_OK ||
+					VACCEL_OK ||
 				    out != 2 * i)
 					failures[t]++;
 			}

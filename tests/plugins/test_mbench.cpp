@@ -5,11 +5,13 @@
 #include <chrono>
 #include <cstring>
 
-namespace {
+namespace
+{
 
 using vaccel_test::PluginTest;
 
-class MbenchTest : public PluginTest {
+class MbenchTest : public PluginTest
+{
 protected:
 	MbenchTest() : PluginTest(TEST_MBENCH_PLUGIN) {}
 
@@ -40,8 +42,8 @@ TEST_F(MbenchTest, SpinsForTheRequestedTime)
 	auto t0 = std::chrono::steady_clock::now();
 	ASSERT_EQ(run("mbench", "20"), VACCEL_OK);
 	auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-			  std::chrono::steady_clock::now() - t0)
-			  .count();
+		      std::chrono::steady_clock::now() - t0)
+		      .count();
 	EXPECT_GE(ms, 19);
 }
 

@@ -10,7 +10,8 @@
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-namespace {
+namespace
+{
 
 using vaccel_test::PluginTest;
 
@@ -19,11 +20,12 @@ constexpr const char *kImgname = "This is a dummy imgname!";
 constexpr const char *kTfMessage = "Operation handled by noop plugin";
 const std::string kModelPath = std::string(TEST_DATA_DIR) + "/cnn_trace.pt";
 
-class NoopTest : public PluginTest {
+class NoopTest : public PluginTest
+{
 protected:
 	NoopTest() : PluginTest(TEST_NOOP_PLUGIN) {}
 
-	const unsigned char image_[4] = { 1, 2, 3, 4 };
+	const unsigned char image_[4] = {1, 2, 3, 4};
 };
 
 TEST_F(NoopTest, DescribesItself)
@@ -58,7 +60,7 @@ TEST_F(NoopTest, ClassifyWithModelResource)
 {
 	vaccel_resource model{};
 	ASSERT_NO_FATAL_FAILURE(
-		make_resource(&model, kModelPath, VACCEL_RESOURCE_MODEL));
+	    make_resource(&model, kModelPath, VACCEL_RESOURCE_MODEL));
 	unsigned char text[128] = {};
 	EXPECT_EQ(vaccel_image_classification(&sess_, image_, text, nullptr,
 					      sizeof(image_), sizeof(text), 0),
@@ -82,8 +84,8 @@ TEST_F(NoopTest, ClassifyTruncatesToBufferLength)
 
 TEST_F(NoopTest, ClassifyZeroLengthOutputsAreNotWritten)
 {
-	unsigned char text[4] = { 'x', 'x', 'x', 'x' };
-	unsigned char name[4] = { 'y', 'y', 'y', 'y' };
+	unsigned char text[4] = {'x', 'x', 'x', 'x'};
+	unsigned char name[4] = {'y', 'y', 'y', 'y'};
 	ASSERT_EQ(vaccel_image_classification(&sess_, image_, text, name,
 					      sizeof(image_), 0, 0),
 		  VACCEL_OK);
@@ -94,8 +96,8 @@ TEST_F(NoopTest, ClassifyZeroLengthOutputsAreNotWritten)
 TEST_F(NoopTest, ClassifyNullImageIsInvalid)
 {
 	unsigned char text[64] = {};
-	EXPECT_EQ(vaccel_image_classification(&sess_, nullptr, text, nullptr,
-					      0, sizeof(text), 0),
+	EXPECT_EQ(vaccel_image_classification(&sess_, nullptr, text, nullptr, 0,
+					      sizeof(text), 0),
 		  VACCEL_EINVAL);
 }
 
@@ -103,26 +105,26 @@ TEST_F(NoopTest, ImageOpsReturnDummyImgname)
 {
 	using image_fn = int (*)(vaccel_session *, const void *,
 				 unsigned char *, size_t, size_t);
-	const std::array<std::pair<const char *, image_fn>, 4> ops = { {
-		{ "detection", vaccel_image_detection },
-		{ "segmentation", vaccel_image_segmentation },
-		{ "pose", vaccel_image_pose },
-		{ "depth", vaccel_image_depth },
-	} };
+	const std::array<std::pair<const char *, image_fn>, 4> ops = {{
+	    {"detection", vaccel_image_detection},
+	    {"segmentation", vaccel_image_segmentation},
+	    {"pose", vaccel_image_pose},
+	    {"depth", vaccel_image_depth},
+	}};
 	for (const auto &[what, fn] : ops) {
 		unsigned char name[64] = {};
-		EXPECT_EQ(fn(&sess_, image_, name, sizeof(image_),
-			     sizeof(name)),
-			  VACCEL_OK)
-			<< what;
+		EXPECT_EQ(
+		    fn(&sess_, image_, name, sizeof(image_), sizeof(name)),
+		    VACCEL_OK)
+		    << what;
 		EXPECT_STREQ(reinterpret_cast<char *>(name), kImgname) << what;
 		EXPECT_EQ(fn(&sess_, nullptr, name, 0, sizeof(name)),
 			  VACCEL_EINVAL)
-			<< what;
+		    << what;
 		// a NULL output is skipped, not written
 		EXPECT_EQ(fn(&sess_, image_, nullptr, sizeof(image_), 64),
 			  VACCEL_OK)
-			<< what;
+		    << what;
 	}
 }
 
@@ -132,9 +134,9 @@ TEST_F(NoopTest, ExecCopiesIntInputToOutput)
 	int32_t out = 0;
 	vaccel_arg read = i32_arg(&in);
 	vaccel_arg write = i32_arg(&out);
-	ASSERT_EQ(vaccel_exec(&sess_, "libwhatever.so", "fn", &read, 1, &write,
-			      1),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_exec(&sess_, "libwhatever.so", "fn", &read, 1, &write, 1),
+	    VACCEL_OK);
 	EXPECT_EQ(out, 10);
 }
 
@@ -160,23 +162,23 @@ TEST_F(NoopTest, ExecNeedsLibraryAndSymbol)
 {
 	EXPECT_EQ(vaccel_exec(&sess_, nullptr, "fn", nullptr, 0, nullptr, 0),
 		  VACCEL_EINVAL);
-	EXPECT_EQ(vaccel_exec(&sess_, "lib.so", nullptr, nullptr, 0, nullptr,
-			      0),
-		  VACCEL_EINVAL);
+	EXPECT_EQ(
+	    vaccel_exec(&sess_, "lib.so", nullptr, nullptr, 0, nullptr, 0),
+	    VACCEL_EINVAL);
 }
 
 TEST_F(NoopTest, ExecWithResourceCopiesIntInputToOutput)
 {
 	vaccel_resource lib{};
 	ASSERT_NO_FATAL_FAILURE(
-		make_resource(&lib, kModelPath, VACCEL_RESOURCE_LIB));
+	    make_resource(&lib, kModelPath, VACCEL_RESOURCE_LIB));
 	int32_t in = 7;
 	int32_t out = 0;
 	vaccel_arg read = i32_arg(&in);
 	vaccel_arg write = i32_arg(&out);
-	EXPECT_EQ(vaccel_exec_with_resource(&sess_, &lib, "fn", &read, 1,
-					    &write, 1),
-		  VACCEL_OK);
+	EXPECT_EQ(
+	    vaccel_exec_with_resource(&sess_, &lib, "fn", &read, 1, &write, 1),
+	    VACCEL_OK);
 	EXPECT_EQ(out, 7);
 	release(&lib);
 }
@@ -194,7 +196,7 @@ TEST_F(NoopTest, SgemmSucceedsWithoutTouchingC)
 
 TEST_F(NoopTest, MinmaxReturnsDummyBoundsAndCopiesData)
 {
-	const std::vector<double> in = { 3.0, -7.5, 12.25 };
+	const std::vector<double> in = {3.0, -7.5, 12.25};
 	std::vector<double> out(in.size(), 0.0);
 	double min = 0;
 	double max = 0;
@@ -208,20 +210,20 @@ TEST_F(NoopTest, MinmaxReturnsDummyBoundsAndCopiesData)
 	EXPECT_EQ(vaccel_minmax(&sess_, in.data(), 3, 5, 100, out.data(),
 				nullptr, &max),
 		  VACCEL_EINVAL);
-	EXPECT_EQ(vaccel_minmax(&sess_, in.data(), -1, 5, 100, out.data(),
-				&min, &max),
+	EXPECT_EQ(vaccel_minmax(&sess_, in.data(), -1, 5, 100, out.data(), &min,
+				&max),
 		  VACCEL_EINVAL);
 }
 
 TEST_F(NoopTest, FpgaOpsReturnDummyResults)
 {
-	int ia[3] = { 1, 2, 3 };
+	int ia[3] = {1, 2, 3};
 	int iout[3] = {};
 	ASSERT_EQ(vaccel_fpga_arraycopy(&sess_, ia, iout, 3), VACCEL_OK);
 	EXPECT_EQ(std::memcmp(ia, iout, sizeof(ia)), 0);
 
-	float a[3] = { 1, 2, 3 };
-	float b[3] = { 10, 20, 30 };
+	float a[3] = {1, 2, 3};
+	float b[3] = {10, 20, 30};
 	float c[3] = {};
 	ASSERT_EQ(vaccel_fpga_mmult(&sess_, a, b, c, 3), VACCEL_OK);
 	for (float v : c)
@@ -247,7 +249,7 @@ TEST_F(NoopTest, TfModelOpsReportStatus)
 {
 	vaccel_resource model{};
 	ASSERT_NO_FATAL_FAILURE(
-		make_resource(&model, kModelPath, VACCEL_RESOURCE_MODEL));
+	    make_resource(&model, kModelPath, VACCEL_RESOURCE_MODEL));
 
 	vaccel_tf_status status{};
 	ASSERT_EQ(vaccel_tf_model_load(&sess_, &model, &status), VACCEL_OK);
@@ -255,12 +257,12 @@ TEST_F(NoopTest, TfModelOpsReportStatus)
 	EXPECT_STREQ(status.message, kTfMessage);
 	vaccel_tf_status_release(&status);
 
-	const int64_t dims[] = { 1, 3 };
+	const int64_t dims[] = {1, 3};
 	vaccel_tf_tensor *in = nullptr;
 	ASSERT_EQ(vaccel_tf_tensor_allocate(&in, 2, dims, VACCEL_TF_FLOAT,
 					    3 * sizeof(float)),
 		  VACCEL_OK);
-	const float values[3] = { 1.5F, 2.5F, 3.5F };
+	const float values[3] = {1.5F, 2.5F, 3.5F};
 	std::memcpy(in->data, values, sizeof(values));
 
 	vaccel_tf_node in_node{};
@@ -284,8 +286,8 @@ TEST_F(NoopTest, TfModelOpsReportStatus)
 	vaccel_tf_status_release(&run_status);
 
 	// more outputs than inputs: refused, nothing allocated
-	vaccel_tf_tensor *outs[2] = { nullptr, nullptr };
-	vaccel_tf_node out_nodes[2] = { out_node, out_node };
+	vaccel_tf_tensor *outs[2] = {nullptr, nullptr};
+	vaccel_tf_node out_nodes[2] = {out_node, out_node};
 	EXPECT_EQ(vaccel_tf_model_run(&sess_, &model, nullptr, &in_node, &in, 1,
 				      out_nodes, outs, 2, nullptr),
 		  VACCEL_EINVAL);
@@ -305,23 +307,22 @@ TEST_F(NoopTest, TfliteRunCopiesInputs)
 {
 	vaccel_resource model{};
 	ASSERT_NO_FATAL_FAILURE(
-		make_resource(&model, kModelPath, VACCEL_RESOURCE_MODEL));
+	    make_resource(&model, kModelPath, VACCEL_RESOURCE_MODEL));
 	ASSERT_EQ(vaccel_tflite_model_load(&sess_, &model), VACCEL_OK);
 
-	const int32_t dims[] = { 1, 2, 2, 1 };
+	const int32_t dims[] = {1, 2, 2, 1};
 	vaccel_tflite_tensor *in = nullptr;
-	ASSERT_EQ(vaccel_tflite_tensor_allocate(&in, 4, dims,
-						VACCEL_TFLITE_FLOAT32,
-						4 * sizeof(float)),
+	ASSERT_EQ(vaccel_tflite_tensor_allocate(
+		      &in, 4, dims, VACCEL_TFLITE_FLOAT32, 4 * sizeof(float)),
 		  VACCEL_OK);
-	const float values[4] = { 1, 2, 3, 4 };
+	const float values[4] = {1, 2, 3, 4};
 	std::memcpy(in->data, values, sizeof(values));
 
 	vaccel_tflite_tensor *out = nullptr;
 	uint8_t status = 0xFF;
-	ASSERT_EQ(vaccel_tflite_model_run(&sess_, &model, &in, 1, &out, 1,
-					  &status),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_tflite_model_run(&sess_, &model, &in, 1, &out, 1, &status),
+	    VACCEL_OK);
 	EXPECT_EQ(status, 0);
 	ASSERT_NE(out, nullptr);
 	EXPECT_EQ(out->nr_dims, 4);
@@ -339,10 +340,10 @@ TEST_F(NoopTest, TorchOpsCopyInputs)
 {
 	vaccel_resource model{};
 	ASSERT_NO_FATAL_FAILURE(
-		make_resource(&model, kModelPath, VACCEL_RESOURCE_MODEL));
+	    make_resource(&model, kModelPath, VACCEL_RESOURCE_MODEL));
 	ASSERT_EQ(vaccel_torch_model_load(&sess_, &model), VACCEL_OK);
 
-	const int64_t dims[] = { 1, 3, 2, 2 };
+	const int64_t dims[] = {1, 3, 2, 2};
 	vaccel_torch_tensor *in = nullptr;
 	ASSERT_EQ(vaccel_torch_tensor_allocate(&in, 4, dims, VACCEL_TORCH_FLOAT,
 					       12 * sizeof(float)),
@@ -351,9 +352,9 @@ TEST_F(NoopTest, TorchOpsCopyInputs)
 		static_cast<float *>(in->data)[i] = static_cast<float>(i);
 
 	vaccel_torch_tensor *out = nullptr;
-	ASSERT_EQ(vaccel_torch_model_run(&sess_, &model, nullptr, &in, 1, &out,
-					 1),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_torch_model_run(&sess_, &model, nullptr, &in, 1, &out, 1),
+	    VACCEL_OK);
 	ASSERT_NE(out, nullptr);
 	EXPECT_EQ(out->nr_dims, 4);
 	EXPECT_EQ(out->dims[1], 3);
@@ -379,7 +380,7 @@ TEST_F(NoopTest, OpencvWritesSizeHeaderOnlyWhereItFits)
 	read.type = VACCEL_ARG_UINT8;
 
 	std::array<float, 8> big{};
-	uint8_t small[4] = { 9, 9, 9, 9 };
+	uint8_t small[4] = {9, 9, 9, 9};
 	vaccel_arg write[2] = {};
 	write[0].buf = big.data();
 	write[0].size = sizeof(big);

@@ -17,14 +17,16 @@
 #include <unistd.h>
 #include <vector>
 
-namespace vaccel_test {
+namespace vaccel_test
+{
 
-class HttpServer {
+class HttpServer
+{
 public:
 	enum class Mode { Ok, NotFound, Hang };
 
 	HttpServer(Mode mode, std::string body = {})
-		: mode_(mode), body_(std::move(body))
+	    : mode_(mode), body_(std::move(body))
 	{
 		fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd_ < 0)
@@ -67,7 +69,7 @@ private:
 	void serve()
 	{
 		while (!stop_.load()) {
-			pollfd p{ fd_, POLLIN, 0 };
+			pollfd p{fd_, POLLIN, 0};
 			if (::poll(&p, 1, 50) <= 0)
 				continue;
 			int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -75,7 +77,8 @@ private:
 				continue;
 			requests_.fetch_add(1);
 			if (mode_ == Mode::Hang) {
-				held_.push_back(c); // only this thread until join
+				held_.push_back(
+				    c); // only this thread until join
 				continue;
 			}
 			read_request(c);
@@ -101,7 +104,7 @@ private:
 		std::string req;
 		char buf[1024];
 		while (req.find("\r\n\r\n") == std::string::npos) {
-			pollfd p{ c, POLLIN, 0 };
+			pollfd p{c, POLLIN, 0};
 			if (::poll(&p, 1, 2000) <= 0)
 				return;
 			ssize_t n = ::recv(c, buf, sizeof(buf), 0);
@@ -127,8 +130,8 @@ private:
 	std::string body_;
 	int fd_ = -1;
 	int port_ = 0;
-	std::atomic<bool> stop_{ false };
-	std::atomic<int> requests_{ 0 };
+	std::atomic<bool> stop_{false};
+	std::atomic<int> requests_{0};
 	std::vector<int> held_;
 	std::thread thread_;
 };

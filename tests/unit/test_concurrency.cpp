@@ -12,7 +12,8 @@
 
 using namespace vaccel_test;
 
-namespace {
+namespace
+{
 
 constexpr int kThreads = 8;
 #if defined(__SANITIZE_THREAD__)
@@ -25,9 +26,9 @@ constexpr int kIterations = 500;
 // computed it.
 bool sgemm_ok(vaccel_session *sess, float seed)
 {
-	float a[4] = { seed, 1, 0, 1 }; // [[s,1],[0,1]]
-	float b[4] = { 1, 2, 3, 4 }; // [[1,2],[3,4]]
-	float c[4] = { -1, -1, -1, -1 };
+	float a[4] = {seed, 1, 0, 1}; // [[s,1],[0,1]]
+	float b[4] = {1, 2, 3, 4};    // [[1,2],[3,4]]
+	float c[4] = {-1, -1, -1, -1};
 	if (vaccel_sgemm(sess, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2) !=
 	    VACCEL_OK)
 		return false;
@@ -35,14 +36,15 @@ bool sgemm_ok(vaccel_session *sess, float seed)
 	       c[3] == 4;
 }
 
-class Concurrency : public RuntimeTest {
+class Concurrency : public RuntimeTest
+{
 protected:
 	void SetUp() override
 	{
 		RuntimeTest::SetUp();
 		// test-cxx serves NOOP, test-partial serves BLAS_SGEMM.
-		const std::string list = plugin_path("test-partial") + ":" +
-					 plugin_path("test-cxx");
+		const std::string list =
+		    plugin_path("test-partial") + ":" + plugin_path("test-cxx");
 		reconfigure(list.c_str());
 		ASSERT_EQ(vaccel_plugin_count(), 2U);
 	}
@@ -53,34 +55,37 @@ TEST_F(Concurrency, ObjectChurn)
 	std::array<char, 4096> payload{};
 	for (size_t i = 0; i < payload.size(); ++i)
 		payload[i] = static_cast<char>(i);
-	std::atomic<int> failures{ 0 };
+	std::atomic<int> failures{0};
 	std::vector<std::thread> threads;
 	for (int t = 0; t < kThreads; ++t) {
 		threads.emplace_back([&, t] {
 			for (int i = 0; i < kIterations; ++i) {
-				struct vaccel_session sess {};
-				struct vaccel_resource res {};
+				struct vaccel_session sess {
+				};
+				struct vaccel_resource res {
+				};
 				const bool mem_only = (i % 2) == 0;
-				bool ok = vaccel_session_init(&sess,
-							      VACCEL_PLUGIN_GPU) ==
-					  VACCEL_OK;
-				ok = ok && vaccel_resource_init_from_buf(
-						   &res, payload.data(),
-						   payload.size(),
-						   VACCEL_RESOURCE_DATA,
-						   "chunk.bin", mem_only) ==
-						   VACCEL_OK;
-				ok = ok && vaccel_resource_register(&res, &sess) ==
-						   VACCEL_OK;
-				ok = ok && vaccel_session_has_resource(&sess, &res);
+				bool ok =
+				    vaccel_session_init(
+					&sess, VACCEL_PLUGIN_GPU) == VACCEL_OK;
+				ok = ok &&
+				     vaccel_resource_init_from_buf(
+					 &res, payload.data(), payload.size(),
+					 VACCEL_RESOURCE_DATA, "chunk.bin",
+					 mem_only) == VACCEL_OK;
+				ok = ok && vaccel_resource_register(
+					       &res, &sess) == VACCEL_OK;
+				ok = ok &&
+				     vaccel_session_has_resource(&sess, &res);
 				ok = ok && vaccel_noop(&sess) == VACCEL_OK;
-				ok = ok && sgemm_ok(&sess, static_cast<float>(t));
-				ok = ok && vaccel_resource_unregister(&res, &sess) ==
-						   VACCEL_OK;
-				ok = ok && vaccel_resource_release(&res) ==
-						   VACCEL_OK;
-				ok = ok && vaccel_session_release(&sess) ==
-						   VACCEL_OK;
+				ok = ok &&
+				     sgemm_ok(&sess, static_cast<float>(t));
+				ok = ok && vaccel_resource_unregister(
+					       &res, &sess) == VACCEL_OK;
+				ok = ok &&
+				     vaccel_resource_release(&res) == VACCEL_OK;
+				ok = ok &&
+				     vaccel_session_release(&sess) == VACCEL_OK;
 				if (!ok) {
 					failures.fetch_add(1);
 					return; // leave the objects to cleanup
@@ -103,27 +108,28 @@ TEST_F(Concurrency, ObjectChurn)
 
 TEST_F(Concurrency, SharedSessionWhilePluginsLoad)
 {
-	struct vaccel_session shared {};
+	struct vaccel_session shared {
+	};
 	ASSERT_EQ(vaccel_session_init(&shared, 0), VACCEL_OK);
 	const uint64_t loads_wanted = have_plugin("noop") ? 2 : 1;
 
 	constexpr int kOpThreads = 4;
 	constexpr int kRegThreads = 2;
 	constexpr int kResPerThread = 4;
-	std::atomic<bool> loaded{ false };
-	std::atomic<int> op_failures{ 0 }, reg_failures{ 0 };
-	std::atomic<int> load_rc{ VACCEL_OK };
+	std::atomic<bool> loaded{false};
+	std::atomic<int> op_failures{0}, reg_failures{0};
+	std::atomic<int> load_rc{VACCEL_OK};
 	std::barrier start(kOpThreads + kRegThreads + 1);
 
 	// Each registering thread owns its resources.
 	std::vector<std::vector<vaccel_resource>> owned(
-		kRegThreads, std::vector<vaccel_resource>(kResPerThread));
+	    kRegThreads, std::vector<vaccel_resource>(kResPerThread));
 	for (auto &v : owned)
 		for (auto &r : v)
-			ASSERT_EQ(vaccel_resource_init_from_buf(
-					  &r, "data", 4, VACCEL_RESOURCE_DATA,
-					  "d", true),
-				  VACCEL_OK);
+			ASSERT_EQ(
+			    vaccel_resource_init_from_buf(
+				&r, "data", 4, VACCEL_RESOURCE_DATA, "d", true),
+			    VACCEL_OK);
 
 	std::vector<std::thread> threads;
 	for (int t = 0; t < kOpThreads; ++t)
@@ -143,15 +149,14 @@ TEST_F(Concurrency, SharedSessionWhilePluginsLoad)
 		threads.emplace_back([&, t] {
 			start.arrive_and_wait();
 			for (int i = 0; i < kIterations; ++i) {
-				auto &r = owned[static_cast<size_t>(t)]
-					       [static_cast<size_t>(i) %
-						kResPerThread];
+				auto &r = owned[static_cast<size_t>(
+				    t)][static_cast<size_t>(i) % kResPerThread];
 				if (vaccel_resource_register(&r, &shared) !=
-					    VACCEL_OK ||
+					VACCEL_OK ||
 				    !vaccel_session_has_resource(&shared, &r) ||
 				    vaccel_resource_refcount(&r) != 1 ||
 				    vaccel_resource_unregister(&r, &shared) !=
-					    VACCEL_OK)
+					VACCEL_OK)
 					reg_failures.fetch_add(1);
 			}
 		});
@@ -193,15 +198,16 @@ TEST_F(Concurrency, SharedSessionWhilePluginsLoad)
 // routing stale at once and refreshes it concurrently.
 TEST_F(Concurrency, FirstCallsAfterLoadRefreshTogether)
 {
-	struct vaccel_session shared {};
+	struct vaccel_session shared {
+	};
 	ASSERT_EQ(vaccel_session_init(&shared, VACCEL_PLUGIN_GPU), VACCEL_OK);
-	std::vector<std::string> plugins{ "test-hooks" };
+	std::vector<std::string> plugins{"test-hooks"};
 	if (have_plugin("noop"))
 		plugins.emplace_back("noop");
 	const size_t rounds = plugins.size();
 	constexpr int kCallers = 6;
 	std::barrier sync(kCallers + 1);
-	std::atomic<int> failures{ 0 };
+	std::atomic<int> failures{0};
 	std::vector<std::thread> threads;
 	for (int t = 0; t < kCallers; ++t)
 		threads.emplace_back([&, t] {
@@ -211,8 +217,8 @@ TEST_F(Concurrency, FirstCallsAfterLoadRefreshTogether)
 				if (vaccel_noop(&shared) != VACCEL_OK ||
 				    !sgemm_ok(&shared, static_cast<float>(t)) ||
 				    vaccel_session_op_plugin(
-					    &shared, VACCEL_OP_BLAS_SGEMM) ==
-					    nullptr)
+					&shared, VACCEL_OP_BLAS_SGEMM) ==
+					nullptr)
 					failures.fetch_add(1);
 			}
 		});
@@ -242,24 +248,25 @@ TEST_F(Concurrency, LookupsRaceWithCreation)
 	constexpr int kPerCreator = 100;
 	// Ids are allocated process-wide in increasing order: probe the range
 	// the creators will use.
-	struct vaccel_session probe_s {};
-	struct vaccel_resource probe_r {};
+	struct vaccel_session probe_s {
+	};
+	struct vaccel_resource probe_r {
+	};
 	ASSERT_EQ(vaccel_session_init(&probe_s, 0), VACCEL_OK);
-	ASSERT_EQ(vaccel_resource_init_from_buf(&probe_r, "p", 1,
-						VACCEL_RESOURCE_DATA, "p",
-						true),
+	ASSERT_EQ(vaccel_resource_init_from_buf(
+		      &probe_r, "p", 1, VACCEL_RESOURCE_DATA, "p", true),
 		  VACCEL_OK);
 	const vaccel_id_t s_base = probe_s.id;
 	const vaccel_id_t r_base = probe_r.id;
 	const vaccel_id_t span = kCreators * kPerCreator + 2;
 
 	std::vector<std::vector<vaccel_session>> sessions(
-		kCreators, std::vector<vaccel_session>(kPerCreator));
+	    kCreators, std::vector<vaccel_session>(kPerCreator));
 	std::vector<std::vector<vaccel_resource>> resources(
-		kCreators, std::vector<vaccel_resource>(kPerCreator));
-	std::atomic<int> creators_done{ 0 };
-	std::atomic<int> create_failures{ 0 }, bad_lookups{ 0 };
-	std::atomic<long> hits{ 0 };
+	    kCreators, std::vector<vaccel_resource>(kPerCreator));
+	std::atomic<int> creators_done{0};
+	std::atomic<int> create_failures{0}, bad_lookups{0};
+	std::atomic<long> hits{0};
 
 	std::vector<std::thread> threads;
 	for (int c = 0; c < kCreators; ++c)
@@ -271,8 +278,8 @@ TEST_F(Concurrency, LookupsRaceWithCreation)
 						   [static_cast<size_t>(i)];
 				if (vaccel_session_init(&s, 0) != VACCEL_OK ||
 				    vaccel_resource_init_from_buf(
-					    &r, "x", 1, VACCEL_RESOURCE_MODEL,
-					    "x", true) != VACCEL_OK)
+					&r, "x", 1, VACCEL_RESOURCE_MODEL, "x",
+					true) != VACCEL_OK)
 					create_failures.fetch_add(1);
 			}
 			creators_done.fetch_add(1);
@@ -283,8 +290,8 @@ TEST_F(Concurrency, LookupsRaceWithCreation)
 			auto once = [&] {
 				const vaccel_id_t off = k++ % span;
 				vaccel_session *s = nullptr;
-				int rc = vaccel_session_get_by_id(&s,
-								  s_base + off);
+				int rc =
+				    vaccel_session_get_by_id(&s, s_base + off);
 				if (rc == VACCEL_OK) {
 					hits.fetch_add(1);
 					if (s->id != s_base + off ||
@@ -294,7 +301,8 @@ TEST_F(Concurrency, LookupsRaceWithCreation)
 					bad_lookups.fetch_add(1);
 				}
 				vaccel_resource *r = nullptr;
-				rc = vaccel_resource_get_by_id(&r, r_base + off);
+				rc =
+				    vaccel_resource_get_by_id(&r, r_base + off);
 				if (rc == VACCEL_OK) {
 					hits.fetch_add(1);
 					if (r->id != r_base + off ||
@@ -305,9 +313,10 @@ TEST_F(Concurrency, LookupsRaceWithCreation)
 				}
 				// By type: whatever comes back is complete.
 				rc = vaccel_resource_get_by_type(
-					&r, VACCEL_RESOURCE_MODEL);
+				    &r, VACCEL_RESOURCE_MODEL);
 				if (rc == VACCEL_OK &&
-				    (r->id <= 0 || r->type != VACCEL_RESOURCE_MODEL))
+				    (r->id <= 0 ||
+				     r->type != VACCEL_RESOURCE_MODEL))
 					bad_lookups.fetch_add(1);
 			};
 			while (creators_done.load() < kCreators)

@@ -9,11 +9,15 @@
 
 using namespace vaccel_test;
 
-namespace {
+namespace
+{
 
-class Core : public RuntimeTest {};
+class Core : public RuntimeTest
+{
+};
 
-// ---- lifecycle ---------------------------------------------------------------
+// ---- lifecycle
+// ---------------------------------------------------------------
 
 TEST_F(Core, BootstrapSetsStateAndRundir)
 {
@@ -36,7 +40,8 @@ TEST_F(Core, CleanupRemovesRundirAndResetsState)
 	const std::string rd = vaccel_rundir();
 	ASSERT_TRUE(fs::is_directory(rd));
 	// Something inside the rundir must go too.
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
 	ASSERT_EQ(vaccel_session_release(&sess), VACCEL_OK);
 
@@ -64,7 +69,8 @@ TEST_F(Core, RebootstrapGetsAFreshRundir)
 
 TEST_F(Core, DoubleBootstrapIsEexist)
 {
-	struct vaccel_config cfg {};
+	struct vaccel_config cfg {
+	};
 	ASSERT_EQ(vaccel_config_init(&cfg, nullptr, VACCEL_LOG_DEBUG, nullptr,
 				     false, false),
 		  VACCEL_OK);
@@ -81,17 +87,18 @@ TEST_F(Core, BootstrapWithNullConfigIsEinval)
 	EXPECT_EQ(vaccel_bootstrap_with_config(nullptr), VACCEL_EINVAL);
 	EXPECT_FALSE(vaccel_is_initialized());
 	EXPECT_NE(std::strstr(vaccel_last_error(), "NULL"), nullptr)
-		<< vaccel_last_error();
-	EXPECT_NE(std::strstr(vaccel_last_error(),
-			      "vaccel_bootstrap_with_config"),
-		  nullptr)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
+	EXPECT_NE(
+	    std::strstr(vaccel_last_error(), "vaccel_bootstrap_with_config"),
+	    nullptr)
+	    << vaccel_last_error();
 }
 
 TEST_F(Core, BootstrapWithInvalidLogLevelIsEinval)
 {
 	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
-	struct vaccel_config cfg {};
+	struct vaccel_config cfg {
+	};
 	cfg.log_level = static_cast<vaccel_log_level_t>(0);
 	EXPECT_EQ(vaccel_bootstrap_with_config(&cfg), VACCEL_EINVAL);
 	EXPECT_FALSE(vaccel_is_initialized());
@@ -99,13 +106,14 @@ TEST_F(Core, BootstrapWithInvalidLogLevelIsEinval)
 	EXPECT_EQ(vaccel_bootstrap_with_config(&cfg), VACCEL_EINVAL);
 	EXPECT_FALSE(vaccel_is_initialized());
 	EXPECT_NE(std::strstr(vaccel_last_error(), "log level"), nullptr)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 }
 
 TEST_F(Core, BootstrapCopiesTheConfig)
 {
 	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
-	struct vaccel_config cfg {};
+	struct vaccel_config cfg {
+	};
 	ASSERT_EQ(vaccel_config_init(&cfg, nullptr, VACCEL_LOG_INFO,
 				     log_file_.c_str(), true, true),
 		  VACCEL_OK);
@@ -124,8 +132,10 @@ TEST_F(Core, CleanupFreesObjectsTheProgramLeaked)
 {
 	TempDir d;
 	std::string f = d.write("model.bin", "abc");
-	auto *sess = static_cast<vaccel_session *>(calloc(1, sizeof(vaccel_session)));
-	auto *res = static_cast<vaccel_resource *>(calloc(1, sizeof(vaccel_resource)));
+	auto *sess =
+	    static_cast<vaccel_session *>(calloc(1, sizeof(vaccel_session)));
+	auto *res =
+	    static_cast<vaccel_resource *>(calloc(1, sizeof(vaccel_resource)));
 	ASSERT_EQ(vaccel_session_init(sess, 0), VACCEL_OK);
 	ASSERT_EQ(vaccel_resource_init(res, f.c_str(), VACCEL_RESOURCE_DATA),
 		  VACCEL_OK);
@@ -145,13 +155,15 @@ TEST_F(Core, CleanupFreesObjectsTheProgramLeaked)
 	EXPECT_TRUE(fs::exists(f));
 }
 
-// ---- vaccel_config_* ---------------------------------------------------------
+// ---- vaccel_config_*
+// ---------------------------------------------------------
 
 TEST(Config, InitCopiesStrings)
 {
 	std::string plugins = "a.so:b.so";
 	std::string log = "/tmp/x.log";
-	struct vaccel_config cfg {};
+	struct vaccel_config cfg {
+	};
 	ASSERT_EQ(vaccel_config_init(&cfg, plugins.c_str(), VACCEL_LOG_WARN,
 				     log.c_str(), true, false),
 		  VACCEL_OK);
@@ -173,7 +185,8 @@ TEST(Config, InitCopiesStrings)
 
 TEST(Config, InitRejectsBadArguments)
 {
-	struct vaccel_config cfg {};
+	struct vaccel_config cfg {
+	};
 	EXPECT_EQ(vaccel_config_init(nullptr, nullptr, VACCEL_LOG_ERROR,
 				     nullptr, false, false),
 		  VACCEL_EINVAL);
@@ -181,8 +194,8 @@ TEST(Config, InitRejectsBadArguments)
 				     static_cast<vaccel_log_level_t>(0),
 				     nullptr, false, false),
 		  VACCEL_EINVAL);
-	EXPECT_EQ(vaccel_config_init(&cfg, "x", VACCEL_LOG_MAX, nullptr,
-				     false, false),
+	EXPECT_EQ(vaccel_config_init(&cfg, "x", VACCEL_LOG_MAX, nullptr, false,
+				     false),
 		  VACCEL_EINVAL);
 	// Nothing was written on failure.
 	EXPECT_EQ(cfg.plugins, nullptr);
@@ -198,11 +211,13 @@ TEST(Config, InitRejectsBadArguments)
 
 TEST(Config, InitFromIsADeepCopy)
 {
-	struct vaccel_config src {};
+	struct vaccel_config src {
+	};
 	ASSERT_EQ(vaccel_config_init(&src, "p.so", VACCEL_LOG_INFO, "l.log",
 				     false, true),
 		  VACCEL_OK);
-	struct vaccel_config dst {};
+	struct vaccel_config dst {
+	};
 	ASSERT_EQ(vaccel_config_init_from(&dst, &src), VACCEL_OK);
 	EXPECT_NE(dst.plugins, src.plugins);
 	EXPECT_NE(dst.log_file, src.log_file);
@@ -239,16 +254,18 @@ TEST(Config, NewFromDelete)
 				    false, false),
 		  VACCEL_EINVAL);
 	EXPECT_EQ(c, nullptr);
-	EXPECT_EQ(vaccel_config_new(nullptr, nullptr, VACCEL_LOG_ERROR,
-				    nullptr, false, false),
+	EXPECT_EQ(vaccel_config_new(nullptr, nullptr, VACCEL_LOG_ERROR, nullptr,
+				    false, false),
 		  VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_config_from(nullptr, nullptr), VACCEL_EINVAL);
 	vaccel_config_print_debug(nullptr); // ignored, no crash
 }
 
-// ---- configuration sources ---------------------------------------------------
+// ---- configuration sources
+// ---------------------------------------------------
 
-class ConfigSources : public ::testing::Test {
+class ConfigSources : public ::testing::Test
+{
 protected:
 	std::string write_config(std::string_view toml)
 	{
@@ -260,7 +277,8 @@ protected:
 
 TEST_F(ConfigSources, DefaultsWithEmptyEnvironment)
 {
-	struct vaccel_config cfg {};
+	struct vaccel_config cfg {
+	};
 	ASSERT_EQ(vaccel_config_init_from_env(&cfg), VACCEL_OK);
 	EXPECT_EQ(cfg.plugins, nullptr);
 	EXPECT_EQ(cfg.log_level, VACCEL_LOG_ERROR);
@@ -286,7 +304,7 @@ address = "unix:///tmp/sock" # other components' tables are left alone
 	ScopedEnv e("VACCEL_CONFIG", path);
 	struct vaccel_config *cfg = nullptr;
 	ASSERT_EQ(vaccel_config_from_env(&cfg), VACCEL_OK)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 	EXPECT_STREQ(cfg->plugins, "libvaccel-a.so:libvaccel-b.so");
 	EXPECT_EQ(cfg->log_level, VACCEL_LOG_INFO);
 	EXPECT_STREQ(cfg->log_file, "/tmp/from-file.log");
@@ -306,7 +324,8 @@ profiling_enabled = true
 	ScopedEnv e2("VACCEL_PLUGINS", "from-env.so");
 	ScopedEnv e3("VACCEL_LOG_LEVEL", "debug");
 	ScopedEnv e4("VACCEL_PROFILING_ENABLED", "0");
-	struct vaccel_config cfg {};
+	struct vaccel_config cfg {
+	};
 	ASSERT_EQ(vaccel_config_init_from_env(&cfg), VACCEL_OK);
 	EXPECT_STREQ(cfg.plugins, "from-env.so");
 	EXPECT_EQ(cfg.log_level, VACCEL_LOG_DEBUG);
@@ -317,13 +336,14 @@ profiling_enabled = true
 TEST_F(ConfigSources, LogLevelSpellings)
 {
 	const std::pair<const char *, vaccel_log_level_t> cases[] = {
-		{ "1", VACCEL_LOG_ERROR }, { "error", VACCEL_LOG_ERROR },
-		{ "WARN", VACCEL_LOG_WARN }, { "warning", VACCEL_LOG_WARN },
-		{ "3", VACCEL_LOG_INFO },  { "Debug", VACCEL_LOG_DEBUG },
+	    {"1", VACCEL_LOG_ERROR},   {"error", VACCEL_LOG_ERROR},
+	    {"WARN", VACCEL_LOG_WARN}, {"warning", VACCEL_LOG_WARN},
+	    {"3", VACCEL_LOG_INFO},    {"Debug", VACCEL_LOG_DEBUG},
 	};
 	for (const auto &[text, level] : cases) {
 		ScopedEnv e("VACCEL_LOG_LEVEL", text);
-		struct vaccel_config cfg {};
+		struct vaccel_config cfg {
+		};
 		ASSERT_EQ(vaccel_config_init_from_env(&cfg), VACCEL_OK) << text;
 		EXPECT_EQ(cfg.log_level, level) << text;
 		EXPECT_EQ(vaccel_config_release(&cfg), VACCEL_OK);
@@ -336,7 +356,8 @@ TEST_F(ConfigSources, DeprecatedAliases)
 		ScopedEnv e1("VACCEL_BACKENDS", "old.so");
 		ScopedEnv e2("VACCEL_DEBUG_LEVEL", "4");
 		ScopedEnv e3("VACCEL_IGNORE_VERSION", "1");
-		struct vaccel_config cfg {};
+		struct vaccel_config cfg {
+		};
 		ASSERT_EQ(vaccel_config_init_from_env(&cfg), VACCEL_OK);
 		EXPECT_STREQ(cfg.plugins, "old.so");
 		EXPECT_EQ(cfg.log_level, VACCEL_LOG_DEBUG);
@@ -350,7 +371,8 @@ TEST_F(ConfigSources, DeprecatedAliases)
 	ScopedEnv e4("VACCEL_LOG_LEVEL", "2");
 	ScopedEnv e5("VACCEL_IGNORE_VERSION", "1");
 	ScopedEnv e6("VACCEL_VERSION_IGNORE", "false");
-	struct vaccel_config cfg {};
+	struct vaccel_config cfg {
+	};
 	ASSERT_EQ(vaccel_config_init_from_env(&cfg), VACCEL_OK);
 	EXPECT_STREQ(cfg.plugins, "new.so");
 	EXPECT_EQ(cfg.log_level, VACCEL_LOG_WARN);
@@ -383,13 +405,15 @@ TEST_F(ConfigSources, BootstrapUsesEnvironment)
 // with the documented code, leaving the runtime uninitialized.
 struct BadSource {
 	const char *name;
-	const char *toml; // nullptr: no file
+	const char *toml;          // nullptr: no file
 	const char *log_level_env; // nullptr: unset
 	int code;
 };
 
 class MalformedConfig : public ConfigSources,
-			public ::testing::WithParamInterface<BadSource> {};
+			public ::testing::WithParamInterface<BadSource>
+{
+};
 
 TEST_P(MalformedConfig, IsRejected)
 {
@@ -401,7 +425,8 @@ TEST_P(MalformedConfig, IsRejected)
 	if (p.log_level_env != nullptr)
 		lvl_env.emplace("VACCEL_LOG_LEVEL", p.log_level_env);
 
-	struct vaccel_config cfg {};
+	struct vaccel_config cfg {
+	};
 	EXPECT_EQ(vaccel_config_init_from_env(&cfg), p.code);
 	EXPECT_EQ(cfg.plugins, nullptr);
 
@@ -410,62 +435,61 @@ TEST_P(MalformedConfig, IsRejected)
 	EXPECT_FALSE(vaccel_is_initialized());
 	EXPECT_NE(std::string(vaccel_last_error()), "");
 	EXPECT_NE(std::strstr(vaccel_last_error(), "vaccel_bootstrap"), nullptr)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 }
 
 INSTANTIATE_TEST_SUITE_P(
-	Sources, MalformedConfig,
-	::testing::Values(
-		BadSource{ "TomlSyntax", "log_level = \n[[[", nullptr,
-			   VACCEL_EINVAL },
-		BadSource{ "UnknownKey", "no_such_key = 1\n", nullptr,
-			   VACCEL_EINVAL },
-		BadSource{ "WrongTypeBool", "profiling_enabled = \"maybe\"\n",
-			   nullptr, VACCEL_EINVAL },
-		BadSource{ "WrongTypeLevel", "log_level = true\n", nullptr,
-			   VACCEL_EINVAL },
-		BadSource{ "WrongTypeBoolFromInt", "version_ignore = 1\n",
-			   nullptr, VACCEL_EINVAL },
-		BadSource{ "WrongTypeLogFile", "log_file = 5\n", nullptr,
-			   VACCEL_EINVAL },
-		BadSource{ "LevelOutOfRange", "log_level = 7\n", nullptr,
-			   VACCEL_EINVAL },
-		BadSource{ "PluginsNotStrings", "plugins = [1, 2]\n", nullptr,
-			   VACCEL_EINVAL },
-		BadSource{ "BadLogLevelEnv", nullptr, "loud", VACCEL_EINVAL }),
-	[](const auto &tpi) { return std::string(tpi.param.name); });
+    Sources, MalformedConfig,
+    ::testing::Values(
+	BadSource{"TomlSyntax", "log_level = \n[[[", nullptr, VACCEL_EINVAL},
+	BadSource{"UnknownKey", "no_such_key = 1\n", nullptr, VACCEL_EINVAL},
+	BadSource{"WrongTypeBool", "profiling_enabled = \"maybe\"\n", nullptr,
+		  VACCEL_EINVAL},
+	BadSource{"WrongTypeLevel", "log_level = true\n", nullptr,
+		  VACCEL_EINVAL},
+	BadSource{"WrongTypeBoolFromInt", "version_ignore = 1\n", nullptr,
+		  VACCEL_EINVAL},
+	BadSource{"WrongTypeLogFile", "log_file = 5\n", nullptr, VACCEL_EINVAL},
+	BadSource{"LevelOutOfRange", "log_level = 7\n", nullptr, VACCEL_EINVAL},
+	BadSource{"PluginsNotStrings", "plugins = [1, 2]\n", nullptr,
+		  VACCEL_EINVAL},
+	BadSource{"BadLogLevelEnv", nullptr, "loud", VACCEL_EINVAL}),
+    [](const auto &tpi) { return std::string(tpi.param.name); });
 
 TEST_F(ConfigSources, MissingConfigFileIsEnoent)
 {
 	ScopedEnv e("VACCEL_CONFIG", dir_.file("does-not-exist.toml"));
-	struct vaccel_config cfg {};
+	struct vaccel_config cfg {
+	};
 	EXPECT_EQ(vaccel_config_init_from_env(&cfg), VACCEL_ENOENT);
 	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
 	EXPECT_EQ(vaccel_bootstrap(), VACCEL_ENOENT);
 	EXPECT_FALSE(vaccel_is_initialized());
 	EXPECT_NE(std::strstr(vaccel_last_error(), "does-not-exist.toml"),
 		  nullptr)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 }
 
 TEST_F(ConfigSources, BadBooleanEnvIsEinval)
 {
 	ScopedEnv e("VACCEL_PROFILING_ENABLED", "perhaps");
-	struct vaccel_config cfg {};
+	struct vaccel_config cfg {
+	};
 	EXPECT_EQ(vaccel_config_init_from_env(&cfg), VACCEL_EINVAL);
 }
 
 TEST_F(ConfigSources, MissingPluginIsSkippedOthersLoad)
 {
 	std::string log = dir_.file("skip.log");
-	std::string list = "/nonexistent/libvaccel-ghost.so:" +
-			   plugin_path("test-partial");
+	std::string list =
+	    "/nonexistent/libvaccel-ghost.so:" + plugin_path("test-partial");
 	ScopedEnv e1("VACCEL_PLUGINS", list);
 	ScopedEnv e2("VACCEL_LOG_FILE", log);
 	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
 	ASSERT_EQ(vaccel_bootstrap(), VACCEL_OK) << vaccel_last_error();
 	ASSERT_EQ(vaccel_plugin_count(), 1U);
-	struct vaccel_plugin_desc d {};
+	struct vaccel_plugin_desc d {
+	};
 	d.struct_size = sizeof(d);
 	ASSERT_EQ(vaccel_plugin_describe(0, &d), VACCEL_OK);
 	EXPECT_STREQ(d.name, "test-partial");
@@ -474,7 +498,8 @@ TEST_F(ConfigSources, MissingPluginIsSkippedOthersLoad)
 	EXPECT_NE(text.find("libvaccel-ghost.so"), std::string::npos) << text;
 }
 
-// ---- logging -----------------------------------------------------------------
+// ---- logging
+// -----------------------------------------------------------------
 
 TEST_F(Core, LogFileHonoursLevel)
 {
@@ -515,11 +540,12 @@ TEST_F(Core, FailuresAreLoggedAndKeptInLastError)
 	EXPECT_EQ(found, nullptr);
 	std::string err = vaccel_last_error();
 	EXPECT_NE(err.find("vaccel_session_get_by_id"), std::string::npos)
-		<< err;
+	    << err;
 	EXPECT_NE(err.find("987654"), std::string::npos) << err;
 	EXPECT_NE(log_text().find("987654"), std::string::npos) << log_text();
 	// Success does not clear it (errno-like).
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
 	EXPECT_EQ(std::string(vaccel_last_error()), err);
 	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);

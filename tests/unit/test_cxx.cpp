@@ -11,7 +11,8 @@
 
 using namespace vaccel_test;
 
-namespace {
+namespace
+{
 
 static_assert(!std::is_copy_constructible_v<vaccel::Session>);
 static_assert(std::is_nothrow_move_constructible_v<vaccel::Session>);
@@ -23,13 +24,14 @@ std::span<const std::byte> bytes_of(std::string_view s)
 	return std::as_bytes(std::span<const char>(s.data(), s.size()));
 }
 
-class Cxx : public RuntimeTest {
+class Cxx : public RuntimeTest
+{
 protected:
 	void load_noop()
 	{
 		ASSERT_EQ(vaccel_plugin_load(plugin_path("noop").c_str()),
 			  VACCEL_OK)
-			<< vaccel_last_error();
+		    << vaccel_last_error();
 	}
 };
 
@@ -43,7 +45,7 @@ TEST(CxxError, CheckThrowsWithCodeAndMessage)
 		EXPECT_EQ(e.code(), VACCEL_ENOENT);
 		EXPECT_NE(std::string(e.what()).find("my_call failed (2)"),
 			  std::string::npos)
-			<< e.what();
+		    << e.what();
 	}
 	// An Error is a std::runtime_error.
 	EXPECT_THROW(vaccel::check(VACCEL_EINVAL, "x"), std::runtime_error);
@@ -59,7 +61,7 @@ TEST_F(Cxx, ErrorCarriesTheRuntimeMessage)
 		EXPECT_EQ(e.code(), VACCEL_ENOENT);
 		EXPECT_NE(std::string(e.what()).find("missing.bin"),
 			  std::string::npos)
-			<< e.what();
+		    << e.what();
 	}
 	EXPECT_EQ(vaccel_resource_count(), 0U);
 }
@@ -101,12 +103,12 @@ TEST_F(Cxx, SgemmComputesThroughPlugin)
 	ASSERT_EQ(vaccel_plugin_load(plugin_path("test-partial").c_str()),
 		  VACCEL_OK);
 	vaccel::Session s(VACCEL_PLUGIN_GPU);
-	const std::array<float, 6> a{ 1, 2, 3, 4, 5, 6 }; // 2x3
-	const std::array<float, 6> b{ 1, 0, 0, 1, 1, 1 }; // 3x2
-	std::array<float, 4> c{ 1, 1, 1, 1 };
+	const std::array<float, 6> a{1, 2, 3, 4, 5, 6}; // 2x3
+	const std::array<float, 6> b{1, 0, 0, 1, 1, 1}; // 3x2
+	std::array<float, 4> c{1, 1, 1, 1};
 	s.sgemm(2, 2, 3, 1.0f, a, 3, b, 2, 1.0f, c, 2);
 	// A*B = [[4,5],[10,11]], + C
-	EXPECT_EQ(c, (std::array<float, 4>{ 5, 6, 11, 12 }));
+	EXPECT_EQ(c, (std::array<float, 4>{5, 6, 11, 12}));
 }
 
 TEST_F(Cxx, SgemmValidatesSpans)
@@ -186,9 +188,8 @@ TEST_F(Cxx, MoveSession)
 
 TEST_F(Cxx, MoveResource)
 {
-	auto r = vaccel::Resource::from_buffer(bytes_of("payload"),
-					       vaccel::ResourceType::Data,
-					       "p.bin", true);
+	auto r = vaccel::Resource::from_buffer(
+	    bytes_of("payload"), vaccel::ResourceType::Data, "p.bin", true);
 	const vaccel_id_t id = r.id();
 	ASSERT_GT(id, 0);
 	vaccel::Resource r2(std::move(r));
@@ -211,12 +212,12 @@ TEST_F(Cxx, ResourceFromPathsAndFiles)
 	const std::string f2 = tmp_.write("b.bin", "B");
 	vaccel::Resource one(f1, vaccel::ResourceType::Model);
 	EXPECT_EQ(one.get()->nr_blobs, 1U);
-	vaccel::Resource two(std::vector<std::string>{ f1, f2 },
+	vaccel::Resource two(std::vector<std::string>{f1, f2},
 			     vaccel::ResourceType::Lib);
 	EXPECT_EQ(two.get()->nr_blobs, 2U);
 	EXPECT_EQ(two.get()->type, VACCEL_RESOURCE_LIB);
 	auto on_disk = vaccel::Resource::from_buffer(
-		bytes_of("xyz"), vaccel::ResourceType::Data, "d.bin", false);
+	    bytes_of("xyz"), vaccel::ResourceType::Data, "d.bin", false);
 	ASSERT_NE(on_disk.get()->rundir, nullptr);
 	EXPECT_TRUE(fs::exists(std::string(on_disk.get()->rundir) + "/d.bin"));
 }
@@ -224,7 +225,7 @@ TEST_F(Cxx, ResourceFromPathsAndFiles)
 TEST_F(Cxx, SessionUnregistersOnDestruction)
 {
 	vaccel::Resource r = vaccel::Resource::from_buffer(
-		bytes_of("model"), vaccel::ResourceType::Model);
+	    bytes_of("model"), vaccel::ResourceType::Model);
 	{
 		vaccel::Session s;
 		s.register_resource(r);
@@ -258,7 +259,7 @@ TEST_F(Cxx, SessionUnregistersOnDestruction)
 TEST_F(Cxx, MovedSessionKeepsItsRegistrations)
 {
 	vaccel::Resource r = vaccel::Resource::from_buffer(
-		bytes_of("model"), vaccel::ResourceType::Model);
+	    bytes_of("model"), vaccel::ResourceType::Model);
 	{
 		vaccel::Session a;
 		a.register_resource(r);

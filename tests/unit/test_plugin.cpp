@@ -11,13 +11,15 @@
 
 using namespace vaccel_test;
 
-namespace {
+namespace
+{
 
 std::vector<std::string> loaded_names()
 {
 	std::vector<std::string> names;
 	for (size_t i = 0; i < vaccel_plugin_count(); ++i) {
-		struct vaccel_plugin_desc d {};
+		struct vaccel_plugin_desc d {
+		};
 		d.struct_size = sizeof(d);
 		if (vaccel_plugin_describe(i, &d) == VACCEL_OK)
 			names.emplace_back(d.name);
@@ -31,7 +33,8 @@ std::string op_plugin(vaccel_session *s, vaccel_op_type_t op)
 	return name != nullptr ? name : "(none)";
 }
 
-class Plugin : public RuntimeTest {
+class Plugin : public RuntimeTest
+{
 protected:
 	static int load(std::string_view name)
 	{
@@ -39,14 +42,16 @@ protected:
 	}
 };
 
-// ---- loading -----------------------------------------------------------------
+// ---- loading
+// -----------------------------------------------------------------
 
 TEST_F(Plugin, LoadFixture)
 {
 	ASSERT_EQ(vaccel_plugin_count(), 0U);
 	ASSERT_EQ(load("test-partial"), VACCEL_OK) << vaccel_last_error();
 	ASSERT_EQ(vaccel_plugin_count(), 1U);
-	struct vaccel_plugin_desc d {};
+	struct vaccel_plugin_desc d {
+	};
 	d.struct_size = sizeof(d);
 	ASSERT_EQ(vaccel_plugin_describe(0, &d), VACCEL_OK);
 	EXPECT_STREQ(d.name, "test-partial");
@@ -54,14 +59,14 @@ TEST_F(Plugin, LoadFixture)
 	EXPECT_STREQ(d.vaccel_version, VACCEL_VERSION);
 	EXPECT_EQ(std::string(d.path), plugin_path("test-partial"));
 	EXPECT_EQ(d.type, static_cast<unsigned>(VACCEL_PLUGIN_GPU));
-	EXPECT_EQ(d.ops_mask, uint64_t{ 1 } << VACCEL_OP_BLAS_SGEMM);
+	EXPECT_EQ(d.ops_mask, uint64_t{1} << VACCEL_OP_BLAS_SGEMM);
 }
 
 TEST_F(Plugin, LoadByBareNameFromLibvaccelDir)
 {
 	ASSERT_EQ(vaccel_plugin_load("libvaccel-test-partial.so"), VACCEL_OK)
-		<< vaccel_last_error();
-	EXPECT_EQ(loaded_names(), std::vector<std::string>{ "test-partial" });
+	    << vaccel_last_error();
+	EXPECT_EQ(loaded_names(), std::vector<std::string>{"test-partial"});
 }
 
 TEST_F(Plugin, MissingFileIsEnoent)
@@ -71,9 +76,9 @@ TEST_F(Plugin, MissingFileIsEnoent)
 	EXPECT_EQ(vaccel_plugin_load("libvaccel-does-not-exist.so"),
 		  VACCEL_ENOENT);
 	EXPECT_NE(std::string(vaccel_last_error())
-			  .find("libvaccel-does-not-exist.so"),
+		      .find("libvaccel-does-not-exist.so"),
 		  std::string::npos)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 	EXPECT_EQ(vaccel_plugin_count(), 0U);
 }
 
@@ -90,19 +95,20 @@ TEST_F(Plugin, NotAPluginIsElibbad)
 	EXPECT_EQ(load("test-notaplugin"), VACCEL_ELIBBAD);
 	EXPECT_EQ(vaccel_plugin_count(), 0U);
 	// Any shared library without the symbol, e.g. libvaccel itself.
-	EXPECT_EQ(vaccel_plugin_load(
-			  (std::string(VACCEL_TEST_LIB_DIR) + "/libvaccel.so")
-				  .c_str()),
-		  VACCEL_ELIBBAD);
+	EXPECT_EQ(
+	    vaccel_plugin_load(
+		(std::string(VACCEL_TEST_LIB_DIR) + "/libvaccel.so").c_str()),
+	    VACCEL_ELIBBAD);
 }
 
 TEST_F(Plugin, FailingInitReturnsItsCodeAndLeavesNothing)
 {
 	ASSERT_EQ(load("test-partial"), VACCEL_OK);
 	EXPECT_EQ(load("test-failinit"), VACCEL_EBACKEND);
-	EXPECT_EQ(loaded_names(), std::vector<std::string>{ "test-partial" });
+	EXPECT_EQ(loaded_names(), std::vector<std::string>{"test-partial"});
 	// Its init registered a NOOP before failing: no session may see it.
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
 	EXPECT_EQ(vaccel_noop(&sess), VACCEL_ENOTSUP);
 	EXPECT_EQ(op_plugin(&sess, VACCEL_OP_NOOP), "(none)");
@@ -120,16 +126,16 @@ TEST_F(Plugin, BadVersionIsRefused)
 	EXPECT_EQ(vaccel_plugin_count(), 0U);
 	EXPECT_NE(std::string(vaccel_last_error()).find("99.0.0"),
 		  std::string::npos)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 }
 
 TEST_F(Plugin, BadVersionLoadsWithVersionIgnore)
 {
 	reconfigure(nullptr, /*version_ignore=*/true);
 	ASSERT_EQ(load("test-badversion"), VACCEL_OK) << vaccel_last_error();
-	EXPECT_EQ(loaded_names(),
-		  std::vector<std::string>{ "test-badversion" });
-	struct vaccel_session sess {};
+	EXPECT_EQ(loaded_names(), std::vector<std::string>{"test-badversion"});
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
 	EXPECT_EQ(vaccel_noop(&sess), VACCEL_OK);
 	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
@@ -158,52 +164,58 @@ TEST_F(Plugin, LoadNeedsARuntime)
 {
 	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
 	EXPECT_EQ(load("test-partial"), VACCEL_ESESS);
-	EXPECT_EQ(vaccel_plugin_parse_and_load(
-			  plugin_path("test-partial").c_str()),
-		  VACCEL_ESESS);
+	EXPECT_EQ(
+	    vaccel_plugin_parse_and_load(plugin_path("test-partial").c_str()),
+	    VACCEL_ESESS);
 	EXPECT_EQ(vaccel_plugin_count(), 0U);
 }
 
 TEST_F(Plugin, ParseAndLoadSkipsBadEntries)
 {
-	const std::string list = "::" + plugin_path("test-partial") +
-				 ":/nonexistent/libvaccel-ghost.so::" +
-				 plugin_path("test-cxx") + ":";
+	const std::string list =
+	    "::" + plugin_path("test-partial") +
+	    ":/nonexistent/libvaccel-ghost.so::" + plugin_path("test-cxx") +
+	    ":";
 	EXPECT_EQ(vaccel_plugin_parse_and_load(list.c_str()), VACCEL_ENOENT);
 	EXPECT_EQ(loaded_names(),
-		  (std::vector<std::string>{ "test-partial", "test-cxx" }));
+		  (std::vector<std::string>{"test-partial", "test-cxx"}));
 	EXPECT_NE(log_text().find("libvaccel-ghost.so"), std::string::npos)
-		<< log_text();
+	    << log_text();
 }
 
 TEST_F(Plugin, ParseAndLoadAllGood)
 {
 	const std::string list =
-		plugin_path("test-cxx") + ":" + plugin_path("test-partial");
+	    plugin_path("test-cxx") + ":" + plugin_path("test-partial");
 	EXPECT_EQ(vaccel_plugin_parse_and_load(list.c_str()), VACCEL_OK);
 	EXPECT_EQ(loaded_names(),
-		  (std::vector<std::string>{ "test-cxx", "test-partial" }));
+		  (std::vector<std::string>{"test-cxx", "test-partial"}));
 	EXPECT_EQ(vaccel_plugin_parse_and_load(""), VACCEL_OK);
 }
 
 TEST_F(Plugin, BootstrapLoadsConfiguredPlugins)
 {
 	const std::string list =
-		plugin_path("test-partial") + ":" + plugin_path("test-cxx");
+	    plugin_path("test-partial") + ":" + plugin_path("test-cxx");
 	reconfigure(list.c_str());
 	EXPECT_EQ(loaded_names(),
-		  (std::vector<std::string>{ "test-partial", "test-cxx" }));
+		  (std::vector<std::string>{"test-partial", "test-cxx"}));
 	ASSERT_NE(vaccel_config(), nullptr);
 	EXPECT_STREQ(vaccel_config()->plugins, list.c_str());
 }
 
-// ---- vaccel_plugin_register_ops ----------------------------------------------
+// ---- vaccel_plugin_register_ops
+// ----------------------------------------------
 
-int dummy_noop(vaccel_session * /*sess*/) { return VACCEL_OK; }
+int dummy_noop(vaccel_session * /*sess*/)
+{
+	return VACCEL_OK;
+}
 
 TEST_F(Plugin, RegisterOpsRejectsBadInput)
 {
-	struct vaccel_op op {};
+	struct vaccel_op op {
+	};
 	op.type = VACCEL_OP_NOOP;
 	op.func = reinterpret_cast<void *>(&dummy_noop);
 	op.owner = nullptr;
@@ -214,7 +226,7 @@ TEST_F(Plugin, RegisterOpsRejectsBadInput)
 	EXPECT_EQ(vaccel_plugin_register_ops(&op, 1), VACCEL_EINVAL);
 	EXPECT_NE(std::string(vaccel_last_error()).find("out of range"),
 		  std::string::npos)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 	// Out of range but representable (C++ forbids loading an enum value
 	// outside its enumerators' bit range: UBSan would flag -1).
 	op.type = static_cast<vaccel_op_type_t>(31);
@@ -225,26 +237,29 @@ TEST_F(Plugin, RegisterOpsRejectsBadInput)
 	EXPECT_EQ(vaccel_plugin_register_ops(&op, 1), VACCEL_EINVAL);
 	EXPECT_NE(std::string(vaccel_last_error()).find("NULL function"),
 		  std::string::npos)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 
 	// Outside a plugin's init there is no owner to register for.
 	op.func = reinterpret_cast<void *>(&dummy_noop);
 	EXPECT_EQ(vaccel_plugin_register_ops(&op, 1), VACCEL_EINVAL);
-	struct vaccel_plugin stranger {};
+	struct vaccel_plugin stranger {
+	};
 	op.owner = &stranger;
 	EXPECT_EQ(vaccel_plugin_register_ops(&op, 1), VACCEL_EINVAL);
 	EXPECT_NE(std::string(vaccel_last_error()).find("owner"),
 		  std::string::npos)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 
 	// Nothing became routable.
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
 	EXPECT_EQ(vaccel_noop(&sess), VACCEL_ENOTSUP);
 	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
 }
 
-// ---- introspection -----------------------------------------------------------
+// ---- introspection
+// -----------------------------------------------------------
 
 TEST_F(Plugin, Introspection)
 {
@@ -253,38 +268,41 @@ TEST_F(Plugin, Introspection)
 	ASSERT_EQ(load("test-partial"), VACCEL_OK);
 	ASSERT_EQ(vaccel_plugin_count(), 2U);
 
-	struct vaccel_plugin_desc d {};
+	struct vaccel_plugin_desc d {
+	};
 	d.struct_size = sizeof(d);
 	ASSERT_EQ(vaccel_plugin_describe(0, &d), VACCEL_OK);
 	EXPECT_STREQ(d.name, "noop");
 	EXPECT_EQ(d.type, static_cast<unsigned>(VACCEL_PLUGIN_DEBUG));
-	EXPECT_EQ(d.ops_mask, (uint64_t{ 1 } << VACCEL_OP_MAX) - 1);
+	EXPECT_EQ(d.ops_mask, (uint64_t{1} << VACCEL_OP_MAX) - 1);
 	ASSERT_EQ(vaccel_plugin_describe(1, &d), VACCEL_OK);
 	EXPECT_STREQ(d.name, "test-partial");
 	EXPECT_EQ(vaccel_plugin_describe(2, &d), VACCEL_ERANGE);
 	EXPECT_EQ(vaccel_plugin_describe(0, nullptr), VACCEL_EINVAL);
-	struct vaccel_plugin_desc small {};
+	struct vaccel_plugin_desc small {
+	};
 	small.struct_size = sizeof(small) - 1;
 	EXPECT_EQ(vaccel_plugin_describe(0, &small), VACCEL_EINVAL);
 	EXPECT_EQ(small.name, nullptr);
 
 	void *fn = nullptr;
-	ASSERT_EQ(vaccel_plugin_get_op("test-partial", VACCEL_OP_BLAS_SGEMM,
-				       &fn),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_plugin_get_op("test-partial", VACCEL_OP_BLAS_SGEMM, &fn),
+	    VACCEL_OK);
 	ASSERT_NE(fn, nullptr);
 	void *noop_sgemm = nullptr;
-	ASSERT_EQ(vaccel_plugin_get_op("noop", VACCEL_OP_BLAS_SGEMM,
-				       &noop_sgemm),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_plugin_get_op("noop", VACCEL_OP_BLAS_SGEMM, &noop_sgemm),
+	    VACCEL_OK);
 	EXPECT_NE(fn, noop_sgemm);
 	// Calling the backend directly works.
-	using sgemm_fn = int (*)(vaccel_session *, int64_t, int64_t, int64_t,
-				 float, float *, int64_t, float *, int64_t,
-				 float, float *, int64_t);
-	struct vaccel_session sess {};
+	using sgemm_fn =
+	    int (*)(vaccel_session *, int64_t, int64_t, int64_t, float, float *,
+		    int64_t, float *, int64_t, float, float *, int64_t);
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
-	float a[] = { 2 }, b[] = { 3 }, c[] = { 1 };
+	float a[] = {2}, b[] = {3}, c[] = {1};
 	EXPECT_EQ(reinterpret_cast<sgemm_fn>(fn)(&sess, 1, 1, 1, 1.0f, a, 1, b,
 						 1, 1.0f, c, 1),
 		  VACCEL_OK);
@@ -306,15 +324,18 @@ TEST_F(Plugin, Introspection)
 	EXPECT_EQ(vaccel_session_op_plugin(nullptr, VACCEL_OP_NOOP), nullptr);
 }
 
-// ---- per-op routing ----------------------------------------------------------
+// ---- per-op routing
+// ----------------------------------------------------------
 
-class Routing : public Plugin {
+class Routing : public Plugin
+{
 protected:
 	// C (3x2, ldc 3) = 2 * A (3x4, lda 5) * B (4x2, ldb 2) + 0.5 * C,
 	// with padding in every leading dimension that must stay untouched.
 	void check_sgemm(vaccel_session *sess, bool expect_computed)
 	{
-		constexpr int64_t m = 3, n = 2, k = 4, lda = 5, ldb = 2, ldc = 3;
+		constexpr int64_t m = 3, n = 2, k = 4, lda = 5, ldb = 2,
+				  ldc = 3;
 		std::array<float, m * lda> a{};
 		std::array<float, k * ldb> b{};
 		std::array<float, m * ldc> c{};
@@ -349,7 +370,8 @@ TEST_F(Routing, HintPrefersMatchingPluginPerOp)
 	REQUIRE_PLUGIN("noop");
 	ASSERT_EQ(load("noop"), VACCEL_OK);
 	ASSERT_EQ(load("test-partial"), VACCEL_OK);
-	struct vaccel_session gpu {};
+	struct vaccel_session gpu {
+	};
 	ASSERT_EQ(vaccel_session_init(&gpu, VACCEL_PLUGIN_GPU), VACCEL_OK);
 	ASSERT_NE(gpu.plugin, nullptr);
 	EXPECT_STREQ(gpu.plugin->info->name, "test-partial");
@@ -367,14 +389,16 @@ TEST_F(Routing, NoHintFollowsLoadOrder)
 	REQUIRE_PLUGIN("noop");
 	ASSERT_EQ(load("noop"), VACCEL_OK);
 	ASSERT_EQ(load("test-partial"), VACCEL_OK);
-	struct vaccel_session any {};
+	struct vaccel_session any {
+	};
 	ASSERT_EQ(vaccel_session_init(&any, 0), VACCEL_OK);
 	ASSERT_NE(any.plugin, nullptr);
 	EXPECT_STREQ(any.plugin->info->name, "noop");
 	EXPECT_EQ(op_plugin(&any, VACCEL_OP_BLAS_SGEMM), "noop");
 	check_sgemm(&any, /*expect_computed=*/false); // noop's sgemm
 	// A hint that matches nothing is the same as no hint.
-	struct vaccel_session fpga {};
+	struct vaccel_session fpga {
+	};
 	ASSERT_EQ(vaccel_session_init(&fpga, VACCEL_PLUGIN_FPGA), VACCEL_OK);
 	EXPECT_EQ(op_plugin(&fpga, VACCEL_OP_BLAS_SGEMM), "noop");
 	// Updating the hint re-routes.
@@ -392,7 +416,8 @@ TEST_F(Routing, NoHintFollowsLoadOrderReversed)
 	REQUIRE_PLUGIN("noop");
 	ASSERT_EQ(load("test-partial"), VACCEL_OK);
 	ASSERT_EQ(load("noop"), VACCEL_OK);
-	struct vaccel_session any {};
+	struct vaccel_session any {
+	};
 	ASSERT_EQ(vaccel_session_init(&any, 0), VACCEL_OK);
 	EXPECT_EQ(op_plugin(&any, VACCEL_OP_BLAS_SGEMM), "test-partial");
 	EXPECT_EQ(op_plugin(&any, VACCEL_OP_NOOP), "noop");
@@ -405,10 +430,11 @@ TEST_F(Routing, NoHintFollowsLoadOrderReversed)
 
 TEST_F(Routing, PluginLoadedLaterIsSeenByExistingSession)
 {
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_GPU), VACCEL_OK);
 	EXPECT_EQ(sess.plugin, nullptr);
-	float a[] = { 2 }, b[] = { 3 }, c[] = { 1 };
+	float a[] = {2}, b[] = {3}, c[] = {1};
 	EXPECT_EQ(vaccel_sgemm(&sess, 1, 1, 1, 1.0f, a, 1, b, 1, 0.0f, c, 1),
 		  VACCEL_ENOTSUP);
 	EXPECT_EQ(vaccel_noop(&sess), VACCEL_ENOTSUP);
@@ -431,7 +457,8 @@ TEST_F(Routing, PluginLoadedLaterIsSeenByExistingSession)
 TEST_F(Routing, ThrowingCxxPluginReturnsEbackend)
 {
 	ASSERT_EQ(load("test-cxx"), VACCEL_OK) << vaccel_last_error();
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
 	EXPECT_EQ(vaccel_noop(&sess), VACCEL_OK);
 	unsigned char text[64] = {}, name[64] = {};
@@ -440,22 +467,23 @@ TEST_F(Routing, ThrowingCxxPluginReturnsEbackend)
 					      sizeof(img), sizeof(text),
 					      sizeof(name)),
 		  VACCEL_EBACKEND);
-	EXPECT_EQ(vaccel_image_detection(&sess, img, name, sizeof(img),
-					 sizeof(name)),
-		  VACCEL_EBACKEND);
-	EXPECT_NE(log_text().find("test-cxx"), std::string::npos)
-		<< log_text();
+	EXPECT_EQ(
+	    vaccel_image_detection(&sess, img, name, sizeof(img), sizeof(name)),
+	    VACCEL_EBACKEND);
+	EXPECT_NE(log_text().find("test-cxx"), std::string::npos) << log_text();
 	// Still usable afterwards.
 	EXPECT_EQ(vaccel_noop(&sess), VACCEL_OK);
 	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
 }
 
-// ---- transport hooks ---------------------------------------------------------
+// ---- transport hooks
+// ---------------------------------------------------------
 
 // Reaches the counters of the test-hooks plugin: dlopen() returns the handle
 // the runtime loaded (and keeps the library, and so its counters, mapped
 // across the runtime's cleanup).
-class Hooks : public Plugin {
+class Hooks : public Plugin
+{
 protected:
 	void SetUp() override
 	{
@@ -463,18 +491,17 @@ protected:
 		handle_ = dlopen(plugin_path("test-hooks").c_str(), RTLD_NOW);
 		ASSERT_NE(handle_, nullptr) << dlerror();
 		get_ = reinterpret_cast<test_hooks_get_fn>(
-			dlsym(handle_, TEST_HOOKS_GET));
+		    dlsym(handle_, TEST_HOOKS_GET));
 		reset_ = reinterpret_cast<test_hooks_reset_fn>(
-			dlsym(handle_, TEST_HOOKS_RESET));
+		    dlsym(handle_, TEST_HOOKS_RESET));
 		set_fail_ = reinterpret_cast<test_hooks_set_fail_fn>(
-			dlsym(handle_, TEST_HOOKS_SET_FAIL));
+		    dlsym(handle_, TEST_HOOKS_SET_FAIL));
 		ASSERT_TRUE(get_ && reset_ && set_fail_);
 		reset_();
 		ASSERT_EQ(load("test-hooks"), VACCEL_OK) << vaccel_last_error();
 		ASSERT_EQ(get_()->init, 1);
-		ASSERT_EQ(vaccel_resource_init_from_buf(&res_, "abc", 3,
-							VACCEL_RESOURCE_DATA,
-							"r", true),
+		ASSERT_EQ(vaccel_resource_init_from_buf(
+			      &res_, "abc", 3, VACCEL_RESOURCE_DATA, "r", true),
 			  VACCEL_OK);
 	}
 	void TearDown() override
@@ -495,12 +522,14 @@ protected:
 	test_hooks_get_fn get_ = nullptr;
 	test_hooks_reset_fn reset_ = nullptr;
 	test_hooks_set_fail_fn set_fail_ = nullptr;
-	struct vaccel_resource res_ {};
+	struct vaccel_resource res_ {
+	};
 };
 
 TEST_F(Hooks, SessionAndResourceHooksRunForPreferredTransport)
 {
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
 	EXPECT_EQ(n().session_init, 1);
 	EXPECT_EQ(n().last_session_id, sess.id);
@@ -530,7 +559,8 @@ TEST_F(Hooks, SessionAndResourceHooksRunForPreferredTransport)
 TEST_F(Hooks, NotCalledForSessionsPreferringAnotherPlugin)
 {
 	ASSERT_EQ(load("test-partial"), VACCEL_OK);
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_GPU), VACCEL_OK);
 	EXPECT_FALSE(sess.is_virtio);
 	ASSERT_EQ(vaccel_resource_register(&res_, &sess), VACCEL_OK);
@@ -546,7 +576,8 @@ TEST_F(Hooks, NotCalledForSessionsPreferringAnotherPlugin)
 
 TEST_F(Hooks, FailedRegisterHookLeavesResourceUnregistered)
 {
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
 	set_fail_(TEST_HOOKS_RESOURCE_REGISTER, VACCEL_EREMOTEIO);
 	EXPECT_EQ(vaccel_resource_register(&res_, &sess), VACCEL_EREMOTEIO);
@@ -565,8 +596,8 @@ TEST_F(Hooks, FailedRegisterHookLeavesResourceUnregistered)
 	// With the hook healthy again, registration works.
 	set_fail_(TEST_HOOKS_RESOURCE_REGISTER, VACCEL_OK);
 	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
-	ASSERT_EQ(vaccel_resource_init_from_buf(&res_, "abc", 3,
-						VACCEL_RESOURCE_DATA, "r", true),
+	ASSERT_EQ(vaccel_resource_init_from_buf(
+		      &res_, "abc", 3, VACCEL_RESOURCE_DATA, "r", true),
 		  VACCEL_OK);
 	ASSERT_EQ(vaccel_resource_register(&res_, &sess), VACCEL_OK);
 	EXPECT_EQ(vaccel_resource_refcount(&res_), 1);
@@ -578,7 +609,8 @@ TEST_F(Hooks, FailedSessionInitHookLeavesNoSession)
 {
 	set_fail_(TEST_HOOKS_SESSION_INIT, VACCEL_EREMOTEIO);
 	const size_t before = vaccel_session_count();
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	EXPECT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_REMOTE),
 		  VACCEL_EREMOTEIO);
 	EXPECT_EQ(n().session_init, 1);
@@ -596,7 +628,8 @@ TEST_F(Hooks, FailedSessionInitHookLeavesNoSession)
 
 TEST_F(Hooks, FailedSyncHookIsReported)
 {
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
 	ASSERT_EQ(vaccel_resource_register(&res_, &sess), VACCEL_OK);
 	set_fail_(TEST_HOOKS_RESOURCE_SYNC, VACCEL_EIO);
@@ -612,17 +645,19 @@ TEST(HooksEnv, FailRegisterFromEnvironment)
 	ScopedEnv fail("TEST_HOOKS_FAIL_REGISTER", "71");
 	void *h = dlopen(plugin_path("test-hooks").c_str(), RTLD_NOW);
 	ASSERT_NE(h, nullptr) << dlerror();
-	auto reset = reinterpret_cast<test_hooks_reset_fn>(
-		dlsym(h, TEST_HOOKS_RESET));
+	auto reset =
+	    reinterpret_cast<test_hooks_reset_fn>(dlsym(h, TEST_HOOKS_RESET));
 	ASSERT_NE(reset, nullptr);
 	reset();
 	const std::string list = plugin_path("test-hooks");
 	ASSERT_EQ(rebootstrap(list.c_str()), VACCEL_OK);
-	struct vaccel_session sess {};
-	struct vaccel_resource res {};
+	struct vaccel_session sess {
+	};
+	struct vaccel_resource res {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
-	ASSERT_EQ(vaccel_resource_init_from_buf(&res, "abc", 3,
-						VACCEL_RESOURCE_DATA, "r", true),
+	ASSERT_EQ(vaccel_resource_init_from_buf(
+		      &res, "abc", 3, VACCEL_RESOURCE_DATA, "r", true),
 		  VACCEL_OK);
 	EXPECT_EQ(vaccel_resource_register(&res, &sess), VACCEL_EBACKEND);
 	EXPECT_EQ(vaccel_resource_refcount(&res), 0);
@@ -635,19 +670,20 @@ TEST(HooksEnv, FailRegisterFromEnvironment)
 
 } // namespace
 
-// ---- hooks of local (non-transport) plugins ------------------------------------
+// ---- hooks of local (non-transport) plugins
+// ------------------------------------
 
 TEST_F(Routing, LocalPluginUnregisterHookSeesEveryUnregistration)
 {
 	ASSERT_EQ(load("noop"), VACCEL_OK);
 	ASSERT_EQ(load("test-partial"), VACCEL_OK);
-	void *h = dlopen(plugin_path("test-partial").c_str(),
-			 RTLD_NOW | RTLD_NOLOAD);
+	void *h =
+	    dlopen(plugin_path("test-partial").c_str(), RTLD_NOW | RTLD_NOLOAD);
 	ASSERT_NE(h, nullptr);
 	auto calls = reinterpret_cast<int (*)()>(
-		dlsym(h, "test_partial_unregister_calls"));
+	    dlsym(h, "test_partial_unregister_calls"));
 	auto last = reinterpret_cast<long long (*)()>(
-		dlsym(h, "test_partial_last_unregistered"));
+	    dlsym(h, "test_partial_last_unregistered"));
 	ASSERT_NE(calls, nullptr);
 	ASSERT_NE(last, nullptr);
 	const int before = calls();

@@ -8,7 +8,8 @@
 
 using namespace vaccel_test;
 
-namespace {
+namespace
+{
 
 std::string blob_bytes(vaccel_blob *b)
 {
@@ -19,7 +20,8 @@ std::string blob_bytes(vaccel_blob *b)
 	return std::string(reinterpret_cast<const char *>(d), n);
 }
 
-class Resource : public RuntimeTest {
+class Resource : public RuntimeTest
+{
 protected:
 	TempDir files_;
 };
@@ -27,11 +29,12 @@ protected:
 TEST_F(Resource, FromFile)
 {
 	const std::string path = files_.write("model.onnx", "model-bytes");
-	struct vaccel_resource res {};
-	ASSERT_EQ(vaccel_resource_init(&res, path.c_str(),
-				       VACCEL_RESOURCE_MODEL),
-		  VACCEL_OK)
-		<< vaccel_last_error();
+	struct vaccel_resource res {
+	};
+	ASSERT_EQ(
+	    vaccel_resource_init(&res, path.c_str(), VACCEL_RESOURCE_MODEL),
+	    VACCEL_OK)
+	    << vaccel_last_error();
 	EXPECT_GT(res.id, 0);
 	EXPECT_EQ(res.type, VACCEL_RESOURCE_MODEL);
 	EXPECT_EQ(res.path_type, VACCEL_PATH_LOCAL_FILE);
@@ -53,10 +56,11 @@ TEST_F(Resource, FromFile)
 TEST_F(Resource, BadArguments)
 {
 	const std::string path = files_.write("f", "x");
-	struct vaccel_resource res {};
-	EXPECT_EQ(vaccel_resource_init(nullptr, path.c_str(),
-				       VACCEL_RESOURCE_DATA),
-		  VACCEL_EINVAL);
+	struct vaccel_resource res {
+	};
+	EXPECT_EQ(
+	    vaccel_resource_init(nullptr, path.c_str(), VACCEL_RESOURCE_DATA),
+	    VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_resource_init(&res, nullptr, VACCEL_RESOURCE_DATA),
 		  VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_resource_init(&res, "", VACCEL_RESOURCE_DATA),
@@ -70,21 +74,22 @@ TEST_F(Resource, BadArguments)
 
 TEST_F(Resource, MissingPathIsEnoentAndLeavesNothing)
 {
-	struct vaccel_resource res {};
+	struct vaccel_resource res {
+	};
 	const std::string missing = files_.file("nope.bin");
-	EXPECT_EQ(vaccel_resource_init(&res, missing.c_str(),
-				       VACCEL_RESOURCE_DATA),
-		  VACCEL_ENOENT);
+	EXPECT_EQ(
+	    vaccel_resource_init(&res, missing.c_str(), VACCEL_RESOURCE_DATA),
+	    VACCEL_ENOENT);
 	EXPECT_EQ(res.id, 0);
 	EXPECT_EQ(res.state, nullptr);
 	EXPECT_EQ(vaccel_resource_count(), 0U);
 	EXPECT_NE(std::string(vaccel_last_error()).find("nope.bin"),
 		  std::string::npos)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 	struct vaccel_resource *r = nullptr;
-	EXPECT_EQ(vaccel_resource_new(&r, missing.c_str(),
-				      VACCEL_RESOURCE_DATA),
-		  VACCEL_ENOENT);
+	EXPECT_EQ(
+	    vaccel_resource_new(&r, missing.c_str(), VACCEL_RESOURCE_DATA),
+	    VACCEL_ENOENT);
 	EXPECT_EQ(r, nullptr);
 }
 
@@ -98,10 +103,11 @@ TEST_F(Resource, FromDirectory)
 	dir.write("sub/ignored.bin", "nested");
 	const std::string d = dir.path().string();
 
-	struct vaccel_resource res {};
+	struct vaccel_resource res {
+	};
 	ASSERT_EQ(vaccel_resource_init(&res, d.c_str(), VACCEL_RESOURCE_MODEL),
 		  VACCEL_OK)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 	EXPECT_EQ(res.path_type, VACCEL_PATH_LOCAL_DIR);
 	ASSERT_EQ(res.nr_blobs, 3U); // regular files only, sorted
 	EXPECT_STREQ(res.blobs[0]->name, "a.bin");
@@ -110,9 +116,9 @@ TEST_F(Resource, FromDirectory)
 	EXPECT_EQ(blob_bytes(res.blobs[2]), "C");
 
 	char small[4];
-	EXPECT_EQ(vaccel_resource_directory(&res, small, sizeof(small),
-					    nullptr),
-		  VACCEL_ENAMETOOLONG);
+	EXPECT_EQ(
+	    vaccel_resource_directory(&res, small, sizeof(small), nullptr),
+	    VACCEL_ENAMETOOLONG);
 	char exact[4096];
 	ASSERT_EQ(vaccel_resource_directory(&res, exact, d.size() + 1, nullptr),
 		  VACCEL_OK);
@@ -135,9 +141,11 @@ TEST_F(Resource, FromDirectory)
 TEST_F(Resource, DirectoryOfAFileResourceIsEinval)
 {
 	const std::string path = files_.write("f.bin", "x");
-	struct vaccel_resource res {};
-	ASSERT_EQ(vaccel_resource_init(&res, path.c_str(), VACCEL_RESOURCE_DATA),
-		  VACCEL_OK);
+	struct vaccel_resource res {
+	};
+	ASSERT_EQ(
+	    vaccel_resource_init(&res, path.c_str(), VACCEL_RESOURCE_DATA),
+	    VACCEL_OK);
 	char buf[4096];
 	EXPECT_EQ(vaccel_resource_directory(&res, buf, sizeof(buf), nullptr),
 		  VACCEL_EINVAL);
@@ -149,7 +157,8 @@ TEST_F(Resource, DirectoryOfAFileResourceIsEinval)
 TEST_F(Resource, EmptyDirectoryIsEnoent)
 {
 	TempDir empty;
-	struct vaccel_resource res {};
+	struct vaccel_resource res {
+	};
 	EXPECT_EQ(vaccel_resource_init(&res, empty.path().c_str(),
 				       VACCEL_RESOURCE_DATA),
 		  VACCEL_ENOENT);
@@ -160,12 +169,13 @@ TEST_F(Resource, MultiplePaths)
 {
 	const std::string lib = files_.write("libmain.so", "main");
 	const std::string dep = files_.write("libdep.so", "dep");
-	const char *paths[] = { lib.c_str(), dep.c_str() };
-	struct vaccel_resource res {};
-	ASSERT_EQ(vaccel_resource_init_multi(&res, paths, 2,
-					     VACCEL_RESOURCE_LIB),
-		  VACCEL_OK)
-		<< vaccel_last_error();
+	const char *paths[] = {lib.c_str(), dep.c_str()};
+	struct vaccel_resource res {
+	};
+	ASSERT_EQ(
+	    vaccel_resource_init_multi(&res, paths, 2, VACCEL_RESOURCE_LIB),
+	    VACCEL_OK)
+	    << vaccel_last_error();
 	EXPECT_EQ(res.type, VACCEL_RESOURCE_LIB);
 	ASSERT_EQ(res.nr_paths, 2U);
 	ASSERT_EQ(res.nr_blobs, 2U);
@@ -186,43 +196,44 @@ TEST_F(Resource, MultiplePathsErrors)
 {
 	const std::string f = files_.write("f.bin", "x");
 	const std::string missing = files_.file("missing.bin");
-	struct vaccel_resource res {};
-	const char *with_missing[] = { f.c_str(), missing.c_str() };
+	struct vaccel_resource res {
+	};
+	const char *with_missing[] = {f.c_str(), missing.c_str()};
 	EXPECT_EQ(vaccel_resource_init_multi(&res, with_missing, 2,
 					     VACCEL_RESOURCE_DATA),
 		  VACCEL_ENOENT);
 	const std::string dir = files_.path().string();
-	const char *with_dir[] = { f.c_str(), dir.c_str() };
-	EXPECT_EQ(vaccel_resource_init_multi(&res, with_dir, 2,
-					     VACCEL_RESOURCE_DATA),
-		  VACCEL_EINVAL);
-	const char *mixed[] = { f.c_str(), "http://127.0.0.1:1/x.bin" };
-	EXPECT_EQ(vaccel_resource_init_multi(&res, mixed, 2,
-					     VACCEL_RESOURCE_DATA),
-		  VACCEL_EINVAL);
-	const char *with_null[] = { f.c_str(), nullptr };
+	const char *with_dir[] = {f.c_str(), dir.c_str()};
+	EXPECT_EQ(
+	    vaccel_resource_init_multi(&res, with_dir, 2, VACCEL_RESOURCE_DATA),
+	    VACCEL_EINVAL);
+	const char *mixed[] = {f.c_str(), "http://127.0.0.1:1/x.bin"};
+	EXPECT_EQ(
+	    vaccel_resource_init_multi(&res, mixed, 2, VACCEL_RESOURCE_DATA),
+	    VACCEL_EINVAL);
+	const char *with_null[] = {f.c_str(), nullptr};
 	EXPECT_EQ(vaccel_resource_init_multi(&res, with_null, 2,
 					     VACCEL_RESOURCE_DATA),
 		  VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_resource_init_multi(&res, with_null, 0,
 					     VACCEL_RESOURCE_DATA),
 		  VACCEL_EINVAL);
-	EXPECT_EQ(vaccel_resource_init_multi(&res, nullptr, 1,
-					     VACCEL_RESOURCE_DATA),
-		  VACCEL_EINVAL);
+	EXPECT_EQ(
+	    vaccel_resource_init_multi(&res, nullptr, 1, VACCEL_RESOURCE_DATA),
+	    VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_resource_count(), 0U);
 }
 
 TEST_F(Resource, FromBufferInMemory)
 {
 	const std::string bytes = "in-memory-bytes";
-	struct vaccel_resource res {};
-	ASSERT_EQ(vaccel_resource_init_from_buf(&res, bytes.data(),
-						bytes.size(),
-						VACCEL_RESOURCE_DATA, "mem.bin",
-						true),
+	struct vaccel_resource res {
+	};
+	ASSERT_EQ(vaccel_resource_init_from_buf(
+		      &res, bytes.data(), bytes.size(), VACCEL_RESOURCE_DATA,
+		      "mem.bin", true),
 		  VACCEL_OK)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 	ASSERT_EQ(res.nr_blobs, 1U);
 	vaccel_blob *b = res.blobs[0];
 	EXPECT_EQ(b->type, VACCEL_BLOB_BUFFER);
@@ -240,13 +251,13 @@ TEST_F(Resource, FromBufferOnDisk)
 	std::string bytes(4096, '\0');
 	for (size_t i = 0; i < bytes.size(); ++i)
 		bytes[i] = static_cast<char>(i * 7);
-	struct vaccel_resource res {};
-	ASSERT_EQ(vaccel_resource_init_from_buf(&res, bytes.data(),
-						bytes.size(),
-						VACCEL_RESOURCE_MODEL,
-						"weights.bin", false),
+	struct vaccel_resource res {
+	};
+	ASSERT_EQ(vaccel_resource_init_from_buf(
+		      &res, bytes.data(), bytes.size(), VACCEL_RESOURCE_MODEL,
+		      "weights.bin", false),
 		  VACCEL_OK)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 	ASSERT_NE(res.rundir, nullptr);
 	const std::string rundir = res.rundir;
 	EXPECT_EQ(rundir.rfind(vaccel_rundir(), 0), 0U) << rundir;
@@ -266,31 +277,29 @@ TEST_F(Resource, FromBufferOnDisk)
 TEST_F(Resource, FromBufferDefaultsAndErrors)
 {
 	const char bytes[] = "abc";
-	struct vaccel_resource res {};
-	ASSERT_EQ(vaccel_resource_init_from_buf(&res, bytes, 3,
-						VACCEL_RESOURCE_DATA, nullptr,
-						false),
+	struct vaccel_resource res {
+	};
+	ASSERT_EQ(vaccel_resource_init_from_buf(
+		      &res, bytes, 3, VACCEL_RESOURCE_DATA, nullptr, false),
 		  VACCEL_OK);
 	EXPECT_STREQ(res.blobs[0]->name, "file");
 	EXPECT_EQ(vaccel_resource_release(&res), VACCEL_OK);
 
-	EXPECT_EQ(vaccel_resource_init_from_buf(&res, nullptr, 3,
-						VACCEL_RESOURCE_DATA, "x", true),
+	EXPECT_EQ(vaccel_resource_init_from_buf(
+		      &res, nullptr, 3, VACCEL_RESOURCE_DATA, "x", true),
 		  VACCEL_EINVAL);
-	EXPECT_EQ(vaccel_resource_init_from_buf(&res, bytes, 0,
-						VACCEL_RESOURCE_DATA, "x", true),
+	EXPECT_EQ(vaccel_resource_init_from_buf(
+		      &res, bytes, 0, VACCEL_RESOURCE_DATA, "x", true),
 		  VACCEL_EINVAL);
 	// The name must not escape the resource's directory.
-	EXPECT_EQ(vaccel_resource_init_from_buf(&res, bytes, 3,
-						VACCEL_RESOURCE_DATA,
-						"../escape", false),
+	EXPECT_EQ(vaccel_resource_init_from_buf(
+		      &res, bytes, 3, VACCEL_RESOURCE_DATA, "../escape", false),
 		  VACCEL_EINVAL);
-	EXPECT_EQ(vaccel_resource_init_from_buf(&res, bytes, 3,
-						VACCEL_RESOURCE_DATA, "..",
-						false),
+	EXPECT_EQ(vaccel_resource_init_from_buf(
+		      &res, bytes, 3, VACCEL_RESOURCE_DATA, "..", false),
 		  VACCEL_EINVAL);
-	EXPECT_FALSE(fs::exists(fs::path(vaccel_rundir()).parent_path() /
-				"escape"));
+	EXPECT_FALSE(
+	    fs::exists(fs::path(vaccel_rundir()).parent_path() / "escape"));
 	EXPECT_EQ(vaccel_resource_count(), 0U);
 
 	struct vaccel_resource *r = nullptr;
@@ -306,17 +315,18 @@ TEST_F(Resource, FromBlobs)
 	const std::string fpath = files_.write("file-blob.bin", "from-file");
 	vaccel_blob *fb = nullptr;
 	ASSERT_EQ(vaccel_blob_new(&fb, fpath.c_str()), VACCEL_OK);
-	const uint8_t mem[] = { 'm', 'e', 'm' };
+	const uint8_t mem[] = {'m', 'e', 'm'};
 	vaccel_blob *mb = nullptr;
 	ASSERT_EQ(vaccel_blob_from_buf(&mb, mem, sizeof(mem), true, "mem.bin",
 				       nullptr, false),
 		  VACCEL_OK);
-	const vaccel_blob *blobs[] = { fb, mb };
-	struct vaccel_resource res {};
+	const vaccel_blob *blobs[] = {fb, mb};
+	struct vaccel_resource res {
+	};
 	ASSERT_EQ(vaccel_resource_init_from_blobs(&res, blobs, 2,
 						  VACCEL_RESOURCE_DATA),
 		  VACCEL_OK)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 	ASSERT_EQ(res.nr_blobs, 2U);
 	// Copies: the resource does not depend on the caller's blobs.
 	EXPECT_NE(res.blobs[0], fb);
@@ -334,7 +344,7 @@ TEST_F(Resource, FromBlobs)
 	EXPECT_EQ(vaccel_resource_init_from_blobs(&res, nullptr, 1,
 						  VACCEL_RESOURCE_DATA),
 		  VACCEL_EINVAL);
-	const vaccel_blob *nulls[] = { nullptr };
+	const vaccel_blob *nulls[] = {nullptr};
 	EXPECT_EQ(vaccel_resource_init_from_blobs(&res, nulls, 1,
 						  VACCEL_RESOURCE_DATA),
 		  VACCEL_EINVAL);
@@ -346,7 +356,7 @@ TEST_F(Resource, FromBlobs)
 TEST_F(Resource, FromBlobsOutlivesOwnedFileOfSource)
 {
 	TempDir staging;
-	const uint8_t mem[] = { 'o', 'w', 'n' };
+	const uint8_t mem[] = {'o', 'w', 'n'};
 	vaccel_blob *owned = nullptr;
 	ASSERT_EQ(vaccel_blob_from_buf(&owned, mem, sizeof(mem), true,
 				       "owned.bin", staging.path().c_str(),
@@ -354,12 +364,13 @@ TEST_F(Resource, FromBlobsOutlivesOwnedFileOfSource)
 		  VACCEL_OK);
 	ASSERT_TRUE(owned->path_owned);
 	const std::string src_path = owned->path;
-	const vaccel_blob *blobs[] = { owned };
-	struct vaccel_resource res {};
+	const vaccel_blob *blobs[] = {owned};
+	struct vaccel_resource res {
+	};
 	ASSERT_EQ(vaccel_resource_init_from_blobs(&res, blobs, 1,
 						  VACCEL_RESOURCE_MODEL),
 		  VACCEL_OK)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 	EXPECT_EQ(vaccel_blob_delete(owned), VACCEL_OK);
 	EXPECT_FALSE(fs::exists(src_path));
 	ASSERT_EQ(res.nr_blobs, 1U);
@@ -373,12 +384,15 @@ TEST_F(Resource, FromBlobsOutlivesOwnedFileOfSource)
 TEST_F(Resource, ReleaseTwiceIsEinval)
 {
 	const std::string path = files_.write("f", "x");
-	struct vaccel_resource res {};
-	ASSERT_EQ(vaccel_resource_init(&res, path.c_str(), VACCEL_RESOURCE_DATA),
-		  VACCEL_OK);
+	struct vaccel_resource res {
+	};
+	ASSERT_EQ(
+	    vaccel_resource_init(&res, path.c_str(), VACCEL_RESOURCE_DATA),
+	    VACCEL_OK);
 	ASSERT_EQ(vaccel_resource_release(&res), VACCEL_OK);
 	EXPECT_EQ(vaccel_resource_release(&res), VACCEL_EINVAL);
-	struct vaccel_resource never {};
+	struct vaccel_resource never {
+	};
 	EXPECT_EQ(vaccel_resource_release(&never), VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_resource_delete(nullptr), VACCEL_EINVAL);
 }
@@ -386,10 +400,13 @@ TEST_F(Resource, ReleaseTwiceIsEinval)
 TEST_F(Resource, RegistrationRules)
 {
 	const std::string path = files_.write("f", "x");
-	struct vaccel_resource res {};
-	ASSERT_EQ(vaccel_resource_init(&res, path.c_str(), VACCEL_RESOURCE_DATA),
-		  VACCEL_OK);
-	struct vaccel_session s1 {}, s2 {};
+	struct vaccel_resource res {
+	};
+	ASSERT_EQ(
+	    vaccel_resource_init(&res, path.c_str(), VACCEL_RESOURCE_DATA),
+	    VACCEL_OK);
+	struct vaccel_session s1 {
+	}, s2{};
 	ASSERT_EQ(vaccel_session_init(&s1, 0), VACCEL_OK);
 	ASSERT_EQ(vaccel_session_init(&s2, 0), VACCEL_OK);
 
@@ -434,13 +451,16 @@ TEST_F(Resource, RegistrationRules)
 TEST_F(Resource, GlobalLookups)
 {
 	const std::string path = files_.write("f", "x");
-	struct vaccel_resource m1 {}, d1 {}, m2 {};
-	ASSERT_EQ(vaccel_resource_init(&m1, path.c_str(), VACCEL_RESOURCE_MODEL),
-		  VACCEL_OK);
+	struct vaccel_resource m1 {
+	}, d1{}, m2{};
+	ASSERT_EQ(
+	    vaccel_resource_init(&m1, path.c_str(), VACCEL_RESOURCE_MODEL),
+	    VACCEL_OK);
 	ASSERT_EQ(vaccel_resource_init(&d1, path.c_str(), VACCEL_RESOURCE_DATA),
 		  VACCEL_OK);
-	ASSERT_EQ(vaccel_resource_init(&m2, path.c_str(), VACCEL_RESOURCE_MODEL),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_resource_init(&m2, path.c_str(), VACCEL_RESOURCE_MODEL),
+	    VACCEL_OK);
 	EXPECT_LT(m1.id, d1.id);
 	EXPECT_LT(d1.id, m2.id);
 
@@ -462,18 +482,18 @@ TEST_F(Resource, GlobalLookups)
 
 	struct vaccel_resource **all = nullptr;
 	size_t n = 0;
-	ASSERT_EQ(vaccel_resource_get_all_by_type(&all, &n,
-						  VACCEL_RESOURCE_MODEL),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_resource_get_all_by_type(&all, &n, VACCEL_RESOURCE_MODEL),
+	    VACCEL_OK);
 	ASSERT_EQ(n, 2U);
 	EXPECT_EQ(all[0], &m1);
 	EXPECT_EQ(all[1], &m2);
 	free(all);
 	all = nullptr;
 	n = 7;
-	EXPECT_EQ(vaccel_resource_get_all_by_type(&all, &n,
-						  VACCEL_RESOURCE_LIB),
-		  VACCEL_ENOENT);
+	EXPECT_EQ(
+	    vaccel_resource_get_all_by_type(&all, &n, VACCEL_RESOURCE_LIB),
+	    VACCEL_ENOENT);
 	EXPECT_EQ(n, 0U);
 	EXPECT_EQ(all, nullptr);
 
@@ -487,14 +507,16 @@ TEST_F(Resource, GlobalLookups)
 	EXPECT_EQ(vaccel_resource_release(&m2), VACCEL_OK);
 }
 
-// ---- URL resources -----------------------------------------------------------
+// ---- URL resources
+// -----------------------------------------------------------
 
-class UrlResource : public Resource {
+class UrlResource : public Resource
+{
 protected:
 	// A proxy from the environment must not intercept 127.0.0.1.
-	ScopedEnv no_proxy1_{ "no_proxy", "127.0.0.1,localhost" };
-	ScopedEnv no_proxy2_{ "NO_PROXY", "127.0.0.1,localhost" };
-	ScopedEnv http_proxy_{ "http_proxy", std::nullopt };
+	ScopedEnv no_proxy1_{"no_proxy", "127.0.0.1,localhost"};
+	ScopedEnv no_proxy2_{"NO_PROXY", "127.0.0.1,localhost"};
+	ScopedEnv http_proxy_{"http_proxy", std::nullopt};
 };
 
 TEST_F(UrlResource, Downloads)
@@ -504,11 +526,12 @@ TEST_F(UrlResource, Downloads)
 		body[i] = static_cast<char>('a' + i % 26);
 	HttpServer server(HttpServer::Mode::Ok, body);
 	const std::string url = server.url("/models/net.bin?rev=3");
-	struct vaccel_resource res {};
-	ASSERT_EQ(vaccel_resource_init(&res, url.c_str(),
-				       VACCEL_RESOURCE_MODEL),
-		  VACCEL_OK)
-		<< vaccel_last_error();
+	struct vaccel_resource res {
+	};
+	ASSERT_EQ(
+	    vaccel_resource_init(&res, url.c_str(), VACCEL_RESOURCE_MODEL),
+	    VACCEL_OK)
+	    << vaccel_last_error();
 	EXPECT_EQ(server.requests(), 1);
 	EXPECT_EQ(res.path_type, VACCEL_PATH_REMOTE_FILE);
 	ASSERT_EQ(res.nr_paths, 1U);
@@ -533,12 +556,13 @@ TEST_F(UrlResource, MultipleUrls)
 	HttpServer server(HttpServer::Mode::Ok, "same");
 	const std::string u1 = server.url("/a/model.bin");
 	const std::string u2 = server.url("/b/model.bin"); // same basename
-	const char *urls[] = { u1.c_str(), u2.c_str() };
-	struct vaccel_resource res {};
-	ASSERT_EQ(vaccel_resource_init_multi(&res, urls, 2,
-					     VACCEL_RESOURCE_MODEL),
-		  VACCEL_OK)
-		<< vaccel_last_error();
+	const char *urls[] = {u1.c_str(), u2.c_str()};
+	struct vaccel_resource res {
+	};
+	ASSERT_EQ(
+	    vaccel_resource_init_multi(&res, urls, 2, VACCEL_RESOURCE_MODEL),
+	    VACCEL_OK)
+	    << vaccel_last_error();
 	ASSERT_EQ(res.nr_blobs, 2U);
 	EXPECT_STRNE(vaccel_blob_path(res.blobs[0]),
 		     vaccel_blob_path(res.blobs[1]));
@@ -550,15 +574,17 @@ TEST_F(UrlResource, NotFoundIsEio)
 {
 	HttpServer server(HttpServer::Mode::NotFound);
 	const std::string url = server.url("/missing.bin");
-	struct vaccel_resource res {};
-	EXPECT_EQ(vaccel_resource_init(&res, url.c_str(), VACCEL_RESOURCE_MODEL),
-		  VACCEL_EIO);
+	struct vaccel_resource res {
+	};
+	EXPECT_EQ(
+	    vaccel_resource_init(&res, url.c_str(), VACCEL_RESOURCE_MODEL),
+	    VACCEL_EIO);
 	EXPECT_EQ(server.requests(), 1);
 	EXPECT_EQ(res.state, nullptr);
 	EXPECT_EQ(vaccel_resource_count(), 0U);
 	EXPECT_NE(std::string(vaccel_last_error()).find("missing.bin"),
 		  std::string::npos)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 	// Nothing left in the runtime's directory.
 	size_t entries = 0;
 	for ([[maybe_unused]] const auto &e :
@@ -572,14 +598,16 @@ TEST_F(UrlResource, UnresponsiveServerTimesOut)
 	ScopedEnv timeout("VACCEL_RESOURCE_FETCH_TIMEOUT", "1");
 	HttpServer server(HttpServer::Mode::Hang);
 	const std::string url = server.url("/slow.bin");
-	struct vaccel_resource res {};
+	struct vaccel_resource res {
+	};
 	// Bounded by the 1 s timeout (and the test's ctest TIMEOUT).
-	EXPECT_EQ(vaccel_resource_init(&res, url.c_str(), VACCEL_RESOURCE_MODEL),
-		  VACCEL_EIO);
+	EXPECT_EQ(
+	    vaccel_resource_init(&res, url.c_str(), VACCEL_RESOURCE_MODEL),
+	    VACCEL_EIO);
 	EXPECT_EQ(vaccel_resource_count(), 0U);
 	EXPECT_NE(std::string(vaccel_last_error()).find("timed out"),
 		  std::string::npos)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 }
 
 TEST_F(UrlResource, ConnectionRefusedIsEio)
@@ -591,8 +619,9 @@ TEST_F(UrlResource, ConnectionRefusedIsEio)
 		port = std::stoi(u.substr(u.rfind(':') + 1));
 	} // closed: nothing listens there now
 	const std::string url =
-		"http://127.0.0.1:" + std::to_string(port) + "/x.bin";
-	struct vaccel_resource res {};
+	    "http://127.0.0.1:" + std::to_string(port) + "/x.bin";
+	struct vaccel_resource res {
+	};
 	EXPECT_EQ(vaccel_resource_init(&res, url.c_str(), VACCEL_RESOURCE_DATA),
 		  VACCEL_EIO);
 	EXPECT_EQ(vaccel_resource_count(), 0U);

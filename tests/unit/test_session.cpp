@@ -7,18 +7,19 @@
 
 using namespace vaccel_test;
 
-namespace {
+namespace
+{
 
-class Session : public RuntimeTest {
+class Session : public RuntimeTest
+{
 protected:
 	// A small DATA resource from a buffer, kept in memory.
 	void make_resource(vaccel_resource *res,
 			   vaccel_resource_type_t type = VACCEL_RESOURCE_DATA)
 	{
 		const char bytes[] = "0123456789";
-		ASSERT_EQ(vaccel_resource_init_from_buf(res, bytes,
-							sizeof(bytes), type,
-							"r.bin", true),
+		ASSERT_EQ(vaccel_resource_init_from_buf(
+			      res, bytes, sizeof(bytes), type, "r.bin", true),
 			  VACCEL_OK);
 	}
 };
@@ -26,7 +27,8 @@ protected:
 TEST_F(Session, InitAndRelease)
 {
 	const size_t before = vaccel_session_count();
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_CPU), VACCEL_OK);
 	EXPECT_GT(sess.id, 0);
 	EXPECT_EQ(sess.hint, static_cast<unsigned>(VACCEL_PLUGIN_CPU));
@@ -35,7 +37,8 @@ TEST_F(Session, InitAndRelease)
 	EXPECT_FALSE(sess.is_virtio);
 	EXPECT_EQ(vaccel_session_count(), before + 1);
 
-	struct vaccel_session other {};
+	struct vaccel_session other {
+	};
 	ASSERT_EQ(vaccel_session_init(&other, 0), VACCEL_OK);
 	EXPECT_NE(other.id, sess.id);
 	EXPECT_EQ(vaccel_session_count(), before + 2);
@@ -51,9 +54,11 @@ TEST_F(Session, NullAndDoubleRelease)
 {
 	EXPECT_EQ(vaccel_session_init(nullptr, 0), VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_session_release(nullptr), VACCEL_EINVAL);
-	struct vaccel_session never {};
+	struct vaccel_session never {
+	};
 	EXPECT_EQ(vaccel_session_release(&never), VACCEL_EINVAL);
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
 	ASSERT_EQ(vaccel_session_release(&sess), VACCEL_OK);
 	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_EINVAL);
@@ -62,8 +67,10 @@ TEST_F(Session, NullAndDoubleRelease)
 
 TEST_F(Session, ReleaseWithRegisteredResourcesIsBusy)
 {
-	struct vaccel_session sess {};
-	struct vaccel_resource res {};
+	struct vaccel_session sess {
+	};
+	struct vaccel_resource res {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
 	make_resource(&res);
 	ASSERT_EQ(vaccel_resource_register(&res, &sess), VACCEL_OK);
@@ -74,7 +81,7 @@ TEST_F(Session, ReleaseWithRegisteredResourcesIsBusy)
 	EXPECT_TRUE(vaccel_session_has_resource(&sess, &res));
 	EXPECT_NE(std::string(vaccel_last_error()).find("registered"),
 		  std::string::npos)
-		<< vaccel_last_error();
+	    << vaccel_last_error();
 
 	ASSERT_EQ(vaccel_resource_unregister(&res, &sess), VACCEL_OK);
 	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
@@ -83,7 +90,8 @@ TEST_F(Session, ReleaseWithRegisteredResourcesIsBusy)
 
 TEST_F(Session, GetById)
 {
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
 	struct vaccel_session *found = nullptr;
 	ASSERT_EQ(vaccel_session_get_by_id(&found, sess.id), VACCEL_OK);
@@ -119,7 +127,8 @@ TEST_F(Session, NewAndDelete)
 TEST_F(Session, DeleteOfBusySessionKeepsIt)
 {
 	struct vaccel_session *sess = nullptr;
-	struct vaccel_resource res {};
+	struct vaccel_resource res {
+	};
 	ASSERT_EQ(vaccel_session_new(&sess, 0), VACCEL_OK);
 	make_resource(&res);
 	ASSERT_EQ(vaccel_resource_register(&res, sess), VACCEL_OK);
@@ -133,9 +142,11 @@ TEST_F(Session, DeleteOfBusySessionKeepsIt)
 
 TEST_F(Session, ResourceLookups)
 {
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
-	struct vaccel_resource data1 {}, model {}, data2 {}, unregistered {};
+	struct vaccel_resource data1 {
+	}, model{}, data2{}, unregistered{};
 	make_resource(&data1, VACCEL_RESOURCE_DATA);
 	make_resource(&model, VACCEL_RESOURCE_MODEL);
 	make_resource(&data2, VACCEL_RESOURCE_DATA);
@@ -164,14 +175,14 @@ TEST_F(Session, ResourceLookups)
 	EXPECT_EQ(vaccel_session_resource_by_id(nullptr, &r, model.id),
 		  VACCEL_EINVAL);
 
-	ASSERT_EQ(vaccel_session_resource_by_type(&sess, &r,
-						  VACCEL_RESOURCE_DATA),
-		  VACCEL_OK);
+	ASSERT_EQ(
+	    vaccel_session_resource_by_type(&sess, &r, VACCEL_RESOURCE_DATA),
+	    VACCEL_OK);
 	EXPECT_EQ(r, &data2);
 	r = nullptr;
-	EXPECT_EQ(vaccel_session_resource_by_type(&sess, &r,
-						  VACCEL_RESOURCE_LIB),
-		  VACCEL_ENOENT);
+	EXPECT_EQ(
+	    vaccel_session_resource_by_type(&sess, &r, VACCEL_RESOURCE_LIB),
+	    VACCEL_ENOENT);
 	EXPECT_EQ(r, nullptr);
 
 	struct vaccel_resource **all = nullptr;
@@ -194,19 +205,20 @@ TEST_F(Session, ResourceLookups)
 						   VACCEL_RESOURCE_DATA),
 		  VACCEL_EINVAL);
 
-	for (auto *res : { &data1, &model, &data2 })
+	for (auto *res : {&data1, &model, &data2})
 		ASSERT_EQ(vaccel_resource_unregister(res, &sess), VACCEL_OK);
-	EXPECT_EQ(vaccel_session_resource_by_type(&sess, &r,
-						  VACCEL_RESOURCE_MODEL),
-		  VACCEL_ENOENT);
+	EXPECT_EQ(
+	    vaccel_session_resource_by_type(&sess, &r, VACCEL_RESOURCE_MODEL),
+	    VACCEL_ENOENT);
 	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
-	for (auto *res : { &data1, &model, &data2, &unregistered })
+	for (auto *res : {&data1, &model, &data2, &unregistered})
 		EXPECT_EQ(vaccel_resource_release(res), VACCEL_OK);
 }
 
 TEST_F(Session, RundirLivesWithTheSession)
 {
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
 	ASSERT_NE(sess.rundir, nullptr);
 	const std::string dir = sess.rundir;
@@ -217,7 +229,8 @@ TEST_F(Session, RundirLivesWithTheSession)
 	{
 		std::ofstream(dir + "/scratch.bin") << "x";
 	}
-	struct vaccel_session other {};
+	struct vaccel_session other {
+	};
 	ASSERT_EQ(vaccel_session_init(&other, 0), VACCEL_OK);
 	EXPECT_NE(std::string(other.rundir), dir);
 	ASSERT_EQ(vaccel_session_release(&sess), VACCEL_OK);
@@ -228,30 +241,32 @@ TEST_F(Session, RundirLivesWithTheSession)
 
 TEST_F(Session, OpWithoutPluginIsNotSupported)
 {
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
 	EXPECT_EQ(vaccel_noop(&sess), VACCEL_ENOTSUP);
 	EXPECT_NE(std::string(vaccel_last_error()).find("VACCEL_OP_NOOP"),
 		  std::string::npos)
-		<< vaccel_last_error();
-	float a[1] = { 1 }, b[1] = { 1 }, c[1] = { 0 };
+	    << vaccel_last_error();
+	float a[1] = {1}, b[1] = {1}, c[1] = {0};
 	EXPECT_EQ(vaccel_sgemm(&sess, 1, 1, 1, 1.0f, a, 1, b, 1, 0.0f, c, 1),
 		  VACCEL_ENOTSUP);
 	EXPECT_EQ(c[0], 0.0f);
 	EXPECT_EQ(vaccel_session_op_plugin(&sess, VACCEL_OP_NOOP), nullptr);
 	const std::string text = log_text();
 	EXPECT_NE(text.find("VACCEL_OP_NOOP"), std::string::npos) << text;
-	EXPECT_NE(text.find("VACCEL_OP_BLAS_SGEMM"), std::string::npos)
-		<< text;
+	EXPECT_NE(text.find("VACCEL_OP_BLAS_SGEMM"), std::string::npos) << text;
 	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
 }
 
 TEST_F(Session, OpOnInvalidSessionIsEinval)
 {
 	EXPECT_EQ(vaccel_noop(nullptr), VACCEL_EINVAL);
-	struct vaccel_session never {};
+	struct vaccel_session never {
+	};
 	EXPECT_EQ(vaccel_noop(&never), VACCEL_EINVAL);
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
 	ASSERT_EQ(vaccel_session_release(&sess), VACCEL_OK);
 	EXPECT_EQ(vaccel_noop(&sess), VACCEL_EINVAL);
@@ -259,7 +274,8 @@ TEST_F(Session, OpOnInvalidSessionIsEinval)
 
 TEST_F(Session, UpdateChangesHint)
 {
-	struct vaccel_session sess {};
+	struct vaccel_session sess {
+	};
 	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_CPU), VACCEL_OK);
 	EXPECT_EQ(vaccel_session_update(&sess, VACCEL_PLUGIN_GPU), VACCEL_OK);
 	EXPECT_EQ(sess.hint, static_cast<unsigned>(VACCEL_PLUGIN_GPU));
@@ -286,8 +302,10 @@ TEST_F(Session, Count)
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 TEST_F(Session, DeprecatedSpellings)
 {
-	struct vaccel_session sess {};
-	struct vaccel_resource res {};
+	struct vaccel_session sess {
+	};
+	struct vaccel_resource res {
+	};
 	ASSERT_EQ(vaccel_sess_init(&sess, 0), VACCEL_OK);
 	make_resource(&res);
 	EXPECT_FALSE(vaccel_sess_has_resource(&sess, &res));

@@ -12,15 +12,16 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <stdexcept>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unistd.h>
 #include <vector>
 
-namespace vaccel_test {
+namespace vaccel_test
+{
 
 namespace fs = std::filesystem;
 
@@ -36,18 +37,19 @@ inline bool have_plugin(std::string_view name)
 	return fs::exists(plugin_path(name));
 }
 
-#define REQUIRE_PLUGIN(name)                                               \
-	do {                                                               \
-		if (!::vaccel_test::have_plugin(name))                     \
-			GTEST_SKIP() << ::vaccel_test::plugin_path(name)   \
-				     << " is not built";                   \
+#define REQUIRE_PLUGIN(name)                                                   \
+	do {                                                                   \
+		if (!::vaccel_test::have_plugin(name))                         \
+			GTEST_SKIP() << ::vaccel_test::plugin_path(name)       \
+				     << " is not built";                       \
 	} while (0)
 
 // Sets (or unsets, with nullopt) an environment variable for a scope.
-class ScopedEnv {
+class ScopedEnv
+{
 public:
 	ScopedEnv(std::string name, std::optional<std::string> value)
-		: name_(std::move(name))
+	    : name_(std::move(name))
 	{
 		if (const char *old = std::getenv(name_.c_str()))
 			old_ = old;
@@ -73,18 +75,19 @@ private:
 
 // Every variable the configuration reads, cleared for a test's duration so
 // that the caller's environment cannot change the outcome.
-class CleanVaccelEnv {
+class CleanVaccelEnv
+{
 public:
 	CleanVaccelEnv()
 	{
 		for (const char *v :
-		     { "VACCEL_CONFIG", "VACCEL_PLUGINS", "VACCEL_BACKENDS",
-		       "VACCEL_LOG_LEVEL", "VACCEL_DEBUG_LEVEL",
-		       "VACCEL_LOG_FILE", "VACCEL_PROFILING_ENABLED",
-		       "VACCEL_VERSION_IGNORE", "VACCEL_IGNORE_VERSION",
-		       "VACCEL_RESOURCE_FETCH_TIMEOUT" })
-			vars_.emplace_back(std::make_unique<ScopedEnv>(
-				v, std::nullopt));
+		     {"VACCEL_CONFIG", "VACCEL_PLUGINS", "VACCEL_BACKENDS",
+		      "VACCEL_LOG_LEVEL", "VACCEL_DEBUG_LEVEL",
+		      "VACCEL_LOG_FILE", "VACCEL_PROFILING_ENABLED",
+		      "VACCEL_VERSION_IGNORE", "VACCEL_IGNORE_VERSION",
+		      "VACCEL_RESOURCE_FETCH_TIMEOUT"})
+			vars_.emplace_back(
+			    std::make_unique<ScopedEnv>(v, std::nullopt));
 	}
 
 private:
@@ -92,13 +95,13 @@ private:
 };
 
 // A private temporary directory, removed with everything in it.
-class TempDir {
+class TempDir
+{
 public:
 	TempDir()
 	{
 		std::string tmpl =
-			(fs::temp_directory_path() / "vaccel-test-XXXXXX")
-				.string();
+		    (fs::temp_directory_path() / "vaccel-test-XXXXXX").string();
 		if (mkdtemp(tmpl.data()) == nullptr)
 			throw std::runtime_error("mkdtemp failed");
 		path_ = tmpl;
@@ -144,7 +147,8 @@ inline int rebootstrap(const char *plugins = nullptr,
 		       bool version_ignore = false)
 {
 	(void)vaccel_cleanup();
-	struct vaccel_config cfg {};
+	struct vaccel_config cfg {
+	};
 	int rc = vaccel_config_init(&cfg, plugins, level, log_file, false,
 				    version_ignore);
 	if (rc != VACCEL_OK)
@@ -157,14 +161,15 @@ inline int rebootstrap(const char *plugins = nullptr,
 // Each test starts from a runtime bootstrapped with no plugins and errors
 // logged to a private file (so that tests may look for messages), and
 // cleans up afterwards.
-class RuntimeTest : public ::testing::Test {
+class RuntimeTest : public ::testing::Test
+{
 protected:
 	void SetUp() override
 	{
 		log_file_ = tmp_.file("vaccel.log");
-		ASSERT_EQ(rebootstrap(nullptr, VACCEL_LOG_ERROR,
-				      log_file_.c_str()),
-			  VACCEL_OK);
+		ASSERT_EQ(
+		    rebootstrap(nullptr, VACCEL_LOG_ERROR, log_file_.c_str()),
+		    VACCEL_OK);
 		ASSERT_TRUE(vaccel_is_initialized());
 	}
 	void TearDown() override { EXPECT_EQ(vaccel_cleanup(), VACCEL_OK); }
@@ -200,7 +205,7 @@ inline void ref_sgemm(int64_t m, int64_t n, int64_t k, float alpha,
 				acc += static_cast<double>(a[i * lda + p]) *
 				       b[p * ldb + j];
 			c[i * ldc + j] = static_cast<float>(
-				alpha * acc + beta * c[i * ldc + j]);
+			    alpha * acc + beta * c[i * ldc + j]);
 		}
 }
 

@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-#define VACCEL_FPGA_DEPRECATED_ \
+#define VACCEL_FPGA_DEPRECATED_                                                \
 	__attribute__((deprecated("the fpga demo ops will be removed")))
 
 /** Copy the @p len_a ints of @p a into @p out_a (room for @p len_a). */

@@ -50,7 +50,7 @@ enum vaccel_tf_data_type {
 
 /** Opaque bytes (e.g. serialized RunOptions). */
 struct vaccel_tf_buffer {
-	void *data; /**< malloc'd; owned by the buffer */
+	void *data;  /**< malloc'd; owned by the buffer */
 	size_t size; /**< bytes at @c data */
 };
 
@@ -85,7 +85,7 @@ int vaccel_tf_buffer_take_data(struct vaccel_tf_buffer *buffer, void **data,
 /** A graph node: an operation name and an output index. */
 struct vaccel_tf_node {
 	char *name; /**< malloc'd copy, owned by the node */
-	int id; /**< output index */
+	int id;     /**< output index */
 };
 
 /** Initialize @p node with a copy of @p name (not NULL) and @p id. */
@@ -102,10 +102,10 @@ int vaccel_tf_node_delete(struct vaccel_tf_node *node);
 
 /** A dense tensor. */
 struct vaccel_tf_tensor {
-	void *data; /**< element bytes; see @c owned */
-	size_t size; /**< bytes at @c data */
-	bool owned; /**< release frees @c data */
-	int nr_dims; /**< number of dimensions, >= 1 */
+	void *data;    /**< element bytes; see @c owned */
+	size_t size;   /**< bytes at @c data */
+	bool owned;    /**< release frees @c data */
+	int nr_dims;   /**< number of dimensions, >= 1 */
 	int64_t *dims; /**< @c nr_dims sizes, malloc'd, owned by the tensor */
 	enum vaccel_tf_data_type data_type;
 };
@@ -148,7 +148,7 @@ int vaccel_tf_tensor_take_data(struct vaccel_tf_tensor *tensor, void **data,
 
 /** Status reported by the TensorFlow backend. */
 struct vaccel_tf_status {
-	uint8_t code; /**< TF_Code */
+	uint8_t code;  /**< TF_Code */
 	char *message; /**< malloc'd copy, owned by the status */
 };
 

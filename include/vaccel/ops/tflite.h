@@ -41,10 +41,10 @@ enum vaccel_tflite_data_type {
 
 /** A dense tensor. */
 struct vaccel_tflite_tensor {
-	void *data; /**< element bytes; see @c owned */
-	size_t size; /**< bytes at @c data */
-	bool owned; /**< release frees @c data */
-	int nr_dims; /**< number of dimensions, >= 1 */
+	void *data;    /**< element bytes; see @c owned */
+	size_t size;   /**< bytes at @c data */
+	bool owned;    /**< release frees @c data */
+	int nr_dims;   /**< number of dimensions, >= 1 */
 	int32_t *dims; /**< @c nr_dims sizes, malloc'd, owned by the tensor */
 	enum vaccel_tflite_data_type data_type;
 };

@@ -30,7 +30,7 @@ enum vaccel_torch_data_type {
 
 /** Opaque bytes (e.g. run options). */
 struct vaccel_torch_buffer {
-	char *data; /**< malloc'd; owned by the buffer */
+	char *data;  /**< malloc'd; owned by the buffer */
 	size_t size; /**< bytes at @c data */
 };
 
@@ -56,11 +56,11 @@ int vaccel_torch_buffer_take_data(struct vaccel_torch_buffer *buffer,
 
 /** A dense tensor. */
 struct vaccel_torch_tensor {
-	void *data; /**< element bytes; see @c owned */
-	size_t size; /**< bytes at @c data */
-	bool owned; /**< release frees @c data */
+	void *data;      /**< element bytes; see @c owned */
+	size_t size;     /**< bytes at @c data */
+	bool owned;      /**< release frees @c data */
 	int64_t nr_dims; /**< number of dimensions, >= 1 */
-	int64_t *dims; /**< @c nr_dims sizes, malloc'd, owned by the tensor */
+	int64_t *dims;   /**< @c nr_dims sizes, malloc'd, owned by the tensor */
 	enum vaccel_torch_data_type data_type;
 };
 
