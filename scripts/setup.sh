@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libtomlplusplus-dev
   clang-format
+  protobuf-compiler libprotobuf-dev
 )
 
 missing=()

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+// Everything a peer controls before any handler runs: the frame header, the
+// ttrpc envelope, and each vAccel message the agent or the plugin parses.
+// Also the address parser (configuration and command lines are text too).
+#include "transport/transport.h"
+
+#include "rpc/common.pb.h"
+#include "rpc/ext.pb.h"
+#include "rpc/genop.pb.h"
+#include "rpc/image.pb.h"
+#include "rpc/profiling.pb.h"
+#include "rpc/resource.pb.h"
+#include "rpc/session.pb.h"
+#include "rpc/tf.pb.h"
+#include "rpc/tflite.pb.h"
+#include "rpc/torch.pb.h"
+#include "rpc/ttrpc.pb.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace rpc = vaccel::rpc;
+namespace t = vaccel::transport;
+
+namespace
+{
+
+template <class M> void parse_as(const std::string &bytes)
+{
+	M m;
+	if (!m.ParseFromString(bytes))
+		return;
+	// Re-encoding a parsed message must succeed and parse back.
+	std::string again;
+	if (!m.SerializeToString(&again))
+		__builtin_trap();
+	M back;
+	if (!back.ParseFromString(again))
+		__builtin_trap();
+}
+
+// Every message that travels as a request or response payload.
+void parse_all(const std::string &b)
+{
+	parse_as<rpc::Empty>(b);
+	parse_as<rpc::Error>(b);
+	parse_as<rpc::session::CreateRequest>(b);
+	parse_as<rpc::session::CreateResponse>(b);
+	parse_as<rpc::session::UpdateRequest>(b);
+	parse_as<rpc::session::DestroyRequest>(b);
+	parse_as<rpc::resource::RegisterRequest>(b);
+	parse_as<rpc::resource::RegisterResponse>(b);
+	parse_as<rpc::resource::UnregisterRequest>(b);
+	parse_as<rpc::resource::SyncRequest>(b);
+	parse_as<rpc::resource::SyncResponse>(b);
+	parse_as<rpc::image::Request>(b);
+	parse_as<rpc::image::Response>(b);
+	parse_as<rpc::genop::Request>(b);
+	parse_as<rpc::genop::Response>(b);
+	parse_as<rpc::tf::ModelLoadRequest>(b);
+	parse_as<rpc::tf::ModelLoadResponse>(b);
+	parse_as<rpc::tf::ModelUnloadRequest>(b);
+	parse_as<rpc::tf::ModelUnloadResponse>(b);
+	parse_as<rpc::tf::ModelRunRequest>(b);
+	parse_as<rpc::tf::ModelRunResponse>(b);
+	parse_as<rpc::tflite::ModelLoadRequest>(b);
+	parse_as<rpc::tflite::ModelUnloadRequest>(b);
+	parse_as<rpc::tflite::ModelRunRequest>(b);
+	parse_as<rpc::tflite::ModelRunResponse>(b);
+	parse_as<rpc::torch::ModelLoadRequest>(b);
+	parse_as<rpc::torch::ModelRunRequest>(b);
+	parse_as<rpc::torch::ModelRunResponse>(b);
+	parse_as<rpc::profiling::Request>(b);
+	parse_as<rpc::profiling::Response>(b);
+	parse_as<rpc::ext::AgentStats>(b);
+	parse_as<rpc::ext::Hello>(b);
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerInitialize(int *, char ***)
+{
+	t::silence_protobuf_logging();
+	return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	(void)t::parse_address(
+	    std::string_view(reinterpret_cast<const char *>(data), size));
+
+	if (size < t::kFrameHeaderSize)
+		return 0;
+	auto h = t::decode_header(data, t::kDefaultMaxFrame);
+	if (!h)
+		return 0;
+	// What read_frame would hand on: exactly `length` bytes, if present.
+	size_t avail = size - t::kFrameHeaderSize;
+	if (h->length > avail)
+		return 0;
+	std::string payload(reinterpret_cast<const char *>(data) +
+				t::kFrameHeaderSize,
+			    h->length);
+
+	if (h->type == t::MsgType::Request) {
+		rpc::ttrpc::Request req;
+		if (req.ParseFromString(payload))
+			parse_all(req.payload());
+	} else if (h->type == t::MsgType::Response) {
+		rpc::ttrpc::Response resp;
+		if (resp.ParseFromString(payload)) {
+			parse_all(resp.payload());
+			for (const auto &d : resp.status().details())
+				parse_as<rpc::Error>(d.value());
+		}
+	}
+	// Handlers also see payloads whatever the envelope said.
+	parse_all(payload);
+	return 0;
+}

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+// ttrpc frame headers and whole frames over a Stream.
+#include "transport/transport.h"
+
+#include <google/protobuf/stubs/logging.h>
+
+namespace vaccel::transport
+{
+namespace
+{
+
+void put_be32(uint8_t *p, uint32_t v) noexcept
+{
+	p[0] = static_cast<uint8_t>(v >> 24);
+	p[1] = static_cast<uint8_t>(v >> 16);
+	p[2] = static_cast<uint8_t>(v >> 8);
+	p[3] = static_cast<uint8_t>(v);
+}
+
+uint32_t get_be32(const uint8_t *p) noexcept
+{
+	return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
+	       (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+} // namespace
+
+void encode_header(const FrameHeader &h, uint8_t out[kFrameHeaderSize]) noexcept
+{
+	put_be32(out, h.length);
+	put_be32(out + 4, h.stream_id);
+	out[8] = static_cast<uint8_t>(h.type);
+	out[9] = h.flags;
+}
+
+Result<FrameHeader> decode_header(const uint8_t in[kFrameHeaderSize],
+				  uint32_t max_len) noexcept
+{
+	// Status::error allocates its message; keep the noexcept promise if
+	// that throws (the frame is refused either way).
+	try {
+		FrameHeader h;
+		h.length = get_be32(in);
+		h.stream_id = get_be32(in + 4);
+		uint8_t type = in[8];
+		h.flags = in[9];
+		if (type < static_cast<uint8_t>(MsgType::Request) ||
+		    type > static_cast<uint8_t>(MsgType::Data))
+			return Status::error(VACCEL_EINVAL,
+					     "frame (stream %u): unknown "
+					     "message type %u",
+					     h.stream_id, unsigned{type});
+		h.type = static_cast<MsgType>(type);
+		if (h.length > max_len)
+			return Status::error(VACCEL_EINVAL,
+					     "frame (stream %u): length %u "
+					     "exceeds the limit of %u bytes",
+					     h.stream_id, h.length, max_len);
+		return h;
+	} catch (...) {
+		return Status(VACCEL_ENOMEM, {});
+	}
+}
+
+Status write_frame(Stream &s, const FrameHeader &h,
+		   std::span<const uint8_t> payload, Deadline dl)
+{
+	if (payload.size() > kMaxFrameLimit)
+		return Status::error(VACCEL_EINVAL,
+				     "frame (stream %u): payload of %zu bytes "
+				     "exceeds the protocol limit of %u",
+				     h.stream_id, payload.size(),
+				     kMaxFrameLimit);
+	FrameHeader hdr = h;
+	hdr.length = static_cast<uint32_t>(payload.size());
+	uint8_t buf[kFrameHeaderSize];
+	encode_header(hdr, buf);
+	std::span<const uint8_t> parts[2] = {std::span(buf), payload};
+	return s.write_all(std::span<const std::span<const uint8_t>>(parts),
+			   dl);
+}
+
+Result<Frame> read_frame(Stream &s, uint32_t max_len, Deadline dl)
+{
+	uint8_t buf[kFrameHeaderSize];
+	VACCEL_RETURN_IF_ERROR(s.read_exact(std::span(buf), dl));
+	auto h = decode_header(buf, max_len);
+	if (!h)
+		return h.status();
+	Frame f;
+	f.header = *h;
+	f.payload.resize(f.header.length);
+	VACCEL_RETURN_IF_ERROR(s.read_exact(std::span(f.payload), dl));
+	return f;
+}
+
+void silence_protobuf_logging() noexcept
+{
+	// A null handler discards messages (FATAL ones still abort).
+	google::protobuf::SetLogHandler(nullptr);
+}
+
+} // namespace vaccel::transport

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: Apache-2.0
+// Transport shared by the vaccel-agent and the rpc plugin: addresses,
+// byte streams over sockets and character devices, listeners, and ttrpc
+// framing. Everything returns Status/Result (core/status.h); nothing throws.
+//
+// Wire format (ttrpc, as upstream vAccel RPC): every message is a 10-byte
+// header followed by `length` bytes of payload:
+//   uint32 length (big endian) | uint32 stream_id (big endian) |
+//   uint8 type (1 request, 2 response, 3 data) | uint8 flags
+// Request/response payloads are the protobuf messages of rpc/ttrpc.proto
+// wrapping the vAccel messages of rpc/*.proto. Lengths are checked against
+// the receiver's limit before any allocation.
+#pragma once
+
+#include "core/status.h"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace vaccel::transport
+{
+
+using core::Result;
+using core::Status;
+using Clock = std::chrono::steady_clock;
+// A point in time after which I/O gives up with VACCEL_ETIMEDOUT-like
+// VACCEL_EIO; std::nullopt means wait forever.
+using Deadline = std::optional<Clock::time_point>;
+
+inline Deadline deadline_in(std::chrono::milliseconds ms)
+{
+	if (ms.count() <= 0)
+		return std::nullopt;
+	return Clock::now() + ms;
+}
+
+// ---- addresses --------------------------------------------------------------
+
+struct Address {
+	enum class Kind {
+		Unix,         // unix:///path/to/sock
+		UnixAbstract, // unix://@name
+		Tcp,          // tcp://host:port, tcp://[v6]:port
+		Vsock,        // vsock://cid:port
+		HybridVsock,  // hvsock:///path/to/vsock.sock:port (Firecracker,
+			     // Cloud Hypervisor): client connects to `path` and
+			     // sends "CONNECT <port>\n"; listener binds
+			     // path_PORT
+		Serial, // virtio-serial:///dev/virtio-ports/NAME (client only)
+	};
+	Kind kind = Kind::Unix;
+	// Unix, UnixAbstract (without the '@'), HybridVsock, Serial.
+	std::string path;
+	std::string host;  // Tcp
+	uint32_t port = 0; // Tcp, Vsock, HybridVsock
+	uint32_t cid = 0;  // Vsock
+};
+
+// Parses the forms above (plus "vsock://any:port": cid VMADDR_CID_ANY,
+// for listeners). Errors are VACCEL_EINVAL and name the offending part.
+Result<Address> parse_address(std::string_view text);
+std::string to_string(const Address &addr);
+
+// ---- streams --------------------------------------------------------
+
+// A connected byte stream. Move-only; closes its fd. Streams made by
+// connect() and Listener::accept() are non-blocking fds (so they can sit in
+// a poll/epoll set); the methods below wait with poll() up to the deadline
+// and work the same on blocking fds handed to Stream(int).
+class Stream
+{
+public:
+	Stream() = default;
+	explicit Stream(int fd) noexcept : fd_(fd) {}
+	Stream(Stream &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+	Stream &operator=(Stream &&o) noexcept;
+	Stream(const Stream &) = delete;
+	Stream &operator=(const Stream &) = delete;
+	~Stream();
+
+	[[nodiscard]] int fd() const noexcept { return fd_; }
+	[[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
+	// Writes everything (handles EINTR/short writes; MSG_NOSIGNAL).
+	Status write_all(std::span<const uint8_t> data, Deadline dl);
+	// Gathers several buffers in one writev where possible.
+	Status write_all(std::span<const std::span<const uint8_t>> parts,
+			 Deadline dl);
+	// Reads exactly data.size() bytes; VACCEL_EIO with "peer closed" on
+	// EOF. After a failure part of the data may have been consumed: the
+	// stream is then out of step and should be closed.
+	Status read_exact(std::span<uint8_t> data, Deadline dl);
+	// Wakes up blocked readers/writers (shutdown(2)); fd stays open. No
+	// effect on character devices (Serial).
+	void shutdown() noexcept;
+	void close() noexcept;
+
+private:
+	int fd_ = -1;
+};
+
+// Connects (TCP_NODELAY on TCP; CONNECT handshake for hybrid vsock; opens
+// the character device for Serial). Errors are VACCEL_EIO with the reason.
+Result<Stream> connect(const Address &addr, std::chrono::milliseconds timeout);
+
+// A listening socket. Move-only.
+class Listener
+{
+public:
+	// Binds and listens. A unix path left by a dead listener is replaced;
+	// a live listener (VACCEL_EBUSY) or a non-socket file (VACCEL_EEXIST)
+	// is not. HybridVsock listens on the unix socket path + "_" + port;
+	// Vsock may use cid VMADDR_CID_ANY ("vsock://any:port"); Serial is
+	// VACCEL_ENOTSUP. The listening fd is blocking.
+	static Result<Listener> bind(const Address &addr, int backlog = 128);
+	Listener() = default;
+	Listener(Listener &&o) noexcept;
+	Listener &operator=(Listener &&o) noexcept;
+	Listener(const Listener &) = delete;
+	Listener &operator=(const Listener &) = delete;
+	~Listener();
+
+	[[nodiscard]] int fd() const noexcept { return fd_; }
+	// Accepts one connection (TCP_NODELAY set on TCP). Non-blocking
+	// listeners return VACCEL_EAGAIN when none is pending.
+	Result<Stream> accept();
+	// The address actually bound (tcp port 0 -> the chosen port).
+	[[nodiscard]] const Address &address() const noexcept { return addr_; }
+	// Wakes up a thread blocked in accept() (which then fails); the fd
+	// stays open until close().
+	void shutdown() noexcept;
+	void close() noexcept; // also unlinks a unix socket path it created
+
+private:
+	int fd_ = -1;
+	Address addr_;
+	std::string unlink_path_;
+};
+
+// ---- ttrpc framing --------------------------------------------------
+
+constexpr size_t kFrameHeaderSize = 10;
+// ttrpc's default limit; payloads above it are refused by both sides
+// unless raised by configuration (and then only up to kMaxFrameLimit).
+constexpr uint32_t kDefaultMaxFrame = 4u << 20;
+constexpr uint32_t kMaxFrameLimit = 64u << 20;
+
+enum class MsgType : uint8_t { Request = 1, Response = 2, Data = 3 };
+
+struct FrameHeader {
+	uint32_t length = 0;
+	uint32_t stream_id = 0;
+	MsgType type = MsgType::Request;
+	uint8_t flags = 0;
+};
+
+void encode_header(const FrameHeader &h,
+		   uint8_t out[kFrameHeaderSize]) noexcept;
+// Rejects unknown types and lengths above max_len (VACCEL_EINVAL, message
+// says which), before the caller allocates anything.
+Result<FrameHeader> decode_header(const uint8_t in[kFrameHeaderSize],
+				  uint32_t max_len) noexcept;
+
+// write_frame sends h with length = payload.size() (h.length is ignored),
+// header and payload in one gathered write; payloads above kMaxFrameLimit
+// are refused. read_frame allocates the payload only after decode_header
+// accepted the length.
+
+struct Frame {
+	FrameHeader header;
+	std::vector<uint8_t> payload;
+};
+
+Status write_frame(Stream &s, const FrameHeader &h,
+		   std::span<const uint8_t> payload, Deadline dl);
+Result<Frame> read_frame(Stream &s, uint32_t max_len, Deadline dl);
+
+// ---- ttrpc envelope -------------------------------------------------
+
+// Drops libprotobuf's own log lines (process-wide). proto3 string fields
+// must be UTF-8: a peer sending anything else makes parsing fail, as it
+// should, but libprotobuf also prints an ERROR line each time, which would
+// let a peer flood the agent's log. The agent calls this at start; a plugin
+// should not (the host program may use protobuf itself).
+void silence_protobuf_logging() noexcept;
+
+// Service names under which the agent answers (upstream's sync and async
+// generated services; same methods).
+inline constexpr std::string_view kServiceSync =
+    "vaccel.sync.agent.AgentService";
+inline constexpr std::string_view kServiceAsync =
+    "vaccel.asynchronous.agent.AgentService";
+
+// gRPC status codes used in ttrpc Response.status.
+enum class RpcCode : int32_t {
+	Ok = 0,
+	InvalidArgument = 3,
+	NotFound = 5,
+	PermissionDenied = 7,
+	ResourceExhausted = 8,
+	Unimplemented = 12,
+	Internal = 13,
+	Unavailable = 14,
+};
+
+// The Any type URL upstream puts on a vaccel error detail.
+inline constexpr std::string_view kVaccelErrorTypeUrl =
+    "type.googleapis.com/vaccel.ProtoError";
+
+} // namespace vaccel::transport
