@@ -12,6 +12,7 @@ PACKAGES=(
   libcurl4-openssl-dev libtomlplusplus-dev
   clang-format
   protobuf-compiler libprotobuf-dev
+  clang libclang-rt-14-dev
 )
 
 missing=()

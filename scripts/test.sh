@@ -27,4 +27,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   run_preset asan
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_preset tsan
 
+# libFuzzer over the frame and message decoders, bounded.
+echo "=== fuzz"
+scripts/fuzz.sh "${VACCEL_FUZZ_SECONDS:-20}"
+
 echo "=== all tests passed"
