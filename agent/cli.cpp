@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cli.h"
+
+#include "transport/transport.h"
+
+#include <vaccel.h>
+
+#include <charconv>
+#include <thread>
+
+namespace vaccel::agent
+{
+
+using core::Result;
+using core::Status;
+
+namespace
+{
+
+template <class T> bool parse_uint(std::string_view s, T *out)
+{
+	if (s.empty())
+		return false;
+	auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+	return ec == std::errc() && end == s.data() + s.size();
+}
+
+bool parse_bool(std::string_view s, bool *out)
+{
+	if (s == "true" || s == "1") {
+		*out = true;
+		return true;
+	}
+	if (s == "false" || s == "0") {
+		*out = false;
+		return true;
+	}
+	return false;
+}
+
+// Numbers (upstream) or names for the log level.
+bool parse_level(std::string_view s, int *out)
+{
+	static constexpr std::string_view names[] = {"error", "warn", "info",
+						     "debug"};
+	for (int i = 0; i < 4; ++i)
+		if (s == names[i]) {
+			*out = i + 1;
+			return true;
+		}
+	return parse_uint(s, out) && *out >= VACCEL_LOG_ERROR &&
+	       *out <= VACCEL_LOG_DEBUG;
+}
+
+std::string str(std::string_view s)
+{
+	return std::string(s);
+}
+
+} // namespace
+
+Result<ConfigOverrides> parse_vaccel_config(std::string_view text)
+{
+	ConfigOverrides o;
+	size_t pos = 0;
+	while (pos <= text.size()) {
+		size_t comma = text.find(',', pos);
+		if (comma == std::string_view::npos)
+			comma = text.size();
+		std::string_view part = text.substr(pos, comma - pos);
+		pos = comma + 1;
+		size_t eq = part.find('=');
+		if (eq == std::string_view::npos)
+			return Status::error(VACCEL_EINVAL,
+					     "--vaccel-config: '%s' is not "
+					     "key=value",
+					     str(part).c_str());
+		std::string_view key = part.substr(0, eq);
+		std::string_view value = part.substr(eq + 1);
+		bool b = false;
+		if (key == "plugins") {
+			o.plugins = str(value);
+		} else if (key == "log_file") {
+			o.log_file = str(value);
+		} else if (key == "log_level") {
+			int level = 0;
+			if (!parse_level(value, &level))
+				return Status::error(
+				    VACCEL_EINVAL,
+				    "--vaccel-config: log_level '%s' must be "
+				    "1-4 or error|warn|info|debug",
+				    str(value).c_str());
+			o.log_level = level;
+		} else if (key == "profiling_enabled" ||
+			   key == "version_ignore") {
+			if (!parse_bool(value, &b))
+				return Status::error(
+				    VACCEL_EINVAL,
+				    "--vaccel-config: %s '%s' must be true or "
+				    "false",
+				    str(key).c_str(), str(value).c_str());
+			(key == "version_ignore" ? o.version_ignore
+						 : o.profiling_enabled) = b;
+		} else {
+			return Status::error(
+			    VACCEL_EINVAL, "--vaccel-config: unknown key '%s'",
+			    str(key).c_str());
+		}
+		if (comma == text.size())
+			break;
+	}
+	return o;
+}
+
+Result<Options> parse_cli(const std::vector<std::string_view> &args)
+{
+	Options o;
+	for (size_t i = 1; i < args.size(); ++i) {
+		std::string_view arg = args[i];
+		std::string_view name = arg;
+		std::optional<std::string_view> inline_value;
+		if (arg.rfind("--", 0) == 0) {
+			if (size_t eq = arg.find('='); eq != arg.npos) {
+				name = arg.substr(0, eq);
+				inline_value = arg.substr(eq + 1);
+			}
+		}
+		if (name == "-h" || name == "--help") {
+			o.help = true;
+			continue;
+		}
+		const bool known = name == "-a" || name == "--server-address" ||
+				   name == "--vaccel-config" ||
+				   name == "--workers" || name == "--max-frame";
+		if (!known)
+			return Status::error(VACCEL_EINVAL,
+					     "unknown option '%s'",
+					     str(arg).c_str());
+		std::string_view value;
+		if (inline_value) {
+			value = *inline_value;
+		} else {
+			if (i + 1 >= args.size())
+				return Status::error(
+				    VACCEL_EINVAL, "option '%s' needs a value",
+				    str(name).c_str());
+			value = args[++i];
+		}
+
+		if (name == "-a" || name == "--server-address") {
+			if (auto a = transport::parse_address(value); !a)
+				return Status::error(
+				    VACCEL_EINVAL, "--server-address '%s': %s",
+				    str(value).c_str(),
+				    a.status().message().c_str());
+			o.address = str(value);
+		} else if (name == "--vaccel-config") {
+			auto c = parse_vaccel_config(value);
+			if (!c)
+				return c.status();
+			o.vaccel_config = std::move(c.value());
+		} else if (name == "--workers") {
+			size_t n = 0;
+			if (!parse_uint(value, &n) || n < 1 || n > 1024)
+				return Status::error(VACCEL_EINVAL,
+						     "--workers '%s' must be "
+						     "1..1024",
+						     str(value).c_str());
+			o.workers = n;
+		} else {
+			uint32_t n = 0;
+			if (!parse_uint(value, &n) || n < 1024 ||
+			    n > transport::kMaxFrameLimit)
+				return Status::error(
+				    VACCEL_EINVAL,
+				    "--max-frame '%s' must be 1024..%u bytes",
+				    str(value).c_str(),
+				    transport::kMaxFrameLimit);
+			o.max_frame = n;
+		}
+	}
+	if (o.workers == 0)
+		o.workers = std::max(2u, std::thread::hardware_concurrency());
+	if (o.max_frame == 0)
+		o.max_frame = transport::kDefaultMaxFrame;
+	return o;
+}
+
+Status apply_vaccel_config(const ConfigOverrides &o)
+{
+	struct vaccel_config base {
+	};
+	if (int rc = vaccel_config_init_from_env(&base); rc != VACCEL_OK)
+		return Status::error(rc, "cannot read the vAccel configuration "
+					 "(VACCEL_CONFIG / VACCEL_*)");
+	auto pick = [](const std::optional<std::string> &v, const char *dflt) {
+		return v ? v->c_str() : dflt;
+	};
+	struct vaccel_config cfg {
+	};
+	int rc = vaccel_config_init(
+	    &cfg, pick(o.plugins, base.plugins),
+	    o.log_level ? static_cast<vaccel_log_level_t>(*o.log_level)
+			: base.log_level,
+	    pick(o.log_file, base.log_file),
+	    o.profiling_enabled.value_or(base.profiling_enabled),
+	    o.version_ignore.value_or(base.version_ignore));
+	vaccel_config_release(&base);
+	if (rc != VACCEL_OK)
+		return Status::error(rc, "invalid vAccel configuration");
+	vaccel_cleanup();
+	rc = vaccel_bootstrap_with_config(&cfg);
+	vaccel_config_release(&cfg);
+	if (rc != VACCEL_OK)
+		return Status::error(rc, "vAccel bootstrap failed (%d)", rc);
+	return Status::ok();
+}
+
+std::string usage(std::string_view prog)
+{
+	std::string p(prog);
+	return "Usage: " + p +
+	       " [OPTIONS]\n"
+	       "A vAccel RPC agent that serves acceleration requests from "
+	       "guests.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -a, --server-address ADDR  listen on ADDR "
+	       "(default tcp://127.0.0.1:65500);\n"
+	       "                             unix:///path, unix://@name, "
+	       "tcp://host:port,\n"
+	       "                             vsock://cid:port, "
+	       "hvsock:///path:port\n"
+	       "      --vaccel-config OPTS   vAccel configuration, "
+	       "'key=value,...' with keys\n"
+	       "                             plugins, log_level, log_file, "
+	       "profiling_enabled,\n"
+	       "                             version_ignore (default: "
+	       "VACCEL_* environment)\n"
+	       "      --workers N            requests run at once "
+	       "(default: hardware threads, >= 2)\n"
+	       "      --max-frame BYTES      largest ttrpc frame accepted "
+	       "or sent (default 4194304)\n"
+	       "  -h, --help                 print this help and exit\n";
+}
+
+} // namespace vaccel::agent

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// Command line of vaccel-agent, modelled on upstream's vaccel-rpc-agent
+// (same -a/--server-address and --vaccel-config options, same default
+// address) plus our server's knobs.
+#pragma once
+
+#include "core/status.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vaccel::agent
+{
+
+// --vaccel-config "plugins=...,log_level=...,log_file=...,
+// profiling_enabled=...,version_ignore=...": the keys given override the
+// configuration the library would use (defaults < VACCEL_CONFIG file <
+// VACCEL_* environment); keys not given keep that value.
+struct ConfigOverrides {
+	std::optional<std::string> plugins;
+	std::optional<int> log_level;
+	std::optional<std::string> log_file;
+	std::optional<bool> profiling_enabled;
+	std::optional<bool> version_ignore;
+};
+
+struct Options {
+	std::string address = "tcp://127.0.0.1:65500"; // upstream's default
+	std::optional<ConfigOverrides> vaccel_config;
+	size_t workers = 0;     // 0: hardware threads, at least 2
+	uint32_t max_frame = 0; // 0: transport::kDefaultMaxFrame
+	bool help = false;
+};
+
+// Parses argv (argv[0] is the program). Errors name the option and value.
+core::Result<Options> parse_cli(const std::vector<std::string_view> &args);
+core::Result<ConfigOverrides> parse_vaccel_config(std::string_view text);
+
+// Restarts the runtime with the library's configuration plus @p o.
+core::Status apply_vaccel_config(const ConfigOverrides &o);
+
+std::string usage(std::string_view prog);
+
+} // namespace vaccel::agent

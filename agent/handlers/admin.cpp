@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+// GetProfiler and our AgentAdmin.Stats extension.
+#include "handlers.h"
+
+namespace vaccel::agent::handlers
+{
+
+// The runtime profiles per op, not per session, and prints that at
+// cleanup; there are no per-session regions to send. An empty profiler is
+// what upstream's agent returns for a session it never timed, so no id is
+// checked either (upstream clients ask after they destroyed the session).
+RpcStatus get_profiler(Context &, rpc::profiling::Request &,
+		       rpc::profiling::Response &resp)
+{
+	resp.mutable_profiler()->set_component_name("vaccel-agent");
+	return RpcStatus::ok();
+}
+
+RpcStatus agent_stats(Context &ctx, Empty &, rpc::ext::AgentStats &resp)
+{
+	const TableStats s = ctx.objects.stats();
+	resp.set_sessions(s.sessions);
+	resp.set_resources(s.resources);
+	resp.set_connections(s.connections);
+	resp.set_requests(ctx.service.requests_served());
+	return RpcStatus::ok();
+}
+
+} // namespace vaccel::agent::handlers

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+// Genop: the generic op through which our plugin sends every op but the
+// tf/tflite/torch model ops. The args map one to one onto vaccel_arg;
+// vaccel_genop() then checks each op's layout (src/capi/genop.cpp), so all
+// this handler checks is what it must before building the arrays: counts,
+// sizes, tags, and that an EXEC_WITH_RESOURCE names a resource of this
+// connection.
+#include "handlers.h"
+
+#include <cstring>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace vaccel::agent::handlers
+{
+
+namespace
+{
+
+RpcStatus check_arg(const rpc::genop::Arg &a, const char *dir, int i)
+{
+	const int type = a.arg_type();
+	if (type < VACCEL_ARG_RAW || type > VACCEL_ARG_CUSTOM)
+		return RpcStatus::invalid("%s arg %d: type %d is unknown", dir,
+					  i, type);
+	if (a.parts() > 1)
+		return RpcStatus::invalid(
+		    "%s arg %d: split args (%u parts) are not supported", dir,
+		    i, a.parts());
+	if (a.size() != 0 && !a.buf().empty() && a.size() != a.buf().size())
+		return RpcStatus::invalid(
+		    "%s arg %d: size %u does not match its %zu bytes", dir, i,
+		    a.size(), a.buf().size());
+	return RpcStatus::ok();
+}
+
+vaccel_arg make_arg(std::string &bytes, const rpc::genop::Arg &a)
+{
+	vaccel_arg arg{};
+	arg.buf = bytes.empty() ? nullptr : bytes.data();
+	arg.size = bytes.size();
+	arg.type = static_cast<vaccel_arg_type_t>(a.arg_type());
+	arg.custom_type_id = a.custom_type_id();
+	arg.owned = false; // the request (or `storage`) owns the bytes
+	return arg;
+}
+
+// For EXEC_WITH_RESOURCE, the resource id (read arg 1) is an agent id: it
+// must name a resource of this connection, which the handler then holds for
+// the length of the call. Layout errors are left to vaccel_genop().
+RpcStatus exec_resource(Context &ctx, const rpc::genop::Request &req,
+			std::shared_ptr<AgentResource> *out)
+{
+	if (req.read_args_size() < 2)
+		return RpcStatus::ok();
+	const std::string &op = req.read_args(0).buf();
+	if (op.size() != 1 ||
+	    static_cast<uint8_t>(op[0]) != VACCEL_OP_EXEC_WITH_RESOURCE)
+		return RpcStatus::ok();
+	const std::string &idb = req.read_args(1).buf();
+	if (idb.size() != sizeof(int64_t))
+		return RpcStatus::ok();
+	int64_t id = 0;
+	std::memcpy(&id, idb.data(), sizeof(id));
+	return ctx.objects.resource(ctx.conn, id, out);
+}
+
+} // namespace
+
+RpcStatus genop(Context &ctx, rpc::genop::Request &req,
+		rpc::genop::Response &resp)
+{
+	const auto nr_read = static_cast<size_t>(req.read_args_size());
+	const auto nr_write = static_cast<size_t>(req.write_args_size());
+	if (nr_read > ctx.limits.max_args || nr_write > ctx.limits.max_args)
+		return RpcStatus::invalid(
+		    "%zu read / %zu write args exceed the limit of %zu",
+		    nr_read, nr_write, ctx.limits.max_args);
+
+	std::shared_ptr<AgentSession> sess;
+	AGENT_RETURN_IF_ERROR(
+	    ctx.objects.session(ctx.conn, req.session_id(), &sess));
+	std::shared_ptr<AgentResource> res;
+	AGENT_RETURN_IF_ERROR(exec_resource(ctx, req, &res));
+
+	std::vector<vaccel_arg> read(nr_read);
+	for (size_t i = 0; i < nr_read; ++i) {
+		auto *a = req.mutable_read_args(static_cast<int>(i));
+		AGENT_RETURN_IF_ERROR(
+		    check_arg(*a, "read", static_cast<int>(i)));
+		read[i] = make_arg(*a->mutable_buf(), *a);
+	}
+
+	// Write args arrive as sizes (our plugin) or as buffers (upstream
+	// clients); either way the op gets zeroed or initialized bytes the
+	// agent owns, and they all must fit in the reply.
+	std::vector<std::string> storage(nr_write);
+	std::vector<vaccel_arg> write(nr_write);
+	size_t total = 0;
+	for (size_t i = 0; i < nr_write; ++i) {
+		const auto &a = req.write_args(static_cast<int>(i));
+		AGENT_RETURN_IF_ERROR(
+		    check_arg(a, "write", static_cast<int>(i)));
+		const size_t size = a.buf().empty() ? a.size() : a.buf().size();
+		if (size > ctx.limits.max_frame - total)
+			return RpcStatus::invalid(
+			    "write args of more than %u bytes do not fit in a "
+			    "reply",
+			    ctx.limits.max_frame);
+		total += size;
+		if (a.buf().empty())
+			storage[i].assign(size, '\0');
+		else
+			storage[i] = a.buf();
+		write[i] = make_arg(storage[i], a);
+	}
+
+	int rc = VACCEL_OK;
+	{
+		std::shared_lock lock(sess->op_lock());
+		rc = vaccel_genop(sess->get(),
+				  read.empty() ? nullptr : read.data(),
+				  static_cast<int>(nr_read),
+				  write.empty() ? nullptr : write.data(),
+				  static_cast<int>(nr_write));
+	}
+	AGENT_RETURN_IF_ERROR(vaccel_call(rc, "genop", req.session_id()));
+
+	for (size_t i = 0; i < nr_write; ++i) {
+		const auto &in = req.write_args(static_cast<int>(i));
+		auto *out = resp.add_write_args();
+		out->set_size(static_cast<uint32_t>(storage[i].size()));
+		out->set_arg_type(in.arg_type());
+		out->set_custom_type_id(in.custom_type_id());
+		out->set_buf(std::move(storage[i]));
+	}
+	return RpcStatus::ok();
+}
+
+} // namespace vaccel::agent::handlers

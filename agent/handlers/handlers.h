@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+// The method handlers, one file per op family. Each takes its decoded
+// request (mutable: handlers point vAccel at the request's own buffers
+// instead of copying them) and fills its response; the service
+// (service.cpp) decodes, dispatches and encodes.
+#pragma once
+
+#include "../service.h"
+
+#include "rpc/common.pb.h"
+#include "rpc/ext.pb.h"
+#include "rpc/genop.pb.h"
+#include "rpc/image.pb.h"
+#include "rpc/profiling.pb.h"
+#include "rpc/resource.pb.h"
+#include "rpc/session.pb.h"
+#include "rpc/tf.pb.h"
+#include "rpc/tflite.pb.h"
+#include "rpc/torch.pb.h"
+
+namespace vaccel::agent::handlers
+{
+
+using rpc::Empty;
+
+// session.cpp
+RpcStatus create_session(Context &, rpc::session::CreateRequest &,
+			 rpc::session::CreateResponse &);
+RpcStatus update_session(Context &, rpc::session::UpdateRequest &, Empty &);
+RpcStatus destroy_session(Context &, rpc::session::DestroyRequest &, Empty &);
+
+// resource.cpp
+RpcStatus register_resource(Context &, rpc::resource::RegisterRequest &,
+			    rpc::resource::RegisterResponse &);
+RpcStatus unregister_resource(Context &, rpc::resource::UnregisterRequest &,
+			      Empty &);
+RpcStatus sync_resource(Context &, rpc::resource::SyncRequest &,
+			rpc::resource::SyncResponse &);
+
+// genop.cpp
+RpcStatus genop(Context &, rpc::genop::Request &, rpc::genop::Response &);
+
+// image.cpp
+RpcStatus image_classification(Context &, rpc::image::Request &,
+			       rpc::image::Response &);
+
+// tf.cpp
+RpcStatus tf_model_load(Context &, rpc::tf::ModelLoadRequest &,
+			rpc::tf::ModelLoadResponse &);
+RpcStatus tf_model_unload(Context &, rpc::tf::ModelUnloadRequest &,
+			  rpc::tf::ModelUnloadResponse &);
+RpcStatus tf_model_run(Context &, rpc::tf::ModelRunRequest &,
+		       rpc::tf::ModelRunResponse &);
+
+// tflite.cpp
+RpcStatus tflite_model_load(Context &, rpc::tflite::ModelLoadRequest &,
+			    Empty &);
+RpcStatus tflite_model_unload(Context &, rpc::tflite::ModelUnloadRequest &,
+			      Empty &);
+RpcStatus tflite_model_run(Context &, rpc::tflite::ModelRunRequest &,
+			   rpc::tflite::ModelRunResponse &);
+
+// torch.cpp
+RpcStatus torch_model_load(Context &, rpc::torch::ModelLoadRequest &, Empty &);
+RpcStatus torch_model_run(Context &, rpc::torch::ModelRunRequest &,
+			  rpc::torch::ModelRunResponse &);
+
+// admin.cpp
+RpcStatus get_profiler(Context &, rpc::profiling::Request &,
+		       rpc::profiling::Response &);
+RpcStatus agent_stats(Context &, Empty &, rpc::ext::AgentStats &);
+
+// Shared by the model handlers (models.cpp): the session and model a
+// request names, both owned by the connection, and a vAccel failure.
+struct SessionAndModel {
+	std::shared_ptr<AgentSession> sess;
+	std::shared_ptr<AgentResource> model;
+};
+RpcStatus session_and_model(Context &ctx, int64_t session_id, int64_t model_id,
+			    SessionAndModel *out);
+// The status for a vAccel call that returned @p rc (OK stays OK).
+RpcStatus vaccel_call(int rc, const char *what, int64_t session_id);
+
+} // namespace vaccel::agent::handlers

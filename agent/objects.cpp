@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "objects.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+namespace vaccel::agent
+{
+
+// ---- AgentResource ----------------------------------------------------------
+
+AgentResource::~AgentResource()
+{
+	const vaccel_id_t id = res_->id;
+	if (int rc = vaccel_resource_delete(res_); rc != VACCEL_OK)
+		vaccel_warn("agent: resource %lld: release failed (%d)",
+			    static_cast<long long>(id), rc);
+	if (!dir_.empty()) {
+		std::error_code ec;
+		std::filesystem::remove_all(dir_, ec);
+		if (ec)
+			vaccel_warn(
+			    "agent: resource %lld: cannot remove %s: %s",
+			    static_cast<long long>(id), dir_.c_str(),
+			    ec.message().c_str());
+	}
+	if (table_ != nullptr)
+		table_->forget_resource(id);
+}
+
+// ---- AgentSession -----------------------------------------------------------
+
+AgentSession::~AgentSession()
+{
+	// No lock: the last reference is gone, nobody else can reach us.
+	for (auto &res : resources_) {
+		int rc = vaccel_resource_unregister(res->get(), sess_);
+		if (rc != VACCEL_OK)
+			vaccel_warn("agent: session %lld: unregister resource "
+				    "%lld failed (%d)",
+				    static_cast<long long>(sess_->id),
+				    static_cast<long long>(res->id()), rc);
+	}
+	resources_.clear(); // releases resources no other session uses
+	const vaccel_id_t id = sess_->id;
+	if (int rc = vaccel_session_delete(sess_); rc != VACCEL_OK)
+		vaccel_warn("agent: session %lld: release failed (%d)",
+			    static_cast<long long>(id), rc);
+}
+
+void AgentSession::add_resource(std::shared_ptr<AgentResource> res)
+{
+	std::lock_guard lock(mu_);
+	resources_.push_back(std::move(res));
+}
+
+std::shared_ptr<AgentResource> AgentSession::take_resource(vaccel_id_t id)
+{
+	std::lock_guard lock(mu_);
+	auto it = std::find_if(resources_.begin(), resources_.end(),
+			       [id](const auto &r) { return r->id() == id; });
+	if (it == resources_.end())
+		return nullptr;
+	auto res = std::move(*it);
+	resources_.erase(it);
+	return res; // the caller drops it outside our lock
+}
+
+// ---- ObjectTable ------------------------------------------------------------
+
+ObjectTable::~ObjectTable()
+{
+	clear();
+}
+
+void ObjectTable::open_connection(ConnId conn)
+{
+	std::lock_guard lock(mu_);
+	open_.insert(conn);
+}
+
+void ObjectTable::close_connection(ConnId conn)
+{
+	std::vector<std::shared_ptr<AgentSession>> doomed;
+	{
+		std::lock_guard lock(mu_);
+		open_.erase(conn);
+		for (auto it = sessions_.begin(); it != sessions_.end();) {
+			if (it->second.owner != conn) {
+				++it;
+				continue;
+			}
+			doomed.push_back(std::move(it->second.sess));
+			it = sessions_.erase(it);
+		}
+		// Resources live on in the sessions that hold them (all of
+		// this connection's, now doomed): unnaming them here only
+		// makes sure no later request can reach them.
+		std::erase_if(resources_, [conn](const auto &kv) {
+			return kv.second.owner == conn;
+		});
+	}
+	if (!doomed.empty())
+		vaccel_debug("agent: connection %llu: releasing %zu sessions",
+			     static_cast<unsigned long long>(conn),
+			     doomed.size());
+	// `doomed` goes out of scope here, outside the lock.
+}
+
+void ObjectTable::clear()
+{
+	std::vector<ConnId> conns;
+	{
+		std::lock_guard lock(mu_);
+		conns.assign(open_.begin(), open_.end());
+		for (const auto &kv : sessions_)
+			conns.push_back(kv.second.owner);
+	}
+	for (ConnId c : conns)
+		close_connection(c);
+}
+
+RpcStatus ObjectTable::add_session(ConnId conn,
+				   std::shared_ptr<AgentSession> sess)
+{
+	std::lock_guard lock(mu_);
+	if (!open_.contains(conn))
+		return RpcStatus::not_found(
+		    "connection %llu is closed",
+		    static_cast<unsigned long long>(conn));
+	const vaccel_id_t id = sess->id();
+	sessions_[id] = SessionSlot{conn, std::move(sess)};
+	return RpcStatus::ok();
+}
+
+RpcStatus ObjectTable::add_resource(ConnId conn,
+				    const std::shared_ptr<AgentResource> &res)
+{
+	std::lock_guard lock(mu_);
+	if (!open_.contains(conn))
+		return RpcStatus::not_found(
+		    "connection %llu is closed",
+		    static_cast<unsigned long long>(conn));
+	res->table_ = this;
+	resources_[res->id()] = ResourceSlot{conn, res};
+	return RpcStatus::ok();
+}
+
+namespace
+{
+
+RpcStatus check_owner(const char *what, ConnId conn, int64_t id, ConnId owner)
+{
+	if (owner == conn)
+		return RpcStatus::ok();
+	vaccel_warn("agent: connection %llu: %s %lld belongs to connection "
+		    "%llu; refused",
+		    static_cast<unsigned long long>(conn), what,
+		    static_cast<long long>(id),
+		    static_cast<unsigned long long>(owner));
+	return RpcStatus::denied("%s %lld belongs to another connection", what,
+				 static_cast<long long>(id));
+}
+
+} // namespace
+
+RpcStatus ObjectTable::session(ConnId conn, int64_t id,
+			       std::shared_ptr<AgentSession> *out)
+{
+	std::lock_guard lock(mu_);
+	auto it = sessions_.find(id);
+	if (it == sessions_.end())
+		return RpcStatus::not_found("unknown session %lld",
+					    static_cast<long long>(id));
+	AGENT_RETURN_IF_ERROR(
+	    check_owner("session", conn, id, it->second.owner));
+	*out = it->second.sess;
+	return RpcStatus::ok();
+}
+
+RpcStatus ObjectTable::resource(ConnId conn, int64_t id,
+				std::shared_ptr<AgentResource> *out)
+{
+	std::lock_guard lock(mu_);
+	auto it = resources_.find(id);
+	if (it == resources_.end())
+		return RpcStatus::not_found("unknown resource %lld",
+					    static_cast<long long>(id));
+	AGENT_RETURN_IF_ERROR(
+	    check_owner("resource", conn, id, it->second.owner));
+	auto res = it->second.res.lock();
+	if (!res) // its last session let go; the destructor is running
+		return RpcStatus::not_found("unknown resource %lld",
+					    static_cast<long long>(id));
+	*out = std::move(res);
+	return RpcStatus::ok();
+}
+
+RpcStatus ObjectTable::take_session(ConnId conn, int64_t id,
+				    std::shared_ptr<AgentSession> *out)
+{
+	std::lock_guard lock(mu_);
+	auto it = sessions_.find(id);
+	if (it == sessions_.end())
+		return RpcStatus::not_found("unknown session %lld",
+					    static_cast<long long>(id));
+	AGENT_RETURN_IF_ERROR(
+	    check_owner("session", conn, id, it->second.owner));
+	*out = std::move(it->second.sess);
+	sessions_.erase(it);
+	return RpcStatus::ok();
+}
+
+TableStats ObjectTable::stats()
+{
+	std::lock_guard lock(mu_);
+	TableStats s;
+	s.sessions = sessions_.size();
+	for (const auto &kv : resources_)
+		s.resources += kv.second.res.expired() ? 0 : 1;
+	s.connections = open_.size();
+	return s;
+}
+
+void ObjectTable::forget_resource(vaccel_id_t id) noexcept
+{
+	std::lock_guard lock(mu_);
+	auto it = resources_.find(id);
+	if (it != resources_.end() && it->second.res.expired())
+		resources_.erase(it);
+}
+
+} // namespace vaccel::agent

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: Apache-2.0
+// The agent's view of the vAccel objects its clients create: RAII owners of
+// sessions and resources, and the table that says which connection owns
+// which id.
+//
+// Lifetimes follow shared ownership, and that is what keeps the agent safe
+// against a client that races its own requests:
+//  - the table owns each session (one shared_ptr per live session);
+//  - a session owns the resources registered with it (shared_ptrs), so a
+//    resource lives exactly as long as some session uses it, which is
+//    upstream's "release the resource once its refcount drops to 0";
+//  - the table only *names* resources (weak_ptrs), for lookups;
+//  - a handler that uses an object holds its own shared_ptr for the length
+//    of the call. Destroying a session (or closing its connection) while an
+//    op on it still runs on another worker therefore only drops the table's
+//    reference: the vAccel release happens when that op returns, never
+//    under it.
+// Destructors of these objects call into vAccel (and plugins, which may
+// block), so no shared_ptr is ever dropped while the table mutex is held.
+#pragma once
+
+#include "rpc_status.h"
+
+#include <vaccel.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace vaccel::agent
+{
+
+using ConnId = uint64_t;
+
+class ObjectTable;
+
+// One vaccel_resource created for a client, and the directory that holds
+// the files written from its blobs (removed with it).
+class AgentResource
+{
+public:
+	AgentResource(vaccel_resource *res, std::string dir) noexcept
+	    : res_(res), dir_(std::move(dir))
+	{
+	}
+	AgentResource(const AgentResource &) = delete;
+	AgentResource &operator=(const AgentResource &) = delete;
+	~AgentResource();
+
+	[[nodiscard]] vaccel_resource *get() const noexcept { return res_; }
+	[[nodiscard]] vaccel_id_t id() const noexcept { return res_->id; }
+
+private:
+	friend class ObjectTable;
+	vaccel_resource *res_;
+	std::string dir_;
+	ObjectTable *table_ = nullptr; // set once named in a table
+};
+
+// One vaccel_session created for a client, with the resources the agent
+// registered to it.
+class AgentSession
+{
+public:
+	explicit AgentSession(vaccel_session *sess) noexcept : sess_(sess) {}
+	AgentSession(const AgentSession &) = delete;
+	AgentSession &operator=(const AgentSession &) = delete;
+	// Unregisters every resource still registered, drops them (releasing
+	// those no other session uses), then releases the session.
+	~AgentSession();
+
+	[[nodiscard]] vaccel_session *get() const noexcept { return sess_; }
+	[[nodiscard]] vaccel_id_t id() const noexcept { return sess_->id; }
+
+	// Ops take it shared; UpdateSession takes it exclusive, because the
+	// runtime forbids vaccel_session_update() concurrently with ops on the
+	// same session.
+	std::shared_mutex &op_lock() noexcept { return op_mu_; }
+	// Held across a vaccel_resource_(un)register on this session and the
+	// bookkeeping below, so that the two never disagree even when a
+	// client races its own register and unregister requests.
+	std::mutex &registration_lock() noexcept { return reg_mu_; }
+
+	// Bookkeeping after a successful vaccel_resource_(un)register.
+	void add_resource(std::shared_ptr<AgentResource> res);
+	std::shared_ptr<AgentResource> take_resource(vaccel_id_t id);
+
+private:
+	vaccel_session *sess_;
+	std::shared_mutex op_mu_;
+	std::mutex reg_mu_;
+	std::mutex mu_;
+	std::vector<std::shared_ptr<AgentResource>> resources_;
+};
+
+struct TableStats {
+	uint64_t sessions = 0;
+	uint64_t resources = 0;
+	uint64_t connections = 0;
+};
+
+// Which connection owns which session and resource id. Ids are the
+// runtime's own ids, so they are unique across connections.
+class ObjectTable
+{
+public:
+	ObjectTable() = default;
+	ObjectTable(const ObjectTable &) = delete;
+	ObjectTable &operator=(const ObjectTable &) = delete;
+	~ObjectTable();
+
+	void open_connection(ConnId conn);
+	// Forgets the connection and everything it owns; objects are
+	// released once no handler still uses them (at once when idle).
+	void close_connection(ConnId conn);
+	// Closes every connection (shutdown).
+	void clear();
+
+	// Names a new object. Fails (and the object is released by the caller
+	// dropping it) when @p conn has already closed: a request still in a
+	// worker's hands must not leave objects behind its connection.
+	RpcStatus add_session(ConnId conn, std::shared_ptr<AgentSession> sess);
+	RpcStatus add_resource(ConnId conn,
+			       const std::shared_ptr<AgentResource> &res);
+
+	// Lookups: NOT_FOUND for unknown ids, PERMISSION_DENIED (logged) for
+	// ids another connection owns.
+	RpcStatus session(ConnId conn, int64_t id,
+			  std::shared_ptr<AgentSession> *out);
+	RpcStatus resource(ConnId conn, int64_t id,
+			   std::shared_ptr<AgentResource> *out);
+	// Removes the session from the table and hands the caller its
+	// reference.
+	RpcStatus take_session(ConnId conn, int64_t id,
+			       std::shared_ptr<AgentSession> *out);
+
+	TableStats stats();
+
+private:
+	friend class AgentResource;
+	void forget_resource(vaccel_id_t id) noexcept;
+
+	struct SessionSlot {
+		ConnId owner;
+		std::shared_ptr<AgentSession> sess;
+	};
+	struct ResourceSlot {
+		ConnId owner;
+		std::weak_ptr<AgentResource> res;
+	};
+
+	std::mutex mu_;
+	std::unordered_set<ConnId> open_;
+	std::unordered_map<vaccel_id_t, SessionSlot> sessions_;
+	std::unordered_map<vaccel_id_t, ResourceSlot> resources_;
+};
+
+} // namespace vaccel::agent

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// RpcStatus: the error idiom of the agent's request handlers. It carries the
+// gRPC code the client sees in ttrpc Response.status and, for failed vAccel
+// calls, the vAccel code that travels in the status details so the guest
+// plugin can hand the very same code to its caller.
+#pragma once
+
+#include "transport/transport.h"
+
+#include <cstdarg>
+#include <string>
+
+namespace vaccel::agent
+{
+
+using transport::RpcCode;
+
+class [[nodiscard]] RpcStatus
+{
+public:
+	RpcStatus() noexcept = default;
+	RpcStatus(RpcCode code, std::string message, int ffi_code = 0)
+	    : code_(code), ffi_code_(ffi_code), message_(std::move(message))
+	{
+	}
+
+	static RpcStatus ok() noexcept { return {}; }
+	// printf-style builders, one per code the handlers produce.
+	static RpcStatus invalid(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+	static RpcStatus not_found(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+	static RpcStatus denied(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+	static RpcStatus exhausted(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+	static RpcStatus internal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+	static RpcStatus unimplemented(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+	// A vAccel call returned @p code (non-zero): INTERNAL with the code in
+	// the details, as upstream's agent encodes it.
+	static RpcStatus vaccel(int code, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+	[[nodiscard]] bool is_ok() const noexcept
+	{
+		return code_ == RpcCode::Ok;
+	}
+	[[nodiscard]] RpcCode code() const noexcept { return code_; }
+	// The vAccel code of a failed vAccel call; 0 for every other status.
+	[[nodiscard]] int ffi_code() const noexcept { return ffi_code_; }
+	[[nodiscard]] const std::string &message() const noexcept
+	{
+		return message_;
+	}
+
+private:
+	static RpcStatus make(RpcCode code, int ffi, const char *fmt,
+			      va_list ap);
+
+	RpcCode code_ = RpcCode::Ok;
+	int ffi_code_ = 0;
+	std::string message_;
+};
+
+} // namespace vaccel::agent
+
+#define AGENT_RETURN_IF_ERROR(expr)                                            \
+	do {                                                                   \
+		::vaccel::agent::RpcStatus agent_st_ = (expr);                 \
+		if (!agent_st_.is_ok())                                        \
+			return agent_st_;                                      \
+	} while (0)

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+// The agent's network side. Threads and why:
+//  - one accept thread, so that accepting never waits behind a request;
+//  - one reader thread per connection that only reads frames off its
+//    socket and queues them. It never runs an op, so a slow op cannot stop
+//    a connection from reading (and so from having several requests in
+//    flight, matched by stream id), and a silent client costs one blocked
+//    thread, not a worker;
+//  - a fixed worker pool (worker_pool.h) that runs the requests of every
+//    connection, so a slow op occupies one worker and other sessions and
+//    connections keep being served by the rest;
+//  - responses are written by the worker that produced them, under the
+//    connection's write mutex so frames never interleave; they may leave
+//    in any order, as ttrpc allows.
+// A connection that sends a malformed or oversized frame, or hangs up, is
+// closed alone, and everything it owned is released (Service).
+#pragma once
+
+#include "service.h"
+#include "worker_pool.h"
+
+#include "transport/transport.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace vaccel::agent
+{
+
+struct ServerOptions {
+	transport::Address address;
+	size_t workers = 2;
+	uint32_t max_frame = transport::kDefaultMaxFrame;
+	// Requests one connection may have queued or running; its reader
+	// stops reading (TCP pushes back on the client) until one finishes.
+	// This bounds the memory a single client can pin.
+	size_t max_in_flight = 64;
+	// A client that stops reading its responses is dropped after this.
+	std::chrono::milliseconds write_timeout{30000};
+};
+
+class Server
+{
+public:
+	Server(Service &service, ServerOptions opts);
+	Server(const Server &) = delete;
+	Server &operator=(const Server &) = delete;
+	~Server() { stop(); }
+
+	// Binds the address and starts the threads.
+	core::Status start();
+	// The address actually bound (tcp port 0 -> the real port).
+	[[nodiscard]] const transport::Address &address() const noexcept
+	{
+		return listener_.address();
+	}
+	// Stops accepting, closes every connection (releasing their
+	// objects), waits for running requests and joins every thread.
+	// Idempotent.
+	void stop();
+
+private:
+	struct Conn;
+
+	void accept_loop();
+	void admit(transport::Stream stream);
+	void read_loop(const std::shared_ptr<Conn> &conn);
+	void process(const std::shared_ptr<Conn> &conn, transport::Frame frame);
+	void reply(Conn &conn, uint32_t stream_id,
+		   const rpc::ttrpc::Response &resp);
+	void reap(bool all);
+	void wake() noexcept;
+
+	Service &service_;
+	ServerOptions opts_;
+	transport::Listener listener_;
+	std::optional<WorkerPool> pool_;
+	int wake_fd_ = -1; // eventfd: stop requests and finished readers
+	std::thread acceptor_;
+	std::atomic<bool> stopping_{false};
+	bool stopped_ = false;
+
+	std::mutex conns_mu_;
+	std::list<std::shared_ptr<Conn>> conns_;
+	ConnId next_id_ = 0;
+};
+
+} // namespace vaccel::agent

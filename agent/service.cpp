@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: Apache-2.0
+// Method dispatch: a static table from method name to a typed adaptor that
+// decodes the request message, runs the handler and encodes the response.
+// Both upstream service names (sync and async generated code) share one
+// table because their methods are identical on the wire.
+#include "service.h"
+
+#include "handlers/handlers.h"
+
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <unordered_map>
+
+namespace vaccel::agent
+{
+
+// ---- RpcStatus
+// ----------------------------------------------------------------
+
+RpcStatus RpcStatus::make(RpcCode code, int ffi, const char *fmt, va_list ap)
+{
+	char buf[512];
+	std::vsnprintf(buf, sizeof(buf), fmt, ap);
+	return {code, buf, ffi};
+}
+
+#define AGENT_STATUS_BUILDER(NAME, CODE)                                       \
+	RpcStatus RpcStatus::NAME(const char *fmt, ...)                        \
+	{                                                                      \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		RpcStatus st = make(CODE, 0, fmt, ap);                         \
+		va_end(ap);                                                    \
+		return st;                                                     \
+	}
+AGENT_STATUS_BUILDER(invalid, RpcCode::InvalidArgument)
+AGENT_STATUS_BUILDER(not_found, RpcCode::NotFound)
+AGENT_STATUS_BUILDER(denied, RpcCode::PermissionDenied)
+AGENT_STATUS_BUILDER(exhausted, RpcCode::ResourceExhausted)
+AGENT_STATUS_BUILDER(internal, RpcCode::Internal)
+AGENT_STATUS_BUILDER(unimplemented, RpcCode::Unimplemented)
+#undef AGENT_STATUS_BUILDER
+
+RpcStatus RpcStatus::vaccel(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	RpcStatus st = make(RpcCode::Internal, code, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+void set_status(rpc::ttrpc::Response &resp, const RpcStatus &st)
+{
+	auto *status = resp.mutable_status();
+	status->set_code(static_cast<int32_t>(st.code()));
+	status->set_message(st.message());
+	if (st.ffi_code() == 0)
+		return;
+	rpc::Error err;
+	err.set_type(rpc::FFI);
+	err.set_ffi_error(static_cast<uint32_t>(st.ffi_code()));
+	auto *any = status->add_details();
+	any->set_type_url(std::string(transport::kVaccelErrorTypeUrl));
+	any->set_value(err.SerializeAsString());
+}
+
+// ---- dispatch
+// -------------------------------------------------------------------
+
+namespace
+{
+
+using Adaptor = RpcStatus (*)(Context &, const std::string &in,
+			      std::string *out);
+
+// Decodes Req, runs Fn, encodes Resp. A payload protobuf cannot parse is
+// the client's fault: INVALID_ARGUMENT, and the handler never runs.
+template <class Req, class Resp, RpcStatus (*Fn)(Context &, Req &, Resp &)>
+RpcStatus adapt(Context &ctx, const std::string &in, std::string *out)
+{
+	Req req;
+	if (!req.ParseFromString(in))
+		return RpcStatus::invalid("malformed %s payload (%zu bytes)",
+					  req.GetTypeName().c_str(), in.size());
+	Resp resp;
+	AGENT_RETURN_IF_ERROR(Fn(ctx, req, resp));
+	if (!resp.SerializeToString(out))
+		return RpcStatus::internal("cannot encode %s",
+					   resp.GetTypeName().c_str());
+	return RpcStatus::ok();
+}
+
+namespace h = handlers;
+namespace r = rpc;
+
+const std::unordered_map<std::string_view, Adaptor> &agent_methods()
+{
+	static const std::unordered_map<std::string_view, Adaptor> m = {
+	    {"CreateSession",
+	     adapt<r::session::CreateRequest, r::session::CreateResponse,
+		   h::create_session>},
+	    {"UpdateSession",
+	     adapt<r::session::UpdateRequest, r::Empty, h::update_session>},
+	    {"DestroySession",
+	     adapt<r::session::DestroyRequest, r::Empty, h::destroy_session>},
+	    {"RegisterResource",
+	     adapt<r::resource::RegisterRequest, r::resource::RegisterResponse,
+		   h::register_resource>},
+	    {"UnregisterResource", adapt<r::resource::UnregisterRequest,
+					 r::Empty, h::unregister_resource>},
+	    {"SyncResource",
+	     adapt<r::resource::SyncRequest, r::resource::SyncResponse,
+		   h::sync_resource>},
+	    {"ImageClassification", adapt<r::image::Request, r::image::Response,
+					  h::image_classification>},
+	    {"TensorflowModelLoad",
+	     adapt<r::tf::ModelLoadRequest, r::tf::ModelLoadResponse,
+		   h::tf_model_load>},
+	    {"TensorflowModelUnload",
+	     adapt<r::tf::ModelUnloadRequest, r::tf::ModelUnloadResponse,
+		   h::tf_model_unload>},
+	    {"TensorflowModelRun",
+	     adapt<r::tf::ModelRunRequest, r::tf::ModelRunResponse,
+		   h::tf_model_run>},
+	    {"TensorflowLiteModelLoad", adapt<r::tflite::ModelLoadRequest,
+					      r::Empty, h::tflite_model_load>},
+	    {"TensorflowLiteModelUnload",
+	     adapt<r::tflite::ModelUnloadRequest, r::Empty,
+		   h::tflite_model_unload>},
+	    {"TensorflowLiteModelRun",
+	     adapt<r::tflite::ModelRunRequest, r::tflite::ModelRunResponse,
+		   h::tflite_model_run>},
+	    {"TorchModelLoad",
+	     adapt<r::torch::ModelLoadRequest, r::Empty, h::torch_model_load>},
+	    {"TorchModelRun",
+	     adapt<r::torch::ModelRunRequest, r::torch::ModelRunResponse,
+		   h::torch_model_run>},
+	    {"Genop", adapt<r::genop::Request, r::genop::Response, h::genop>},
+	    {"GetProfiler", adapt<r::profiling::Request, r::profiling::Response,
+				  h::get_profiler>},
+	};
+	return m;
+}
+
+Adaptor find_method(std::string_view service, std::string_view method)
+{
+	if (service == transport::kServiceSync ||
+	    service == transport::kServiceAsync) {
+		const auto &m = agent_methods();
+		auto it = m.find(method);
+		return it == m.end() ? nullptr : it->second;
+	}
+	if (service == kServiceAdmin && method == "Stats")
+		return adapt<r::Empty, r::ext::AgentStats, h::agent_stats>;
+	return nullptr;
+}
+
+} // namespace
+
+rpc::ttrpc::Response Service::handle(ConnId conn,
+				     const rpc::ttrpc::Request &req) noexcept
+{
+	rpc::ttrpc::Response resp;
+	RpcStatus st;
+	try {
+		Adaptor fn = find_method(req.service(), req.method());
+		if (fn == nullptr) {
+			st = RpcStatus::unimplemented(
+			    "%s/%s is not implemented", req.service().c_str(),
+			    req.method().c_str());
+		} else {
+			Context ctx{*this, objects_, limits_, conn};
+			st = fn(ctx, req.payload(), resp.mutable_payload());
+		}
+	} catch (const std::bad_alloc &) {
+		st = RpcStatus::exhausted("%s: out of memory",
+					  req.method().c_str());
+	} catch (const std::exception &e) {
+		st = RpcStatus::internal("%s: %s", req.method().c_str(),
+					 e.what());
+	} catch (...) {
+		st = RpcStatus::internal("%s: unexpected exception",
+					 req.method().c_str());
+	}
+	requests_.fetch_add(1, std::memory_order_relaxed);
+	try {
+		if (!st.is_ok()) {
+			resp.clear_payload();
+			set_status(resp, st);
+			vaccel_debug("agent: connection %llu: %s: %s",
+				     static_cast<unsigned long long>(conn),
+				     req.method().c_str(),
+				     st.message().c_str());
+		} else {
+			resp.mutable_status()->set_code(0);
+		}
+	} catch (...) {
+		// Only allocation can fail here; an empty response is still
+		// a valid (if uninformative) answer.
+		resp.Clear();
+	}
+	return resp;
+}
+
+} // namespace vaccel::agent

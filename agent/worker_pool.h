@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// A fixed pool of threads running queued jobs in order of arrival. The agent
+// runs every request on it: a fixed pool bounds how many ops run at once
+// (backends hold real devices and memory), where a thread per request
+// would let one client's burst exhaust the host.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace vaccel::agent
+{
+
+class WorkerPool
+{
+public:
+	// Starts @p threads threads (>= 1). Throws std::system_error when the
+	// system refuses a thread (nothing is left running then).
+	explicit WorkerPool(size_t threads);
+	WorkerPool(const WorkerPool &) = delete;
+	WorkerPool &operator=(const WorkerPool &) = delete;
+	~WorkerPool() { stop(); }
+
+	// Queues @p job; false once stop() has begun. Jobs must not throw
+	// (an escaping exception is caught and logged).
+	bool submit(std::function<void()> job);
+	// Runs what is queued, then joins the threads. Idempotent.
+	void stop();
+
+	[[nodiscard]] size_t size() const noexcept { return threads_.size(); }
+
+private:
+	void run();
+
+	std::mutex mu_;
+	std::condition_variable cv_;
+	std::deque<std::function<void()>> jobs_;
+	bool stopping_ = false;
+	std::vector<std::thread> threads_;
+};
+
+} // namespace vaccel::agent

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+// vaccel-agent's command line.
+#include "cli.h"
+
+#include "transport/transport.h"
+
+#include <gtest/gtest.h>
+
+namespace
+{
+
+using vaccel::agent::parse_cli;
+using vaccel::agent::parse_vaccel_config;
+
+TEST(Cli, Defaults)
+{
+	auto o = parse_cli({"vaccel-agent"});
+	ASSERT_TRUE(o);
+	EXPECT_EQ(o->address, "tcp://127.0.0.1:65500");
+	EXPECT_GE(o->workers, 2U);
+	EXPECT_EQ(o->max_frame, vaccel::transport::kDefaultMaxFrame);
+	EXPECT_FALSE(o->vaccel_config);
+	EXPECT_FALSE(o->help);
+}
+
+TEST(Cli, Options)
+{
+	auto o = parse_cli({"a", "-a", "unix:///tmp/x.sock", "--workers=3",
+			    "--max-frame", "65536", "--vaccel-config",
+			    "plugins=libvaccel-noop.so:libvaccel-exec.so,"
+			    "log_level=4,profiling_enabled=true"});
+	ASSERT_TRUE(o) << o.status().message();
+	EXPECT_EQ(o->address, "unix:///tmp/x.sock");
+	EXPECT_EQ(o->workers, 3U);
+	EXPECT_EQ(o->max_frame, 65536U);
+	ASSERT_TRUE(o->vaccel_config);
+	EXPECT_EQ(*o->vaccel_config->plugins,
+		  "libvaccel-noop.so:libvaccel-exec.so");
+	EXPECT_EQ(*o->vaccel_config->log_level, 4);
+	EXPECT_TRUE(*o->vaccel_config->profiling_enabled);
+	EXPECT_FALSE(o->vaccel_config->version_ignore);
+	EXPECT_TRUE(parse_cli({"a", "--help"})->help);
+}
+
+TEST(Cli, Errors)
+{
+	EXPECT_FALSE(parse_cli({"a", "--nope"}));
+	EXPECT_FALSE(parse_cli({"a", "-a"}));
+	EXPECT_FALSE(parse_cli({"a", "-a", "carrier-pigeon://x"}));
+	EXPECT_FALSE(parse_cli({"a", "--workers", "0"}));
+	EXPECT_FALSE(parse_cli({"a", "--workers", "two"}));
+	EXPECT_FALSE(parse_cli({"a", "--max-frame", "10"}));
+	EXPECT_FALSE(parse_cli({"a", "--max-frame", "999999999"}));
+}
+
+TEST(Cli, VaccelConfig)
+{
+	auto c = parse_vaccel_config("log_level=debug,log_file=/tmp/l,"
+				     "version_ignore=false");
+	ASSERT_TRUE(c);
+	EXPECT_EQ(*c->log_level, 4);
+	EXPECT_EQ(*c->log_file, "/tmp/l");
+	EXPECT_FALSE(*c->version_ignore);
+	EXPECT_FALSE(parse_vaccel_config("log_level=9"));
+	EXPECT_FALSE(parse_vaccel_config("profiling_enabled=maybe"));
+	EXPECT_FALSE(parse_vaccel_config("colour=blue"));
+	EXPECT_FALSE(parse_vaccel_config("plugins"));
+}
+
+} // namespace

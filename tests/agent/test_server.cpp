@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: Apache-2.0
+// The server over a real socket, in-process: framing, several requests in
+// flight per connection, and what a misbehaving client costs (its own
+// connection only, with everything it owned released).
+#include "agent_test.h"
+#include "server.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+namespace agent_test
+{
+namespace
+{
+
+namespace tr = vaccel::transport;
+using namespace std::chrono_literals;
+
+class ServerTest : public ::testing::Test
+{
+protected:
+	explicit ServerTest(const char *plugins = TEST_NOOP_PLUGIN)
+	    : plugins_(plugins)
+	{
+	}
+
+	void SetUp() override
+	{
+		ASSERT_NO_FATAL_FAILURE(restart_runtime(plugins_));
+		char tmpl[] = "/tmp/vaccel-agent-test-XXXXXX";
+		ASSERT_NE(mkdtemp(tmpl), nullptr);
+		dir_ = tmpl;
+		auto addr = tr::parse_address("unix://" + dir_ + "/agent.sock");
+		ASSERT_TRUE(addr);
+		vaccel::agent::ServerOptions so;
+		so.address = addr.value();
+		so.workers = 2;
+		so.max_frame = 64 * 1024;
+		server_ = std::make_unique<vaccel::agent::Server>(svc_, so);
+		auto st = server_->start();
+		ASSERT_TRUE(st) << st.message();
+	}
+
+	void TearDown() override
+	{
+		server_->stop();
+		EXPECT_EQ(vaccel_session_count(), 0U);
+		EXPECT_EQ(vaccel_cleanup(), VACCEL_OK);
+		std::error_code ec;
+		std::filesystem::remove_all(dir_, ec);
+	}
+
+	tr::Stream connect()
+	{
+		auto s = tr::connect(server_->address(), 2000ms);
+		EXPECT_TRUE(s) << s.status().message();
+		return s ? std::move(s.value()) : tr::Stream();
+	}
+
+	static void send(tr::Stream &s, uint32_t id, const std::string &payload)
+	{
+		tr::FrameHeader h;
+		h.length = static_cast<uint32_t>(payload.size());
+		h.stream_id = id;
+		h.type = tr::MsgType::Request;
+		auto st = tr::write_frame(
+		    s, h,
+		    std::span(reinterpret_cast<const uint8_t *>(payload.data()),
+			      payload.size()),
+		    tr::deadline_in(2000ms));
+		ASSERT_TRUE(st) << st.message();
+	}
+
+	template <class Req>
+	static void send(tr::Stream &s, uint32_t id, std::string_view method,
+			 const Req &req,
+			 std::string_view service = tr::kServiceSync)
+	{
+		send(s, id,
+		     envelope(method, req.SerializeAsString(), service)
+			 .SerializeAsString());
+	}
+
+	static rpc::ttrpc::Response receive(tr::Stream &s, uint32_t *id)
+	{
+		rpc::ttrpc::Response resp;
+		auto f = tr::read_frame(s, 1u << 20, tr::deadline_in(5000ms));
+		EXPECT_TRUE(f) << f.status().message();
+		if (!f)
+			return resp;
+		EXPECT_EQ(f->header.type, tr::MsgType::Response);
+		*id = f->header.stream_id;
+		EXPECT_TRUE(resp.ParseFromArray(
+		    f->payload.data(), static_cast<int>(f->payload.size())));
+		return resp;
+	}
+
+	rpc::ext::AgentStats stats()
+	{
+		tr::Stream s = connect();
+		send(s, 1, "Stats", rpc::Empty(), vaccel::agent::kServiceAdmin);
+		uint32_t id = 0;
+		auto resp = receive(s, &id);
+		rpc::ext::AgentStats st;
+		EXPECT_TRUE(st.ParseFromString(resp.payload()));
+		return st;
+	}
+
+	// Waits until the runtime has @p n sessions (the agent releases a
+	// closed connection's objects on its reader thread).
+	static bool wait_sessions(size_t n)
+	{
+		for (int i = 0; i < 200; ++i) {
+			if (vaccel_session_count() == n)
+				return true;
+			std::this_thread::sleep_for(10ms);
+		}
+		return false;
+	}
+
+	const char *plugins_;
+	std::string dir_;
+	Service svc_;
+	std::unique_ptr<vaccel::agent::Server> server_;
+};
+
+TEST_F(ServerTest, CreateSessionOverTheWire)
+{
+	tr::Stream s = connect();
+	send(s, 1, "CreateSession", rpc::session::CreateRequest());
+	uint32_t id = 0;
+	auto resp = receive(s, &id);
+	EXPECT_EQ(id, 1U);
+	EXPECT_EQ(resp.status().code(), 0);
+	rpc::session::CreateResponse cr;
+	ASSERT_TRUE(cr.ParseFromString(resp.payload()));
+	EXPECT_GT(cr.session_id(), 0);
+	auto st = stats();
+	EXPECT_EQ(st.sessions(), 1U);
+	EXPECT_EQ(st.connections(), 2U); // s and the stats connection
+
+	s.close(); // hang up without destroying: the agent cleans up
+	EXPECT_TRUE(wait_sessions(0));
+}
+
+TEST_F(ServerTest, SeveralRequestsInFlight)
+{
+	tr::Stream s = connect();
+	for (uint32_t id : {1u, 3u, 5u, 7u})
+		send(s, id, "CreateSession", rpc::session::CreateRequest());
+	std::set<uint32_t> ids;
+	for (int i = 0; i < 4; ++i) {
+		uint32_t id = 0;
+		auto resp = receive(s, &id);
+		EXPECT_EQ(resp.status().code(), 0);
+		ids.insert(id);
+	}
+	EXPECT_EQ(ids, (std::set<uint32_t>{1, 3, 5, 7}));
+	EXPECT_EQ(vaccel_session_count(), 4U);
+}
+
+TEST_F(ServerTest, MalformedEnvelopeIsAnsweredAndConnectionSurvives)
+{
+	tr::Stream s = connect();
+	send(s, 9, std::string("\xff\xff\xff\xff", 4));
+	uint32_t id = 0;
+	auto resp = receive(s, &id);
+	EXPECT_EQ(id, 9U);
+	EXPECT_EQ(resp.status().code(),
+		  static_cast<int>(RpcCode::InvalidArgument));
+	send(s, 11, "CreateSession", rpc::session::CreateRequest());
+	resp = receive(s, &id);
+	EXPECT_EQ(id, 11U);
+	EXPECT_EQ(resp.status().code(), 0);
+}
+
+TEST_F(ServerTest, OversizedFrameClosesOnlyThatConnection)
+{
+	tr::Stream bad = connect();
+	tr::Stream good = connect();
+	send(bad, 1, "CreateSession", rpc::session::CreateRequest());
+	send(good, 1, "CreateSession", rpc::session::CreateRequest());
+	uint32_t id = 0;
+	receive(bad, &id);
+	receive(good, &id);
+	ASSERT_EQ(vaccel_session_count(), 2U);
+
+	// A header announcing more than the agent's 64 KiB limit.
+	uint8_t hdr[tr::kFrameHeaderSize];
+	tr::FrameHeader h;
+	h.length = 1u << 20;
+	h.stream_id = 3;
+	tr::encode_header(h, hdr);
+	ASSERT_TRUE(bad.write_all(std::span<const uint8_t>(hdr, sizeof(hdr)),
+				  tr::deadline_in(2000ms)));
+	auto f = tr::read_frame(bad, 1u << 20, tr::deadline_in(5000ms));
+	EXPECT_FALSE(f); // closed by the agent, no answer
+	EXPECT_TRUE(wait_sessions(1));
+
+	send(good, 3, "CreateSession", rpc::session::CreateRequest());
+	auto resp = receive(good, &id);
+	EXPECT_EQ(resp.status().code(), 0);
+	EXPECT_EQ(vaccel_session_count(), 2U);
+}
+
+TEST_F(ServerTest, StopReleasesOpenConnections)
+{
+	tr::Stream s = connect();
+	send(s, 1, "CreateSession", rpc::session::CreateRequest());
+	uint32_t id = 0;
+	receive(s, &id);
+	EXPECT_EQ(vaccel_session_count(), 1U);
+	server_->stop();
+	EXPECT_EQ(vaccel_session_count(), 0U);
+	auto f = tr::read_frame(s, 1u << 20, tr::deadline_in(2000ms));
+	EXPECT_FALSE(f);
+}
+
+// Clients that pipeline requests on their own objects and hang up with
+// requests still in flight: nothing crashes, nothing is left behind.
+TEST_F(ServerTest, ClientsHangingUpMidFlightLeaveNothingBehind)
+{
+	auto client = [this](int rounds) {
+		for (int r = 0; r < rounds; ++r) {
+			tr::Stream s = connect();
+			send(s, 1, "CreateSession",
+			     rpc::session::CreateRequest());
+			uint32_t id = 0;
+			auto resp = receive(s, &id);
+			rpc::session::CreateResponse cr;
+			ASSERT_TRUE(cr.ParseFromString(resp.payload()));
+			const int64_t sess = cr.session_id();
+
+			rpc::resource::RegisterRequest reg;
+			reg.set_session_id(sess);
+			auto *b = reg.add_blobs();
+			b->set_name("lib.so");
+			b->set_data("bytes");
+			rpc::genop::Request g;
+			g.set_session_id(sess);
+			add_op(&g, VACCEL_OP_NOOP);
+			rpc::session::DestroyRequest d;
+			d.set_session_id(sess);
+			uint32_t sid = 3;
+			for (int i = 0; i < 5; ++i) {
+				send(s, sid += 2, "RegisterResource", reg);
+				send(s, sid += 2, "Genop", g);
+			}
+			if (r % 2 == 0)
+				send(s, sid += 2, "DestroySession", d);
+			if (r % 3 == 0) {
+				receive(s, &id); // read one, drop the rest
+			}
+			s.close();
+		}
+	};
+	std::vector<std::thread> threads;
+	for (int t = 0; t < 4; ++t)
+		threads.emplace_back(client, 10);
+	for (auto &t : threads)
+		t.join();
+	EXPECT_TRUE(wait_sessions(0));
+	for (int i = 0; i < 200 && vaccel_resource_count() != 0; ++i)
+		std::this_thread::sleep_for(10ms);
+	EXPECT_EQ(vaccel_resource_count(), 0U);
+	auto st = stats();
+	EXPECT_EQ(st.sessions(), 0U);
+	EXPECT_EQ(st.resources(), 0U);
+}
+
+// With the exec plugin, a genop that sleeps in the backend.
+class SlowOpTest : public ServerTest
+{
+protected:
+	SlowOpTest() : ServerTest(TEST_EXEC_PLUGIN) {}
+
+	void SetUp() override
+	{
+		if (std::string_view(TEST_EXEC_PLUGIN).empty())
+			GTEST_SKIP() << "exec plugin not built";
+		ServerTest::SetUp();
+	}
+
+	static rpc::genop::Request sleep_request(int64_t sess, int32_t ms)
+	{
+		rpc::genop::Request g;
+		g.set_session_id(sess);
+		add_op(&g, VACCEL_OP_EXEC);
+		add_string(&g, TEST_AGENT_FIXTURE_LIB);
+		add_string(&g, "agent_fixture_sleep");
+		add_arg(&g, rpc::genop::INT32, &ms, sizeof(ms));
+		return g;
+	}
+
+	int64_t create(tr::Stream &s)
+	{
+		send(s, 1, "CreateSession", rpc::session::CreateRequest());
+		uint32_t id = 0;
+		rpc::session::CreateResponse cr;
+		EXPECT_TRUE(cr.ParseFromString(receive(s, &id).payload()));
+		return cr.session_id();
+	}
+};
+
+// A slow op holds one worker: later requests on the same connection are
+// answered first (responses match by stream id), and other connections
+// are not held up either.
+TEST_F(SlowOpTest, SlowOpBlocksNeitherItsConnectionNorOthers)
+{
+	tr::Stream a = connect();
+	tr::Stream b = connect();
+	const int64_t sess = create(a);
+	const auto start = std::chrono::steady_clock::now();
+	send(a, 3, "Genop", sleep_request(sess, 1500));
+	send(a, 5, "CreateSession", rpc::session::CreateRequest());
+	send(b, 7, "CreateSession", rpc::session::CreateRequest());
+
+	uint32_t id = 0;
+	auto resp = receive(b, &id);
+	EXPECT_EQ(id, 7U);
+	EXPECT_EQ(resp.status().code(), 0);
+	resp = receive(a, &id);
+	EXPECT_EQ(id, 5U); // overtook the slow op on its own connection
+	EXPECT_LT(std::chrono::steady_clock::now() - start, 1000ms);
+
+	resp = receive(a, &id);
+	EXPECT_EQ(id, 3U);
+	EXPECT_EQ(resp.status().code(), 0);
+	EXPECT_GE(std::chrono::steady_clock::now() - start, 1500ms);
+}
+
+// Hanging up during a slow op: the op finishes, then its session is
+// released; the agent neither crashes nor leaks.
+TEST_F(SlowOpTest, HangUpDuringSlowOp)
+{
+	tr::Stream a = connect();
+	const int64_t sess = create(a);
+	send(a, 3, "Genop", sleep_request(sess, 300));
+	std::this_thread::sleep_for(50ms);
+	a.close();
+	EXPECT_TRUE(wait_sessions(0));
+}
+
+TEST(ServerTcp, PortZeroReportsTheRealPort)
+{
+	ASSERT_NO_FATAL_FAILURE(restart_runtime());
+	Service svc;
+	vaccel::agent::ServerOptions so;
+	so.address = tr::parse_address("tcp://127.0.0.1:0").value();
+	vaccel::agent::Server server(svc, so);
+	ASSERT_TRUE(server.start());
+	EXPECT_NE(server.address().port, 0U);
+	EXPECT_NE(tr::to_string(server.address()).find("127.0.0.1:"),
+		  std::string::npos);
+	server.stop();
+	EXPECT_EQ(vaccel_cleanup(), VACCEL_OK);
+}
+
+} // namespace
+} // namespace agent_test
