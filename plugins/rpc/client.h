@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+// The rpc plugin's client: one ttrpc connection to the agent, shared by
+// every session of the process and multiplexed.
+//
+// Why one shared connection: the agent ties sessions and resources to the
+// connection that created them (and releases them when it closes), so a
+// resource registered with two sessions must travel on one connection, and
+// per-session connections would cost a socket and a thread each.
+//
+// How calls share it: each call takes the next odd stream id, sends its
+// request frame under a write lock and waits on its own slot; a reader
+// thread routes every response frame to the slot of its stream id, so any
+// number of calls are in flight and complete in any order.
+//
+// Failures: the connection is made lazily, by the first call that needs
+// one. Any transport error (peer closed, bad frame, failed write) drops it:
+// every waiting call fails with VACCEL_EIO, and the next call that may open
+// a new connection does (an agent restart). Objects the agent held for the
+// old connection are gone with it, so each session and resource remembers
+// the generation of the connection it was created on, and calls for a lost
+// generation fail with VACCEL_EIO instead of reaching an unrelated object
+// that happens to reuse the id on the new connection. A call that times out
+// fails alone: its late reply, if any, is dropped; the connection stays,
+// because dropping it would destroy every session of the process on the
+// agent.
+#pragma once
+
+#include "config.h"
+
+#include "rpc/common.pb.h"
+#include "transport/transport.h"
+
+#include <google/protobuf/message_lite.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string_view>
+
+namespace vaccel::rpc_plugin
+{
+
+using core::Result;
+using core::Status;
+
+class Connection;
+
+// What a call needs besides its messages.
+struct CallTarget {
+	std::string_view method;
+	// 0: any connection, opening one if there is none (session creation).
+	// Otherwise the generation the caller's objects live on: the call
+	// fails with VACCEL_EIO unless that connection is still up.
+	uint64_t generation = 0;
+	std::string_view service = transport::kServiceSync;
+};
+
+class Client
+{
+public:
+	explicit Client(Config cfg);
+	Client(const Client &) = delete;
+	Client &operator=(const Client &) = delete;
+	// Closes the connection; calls must have returned.
+	~Client();
+
+	// Sends @p req to @p target and parses the reply's payload into
+	// @p reply (may be NULL). On success *@p used_generation (may be NULL)
+	// is the generation of the connection used. On failure the Status
+	// carries the vAccel code (docs/protocol.md, "Errors") and the
+	// failure has been logged once; for a vAccel error whose detail holds
+	// a framework status, *@p detail (may be NULL) receives it.
+	Status call(const CallTarget &target,
+		    const google::protobuf::MessageLite &req,
+		    google::protobuf::MessageLite *reply,
+		    uint64_t *used_generation = nullptr,
+		    std::optional<rpc::Status> *detail = nullptr);
+
+	[[nodiscard]] const Config &config() const noexcept { return cfg_; }
+
+private:
+	Result<std::shared_ptr<Connection>> connection(uint64_t generation);
+
+	const Config cfg_;
+	std::mutex mu_; // guards conn_ and last_generation_
+	std::shared_ptr<Connection> conn_;
+	uint64_t last_generation_ = 0;
+};
+
+} // namespace vaccel::rpc_plugin

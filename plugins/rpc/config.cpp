@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "config.h"
+
+#include <vaccel/log.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <string_view>
+
+namespace vaccel::rpc_plugin
+{
+namespace
+{
+
+// The value of @p name parsed as an unsigned number in [lo, hi], or
+// @p fallback (with a warning) when it is set but unusable.
+uint64_t env_number(const char *name, uint64_t fallback, uint64_t lo,
+		    uint64_t hi)
+{
+	const char *v = std::getenv(name);
+	if (v == nullptr || *v == '\0')
+		return fallback;
+	std::string_view s(v);
+	uint64_t n = 0;
+	auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+	if (ec != std::errc() || end != s.data() + s.size() || n < lo ||
+	    n > hi) {
+		vaccel_warn("[rpc] %s=%s is not a number in %llu..%llu; using "
+			    "%llu",
+			    name, v, static_cast<unsigned long long>(lo),
+			    static_cast<unsigned long long>(hi),
+			    static_cast<unsigned long long>(fallback));
+		return fallback;
+	}
+	return n;
+}
+
+} // namespace
+
+core::Result<Config> config_from_env()
+{
+	Config cfg;
+	const char *addr = std::getenv("VACCEL_RPC_ADDRESS");
+	if (addr == nullptr || *addr == '\0')
+		addr = std::getenv("VACCEL_RPC_ADDR");
+	if (addr != nullptr && *addr != '\0')
+		cfg.address_text = addr;
+	auto parsed = transport::parse_address(cfg.address_text);
+	if (!parsed)
+		return core::Status::error(VACCEL_EINVAL,
+					   "[rpc] VACCEL_RPC_ADDRESS '%s': %s",
+					   cfg.address_text.c_str(),
+					   parsed.status().message().c_str());
+	cfg.address = std::move(parsed).value();
+
+	constexpr uint64_t kDay = 24ull * 3600 * 1000;
+	cfg.call_timeout = std::chrono::milliseconds(env_number(
+	    "VACCEL_RPC_TIMEOUT_MS",
+	    static_cast<uint64_t>(kDefaultCallTimeout.count()), 0, kDay));
+	const uint64_t connect = env_number(
+	    "VACCEL_RPC_CONNECT_TIMEOUT_MS",
+	    static_cast<uint64_t>(kDefaultConnectTimeout.count()), 0, kDay);
+	cfg.connect_timeout = connect == 0 ? kDefaultConnectTimeout
+					   : std::chrono::milliseconds(connect);
+	cfg.max_frame = static_cast<uint32_t>(
+	    env_number("VACCEL_RPC_MAX_FRAME", transport::kDefaultMaxFrame,
+		       1024, transport::kMaxFrameLimit));
+	return cfg;
+}
+
+} // namespace vaccel::rpc_plugin

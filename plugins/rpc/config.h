@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+// Settings of the rpc plugin, read once from the environment at init.
+//
+//   VACCEL_RPC_ADDRESS (alias VACCEL_RPC_ADDR)  agent address, any form of
+//       transport.h: unix:///path, unix://@name, tcp://host:port,
+//       vsock://cid:port, hvsock:///path:port,
+//       virtio-serial:///dev/virtio-ports/NAME.
+//       Default tcp://127.0.0.1:65500 (upstream's default).
+//   VACCEL_RPC_TIMEOUT_MS          longest wait for one call's reply;
+//       0 waits forever. Default 300000 (5 minutes).
+//   VACCEL_RPC_CONNECT_TIMEOUT_MS  longest wait for a connection; default
+//       5000. 0 means the default (a connect must never hang).
+//   VACCEL_RPC_MAX_FRAME           largest frame sent or accepted, in bytes,
+//       1024..64 MiB; default 4 MiB (ttrpc's). Must not exceed the agent's
+//       --max-frame, or the agent drops the connection.
+#pragma once
+
+#include "transport/transport.h"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace vaccel::rpc_plugin
+{
+
+// The per-call default is generous on purpose: a timeout only protects
+// against an agent that is alive but stuck (a dead agent or a lost
+// connection is noticed at once, from the socket). Legitimate calls such
+// as loading a large model on the host can take minutes, and a call that
+// times out still runs to completion on the agent.
+inline constexpr std::chrono::milliseconds kDefaultCallTimeout{300000};
+inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{5000};
+inline constexpr const char *kDefaultAddress = "tcp://127.0.0.1:65500";
+
+struct Config {
+	std::string address_text = kDefaultAddress;
+	transport::Address address;
+	std::chrono::milliseconds call_timeout = kDefaultCallTimeout;
+	std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout;
+	uint32_t max_frame = transport::kDefaultMaxFrame;
+};
+
+// Reads the variables above. A malformed address is an error (the plugin
+// then refuses to load: a typo must not turn into calls that all fail);
+// malformed numbers are logged and replaced by their defaults.
+core::Result<Config> config_from_env();
+
+} // namespace vaccel::rpc_plugin

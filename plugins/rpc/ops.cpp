@@ -1,0 +1,797 @@
+// SPDX-License-Identifier: Apache-2.0
+// The rpc plugin's ops. All but the tf/tflite/torch model ops travel as a
+// Genop carrying exactly the argument layout vaccel_genop() unpacks
+// (src/capi/genop.cpp), so the agent needs a single generic handler and
+// runs the very same typed op on its side. The model ops use their own
+// messages because their tensors and statuses do not fit the arg model.
+#include "plugin.h"
+
+#include "rpc/genop.pb.h"
+#include "rpc/tf.pb.h"
+#include "rpc/tflite.pb.h"
+#include "rpc/torch.pb.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <optional>
+#include <string>
+#include <vector>
+
+// The fpga, minmax and torch sgemm ops are deprecated upstream but still
+// forwarded.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+namespace vaccel::rpc_plugin
+{
+namespace
+{
+
+// ---- genop ----------------------------------------------------------
+
+// Builds one Genop request and copies the reply's write args back into
+// the caller's buffers.
+class Genop
+{
+public:
+	Genop(const char *name, vaccel_op_type_t op) : name_(name)
+	{
+		const auto type = static_cast<uint8_t>(op);
+		read(&type, sizeof(type), VACCEL_ARG_UINT8);
+	}
+
+	// An input: its bytes travel.
+	void read(const void *buf, size_t size, vaccel_arg_type_t type,
+		  uint32_t custom_id = 0)
+	{
+		auto *a = req_.add_read_args();
+		fill(a, size, type, custom_id);
+		if (buf != nullptr && size > 0)
+			a->set_buf(buf, size);
+	}
+	template <class T> void read_value(T v, vaccel_arg_type_t type)
+	{
+		read(&v, sizeof(v), type);
+	}
+	void read_string(const char *s, const char *what)
+	{
+		if (s == nullptr) {
+			bad_ = bad_ ? bad_ : what;
+			return;
+		}
+		read(s, std::strlen(s) + 1, VACCEL_ARG_STRING);
+	}
+	void read_args(const vaccel_arg *args, size_t n)
+	{
+		for (size_t i = 0; i < n; ++i)
+			read(args[i].buf, args[i].size, args[i].type,
+			     args[i].custom_type_id);
+	}
+
+	// An output of @p size bytes at @p buf. Its current bytes travel too:
+	// an op may read its outputs (sgemm's C is scaled by beta) or leave
+	// parts of them unwritten (vector add writes len_a of max(len_a,
+	// len_b) floats), and the caller must see exactly what a local call
+	// would leave there. Upstream's client does the same; the cost is at
+	// most the size of the reply.
+	void write(void *buf, size_t size, vaccel_arg_type_t type,
+		   uint32_t custom_id = 0)
+	{
+		auto *a = req_.add_write_args();
+		fill(a, size, type, custom_id);
+		if (buf != nullptr && size > 0)
+			a->set_buf(buf, size);
+		outs_.push_back({buf, size});
+	}
+	void write_args(vaccel_arg *args, size_t n)
+	{
+		for (size_t i = 0; i < n; ++i)
+			write(args[i].buf, args[i].size, args[i].type,
+			      args[i].custom_type_id);
+	}
+
+	int run(vaccel_session *sess) { return run(sess, nullptr); }
+
+	// @p res: for EXEC_WITH_RESOURCE, checked against the session.
+	int run(vaccel_session *sess, const vaccel_resource *res)
+	{
+		if (bad_ != nullptr)
+			return fail(name_, Status::error(VACCEL_EINVAL,
+							 "%s is NULL or too "
+							 "large",
+							 bad_));
+		auto remote = remote_session(sess);
+		if (!remote)
+			return fail(name_, remote.status());
+		if (res != nullptr) {
+			auto rres = remote_resource(res, remote->generation);
+			if (!rres)
+				return fail(name_, rres.status());
+		}
+		req_.set_session_id(remote->id);
+		rpc::genop::Response resp;
+		Status st = plugin().client.call(
+		    {.method = "Genop", .generation = remote->generation}, req_,
+		    &resp);
+		if (!st)
+			return st.code();
+		if (static_cast<size_t>(resp.write_args_size()) != outs_.size())
+			return fail(name_,
+				    Status::error(VACCEL_EREMOTEIO,
+						  "the agent returned %d "
+						  "write args, expected %zu",
+						  resp.write_args_size(),
+						  outs_.size()));
+		for (size_t i = 0; i < outs_.size(); ++i) {
+			const std::string &bytes =
+			    resp.write_args(static_cast<int>(i)).buf();
+			const size_t n = std::min(bytes.size(), outs_[i].size);
+			if (n > 0 && outs_[i].buf != nullptr)
+				std::memcpy(outs_[i].buf, bytes.data(), n);
+		}
+		return VACCEL_OK;
+	}
+
+private:
+	struct Out {
+		void *buf;
+		size_t size;
+	};
+
+	void fill(rpc::genop::Arg *a, size_t size, vaccel_arg_type_t type,
+		  uint32_t custom_id)
+	{
+		if (size > std::numeric_limits<uint32_t>::max())
+			bad_ = bad_ ? bad_ : "an argument";
+		a->set_size(static_cast<uint32_t>(size));
+		a->set_arg_type(
+		    static_cast<rpc::genop::ArgType>(core::enum_value(type)));
+		a->set_custom_type_id(custom_id);
+	}
+
+	const char *name_;
+	const char *bad_ = nullptr; // first unusable argument
+	rpc::genop::Request req_;
+	std::vector<Out> outs_;
+};
+
+int rpc_noop(vaccel_session *sess)
+{
+	return guarded("noop", [&]() -> int {
+		return Genop("noop", VACCEL_OP_NOOP).run(sess);
+	});
+}
+
+int rpc_exec(vaccel_session *sess, const char *library, const char *fn_symbol,
+	     vaccel_arg *read, size_t nr_read, vaccel_arg *write,
+	     size_t nr_write)
+{
+	return guarded("exec", [&]() -> int {
+		if ((nr_read > 0 && read == nullptr) ||
+		    (nr_write > 0 && write == nullptr))
+			return fail("exec", Status(VACCEL_EINVAL,
+						   "NULL argument array"));
+		Genop g("exec", VACCEL_OP_EXEC);
+		g.read_string(library, "library");
+		g.read_string(fn_symbol, "fn_symbol");
+		g.read_args(read, nr_read);
+		g.write_args(write, nr_write);
+		return g.run(sess);
+	});
+}
+
+int rpc_exec_with_resource(vaccel_session *sess, vaccel_resource *resource,
+			   const char *fn_symbol, vaccel_arg *read,
+			   size_t nr_read, vaccel_arg *write, size_t nr_write)
+{
+	return guarded("exec_with_resource", [&]() -> int {
+		const char *op = "exec_with_resource";
+		if (resource == nullptr || (nr_read > 0 && read == nullptr) ||
+		    (nr_write > 0 && write == nullptr))
+			return fail(op, Status(VACCEL_EINVAL,
+					       "NULL resource or argument "
+					       "array"));
+		Genop g(op, VACCEL_OP_EXEC_WITH_RESOURCE);
+		// The agent's id: the layout names a resource of the host.
+		g.read_value(static_cast<int64_t>(resource->remote_id),
+			     VACCEL_ARG_INT64);
+		g.read_string(fn_symbol, "fn_symbol");
+		g.read_args(read, nr_read);
+		g.write_args(write, nr_write);
+		return g.run(sess, resource);
+	});
+}
+
+int image_op(const char *name, vaccel_op_type_t op, vaccel_session *sess,
+	     const void *img, size_t len_img, unsigned char *out_imgname,
+	     size_t len_imgname, unsigned char *out_text = nullptr,
+	     size_t len_text = 0)
+{
+	return guarded(name, [&]() -> int {
+		if (img == nullptr)
+			return fail(name,
+				    Status(VACCEL_EINVAL, "image is NULL"));
+		Genop g(name, op);
+		g.read(img, len_img, VACCEL_ARG_BUFFER);
+		g.write(out_imgname, len_imgname, VACCEL_ARG_UCHAR_ARRAY);
+		if (op == VACCEL_OP_IMAGE_CLASSIFY)
+			g.write(out_text, len_text, VACCEL_ARG_UCHAR_ARRAY);
+		return g.run(sess);
+	});
+}
+
+int rpc_image_classify(vaccel_session *sess, const void *img,
+		       unsigned char *out_text, unsigned char *out_imgname,
+		       size_t len_img, size_t len_out_text,
+		       size_t len_out_imgname)
+{
+	return image_op("image_classify", VACCEL_OP_IMAGE_CLASSIFY, sess, img,
+			len_img, out_imgname, len_out_imgname, out_text,
+			len_out_text);
+}
+
+int rpc_image_detect(vaccel_session *sess, const void *img,
+		     unsigned char *out_imgname, size_t len_img,
+		     size_t len_out_imgname)
+{
+	return image_op("image_detect", VACCEL_OP_IMAGE_DETECT, sess, img,
+			len_img, out_imgname, len_out_imgname);
+}
+
+int rpc_image_segment(vaccel_session *sess, const void *img,
+		      unsigned char *out_imgname, size_t len_img,
+		      size_t len_out_imgname)
+{
+	return image_op("image_segment", VACCEL_OP_IMAGE_SEGMENT, sess, img,
+			len_img, out_imgname, len_out_imgname);
+}
+
+int rpc_image_pose(vaccel_session *sess, const void *img,
+		   unsigned char *out_imgname, size_t len_img,
+		   size_t len_out_imgname)
+{
+	return image_op("image_pose", VACCEL_OP_IMAGE_POSE, sess, img, len_img,
+			out_imgname, len_out_imgname);
+}
+
+int rpc_image_depth(vaccel_session *sess, const void *img,
+		    unsigned char *out_imgname, size_t len_img,
+		    size_t len_out_imgname)
+{
+	return image_op("image_depth", VACCEL_OP_IMAGE_DEPTH, sess, img,
+			len_img, out_imgname, len_out_imgname);
+}
+
+// Floats a row-major rows x cols matrix with leading dimension ld spans.
+std::optional<size_t> matrix_floats(int64_t rows, int64_t cols, int64_t ld)
+{
+	int64_t n = 0;
+	if (rows <= 0 || cols <= 0 || ld < cols ||
+	    __builtin_mul_overflow(rows - 1, ld, &n) ||
+	    __builtin_add_overflow(n, cols, &n))
+		return std::nullopt;
+	return static_cast<size_t>(n);
+}
+
+int rpc_sgemm(vaccel_session *sess, int64_t m, int64_t n, int64_t k,
+	      float alpha, float *a, int64_t lda, float *b, int64_t ldb,
+	      float beta, float *c, int64_t ldc)
+{
+	return guarded("sgemm", [&]() -> int {
+		auto na = matrix_floats(m, k, lda);
+		auto nb = matrix_floats(k, n, ldb);
+		auto nc = matrix_floats(m, n, ldc);
+		if (!na || !nb || !nc || a == nullptr || b == nullptr ||
+		    c == nullptr)
+			return fail(
+			    "sgemm",
+			    Status::error(VACCEL_EINVAL,
+					  "m=%lld n=%lld k=%lld lda=%lld "
+					  "ldb=%lld ldc=%lld or a matrix "
+					  "pointer is invalid",
+					  static_cast<long long>(m),
+					  static_cast<long long>(n),
+					  static_cast<long long>(k),
+					  static_cast<long long>(lda),
+					  static_cast<long long>(ldb),
+					  static_cast<long long>(ldc)));
+		Genop g("sgemm", VACCEL_OP_BLAS_SGEMM);
+		g.read_value(m, VACCEL_ARG_INT64);
+		g.read_value(n, VACCEL_ARG_INT64);
+		g.read_value(k, VACCEL_ARG_INT64);
+		g.read_value(alpha, VACCEL_ARG_FLOAT32);
+		g.read(a, *na * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		g.read_value(lda, VACCEL_ARG_INT64);
+		g.read(b, *nb * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		g.read_value(ldb, VACCEL_ARG_INT64);
+		g.read_value(beta, VACCEL_ARG_FLOAT32);
+		g.read_value(ldc, VACCEL_ARG_INT64);
+		g.write(c, *nc * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		return g.run(sess);
+	});
+}
+
+int rpc_minmax(vaccel_session *sess, const double *indata, int ndata,
+	       int low_threshold, int high_threshold, double *outdata,
+	       double *min, double *max)
+{
+	return guarded("minmax", [&]() -> int {
+		if (indata == nullptr || outdata == nullptr || min == nullptr ||
+		    max == nullptr || ndata <= 0)
+			return fail("minmax",
+				    Status::error(VACCEL_EINVAL,
+						  "NULL buffer or ndata=%d",
+						  ndata));
+		const size_t bytes =
+		    static_cast<size_t>(ndata) * sizeof(double);
+		Genop g("minmax", VACCEL_OP_MINMAX);
+		g.read(indata, bytes, VACCEL_ARG_FLOAT64_ARRAY);
+		g.read_value(static_cast<int32_t>(ndata), VACCEL_ARG_INT32);
+		g.read_value(static_cast<int32_t>(low_threshold),
+			     VACCEL_ARG_INT32);
+		g.read_value(static_cast<int32_t>(high_threshold),
+			     VACCEL_ARG_INT32);
+		g.write(outdata, bytes, VACCEL_ARG_FLOAT64_ARRAY);
+		g.write(min, sizeof(double), VACCEL_ARG_FLOAT64);
+		g.write(max, sizeof(double), VACCEL_ARG_FLOAT64);
+		return g.run(sess);
+	});
+}
+
+int rpc_fpga_arraycopy(vaccel_session *sess, int a[], int out_a[], size_t len_a)
+{
+	return guarded("fpga_arraycopy", [&]() -> int {
+		Genop g("fpga_arraycopy", VACCEL_OP_FPGA_ARRAYCOPY);
+		g.read(a, len_a * sizeof(int), VACCEL_ARG_INT32_ARRAY);
+		g.write(out_a, len_a * sizeof(int), VACCEL_ARG_INT32_ARRAY);
+		return g.run(sess);
+	});
+}
+
+int rpc_fpga_mmult(vaccel_session *sess, float a[], float b[], float c[],
+		   size_t len_a)
+{
+	return guarded("fpga_mmult", [&]() -> int {
+		const size_t bytes = len_a * sizeof(float);
+		Genop g("fpga_mmult", VACCEL_OP_FPGA_MMULT);
+		g.read(a, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		g.read(b, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		g.write(c, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		return g.run(sess);
+	});
+}
+
+int rpc_fpga_parallel(vaccel_session *sess, float a[], float b[],
+		      float add_output[], float mult_output[], size_t len_a)
+{
+	return guarded("fpga_parallel", [&]() -> int {
+		const size_t bytes = len_a * sizeof(float);
+		Genop g("fpga_parallel", VACCEL_OP_FPGA_PARALLEL);
+		g.read(a, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		g.read(b, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		g.write(add_output, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		g.write(mult_output, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		return g.run(sess);
+	});
+}
+
+int rpc_fpga_vadd(vaccel_session *sess, float a[], float b[], float c[],
+		  size_t len_a, size_t len_b)
+{
+	return guarded("fpga_vectoradd", [&]() -> int {
+		Genop g("fpga_vectoradd", VACCEL_OP_FPGA_VECTORADD);
+		g.read(a, len_a * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		g.read(b, len_b * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		g.write(c, std::max(len_a, len_b) * sizeof(float),
+			VACCEL_ARG_FLOAT32_ARRAY);
+		return g.run(sess);
+	});
+}
+
+int rpc_opencv(vaccel_session *sess, vaccel_arg *read, int nr_read,
+	       vaccel_arg *write, int nr_write)
+{
+	return guarded("opencv", [&]() -> int {
+		if (nr_read < 0 || nr_write < 0 ||
+		    (nr_read > 0 && read == nullptr) ||
+		    (nr_write > 0 && write == nullptr))
+			return fail("opencv", Status(VACCEL_EINVAL,
+						     "bad argument arrays"));
+		Genop g("opencv", VACCEL_OP_OPENCV);
+		g.read_args(read, static_cast<size_t>(nr_read));
+		g.write_args(write, static_cast<size_t>(nr_write));
+		return g.run(sess);
+	});
+}
+
+// No message carries it and vaccel_genop() has no layout for it.
+int rpc_torch_sgemm(vaccel_session *, vaccel_torch_tensor **,
+		    vaccel_torch_tensor **, vaccel_torch_tensor **, int, int,
+		    int, vaccel_torch_tensor **)
+{
+	vaccel_error("[rpc] torch_sgemm: not supported over rpc (no wire "
+		     "message for it)");
+	return VACCEL_ENOTSUP;
+}
+
+// ---- model ops ------------------------------------------------------
+
+// The session and model of a model op, both on one agent connection.
+struct Target {
+	Remote sess;
+	Remote model;
+};
+
+Result<Target> model_target(const vaccel_session *sess,
+			    const vaccel_resource *model)
+{
+	auto s = remote_session(sess);
+	if (!s)
+		return s.status();
+	auto m = remote_resource(model, s->generation);
+	if (!m)
+		return m.status();
+	return Target{*s, *m};
+}
+
+template <class Req> void address(Req &req, const Target &t)
+{
+	req.set_session_id(t.sess.id);
+	req.set_model_id(t.model.id);
+}
+
+void set_tf_status(vaccel_tf_status *out, const rpc::Status &st)
+{
+	if (out == nullptr)
+		return;
+	vaccel_tf_status_init(out, static_cast<uint8_t>(st.code()),
+			      st.message().c_str());
+}
+
+// Load and unload share everything but the message names.
+template <class Req, class Resp>
+int tf_load_unload(const char *name, const char *method, vaccel_session *sess,
+		   vaccel_resource *model, vaccel_tf_status *status)
+{
+	return guarded(name, [&]() -> int {
+		auto t = model_target(sess, model);
+		if (!t)
+			return fail(name, t.status());
+		Req req;
+		address(req, *t);
+		Resp resp;
+		std::optional<rpc::Status> detail;
+		Status st = plugin().client.call(
+		    {.method = method, .generation = t->sess.generation}, req,
+		    &resp, nullptr, &detail);
+		if (!st) {
+			if (detail)
+				set_tf_status(status, *detail);
+			return st.code();
+		}
+		if (resp.has_status())
+			set_tf_status(status, resp.status());
+		return VACCEL_OK;
+	});
+}
+
+int rpc_tf_model_load(vaccel_session *sess, vaccel_resource *model,
+		      vaccel_tf_status *status)
+{
+	return tf_load_unload<rpc::tf::ModelLoadRequest,
+			      rpc::tf::ModelLoadResponse>(
+	    "tf_model_load", "TensorflowModelLoad", sess, model, status);
+}
+
+int rpc_tf_model_unload(vaccel_session *sess, vaccel_resource *model,
+			vaccel_tf_status *status)
+{
+	return tf_load_unload<rpc::tf::ModelUnloadRequest,
+			      rpc::tf::ModelUnloadResponse>(
+	    "tf_model_unload", "TensorflowModelUnload", sess, model, status);
+}
+
+// Fills a proto tensor from a vAccel tensor of any framework.
+template <class Proto, class Tensor, class TypeEnum>
+Status to_proto(const char *name, int i, const Tensor *t, Proto *out)
+{
+	if (t == nullptr)
+		return Status::error(VACCEL_EINVAL, "input tensor %d is NULL",
+				     i);
+	if (t->size > 0 && t->data == nullptr)
+		return Status::error(VACCEL_EINVAL,
+				     "input tensor %d has no data", i);
+	if (t->nr_dims > 0 && t->dims == nullptr)
+		return Status::error(VACCEL_EINVAL,
+				     "input tensor %d has no dims", i);
+	if (t->size > 0)
+		out->set_data(t->data, t->size);
+	for (decltype(t->nr_dims) d = 0; d < t->nr_dims; ++d)
+		out->add_dims(t->dims[d]);
+	out->set_type(static_cast<TypeEnum>(core::enum_value(t->data_type)));
+	return Status::ok();
+}
+
+// Makes the caller's output tensors from the reply's. @p Alloc is the
+// framework's vaccel_*_tensor_allocate, @p Delete its delete.
+template <class Tensor, class Dim, class Proto, class Alloc, class Delete>
+Status from_proto(const google::protobuf::RepeatedPtrField<Proto> &in,
+		  Tensor **out, int nr_out, Alloc alloc, Delete del)
+{
+	for (int i = 0; i < nr_out; ++i)
+		out[i] = nullptr;
+	if (in.size() < nr_out)
+		return Status::error(VACCEL_EREMOTEIO,
+				     "the agent returned %d output tensors, "
+				     "expected %d",
+				     in.size(), nr_out);
+	for (int i = 0; i < nr_out; ++i) {
+		const Proto &p = in.Get(i);
+		if (p.dims_size() == 0)
+			continue; // the backend produced nothing here
+		std::vector<Dim> dims(p.dims().begin(), p.dims().end());
+		int rc = alloc(&out[i], static_cast<int>(dims.size()),
+			       dims.data(), p.type(), p.data().size());
+		if (rc == VACCEL_OK && !p.data().empty())
+			std::memcpy(out[i]->data, p.data().data(),
+				    p.data().size());
+		if (rc != VACCEL_OK) {
+			for (int j = 0; j < i; ++j) {
+				if (out[j] != nullptr)
+					del(out[j]);
+				out[j] = nullptr;
+			}
+			return Status::error(rc,
+					     "cannot allocate output tensor "
+					     "%d",
+					     i);
+		}
+	}
+	return Status::ok();
+}
+
+int rpc_tf_model_run(vaccel_session *sess, vaccel_resource *model,
+		     const vaccel_tf_buffer *run_options,
+		     const vaccel_tf_node *in_nodes,
+		     vaccel_tf_tensor *const *in_tensors, int nr_inputs,
+		     const vaccel_tf_node *out_nodes,
+		     vaccel_tf_tensor **out_tensors, int nr_outputs,
+		     vaccel_tf_status *status)
+{
+	const char *name = "tf_model_run";
+	return guarded(name, [&]() -> int {
+		if (nr_inputs < 0 || nr_outputs < 0 ||
+		    (nr_inputs > 0 &&
+		     (in_nodes == nullptr || in_tensors == nullptr)) ||
+		    (nr_outputs > 0 &&
+		     (out_nodes == nullptr || out_tensors == nullptr)))
+			return fail(name, Status(VACCEL_EINVAL,
+						 "bad node or tensor arrays"));
+		auto t = model_target(sess, model);
+		if (!t)
+			return fail(name, t.status());
+		rpc::tf::ModelRunRequest req;
+		address(req, *t);
+		if (run_options != nullptr)
+			req.set_run_options(run_options->data,
+					    run_options->size);
+		for (int i = 0; i < nr_inputs; ++i) {
+			auto *n = req.add_in_nodes();
+			n->set_name(in_nodes[i].name != nullptr
+					? in_nodes[i].name
+					: "");
+			n->set_id(in_nodes[i].id);
+			Status st = to_proto<rpc::tf::Tensor, vaccel_tf_tensor,
+					     rpc::tf::DataType>(
+			    name, i, in_tensors[i], req.add_in_tensors());
+			if (!st)
+				return fail(name, st);
+		}
+		for (int i = 0; i < nr_outputs; ++i) {
+			auto *n = req.add_out_nodes();
+			n->set_name(out_nodes[i].name != nullptr
+					? out_nodes[i].name
+					: "");
+			n->set_id(out_nodes[i].id);
+		}
+		rpc::tf::ModelRunResponse resp;
+		std::optional<rpc::Status> detail;
+		Status st =
+		    plugin().client.call({.method = "TensorflowModelRun",
+					  .generation = t->sess.generation},
+					 req, &resp, nullptr, &detail);
+		if (!st) {
+			if (detail)
+				set_tf_status(status, *detail);
+			return st.code();
+		}
+		auto alloc = [](vaccel_tf_tensor **o, int nd,
+				const int64_t *dims, int type, size_t size) {
+			return vaccel_tf_tensor_allocate(
+			    o, nd, dims, static_cast<vaccel_tf_data_type>(type),
+			    size);
+		};
+		st = from_proto<vaccel_tf_tensor, int64_t>(
+		    resp.out_tensors(), out_tensors, nr_outputs, alloc,
+		    vaccel_tf_tensor_delete);
+		if (!st)
+			return fail(name, st);
+		if (resp.has_status())
+			set_tf_status(status, resp.status());
+		return VACCEL_OK;
+	});
+}
+
+template <class Req>
+int model_call(const char *name, const char *method, vaccel_session *sess,
+	       vaccel_resource *model)
+{
+	return guarded(name, [&]() -> int {
+		auto t = model_target(sess, model);
+		if (!t)
+			return fail(name, t.status());
+		Req req;
+		address(req, *t);
+		return plugin()
+		    .client
+		    .call({.method = method, .generation = t->sess.generation},
+			  req, nullptr)
+		    .code();
+	});
+}
+
+int rpc_tflite_model_load(vaccel_session *sess, vaccel_resource *model)
+{
+	return model_call<rpc::tflite::ModelLoadRequest>(
+	    "tflite_model_load", "TensorflowLiteModelLoad", sess, model);
+}
+
+int rpc_tflite_model_unload(vaccel_session *sess, vaccel_resource *model)
+{
+	return model_call<rpc::tflite::ModelUnloadRequest>(
+	    "tflite_model_unload", "TensorflowLiteModelUnload", sess, model);
+}
+
+int rpc_torch_model_load(vaccel_session *sess, vaccel_resource *model)
+{
+	return model_call<rpc::torch::ModelLoadRequest>(
+	    "torch_model_load", "TorchModelLoad", sess, model);
+}
+
+// The tensors of tflite and torch runs travel alike. Data types go as
+// vAccel's numbers, as the agent reads them.
+template <class Req, class Resp, class ProtoTensor, class ProtoType,
+	  class Tensor, class Dim, class Alloc, class Delete>
+int tensor_run(const char *name, const char *method, vaccel_session *sess,
+	       vaccel_resource *model, Tensor *const *in, int nr_in,
+	       Tensor **out, int nr_out, Alloc alloc, Delete del, Req &req,
+	       Resp &resp)
+{
+	if (nr_in < 0 || nr_out < 0 || (nr_in > 0 && in == nullptr) ||
+	    (nr_out > 0 && out == nullptr))
+		return fail(name, Status(VACCEL_EINVAL, "bad tensor arrays"));
+	auto t = model_target(sess, model);
+	if (!t)
+		return fail(name, t.status());
+	address(req, *t);
+	for (int i = 0; i < nr_in; ++i) {
+		Status st = to_proto<ProtoTensor, Tensor, ProtoType>(
+		    name, i, in[i], req.add_in_tensors());
+		if (!st)
+			return fail(name, st);
+	}
+	req.set_nr_out_tensors(static_cast<uint64_t>(nr_out));
+	Status st = plugin().client.call(
+	    {.method = method, .generation = t->sess.generation}, req, &resp);
+	if (!st)
+		return st.code();
+	st = from_proto<Tensor, Dim>(resp.out_tensors(), out, nr_out, alloc,
+				     del);
+	if (!st)
+		return fail(name, st);
+	return VACCEL_OK;
+}
+
+int rpc_tflite_model_run(vaccel_session *sess, vaccel_resource *model,
+			 vaccel_tflite_tensor *const *inputs, int nr_inputs,
+			 vaccel_tflite_tensor **outputs, int nr_outputs,
+			 uint8_t *status)
+{
+	const char *name = "tflite_model_run";
+	return guarded(name, [&]() -> int {
+		auto alloc = [](vaccel_tflite_tensor **o, int nd,
+				const int32_t *dims, int type, size_t size) {
+			return vaccel_tflite_tensor_allocate(
+			    o, nd, dims,
+			    static_cast<vaccel_tflite_data_type>(type), size);
+		};
+		rpc::tflite::ModelRunRequest req;
+		rpc::tflite::ModelRunResponse resp;
+		int rc = tensor_run<rpc::tflite::ModelRunRequest,
+				    rpc::tflite::ModelRunResponse,
+				    rpc::tflite::Tensor, rpc::tflite::DataType,
+				    vaccel_tflite_tensor, int32_t>(
+		    name, "TensorflowLiteModelRun", sess, model, inputs,
+		    nr_inputs, outputs, nr_outputs, alloc,
+		    vaccel_tflite_tensor_delete, req, resp);
+		if (rc == VACCEL_OK && status != nullptr)
+			*status = static_cast<uint8_t>(resp.status().code());
+		return rc;
+	});
+}
+
+int rpc_torch_model_run(vaccel_session *sess, vaccel_resource *model,
+			const vaccel_torch_buffer *run_options,
+			vaccel_torch_tensor *const *inputs, int nr_inputs,
+			vaccel_torch_tensor **outputs, int nr_outputs)
+{
+	const char *name = "torch_model_run";
+	return guarded(name, [&]() -> int {
+		auto alloc = [](vaccel_torch_tensor **o, int nd,
+				const int64_t *dims, int type, size_t size) {
+			return vaccel_torch_tensor_allocate(
+			    o, nd, dims,
+			    static_cast<vaccel_torch_data_type>(type), size);
+		};
+		rpc::torch::ModelRunRequest req;
+		if (run_options != nullptr)
+			req.set_run_options(run_options->data,
+					    run_options->size);
+		rpc::torch::ModelRunResponse resp;
+		return tensor_run<rpc::torch::ModelRunRequest,
+				  rpc::torch::ModelRunResponse,
+				  rpc::torch::Tensor, rpc::torch::DataType,
+				  vaccel_torch_tensor, int64_t>(
+		    name, "TorchModelRun", sess, model, inputs, nr_inputs,
+		    outputs, nr_outputs, alloc, vaccel_torch_tensor_delete, req,
+		    resp);
+	});
+}
+
+} // namespace
+
+int register_ops()
+{
+	// One entry per op type, in enum order (VACCEL_OP_NOOP..OPENCV).
+	static vaccel_op ops[] = {
+	    VACCEL_OP_INIT(ops[0], VACCEL_OP_NOOP, rpc_noop),
+	    VACCEL_OP_INIT(ops[1], VACCEL_OP_EXEC, rpc_exec),
+	    VACCEL_OP_INIT(ops[2], VACCEL_OP_EXEC_WITH_RESOURCE,
+			   rpc_exec_with_resource),
+	    VACCEL_OP_INIT(ops[3], VACCEL_OP_IMAGE_CLASSIFY,
+			   rpc_image_classify),
+	    VACCEL_OP_INIT(ops[4], VACCEL_OP_IMAGE_DETECT, rpc_image_detect),
+	    VACCEL_OP_INIT(ops[5], VACCEL_OP_IMAGE_SEGMENT, rpc_image_segment),
+	    VACCEL_OP_INIT(ops[6], VACCEL_OP_IMAGE_POSE, rpc_image_pose),
+	    VACCEL_OP_INIT(ops[7], VACCEL_OP_IMAGE_DEPTH, rpc_image_depth),
+	    VACCEL_OP_INIT(ops[8], VACCEL_OP_TF_MODEL_LOAD, rpc_tf_model_load),
+	    VACCEL_OP_INIT(ops[9], VACCEL_OP_TF_MODEL_UNLOAD,
+			   rpc_tf_model_unload),
+	    VACCEL_OP_INIT(ops[10], VACCEL_OP_TF_MODEL_RUN, rpc_tf_model_run),
+	    VACCEL_OP_INIT(ops[11], VACCEL_OP_TFLITE_MODEL_LOAD,
+			   rpc_tflite_model_load),
+	    VACCEL_OP_INIT(ops[12], VACCEL_OP_TFLITE_MODEL_UNLOAD,
+			   rpc_tflite_model_unload),
+	    VACCEL_OP_INIT(ops[13], VACCEL_OP_TFLITE_MODEL_RUN,
+			   rpc_tflite_model_run),
+	    VACCEL_OP_INIT(ops[14], VACCEL_OP_TORCH_MODEL_LOAD,
+			   rpc_torch_model_load),
+	    VACCEL_OP_INIT(ops[15], VACCEL_OP_TORCH_MODEL_RUN,
+			   rpc_torch_model_run),
+	    VACCEL_OP_INIT(ops[16], VACCEL_OP_TORCH_SGEMM, rpc_torch_sgemm),
+	    VACCEL_OP_INIT(ops[17], VACCEL_OP_BLAS_SGEMM, rpc_sgemm),
+	    VACCEL_OP_INIT(ops[18], VACCEL_OP_FPGA_ARRAYCOPY,
+			   rpc_fpga_arraycopy),
+	    VACCEL_OP_INIT(ops[19], VACCEL_OP_FPGA_MMULT, rpc_fpga_mmult),
+	    VACCEL_OP_INIT(ops[20], VACCEL_OP_FPGA_PARALLEL, rpc_fpga_parallel),
+	    VACCEL_OP_INIT(ops[21], VACCEL_OP_FPGA_VECTORADD, rpc_fpga_vadd),
+	    VACCEL_OP_INIT(ops[22], VACCEL_OP_MINMAX, rpc_minmax),
+	    VACCEL_OP_INIT(ops[23], VACCEL_OP_OPENCV, rpc_opencv),
+	};
+	static_assert(std::size(ops) == VACCEL_OP_MAX,
+		      "the rpc plugin forwards every op type");
+	return vaccel_plugin_register_ops(ops, std::size(ops));
+}
+
+} // namespace vaccel::rpc_plugin

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: Apache-2.0
+// Helpers of the rpc plugin tests: a real vaccel-agent process on a unix
+// socket in a temporary directory, the client runtime bootstrapped with the
+// rpc plugin (and noop, for local reference results), and a raw ttrpc
+// connection for the agent's Stats and for malformed frames.
+#pragma once
+
+#include "rpc/common.pb.h"
+#include "rpc/ext.pb.h"
+#include "rpc/ttrpc.pb.h"
+#include "transport/transport.h"
+
+#include <gtest/gtest.h>
+#include <vaccel.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char **environ;
+
+namespace rpc_test
+{
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// A private temporary directory, removed with everything in it.
+class TempDir
+{
+public:
+	TempDir()
+	{
+		std::string tmpl = (std::filesystem::temp_directory_path() /
+				    "vaccel-rpc-XXXXXX")
+				       .string();
+		if (::mkdtemp(tmpl.data()) == nullptr)
+			throw std::runtime_error("mkdtemp failed");
+		path_ = tmpl;
+	}
+	~TempDir()
+	{
+		std::error_code ec;
+		std::filesystem::remove_all(path_, ec);
+	}
+	TempDir(const TempDir &) = delete;
+	TempDir &operator=(const TempDir &) = delete;
+	[[nodiscard]] const std::string &path() const { return path_; }
+	[[nodiscard]] std::string file(const std::string &name) const
+	{
+		return path_ + "/" + name;
+	}
+
+private:
+	std::string path_;
+};
+
+inline std::string slurp(const std::string &path)
+{
+	std::ifstream in(path, std::ios::binary);
+	std::ostringstream ss;
+	ss << in.rdbuf();
+	return ss.str();
+}
+
+inline void write_file(const std::string &path, const std::string &data)
+{
+	std::ofstream out(path, std::ios::binary | std::ios::trunc);
+	out << data;
+}
+
+// A vaccel-agent child process. stdout/stderr go to files so that nothing
+// the agent (or a library it runs) prints can block it on a full pipe.
+class Agent
+{
+public:
+	Agent(std::string dir, std::string name)
+	    : dir_(std::move(dir)), name_(std::move(name))
+	{
+	}
+	~Agent() { stop(SIGKILL); }
+	Agent(const Agent &) = delete;
+	Agent &operator=(const Agent &) = delete;
+
+	[[nodiscard]] std::string address() const
+	{
+		return "unix://" + dir_ + "/" + name_ + ".sock";
+	}
+	[[nodiscard]] std::string log() const { return slurp(err_path()); }
+	[[nodiscard]] pid_t pid() const { return pid_; }
+
+	// Starts the agent with VACCEL_PLUGINS=@p plugins and waits (at most
+	// 15 s) for its "listening" line. Returns false on failure.
+	bool start(const std::string &plugins,
+		   const std::vector<std::string> &args = {})
+	{
+		stop(SIGKILL);
+		const std::string out = dir_ + "/" + name_ + ".out";
+		::unlink(out.c_str());
+		std::vector<std::string> env;
+		for (char **e = environ; *e != nullptr; ++e) {
+			std::string v(*e);
+			if (v.rfind("VACCEL_", 0) != 0)
+				env.push_back(v);
+		}
+		env.push_back("VACCEL_PLUGINS=" + plugins);
+		env.push_back("VACCEL_LOG_LEVEL=2");
+		std::vector<std::string> argv = {TEST_AGENT_BIN, "-a",
+						 address()};
+		argv.insert(argv.end(), args.begin(), args.end());
+
+		pid_ = ::fork();
+		if (pid_ < 0)
+			return false;
+		if (pid_ == 0) {
+			int o = ::open(out.c_str(),
+				       O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			int e = ::open(err_path().c_str(),
+				       O_WRONLY | O_CREAT | O_APPEND, 0600);
+			::dup2(o, 1);
+			::dup2(e, 2);
+			std::vector<char *> av;
+			std::vector<char *> ev;
+			for (auto &a : argv)
+				av.push_back(a.data());
+			av.push_back(nullptr);
+			for (auto &v : env)
+				ev.push_back(v.data());
+			ev.push_back(nullptr);
+			::execve(TEST_AGENT_BIN, av.data(), ev.data());
+			::_exit(127);
+		}
+		const auto until = Clock::now() + 15s;
+		while (Clock::now() < until) {
+			if (slurp(out).find("vaccel-agent listening on") !=
+			    std::string::npos)
+				return true;
+			int status = 0;
+			if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+				pid_ = -1;
+				return false;
+			}
+			std::this_thread::sleep_for(10ms);
+		}
+		return false;
+	}
+
+	void stop(int sig = SIGTERM)
+	{
+		if (pid_ <= 0)
+			return;
+		::kill(pid_, sig);
+		int status = 0;
+		::waitpid(pid_, &status, 0);
+		pid_ = -1;
+	}
+
+private:
+	[[nodiscard]] std::string err_path() const
+	{
+		return dir_ + "/" + name_ + ".err";
+	}
+
+	std::string dir_;
+	std::string name_;
+	pid_t pid_ = -1;
+};
+
+// Restarts the client runtime with @p plugins (':'-separated), the rpc
+// plugin pointed at @p address with the given per-call timeout.
+inline void restart_runtime(const std::string &plugins,
+			    const std::string &address,
+			    const char *timeout_ms = "20000",
+			    const char *max_frame = nullptr)
+{
+	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
+	::setenv("VACCEL_RPC_ADDRESS", address.c_str(), 1);
+	::setenv("VACCEL_RPC_TIMEOUT_MS", timeout_ms, 1);
+	::setenv("VACCEL_RPC_CONNECT_TIMEOUT_MS", "2000", 1);
+	if (max_frame != nullptr)
+		::setenv("VACCEL_RPC_MAX_FRAME", max_frame, 1);
+	else
+		::unsetenv("VACCEL_RPC_MAX_FRAME");
+	struct vaccel_config cfg {
+	};
+	ASSERT_EQ(vaccel_config_init(&cfg, plugins.c_str(), VACCEL_LOG_ERROR,
+				     nullptr, false, false),
+		  VACCEL_OK);
+	int rc = vaccel_bootstrap_with_config(&cfg);
+	vaccel_config_release(&cfg);
+	ASSERT_EQ(rc, VACCEL_OK);
+}
+
+// A raw ttrpc connection (no rpc plugin involved).
+class RawConn
+{
+public:
+	bool connect(const std::string &address)
+	{
+		auto addr = vaccel::transport::parse_address(address);
+		if (!addr)
+			return false;
+		auto s = vaccel::transport::connect(addr.value(), 2000ms);
+		if (!s)
+			return false;
+		stream_ = std::move(s).value();
+		return true;
+	}
+	vaccel::transport::Stream &stream() { return stream_; }
+
+	bool send_raw(const std::string &bytes)
+	{
+		return stream_
+		    .write_all(std::span(reinterpret_cast<const uint8_t *>(
+					     bytes.data()),
+					 bytes.size()),
+			       vaccel::transport::deadline_in(2000ms))
+		    .is_ok();
+	}
+
+	// One request; the response, or nullopt on a transport failure.
+	std::optional<vaccel::rpc::ttrpc::Response>
+	call(const std::string &service, const std::string &method,
+	     const std::string &payload)
+	{
+		vaccel::rpc::ttrpc::Request req;
+		req.set_service(service);
+		req.set_method(method);
+		req.set_payload(payload);
+		std::string bytes;
+		req.SerializeToString(&bytes);
+		vaccel::transport::FrameHeader h;
+		h.stream_id = next_id_;
+		next_id_ += 2;
+		h.type = vaccel::transport::MsgType::Request;
+		auto dl = vaccel::transport::deadline_in(5000ms);
+		if (!vaccel::transport::write_frame(
+			stream_, h,
+			std::span(
+			    reinterpret_cast<const uint8_t *>(bytes.data()),
+			    bytes.size()),
+			dl))
+			return std::nullopt;
+		auto f = vaccel::transport::read_frame(
+		    stream_, vaccel::transport::kDefaultMaxFrame, dl);
+		if (!f)
+			return std::nullopt;
+		vaccel::rpc::ttrpc::Response resp;
+		if (!resp.ParseFromArray(
+			f.value().payload.data(),
+			static_cast<int>(f.value().payload.size())))
+			return std::nullopt;
+		return resp;
+	}
+
+	// True if the peer closed the connection within @p wait.
+	bool closed_by_peer(std::chrono::milliseconds wait)
+	{
+		uint8_t b[64];
+		auto dl = vaccel::transport::deadline_in(wait);
+		for (;;) {
+			auto st = stream_.read_exact(std::span(b, 1), dl);
+			if (!st)
+				return st.message().find("peer closed") !=
+					   std::string::npos ||
+				       st.message().find("reset") !=
+					   std::string::npos;
+		}
+	}
+
+private:
+	vaccel::transport::Stream stream_;
+	uint32_t next_id_ = 1;
+};
+
+// The agent's AgentStats, over a fresh raw connection (which itself counts
+// as one connection).
+inline std::optional<vaccel::rpc::ext::AgentStats>
+agent_stats(const std::string &address)
+{
+	RawConn c;
+	if (!c.connect(address))
+		return std::nullopt;
+	vaccel::rpc::Empty empty;
+	std::string payload;
+	empty.SerializeToString(&payload);
+	auto resp = c.call("vaccel.ext.AgentAdmin", "Stats", payload);
+	if (!resp || resp->status().code() != 0)
+		return std::nullopt;
+	vaccel::rpc::ext::AgentStats stats;
+	if (!stats.ParseFromString(resp->payload()))
+		return std::nullopt;
+	return stats;
+}
+
+// Waits (bounded) until the agent owns no session and no resource.
+inline bool wait_agent_idle(const std::string &address,
+			    std::chrono::milliseconds bound)
+{
+	const auto until = Clock::now() + bound;
+	while (Clock::now() < until) {
+		auto s = agent_stats(address);
+		if (s && s->sessions() == 0 && s->resources() == 0)
+			return true;
+		std::this_thread::sleep_for(50ms);
+	}
+	return false;
+}
+
+} // namespace rpc_test

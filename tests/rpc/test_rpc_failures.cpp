@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: Apache-2.0
+// The rpc plugin when things go wrong: an agent that is not there, one that
+// restarts, one that is slow, a client killed mid-call, and raw connections
+// sending bad frames. No call may hang; the agent must keep serving.
+#include "rpc_test.h"
+
+#include <sys/socket.h>
+
+#include <cstring>
+
+namespace rpc_test
+{
+namespace
+{
+
+long long ms_since(Clock::time_point t0)
+{
+	return std::chrono::duration_cast<std::chrono::milliseconds>(
+		   Clock::now() - t0)
+	    .count();
+}
+
+bool is_transport_error(int rc)
+{
+	return rc == VACCEL_EIO || rc == VACCEL_EREMOTEIO;
+}
+
+class RpcFailures : public ::testing::Test
+{
+protected:
+	void TearDown() override { EXPECT_EQ(vaccel_cleanup(), VACCEL_OK); }
+	TempDir dir_;
+};
+
+TEST_F(RpcFailures, UnreachableAgent)
+{
+	ASSERT_NO_FATAL_FAILURE(restart_runtime(
+	    TEST_RPC_PLUGIN, "unix://" + dir_.file("nobody.sock")));
+	for (int i = 0; i < 3; ++i) {
+		vaccel_session s{};
+		const auto t0 = Clock::now();
+		EXPECT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE),
+			  VACCEL_EIO);
+		EXPECT_LT(ms_since(t0), 1000);
+	}
+}
+
+TEST_F(RpcFailures, BadAddressFailsThePluginLoad)
+{
+	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
+	::setenv("VACCEL_RPC_ADDRESS", "carrier-pigeon://x", 1);
+	struct vaccel_config cfg {
+	};
+	ASSERT_EQ(vaccel_config_init(&cfg, TEST_RPC_PLUGIN, VACCEL_LOG_ERROR,
+				     nullptr, false, false),
+		  VACCEL_OK);
+	vaccel_bootstrap_with_config(&cfg);
+	vaccel_config_release(&cfg);
+	EXPECT_EQ(vaccel_plugin_count(), 0U);
+}
+
+TEST_F(RpcFailures, AgentRestart)
+{
+	Agent agent(dir_.path(), "restart");
+	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN)) << agent.log();
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
+	vaccel_session old{};
+	ASSERT_EQ(vaccel_session_init(&old, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	ASSERT_EQ(vaccel_noop(&old), VACCEL_OK);
+
+	agent.stop(SIGKILL);
+	// While it is down: quick transport errors, never a hang.
+	for (int i = 0; i < 3; ++i) {
+		auto t0 = Clock::now();
+		EXPECT_TRUE(is_transport_error(vaccel_noop(&old)));
+		EXPECT_LT(ms_since(t0), 2000);
+		vaccel_session s{};
+		t0 = Clock::now();
+		EXPECT_TRUE(is_transport_error(
+		    vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE)));
+		EXPECT_LT(ms_since(t0), 2000);
+	}
+
+	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN)) << agent.log();
+	// The next call reconnects.
+	vaccel_session fresh{};
+	ASSERT_EQ(vaccel_session_init(&fresh, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	EXPECT_EQ(vaccel_noop(&fresh), VACCEL_OK);
+	// The old session died with the old agent: it fails cleanly rather
+	// than reaching whatever now has its id, and can still be released.
+	EXPECT_EQ(vaccel_noop(&old), VACCEL_EIO);
+	EXPECT_EQ(vaccel_noop(&fresh), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&old), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&fresh), VACCEL_OK);
+	EXPECT_TRUE(wait_agent_idle(agent.address(), 5000ms));
+}
+
+// Agent with mbench first (exec spins) and noop for the rest.
+class SlowAgent : public RpcFailures
+{
+protected:
+	void SetUp() override
+	{
+		agent_ = std::make_unique<Agent>(dir_.path(), "slow");
+		ASSERT_TRUE(agent_->start(std::string(TEST_MBENCH_PLUGIN) +
+					      ":" + TEST_NOOP_PLUGIN,
+					  {"--workers", "4"}))
+		    << agent_->log();
+	}
+	void TearDown() override
+	{
+		RpcFailures::TearDown();
+		agent_.reset();
+	}
+
+	static int spin(vaccel_session *s, int ms)
+	{
+		std::string t = std::to_string(ms);
+		char payload[16] = "payload";
+		vaccel_arg r[2] = {};
+		r[0] = {t.data(), t.size(), VACCEL_ARG_RAW, 0, false};
+		r[1] = {payload, sizeof(payload), VACCEL_ARG_RAW, 0, false};
+		return vaccel_exec(s, "mbench", "mbench", r, 2, nullptr, 0);
+	}
+
+	std::unique_ptr<Agent> agent_;
+};
+
+TEST_F(SlowAgent, CallTimeout)
+{
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent_->address(), "300"));
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	EXPECT_EQ(spin(&s, 50), VACCEL_OK);
+	const auto t0 = Clock::now();
+	EXPECT_EQ(spin(&s, 3000), VACCEL_EIO);
+	const auto took = ms_since(t0);
+	EXPECT_GE(took, 250);
+	EXPECT_LT(took, 2000);
+	// Only that call failed: the connection (and the session) live on.
+	EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
+	// Wait out the spin so that release finds the session idle.
+	std::this_thread::sleep_for(3000ms);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+	EXPECT_TRUE(wait_agent_idle(agent_->address(), 5000ms));
+}
+
+TEST_F(SlowAgent, ClientKilledMidCall)
+{
+#ifdef __SANITIZE_THREAD__
+	// The child starts the plugin's reader thread, which TSan refuses
+	// after a fork of a multi-threaded process.
+	GTEST_SKIP() << "not supported under ThreadSanitizer";
+#endif
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent_->address()));
+	// The parent is connected (reader thread running) when it forks: the
+	// child must leave that connection alone and open its own.
+	vaccel_session mine{};
+	ASSERT_EQ(vaccel_session_init(&mine, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	const std::string model = dir_.file("model.bin");
+	write_file(model, "weights");
+	int ready[2];
+	ASSERT_EQ(::pipe(ready), 0);
+	pid_t child = ::fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		::close(ready[0]);
+		vaccel_session s{};
+		vaccel_resource r{};
+		// The parent's session is not usable here.
+		if (vaccel_noop(&mine) != VACCEL_EIO)
+			::_exit(3);
+		if (vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE) !=
+			VACCEL_OK ||
+		    vaccel_resource_init(&r, model.c_str(),
+					 VACCEL_RESOURCE_MODEL) != VACCEL_OK ||
+		    vaccel_resource_register(&r, &s) != VACCEL_OK)
+			::_exit(1);
+		char c = 'x';
+		if (::write(ready[1], &c, 1) != 1)
+			::_exit(1);
+		spin(&s, 1500); // killed during this
+		::_exit(2);
+	}
+	::close(ready[1]);
+	char c = 0;
+	ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the child failed early";
+	::close(ready[0]);
+	auto stats = agent_stats(agent_->address());
+	ASSERT_TRUE(stats);
+	EXPECT_EQ(stats->sessions(), 2U);
+	EXPECT_EQ(stats->resources(), 1U);
+	EXPECT_EQ(vaccel_noop(&mine), VACCEL_OK);
+	std::this_thread::sleep_for(200ms); // the spin is under way
+	::kill(child, SIGKILL);
+	int status = 0;
+	ASSERT_EQ(::waitpid(child, &status, 0), child);
+	ASSERT_TRUE(WIFSIGNALED(status));
+	// This process's own connection is unaffected.
+	EXPECT_EQ(vaccel_noop(&mine), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&mine), VACCEL_OK);
+	// The agent releases everything the dead client owned.
+	EXPECT_TRUE(wait_agent_idle(agent_->address(), 10000ms));
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+}
+
+TEST_F(SlowAgent, OversizedRequestIsRefusedLocally)
+{
+	ASSERT_NO_FATAL_FAILURE(restart_runtime(
+	    TEST_RPC_PLUGIN, agent_->address(), "20000", "4096"));
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	std::vector<char> big(8192, 'b');
+	vaccel_arg r{big.data(), big.size(), VACCEL_ARG_RAW, 0, false};
+	EXPECT_EQ(vaccel_exec(&s, "x", "y", &r, 1, nullptr, 0), VACCEL_EINVAL);
+	// Nothing reached the wire: the session still works.
+	EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+}
+
+// Raw connections that send garbage: each is closed by the agent, which
+// keeps serving a well-behaved client throughout.
+TEST_F(SlowAgent, MalformedFramesCloseOnlyTheirConnection)
+{
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent_->address()));
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+
+	auto header = [](uint32_t len, uint32_t id, uint8_t type) {
+		std::string h(10, '\0');
+		vaccel::transport::FrameHeader fh;
+		fh.length = len;
+		fh.stream_id = id;
+		fh.type = static_cast<vaccel::transport::MsgType>(type);
+		vaccel::transport::encode_header(
+		    fh, reinterpret_cast<uint8_t *>(h.data()));
+		return h;
+	};
+	struct Case {
+		const char *name;
+		std::string bytes;
+		bool half_close; // then end our side mid-frame
+	};
+	const std::vector<Case> cases = {
+	    {"unknown type", header(4, 1, 9) + "abcd", false},
+	    {"oversized", header(512u << 20, 1, 1), false},
+	    {"truncated", header(100, 1, 1) + "only ten b", true},
+	    {"garbage envelope", header(6, 1, 1) + "\xff\xff\xff\xff\xff\xff",
+	     false},
+	};
+	for (const auto &c : cases) {
+		SCOPED_TRACE(c.name);
+		RawConn raw;
+		ASSERT_TRUE(raw.connect(agent_->address()));
+		ASSERT_TRUE(raw.send_raw(c.bytes));
+		if (c.half_close)
+			::shutdown(raw.stream().fd(), SHUT_WR);
+		// The agent either answers with an error status or closes;
+		// for framing errors it must close.
+		if (std::string(c.name) != "garbage envelope") {
+			EXPECT_TRUE(raw.closed_by_peer(3000ms));
+		}
+		EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
+	}
+	// A response-type frame from a client is not ours to judge (ttrpc
+	// servers ignore it or close): either way others are still served.
+	{
+		RawConn raw;
+		ASSERT_TRUE(raw.connect(agent_->address()));
+		ASSERT_TRUE(raw.send_raw(header(2, 1, 2) + "\x08\x01"));
+		EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
+	}
+	// A garbage payload inside a valid frame gets an error reply.
+	{
+		RawConn raw;
+		ASSERT_TRUE(raw.connect(agent_->address()));
+		auto resp =
+		    raw.call(std::string(vaccel::transport::kServiceSync),
+			     "CreateSession", "\xff\xff\xff");
+		if (resp) { // a reply, or a closed connection: never a hang
+			EXPECT_NE(resp->status().code(), 0);
+		}
+		auto unknown = RawConn();
+		ASSERT_TRUE(unknown.connect(agent_->address()));
+		auto r2 = unknown.call("no.such.Service", "Nope", "");
+		ASSERT_TRUE(r2);
+		EXPECT_EQ(r2->status().code(), 12); // UNIMPLEMENTED
+	}
+	EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
+	EXPECT_FALSE(agent_->log().empty()); // the agent said why it closed
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+}
+
+} // namespace
+} // namespace rpc_test
