@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end with no configuration: installs the build
-# dependencies, builds the release preset, and runs the examples through the
-# runtime and its bundled plugins.
+# dependencies, builds the release preset, runs the examples through the
+# runtime and its bundled plugins, then the exec example remotely through
+# the rpc plugin and a vaccel-agent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,3 +32,14 @@ run env VACCEL_PLUGINS=libvaccel-exec.so "$bin/exec_generic" "$lib/libmytestlib.
 run "$bin/classify" "$data/example.jpg" 1
 run "$bin/sgemm"
 run "$bin/noop"
+
+# The same exec call from a "guest": the rpc transport plugin forwards it to
+# a vaccel-agent (here on a unix socket) that runs it with the exec plugin.
+sock=$(mktemp -u /tmp/vaccel-agent.XXXXXX.sock)
+VACCEL_PLUGINS=libvaccel-exec.so "$bin/vaccel-agent" -a "unix://$sock" &
+agent=$!
+trap 'kill $agent 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+run env VACCEL_PLUGINS=libvaccel-rpc.so VACCEL_RPC_ADDRESS="unix://$sock" \
+  "$bin/exec" "$(pwd)/$lib/libmytestlib.so"
+kill "$agent"; wait "$agent" || true
