@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: Apache-2.0
+// Round-trip cost of a remote vAccel call: vaccel_noop() through the rpc
+// plugin to a vaccel-agent child process (noop plugin), against a raw
+// ping-pong of similar sizes between this process and a child echo process
+// over the same kind of socket, in the same run.
+//
+//   build/release/bin/bench_rpc                      # unix socket
+//   VACCEL_BENCH_TRANSPORT=tcp build/release/bin/bench_rpc
+#include <benchmark/benchmark.h>
+#include <vaccel.h>
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace
+{
+
+// Sizes of a noop genop request and its reply on the wire, roughly.
+constexpr size_t kReq = 64;
+constexpr size_t kResp = 32;
+
+bool use_tcp()
+{
+	const char *t = std::getenv("VACCEL_BENCH_TRANSPORT");
+	return t != nullptr && std::strcmp(t, "tcp") == 0;
+}
+
+std::string self_dir()
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return ".";
+	buf[n] = '\0';
+	std::string p(buf);
+	return p.substr(0, p.rfind('/'));
+}
+
+int listen_on(bool tcp, const std::string &path, int port)
+{
+	int fd;
+	if (tcp) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		sockaddr_in a{};
+		a.sin_family = AF_INET;
+		a.sin_port = htons(static_cast<uint16_t>(port));
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0)
+			return -1;
+	} else {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		sockaddr_un a{};
+		a.sun_family = AF_UNIX;
+		std::snprintf(a.sun_path, sizeof(a.sun_path), "%s",
+			      path.c_str());
+		unlink(path.c_str());
+		if (bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0)
+			return -1;
+	}
+	listen(fd, 4);
+	return fd;
+}
+
+int connect_to(bool tcp, const std::string &path, int port)
+{
+	for (int i = 0; i < 100; ++i) {
+		int fd;
+		int rc;
+		if (tcp) {
+			fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			sockaddr_in a{};
+			a.sin_family = AF_INET;
+			a.sin_port = htons(static_cast<uint16_t>(port));
+			a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			rc = connect(fd, reinterpret_cast<sockaddr *>(&a),
+				     sizeof(a));
+			int one = 1;
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				   sizeof(one));
+		} else {
+			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			sockaddr_un a{};
+			a.sun_family = AF_UNIX;
+			std::snprintf(a.sun_path, sizeof(a.sun_path), "%s",
+				      path.c_str());
+			rc = connect(fd, reinterpret_cast<sockaddr *>(&a),
+				     sizeof(a));
+		}
+		if (rc == 0)
+			return fd;
+		close(fd);
+		usleep(20000);
+	}
+	return -1;
+}
+
+bool io_all(int fd, char *buf, size_t n, bool rd)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t r = rd ? read(fd, buf + done, n - done)
+			       : write(fd, buf + done, n - done);
+		if (r <= 0)
+			return false;
+		done += static_cast<size_t>(r);
+	}
+	return true;
+}
+
+struct Setup {
+	bool tcp = use_tcp();
+	std::string dir;
+	pid_t agent = -1;
+	pid_t echo = -1;
+	int echo_fd = -1;
+	vaccel_session sess{};
+	bool ok = false;
+
+	Setup()
+	{
+		char tmpl[] = "/tmp/vaccel-bench-XXXXXX";
+		dir = mkdtemp(tmpl);
+		const int base = 20000 + getpid() % 20000;
+		const std::string agent_addr =
+		    tcp ? "tcp://127.0.0.1:" + std::to_string(base)
+			: "unix://" + dir + "/agent.sock";
+		agent = fork();
+		if (agent == 0) {
+			setenv("VACCEL_PLUGINS", "libvaccel-noop.so", 1);
+			std::string bin = self_dir() + "/vaccel-agent";
+			execl(bin.c_str(), bin.c_str(), "-a",
+			      agent_addr.c_str(), static_cast<char *>(nullptr));
+			_exit(127);
+		}
+		// Raw echo peer: reads kReq bytes, answers kResp bytes.
+		int lfd = listen_on(tcp, dir + "/echo.sock", base + 1);
+		echo = fork();
+		if (echo == 0) {
+			int c = accept(lfd, nullptr, nullptr);
+			int one = 1;
+			setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one,
+				   sizeof(one));
+			char buf[kReq];
+			while (io_all(c, buf, kReq, true) &&
+			       io_all(c, buf, kResp, false)) {
+			}
+			_exit(0);
+		}
+		close(lfd);
+		echo_fd = connect_to(tcp, dir + "/echo.sock", base + 1);
+		// Wait for the agent to listen.
+		int probe = connect_to(tcp, dir + "/agent.sock", base);
+		if (probe < 0 || echo_fd < 0)
+			return;
+		close(probe);
+		setenv("VACCEL_RPC_ADDRESS", agent_addr.c_str(), 1);
+		if (vaccel_plugin_load("libvaccel-rpc.so") != VACCEL_OK)
+			return;
+		ok = vaccel_session_init(&sess, 0) == VACCEL_OK;
+	}
+	~Setup()
+	{
+		if (ok)
+			vaccel_session_release(&sess);
+		if (echo_fd >= 0)
+			close(echo_fd);
+		if (agent > 0)
+			kill(agent, SIGTERM);
+		if (echo > 0)
+			kill(echo, SIGTERM);
+		if (agent > 0)
+			waitpid(agent, nullptr, 0);
+		if (echo > 0)
+			waitpid(echo, nullptr, 0);
+		std::string cmd = "rm -rf " + dir;
+		(void)std::system(cmd.c_str());
+	}
+};
+
+Setup &setup()
+{
+	static Setup s;
+	return s;
+}
+
+void BM_raw_pingpong(benchmark::State &state)
+{
+	if (setup().echo_fd < 0) {
+		state.SkipWithError("echo peer not reachable");
+		return;
+	}
+	char buf[kReq] = {};
+	for (auto _ : state) {
+		io_all(setup().echo_fd, buf, kReq, false);
+		io_all(setup().echo_fd, buf, kResp, true);
+	}
+}
+BENCHMARK(BM_raw_pingpong)->UseRealTime();
+
+void BM_rpc_noop(benchmark::State &state)
+{
+	if (!setup().ok) {
+		state.SkipWithError("agent or rpc plugin not available");
+		return;
+	}
+	for (auto _ : state)
+		if (vaccel_noop(&setup().sess) != VACCEL_OK) {
+			state.SkipWithError("vaccel_noop failed");
+			break;
+		}
+}
+BENCHMARK(BM_rpc_noop)->UseRealTime();
+
+class RatioReporter : public benchmark::ConsoleReporter
+{
+public:
+	void ReportRuns(const std::vector<Run> &runs) override
+	{
+		ConsoleReporter::ReportRuns(runs);
+		for (const auto &r : runs)
+			if (r.run_type == Run::RT_Iteration &&
+			    !r.error_occurred)
+				(r.benchmark_name().find("rpc") !=
+					 std::string::npos
+				     ? rpc_
+				     : raw_) = r.GetAdjustedRealTime();
+	}
+	void Finalize() override
+	{
+		ConsoleReporter::Finalize();
+		if (raw_ > 0 && rpc_ > 0)
+			std::printf("\nnoop round trip over %s: %.1f us vs raw "
+				    "ping-pong %.1f us = %.2fx raw\n",
+				    use_tcp() ? "tcp" : "unix", rpc_ / 1000,
+				    raw_ / 1000, rpc_ / raw_);
+	}
+
+private:
+	double raw_ = 0;
+	double rpc_ = 0;
+};
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	benchmark::Initialize(&argc, argv);
+	RatioReporter reporter;
+	benchmark::RunSpecifiedBenchmarks(&reporter);
+	benchmark::Shutdown();
+	return 0;
+}
