@@ -86,6 +86,34 @@ private:
 	std::vector<T *> ptrs_;
 };
 
+// Builds the C input tensors of a run request from its proto tensors (a
+// RepeatedPtrField): each one is checked with check_tensor() and then
+// borrows the request's bytes, which outlive the call. `make(&out, proto,
+// type)` creates one framework tensor; `set_data` is the framework's
+// vaccel_*_tensor_set_data.
+template <class T, int (*Delete)(T *), class Protos, class Make>
+RpcStatus build_inputs(const Context &ctx, const char *fw, Protos &protos,
+		       int (*elem_size)(int), Make make,
+		       int (*set_data)(T *, void *, size_t),
+		       TensorList<T, Delete> &in)
+{
+	for (size_t i = 0; i < in.size(); ++i) {
+		auto *t = protos.Mutable(static_cast<int>(i));
+		const int type = t->type();
+		AGENT_RETURN_IF_ERROR(check_tensor(ctx, fw, static_cast<int>(i),
+						   t->dims(), type,
+						   elem_size(type), t->data()));
+		int rc = make(&in[i], *t, type);
+		if (rc == VACCEL_OK && !t->data().empty())
+			rc = set_data(in[i], t->mutable_data()->data(),
+				      t->data().size());
+		if (rc != VACCEL_OK)
+			return RpcStatus::vaccel(rc, "%s: input tensor %zu", fw,
+						 i);
+	}
+	return RpcStatus::ok();
+}
+
 // Copies output tensors into the reply (dims, type, data), refusing what
 // would not fit in one frame.
 template <class T, class ProtoTensor, class TypeEnum, class AddFn>

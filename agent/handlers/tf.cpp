@@ -116,21 +116,14 @@ RpcStatus tf_model_run(Context &ctx, rpc::tf::ModelRunRequest &req,
 		AGENT_RETURN_IF_ERROR(out_nodes.add(n));
 
 	TensorList<vaccel_tf_tensor, vaccel_tf_tensor_delete> in(nr_in);
-	for (size_t i = 0; i < nr_in; ++i) {
-		auto *t = req.mutable_in_tensors(static_cast<int>(i));
-		const int type = t->type();
-		AGENT_RETURN_IF_ERROR(
-		    check_tensor(ctx, "tf", static_cast<int>(i), t->dims(),
-				 type, tf_elem_size(type), t->data()));
-		int rc = vaccel_tf_tensor_new(
-		    &in[i], t->dims_size(), t->dims().data(),
-		    static_cast<vaccel_tf_data_type>(type));
-		if (rc == VACCEL_OK && !t->data().empty())
-			rc = vaccel_tf_tensor_set_data(
-			    in[i], t->mutable_data()->data(), t->data().size());
-		if (rc != VACCEL_OK)
-			return RpcStatus::vaccel(rc, "tf: input tensor %zu", i);
-	}
+	AGENT_RETURN_IF_ERROR(build_inputs(
+	    ctx, "tf", *req.mutable_in_tensors(), tf_elem_size,
+	    [](vaccel_tf_tensor **out, const auto &t, int type) {
+		    return vaccel_tf_tensor_new(
+			out, t.dims_size(), t.dims().data(),
+			static_cast<vaccel_tf_data_type>(type));
+	    },
+	    vaccel_tf_tensor_set_data, in));
 
 	vaccel_tf_buffer run_options{};
 	vaccel_tf_buffer *opts = nullptr;

@@ -48,22 +48,14 @@ RpcStatus tflite_model_run(Context &ctx, rpc::tflite::ModelRunRequest &req,
 	    session_and_model(ctx, req.session_id(), req.model_id(), &sm));
 
 	TensorList<vaccel_tflite_tensor, vaccel_tflite_tensor_delete> in(nr_in);
-	for (size_t i = 0; i < nr_in; ++i) {
-		auto *t = req.mutable_in_tensors(static_cast<int>(i));
-		const int type = t->type();
-		AGENT_RETURN_IF_ERROR(
-		    check_tensor(ctx, "tflite", static_cast<int>(i), t->dims(),
-				 type, tflite_elem_size(type), t->data()));
-		int rc = vaccel_tflite_tensor_new(
-		    &in[i], t->dims_size(), t->dims().data(),
-		    static_cast<vaccel_tflite_data_type>(type));
-		if (rc == VACCEL_OK && !t->data().empty())
-			rc = vaccel_tflite_tensor_set_data(
-			    in[i], t->mutable_data()->data(), t->data().size());
-		if (rc != VACCEL_OK)
-			return RpcStatus::vaccel(rc, "tflite: input tensor %zu",
-						 i);
-	}
+	AGENT_RETURN_IF_ERROR(build_inputs(
+	    ctx, "tflite", *req.mutable_in_tensors(), tflite_elem_size,
+	    [](vaccel_tflite_tensor **out, const auto &t, int type) {
+		    return vaccel_tflite_tensor_new(
+			out, t.dims_size(), t.dims().data(),
+			static_cast<vaccel_tflite_data_type>(type));
+	    },
+	    vaccel_tflite_tensor_set_data, in));
 
 	TensorList<vaccel_tflite_tensor, vaccel_tflite_tensor_delete> out(
 	    nr_out);

@@ -38,22 +38,14 @@ RpcStatus torch_model_run(Context &ctx, rpc::torch::ModelRunRequest &req,
 	    session_and_model(ctx, req.session_id(), req.model_id(), &sm));
 
 	TensorList<vaccel_torch_tensor, vaccel_torch_tensor_delete> in(nr_in);
-	for (size_t i = 0; i < nr_in; ++i) {
-		auto *t = req.mutable_in_tensors(static_cast<int>(i));
-		const int type = t->type();
-		AGENT_RETURN_IF_ERROR(
-		    check_tensor(ctx, "torch", static_cast<int>(i), t->dims(),
-				 type, torch_elem_size(type), t->data()));
-		int rc = vaccel_torch_tensor_new(
-		    &in[i], t->dims_size(), t->dims().data(),
-		    static_cast<vaccel_torch_data_type>(type));
-		if (rc == VACCEL_OK && !t->data().empty())
-			rc = vaccel_torch_tensor_set_data(
-			    in[i], t->mutable_data()->data(), t->data().size());
-		if (rc != VACCEL_OK)
-			return RpcStatus::vaccel(rc, "torch: input tensor %zu",
-						 i);
-	}
+	AGENT_RETURN_IF_ERROR(build_inputs(
+	    ctx, "torch", *req.mutable_in_tensors(), torch_elem_size,
+	    [](vaccel_torch_tensor **out, const auto &t, int type) {
+		    return vaccel_torch_tensor_new(
+			out, t.dims_size(), t.dims().data(),
+			static_cast<vaccel_torch_data_type>(type));
+	    },
+	    vaccel_torch_tensor_set_data, in));
 
 	vaccel_torch_buffer run_options{};
 	vaccel_torch_buffer *opts = nullptr;
