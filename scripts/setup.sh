@@ -13,6 +13,14 @@ PACKAGES=(
   clang-format
   protobuf-compiler libprotobuf-dev
   clang libclang-rt-14-dev
+  # backends (issue 4): libtorch, OpenCV DNN, OpenBLAS, OpenCL on CPU (pocl)
+  libtorch-dev python3-torch libopencv-dev libopenblas-dev
+  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
+  dataset-fashion-mnist python3-numpy python3-pil
+  # bindings and tools (issue 6)
+  pybind11-dev python3-dev python3-pytest libcli11-dev nlohmann-json3-dev
+  # guests (issue 5)
+  qemu-system-x86 busybox-static
 )
 
 missing=()
