@@ -129,9 +129,19 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 			o.help = true;
 			continue;
 		}
+		if (name == "--no-shm") {
+			o.shm = false;
+			continue;
+		}
+		if (name == "--no-extensions") {
+			o.extensions = false;
+			continue;
+		}
 		const bool known = name == "-a" || name == "--server-address" ||
 				   name == "--vaccel-config" ||
-				   name == "--workers" || name == "--max-frame";
+				   name == "--workers" || name == "--max-frame" ||
+				   name == "--max-message" ||
+				   name == "--max-buffered";
 		if (!known)
 			return Status::error(VACCEL_EINVAL,
 					     "unknown option '%s'",
@@ -167,6 +177,17 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 						     "1..1024",
 						     str(value).c_str());
 			o.workers = n;
+		} else if (name == "--max-message" ||
+			   name == "--max-buffered") {
+			uint64_t n = 0;
+			if (!parse_uint(value, &n) || n < (1u << 20))
+				return Status::error(VACCEL_EINVAL,
+						     "%s '%s' must be at least "
+						     "1048576 bytes",
+						     str(name).c_str(),
+						     str(value).c_str());
+			(name == "--max-message" ? o.max_message
+						 : o.max_buffered) = n;
 		} else {
 			uint32_t n = 0;
 			if (!parse_uint(value, &n) || n < 1024 ||
@@ -241,6 +262,16 @@ std::string usage(std::string_view prog)
 	       "(default: hardware threads, >= 2)\n"
 	       "      --max-frame BYTES      largest ttrpc frame accepted "
 	       "or sent (default 4194304)\n"
+	       "      --max-message BYTES    largest chunked request or "
+	       "reply (default 1 GiB)\n"
+	       "      --max-buffered BYTES   memory all large calls "
+	       "together may hold (default 2 GiB)\n"
+	       "      --no-shm               do not offer the shared-memory "
+	       "data plane\n"
+	       "      --no-extensions        answer like upstream's agent "
+	       "(no chunked calls,\n"
+	       "                             no shared memory; for "
+	       "interoperability tests)\n"
 	       "  -h, --help                 print this help and exit\n";
 }
 

@@ -32,6 +32,12 @@ struct Options {
 	std::optional<ConfigOverrides> vaccel_config;
 	size_t workers = 0;     // 0: hardware threads, at least 2
 	uint32_t max_frame = 0; // 0: transport::kDefaultMaxFrame
+	// Largest chunked call (request or reply) after reassembly.
+	uint64_t max_message = uint64_t{1} << 30;
+	// Bytes all large calls together may hold.
+	uint64_t max_buffered = uint64_t{2} << 30;
+	bool shm = true; // offer the shared-memory plane on unix sockets
+	bool extensions = true; // --no-extensions: answer like upstream
 	bool help = false;
 };
 

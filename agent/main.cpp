@@ -88,6 +88,9 @@ int main(int argc, char **argv)
 
 	Limits limits;
 	limits.max_frame = opts->max_frame;
+	limits.max_message = opts->max_message;
+	limits.max_buffered = opts->max_buffered;
+	limits.extensions = opts->extensions;
 	int code = 0;
 	{
 		Service service(limits);
@@ -95,6 +98,8 @@ int main(int argc, char **argv)
 		so.address = addr.value();
 		so.workers = opts->workers;
 		so.max_frame = opts->max_frame;
+		so.max_message = opts->max_message;
+		so.shm = opts->shm;
 		Server server(service, so);
 		if (auto st = server.start(); !st) {
 			code = fail("listen", st.message());

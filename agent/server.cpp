@@ -10,6 +10,10 @@
 #include <condition_variable>
 #include <cstring>
 #include <system_error>
+#include <unordered_map>
+
+#include "rpc/ext.pb.h"
+#include "rpc/genop.pb.h"
 
 namespace vaccel::agent
 {
@@ -18,11 +22,87 @@ using transport::Frame;
 using transport::FrameHeader;
 using transport::MsgType;
 
+// Memory a large call holds against Limits::max_buffered; given
+// back when the call is done (or refused).
+class Server::Reservation
+{
+public:
+	Reservation() = default;
+	explicit Reservation(Server *s) : server_(s) {}
+	Reservation(Reservation &&o) noexcept
+	    : server_(o.server_), bytes_(std::exchange(o.bytes_, 0))
+	{
+	}
+	Reservation &operator=(Reservation &&o) noexcept
+	{
+		if (this != &o) {
+			release();
+			server_ = o.server_;
+			bytes_ = std::exchange(o.bytes_, 0);
+		}
+		return *this;
+	}
+	Reservation(const Reservation &) = delete;
+	Reservation &operator=(const Reservation &) = delete;
+	~Reservation() { release(); }
+
+	bool grow(uint64_t n) noexcept
+	{
+		if (!server_->service_.reserve(n))
+			return false;
+		bytes_ += n;
+		return true;
+	}
+	void release() noexcept
+	{
+		if (server_ != nullptr && bytes_ > 0)
+			server_->service_.unreserve(std::exchange(bytes_, 0));
+	}
+
+private:
+	Server *server_ = nullptr;
+	uint64_t bytes_ = 0;
+};
+
+// A client-streaming call being reassembled (reader thread only).
+struct Server::Inbound {
+	enum class Kind { Genop, Call } kind = Kind::Call;
+	Reservation held;
+	bool failed = false; // refused: swallow its data until it closes
+	// Call
+	std::string service, method;
+	uint64_t expected = 0;
+	std::string bytes;
+	// Genop (upstream's parts: an arg split over several messages)
+	rpc::genop::Request genop;
+	rpc::genop::Arg read_part, write_part;
+	uint32_t read_next = 1, write_next = 1;
+};
+
+// One unit of work for the pool.
+struct Server::Job {
+	enum class Kind { Frame, Call, Genop } kind = Kind::Frame;
+	uint32_t stream_id = 0;
+	transport::Frame frame;       // Frame
+	rpc::ttrpc::Request call;     // Call: the reassembled inner request
+	rpc::genop::Request genop;    // Genop
+	Reservation held;
+};
+
 struct Server::Conn {
-	Conn(ConnId i, transport::Stream s) : id(i), stream(std::move(s)) {}
+	Conn(ConnId i, transport::Stream s, bool shm,
+	     std::atomic<uint64_t> *region_counter)
+	    : id(i), stream(std::move(s)), local(shm), regions(region_counter)
+	{
+	}
 
 	const ConnId id;
 	transport::Stream stream;
+	// A unix-socket peer: descriptors are accepted and the
+	// shared-memory plane is offered.
+	const bool local;
+	RegionTable regions;
+	std::unordered_map<uint32_t, Inbound> inbound; // reader thread only
 	std::mutex write_mu; // one frame at a time on the socket
 	// In-flight accounting, for the reader's back-pressure.
 	std::mutex mu;
@@ -140,7 +220,14 @@ void Server::accept_loop()
 
 void Server::admit(transport::Stream stream)
 {
-	auto conn = std::make_shared<Conn>(++next_id_, std::move(stream));
+	using K = transport::Address::Kind;
+	const bool local =
+	    opts_.shm && service_.limits().extensions &&
+	    (opts_.address.kind == K::Unix ||
+			  opts_.address.kind == K::UnixAbstract);
+	auto conn =
+	    std::make_shared<Conn>(++next_id_, std::move(stream), local,
+				   &service_.regions_mapped());
 	service_.open_connection(conn->id);
 	try {
 		conn->reader = std::thread([this, conn] { read_loop(conn); });
@@ -191,8 +278,9 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 		}
 		if (conn->closing)
 			break;
-		auto frame = transport::read_frame(
-		    conn->stream, opts_.max_frame, std::nullopt);
+		auto frame = transport::read_frame(conn->stream,
+						   opts_.max_frame,
+						   std::nullopt, conn->local);
 		if (!frame) {
 			const core::Status st = frame.status();
 			const std::string &msg = st.message();
@@ -208,33 +296,294 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 					    id, msg.c_str());
 			break;
 		}
-		if (frame->header.type != MsgType::Request) {
-			// ttrpc streams are not part of the vAccel protocol.
+		transport::Frame &f = frame.value();
+		bool keep = true;
+		if (f.header.type == MsgType::Data) {
+			keep = feed_stream(conn, f);
+		} else if (f.header.type != MsgType::Request) {
 			vaccel_warn("agent: connection %llu: unexpected frame "
 				    "type %u on stream %u; ignored",
-				    id,
-				    static_cast<unsigned>(frame->header.type),
-				    frame->header.stream_id);
-			continue;
+				    id, static_cast<unsigned>(f.header.type),
+				    f.header.stream_id);
+		} else if ((f.header.flags & transport::kFlagRemoteOpen) != 0) {
+			keep = open_stream(conn, f);
+		} else {
+			auto job = std::make_shared<Job>();
+			job->stream_id = f.header.stream_id;
+			job->frame = std::move(f);
+			keep = submit(conn, std::move(job));
 		}
-		{
-			std::lock_guard lock(conn->mu);
-			++conn->in_flight;
-		}
-		auto job = [this, conn,
-			    f = std::move(frame.value())]() mutable {
-			process(conn, std::move(f));
-		};
-		if (!pool_->submit(std::move(job)))
-			break; // shutting down
+		if (!keep)
+			break;
 	}
+	conn->inbound.clear();
+	conn->regions.clear();
 	conn->close_down();
 	service_.close_connection(conn->id);
 	conn->done = true;
 	wake(); // let the acceptor join us
 }
 
-void Server::process(const std::shared_ptr<Conn> &conn, Frame frame)
+bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
+{
+	{
+		std::lock_guard lock(conn->mu);
+		++conn->in_flight;
+	}
+	return pool_->submit([this, conn, job] { process(conn, *job); });
+}
+
+namespace
+{
+
+rpc::ttrpc::Response error_response(const RpcStatus &st)
+{
+	rpc::ttrpc::Response r;
+	set_status(r, st);
+	return r;
+}
+
+// Merges one message of upstream's GenopStream into the call being
+// assembled: an arg sent whole is appended as is; an arg split into
+// `parts` messages (one arg each, part_no 1..parts) is concatenated.
+RpcStatus merge_part(rpc::genop::Arg &part, uint32_t &next,
+		     rpc::genop::Arg &&in,
+		     google::protobuf::RepeatedPtrField<rpc::genop::Arg> *out)
+{
+	if (in.part_no() != next || in.part_no() > in.parts())
+		return RpcStatus::invalid(
+		    "GenopStream: part %u of %u arrived, part %u expected",
+		    in.part_no(), in.parts(), next);
+	if (next == 1) {
+		part.set_arg_type(in.arg_type());
+		part.set_custom_type_id(in.custom_type_id());
+		part.set_size(in.size());
+		part.mutable_buf()->reserve(in.size());
+	}
+	part.mutable_buf()->append(in.buf());
+	if (part.buf().size() > part.size())
+		return RpcStatus::invalid("GenopStream: arg parts exceed the "
+					  "announced %u bytes",
+					  part.size());
+	if (in.part_no() < in.parts()) {
+		++next;
+		return RpcStatus::ok();
+	}
+	if (part.buf().size() != part.size())
+		return RpcStatus::invalid(
+		    "GenopStream: arg of %u bytes announced, %zu received",
+		    part.size(), part.buf().size());
+	*out->Add() = std::move(part);
+	part.Clear();
+	next = 1;
+	return RpcStatus::ok();
+}
+
+} // namespace
+
+bool Server::open_stream(const std::shared_ptr<Conn> &conn,
+			 transport::Frame &frame)
+{
+	const uint32_t sid = frame.header.stream_id;
+	constexpr size_t kMaxOpenStreams = 16;
+	rpc::ttrpc::Request req;
+	if (!req.ParseFromArray(frame.payload.data(),
+				static_cast<int>(frame.payload.size()))) {
+		vaccel_warn("agent: connection %llu: malformed stream request "
+			    "on stream %u; closing it",
+			    static_cast<unsigned long long>(conn->id), sid);
+		return false;
+	}
+	if (conn->inbound.contains(sid)) {
+		vaccel_warn("agent: connection %llu: stream %u opened twice; "
+			    "closing it",
+			    static_cast<unsigned long long>(conn->id), sid);
+		return false;
+	}
+	Inbound in;
+	in.held = Reservation(this);
+	RpcStatus st;
+	const bool upstream_genop = (req.service() == transport::kServiceSync ||
+				     req.service() == transport::kServiceAsync) &&
+				    req.method() == "GenopStream";
+	const bool call = service_.limits().extensions &&
+			  req.service() == transport::kServiceData &&
+			  req.method() == "Call";
+	if (conn->inbound.size() >= kMaxOpenStreams) {
+		st = RpcStatus::exhausted("more than %zu streaming calls open "
+					  "on one connection",
+					  kMaxOpenStreams);
+	} else if (upstream_genop) {
+		in.kind = Inbound::Kind::Genop;
+	} else if (call) {
+		rpc::ext::CallHeader h;
+		if (!h.ParseFromString(req.payload()))
+			st = RpcStatus::invalid("malformed CallHeader");
+		else if (h.size() > opts_.max_message)
+			st = RpcStatus::exhausted(
+			    "chunked call of %llu bytes exceeds the limit of "
+			    "%llu",
+			    static_cast<unsigned long long>(h.size()),
+			    static_cast<unsigned long long>(opts_.max_message));
+		else if (!in.held.grow(h.size()))
+			st = RpcStatus::exhausted(
+			    "agent busy: %llu bytes of large calls already "
+			    "buffered",
+			    static_cast<unsigned long long>(
+				service_.buffered()));
+		else {
+			in.kind = Inbound::Kind::Call;
+			in.service = h.service();
+			in.method = h.method();
+			in.expected = h.size();
+			in.bytes.reserve(h.size());
+		}
+	} else {
+		st = RpcStatus::unimplemented("%s/%s is not a streaming method",
+					      req.service().c_str(),
+					      req.method().c_str());
+	}
+	if (!st.is_ok()) {
+		vaccel_warn("agent: connection %llu: stream %u: %s",
+			    static_cast<unsigned long long>(conn->id), sid,
+			    st.message().c_str());
+		in.held.release();
+		in.failed = true;
+		reply(*conn, sid, error_response(st));
+	}
+	conn->inbound.emplace(sid, std::move(in));
+	return true;
+}
+
+bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
+			 transport::Frame &frame)
+{
+	const uint32_t sid = frame.header.stream_id;
+	const bool last = (frame.header.flags & transport::kFlagRemoteClosed) != 0;
+	auto it = conn->inbound.find(sid);
+	if (it == conn->inbound.end()) {
+		vaccel_debug("agent: connection %llu: data for unknown stream "
+			     "%u; ignored",
+			     static_cast<unsigned long long>(conn->id), sid);
+		return true;
+	}
+	Inbound &in = it->second;
+	RpcStatus st;
+	const bool has_data = (frame.header.flags & transport::kFlagNoData) == 0 &&
+			      !frame.payload.empty();
+	if (!in.failed && has_data) {
+		if (in.kind == Inbound::Kind::Call) {
+			if (frame.payload.size() > in.expected - in.bytes.size())
+				st = RpcStatus::invalid(
+				    "chunked call: more than the announced "
+				    "%llu bytes",
+				    static_cast<unsigned long long>(in.expected));
+			else
+				in.bytes.append(
+				    reinterpret_cast<const char *>(
+					frame.payload.data()),
+				    frame.payload.size());
+		} else {
+			rpc::genop::Request part;
+			if (!part.ParseFromArray(
+				frame.payload.data(),
+				static_cast<int>(frame.payload.size())))
+				st = RpcStatus::invalid(
+				    "GenopStream: malformed message");
+			else if (in.genop.ByteSizeLong() + frame.payload.size() >
+				     opts_.max_message)
+				st = RpcStatus::exhausted(
+				    "GenopStream: more than %llu bytes",
+				    static_cast<unsigned long long>(
+					opts_.max_message));
+			else if (!in.held.grow(frame.payload.size()))
+				st = RpcStatus::exhausted(
+				    "agent busy: %llu bytes of large calls "
+				    "already buffered",
+				    static_cast<unsigned long long>(
+					service_.buffered()));
+			if (st.is_ok()) {
+				in.genop.set_session_id(part.session_id());
+				const bool split_read =
+				    part.read_args_size() == 1 &&
+				    part.read_args(0).parts() > 0;
+				const bool split_write =
+				    part.write_args_size() == 1 &&
+				    part.write_args(0).parts() > 0;
+				if (split_read)
+					st = merge_part(
+					    in.read_part, in.read_next,
+					    std::move(*part.mutable_read_args(0)),
+					    in.genop.mutable_read_args());
+				else if (split_write)
+					st = merge_part(
+					    in.write_part, in.write_next,
+					    std::move(
+						*part.mutable_write_args(0)),
+					    in.genop.mutable_write_args());
+				else {
+					for (auto &a : *part.mutable_read_args())
+						*in.genop.add_read_args() =
+						    std::move(a);
+					for (auto &a :
+					     *part.mutable_write_args())
+						*in.genop.add_write_args() =
+						    std::move(a);
+				}
+			}
+		}
+	}
+	std::vector<uint8_t>().swap(frame.payload);
+	if (!st.is_ok()) {
+		vaccel_warn("agent: connection %llu: stream %u: %s",
+			    static_cast<unsigned long long>(conn->id), sid,
+			    st.message().c_str());
+		in.failed = true;
+		in.bytes = std::string();
+		in.genop.Clear();
+		in.held.release();
+		reply(*conn, sid, error_response(st));
+	}
+	if (!last)
+		return true;
+
+	// Half-closed: the call is complete (or was refused).
+	Inbound done = std::move(in);
+	conn->inbound.erase(it);
+	if (done.failed)
+		return true;
+	auto job = std::make_shared<Job>();
+	job->stream_id = sid;
+	job->held = std::move(done.held);
+	if (done.kind == Inbound::Kind::Call) {
+		if (done.bytes.size() != done.expected) {
+			reply(*conn, sid,
+			      error_response(RpcStatus::invalid(
+				  "chunked call: %zu of %llu bytes received",
+				  done.bytes.size(),
+				  static_cast<unsigned long long>(
+				      done.expected))));
+			return true;
+		}
+		job->kind = Job::Kind::Call;
+		job->call.set_service(std::move(done.service));
+		job->call.set_method(std::move(done.method));
+		job->call.set_payload(std::move(done.bytes));
+	} else {
+		if (done.read_next != 1 || done.write_next != 1) {
+			reply(*conn, sid,
+			      error_response(RpcStatus::invalid(
+				  "GenopStream: closed in the middle of a "
+				  "split arg")));
+			return true;
+		}
+		job->kind = Job::Kind::Genop;
+		job->genop = std::move(done.genop);
+	}
+	return submit(conn, std::move(job));
+}
+
+void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 {
 	struct Done {
 		Conn &c;
@@ -248,47 +597,87 @@ void Server::process(const std::shared_ptr<Conn> &conn, Frame frame)
 	if (conn->closing)
 		return;
 
-	rpc::ttrpc::Request req;
+	CallInfo info;
+	info.regions = conn->local ? &conn->regions : nullptr;
 	rpc::ttrpc::Response resp;
-	if (!req.ParseFromArray(frame.payload.data(),
-				static_cast<int>(frame.payload.size()))) {
-		set_status(resp, RpcStatus::invalid(
-				     "malformed ttrpc request (%zu bytes)",
-				     frame.payload.size()));
-	} else {
+	bool chunked = false;
+	switch (job.kind) {
+	case Job::Kind::Frame: {
+		rpc::ttrpc::Request req;
+		Frame &frame = job.frame;
+		if (!req.ParseFromArray(frame.payload.data(),
+					static_cast<int>(frame.payload.size()))) {
+			set_status(resp,
+				   RpcStatus::invalid(
+				       "malformed ttrpc request (%zu bytes)",
+				       frame.payload.size()));
+			break;
+		}
 		std::vector<uint8_t>().swap(frame.payload); // parsed: free it
-		resp = service_.handle(conn->id, req);
+		info.fds = &frame.fds;
+		resp = service_.handle(conn->id, req, info);
+		break;
 	}
-	reply(*conn, frame.header.stream_id, resp);
+	case Job::Kind::Call:
+		info.reply_limit = opts_.max_message;
+		resp = service_.handle(conn->id, job.call, info);
+		job.call.Clear();
+		chunked = true;
+		break;
+	case Job::Kind::Genop:
+		resp = service_.handle_genop(conn->id, job.genop, info);
+		job.genop.Clear();
+		break;
+	}
+	job.held.release();
+	reply(*conn, job.stream_id, std::move(resp), chunked);
 }
 
-void Server::reply(Conn &conn, uint32_t stream_id,
-		   const rpc::ttrpc::Response &resp)
+void Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
+		   bool chunked)
 {
 	std::string bytes;
-	if (!resp.SerializeToString(&bytes) || bytes.size() > opts_.max_frame) {
+	const uint64_t limit = chunked ? opts_.max_message : opts_.max_frame;
+	if (!resp.SerializeToString(&bytes) || bytes.size() > limit) {
 		rpc::ttrpc::Response too_big;
-		set_status(
-		    too_big,
-		    RpcStatus::exhausted(
-			"response of %zu bytes exceeds the %u-byte frame "
-			"limit",
-			bytes.size(), opts_.max_frame));
+		set_status(too_big,
+			   RpcStatus::exhausted(
+			       "response of %zu bytes exceeds the %llu-byte "
+			       "limit",
+			       bytes.size(),
+			       static_cast<unsigned long long>(limit)));
 		bytes = too_big.SerializeAsString();
 	}
-	FrameHeader h;
-	h.length = static_cast<uint32_t>(bytes.size());
-	h.stream_id = stream_id;
-	h.type = MsgType::Response;
-	const std::span<const uint8_t> payload(
-	    reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size());
+	resp.Clear(); // the bytes are all we need now
+
 	core::Status st;
-	{
+	FrameHeader h;
+	h.stream_id = stream_id;
+	std::span<const uint8_t> rest(
+	    reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size());
+	if (rest.size() > opts_.max_frame) {
+		// Chunks leave one frame at a time, so other replies on this
+		// connection interleave instead of waiting for the whole.
+		h.type = MsgType::Data;
+		while (st && !rest.empty()) {
+			const size_t n = std::min<size_t>(rest.size(),
+							  opts_.max_frame);
+			std::lock_guard lock(conn.write_mu);
+			if (conn.closing)
+				return;
+			st = transport::write_frame(
+			    conn.stream, h, rest.first(n),
+			    transport::deadline_in(opts_.write_timeout));
+			rest = rest.subspan(n);
+		}
+	}
+	if (st) {
+		h.type = MsgType::Response;
 		std::lock_guard lock(conn.write_mu);
 		if (conn.closing)
 			return;
 		st = transport::write_frame(
-		    conn.stream, h, payload,
+		    conn.stream, h, rest,
 		    transport::deadline_in(opts_.write_timeout));
 	}
 	if (st)

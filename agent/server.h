@@ -43,6 +43,12 @@ struct ServerOptions {
 	size_t max_in_flight = 64;
 	// A client that stops reading its responses is dropped after this.
 	std::chrono::milliseconds write_timeout{30000};
+	// Largest request or reply of a chunked call (AgentData/Call) or
+	// upstream GenopStream, after reassembly. (The memory all such calls
+	// may hold together is the service's Limits::max_buffered.)
+	uint64_t max_message = uint64_t{1} << 30;
+	// Offer the shared-memory plane to peers on unix sockets.
+	bool shm = true;
 };
 
 class Server
@@ -67,13 +73,27 @@ public:
 
 private:
 	struct Conn;
+	struct Inbound;
+	struct Job;
+	class Reservation;
 
 	void accept_loop();
 	void admit(transport::Stream stream);
 	void read_loop(const std::shared_ptr<Conn> &conn);
-	void process(const std::shared_ptr<Conn> &conn, transport::Frame frame);
-	void reply(Conn &conn, uint32_t stream_id,
-		   const rpc::ttrpc::Response &resp);
+	// Streaming calls, on the reader thread: returns false when the
+	// connection must be closed.
+	bool open_stream(const std::shared_ptr<Conn> &conn,
+			 transport::Frame &frame);
+	bool feed_stream(const std::shared_ptr<Conn> &conn,
+			 transport::Frame &frame);
+	bool submit(const std::shared_ptr<Conn> &conn,
+		    std::shared_ptr<Job> job);
+	void process(const std::shared_ptr<Conn> &conn, Job &job);
+	// Sends @p resp; when @p chunked and it is larger than a frame, as
+	// Data frames followed by an empty Response frame.
+	void reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
+		   bool chunked = false);
+
 	void reap(bool all);
 	void wake() noexcept;
 

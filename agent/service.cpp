@@ -144,7 +144,8 @@ const std::unordered_map<std::string_view, Adaptor> &agent_methods()
 	return m;
 }
 
-Adaptor find_method(std::string_view service, std::string_view method)
+Adaptor find_method(std::string_view service, std::string_view method,
+		    bool extensions)
 {
 	if (service == transport::kServiceSync ||
 	    service == transport::kServiceAsync) {
@@ -154,35 +155,43 @@ Adaptor find_method(std::string_view service, std::string_view method)
 	}
 	if (service == kServiceAdmin && method == "Stats")
 		return adapt<r::Empty, r::ext::AgentStats, h::agent_stats>;
+	if (!extensions)
+		return nullptr;
+	if (service == kServiceAdmin && method == "Hello")
+		return adapt<r::ext::Hello, r::ext::Hello, h::hello>;
+	if (service == transport::kServiceData) {
+		if (method == "MapRegion")
+			return adapt<r::ext::MapRegion, r::Empty,
+				     h::map_region>;
+		if (method == "UnmapRegion")
+			return adapt<r::ext::UnmapRegion, r::Empty,
+				     h::unmap_region>;
+		if (method == "GenopShm")
+			return adapt<r::ext::ShmGenopRequest,
+				     r::genop::Response, h::genop_shm>;
+	}
 	return nullptr;
 }
 
 } // namespace
 
-rpc::ttrpc::Response Service::handle(ConnId conn,
-				     const rpc::ttrpc::Request &req) noexcept
+// Runs @p fn (which fills the response payload and returns the status),
+// turning exceptions into statuses, and finishes the response.
+template <class Fn>
+rpc::ttrpc::Response Service::run(ConnId conn, const std::string &method,
+				  Fn &&fn) noexcept
 {
 	rpc::ttrpc::Response resp;
 	RpcStatus st;
 	try {
-		Adaptor fn = find_method(req.service(), req.method());
-		if (fn == nullptr) {
-			st = RpcStatus::unimplemented(
-			    "%s/%s is not implemented", req.service().c_str(),
-			    req.method().c_str());
-		} else {
-			Context ctx{*this, objects_, limits_, conn};
-			st = fn(ctx, req.payload(), resp.mutable_payload());
-		}
+		st = fn(resp);
 	} catch (const std::bad_alloc &) {
-		st = RpcStatus::exhausted("%s: out of memory",
-					  req.method().c_str());
+		st = RpcStatus::exhausted("%s: out of memory", method.c_str());
 	} catch (const std::exception &e) {
-		st = RpcStatus::internal("%s: %s", req.method().c_str(),
-					 e.what());
+		st = RpcStatus::internal("%s: %s", method.c_str(), e.what());
 	} catch (...) {
 		st = RpcStatus::internal("%s: unexpected exception",
-					 req.method().c_str());
+					 method.c_str());
 	}
 	requests_.fetch_add(1, std::memory_order_relaxed);
 	try {
@@ -191,8 +200,7 @@ rpc::ttrpc::Response Service::handle(ConnId conn,
 			set_status(resp, st);
 			vaccel_debug("agent: connection %llu: %s: %s",
 				     static_cast<unsigned long long>(conn),
-				     req.method().c_str(),
-				     st.message().c_str());
+				     method.c_str(), st.message().c_str());
 		} else {
 			resp.mutable_status()->set_code(0);
 		}
@@ -202,6 +210,48 @@ rpc::ttrpc::Response Service::handle(ConnId conn,
 		resp.Clear();
 	}
 	return resp;
+}
+
+bool Service::reserve(uint64_t bytes) noexcept
+{
+	uint64_t cur = buffered_.load(std::memory_order_relaxed);
+	do {
+		if (bytes > limits_.max_buffered - std::min(cur, limits_.max_buffered))
+			return false;
+	} while (!buffered_.compare_exchange_weak(cur, cur + bytes,
+						  std::memory_order_relaxed));
+	return true;
+}
+
+rpc::ttrpc::Response Service::handle(ConnId conn,
+				     const rpc::ttrpc::Request &req,
+				     const CallInfo &call) noexcept
+{
+	return run(conn, req.method(), [&](rpc::ttrpc::Response &resp) {
+		Adaptor fn = find_method(req.service(), req.method(),
+					 limits_.extensions);
+		if (fn == nullptr)
+			return RpcStatus::unimplemented(
+			    "%s/%s is not implemented", req.service().c_str(),
+			    req.method().c_str());
+		Context ctx{*this, objects_, limits_, conn, call};
+		return fn(ctx, req.payload(), resp.mutable_payload());
+	});
+}
+
+rpc::ttrpc::Response Service::handle_genop(ConnId conn,
+					   rpc::genop::Request &req,
+					   const CallInfo &call) noexcept
+{
+	static const std::string method = "GenopStream";
+	return run(conn, method, [&](rpc::ttrpc::Response &resp) {
+		Context ctx{*this, objects_, limits_, conn, call};
+		rpc::genop::Response out;
+		AGENT_RETURN_IF_ERROR(handlers::genop(ctx, req, out));
+		if (!out.SerializeToString(resp.mutable_payload()))
+			return RpcStatus::internal("cannot encode the reply");
+		return RpcStatus::ok();
+	});
 }
 
 } // namespace vaccel::agent

@@ -7,7 +7,9 @@
 
 #include "objects.h"
 #include "rpc_status.h"
+#include "shm.h"
 
+#include "rpc/genop.pb.h"
 #include "rpc/ttrpc.pb.h"
 
 #include <atomic>
@@ -20,12 +22,19 @@ namespace vaccel::agent
 {
 
 // Our extension service (docs/protocol.md); never used by upstream peers.
-inline constexpr std::string_view kServiceAdmin = "vaccel.ext.AgentAdmin";
+inline constexpr std::string_view kServiceAdmin = transport::kServiceAdmin;
 
-// Bounds on what one request may ask for. Byte sizes are further bounded
-// by the frame limit, since every payload travels in one frame.
+// Bounds on what one request may ask for. A request or reply travels in
+// one frame (max_frame) unless the peer uses chunked calls, which raise the
+// bound to max_message.
 struct Limits {
 	uint32_t max_frame = transport::kDefaultMaxFrame;
+	uint64_t max_message = uint64_t{1} << 30;
+	// Bytes all chunked calls together may hold (reassembly and run).
+	uint64_t max_buffered = uint64_t{2} << 30;
+	// Our protocol extensions (Hello, AgentData); off makes the agent
+	// answer like upstream's, for interoperability tests.
+	bool extensions = true;
 	size_t max_args = 1024;    // genop read or write args
 	size_t max_blobs = 1024;   // blobs or paths of one resource
 	size_t max_tensors = 1024; // tensors / nodes in or out
@@ -35,12 +44,31 @@ struct Limits {
 
 class Service;
 
+// What the transport knows about one request.
+struct CallInfo {
+	// The connection's shared-memory regions; null unless the peer is on
+	// a unix socket (the only place the plane is offered).
+	RegionTable *regions = nullptr;
+	// Descriptors that arrived with the request frame (MapRegion).
+	std::vector<transport::UniqueFd> *fds = nullptr;
+	// The largest reply payload the transport can carry back: max_frame
+	// for plain calls, max_message for chunked ones (0: max_frame).
+	uint64_t reply_limit = 0;
+};
+
 // What a handler sees of the request besides its message.
 struct Context {
 	Service &service;
 	ObjectTable &objects;
 	const Limits &limits;
 	ConnId conn;
+	const CallInfo &call;
+
+	[[nodiscard]] uint64_t reply_limit() const noexcept
+	{
+		return call.reply_limit != 0 ? call.reply_limit
+					     : limits.max_frame;
+	}
 };
 
 class Service
@@ -59,8 +87,13 @@ public:
 
 	// Runs one request for connection @p conn. Never throws: malformed
 	// payloads, unknown methods and failing calls all become a status.
-	rpc::ttrpc::Response handle(ConnId conn,
-				    const rpc::ttrpc::Request &req) noexcept;
+	rpc::ttrpc::Response handle(ConnId conn, const rpc::ttrpc::Request &req,
+				    const CallInfo &call = {}) noexcept;
+	// Runs an already assembled genop (upstream's client-streaming
+	// GenopStream, put together by the server from its parts).
+	rpc::ttrpc::Response handle_genop(ConnId conn,
+					  rpc::genop::Request &req,
+					  const CallInfo &call = {}) noexcept;
 
 	[[nodiscard]] const Limits &limits() const noexcept { return limits_; }
 	[[nodiscard]] uint64_t requests_served() const noexcept
@@ -69,10 +102,29 @@ public:
 	}
 	TableStats stats() { return objects_.stats(); }
 
+	// Memory accounting of chunked calls against Limits::max_buffered.
+	bool reserve(uint64_t bytes) noexcept;
+	void unreserve(uint64_t bytes) noexcept
+	{
+		buffered_.fetch_sub(bytes, std::memory_order_relaxed);
+	}
+	[[nodiscard]] uint64_t buffered() const noexcept
+	{
+		return buffered_.load(std::memory_order_relaxed);
+	}
+	// Shared-memory regions mapped (RegionTable keeps it current).
+	std::atomic<uint64_t> &regions_mapped() noexcept { return regions_; }
+
 private:
+	template <class Fn>
+	rpc::ttrpc::Response run(ConnId conn, const std::string &method,
+				 Fn &&fn) noexcept;
+
 	Limits limits_;
 	ObjectTable objects_;
 	std::atomic<uint64_t> requests_{0};
+	std::atomic<uint64_t> buffered_{0};
+	std::atomic<uint64_t> regions_{0};
 };
 
 // Fills @p resp.status from @p st (code, message and, for vAccel failures,

@@ -23,6 +23,8 @@ RpcStatus agent_stats(Context &ctx, Empty &, rpc::ext::AgentStats &resp)
 	resp.set_resources(s.resources);
 	resp.set_connections(s.connections);
 	resp.set_requests(ctx.service.requests_served());
+	resp.set_buffered_bytes(ctx.service.buffered());
+	resp.set_regions(ctx.service.regions_mapped().load());
 	return RpcStatus::ok();
 }
 

@@ -50,20 +50,18 @@ vaccel_arg make_arg(std::string &bytes, const rpc::genop::Arg &a)
 // For EXEC_WITH_RESOURCE, the resource id (read arg 1) is an agent id: it
 // must name a resource of this connection, which the handler then holds for
 // the length of the call. Layout errors are left to vaccel_genop().
-RpcStatus exec_resource(Context &ctx, const rpc::genop::Request &req,
+RpcStatus exec_resource(Context &ctx, const std::vector<vaccel_arg> &read,
 			std::shared_ptr<AgentResource> *out)
 {
-	if (req.read_args_size() < 2)
+	if (read.size() < 2 || read[0].size != 1 || read[0].buf == nullptr)
 		return RpcStatus::ok();
-	const std::string &op = req.read_args(0).buf();
-	if (op.size() != 1 ||
-	    static_cast<uint8_t>(op[0]) != VACCEL_OP_EXEC_WITH_RESOURCE)
+	if (*static_cast<const uint8_t *>(read[0].buf) !=
+	    VACCEL_OP_EXEC_WITH_RESOURCE)
 		return RpcStatus::ok();
-	const std::string &idb = req.read_args(1).buf();
-	if (idb.size() != sizeof(int64_t))
+	if (read[1].size != sizeof(int64_t) || read[1].buf == nullptr)
 		return RpcStatus::ok();
 	int64_t id = 0;
-	std::memcpy(&id, idb.data(), sizeof(id));
+	std::memcpy(&id, read[1].buf, sizeof(id));
 	return ctx.objects.resource(ctx.conn, id, out);
 }
 
@@ -78,12 +76,6 @@ RpcStatus genop(Context &ctx, rpc::genop::Request &req,
 		return RpcStatus::invalid(
 		    "%zu read / %zu write args exceed the limit of %zu",
 		    nr_read, nr_write, ctx.limits.max_args);
-
-	std::shared_ptr<AgentSession> sess;
-	AGENT_RETURN_IF_ERROR(
-	    ctx.objects.session(ctx.conn, req.session_id(), &sess));
-	std::shared_ptr<AgentResource> res;
-	AGENT_RETURN_IF_ERROR(exec_resource(ctx, req, &res));
 
 	std::vector<vaccel_arg> read(nr_read);
 	for (size_t i = 0; i < nr_read; ++i) {
@@ -104,11 +96,11 @@ RpcStatus genop(Context &ctx, rpc::genop::Request &req,
 		AGENT_RETURN_IF_ERROR(
 		    check_arg(a, "write", static_cast<int>(i)));
 		const size_t size = a.buf().empty() ? a.size() : a.buf().size();
-		if (size > ctx.limits.max_frame - total)
+		if (size > ctx.reply_limit() - total)
 			return RpcStatus::invalid(
-			    "write args of more than %u bytes do not fit in a "
-			    "reply",
-			    ctx.limits.max_frame);
+			    "write args of more than %llu bytes do not fit in "
+			    "a reply",
+			    static_cast<unsigned long long>(ctx.reply_limit()));
 		total += size;
 		if (a.buf().empty())
 			storage[i].assign(size, '\0');
@@ -117,16 +109,7 @@ RpcStatus genop(Context &ctx, rpc::genop::Request &req,
 		write[i] = make_arg(storage[i], a);
 	}
 
-	int rc = VACCEL_OK;
-	{
-		std::shared_lock lock(sess->op_lock());
-		rc = vaccel_genop(sess->get(),
-				  read.empty() ? nullptr : read.data(),
-				  static_cast<int>(nr_read),
-				  write.empty() ? nullptr : write.data(),
-				  static_cast<int>(nr_write));
-	}
-	AGENT_RETURN_IF_ERROR(vaccel_call(rc, "genop", req.session_id()));
+	AGENT_RETURN_IF_ERROR(run_genop(ctx, req.session_id(), read, write));
 
 	for (size_t i = 0; i < nr_write; ++i) {
 		const auto &in = req.write_args(static_cast<int>(i));
@@ -137,6 +120,30 @@ RpcStatus genop(Context &ctx, rpc::genop::Request &req,
 		out->set_buf(std::move(storage[i]));
 	}
 	return RpcStatus::ok();
+}
+
+RpcStatus run_genop(Context &ctx, int64_t session_id,
+		    std::vector<vaccel_arg> &read, std::vector<vaccel_arg> &write)
+{
+	if (read.size() > ctx.limits.max_args ||
+	    write.size() > ctx.limits.max_args)
+		return RpcStatus::invalid(
+		    "%zu read / %zu write args exceed the limit of %zu",
+		    read.size(), write.size(), ctx.limits.max_args);
+	std::shared_ptr<AgentSession> sess;
+	AGENT_RETURN_IF_ERROR(ctx.objects.session(ctx.conn, session_id, &sess));
+	std::shared_ptr<AgentResource> res;
+	AGENT_RETURN_IF_ERROR(exec_resource(ctx, read, &res));
+	int rc = VACCEL_OK;
+	{
+		std::shared_lock lock(sess->op_lock());
+		rc = vaccel_genop(sess->get(),
+				  read.empty() ? nullptr : read.data(),
+				  static_cast<int>(read.size()),
+				  write.empty() ? nullptr : write.data(),
+				  static_cast<int>(write.size()));
+	}
+	return vaccel_call(rc, "genop", session_id);
 }
 
 } // namespace vaccel::agent::handlers

@@ -18,6 +18,8 @@
 #include "rpc/tflite.pb.h"
 #include "rpc/torch.pb.h"
 
+#include <vector>
+
 namespace vaccel::agent::handlers
 {
 
@@ -39,6 +41,18 @@ RpcStatus sync_resource(Context &, rpc::resource::SyncRequest &,
 
 // genop.cpp
 RpcStatus genop(Context &, rpc::genop::Request &, rpc::genop::Response &);
+// Runs vaccel_genop() on session @p session_id with args the caller built
+// (pointing at request bytes or mapped shared memory). Checks counts and,
+// for EXEC_WITH_RESOURCE, that the resource belongs to this connection.
+RpcStatus run_genop(Context &ctx, int64_t session_id,
+		    std::vector<vaccel_arg> &read, std::vector<vaccel_arg> &write);
+
+// data.cpp (our extensions: negotiation and the shared-memory plane)
+RpcStatus hello(Context &, rpc::ext::Hello &, rpc::ext::Hello &);
+RpcStatus map_region(Context &, rpc::ext::MapRegion &, Empty &);
+RpcStatus unmap_region(Context &, rpc::ext::UnmapRegion &, Empty &);
+RpcStatus genop_shm(Context &, rpc::ext::ShmGenopRequest &,
+		    rpc::genop::Response &);
 
 // image.cpp
 RpcStatus image_classification(Context &, rpc::image::Request &,

@@ -302,7 +302,7 @@ RpcStatus sync_resource(Context &ctx, rpc::resource::SyncRequest &req,
 	AGENT_RETURN_IF_ERROR(
 	    ctx.objects.resource(ctx.conn, req.resource_id(), &res));
 	vaccel_resource *r = res->get();
-	size_t budget = ctx.limits.max_frame;
+	uint64_t budget = ctx.reply_limit();
 	for (size_t i = 0; i < r->nr_blobs; ++i) {
 		vaccel_blob *blob = r->blobs[i];
 		if (blob == nullptr)

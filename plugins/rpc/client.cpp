@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "client.h"
 
+#include "rpc/ext.pb.h"
+#include "rpc/genop.pb.h"
 #include "rpc/ttrpc.pb.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <vaccel/log.h>
@@ -32,6 +36,9 @@ struct Pending {
 	bool done = false;
 	Status status;
 	std::vector<uint8_t> payload;
+	// A chunked reply's Data frames, concatenated (reader thread only
+	// until done).
+	std::vector<uint8_t> chunks;
 
 	void complete(Status st, std::vector<uint8_t> data = {})
 	{
@@ -42,6 +49,23 @@ struct Pending {
 			done = true;
 		}
 		cv.notify_one();
+	}
+};
+
+// A memfd mapped here and in the agent (AgentData/MapRegion).
+struct ShmBuffer {
+	uint32_t id = 0;
+	uint8_t *base = nullptr;
+	size_t size = 0;
+	transport::UniqueFd fd;
+
+	ShmBuffer() = default;
+	ShmBuffer(const ShmBuffer &) = delete;
+	ShmBuffer &operator=(const ShmBuffer &) = delete;
+	~ShmBuffer()
+	{
+		if (base != nullptr)
+			::munmap(base, size);
 	}
 };
 
@@ -59,7 +83,8 @@ public:
 	      read_timeout_(cfg.call_timeout.count() > 0
 				? cfg.call_timeout
 				: std::chrono::milliseconds(60000)),
-	      call_timeout_(cfg.call_timeout), pid_(::getpid())
+	      call_timeout_(cfg.call_timeout), max_message_(cfg.max_message),
+	      pid_(::getpid())
 	{
 	}
 	Connection(const Connection &) = delete;
@@ -119,9 +144,42 @@ public:
 			::close(std::exchange(wake_fd_, -1));
 	}
 
-	// Sends one request frame and waits for its response payload.
+	[[nodiscard]] const Features &features() const noexcept
+	{
+		return features_;
+	}
+	void set_features(Features f) noexcept { features_ = f; }
+
+	// Sends one request frame (with @p fds, if any) and waits for its
+	// response payload.
 	Result<std::vector<uint8_t>> roundtrip(std::span<const uint8_t> payload,
-					       Deadline dl)
+					       Deadline dl,
+					       std::span<const int> fds = {})
+	{
+		std::span<const uint8_t> none[1];
+		return exchange(payload, std::span(none, 0), dl, fds);
+	}
+
+	// A client-streaming call: a Request frame flagged RemoteOpen
+	// carrying @p open, then one Data frame per element of @p data, the
+	// last flagged RemoteClosed. Frames of other calls may interleave.
+	Result<std::vector<uint8_t>>
+	roundtrip_stream(std::span<const uint8_t> open,
+			 std::span<const std::span<const uint8_t>> data,
+			 Deadline dl)
+	{
+		return exchange(open, data, dl, {}, true);
+	}
+
+	// The shared-memory pool (see lease_shm).
+	Result<std::shared_ptr<ShmBuffer>> take_region(size_t size, Deadline dl);
+	void give_back(std::shared_ptr<ShmBuffer> buf);
+
+private:
+	Result<std::vector<uint8_t>>
+	exchange(std::span<const uint8_t> payload,
+		 std::span<const std::span<const uint8_t>> data, Deadline dl,
+		 std::span<const int> fds, bool streaming = false)
 	{
 		auto slot = std::make_shared<Pending>();
 		uint32_t id = 0;
@@ -132,13 +190,46 @@ public:
 			id = take_stream_id();
 			pending_.emplace(id, slot);
 		}
+		transport::FrameHeader h;
+		h.stream_id = id;
+		h.type = transport::MsgType::Request;
+		h.flags = streaming ? transport::kFlagRemoteOpen : 0;
 		Status sent;
 		{
 			std::lock_guard lock(write_mu_);
-			transport::FrameHeader h;
-			h.stream_id = id;
-			h.type = transport::MsgType::Request;
-			sent = transport::write_frame(stream_, h, payload, dl);
+			sent = transport::write_frame(stream_, h, payload, dl,
+						      fds);
+		}
+		// Data frames one at a time, so that other calls' small
+		// requests are not stuck behind a large one. A reply that
+		// arrives early (the agent refused the call) ends the
+		// sending; the half-close still goes out, so that the agent
+		// forgets the stream.
+		h.type = transport::MsgType::Data;
+		for (size_t i = 0; sent && i < data.size(); ++i) {
+			const bool last = i + 1 == data.size();
+			bool refused = false;
+			{
+				std::lock_guard lk(slot->mu);
+				refused = slot->done;
+			}
+			h.flags = last || refused ? transport::kFlagRemoteClosed
+						  : 0;
+			std::span<const uint8_t> bytes = data[i];
+			if (refused) {
+				h.flags |= transport::kFlagNoData;
+				bytes = {};
+			}
+			std::lock_guard lock(write_mu_);
+			sent = transport::write_frame(stream_, h, bytes, dl);
+			if (refused)
+				break;
+		}
+		if (sent && streaming && data.empty()) {
+			h.flags = transport::kFlagRemoteClosed |
+				  transport::kFlagNoData;
+			std::lock_guard lock(write_mu_);
+			sent = transport::write_frame(stream_, h, {}, dl);
 		}
 		if (!sent) {
 			// A partial frame leaves the stream out of step.
@@ -168,7 +259,6 @@ public:
 		return std::move(slot->payload);
 	}
 
-private:
 	// Odd ids, increasing, as ttrpc clients use; after 2^31 calls they
 	// wrap, skipping any still in flight. Called with mu_ held.
 	uint32_t take_stream_id()
@@ -241,7 +331,8 @@ private:
 
 	void route(transport::Frame frame)
 	{
-		if (frame.header.type != transport::MsgType::Response) {
+		const bool data = frame.header.type == transport::MsgType::Data;
+		if (!data && frame.header.type != transport::MsgType::Response) {
 			vaccel_debug("[rpc] ignoring a frame of type %u on "
 				     "stream %u",
 				     static_cast<unsigned>(frame.header.type),
@@ -259,8 +350,34 @@ private:
 					     frame.header.stream_id);
 				return;
 			}
-			slot = std::move(it->second);
+			slot = it->second;
+			// A chunk of a chunked reply: keep collecting, within
+			// the message limit.
+			if (data && frame.payload.size() <=
+					max_message_ - slot->chunks.size()) {
+				slot->chunks.insert(slot->chunks.end(),
+						    frame.payload.begin(),
+						    frame.payload.end());
+				return;
+			}
 			pending_.erase(it);
+		}
+		if (data) {
+			slot->complete(Status::error(
+			    VACCEL_EREMOTEIO,
+			    "reply exceeds %llu bytes (VACCEL_RPC_MAX_MESSAGE)",
+			    static_cast<unsigned long long>(max_message_)));
+			return;
+		}
+		if (!slot->chunks.empty()) {
+			if (!frame.payload.empty()) {
+				slot->complete(Status(
+				    VACCEL_EREMOTEIO,
+				    "chunked reply with a non-empty final "
+				    "frame"));
+				return;
+			}
+			frame.payload = std::move(slot->chunks);
 		}
 		slot->complete(Status::ok(), std::move(frame.payload));
 	}
@@ -270,7 +387,13 @@ private:
 	const uint32_t max_frame_;
 	const std::chrono::milliseconds read_timeout_;
 	const std::chrono::milliseconds call_timeout_;
+	const uint64_t max_message_;
 	const pid_t pid_;
+	Features features_; // set once, before the connection is shared
+
+	std::mutex shm_mu_; // guards the two below
+	std::vector<std::shared_ptr<ShmBuffer>> idle_;
+	uint32_t next_region_ = 1;
 	int wake_fd_ = -1;
 	std::thread reader_;
 
@@ -323,7 +446,229 @@ Status logged(const CallTarget &t, Status st)
 	return st;
 }
 
+// A ttrpc Request envelope around @p payload bytes.
+Status encode(std::string_view service, std::string_view method,
+	      std::string payload, std::chrono::milliseconds timeout,
+	      std::string *out)
+{
+	try {
+		rpc::ttrpc::Request envelope;
+		envelope.set_service(std::string(service));
+		envelope.set_method(std::string(method));
+		if (timeout.count() > 0)
+			envelope.set_timeout_nano(
+			    std::chrono::nanoseconds(timeout).count());
+		envelope.set_payload(std::move(payload));
+		if (!envelope.SerializeToString(out))
+			return Status(VACCEL_EINVAL, "cannot encode request");
+	} catch (const std::bad_alloc &) {
+		return Status(VACCEL_ENOMEM, "out of memory encoding request");
+	}
+	return Status::ok();
+}
+
+// Parses a ttrpc Response and its payload into @p reply (may be NULL).
+Status decode(const std::vector<uint8_t> &bytes,
+	      google::protobuf::MessageLite *reply,
+	      std::optional<rpc::Status> *detail)
+{
+	rpc::ttrpc::Response resp;
+	if (!resp.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+		return Status(VACCEL_EREMOTEIO, "malformed response");
+	if (resp.has_status() && resp.status().code() != 0)
+		return status_from_reply(resp.status(), detail);
+	if (reply != nullptr && !reply->ParseFromString(resp.payload()))
+		return Status(VACCEL_EREMOTEIO, "malformed response payload");
+	return Status::ok();
+}
+
+std::span<const uint8_t> bytes_of(const std::string &s)
+{
+	return {reinterpret_cast<const uint8_t *>(s.data()), s.size()};
+}
+
+// One plain call on @p conn (used before a connection is shared, and by the
+// shared-memory pool).
+Status simple_call(Connection &conn, std::string_view service,
+		   std::string_view method,
+		   const google::protobuf::MessageLite &req,
+		   google::protobuf::MessageLite *reply,
+		   std::chrono::milliseconds timeout,
+		   std::span<const int> fds = {})
+{
+	std::string frame;
+	VACCEL_RETURN_IF_ERROR(
+	    encode(service, method, req.SerializeAsString(), timeout, &frame));
+	auto bytes = conn.roundtrip(bytes_of(frame),
+				    transport::deadline_in(timeout), fds);
+	if (!bytes)
+		return bytes.status();
+	return decode(bytes.value(), reply, nullptr);
+}
+
+// Upstream's GenopStream messages for @p req: args that fit are batched
+// into messages of less than one frame; a larger arg is split into parts
+// (`parts`/`part_no`), one message each, as upstream's client does.
+std::vector<std::string> genop_stream_messages(const rpc::genop::Request &req,
+					       uint32_t max_frame)
+{
+	// Room for the envelope fields around each part.
+	const size_t budget = max_frame - 256;
+	std::vector<std::string> out;
+	rpc::genop::Request batch;
+	batch.set_session_id(req.session_id());
+	auto flush = [&] {
+		if (batch.read_args_size() + batch.write_args_size() == 0)
+			return;
+		out.push_back(batch.SerializeAsString());
+		batch.clear_read_args();
+		batch.clear_write_args();
+	};
+	auto add = [&](const rpc::genop::Arg &a, bool is_read) {
+		if (batch.ByteSizeLong() + a.ByteSizeLong() + 16 < budget) {
+			*(is_read ? batch.add_read_args()
+				  : batch.add_write_args()) = a;
+			return;
+		}
+		flush();
+		const std::string &buf = a.buf();
+		const size_t chunk = budget - 64;
+		const size_t parts =
+		    std::max<size_t>(1, (buf.size() + chunk - 1) / chunk);
+		for (size_t no = 0; no < parts; ++no) {
+			rpc::genop::Request one;
+			one.set_session_id(req.session_id());
+			auto *p = is_read ? one.add_read_args()
+					  : one.add_write_args();
+			p->set_size(a.size());
+			p->set_arg_type(a.arg_type());
+			p->set_custom_type_id(a.custom_type_id());
+			p->set_parts(static_cast<uint32_t>(parts));
+			p->set_part_no(static_cast<uint32_t>(no + 1));
+			const size_t off = no * chunk;
+			if (off < buf.size())
+				p->set_buf(buf.substr(
+				    off, std::min(chunk, buf.size() - off)));
+			out.push_back(one.SerializeAsString());
+		}
+	};
+	for (const auto &a : req.read_args())
+		add(a, true);
+	flush();
+	for (const auto &a : req.write_args())
+		add(a, false);
+	flush();
+	return out;
+}
+
 } // namespace
+
+// ---- shared memory ---------------------------------------------------------
+
+namespace
+{
+constexpr size_t kRegionAlign = size_t{1} << 20; // 1 MiB
+constexpr size_t kIdleRegions = 4;
+} // namespace
+
+Result<std::shared_ptr<ShmBuffer>> Connection::take_region(size_t size,
+							   Deadline dl)
+{
+	{
+		std::lock_guard lock(shm_mu_);
+		auto best = idle_.end();
+		for (auto it = idle_.begin(); it != idle_.end(); ++it)
+			if ((*it)->size >= size &&
+			    (best == idle_.end() || (*it)->size < (*best)->size))
+				best = it;
+		if (best != idle_.end()) {
+			auto buf = std::move(*best);
+			idle_.erase(best);
+			return buf;
+		}
+	}
+	auto buf = std::make_shared<ShmBuffer>();
+	buf->size = (size + kRegionAlign - 1) / kRegionAlign * kRegionAlign;
+	buf->fd = transport::UniqueFd(::memfd_create(
+	    "vaccel-rpc-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+	if (!buf->fd.valid())
+		return Status::error(VACCEL_EIO, "memfd_create: %s",
+				     std::strerror(errno));
+	// Sealed so the agent can trust the size: it maps the file and a
+	// shrink would make its accesses fault.
+	if (::ftruncate(buf->fd.get(), static_cast<off_t>(buf->size)) != 0 ||
+	    ::fcntl(buf->fd.get(), F_ADD_SEALS,
+		    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+		return Status::error(VACCEL_EIO, "sizing shared memory: %s",
+				     std::strerror(errno));
+	void *base = ::mmap(nullptr, buf->size, PROT_READ | PROT_WRITE,
+			    MAP_SHARED, buf->fd.get(), 0);
+	if (base == MAP_FAILED)
+		return Status::error(VACCEL_EIO, "mmap: %s",
+				     std::strerror(errno));
+	buf->base = static_cast<uint8_t *>(base);
+	{
+		std::lock_guard lock(shm_mu_);
+		buf->id = next_region_++;
+	}
+	rpc::ext::MapRegion req;
+	req.set_region(buf->id);
+	req.set_size(buf->size);
+	const int fd = buf->fd.get();
+	const auto left = dl ? std::chrono::ceil<std::chrono::milliseconds>(
+				   *dl - Clock::now())
+			     : std::chrono::milliseconds(0);
+	VACCEL_RETURN_IF_ERROR(simple_call(*this, transport::kServiceData,
+					   "MapRegion", req, nullptr, left,
+					   std::span(&fd, 1)));
+	// The agent has its own mapping now; ours stays for our side.
+	buf->fd.reset();
+	return buf;
+}
+
+void Connection::give_back(std::shared_ptr<ShmBuffer> buf)
+{
+	{
+		std::lock_guard lock(shm_mu_);
+		if (idle_.size() < kIdleRegions) {
+			idle_.push_back(std::move(buf));
+			return;
+		}
+	}
+	// Pool full: tell the agent to let go, then unmap ours.
+	rpc::ext::UnmapRegion req;
+	req.set_region(buf->id);
+	if (alive())
+		(void)simple_call(*this, transport::kServiceData, "UnmapRegion",
+				  req, nullptr, call_timeout_);
+}
+
+ShmLease::ShmLease(std::shared_ptr<Connection> conn,
+		   std::shared_ptr<ShmBuffer> buf)
+    : conn_(std::move(conn)), buf_(std::move(buf))
+{
+}
+
+ShmLease::~ShmLease()
+{
+	if (conn_ && buf_)
+		conn_->give_back(std::move(buf_));
+}
+
+uint32_t ShmLease::region() const noexcept
+{
+	return buf_ ? buf_->id : 0;
+}
+uint8_t *ShmLease::data() const noexcept
+{
+	return buf_ ? buf_->base : nullptr;
+}
+size_t ShmLease::size() const noexcept
+{
+	return buf_ ? buf_->size : 0;
+}
+
+// ---- Client ----------------------------------------------------------------
 
 Client::Client(Config cfg) : cfg_(std::move(cfg))
 {
@@ -374,11 +719,55 @@ Result<std::shared_ptr<Connection>> Client::connection(uint64_t generation)
 						 ++last_generation_, cfg_);
 	if (Status st = conn->start(); !st)
 		return st;
-	vaccel_debug("[rpc] connected to %s (generation %llu)",
+
+	// Ask what the agent supports beyond upstream's protocol; an
+	// upstream agent answers UNIMPLEMENTED and gets plain calls only.
+	rpc::ext::Hello hello;
+	hello.set_version(1);
+	hello.add_features("chunked");
+	hello.add_features("shm");
+	rpc::ext::Hello answer;
+	Status st = simple_call(*conn, transport::kServiceAdmin, "Hello", hello,
+				&answer, cfg_.connect_timeout);
+	Features f;
+	if (st) {
+		using K = transport::Address::Kind;
+		const bool local = cfg_.address.kind == K::Unix ||
+				   cfg_.address.kind == K::UnixAbstract;
+		for (const auto &name : answer.features()) {
+			f.chunked |= name == "chunked";
+			f.shm |= name == "shm" && local && cfg_.shm;
+		}
+	} else if (st.code() != VACCEL_ENOTSUP) {
+		return Status(VACCEL_EIO, "cannot talk to " +
+					      cfg_.address_text + ": " +
+					      st.message());
+	}
+	conn->set_features(f);
+	vaccel_debug("[rpc] connected to %s (generation %llu, chunked %d, "
+		     "shm %d)",
 		     cfg_.address_text.c_str(),
-		     static_cast<unsigned long long>(conn->generation()));
+		     static_cast<unsigned long long>(conn->generation()),
+		     f.chunked, f.shm);
 	conn_ = conn;
 	return conn;
+}
+
+Result<ShmLease> Client::lease_shm(uint64_t generation, size_t size)
+{
+	if (!cfg_.shm)
+		return Status(VACCEL_ENOTSUP, "shared memory is disabled");
+	auto conn = connection(generation);
+	if (!conn)
+		return conn.status();
+	if (!conn.value()->features().shm)
+		return Status(VACCEL_ENOTSUP,
+			      "the agent offers no shared memory here");
+	auto buf = conn.value()->take_region(
+	    size, transport::deadline_in(cfg_.call_timeout));
+	if (!buf)
+		return buf.status();
+	return ShmLease(std::move(conn).value(), std::move(buf).value());
 }
 
 Status Client::call(const CallTarget &target,
@@ -387,56 +776,94 @@ Status Client::call(const CallTarget &target,
 		    uint64_t *used_generation,
 		    std::optional<rpc::Status> *detail)
 {
-	std::string frame;
+	std::string payload;
 	try {
-		rpc::ttrpc::Request envelope;
-		envelope.set_service(std::string(target.service));
-		envelope.set_method(std::string(target.method));
-		if (cfg_.call_timeout.count() > 0)
-			envelope.set_timeout_nano(
-			    std::chrono::nanoseconds(cfg_.call_timeout)
-				.count());
-		if (!req.SerializeToString(envelope.mutable_payload()) ||
-		    !envelope.SerializeToString(&frame))
+		if (!req.SerializeToString(&payload))
 			return logged(target, Status(VACCEL_EINVAL,
 						     "cannot encode request"));
 	} catch (const std::bad_alloc &) {
 		return logged(target, Status(VACCEL_ENOMEM,
 					     "out of memory encoding request"));
 	}
-	// The agent drops a connection that sends an oversized frame, taking
-	// every session with it: refuse here instead.
-	if (frame.size() > cfg_.max_frame)
+	auto conn = connection(target.generation);
+	if (!conn)
+		return logged(target, conn.status());
+	Connection &c = *conn.value();
+	const Deadline dl = transport::deadline_in(cfg_.call_timeout);
+	// Envelope fields around the payload stay well under this.
+	constexpr size_t kEnvelope = 512;
+
+	Result<std::vector<uint8_t>> bytes = Status::ok();
+	if (payload.size() + kEnvelope <= cfg_.max_frame) {
+		std::string frame;
+		if (Status st = encode(target.service, target.method,
+				       std::move(payload), cfg_.call_timeout,
+				       &frame);
+		    !st)
+			return logged(target, st);
+		bytes = c.roundtrip(bytes_of(frame), dl);
+	} else if (payload.size() > cfg_.max_message) {
+		return logged(target,
+			      Status::error(VACCEL_EINVAL,
+					    "request of %zu bytes exceeds "
+					    "VACCEL_RPC_MAX_MESSAGE (%llu)",
+					    payload.size(),
+					    static_cast<unsigned long long>(
+						cfg_.max_message)));
+	} else if (c.features().chunked) {
+		// Our agent: the request's bytes in frame-sized chunks.
+		rpc::ext::CallHeader h;
+		h.set_service(std::string(target.service));
+		h.set_method(std::string(target.method));
+		h.set_size(payload.size());
+		std::string open;
+		if (Status st = encode(transport::kServiceData, "Call",
+				       h.SerializeAsString(), cfg_.call_timeout,
+				       &open);
+		    !st)
+			return logged(target, st);
+		std::vector<std::span<const uint8_t>> chunks;
+		for (size_t off = 0; off < payload.size(); off += cfg_.max_frame)
+			chunks.push_back(bytes_of(payload).subspan(
+			    off, std::min<size_t>(cfg_.max_frame,
+						  payload.size() - off)));
+		bytes = c.roundtrip_stream(bytes_of(open), chunks, dl);
+	} else if (target.method == "Genop") {
+		// An upstream agent: its client-streaming GenopStream.
+		rpc::genop::Request g;
+		if (!g.ParseFromString(payload))
+			return logged(target, Status(VACCEL_EINVAL,
+						     "cannot split the genop"));
+		payload.clear();
+		auto msgs = genop_stream_messages(g, cfg_.max_frame);
+		g.Clear();
+		std::vector<std::span<const uint8_t>> data;
+		data.reserve(msgs.size());
+		for (const auto &m : msgs)
+			data.push_back(bytes_of(m));
+		std::string open;
+		if (Status st = encode(target.service, "GenopStream", {},
+				       cfg_.call_timeout, &open);
+		    !st)
+			return logged(target, st);
+		bytes = c.roundtrip_stream(bytes_of(open), data, dl);
+	} else {
+		// The agent drops a connection that sends an oversized
+		// frame, taking every session with it: refuse here instead.
 		return logged(target,
 			      Status::error(VACCEL_EINVAL,
 					    "request of %zu bytes exceeds the "
 					    "frame limit of %u bytes "
-					    "(VACCEL_RPC_MAX_FRAME)",
-					    frame.size(), cfg_.max_frame));
-
-	auto conn = connection(target.generation);
-	if (!conn)
-		return logged(target, conn.status());
-	const Deadline dl = transport::deadline_in(cfg_.call_timeout);
-	auto bytes = conn.value()->roundtrip(
-	    std::span(reinterpret_cast<const uint8_t *>(frame.data()),
-		      frame.size()),
-	    dl);
+					    "(VACCEL_RPC_MAX_FRAME) and the "
+					    "agent cannot take chunked calls",
+					    payload.size(), cfg_.max_frame));
+	}
 	if (!bytes)
 		return logged(target, bytes.status());
-
-	rpc::ttrpc::Response resp;
-	if (!resp.ParseFromArray(bytes.value().data(),
-				 static_cast<int>(bytes.value().size())))
-		return logged(target,
-			      Status(VACCEL_EREMOTEIO, "malformed response"));
-	if (resp.has_status() && resp.status().code() != 0)
-		return logged(target, status_from_reply(resp.status(), detail));
-	if (reply != nullptr && !reply->ParseFromString(resp.payload()))
-		return logged(target, Status(VACCEL_EREMOTEIO,
-					     "malformed response payload"));
+	if (Status st = decode(bytes.value(), reply, detail); !st)
+		return logged(target, st);
 	if (used_generation != nullptr)
-		*used_generation = conn.value()->generation();
+		*used_generation = c.generation();
 	return Status::ok();
 }
 

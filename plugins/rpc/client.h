@@ -45,6 +45,37 @@ using core::Result;
 using core::Status;
 
 class Connection;
+struct ShmBuffer;
+
+// A shared-memory region of the current connection, leased for one call
+// (client.cpp keeps a small pool per connection). Returned on destruction.
+class ShmLease
+{
+public:
+	ShmLease() = default;
+	ShmLease(std::shared_ptr<Connection> conn,
+		 std::shared_ptr<ShmBuffer> buf);
+	ShmLease(ShmLease &&) noexcept = default;
+	ShmLease &operator=(ShmLease &&) noexcept = default;
+	ShmLease(const ShmLease &) = delete;
+	ShmLease &operator=(const ShmLease &) = delete;
+	~ShmLease();
+
+	[[nodiscard]] uint32_t region() const noexcept;
+	[[nodiscard]] uint8_t *data() const noexcept;
+	[[nodiscard]] size_t size() const noexcept;
+
+private:
+	std::shared_ptr<Connection> conn_;
+	std::shared_ptr<ShmBuffer> buf_;
+};
+
+// What the agent of the current connection supports beyond upstream's
+// protocol (AgentAdmin/Hello; none for an upstream agent).
+struct Features {
+	bool chunked = false;
+	bool shm = false;
+};
 
 // What a call needs besides its messages.
 struct CallTarget {
@@ -78,6 +109,12 @@ public:
 		    std::optional<rpc::Status> *detail = nullptr);
 
 	[[nodiscard]] const Config &config() const noexcept { return cfg_; }
+
+	// A region of at least @p size bytes on the connection of
+	// @p generation, or an error when the plane is off, unsupported by
+	// the agent or the transport, or the region cannot be made (the
+	// caller then uses the socket).
+	Result<ShmLease> lease_shm(uint64_t generation, size_t size);
 
 private:
 	Result<std::shared_ptr<Connection>> connection(uint64_t generation);

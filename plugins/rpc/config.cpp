@@ -65,6 +65,11 @@ core::Result<Config> config_from_env()
 	cfg.max_frame = static_cast<uint32_t>(
 	    env_number("VACCEL_RPC_MAX_FRAME", transport::kDefaultMaxFrame,
 		       1024, transport::kMaxFrameLimit));
+	cfg.max_message = env_number("VACCEL_RPC_MAX_MESSAGE", cfg.max_message,
+				     cfg.max_frame, uint64_t{1} << 40);
+	cfg.shm = env_number("VACCEL_RPC_SHM", 1, 0, 1) != 0;
+	cfg.shm_threshold = env_number("VACCEL_RPC_SHM_THRESHOLD",
+				       cfg.shm_threshold, 0, uint64_t{1} << 40);
 	return cfg;
 }
 

@@ -13,6 +13,12 @@
 //   VACCEL_RPC_MAX_FRAME           largest frame sent or accepted, in bytes,
 //       1024..64 MiB; default 4 MiB (ttrpc's). Must not exceed the agent's
 //       --max-frame, or the agent drops the connection.
+//   VACCEL_RPC_MAX_MESSAGE         largest request or reply of a chunked call
+//       (bigger than one frame), in bytes; default 1 GiB.
+//   VACCEL_RPC_SHM                 0 disables the shared-memory data plane
+//       (unix-socket agents only); default 1.
+//   VACCEL_RPC_SHM_THRESHOLD       genop calls moving at least this many
+//       bytes use shared memory when available; default 65536.
 #pragma once
 
 #include "transport/transport.h"
@@ -39,6 +45,9 @@ struct Config {
 	std::chrono::milliseconds call_timeout = kDefaultCallTimeout;
 	std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout;
 	uint32_t max_frame = transport::kDefaultMaxFrame;
+	uint64_t max_message = uint64_t{1} << 30;
+	bool shm = true;
+	uint64_t shm_threshold = 64 * 1024;
 };
 
 // Reads the variables above. A malformed address is an error (the plugin

@@ -6,6 +6,7 @@
 // messages because their tensors and statuses do not fit the arg model.
 #include "plugin.h"
 
+#include "rpc/ext.pb.h"
 #include "rpc/genop.pb.h"
 #include "rpc/tf.pb.h"
 #include "rpc/tflite.pb.h"
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <new>
 #include <optional>
@@ -30,29 +32,31 @@ namespace
 
 // ---- genop ----------------------------------------------------------
 
-// Builds one Genop request and copies the reply's write args back into
-// the caller's buffers.
+// Builds one Genop call and copies the reply's write args back into the
+// caller's buffers. Args are kept as views of the caller's memory (valid
+// for the call) until run() picks the data path: inline bytes in a Genop
+// request (chunked when larger than a frame), or, for large calls to a
+// local agent, the shared-memory plane, where the bytes are copied once
+// into a mapped region instead of through the socket.
 class Genop
 {
 public:
 	Genop(const char *name, vaccel_op_type_t op) : name_(name)
 	{
-		const auto type = static_cast<uint8_t>(op);
-		read(&type, sizeof(type), VACCEL_ARG_UINT8);
+		read_value(static_cast<uint8_t>(op), VACCEL_ARG_UINT8);
 	}
 
 	// An input: its bytes travel.
 	void read(const void *buf, size_t size, vaccel_arg_type_t type,
 		  uint32_t custom_id = 0)
 	{
-		auto *a = req_.add_read_args();
-		fill(a, size, type, custom_id);
-		if (buf != nullptr && size > 0)
-			a->set_buf(buf, size);
+		add(reads_, buf, size, type, custom_id);
 	}
 	template <class T> void read_value(T v, vaccel_arg_type_t type)
 	{
-		read(&v, sizeof(v), type);
+		owned_.emplace_back(reinterpret_cast<const char *>(&v),
+				    sizeof(v));
+		read(owned_.back().data(), sizeof(v), type);
 	}
 	void read_string(const char *s, const char *what)
 	{
@@ -78,11 +82,7 @@ public:
 	void write(void *buf, size_t size, vaccel_arg_type_t type,
 		   uint32_t custom_id = 0)
 	{
-		auto *a = req_.add_write_args();
-		fill(a, size, type, custom_id);
-		if (buf != nullptr && size > 0)
-			a->set_buf(buf, size);
-		outs_.push_back({buf, size});
+		add(writes_, buf, size, type, custom_id);
 	}
 	void write_args(vaccel_arg *args, size_t n)
 	{
@@ -109,51 +109,166 @@ public:
 			if (!rres)
 				return fail(name_, rres.status());
 		}
-		req_.set_session_id(remote->id);
-		rpc::genop::Response resp;
-		Status st = plugin().client.call(
-		    {.method = "Genop", .generation = remote->generation}, req_,
-		    &resp);
-		if (!st)
-			return st.code();
-		if (static_cast<size_t>(resp.write_args_size()) != outs_.size())
+		auto &client = plugin().client;
+		const uint64_t big = region_bytes();
+		if (big > 0 && total_ >= client.config().shm_threshold) {
+			auto lease = client.lease_shm(remote->generation, big);
+			if (lease)
+				return run_shm(*remote, lease.value());
+			if (lease.status().code() != VACCEL_ENOTSUP)
+				vaccel_debug("[rpc] %s: no shared memory (%s); "
+					     "using the socket",
+					     name_,
+					     lease.status().message().c_str());
+		}
+		return run_socket(*remote);
+	}
+
+private:
+	struct View {
+		const void *buf;
+		size_t size;
+		vaccel_arg_type_t type;
+		uint32_t custom_id;
+	};
+	// Args smaller than this stay inline even on the shared-memory
+	// path: copying them is cheaper than managing their room.
+	static constexpr size_t kInlineMax = 4096;
+
+	void add(std::vector<View> &to, const void *buf, size_t size,
+		 vaccel_arg_type_t type, uint32_t custom_id)
+	{
+		if (size > std::numeric_limits<uint32_t>::max())
+			bad_ = bad_ ? bad_ : "an argument";
+		to.push_back({buf, size, type, custom_id});
+		total_ += size;
+	}
+
+	static void fill(rpc::genop::Arg *a, const View &v)
+	{
+		a->set_size(static_cast<uint32_t>(v.size));
+		a->set_arg_type(static_cast<rpc::genop::ArgType>(
+		    core::enum_value(v.type)));
+		a->set_custom_type_id(v.custom_id);
+		if (v.buf != nullptr && v.size > 0)
+			a->set_buf(v.buf, v.size);
+	}
+
+	static size_t align(size_t n) { return (n + 63) & ~size_t{63}; }
+
+	// Room the region-backed args need (0: none is large enough).
+	[[nodiscard]] uint64_t region_bytes() const
+	{
+		uint64_t n = 0;
+		for (const auto *list : {&reads_, &writes_})
+			for (const auto &v : *list)
+				if (v.size > kInlineMax)
+					n += align(v.size);
+		return n;
+	}
+
+	int copy_back(const rpc::genop::Response &resp)
+	{
+		if (static_cast<size_t>(resp.write_args_size()) != writes_.size())
 			return fail(name_,
 				    Status::error(VACCEL_EREMOTEIO,
 						  "the agent returned %d "
 						  "write args, expected %zu",
 						  resp.write_args_size(),
-						  outs_.size()));
-		for (size_t i = 0; i < outs_.size(); ++i) {
+						  writes_.size()));
+		return VACCEL_OK;
+	}
+
+	int run_socket(const Remote &remote)
+	{
+		rpc::genop::Request req;
+		req.set_session_id(remote.id);
+		for (const auto &v : reads_)
+			fill(req.add_read_args(), v);
+		for (const auto &v : writes_)
+			fill(req.add_write_args(), v);
+		rpc::genop::Response resp;
+		Status st = plugin().client.call(
+		    {.method = "Genop", .generation = remote.generation}, req,
+		    &resp);
+		if (!st)
+			return st.code();
+		if (int rc = copy_back(resp); rc != VACCEL_OK)
+			return rc;
+		for (size_t i = 0; i < writes_.size(); ++i) {
 			const std::string &bytes =
 			    resp.write_args(static_cast<int>(i)).buf();
-			const size_t n = std::min(bytes.size(), outs_[i].size);
-			if (n > 0 && outs_[i].buf != nullptr)
-				std::memcpy(outs_[i].buf, bytes.data(), n);
+			const size_t n = std::min(bytes.size(), writes_[i].size);
+			if (n > 0 && writes_[i].buf != nullptr)
+				std::memcpy(const_cast<void *>(writes_[i].buf),
+					    bytes.data(), n);
 		}
 		return VACCEL_OK;
 	}
 
-private:
-	struct Out {
-		void *buf;
-		size_t size;
-	};
-
-	void fill(rpc::genop::Arg *a, size_t size, vaccel_arg_type_t type,
-		  uint32_t custom_id)
+	int run_shm(const Remote &remote, const ShmLease &lease)
 	{
-		if (size > std::numeric_limits<uint32_t>::max())
-			bad_ = bad_ ? bad_ : "an argument";
-		a->set_size(static_cast<uint32_t>(size));
-		a->set_arg_type(
-		    static_cast<rpc::genop::ArgType>(core::enum_value(type)));
-		a->set_custom_type_id(custom_id);
+		rpc::ext::ShmGenopRequest req;
+		req.set_session_id(remote.id);
+		std::vector<size_t> where(writes_.size(), SIZE_MAX);
+		size_t off = 0;
+		auto place = [&](rpc::ext::ShmArg *a, const View &v) -> size_t {
+			a->set_arg_type(static_cast<uint32_t>(
+			    core::enum_value(v.type)));
+			a->set_custom_type_id(v.custom_id);
+			a->set_size(v.size);
+			if (v.size <= kInlineMax) {
+				if (v.buf != nullptr && v.size > 0)
+					a->set_buf(v.buf, v.size);
+				return SIZE_MAX;
+			}
+			const size_t at = off;
+			if (v.buf != nullptr)
+				std::memcpy(lease.data() + at, v.buf, v.size);
+			else
+				std::memset(lease.data() + at, 0, v.size);
+			a->set_region(lease.region());
+			a->set_offset(at);
+			off += align(v.size);
+			return at;
+		};
+		for (const auto &v : reads_)
+			place(req.add_read_args(), v);
+		for (size_t i = 0; i < writes_.size(); ++i)
+			where[i] = place(req.add_write_args(), writes_[i]);
+
+		rpc::genop::Response resp;
+		Status st = plugin().client.call(
+		    {.method = "GenopShm",
+		     .generation = remote.generation,
+		     .service = transport::kServiceData},
+		    req, &resp);
+		if (!st)
+			return st.code();
+		if (int rc = copy_back(resp); rc != VACCEL_OK)
+			return rc;
+		for (size_t i = 0; i < writes_.size(); ++i) {
+			auto *dst = const_cast<void *>(writes_[i].buf);
+			if (dst == nullptr || writes_[i].size == 0)
+				continue;
+			if (where[i] != SIZE_MAX) {
+				std::memcpy(dst, lease.data() + where[i],
+					    writes_[i].size);
+				continue;
+			}
+			const std::string &bytes =
+			    resp.write_args(static_cast<int>(i)).buf();
+			std::memcpy(dst, bytes.data(),
+				    std::min(bytes.size(), writes_[i].size));
+		}
+		return VACCEL_OK;
 	}
 
 	const char *name_;
 	const char *bad_ = nullptr; // first unusable argument
-	rpc::genop::Request req_;
-	std::vector<Out> outs_;
+	std::vector<View> reads_, writes_;
+	std::deque<std::string> owned_; // small values read_value() copied
+	uint64_t total_ = 0;
 };
 
 int rpc_noop(vaccel_session *sess)

@@ -63,7 +63,8 @@ Result<FrameHeader> decode_header(const uint8_t in[kFrameHeaderSize],
 }
 
 Status write_frame(Stream &s, const FrameHeader &h,
-		   std::span<const uint8_t> payload, Deadline dl)
+		   std::span<const uint8_t> payload, Deadline dl,
+		   std::span<const int> fds)
 {
 	if (payload.size() > kMaxFrameLimit)
 		return Status::error(VACCEL_EINVAL,
@@ -77,20 +78,27 @@ Status write_frame(Stream &s, const FrameHeader &h,
 	encode_header(hdr, buf);
 	std::span<const uint8_t> parts[2] = {std::span(buf), payload};
 	return s.write_all(std::span<const std::span<const uint8_t>>(parts),
-			   dl);
+			   fds, dl);
 }
 
-Result<Frame> read_frame(Stream &s, uint32_t max_len, Deadline dl)
+Result<Frame> read_frame(Stream &s, uint32_t max_len, Deadline dl,
+			 bool accept_fds)
 {
+	// Descriptors ride on the bytes of the frame they belong to (the
+	// sender attaches them to its header), and a frame is read to its
+	// last byte and no further, so whatever arrives here is this frame's.
+	std::vector<UniqueFd> fds;
+	std::vector<UniqueFd> *sink = accept_fds ? &fds : nullptr;
 	uint8_t buf[kFrameHeaderSize];
-	VACCEL_RETURN_IF_ERROR(s.read_exact(std::span(buf), dl));
+	VACCEL_RETURN_IF_ERROR(s.read_exact(std::span(buf), dl, sink));
 	auto h = decode_header(buf, max_len);
 	if (!h)
 		return h.status();
 	Frame f;
 	f.header = *h;
 	f.payload.resize(f.header.length);
-	VACCEL_RETURN_IF_ERROR(s.read_exact(std::span(f.payload), dl));
+	VACCEL_RETURN_IF_ERROR(s.read_exact(std::span(f.payload), dl, sink));
+	f.fds = std::move(fds);
 	return f;
 }
 

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstddef>
+#include <cstring>
 #include <thread>
 
 namespace vaccel::transport
@@ -66,6 +67,12 @@ using detail::errno_text;
 using detail::FdGuard;
 using detail::wait_fd;
 
+void UniqueFd::reset() noexcept
+{
+	if (fd_ >= 0)
+		::close(std::exchange(fd_, -1));
+}
+
 // ---- Stream -----------------------------------------------------------------
 
 Stream &Stream::operator=(Stream &&o) noexcept
@@ -111,6 +118,60 @@ ssize_t write_some(int fd, iovec *iov, int iovcnt)
 	return n;
 }
 
+// sendmsg with @p fds as SCM_RIGHTS.
+ssize_t write_fds(int fd, iovec *iov, int iovcnt, std::span<const int> fds)
+{
+	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * kMaxFdsPerRead)]{};
+	msghdr mh{};
+	mh.msg_iov = iov;
+	mh.msg_iovlen = static_cast<size_t>(iovcnt);
+	mh.msg_control = ctl;
+	mh.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+	cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+	std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+	return ::sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+// recvmsg accepting descriptors; they are appended to @p fds. A truncated
+// control message (more descriptors than we take) is reported as EPROTO
+// after the ones received were kept (and will be closed by the caller).
+ssize_t read_fds(int fd, void *buf, size_t len, std::vector<UniqueFd> &fds)
+{
+	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * kMaxFdsPerRead)];
+	iovec iov{buf, len};
+	msghdr mh{};
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl;
+	mh.msg_controllen = sizeof(ctl);
+	ssize_t n = ::recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0) {
+		if (errno == ENOTSOCK)
+			return ::read(fd, buf, len);
+		return n;
+	}
+	for (cmsghdr *c = CMSG_FIRSTHDR(&mh); c != nullptr;
+	     c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; ++i) {
+			int got = -1;
+			std::memcpy(&got, CMSG_DATA(c) + i * sizeof(int),
+				    sizeof(int));
+			fds.emplace_back(got);
+		}
+	}
+	if ((mh.msg_flags & MSG_CTRUNC) != 0) {
+		errno = EPROTO;
+		return -1;
+	}
+	return n;
+}
+
 ssize_t read_some(int fd, void *buf, size_t len)
 {
 	ssize_t n = ::recv(fd, buf, len, MSG_DONTWAIT);
@@ -135,8 +196,18 @@ Status Stream::write_all(std::span<const uint8_t> data, Deadline dl)
 Status Stream::write_all(std::span<const std::span<const uint8_t>> parts,
 			 Deadline dl)
 {
+	return write_all(parts, {}, dl);
+}
+
+Status Stream::write_all(std::span<const std::span<const uint8_t>> parts,
+			 std::span<const int> fds, Deadline dl)
+{
 	if (fd_ < 0)
 		return Status::error(VACCEL_EIO, "write: stream is closed");
+	if (fds.size() > kMaxFdsPerRead)
+		return Status::error(VACCEL_EINVAL,
+				     "write: %zu descriptors (at most %zu)",
+				     fds.size(), kMaxFdsPerRead);
 	// Up to IOV_MAX non-empty parts per call; short writes advance the
 	// window in place.
 	std::vector<iovec> iov;
@@ -150,7 +221,20 @@ Status Stream::write_all(std::span<const std::span<const uint8_t>> parts,
 	while (first < iov.size()) {
 		int cnt = static_cast<int>(
 		    std::min<size_t>(iov.size() - first, IOV_MAX));
-		ssize_t n = write_some(fd_, &iov[first], cnt);
+		ssize_t n = 0;
+		if (!fds.empty()) {
+			// The descriptors ride on the first sendmsg that
+			// moves bytes; once it did, they are sent.
+			n = write_fds(fd_, &iov[first], cnt, fds);
+			if (n > 0)
+				fds = {};
+			else if (n < 0 && errno == ENOTSOCK)
+				return Status::error(
+				    VACCEL_ENOTSUP,
+				    "write: descriptors need a unix socket");
+		} else {
+			n = write_some(fd_, &iov[first], cnt);
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -176,12 +260,26 @@ Status Stream::write_all(std::span<const std::span<const uint8_t>> parts,
 
 Status Stream::read_exact(std::span<uint8_t> data, Deadline dl)
 {
+	return read_exact(data, dl, nullptr);
+}
+
+Status Stream::read_exact(std::span<uint8_t> data, Deadline dl,
+			  std::vector<UniqueFd> *fds)
+{
 	if (fd_ < 0)
 		return Status::error(VACCEL_EIO, "read: stream is closed");
 	size_t got = 0;
 	while (got < data.size()) {
 		ssize_t n =
-		    read_some(fd_, data.data() + got, data.size() - got);
+		    fds != nullptr
+			? read_fds(fd_, data.data() + got, data.size() - got,
+				   *fds)
+			: read_some(fd_, data.data() + got, data.size() - got);
+		if (fds != nullptr && fds->size() > kMaxFdsPerRead)
+			return Status::error(VACCEL_EIO,
+					     "read: %zu descriptors passed "
+					     "(at most %zu)",
+					     fds->size(), kMaxFdsPerRead);
 		if (n > 0) {
 			got += static_cast<size_t>(n);
 			continue;

@@ -67,6 +67,41 @@ struct Address {
 Result<Address> parse_address(std::string_view text);
 std::string to_string(const Address &addr);
 
+// ---- file descriptors -----------------------------------------------
+
+// An owned file descriptor, closed on destruction. Carries the memfds of
+// the shared-memory data plane (passed with SCM_RIGHTS on unix sockets).
+class UniqueFd
+{
+public:
+	UniqueFd() = default;
+	explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+	UniqueFd(UniqueFd &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+	UniqueFd &operator=(UniqueFd &&o) noexcept
+	{
+		if (this != &o) {
+			reset();
+			fd_ = std::exchange(o.fd_, -1);
+		}
+		return *this;
+	}
+	UniqueFd(const UniqueFd &) = delete;
+	UniqueFd &operator=(const UniqueFd &) = delete;
+	~UniqueFd() { reset(); }
+
+	[[nodiscard]] int get() const noexcept { return fd_; }
+	[[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
+	int release() noexcept { return std::exchange(fd_, -1); }
+	void reset() noexcept;
+
+private:
+	int fd_ = -1;
+};
+
+// At most this many descriptors are accepted with one read; more (or a
+// truncated control message) is a protocol error.
+constexpr size_t kMaxFdsPerRead = 4;
+
 // ---- streams --------------------------------------------------------
 
 // A connected byte stream. Move-only; closes its fd. Streams made by
@@ -91,10 +126,20 @@ public:
 	// Gathers several buffers in one writev where possible.
 	Status write_all(std::span<const std::span<const uint8_t>> parts,
 			 Deadline dl);
+	// As above, passing @p fds (SCM_RIGHTS) with the first byte; unix
+	// sockets only (VACCEL_ENOTSUP elsewhere). The descriptors stay
+	// open on this side.
+	Status write_all(std::span<const std::span<const uint8_t>> parts,
+			 std::span<const int> fds, Deadline dl);
 	// Reads exactly data.size() bytes; VACCEL_EIO with "peer closed" on
 	// EOF. After a failure part of the data may have been consumed: the
 	// stream is then out of step and should be closed.
 	Status read_exact(std::span<uint8_t> data, Deadline dl);
+	// As above, also accepting descriptors passed with these bytes; they
+	// are appended to *@p fds (close-on-exec). More than kMaxFdsPerRead
+	// in total, or a truncated control message, fails the read.
+	Status read_exact(std::span<uint8_t> data, Deadline dl,
+			  std::vector<UniqueFd> *fds);
 	// Wakes up blocked readers/writers (shutdown(2)); fd stays open. No
 	// effect on character devices (Serial).
 	void shutdown() noexcept;
@@ -152,6 +197,13 @@ constexpr uint32_t kMaxFrameLimit = 64u << 20;
 
 enum class MsgType : uint8_t { Request = 1, Response = 2, Data = 3 };
 
+// ttrpc stream flags. A client-streaming call opens with a Request frame
+// flagged RemoteOpen, sends Data frames, and half-closes with a Data frame
+// flagged RemoteClosed (plus NoData when it carries no payload).
+constexpr uint8_t kFlagRemoteClosed = 0x1;
+constexpr uint8_t kFlagRemoteOpen = 0x2;
+constexpr uint8_t kFlagNoData = 0x4;
+
 struct FrameHeader {
 	uint32_t length = 0;
 	uint32_t stream_id = 0;
@@ -174,11 +226,16 @@ Result<FrameHeader> decode_header(const uint8_t in[kFrameHeaderSize],
 struct Frame {
 	FrameHeader header;
 	std::vector<uint8_t> payload;
+	// Descriptors that arrived with this frame's bytes (only when the
+	// reader asked for them).
+	std::vector<UniqueFd> fds;
 };
 
 Status write_frame(Stream &s, const FrameHeader &h,
-		   std::span<const uint8_t> payload, Deadline dl);
-Result<Frame> read_frame(Stream &s, uint32_t max_len, Deadline dl);
+		   std::span<const uint8_t> payload, Deadline dl,
+		   std::span<const int> fds = {});
+Result<Frame> read_frame(Stream &s, uint32_t max_len, Deadline dl,
+			 bool accept_fds = false);
 
 // ---- ttrpc envelope -------------------------------------------------
 
@@ -195,6 +252,12 @@ inline constexpr std::string_view kServiceSync =
     "vaccel.sync.agent.AgentService";
 inline constexpr std::string_view kServiceAsync =
     "vaccel.asynchronous.agent.AgentService";
+
+// Our data-plane extension service (docs/protocol.md, "Large data"):
+// chunked calls and the shared-memory plane. Used only after the peer
+// announced the feature in AgentAdmin/Hello.
+inline constexpr std::string_view kServiceData = "vaccel.ext.AgentData";
+inline constexpr std::string_view kServiceAdmin = "vaccel.ext.AgentAdmin";
 
 // gRPC status codes used in ttrpc Response.status.
 enum class RpcCode : int32_t {

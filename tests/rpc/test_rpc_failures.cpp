@@ -210,10 +210,14 @@ TEST_F(SlowAgent, ClientKilledMidCall)
 	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
 }
 
+// Beyond VACCEL_RPC_MAX_MESSAGE even a chunked call is refused before
+// anything is sent.
 TEST_F(SlowAgent, OversizedRequestIsRefusedLocally)
 {
+	::setenv("VACCEL_RPC_MAX_MESSAGE", "4096", 1);
 	ASSERT_NO_FATAL_FAILURE(restart_runtime(
 	    TEST_RPC_PLUGIN, agent_->address(), "20000", "4096"));
+	::unsetenv("VACCEL_RPC_MAX_MESSAGE");
 	vaccel_session s{};
 	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
 	std::vector<char> big(8192, 'b');

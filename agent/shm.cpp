@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "shm.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vaccel::agent
+{
+
+ShmRegion::~ShmRegion()
+{
+	if (base_ != nullptr && size_ > 0)
+		::munmap(base_, size_);
+}
+
+RpcStatus RegionTable::map(uint32_t id, transport::UniqueFd fd, uint64_t size)
+{
+	if (id == 0)
+		return RpcStatus::invalid("region 0 is reserved (inline args)");
+	if (!fd.valid())
+		return RpcStatus::invalid(
+		    "MapRegion %u: no descriptor came with the request (shared "
+		    "memory needs a unix socket)",
+		    id);
+	if (size == 0 || size > limits_.max_bytes)
+		return RpcStatus::invalid("MapRegion %u: size %llu is out of "
+					  "range",
+					  id,
+					  static_cast<unsigned long long>(size));
+	struct stat st {};
+	if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+		return RpcStatus::invalid("MapRegion %u: not a memory file",
+					  id);
+	const int seals = ::fcntl(fd.get(), F_GET_SEALS);
+	if (seals < 0 || (seals & F_SEAL_SHRINK) == 0)
+		return RpcStatus::invalid(
+		    "MapRegion %u: the file must be sealed with F_SEAL_SHRINK",
+		    id);
+	if (static_cast<uint64_t>(st.st_size) < size)
+		return RpcStatus::invalid(
+		    "MapRegion %u: file has %lld bytes, %llu announced", id,
+		    static_cast<long long>(st.st_size),
+		    static_cast<unsigned long long>(size));
+
+	std::lock_guard lock(mu_);
+	if (regions_.contains(id))
+		return RpcStatus::invalid("MapRegion %u: already mapped", id);
+	if (regions_.size() >= limits_.max_regions ||
+	    size > limits_.max_bytes - bytes_)
+		return RpcStatus::exhausted(
+		    "MapRegion %u: at most %zu regions / %llu bytes per "
+		    "connection",
+		    id, limits_.max_regions,
+		    static_cast<unsigned long long>(limits_.max_bytes));
+	void *base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    fd.get(), 0);
+	if (base == MAP_FAILED)
+		return RpcStatus::invalid("MapRegion %u: mmap: %s", id,
+					  std::strerror(errno));
+	regions_.emplace(id, std::make_shared<ShmRegion>(base, size));
+	bytes_ += size;
+	count(1);
+	return RpcStatus::ok();
+}
+
+RpcStatus RegionTable::unmap(uint32_t id)
+{
+	std::lock_guard lock(mu_);
+	auto it = regions_.find(id);
+	if (it == regions_.end())
+		return RpcStatus::not_found("region %u is not mapped", id);
+	bytes_ -= it->second->size();
+	regions_.erase(it);
+	count(-1);
+	return RpcStatus::ok();
+}
+
+RpcStatus RegionTable::find(uint32_t id, std::shared_ptr<ShmRegion> *out)
+{
+	std::lock_guard lock(mu_);
+	auto it = regions_.find(id);
+	if (it == regions_.end())
+		return RpcStatus::not_found("region %u is not mapped", id);
+	*out = it->second;
+	return RpcStatus::ok();
+}
+
+void RegionTable::clear()
+{
+	std::lock_guard lock(mu_);
+	count(-static_cast<int64_t>(regions_.size()));
+	regions_.clear();
+	bytes_ = 0;
+}
+
+size_t RegionTable::size()
+{
+	std::lock_guard lock(mu_);
+	return regions_.size();
+}
+
+} // namespace vaccel::agent

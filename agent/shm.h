@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+// The agent's half of the shared-memory data plane: memfd regions a local
+// client mapped into this process (AgentData/MapRegion), by the client's
+// region number, per connection.
+//
+// Why the checks: the memory is the client's. A client that shrank its
+// memfd under us would turn our next access into SIGBUS and kill the agent,
+// so a region is accepted only if the file is sealed against shrinking
+// (F_SEAL_SHRINK) and already as large as announced; offsets and sizes of
+// every argument are range-checked against the mapping. The bytes may
+// still change while an op runs (the client can write them at any time),
+// which is why the plane is offered only to peers on unix sockets, that is
+// processes of the same host (docs/protocol.md, "Shared memory").
+#pragma once
+
+#include "rpc_status.h"
+
+#include "transport/transport.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+namespace vaccel::agent
+{
+
+class ShmRegion
+{
+public:
+	ShmRegion(void *base, size_t size) noexcept : base_(base), size_(size)
+	{
+	}
+	ShmRegion(const ShmRegion &) = delete;
+	ShmRegion &operator=(const ShmRegion &) = delete;
+	~ShmRegion();
+
+	[[nodiscard]] uint8_t *data() const noexcept
+	{
+		return static_cast<uint8_t *>(base_);
+	}
+	[[nodiscard]] size_t size() const noexcept { return size_; }
+	// [offset, offset + len) lies inside the region.
+	[[nodiscard]] bool contains(uint64_t offset, uint64_t len) const noexcept
+	{
+		return offset <= size_ && len <= size_ - offset;
+	}
+
+private:
+	void *base_;
+	size_t size_;
+};
+
+struct RegionLimits {
+	size_t max_regions = 64;
+	uint64_t max_bytes = uint64_t{64} << 30; // address space, not RAM
+};
+
+// A connection's regions. Thread-safe; a region stays mapped while a call
+// holds it, even if the client unmaps it meanwhile.
+class RegionTable
+{
+public:
+	// @p counter (may be NULL) follows the number of regions mapped.
+	explicit RegionTable(std::atomic<uint64_t> *counter = nullptr,
+			     RegionLimits limits = {})
+	    : limits_(limits), counter_(counter)
+	{
+	}
+	~RegionTable() { clear(); }
+	RegionTable(const RegionTable &) = delete;
+	RegionTable &operator=(const RegionTable &) = delete;
+
+	// Validates and maps @p fd as region @p id of @p size bytes.
+	RpcStatus map(uint32_t id, transport::UniqueFd fd, uint64_t size);
+	RpcStatus unmap(uint32_t id);
+	// NOT_FOUND when @p id is not mapped.
+	RpcStatus find(uint32_t id, std::shared_ptr<ShmRegion> *out);
+	void clear();
+	[[nodiscard]] size_t size();
+
+private:
+	void count(int64_t delta) noexcept
+	{
+		if (counter_ != nullptr)
+			counter_->fetch_add(static_cast<uint64_t>(delta));
+	}
+
+	const RegionLimits limits_;
+	std::atomic<uint64_t> *counter_;
+	std::mutex mu_;
+	std::unordered_map<uint32_t, std::shared_ptr<ShmRegion>> regions_;
+	uint64_t bytes_ = 0;
+};
+
+} // namespace vaccel::agent
