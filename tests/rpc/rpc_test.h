@@ -86,8 +86,12 @@ inline void write_file(const std::string &path, const std::string &data)
 class Agent
 {
 public:
-	Agent(std::string dir, std::string name)
-	    : dir_(std::move(dir)), name_(std::move(name))
+	// @p listen: the address to listen on instead of the unix socket in
+	// @p dir (e.g. "tcp://127.0.0.1:0"; address() then reports the
+	// address the agent printed).
+	Agent(std::string dir, std::string name, std::string listen = {})
+	    : dir_(std::move(dir)), name_(std::move(name)),
+	      listen_(std::move(listen))
 	{
 	}
 	~Agent() { stop(SIGKILL); }
@@ -96,7 +100,18 @@ public:
 
 	[[nodiscard]] std::string address() const
 	{
-		return "unix://" + dir_ + "/" + name_ + ".sock";
+		if (listen_.empty())
+			return "unix://" + dir_ + "/" + name_ + ".sock";
+		const std::string out = slurp(dir_ + "/" + name_ + ".out");
+		const std::string key = "listening on ";
+		auto at = out.find(key);
+		if (at == std::string::npos)
+			return listen_;
+		auto end = out.find('\n', at);
+		return out.substr(at + key.size(),
+				  end == std::string::npos
+				      ? std::string::npos
+				      : end - at - key.size());
 	}
 	[[nodiscard]] std::string log() const { return slurp(err_path()); }
 	[[nodiscard]] pid_t pid() const { return pid_; }
@@ -117,8 +132,9 @@ public:
 		}
 		env.push_back("VACCEL_PLUGINS=" + plugins);
 		env.push_back("VACCEL_LOG_LEVEL=2");
-		std::vector<std::string> argv = {TEST_AGENT_BIN, "-a",
-						 address()};
+		std::vector<std::string> argv = {
+		    TEST_AGENT_BIN, "-a",
+		    listen_.empty() ? address() : listen_};
 		argv.insert(argv.end(), args.begin(), args.end());
 
 		pid_ = ::fork();
@@ -175,6 +191,7 @@ private:
 
 	std::string dir_;
 	std::string name_;
+	std::string listen_;
 	pid_t pid_ = -1;
 };
 
@@ -265,6 +282,54 @@ public:
 		return resp;
 	}
 
+	// One frame with @p payload (and descriptors, unix sockets only).
+	bool send_frame(uint32_t stream_id, vaccel::transport::MsgType type,
+			uint8_t flags, const std::string &payload,
+			std::span<const int> fds = {})
+	{
+		vaccel::transport::FrameHeader h;
+		h.stream_id = stream_id;
+		h.type = type;
+		h.flags = flags;
+		return vaccel::transport::write_frame(
+			   stream_, h,
+			   std::span(reinterpret_cast<const uint8_t *>(
+					 payload.data()),
+				     payload.size()),
+			   vaccel::transport::deadline_in(5000ms), fds)
+		    .is_ok();
+	}
+	static std::string request(const std::string &service,
+				   const std::string &method,
+				   const std::string &payload)
+	{
+		vaccel::rpc::ttrpc::Request req;
+		req.set_service(service);
+		req.set_method(method);
+		req.set_payload(payload);
+		return req.SerializeAsString();
+	}
+	// The next Response frame (Data frames are skipped).
+	std::optional<vaccel::rpc::ttrpc::Response> read_response()
+	{
+		auto dl = vaccel::transport::deadline_in(10000ms);
+		for (;;) {
+			auto f = vaccel::transport::read_frame(
+			    stream_, vaccel::transport::kDefaultMaxFrame, dl);
+			if (!f)
+				return std::nullopt;
+			if (f.value().header.type !=
+			    vaccel::transport::MsgType::Response)
+				continue;
+			vaccel::rpc::ttrpc::Response resp;
+			if (!resp.ParseFromArray(
+				f.value().payload.data(),
+				static_cast<int>(f.value().payload.size())))
+				return std::nullopt;
+			return resp;
+		}
+	}
+
 	// True if the peer closed the connection within @p wait.
 	bool closed_by_peer(std::chrono::milliseconds wait)
 	{
@@ -305,14 +370,16 @@ agent_stats(const std::string &address)
 	return stats;
 }
 
-// Waits (bounded) until the agent owns no session and no resource.
+// Waits (bounded) until the agent owns no session, resource, buffered
+// large call or shared-memory region.
 inline bool wait_agent_idle(const std::string &address,
 			    std::chrono::milliseconds bound)
 {
 	const auto until = Clock::now() + bound;
 	while (Clock::now() < until) {
 		auto s = agent_stats(address);
-		if (s && s->sessions() == 0 && s->resources() == 0)
+		if (s && s->sessions() == 0 && s->resources() == 0 &&
+		    s->buffered_bytes() == 0 && s->regions() == 0)
 			return true;
 		std::this_thread::sleep_for(50ms);
 	}

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: Apache-2.0
+// Large data through the rpc plugin and a real agent: chunked calls over
+// unix and tcp sockets, the shared-memory plane, upstream's GenopStream
+// against an agent that answers like upstream's, the agent's memory
+// budget, and raw peers that break the streaming and shared-memory rules.
+// The agent runs tests/rpc/fixtures/bulk.c through the exec plugin, which
+// reads or writes every byte.
+#include "rpc_test.h"
+
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cstring>
+#include <random>
+
+using namespace rpc_test;
+namespace tp = vaccel::transport;
+
+namespace
+{
+
+constexpr size_t kMiB = size_t{1} << 20;
+
+std::vector<uint8_t> random_bytes(size_t n, uint32_t seed)
+{
+	std::vector<uint8_t> v(n);
+	std::mt19937_64 rng(seed);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		const uint64_t x = rng();
+		std::memcpy(v.data() + i, &x, 8);
+	}
+	for (; i < n; ++i)
+		v[i] = static_cast<uint8_t>(rng());
+	return v;
+}
+
+uint64_t fnv1a(const std::vector<uint8_t> &v)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (uint8_t b : v) {
+		h ^= b;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+// Peak resident memory of @p pid in KiB (VmHWM), 0 if unknown.
+size_t peak_rss_kib(pid_t pid)
+{
+	std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/status"));
+	std::string line;
+	while (std::getline(in, line))
+		if (line.rfind("VmHWM:", 0) == 0)
+			return std::stoul(line.substr(6));
+	return 0;
+}
+
+class LargeData : public ::testing::Test
+{
+protected:
+	void TearDown() override
+	{
+		if (sess_.id > 0) {
+			EXPECT_EQ(vaccel_session_release(&sess_), VACCEL_OK);
+		}
+		EXPECT_EQ(vaccel_cleanup(), VACCEL_OK);
+		::unsetenv("VACCEL_RPC_SHM");
+		if (agent_) {
+			EXPECT_TRUE(wait_agent_idle(agent_->address(), 10000ms))
+			    << agent_->log();
+		}
+	}
+
+	// Starts an exec agent (with @p args, on @p listen) and a session.
+	void start(const std::vector<std::string> &args = {},
+		   const std::string &listen = {}, bool shm = true)
+	{
+		agent_ = std::make_unique<Agent>(dir_.path(), "bulk", listen);
+		ASSERT_TRUE(agent_->start(TEST_EXEC_PLUGIN, args))
+		    << agent_->log();
+		::setenv("VACCEL_RPC_SHM", shm ? "1" : "0", 1);
+		ASSERT_NO_FATAL_FAILURE(
+		    restart_runtime(TEST_RPC_PLUGIN, agent_->address()));
+		ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE),
+			  VACCEL_OK);
+	}
+
+	int transform(const std::vector<uint8_t> &in, std::vector<uint8_t> &out)
+	{
+		out.assign(in.size(), 0);
+		vaccel_arg r{const_cast<uint8_t *>(in.data()), in.size(),
+			     VACCEL_ARG_RAW, 0, false};
+		vaccel_arg w{out.data(), out.size(), VACCEL_ARG_RAW, 0, false};
+		return vaccel_exec(&sess_, TEST_BULK_LIB, "bulk_transform", &r,
+				   1, &w, 1);
+	}
+
+	static bool transformed(const std::vector<uint8_t> &in,
+				const std::vector<uint8_t> &out)
+	{
+		if (in.size() != out.size())
+			return false;
+		for (size_t i = 0; i < in.size(); ++i)
+			if (out[i] != static_cast<uint8_t>(in[i] * 31u + 7u))
+				return false;
+		return true;
+	}
+
+	int checksum(const std::vector<uint8_t> &in, uint64_t *sum)
+	{
+		vaccel_arg r{const_cast<uint8_t *>(in.data()), in.size(),
+			     VACCEL_ARG_RAW, 0, false};
+		vaccel_arg w{sum, sizeof(*sum), VACCEL_ARG_UINT64, 0, false};
+		return vaccel_exec(&sess_, TEST_BULK_LIB, "bulk_checksum", &r,
+				   1, &w, 1);
+	}
+
+	TempDir dir_;
+	std::unique_ptr<Agent> agent_;
+	vaccel_session sess_{};
+};
+
+TEST_F(LargeData, ChunkedOverUnixSocket64MiB)
+{
+	ASSERT_NO_FATAL_FAILURE(start({}, {}, /*shm=*/false));
+	auto in = random_bytes(64 * kMiB, 1);
+	std::vector<uint8_t> out;
+	ASSERT_EQ(transform(in, out), VACCEL_OK);
+	EXPECT_TRUE(transformed(in, out));
+	auto st = agent_stats(agent_->address());
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->regions(), 0U); // the socket carried it
+	EXPECT_EQ(st->buffered_bytes(), 0U);
+}
+
+TEST_F(LargeData, SharedMemory64MiB)
+{
+	ASSERT_NO_FATAL_FAILURE(start());
+	auto in = random_bytes(64 * kMiB, 2);
+	std::vector<uint8_t> out;
+	ASSERT_EQ(transform(in, out), VACCEL_OK);
+	EXPECT_TRUE(transformed(in, out));
+	// Again, reusing the pooled region.
+	in = random_bytes(64 * kMiB, 3);
+	ASSERT_EQ(transform(in, out), VACCEL_OK);
+	EXPECT_TRUE(transformed(in, out));
+	auto st = agent_stats(agent_->address());
+	ASSERT_TRUE(st);
+	EXPECT_GE(st->regions(), 1U); // the plane was used
+	EXPECT_LE(st->regions(), 2U); // and its region reused
+}
+
+TEST_F(LargeData, SharedMemoryManyThreads)
+{
+	ASSERT_NO_FATAL_FAILURE(start());
+	std::atomic<int> good{0};
+	std::vector<std::thread> threads;
+	for (int t = 0; t < 4; ++t)
+		threads.emplace_back([&, t] {
+			for (int i = 0; i < 3; ++i) {
+				auto in = random_bytes(
+				    (4 + static_cast<size_t>(t)) * kMiB + 17,
+				    static_cast<uint32_t>(100 + t * 10 + i));
+				std::vector<uint8_t> out;
+				if (transform(in, out) == VACCEL_OK &&
+				    transformed(in, out))
+					++good;
+			}
+		});
+	for (auto &th : threads)
+		th.join();
+	EXPECT_EQ(good.load(), 12);
+}
+
+// 256 MiB through the socket: correct, and the agent's peak memory stays
+// a small multiple of the message, not of the number of copies a naive
+// path would make.
+TEST_F(LargeData, Transfer256MiBWithBoundedAgentMemory)
+{
+	ASSERT_NO_FATAL_FAILURE(start({}, {}, /*shm=*/false));
+	auto in = random_bytes(256 * kMiB, 4);
+	uint64_t sum = 0;
+	ASSERT_EQ(checksum(in, &sum), VACCEL_OK);
+	EXPECT_EQ(sum, fnv1a(in));
+	const size_t peak = peak_rss_kib(agent_->pid());
+	ASSERT_GT(peak, 0U);
+	EXPECT_LT(peak, 3 * 256 * 1024U) << "agent peak RSS " << peak << " KiB";
+	auto st = agent_stats(agent_->address());
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->buffered_bytes(), 0U);
+}
+
+TEST_F(LargeData, Transfer256MiBThroughSharedMemory)
+{
+	ASSERT_NO_FATAL_FAILURE(start());
+	auto in = random_bytes(256 * kMiB, 5);
+	uint64_t sum = 0;
+	ASSERT_EQ(checksum(in, &sum), VACCEL_OK);
+	EXPECT_EQ(sum, fnv1a(in));
+}
+
+// The agent's budget for large calls is enforced: a call above it is
+// refused (and logged), the connection and the agent carry on.
+TEST_F(LargeData, BudgetRefusesWhatDoesNotFit)
+{
+	ASSERT_NO_FATAL_FAILURE(
+	    start({"--max-buffered", std::to_string(16 * kMiB)}, {}, false));
+	auto in = random_bytes(32 * kMiB, 6);
+	uint64_t sum = 0;
+	EXPECT_EQ(checksum(in, &sum), VACCEL_EREMOTEIO);
+	in.resize(8 * kMiB);
+	ASSERT_EQ(checksum(in, &sum), VACCEL_OK);
+	EXPECT_EQ(sum, fnv1a(in));
+	EXPECT_NE(agent_->log().find("agent busy"), std::string::npos);
+}
+
+TEST_F(LargeData, ChunkedOverTcp)
+{
+	ASSERT_NO_FATAL_FAILURE(start({}, "tcp://127.0.0.1:0"));
+	ASSERT_EQ(agent_->address().rfind("tcp://127.0.0.1:", 0), 0U);
+	auto in = random_bytes(24 * kMiB + 5, 7);
+	std::vector<uint8_t> out;
+	ASSERT_EQ(transform(in, out), VACCEL_OK);
+	EXPECT_TRUE(transformed(in, out));
+	auto st = agent_stats(agent_->address());
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->regions(), 0U); // never offered over tcp
+}
+
+// Against an agent that answers like upstream's (no Hello), large
+// requests go out as upstream's GenopStream with split args. Replies
+// still have to fit one frame, as with upstream: a clear error if not.
+TEST_F(LargeData, UpstreamAgentGetsGenopStream)
+{
+	ASSERT_NO_FATAL_FAILURE(start({"--no-extensions"}));
+	auto in = random_bytes(16 * kMiB + 3, 8);
+	uint64_t sum = 0;
+	ASSERT_EQ(checksum(in, &sum), VACCEL_OK);
+	EXPECT_EQ(sum, fnv1a(in));
+	std::vector<uint8_t> out;
+	EXPECT_NE(transform(in, out), VACCEL_OK);
+	// The connection survived both.
+	in.resize(1000);
+	ASSERT_EQ(transform(in, out), VACCEL_OK);
+	EXPECT_TRUE(transformed(in, out));
+}
+
+// ---- raw peers --------------------------------------------------------------
+
+class LargeDataRaw : public LargeData
+{
+protected:
+	void SetUp() override
+	{
+		ASSERT_NO_FATAL_FAILURE(start());
+		ASSERT_TRUE(raw_.connect(agent_->address()));
+	}
+
+	static std::string call_header(uint64_t size)
+	{
+		vaccel::rpc::ext::CallHeader h;
+		h.set_service(std::string(tp::kServiceSync));
+		h.set_method("Genop");
+		h.set_size(size);
+		return RawConn::request(std::string(tp::kServiceData), "Call",
+					h.SerializeAsString());
+	}
+
+	RawConn raw_;
+};
+
+TEST_F(LargeDataRaw, CallAboveTheMessageLimitIsRefused)
+{
+	ASSERT_TRUE(raw_.send_frame(1, tp::MsgType::Request,
+				    tp::kFlagRemoteOpen,
+				    call_header(uint64_t{8} << 30)));
+	auto resp = raw_.read_response();
+	ASSERT_TRUE(resp);
+	EXPECT_EQ(resp->status().code(),
+		  static_cast<int>(tp::RpcCode::ResourceExhausted));
+	// Its data is swallowed until the half-close; then the connection
+	// is usable.
+	ASSERT_TRUE(raw_.send_frame(1, tp::MsgType::Data, tp::kFlagRemoteClosed,
+				    std::string(100, 'x')));
+	auto stats = raw_.call("vaccel.ext.AgentAdmin", "Stats", "");
+	ASSERT_TRUE(stats);
+	EXPECT_EQ(stats->status().code(), 0);
+}
+
+TEST_F(LargeDataRaw, CallWithMoreBytesThanAnnouncedIsRefused)
+{
+	ASSERT_TRUE(raw_.send_frame(1, tp::MsgType::Request,
+				    tp::kFlagRemoteOpen, call_header(10)));
+	ASSERT_TRUE(raw_.send_frame(1, tp::MsgType::Data, 0,
+				    std::string(11, 'x')));
+	auto resp = raw_.read_response();
+	ASSERT_TRUE(resp);
+	EXPECT_EQ(resp->status().code(),
+		  static_cast<int>(tp::RpcCode::InvalidArgument));
+	ASSERT_TRUE(raw_.send_frame(1, tp::MsgType::Data,
+				    tp::kFlagRemoteClosed | tp::kFlagNoData,
+				    ""));
+	auto st = agent_stats(agent_->address());
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->buffered_bytes(), 0U);
+}
+
+TEST_F(LargeDataRaw, ClientDyingMidStreamReleasesItsBuffer)
+{
+	ASSERT_TRUE(raw_.send_frame(1, tp::MsgType::Request,
+				    tp::kFlagRemoteOpen, call_header(64 * kMiB)));
+	ASSERT_TRUE(raw_.send_frame(1, tp::MsgType::Data, 0,
+				    std::string(kMiB, 'x')));
+	auto st = agent_stats(agent_->address());
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->buffered_bytes(), 64 * kMiB); // reserved up front
+	raw_.stream().close();
+	const auto until = Clock::now() + 5s;
+	uint64_t left = 1;
+	while (left != 0 && Clock::now() < until) {
+		std::this_thread::sleep_for(20ms);
+		auto s = agent_stats(agent_->address());
+		left = s ? s->buffered_bytes() : 1;
+	}
+	EXPECT_EQ(left, 0U);
+}
+
+TEST_F(LargeDataRaw, DataForAnUnknownStreamIsIgnored)
+{
+	ASSERT_TRUE(raw_.send_frame(99, tp::MsgType::Data, tp::kFlagRemoteClosed,
+				    "garbage"));
+	auto stats = raw_.call("vaccel.ext.AgentAdmin", "Stats", "");
+	ASSERT_TRUE(stats);
+	EXPECT_EQ(stats->status().code(), 0);
+}
+
+TEST_F(LargeDataRaw, SharedMemoryRulesAreEnforced)
+{
+	auto map = [&](uint32_t id, uint64_t size, int fd) {
+		vaccel::rpc::ext::MapRegion m;
+		m.set_region(id);
+		m.set_size(size);
+		std::span<const int> fds;
+		if (fd >= 0)
+			fds = std::span(&fd, 1);
+		EXPECT_TRUE(raw_.send_frame(
+		    id * 2 + 1, tp::MsgType::Request, 0,
+		    RawConn::request(std::string(tp::kServiceData), "MapRegion",
+				     m.SerializeAsString()),
+		    fds));
+		auto resp = raw_.read_response();
+		return resp ? resp->status().code() : -1;
+	};
+	const int invalid = static_cast<int>(tp::RpcCode::InvalidArgument);
+	// No descriptor.
+	EXPECT_EQ(map(1, kMiB, -1), invalid);
+	// Not sealed against shrinking: the client could make us fault.
+	int loose = ::memfd_create("loose", MFD_CLOEXEC);
+	ASSERT_GE(loose, 0);
+	ASSERT_EQ(::ftruncate(loose, kMiB), 0);
+	EXPECT_EQ(map(2, kMiB, loose), invalid);
+	// Sealed but smaller than announced.
+	int sealed = ::memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ASSERT_GE(sealed, 0);
+	ASSERT_EQ(::ftruncate(sealed, kMiB), 0);
+	ASSERT_EQ(::fcntl(sealed, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+	EXPECT_EQ(map(3, 2 * kMiB, sealed), invalid);
+	// Right.
+	EXPECT_EQ(map(4, kMiB, sealed), 0);
+	::close(loose);
+	::close(sealed);
+
+	// An arg outside the region.
+	vaccel::rpc::ext::ShmGenopRequest g;
+	g.set_session_id(1);
+	auto *a = g.add_read_args();
+	a->set_region(4);
+	a->set_offset(kMiB - 10);
+	a->set_size(11);
+	ASSERT_TRUE(raw_.send_frame(
+	    21, tp::MsgType::Request, 0,
+	    RawConn::request(std::string(tp::kServiceData), "GenopShm",
+			     g.SerializeAsString())));
+	auto resp = raw_.read_response();
+	ASSERT_TRUE(resp);
+	EXPECT_EQ(resp->status().code(), invalid);
+	EXPECT_NE(resp->status().message().find("outside region"),
+		  std::string::npos);
+	auto st = agent_stats(agent_->address());
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->regions(), 1U);
+	raw_.stream().close();
+}
+
+} // namespace
