@@ -69,10 +69,12 @@ struct Server::Inbound {
 	enum class Kind { Genop, Call } kind = Kind::Call;
 	Reservation held;
 	bool failed = false; // refused: swallow its data until it closes
-	// Call
+	// Call: the message's bytes, allocated once at its announced size
+	// and filled by the reader straight from the socket.
 	std::string service, method;
 	uint64_t expected = 0;
-	std::string bytes;
+	uint64_t got = 0;
+	std::unique_ptr<uint8_t[]> bytes;
 	// Genop (upstream's parts: an arg split over several messages)
 	rpc::genop::Request genop;
 	rpc::genop::Arg read_part, write_part;
@@ -84,7 +86,9 @@ struct Server::Job {
 	enum class Kind { Frame, Call, Genop } kind = Kind::Frame;
 	uint32_t stream_id = 0;
 	transport::Frame frame;       // Frame
-	rpc::ttrpc::Request call;     // Call: the reassembled inner request
+	std::string service, method;  // Call: the reassembled inner request
+	std::unique_ptr<uint8_t[]> bytes;
+	size_t size = 0;
 	rpc::genop::Request genop;    // Genop
 	Reservation held;
 };
@@ -278,9 +282,46 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 		}
 		if (conn->closing)
 			break;
-		auto frame = transport::read_frame(conn->stream,
-						   opts_.max_frame,
-						   std::nullopt, conn->local);
+		// The header first: a Data frame of a chunked call is read
+		// straight into that call's buffer, without a copy.
+		std::vector<transport::UniqueFd> fds;
+		auto *fd_sink = conn->local ? &fds : nullptr;
+		auto hdr = transport::read_header(conn->stream, opts_.max_frame,
+						  std::nullopt, fd_sink);
+		core::Result<transport::Frame> frame = hdr.status();
+		bool direct = false;
+		if (hdr) {
+			transport::Frame fr;
+			fr.header = *hdr;
+			const uint32_t len = fr.header.length;
+			Inbound *in = nullptr;
+			if (fr.header.type == MsgType::Data) {
+				auto it = conn->inbound.find(fr.header.stream_id);
+				if (it != conn->inbound.end() &&
+				    it->second.kind == Inbound::Kind::Call &&
+				    !it->second.failed &&
+				    len <= it->second.expected - it->second.got)
+					in = &it->second;
+			}
+			core::Status rd;
+			if (in != nullptr) {
+				rd = conn->stream.read_exact(
+				    std::span(in->bytes.get() + in->got, len),
+				    std::nullopt, fd_sink);
+				in->got += len;
+				direct = true;
+			} else {
+				fr.payload.resize(len);
+				rd = conn->stream.read_exact(
+				    std::span(fr.payload), std::nullopt,
+				    fd_sink);
+			}
+			fr.fds = std::move(fds);
+			if (rd)
+				frame = std::move(fr);
+			else
+				frame = rd;
+		}
 		if (!frame) {
 			const core::Status st = frame.status();
 			const std::string &msg = st.message();
@@ -299,7 +340,7 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 		transport::Frame &f = frame.value();
 		bool keep = true;
 		if (f.header.type == MsgType::Data) {
-			keep = feed_stream(conn, f);
+			keep = feed_stream(conn, f, direct);
 		} else if (f.header.type != MsgType::Request) {
 			vaccel_warn("agent: connection %llu: unexpected frame "
 				    "type %u on stream %u; ignored",
@@ -436,7 +477,11 @@ bool Server::open_stream(const std::shared_ptr<Conn> &conn,
 			in.service = h.service();
 			in.method = h.method();
 			in.expected = h.size();
-			in.bytes.reserve(h.size());
+			in.bytes.reset(new (std::nothrow) uint8_t[h.size() + 1]);
+			if (!in.bytes)
+				st = RpcStatus::exhausted(
+				    "chunked call: cannot allocate %llu bytes",
+				    static_cast<unsigned long long>(h.size()));
 		}
 	} else {
 		st = RpcStatus::unimplemented("%s/%s is not a streaming method",
@@ -456,7 +501,7 @@ bool Server::open_stream(const std::shared_ptr<Conn> &conn,
 }
 
 bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
-			 transport::Frame &frame)
+			 transport::Frame &frame, bool consumed)
 {
 	const uint32_t sid = frame.header.stream_id;
 	const bool last = (frame.header.flags & transport::kFlagRemoteClosed) != 0;
@@ -471,18 +516,13 @@ bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
 	RpcStatus st;
 	const bool has_data = (frame.header.flags & transport::kFlagNoData) == 0 &&
 			      !frame.payload.empty();
-	if (!in.failed && has_data) {
+	if (!in.failed && has_data && !consumed) {
 		if (in.kind == Inbound::Kind::Call) {
-			if (frame.payload.size() > in.expected - in.bytes.size())
-				st = RpcStatus::invalid(
-				    "chunked call: more than the announced "
-				    "%llu bytes",
-				    static_cast<unsigned long long>(in.expected));
-			else
-				in.bytes.append(
-				    reinterpret_cast<const char *>(
-					frame.payload.data()),
-				    frame.payload.size());
+			// The reader put every frame that fits straight into
+			// the buffer; one that got here does not fit.
+			st = RpcStatus::invalid(
+			    "chunked call: more than the announced %llu bytes",
+			    static_cast<unsigned long long>(in.expected));
 		} else {
 			rpc::genop::Request part;
 			if (!part.ParseFromArray(
@@ -539,7 +579,7 @@ bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
 			    static_cast<unsigned long long>(conn->id), sid,
 			    st.message().c_str());
 		in.failed = true;
-		in.bytes = std::string();
+		in.bytes.reset();
 		in.genop.Clear();
 		in.held.release();
 		reply(*conn, sid, error_response(st));
@@ -556,19 +596,20 @@ bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
 	job->stream_id = sid;
 	job->held = std::move(done.held);
 	if (done.kind == Inbound::Kind::Call) {
-		if (done.bytes.size() != done.expected) {
+		if (done.got != done.expected) {
 			reply(*conn, sid,
 			      error_response(RpcStatus::invalid(
-				  "chunked call: %zu of %llu bytes received",
-				  done.bytes.size(),
+				  "chunked call: %llu of %llu bytes received",
+				  static_cast<unsigned long long>(done.got),
 				  static_cast<unsigned long long>(
 				      done.expected))));
 			return true;
 		}
 		job->kind = Job::Kind::Call;
-		job->call.set_service(std::move(done.service));
-		job->call.set_method(std::move(done.method));
-		job->call.set_payload(std::move(done.bytes));
+		job->service = std::move(done.service);
+		job->method = std::move(done.method);
+		job->bytes = std::move(done.bytes);
+		job->size = done.got;
 	} else {
 		if (done.read_next != 1 || done.write_next != 1) {
 			reply(*conn, sid,
@@ -620,8 +661,10 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	}
 	case Job::Kind::Call:
 		info.reply_limit = opts_.max_message;
-		resp = service_.handle(conn->id, job.call, info);
-		job.call.Clear();
+		resp = service_.handle(conn->id, job.service, job.method,
+				       std::span(job.bytes.get(), job.size),
+				       info);
+		job.bytes.reset();
 		chunked = true;
 		break;
 	case Job::Kind::Genop:
@@ -636,49 +679,75 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 void Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
 		   bool chunked)
 {
-	std::string bytes;
+	// The serialized Response is the envelope (status, then the payload
+	// field's header) followed by the payload's own bytes, sent from
+	// where they are rather than copied into one buffer.
+	std::string payload = std::move(*resp.mutable_payload());
+	resp.clear_payload();
+	std::string head;
 	const uint64_t limit = chunked ? opts_.max_message : opts_.max_frame;
-	if (!resp.SerializeToString(&bytes) || bytes.size() > limit) {
+	bool encoded = resp.SerializeToString(&head);
+	if (encoded && !payload.empty())
+		head += transport::field_header(2, payload.size());
+	const size_t total = head.size() + payload.size();
+	if (!encoded || total > limit) {
 		rpc::ttrpc::Response too_big;
 		set_status(too_big,
 			   RpcStatus::exhausted(
 			       "response of %zu bytes exceeds the %llu-byte "
 			       "limit",
-			       bytes.size(),
-			       static_cast<unsigned long long>(limit)));
-		bytes = too_big.SerializeAsString();
+			       total, static_cast<unsigned long long>(limit)));
+		head = too_big.SerializeAsString();
+		payload.clear();
 	}
-	resp.Clear(); // the bytes are all we need now
+	resp.Clear();
 
+	auto as_bytes = [](const std::string &s) {
+		return std::span(reinterpret_cast<const uint8_t *>(s.data()),
+				 s.size());
+	};
+	std::span<const uint8_t> pieces[2] = {as_bytes(head),
+					      as_bytes(payload)};
 	core::Status st;
 	FrameHeader h;
 	h.stream_id = stream_id;
-	std::span<const uint8_t> rest(
-	    reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size());
-	if (rest.size() > opts_.max_frame) {
+	auto send = [&](std::span<const std::span<const uint8_t>> parts) {
+		std::lock_guard lock(conn.write_mu);
+		if (conn.closing)
+			return false;
+		st = transport::write_frame_parts(
+		    conn.stream, h, parts,
+		    transport::deadline_in(opts_.write_timeout));
+		return true;
+	};
+	if (head.size() + payload.size() <= opts_.max_frame) {
+		h.type = MsgType::Response;
+		if (!send(pieces))
+			return;
+	} else {
 		// Chunks leave one frame at a time, so other replies on this
 		// connection interleave instead of waiting for the whole.
 		h.type = MsgType::Data;
-		while (st && !rest.empty()) {
-			const size_t n = std::min<size_t>(rest.size(),
-							  opts_.max_frame);
-			std::lock_guard lock(conn.write_mu);
-			if (conn.closing)
+		size_t at = 0; // index into pieces
+		while (st && at < 2) {
+			std::span<const uint8_t> parts[2];
+			size_t np = 0, room = opts_.max_frame;
+			while (room > 0 && at < 2) {
+				auto &p = pieces[at];
+				const size_t n = std::min(room, p.size());
+				if (n > 0)
+					parts[np++] = p.first(n);
+				p = p.subspan(n);
+				room -= n;
+				if (p.empty())
+					++at;
+			}
+			if (!send(std::span(parts, np)))
 				return;
-			st = transport::write_frame(
-			    conn.stream, h, rest.first(n),
-			    transport::deadline_in(opts_.write_timeout));
-			rest = rest.subspan(n);
 		}
-	}
-	if (st) {
 		h.type = MsgType::Response;
-		std::lock_guard lock(conn.write_mu);
-		if (conn.closing)
+		if (st && !send({}))
 			return;
-		st = transport::write_frame(
-		    conn.stream, h, rest,
-		    transport::deadline_in(opts_.write_timeout));
 	}
 	if (st)
 		return;

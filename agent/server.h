@@ -84,8 +84,10 @@ private:
 	// connection must be closed.
 	bool open_stream(const std::shared_ptr<Conn> &conn,
 			 transport::Frame &frame);
+	// @p consumed: the reader already put the frame's payload into its
+	// call's buffer.
 	bool feed_stream(const std::shared_ptr<Conn> &conn,
-			 transport::Frame &frame);
+			 transport::Frame &frame, bool consumed);
 	bool submit(const std::shared_ptr<Conn> &conn,
 		    std::shared_ptr<Job> job);
 	void process(const std::shared_ptr<Conn> &conn, Job &job);

@@ -72,16 +72,16 @@ void set_status(rpc::ttrpc::Response &resp, const RpcStatus &st)
 namespace
 {
 
-using Adaptor = RpcStatus (*)(Context &, const std::string &in,
+using Adaptor = RpcStatus (*)(Context &, std::span<const uint8_t> in,
 			      std::string *out);
 
 // Decodes Req, runs Fn, encodes Resp. A payload protobuf cannot parse is
 // the client's fault: INVALID_ARGUMENT, and the handler never runs.
 template <class Req, class Resp, RpcStatus (*Fn)(Context &, Req &, Resp &)>
-RpcStatus adapt(Context &ctx, const std::string &in, std::string *out)
+RpcStatus adapt(Context &ctx, std::span<const uint8_t> in, std::string *out)
 {
 	Req req;
-	if (!req.ParseFromString(in))
+	if (!req.ParseFromArray(in.data(), static_cast<int>(in.size())))
 		return RpcStatus::invalid("malformed %s payload (%zu bytes)",
 					  req.GetTypeName().c_str(), in.size());
 	Resp resp;
@@ -227,15 +227,25 @@ rpc::ttrpc::Response Service::handle(ConnId conn,
 				     const rpc::ttrpc::Request &req,
 				     const CallInfo &call) noexcept
 {
-	return run(conn, req.method(), [&](rpc::ttrpc::Response &resp) {
-		Adaptor fn = find_method(req.service(), req.method(),
-					 limits_.extensions);
+	const std::string &p = req.payload();
+	return handle(conn, req.service(), req.method(),
+		      {reinterpret_cast<const uint8_t *>(p.data()), p.size()},
+		      call);
+}
+
+rpc::ttrpc::Response Service::handle(ConnId conn, const std::string &service,
+				     const std::string &method,
+				     std::span<const uint8_t> payload,
+				     const CallInfo &call) noexcept
+{
+	return run(conn, method, [&](rpc::ttrpc::Response &resp) {
+		Adaptor fn = find_method(service, method, limits_.extensions);
 		if (fn == nullptr)
 			return RpcStatus::unimplemented(
-			    "%s/%s is not implemented", req.service().c_str(),
-			    req.method().c_str());
+			    "%s/%s is not implemented", service.c_str(),
+			    method.c_str());
 		Context ctx{*this, objects_, limits_, conn, call};
-		return fn(ctx, req.payload(), resp.mutable_payload());
+		return fn(ctx, payload, resp.mutable_payload());
 	});
 }
 

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -88,6 +89,12 @@ public:
 	// Runs one request for connection @p conn. Never throws: malformed
 	// payloads, unknown methods and failing calls all become a status.
 	rpc::ttrpc::Response handle(ConnId conn, const rpc::ttrpc::Request &req,
+				    const CallInfo &call = {}) noexcept;
+	// The same for a request whose message bytes lie elsewhere (a
+	// reassembled chunked call).
+	rpc::ttrpc::Response handle(ConnId conn, const std::string &service,
+				    const std::string &method,
+				    std::span<const uint8_t> payload,
 				    const CallInfo &call = {}) noexcept;
 	// Runs an already assembled genop (upstream's client-streaming
 	// GenopStream, put together by the server from its parts).

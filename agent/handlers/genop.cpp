@@ -92,7 +92,7 @@ RpcStatus genop(Context &ctx, rpc::genop::Request &req,
 	std::vector<vaccel_arg> write(nr_write);
 	size_t total = 0;
 	for (size_t i = 0; i < nr_write; ++i) {
-		const auto &a = req.write_args(static_cast<int>(i));
+		auto &a = *req.mutable_write_args(static_cast<int>(i));
 		AGENT_RETURN_IF_ERROR(
 		    check_arg(a, "write", static_cast<int>(i)));
 		const size_t size = a.buf().empty() ? a.size() : a.buf().size();
@@ -105,7 +105,7 @@ RpcStatus genop(Context &ctx, rpc::genop::Request &req,
 		if (a.buf().empty())
 			storage[i].assign(size, '\0');
 		else
-			storage[i] = a.buf();
+			storage[i] = std::move(*a.mutable_buf()); // no copy
 		write[i] = make_arg(storage[i], a);
 	}
 

@@ -29,18 +29,36 @@ namespace vaccel::rpc_plugin
 using transport::Clock;
 using transport::Deadline;
 
+// A reply's bytes: one frame's payload, or a chunked reply gathered into
+// one buffer of the size its envelope announced.
+struct ReplyBytes {
+	std::vector<uint8_t> frame;
+	std::unique_ptr<uint8_t[]> big;
+	size_t big_size = 0;
+
+	[[nodiscard]] std::span<const uint8_t> bytes() const noexcept
+	{
+		if (big)
+			return {big.get(), big_size};
+		return frame;
+	}
+};
+
 // One call waiting for its response.
 struct Pending {
 	std::mutex mu;
 	std::condition_variable cv;
 	bool done = false;
 	Status status;
-	std::vector<uint8_t> payload;
-	// A chunked reply's Data frames, concatenated (reader thread only
-	// until done).
-	std::vector<uint8_t> chunks;
+	ReplyBytes payload;
+	// A chunked reply (reader thread only until done): allocated at the
+	// size its first chunk announces, then filled straight from the
+	// socket.
+	std::unique_ptr<uint8_t[]> chunks;
+	size_t chunks_size = 0;
+	size_t chunks_got = 0;
 
-	void complete(Status st, std::vector<uint8_t> data = {})
+	void complete(Status st, ReplyBytes data = {})
 	{
 		{
 			std::lock_guard lock(mu);
@@ -68,6 +86,9 @@ struct ShmBuffer {
 			::munmap(base, size);
 	}
 };
+
+// The parts of one frame's payload, gathered when written.
+using FrameParts = std::vector<std::span<const uint8_t>>;
 
 // One connected stream and its reader thread. Destroyed by whoever drops
 // the last reference (never the reader itself, which holds none).
@@ -152,23 +173,26 @@ public:
 
 	// Sends one request frame (with @p fds, if any) and waits for its
 	// response payload.
-	Result<std::vector<uint8_t>> roundtrip(std::span<const uint8_t> payload,
-					       Deadline dl,
-					       std::span<const int> fds = {})
+	Result<ReplyBytes> roundtrip(std::span<const uint8_t> payload,
+				     Deadline dl, std::span<const int> fds = {})
 	{
-		std::span<const uint8_t> none[1];
-		return exchange(payload, std::span(none, 0), dl, fds);
+		return exchange(payload, {}, {}, dl, fds);
+	}
+	// As above, the payload being @p head followed by @p tail.
+	Result<ReplyBytes> roundtrip(std::span<const uint8_t> head,
+				     std::span<const uint8_t> tail, Deadline dl)
+	{
+		return exchange(head, tail, {}, dl, {});
 	}
 
 	// A client-streaming call: a Request frame flagged RemoteOpen
 	// carrying @p open, then one Data frame per element of @p data, the
 	// last flagged RemoteClosed. Frames of other calls may interleave.
-	Result<std::vector<uint8_t>>
+	Result<ReplyBytes>
 	roundtrip_stream(std::span<const uint8_t> open,
-			 std::span<const std::span<const uint8_t>> data,
-			 Deadline dl)
+			 std::span<const FrameParts> data, Deadline dl)
 	{
-		return exchange(open, data, dl, {}, true);
+		return exchange(open, {}, data, dl, {}, true);
 	}
 
 	// The shared-memory pool (see lease_shm).
@@ -176,9 +200,9 @@ public:
 	void give_back(std::shared_ptr<ShmBuffer> buf);
 
 private:
-	Result<std::vector<uint8_t>>
-	exchange(std::span<const uint8_t> payload,
-		 std::span<const std::span<const uint8_t>> data, Deadline dl,
+	Result<ReplyBytes>
+	exchange(std::span<const uint8_t> payload, std::span<const uint8_t> tail,
+		 std::span<const FrameParts> data, Deadline dl,
 		 std::span<const int> fds, bool streaming = false)
 	{
 		auto slot = std::make_shared<Pending>();
@@ -197,8 +221,15 @@ private:
 		Status sent;
 		{
 			std::lock_guard lock(write_mu_);
-			sent = transport::write_frame(stream_, h, payload, dl,
-						      fds);
+			if (tail.empty()) {
+				sent = transport::write_frame(stream_, h,
+							      payload, dl, fds);
+			} else {
+				std::span<const uint8_t> parts[2] = {payload,
+								     tail};
+				sent = transport::write_frame_parts(
+				    stream_, h, parts, dl);
+			}
 		}
 		// Data frames one at a time, so that other calls' small
 		// requests are not stuck behind a large one. A reply that
@@ -215,13 +246,15 @@ private:
 			}
 			h.flags = last || refused ? transport::kFlagRemoteClosed
 						  : 0;
-			std::span<const uint8_t> bytes = data[i];
+			std::span<const std::span<const uint8_t>> parts =
+			    data[i];
 			if (refused) {
 				h.flags |= transport::kFlagNoData;
-				bytes = {};
+				parts = {};
 			}
 			std::lock_guard lock(write_mu_);
-			sent = transport::write_frame(stream_, h, bytes, dl);
+			sent = transport::write_frame_parts(stream_, h, parts,
+							    dl);
 			if (refused)
 				break;
 		}
@@ -308,9 +341,27 @@ private:
 				continue;
 			// A frame has started: the rest must follow within
 			// the call timeout, or the peer is stuck mid-frame.
-			auto frame = transport::read_frame(
-			    stream_, max_frame_,
-			    transport::deadline_in(read_timeout_));
+			const Deadline dl = transport::deadline_in(read_timeout_);
+			Result<transport::Frame> frame = Status::ok();
+			auto hdr = transport::read_header(stream_, max_frame_, dl);
+			if (!hdr) {
+				frame = hdr.status();
+			} else if (hdr->type == transport::MsgType::Data) {
+				Status st = read_chunk(*hdr, dl);
+				if (st)
+					continue;
+				frame = st;
+			} else {
+				transport::Frame f;
+				f.header = *hdr;
+				f.payload.resize(hdr->length);
+				Status st = stream_.read_exact(
+				    std::span(f.payload), dl);
+				if (st)
+					frame = std::move(f);
+				else
+					frame = st;
+			}
 			if (!frame) {
 				Status why(VACCEL_EIO,
 					   "connection lost: " +
@@ -329,10 +380,96 @@ private:
 		}
 	}
 
+	// One Data frame of a chunked reply: the first announces (in the
+	// Response envelope it starts) how large the whole is; the rest are
+	// read straight into place. A transport error is returned; a bad
+	// reply fails its call only.
+	Status read_chunk(const transport::FrameHeader &h, Deadline dl)
+	{
+		std::shared_ptr<Pending> slot;
+		{
+			std::lock_guard lock(mu_);
+			auto it = pending_.find(h.stream_id);
+			if (it != pending_.end())
+				slot = it->second;
+		}
+		const size_t len = h.length;
+		if (slot && slot->chunks &&
+		    len <= slot->chunks_size - slot->chunks_got) {
+			VACCEL_RETURN_IF_ERROR(stream_.read_exact(
+			    std::span(slot->chunks.get() + slot->chunks_got,
+				      len),
+			    dl));
+			slot->chunks_got += len;
+			return Status::ok();
+		}
+		std::vector<uint8_t> first(len);
+		VACCEL_RETURN_IF_ERROR(stream_.read_exact(std::span(first), dl));
+		if (!slot)
+			return Status::ok(); // its caller gave up
+		size_t total = 0;
+		if (!slot->chunks && reply_size(first, &total) &&
+		    total <= max_message_ && total >= len) {
+			slot->chunks.reset(new (std::nothrow) uint8_t[total]);
+			if (slot->chunks) {
+				std::memcpy(slot->chunks.get(), first.data(),
+					    len);
+				slot->chunks_size = total;
+				slot->chunks_got = len;
+				return Status::ok();
+			}
+		}
+		// Too large, malformed, or more than announced: this call
+		// fails; the connection is fine.
+		{
+			std::lock_guard lock(mu_);
+			pending_.erase(h.stream_id);
+		}
+		slot->complete(Status::error(
+		    VACCEL_EREMOTEIO,
+		    "bad chunked reply (more than announced, or above %llu "
+		    "bytes: VACCEL_RPC_MAX_MESSAGE)",
+		    static_cast<unsigned long long>(max_message_)));
+		return Status::ok();
+	}
+
+	// The size of a serialized ttrpc Response from its beginning: the
+	// agent writes the status field, then the payload field's header.
+	static bool reply_size(std::span<const uint8_t> head, size_t *total)
+	{
+		size_t pos = 0;
+		auto varint = [&](uint64_t *v) {
+			uint64_t x = 0;
+			for (int shift = 0; shift < 64 && pos < head.size();
+			     shift += 7) {
+				const uint8_t b = head[pos++];
+				x |= uint64_t{b & 0x7fu} << shift;
+				if ((b & 0x80) == 0) {
+					*v = x;
+					return true;
+				}
+			}
+			return false;
+		};
+		uint64_t tag = 0, n = 0;
+		while (varint(&tag)) {
+			if ((tag & 7) != 2 || !varint(&n))
+				return false;
+			if ((tag >> 3) == 2) {
+				*total = pos + n;
+				return true;
+			}
+			if (n > head.size() - pos)
+				return false;
+			pos += n;
+		}
+		return false;
+	}
+
 	void route(transport::Frame frame)
 	{
-		const bool data = frame.header.type == transport::MsgType::Data;
-		if (!data && frame.header.type != transport::MsgType::Response) {
+		// Data frames went to read_chunk().
+		if (frame.header.type != transport::MsgType::Response) {
 			vaccel_debug("[rpc] ignoring a frame of type %u on "
 				     "stream %u",
 				     static_cast<unsigned>(frame.header.type),
@@ -350,36 +487,24 @@ private:
 					     frame.header.stream_id);
 				return;
 			}
-			slot = it->second;
-			// A chunk of a chunked reply: keep collecting, within
-			// the message limit.
-			if (data && frame.payload.size() <=
-					max_message_ - slot->chunks.size()) {
-				slot->chunks.insert(slot->chunks.end(),
-						    frame.payload.begin(),
-						    frame.payload.end());
-				return;
-			}
+			slot = std::move(it->second);
 			pending_.erase(it);
 		}
-		if (data) {
-			slot->complete(Status::error(
-			    VACCEL_EREMOTEIO,
-			    "reply exceeds %llu bytes (VACCEL_RPC_MAX_MESSAGE)",
-			    static_cast<unsigned long long>(max_message_)));
-			return;
-		}
-		if (!slot->chunks.empty()) {
-			if (!frame.payload.empty()) {
-				slot->complete(Status(
-				    VACCEL_EREMOTEIO,
-				    "chunked reply with a non-empty final "
-				    "frame"));
+		ReplyBytes out;
+		if (slot->chunks) {
+			if (!frame.payload.empty() ||
+			    slot->chunks_got != slot->chunks_size) {
+				slot->complete(Status(VACCEL_EREMOTEIO,
+						      "chunked reply shorter "
+						      "than announced"));
 				return;
 			}
-			frame.payload = std::move(slot->chunks);
+			out.big = std::move(slot->chunks);
+			out.big_size = slot->chunks_size;
+		} else {
+			out.frame = std::move(frame.payload);
 		}
-		slot->complete(Status::ok(), std::move(frame.payload));
+		slot->complete(Status::ok(), std::move(out));
 	}
 
 	transport::Stream stream_;
@@ -467,17 +592,36 @@ Status encode(std::string_view service, std::string_view method,
 	return Status::ok();
 }
 
-// Parses a ttrpc Response and its payload into @p reply (may be NULL).
-Status decode(const std::vector<uint8_t> &bytes,
+// Parses a ttrpc Response and its payload into @p reply (may be NULL). The
+// payload is parsed where it lies in @p bytes, not copied out first.
+// The payload of a serialized ttrpc Response, where it lies in @p bytes, or
+// the vAccel error its status carries.
+Status reply_payload(std::span<const uint8_t> bytes,
+		     std::span<const uint8_t> *payload,
+		     std::optional<rpc::Status> *detail)
+{
+	std::span<const uint8_t> status_bytes;
+	if (!transport::find_field(bytes, 1, &status_bytes) ||
+	    !transport::find_field(bytes, 2, payload))
+		return Status(VACCEL_EREMOTEIO, "malformed response");
+	rpc::ttrpc::Status status;
+	if (!status.ParseFromArray(status_bytes.data(),
+				   static_cast<int>(status_bytes.size())))
+		return Status(VACCEL_EREMOTEIO, "malformed response status");
+	if (status.code() != 0)
+		return status_from_reply(status, detail);
+	return Status::ok();
+}
+
+Status decode(std::span<const uint8_t> bytes,
 	      google::protobuf::MessageLite *reply,
 	      std::optional<rpc::Status> *detail)
 {
-	rpc::ttrpc::Response resp;
-	if (!resp.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-		return Status(VACCEL_EREMOTEIO, "malformed response");
-	if (resp.has_status() && resp.status().code() != 0)
-		return status_from_reply(resp.status(), detail);
-	if (reply != nullptr && !reply->ParseFromString(resp.payload()))
+	std::span<const uint8_t> payload;
+	VACCEL_RETURN_IF_ERROR(reply_payload(bytes, &payload, detail));
+	if (reply != nullptr &&
+	    !reply->ParseFromArray(payload.data(),
+				   static_cast<int>(payload.size())))
 		return Status(VACCEL_EREMOTEIO, "malformed response payload");
 	return Status::ok();
 }
@@ -503,7 +647,7 @@ Status simple_call(Connection &conn, std::string_view service,
 				    transport::deadline_in(timeout), fds);
 	if (!bytes)
 		return bytes.status();
-	return decode(bytes.value(), reply, nullptr);
+	return decode(bytes.value().bytes(), reply, nullptr);
 }
 
 // Upstream's GenopStream messages for @p req: args that fit are batched
@@ -793,15 +937,17 @@ Status Client::call(const CallTarget &target,
 	// Envelope fields around the payload stay well under this.
 	constexpr size_t kEnvelope = 512;
 
-	Result<std::vector<uint8_t>> bytes = Status::ok();
+	Result<ReplyBytes> bytes = Status::ok();
 	if (payload.size() + kEnvelope <= cfg_.max_frame) {
-		std::string frame;
-		if (Status st = encode(target.service, target.method,
-				       std::move(payload), cfg_.call_timeout,
-				       &frame);
+		// The envelope, then the payload from where it is.
+		std::string head;
+		if (Status st = encode(target.service, target.method, {},
+				       cfg_.call_timeout, &head);
 		    !st)
 			return logged(target, st);
-		bytes = c.roundtrip(bytes_of(frame), dl);
+		if (!payload.empty())
+			head += transport::field_header(3, payload.size());
+		bytes = c.roundtrip(bytes_of(head), bytes_of(payload), dl);
 	} else if (payload.size() > cfg_.max_message) {
 		return logged(target,
 			      Status::error(VACCEL_EINVAL,
@@ -822,11 +968,11 @@ Status Client::call(const CallTarget &target,
 				       &open);
 		    !st)
 			return logged(target, st);
-		std::vector<std::span<const uint8_t>> chunks;
+		std::vector<FrameParts> chunks;
 		for (size_t off = 0; off < payload.size(); off += cfg_.max_frame)
-			chunks.push_back(bytes_of(payload).subspan(
+			chunks.push_back({bytes_of(payload).subspan(
 			    off, std::min<size_t>(cfg_.max_frame,
-						  payload.size() - off)));
+						  payload.size() - off))});
 		bytes = c.roundtrip_stream(bytes_of(open), chunks, dl);
 	} else if (target.method == "Genop") {
 		// An upstream agent: its client-streaming GenopStream.
@@ -837,10 +983,10 @@ Status Client::call(const CallTarget &target,
 		payload.clear();
 		auto msgs = genop_stream_messages(g, cfg_.max_frame);
 		g.Clear();
-		std::vector<std::span<const uint8_t>> data;
+		std::vector<FrameParts> data;
 		data.reserve(msgs.size());
 		for (const auto &m : msgs)
-			data.push_back(bytes_of(m));
+			data.push_back({bytes_of(m)});
 		std::string open;
 		if (Status st = encode(target.service, "GenopStream", {},
 				       cfg_.call_timeout, &open);
@@ -860,10 +1006,77 @@ Status Client::call(const CallTarget &target,
 	}
 	if (!bytes)
 		return logged(target, bytes.status());
-	if (Status st = decode(bytes.value(), reply, detail); !st)
+	if (Status st = decode(bytes.value().bytes(), reply, detail); !st)
 		return logged(target, st);
 	if (used_generation != nullptr)
 		*used_generation = c.generation();
+	return Status::ok();
+}
+
+Status Client::call_gather(
+    const CallTarget &target, std::span<const std::span<const uint8_t>> pieces,
+    const std::function<Status(std::span<const uint8_t>)> &on_reply,
+    bool *unsupported)
+{
+	*unsupported = false;
+	auto conn = connection(target.generation);
+	if (!conn)
+		return logged(target, conn.status());
+	Connection &c = *conn.value();
+	if (!c.features().chunked) {
+		*unsupported = true;
+		return Status::ok();
+	}
+	size_t total = 0;
+	for (auto p : pieces)
+		total += p.size();
+	if (total > cfg_.max_message)
+		return logged(target,
+			      Status::error(VACCEL_EINVAL,
+					    "request of %zu bytes exceeds "
+					    "VACCEL_RPC_MAX_MESSAGE (%llu)",
+					    total,
+					    static_cast<unsigned long long>(
+						cfg_.max_message)));
+	rpc::ext::CallHeader h;
+	h.set_service(std::string(target.service));
+	h.set_method(std::string(target.method));
+	h.set_size(total);
+	std::string open;
+	if (Status st = encode(transport::kServiceData, "Call",
+			       h.SerializeAsString(), cfg_.call_timeout, &open);
+	    !st)
+		return logged(target, st);
+	// Cut the pieces into frames of at most max_frame bytes (and at
+	// most 8 parts, the gather limit of one frame).
+	std::vector<FrameParts> frames;
+	FrameParts cur;
+	size_t room = cfg_.max_frame;
+	for (auto p : pieces) {
+		while (!p.empty()) {
+			if (room == 0 || cur.size() == 8) {
+				frames.push_back(std::move(cur));
+				cur.clear();
+				room = cfg_.max_frame;
+			}
+			const size_t n = std::min(room, p.size());
+			cur.push_back(p.first(n));
+			p = p.subspan(n);
+			room -= n;
+		}
+	}
+	if (!cur.empty())
+		frames.push_back(std::move(cur));
+	auto bytes = c.roundtrip_stream(
+	    bytes_of(open), frames, transport::deadline_in(cfg_.call_timeout));
+	if (!bytes)
+		return logged(target, bytes.status());
+	std::span<const uint8_t> payload;
+	if (Status st = reply_payload(bytes.value().bytes(), &payload, nullptr);
+	    !st)
+		return logged(target, st);
+	if (Status st = on_reply(payload); !st)
+		return logged(target, st);
 	return Status::ok();
 }
 

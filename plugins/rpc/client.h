@@ -33,7 +33,9 @@
 #include <google/protobuf/message_lite.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -109,6 +111,17 @@ public:
 		    std::optional<rpc::Status> *detail = nullptr);
 
 	[[nodiscard]] const Config &config() const noexcept { return cfg_; }
+
+	// A chunked call whose request message is the concatenation of
+	// @p pieces, sent from where they lie (no copy), and whose reply
+	// payload is handed to @p on_reply where it lies in the reply buffer.
+	// When the agent takes no chunked calls nothing is sent and
+	// *@p unsupported is set: the caller then uses call().
+	Status call_gather(
+	    const CallTarget &target,
+	    std::span<const std::span<const uint8_t>> pieces,
+	    const std::function<Status(std::span<const uint8_t>)> &on_reply,
+	    bool *unsupported);
 
 	// A region of at least @p size bytes on the connection of
 	// @p generation, or an error when the plane is off, unsupported by

@@ -236,6 +236,34 @@ Status write_frame(Stream &s, const FrameHeader &h,
 		   std::span<const int> fds = {});
 Result<Frame> read_frame(Stream &s, uint32_t max_len, Deadline dl,
 			 bool accept_fds = false);
+// Reads and checks one frame header only; the caller then reads exactly
+// header.length payload bytes (e.g. straight into their destination).
+Result<FrameHeader> read_header(Stream &s, uint32_t max_len, Deadline dl,
+				std::vector<UniqueFd> *fds = nullptr);
+// As write_frame, the payload gathered from @p parts (no copy).
+Status write_frame_parts(Stream &s, const FrameHeader &h,
+			 std::span<const std::span<const uint8_t>> parts,
+			 Deadline dl);
+
+// ---- envelopes without copying the payload -------------------------
+// Large payloads are the bulk of a message; these let the envelope be
+// written around them (a prefix, then the payload's own bytes) and read
+// out of a received buffer, instead of serializing or parsing a copy.
+
+// The bytes of a protobuf length-delimited field header: tag (field,
+// wire type 2) and the varint length.
+std::string field_header(uint32_t field, size_t len);
+// Finds the last occurrence of length-delimited field @p field in the
+// serialized message @p msg; false if the message is malformed. An
+// absent field gives an empty span.
+bool find_field(std::span<const uint8_t> msg, uint32_t field,
+		std::span<const uint8_t> *out);
+// Every occurrence of length-delimited field @p field (a repeated field),
+// in order; false if the message is malformed.
+bool find_fields(std::span<const uint8_t> msg, uint32_t field,
+		 std::vector<std::span<const uint8_t>> *out);
+// The protobuf varint encoding of @p v, appended to @p out.
+void put_varint(std::string *out, uint64_t v);
 
 // ---- ttrpc envelope -------------------------------------------------
 
