@@ -141,7 +141,8 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 				   name == "--vaccel-config" ||
 				   name == "--workers" || name == "--max-frame" ||
 				   name == "--max-message" ||
-				   name == "--max-buffered";
+				   name == "--max-buffered" ||
+				   name == "--spin-us";
 		if (!known)
 			return Status::error(VACCEL_EINVAL,
 					     "unknown option '%s'",
@@ -177,6 +178,14 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 						     "1..1024",
 						     str(value).c_str());
 			o.workers = n;
+		} else if (name == "--spin-us") {
+			uint32_t n = 0;
+			if (!parse_uint(value, &n) || n > 1000000)
+				return Status::error(VACCEL_EINVAL,
+						     "--spin-us '%s' must be "
+						     "0..1000000",
+						     str(value).c_str());
+			o.spin_us = n;
 		} else if (name == "--max-message" ||
 			   name == "--max-buffered") {
 			uint64_t n = 0;
@@ -268,6 +277,10 @@ std::string usage(std::string_view prog)
 	       "together may hold (default 2 GiB)\n"
 	       "      --no-shm               do not offer the shared-memory "
 	       "data plane\n"
+	       "      --spin-us N            an idle worker polls for the "
+	       "next request for N us\n"
+	       "                             before sleeping (default 50; "
+	       "0: never)\n"
 	       "      --no-extensions        answer like upstream's agent "
 	       "(no chunked calls,\n"
 	       "                             no shared memory; for "

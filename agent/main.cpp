@@ -112,6 +112,7 @@ int main(int argc, char **argv)
 		so.max_frame = opts->max_frame;
 		so.max_message = opts->max_message;
 		so.shm = opts->shm;
+		so.spin = std::chrono::microseconds(opts->spin_us);
 		Server server(service, so);
 		if (auto st = server.start(); !st) {
 			code = fail("listen", st.message());

@@ -143,7 +143,7 @@ core::Status Server::start()
 		return core::Status::error(VACCEL_EIO, "eventfd: %s",
 					   std::strerror(errno));
 	try {
-		pool_.emplace(opts_.workers);
+		pool_.emplace(opts_.workers, opts_.spin);
 		acceptor_ = std::thread([this] { accept_loop(); });
 	} catch (const std::system_error &e) {
 		stop();

@@ -8,7 +8,20 @@
 namespace vaccel::agent
 {
 
-WorkerPool::WorkerPool(size_t threads)
+namespace
+{
+inline void cpu_relax() noexcept
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	asm volatile("yield");
+#endif
+}
+} // namespace
+
+WorkerPool::WorkerPool(size_t threads, std::chrono::microseconds spin)
+    : spin_(spin)
 {
 	threads_.reserve(threads);
 	try {
@@ -27,8 +40,12 @@ bool WorkerPool::submit(std::function<void()> job)
 		if (stopping_)
 			return false;
 		jobs_.push_back(std::move(job));
+		queued_.fetch_add(1);
 	}
-	cv_.notify_one();
+	// A spinning worker takes it without a wake-up; if it stops
+	// spinning meanwhile, it re-checks the queue under the lock.
+	if (!spinning_.load())
+		cv_.notify_one();
 	return true;
 }
 
@@ -49,6 +66,16 @@ void WorkerPool::run()
 {
 	for (;;) {
 		std::function<void()> job;
+		bool expected = false;
+		if (spin_.count() > 0 && queued_.load() == 0 &&
+		    spinning_.compare_exchange_strong(expected, true)) {
+			const auto until =
+			    std::chrono::steady_clock::now() + spin_;
+			while (queued_.load() == 0 &&
+			       std::chrono::steady_clock::now() < until)
+				cpu_relax();
+			spinning_.store(false);
+		}
 		{
 			std::unique_lock lock(mu_);
 			cv_.wait(lock, [this] {
@@ -58,6 +85,7 @@ void WorkerPool::run()
 				return; // stopping and drained
 			job = std::move(jobs_.front());
 			jobs_.pop_front();
+			queued_.fetch_sub(1);
 		}
 		try {
 			job();

@@ -5,6 +5,8 @@
 // would let one client's burst exhaust the host.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -21,7 +23,12 @@ class WorkerPool
 public:
 	// Starts @p threads threads (>= 1). Throws std::system_error when the
 	// system refuses a thread (nothing is left running then).
-	explicit WorkerPool(size_t threads);
+	// @p spin: how long an idle worker polls the queue before sleeping
+	// (one worker at a time). A request that arrives meanwhile starts
+	// without a thread wake-up, which costs more than the whole of a
+	// small op on a virtual machine; 0 disables it.
+	explicit WorkerPool(size_t threads,
+			    std::chrono::microseconds spin = {});
 	WorkerPool(const WorkerPool &) = delete;
 	WorkerPool &operator=(const WorkerPool &) = delete;
 	~WorkerPool() { stop(); }
@@ -37,6 +44,9 @@ public:
 private:
 	void run();
 
+	const std::chrono::microseconds spin_;
+	std::atomic<size_t> queued_{0};
+	std::atomic<bool> spinning_{false};
 	std::mutex mu_;
 	std::condition_variable cv_;
 	std::deque<std::function<void()>> jobs_;

@@ -12,6 +12,8 @@
 #include <vaccel.h>
 
 #include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -39,12 +41,55 @@ bool use_tcp()
 	return t != nullptr && std::strcmp(t, "tcp") == 0;
 }
 
+// Reads exactly @p n bytes, polling the socket for up to 50 us before each
+// blocking read: the same policy as the agent's idle worker (--spin-us),
+// so that the rpc round trip can also be compared with a raw peer that
+// does not pay a thread wake-up either.
+bool read_spinning(int fd, char *buf, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		const auto until = std::chrono::steady_clock::now() +
+				   std::chrono::microseconds(50);
+		ssize_t r = -1;
+		while (std::chrono::steady_clock::now() < until) {
+			r = recv(fd, buf + done, n - done, MSG_DONTWAIT);
+			if (r >= 0 || errno != EAGAIN)
+				break;
+		}
+		if (r < 0 && errno == EAGAIN)
+			r = recv(fd, buf + done, n - done, 0);
+		if (r <= 0)
+			return false;
+		done += static_cast<size_t>(r);
+	}
+	return true;
+}
+
+// A raw echo peer child: reads kReq bytes, answers kResp bytes.
+pid_t start_echo(int lfd, bool spin)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int c = accept(lfd, nullptr, nullptr);
+		int one = 1;
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		char buf[kReq];
+		while ((spin ? read_spinning(c, buf, kReq)
+			     : io_all(c, buf, kReq, true)) &&
+		       io_all(c, buf, kResp, false)) {
+		}
+		_exit(0);
+	}
+	return pid;
+}
+
 struct Setup {
 	bool tcp = use_tcp();
 	std::string dir;
 	pid_t agent = -1;
-	pid_t echo = -1;
-	int echo_fd = -1;
+	pid_t echo = -1, echo_spin = -1;
+	int echo_fd = -1, echo_spin_fd = -1;
 	vaccel_session sess{};
 	bool ok = false;
 
@@ -64,22 +109,15 @@ struct Setup {
 			      agent_addr.c_str(), static_cast<char *>(nullptr));
 			_exit(127);
 		}
-		// Raw echo peer: reads kReq bytes, answers kResp bytes.
 		int lfd = listen_on(tcp, dir + "/echo.sock", base + 1);
-		echo = fork();
-		if (echo == 0) {
-			int c = accept(lfd, nullptr, nullptr);
-			int one = 1;
-			setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one,
-				   sizeof(one));
-			char buf[kReq];
-			while (io_all(c, buf, kReq, true) &&
-			       io_all(c, buf, kResp, false)) {
-			}
-			_exit(0);
-		}
+		echo = start_echo(lfd, false);
 		close(lfd);
 		echo_fd = connect_to(tcp, dir + "/echo.sock", base + 1);
+		lfd = listen_on(tcp, dir + "/echo-spin.sock", base + 2);
+		echo_spin = start_echo(lfd, true);
+		close(lfd);
+		echo_spin_fd =
+		    connect_to(tcp, dir + "/echo-spin.sock", base + 2);
 		// Wait for the agent to listen.
 		int probe = connect_to(tcp, dir + "/agent.sock", base);
 		if (probe < 0 || echo_fd < 0)
@@ -96,6 +134,12 @@ struct Setup {
 			vaccel_session_release(&sess);
 		if (echo_fd >= 0)
 			close(echo_fd);
+		if (echo_spin_fd >= 0)
+			close(echo_spin_fd);
+		if (echo_spin > 0) {
+			kill(echo_spin, SIGTERM);
+			waitpid(echo_spin, nullptr, 0);
+		}
 		if (agent > 0)
 			kill(agent, SIGTERM);
 		if (echo > 0)
@@ -129,6 +173,20 @@ void BM_raw_pingpong(benchmark::State &state)
 }
 BENCHMARK(BM_raw_pingpong)->UseRealTime();
 
+void BM_raw_pingpong_polling(benchmark::State &state)
+{
+	if (setup().echo_spin_fd < 0) {
+		state.SkipWithError("echo peer not reachable");
+		return;
+	}
+	char buf[kReq] = {};
+	for (auto _ : state) {
+		io_all(setup().echo_spin_fd, buf, kReq, false);
+		io_all(setup().echo_spin_fd, buf, kResp, true);
+	}
+}
+BENCHMARK(BM_raw_pingpong_polling)->UseRealTime();
+
 void BM_rpc_noop(benchmark::State &state)
 {
 	if (!setup().ok) {
@@ -151,24 +209,30 @@ public:
 		ConsoleReporter::ReportRuns(runs);
 		for (const auto &r : runs)
 			if (r.run_type == Run::RT_Iteration &&
-			    !r.error_occurred)
-				(r.benchmark_name().find("rpc") !=
-					 std::string::npos
-				     ? rpc_
+			    !r.error_occurred) {
+				const std::string n = r.benchmark_name();
+				(n.find("rpc") != std::string::npos ? rpc_
+				 : n.find("polling") != std::string::npos
+				     ? raw_poll_
 				     : raw_) = r.GetAdjustedRealTime();
+			}
 	}
 	void Finalize() override
 	{
 		ConsoleReporter::Finalize();
-		if (raw_ > 0 && rpc_ > 0)
-			std::printf("\nnoop round trip over %s: %.1f us vs raw "
-				    "ping-pong %.1f us = %.2fx raw\n",
-				    use_tcp() ? "tcp" : "unix", rpc_ / 1000,
-				    raw_ / 1000, rpc_ / raw_);
+		if (raw_ > 0 && rpc_ > 0 && raw_poll_ > 0)
+			std::printf(
+			    "\nnoop round trip over %s: %.1f us vs raw "
+			    "ping-pong %.1f us = %.2fx raw; vs a raw peer that "
+			    "polls like the agent %.1f us = %.2fx\n",
+			    use_tcp() ? "tcp" : "unix", rpc_ / 1000,
+			    raw_ / 1000, rpc_ / raw_, raw_poll_ / 1000,
+			    rpc_ / raw_poll_);
 	}
 
 private:
 	double raw_ = 0;
+	double raw_poll_ = 0;
 	double rpc_ = 0;
 };
 

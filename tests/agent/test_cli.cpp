@@ -42,6 +42,30 @@ TEST(Cli, Options)
 	EXPECT_TRUE(parse_cli({"a", "--help"})->help);
 }
 
+TEST(Cli, LargeDataAndLatencyOptions)
+{
+	auto d = parse_cli({"a"});
+	ASSERT_TRUE(d);
+	EXPECT_EQ(d->max_message, uint64_t{1} << 30);
+	EXPECT_EQ(d->max_buffered, uint64_t{2} << 30);
+	EXPECT_TRUE(d->shm);
+	EXPECT_TRUE(d->extensions);
+	EXPECT_EQ(d->spin_us, 50U);
+	auto o = parse_cli({"a", "--max-message", "16777216",
+			    "--max-buffered=33554432", "--no-shm",
+			    "--no-extensions", "--spin-us", "0"});
+	ASSERT_TRUE(o) << o.status().message();
+	EXPECT_EQ(o->max_message, 16777216U);
+	EXPECT_EQ(o->max_buffered, 33554432U);
+	EXPECT_FALSE(o->shm);
+	EXPECT_FALSE(o->extensions);
+	EXPECT_EQ(o->spin_us, 0U);
+	EXPECT_FALSE(parse_cli({"a", "--max-message", "1000"}));
+	EXPECT_FALSE(parse_cli({"a", "--max-buffered", "lots"}));
+	EXPECT_FALSE(parse_cli({"a", "--spin-us", "-1"}));
+	EXPECT_FALSE(parse_cli({"a", "--spin-us", "2000000"}));
+}
+
 TEST(Cli, Errors)
 {
 	EXPECT_FALSE(parse_cli({"a", "--nope"}));
