@@ -13,6 +13,7 @@
 #include <termios.h>
 
 #include <atomic>
+#include <mutex>
 #include <cstring>
 #include <random>
 
@@ -97,6 +98,9 @@ protected:
 		stop_ = true;
 		for (auto &t : threads_)
 			t.join();
+		std::lock_guard lock(pumps_mu_);
+		for (auto &t : pumps_)
+			t.join();
 		if (agent_) {
 			// The bridge is gone, so is the client's connection.
 			EXPECT_TRUE(wait_agent_idle(stats_address(), 10000ms))
@@ -149,6 +153,8 @@ protected:
 	vaccel_session sess_{};
 	std::atomic<bool> stop_{false};
 	std::vector<std::thread> threads_;
+	std::mutex pumps_mu_; // the VMM stand-in adds one per connection
+	std::vector<std::thread> pumps_;
 };
 
 // Firecracker's hybrid vsock: the guest's connection to host port P reaches
@@ -192,7 +198,8 @@ TEST_F(Transports, HybridVsockThroughAVmmStandIn)
 				::close(up);
 				continue;
 			}
-			std::thread(pump, c, up, std::cref(stop_)).detach();
+			std::lock_guard lock(pumps_mu_);
+			pumps_.emplace_back(pump, c, up, std::cref(stop_));
 		}
 		::close(lfd);
 	});
