@@ -6,6 +6,7 @@
 //
 //   build/release/bin/bench_rpc                      # unix socket
 //   VACCEL_BENCH_TRANSPORT=tcp build/release/bin/bench_rpc
+//   VACCEL_BENCH_AGENT_SPIN_US=0 build/release/bin/bench_rpc  # no polling
 #include "bench_net.h"
 
 #include <benchmark/benchmark.h>
@@ -105,8 +106,13 @@ struct Setup {
 		if (agent == 0) {
 			setenv("VACCEL_PLUGINS", "libvaccel-noop.so", 1);
 			std::string bin = self_dir() + "/vaccel-agent";
-			execl(bin.c_str(), bin.c_str(), "-a",
-			      agent_addr.c_str(), static_cast<char *>(nullptr));
+			// VACCEL_BENCH_AGENT_SPIN_US: the agent's --spin-us
+			// (default 50; 0 measures it without polling).
+			const char *spin = std::getenv("VACCEL_BENCH_AGENT_SPIN_US");
+			const std::string spin_us = spin != nullptr ? spin : "50";
+			execl(bin.c_str(), bin.c_str(), "-a", agent_addr.c_str(),
+			      "--spin-us", spin_us.c_str(),
+			      static_cast<char *>(nullptr));
 			_exit(127);
 		}
 		int lfd = listen_on(tcp, dir + "/echo.sock", base + 1);
