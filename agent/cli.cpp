@@ -137,12 +137,11 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 			o.extensions = false;
 			continue;
 		}
-		const bool known = name == "-a" || name == "--server-address" ||
-				   name == "--vaccel-config" ||
-				   name == "--workers" || name == "--max-frame" ||
-				   name == "--max-message" ||
-				   name == "--max-buffered" ||
-				   name == "--spin-us";
+		const bool known =
+		    name == "-a" || name == "--server-address" ||
+		    name == "--vaccel-config" || name == "--workers" ||
+		    name == "--max-frame" || name == "--max-message" ||
+		    name == "--max-buffered" || name == "--spin-us";
 		if (!known)
 			return Status::error(VACCEL_EINVAL,
 					     "unknown option '%s'",

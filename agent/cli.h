@@ -36,7 +36,7 @@ struct Options {
 	uint64_t max_message = uint64_t{1} << 30;
 	// Bytes all large calls together may hold.
 	uint64_t max_buffered = uint64_t{2} << 30;
-	bool shm = true; // offer the shared-memory plane on unix sockets
+	bool shm = true;        // offer the shared-memory plane on unix sockets
 	bool extensions = true; // --no-extensions: answer like upstream
 	uint32_t spin_us = 50;  // idle worker polling before sleeping
 	bool help = false;

@@ -85,11 +85,11 @@ struct Server::Inbound {
 struct Server::Job {
 	enum class Kind { Frame, Call, Genop } kind = Kind::Frame;
 	uint32_t stream_id = 0;
-	transport::Frame frame;       // Frame
-	std::string service, method;  // Call: the reassembled inner request
+	transport::Frame frame;      // Frame
+	std::string service, method; // Call: the reassembled inner request
 	std::unique_ptr<uint8_t[]> bytes;
 	size_t size = 0;
-	rpc::genop::Request genop;    // Genop
+	rpc::genop::Request genop; // Genop
 	Reservation held;
 };
 
@@ -225,13 +225,11 @@ void Server::accept_loop()
 void Server::admit(transport::Stream stream)
 {
 	using K = transport::Address::Kind;
-	const bool local =
-	    opts_.shm && service_.limits().extensions &&
-	    (opts_.address.kind == K::Unix ||
-			  opts_.address.kind == K::UnixAbstract);
-	auto conn =
-	    std::make_shared<Conn>(++next_id_, std::move(stream), local,
-				   &service_.regions_mapped());
+	const bool local = opts_.shm && service_.limits().extensions &&
+			   (opts_.address.kind == K::Unix ||
+			    opts_.address.kind == K::UnixAbstract);
+	auto conn = std::make_shared<Conn>(++next_id_, std::move(stream), local,
+					   &service_.regions_mapped());
 	service_.open_connection(conn->id);
 	try {
 		conn->reader = std::thread([this, conn] { read_loop(conn); });
@@ -296,7 +294,8 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 			const uint32_t len = fr.header.length;
 			Inbound *in = nullptr;
 			if (fr.header.type == MsgType::Data) {
-				auto it = conn->inbound.find(fr.header.stream_id);
+				auto it =
+				    conn->inbound.find(fr.header.stream_id);
 				if (it != conn->inbound.end() &&
 				    it->second.kind == Inbound::Kind::Call &&
 				    !it->second.failed &&
@@ -444,9 +443,10 @@ bool Server::open_stream(const std::shared_ptr<Conn> &conn,
 	Inbound in;
 	in.held = Reservation(this);
 	RpcStatus st;
-	const bool upstream_genop = (req.service() == transport::kServiceSync ||
-				     req.service() == transport::kServiceAsync) &&
-				    req.method() == "GenopStream";
+	const bool upstream_genop =
+	    (req.service() == transport::kServiceSync ||
+	     req.service() == transport::kServiceAsync) &&
+	    req.method() == "GenopStream";
 	const bool call = service_.limits().extensions &&
 			  req.service() == transport::kServiceData &&
 			  req.method() == "Call";
@@ -477,7 +477,8 @@ bool Server::open_stream(const std::shared_ptr<Conn> &conn,
 			in.service = h.service();
 			in.method = h.method();
 			in.expected = h.size();
-			in.bytes.reset(new (std::nothrow) uint8_t[h.size() + 1]);
+			in.bytes.reset(new (std::nothrow)
+					   uint8_t[h.size() + 1]);
 			if (!in.bytes)
 				st = RpcStatus::exhausted(
 				    "chunked call: cannot allocate %llu bytes",
@@ -504,7 +505,8 @@ bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
 			 transport::Frame &frame, bool consumed)
 {
 	const uint32_t sid = frame.header.stream_id;
-	const bool last = (frame.header.flags & transport::kFlagRemoteClosed) != 0;
+	const bool last =
+	    (frame.header.flags & transport::kFlagRemoteClosed) != 0;
 	auto it = conn->inbound.find(sid);
 	if (it == conn->inbound.end()) {
 		vaccel_debug("agent: connection %llu: data for unknown stream "
@@ -514,8 +516,9 @@ bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
 	}
 	Inbound &in = it->second;
 	RpcStatus st;
-	const bool has_data = (frame.header.flags & transport::kFlagNoData) == 0 &&
-			      !frame.payload.empty();
+	const bool has_data =
+	    (frame.header.flags & transport::kFlagNoData) == 0 &&
+	    !frame.payload.empty();
 	if (!in.failed && has_data && !consumed) {
 		if (in.kind == Inbound::Kind::Call) {
 			// The reader put every frame that fits straight into
@@ -530,8 +533,9 @@ bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
 				static_cast<int>(frame.payload.size())))
 				st = RpcStatus::invalid(
 				    "GenopStream: malformed message");
-			else if (in.genop.ByteSizeLong() + frame.payload.size() >
-				     opts_.max_message)
+			else if (in.genop.ByteSizeLong() +
+				     frame.payload.size() >
+				 opts_.max_message)
 				st = RpcStatus::exhausted(
 				    "GenopStream: more than %llu bytes",
 				    static_cast<unsigned long long>(
@@ -553,7 +557,8 @@ bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
 				if (split_read)
 					st = merge_part(
 					    in.read_part, in.read_next,
-					    std::move(*part.mutable_read_args(0)),
+					    std::move(
+						*part.mutable_read_args(0)),
 					    in.genop.mutable_read_args());
 				else if (split_write)
 					st = merge_part(
@@ -562,7 +567,8 @@ bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
 						*part.mutable_write_args(0)),
 					    in.genop.mutable_write_args());
 				else {
-					for (auto &a : *part.mutable_read_args())
+					for (auto &a :
+					     *part.mutable_read_args())
 						*in.genop.add_read_args() =
 						    std::move(a);
 					for (auto &a :
@@ -646,8 +652,9 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	case Job::Kind::Frame: {
 		rpc::ttrpc::Request req;
 		Frame &frame = job.frame;
-		if (!req.ParseFromArray(frame.payload.data(),
-					static_cast<int>(frame.payload.size()))) {
+		if (!req.ParseFromArray(
+			frame.payload.data(),
+			static_cast<int>(frame.payload.size()))) {
 			set_status(resp,
 				   RpcStatus::invalid(
 				       "malformed ttrpc request (%zu bytes)",
@@ -661,9 +668,9 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	}
 	case Job::Kind::Call:
 		info.reply_limit = opts_.max_message;
-		resp = service_.handle(conn->id, job.service, job.method,
-				       std::span(job.bytes.get(), job.size),
-				       info);
+		resp =
+		    service_.handle(conn->id, job.service, job.method,
+				    std::span(job.bytes.get(), job.size), info);
 		job.bytes.reset();
 		chunked = true;
 		break;

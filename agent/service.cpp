@@ -216,7 +216,8 @@ bool Service::reserve(uint64_t bytes) noexcept
 {
 	uint64_t cur = buffered_.load(std::memory_order_relaxed);
 	do {
-		if (bytes > limits_.max_buffered - std::min(cur, limits_.max_buffered))
+		if (bytes >
+		    limits_.max_buffered - std::min(cur, limits_.max_buffered))
 			return false;
 	} while (!buffered_.compare_exchange_weak(cur, cur + bytes,
 						  std::memory_order_relaxed));

@@ -98,8 +98,7 @@ public:
 				    const CallInfo &call = {}) noexcept;
 	// Runs an already assembled genop (upstream's client-streaming
 	// GenopStream, put together by the server from its parts).
-	rpc::ttrpc::Response handle_genop(ConnId conn,
-					  rpc::genop::Request &req,
+	rpc::ttrpc::Response handle_genop(ConnId conn, rpc::genop::Request &req,
 					  const CallInfo &call = {}) noexcept;
 
 	[[nodiscard]] const Limits &limits() const noexcept { return limits_; }

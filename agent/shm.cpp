@@ -27,11 +27,12 @@ RpcStatus RegionTable::map(uint32_t id, transport::UniqueFd fd, uint64_t size)
 		    "memory needs a unix socket)",
 		    id);
 	if (size == 0 || size > limits_.max_bytes)
-		return RpcStatus::invalid("MapRegion %u: size %llu is out of "
-					  "range",
-					  id,
-					  static_cast<unsigned long long>(size));
-	struct stat st {};
+		return RpcStatus::invalid(
+		    "MapRegion %u: size %llu is out of "
+		    "range",
+		    id, static_cast<unsigned long long>(size));
+	struct stat st {
+	};
 	if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
 		return RpcStatus::invalid("MapRegion %u: not a memory file",
 					  id);

@@ -43,7 +43,8 @@ public:
 	}
 	[[nodiscard]] size_t size() const noexcept { return size_; }
 	// [offset, offset + len) lies inside the region.
-	[[nodiscard]] bool contains(uint64_t offset, uint64_t len) const noexcept
+	[[nodiscard]] bool contains(uint64_t offset,
+				    uint64_t len) const noexcept
 	{
 		return offset <= size_ && len <= size_ - offset;
 	}

@@ -108,10 +108,12 @@ struct Setup {
 			std::string bin = self_dir() + "/vaccel-agent";
 			// VACCEL_BENCH_AGENT_SPIN_US: the agent's --spin-us
 			// (default 50; 0 measures it without polling).
-			const char *spin = std::getenv("VACCEL_BENCH_AGENT_SPIN_US");
-			const std::string spin_us = spin != nullptr ? spin : "50";
-			execl(bin.c_str(), bin.c_str(), "-a", agent_addr.c_str(),
-			      "--spin-us", spin_us.c_str(),
+			const char *spin =
+			    std::getenv("VACCEL_BENCH_AGENT_SPIN_US");
+			const std::string spin_us =
+			    spin != nullptr ? spin : "50";
+			execl(bin.c_str(), bin.c_str(), "-a",
+			      agent_addr.c_str(), "--spin-us", spin_us.c_str(),
 			      static_cast<char *>(nullptr));
 			_exit(127);
 		}

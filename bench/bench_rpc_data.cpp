@@ -157,8 +157,8 @@ LoadResult run_clients(const std::string &dir, int n, double seconds,
 				_exit(ctx == nullptr ? 2 : 3);
 			std::vector<uint32_t> lat;
 			lat.reserve(1 << 20);
-			const auto end =
-			    Clock::now() + std::chrono::duration<double>(seconds);
+			const auto end = Clock::now() +
+					 std::chrono::duration<double>(seconds);
 			for (;;) {
 				const auto t0 = Clock::now();
 				if (t0 >= end)
@@ -243,8 +243,7 @@ void print_load(const char *name, const LoadResult &r)
 {
 	std::printf("  %-28s %10.0f calls/s  p50 %8.1f us  p99 %8.1f us  "
 		    "max %8.1f us  (%ld calls)\n",
-		    name, r.calls_per_s, r.p50_us, r.p99_us, r.max_us,
-		    r.calls);
+		    name, r.calls_per_s, r.p50_us, r.p99_us, r.max_us, r.calls);
 }
 
 } // namespace
@@ -290,8 +289,9 @@ int main(int argc, char **argv)
 	const double sock = vaccel_gbps(addr, false, bytes, o.reps);
 	const double shm = vaccel_gbps(addr, true, bytes, o.reps);
 	std::printf("  raw unix-socket echo          %6.2f GB/s\n", raw);
-	std::printf("  vaccel genop, socket (chunked) %6.2f GB/s  = %.2fx raw\n",
-		    sock, sock / raw);
+	std::printf(
+	    "  vaccel genop, socket (chunked) %6.2f GB/s  = %.2fx raw\n", sock,
+	    sock / raw);
 	std::printf("  vaccel genop, shared memory   %6.2f GB/s  = %.2fx raw, "
 		    "%.2fx the socket path\n",
 		    shm, shm / raw, shm / sock);
@@ -324,7 +324,7 @@ int main(int argc, char **argv)
 		    if (!bootstrap_rpc(addr, true) ||
 			vaccel_session_init(&sess, 0) != VACCEL_OK ||
 			vaccel_noop(&sess) != VACCEL_OK)
-			return nullptr;
+			    return nullptr;
 		    return &sess;
 	    },
 	    [](void *ctx) {

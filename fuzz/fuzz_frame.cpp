@@ -18,7 +18,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace rpc = vaccel::rpc;
 namespace t = vaccel::transport;
@@ -75,6 +77,34 @@ void parse_all(const std::string &b)
 	parse_as<rpc::profiling::Response>(b);
 	parse_as<rpc::ext::AgentStats>(b);
 	parse_as<rpc::ext::Hello>(b);
+	parse_as<rpc::ext::CallHeader>(b);
+	parse_as<rpc::ext::MapRegion>(b);
+	parse_as<rpc::ext::UnmapRegion>(b);
+	parse_as<rpc::ext::ShmGenopRequest>(b);
+}
+
+// The hand-written wire scanners the plugin uses on replies (ttrpc
+// Response envelope, genop write args): every span they return lies inside
+// the input, and where both they and protobuf accept a genop reply they
+// see the same args. (They refuse some inputs protobuf takes, such as
+// groups, which no agent sends: the reply then fails as malformed.)
+void scan(const std::string &b)
+{
+	const std::span<const uint8_t> in(
+	    reinterpret_cast<const uint8_t *>(b.data()), b.size());
+	std::vector<std::span<const uint8_t>> all;
+	const bool ok = t::find_fields(in, 1, &all);
+	for (auto s : all)
+		if (s.data() < in.data() ||
+		    s.data() + s.size() > in.data() + in.size())
+			__builtin_trap();
+	std::span<const uint8_t> last;
+	if (t::find_field(in, 2, &last) != ok)
+		__builtin_trap();
+	rpc::genop::Response resp;
+	if (ok && resp.ParseFromString(b) &&
+	    all.size() != static_cast<size_t>(resp.write_args_size()))
+		__builtin_trap();
 }
 
 } // namespace
@@ -117,5 +147,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	// Handlers also see payloads whatever the envelope said.
 	parse_all(payload);
+	scan(payload);
 	return 0;
 }

@@ -32,10 +32,9 @@ RpcStatus region_arg(Context &ctx, const rpc::ext::ShmArg &a, const char *dir,
 		    static_cast<unsigned long long>(a.size()), a.region(),
 		    region->size());
 	if (a.size() > UINT32_MAX)
-		return RpcStatus::invalid("%s arg %d: %llu bytes is too large",
-					  dir, i,
-					  static_cast<unsigned long long>(
-					      a.size()));
+		return RpcStatus::invalid(
+		    "%s arg %d: %llu bytes is too large", dir, i,
+		    static_cast<unsigned long long>(a.size()));
 	arg->buf = a.size() == 0 ? nullptr : region->data() + a.offset();
 	arg->size = static_cast<uint32_t>(a.size());
 	held.push_back(std::move(region));
@@ -136,7 +135,8 @@ RpcStatus genop_shm(Context &ctx, rpc::ext::ShmGenopRequest &req,
 			    region_arg(ctx, a, "write", n, held, &arg));
 			continue;
 		}
-		const uint64_t size = a.buf().empty() ? a.size() : a.buf().size();
+		const uint64_t size =
+		    a.buf().empty() ? a.size() : a.buf().size();
 		if (size > ctx.reply_limit() - inline_total)
 			return RpcStatus::invalid(
 			    "inline write args of more than %llu bytes do not "
@@ -156,7 +156,8 @@ RpcStatus genop_shm(Context &ctx, rpc::ext::ShmGenopRequest &req,
 	for (size_t i = 0; i < nr_write; ++i) {
 		const auto &in = req.write_args(static_cast<int>(i));
 		auto *out = resp.add_write_args();
-		out->set_arg_type(static_cast<rpc::genop::ArgType>(in.arg_type()));
+		out->set_arg_type(
+		    static_cast<rpc::genop::ArgType>(in.arg_type()));
 		out->set_custom_type_id(in.custom_type_id());
 		if (in.region() != 0) {
 			out->set_size(static_cast<uint32_t>(in.size()));

@@ -123,7 +123,8 @@ RpcStatus genop(Context &ctx, rpc::genop::Request &req,
 }
 
 RpcStatus run_genop(Context &ctx, int64_t session_id,
-		    std::vector<vaccel_arg> &read, std::vector<vaccel_arg> &write)
+		    std::vector<vaccel_arg> &read,
+		    std::vector<vaccel_arg> &write)
 {
 	if (read.size() > ctx.limits.max_args ||
 	    write.size() > ctx.limits.max_args)

@@ -45,7 +45,8 @@ RpcStatus genop(Context &, rpc::genop::Request &, rpc::genop::Response &);
 // (pointing at request bytes or mapped shared memory). Checks counts and,
 // for EXEC_WITH_RESOURCE, that the resource belongs to this connection.
 RpcStatus run_genop(Context &ctx, int64_t session_id,
-		    std::vector<vaccel_arg> &read, std::vector<vaccel_arg> &write);
+		    std::vector<vaccel_arg> &read,
+		    std::vector<vaccel_arg> &write);
 
 // data.cpp (our extensions: negotiation and the shared-memory plane)
 RpcStatus hello(Context &, rpc::ext::Hello &, rpc::ext::Hello &);

@@ -188,22 +188,24 @@ public:
 	// A client-streaming call: a Request frame flagged RemoteOpen
 	// carrying @p open, then one Data frame per element of @p data, the
 	// last flagged RemoteClosed. Frames of other calls may interleave.
-	Result<ReplyBytes>
-	roundtrip_stream(std::span<const uint8_t> open,
-			 std::span<const FrameParts> data, Deadline dl)
+	Result<ReplyBytes> roundtrip_stream(std::span<const uint8_t> open,
+					    std::span<const FrameParts> data,
+					    Deadline dl)
 	{
 		return exchange(open, {}, data, dl, {}, true);
 	}
 
 	// The shared-memory pool (see lease_shm).
-	Result<std::shared_ptr<ShmBuffer>> take_region(size_t size, Deadline dl);
+	Result<std::shared_ptr<ShmBuffer>> take_region(size_t size,
+						       Deadline dl);
 	void give_back(std::shared_ptr<ShmBuffer> buf);
 
 private:
-	Result<ReplyBytes>
-	exchange(std::span<const uint8_t> payload, std::span<const uint8_t> tail,
-		 std::span<const FrameParts> data, Deadline dl,
-		 std::span<const int> fds, bool streaming = false)
+	Result<ReplyBytes> exchange(std::span<const uint8_t> payload,
+				    std::span<const uint8_t> tail,
+				    std::span<const FrameParts> data,
+				    Deadline dl, std::span<const int> fds,
+				    bool streaming = false)
 	{
 		auto slot = std::make_shared<Pending>();
 		uint32_t id = 0;
@@ -227,8 +229,8 @@ private:
 			} else {
 				std::span<const uint8_t> parts[2] = {payload,
 								     tail};
-				sent = transport::write_frame_parts(
-				    stream_, h, parts, dl);
+				sent = transport::write_frame_parts(stream_, h,
+								    parts, dl);
 			}
 		}
 		// Data frames one at a time, so that other calls' small
@@ -244,8 +246,8 @@ private:
 				std::lock_guard lk(slot->mu);
 				refused = slot->done;
 			}
-			h.flags = last || refused ? transport::kFlagRemoteClosed
-						  : 0;
+			h.flags =
+			    last || refused ? transport::kFlagRemoteClosed : 0;
 			std::span<const std::span<const uint8_t>> parts =
 			    data[i];
 			if (refused) {
@@ -253,8 +255,8 @@ private:
 				parts = {};
 			}
 			std::lock_guard lock(write_mu_);
-			sent = transport::write_frame_parts(stream_, h, parts,
-							    dl);
+			sent =
+			    transport::write_frame_parts(stream_, h, parts, dl);
 			if (refused)
 				break;
 		}
@@ -341,9 +343,11 @@ private:
 				continue;
 			// A frame has started: the rest must follow within
 			// the call timeout, or the peer is stuck mid-frame.
-			const Deadline dl = transport::deadline_in(read_timeout_);
+			const Deadline dl =
+			    transport::deadline_in(read_timeout_);
 			Result<transport::Frame> frame = Status::ok();
-			auto hdr = transport::read_header(stream_, max_frame_, dl);
+			auto hdr =
+			    transport::read_header(stream_, max_frame_, dl);
 			if (!hdr) {
 				frame = hdr.status();
 			} else if (hdr->type == transport::MsgType::Data) {
@@ -404,7 +408,8 @@ private:
 			return Status::ok();
 		}
 		std::vector<uint8_t> first(len);
-		VACCEL_RETURN_IF_ERROR(stream_.read_exact(std::span(first), dl));
+		VACCEL_RETURN_IF_ERROR(
+		    stream_.read_exact(std::span(first), dl));
 		if (!slot)
 			return Status::ok(); // its caller gave up
 		size_t total = 0;
@@ -723,7 +728,8 @@ Result<std::shared_ptr<ShmBuffer>> Connection::take_region(size_t size,
 		auto best = idle_.end();
 		for (auto it = idle_.begin(); it != idle_.end(); ++it)
 			if ((*it)->size >= size &&
-			    (best == idle_.end() || (*it)->size < (*best)->size))
+			    (best == idle_.end() ||
+			     (*it)->size < (*best)->size))
 				best = it;
 		if (best != idle_.end()) {
 			auto buf = std::move(*best);
@@ -733,8 +739,8 @@ Result<std::shared_ptr<ShmBuffer>> Connection::take_region(size_t size,
 	}
 	auto buf = std::make_shared<ShmBuffer>();
 	buf->size = (size + kRegionAlign - 1) / kRegionAlign * kRegionAlign;
-	buf->fd = transport::UniqueFd(::memfd_create(
-	    "vaccel-rpc-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+	buf->fd = transport::UniqueFd(
+	    ::memfd_create("vaccel-rpc-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING));
 	if (!buf->fd.valid())
 		return Status::error(VACCEL_EIO, "memfd_create: %s",
 				     std::strerror(errno));
@@ -963,13 +969,14 @@ Status Client::call(const CallTarget &target,
 		h.set_method(std::string(target.method));
 		h.set_size(payload.size());
 		std::string open;
-		if (Status st = encode(transport::kServiceData, "Call",
-				       h.SerializeAsString(), cfg_.call_timeout,
-				       &open);
+		if (Status st =
+			encode(transport::kServiceData, "Call",
+			       h.SerializeAsString(), cfg_.call_timeout, &open);
 		    !st)
 			return logged(target, st);
 		std::vector<FrameParts> chunks;
-		for (size_t off = 0; off < payload.size(); off += cfg_.max_frame)
+		for (size_t off = 0; off < payload.size();
+		     off += cfg_.max_frame)
 			chunks.push_back({bytes_of(payload).subspan(
 			    off, std::min<size_t>(cfg_.max_frame,
 						  payload.size() - off))});

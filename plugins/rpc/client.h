@@ -35,9 +35,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <span>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string_view>
 
 namespace vaccel::rpc_plugin

@@ -147,8 +147,8 @@ private:
 	static void fill(rpc::genop::Arg *a, const View &v)
 	{
 		a->set_size(static_cast<uint32_t>(v.size));
-		a->set_arg_type(static_cast<rpc::genop::ArgType>(
-		    core::enum_value(v.type)));
+		a->set_arg_type(
+		    static_cast<rpc::genop::ArgType>(core::enum_value(v.type)));
 		a->set_custom_type_id(v.custom_id);
 		if (v.buf != nullptr && v.size > 0)
 			a->set_buf(v.buf, v.size);
@@ -169,7 +169,8 @@ private:
 
 	int copy_back(const rpc::genop::Response &resp)
 	{
-		if (static_cast<size_t>(resp.write_args_size()) != writes_.size())
+		if (static_cast<size_t>(resp.write_args_size()) !=
+		    writes_.size())
 			return fail(name_,
 				    Status::error(VACCEL_EREMOTEIO,
 						  "the agent returned %d "
@@ -196,23 +197,23 @@ private:
 		};
 		std::string &sid = heads.emplace_back();
 		sid.push_back(0x08);
-		transport::put_varint(&sid,
-				      static_cast<uint64_t>(remote.id));
+		transport::put_varint(&sid, static_cast<uint64_t>(remote.id));
 		pieces.push_back(span_of(sid));
 		auto add = [&](uint32_t field, const View &v) {
 			std::string fields;
 			fields.push_back(0x10);
 			transport::put_varint(&fields, v.size);
 			fields.push_back(0x18);
-			transport::put_varint(&fields,
-					      static_cast<uint64_t>(
-						  core::enum_value(v.type)));
+			transport::put_varint(
+			    &fields,
+			    static_cast<uint64_t>(core::enum_value(v.type)));
 			fields.push_back(0x20);
 			transport::put_varint(&fields, v.custom_id);
 			const size_t n = v.buf != nullptr ? v.size : 0;
 			std::string buf_head = transport::field_header(1, n);
-			std::string &h = heads.emplace_back(transport::field_header(
-			    field, fields.size() + buf_head.size() + n));
+			std::string &h =
+			    heads.emplace_back(transport::field_header(
+				field, fields.size() + buf_head.size() + n));
 			h += fields;
 			h += buf_head;
 			pieces.push_back(span_of(h));
@@ -244,7 +245,8 @@ private:
 	{
 		std::vector<std::span<const uint8_t>> args;
 		if (!transport::find_fields(payload, 1, &args))
-			return Status(VACCEL_EREMOTEIO, "malformed genop reply");
+			return Status(VACCEL_EREMOTEIO,
+				      "malformed genop reply");
 		if (args.size() != writes_.size())
 			return Status::error(VACCEL_EREMOTEIO,
 					     "the agent returned %zu write "
@@ -255,7 +257,8 @@ private:
 			if (!transport::find_field(args[i], 1, &bytes))
 				return Status(VACCEL_EREMOTEIO,
 					      "malformed genop reply arg");
-			const size_t n = std::min(bytes.size(), writes_[i].size);
+			const size_t n =
+			    std::min(bytes.size(), writes_[i].size);
 			if (n > 0 && writes_[i].buf != nullptr)
 				std::memcpy(const_cast<void *>(writes_[i].buf),
 					    bytes.data(), n);
@@ -289,7 +292,8 @@ private:
 		for (size_t i = 0; i < writes_.size(); ++i) {
 			const std::string &bytes =
 			    resp.write_args(static_cast<int>(i)).buf();
-			const size_t n = std::min(bytes.size(), writes_[i].size);
+			const size_t n =
+			    std::min(bytes.size(), writes_[i].size);
 			if (n > 0 && writes_[i].buf != nullptr)
 				std::memcpy(const_cast<void *>(writes_[i].buf),
 					    bytes.data(), n);
@@ -304,8 +308,8 @@ private:
 		std::vector<size_t> where(writes_.size(), SIZE_MAX);
 		size_t off = 0;
 		auto place = [&](rpc::ext::ShmArg *a, const View &v) -> size_t {
-			a->set_arg_type(static_cast<uint32_t>(
-			    core::enum_value(v.type)));
+			a->set_arg_type(
+			    static_cast<uint32_t>(core::enum_value(v.type)));
 			a->set_custom_type_id(v.custom_id);
 			a->set_size(v.size);
 			if (v.size <= kInlineMax) {
@@ -329,11 +333,11 @@ private:
 			where[i] = place(req.add_write_args(), writes_[i]);
 
 		rpc::genop::Response resp;
-		Status st = plugin().client.call(
-		    {.method = "GenopShm",
-		     .generation = remote.generation,
-		     .service = transport::kServiceData},
-		    req, &resp);
+		Status st =
+		    plugin().client.call({.method = "GenopShm",
+					  .generation = remote.generation,
+					  .service = transport::kServiceData},
+					 req, &resp);
 		if (!st)
 			return st.code();
 		if (int rc = copy_back(resp); rc != VACCEL_OK)

@@ -270,11 +270,10 @@ Status Stream::read_exact(std::span<uint8_t> data, Deadline dl,
 		return Status::error(VACCEL_EIO, "read: stream is closed");
 	size_t got = 0;
 	while (got < data.size()) {
-		ssize_t n =
-		    fds != nullptr
-			? read_fds(fd_, data.data() + got, data.size() - got,
-				   *fds)
-			: read_some(fd_, data.data() + got, data.size() - got);
+		ssize_t n = fds != nullptr ? read_fds(fd_, data.data() + got,
+						      data.size() - got, *fds)
+					   : read_some(fd_, data.data() + got,
+						       data.size() - got);
 		if (fds != nullptr && fds->size() > kMaxFdsPerRead)
 			return Status::error(VACCEL_EIO,
 					     "read: %zu descriptors passed "

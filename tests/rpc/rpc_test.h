@@ -108,10 +108,9 @@ public:
 		if (at == std::string::npos)
 			return listen_;
 		auto end = out.find('\n', at);
-		return out.substr(at + key.size(),
-				  end == std::string::npos
-				      ? std::string::npos
-				      : end - at - key.size());
+		return out.substr(at + key.size(), end == std::string::npos
+						       ? std::string::npos
+						       : end - at - key.size());
 	}
 	[[nodiscard]] std::string log() const { return slurp(err_path()); }
 	[[nodiscard]] pid_t pid() const { return pid_; }
@@ -132,9 +131,9 @@ public:
 		}
 		env.push_back("VACCEL_PLUGINS=" + plugins);
 		env.push_back("VACCEL_LOG_LEVEL=2");
-		std::vector<std::string> argv = {
-		    TEST_AGENT_BIN, "-a",
-		    listen_.empty() ? address() : listen_};
+		std::vector<std::string> argv = {TEST_AGENT_BIN, "-a",
+						 listen_.empty() ? address()
+								 : listen_};
 		argv.insert(argv.end(), args.begin(), args.end());
 
 		pid_ = ::fork();

@@ -48,7 +48,8 @@ uint64_t fnv1a(const std::vector<uint8_t> &v)
 // Peak resident memory of @p pid in KiB (VmHWM), 0 if unknown.
 size_t peak_rss_kib(pid_t pid)
 {
-	std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/status"));
+	std::istringstream in(
+	    slurp("/proc/" + std::to_string(pid) + "/status"));
 	std::string line;
 	while (std::getline(in, line))
 		if (line.rfind("VmHWM:", 0) == 0)
@@ -295,15 +296,14 @@ TEST_F(LargeDataRaw, CallWithMoreBytesThanAnnouncedIsRefused)
 {
 	ASSERT_TRUE(raw_.send_frame(1, tp::MsgType::Request,
 				    tp::kFlagRemoteOpen, call_header(10)));
-	ASSERT_TRUE(raw_.send_frame(1, tp::MsgType::Data, 0,
-				    std::string(11, 'x')));
+	ASSERT_TRUE(
+	    raw_.send_frame(1, tp::MsgType::Data, 0, std::string(11, 'x')));
 	auto resp = raw_.read_response();
 	ASSERT_TRUE(resp);
 	EXPECT_EQ(resp->status().code(),
 		  static_cast<int>(tp::RpcCode::InvalidArgument));
-	ASSERT_TRUE(raw_.send_frame(1, tp::MsgType::Data,
-				    tp::kFlagRemoteClosed | tp::kFlagNoData,
-				    ""));
+	ASSERT_TRUE(raw_.send_frame(
+	    1, tp::MsgType::Data, tp::kFlagRemoteClosed | tp::kFlagNoData, ""));
 	auto st = agent_stats(agent_->address());
 	ASSERT_TRUE(st);
 	EXPECT_EQ(st->buffered_bytes(), 0U);
@@ -312,9 +312,10 @@ TEST_F(LargeDataRaw, CallWithMoreBytesThanAnnouncedIsRefused)
 TEST_F(LargeDataRaw, ClientDyingMidStreamReleasesItsBuffer)
 {
 	ASSERT_TRUE(raw_.send_frame(1, tp::MsgType::Request,
-				    tp::kFlagRemoteOpen, call_header(64 * kMiB)));
-	ASSERT_TRUE(raw_.send_frame(1, tp::MsgType::Data, 0,
-				    std::string(kMiB, 'x')));
+				    tp::kFlagRemoteOpen,
+				    call_header(64 * kMiB)));
+	ASSERT_TRUE(
+	    raw_.send_frame(1, tp::MsgType::Data, 0, std::string(kMiB, 'x')));
 	auto st = agent_stats(agent_->address());
 	ASSERT_TRUE(st);
 	EXPECT_EQ(st->buffered_bytes(), 64 * kMiB); // reserved up front
@@ -331,8 +332,8 @@ TEST_F(LargeDataRaw, ClientDyingMidStreamReleasesItsBuffer)
 
 TEST_F(LargeDataRaw, DataForAnUnknownStreamIsIgnored)
 {
-	ASSERT_TRUE(raw_.send_frame(99, tp::MsgType::Data, tp::kFlagRemoteClosed,
-				    "garbage"));
+	ASSERT_TRUE(raw_.send_frame(99, tp::MsgType::Data,
+				    tp::kFlagRemoteClosed, "garbage"));
 	auto stats = raw_.call("vaccel.ext.AgentAdmin", "Stats", "");
 	ASSERT_TRUE(stats);
 	EXPECT_EQ(stats->status().code(), 0);

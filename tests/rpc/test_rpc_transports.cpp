@@ -13,8 +13,8 @@
 #include <termios.h>
 
 #include <atomic>
-#include <mutex>
 #include <cstring>
+#include <mutex>
 #include <random>
 
 using namespace rpc_test;
@@ -70,8 +70,9 @@ void pump(int a, int b, const std::atomic<bool> &stop)
 				break;
 			}
 			for (ssize_t off = 0; off < n;) {
-				ssize_t w = ::write(to, buf + off,
-						    static_cast<size_t>(n - off));
+				ssize_t w =
+				    ::write(to, buf + off,
+					    static_cast<size_t>(n - off));
 				if (w <= 0) {
 					done = true;
 					break;
@@ -113,8 +114,8 @@ protected:
 	{
 		ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE),
 			  VACCEL_OK);
-		for (size_t size : {size_t{1}, size_t{4096} + 3,
-				    size_t{9} << 20}) {
+		for (size_t size :
+		     {size_t{1}, size_t{4096} + 3, size_t{9} << 20}) {
 			std::vector<uint8_t> in(size), out(size);
 			std::mt19937 rng(static_cast<uint32_t>(size));
 			for (auto &b : in)
@@ -182,11 +183,11 @@ TEST_F(Transports, HybridVsockThroughAVmmStandIn)
 			while (line.size() < 64 && ::read(c, &ch, 1) == 1 &&
 			       ch != '\n')
 				line.push_back(ch);
-			const std::string port =
-			    line.rfind("CONNECT ", 0) == 0 ? line.substr(8) : "";
-			int up = port.empty()
-				     ? -1
-				     : unix_connect(vmm + "_" + port);
+			const std::string port = line.rfind("CONNECT ", 0) == 0
+						     ? line.substr(8)
+						     : "";
+			int up =
+			    port.empty() ? -1 : unix_connect(vmm + "_" + port);
 			if (up < 0) {
 				::close(c);
 				continue;
