@@ -16,9 +16,12 @@ PACKAGES=(
   # backends (issue 4): libtorch, OpenCV DNN, OpenBLAS, OpenCL on CPU (pocl)
   libtorch-dev python3-torch libopencv-dev libopenblas-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
-  dataset-fashion-mnist python3-numpy python3-pil
+  dataset-fashion-mnist python3-numpy python3-pil zlib1g-dev
   # bindings and tools (issue 6)
   pybind11-dev python3-dev python3-pytest libcli11-dev nlohmann-json3-dev
+  python3-pip python3-setuptools python3-wheel
+  # deployment checks (issue 6): manifests, systemd unit, .deb packages
+  python3-yaml systemd file
   # guests (issue 5)
   qemu-system-x86 busybox-static
 )

@@ -12,6 +12,17 @@
 #include <unistd.h>
 #include <vaccel/log.h>
 
+#ifdef VACCEL_BUILTIN_PLUGIN
+// Static builds (VACCEL_STATIC_GUEST, cmake/StaticGuest.cmake) link one
+// plugin, the rpc transport, into the program: its VACCEL_PLUGIN()
+// descriptor is registered at every bootstrap, so a guest needs neither
+// dlopen() nor VACCEL_PLUGINS.
+namespace vaccel::core::builtin
+{
+extern "C" const struct vaccel_plugin *vaccel_plugin;
+}
+#endif
+
 namespace vaccel::core
 {
 
@@ -95,6 +106,14 @@ Status Runtime::bootstrap(const Config &config)
 	// (sessions, rundir, config).
 	initialized_.store(true, std::memory_order_release);
 	vaccel_debug("vAccel initialized, rundir %s", rundir_.c_str());
+#ifdef VACCEL_BUILTIN_PLUGIN
+	// First, so that it leads every session's preference order.
+	if (Status b = plugins_.add_static(
+		const_cast<struct vaccel_plugin *>(builtin::vaccel_plugin),
+		config_.version_ignore);
+	    !b.is_ok())
+		vaccel_error("built-in plugin: %s", b.message().c_str());
+#endif
 	if (!config_.plugins.empty())
 		(void)plugins_.load_list(config_.plugins,
 					 config_.version_ignore);

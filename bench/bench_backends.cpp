@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: Apache-2.0
+// Cost of going through vAccel to a real backend: sgemm of n x n matrices
+// (n = 256, 512, 1024) through vaccel_sgemm() with the blas plugin, next to
+// cblas_sgemm() called directly in the same run; and, when the opencl
+// plugin is built, through vaccel_sgemm() with the opencl plugin next to
+// the same kernel run directly with OpenCL (same buffers, copies and
+// launch as the plugin makes, with a context, queue and kernel made once).
+// The overheads are printed at the end.
+//
+//   build/release/bin/bench_backends [--benchmark_filter=...]
+//
+// The plugins are loaded by name from the library directory (the build
+// tree's lib/ or the install's); sessions with the CPU hint reach the blas
+// plugin first, with the GPU hint the opencl plugin.
+#include <benchmark/benchmark.h>
+#include <vaccel.h>
+
+#include <cblas.h>
+
+#ifdef BENCH_WITH_OPENCL
+#include "../plugins/opencl/kernels.h"
+#include <CL/cl.h>
+#endif
+
+#include <cstdio>
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace
+{
+
+struct Matrices {
+	int n;
+	std::vector<float> a, b, c;
+	explicit Matrices(int size)
+	    : n(size), a(size_t(size) * size), b(a.size()), c(a.size())
+	{
+		for (size_t i = 0; i < a.size(); i++) {
+			a[i] = float(i % 17) / 17.0F - 0.5F;
+			b[i] = float(i % 13) / 13.0F - 0.5F;
+		}
+	}
+};
+
+// A session whose sgemm reaches @p plugin (loaded by name if need be).
+struct Backend {
+	vaccel_session sess{};
+	bool ok = false;
+
+	Backend(const char *plugin, const char *name, vaccel_plugin_type_t hint)
+	{
+		void *fn = nullptr;
+		if (vaccel_plugin_get_op(name, VACCEL_OP_BLAS_SGEMM, &fn) !=
+		    VACCEL_OK)
+			vaccel_plugin_load(plugin);
+		if (vaccel_plugin_get_op(name, VACCEL_OP_BLAS_SGEMM, &fn) !=
+		    VACCEL_OK)
+			return;
+		ok = vaccel_session_init(&sess, hint) == VACCEL_OK;
+	}
+	~Backend()
+	{
+		if (ok)
+			vaccel_session_release(&sess);
+	}
+	Backend(const Backend &) = delete;
+	Backend &operator=(const Backend &) = delete;
+};
+
+Backend &blas()
+{
+	static Backend b("libvaccel-blas.so", "blas", VACCEL_PLUGIN_CPU);
+	return b;
+}
+
+void set_flops(benchmark::State &state, int n)
+{
+	state.counters["GFLOP/s"] = benchmark::Counter(
+	    2.0 * n * n * n * double(state.iterations()),
+	    benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+void BM_sgemm_cblas_direct(benchmark::State &state)
+{
+	Matrices m(int(state.range(0)));
+	for (auto _ : state) {
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m.n, m.n,
+			    m.n, 1.0F, m.a.data(), m.n, m.b.data(), m.n, 0.0F,
+			    m.c.data(), m.n);
+		benchmark::ClobberMemory();
+	}
+	set_flops(state, m.n);
+}
+BENCHMARK(BM_sgemm_cblas_direct)->Arg(256)->Arg(512)->Arg(1024);
+
+void BM_sgemm_vaccel_blas(benchmark::State &state)
+{
+	if (!blas().ok) {
+		state.SkipWithError("the blas plugin did not load");
+		return;
+	}
+	Matrices m(int(state.range(0)));
+	for (auto _ : state) {
+		int rc =
+		    vaccel_sgemm(&blas().sess, m.n, m.n, m.n, 1.0F, m.a.data(),
+				 m.n, m.b.data(), m.n, 0.0F, m.c.data(), m.n);
+		if (rc != VACCEL_OK) {
+			state.SkipWithError("vaccel_sgemm failed");
+			break;
+		}
+		benchmark::ClobberMemory();
+	}
+	set_flops(state, m.n);
+}
+BENCHMARK(BM_sgemm_vaccel_blas)->Arg(256)->Arg(512)->Arg(1024);
+
+#ifdef BENCH_WITH_OPENCL
+
+Backend &opencl()
+{
+	static Backend b("libvaccel-opencl.so", "opencl", VACCEL_PLUGIN_GPU);
+	return b;
+}
+
+// The opencl plugin's work done directly: the first device (the plugin's
+// default choice), the plugin's kernel source, built once.
+struct DirectCl {
+	cl_context ctx = nullptr;
+	cl_command_queue q = nullptr;
+	cl_program prog = nullptr;
+	cl_kernel kernel = nullptr;
+	size_t tile = 16;
+	bool ok = false;
+
+	DirectCl()
+	{
+		cl_platform_id platforms[8];
+		cl_uint np = 0;
+		if (clGetPlatformIDs(8, platforms, &np) != CL_SUCCESS ||
+		    np == 0)
+			return;
+		cl_device_id dev = nullptr;
+		cl_platform_id plat = nullptr;
+		for (cl_device_type t : {cl_device_type{CL_DEVICE_TYPE_GPU},
+					 cl_device_type{CL_DEVICE_TYPE_ALL}}) {
+			for (cl_uint i = 0; i < np && dev == nullptr; i++)
+				if (clGetDeviceIDs(platforms[i], t, 1, &dev,
+						   nullptr) == CL_SUCCESS)
+					plat = platforms[i];
+				else
+					dev = nullptr;
+			if (dev != nullptr)
+				break;
+		}
+		if (dev == nullptr)
+			return;
+		size_t max_group = 1;
+		clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE,
+				sizeof(max_group), &max_group, nullptr);
+		while (tile > 1 && tile * tile > max_group)
+			tile /= 2;
+		const cl_context_properties props[] = {
+		    CL_CONTEXT_PLATFORM,
+		    reinterpret_cast<cl_context_properties>(plat), 0};
+		cl_int err = CL_SUCCESS;
+		ctx = clCreateContext(props, 1, &dev, nullptr, nullptr, &err);
+		if (err != CL_SUCCESS)
+			return;
+		q = clCreateCommandQueue(ctx, dev, 0, &err);
+		if (err != CL_SUCCESS)
+			return;
+		const char *src = vaccel_opencl::kFloatProgram;
+		prog = clCreateProgramWithSource(ctx, 1, &src, nullptr, &err);
+		if (err != CL_SUCCESS)
+			return;
+		const std::string opts = "-DTS=" + std::to_string(tile);
+		if (clBuildProgram(prog, 1, &dev, opts.c_str(), nullptr,
+				   nullptr) != CL_SUCCESS)
+			return;
+		kernel = clCreateKernel(prog, "vaccel_sgemm", &err);
+		ok = err == CL_SUCCESS;
+	}
+	~DirectCl()
+	{
+		if (kernel != nullptr)
+			clReleaseKernel(kernel);
+		if (prog != nullptr)
+			clReleaseProgram(prog);
+		if (q != nullptr)
+			clReleaseCommandQueue(q);
+		if (ctx != nullptr)
+			clReleaseContext(ctx);
+	}
+	DirectCl(const DirectCl &) = delete;
+	DirectCl &operator=(const DirectCl &) = delete;
+
+	// C = A B, as the plugin runs it: buffers made for the call (inputs
+	// copied at creation), one launch, a blocking read of C.
+	bool sgemm(Matrices &m) const
+	{
+		const size_t bytes = m.a.size() * sizeof(float);
+		cl_int err = CL_SUCCESS;
+		cl_mem da =
+		    clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+				   bytes, m.a.data(), &err);
+		cl_mem db =
+		    clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+				   bytes, m.b.data(), &err);
+		cl_mem dc = clCreateBuffer(ctx, CL_MEM_READ_WRITE, bytes,
+					   nullptr, &err);
+		const cl_int n = m.n;
+		const float alpha = 1.0F;
+		const float beta = 0.0F;
+		cl_uint i = 0;
+		for (auto [size, value] :
+		     std::initializer_list<std::pair<size_t, const void *>>{
+			 {sizeof(n), &n},
+			 {sizeof(n), &n},
+			 {sizeof(n), &n},
+			 {sizeof(alpha), &alpha},
+			 {sizeof(da), &da},
+			 {sizeof(n), &n},
+			 {sizeof(db), &db},
+			 {sizeof(n), &n},
+			 {sizeof(beta), &beta},
+			 {sizeof(dc), &dc},
+			 {sizeof(n), &n}})
+			err |= clSetKernelArg(kernel, i++, size, value);
+		const size_t local[2] = {tile, tile};
+		const size_t g = (size_t(n) + tile - 1) / tile * tile;
+		const size_t global[2] = {g, g};
+		err |= clEnqueueNDRangeKernel(q, kernel, 2, nullptr, global,
+					      local, 0, nullptr, nullptr);
+		err |= clEnqueueReadBuffer(q, dc, CL_TRUE, 0, bytes, m.c.data(),
+					   0, nullptr, nullptr);
+		clReleaseMemObject(da);
+		clReleaseMemObject(db);
+		clReleaseMemObject(dc);
+		return err == CL_SUCCESS;
+	}
+};
+
+DirectCl &direct_cl()
+{
+	static DirectCl d;
+	return d;
+}
+
+void BM_sgemm_opencl_direct(benchmark::State &state)
+{
+	if (!direct_cl().ok) {
+		state.SkipWithError("no OpenCL device");
+		return;
+	}
+	Matrices m(int(state.range(0)));
+	for (auto _ : state) {
+		if (!direct_cl().sgemm(m)) {
+			state.SkipWithError("OpenCL sgemm failed");
+			break;
+		}
+	}
+	set_flops(state, m.n);
+}
+BENCHMARK(BM_sgemm_opencl_direct)->Arg(256)->Arg(512)->Arg(1024);
+
+void BM_sgemm_vaccel_opencl(benchmark::State &state)
+{
+	if (!opencl().ok) {
+		state.SkipWithError("the opencl plugin did not load");
+		return;
+	}
+	Matrices m(int(state.range(0)));
+	// The first call builds the kernels: keep it out of the timing.
+	if (vaccel_sgemm(&opencl().sess, m.n, m.n, m.n, 1.0F, m.a.data(), m.n,
+			 m.b.data(), m.n, 0.0F, m.c.data(), m.n) != VACCEL_OK) {
+		state.SkipWithError("vaccel_sgemm failed (no OpenCL device?)");
+		return;
+	}
+	for (auto _ : state) {
+		int rc = vaccel_sgemm(&opencl().sess, m.n, m.n, m.n, 1.0F,
+				      m.a.data(), m.n, m.b.data(), m.n, 0.0F,
+				      m.c.data(), m.n);
+		if (rc != VACCEL_OK) {
+			state.SkipWithError("vaccel_sgemm failed");
+			break;
+		}
+	}
+	set_flops(state, m.n);
+}
+BENCHMARK(BM_sgemm_vaccel_opencl)->Arg(256)->Arg(512)->Arg(1024);
+
+#endif // BENCH_WITH_OPENCL
+
+// Prints each vAccel run next to its direct baseline.
+class OverheadReporter : public benchmark::ConsoleReporter
+{
+public:
+	void ReportRuns(const std::vector<Run> &runs) override
+	{
+		ConsoleReporter::ReportRuns(runs);
+		for (const auto &r : runs)
+			if (r.run_type == Run::RT_Iteration &&
+			    !r.error_occurred)
+				ns_[r.benchmark_name()] =
+				    r.GetAdjustedRealTime();
+	}
+	void Finalize() override
+	{
+		ConsoleReporter::Finalize();
+		std::printf("\nSame-run comparisons (vAccel vs direct):\n");
+		for (const char *n : {"256", "512", "1024"}) {
+			overhead("blas sgemm", n, "BM_sgemm_vaccel_blas",
+				 "BM_sgemm_cblas_direct");
+			overhead("opencl sgemm", n, "BM_sgemm_vaccel_opencl",
+				 "BM_sgemm_opencl_direct");
+		}
+	}
+
+private:
+	void overhead(const char *what, const std::string &n,
+		      const std::string &a, const std::string &b)
+	{
+		const std::string ka = a + "/" + n;
+		const std::string kb = b + "/" + n;
+		if (!ns_.count(ka) || !ns_.count(kb) || ns_[kb] <= 0)
+			return;
+		const double va = ns_[ka];
+		const double vb = ns_[kb];
+		std::printf("  %-14s %4s x %-4s  %10.1f us vs %10.1f us  "
+			    "overhead %+6.2f%%\n",
+			    what, n.c_str(), n.c_str(), va / 1e3, vb / 1e3,
+			    100.0 * (va - vb) / vb);
+	}
+	std::map<std::string, double> ns_;
+};
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	benchmark::Initialize(&argc, argv);
+	if (benchmark::ReportUnrecognizedArguments(argc, argv))
+		return 1;
+	OverheadReporter reporter;
+	benchmark::RunSpecifiedBenchmarks(&reporter);
+	benchmark::Shutdown();
+	return 0;
+}

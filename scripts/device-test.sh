@@ -1,0 +1,449 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# GPU tests of the cuda plugin, on a machine other than the build machine.
+#
+#   scripts/device-test.sh pack   # on the Debian build machine (needs nvcc)
+#   scripts/device-test.sh run    # on the GPU machine, from the repo root
+#
+# pack: configures a Release build in build/device with -DVACCEL_GPU_TESTS=ON,
+#   builds libvaccel, the small plugins (noop, exec, rpc, cuda), vaccel-agent,
+#   the cuda tests (gtest linked statically) and the sgemm/minmax examples,
+#   and copies them, stripped, into devkit/ (under the repo root; keep it out
+#   of git, e.g. in .git/info/exclude) with a MANIFEST:
+#     devkit/bin       test_cuda, test_cuda_gpu, vaccel-agent, examples
+#     devkit/lib       libvaccel.so*, libvaccel-{noop,exec,rpc,cuda}.so,
+#                      cmake/vaccel (find_package) and pkgconfig
+#     devkit/include   the public headers
+#     devkit/deps      shared libraries the binaries need besides glibc,
+#                      libstdc++ and CUDA (libcurl, toml++, protobuf-lite...),
+#                      used only where the GPU machine lacks them
+#     devkit/deps/toolchain  libstdc++ and libgcc_s, used only where the GPU
+#                      machine's are too old
+#     devkit/share     test data
+#   It fails if devkit/ would exceed 40 MiB.
+#
+# run: needs no build tools. Prints nvidia-smi, finds cuBLAS (libcublas.so.13
+#   from the CUDA toolkit or from the pip wheels torch installs), runs the
+#   packed tests and examples with LD_LIBRARY_PATH and VACCEL_PLUGINS
+#   pointing into devkit/, and prints a summary. The exit status is the
+#   number of failed steps (0: all passed). Without a GPU only the steps that
+#   need none run; the others fail as "no GPU". When $OUT is set (the device
+#   runner's output folder), gtest XML reports and logs are written there.
+#   The torch plugin step is a hook the lead fills in: torch_plugin_step.
+#
+# Environment: VACCEL_DEVKIT (default <repo>/devkit), JOBS (pack: build
+# jobs, default 2), CUBLAS_DIR (run: folder holding libcublas.so.13, when the
+# search below does not find it), TEST_TIMEOUT (run: seconds per step,
+# default 600).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DEVKIT=${VACCEL_DEVKIT:-$ROOT/devkit}
+BUILD=$ROOT/build/device
+MAX_MIB=40
+
+die() {
+	echo "device-test: $*" >&2
+	exit 1
+}
+
+usage() {
+	sed -n '3,6p' "$0" | sed 's/^# \{0,1\}//'
+	exit "${1:-0}"
+}
+
+# --- pack ------------------------------------------------------------------
+
+# Libraries every Linux machine has (glibc) or that the GPU machine must
+# provide itself (CUDA: its driver and toolkit). Matched against sonames.
+is_system_lib() {
+	case "$1" in
+	linux-vdso.so.* | ld-linux*.so.* | libc.so.* | libm.so.* | libdl.so.* | \
+		libpthread.so.* | librt.so.* | libresolv.so.* | libutil.so.* | \
+		libanl.so.* | libnsl.so.*) return 0 ;;
+	libcuda.so.* | libcudart.so.* | libcublas.so.* | libcublasLt.so.* | \
+		libnvidia-*) return 0 ;;
+	esac
+	return 1
+}
+
+# The resolved paths of the shared libraries @p files need, outside devkit.
+runtime_deps() {
+	LD_LIBRARY_PATH=$DEVKIT/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
+		ldd "$@" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }' |
+		sort -u
+}
+
+# Copies the targets' files that exist into devkit/.
+pack() {
+	command -v cmake >/dev/null || die "pack needs cmake"
+	if ! command -v nvcc >/dev/null && [ ! -x /usr/local/cuda/bin/nvcc ]; then
+		die "pack needs nvcc (the CUDA toolkit): the cuda plugin would not be built"
+	fi
+	echo "== configure $BUILD (Release, VACCEL_GPU_TESTS=ON)"
+	mkdir -p "$BUILD"
+	local log=$BUILD/device-test-configure.log
+	cmake --preset release -B "$BUILD" -DVACCEL_GPU_TESTS=ON \
+		-DVACCEL_BUILD_BENCH=OFF -DCMAKE_INSTALL_PREFIX="$DEVKIT" >"$log" 2>&1 ||
+		{
+			tail -30 "$log"
+			die "configure failed (log: $log)"
+		}
+	grep -E "cuda plugin" "$log" || true
+
+	local wanted=(vaccel vaccel-agent vaccel-noop vaccel-exec vaccel-rpc vaccel-cuda
+		test_cuda test_cuda_gpu example-sgemm example-sgemm_generic example-minmax)
+	local have targets=()
+	have=$(cmake --build "$BUILD" --target help 2>/dev/null | sed -n 's/^\([^: ]*\): .*/\1/p')
+	for t in "${wanted[@]}"; do
+		if grep -qx -- "$t" <<<"$have"; then
+			targets+=("$t")
+		else
+			echo "   (target $t does not exist here: not packed)"
+		fi
+	done
+	for t in vaccel vaccel-cuda test_cuda test_cuda_gpu; do
+		grep -qx -- "$t" <<<"$have" || die "target $t is missing: nothing to test on the GPU"
+	done
+	echo "== build ${targets[*]}"
+	cmake --build "$BUILD" -j"${JOBS:-2}" --target "${targets[@]}"
+
+	echo "== copy into $DEVKIT"
+	rm -rf "$DEVKIT"
+	mkdir -p "$DEVKIT"/{bin,lib,deps/toolchain,share}
+	# Headers and the CMake/pkg-config package, so that plugins built on
+	# the GPU machine (torch) can find_package(vaccel).
+	cmake --install "$BUILD" --prefix "$DEVKIT" --component dev >/dev/null
+	cp -P "$BUILD"/lib/libvaccel.so* "$DEVKIT/lib/"
+	local f
+	for f in noop exec rpc cuda; do
+		[ -f "$BUILD/lib/libvaccel-$f.so" ] && cp "$BUILD/lib/libvaccel-$f.so" "$DEVKIT/lib/"
+	done
+	for f in test_cuda test_cuda_gpu vaccel-agent sgemm sgemm_generic minmax; do
+		[ -f "$BUILD/bin/$f" ] && cp "$BUILD/bin/$f" "$DEVKIT/bin/"
+	done
+	cp "$ROOT/examples/data/input_2048.csv" "$DEVKIT/share/"
+
+	# Shared libraries besides glibc and CUDA. libstdc++/libgcc_s go apart:
+	# the GPU machine's own are newer and preferred.
+	local elfs=("$DEVKIT"/bin/* "$DEVKIT"/lib/*.so*)
+	local soname path
+	while read -r soname path; do
+		[ -n "$soname" ] || continue
+		case "$path" in "$DEVKIT"/*) continue ;; esac
+		is_system_lib "$soname" && continue
+		case "$soname" in
+		libstdc++.so.* | libgcc_s.so.*) cp -L "$path" "$DEVKIT/deps/toolchain/$soname" ;;
+		*) cp -L "$path" "$DEVKIT/deps/$soname" ;;
+		esac
+	done < <(runtime_deps "${elfs[@]}")
+
+	# Debug info is most of the size; the tests need none of it.
+	find "$DEVKIT/bin" "$DEVKIT/lib" "$DEVKIT/deps" -type f \( -perm -u+x -o -name '*.so*' \) \
+		-exec strip --strip-unneeded {} + 2>/dev/null || true
+
+	write_manifest
+	local size_kib
+	size_kib=$(du -sk "$DEVKIT" | cut -f1)
+	echo "== devkit: $((size_kib / 1024)) MiB ($size_kib KiB) in $DEVKIT"
+	[ "$size_kib" -le $((MAX_MIB * 1024)) ] || die "devkit is larger than $MAX_MIB MiB"
+	echo "== done; on the GPU machine, from the repo root: scripts/device-test.sh run"
+}
+
+write_manifest() {
+	local m=$DEVKIT/MANIFEST
+	{
+		echo "# vAccel devkit for scripts/device-test.sh run"
+		echo "built:    $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -n) ($(sed -n 's/^PRETTY_NAME=//p' /etc/os-release | tr -d '"'))"
+		echo "commit:   $(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (+ uncommitted changes)')"
+		echo "cuda:     $(sed -n 's/.*vaccel: cuda plugin: //p' "$BUILD/device-test-configure.log")"
+		echo "glibc:    $(ldd --version | head -1)"
+		echo "# sha256 bytes path"
+		(cd "$DEVKIT" && find . -type f ! -name MANIFEST | sort | while read -r f; do
+			echo "$(sha256sum "$f" | cut -d' ' -f1) $(stat -c %s "$f") ${f#./}"
+		done)
+	} >"$m"
+}
+
+# --- run -------------------------------------------------------------------
+
+RESULTS=()
+FAILURES=0
+HAVE_GPU=0
+OUTDIR=""
+
+# step <name> <command...>: runs one step; 0 passes, 77 skips, else fails.
+step() {
+	local name=$1
+	shift
+	echo
+	echo "=== $name"
+	local rc=0
+	"$@" || rc=$?
+	case $rc in
+	0) RESULTS+=("PASS  $name") ;;
+	77) RESULTS+=("SKIP  $name") ;;
+	*)
+		RESULTS+=("FAIL  $name (exit $rc)")
+		FAILURES=$((FAILURES + 1))
+		;;
+	esac
+}
+
+# A step that needs a GPU.
+gpu_step() {
+	local name=$1
+	shift
+	if [ "$HAVE_GPU" = 1 ]; then
+		step "$name" "$@"
+	else
+		echo
+		echo "=== $name: not run, no GPU"
+		RESULTS+=("FAIL  $name (no GPU)")
+		FAILURES=$((FAILURES + 1))
+	fi
+}
+
+with_timeout() {
+	if command -v timeout >/dev/null; then
+		timeout "${TEST_TIMEOUT:-600}" "$@"
+	else
+		"$@"
+	fi
+}
+
+check_gpu() {
+	if command -v nvidia-smi >/dev/null && nvidia-smi; then
+		nvidia-smi -L | grep -q '^GPU ' && HAVE_GPU=1
+	elif [ -e /dev/nvidia0 ]; then
+		echo "nvidia-smi is missing but /dev/nvidia0 exists: trying the GPU steps"
+		HAVE_GPU=1
+	fi
+	if [ "$HAVE_GPU" = 1 ]; then
+		return 0
+	fi
+	echo "no NVIDIA GPU visible (no nvidia-smi or it lists no GPU): the GPU steps cannot run"
+	return 1
+}
+
+# Folder holding libcublas.so.13: CUBLAS_DIR, the loader cache, the CUDA
+# toolkit, or the nvidia-* pip wheels next to torch.
+find_cublas() {
+	local d
+	for d in "${CUBLAS_DIR:-}" ${CUDA_HOME:+"$CUDA_HOME/lib64"} ${CUDA_HOME:+"$CUDA_HOME/lib"} \
+		/usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib \
+		/usr/local/cuda-13*/lib64 /usr/local/cuda-13*/targets/x86_64-linux/lib; do
+		[ -n "$d" ] && [ -e "$d/libcublas.so.13" ] && {
+			echo "$d"
+			return 0
+		}
+	done
+	if ldconfig -p 2>/dev/null | grep -q 'libcublas\.so\.13 '; then
+		echo "" # the loader finds it by itself
+		return 0
+	fi
+	local py
+	for py in python3 /usr/bin/python3; do
+		command -v "$py" >/dev/null || continue
+		d=$("$py" - <<'EOF' 2>/dev/null || true
+import glob, os, site, sys
+roots = site.getsitepackages() + [site.getusersitepackages()]
+for r in roots:
+    for p in sorted(glob.glob(os.path.join(r, "nvidia", "**", "libcublas.so.13"), recursive=True)):
+        print(os.path.dirname(p)); sys.exit(0)
+EOF
+		)
+		[ -n "$d" ] && {
+			echo "$d"
+			return 0
+		}
+	done
+	return 1
+}
+
+# Lines of ldd output about libraries that are missing or too old.
+unresolved() {
+	ldd "$DEVKIT"/bin/* "$DEVKIT"/lib/*.so 2>&1 | grep -E 'not found' | sort -u || true
+}
+
+setup_libs() {
+	local cublas
+	if ! cublas=$(find_cublas); then
+		echo "libcublas.so.13 not found: set CUBLAS_DIR to the folder that holds it"
+		return 1
+	fi
+	echo "cuBLAS: ${cublas:-found by the loader}"
+	export LD_LIBRARY_PATH=$DEVKIT/lib${cublas:+:$cublas}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+	local missing
+	missing=$(unresolved)
+	if [ -n "$missing" ]; then
+		echo "missing on this machine, using devkit/deps:"
+		echo "  ${missing//$'\n'/$'\n'  }"
+		export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$DEVKIT/deps
+		missing=$(unresolved)
+	fi
+	if [ -n "$missing" ] && grep -q 'GLIBCXX\|GCC_\|CXXABI' <<<"$missing"; then
+		echo "libstdc++ here is too old, using devkit/deps/toolchain"
+		export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$DEVKIT/deps/toolchain
+		missing=$(unresolved)
+	fi
+	echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+	if [ -n "$missing" ]; then
+		echo "still unresolved:"
+		echo "  ${missing//$'\n'/$'\n'  }"
+		return 1
+	fi
+}
+
+# run_gtest <binary>: the packed test binary, with an XML report in $OUT.
+run_gtest() {
+	local bin=$1
+	local args=(--gtest_color=no)
+	[ -n "$OUTDIR" ] && args+=("--gtest_output=xml:$OUTDIR/$bin.xml")
+	VACCEL_TEST_CUDA_PLUGIN=$DEVKIT/lib/libvaccel-cuda.so \
+		VACCEL_TEST_DATA_DIR=$DEVKIT/share \
+		with_timeout "$DEVKIT/bin/$bin" "${args[@]}"
+}
+
+# Checks the 512x512 C the sgemm example wrote against float64 numpy (or
+# torch) on the same inputs; 77 when neither is installed.
+check_sgemm_file() {
+	local py=python3
+	command -v "$py" >/dev/null || return 77
+	"$py" - "$1" <<'EOF'
+import sys
+D = 512
+try:
+    import numpy as np
+    i = np.arange(D, dtype=np.float64)
+    m = np.outer(i, i) / D  # exact in float32 too: i*j < 2^24, / 2^9
+    ref = 32412.0 * (m @ m) + 2123.0 * m
+    c = np.fromfile(sys.argv[1], dtype=np.float32).astype(np.float64).reshape(D, D)
+    err = float(np.abs(c - ref).max() / np.abs(ref).max())
+except ImportError:
+    try:
+        import torch
+    except ImportError:
+        print("neither numpy nor torch: reference check skipped")
+        sys.exit(77)
+    i = torch.arange(D, dtype=torch.float64)
+    m = torch.outer(i, i) / D
+    ref = 32412.0 * (m @ m) + 2123.0 * m
+    raw = open(sys.argv[1], "rb").read()
+    c = torch.frombuffer(bytearray(raw), dtype=torch.float32).to(torch.float64).reshape(D, D)
+    err = float((c - ref).abs().max() / ref.abs().max())
+print(f"sgemm example: max error relative to max |C| = {err:.3g}")
+sys.exit(0 if err < 1e-5 else 1)
+EOF
+}
+
+example_sgemm() {
+	local tmp=$1
+	VACCEL_PLUGINS=$DEVKIT/lib/libvaccel-cuda.so with_timeout "$DEVKIT/bin/sgemm" 1 "$tmp/c_cuda.bin" || return 1
+	VACCEL_PLUGINS=$DEVKIT/lib/libvaccel-cuda.so with_timeout "$DEVKIT/bin/sgemm_generic" 1 "$tmp/c_genop.bin" || return 1
+	cmp "$tmp/c_cuda.bin" "$tmp/c_genop.bin" || {
+		echo "sgemm and sgemm_generic (genop) differ"
+		return 1
+	}
+	local rc=0
+	check_sgemm_file "$tmp/c_cuda.bin" || rc=$?
+	# Without numpy or torch the GPU part still passed.
+	[ "$rc" = 77 ] && return 0
+	return "$rc"
+}
+
+# min/max of input_2048.csv clamped to [0, 4000], from awk.
+example_minmax() {
+	local want got
+	want=$(awk 'BEGIN { mn = "x" } { v = $1 + 0; if (v < 0) v = 0; if (v > 4000) v = 4000;
+		if (mn == "x" || v < mn) mn = v; if (mx == "" || v > mx) mx = v }
+		END { printf "min: %f max: %f\n", mn, mx }' "$DEVKIT/share/input_2048.csv")
+	got=$(VACCEL_PLUGINS=$DEVKIT/lib/libvaccel-cuda.so with_timeout "$DEVKIT/bin/minmax" 2048 \
+		"$DEVKIT/share/input_2048.csv" 0 4000 | grep '^min:') || return 1
+	echo "got:      $got"
+	echo "expected: $want"
+	[ "$got" = "$want" ]
+}
+
+# The sgemm example through the rpc plugin and a vaccel-agent that runs the
+# cuda plugin: the result must equal the local one bit for bit.
+agent_sgemm() {
+	local tmp=$1
+	[ -x "$DEVKIT/bin/vaccel-agent" ] && [ -f "$DEVKIT/lib/libvaccel-rpc.so" ] || return 77
+	local sock=$tmp/agent.sock
+	VACCEL_PLUGINS=$DEVKIT/lib/libvaccel-cuda.so "$DEVKIT/bin/vaccel-agent" -a "unix://$sock" \
+		>"$tmp/agent.log" 2>&1 &
+	local agent=$!
+	local _
+	for _ in $(seq 100); do
+		[ -S "$sock" ] && break
+		sleep 0.1
+	done
+	local rc=0
+	VACCEL_PLUGINS=$DEVKIT/lib/libvaccel-rpc.so VACCEL_RPC_ADDRESS=unix://$sock \
+		with_timeout "$DEVKIT/bin/sgemm" 1 "$tmp/c_rpc.bin" || rc=1
+	kill "$agent" 2>/dev/null || true
+	wait "$agent" 2>/dev/null || true
+	if [ "$rc" != 0 ]; then
+		echo "agent log:"
+		tail -20 "$tmp/agent.log"
+		return 1
+	fi
+	cmp "$tmp/c_cuda.bin" "$tmp/c_rpc.bin" || {
+		echo "sgemm through the agent differs from the local run"
+		return 1
+	}
+	echo "sgemm through vaccel-agent matches the local run"
+}
+
+# ---- HOOK (lead): the torch plugin ------------------------------------------
+# Build the torch plugin here, on the GPU machine, with its standalone CMake
+# against this machine's libtorch and devkit's vAccel package, then run its
+# GPU tests. Something like:
+#   prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+#   cmake -S "$ROOT/plugins/torch" -B "$tmp/torch" -G Ninja \
+#       -DCMAKE_PREFIX_PATH="$prefix;$DEVKIT" -Dvaccel_DIR="$DEVKIT/lib/cmake/vaccel"
+#   cmake --build "$tmp/torch" && <run its tests with VACCEL_PLUGINS=...>
+# Return 0 on success, 77 to report SKIP, anything else to fail.
+torch_plugin_step() {
+	local tmp=$1
+	: "$tmp"
+	echo "torch plugin step: not filled in (see the HOOK comment in $0)"
+	return 77
+}
+# ---- end of HOOK --------------------------------------------------------------
+
+run() {
+	[ -f "$DEVKIT/MANIFEST" ] || die "no $DEVKIT/MANIFEST: run 'scripts/device-test.sh pack' on the build machine and bring devkit/ here"
+	sed -n '2,5p' "$DEVKIT/MANIFEST"
+	OUTDIR=${OUT:-}
+	local tmp
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+
+	step "nvidia-smi" check_gpu
+	step "shared libraries resolve" setup_libs
+	# Hides the GPUs itself: passes with or without one.
+	step "test_cuda (no-device behaviour)" run_gtest test_cuda
+	gpu_step "test_cuda_gpu (ops vs CPU references, threads)" run_gtest test_cuda_gpu
+	gpu_step "example sgemm + sgemm_generic via the cuda plugin" example_sgemm "$tmp"
+	gpu_step "example minmax via the cuda plugin" example_minmax
+	gpu_step "sgemm through vaccel-agent (rpc plugin -> cuda plugin)" agent_sgemm "$tmp"
+	gpu_step "torch plugin (hook)" torch_plugin_step "$tmp"
+
+	echo
+	echo "=== summary"
+	printf '%s\n' "${RESULTS[@]}"
+	if [ -n "$OUTDIR" ]; then
+		printf '%s\n' "${RESULTS[@]}" >"$OUTDIR/summary.txt"
+	fi
+	echo "$FAILURES step(s) failed"
+	exit $((FAILURES > 100 ? 100 : FAILURES))
+}
+
+case "${1:-}" in
+pack) pack ;;
+run) run ;;
+-h | --help | help) usage 0 ;;
+*) usage 2 ;;
+esac

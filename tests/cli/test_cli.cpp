@@ -1,0 +1,656 @@
+// SPDX-License-Identifier: Apache-2.0
+// The `vaccel` command-line tool, run as a child process: outputs, exit
+// codes (docs/cli.md), JSON documents, `vaccel bench` statistics, the
+// progress bar on a terminal, and `vaccel agent` serving `--remote` runs.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <vaccel.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char **environ;
+
+namespace
+{
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::string kPlugins =
+    std::string(TEST_NOOP_PLUGIN) + ":" + TEST_EXEC_PLUGIN;
+const std::string kTag = "This is a dummy classification tag!";
+const std::string kImgname = "This is a dummy imgname!";
+
+std::string slurp(const std::string &path)
+{
+	std::ifstream in(path, std::ios::binary);
+	std::ostringstream ss;
+	ss << in.rdbuf();
+	return ss.str();
+}
+
+class TempDir
+{
+public:
+	TempDir()
+	{
+		std::string t = (std::filesystem::temp_directory_path() /
+				 "vaccel-cli-XXXXXX")
+				    .string();
+		if (mkdtemp(t.data()) == nullptr)
+			throw std::runtime_error("mkdtemp");
+		path_ = t;
+	}
+	~TempDir() { std::filesystem::remove_all(path_); }
+	TempDir(const TempDir &) = delete;
+	TempDir &operator=(const TempDir &) = delete;
+	[[nodiscard]] std::string file(const std::string &n) const
+	{
+		return path_ + "/" + n;
+	}
+
+private:
+	std::string path_;
+};
+
+// The environment of a child: ours without VACCEL_*, plus @p extra.
+std::vector<std::string>
+child_env(const std::map<std::string, std::string> &extra)
+{
+	std::vector<std::string> env;
+	for (char **e = environ; *e != nullptr; ++e)
+		if (std::string(*e).rfind("VACCEL_", 0) != 0)
+			env.emplace_back(*e);
+	for (const auto &[k, v] : extra)
+		env.push_back(k + "=" + v);
+	return env;
+}
+
+[[noreturn]] void exec_child(const std::vector<std::string> &args,
+			     const std::vector<std::string> &env)
+{
+	std::vector<std::string> a{TEST_CLI_BIN};
+	a.insert(a.end(), args.begin(), args.end());
+	std::vector<char *> av;
+	std::vector<char *> ev;
+	for (auto &s : a)
+		av.push_back(const_cast<char *>(s.c_str()));
+	av.push_back(nullptr);
+	for (const auto &s : env)
+		ev.push_back(const_cast<char *>(s.c_str()));
+	ev.push_back(nullptr);
+	execve(TEST_CLI_BIN, av.data(), ev.data());
+	_exit(127);
+}
+
+struct Result {
+	int rc = -1;
+	std::string out;
+	std::string err;
+};
+
+// Runs `vaccel args...` to completion (at most 60 s).
+Result run(const std::vector<std::string> &args,
+	   const std::map<std::string, std::string> &env = {
+	       {"VACCEL_PLUGINS", kPlugins}})
+{
+	TempDir dir;
+	const std::string out = dir.file("out");
+	const std::string err = dir.file("err");
+	const auto e = child_env(env);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int r = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int n = open("/dev/null", O_RDONLY);
+		dup2(o, 1);
+		dup2(r, 2);
+		dup2(n, 0);
+		exec_child(args, e);
+	}
+	Result res;
+	const auto until = std::chrono::steady_clock::now() + 60s;
+	int status = 0;
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (std::chrono::steady_clock::now() > until) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			ADD_FAILURE() << "vaccel timed out";
+			break;
+		}
+		std::this_thread::sleep_for(5ms);
+	}
+	res.rc =
+	    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	res.out = slurp(out);
+	res.err = slurp(err);
+	return res;
+}
+
+std::string describe(const Result &r)
+{
+	return "rc " + std::to_string(r.rc) + "\nstdout:\n" + r.out +
+	       "\nstderr:\n" + r.err;
+}
+
+json parse(const Result &r)
+{
+	try {
+		return json::parse(r.out);
+	} catch (const json::exception &e) {
+		ADD_FAILURE() << "stdout is not JSON: " << e.what() << "\n"
+			      << describe(r);
+		return json::object();
+	}
+}
+
+// The generator docs/cli.md specifies for `run sgemm` (splitmix64, top
+// 24 bits mapped to [-1, 1)), written out here from the description.
+std::vector<float> sgemm_matrices(uint64_t seed, size_t count)
+{
+	std::vector<float> v;
+	uint64_t state = seed;
+	for (size_t i = 0; i < count; i++) {
+		state += 0x9e3779b97f4a7c15ULL;
+		uint64_t z = state;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		z = z ^ (z >> 31);
+		v.push_back(static_cast<float>(
+		    static_cast<double>(z >> 40) / (1 << 23) - 1.0));
+	}
+	return v;
+}
+
+// ---- help, version, usage errors --------------------------------------
+
+TEST(Cli, HelpListsSubcommandsAndExitCodes)
+{
+	Result r = run({"--help"});
+	EXPECT_EQ(r.rc, 0) << describe(r);
+	for (const char *s : {"info", "run", "bench", "--remote", "--plugins",
+			      "Exit status", "2 usage error"})
+		EXPECT_NE(r.out.find(s), std::string::npos) << s;
+	r = run({"bench", "--help"});
+	EXPECT_EQ(r.rc, 0);
+	for (const char *s : {"--iterations", "--duration", "--json", "noop",
+			      "sgemm", "exec", "classify"})
+		EXPECT_NE(r.out.find(s), std::string::npos) << s;
+}
+
+TEST(Cli, Version)
+{
+	Result r = run({"--version"});
+	EXPECT_EQ(r.rc, 0);
+	EXPECT_EQ(r.out, std::string("vaccel ") + VACCEL_VERSION + "\n");
+}
+
+TEST(Cli, UsageErrorsExitWith2)
+{
+	const std::vector<std::vector<std::string>> bad = {
+	    {},
+	    {"bogus"},
+	    {"run"},
+	    {"run", "nosuchop"},
+	    {"run", "sgemm", "--m", "0"},
+	    {"run", "sgemm", "--k", "many"},
+	    {"run", "exec"},
+	    {"run", "classify"},
+	    {"bench", "noop", "-n", "10", "-t", "1"},
+	    {"bench", "noop", "--threads", "0"},
+	    {"--plugins", "a.so", "--remote", "unix:///x", "run", "noop"},
+	    {"--hint", "nonsense", "run", "noop"},
+	    {"--log-level", "loud", "info"},
+	};
+	for (const auto &args : bad) {
+		Result r = run(args);
+		std::string cmd;
+		for (const auto &a : args)
+			cmd += a + " ";
+		EXPECT_EQ(r.rc, 2) << cmd << describe(r);
+		EXPECT_FALSE(r.err.empty()) << cmd;
+	}
+}
+
+// ---- info ----------------------------------------------------------------
+
+TEST(Cli, InfoJsonDescribesRuntimeAndPlugins)
+{
+	Result r = run({"info", "--json"});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	json j = parse(r);
+	EXPECT_EQ(j["version"], VACCEL_VERSION);
+	EXPECT_TRUE(j["initialized"].get<bool>());
+	EXPECT_TRUE(
+	    j["library"].get<std::string>().ends_with("libvaccel.so.0"));
+	EXPECT_EQ(j["config"]["plugins"], kPlugins);
+	EXPECT_EQ(j["config"]["log_level"], "error");
+	// Removed again when the command exits: only its form is checked.
+	EXPECT_EQ(j["config"]["rundir"].get<std::string>().rfind('/', 0), 0U);
+	ASSERT_EQ(j["plugins"].size(), 2U);
+	const json &noop = j["plugins"][0];
+	EXPECT_EQ(noop["name"], "noop");
+	EXPECT_EQ(noop["path"], TEST_NOOP_PLUGIN);
+	EXPECT_EQ(noop["type"], json::array({"debug"}));
+	ASSERT_EQ(noop["ops"].size(), static_cast<size_t>(VACCEL_OP_MAX));
+	EXPECT_EQ(noop["ops"][0], "noop");
+	EXPECT_EQ(noop["ops"][3], "image_classify");
+	EXPECT_EQ(noop["ops"][23], "opencv");
+	EXPECT_EQ(j["plugins"][1]["name"], "exec");
+	EXPECT_EQ(j["plugins"][1]["ops"],
+		  json::array({"noop", "exec", "exec_with_resource"}));
+	EXPECT_TRUE(j["missing_plugins"].empty());
+}
+
+TEST(Cli, InfoTextAndMissingPlugin)
+{
+	Result r = run({"info"});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	EXPECT_NE(r.out.find(std::string("vAccel ") + VACCEL_VERSION),
+		  std::string::npos);
+	EXPECT_NE(r.out.find("plugins (2 loaded)"), std::string::npos);
+	EXPECT_NE(r.out.find("ops (24): noop exec"), std::string::npos);
+
+	r = run({"--plugins",
+		 std::string(TEST_NOOP_PLUGIN) + ":/nonexistent/libx.so",
+		 "info", "--json"},
+		{});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	json j = parse(r);
+	EXPECT_EQ(j["plugins"].size(), 1U);
+	EXPECT_EQ(j["missing_plugins"], json::array({"/nonexistent/libx.so"}));
+}
+
+// ---- run -----------------------------------------------------------------
+
+TEST(Cli, RunNoop)
+{
+	Result r = run({"run", "noop"});
+	EXPECT_EQ(r.rc, 0) << describe(r);
+	EXPECT_EQ(r.out.rfind("ok\ntime: ", 0), 0U) << r.out;
+	EXPECT_NE(r.out.find("on plugin noop"), std::string::npos);
+
+	r = run({"run", "noop", "--json"});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	json j = parse(r);
+	EXPECT_EQ(j["op"], "noop");
+	EXPECT_EQ(j["plugin"], "noop");
+	EXPECT_TRUE(j["ok"].get<bool>());
+	EXPECT_GE(j["time_us"].get<double>(), 0.0);
+}
+
+TEST(Cli, RunWithoutAPluginForTheOpExitsWith3)
+{
+	Result r = run({"run", "noop"}, {});
+	EXPECT_EQ(r.rc, 3) << describe(r);
+	EXPECT_NE(r.err.find("no loaded plugin implements noop"),
+		  std::string::npos)
+	    << r.err;
+	r = run({"--plugins", "/nonexistent/libvaccel-x.so", "run", "noop"},
+		{});
+	EXPECT_EQ(r.rc, 3) << describe(r);
+	EXPECT_NE(r.err.find("failed to load: /nonexistent/libvaccel-x.so"),
+		  std::string::npos)
+	    << r.err;
+}
+
+TEST(Cli, RunClassify)
+{
+	const std::string img = std::string(TEST_DATA_DIR) + "/example.jpg";
+	Result r = run({"run", "classify", img});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	EXPECT_EQ(
+	    r.out.rfind("tag: " + kTag + "\nimgname: " + kImgname + "\n", 0),
+	    0U)
+	    << r.out;
+	r = run({"run", "classify", img, "--json"});
+	json j = parse(r);
+	EXPECT_EQ(j["tag"], kTag);
+	EXPECT_EQ(j["imgname"], kImgname);
+
+	r = run({"run", "classify", "/nonexistent.jpg"});
+	EXPECT_EQ(r.rc, 3) << describe(r);
+	EXPECT_NE(r.err.find("cannot read image /nonexistent.jpg"),
+		  std::string::npos);
+}
+
+TEST(Cli, RunSgemmChecksum)
+{
+	// noop leaves C as generated, so the checksum is the sum of the
+	// initial C, which follows A and B in the generator's stream.
+	std::mt19937_64 rng(7);
+	for (int rep = 0; rep < 3; rep++) {
+		const int64_t m = 1 + static_cast<int64_t>(rng() % 9);
+		const int64_t n = 1 + static_cast<int64_t>(rng() % 9);
+		const int64_t k = 1 + static_cast<int64_t>(rng() % 9);
+		const uint64_t seed = rng();
+		Result r = run({"run", "sgemm", "--m", std::to_string(m), "--n",
+				std::to_string(n), "--k", std::to_string(k),
+				"--seed", std::to_string(seed), "--json"});
+		ASSERT_EQ(r.rc, 0) << describe(r);
+		json j = parse(r);
+		auto v = sgemm_matrices(
+		    seed, static_cast<size_t>(m * k + k * n + m * n));
+		double want = 0;
+		for (size_t i = static_cast<size_t>(m * k + k * n);
+		     i < v.size(); i++)
+			want += static_cast<double>(v[i]);
+		EXPECT_NEAR(j["checksum"].get<double>(), want,
+			    1e-9 * (1 + std::abs(want)));
+		EXPECT_EQ(j["m"], m);
+		EXPECT_EQ(j["n"], n);
+		EXPECT_EQ(j["k"], k);
+		EXPECT_GT(j["gflops"].get<double>(), 0.0);
+	}
+	Result r = run({"run", "sgemm", "--m", "2", "--n", "3", "--k", "4"});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	EXPECT_EQ(r.out.rfind("m=2 n=3 k=4 checksum=", 0), 0U) << r.out;
+	EXPECT_NE(r.out.find("GFLOP/s"), std::string::npos);
+}
+
+TEST(Cli, RunExecDoublesWithMytestlib)
+{
+	std::mt19937 rng(11);
+	for (int rep = 0; rep < 3; rep++) {
+		const int v = static_cast<int>(rng() % 100000);
+		Result r =
+		    run({"--hint", "generic", "run", "exec", TEST_MYTESTLIB,
+			 "mytestfunc", std::to_string(v)});
+		ASSERT_EQ(r.rc, 0) << describe(r);
+		EXPECT_NE(r.out.find("output: " + std::to_string(2 * v) + "\n"),
+			  std::string::npos)
+		    << r.out;
+		EXPECT_NE(r.out.find("on plugin exec"), std::string::npos);
+	}
+	// --json: mytestlib's own printf()s go to stderr, so stdout is JSON.
+	// Negative numbers follow "--".
+	Result r = run({"run", "exec", "--hint", "cpu", TEST_MYTESTLIB,
+			"mytestfunc", "--json", "--", "-21"});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	json j = parse(r);
+	EXPECT_EQ(j["outputs"], json::array({-42}));
+	EXPECT_EQ(j["plugin"], "exec");
+	EXPECT_NE(r.err.find("I got input: -21"), std::string::npos);
+}
+
+TEST(Cli, RunExecFailuresExitWith1)
+{
+	Result r = run({"--hint", "generic", "run", "exec", TEST_MYTESTLIB,
+			"no_such_symbol"});
+	EXPECT_EQ(r.rc, 1) << describe(r);
+	EXPECT_NE(r.err.find("exec failed: ENOSYS (38)"), std::string::npos)
+	    << r.err;
+	r = run({"--hint", "generic", "run", "exec", "/nonexistent/lib.so", "f",
+		 "--json"});
+	EXPECT_EQ(r.rc, 1) << describe(r);
+	json j = parse(r);
+	EXPECT_FALSE(j["ok"].get<bool>());
+	EXPECT_EQ(j["error"]["code"], VACCEL_EINVAL);
+	EXPECT_EQ(j["error"]["name"], "EINVAL");
+	// mytestlib refuses two inputs: the function fails.
+	r = run({"--hint", "generic", "run", "exec", TEST_MYTESTLIB,
+		 "mytestfunc", "1", "2"});
+	EXPECT_EQ(r.rc, 1) << describe(r);
+	EXPECT_NE(r.err.find("EBACKEND"), std::string::npos);
+}
+
+TEST(Cli, LogLevelReachesTheRuntime)
+{
+	Result r = run({"--log-level", "debug", "run", "noop"});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	EXPECT_NE(r.err.find("[noop] noop: session"), std::string::npos)
+	    << r.err;
+}
+
+// ---- bench ---------------------------------------------------------------
+
+void expect_sane_stats(const json &j, uint64_t iterations)
+{
+	EXPECT_EQ(j["iterations"].get<uint64_t>(), iterations);
+	const json &l = j["latency_us"];
+	const double mn = l["min"], mean = l["mean"], p50 = l["p50"],
+		     p90 = l["p90"], p99 = l["p99"], mx = l["max"];
+	EXPECT_GT(mx, 0.0);
+	EXPECT_LE(mn, p50);
+	EXPECT_LE(p50, p90);
+	EXPECT_LE(p90, p99);
+	EXPECT_LE(p99, mx);
+	EXPECT_LE(mn, mean);
+	EXPECT_LE(mean, mx);
+	const double elapsed = j["elapsed_s"];
+	EXPECT_GT(elapsed, 0.0);
+	// Throughput is calls over the wall time of the timed phase.
+	EXPECT_NEAR(j["ops_per_sec"].get<double>(),
+		    static_cast<double>(iterations) / elapsed,
+		    1e-6 * static_cast<double>(iterations) / elapsed);
+	// One thread: the calls cannot take longer than the wall time.
+	if (j["threads"] == 1) {
+		EXPECT_LE(mean * static_cast<double>(iterations) / 1e6,
+			  elapsed * 1.0001);
+	}
+}
+
+TEST(Cli, BenchNoop1000Iterations)
+{
+	Result r = run({"bench", "noop", "--iterations", "1000", "--json"});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	json j = parse(r);
+	EXPECT_EQ(j["op"], "noop");
+	EXPECT_EQ(j["plugin"], "noop");
+	EXPECT_TRUE(j["remote"].is_null());
+	EXPECT_EQ(j["threads"], 1);
+	EXPECT_FALSE(j["interrupted"].get<bool>());
+	expect_sane_stats(j, 1000);
+
+	r = run({"bench", "noop", "--iterations", "1000"});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	EXPECT_NE(r.out.find("vaccel bench noop: 1000 calls, 1 thread"),
+		  std::string::npos)
+	    << r.out;
+	std::istringstream lines(r.out);
+	std::string first;
+	std::string header;
+	std::string row;
+	std::getline(lines, first);
+	std::getline(lines, header);
+	std::getline(lines, row);
+	std::istringstream h(header);
+	std::vector<std::string> cols;
+	for (std::string c; h >> c;)
+		cols.push_back(c);
+	EXPECT_EQ(cols, (std::vector<std::string>{"min", "mean", "p50", "p90",
+						  "p99", "max", "ops/s"}));
+	EXPECT_EQ(row.rfind("latency (us)", 0), 0U) << row;
+	// No progress bar without a terminal.
+	EXPECT_EQ(r.err.find('%'), std::string::npos) << r.err;
+}
+
+TEST(Cli, BenchForADurationAndThreads)
+{
+	Result r = run({"bench", "noop", "--duration", "0.3", "--json"});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	json j = parse(r);
+	EXPECT_GE(j["elapsed_s"].get<double>(), 0.3);
+	EXPECT_LT(j["elapsed_s"].get<double>(), 5.0);
+	EXPECT_EQ(j["duration_s"], 0.3);
+	expect_sane_stats(j, j["iterations"].get<uint64_t>());
+	EXPECT_GT(j["iterations"].get<uint64_t>(), 100U);
+
+	r = run({"bench", "--threads", "3", "-n", "301", "sgemm", "--m", "4",
+		 "--n", "4", "--k", "4", "--json"});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	j = parse(r);
+	EXPECT_EQ(j["threads"], 3);
+	expect_sane_stats(j, 301);
+	EXPECT_GT(j["gflops"].get<double>(), 0.0);
+}
+
+TEST(Cli, BenchExecThroughMytestlibAndFailure)
+{
+	Result r = run({"--hint", "generic", "bench", "exec", TEST_MYTESTLIB,
+			"mytestfunc", "3", "-n", "50", "--json"});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	expect_sane_stats(parse(r), 50);
+	r = run({"--hint", "generic", "bench", "exec", TEST_MYTESTLIB, "nope",
+		 "-n", "50"});
+	EXPECT_EQ(r.rc, 1) << describe(r);
+	EXPECT_NE(r.err.find("bench exec failed: ENOSYS"), std::string::npos)
+	    << r.err;
+}
+
+TEST(Cli, BenchDrawsProgressOnATerminal)
+{
+	int master = -1;
+	int slave = -1;
+	ASSERT_EQ(openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+	TempDir dir;
+	const std::string out = dir.file("out");
+	const auto env = child_env({{"VACCEL_PLUGINS", kPlugins}});
+	pid_t pid = fork();
+	if (pid == 0) {
+		int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(o, 1);
+		dup2(slave, 2);
+		close(master);
+		exec_child({"bench", "noop", "--duration", "1.2"}, env);
+	}
+	close(slave);
+	std::string tty;
+	char buf[4096];
+	for (;;) {
+		pollfd p{master, POLLIN, 0};
+		if (poll(&p, 1, 20000) <= 0)
+			break;
+		ssize_t n = read(master, buf, sizeof(buf));
+		if (n <= 0)
+			break; // EIO once the child is gone
+		tty.append(buf, static_cast<size_t>(n));
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	close(master);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_NE(tty.find("\r["), std::string::npos) << tty;
+	EXPECT_NE(tty.find("%"), std::string::npos) << tty;
+	EXPECT_NE(tty.find("/1.2 s"), std::string::npos) << tty;
+	EXPECT_NE(tty.find("\r\033[K"), std::string::npos) << tty;
+	EXPECT_NE(slurp(out).find("latency (us)"), std::string::npos);
+}
+
+// ---- agent and --remote -----------------------------------------------
+
+TEST(Cli, AgentBinaryMissingExitsWith3)
+{
+	Result r = run({"agent", "-a", "unix:///tmp/never.sock"},
+		       {{"VACCEL_AGENT", "/nonexistent/vaccel-agent"}});
+	EXPECT_EQ(r.rc, 3) << describe(r);
+	EXPECT_NE(r.err.find("cannot start /nonexistent/vaccel-agent"),
+		  std::string::npos)
+	    << r.err;
+}
+
+#if TEST_HAVE_AGENT
+TEST(Cli, RemoteWithoutAgentExitsWith3)
+{
+	Result r = run(
+	    {"--remote", "unix:///nonexistent/dir/a.sock", "run", "noop"}, {});
+	EXPECT_EQ(r.rc, 3) << describe(r);
+	EXPECT_NE(r.err.find("cannot create a vAccel session"),
+		  std::string::npos)
+	    << r.err;
+}
+
+TEST(Cli, AgentServesRemoteBenchAndRun)
+{
+	TempDir dir;
+	const std::string address = "unix://" + dir.file("agent.sock");
+	const std::string out = dir.file("agent.out");
+	const std::string err = dir.file("agent.err");
+	const auto env = child_env({{"VACCEL_PLUGINS", kPlugins}});
+	pid_t pid = fork();
+	if (pid == 0) {
+		int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(o, 1);
+		dup2(e, 2);
+		exec_child({"agent", "-a", address}, env);
+	}
+	bool up = false;
+	for (int i = 0; i < 1500 && !up; i++) {
+		up = slurp(out).find("vaccel-agent listening on " + address) !=
+		     std::string::npos;
+		if (!up)
+			std::this_thread::sleep_for(10ms);
+	}
+	ASSERT_TRUE(up) << slurp(out) << slurp(err);
+	// `vaccel agent` became the agent: same process, agent binary.
+	EXPECT_TRUE(std::filesystem::read_symlink("/proc/" +
+						  std::to_string(pid) + "/exe")
+			.string()
+			.ends_with("vaccel-agent"));
+
+	Result r = run({"bench", "noop", "--remote", address, "--iterations",
+			"300", "--json"},
+		       {});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	json j = parse(r);
+	EXPECT_EQ(j["plugin"], "rpc");
+	EXPECT_EQ(j["remote"], address);
+	expect_sane_stats(j, 300);
+
+	r = run({"--remote", address, "info", "--json"}, {});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	j = parse(r);
+	ASSERT_EQ(j["plugins"].size(), 1U);
+	EXPECT_EQ(j["plugins"][0]["name"], "rpc");
+	EXPECT_EQ(j["config"]["rpc_address"], address);
+
+	// exec runs on the agent's exec plugin (the hint travels with the
+	// session), doubling there.
+	r = run({"--remote", address, "--hint", "generic", "run", "exec",
+		 TEST_MYTESTLIB, "mytestfunc", "123", "--json"},
+		{});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	EXPECT_EQ(parse(r)["outputs"], json::array({246}));
+
+	r = run({"--remote", address, "run", "classify",
+		 std::string(TEST_DATA_DIR) + "/example.jpg"},
+		{});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	EXPECT_NE(r.out.find("tag: " + kTag), std::string::npos);
+
+	kill(pid, SIGTERM);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	EXPECT_TRUE(WIFEXITED(status)) << status;
+	EXPECT_EQ(WEXITSTATUS(status), 0) << slurp(err);
+}
+
+TEST(Cli, AgentUsageErrorIsTheAgents)
+{
+	Result r = run({"agent", "--no-such-agent-option"});
+	EXPECT_EQ(r.rc, 2) << describe(r); // vaccel-agent's own usage code
+	r = run({"agent", "--help"});
+	EXPECT_EQ(r.rc, 0) << describe(r);
+	EXPECT_NE(r.out.find("vaccel-agent"), std::string::npos) << r.out;
+}
+#endif
+
+} // namespace

@@ -1,0 +1,515 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The deployment manifests, parsed and cross-checked: Kubernetes (agent as a
+DaemonSet behind a Service; agent as a sidecar sharing a unix socket),
+Knative, the OpenFaaS stack file, and the Dockerfiles that build the images
+they name. Nothing here needs a cluster or a Docker engine: the checks are
+about the wiring (labels and selectors, ports, socket paths, addresses,
+image names, file references), which is what breaks silently.
+
+Run by ctest (test_deploy_manifests) with DEPLOY_DIR and PROJECT_DIR set."""
+import fnmatch
+import os
+import re
+import shlex
+import unittest
+
+import yaml
+
+DEPLOY = os.environ["DEPLOY_DIR"]
+PROJECT = os.environ["PROJECT_DIR"]
+
+
+def load_all(*path):
+    with open(os.path.join(DEPLOY, *path)) as f:
+        return [d for d in yaml.safe_load_all(f) if d is not None]
+
+
+def load(*path):
+    docs = load_all(*path)
+    assert len(docs) == 1, f"{path}: expected one document"
+    return docs[0]
+
+
+def find(docs, kind, name=None):
+    found = [d for d in docs if d["kind"] == kind
+             and (name is None or d["metadata"]["name"] == name)]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, got {len(found)}"
+    return found[0]
+
+
+def env_of(container):
+    return {e["name"]: e["value"] for e in container.get("env", [])
+            if "value" in e}
+
+
+def arg_after(args, flag):
+    """The value of `flag VALUE` or `flag=VALUE` in a container's args."""
+    for i, a in enumerate(args):
+        if a == flag:
+            return args[i + 1]
+        if a.startswith(flag + "="):
+            return a.split("=", 1)[1]
+    raise AssertionError(f"{flag} not in {args}")
+
+
+def selects(selector, labels):
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def pod_containers(pod_spec):
+    """Every container of a pod, init containers included."""
+    return pod_spec.get("initContainers", []) + pod_spec["containers"]
+
+
+def container(pod_spec, name):
+    found = [c for c in pod_containers(pod_spec) if c["name"] == name]
+    assert len(found) == 1, f"no container {name}"
+    return found[0]
+
+
+
+def port_number(container_, port):
+    """A Service targetPort or probe port (number or name) as a number."""
+    if isinstance(port, int):
+        return port
+    for p in container_.get("ports", []):
+        if p.get("name") == port:
+            return p["containerPort"]
+    raise AssertionError(f"container {container_['name']} has no port {port}")
+
+
+def parse_address(address):
+    m = re.fullmatch(r"(unix|tcp)://(.+)", address)
+    assert m, f"unexpected address {address}"
+    return m.group(1), m.group(2)
+
+
+def host_port(rest):
+    host, _, port = rest.rpartition(":")
+    return host, int(port)
+
+
+def volume_path(container_, path):
+    """(volume, path inside it) of a file path in a container's mounts."""
+    best = None
+    for m in container_.get("volumeMounts", []):
+        mp = m["mountPath"].rstrip("/")
+        if path.startswith(mp + "/") and (best is None or len(mp) > len(best[0])):
+            best = (mp, m["name"])
+    assert best, f"{path} is on no volume of container {container_['name']}"
+    return best[1], os.path.relpath(path, best[0])
+
+
+def check_pod_volumes(test, pod_spec):
+    volumes = {v["name"] for v in pod_spec.get("volumes", [])}
+    for c in pod_containers(pod_spec):
+        for m in c.get("volumeMounts", []):
+            test.assertIn(m["name"], volumes, f"{c['name']} mounts {m['name']}")
+
+
+def check_hardened(test, c, read_only=True):
+    sc = c.get("securityContext", {})
+    test.assertIs(sc.get("allowPrivilegeEscalation"), False, c["name"])
+    test.assertEqual(sc.get("capabilities", {}).get("drop"), ["ALL"], c["name"])
+    if read_only:
+        test.assertIs(sc.get("readOnlyRootFilesystem"), True, c["name"])
+        # libvaccel's run directory must stay writable.
+        test.assertIn("/tmp", [m["mountPath"] for m in c.get("volumeMounts", [])],
+                      c["name"])
+
+
+# ---- Dockerfiles ------------------------------------------------------------
+
+def dockerfile(*path):
+    """Instructions of a Dockerfile as (KEYWORD, text) with continuation
+    lines joined and comments dropped."""
+    out = []
+    pending = ""
+    with open(os.path.join(DEPLOY, *path)) as f:
+        for raw in f:
+            line = raw.rstrip("\n")
+            if not pending and (not line.strip() or line.lstrip().startswith("#")):
+                continue
+            if line.endswith("\\"):
+                pending += line[:-1] + " "
+                continue
+            line = pending + line
+            pending = ""
+            keyword, _, rest = line.strip().partition(" ")
+            out.append((keyword.upper(), rest.strip()))
+    assert not pending, "dangling continuation line"
+    return out
+
+
+def docker_build_tags(*path):
+    """Image tags named by `docker build ... -t TAG` in a file's comments."""
+    with open(os.path.join(DEPLOY, *path)) as f:
+        return re.findall(r"docker build .*-t (\S+)", f.read())
+
+
+def package_names():
+    """The .deb package names cmake/Packaging.cmake gives the components."""
+    with open(os.path.join(PROJECT, "cmake", "Packaging.cmake")) as f:
+        text = f.read()
+    names = set(re.findall(r"CPACK_DEBIAN_\w+_PACKAGE_NAME (\S+?)\)", text))
+    with open(os.path.join(PROJECT, "CMakeLists.txt")) as f:
+        major = re.search(r"project\(vaccel VERSION (\d+)", f.read())
+    return {n.replace("${PROJECT_VERSION_MAJOR}", major.group(1)) for n in names}
+
+
+class DockerfileChecks:
+    """Checks shared by the two Dockerfiles (build context: the repository
+    root)."""
+
+    path = None
+
+    def setUp(self):
+        self.instr = dockerfile(*self.path)
+        self.stages = {}
+        for kw, rest in self.instr:
+            if kw == "FROM":
+                m = re.fullmatch(r"(\S+)(?:\s+AS\s+(\S+))?", rest, re.I)
+                self.assertTrue(m, rest)
+                if m.group(2):
+                    self.stages[m.group(2)] = m.group(1)
+
+    def copies(self):
+        for kw, rest in self.instr:
+            if kw == "COPY":
+                words = shlex.split(rest)
+                opts = [w for w in words if w.startswith("--")]
+                paths = [w for w in words if not w.startswith("--")]
+                yield opts, paths[:-1], paths[-1]
+
+    def test_syntax_and_keywords(self):
+        known = {"FROM", "RUN", "COPY", "ENV", "USER", "WORKDIR", "EXPOSE",
+                 "CMD", "ENTRYPOINT", "HEALTHCHECK", "ARG", "LABEL"}
+        for kw, _ in self.instr:
+            self.assertIn(kw, known)
+        self.assertEqual(self.instr[-1][0] in ("CMD", "ENTRYPOINT"), True)
+
+    def test_copy_sources_exist(self):
+        for opts, sources, _ in self.copies():
+            stage = [o.split("=", 1)[1] for o in opts if o.startswith("--from=")]
+            if stage:
+                self.assertTrue(stage[0] in self.stages or ":" in stage[0],
+                                f"COPY --from={stage[0]}: no such stage")
+                continue
+            for src in sources:
+                if src == ".":
+                    continue
+                self.assertTrue(os.path.exists(os.path.join(PROJECT, src)), src)
+
+    def test_sources_compiled_exist(self):
+        for kw, rest in self.instr:
+            if kw == "RUN":
+                for src in re.findall(r"\S+\.c\b", rest):
+                    self.assertTrue(os.path.exists(os.path.join(PROJECT, src)), src)
+
+    def test_packages_copied_are_built(self):
+        names = package_names()
+        for opts, sources, _ in self.copies():
+            for src in sources:
+                m = re.fullmatch(r".*/([a-z0-9.+-]+)_\*\.deb", src)
+                if m:
+                    self.assertIn(m.group(1), names)
+        for kw, rest in self.instr:
+            if kw == "RUN":
+                for name in re.findall(r"/([a-z0-9.+-]+)_\*\.deb", rest):
+                    self.assertIn(name, names)
+
+    def test_build_stage_configures_without_tests(self):
+        run = " ".join(r for k, r in self.instr if k == "RUN")
+        for flag in ("-DVACCEL_BUILD_TESTS=OFF", "cpack -G DEB"):
+            self.assertIn(flag, run)
+
+    def test_user_is_numeric(self):
+        # Kubernetes can only check runAsNonRoot against a numeric USER.
+        users = [r for k, r in self.instr if k == "USER"]
+        self.assertTrue(users)
+        self.assertRegex(users[-1], r"^[1-9][0-9]*(:[0-9]+)?$")
+
+    def test_dockerignore_keeps_the_sources(self):
+        name = os.path.join(DEPLOY, *self.path) + ".dockerignore"
+        with open(name) as f:
+            patterns = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+        self.assertIn("build", patterns)
+        for needed in ("CMakeLists.txt", "src", "include", "plugins", "agent",
+                       "cmake", "deploy"):
+            for p in patterns:
+                self.assertFalse(fnmatch.fnmatch(needed, p), (needed, p))
+
+
+class AgentDockerfileTest(DockerfileChecks, unittest.TestCase):
+    path = ("docker", "agent.Dockerfile")
+
+    def test_entrypoint_is_the_packaged_agent(self):
+        entry = [r for k, r in self.instr if k == "ENTRYPOINT"]
+        self.assertEqual(yaml.safe_load(entry[-1]), ["/usr/bin/vaccel-agent"])
+        cmd = yaml.safe_load([r for k, r in self.instr if k == "CMD"][-1])
+        scheme, rest = parse_address(arg_after(cmd, "--server-address"))
+        self.assertEqual(scheme, "tcp")
+        host, port = host_port(rest)
+        self.assertEqual(host, "0.0.0.0")
+        self.assertIn(str(port), [r for k, r in self.instr if k == "EXPOSE"])
+
+
+class FunctionDockerfileTest(DockerfileChecks, unittest.TestCase):
+    path = ("openfaas", "classify", "Dockerfile")
+
+    def env(self):
+        out = {}
+        for kw, rest in self.instr:
+            if kw == "ENV":
+                for word in shlex.split(rest):
+                    k, _, v = word.partition("=")
+                    out[k] = v
+        return out
+
+    def test_watchdog_runs_the_handler(self):
+        self.assertIn("watchdog", self.stages)
+        self.assertRegex(self.stages["watchdog"],
+                         r"^ghcr\.io/openfaas/classic-watchdog:\d+\.\d+\.\d+$")
+        fprocess = self.env()["fprocess"]
+        installed = [dst for opts, _, dst in self.copies()
+                     if "--from=build" in opts]
+        self.assertIn(fprocess, installed)
+        self.assertIn("/usr/bin/fwatchdog",
+                      [dst for opts, _, dst in self.copies()
+                       if "--from=watchdog" in opts])
+        cmd = yaml.safe_load([r for k, r in self.instr if k == "CMD"][-1])
+        self.assertEqual(cmd, ["fwatchdog"])
+        self.assertIn("8080", [r for k, r in self.instr if k == "EXPOSE"])
+
+    def test_handler_built_against_the_dev_package(self):
+        run = " ".join(r for k, r in self.instr if k == "RUN")
+        self.assertIn("deploy/openfaas/classify/handler.c", run)
+        self.assertIn("pkg-config --cflags --libs vaccel", run)
+        self.assertIn("libvaccel-dev_*.deb", run)
+
+
+# ---- Kubernetes -------------------------------------------------------------
+
+class DaemonSetTest(unittest.TestCase):
+    """deploy/k8s/agent-daemonset.yaml"""
+
+    def setUp(self):
+        self.docs = load_all("k8s", "agent-daemonset.yaml")
+        self.ds = find(self.docs, "DaemonSet", "vaccel-agent")
+        self.svc = find(self.docs, "Service", "vaccel-agent")
+        self.pod = self.ds["spec"]["template"]
+        self.agent = container(self.pod["spec"], "vaccel-agent")
+
+    def test_namespace(self):
+        ns = find(self.docs, "Namespace")["metadata"]["name"]
+        for d in self.docs:
+            if d["kind"] != "Namespace":
+                self.assertEqual(d["metadata"]["namespace"], ns, d["kind"])
+
+    def test_selector_matches_pod_labels(self):
+        labels = self.pod["metadata"]["labels"]
+        self.assertTrue(selects(self.ds["spec"]["selector"]["matchLabels"], labels))
+        self.assertTrue(selects(self.svc["spec"]["selector"], labels))
+
+    def test_service_selects_only_agents(self):
+        # The classify pods of the sidecar manifest must not receive agent
+        # traffic.
+        for other in load_all("k8s", "agent-sidecar.yaml"):
+            if other["kind"] == "Deployment":
+                self.assertFalse(selects(self.svc["spec"]["selector"],
+                                         other["spec"]["template"]["metadata"]["labels"]))
+
+    def test_ports_match(self):
+        scheme, rest = parse_address(arg_after(self.agent["args"], "--server-address"))
+        self.assertEqual(scheme, "tcp")
+        host, listen_port = host_port(rest)
+        # Reachable through the Service: not loopback.
+        self.assertEqual(host, "0.0.0.0")
+        (sp,) = self.svc["spec"]["ports"]
+        self.assertEqual(port_number(self.agent, sp["targetPort"]), listen_port)
+        self.assertEqual(sp.get("protocol", "TCP"), "TCP")
+        for probe in ("readinessProbe", "livenessProbe"):
+            self.assertEqual(port_number(self.agent,
+                                         self.agent[probe]["tcpSocket"]["port"]),
+                             listen_port)
+
+    def test_node_local_traffic(self):
+        # A pod must use the accelerator of its own node.
+        self.assertEqual(self.svc["spec"]["internalTrafficPolicy"], "Local")
+
+    def test_plugins_configured(self):
+        refs = [e["configMapRef"]["name"] for e in self.agent.get("envFrom", [])]
+        cms = {d["metadata"]["name"]: d for d in self.docs if d["kind"] == "ConfigMap"}
+        env = {}
+        for r in refs:
+            self.assertIn(r, cms)
+            env.update(cms[r]["data"])
+        env.update(env_of(self.agent))
+        self.assertRegex(env["VACCEL_PLUGINS"], r"^libvaccel-[a-z0-9_-]+\.so(:.+)?$")
+        self.assertNotIn("libvaccel-rpc.so", env["VACCEL_PLUGINS"])
+
+    def test_hardening_and_volumes(self):
+        check_pod_volumes(self, self.pod["spec"])
+        check_hardened(self, self.agent)
+        self.assertIs(self.pod["spec"]["securityContext"]["runAsNonRoot"], True)
+
+
+class SidecarTest(unittest.TestCase):
+    """deploy/k8s/agent-sidecar.yaml"""
+
+    def setUp(self):
+        self.docs = load_all("k8s", "agent-sidecar.yaml")
+        self.deploy = find(self.docs, "Deployment")
+        self.spec = self.deploy["spec"]["template"]["spec"]
+        self.agent = container(self.spec, "vaccel-agent")
+        (self.app,) = self.spec["containers"]
+
+    def socket_paths(self):
+        scheme, agent_path = parse_address(
+            arg_after(self.agent["args"], "--server-address"))
+        self.assertEqual(scheme, "unix")
+        env = env_of(self.app)
+        scheme, app_path = parse_address(env["VACCEL_RPC_ADDRESS"])
+        self.assertEqual(scheme, "unix")
+        return agent_path, app_path
+
+    def test_same_socket_in_both_containers(self):
+        agent_path, app_path = self.socket_paths()
+        self.assertEqual(agent_path, "/run/vaccel/agent.sock")
+        self.assertEqual(app_path, agent_path)
+        # ... and the same file: one volume, same place inside it.
+        self.assertEqual(volume_path(self.agent, agent_path),
+                         volume_path(self.app, app_path))
+
+    def test_socket_volume_is_a_pod_local_emptydir(self):
+        agent_path, _ = self.socket_paths()
+        name, _ = volume_path(self.agent, agent_path)
+        (vol,) = [v for v in self.spec["volumes"] if v["name"] == name]
+        self.assertIn("emptyDir", vol)
+
+    def test_app_uses_the_rpc_plugin(self):
+        env = env_of(self.app)
+        self.assertEqual(env["VACCEL_PLUGINS"], "libvaccel-rpc.so")
+
+    def test_agent_runs_a_backend(self):
+        env = env_of(self.agent)
+        self.assertRegex(env["VACCEL_PLUGINS"], r"^libvaccel-[a-z0-9_-]+\.so")
+        self.assertNotIn("libvaccel-rpc.so", env["VACCEL_PLUGINS"])
+
+    def test_agent_is_a_native_sidecar_ready_when_its_socket_is(self):
+        self.assertIn(self.agent, self.spec.get("initContainers", []))
+        self.assertEqual(self.agent["restartPolicy"], "Always")
+        agent_path, _ = self.socket_paths()
+        self.assertEqual(self.agent["startupProbe"]["exec"]["command"],
+                         ["test", "-S", agent_path])
+
+    def test_containers_share_a_user(self):
+        # The socket is created under the agent's uid; the app must be
+        # allowed to connect to it.
+        pod_sc = self.spec.get("securityContext", {})
+        uids = {c.get("securityContext", {}).get("runAsUser", pod_sc.get("runAsUser"))
+                for c in pod_containers(self.spec)}
+        self.assertEqual(len(uids), 1)
+        self.assertIsNotNone(uids.pop())
+
+    def test_selectors_and_ports(self):
+        labels = self.deploy["spec"]["template"]["metadata"]["labels"]
+        self.assertTrue(selects(self.deploy["spec"]["selector"]["matchLabels"], labels))
+        svc = find(self.docs, "Service")
+        self.assertTrue(selects(svc["spec"]["selector"], labels))
+        (sp,) = svc["spec"]["ports"]
+        self.assertEqual(port_number(self.app, sp["targetPort"]), 8080)
+        self.assertEqual(port_number(self.app, self.app["readinessProbe"]["httpGet"]["port"]),
+                         8080)
+        self.assertEqual(svc["metadata"]["namespace"],
+                         self.deploy["metadata"]["namespace"])
+
+    def test_hardening_and_volumes(self):
+        check_pod_volumes(self, self.spec)
+        for c in pod_containers(self.spec):
+            check_hardened(self, c)
+
+
+# ---- serverless -------------------------------------------------------------
+
+def agent_service_address():
+    """tcp://<service>.<namespace>.svc.cluster.local:<port> of the agent."""
+    docs = load_all("k8s", "agent-daemonset.yaml")
+    svc = find(docs, "Service", "vaccel-agent")
+    (port,) = svc["spec"]["ports"]
+    return (f"tcp://{svc['metadata']['name']}.{svc['metadata']['namespace']}"
+            f".svc.cluster.local:{port['port']}")
+
+
+def function_image():
+    (tag,) = docker_build_tags("openfaas", "classify", "Dockerfile")
+    return tag
+
+
+class KnativeTest(unittest.TestCase):
+    """deploy/knative/classify-service.yaml"""
+
+    def setUp(self):
+        self.ksvc = load("knative", "classify-service.yaml")
+        (self.c,) = self.ksvc["spec"]["template"]["spec"]["containers"]
+
+    def test_kind(self):
+        self.assertEqual(self.ksvc["apiVersion"], "serving.knative.dev/v1")
+        self.assertEqual(self.ksvc["kind"], "Service")
+
+    def test_reaches_the_agent_service(self):
+        env = env_of(self.c)
+        self.assertEqual(env["VACCEL_PLUGINS"], "libvaccel-rpc.so")
+        self.assertEqual(env["VACCEL_RPC_ADDRESS"], agent_service_address())
+
+    def test_image_and_port(self):
+        self.assertEqual(self.c["image"], function_image())
+        # The classic watchdog listens on 8080, Knative's default port.
+        self.assertEqual([p["containerPort"] for p in self.c["ports"]], [8080])
+
+
+class OpenFaaSStackTest(unittest.TestCase):
+    """deploy/openfaas/stack.yml"""
+
+    def setUp(self):
+        self.stack = load("openfaas", "stack.yml")
+        self.fn = self.stack["functions"]["classify"]
+
+    def test_provider(self):
+        self.assertEqual(self.stack["provider"]["name"], "openfaas")
+
+    def test_handler_folder(self):
+        self.assertEqual(self.fn["lang"], "dockerfile")
+        folder = os.path.join(DEPLOY, "openfaas", self.fn["handler"])
+        for f in ("Dockerfile", "handler.c"):
+            self.assertTrue(os.path.isfile(os.path.join(folder, f)), f)
+        # The Dockerfile's context is the repository root, not the handler
+        # folder faas-cli would use: the image is built with docker.
+        self.assertIs(self.fn["skip_build"], True)
+
+    def test_image(self):
+        self.assertEqual(self.fn["image"], function_image())
+
+    def test_reaches_the_agent_service(self):
+        env = self.fn["environment"]
+        self.assertEqual(env["VACCEL_PLUGINS"], "libvaccel-rpc.so")
+        self.assertEqual(env["VACCEL_RPC_ADDRESS"], agent_service_address())
+
+
+class ImagesTest(unittest.TestCase):
+    """Every manifest names the images the Dockerfiles build."""
+
+    def test_images(self):
+        (agent_tag,) = docker_build_tags("docker", "agent.Dockerfile")
+        fn_tag = function_image()
+        ds = find(load_all("k8s", "agent-daemonset.yaml"), "DaemonSet")
+        self.assertEqual(container(ds["spec"]["template"]["spec"], "vaccel-agent")["image"],
+                         agent_tag)
+        sidecar = find(load_all("k8s", "agent-sidecar.yaml"), "Deployment")
+        spec = sidecar["spec"]["template"]["spec"]
+        self.assertEqual(container(spec, "vaccel-agent")["image"], agent_tag)
+        self.assertEqual(container(spec, "classify")["image"], fn_tag)
+
+
+if __name__ == "__main__":
+    unittest.main()

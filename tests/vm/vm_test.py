@@ -1,0 +1,452 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""End-to-end tests of vAccel guests (label "vm"; tests/vm/CMakeLists.txt).
+
+Each scenario boots the guest of guest/build-initramfs.sh in QEMU under TCG
+and checks what comes out:
+
+  examples-raw    guest/run-vm.sh, an agent started here: the examples in the
+                  guest print exactly what the same examples print natively
+                  (build/bin, through the rpc plugin) against the same agent
+  examples-vm     the same through vaccel-vm, which starts its own agent; the
+                  guest command's exit status comes back
+  crash           a kernel panic: vaccel-vm returns 123, the agent is gone
+  kill-vmm        QEMU killed with SIGKILL: 123, the agent is gone
+  sigterm         SIGTERM to vaccel-vm: 143, QEMU and the agent are gone
+  sigkill         SIGKILL to vaccel-vm: QEMU and the agent die with it
+  cli             vaccel-vm --dry-run and argument errors (no VM)
+  static          the guest programs are static ELF files; VACCEL_PLUGINS
+                  and URL resources are refused with a reason (no VM)
+
+Only the Python standard library is used.
+"""
+import argparse
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ARGS = None
+
+
+def fail(msg):
+    print("FAIL: " + msg, flush=True)
+    sys.exit(1)
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+# ---- helpers -----------------------------------------------------------------
+
+def plugin_paths():
+    return [os.path.join(ARGS.lib_dir, "libvaccel-%s.so" % p) for p in ARGS.plugins.split(",")]
+
+
+def start_agent(workdir, address):
+    """A vaccel-agent serving the plugins under test; returns (proc, address)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VACCEL_")}
+    env["VACCEL_PLUGINS"] = ":".join(plugin_paths())
+    env["VACCEL_LOG_LEVEL"] = "2"
+    out = open(os.path.join(workdir, "agent.out"), "w+")
+    proc = subprocess.Popen([ARGS.agent, "-a", address], stdout=out, stderr=subprocess.STDOUT, env=env)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        out.seek(0)
+        m = re.search(r"listening on (\S+)", out.read())
+        if m:
+            return proc, m.group(1)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    proc.kill()
+    out.seek(0)
+    fail("agent did not start:\n" + out.read())
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def native_data_dir(workdir):
+    """examples/data plus libmytestlib.so, as the guest's /data has them."""
+    d = os.path.join(workdir, "data")
+    os.makedirs(d, exist_ok=True)
+    for name in os.listdir(ARGS.data_dir):
+        os.symlink(os.path.join(ARGS.data_dir, name), os.path.join(d, name))
+    os.symlink(ARGS.mytestlib, os.path.join(d, "libmytestlib.so"))
+    return d
+
+
+def run_native(workdir, address):
+    """The examples on the host, through the rpc plugin, against @address."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VACCEL_")}
+    env["VACCEL_PLUGINS"] = os.path.join(ARGS.lib_dir, "libvaccel-rpc.so")
+    env["VACCEL_RPC_ADDRESS"] = address
+    tmp = os.path.join(workdir, "native-tmp")
+    os.makedirs(tmp, exist_ok=True)
+    env["TMPDIR"] = tmp
+    r = subprocess.run(["busybox", "sh", ARGS.runner, ARGS.native_bin, native_data_dir(workdir),
+                        ARGS.mytestlib] + ARGS.cases.split(","),
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    return r.stdout
+
+
+def parse_blocks(text):
+    """{case: (rc, [stdout lines])} from run-examples.sh output."""
+    blocks = {}
+    current = None
+    lines = []
+    for raw in text.replace("\r", "").split("\n"):
+        m = re.match(r"^@@BEGIN (\S+)$", raw)
+        if m:
+            current, lines = m.group(1), []
+            continue
+        m = re.match(r"^@@END (\S+) rc=(\d+)$", raw)
+        if m and current == m.group(1):
+            blocks[current] = (int(m.group(2)), lines)
+            current = None
+            continue
+        if current is not None:
+            lines.append(raw)
+    return blocks
+
+
+def compare(native_text, guest_text):
+    native = parse_blocks(native_text)
+    guest = parse_blocks(guest_text)
+    cases = ARGS.cases.split(",")
+    problems = []
+    for c in cases:
+        if c not in native:
+            problems.append("native run has no result for %s" % c)
+            continue
+        rc, lines = native[c]
+        if rc != 0:
+            # With real backends an example may legitimately fail (an op
+            # the backend refuses for this input); the guest must then
+            # fail the same way.
+            if ARGS.allow_native_failures:
+                log("note: native %s exits with %d" % (c, rc))
+            else:
+                problems.append("native %s failed (rc %d): %s" % (c, rc, lines))
+        if c not in guest:
+            problems.append("guest run has no result for %s" % c)
+            continue
+        if guest[c] != native[c]:
+            problems.append("%s differs:\n  native rc=%d %s\n  guest  rc=%d %s"
+                            % (c, native[c][0], native[c][1], guest[c][0], guest[c][1]))
+    # Results that do not depend on which backends are loaded: the exec
+    # plugin doubles mytestlib's input (10).
+    expect = {
+        "exec_generic": ["output: 20"],
+        "exec_with_resource": ["output1: 20", "output1: 20", "output2: 20", "output2: 20"],
+        "noop": ["Initialized session with id: 1"],
+    }
+    for c, want in expect.items():
+        if c in native and [l for l in native[c][1] if l in want] != want:
+            problems.append("native %s: expected lines %s, got %s" % (c, want, native[c][1]))
+    if problems:
+        log("---- native output\n" + native_text + "---- guest output\n" + guest_text)
+        fail("\n".join(problems))
+    log("guest and native agree on %d examples: %s" % (len(cases), ", ".join(cases)))
+
+
+def launcher_cmd(workdir, transport, guest_cmd, extra=()):
+    return [ARGS.launcher, "-k", os.path.join(ARGS.image, "vmlinuz"), "-i", os.path.join(ARGS.image, "initrd.img"),
+            "-p", ":".join(plugin_paths()), "-t", transport, "--workdir", os.path.join(workdir, "sandbox"),
+            "--timeout", "240"] + list(extra) + ["--"] + guest_cmd
+
+
+def processes_mentioning(text):
+    """pids of processes (other than us) whose command line contains text."""
+    pids = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open("/proc/%s/stat" % pid) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in cmd and state != "Z":
+            pids.append((int(pid), cmd))
+    return pids
+
+
+def wait_gone(text, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        left = processes_mentioning(text)
+        if not left:
+            return
+        time.sleep(0.1)
+    fail("still running after %d s: %s" % (seconds, left))
+
+
+def read_until(proc, marker, seconds):
+    """Reads proc's stdout until a line equal to marker; returns the text."""
+    text = ""
+    deadline = time.time() + seconds
+    fd = proc.stdout.fileno()
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            chunk = os.read(fd, 4096).decode(errors="replace")
+            if not chunk:
+                break
+            text += chunk
+            if re.search(r"(^|\n)" + re.escape(marker) + r"\r?\n", text):
+                return text
+    fail("no '%s' from the guest in %d s; output:\n%s" % (marker, seconds, text))
+
+
+# ---- scenarios ---------------------------------------------------------------
+
+def scenario_examples_raw(workdir):
+    transport = ARGS.transport
+    if transport == "virtio-serial":
+        agent, address = start_agent(workdir, "unix://" + os.path.join(workdir, "agent.sock"))
+        wiring = ["--agent-socket", os.path.join(workdir, "agent.sock")]
+    else:
+        agent, address = start_agent(workdir, "tcp://127.0.0.1:0")
+        wiring = ["--agent-port", address.rsplit(":", 1)[1]]
+    try:
+        native = run_native(workdir, address)
+        t0 = time.time()
+        r = subprocess.run([ARGS.run_vm, "--image", ARGS.image, "--transport", transport, "--timeout", "240"]
+                           + wiring + ["--", "run-examples", "/usr/bin", "/data", ARGS.mytestlib]
+                           + ARGS.cases.split(","),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+        log("VM run (%s): %.1f s, exit status %d" % (transport, time.time() - t0, r.returncode))
+        if r.returncode != 0:
+            fail("run-vm.sh exited with %d:\n%s" % (r.returncode, r.stdout))
+        compare(native, r.stdout)
+    finally:
+        stop(agent)
+
+
+def scenario_examples_vm(workdir):
+    agent, address = start_agent(workdir, "unix://" + os.path.join(workdir, "agent.sock"))
+    try:
+        native = run_native(workdir, address)
+    finally:
+        stop(agent)
+    guest_cmd = ["sh", "-c", 'run-examples /usr/bin /data "$0" %s; exit 7' % " ".join(ARGS.cases.split(",")),
+                 ARGS.mytestlib]
+    t0 = time.time()
+    r = subprocess.run(launcher_cmd(workdir, ARGS.transport, guest_cmd), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=300)
+    log("vaccel-vm (%s): %.1f s, exit status %d" % (ARGS.transport, time.time() - t0, r.returncode))
+    if r.returncode != 7:
+        fail("vaccel-vm exited with %d, expected the guest's 7\nstdout:\n%s\nstderr:\n%s"
+             % (r.returncode, r.stdout, r.stderr))
+    if "VACCEL_VM_EXIT" in r.stdout:
+        fail("the exit marker leaked to stdout:\n" + r.stdout)
+    compare(native, r.stdout)
+    sandbox = os.path.join(workdir, "sandbox")
+    wait_gone(sandbox, 5)
+    leftovers = sorted(os.listdir(sandbox))
+    if leftovers:
+        fail("vaccel-vm left files in its work directory: %s" % leftovers)
+
+
+def scenario_crash(workdir):
+    r = subprocess.run(launcher_cmd(workdir, "virtio-serial",
+                                    ["sh", "-c", "echo 1 > /proc/sys/kernel/sysrq; echo c > /proc/sysrq-trigger"]),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    if r.returncode != 123:
+        fail("a guest panic gave exit status %d, expected 123\n%s\n%s" % (r.returncode, r.stdout, r.stderr))
+    if "Kernel panic" not in r.stdout or "without reporting an exit status" not in r.stderr:
+        fail("expected the panic on stdout and the reason on stderr\n%s\n%s" % (r.stdout, r.stderr))
+    wait_gone(os.path.join(workdir, "sandbox"), 5)
+    log("guest panic: exit status 123, agent stopped")
+
+
+def start_waiting_guest(workdir):
+    proc = subprocess.Popen(launcher_cmd(workdir, "virtio-serial", ["sh", "-c", "echo READY; sleep 600"]),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    read_until(proc, "READY", 120)
+    sandbox = os.path.join(workdir, "sandbox")
+    procs = [(p, c) for p, c in processes_mentioning(sandbox) if not c.startswith(ARGS.launcher + " ")]
+    kinds = sorted({"qemu" if "qemu-system" in c else "agent" if "vaccel-agent" in c else "other"
+                    for _, c in procs})
+    if kinds != ["agent", "qemu"]:
+        proc.kill()
+        fail("expected an agent and QEMU for the sandbox, found %s" % procs)
+    return proc, sandbox, procs
+
+
+def scenario_kill_vmm(workdir):
+    proc, sandbox, procs = start_waiting_guest(workdir)
+    qemu = [p for p, c in procs if "qemu-system" in c][0]
+    os.kill(qemu, signal.SIGKILL)
+    try:
+        rc = proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        fail("vaccel-vm did not notice that QEMU was killed")
+    if rc != 123:
+        fail("QEMU killed: exit status %d, expected 123; stderr:\n%s" % (rc, proc.stderr.read().decode()))
+    wait_gone(sandbox, 5)
+    log("QEMU killed: exit status 123, agent stopped")
+
+
+def scenario_sigterm(workdir):
+    proc, sandbox, _ = start_waiting_guest(workdir)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        fail("vaccel-vm did not stop on SIGTERM")
+    if rc != 128 + signal.SIGTERM:
+        fail("SIGTERM: exit status %d, expected %d" % (rc, 128 + signal.SIGTERM))
+    wait_gone(sandbox, 5)
+    log("SIGTERM: exit status 143, QEMU and agent stopped")
+
+
+def scenario_sigkill(workdir):
+    proc, sandbox, _ = start_waiting_guest(workdir)
+    proc.kill()
+    proc.wait()
+    # PR_SET_PDEATHSIG: the kernel kills both children.
+    wait_gone(sandbox, 10)
+    log("SIGKILL: QEMU and agent died with vaccel-vm")
+
+
+def elf_is_static(path):
+    """True if the ELF file has neither an interpreter nor a dynamic section."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        fail("%s is not a 64-bit ELF file" % path)
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    types = [struct.unpack_from("<I", data, phoff + i * phentsize)[0] for i in range(phnum)]
+    PT_DYNAMIC, PT_INTERP = 2, 3
+    return PT_DYNAMIC not in types and PT_INTERP not in types
+
+
+def scenario_static(workdir):
+    """The guest programs are static and need neither dlopen nor libcurl."""
+    progs = sorted(os.listdir(ARGS.guest_bin))
+    dynamic = [p for p in progs if not elf_is_static(os.path.join(ARGS.guest_bin, p))]
+    if dynamic or "classify" not in progs or "vaccel-lat" not in progs:
+        fail("not static: %s (programs: %s)" % (dynamic, progs))
+    agent, address = start_agent(workdir, "unix://" + os.path.join(workdir, "agent.sock"))
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VACCEL_")}
+        env["VACCEL_RPC_ADDRESS"] = address
+        # A plugin list is ignored with a reason: nothing is loaded at run
+        # time, the linked-in rpc plugin does the work.
+        env["VACCEL_PLUGINS"] = os.path.join(ARGS.lib_dir, "libvaccel-noop.so")
+        r = subprocess.run([os.path.join(ARGS.guest_bin, "exec_generic"), ARGS.mytestlib, "1"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        if r.returncode != 0 or "output: 20" not in r.stdout or \
+                "dynamic loading is not available" not in r.stderr:
+            fail("static exec_generic with VACCEL_PLUGINS set: rc %d\n%s%s" % (r.returncode, r.stdout, r.stderr))
+        del env["VACCEL_PLUGINS"]
+        # URL resources need libcurl, which the guest build leaves out.
+        r = subprocess.run([os.path.join(ARGS.guest_bin, "classify"), os.path.join(ARGS.data_dir, "example.jpg"),
+                            "1", "http://127.0.0.1:9/model.pt"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        if r.returncode == 0 or "no URL download support" not in r.stderr:
+            fail("a URL resource in the static build: rc %d\n%s" % (r.returncode, r.stderr))
+    finally:
+        stop(agent)
+    log("%d static programs; VACCEL_PLUGINS and URL resources refused with a reason" % len(progs))
+
+
+def scenario_cli(workdir):
+    def run(args, rc=0):
+        r = subprocess.run([ARGS.launcher] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=60)
+        if r.returncode != rc:
+            fail("vaccel-vm %s: exit status %d, expected %d\n%s%s" % (args, r.returncode, rc, r.stdout, r.stderr))
+        return r
+
+    kernel = os.path.join(ARGS.image, "vmlinuz")
+    # vsock: the device and the agent's AF_VSOCK listener.
+    out = run(["--dry-run", "-k", kernel, "-p", "noop", "-t", "vsock", "--cid", "9", "--vsock-port", "5000",
+               "--", "true"]).stdout
+    for want in ["'vhost-vsock-pci,guest-cid=9'", "'vsock://any:5000'", "VACCEL_PLUGINS='libvaccel-noop.so'",
+                 "VACCEL_RPC_ADDRESS=vsock://2:5000"]:
+        if want not in out:
+            fail("dry run (vsock) lacks %s:\n%s" % (want, out))
+    # Firecracker: the configuration is JSON with the hybrid vsock device.
+    import json
+    out = run(["--dry-run", "--vmm", "firecracker", "-k", kernel, "-r", "/x/rootfs.ext4", "-p", "noop",
+               "--workdir", "/w", "--", "true"]).stdout
+    agent_line, vmm_line, config = out.split("\n", 2)
+    cfg = json.loads(config)
+    if cfg["vsock"]["uds_path"] != "/w/vsock.sock" or "'hvsock:///w/vsock.sock:2048'" not in agent_line:
+        fail("firecracker vsock wiring:\n" + out)
+    if cfg["drives"][0]["path_on_host"] != "/x/rootfs.ext4" or "--config-file" not in vmm_line:
+        fail("firecracker drives/argv:\n" + out)
+    # Refused combinations and a missing agent.
+    for bad in (["--vmm", "firecracker", "-t", "virtio-serial"], ["-t", "hvsock"], ["-t", "carrier-pigeon"],
+                ["-e", "1X=2"], ["--accel", "hax"]):
+        r = run(["--dry-run", "-k", kernel, "-p", "noop"] + bad + ["--", "true"], rc=2)
+        if "vaccel-vm:" not in r.stderr:
+            fail("no reason given for %s" % bad)
+    r = run(["-k", kernel, "-i", os.path.join(ARGS.image, "initrd.img"), "-p", "noop", "--agent", "/bin/false",
+             "--workdir", os.path.join(workdir, "sb"), "--", "true"], rc=125)
+    if "the agent did not start" not in r.stderr:
+        fail("agent failure not reported:\n" + r.stderr)
+    log("dry runs and refused options behave")
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser()
+    p.add_argument("scenario")
+    p.add_argument("--transport", default="virtio-serial")
+    p.add_argument("--image", required=True)
+    p.add_argument("--agent", required=True)
+    p.add_argument("--launcher")
+    p.add_argument("--run-vm")
+    p.add_argument("--runner")
+    p.add_argument("--lib-dir")
+    p.add_argument("--native-bin")
+    p.add_argument("--guest-bin")
+    p.add_argument("--data-dir")
+    p.add_argument("--mytestlib")
+    p.add_argument("--plugins", default="exec,noop")
+    p.add_argument("--cases", default="noop,exec")
+    p.add_argument("--allow-native-failures", action="store_true")
+    ARGS = p.parse_args()
+    scenarios = {
+        "examples-raw": scenario_examples_raw,
+        "examples-vm": scenario_examples_vm,
+        "crash": scenario_crash,
+        "kill-vmm": scenario_kill_vmm,
+        "sigterm": scenario_sigterm,
+        "sigkill": scenario_sigkill,
+        "cli": scenario_cli,
+        "static": scenario_static,
+    }
+    workdir = tempfile.mkdtemp(prefix="vaccel-vmtest-")
+    try:
+        scenarios[ARGS.scenario](workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
