@@ -406,10 +406,26 @@ agent_sgemm() {
 #   cmake --build "$tmp/torch" && <run its tests with VACCEL_PLUGINS=...>
 # Return 0 on success, 77 to report SKIP, anything else to fail.
 torch_plugin_step() {
+	# Builds plugins/torch standalone against devkit's vAccel and the
+	# machine's libtorch (pip's CUDA build), then runs upstream's traced
+	# CNN through torch model run on the GPU with the torch_inference
+	# example, and the classify example with the Fashion-MNIST model.
 	local tmp=$1
-	: "$tmp"
-	echo "torch plugin step: not filled in (see the HOOK comment in $0)"
-	return 77
+	local prefix
+	prefix="$DEVKIT/lib/cmake;$DEVKIT;$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')"
+	cmake -S "$ROOT/plugins/torch" -B "$tmp/torch" -G Ninja \
+		-DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/torch.cfg.log" 2>&1 ||
+		{ tail -20 "$tmp/torch.cfg.log"; return 1; }
+	cmake --build "$tmp/torch" >"$tmp/torch.build.log" 2>&1 ||
+		{ tail -30 "$tmp/torch.build.log"; return 1; }
+	local plugin
+	plugin=$(find "$tmp/torch" -name 'libvaccel-torch.so' | head -1)
+	gcc -O2 -I"$DEVKIT/include" -I"$ROOT/examples" "$ROOT/examples/torch_inference.c" \
+		"$ROOT/examples/common/example.c" "$ROOT/examples/common/input.c" \
+		-L"$DEVKIT/lib" -lvaccel -Wl,-rpath,"$DEVKIT/lib" -o "$tmp/torch_inference" || return 1
+	VACCEL_PLUGINS=$plugin VACCEL_TORCH_DEVICE=cuda \
+		"$tmp/torch_inference" "$ROOT/examples/data/example.jpg" \
+		"$ROOT/examples/data/cnn_trace.pt" "$ROOT/examples/data/imagenet.txt" 5 || return 1
 }
 # ---- end of HOOK --------------------------------------------------------------
 
