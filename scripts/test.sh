@@ -23,7 +23,10 @@ if [ "${1:-}" = "--quick" ]; then exit 0; fi
 
 # Sanitizers: ASan/UBSan over the whole suite, TSan over the concurrency tests
 # (the tsan test preset selects the "concurrency" label).
+# Leaks inside third-party libraries (pocl's LLVM) are suppressed by name;
+# see scripts/sanitizers/lsan.supp.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS="suppressions=$PWD/scripts/sanitizers/lsan.supp:print_suppressions=0" \
   run_preset asan
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_preset tsan
 
