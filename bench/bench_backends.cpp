@@ -5,13 +5,17 @@
 // plugin is built, through vaccel_sgemm() with the opencl plugin next to
 // the same kernel run directly with OpenCL (same buffers, copies and
 // launch as the plugin makes, with a context, queue and kernel made once).
-// The overheads are printed at the end.
+// The blas sgemm also runs through a vaccel-agent child process on a unix
+// socket (the rpc plugin here, the blas plugin in the agent), next to the
+// same direct baseline. The overheads are printed at the end.
 //
 //   build/release/bin/bench_backends [--benchmark_filter=...]
 //
 // The plugins are loaded by name from the library directory (the build
 // tree's lib/ or the install's); sessions with the CPU hint reach the blas
 // plugin first, with the GPU hint the opencl plugin.
+#include "bench_net.h"
+
 #include <benchmark/benchmark.h>
 #include <vaccel.h>
 
@@ -25,6 +29,7 @@
 #include <cstdio>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -76,6 +81,41 @@ Backend &blas()
 	return b;
 }
 
+// A session whose sgemm reaches the blas plugin inside a vaccel-agent child
+// process, through the rpc plugin (loaded here once the agent listens: the
+// rpc plugin reads VACCEL_RPC_ADDRESS when it loads).
+struct RemoteBlas {
+	std::unique_ptr<bench_net::AgentProcess> agent;
+	vaccel_session sess{};
+	bool ok = false;
+
+	RemoteBlas()
+	{
+		agent = std::make_unique<bench_net::AgentProcess>(
+		    "libvaccel-blas.so");
+		if (!agent->ok())
+			return;
+		setenv("VACCEL_RPC_ADDRESS", agent->address().c_str(), 1);
+		if (vaccel_plugin_load("libvaccel-rpc.so") != VACCEL_OK)
+			return;
+		ok = vaccel_session_init(&sess, VACCEL_PLUGIN_REMOTE) ==
+		     VACCEL_OK;
+	}
+	~RemoteBlas()
+	{
+		if (ok)
+			vaccel_session_release(&sess);
+	}
+	RemoteBlas(const RemoteBlas &) = delete;
+	RemoteBlas &operator=(const RemoteBlas &) = delete;
+};
+
+RemoteBlas &remote_blas()
+{
+	static RemoteBlas b;
+	return b;
+}
+
 void set_flops(benchmark::State &state, int n)
 {
 	state.counters["GFLOP/s"] = benchmark::Counter(
@@ -116,6 +156,31 @@ void BM_sgemm_vaccel_blas(benchmark::State &state)
 	set_flops(state, m.n);
 }
 BENCHMARK(BM_sgemm_vaccel_blas)->Arg(256)->Arg(512)->Arg(1024);
+
+// A, B and C cross the socket each call (C too: beta may read it).
+void BM_sgemm_agent_blas(benchmark::State &state)
+{
+	blas(); // the local plugin first, so that hint 0 sessions keep it
+	if (!remote_blas().ok) {
+		state.SkipWithError("no agent (vaccel-agent or the rpc plugin "
+				    "missing)");
+		return;
+	}
+	Matrices m(int(state.range(0)));
+	for (auto _ : state) {
+		int rc = vaccel_sgemm(&remote_blas().sess, m.n, m.n, m.n, 1.0F,
+				      m.a.data(), m.n, m.b.data(), m.n, 0.0F,
+				      m.c.data(), m.n);
+		if (rc != VACCEL_OK) {
+			state.SkipWithError("vaccel_sgemm through the agent "
+					    "failed");
+			break;
+		}
+		benchmark::ClobberMemory();
+	}
+	set_flops(state, m.n);
+}
+BENCHMARK(BM_sgemm_agent_blas)->Arg(256)->Arg(512)->Arg(1024);
 
 #ifdef BENCH_WITH_OPENCL
 
@@ -303,7 +368,7 @@ public:
 		ConsoleReporter::ReportRuns(runs);
 		for (const auto &r : runs)
 			if (r.run_type == Run::RT_Iteration &&
-			    !r.error_occurred)
+			    !bench_net::run_skipped(r))
 				ns_[r.benchmark_name()] =
 				    r.GetAdjustedRealTime();
 	}
@@ -313,6 +378,8 @@ public:
 		std::printf("\nSame-run comparisons (vAccel vs direct):\n");
 		for (const char *n : {"256", "512", "1024"}) {
 			overhead("blas sgemm", n, "BM_sgemm_vaccel_blas",
+				 "BM_sgemm_cblas_direct");
+			overhead("  via agent", n, "BM_sgemm_agent_blas",
 				 "BM_sgemm_cblas_direct");
 			overhead("opencl sgemm", n, "BM_sgemm_vaccel_opencl",
 				 "BM_sgemm_opencl_direct");

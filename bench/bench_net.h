@@ -7,11 +7,15 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace bench_net
@@ -100,5 +104,77 @@ inline bool io_all(int fd, char *buf, size_t n, bool rd)
 	}
 	return true;
 }
+
+// Whether a Google Benchmark run failed or was skipped. Works with both
+// reporter APIs: Run::error_occurred (up to 1.7) and Run::skipped (1.8+),
+// so that the benchmarks also build against a newer library elsewhere.
+template <class Run> bool run_skipped(const Run &r)
+{
+	if constexpr (requires { r.skipped; })
+		return r.skipped != decltype(r.skipped){};
+	else
+		return r.error_occurred;
+}
+
+// A vaccel-agent child process serving @p plugins (a VACCEL_PLUGINS value)
+// on a unix socket in a fresh temporary folder. The agent binary is
+// $VACCEL_BENCH_AGENT, or vaccel-agent next to the benchmark. The child
+// inherits the environment, so backend settings (VACCEL_TORCH_DEVICE...)
+// apply to it as they do to the benchmark's own plugins.
+class AgentProcess
+{
+public:
+	explicit AgentProcess(const std::string &plugins)
+	{
+		char tmpl[] = "/tmp/vaccel-bench-XXXXXX";
+		if (mkdtemp(tmpl) == nullptr)
+			return;
+		dir_ = tmpl;
+		const std::string sock = dir_ + "/agent.sock";
+		address_ = "unix://" + sock;
+		const char *env_bin = std::getenv("VACCEL_BENCH_AGENT");
+		const std::string bin = env_bin != nullptr && *env_bin != '\0'
+					    ? env_bin
+					    : self_dir() + "/vaccel-agent";
+		pid_ = fork();
+		if (pid_ == 0) {
+			// Never outlives the benchmark, even one that crashes.
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			setenv("VACCEL_PLUGINS", plugins.c_str(), 1);
+			execl(bin.c_str(), bin.c_str(), "-a", address_.c_str(),
+			      static_cast<char *>(nullptr));
+			_exit(127);
+		}
+		// Up to 2 s for the agent to listen (connect_to retries).
+		const int probe = connect_to(false, sock, 0);
+		if (probe >= 0) {
+			close(probe);
+			ok_ = true;
+		}
+	}
+	~AgentProcess()
+	{
+		if (pid_ > 0) {
+			kill(pid_, SIGTERM);
+			waitpid(pid_, nullptr, 0);
+		}
+		if (!dir_.empty()) {
+			unlink((dir_ + "/agent.sock").c_str());
+			rmdir(dir_.c_str());
+		}
+	}
+	AgentProcess(const AgentProcess &) = delete;
+	AgentProcess &operator=(const AgentProcess &) = delete;
+
+	bool ok() const { return ok_; }
+	// "unix:///tmp/vaccel-bench-.../agent.sock", for VACCEL_RPC_ADDRESS.
+	const std::string &address() const { return address_; }
+
+private:
+	std::string dir_;
+	std::string address_;
+	pid_t pid_ = -1;
+	bool ok_ = false;
+};
 
 } // namespace bench_net

@@ -2,8 +2,10 @@
 // The torch plugin against libtorch called directly, in the same run: a
 // TorchScript model's forward pass through vaccel_torch_model_run() and
 // through torch::jit::Module::forward(), and a model load through a vAccel
-// resource and through torch::jit::load(). The overhead of each vAccel path
-// is printed at the end.
+// resource and through torch::jit::load(). The forward pass also runs
+// through a vaccel-agent child process on a unix socket (the rpc plugin in
+// this process, the torch plugin in the agent). The overhead of each vAccel
+// path is printed at the end.
 //
 //   build/release/bin/bench_torch
 //
@@ -19,7 +21,15 @@
 //                              are compared (default 3)
 //   VACCEL_TORCH_DEVICE        cpu, cuda, cuda:N or auto, for both paths
 //   VACCEL_TORCH_JIT_OPTIMIZE  1: JIT graph optimizations, for both paths
+//   VACCEL_BENCH_TORCH_PLUGIN  the torch plugin (default: the build tree's)
+//   VACCEL_BENCH_TORCH_AGENT   0: skip the agent path
+//   VACCEL_BENCH_AGENT         the vaccel-agent binary (default: next to
+//                              this one)
+//   VACCEL_BENCH_RPC_PLUGIN    the rpc plugin (default libvaccel-rpc.so,
+//                              found next to libvaccel)
 // The plugin is loaded from the build tree unless VACCEL_PLUGINS names it.
+#include "bench_net.h"
+
 #include <benchmark/benchmark.h>
 #include <vaccel.h>
 
@@ -28,9 +38,12 @@
 #include <torch/cuda.h>
 #include <torch/script.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -80,6 +93,12 @@ struct Env {
 	vaccel_session sess{};
 	vaccel_resource res{};
 	bool ok = false;
+	// The agent path: its own session and resource, routed to the rpc
+	// plugin by the REMOTE hint.
+	std::unique_ptr<bench_net::AgentProcess> agent;
+	vaccel_session remote_sess{};
+	vaccel_resource remote_res{};
+	bool remote_ok = false;
 
 	Env()
 	{
@@ -93,17 +112,18 @@ struct Env {
 		module = torch::jit::load(model_path, device);
 		module.eval();
 
+		const std::string plugin =
+		    env_or("VACCEL_BENCH_TORCH_PLUGIN", BENCH_TORCH_PLUGIN);
 		if (vaccel_plugin_count() == 0 &&
-		    vaccel_plugin_load(BENCH_TORCH_PLUGIN) != VACCEL_OK)
+		    vaccel_plugin_load(plugin.c_str()) != VACCEL_OK)
 			return;
-		if (vaccel_session_init(&sess, 0) != VACCEL_OK)
+		if (!open_model(sess, res, 0))
 			return;
-		if (vaccel_resource_init(&res, model_path.c_str(),
-					 VACCEL_RESOURCE_MODEL) != VACCEL_OK ||
-		    vaccel_resource_register(&res, &sess) != VACCEL_OK ||
-		    vaccel_torch_model_load(&sess, &res) != VACCEL_OK)
-			return;
-		warm_up();
+		if (env_or("VACCEL_BENCH_TORCH_AGENT", "1") != "0")
+			start_agent(plugin);
+		warm_up(sess, res);
+		if (remote_ok)
+			warm_up(remote_sess, remote_res);
 		std::printf(
 		    "model %s, input %s, device %s, jit optimize %d\n",
 		    model_path.c_str(),
@@ -113,17 +133,57 @@ struct Env {
 	}
 	~Env()
 	{
-		if (res.id > 0) {
-			vaccel_resource_unregister(&res, &sess);
-			vaccel_resource_release(&res);
+		close_model(remote_sess, remote_res);
+		close_model(sess, res);
+	}
+
+	// A session with @p hint, the model as its resource, loaded.
+	bool open_model(vaccel_session &s, vaccel_resource &r, uint32_t hint)
+	{
+		return vaccel_session_init(&s, hint) == VACCEL_OK &&
+		       vaccel_resource_init(&r, model_path.c_str(),
+					    VACCEL_RESOURCE_MODEL) ==
+			   VACCEL_OK &&
+		       vaccel_resource_register(&r, &s) == VACCEL_OK &&
+		       vaccel_torch_model_load(&s, &r) == VACCEL_OK;
+	}
+	static void close_model(vaccel_session &s, vaccel_resource &r)
+	{
+		if (r.id > 0) {
+			vaccel_resource_unregister(&r, &s);
+			vaccel_resource_release(&r);
 		}
-		if (sess.id > 0)
-			vaccel_session_release(&sess);
+		if (s.id > 0)
+			vaccel_session_release(&s);
+	}
+
+	// The agent serves the same torch plugin; this process reaches it
+	// through the rpc plugin, whose address is read when it loads.
+	void start_agent(const std::string &plugin)
+	{
+		agent = std::make_unique<bench_net::AgentProcess>(plugin);
+		if (!agent->ok()) {
+			std::fprintf(stderr, "bench_torch: the agent did not "
+					     "start; no agent path\n");
+			return;
+		}
+		setenv("VACCEL_RPC_ADDRESS", agent->address().c_str(), 1);
+		const std::string rpc =
+		    env_or("VACCEL_BENCH_RPC_PLUGIN", "libvaccel-rpc.so");
+		if (vaccel_plugin_load(rpc.c_str()) != VACCEL_OK) {
+			std::fprintf(stderr,
+				     "bench_torch: %s did not load; no "
+				     "agent path\n",
+				     rpc.c_str());
+			return;
+		}
+		remote_ok =
+		    open_model(remote_sess, remote_res, VACCEL_PLUGIN_REMOTE);
 	}
 
 	// A few runs of both paths before any is timed: the first runs load
 	// kernels, pick algorithms and fill allocator caches.
-	void warm_up()
+	void warm_up(vaccel_session &s, vaccel_resource &r)
 	{
 		std::vector<float> x(numel(shape), 0.5F);
 		vaccel_torch_tensor *in = nullptr;
@@ -135,7 +195,7 @@ struct Env {
 		c10::InferenceMode guard;
 		for (int i = 0; i < 5; i++) {
 			vaccel_torch_tensor *out = nullptr;
-			if (vaccel_torch_model_run(&sess, &res, nullptr, &in, 1,
+			if (vaccel_torch_model_run(&s, &r, nullptr, &in, 1,
 						   &out, 1) == VACCEL_OK)
 				vaccel_torch_tensor_delete(out);
 			module.forward(
@@ -160,10 +220,15 @@ struct Env {
 	}
 };
 
+// Made on first use, destroyed by main() before exit: libtorch's CUDA state
+// must still be alive when the module and the plugin's models go.
+std::unique_ptr<Env> g_env;
+
 Env &env()
 {
-	static Env e;
-	return e;
+	if (!g_env)
+		g_env = std::make_unique<Env>();
+	return *g_env;
 }
 
 std::vector<float> input_data(const std::vector<int64_t> &dims)
@@ -179,6 +244,21 @@ std::vector<float> input_data(const std::vector<int64_t> &dims)
 
 // libtorch directly: the input from host memory to the device, forward,
 // the first output back on the host.
+void forward_direct(Env &e, std::vector<float> &x,
+		    const std::vector<int64_t> &dims)
+{
+	torch::jit::GraphOptimizerEnabledGuard opt(jit_optimize());
+	c10::InferenceMode guard;
+	at::Tensor in = torch::from_blob(x.data(), dims).to(e.device);
+	c10::IValue r = e.module.forward({in});
+	at::Tensor out =
+	    (r.isTensor() ? r.toTensor()
+			  : r.toTupleRef().elements()[0].toTensor())
+		.to(at::kCPU)
+		.contiguous();
+	benchmark::DoNotOptimize(out.data_ptr());
+}
+
 void BM_run_direct(benchmark::State &state)
 {
 	Env &e = env();
@@ -188,24 +268,77 @@ void BM_run_direct(benchmark::State &state)
 	}
 	const auto dims = e.dims(state.range(0));
 	std::vector<float> x = input_data(dims);
-	torch::jit::GraphOptimizerEnabledGuard opt(jit_optimize());
-	c10::InferenceMode guard;
-	for (auto _ : state) {
-		at::Tensor in = torch::from_blob(x.data(), dims).to(e.device);
-		c10::IValue r = e.module.forward({in});
-		at::Tensor out =
-		    (r.isTensor() ? r.toTensor()
-				  : r.toTupleRef().elements()[0].toTensor())
-			.to(at::kCPU)
-			.contiguous();
-		benchmark::DoNotOptimize(out.data_ptr());
-	}
+	for (auto _ : state)
+		forward_direct(e, x, dims);
 	state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
 // The same through vAccel: the plugin wraps the input, runs the cached
 // model and returns a newly allocated output tensor.
+void run_vaccel(benchmark::State &state, vaccel_session &sess,
+		vaccel_resource &res)
+{
+	Env &e = env();
+	const auto dims = e.dims(state.range(0));
+	std::vector<float> x = input_data(dims);
+	vaccel_torch_tensor *in = nullptr;
+	vaccel_torch_tensor_new(&in, static_cast<int64_t>(dims.size()),
+				dims.data(), VACCEL_TORCH_FLOAT);
+	vaccel_torch_tensor_set_data(in, x.data(), x.size() * sizeof(float));
+	for (auto _ : state) {
+		vaccel_torch_tensor *out = nullptr;
+		if (vaccel_torch_model_run(&sess, &res, nullptr, &in, 1, &out,
+					   1) != VACCEL_OK) {
+			state.SkipWithError("vaccel_torch_model_run failed");
+			break;
+		}
+		benchmark::DoNotOptimize(out->data);
+		vaccel_torch_tensor_delete(out);
+	}
+	vaccel_torch_tensor_delete(in);
+	state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
 void BM_run_vaccel(benchmark::State &state)
+{
+	Env &e = env();
+	if (!e.ok) {
+		state.SkipWithError("setup failed");
+		return;
+	}
+	run_vaccel(state, e.sess, e.res);
+}
+
+// Through the agent: the rpc plugin sends the input tensor over the unix
+// socket, the agent's torch plugin runs the model, the output comes back.
+void BM_run_agent(benchmark::State &state)
+{
+	Env &e = env();
+	if (!e.ok || !e.remote_ok) {
+		state.SkipWithError("no agent path");
+		return;
+	}
+	run_vaccel(state, e.remote_sess, e.remote_res);
+}
+
+// The three paths one after the other in every iteration, each timed on
+// its own: slow drifts of the machine (GPU clocks, other processes) hit
+// them alike, so their ratio is steadier than that of separate runs. The
+// medians over the iterations are kept for the summary.
+struct Interleaved {
+	double direct_us = 0, vaccel_us = 0, agent_us = 0;
+};
+std::map<int64_t, Interleaved> g_interleaved;
+
+double median(std::vector<double> v)
+{
+	if (v.empty())
+		return 0;
+	std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+	return v[v.size() / 2];
+}
+
+void BM_run_interleaved(benchmark::State &state)
 {
 	Env &e = env();
 	if (!e.ok) {
@@ -218,18 +351,48 @@ void BM_run_vaccel(benchmark::State &state)
 	vaccel_torch_tensor_new(&in, static_cast<int64_t>(dims.size()),
 				dims.data(), VACCEL_TORCH_FLOAT);
 	vaccel_torch_tensor_set_data(in, x.data(), x.size() * sizeof(float));
-	for (auto _ : state) {
+	std::vector<double> direct, local, remote;
+	using clock = std::chrono::steady_clock;
+	const auto us = [](clock::time_point a, clock::time_point b) {
+		return std::chrono::duration<double, std::micro>(b - a).count();
+	};
+	const auto run = [&](vaccel_session &s, vaccel_resource &r) {
 		vaccel_torch_tensor *out = nullptr;
-		if (vaccel_torch_model_run(&e.sess, &e.res, nullptr, &in, 1,
-					   &out, 1) != VACCEL_OK) {
+		if (vaccel_torch_model_run(&s, &r, nullptr, &in, 1, &out, 1) !=
+		    VACCEL_OK)
+			return false;
+		benchmark::DoNotOptimize(out->data);
+		vaccel_torch_tensor_delete(out);
+		return true;
+	};
+	for (auto _ : state) {
+		const auto t0 = clock::now();
+		forward_direct(e, x, dims);
+		const auto t1 = clock::now();
+		if (!run(e.sess, e.res)) {
 			state.SkipWithError("vaccel_torch_model_run failed");
 			break;
 		}
-		benchmark::DoNotOptimize(out->data);
-		vaccel_torch_tensor_delete(out);
+		const auto t2 = clock::now();
+		if (e.remote_ok && !run(e.remote_sess, e.remote_res)) {
+			state.SkipWithError("run through the agent failed");
+			break;
+		}
+		const auto t3 = clock::now();
+		direct.push_back(us(t0, t1));
+		local.push_back(us(t1, t2));
+		if (e.remote_ok)
+			remote.push_back(us(t2, t3));
 	}
 	vaccel_torch_tensor_delete(in);
-	state.SetItemsProcessed(state.iterations() * state.range(0));
+	Interleaved &r = g_interleaved[state.range(0)];
+	r.direct_us = median(direct);
+	r.vaccel_us = median(local);
+	r.agent_us = median(remote);
+	state.counters["direct_us"] = r.direct_us;
+	state.counters["vaccel_us"] = r.vaccel_us;
+	if (e.remote_ok)
+		state.counters["agent_us"] = r.agent_us;
 }
 
 void BM_load_direct(benchmark::State &state)
@@ -287,10 +450,17 @@ void register_benchmarks()
 		for (auto *b : {benchmark::RegisterBenchmark("BM_run_direct",
 							     BM_run_direct),
 				benchmark::RegisterBenchmark("BM_run_vaccel",
-							     BM_run_vaccel)}) {
+							     BM_run_vaccel),
+				benchmark::RegisterBenchmark("BM_run_agent",
+							     BM_run_agent)}) {
 			b->Arg(n);
 			common(b);
 		}
+		// One run: its medians are over every iteration.
+		benchmark::RegisterBenchmark("BM_run_interleaved",
+					     BM_run_interleaved)
+		    ->Arg(n)
+		    ->UseRealTime();
 	}
 	for (auto *b :
 	     {benchmark::RegisterBenchmark("BM_load_direct", BM_load_direct),
@@ -312,7 +482,7 @@ public:
 		for (const auto &r : runs) {
 			const bool median = r.run_type == Run::RT_Aggregate &&
 					    r.aggregate_name == "median";
-			if (r.error_occurred ||
+			if (bench_net::run_skipped(r) ||
 			    (!median && r.run_type != Run::RT_Iteration))
 				continue;
 			// "BM_run_vaccel/1", "BM_load_vaccel": without the
@@ -332,12 +502,35 @@ public:
 		std::printf("\nvAccel overhead over libtorch (same run, "
 			    "medians of %d):\n",
 			    repetitions());
-		for (int64_t n : batch_sizes())
+		for (int64_t n : batch_sizes()) {
 			overhead("model run, batch " + std::to_string(n),
 				 "BM_run_vaccel/" + std::to_string(n),
 				 "BM_run_direct/" + std::to_string(n));
+			overhead("  through the agent",
+				 "BM_run_agent/" + std::to_string(n),
+				 "BM_run_direct/" + std::to_string(n));
+		}
 		overhead("model load (new resource)", "BM_load_vaccel",
 			 "BM_load_direct");
+		if (g_interleaved.empty())
+			return;
+		std::printf("\nInterleaved (direct, vaccel, agent in every "
+			    "iteration; medians):\n");
+		for (const auto &[n, r] : g_interleaved) {
+			if (r.direct_us <= 0)
+				continue;
+			std::printf(
+			    "  batch %-4lld direct %10.1f us  vaccel "
+			    "%10.1f us (%+6.2f%%)",
+			    static_cast<long long>(n), r.direct_us, r.vaccel_us,
+			    100.0 * (r.vaccel_us - r.direct_us) / r.direct_us);
+			if (r.agent_us > 0)
+				std::printf("  agent %10.1f us (%+6.2f%%)",
+					    r.agent_us,
+					    100.0 * (r.agent_us - r.direct_us) /
+						r.direct_us);
+			std::printf("\n");
+		}
 	}
 
 private:
@@ -366,5 +559,6 @@ int main(int argc, char **argv)
 	OverheadReporter reporter;
 	benchmark::RunSpecifiedBenchmarks(&reporter);
 	benchmark::Shutdown();
+	g_env.reset();
 	return 0;
 }

@@ -123,6 +123,17 @@ pack() {
 		[ -f "$BUILD/bin/$f" ] && cp "$BUILD/bin/$f" "$DEVKIT/bin/"
 	done
 	cp "$ROOT/examples/data/input_2048.csv" "$DEVKIT/share/"
+	# Google Benchmark (headers and the shared library) for bench_torch,
+	# built on the GPU machine against its libtorch.
+	if [ -f /usr/include/benchmark/benchmark.h ] && [ -e /usr/lib/x86_64-linux-gnu/libbenchmark.so ]; then
+		mkdir -p "$DEVKIT/deps/benchmark/include" "$DEVKIT/deps/benchmark/lib"
+		cp -r /usr/include/benchmark "$DEVKIT/deps/benchmark/include/"
+		local bm bm_soname
+		bm=$(readlink -f /usr/lib/x86_64-linux-gnu/libbenchmark.so)
+		bm_soname=$(objdump -p "$bm" | awk '$1 == "SONAME" { print $2 }')
+		cp "$bm" "$DEVKIT/deps/benchmark/lib/$bm_soname"
+		ln -s "$bm_soname" "$DEVKIT/deps/benchmark/lib/libbenchmark.so"
+	fi
 
 	# Shared libraries besides glibc and CUDA. libstdc++/libgcc_s go apart:
 	# the GPU machine's own are newer and preferred.
@@ -427,6 +438,36 @@ torch_plugin_step() {
 		"$tmp/torch_inference" "$ROOT/examples/data/example.jpg" \
 		"$ROOT/examples/data/cnn_trace.pt" "$ROOT/examples/data/imagenet.txt" 5 || return 1
 }
+
+# ResNet-18 (random weights, batch 1, 3x224x224) on the GPU: native libtorch,
+# the torch plugin in this process, and the torch plugin inside vaccel-agent
+# reached through the rpc plugin over a unix socket, all in one bench_torch
+# run (bench/bench_torch.cpp; bench/standalone builds it here).
+torch_resnet_bench() {
+	local tmp=$1
+	local plugin
+	plugin=$(find "$tmp/torch" -name 'libvaccel-torch.so' 2>/dev/null | head -1)
+	[ -n "$plugin" ] || { echo "the torch step did not build the plugin"; return 1; }
+	[ -d "$DEVKIT/deps/benchmark" ] || { echo "devkit has no Google Benchmark"; return 1; }
+	python3 "$ROOT/scripts/make_resnet18.py" "$tmp/resnet18.pt" || return 1
+	local prefix
+	prefix="$DEVKIT/lib/cmake;$DEVKIT;$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')"
+	cmake -S "$ROOT/bench/standalone" -B "$tmp/bench" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+		-DCMAKE_PREFIX_PATH="$prefix" -DBENCHMARK_ROOT="$DEVKIT/deps/benchmark" \
+		>"$tmp/bench.cfg.log" 2>&1 || { tail -20 "$tmp/bench.cfg.log"; return 1; }
+	cmake --build "$tmp/bench" >"$tmp/bench.build.log" 2>&1 ||
+		{ tail -30 "$tmp/bench.build.log"; return 1; }
+	local log=${OUTDIR:-$tmp}/bench_torch_resnet18.txt
+	LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$DEVKIT/deps/benchmark/lib \
+		VACCEL_BENCH_TORCH_PLUGIN=$plugin VACCEL_BENCH_TORCH_MODEL=$tmp/resnet18.pt \
+		VACCEL_BENCH_TORCH_INPUT=1x3x224x224 VACCEL_BENCH_TORCH_BATCHES=${BENCH_BATCHES:-1} \
+		VACCEL_BENCH_TORCH_REPS=${BENCH_REPS:-5} VACCEL_TORCH_DEVICE=cuda \
+		VACCEL_BENCH_AGENT=$DEVKIT/bin/vaccel-agent \
+		VACCEL_BENCH_RPC_PLUGIN=$DEVKIT/lib/libvaccel-rpc.so \
+		timeout "${BENCH_TIMEOUT:-300}" "$tmp/bench/bench_torch" \
+		--benchmark_min_time="${BENCH_MIN_TIME:-1}" 2>&1 | tee "$log"
+	grep -q "through the agent" "$log"
+}
 # ---- end of HOOK --------------------------------------------------------------
 
 run() {
@@ -446,6 +487,7 @@ run() {
 	gpu_step "example minmax via the cuda plugin" example_minmax
 	gpu_step "sgemm through vaccel-agent (rpc plugin -> cuda plugin)" agent_sgemm "$tmp"
 	gpu_step "torch plugin (hook)" torch_plugin_step "$tmp"
+	gpu_step "ResNet-18 bench: native libtorch vs torch plugin vs agent" torch_resnet_bench "$tmp"
 
 	echo
 	echo "=== summary"

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -110,8 +111,9 @@ Status read_file(const char *path, size_t budget, std::string *out)
 	if (size > budget) {
 		::close(fd);
 		return Status::error(VACCEL_EINVAL,
-				     "%s: %zu bytes exceed what fits in one "
-				     "frame (VACCEL_RPC_MAX_FRAME)",
+				     "%s: %zu bytes exceed what one request "
+				     "may carry (VACCEL_RPC_MAX_MESSAGE, "
+				     "4 GiB per blob)",
 				     path, size);
 	}
 	out->resize(size);
@@ -134,16 +136,20 @@ Status read_file(const char *path, size_t budget, std::string *out)
 
 // Fills @p req with what the agent needs to create @p res: URL resources
 // travel as their URLs (the host downloads them itself); everything else
-// as the bytes of its files.
+// as the bytes of its files. @p budget bounds the bytes of all blobs: a
+// request above one frame goes as a chunked call (Client::call), so a
+// model of any size up to the message limit can be registered.
 Status describe_resource(const vaccel_resource *res,
-			 rpc::resource::RegisterRequest *req, uint32_t budget)
+			 rpc::resource::RegisterRequest *req, uint64_t budget)
 {
+	// Each blob's size travels as a uint32 (upstream's Blob.size).
+	constexpr uint64_t kMaxBlob = UINT32_MAX;
 	if (res->path_type == VACCEL_PATH_REMOTE_FILE) {
 		for (size_t i = 0; i < res->nr_paths; ++i)
 			req->add_paths(res->paths[i]);
 		return Status::ok();
 	}
-	size_t left = budget;
+	uint64_t left = budget;
 	for (size_t i = 0; i < res->nr_blobs; ++i) {
 		const vaccel_blob *b = res->blobs[i];
 		if (b == nullptr)
@@ -153,14 +159,17 @@ Status describe_resource(const vaccel_resource *res,
 		if (b->path != nullptr) {
 			out->set_type_(rpc::resource::FILE);
 			VACCEL_RETURN_IF_ERROR(
-			    read_file(b->path, left, out->mutable_data()));
+			    read_file(b->path, std::min(left, kMaxBlob),
+				      out->mutable_data()));
 		} else {
 			out->set_type_(rpc::resource::BUFFER);
-			if (b->size > left)
+			if (b->size > std::min(left, kMaxBlob))
 				return Status::error(
 				    VACCEL_EINVAL,
-				    "blob %s: %zu bytes exceed what fits in "
-				    "one frame (VACCEL_RPC_MAX_FRAME)",
+				    "blob %s: %zu bytes exceed what one "
+				    "request may carry "
+				    "(VACCEL_RPC_MAX_MESSAGE, "
+				    "4 GiB per blob)",
 				    out->name().c_str(), b->size);
 			if (b->data != nullptr)
 				out->set_data(b->data, b->size);
@@ -194,7 +203,7 @@ int resource_register(vaccel_resource *res, vaccel_session *sess)
 			req.set_resource_id(res->remote_id);
 		} else {
 			Status st = describe_resource(
-			    res, &req, p.client.config().max_frame);
+			    res, &req, p.client.config().max_message);
 			if (!st)
 				return fail("resource register", st);
 		}

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <fstream>
 #include <random>
 
 using namespace rpc_test;
@@ -202,6 +203,40 @@ TEST_F(LargeData, Transfer256MiBThroughSharedMemory)
 	uint64_t sum = 0;
 	ASSERT_EQ(checksum(in, &sum), VACCEL_OK);
 	EXPECT_EQ(sum, fnv1a(in));
+}
+
+// A resource larger than one frame (a model of tens of MiB, say) travels
+// as a chunked call: here the bulk library padded to 48 MiB (the dynamic
+// loader ignores bytes after the ELF's segments), registered and run from
+// the agent's copy, with a small frame limit so that it takes many frames.
+TEST_F(LargeData, ResourceLargerThanAFrameIsRegistered)
+{
+	::setenv("VACCEL_RPC_MAX_FRAME", std::to_string(kMiB).c_str(), 1);
+	ASSERT_NO_FATAL_FAILURE(start({}, {}, /*shm=*/false));
+	::unsetenv("VACCEL_RPC_MAX_FRAME");
+	const std::string path = dir_.path() + "/big-bulk.so";
+	{
+		std::string lib = slurp(TEST_BULK_LIB);
+		ASSERT_FALSE(lib.empty());
+		auto pad = random_bytes(48 * kMiB - lib.size(), 9);
+		lib.append(reinterpret_cast<const char *>(pad.data()),
+			   pad.size());
+		std::ofstream(path, std::ios::binary) << lib;
+	}
+	vaccel_resource res{};
+	ASSERT_EQ(vaccel_resource_init(&res, path.c_str(), VACCEL_RESOURCE_LIB),
+		  VACCEL_OK);
+	ASSERT_EQ(vaccel_resource_register(&res, &sess_), VACCEL_OK);
+	auto in = random_bytes(3 * kMiB + 5, 10);
+	uint64_t sum = 0;
+	vaccel_arg r{in.data(), in.size(), VACCEL_ARG_RAW, 0, false};
+	vaccel_arg w{&sum, sizeof(sum), VACCEL_ARG_UINT64, 0, false};
+	ASSERT_EQ(vaccel_exec_with_resource(&sess_, &res, "bulk_checksum", &r,
+					    1, &w, 1),
+		  VACCEL_OK);
+	EXPECT_EQ(sum, fnv1a(in));
+	EXPECT_EQ(vaccel_resource_unregister(&res, &sess_), VACCEL_OK);
+	EXPECT_EQ(vaccel_resource_release(&res), VACCEL_OK);
 }
 
 // The agent's budget for large calls is enforced: a call above it is
