@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Runs the example programs one after the other, the same way inside a
 # guest and natively on the host, so that the two outputs can be compared
-# line by line (tests/vm/vm_examples_test.py). POSIX sh + busybox tools.
+# line by line (tests/vm/vm_test.py). POSIX sh + busybox tools.
 #
 #   run-examples.sh BIN_DIR DATA_DIR LIB [CASE...]
 #
@@ -15,6 +15,14 @@
 #   @@END <case> rc=<exit status>
 # and its stderr as lines starting with "!" (not compared: they carry
 # timestamps).
+#
+# The backend cases (tests/vm/vm_test.py, scenario "backends") also need,
+# under DATA_DIR: fashion/*.png (examples/data), and three model
+# directories, each sent as one multi-file resource so that the model
+# carries its own labels and preprocessing (no agent-wide settings):
+#   torch-fashion/   fashion_mnist.pt, fashion_mnist_labels.txt, fashion.cfg
+#   torch-imagenet/  cnn_trace.pt, imagenet.txt
+#   opencv-fashion/  fashion_mnist.onnx, fashion_mnist_labels.txt, fashion.cfg
 set -u
 bin=$1
 data=$2
@@ -33,6 +41,26 @@ run() { # case program args...
   echo "@@END $name rc=$rc"
   sed 's/^/! /' "$out/$name.err"
   rm -f "$out/$name.err"
+}
+
+# Like run, for ops whose result image lies in a run directory: its path
+# is random (and, on an agent, numbered per process), so only the file's
+# kind is kept: "imagename: <rundir>/classify.png".
+run_rundir() { # case program args...
+  rdname=$1
+  run "$@" >"$out/$rdname.out"
+  sed 's#^\(.* imagename: \)/.*/\([a-z]*\)-[0-9]*\.png$#\1<rundir>/\2.png#' "$out/$rdname.out"
+  rm -f "$out/$rdname.out"
+}
+
+# Every Fashion-MNIST sample of DATA_DIR/fashion through one model
+# directory, a case each: "<case>:<sample>", e.g. fashion_torch:0000_ankle-boot.
+run_fashion() { # case runner model-dir
+  for img in "$data"/fashion/*.png; do
+    [ -f "$img" ] || { echo "@@MISSING $1 $data/fashion"; return; }
+    sample=$(basename "$img" .png)
+    "$2" "$1:$sample" classify "$img" 1 "$data/$3"
+  done
 }
 
 # sgemm's result: the bytes of C, as a hash.
@@ -66,6 +94,12 @@ one() {
     torch_inference) run torch_inference torch_inference "$data/example.jpg" "$data/cnn_trace.pt" "$data/imagenet.txt" ;;
     tflite_inference) run tflite_inference tflite_inference "$data/example.jpg" "$data/lstm2.tflite" "$data/imagenet.txt" ;;
     mbench) run mbench mbench 1 "$data/example.jpg" ;;
+    # Real backends (scenario "backends"): torch, opencv and blas.
+    fashion_torch) run_fashion fashion_torch run torch-fashion ;;
+    fashion_opencv) run_fashion fashion_opencv run_rundir opencv-fashion ;;
+    classify_imagenet) run classify_imagenet classify "$data/example.jpg" 1 "$data/torch-imagenet" ;;
+    classify_cxx_imagenet) run classify_cxx_imagenet classify_cxx "$data/example.jpg" "$data/torch-imagenet" ;;
+    minmax_wide) run minmax_wide minmax 2048 "$data/input_2048.csv" 0 10000 1 ;;
     *) echo "@@UNKNOWN $1" ;;
   esac
 }

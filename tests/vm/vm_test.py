@@ -8,7 +8,13 @@ and checks what comes out:
   examples-raw    guest/run-vm.sh, an agent started here: the examples in the
                   guest print exactly what the same examples print natively
                   (build/bin, through the rpc plugin) against the same agent
-  examples-vm     the same through vaccel-vm, which starts its own agent; the
+  backends        the real backend plugins (torch, opencv, blas) on the
+                  agent: the examples in the guest print exactly what the same
+                  examples print natively with the plugins loaded in-process
+                  (no agent, no rpc; or through the agent), and what the models and the maths say
+                  they must (labels of the Fashion-MNIST samples, sgemm's
+                  result checked element by element, minmax of the data)
+  examples-vm     the same as examples-raw through vaccel-vm, which starts its own agent; the
                   guest command's exit status comes back
   crash           a kernel panic: vaccel-vm returns 123, the agent is gone
   kill-vmm        QEMU killed with SIGKILL: 123, the agent is gone
@@ -49,9 +55,16 @@ def plugin_paths():
     return [os.path.join(ARGS.lib_dir, "libvaccel-%s.so" % p) for p in ARGS.plugins.split(",")]
 
 
+# Settings shared by an agent and the native runs it is compared with.
+# OpenBLAS splits sgemm by its thread count; one thread on both sides keeps
+# the result bytes independent of the machine's core count.
+BACKEND_ENV = {"OPENBLAS_NUM_THREADS": "1"}
+
+
 def start_agent(workdir, address):
     """A vaccel-agent serving the plugins under test; returns (proc, address)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VACCEL_")}
+    env.update(BACKEND_ENV)
     env["VACCEL_PLUGINS"] = ":".join(plugin_paths())
     env["VACCEL_LOG_LEVEL"] = "2"
     out = open(os.path.join(workdir, "agent.out"), "w+")
@@ -80,21 +93,53 @@ def stop(proc):
             proc.wait()
 
 
+# The model directories of the guest's /data (tests/vm/CMakeLists.txt puts
+# the same files there): directory -> [(source, name in the directory)].
+# Each is one multi-file resource: the model, its labels and its
+# preprocessing travel together.
+def model_dirs():
+    models, here = ARGS.models_dir, os.path.dirname(os.path.abspath(__file__))
+    labels = os.path.join(models, "fashion_mnist_labels.txt")
+    return {
+        "torch-fashion": [(os.path.join(models, "fashion_mnist.pt"), "fashion_mnist.pt"),
+                          (labels, "fashion_mnist_labels.txt"),
+                          (os.path.join(here, "fashion-torch.cfg"), "fashion.cfg")],
+        "torch-imagenet": [(os.path.join(ARGS.data_dir, "cnn_trace.pt"), "cnn_trace.pt"),
+                           (os.path.join(ARGS.data_dir, "imagenet.txt"), "imagenet.txt")],
+        "opencv-fashion": [(os.path.join(models, "fashion_mnist.onnx"), "fashion_mnist.onnx"),
+                           (labels, "fashion_mnist_labels.txt"),
+                           (os.path.join(here, "fashion-opencv.cfg"), "fashion.cfg")],
+    }
+
+
 def native_data_dir(workdir):
-    """examples/data plus libmytestlib.so, as the guest's /data has them."""
+    """examples/data, libmytestlib.so and the model directories, as the
+    guest's /data has them."""
     d = os.path.join(workdir, "data")
-    os.makedirs(d, exist_ok=True)
+    if os.path.isdir(d):
+        return d
+    os.makedirs(d)
     for name in os.listdir(ARGS.data_dir):
         os.symlink(os.path.join(ARGS.data_dir, name), os.path.join(d, name))
     os.symlink(ARGS.mytestlib, os.path.join(d, "libmytestlib.so"))
+    if ARGS.models_dir:
+        for sub, files in model_dirs().items():
+            os.makedirs(os.path.join(d, sub))
+            for src, name in files:
+                shutil.copyfile(src, os.path.join(d, sub, name))
     return d
 
 
 def run_native(workdir, address):
-    """The examples on the host, through the rpc plugin, against @address."""
+    """The examples on the host, through the rpc plugin, against @address;
+    with address None, with the plugins under test loaded in-process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VACCEL_")}
-    env["VACCEL_PLUGINS"] = os.path.join(ARGS.lib_dir, "libvaccel-rpc.so")
-    env["VACCEL_RPC_ADDRESS"] = address
+    if address is None:
+        env.update(BACKEND_ENV)
+        env["VACCEL_PLUGINS"] = ":".join(plugin_paths())
+    else:
+        env["VACCEL_PLUGINS"] = os.path.join(ARGS.lib_dir, "libvaccel-rpc.so")
+        env["VACCEL_RPC_ADDRESS"] = address
     tmp = os.path.join(workdir, "native-tmp")
     os.makedirs(tmp, exist_ok=True)
     env["TMPDIR"] = tmp
@@ -124,10 +169,20 @@ def parse_blocks(text):
     return blocks
 
 
-def compare(native_text, guest_text):
+def expand_cases(native):
+    """The requested cases, each expanded into the "<case>:<sample>" blocks
+    it printed natively (run-examples.sh runs some over several inputs)."""
+    out = []
+    for c in ARGS.cases.split(","):
+        subs = [b for b in native if b.startswith(c + ":")]
+        out += subs if subs else [c]
+    return out
+
+
+def compare(native_text, guest_text, extra_checks=None):
     native = parse_blocks(native_text)
     guest = parse_blocks(guest_text)
-    cases = ARGS.cases.split(",")
+    cases = expand_cases(native)
     problems = []
     for c in cases:
         if c not in native:
@@ -135,13 +190,7 @@ def compare(native_text, guest_text):
             continue
         rc, lines = native[c]
         if rc != 0:
-            # With real backends an example may legitimately fail (an op
-            # the backend refuses for this input); the guest must then
-            # fail the same way.
-            if ARGS.allow_native_failures:
-                log("note: native %s exits with %d" % (c, rc))
-            else:
-                problems.append("native %s failed (rc %d): %s" % (c, rc, lines))
+            problems.append("native %s failed (rc %d): %s" % (c, rc, lines))
         if c not in guest:
             problems.append("guest run has no result for %s" % c)
             continue
@@ -158,10 +207,12 @@ def compare(native_text, guest_text):
     for c, want in expect.items():
         if c in native and [l for l in native[c][1] if l in want] != want:
             problems.append("native %s: expected lines %s, got %s" % (c, want, native[c][1]))
+    if extra_checks:
+        problems += extra_checks(native)
     if problems:
         log("---- native output\n" + native_text + "---- guest output\n" + guest_text)
         fail("\n".join(problems))
-    log("guest and native agree on %d examples: %s" % (len(cases), ", ".join(cases)))
+    log("guest and native agree on %d example runs: %s" % (len(cases), ", ".join(cases)))
 
 
 def launcher_cmd(workdir, transport, guest_cmd, extra=()):
@@ -217,25 +268,146 @@ def read_until(proc, marker, seconds):
 
 # ---- scenarios ---------------------------------------------------------------
 
-def scenario_examples_raw(workdir):
-    transport = ARGS.transport
+def start_agent_for(workdir, transport):
+    """An agent wired for @transport; returns (proc, address, run-vm.sh args)."""
     if transport == "virtio-serial":
         agent, address = start_agent(workdir, "unix://" + os.path.join(workdir, "agent.sock"))
-        wiring = ["--agent-socket", os.path.join(workdir, "agent.sock")]
-    else:
-        agent, address = start_agent(workdir, "tcp://127.0.0.1:0")
-        wiring = ["--agent-port", address.rsplit(":", 1)[1]]
+        return agent, address, ["--agent-socket", os.path.join(workdir, "agent.sock")]
+    agent, address = start_agent(workdir, "tcp://127.0.0.1:0")
+    return agent, address, ["--agent-port", address.rsplit(":", 1)[1]]
+
+
+def run_guest(wiring):
+    """run-examples in a guest booted by run-vm.sh; returns its console."""
+    t0 = time.time()
+    r = subprocess.run([ARGS.run_vm, "--image", ARGS.image, "--transport", ARGS.transport, "--timeout", "240"]
+                       + wiring + ["--", "run-examples", "/usr/bin", "/data", ARGS.mytestlib]
+                       + ARGS.cases.split(","),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    log("VM run (%s, plugins %s): %.1f s, exit status %d"
+        % (ARGS.transport, ARGS.plugins, time.time() - t0, r.returncode))
+    if r.returncode != 0:
+        fail("run-vm.sh exited with %d:\n%s" % (r.returncode, r.stdout))
+    return r.stdout
+
+
+def scenario_examples_raw(workdir):
+    agent, address, wiring = start_agent_for(workdir, ARGS.transport)
     try:
         native = run_native(workdir, address)
-        t0 = time.time()
-        r = subprocess.run([ARGS.run_vm, "--image", ARGS.image, "--transport", transport, "--timeout", "240"]
-                           + wiring + ["--", "run-examples", "/usr/bin", "/data", ARGS.mytestlib]
-                           + ARGS.cases.split(","),
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
-        log("VM run (%s): %.1f s, exit status %d" % (transport, time.time() - t0, r.returncode))
-        if r.returncode != 0:
-            fail("run-vm.sh exited with %d:\n%s" % (r.returncode, r.stdout))
-        compare(native, r.stdout)
+        compare(native, run_guest(wiring))
+    finally:
+        stop(agent)
+
+
+def fashion_label(sample, labels):
+    """The class of examples/data/fashion/NNNN_<class>.png, as the labels
+    file spells it ("t-shirt-top" is "T-shirt/top")."""
+    slug = sample.split("_", 1)[1]
+    for label in labels:
+        if re.sub(r"[^a-z0-9]+", "-", label.lower()) == slug:
+            return label
+    fail("no label for the sample %s" % sample)
+
+
+def sgemm_reference_check(workdir):
+    """Runs sgemm natively with the plugins in-process, checks every element
+    of C against the closed form of examples/sgemm.c's product, and returns
+    the sha256 of its bytes (what run-examples.sh prints)."""
+    import array
+    import hashlib
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VACCEL_")}
+    env.update(BACKEND_ENV)
+    env["VACCEL_PLUGINS"] = ":".join(plugin_paths())
+    path = os.path.join(workdir, "sgemm.bin")
+    r = subprocess.run([os.path.join(ARGS.native_bin, "sgemm"), "1", path], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=120)
+    if r.returncode != 0:
+        fail("native sgemm failed (rc %d):\n%s" % (r.returncode, r.stdout))
+    with open(path, "rb") as f:
+        data = f.read()
+    c = array.array("f")
+    c.frombytes(data)
+    # A, B and C are filled with (i * j) / 512, so
+    # C'[i][j] = alpha * i * j * sum(k^2) / 512^2 + beta * i * j / 512.
+    dim, alpha, beta = 512, 32412.0, 2123.0
+    s2 = sum(k * k for k in range(dim))
+    bad = 0
+    for i in range(dim):
+        for j in range(dim):
+            want = alpha * i * j * s2 / (dim * dim) + beta * i * j / dim
+            if abs(c[i * dim + j] - want) > 1e-4 * abs(want) + 1e-3:
+                bad += 1
+    if len(c) != dim * dim or bad:
+        fail("sgemm: %d of %d elements of C are wrong (%d bytes)" % (bad, dim * dim, len(data)))
+    return hashlib.sha256(data).hexdigest()
+
+
+def backend_checks(workdir):
+    """What the backends must print whatever the transport: checked on the
+    native blocks (the guest's must equal them), so that a case that runs
+    on the wrong plugin or on none fails even where both sides agree."""
+    with open(os.path.join(ARGS.models_dir, "fashion_mnist_labels.txt")) as f:
+        fashion = [l.strip() for l in f if l.strip()]
+    with open(os.path.join(ARGS.data_dir, "imagenet.txt")) as f:
+        imagenet = {l.strip() for l in f if l.strip()}
+    with open(os.path.join(ARGS.data_dir, "input_2048.csv")) as f:
+        values = [float(l) for l in f if l.strip()]
+    cases = ARGS.cases.split(",")
+    sgemm_hash = sgemm_reference_check(workdir) if "sgemm" in cases or "sgemm_generic" in cases else None
+
+    def check(native):
+        problems = []
+
+        def want(block, lines):
+            got = native.get(block, (None, []))[1]
+            if got != lines:
+                problems.append("native %s: expected %s, got %s" % (block, lines, got))
+
+        for block in native:
+            case, _, sample = block.partition(":")
+            if case == "fashion_torch":
+                want(block, ["Initialized session with id: 1",
+                             "classification tags: " + fashion_label(sample, fashion),
+                             "classification imagename: PLACEHOLDER"])
+            elif case == "fashion_opencv":
+                want(block, ["Initialized session with id: 1",
+                             "classification tags: " + fashion_label(sample, fashion),
+                             "classification imagename: <rundir>/classify.png"])
+        for case in ("fashion_torch", "fashion_opencv"):
+            n = len([b for b in native if b.startswith(case + ":")])
+            if case in cases and n < 10:
+                problems.append("%s: %d samples classified, expected the 10 of examples/data/fashion" % (case, n))
+        for case in ("classify_imagenet", "classify_cxx_imagenet"):
+            if case in cases:
+                tags = [l for l in native.get(case, (0, []))[1] if l.startswith("classification tags: ")]
+                if len(tags) != 1 or tags[0][len("classification tags: "):] not in imagenet:
+                    problems.append("native %s: expected one ImageNet label, got %s" % (case, tags))
+        if "torch_inference" in cases:
+            # upstream's CNN: one row of 10 float32 scores
+            want("torch_inference", ["Initialized model resource 1", "Initialized vAccel session 1", "Success!",
+                                     "Result Tensor :", "Output tensor => type:7 nr_dims:2 size:40B"])
+        for case in ("sgemm", "sgemm_generic"):
+            if case in cases:
+                want(case, ["Initialized session with id: 1", "C sha256: " + sgemm_hash])
+        if "minmax_wide" in cases:
+            want("minmax_wide", ["min: %f max: %f" % (min(values), max(values))])
+        return problems
+
+    return check
+
+
+def scenario_backends(workdir):
+    """The real backends: guest output == the same examples run natively
+    with the same plugins loaded in-process (--native local; "agent": through
+    the rpc plugin against the guest's agent, for programs whose libraries
+    print on the side that runs them, as mytestlib does), and == what the
+    models and the maths say."""
+    checks = backend_checks(workdir)
+    agent, address, wiring = start_agent_for(workdir, ARGS.transport)
+    try:
+        native = run_native(workdir, None if ARGS.native == "local" else address)
+        compare(native, run_guest(wiring), checks)
     finally:
         stop(agent)
 
@@ -427,13 +599,19 @@ def main():
     p.add_argument("--guest-bin")
     p.add_argument("--data-dir")
     p.add_argument("--mytestlib")
+    p.add_argument("--models-dir")
+    p.add_argument("--native", choices=["local", "agent"], default="local")
     p.add_argument("--plugins", default="exec,noop")
     p.add_argument("--cases", default="noop,exec")
-    p.add_argument("--allow-native-failures", action="store_true")
     ARGS = p.parse_args()
+    # The native data directory links to these: relative paths would dangle.
+    for name in ("data_dir", "models_dir", "mytestlib", "lib_dir"):
+        if getattr(ARGS, name):
+            setattr(ARGS, name, os.path.abspath(getattr(ARGS, name)))
     scenarios = {
         "examples-raw": scenario_examples_raw,
         "examples-vm": scenario_examples_vm,
+        "backends": scenario_backends,
         "crash": scenario_crash,
         "kill-vmm": scenario_kill_vmm,
         "sigterm": scenario_sigterm,
