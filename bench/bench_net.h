@@ -16,7 +16,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace bench_net
 {
@@ -141,8 +143,20 @@ public:
 			// Never outlives the benchmark, even one that crashes.
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			setenv("VACCEL_PLUGINS", plugins.c_str(), 1);
-			execl(bin.c_str(), bin.c_str(), "-a", address_.c_str(),
-			      static_cast<char *>(nullptr));
+			// VACCEL_BENCH_AGENT_ARGS: more agent options,
+			// space-separated (e.g. "--workers 1").
+			std::vector<std::string> words{bin, "-a", address_};
+			if (const char *extra =
+				std::getenv("VACCEL_BENCH_AGENT_ARGS")) {
+				std::istringstream in(extra);
+				for (std::string w; in >> w;)
+					words.push_back(w);
+			}
+			std::vector<char *> argv;
+			for (auto &w : words)
+				argv.push_back(w.data());
+			argv.push_back(nullptr);
+			execv(bin.c_str(), argv.data());
 			_exit(127);
 		}
 		// Up to 2 s for the agent to listen (connect_to retries).
