@@ -22,6 +22,7 @@
 #include <random>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace backend_test
@@ -137,6 +138,45 @@ inline const std::vector<SgemmCase> &sgemm_cases()
 	    {9, 11, 13, 0, 0, 1, 0.0F, -3.0F}, // alpha == 0
 	    {7, 5, 3, 0, 0, 0, 0.0F, 0.0F},    // C = 0
 	};
+	return cases;
+}
+
+// @p count random cases: m, n, k in [1, max_dim] (k sometimes 0), padded
+// leading dimensions (0 to 9 more than the minimum), alpha and beta random
+// or one of the special values 0, 1 and -1.
+inline std::vector<SgemmCase> random_sgemm_cases(uint32_t seed, int count,
+						 int64_t max_dim = 97)
+{
+	std::mt19937 rng(seed);
+	std::uniform_int_distribution<int64_t> dim(1, max_dim);
+	std::uniform_int_distribution<int64_t> pad(0, 9);
+	std::uniform_int_distribution<int> pick(0, 5);
+	std::uniform_real_distribution<float> scalar(-3.0F, 3.0F);
+	const auto coefficient = [&] {
+		switch (pick(rng)) {
+		case 0:
+			return 0.0F;
+		case 1:
+			return 1.0F;
+		case 2:
+			return -1.0F;
+		default:
+			return scalar(rng);
+		}
+	};
+	std::vector<SgemmCase> cases;
+	for (int i = 0; i < count; i++) {
+		SgemmCase t{};
+		t.m = dim(rng);
+		t.n = dim(rng);
+		t.k = i % 10 == 9 ? 0 : dim(rng);
+		t.lda_pad = pad(rng) % 3 == 0 ? 0 : pad(rng);
+		t.ldb_pad = pad(rng) % 3 == 0 ? 0 : pad(rng);
+		t.ldc_pad = pad(rng) % 3 == 0 ? 0 : pad(rng);
+		t.alpha = coefficient();
+		t.beta = coefficient();
+		cases.push_back(t);
+	}
 	return cases;
 }
 
@@ -334,6 +374,24 @@ inline void check_minmax_random(vaccel_session *sess, uint32_t seed)
 	in[100] = std::numeric_limits<double>::quiet_NaN();
 	check_minmax(sess, in, -5, 5);
 	check_minmax(sess, {std::numeric_limits<double>::quiet_NaN()}, 2, 9);
+}
+
+// Random lengths and random thresholds (low <= high, some outside the
+// data's range).
+inline void check_minmax_random_thresholds(vaccel_session *sess, uint32_t seed,
+					   int count)
+{
+	std::mt19937 rng(seed);
+	std::uniform_int_distribution<size_t> len(1, 5000);
+	std::uniform_int_distribution<int> threshold(-1200, 1200);
+	for (int i = 0; i < count; i++) {
+		auto in = random_vec<double>(len(rng), rng, -1000.0, 1000.0);
+		int low = threshold(rng);
+		int high = threshold(rng);
+		if (low > high)
+			std::swap(low, high);
+		check_minmax(sess, in, low, high);
+	}
 }
 
 // Upstream's minmax input (2048 values, one a line), with upstream's test

@@ -62,6 +62,13 @@ TEST_F(BlasTest, SgemmLargerThanTheBlockSizes)
 	check_sgemm(&sess_, {200, 300, 77, 0, 0, 0, -0.5F, 1.5F}, 8);
 }
 
+TEST_F(BlasTest, SgemmRandomShapes)
+{
+	uint32_t seed = 500;
+	for (const SgemmCase &t : random_sgemm_cases(2024, 60))
+		check_sgemm(&sess_, t, seed++);
+}
+
 TEST_F(BlasTest, SgemmArgumentErrors)
 {
 	check_sgemm_errors(&sess_);
@@ -76,6 +83,11 @@ TEST_F(BlasTest, SgemmThroughGenop)
 TEST_F(BlasTest, MinmaxRandomWithNaNAndInfinities)
 {
 	check_minmax_random(&sess_, 21);
+}
+
+TEST_F(BlasTest, MinmaxRandomThresholds)
+{
+	check_minmax_random_thresholds(&sess_, 22, 40);
 }
 
 TEST_F(BlasTest, MinmaxUpstreamInput)

@@ -61,9 +61,10 @@ protected:
 		EXPECT_EQ(vaccel_cleanup(), VACCEL_OK);
 	}
 
-	// Restarts the runtime logging to a file under the test's temporary
-	// directory and returns the file's path.
-	std::string restart_with_log(const char *name)
+	// Restarts the runtime logging at @p level to a file under the test's
+	// temporary directory and returns the file's path.
+	std::string restart_with_log(const char *name,
+				     vaccel_log_level_t level = VACCEL_LOG_WARN)
 	{
 		if (sess_.id > 0) {
 			EXPECT_EQ(vaccel_session_release(&sess_), VACCEL_OK);
@@ -71,8 +72,8 @@ protected:
 		sess_ = vaccel_session{};
 		std::string log = testing::TempDir() + name;
 		std::remove(log.c_str());
-		backend_test::restart_runtime(TEST_OPENCL_PLUGIN,
-					      VACCEL_LOG_WARN, log.c_str());
+		backend_test::restart_runtime(TEST_OPENCL_PLUGIN, level,
+					      log.c_str());
 		EXPECT_EQ(vaccel_session_init(&sess_, 0), VACCEL_OK);
 		return log;
 	}

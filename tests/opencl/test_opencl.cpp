@@ -44,6 +44,13 @@ TEST_F(OpenclTest, SgemmManyTiles)
 	check_sgemm(&sess_, {96, 128, 33, 0, 0, 0, -0.5F, 1.5F}, 8);
 }
 
+TEST_F(OpenclTest, SgemmRandomShapes)
+{
+	uint32_t seed = 500;
+	for (const SgemmCase &t : random_sgemm_cases(2024, 60))
+		check_sgemm(&sess_, t, seed++);
+}
+
 TEST_F(OpenclTest, SgemmArgumentErrors)
 {
 	check_sgemm_errors(&sess_);
@@ -58,6 +65,11 @@ TEST_F(OpenclTest, SgemmThroughGenop)
 TEST_F(OpenclTest, MinmaxRandomWithNaNAndInfinities)
 {
 	check_minmax_random(&sess_, 21);
+}
+
+TEST_F(OpenclTest, MinmaxRandomThresholds)
+{
+	check_minmax_random_thresholds(&sess_, 22, 40);
 }
 
 TEST_F(OpenclTest, MinmaxUpstreamInput)
@@ -201,6 +213,62 @@ TEST_F(OpenclTest, DeviceChosenByIndex)
 		EXPECT_NE(read_text(log).find(
 			      "VACCEL_OPENCL_PLATFORM='first' is not an index"),
 			  std::string::npos);
+	}
+}
+
+// Occurrences of @p needle in @p text.
+size_t count_of(const std::string &text, const std::string &needle)
+{
+	size_t n = 0;
+	for (size_t at = text.find(needle); at != std::string::npos;
+	     at = text.find(needle, at + needle.size()))
+		n++;
+	return n;
+}
+
+// Every op, several times, over two sessions: the float program (sgemm,
+// mmult and the fpga ops) and the double one (minmax) are each built once,
+// at their first use, and the build is logged at debug level. A new
+// runtime (the plugin unloaded and loaded again) builds them again.
+TEST_F(OpenclTest, KernelsAreBuiltOnceAndCached)
+{
+	const char *float_built = "[opencl] sgemm: built the float kernels";
+	const char *double_built = "[opencl] minmax: built the double kernels";
+	for (int round = 0; round < 2; round++) {
+		SCOPED_TRACE(round);
+		const std::string log = restart_with_log(
+		    round == 0 ? "/ocl_build0.log" : "/ocl_build1.log",
+		    VACCEL_LOG_DEBUG);
+		EXPECT_EQ(count_of(read_text(log), "kernels for"), 0U)
+		    << "built before any op";
+		vaccel_session other{};
+		ASSERT_EQ(vaccel_session_init(&other, 0), VACCEL_OK);
+		std::mt19937 rng(40 + uint32_t(round));
+		for (int i = 0; i < 3; i++)
+			for (vaccel_session *s : {&sess_, &other}) {
+				check_sgemm(s, {7, 9, 11, 1, 2, 3, 1.0F, 0.5F},
+					    uint32_t(i));
+				std::vector<float> a(16, 1.5F);
+				std::vector<float> c(16, 0.0F);
+				ASSERT_EQ(vaccel_fpga_mmult(s, a.data(),
+							    a.data(), c.data(),
+							    16),
+					  VACCEL_OK);
+				EXPECT_EQ(c[5], 9.0F);
+				ASSERT_EQ(vaccel_fpga_vadd(s, a.data(),
+							   a.data(), c.data(),
+							   16, 16),
+					  VACCEL_OK);
+				EXPECT_EQ(c[15], 3.0F);
+				auto in =
+				    random_vec<double>(333, rng, -9.0, 9.0);
+				check_minmax(s, in, -3, 4);
+			}
+		EXPECT_EQ(vaccel_session_release(&other), VACCEL_OK);
+		const std::string text = read_text(log);
+		EXPECT_EQ(count_of(text, float_built), 1U) << text;
+		EXPECT_EQ(count_of(text, double_built), 1U) << text;
+		EXPECT_EQ(count_of(text, "kernels for"), 2U) << text;
 	}
 }
 

@@ -38,9 +38,10 @@ TEST_F(OpenclTest, BadArgumentsAreStillEINVAL)
 	opencl_test::expect_fpga_argument_errors(&sess_);
 }
 
-TEST_F(OpenclTest, EmptyCallsNeedNoDevice)
+TEST_F(OpenclTest, EmptyCallsAlsoReportNoDevice)
 {
-	// Nothing to compute: argument checks pass, then no device.
+	// Nothing to compute: the argument checks pass, then no device (as
+	// the cuda plugin).
 	EXPECT_EQ(vaccel_fpga_vadd(&sess_, nullptr, nullptr, nullptr, 0, 0),
 		  VACCEL_ENODEV);
 }

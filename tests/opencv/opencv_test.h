@@ -261,6 +261,14 @@ protected:
 			break;
 		}
 		r.imgname = reinterpret_cast<const char *>(name.data());
+		// Upstream's convention: the result image is written to the
+		// session's run directory and its path returned.
+		if (r.rc == VACCEL_OK) {
+			EXPECT_EQ(fs::path(r.imgname).parent_path(),
+				  fs::path(sess_.rundir));
+			EXPECT_TRUE(fs::is_regular_file(r.imgname))
+			    << r.imgname;
+		}
 		return r;
 	}
 

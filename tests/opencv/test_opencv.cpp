@@ -820,6 +820,51 @@ TEST_F(OpencvTest, CorruptModels)
 	EXPECT_EQ(classify(png(red)).text, "red");
 }
 
+TEST_F(OpencvTest, BadModelsForEveryTask)
+{
+	std::mt19937 rng(22);
+	const auto img = png(noise_image(16, 12, 255, rng));
+	const vaccel_op_type_t ops[] = {
+	    VACCEL_OP_IMAGE_DETECT, VACCEL_OP_IMAGE_SEGMENT,
+	    VACCEL_OP_IMAGE_POSE, VACCEL_OP_IMAGE_DEPTH};
+	const char *tasks[] = {"DETECT", "SEGMENT", "POSE", "DEPTH"};
+
+	// A missing file named by VACCEL_OPENCV_<TASK>_MODEL: ENOENT, naming
+	// the file.
+	for (size_t i = 0; i < 4; i++) {
+		SCOPED_TRACE(tasks[i]);
+		const std::string var =
+		    std::string("VACCEL_OPENCV_") + tasks[i] + "_MODEL";
+		const std::string missing =
+		    tmp_file(std::string("missing_") + tasks[i] + ".onnx");
+		setenv(var.c_str(), missing.c_str(), 1);
+		EXPECT_EQ(image_op(ops[i], img).rc, VACCEL_ENOENT);
+		EXPECT_NE(log().find(missing), std::string::npos);
+		unsetenv(var.c_str());
+	}
+
+	// Not an ONNX model, as a resource: EINVAL for every task, no result
+	// file, and again on the next call (a failed load is not cached).
+	std::vector<unsigned char> junk(2000);
+	for (auto &b : junk)
+		b = static_cast<unsigned char>(rng());
+	write_bytes(tmp_file("junk.onnx"), junk);
+	vaccel_resource *res = add_resource({tmp_file("junk.onnx")});
+	const auto before = rundir_files().size();
+	for (size_t i = 0; i < 4; i++)
+		for (int round = 0; round < 2; round++)
+			EXPECT_EQ(image_op(ops[i], img).rc, VACCEL_EINVAL)
+			    << tasks[i];
+	EXPECT_EQ(rundir_files().size(), before);
+	EXPECT_NE(log().find("is not an ONNX model OpenCV can load"),
+		  std::string::npos);
+	unregister(res);
+
+	// The plugin still works afterwards.
+	add_resource({fixture("depth.onnx")});
+	EXPECT_EQ(image_op(VACCEL_OP_IMAGE_DEPTH, img).rc, VACCEL_OK) << log();
+}
+
 TEST_F(OpencvTest, NotAnImage)
 {
 	add_resource({fixture("color_classifier.onnx")});

@@ -227,6 +227,49 @@ TEST_F(TorchRun, RunLoadsOnFirstUse)
 	release(&res);
 }
 
+TEST_F(TorchRun, CachedModelSurvivesDeletingItsFile)
+{
+	// Runs after the load use the cached module: with the file gone, a
+	// reload would fail.
+	const std::string copy = dir_ + "/fashion_copy.pt";
+	std::filesystem::copy_file(kFashionModel, copy);
+	vaccel_resource res{};
+	ASSERT_NO_FATAL_FAILURE(make_resource(&res, copy));
+	ASSERT_EQ(vaccel_torch_model_load(&sess_, &res), VACCEL_OK);
+	EXPECT_EQ(log_count("[torch] loaded model " + copy), 1U);
+	ASSERT_TRUE(std::filesystem::remove(copy));
+	const IoCase io = read_io("fashion_ref.io");
+	for (int i = 0; i < 3; i++) {
+		std::vector<vaccel_torch_tensor *> out;
+		ASSERT_EQ(run(&res, io.inputs, out, 1), VACCEL_OK);
+		expect_tensor_eq(out[0], io.outputs[0], "after delete");
+		free_outputs(out);
+		ASSERT_EQ(vaccel_torch_model_load(&sess_, &res), VACCEL_OK);
+	}
+	EXPECT_EQ(loads(), 1U);
+	release(&res);
+}
+
+TEST_F(TorchRun, EachResourceHasItsOwnCachedModel)
+{
+	// Two resources of the same file: one load each, then none.
+	vaccel_resource a{};
+	vaccel_resource b{};
+	ASSERT_NO_FATAL_FAILURE(make_resource(&a, kFashionModel));
+	ASSERT_NO_FATAL_FAILURE(make_resource(&b, kFashionModel));
+	const IoCase io = read_io("fashion_ref.io");
+	for (int i = 0; i < 3; i++)
+		for (vaccel_resource *res : {&a, &b}) {
+			std::vector<vaccel_torch_tensor *> out;
+			ASSERT_EQ(run(res, io.inputs, out, 1), VACCEL_OK);
+			expect_tensor_eq(out[0], io.outputs[0], "run");
+			free_outputs(out);
+		}
+	EXPECT_EQ(loads(), 2U);
+	release(&a);
+	release(&b);
+}
+
 TEST_F(TorchRun, ModelIsFreedWithItsLastRegistration)
 {
 	vaccel_session other{};
@@ -547,6 +590,58 @@ TEST_F(TorchRun, DeviceSelection)
 	ASSERT_EQ(vaccel_torch_model_load(&sess_, &res), VACCEL_OK);
 	EXPECT_EQ(log_count("on cpu in"), 1U);
 	release(&res);
+}
+
+TEST_F(TorchRun, CudaDeviceRunsOrIsAClearError)
+{
+	// "cuda" (and its alias "gpu") without an index: device 0 where
+	// libtorch sees a GPU, otherwise VACCEL_ENODEV with the reason logged
+	// and nothing cached. Where it loads, the results match torch's.
+	const IoCase io = read_io("fashion_ref.io");
+	for (const char *dev : {"cuda", "gpu"}) {
+		SCOPED_TRACE(dev);
+		setenv("VACCEL_TORCH_DEVICE", dev, 1);
+		vaccel_resource res{};
+		ASSERT_NO_FATAL_FAILURE(make_resource(&res, kFashionModel));
+		const size_t before = loads();
+		const size_t on_cuda = log_count("on cuda:0 in");
+		const int rc = vaccel_torch_model_load(&sess_, &res);
+		if (rc == VACCEL_OK) {
+			EXPECT_EQ(log_count("on cuda:0 in"), on_cuda + 1);
+			std::vector<vaccel_torch_tensor *> out;
+			ASSERT_EQ(run(&res, io.inputs, out, 1), VACCEL_OK);
+			// cuDNN may use TF32 for the convolutions: a looser
+			// tolerance than on the CPU.
+			ASSERT_NE(out[0], nullptr);
+			ASSERT_EQ(out[0]->size, io.outputs[0].data.size());
+			const std::vector<float> got = floats(out[0]);
+			std::vector<float> want(got.size());
+			std::memcpy(want.data(), io.outputs[0].data.data(),
+				    io.outputs[0].data.size());
+			for (size_t i = 0; i < got.size(); i++)
+				EXPECT_NEAR(got[i], want[i],
+					    2e-2 * (1 + std::fabs(want[i])))
+				    << i;
+			free_outputs(out);
+		} else {
+			EXPECT_EQ(rc, VACCEL_ENODEV);
+			EXPECT_EQ(loads(), before);
+			EXPECT_GE(
+			    log_count("VACCEL_TORCH_DEVICE asks for CUDA, "
+				      "but this libtorch"),
+			    1U);
+			// A run loads on first use: the same error, no crash.
+			std::vector<vaccel_torch_tensor *> out;
+			EXPECT_EQ(run(&res, io.inputs, out, 1), VACCEL_ENODEV);
+			EXPECT_EQ(out[0], nullptr);
+			// The CPU still works for the same resource.
+			setenv("VACCEL_TORCH_DEVICE", "cpu", 1);
+			ASSERT_EQ(run(&res, io.inputs, out, 1), VACCEL_OK);
+			expect_tensor_eq(out[0], io.outputs[0], "on cpu");
+			free_outputs(out);
+		}
+		release(&res);
+	}
 }
 
 } // namespace
