@@ -169,6 +169,10 @@ Adaptor find_method(std::string_view service, std::string_view method,
 		if (method == "GenopShm")
 			return adapt<r::ext::ShmGenopRequest,
 				     r::genop::Response, h::genop_shm>;
+		if (method == "TorchModelRunShm")
+			return adapt<r::ext::ShmTorchRunRequest,
+				     r::torch::ModelRunResponse,
+				     h::torch_model_run_shm>;
 	}
 	return nullptr;
 }

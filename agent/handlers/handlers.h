@@ -79,6 +79,8 @@ RpcStatus tflite_model_run(Context &, rpc::tflite::ModelRunRequest &,
 RpcStatus torch_model_load(Context &, rpc::torch::ModelLoadRequest &, Empty &);
 RpcStatus torch_model_run(Context &, rpc::torch::ModelRunRequest &,
 			  rpc::torch::ModelRunResponse &);
+RpcStatus torch_model_run_shm(Context &, rpc::ext::ShmTorchRunRequest &,
+			      rpc::torch::ModelRunResponse &);
 
 // admin.cpp
 RpcStatus get_profiler(Context &, rpc::profiling::Request &,

@@ -11,6 +11,7 @@
 #include "handlers.h"
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,7 @@ int torch_elem_size(int type);
 // trusts the shape never reads past the buffer.
 template <class Dims>
 RpcStatus check_tensor(const Context &ctx, const char *fw, int index,
-		       const Dims &dims, int type, int elem,
-		       const std::string &data)
+		       const Dims &dims, int type, int elem, size_t data_size)
 {
 	if (elem < 0)
 		return RpcStatus::invalid("%s: input tensor %d: type %d is "
@@ -53,14 +53,14 @@ RpcStatus check_tensor(const Context &ctx, const char *fw, int index,
 	}
 	uint64_t need = 0;
 	if (__builtin_mul_overflow(count, static_cast<uint64_t>(elem), &need) ||
-	    need > data.size())
+	    need > data_size)
 		return RpcStatus::invalid(
 		    "%s: input tensor %d: shape needs "
 		    "%llu bytes, got %zu",
 		    fw, index,
 		    static_cast<unsigned long long>(
 			count * static_cast<uint64_t>(elem)),
-		    data.size());
+		    data_size);
 	return RpcStatus::ok();
 }
 
@@ -90,23 +90,31 @@ private:
 // RepeatedPtrField): each one is checked with check_tensor() and then
 // borrows the request's bytes, which outlive the call. `make(&out, proto,
 // type)` creates one framework tensor; `set_data` is the framework's
-// vaccel_*_tensor_set_data.
+// vaccel_*_tensor_set_data. @p external, when given, holds per tensor
+// bytes that live elsewhere (a shared-memory region the caller keeps
+// mapped): a non-empty entry replaces the proto's data.
 template <class T, int (*Delete)(T *), class Protos, class Make>
-RpcStatus build_inputs(const Context &ctx, const char *fw, Protos &protos,
-		       int (*elem_size)(int), Make make,
-		       int (*set_data)(T *, void *, size_t),
-		       TensorList<T, Delete> &in)
+RpcStatus
+build_inputs(const Context &ctx, const char *fw, Protos &protos,
+	     int (*elem_size)(int), Make make,
+	     int (*set_data)(T *, void *, size_t), TensorList<T, Delete> &in,
+	     const std::vector<std::span<uint8_t>> *external = nullptr)
 {
 	for (size_t i = 0; i < in.size(); ++i) {
 		auto *t = protos.Mutable(static_cast<int>(i));
 		const int type = t->type();
-		AGENT_RETURN_IF_ERROR(check_tensor(ctx, fw, static_cast<int>(i),
-						   t->dims(), type,
-						   elem_size(type), t->data()));
+		std::span<uint8_t> bytes(
+		    reinterpret_cast<uint8_t *>(t->mutable_data()->data()),
+		    t->data().size());
+		if (external != nullptr && i < external->size() &&
+		    !(*external)[i].empty())
+			bytes = (*external)[i];
+		AGENT_RETURN_IF_ERROR(
+		    check_tensor(ctx, fw, static_cast<int>(i), t->dims(), type,
+				 elem_size(type), bytes.size()));
 		int rc = make(&in[i], *t, type);
-		if (rc == VACCEL_OK && !t->data().empty())
-			rc = set_data(in[i], t->mutable_data()->data(),
-				      t->data().size());
+		if (rc == VACCEL_OK && !bytes.empty())
+			rc = set_data(in[i], bytes.data(), bytes.size());
 		if (rc != VACCEL_OK)
 			return RpcStatus::vaccel(rc, "%s: input tensor %zu", fw,
 						 i);

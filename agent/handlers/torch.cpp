@@ -2,9 +2,14 @@
 // TorchModelLoad, TorchModelRun.
 #include "tensors.h"
 
+#include "../shm.h"
+
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <shared_mutex>
+#include <span>
+#include <vector>
 
 namespace vaccel::agent::handlers
 {
@@ -21,8 +26,14 @@ RpcStatus torch_model_load(Context &ctx, rpc::torch::ModelLoadRequest &req,
 	    "torch model load", req.session_id());
 }
 
-RpcStatus torch_model_run(Context &ctx, rpc::torch::ModelRunRequest &req,
-			  rpc::torch::ModelRunResponse &resp)
+namespace
+{
+
+// TorchModelRun and TorchModelRunShm: @p external, when given, holds the
+// bytes of the input tensors that lie in shared memory.
+RpcStatus run_model(Context &ctx, rpc::torch::ModelRunRequest &req,
+		    rpc::torch::ModelRunResponse &resp,
+		    const std::vector<std::span<uint8_t>> *external)
 {
 	const auto nr_in = static_cast<size_t>(req.in_tensors_size());
 	if (nr_in > ctx.limits.max_tensors ||
@@ -45,7 +56,7 @@ RpcStatus torch_model_run(Context &ctx, rpc::torch::ModelRunRequest &req,
 			out, t.dims_size(), t.dims().data(),
 			static_cast<vaccel_torch_data_type>(type));
 	    },
-	    vaccel_torch_tensor_set_data, in));
+	    vaccel_torch_tensor_set_data, in, external));
 
 	vaccel_torch_buffer run_options{};
 	vaccel_torch_buffer *opts = nullptr;
@@ -77,6 +88,60 @@ RpcStatus torch_model_run(Context &ctx, rpc::torch::ModelRunRequest &req,
 			    rpc::torch::DataType>(
 	    ctx, "torch", out.data(), nr_out,
 	    [&resp] { return resp.add_out_tensors(); });
+}
+
+} // namespace
+
+RpcStatus torch_model_run(Context &ctx, rpc::torch::ModelRunRequest &req,
+			  rpc::torch::ModelRunResponse &resp)
+{
+	return run_model(ctx, req, resp, nullptr);
+}
+
+RpcStatus torch_model_run_shm(Context &ctx, rpc::ext::ShmTorchRunRequest &req,
+			      rpc::torch::ModelRunResponse &resp)
+{
+	if (ctx.call.regions == nullptr)
+		return RpcStatus::unimplemented(
+		    "shared memory is offered on unix sockets only");
+	rpc::torch::ModelRunRequest run;
+	if (!run.ParseFromString(req.run()))
+		return RpcStatus::invalid(
+		    "torch: the shared-memory run's request does not parse");
+	req.clear_run();
+	if (req.data_size() != run.in_tensors_size())
+		return RpcStatus::invalid(
+		    "torch: %d shared-memory entries for %d input tensors",
+		    req.data_size(), run.in_tensors_size());
+	// The regions stay mapped until the run is over, whatever the client
+	// unmaps meanwhile.
+	std::vector<std::shared_ptr<ShmRegion>> held;
+	std::vector<std::span<uint8_t>> external(
+	    static_cast<size_t>(req.data_size()));
+	for (int i = 0; i < req.data_size(); ++i) {
+		const auto &d = req.data(i);
+		if (d.region() == 0)
+			continue;
+		if (!run.in_tensors(i).data().empty())
+			return RpcStatus::invalid(
+			    "torch: input tensor %d has bytes both inline and "
+			    "in region %u",
+			    i, d.region());
+		std::shared_ptr<ShmRegion> region;
+		AGENT_RETURN_IF_ERROR(
+		    ctx.call.regions->find(d.region(), &region));
+		if (d.size() == 0 || !region->contains(d.offset(), d.size()))
+			return RpcStatus::invalid(
+			    "torch: input tensor %d: [%llu, +%llu) is empty or "
+			    "lies outside region %u (%zu bytes)",
+			    i, static_cast<unsigned long long>(d.offset()),
+			    static_cast<unsigned long long>(d.size()),
+			    d.region(), region->size());
+		external[static_cast<size_t>(i)] = std::span<uint8_t>(
+		    region->data() + d.offset(), static_cast<size_t>(d.size()));
+		held.push_back(std::move(region));
+	}
+	return run_model(ctx, run, resp, &external);
 }
 
 } // namespace vaccel::agent::handlers

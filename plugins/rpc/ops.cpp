@@ -703,8 +703,10 @@ int rpc_tf_model_unload(vaccel_session *sess, vaccel_resource *model,
 }
 
 // Fills a proto tensor from a vAccel tensor of any framework.
+// @p with_data false: everything but the bytes (they travel elsewhere).
 template <class Proto, class Tensor, class TypeEnum>
-Status to_proto(const char *name, int i, const Tensor *t, Proto *out)
+Status to_proto(const char *name, int i, const Tensor *t, Proto *out,
+		bool with_data = true)
 {
 	if (t == nullptr)
 		return Status::error(VACCEL_EINVAL, "input tensor %d is NULL",
@@ -715,7 +717,7 @@ Status to_proto(const char *name, int i, const Tensor *t, Proto *out)
 	if (t->nr_dims > 0 && t->dims == nullptr)
 		return Status::error(VACCEL_EINVAL,
 				     "input tensor %d has no dims", i);
-	if (t->size > 0)
+	if (t->size > 0 && with_data)
 		out->set_data(t->data, t->size);
 	for (decltype(t->nr_dims) d = 0; d < t->nr_dims; ++d)
 		out->add_dims(t->dims[d]);
@@ -931,6 +933,94 @@ int rpc_tflite_model_run(vaccel_session *sess, vaccel_resource *model,
 	});
 }
 
+int torch_alloc(vaccel_torch_tensor **o, int nd, const int64_t *dims, int type,
+		size_t size)
+{
+	return vaccel_torch_tensor_allocate(
+	    o, nd, dims, static_cast<vaccel_torch_data_type>(type), size);
+}
+
+// A torch run whose large input tensors go through a shared region (one
+// copy into it here, none on the agent, which runs the model on the
+// region's bytes) instead of through the socket. Returns false, having
+// done nothing, when shared memory is not to be used: inputs below the
+// threshold, or an agent or connection without it.
+bool torch_run_shm(vaccel_session *sess, vaccel_resource *model,
+		   const vaccel_torch_buffer *run_options,
+		   vaccel_torch_tensor *const *in, int nr_in,
+		   vaccel_torch_tensor **out, int nr_out, int *rc)
+{
+	constexpr const char *name = "torch_model_run";
+	// Small tensors stay inline; big ones take 64-byte aligned slots.
+	constexpr size_t kInlineMax = 4096;
+	const auto slot = [](size_t n) { return (n + 63) & ~size_t{63}; };
+	size_t region = 0;
+	uint64_t total = 0;
+	for (int i = 0; i < nr_in; ++i) {
+		if (in[i] == nullptr)
+			return false; // the socket path reports it
+		total += in[i]->size;
+		if (in[i]->size > kInlineMax)
+			region += slot(in[i]->size);
+	}
+	auto &client = plugin().client;
+	if (region == 0 || total < client.config().shm_threshold)
+		return false;
+	auto t = model_target(sess, model);
+	if (!t)
+		return false;
+	auto lease = client.lease_shm(t->sess.generation, region);
+	if (!lease) {
+		if (lease.status().code() != VACCEL_ENOTSUP)
+			vaccel_debug("[rpc] %s: no shared memory (%s); using "
+				     "the socket",
+				     name, lease.status().message().c_str());
+		return false;
+	}
+
+	rpc::torch::ModelRunRequest req;
+	address(req, *t);
+	if (run_options != nullptr)
+		req.set_run_options(run_options->data, run_options->size);
+	req.set_nr_out_tensors(static_cast<uint64_t>(nr_out));
+	rpc::ext::ShmTorchRunRequest shm;
+	size_t off = 0;
+	for (int i = 0; i < nr_in; ++i) {
+		const bool big = in[i]->size > kInlineMax;
+		Status st = to_proto<rpc::torch::Tensor, vaccel_torch_tensor,
+				     rpc::torch::DataType>(
+		    name, i, in[i], req.add_in_tensors(), !big);
+		if (!st) {
+			*rc = fail(name, st);
+			return true;
+		}
+		auto *d = shm.add_data();
+		if (!big)
+			continue;
+		std::memcpy(lease->data() + off, in[i]->data, in[i]->size);
+		d->set_region(lease->region());
+		d->set_offset(off);
+		d->set_size(in[i]->size);
+		off += slot(in[i]->size);
+	}
+	req.SerializeToString(shm.mutable_run());
+	req.Clear();
+	rpc::torch::ModelRunResponse resp;
+	Status st = client.call({.method = "TorchModelRunShm",
+				 .generation = t->sess.generation,
+				 .service = transport::kServiceData},
+				shm, &resp);
+	if (!st) {
+		*rc = st.code();
+		return true;
+	}
+	st = from_proto<vaccel_torch_tensor, int64_t>(
+	    resp.out_tensors(), out, nr_out, torch_alloc,
+	    vaccel_torch_tensor_delete);
+	*rc = st ? VACCEL_OK : fail(name, st);
+	return true;
+}
+
 int rpc_torch_model_run(vaccel_session *sess, vaccel_resource *model,
 			const vaccel_torch_buffer *run_options,
 			vaccel_torch_tensor *const *inputs, int nr_inputs,
@@ -938,12 +1028,14 @@ int rpc_torch_model_run(vaccel_session *sess, vaccel_resource *model,
 {
 	const char *name = "torch_model_run";
 	return guarded(name, [&]() -> int {
-		auto alloc = [](vaccel_torch_tensor **o, int nd,
-				const int64_t *dims, int type, size_t size) {
-			return vaccel_torch_tensor_allocate(
-			    o, nd, dims,
-			    static_cast<vaccel_torch_data_type>(type), size);
-		};
+		if (nr_inputs > 0 && inputs != nullptr && nr_outputs >= 0 &&
+		    (nr_outputs == 0 || outputs != nullptr)) {
+			int rc = VACCEL_OK;
+			if (torch_run_shm(sess, model, run_options, inputs,
+					  nr_inputs, outputs, nr_outputs, &rc))
+				return rc;
+		}
+		auto alloc = torch_alloc;
 		rpc::torch::ModelRunRequest req;
 		if (run_options != nullptr)
 			req.set_run_options(run_options->data,

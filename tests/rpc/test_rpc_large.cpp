@@ -7,8 +7,11 @@
 // reads or writes every byte.
 #include "rpc_test.h"
 
+#include "rpc/torch.pb.h"
+
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <fstream>
@@ -74,13 +77,14 @@ protected:
 		}
 	}
 
-	// Starts an exec agent (with @p args, on @p listen) and a session.
+	// Starts an agent (exec plugin unless @p plugins says otherwise; with
+	// @p args, on @p listen) and a session.
 	void start(const std::vector<std::string> &args = {},
-		   const std::string &listen = {}, bool shm = true)
+		   const std::string &listen = {}, bool shm = true,
+		   const std::string &plugins = TEST_EXEC_PLUGIN)
 	{
 		agent_ = std::make_unique<Agent>(dir_.path(), "bulk", listen);
-		ASSERT_TRUE(agent_->start(TEST_EXEC_PLUGIN, args))
-		    << agent_->log();
+		ASSERT_TRUE(agent_->start(plugins, args)) << agent_->log();
 		::setenv("VACCEL_RPC_SHM", shm ? "1" : "0", 1);
 		ASSERT_NO_FATAL_FAILURE(
 		    restart_runtime(TEST_RPC_PLUGIN, agent_->address()));
@@ -237,6 +241,95 @@ TEST_F(LargeData, ResourceLargerThanAFrameIsRegistered)
 	EXPECT_EQ(sum, fnv1a(in));
 	EXPECT_EQ(vaccel_resource_unregister(&res, &sess_), VACCEL_OK);
 	EXPECT_EQ(vaccel_resource_release(&res), VACCEL_OK);
+}
+
+// Torch input tensors above 4 KiB travel through a shared region (small
+// ones stay inline) and the agent runs the model on the region's bytes:
+// the noop plugin copies its inputs to its outputs, so every byte, type
+// and shape must come back; then the same through the socket alone.
+void torch_roundtrip(vaccel_session *sess, const std::string &dir)
+{
+	const std::string model_path = dir + "/model.pt";
+	std::ofstream(model_path, std::ios::binary) << "not really a model";
+	vaccel_resource model{};
+	ASSERT_EQ(vaccel_resource_init(&model, model_path.c_str(),
+				       VACCEL_RESOURCE_MODEL),
+		  VACCEL_OK);
+	ASSERT_EQ(vaccel_resource_register(&model, sess), VACCEL_OK);
+	ASSERT_EQ(vaccel_torch_model_load(sess, &model), VACCEL_OK);
+
+	struct Input {
+		std::vector<int64_t> dims;
+		vaccel_torch_data_type type;
+		std::vector<uint8_t> bytes;
+	};
+	std::vector<Input> inputs = {
+	    {{4, 4}, VACCEL_TORCH_FLOAT, random_bytes(64, 11)},
+	    {{1, 3, 211, 227},
+	     VACCEL_TORCH_FLOAT,
+	     random_bytes(3 * 211 * 227 * 4, 12)},
+	    {{100003}, VACCEL_TORCH_LONG, random_bytes(100003 * 8, 13)},
+	    {{1000}, VACCEL_TORCH_BYTE, random_bytes(1000, 14)}};
+	std::vector<vaccel_torch_tensor *> in;
+	for (auto &i : inputs) {
+		vaccel_torch_tensor *t = nullptr;
+		ASSERT_EQ(vaccel_torch_tensor_new(
+			      &t, static_cast<int64_t>(i.dims.size()),
+			      i.dims.data(), i.type),
+			  VACCEL_OK);
+		ASSERT_EQ(vaccel_torch_tensor_set_data(t, i.bytes.data(),
+						       i.bytes.size()),
+			  VACCEL_OK);
+		in.push_back(t);
+	}
+	for (int round = 0; round < 2; ++round) {
+		std::vector<vaccel_torch_tensor *> out(inputs.size(), nullptr);
+		ASSERT_EQ(vaccel_torch_model_run(
+			      sess, &model, nullptr, in.data(),
+			      static_cast<int>(in.size()), out.data(),
+			      static_cast<int>(out.size())),
+			  VACCEL_OK);
+		for (size_t i = 0; i < inputs.size(); ++i) {
+			ASSERT_NE(out[i], nullptr) << i;
+			EXPECT_EQ(out[i]->data_type, inputs[i].type) << i;
+			ASSERT_EQ(out[i]->nr_dims,
+				  static_cast<int64_t>(inputs[i].dims.size()))
+			    << i;
+			EXPECT_TRUE(std::equal(inputs[i].dims.begin(),
+					       inputs[i].dims.end(),
+					       out[i]->dims))
+			    << i;
+			ASSERT_EQ(out[i]->size, inputs[i].bytes.size()) << i;
+			EXPECT_EQ(std::memcmp(out[i]->data,
+					      inputs[i].bytes.data(),
+					      out[i]->size),
+				  0)
+			    << i;
+			vaccel_torch_tensor_delete(out[i]);
+		}
+	}
+	for (auto *t : in)
+		vaccel_torch_tensor_delete(t);
+	EXPECT_EQ(vaccel_resource_unregister(&model, sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_resource_release(&model), VACCEL_OK);
+}
+
+TEST_F(LargeData, TorchInputsThroughSharedMemory)
+{
+	ASSERT_NO_FATAL_FAILURE(start({}, {}, true, TEST_NOOP_PLUGIN));
+	ASSERT_NO_FATAL_FAILURE(torch_roundtrip(&sess_, dir_.path()));
+	auto st = agent_stats(agent_->address());
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->regions(), 1U); // used, and reused the second time
+}
+
+TEST_F(LargeData, TorchInputsThroughTheSocket)
+{
+	ASSERT_NO_FATAL_FAILURE(start({}, {}, false, TEST_NOOP_PLUGIN));
+	ASSERT_NO_FATAL_FAILURE(torch_roundtrip(&sess_, dir_.path()));
+	auto st = agent_stats(agent_->address());
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->regions(), 0U);
 }
 
 // The agent's budget for large calls is enforced: a call above it is
@@ -429,6 +522,43 @@ TEST_F(LargeDataRaw, SharedMemoryRulesAreEnforced)
 	auto st = agent_stats(agent_->address());
 	ASSERT_TRUE(st);
 	EXPECT_EQ(st->regions(), 1U);
+
+	// A torch run's tensors are checked against the region before its
+	// session is even looked up.
+	const auto torch_run = [&](uint32_t stream, int nr_data,
+				   uint64_t offset, uint64_t size,
+				   bool inline_too) {
+		vaccel::rpc::torch::ModelRunRequest run;
+		run.set_session_id(1);
+		run.set_model_id(1);
+		auto *t = run.add_in_tensors();
+		t->add_dims(1024);
+		t->set_type(vaccel::rpc::torch::FLOAT);
+		if (inline_too)
+			t->set_data(std::string(4096, 'x'));
+		vaccel::rpc::ext::ShmTorchRunRequest r;
+		r.set_run(run.SerializeAsString());
+		for (int i = 0; i < nr_data; ++i) {
+			auto *d = r.add_data();
+			d->set_region(4);
+			d->set_offset(offset);
+			d->set_size(size);
+		}
+		EXPECT_TRUE(raw_.send_frame(
+		    stream, tp::MsgType::Request, 0,
+		    RawConn::request(std::string(tp::kServiceData),
+				     "TorchModelRunShm",
+				     r.SerializeAsString())));
+		auto reply = raw_.read_response();
+		return reply ? reply->status().message() : std::string("none");
+	};
+	EXPECT_NE(
+	    torch_run(23, 1, kMiB - 100, 4096, false).find("outside region"),
+	    std::string::npos);
+	EXPECT_NE(torch_run(25, 2, 0, 4096, false).find("2 shared-memory"),
+		  std::string::npos);
+	EXPECT_NE(torch_run(27, 1, 0, 4096, true).find("both inline"),
+		  std::string::npos);
 	raw_.stream().close();
 }
 
