@@ -457,6 +457,7 @@ torch_resnet_bench() {
 		>"$tmp/bench.cfg.log" 2>&1 || { tail -20 "$tmp/bench.cfg.log"; return 1; }
 	cmake --build "$tmp/bench" >"$tmp/bench.build.log" 2>&1 ||
 		{ tail -30 "$tmp/bench.build.log"; return 1; }
+	# BENCH_MODEL: another TorchScript model instead of ResNet-18.
 	# BENCH_INPUTS: input shapes to run (a smaller image separates the
 	# cost of moving the input from the fixed cost of a call).
 	local input log
@@ -464,7 +465,7 @@ torch_resnet_bench() {
 		log=${OUTDIR:-$tmp}/bench_torch_resnet18_$input.txt
 		echo "--- input $input"
 		LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$DEVKIT/deps/benchmark/lib \
-			VACCEL_BENCH_TORCH_PLUGIN=$plugin VACCEL_BENCH_TORCH_MODEL=$tmp/resnet18.pt \
+			VACCEL_BENCH_TORCH_PLUGIN=$plugin VACCEL_BENCH_TORCH_MODEL=${BENCH_MODEL:-$tmp/resnet18.pt} \
 			VACCEL_BENCH_TORCH_INPUT=$input VACCEL_BENCH_TORCH_BATCHES=${BENCH_BATCHES:-1} \
 			VACCEL_BENCH_TORCH_REPS=${BENCH_REPS:-5} VACCEL_TORCH_DEVICE=cuda \
 			VACCEL_BENCH_AGENT=$DEVKIT/bin/vaccel-agent \
