@@ -75,10 +75,16 @@ struct Backend {
 	Backend &operator=(const Backend &) = delete;
 };
 
+// Made on first use, released by main() before exit (the runtime cleans
+// up at exit, after which a session release would be refused).
+std::unique_ptr<Backend> g_blas, g_opencl;
+
 Backend &blas()
 {
-	static Backend b("libvaccel-blas.so", "blas", VACCEL_PLUGIN_CPU);
-	return b;
+	if (!g_blas)
+		g_blas = std::make_unique<Backend>("libvaccel-blas.so", "blas",
+						   VACCEL_PLUGIN_CPU);
+	return *g_blas;
 }
 
 // A session whose sgemm reaches the blas plugin inside a vaccel-agent child
@@ -110,10 +116,13 @@ struct RemoteBlas {
 	RemoteBlas &operator=(const RemoteBlas &) = delete;
 };
 
+std::unique_ptr<RemoteBlas> g_remote_blas;
+
 RemoteBlas &remote_blas()
 {
-	static RemoteBlas b;
-	return b;
+	if (!g_remote_blas)
+		g_remote_blas = std::make_unique<RemoteBlas>();
+	return *g_remote_blas;
 }
 
 void set_flops(benchmark::State &state, int n)
@@ -134,7 +143,7 @@ void BM_sgemm_cblas_direct(benchmark::State &state)
 	}
 	set_flops(state, m.n);
 }
-BENCHMARK(BM_sgemm_cblas_direct)->Arg(256)->Arg(512)->Arg(1024);
+BENCHMARK(BM_sgemm_cblas_direct)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
 
 void BM_sgemm_vaccel_blas(benchmark::State &state)
 {
@@ -155,7 +164,7 @@ void BM_sgemm_vaccel_blas(benchmark::State &state)
 	}
 	set_flops(state, m.n);
 }
-BENCHMARK(BM_sgemm_vaccel_blas)->Arg(256)->Arg(512)->Arg(1024);
+BENCHMARK(BM_sgemm_vaccel_blas)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
 
 // A, B and C cross the socket each call (C too: beta may read it).
 void BM_sgemm_agent_blas(benchmark::State &state)
@@ -180,14 +189,16 @@ void BM_sgemm_agent_blas(benchmark::State &state)
 	}
 	set_flops(state, m.n);
 }
-BENCHMARK(BM_sgemm_agent_blas)->Arg(256)->Arg(512)->Arg(1024);
+BENCHMARK(BM_sgemm_agent_blas)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
 
 #ifdef BENCH_WITH_OPENCL
 
 Backend &opencl()
 {
-	static Backend b("libvaccel-opencl.so", "opencl", VACCEL_PLUGIN_GPU);
-	return b;
+	if (!g_opencl)
+		g_opencl = std::make_unique<Backend>(
+		    "libvaccel-opencl.so", "opencl", VACCEL_PLUGIN_GPU);
+	return *g_opencl;
 }
 
 // The opencl plugin's work done directly: the first device (the plugin's
@@ -329,7 +340,7 @@ void BM_sgemm_opencl_direct(benchmark::State &state)
 	}
 	set_flops(state, m.n);
 }
-BENCHMARK(BM_sgemm_opencl_direct)->Arg(256)->Arg(512)->Arg(1024);
+BENCHMARK(BM_sgemm_opencl_direct)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
 
 void BM_sgemm_vaccel_opencl(benchmark::State &state)
 {
@@ -355,7 +366,7 @@ void BM_sgemm_vaccel_opencl(benchmark::State &state)
 	}
 	set_flops(state, m.n);
 }
-BENCHMARK(BM_sgemm_vaccel_opencl)->Arg(256)->Arg(512)->Arg(1024);
+BENCHMARK(BM_sgemm_vaccel_opencl)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
 
 #endif // BENCH_WITH_OPENCL
 
@@ -369,8 +380,8 @@ public:
 		for (const auto &r : runs)
 			if (r.run_type == Run::RT_Iteration &&
 			    !bench_net::run_skipped(r))
-				ns_[r.benchmark_name()] =
-				    r.GetAdjustedRealTime();
+				ns_[r.run_name.function_name + "/" +
+				    r.run_name.args] = r.GetAdjustedRealTime();
 	}
 	void Finalize() override
 	{
@@ -414,5 +425,8 @@ int main(int argc, char **argv)
 	OverheadReporter reporter;
 	benchmark::RunSpecifiedBenchmarks(&reporter);
 	benchmark::Shutdown();
+	g_remote_blas.reset();
+	g_opencl.reset();
+	g_blas.reset();
 	return 0;
 }
