@@ -19,6 +19,7 @@
 //                              first dimension (default "1,32")
 //   VACCEL_BENCH_TORCH_REPS    repetitions of each benchmark; the medians
 //                              are compared (default 3)
+//   VACCEL_BENCH_TORCH_WARMUP  untimed runs of each path first (default 100)
 //   VACCEL_TORCH_DEVICE        cpu, cuda, cuda:N or auto, for both paths
 //   VACCEL_TORCH_JIT_OPTIMIZE  1: JIT graph optimizations, for both paths
 //   VACCEL_BENCH_TORCH_PLUGIN  the torch plugin (default: the build tree's)
@@ -181,8 +182,11 @@ struct Env {
 		    open_model(remote_sess, remote_res, VACCEL_PLUGIN_REMOTE);
 	}
 
-	// A few runs of both paths before any is timed: the first runs load
-	// kernels, pick algorithms and fill allocator caches.
+	// Runs of both paths before any is timed: the first runs load
+	// kernels, pick algorithms and fill allocator caches. Some of those
+	// caches are per thread (cuDNN's execution plans in libtorch), and
+	// the agent spreads calls over its worker threads, so the default
+	// (VACCEL_BENCH_TORCH_WARMUP) is many runs, not a few.
 	void warm_up(vaccel_session &s, vaccel_resource &r)
 	{
 		std::vector<float> x(numel(shape), 0.5F);
@@ -193,7 +197,10 @@ struct Env {
 					     x.size() * sizeof(float));
 		torch::jit::GraphOptimizerEnabledGuard opt(jit_optimize());
 		c10::InferenceMode guard;
-		for (int i = 0; i < 5; i++) {
+		const auto n =
+		    parse_list(env_or("VACCEL_BENCH_TORCH_WARMUP", "100"), ',');
+		const int64_t runs = n.empty() ? 100 : n[0];
+		for (int64_t i = 0; i < runs; i++) {
 			vaccel_torch_tensor *out = nullptr;
 			if (vaccel_torch_model_run(&s, &r, nullptr, &in, 1,
 						   &out, 1) == VACCEL_OK)
