@@ -35,17 +35,22 @@ WorkerPool::WorkerPool(size_t threads, std::chrono::microseconds spin)
 
 bool WorkerPool::submit(std::function<void()> job)
 {
-	{
-		std::lock_guard lock(mu_);
-		if (stopping_)
-			return false;
-		jobs_.push_back(std::move(job));
-		queued_.fetch_add(1);
-	}
+	std::lock_guard lock(mu_);
+	if (stopping_)
+		return false;
+	jobs_.push_back(std::move(job));
+	queued_.fetch_add(1);
 	// A spinning worker takes it without a wake-up; if it stops
 	// spinning meanwhile, it re-checks the queue under the lock.
-	if (!spinning_.load())
-		cv_.notify_one();
+	// Otherwise the most recently idle worker is woken. Notified under
+	// the lock: a worker leaves (and its Idle goes) only while holding
+	// it, so @p w is alive here.
+	if (!spinning_.load() && !idle_.empty()) {
+		Idle *w = idle_.back();
+		idle_.pop_back();
+		w->woken = true;
+		w->cv.notify_one();
+	}
 	return true;
 }
 
@@ -54,8 +59,12 @@ void WorkerPool::stop()
 	{
 		std::lock_guard lock(mu_);
 		stopping_ = true;
+		for (Idle *w : idle_) {
+			w->woken = true;
+			w->cv.notify_one();
+		}
+		idle_.clear();
 	}
-	cv_.notify_all();
 	for (auto &t : threads_)
 		if (t.joinable())
 			t.join();
@@ -64,6 +73,7 @@ void WorkerPool::stop()
 
 void WorkerPool::run()
 {
+	Idle me;
 	for (;;) {
 		std::function<void()> job;
 		bool expected = false;
@@ -78,9 +88,11 @@ void WorkerPool::run()
 		}
 		{
 			std::unique_lock lock(mu_);
-			cv_.wait(lock, [this] {
-				return stopping_ || !jobs_.empty();
-			});
+			while (jobs_.empty() && !stopping_) {
+				me.woken = false;
+				idle_.push_back(&me);
+				me.cv.wait(lock, [&] { return me.woken; });
+			}
 			if (jobs_.empty())
 				return; // stopping and drained
 			job = std::move(jobs_.front());

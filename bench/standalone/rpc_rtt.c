@@ -15,9 +15,11 @@
 // times vaccel_torch_model_run() of MODEL on a float32 input of shape
 // D0xD1x... instead of vaccel_noop(): through the agent as above, or in
 // this process with VACCEL_PLUGINS=libvaccel-torch.so. This process never
-// touches a GPU itself, as a VM guest would not.
+// touches a GPU itself, as a VM guest would not. RTT_THREADS=k makes the
+// calls from k threads in turn (see timed_calls()).
 #include <vaccel.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,92 @@ static double now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/*
+ * RTT_THREADS=k: consecutive calls are made by k threads in turn (call i
+ * on thread i % k), as a worker pool hands calls out; 0 (default): all on
+ * the main thread.
+ */
+struct ring {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int turn, threads, calls, next;
+	int (*call)(void *);
+	void *arg;
+	double *t;
+	int failed;
+};
+
+struct seat {
+	struct ring *r;
+	int id;
+};
+
+static double now_us(void);
+
+static void *ring_thread(void *p)
+{
+	struct seat *s = p;
+	struct ring *r = s->r;
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		while (r->turn != s->id && r->next < r->calls)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (r->next >= r->calls)
+			break;
+		const int i = r->next++;
+		pthread_mutex_unlock(&r->mu);
+		double a = now_us();
+		int rc = r->call(r->arg);
+		double b = now_us();
+		pthread_mutex_lock(&r->mu);
+		r->t[i] = b - a;
+		r->failed |= rc != 0;
+		r->turn = (r->turn + 1) % r->threads;
+		pthread_cond_broadcast(&r->cv);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Times @p calls calls of @p call into @p t, on the main thread or on a
+ * ring of RTT_THREADS threads. Returns non-zero if a call failed. */
+static int timed_calls(int (*call)(void *), void *arg, double *t, int calls)
+{
+	const char *e = getenv("RTT_THREADS");
+	int k = e != NULL ? atoi(e) : 0;
+	if (k <= 0) {
+		for (int i = 0; i < calls; i++) {
+			double a = now_us();
+			if (call(arg) != 0)
+				return 1;
+			t[i] = now_us() - a;
+		}
+		return 0;
+	}
+	struct ring r = {PTHREAD_MUTEX_INITIALIZER,
+			 PTHREAD_COND_INITIALIZER,
+			 0,
+			 k,
+			 calls,
+			 0,
+			 call,
+			 arg,
+			 t,
+			 0};
+	pthread_t th[64];
+	struct seat seats[64];
+	if (k > 64)
+		k = r.threads = 64;
+	for (int j = 0; j < k; j++) {
+		seats[j].r = &r;
+		seats[j].id = j;
+		pthread_create(&th[j], NULL, ring_thread, &seats[j]);
+	}
+	for (int j = 0; j < k; j++)
+		pthread_join(th[j], NULL);
+	return r.failed;
 }
 
 static int cmp(const void *a, const void *b)
@@ -47,6 +135,28 @@ static void report(const char *what, double *t, int n)
 	qsort(t, (size_t)n, sizeof(*t), cmp);
 	printf("%-28s mean %8.1f us  median %8.1f us  p99 %8.1f us\n", what,
 	       sum / n, t[n / 2], t[n * 99 / 100]);
+}
+
+static int noop_call(void *sess)
+{
+	return vaccel_noop(sess) != VACCEL_OK;
+}
+
+struct torch_call {
+	struct vaccel_session *sess;
+	struct vaccel_resource *model;
+	struct vaccel_torch_tensor *in;
+};
+
+static int torch_run(void *p)
+{
+	struct torch_call *c = p;
+	struct vaccel_torch_tensor *out = NULL;
+	if (vaccel_torch_model_run(c->sess, c->model, NULL, &c->in, 1, &out,
+				   1) != VACCEL_OK)
+		return 1;
+	vaccel_torch_tensor_delete(out);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -113,16 +223,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "rpc_rtt: model setup failed\n");
 			return 1;
 		}
-		for (int i = 0; i < n + 100; i++) {
-			struct vaccel_torch_tensor *out = NULL;
-			double a = now_us();
-			if (vaccel_torch_model_run(&sess, &model, NULL, &in, 1,
-						   &out, 1) != VACCEL_OK)
-				return 1;
-			if (i >= 100) /* the first ones warm up */
-				t[i - 100] = now_us() - a;
-			vaccel_torch_tensor_delete(out);
-		}
+		struct torch_call c = {&sess, &model, in};
+		/* The first calls (on every thread of the ring) warm up. */
+		if (timed_calls(torch_run, &c, t, n) != 0 ||
+		    timed_calls(torch_run, &c, t, n) != 0)
+			return 1;
 		vaccel_torch_tensor_delete(in);
 		vaccel_resource_unregister(&model, &sess);
 		vaccel_resource_release(&model);
@@ -130,14 +235,9 @@ int main(int argc, char **argv)
 		report("raw unix ping-pong (64 B)", raw, n);
 		report("vaccel_torch_model_run", t, n);
 	} else {
-		for (int i = 0; i < 1000; i++) /* warm up */
-			vaccel_noop(&sess);
-		for (int i = 0; i < n; i++) {
-			double a = now_us();
-			if (vaccel_noop(&sess) != VACCEL_OK)
-				return 1;
-			t[i] = now_us() - a;
-		}
+		if (timed_calls(noop_call, &sess, t, n) != 0 ||
+		    timed_calls(noop_call, &sess, t, n) != 0)
+			return 1;
 		report("raw unix ping-pong (64 B)", raw, n);
 		report("vaccel_noop through agent", t, n);
 	}
