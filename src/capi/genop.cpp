@@ -94,6 +94,24 @@ public:
 		return check(vaccel_arg_array_get_uchar_array(&a_, out, count),
 			     what, "a non-empty UCHAR_ARRAY");
 	}
+	// An output the op may be given as NULL (the result image's name of
+	// classification): an empty arg of any type stands for that, as a
+	// local call with out_imgname = NULL, len = 0 would. Anything else
+	// must be a UCHAR_ARRAY.
+	int optional_uchars(const char *what, unsigned char **out,
+			    size_t *count)
+	{
+		if (a_.position < a_.count) {
+			const vaccel_arg &arg = a_.args[a_.position];
+			if (arg.size == 0) {
+				++a_.position;
+				*out = nullptr;
+				*count = 0;
+				return VACCEL_OK;
+			}
+		}
+		return uchars(what, out, count);
+	}
 	int str(const char *what, char **out)
 	{
 		return check(vaccel_arg_array_get_string(&a_, out), what,
@@ -294,7 +312,13 @@ int unpack_image(vaccel_op_type_t op, vaccel_session *sess, vaccel_arg *read,
 	unsigned char *out_imgname = nullptr;
 	size_t len_imgname = 0;
 	TRY(r.buffer("img", &img, &len_img));
-	TRY(w.uchars("out_imgname", &out_imgname, &len_imgname));
+	// Classification's result image is optional (the tags are the
+	// result); the other image ops exist to produce it.
+	if (classify)
+		TRY(w.optional_uchars("out_imgname", &out_imgname,
+				      &len_imgname));
+	else
+		TRY(w.uchars("out_imgname", &out_imgname, &len_imgname));
 
 	switch (op) {
 	case VACCEL_OP_IMAGE_CLASSIFY: {

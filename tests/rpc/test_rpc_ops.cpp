@@ -124,6 +124,25 @@ TEST_F(RpcOps, ImageClassify)
 		     "This is a dummy imgname!");
 }
 
+// Classification without a result image (out_imgname NULL, length 0)
+// works through the agent as it does locally: the tags are the result.
+TEST_F(RpcOps, ImageClassifyWithoutResultImage)
+{
+	unsigned char text[2][128];
+	std::memset(text, 'x', sizeof(text));
+	const char img[] = "not really a jpeg";
+	int i = 0;
+	both([&](vaccel_session *s) {
+		EXPECT_EQ(vaccel_image_classification(s, img, text[i], nullptr,
+						      sizeof(img), 128, 0),
+			  VACCEL_OK);
+		++i;
+	});
+	EXPECT_EQ(std::memcmp(text[0], text[1], 128), 0);
+	EXPECT_STREQ(reinterpret_cast<char *>(text[1]),
+		     "This is a dummy classification tag!");
+}
+
 TEST_F(RpcOps, ImageDetectSegmentPoseDepth)
 {
 	using Fn = int (*)(vaccel_session *, const void *, unsigned char *,
