@@ -10,7 +10,8 @@
 #   the cuda tests (gtest linked statically) and the sgemm/minmax examples,
 #   and copies them, stripped, into devkit/ (under the repo root; keep it out
 #   of git, e.g. in .git/info/exclude) with a MANIFEST:
-#     devkit/bin       test_cuda, test_cuda_gpu, vaccel-agent, examples
+#     devkit/bin       test_cuda, test_cuda_gpu, bench_cuda, vaccel-agent,
+#                      examples
 #     devkit/lib       libvaccel.so*, libvaccel-{noop,exec,rpc,cuda}.so,
 #                      cmake/vaccel (find_package) and pkgconfig
 #     devkit/include   the public headers
@@ -84,7 +85,7 @@ pack() {
 	mkdir -p "$BUILD"
 	local log=$BUILD/device-test-configure.log
 	cmake --preset release -B "$BUILD" -DVACCEL_GPU_TESTS=ON \
-		-DVACCEL_BUILD_BENCH=OFF -DCMAKE_INSTALL_PREFIX="$DEVKIT" >"$log" 2>&1 ||
+		-DVACCEL_BUILD_BENCH=ON -DCMAKE_INSTALL_PREFIX="$DEVKIT" >"$log" 2>&1 ||
 		{
 			tail -30 "$log"
 			die "configure failed (log: $log)"
@@ -92,7 +93,7 @@ pack() {
 	grep -E "cuda plugin" "$log" || true
 
 	local wanted=(vaccel vaccel-agent vaccel-noop vaccel-exec vaccel-rpc vaccel-cuda
-		test_cuda test_cuda_gpu example-sgemm example-sgemm_generic example-minmax)
+		test_cuda test_cuda_gpu bench_cuda example-sgemm example-sgemm_generic example-minmax)
 	local have targets=()
 	have=$(cmake --build "$BUILD" --target help 2>/dev/null | sed -n 's/^\([^: ]*\): .*/\1/p')
 	for t in "${wanted[@]}"; do
@@ -119,7 +120,7 @@ pack() {
 	for f in noop exec rpc cuda; do
 		[ -f "$BUILD/lib/libvaccel-$f.so" ] && cp "$BUILD/lib/libvaccel-$f.so" "$DEVKIT/lib/"
 	done
-	for f in test_cuda test_cuda_gpu vaccel-agent sgemm sgemm_generic minmax; do
+	for f in test_cuda test_cuda_gpu bench_cuda vaccel-agent sgemm sgemm_generic minmax; do
 		[ -f "$BUILD/bin/$f" ] && cp "$BUILD/bin/$f" "$DEVKIT/bin/"
 	done
 	cp "$ROOT/examples/data/input_2048.csv" "$DEVKIT/share/"
@@ -407,6 +408,20 @@ agent_sgemm() {
 	echo "sgemm through vaccel-agent matches the local run"
 }
 
+# sgemm and vector add through the cuda plugin, in process and through
+# vaccel-agent, against cuBLAS and the plugin's kernel called directly
+# (bench/bench_cuda.cpp).
+cuda_bench() {
+	[ -x "$DEVKIT/bin/bench_cuda" ] || return 77
+	local log=${OUTDIR:-$1}/bench_cuda.txt
+	VACCEL_BENCH_CUDA_PLUGIN=$DEVKIT/lib/libvaccel-cuda.so \
+		VACCEL_BENCH_RPC_PLUGIN=$DEVKIT/lib/libvaccel-rpc.so \
+		VACCEL_BENCH_AGENT=$DEVKIT/bin/vaccel-agent \
+		timeout "${BENCH_TIMEOUT:-300}" "$DEVKIT/bin/bench_cuda" \
+		--benchmark_min_time="${BENCH_MIN_TIME:-1}" 2>&1 | tee "$log"
+	grep -q "sgemm agent" "$log"
+}
+
 # ---- HOOK (lead): the torch plugin ------------------------------------------
 # Build the torch plugin here, on the GPU machine, with its standalone CMake
 # against this machine's libtorch and devkit's vAccel package, then run its
@@ -494,6 +509,7 @@ run() {
 	gpu_step "example sgemm + sgemm_generic via the cuda plugin" example_sgemm "$tmp"
 	gpu_step "example minmax via the cuda plugin" example_minmax
 	gpu_step "sgemm through vaccel-agent (rpc plugin -> cuda plugin)" agent_sgemm "$tmp"
+	gpu_step "cuda bench: plugin and agent vs cuBLAS/kernel direct" cuda_bench "$tmp"
 	gpu_step "torch plugin (hook)" torch_plugin_step "$tmp"
 	gpu_step "ResNet-18 bench: native libtorch vs torch plugin vs agent" torch_resnet_bench "$tmp"
 
