@@ -5,9 +5,9 @@
 // plugin is built, through vaccel_sgemm() with the opencl plugin next to
 // the same kernel run directly with OpenCL (same buffers, copies and
 // launch as the plugin makes, with a context, queue and kernel made once).
-// The blas sgemm also runs through a vaccel-agent child process on a unix
-// socket (the rpc plugin here, the blas plugin in the agent), next to the
-// same direct baseline. The overheads are printed at the end.
+// Both also run through a vaccel-agent child process on a unix socket (the
+// rpc plugin here, the blas and opencl plugins in the agent), next to the
+// same direct baselines. The overheads are printed at the end.
 //
 //   build/release/bin/bench_backends [--benchmark_filter=...]
 //
@@ -87,41 +87,66 @@ Backend &blas()
 	return *g_blas;
 }
 
-// A session whose sgemm reaches the blas plugin inside a vaccel-agent child
-// process, through the rpc plugin (loaded here once the agent listens: the
-// rpc plugin reads VACCEL_RPC_ADDRESS when it loads).
-struct RemoteBlas {
-	std::unique_ptr<bench_net::AgentProcess> agent;
+// One vaccel-agent child process serving the blas plugin (first, so that
+// sessions without a class hint reach it) and, when built, the opencl
+// plugin; reached through the rpc plugin, loaded here once the agent
+// listens (the rpc plugin reads VACCEL_RPC_ADDRESS when it loads).
+struct Agent {
+	std::unique_ptr<bench_net::AgentProcess> process;
+	bool ok = false;
+
+	Agent()
+	{
+		std::string plugins = "libvaccel-blas.so";
+#ifdef BENCH_WITH_OPENCL
+		plugins += ":libvaccel-opencl.so";
+#endif
+		process = std::make_unique<bench_net::AgentProcess>(plugins);
+		if (!process->ok())
+			return;
+		setenv("VACCEL_RPC_ADDRESS", process->address().c_str(), 1);
+		ok = vaccel_plugin_load("libvaccel-rpc.so") == VACCEL_OK;
+	}
+};
+
+// A session in the agent. The hint travels with it: REMOTE alone reaches
+// the agent's first plugin (blas), REMOTE|GPU its opencl plugin. Here the
+// rpc plugin must come before a local GPU plugin in load order, so that it
+// is the one REMOTE|GPU picks: remote() is made before opencl().
+struct RemoteSession {
 	vaccel_session sess{};
 	bool ok = false;
 
-	RemoteBlas()
+	RemoteSession(Agent &agent, unsigned int hint)
 	{
-		agent = std::make_unique<bench_net::AgentProcess>(
-		    "libvaccel-blas.so");
-		if (!agent->ok())
-			return;
-		setenv("VACCEL_RPC_ADDRESS", agent->address().c_str(), 1);
-		if (vaccel_plugin_load("libvaccel-rpc.so") != VACCEL_OK)
-			return;
-		ok = vaccel_session_init(&sess, VACCEL_PLUGIN_REMOTE) ==
-		     VACCEL_OK;
+		if (agent.ok)
+			ok = vaccel_session_init(&sess, hint) == VACCEL_OK;
 	}
-	~RemoteBlas()
+	~RemoteSession()
 	{
 		if (ok)
 			vaccel_session_release(&sess);
 	}
-	RemoteBlas(const RemoteBlas &) = delete;
-	RemoteBlas &operator=(const RemoteBlas &) = delete;
+	RemoteSession(const RemoteSession &) = delete;
+	RemoteSession &operator=(const RemoteSession &) = delete;
 };
 
-std::unique_ptr<RemoteBlas> g_remote_blas;
+std::unique_ptr<Agent> g_agent;
+std::unique_ptr<RemoteSession> g_remote_blas, g_remote_opencl;
 
-RemoteBlas &remote_blas()
+Agent &agent()
+{
+	blas(); // the local plugin first, so that CPU sessions keep it
+	if (!g_agent)
+		g_agent = std::make_unique<Agent>();
+	return *g_agent;
+}
+
+RemoteSession &remote_blas()
 {
 	if (!g_remote_blas)
-		g_remote_blas = std::make_unique<RemoteBlas>();
+		g_remote_blas = std::make_unique<RemoteSession>(
+		    agent(), VACCEL_PLUGIN_REMOTE);
 	return *g_remote_blas;
 }
 
@@ -169,7 +194,6 @@ BENCHMARK(BM_sgemm_vaccel_blas)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
 // A, B and C cross the socket each call (C too: beta may read it).
 void BM_sgemm_agent_blas(benchmark::State &state)
 {
-	blas(); // the local plugin first, so that hint 0 sessions keep it
 	if (!remote_blas().ok) {
 		state.SkipWithError("no agent (vaccel-agent or the rpc plugin "
 				    "missing)");
@@ -195,6 +219,7 @@ BENCHMARK(BM_sgemm_agent_blas)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
 
 Backend &opencl()
 {
+	agent(); // the rpc plugin before the local GPU plugin (see above)
 	if (!g_opencl)
 		g_opencl = std::make_unique<Backend>(
 		    "libvaccel-opencl.so", "opencl", VACCEL_PLUGIN_GPU);
@@ -368,6 +393,40 @@ void BM_sgemm_vaccel_opencl(benchmark::State &state)
 }
 BENCHMARK(BM_sgemm_vaccel_opencl)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
 
+// The opencl plugin inside the agent: A, B and C cross the socket each call.
+void BM_sgemm_agent_opencl(benchmark::State &state)
+{
+	opencl();
+	if (!g_remote_opencl)
+		g_remote_opencl = std::make_unique<RemoteSession>(
+		    agent(), VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_GPU);
+	if (!g_remote_opencl->ok) {
+		state.SkipWithError("no agent (vaccel-agent or the rpc plugin "
+				    "missing)");
+		return;
+	}
+	vaccel_session *s = &g_remote_opencl->sess;
+	Matrices m(int(state.range(0)));
+	// The agent builds its kernels on the first call: untimed.
+	if (vaccel_sgemm(s, m.n, m.n, m.n, 1.0F, m.a.data(), m.n, m.b.data(),
+			 m.n, 0.0F, m.c.data(), m.n) != VACCEL_OK) {
+		state.SkipWithError("vaccel_sgemm through the agent failed "
+				    "(no OpenCL device there?)");
+		return;
+	}
+	for (auto _ : state) {
+		int rc = vaccel_sgemm(s, m.n, m.n, m.n, 1.0F, m.a.data(), m.n,
+				      m.b.data(), m.n, 0.0F, m.c.data(), m.n);
+		if (rc != VACCEL_OK) {
+			state.SkipWithError("vaccel_sgemm through the agent "
+					    "failed");
+			break;
+		}
+	}
+	set_flops(state, m.n);
+}
+BENCHMARK(BM_sgemm_agent_opencl)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
+
 #endif // BENCH_WITH_OPENCL
 
 // Prints each vAccel run next to its direct baseline.
@@ -393,6 +452,8 @@ public:
 			overhead("  via agent", n, "BM_sgemm_agent_blas",
 				 "BM_sgemm_cblas_direct");
 			overhead("opencl sgemm", n, "BM_sgemm_vaccel_opencl",
+				 "BM_sgemm_opencl_direct");
+			overhead("  via agent", n, "BM_sgemm_agent_opencl",
 				 "BM_sgemm_opencl_direct");
 		}
 	}
@@ -425,7 +486,9 @@ int main(int argc, char **argv)
 	OverheadReporter reporter;
 	benchmark::RunSpecifiedBenchmarks(&reporter);
 	benchmark::Shutdown();
+	g_remote_opencl.reset();
 	g_remote_blas.reset();
+	g_agent.reset();
 	g_opencl.reset();
 	g_blas.reset();
 	return 0;
