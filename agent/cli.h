@@ -38,7 +38,7 @@ struct Options {
 	uint64_t max_buffered = uint64_t{2} << 30;
 	bool shm = true;        // offer the shared-memory plane on unix sockets
 	bool extensions = true; // --no-extensions: answer like upstream
-	uint32_t spin_us = 50;  // idle worker polling before sleeping
+	uint32_t spin_us = 2000; // most idle-worker polling before sleeping
 	bool help = false;
 };
 

@@ -47,9 +47,10 @@ struct ServerOptions {
 	// upstream GenopStream, after reassembly. (The memory all such calls
 	// may hold together is the service's Limits::max_buffered.)
 	uint64_t max_message = uint64_t{1} << 30;
-	// How long an idle worker polls for the next request before it
-	// sleeps (worker_pool.h); 0 disables.
-	std::chrono::microseconds spin{50};
+	// The most an idle worker polls for the next request before it
+	// sleeps; how long within that adapts to the gaps between requests
+	// (SpinPolicy in worker_pool.h). 0 disables.
+	std::chrono::microseconds spin{2000};
 	// Offer the shared-memory plane to peers on unix sockets.
 	bool shm = true;
 };

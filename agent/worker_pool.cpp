@@ -4,6 +4,7 @@
 #include <vaccel.h>
 
 #include <exception>
+#include <thread>
 
 namespace vaccel::agent
 {
@@ -20,8 +21,9 @@ inline void cpu_relax() noexcept
 }
 } // namespace
 
-WorkerPool::WorkerPool(size_t threads, std::chrono::microseconds spin)
-    : spin_(spin)
+WorkerPool::WorkerPool(size_t threads, std::chrono::microseconds spin,
+		       std::chrono::microseconds spin_floor)
+    : policy_(spin, spin_floor)
 {
 	threads_.reserve(threads);
 	try {
@@ -40,15 +42,20 @@ bool WorkerPool::submit(std::function<void()> job)
 		return false;
 	jobs_.push_back(std::move(job));
 	queued_.fetch_add(1);
-	// A spinning worker takes it without a wake-up; if it stops
-	// spinning meanwhile, it re-checks the queue under the lock.
-	// Otherwise the most recently idle worker is woken. Notified under
-	// the lock: a worker leaves (and its Idle goes) only while holding
-	// it, so @p w is alive here.
-	if (!spinning_.load() && !idle_.empty()) {
+	// Each queued job needs a worker on its way: one already woken, or
+	// the polling one (it takes one job without a wake-up; if it stops
+	// polling meanwhile, it re-checks the queue under the lock). Two jobs
+	// arriving while one worker polls need a wake-up for the second, or
+	// it would wait behind the first however long that runs. Otherwise
+	// the most recently idle worker is woken. Notified under the lock: a
+	// worker leaves (and its Idle goes) only while holding it, so @p w
+	// is alive here.
+	const size_t coming = waking_ + (spinning_.load() ? 1 : 0);
+	if (jobs_.size() > coming && !idle_.empty()) {
 		Idle *w = idle_.back();
 		idle_.pop_back();
 		w->woken = true;
+		++waking_;
 		w->cv.notify_one();
 	}
 	return true;
@@ -71,19 +78,42 @@ void WorkerPool::stop()
 	threads_.clear();
 }
 
+void WorkerPool::note_gap(std::chrono::steady_clock::duration gap) noexcept
+{
+	const int64_t ns =
+	    std::chrono::duration_cast<std::chrono::nanoseconds>(gap).count();
+	const int64_t avg = gap_ns_.load(std::memory_order_relaxed);
+	gap_ns_.store(policy_.update(avg, ns), std::memory_order_relaxed);
+}
+
 void WorkerPool::run()
 {
+	using Clock = std::chrono::steady_clock;
+	// Yield the CPU this often while polling: where there are fewer cores
+	// than busy threads, the client that is about to send the next
+	// request may need this core.
+	constexpr auto kYieldEvery = std::chrono::microseconds{20};
 	Idle me;
 	for (;;) {
 		std::function<void()> job;
+		const auto idle_since = Clock::now();
+		const bool idle = queued_.load() == 0;
 		bool expected = false;
-		if (spin_.count() > 0 && queued_.load() == 0 &&
+		const auto budget = spin_budget();
+		if (budget.count() > 0 && idle &&
 		    spinning_.compare_exchange_strong(expected, true)) {
-			const auto until =
-			    std::chrono::steady_clock::now() + spin_;
-			while (queued_.load() == 0 &&
-			       std::chrono::steady_clock::now() < until)
-				cpu_relax();
+			const auto until = idle_since + budget;
+			auto next_yield = idle_since + kYieldEvery;
+			for (auto now = idle_since;
+			     queued_.load() == 0 && now < until;
+			     now = Clock::now()) {
+				if (now >= next_yield) {
+					std::this_thread::yield();
+					next_yield = now + kYieldEvery;
+				} else {
+					cpu_relax();
+				}
+			}
 			spinning_.store(false);
 		}
 		{
@@ -92,6 +122,8 @@ void WorkerPool::run()
 				me.woken = false;
 				idle_.push_back(&me);
 				me.cv.wait(lock, [&] { return me.woken; });
+				if (!stopping_)
+					--waking_;
 			}
 			if (jobs_.empty())
 				return; // stopping and drained
@@ -99,6 +131,10 @@ void WorkerPool::run()
 			jobs_.pop_front();
 			queued_.fetch_sub(1);
 		}
+		// Only a worker that found nothing to do measures a gap: one
+		// that went straight from job to job saw none.
+		if (idle)
+			note_gap(Clock::now() - idle_since);
 		try {
 			job();
 		} catch (const std::exception &e) {

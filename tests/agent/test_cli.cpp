@@ -50,7 +50,7 @@ TEST(Cli, LargeDataAndLatencyOptions)
 	EXPECT_EQ(d->max_buffered, uint64_t{2} << 30);
 	EXPECT_TRUE(d->shm);
 	EXPECT_TRUE(d->extensions);
-	EXPECT_EQ(d->spin_us, 50U);
+	EXPECT_EQ(d->spin_us, 2000U);
 	auto o = parse_cli({"a", "--max-message", "16777216",
 			    "--max-buffered=33554432", "--no-shm",
 			    "--no-extensions", "--spin-us", "0"});

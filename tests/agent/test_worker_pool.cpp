@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The agent's worker pool: every job runs once, in a bounded number of
 // threads; one-after-another jobs stay on one thread (GPU backends pay for
-// a change of thread); concurrent jobs still spread; stop() drains.
+// a change of thread); concurrent jobs still spread; stop() drains; idle
+// polling follows the gaps between jobs.
 #include "../../agent/worker_pool.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@ namespace
 {
 
 using namespace std::chrono_literals;
+using vaccel::agent::SpinPolicy;
 using vaccel::agent::WorkerPool;
 
 // Runs @p n jobs one after another, each submitted once the previous has
@@ -105,6 +107,103 @@ TEST(WorkerPool, EveryJobRunsOnceAndStopDrains)
 		EXPECT_FALSE(pool.submit([] {}));
 	}
 	EXPECT_EQ(ran.load(), 8000);
+}
+
+// --- adaptive polling
+// ---------------------------------------------------------
+
+constexpr int64_t kUs = 1000; // ns
+
+TEST(SpinPolicy, PollsTwiceTheUsualGapWithinTheBounds)
+{
+	const SpinPolicy p(2000us, 50us);
+	EXPECT_EQ(p.budget(0), 50us);            // nothing known: the floor
+	EXPECT_EQ(p.budget(10 * kUs), 50us);     // 2 x 10 us < floor
+	EXPECT_EQ(p.budget(150 * kUs), 300us);   // 2 x gap
+	EXPECT_EQ(p.budget(1500 * kUs), 2000us); // capped at the maximum
+	// Gaps longer than the most it may poll: polling would not catch
+	// them, so only the floor.
+	EXPECT_EQ(p.budget(2500 * kUs), 50us);
+}
+
+TEST(SpinPolicy, ZeroMaximumNeverPolls)
+{
+	const SpinPolicy p(0us, 50us);
+	EXPECT_EQ(p.budget(0), 0us);
+	EXPECT_EQ(p.budget(100 * kUs), 0us);
+	// A floor above the maximum is lowered to it.
+	const SpinPolicy q(20us, 50us);
+	EXPECT_EQ(q.budget(0), 20us);
+}
+
+TEST(SpinPolicy, AverageFollowsGapsAndOnePauseDoesNotStopPolling)
+{
+	const SpinPolicy p(2000us, 50us);
+	int64_t avg = 0;
+	for (int i = 0; i < 100; ++i)
+		avg = p.update(avg, 150 * kUs);
+	EXPECT_NEAR(double(avg), 150.0 * kUs, 2.0 * kUs);
+	// One long pause (a minute) counts as 4 ms: still polling after it.
+	avg = p.update(avg, 60'000'000 * kUs);
+	EXPECT_LT(avg, 2000 * kUs);
+	EXPECT_GT(p.budget(avg), 300us);
+	// A few more and the client is taken as idle: back to the floor.
+	for (int i = 0; i < 20; ++i)
+		avg = p.update(avg, 60'000'000 * kUs);
+	EXPECT_EQ(p.budget(avg), 50us);
+	// Busy again: polling comes back.
+	for (int i = 0; i < 60; ++i)
+		avg = p.update(avg, 150 * kUs);
+	EXPECT_GE(p.budget(avg), 300us);
+	EXPECT_LT(p.budget(avg), 310us);
+}
+
+// Submits @p n jobs, each one @p gap after the previous finished.
+void jobs_with_gaps(WorkerPool &pool, int n, std::chrono::microseconds gap)
+{
+	for (int i = 0; i < n; ++i) {
+		std::promise<void> done;
+		auto f = done.get_future();
+		ASSERT_TRUE(pool.submit([&done] { done.set_value(); }));
+		f.get();
+		std::this_thread::sleep_for(gap);
+	}
+}
+
+// The pool learns the gaps of its real workload. The bounds are wide (a
+// 1 ms sleep may take several on a loaded CI machine; 60 ms gaps are far
+// beyond the 20 ms maximum).
+TEST(WorkerPool, PollingAdaptsToTheGapsBetweenJobs)
+{
+	WorkerPool pool(4, 20ms, 50us);
+	EXPECT_EQ(pool.spin_budget(), 50us);
+	jobs_with_gaps(pool, 40, 1ms);
+	EXPECT_GT(pool.spin_budget(), 1ms);
+	EXPECT_LE(pool.spin_budget(), 20ms);
+	jobs_with_gaps(pool, 25, 60ms);
+	EXPECT_EQ(pool.spin_budget(), 50us);
+}
+
+// Two jobs arriving while a worker polls: it takes one, and the other must
+// get a worker of its own, not wait behind the first (here the first waits
+// for the second, so waiting behind it would never end).
+TEST(WorkerPool, SecondJobDuringPollingIsNotStuckBehindTheFirst)
+{
+	WorkerPool pool(4, 1000ms, 1000ms); // always polls a full second
+	for (int round = 0; round < 20; ++round) {
+		jobs_with_gaps(pool, 1, 0ms); // a worker is polling now
+		std::promise<void> second_ran;
+		auto second = second_ran.get_future().share();
+		std::promise<bool> first_saw;
+		auto first = first_saw.get_future();
+		ASSERT_TRUE(pool.submit([&first_saw, second] {
+			first_saw.set_value(second.wait_for(10s) ==
+					    std::future_status::ready);
+		}));
+		ASSERT_TRUE(
+		    pool.submit([&second_ran] { second_ran.set_value(); }));
+		ASSERT_TRUE(first.get()) << "round " << round;
+	}
 }
 
 } // namespace
