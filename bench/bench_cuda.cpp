@@ -85,8 +85,7 @@ struct DirectCuda {
 		if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0)
 			return;
 		if (cudaSetDevice(0) != cudaSuccess ||
-		    cudaStreamCreateWithFlags(&stream,
-					      cudaStreamNonBlocking) !=
+		    cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) !=
 			cudaSuccess)
 			return;
 		if (cublasCreate(&blas) != CUBLAS_STATUS_SUCCESS ||
@@ -140,8 +139,8 @@ struct DirectCuda {
 				    stream) == cudaSuccess &&
 		    cudaMemcpyAsync(db, b, e * 4, cudaMemcpyHostToDevice,
 				    stream) == cudaSuccess &&
-		    cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n,
-				&alpha, db, n, da, n, &beta, dc,
+		    cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha,
+				db, n, da, n, &beta, dc,
 				n) == CUBLAS_STATUS_SUCCESS &&
 		    cudaMemcpyAsync(c, dc, e * 4, cudaMemcpyDeviceToHost,
 				    stream) == cudaSuccess;
@@ -155,17 +154,15 @@ struct DirectCuda {
 			return false;
 		float *db = da + n;
 		float *dc = db + n;
-		bool good = cudaMemcpyAsync(da, a, n * 4,
-					    cudaMemcpyHostToDevice,
-					    stream) == cudaSuccess &&
-			    cudaMemcpyAsync(db, b, n * 4,
-					    cudaMemcpyHostToDevice,
-					    stream) == cudaSuccess &&
-			    vaccel_cuda::launch_vadd(da, db, dc, n, stream) ==
-				cudaSuccess &&
-			    cudaMemcpyAsync(c, dc, n * 4,
-					    cudaMemcpyDeviceToHost,
-					    stream) == cudaSuccess;
+		bool good =
+		    cudaMemcpyAsync(da, a, n * 4, cudaMemcpyHostToDevice,
+				    stream) == cudaSuccess &&
+		    cudaMemcpyAsync(db, b, n * 4, cudaMemcpyHostToDevice,
+				    stream) == cudaSuccess &&
+		    vaccel_cuda::launch_vadd(da, db, dc, n, stream) ==
+			cudaSuccess &&
+		    cudaMemcpyAsync(c, dc, n * 4, cudaMemcpyDeviceToHost,
+				    stream) == cudaSuccess;
 		return cudaStreamSynchronize(stream) == cudaSuccess && good;
 	}
 };
@@ -188,8 +185,7 @@ struct LocalCuda {
 		    env_or("VACCEL_BENCH_CUDA_PLUGIN", "libvaccel-cuda.so");
 		if (vaccel_plugin_load(plugin.c_str()) != VACCEL_OK)
 			return;
-		ok = vaccel_session_init(&sess, VACCEL_PLUGIN_GPU) ==
-		     VACCEL_OK;
+		ok = vaccel_session_init(&sess, VACCEL_PLUGIN_GPU) == VACCEL_OK;
 	}
 	~LocalCuda()
 	{
@@ -362,8 +358,7 @@ template <Path P> void BM_vadd(benchmark::State &state)
 			state.SkipWithError("vadd failed");
 			break;
 		}
-	state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(n) *
-				12);
+	state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(n) * 12);
 }
 BENCHMARK(BM_vadd<kDirect>)
     ->Name("BM_cuda_vadd_direct")
