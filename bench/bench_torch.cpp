@@ -20,6 +20,8 @@
 //   VACCEL_BENCH_TORCH_REPS    repetitions of each benchmark; the medians
 //                              are compared (default 3)
 //   VACCEL_BENCH_TORCH_WARMUP  untimed runs of each path first (default 100)
+//   VACCEL_BENCH_TORCH_BLOCK   calls of each path in turn in the
+//                              interleaved run (default 10)
 //   VACCEL_TORCH_DEVICE        cpu, cuda, cuda:N or auto, for both paths
 //   VACCEL_TORCH_JIT_OPTIMIZE  1: JIT graph optimizations, for both paths
 //   VACCEL_BENCH_TORCH_PLUGIN  the torch plugin (default: the build tree's)
@@ -328,10 +330,15 @@ void BM_run_agent(benchmark::State &state)
 	run_vaccel(state, e.remote_sess, e.remote_res);
 }
 
-// The three paths one after the other in every iteration, each timed on
-// its own: slow drifts of the machine (GPU clocks, other processes) hit
-// them alike, so their ratio is steadier than that of separate runs. The
-// medians over the iterations are kept for the summary.
+// The three paths one after the other in every iteration, a block of
+// VACCEL_BENCH_TORCH_BLOCK calls each (default 10), every call timed on its
+// own: slow drifts of the machine (GPU clocks, other processes) hit them
+// alike, so their ratio is steadier than that of separate runs. Blocks
+// rather than single calls, because on a GPU the agent's process and this
+// one take turns on the device, and the first call after a turn pays for
+// the switch, which an agent owning the GPU never does; the medians over
+// all calls are kept for the summary (one switched call in a block of ten
+// does not move a median).
 struct Interleaved {
 	double direct_us = 0, vaccel_us = 0, agent_us = 0;
 };
@@ -372,24 +379,33 @@ void BM_run_interleaved(benchmark::State &state)
 		vaccel_torch_tensor_delete(out);
 		return true;
 	};
+	const int block = std::max(
+	    1, std::atoi(env_or("VACCEL_BENCH_TORCH_BLOCK", "10").c_str()));
+	bool failed = false;
 	for (auto _ : state) {
-		const auto t0 = clock::now();
-		forward_direct(e, x, dims);
-		const auto t1 = clock::now();
-		if (!run(e.sess, e.res)) {
+		for (int i = 0; i < block; ++i) {
+			const auto t0 = clock::now();
+			forward_direct(e, x, dims);
+			direct.push_back(us(t0, clock::now()));
+		}
+		for (int i = 0; i < block && !failed; ++i) {
+			const auto t0 = clock::now();
+			failed = !run(e.sess, e.res);
+			local.push_back(us(t0, clock::now()));
+		}
+		if (failed) {
 			state.SkipWithError("vaccel_torch_model_run failed");
 			break;
 		}
-		const auto t2 = clock::now();
-		if (e.remote_ok && !run(e.remote_sess, e.remote_res)) {
+		for (int i = 0; i < block && e.remote_ok && !failed; ++i) {
+			const auto t0 = clock::now();
+			failed = !run(e.remote_sess, e.remote_res);
+			remote.push_back(us(t0, clock::now()));
+		}
+		if (failed) {
 			state.SkipWithError("run through the agent failed");
 			break;
 		}
-		const auto t3 = clock::now();
-		direct.push_back(us(t0, t1));
-		local.push_back(us(t1, t2));
-		if (e.remote_ok)
-			remote.push_back(us(t2, t3));
 	}
 	vaccel_torch_tensor_delete(in);
 	Interleaved &r = g_interleaved[state.range(0)];
@@ -521,8 +537,8 @@ public:
 			 "BM_load_direct");
 		if (g_interleaved.empty())
 			return;
-		std::printf("\nInterleaved (direct, vaccel, agent in every "
-			    "iteration; medians):\n");
+		std::printf("\nInterleaved (blocks of direct, vaccel, agent "
+			    "calls in turn; medians):\n");
 		for (const auto &[n, r] : g_interleaved) {
 			if (r.direct_us <= 0)
 				continue;
