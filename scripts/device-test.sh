@@ -4,6 +4,7 @@
 #
 #   scripts/device-test.sh pack   # on the Debian build machine (needs nvcc)
 #   scripts/device-test.sh run    # on the GPU machine, from the repo root
+#   scripts/device-test.sh overhead  # there too: the agent's cost, studied
 #
 # pack: configures a Release build in build/device with -DVACCEL_GPU_TESTS=ON,
 #   builds libvaccel, the small plugins (noop, exec, rpc, cuda), vaccel-agent,
@@ -49,7 +50,7 @@ die() {
 }
 
 usage() {
-	sed -n '3,6p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,7p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -523,9 +524,60 @@ run() {
 	exit $((FAILURES > 100 ? 100 : FAILURES))
 }
 
+# The agent's overhead on the GPU, studied: bench_torch (direct, plugin,
+# agent; sequential and interleaved) for ResNet-18 and for a model that only
+# averages its input (the transport's own cost, with a 602 KB input and with
+# a 768 B one), each in a fresh process and agent. BENCH_REPEAT runs of each
+# (default 2): a process's threads land on different cores from run to run,
+# which moves a launch-bound model's time by more than the overhead sought.
+# BENCH_AGENT_ARGS: extra vaccel-agent options for every run.
+overhead() {
+	[ -f "$DEVKIT/MANIFEST" ] || die "no $DEVKIT/MANIFEST"
+	OUTDIR=${OUT:-}
+	local tmp
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	setup_libs >/dev/null || die "shared libraries do not resolve"
+	torch_plugin_step "$tmp" >/dev/null || die "the torch plugin did not build"
+	local plugin prefix
+	plugin=$(find "$tmp/torch" -name 'libvaccel-torch.so' | head -1)
+	prefix="$DEVKIT/lib/cmake;$DEVKIT;$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')"
+	cmake -S "$ROOT/bench/standalone" -B "$tmp/bench" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+		-DCMAKE_PREFIX_PATH="$prefix" -DBENCHMARK_ROOT="$DEVKIT/deps/benchmark" >/dev/null &&
+		cmake --build "$tmp/bench" >/dev/null || die "bench_torch did not build"
+	python3 "$ROOT/scripts/make_resnet18.py" "$tmp/resnet18.pt" >/dev/null || die "no ResNet-18"
+	cat >"$tmp/mean.py" <<EOF
+import torch
+class Mean(torch.nn.Module):
+    def forward(self, x):
+        return x.mean(dim=(2, 3))
+torch.jit.script(Mean()).save("$tmp/mean.pt")
+EOF
+	python3 "$tmp/mean.py" || die "no mean model"
+	local case name model input i
+	for case in "resnet18 resnet18.pt 1x3x224x224" "mean602k mean.pt 1x3x224x224" \
+		"mean768 mean.pt 1x3x8x8"; do
+		read -r name model input <<<"$case"
+		for i in $(seq "${BENCH_REPEAT:-2}"); do
+			echo "##### $name, run $i"
+			LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$DEVKIT/deps/benchmark/lib \
+				VACCEL_BENCH_TORCH_PLUGIN=$plugin VACCEL_BENCH_TORCH_MODEL=$tmp/$model \
+				VACCEL_BENCH_TORCH_INPUT=$input VACCEL_BENCH_TORCH_BATCHES=1 \
+				VACCEL_BENCH_TORCH_REPS=${BENCH_REPS:-3} VACCEL_TORCH_DEVICE=cuda \
+				VACCEL_BENCH_AGENT=$DEVKIT/bin/vaccel-agent \
+				VACCEL_BENCH_AGENT_ARGS="${BENCH_AGENT_ARGS:-}" \
+				VACCEL_BENCH_RPC_PLUGIN=$DEVKIT/lib/libvaccel-rpc.so \
+				timeout "${BENCH_TIMEOUT:-200}" "$tmp/bench/bench_torch" \
+				--benchmark_min_time="${BENCH_MIN_TIME:-1}" --benchmark_filter=BM_run 2>&1 |
+				tee "${OUTDIR:-$tmp}/overhead_${name}_$i.txt" | sed -n '/overhead over/,$p'
+		done
+	done
+}
+
 case "${1:-}" in
 pack) pack ;;
 run) run ;;
+overhead) overhead ;;
 -h | --help | help) usage 0 ;;
 *) usage 2 ;;
 esac
