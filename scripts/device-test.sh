@@ -530,13 +530,15 @@ run() {
 # a 768 B one), each in a fresh process and agent. BENCH_REPEAT runs of each
 # (default 2): a process's threads land on different cores from run to run,
 # which moves a launch-bound model's time by more than the overhead sought.
-# BENCH_AGENT_ARGS: extra vaccel-agent options for every run.
+# BENCH_AGENT_ARGS: extra vaccel-agent options for every run; BENCH_CASES:
+# which of resnet18, mean602k, mean768 to run (default all).
 overhead() {
 	[ -f "$DEVKIT/MANIFEST" ] || die "no $DEVKIT/MANIFEST"
 	OUTDIR=${OUT:-}
-	local tmp
-	tmp=$(mktemp -d)
-	trap 'rm -rf "$tmp"' EXIT
+	# Global: the EXIT trap runs after this function has returned.
+	OVERHEAD_TMP=$(mktemp -d)
+	trap 'rm -rf "$OVERHEAD_TMP"' EXIT
+	local tmp=$OVERHEAD_TMP
 	setup_libs >/dev/null || die "shared libraries do not resolve"
 	torch_plugin_step "$tmp" >/dev/null || die "the torch plugin did not build"
 	local plugin prefix
@@ -558,6 +560,7 @@ EOF
 	for case in "resnet18 resnet18.pt 1x3x224x224" "mean602k mean.pt 1x3x224x224" \
 		"mean768 mean.pt 1x3x8x8"; do
 		read -r name model input <<<"$case"
+		case " ${BENCH_CASES:-resnet18 mean602k mean768} " in *" $name "*) ;; *) continue ;; esac
 		for i in $(seq "${BENCH_REPEAT:-2}"); do
 			echo "##### $name, run $i"
 			LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$DEVKIT/deps/benchmark/lib \
