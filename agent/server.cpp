@@ -5,10 +5,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <span>
 #include <system_error>
 #include <unordered_map>
 
@@ -115,6 +117,8 @@ struct Server::Conn {
 	std::atomic<bool> closing{false};
 	std::thread reader;
 	std::atomic<bool> done{false}; // reader finished; may be joined
+	// Smoothed wait for the next frame, ns (reader thread only).
+	int64_t read_wait_ns = 0;
 
 	// Wakes every thread blocked on this connection; the fd stays open
 	// until the last job holding the connection lets go.
@@ -128,7 +132,8 @@ struct Server::Conn {
 };
 
 Server::Server(Service &service, ServerOptions opts)
-    : service_(service), opts_(std::move(opts))
+    : service_(service), opts_(std::move(opts)),
+      reader_spin_(opts_.spin, std::chrono::microseconds{50})
 {
 }
 
@@ -142,6 +147,10 @@ core::Status Server::start()
 	if (wake_fd_ < 0)
 		return core::Status::error(VACCEL_EIO, "eventfd: %s",
 					   std::strerror(errno));
+	// A quarter of the cores at most, and at least one: with many busy
+	// clients the rest block as before.
+	max_polling_readers_ =
+	    std::max<size_t>(1, std::thread::hardware_concurrency() / 4);
 	try {
 		pool_.emplace(opts_.workers, opts_.spin);
 		acceptor_ = std::thread([this] { accept_loop(); });
@@ -280,6 +289,8 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 		}
 		if (conn->closing)
 			break;
+		const auto wait_start = std::chrono::steady_clock::now();
+		wait_for_frame(*conn);
 		// The header first: a Data frame of a chunked call is read
 		// straight into that call's buffer, without a copy.
 		std::vector<transport::UniqueFd> fds;
@@ -336,6 +347,11 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 					    id, msg.c_str());
 			break;
 		}
+		conn->read_wait_ns = reader_spin_.update(
+		    conn->read_wait_ns,
+		    std::chrono::duration_cast<std::chrono::nanoseconds>(
+			std::chrono::steady_clock::now() - wait_start)
+			.count());
 		transport::Frame &f = frame.value();
 		bool keep = true;
 		if (f.header.type == MsgType::Data) {
@@ -362,6 +378,21 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 	service_.close_connection(conn->id);
 	conn->done = true;
 	wake(); // let the acceptor join us
+}
+
+void Server::wait_for_frame(Conn &conn)
+{
+	const auto budget = reader_spin_.budget(conn.read_wait_ns);
+	if (budget.count() <= 0)
+		return;
+	if (polling_readers_.fetch_add(1) < max_polling_readers_) {
+		pollfd p{conn.stream.fd(), POLLIN, 0};
+		// An error or hang-up shows as an event too: the read that
+		// follows reports it.
+		[[maybe_unused]] int n =
+		    transport::spin_poll(std::span(&p, 1), budget);
+	}
+	polling_readers_.fetch_sub(1);
 }
 
 bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)

@@ -5,7 +5,10 @@
 //    socket and queues them. It never runs an op, so a slow op cannot stop
 //    a connection from reading (and so from having several requests in
 //    flight, matched by stream id), and a silent client costs one blocked
-//    thread, not a worker;
+//    thread, not a worker. A reader whose client calls again and again
+//    polls its socket before blocking (a few readers at a time), as idle
+//    workers poll the queue: a blocked thread's wake-up is a large part of
+//    a short call;
 //  - a fixed worker pool (worker_pool.h) that runs the requests of every
 //    connection, so a slow op occupies one worker and other sessions and
 //    connections keep being served by the rest;
@@ -48,8 +51,9 @@ struct ServerOptions {
 	// may hold together is the service's Limits::max_buffered.)
 	uint64_t max_message = uint64_t{1} << 30;
 	// The most an idle worker polls for the next request before it
-	// sleeps; how long within that adapts to the gaps between requests
-	// (SpinPolicy in worker_pool.h). 0 disables.
+	// sleeps, and a connection's reader its socket for the next frame;
+	// how long within that adapts to the gaps between requests
+	// (transport/spin.h). 0 disables.
 	std::chrono::microseconds spin{2000};
 	// Offer the shared-memory plane to peers on unix sockets.
 	bool shm = true;
@@ -84,6 +88,9 @@ private:
 	void accept_loop();
 	void admit(transport::Stream stream);
 	void read_loop(const std::shared_ptr<Conn> &conn);
+	// Polls @p conn's socket a while (see ServerOptions::spin) before
+	// the reader blocks in read.
+	void wait_for_frame(Conn &conn);
 	// Streaming calls, on the reader thread: returns false when the
 	// connection must be closed.
 	bool open_stream(const std::shared_ptr<Conn> &conn,
@@ -105,12 +112,18 @@ private:
 
 	Service &service_;
 	ServerOptions opts_;
+	transport::SpinPolicy reader_spin_;
 	transport::Listener listener_;
 	std::optional<WorkerPool> pool_;
 	int wake_fd_ = -1; // eventfd: stop requests and finished readers
 	std::thread acceptor_;
 	std::atomic<bool> stopping_{false};
 	bool stopped_ = false;
+
+	// Readers polling their sockets now, and the most allowed: polling
+	// costs a core each.
+	std::atomic<size_t> polling_readers_{0};
+	size_t max_polling_readers_ = 1;
 
 	std::mutex conns_mu_;
 	std::list<std::shared_ptr<Conn>> conns_;

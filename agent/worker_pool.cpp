@@ -9,17 +9,7 @@
 namespace vaccel::agent
 {
 
-namespace
-{
-inline void cpu_relax() noexcept
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	asm volatile("yield");
-#endif
-}
-} // namespace
+using transport::cpu_relax;
 
 WorkerPool::WorkerPool(size_t threads, std::chrono::microseconds spin,
 		       std::chrono::microseconds spin_floor)
@@ -89,10 +79,9 @@ void WorkerPool::note_gap(std::chrono::steady_clock::duration gap) noexcept
 void WorkerPool::run()
 {
 	using Clock = std::chrono::steady_clock;
-	// Yield the CPU this often while polling: where there are fewer cores
-	// than busy threads, the client that is about to send the next
-	// request may need this core.
-	constexpr auto kYieldEvery = std::chrono::microseconds{20};
+	// Yield the CPU now and then while polling: the client that is about
+	// to send the next request may need this core.
+	constexpr auto kYieldEvery = transport::kSpinYieldEvery;
 	Idle me;
 	for (;;) {
 		std::function<void()> job;

@@ -24,57 +24,18 @@
 #include <thread>
 #include <vector>
 
+#include "transport/spin.h"
+
 namespace vaccel::agent
 {
 
-// How long an idle worker polls before it sleeps, learnt from how soon work
-// came back after earlier idle spells. A client that calls again and again
-// leaves the worker idle for the same short gap each time (its own time
-// between calls); polling a little longer than that gap means no call of
-// it pays for a thread wake-up. A sleeping worker woken by a futex can
-// cost far more than the gap (on an H100 host, ResNet-18 through the agent
-// took +35% with 50 us of polling and +2% with 2 ms; the worker's own wake
-// is the difference). When the gaps are longer than the most the pool may
-// poll, polling would only burn CPU: the short floor is kept.
-//
-// Not thread-safe by itself: WorkerPool keeps it under its atomics.
-class SpinPolicy
-{
-public:
-	// @p max: the most a worker polls (0: never); @p floor: what it polls
-	// when the gaps are unknown or too long (at most @p max).
-	SpinPolicy(std::chrono::nanoseconds max, std::chrono::nanoseconds floor)
-	    : max_(max), floor_(std::min(floor, max))
-	{
-	}
-
-	// How long to poll now, given the smoothed gap @p avg (ns).
-	[[nodiscard]] std::chrono::nanoseconds budget(int64_t avg) const
-	{
-		if (max_.count() <= 0)
-			return std::chrono::nanoseconds{0};
-		if (avg > max_.count())
-			return floor_;
-		return std::clamp(std::chrono::nanoseconds{2 * avg}, floor_,
-				  max_);
-	}
-
-	// The smoothed gap after one more gap @p gap (ns) following @p avg.
-	// Long gaps count as twice the maximum, so that one pause in a busy
-	// stream does not stop the polling at once, yet a few do.
-	[[nodiscard]] int64_t update(int64_t avg, int64_t gap) const
-	{
-		const int64_t cap = 2 * max_.count();
-		gap = std::clamp<int64_t>(gap, 0, cap);
-		return avg + (gap - avg) / 8;
-	}
-
-	[[nodiscard]] std::chrono::nanoseconds max() const { return max_; }
-
-private:
-	std::chrono::nanoseconds max_;
-	std::chrono::nanoseconds floor_;
-};
+// How long an idle worker polls before it sleeps is learnt from how soon
+// work came back after earlier idle spells (transport::SpinPolicy): a
+// client that calls again and again leaves the worker idle for the same
+// short gap each time (its own time between calls). A sleeping worker woken
+// by a futex can cost far more than the gap (on an H100 host, ResNet-18
+// through the agent took +35% with 50 us of polling and +2% with 2 ms).
+using transport::SpinPolicy;
 
 class WorkerPool
 {

@@ -5,6 +5,9 @@
 #   scripts/device-test.sh pack   # on the Debian build machine (needs nvcc)
 #   scripts/device-test.sh run    # on the GPU machine, from the repo root
 #   scripts/device-test.sh overhead  # there too: the agent's cost, studied
+#     (BENCH_CASES, BENCH_REPEAT, BENCH_REPS, BENCH_MIN_TIME, BENCH_AGENT_ARGS;
+#     BENCH_VARIANTS="A=1 B=2;A=3": environments compared run by run, e.g.
+#     "VACCEL_RPC_POLL_US=0;VACCEL_BENCH_AGENT_ARGS=--spin-us=0")
 #
 # pack: configures a Release build in build/device with -DVACCEL_GPU_TESTS=ON,
 #   builds libvaccel, the small plugins (noop, exec, rpc, cuda), vaccel-agent,
@@ -50,7 +53,7 @@ die() {
 }
 
 usage() {
-	sed -n '3,7p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,10p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -556,23 +559,31 @@ class Mean(torch.nn.Module):
 torch.jit.script(Mean()).save("$tmp/mean.pt")
 EOF
 	python3 "$tmp/mean.py" || die "no mean model"
-	local case name model input i
+	local case name model input i variant tag variants
 	for case in "resnet18 resnet18.pt 1x3x224x224" "mean602k mean.pt 1x3x224x224" \
 		"mean768 mean.pt 1x3x8x8"; do
 		read -r name model input <<<"$case"
 		case " ${BENCH_CASES:-resnet18 mean602k mean768} " in *" $name "*) ;; *) continue ;; esac
 		for i in $(seq "${BENCH_REPEAT:-2}"); do
-			echo "##### $name, run $i"
-			LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$DEVKIT/deps/benchmark/lib \
-				VACCEL_BENCH_TORCH_PLUGIN=$plugin VACCEL_BENCH_TORCH_MODEL=$tmp/$model \
-				VACCEL_BENCH_TORCH_INPUT=$input VACCEL_BENCH_TORCH_BATCHES=1 \
-				VACCEL_BENCH_TORCH_REPS=${BENCH_REPS:-3} VACCEL_TORCH_DEVICE=cuda \
-				VACCEL_BENCH_AGENT=$DEVKIT/bin/vaccel-agent \
-				VACCEL_BENCH_AGENT_ARGS="${BENCH_AGENT_ARGS:-}" \
-				VACCEL_BENCH_RPC_PLUGIN=$DEVKIT/lib/libvaccel-rpc.so \
-				timeout "${BENCH_TIMEOUT:-200}" "$tmp/bench/bench_torch" \
-				--benchmark_min_time="${BENCH_MIN_TIME:-1}" --benchmark_filter=BM_run 2>&1 |
-				tee "${OUTDIR:-$tmp}/overhead_${name}_$i.txt" | sed -n '/overhead over/,$p'
+			# Each variant once per repeat, so that drift between
+			# runs hits them alike.
+			IFS=';' read -ra variants <<<"${BENCH_VARIANTS:-}"
+			[ ${#variants[@]} -gt 0 ] || variants=("")
+			for variant in "${variants[@]}"; do
+				tag=${variant//[^A-Za-z0-9_-]/_}
+				echo "##### $name, run $i${variant:+, $variant}"
+				# shellcheck disable=SC2086 # the variant is words
+				env LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$DEVKIT/deps/benchmark/lib \
+					VACCEL_BENCH_TORCH_PLUGIN=$plugin VACCEL_BENCH_TORCH_MODEL=$tmp/$model \
+					VACCEL_BENCH_TORCH_INPUT=$input VACCEL_BENCH_TORCH_BATCHES=1 \
+					VACCEL_BENCH_TORCH_REPS=${BENCH_REPS:-3} VACCEL_TORCH_DEVICE=cuda \
+					VACCEL_BENCH_AGENT=$DEVKIT/bin/vaccel-agent \
+					VACCEL_BENCH_AGENT_ARGS="${BENCH_AGENT_ARGS:-}" \
+					VACCEL_BENCH_RPC_PLUGIN=$DEVKIT/lib/libvaccel-rpc.so \
+					$variant timeout "${BENCH_TIMEOUT:-200}" "$tmp/bench/bench_torch" \
+					--benchmark_min_time="${BENCH_MIN_TIME:-1}" --benchmark_filter=BM_run 2>&1 |
+					tee "${OUTDIR:-$tmp}/overhead_${name}_$i${tag:+_$tag}.txt" | sed -n '/overhead over/,$p'
+			done
 		done
 	done
 }

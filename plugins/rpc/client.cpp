@@ -11,6 +11,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "transport/spin.h"
+
 #include <vaccel/log.h>
 
 #include <cerrno>
@@ -44,30 +46,21 @@ struct ReplyBytes {
 	}
 };
 
-// One call waiting for its response.
+// One call waiting for its response. Guarded by its connection's mu_,
+// except the chunk buffer (below).
 struct Pending {
-	std::mutex mu;
 	std::condition_variable cv;
 	bool done = false;
+	// Blocked on cv, as opposed to still sending or reading the socket.
+	bool waiting = false;
 	Status status;
 	ReplyBytes payload;
-	// A chunked reply (reader thread only until done): allocated at the
-	// size its first chunk announces, then filled straight from the
-	// socket.
+	// A chunked reply (the connection's current reader only, until done):
+	// allocated at the size its first chunk announces, then filled
+	// straight from the socket.
 	std::unique_ptr<uint8_t[]> chunks;
 	size_t chunks_size = 0;
 	size_t chunks_got = 0;
-
-	void complete(Status st, ReplyBytes data = {})
-	{
-		{
-			std::lock_guard lock(mu);
-			status = std::move(st);
-			payload = std::move(data);
-			done = true;
-		}
-		cv.notify_one();
-	}
 };
 
 // A memfd mapped here and in the agent (AgentData/MapRegion).
@@ -90,8 +83,14 @@ struct ShmBuffer {
 // The parts of one frame's payload, gathered when written.
 using FrameParts = std::vector<std::span<const uint8_t>>;
 
-// One connected stream and its reader thread. Destroyed by whoever drops
-// the last reference (never the reader itself, which holds none).
+// One connected stream. There is no reader thread: a caller waiting for its
+// reply reads the socket itself when nobody else does (leader/follower),
+// routes whatever replies arrive to their callers, and hands the reading to
+// another waiting caller when its own reply is in. A lone caller thus
+// reads its own reply, with no thread in between to wake; before blocking
+// it polls the socket for about as long as replies usually take
+// (VACCEL_RPC_POLL_US, transport/spin.h), because a thread woken from a
+// long sleep costs tens of microseconds on a virtual machine.
 class Connection
 {
 public:
@@ -99,46 +98,32 @@ public:
 	    : stream_(std::move(s)), generation_(generation),
 	      max_frame_(cfg.max_frame),
 	      // Bounded even when calls may wait forever: a peer stuck
-	      // mid-frame must not pin the reader (and fini, which joins
-	      // it, on devices that shutdown() cannot wake).
+	      // mid-frame must not pin the caller that reads.
 	      read_timeout_(cfg.call_timeout.count() > 0
 				? cfg.call_timeout
 				: std::chrono::milliseconds(60000)),
 	      call_timeout_(cfg.call_timeout), max_message_(cfg.max_message),
-	      pid_(::getpid())
+	      pid_(::getpid()), spin_(cfg.poll, std::chrono::microseconds{20})
 	{
 	}
 	Connection(const Connection &) = delete;
 	Connection &operator=(const Connection &) = delete;
 
+	// No call is running: each holds a reference.
 	~Connection()
 	{
 		fail(Status(VACCEL_EIO, "connection closed"));
-		if (wake_fd_ >= 0) {
-			uint64_t one = 1;
-			[[maybe_unused]] ssize_t n =
-			    ::write(wake_fd_, &one, sizeof(one));
-		}
-		if (reader_.joinable())
-			reader_.join();
 		if (wake_fd_ >= 0)
 			::close(wake_fd_);
 	}
 
-	// Starts the reader; the connection is usable only after this.
+	// The connection is usable only after this.
 	Status start()
 	{
 		wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (wake_fd_ < 0)
 			return Status::error(VACCEL_EIO, "eventfd: %s",
 					     std::strerror(errno));
-		try {
-			reader_ = std::thread([this] { read_loop(); });
-		} catch (const std::system_error &e) {
-			return Status::error(VACCEL_EIO,
-					     "cannot start the reader: %s",
-					     e.what());
-		}
 		return Status::ok();
 	}
 
@@ -147,17 +132,33 @@ public:
 		return generation_;
 	}
 	[[nodiscard]] pid_t pid() const noexcept { return pid_; }
+	// False once the connection failed. With no call in flight nobody
+	// reads the socket, so an agent that went away (restarted, say) is
+	// noticed here, from the hang-up: the next session then connects
+	// afresh instead of failing on the dead stream.
 	[[nodiscard]] bool alive()
 	{
-		std::lock_guard lock(mu_);
-		return !dead_;
+		{
+			std::lock_guard lock(mu_);
+			if (dead_)
+				return false;
+			if (reading_ || !pending_.empty())
+				return true;
+		}
+		pollfd p{stream_.fd(), POLLIN | POLLRDHUP, 0};
+		if (::poll(&p, 1, 0) > 0 &&
+		    (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) !=
+			0) {
+			fail(Status(VACCEL_EIO,
+				    "the agent closed the connection"));
+			return false;
+		}
+		return true;
 	}
 
-	// In a forked child: the reader thread does not exist here and the
-	// stream belongs to the parent's conversation. Close our copies of
-	// the descriptors; the caller then leaks this object, because its
-	// destructor would join (and std::thread would detach) a thread of
-	// another process.
+	// In a forked child: the stream belongs to the parent's
+	// conversation. Close our copies of the descriptors; the caller then
+	// leaks this object, whose destructor would talk on them.
 	void abandon_after_fork() noexcept
 	{
 		stream_.close();
@@ -243,7 +244,7 @@ private:
 			const bool last = i + 1 == data.size();
 			bool refused = false;
 			{
-				std::lock_guard lk(slot->mu);
+				std::lock_guard lk(mu_);
 				refused = slot->done;
 			}
 			h.flags =
@@ -274,24 +275,69 @@ private:
 				      "send failed: " + sent.message());
 		}
 
-		std::unique_lock lk(slot->mu);
-		auto done = [&] { return slot->done; };
-		if (dl)
-			slot->cv.wait_until(lk, *dl, done);
-		else
-			slot->cv.wait(lk, done);
-		if (!slot->done) {
-			lk.unlock();
-			std::lock_guard lock(mu_);
-			pending_.erase(id);
-			return Status::error(
-			    VACCEL_EIO,
-			    "no reply within %lld ms (VACCEL_RPC_TIMEOUT_MS)",
-			    static_cast<long long>(call_timeout_.count()));
+		return await(slot, id, dl);
+	}
+
+	// Waits for @p slot's reply: as the reader when nobody reads, else
+	// until the reader completes it or hands the reading over.
+	Result<ReplyBytes> await(const std::shared_ptr<Pending> &slot,
+				 uint32_t id, Deadline dl)
+	{
+		std::unique_lock lk(mu_);
+		while (!slot->done) {
+			if (!reading_) {
+				reading_ = true;
+				lk.unlock();
+				Status st = lead(*slot, dl);
+				if (!st) {
+					vaccel_error("[rpc] %s",
+						     st.message().c_str());
+					fail(std::move(st));
+				}
+				lk.lock();
+				reading_ = false;
+				// Someone still waiting reads next; a caller
+				// still sending will find nobody reading.
+				for (auto &[other, p] : pending_) {
+					if (p->waiting) {
+						p->cv.notify_one();
+						break;
+					}
+				}
+				if (slot->done)
+					break;
+			} else {
+				slot->waiting = true;
+				if (dl)
+					slot->cv.wait_until(lk, *dl);
+				else
+					slot->cv.wait(lk);
+				slot->waiting = false;
+			}
+			if (!slot->done && dl && Clock::now() >= *dl) {
+				pending_.erase(id);
+				return Status::error(
+				    VACCEL_EIO,
+				    "no reply within %lld ms "
+				    "(VACCEL_RPC_TIMEOUT_MS)",
+				    static_cast<long long>(
+					call_timeout_.count()));
+			}
 		}
 		if (!slot->status)
 			return slot->status;
 		return std::move(slot->payload);
+	}
+
+	// Completes @p slot (removed from pending_ by the caller) and wakes
+	// its caller if it sleeps.
+	void finish(Pending &slot, Status st, ReplyBytes data = {})
+	{
+		std::lock_guard lock(mu_);
+		slot.status = std::move(st);
+		slot.payload = std::move(data);
+		slot.done = true;
+		slot.cv.notify_one();
 	}
 
 	// Odd ids, increasing, as ttrpc clients use; after 2^31 calls they
@@ -310,78 +356,103 @@ private:
 	// call and wakes a writer blocked on the socket.
 	void fail(Status why)
 	{
-		std::unordered_map<uint32_t, std::shared_ptr<Pending>> waiting;
 		{
 			std::lock_guard lock(mu_);
 			if (dead_)
 				return;
 			dead_ = true;
 			death_ = why;
-			waiting.swap(pending_);
+			for (auto &[id, slot] : pending_) {
+				slot->status = why;
+				slot->done = true;
+				slot->cv.notify_one();
+			}
+			pending_.clear();
 		}
-		for (auto &[id, slot] : waiting)
-			slot->complete(why);
 		stream_.shutdown();
+		// A reader blocked in poll() on a device that shutdown()
+		// cannot wake (a serial port).
+		const uint64_t one = 1;
+		if (wake_fd_ >= 0) {
+			[[maybe_unused]] ssize_t n =
+			    ::write(wake_fd_, &one, sizeof(one));
+		}
 	}
 
-	void read_loop()
+	// Reads and routes frames, as the connection's only reader, until
+	// @p mine is complete or @p dl passes. Returns a transport failure
+	// (the caller fails the connection with it).
+	Status lead(const Pending &mine, Deadline dl)
 	{
 		for (;;) {
+			{
+				std::lock_guard lock(mu_);
+				if (mine.done || dead_)
+					return Status::ok();
+			}
 			pollfd fds[2] = {{stream_.fd(), POLLIN, 0},
 					 {wake_fd_, POLLIN, 0}};
-			int n = ::poll(fds, 2, -1);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				fail(Status::error(VACCEL_EIO, "poll: %s",
-						   std::strerror(errno)));
-				return;
+			const auto start = Clock::now();
+			auto budget = spin_.budget(wait_ns_);
+			if (dl)
+				budget = std::min<std::chrono::nanoseconds>(
+				    budget, *dl - start);
+			int n = 0;
+			if (budget.count() > 0)
+				n = transport::spin_poll(fds, budget);
+			while (n == 0) {
+				int timeout = -1;
+				if (dl) {
+					const auto left = *dl - Clock::now();
+					if (left.count() <= 0)
+						return Status::ok();
+					timeout = static_cast<int>(
+					    std::chrono::ceil<
+						std::chrono::milliseconds>(left)
+						.count());
+				}
+				n = ::poll(fds, 2, timeout);
+				if (n < 0 && errno == EINTR)
+					n = 0;
 			}
-			if (fds[1].revents != 0)
-				return; // closing
-			if (fds[0].revents == 0)
-				continue;
+			if (n < 0)
+				return Status::error(VACCEL_EIO, "poll: %s",
+						     std::strerror(errno));
+			wait_ns_ = spin_.update(
+			    wait_ns_,
+			    std::chrono::duration_cast<
+				std::chrono::nanoseconds>(Clock::now() - start)
+				.count());
+			if (fds[1].revents != 0 || fds[0].revents == 0)
+				continue; // failed meanwhile: see above
 			// A frame has started: the rest must follow within
 			// the call timeout, or the peer is stuck mid-frame.
-			const Deadline dl =
+			const Deadline frame_dl =
 			    transport::deadline_in(read_timeout_);
-			Result<transport::Frame> frame = Status::ok();
-			auto hdr =
-			    transport::read_header(stream_, max_frame_, dl);
-			if (!hdr) {
-				frame = hdr.status();
-			} else if (hdr->type == transport::MsgType::Data) {
-				Status st = read_chunk(*hdr, dl);
-				if (st)
-					continue;
-				frame = st;
-			} else {
-				transport::Frame f;
-				f.header = *hdr;
-				f.payload.resize(hdr->length);
-				Status st = stream_.read_exact(
-				    std::span(f.payload), dl);
-				if (st)
-					frame = std::move(f);
-				else
-					frame = st;
+			auto hdr = transport::read_header(stream_, max_frame_,
+							  frame_dl);
+			if (!hdr)
+				return lost(hdr.status());
+			if (hdr->type == transport::MsgType::Data) {
+				Status st = read_chunk(*hdr, frame_dl);
+				if (!st)
+					return lost(st);
+				continue;
 			}
-			if (!frame) {
-				Status why(VACCEL_EIO,
-					   "connection lost: " +
-					       frame.status().message());
-				{
-					std::lock_guard lock(mu_);
-					if (!dead_ && !pending_.empty())
-						vaccel_error(
-						    "[rpc] %s",
-						    why.message().c_str());
-				}
-				fail(std::move(why));
-				return;
-			}
-			route(std::move(frame).value());
+			transport::Frame f;
+			f.header = *hdr;
+			f.payload.resize(hdr->length);
+			Status st =
+			    stream_.read_exact(std::span(f.payload), frame_dl);
+			if (!st)
+				return lost(st);
+			route(std::move(f));
 		}
+	}
+
+	static Status lost(const Status &why)
+	{
+		return Status(VACCEL_EIO, "connection lost: " + why.message());
 	}
 
 	// One Data frame of a chunked reply: the first announces (in the
@@ -430,11 +501,13 @@ private:
 			std::lock_guard lock(mu_);
 			pending_.erase(h.stream_id);
 		}
-		slot->complete(Status::error(
-		    VACCEL_EREMOTEIO,
-		    "bad chunked reply (more than announced, or above %llu "
-		    "bytes: VACCEL_RPC_MAX_MESSAGE)",
-		    static_cast<unsigned long long>(max_message_)));
+		finish(
+		    *slot,
+		    Status::error(
+			VACCEL_EREMOTEIO,
+			"bad chunked reply (more than announced, or above %llu "
+			"bytes: VACCEL_RPC_MAX_MESSAGE)",
+			static_cast<unsigned long long>(max_message_)));
 		return Status::ok();
 	}
 
@@ -499,9 +572,9 @@ private:
 		if (slot->chunks) {
 			if (!frame.payload.empty() ||
 			    slot->chunks_got != slot->chunks_size) {
-				slot->complete(Status(VACCEL_EREMOTEIO,
-						      "chunked reply shorter "
-						      "than announced"));
+				finish(*slot, Status(VACCEL_EREMOTEIO,
+						     "chunked reply shorter "
+						     "than announced"));
 				return;
 			}
 			out.big = std::move(slot->chunks);
@@ -509,7 +582,7 @@ private:
 		} else {
 			out.frame = std::move(frame.payload);
 		}
-		slot->complete(Status::ok(), std::move(out));
+		finish(*slot, Status::ok(), std::move(out));
 	}
 
 	transport::Stream stream_;
@@ -524,8 +597,10 @@ private:
 	std::mutex shm_mu_; // guards the two below
 	std::vector<std::shared_ptr<ShmBuffer>> idle_;
 	uint32_t next_region_ = 1;
-	int wake_fd_ = -1;
-	std::thread reader_;
+	int wake_fd_ = -1; // written by fail(), never drained
+	const transport::SpinPolicy spin_;
+	// Smoothed wait for the next frame, ns (the current reader only).
+	int64_t wait_ns_ = 0;
 
 	std::mutex write_mu_; // one frame on the wire at a time
 	std::mutex mu_;       // guards everything below
@@ -533,6 +608,7 @@ private:
 	uint32_t next_id_ = 1;
 	bool dead_ = false;
 	Status death_;
+	bool reading_ = false; // a caller reads the socket (lead())
 };
 
 namespace
@@ -838,9 +914,9 @@ Result<std::shared_ptr<Connection>> Client::connection(uint64_t generation)
 {
 	std::lock_guard lock(mu_);
 	if (conn_ && conn_->pid() != ::getpid()) {
-		// A forked child: the parent's connection (and its reader
-		// thread) are not ours. Leak the object rather than join a
-		// thread that does not exist in this process.
+		// A forked child: the parent's connection is not ours. Leak the
+		// object rather than join a thread that does not exist in this
+		// process.
 		conn_->abandon_after_fork();
 		new std::shared_ptr<Connection>(std::move(conn_));
 		conn_.reset();
@@ -857,8 +933,7 @@ Result<std::shared_ptr<Connection>> Client::connection(uint64_t generation)
 	if (conn_ && conn_->alive())
 		return conn_;
 
-	// Drop the dead connection (joining its finished reader) before
-	// opening the next one.
+	// Drop the dead connection before opening the next one.
 	conn_.reset();
 	auto stream = transport::connect(cfg_.address, cfg_.connect_timeout);
 	if (!stream)

@@ -8,9 +8,11 @@
 // per-session connections would cost a socket and a thread each.
 //
 // How calls share it: each call takes the next odd stream id, sends its
-// request frame under a write lock and waits on its own slot; a reader
-// thread routes every response frame to the slot of its stream id, so any
-// number of calls are in flight and complete in any order.
+// request frame under a write lock and waits for the response with its
+// stream id. One waiting call at a time reads the socket and routes every
+// response to the call it belongs to (leader/follower: the lone caller of a
+// single-threaded program reads its own reply, with no thread hand-off), so
+// any number of calls are in flight and complete in any order.
 //
 // Failures: the connection is made lazily, by the first call that needs
 // one. Any transport error (peer closed, bad frame, failed write) drops it:

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <string_view>
+#include <thread>
 
 namespace vaccel::rpc_plugin
 {
@@ -36,6 +37,12 @@ uint64_t env_number(const char *name, uint64_t fallback, uint64_t lo,
 }
 
 } // namespace
+
+std::chrono::microseconds Config::default_poll()
+{
+	return std::chrono::microseconds(
+	    std::thread::hardware_concurrency() >= 4 ? 2000 : 0);
+}
 
 core::Result<Config> config_from_env()
 {
@@ -70,6 +77,9 @@ core::Result<Config> config_from_env()
 	cfg.shm = env_number("VACCEL_RPC_SHM", 1, 0, 1) != 0;
 	cfg.shm_threshold = env_number("VACCEL_RPC_SHM_THRESHOLD",
 				       cfg.shm_threshold, 0, uint64_t{1} << 40);
+	cfg.poll = std::chrono::microseconds(
+	    env_number("VACCEL_RPC_POLL_US",
+		       static_cast<uint64_t>(cfg.poll.count()), 0, 1000000));
 	return cfg;
 }
 

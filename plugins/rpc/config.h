@@ -19,6 +19,12 @@
 //       (unix-socket agents only); default 1.
 //   VACCEL_RPC_SHM_THRESHOLD       genop calls moving at least this many
 //       bytes use shared memory when available; default 65536.
+//   VACCEL_RPC_POLL_US             the most a call polls the socket for its
+//       reply before it sleeps, in microseconds; within that, about twice
+//       the usual reply time (transport/spin.h). Default 2000 where the
+//       machine has 4 CPUs or more, else 0 (never polls): on 2 CPUs a
+//       polling caller takes the core that the agent, when it runs on the
+//       same machine, needs (a noop round trip went from 29 to 55 us).
 #pragma once
 
 #include "transport/transport.h"
@@ -48,6 +54,9 @@ struct Config {
 	uint64_t max_message = uint64_t{1} << 30;
 	bool shm = true;
 	uint64_t shm_threshold = 64 * 1024;
+	std::chrono::microseconds poll = default_poll();
+
+	static std::chrono::microseconds default_poll();
 };
 
 // Reads the variables above. A malformed address is an error (the plugin

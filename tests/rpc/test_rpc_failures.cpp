@@ -6,7 +6,10 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 namespace rpc_test
 {
@@ -147,17 +150,54 @@ TEST_F(SlowAgent, CallTimeout)
 	EXPECT_TRUE(wait_agent_idle(agent_->address(), 5000ms));
 }
 
+// Calls of one process share a connection, read by one waiting caller at
+// a time: a short call must be answered while a long one reads (the reader
+// routes the other reply), and the long one must still get its reply after
+// the short one has left (the reading is handed over), whichever started
+// reading first.
+TEST_F(SlowAgent, ShortCallsPassALongOneOnTheSharedConnection)
+{
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent_->address()));
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	for (int round = 0; round < 2; ++round) {
+		std::atomic<int> order{0};
+		int long_done = -1;
+		int long_rc = -1;
+		std::thread slow([&] {
+			long_rc = spin(&s, 600);
+			long_done = order.fetch_add(1);
+		});
+		// Round 0: the long call is reading when the short ones
+		// come; round 1: the short ones may take the reading first.
+		if (round == 0)
+			std::this_thread::sleep_for(100ms);
+		std::vector<int> rcs;
+		for (int i = 0; i < 5; ++i)
+			rcs.push_back(i % 2 ? vaccel_noop(&s) : spin(&s, 20));
+		const int short_done = order.fetch_add(1);
+		slow.join();
+		for (int rc : rcs)
+			EXPECT_EQ(rc, VACCEL_OK);
+		EXPECT_EQ(long_rc, VACCEL_OK) << "round " << round;
+		EXPECT_LT(short_done, long_done) << "round " << round;
+	}
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+	EXPECT_TRUE(wait_agent_idle(agent_->address(), 5000ms));
+}
+
 TEST_F(SlowAgent, ClientKilledMidCall)
 {
 #ifdef __SANITIZE_THREAD__
-	// The child starts the plugin's reader thread, which TSan refuses
-	// after a fork of a multi-threaded process.
+	// The child uses the plugin after a fork of a process that has run
+	// threads, which TSan does not support.
 	GTEST_SKIP() << "not supported under ThreadSanitizer";
 #endif
 	ASSERT_NO_FATAL_FAILURE(
 	    restart_runtime(TEST_RPC_PLUGIN, agent_->address()));
-	// The parent is connected (reader thread running) when it forks: the
-	// child must leave that connection alone and open its own.
+	// The parent is connected when it forks: the child must leave that
+	// connection alone and open its own.
 	vaccel_session mine{};
 	ASSERT_EQ(vaccel_session_init(&mine, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
 	const std::string model = dir_.file("model.bin");
