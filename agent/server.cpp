@@ -240,6 +240,7 @@ void Server::admit(transport::Stream stream)
 	auto conn = std::make_shared<Conn>(++next_id_, std::move(stream), local,
 					   &service_.regions_mapped());
 	service_.open_connection(conn->id);
+	++open_conns_;
 	try {
 		conn->reader = std::thread([this, conn] { read_loop(conn); });
 	} catch (const std::system_error &e) {
@@ -248,6 +249,7 @@ void Server::admit(transport::Stream stream)
 			    static_cast<unsigned long long>(conn->id),
 			    e.what());
 		service_.close_connection(conn->id);
+		--open_conns_;
 		return;
 	}
 	vaccel_info("agent: connection %llu opened",
@@ -376,6 +378,7 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 	conn->regions.clear();
 	conn->close_down();
 	service_.close_connection(conn->id);
+	--open_conns_;
 	conn->done = true;
 	wake(); // let the acceptor join us
 }
@@ -383,7 +386,7 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 void Server::wait_for_frame(Conn &conn)
 {
 	const auto budget = reader_spin_.budget(conn.read_wait_ns);
-	if (budget.count() <= 0)
+	if (budget.count() <= 0 || open_conns_.load() > max_polling_readers_)
 		return;
 	if (polling_readers_.fetch_add(1) < max_polling_readers_) {
 		pollfd p{conn.stream.fd(), POLLIN, 0};

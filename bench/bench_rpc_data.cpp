@@ -12,6 +12,7 @@
 //     a raw ping-pong of the same sizes with a threaded echo server.
 //
 //   build/release/bin/bench_rpc_data [--mib N] [--clients C] [--seconds T]
+//   (VACCEL_BENCH_AGENT_SPIN_US: the agent's --spin-us)
 #include "bench_net.h"
 
 #include <vaccel.h>
@@ -270,8 +271,15 @@ int main(int argc, char **argv)
 		setenv("VACCEL_PLUGINS", "libvaccel-noop.so", 1);
 		setenv("VACCEL_LOG_LEVEL", "1", 1);
 		const std::string bin = self_dir() + "/vaccel-agent";
-		execl(bin.c_str(), bin.c_str(), "-a", addr.c_str(),
-		      static_cast<char *>(nullptr));
+		// VACCEL_BENCH_AGENT_SPIN_US: the agent's --spin-us, as in
+		// bench_rpc.
+		const char *spin = std::getenv("VACCEL_BENCH_AGENT_SPIN_US");
+		if (spin != nullptr && *spin != '\0')
+			execl(bin.c_str(), bin.c_str(), "-a", addr.c_str(),
+			      "--spin-us", spin, static_cast<char *>(nullptr));
+		else
+			execl(bin.c_str(), bin.c_str(), "-a", addr.c_str(),
+			      static_cast<char *>(nullptr));
 		_exit(127);
 	}
 	int probe = connect_to(false, dir + "/agent.sock", 0);
