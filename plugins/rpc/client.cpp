@@ -236,9 +236,11 @@ private:
 		}
 		// Data frames one at a time, so that other calls' small
 		// requests are not stuck behind a large one. A reply that
-		// arrives early (the agent refused the call) ends the
-		// sending; the half-close still goes out, so that the agent
-		// forgets the stream.
+		// arrives early (the agent refused the call) and is read by
+		// another waiting caller ends the sending (with no other
+		// caller the rest is sent and ignored by the agent); the
+		// half-close still goes out, so that the agent forgets the
+		// stream.
 		h.type = transport::MsgType::Data;
 		for (size_t i = 0; sent && i < data.size(); ++i) {
 			const bool last = i + 1 == data.size();
