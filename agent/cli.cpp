@@ -133,6 +133,10 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 			o.shm = false;
 			continue;
 		}
+		if (name == "--no-pin-shm") {
+			o.pin_shm = false;
+			continue;
+		}
 		if (name == "--no-extensions") {
 			o.extensions = false;
 			continue;
@@ -141,7 +145,8 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 		    name == "-a" || name == "--server-address" ||
 		    name == "--vaccel-config" || name == "--workers" ||
 		    name == "--max-frame" || name == "--max-message" ||
-		    name == "--max-buffered" || name == "--spin-us";
+		    name == "--max-buffered" || name == "--spin-us" ||
+		    name == "--trace";
 		if (!known)
 			return Status::error(VACCEL_EINVAL,
 					     "unknown option '%s'",
@@ -177,6 +182,12 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 						     "1..1024",
 						     str(value).c_str());
 			o.workers = n;
+		} else if (name == "--trace") {
+			if (value.empty())
+				return Status::error(
+				    VACCEL_EINVAL, "--trace needs a file name "
+						   "('-': standard error)");
+			o.trace = str(value);
 		} else if (name == "--spin-us") {
 			uint32_t n = 0;
 			if (!parse_uint(value, &n) || n > 1000000)
@@ -276,12 +287,23 @@ std::string usage(std::string_view prog)
 	       "together may hold (default 2 GiB)\n"
 	       "      --no-shm               do not offer the shared-memory "
 	       "data plane\n"
+	       "      --no-pin-shm           do not page-lock shared-memory "
+	       "regions for CUDA\n"
+	       "                             copies (by default they are, "
+	       "when a backend uses\n"
+	       "                             CUDA)\n"
 	       "      --spin-us N            an idle worker polls for the "
 	       "next request up to N us\n"
 	       "                             before sleeping, adapting to "
 	       "the gaps between\n"
 	       "                             requests (default 2000; 0: "
 	       "never)\n"
+	       "      --trace FILE           write each request's timings "
+	       "(queued, handler, op,\n"
+	       "                             reply) to FILE, one "
+	       "tab-separated line each ('-':\n"
+	       "                             standard error; written at "
+	       "shutdown)\n"
 	       "      --no-extensions        answer like upstream's agent "
 	       "(no chunked calls,\n"
 	       "                             no shared memory; for "

@@ -36,9 +36,12 @@ struct Options {
 	uint64_t max_message = uint64_t{1} << 30;
 	// Bytes all large calls together may hold.
 	uint64_t max_buffered = uint64_t{2} << 30;
-	bool shm = true;        // offer the shared-memory plane on unix sockets
-	bool extensions = true; // --no-extensions: answer like upstream
+	bool shm = true;     // offer the shared-memory plane on unix sockets
+	bool pin_shm = true; // page-lock regions for CUDA copies (host_pin.h)
+	bool extensions = true;  // --no-extensions: answer like upstream
 	uint32_t spin_us = 2000; // most idle-worker polling before sleeping
+	// --trace FILE: per-request timings ("-": stderr); empty: none.
+	std::string trace;
 	bool help = false;
 };
 

@@ -5,8 +5,10 @@
 // Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM) or --help; 2 for a
 // bad command line; 1 when the runtime or the listener cannot start.
 #include "cli.h"
+#include "host_pin.h"
 #include "server.h"
 #include "service.h"
+#include "trace.h"
 
 #include <vaccel.h>
 
@@ -104,6 +106,12 @@ int main(int argc, char **argv)
 	limits.max_buffered = opts->max_buffered;
 	limits.extensions = opts->extensions;
 	int code = 0;
+	RequestTrace trace;      // outlives the server, which writes to it
+	HostMemoryPinner pinner; // outlives the regions it pinned
+	if (!opts->trace.empty()) {
+		if (auto st = trace.open(opts->trace); !st)
+			return fail("trace", st.message());
+	}
 	{
 		Service service(limits);
 		ServerOptions so;
@@ -113,6 +121,8 @@ int main(int argc, char **argv)
 		so.max_message = opts->max_message;
 		so.shm = opts->shm;
 		so.spin = std::chrono::microseconds(opts->spin_us);
+		so.trace = trace.enabled() ? &trace : nullptr;
+		so.pinner = opts->pin_shm ? &pinner : nullptr;
 		Server server(service, so);
 		if (auto st = server.start(); !st) {
 			code = fail("listen", st.message());

@@ -93,12 +93,15 @@ struct Server::Job {
 	size_t size = 0;
 	rpc::genop::Request genop; // Genop
 	Reservation held;
+	// When the request was read whole (traced requests only).
+	std::chrono::steady_clock::time_point read;
 };
 
 struct Server::Conn {
 	Conn(ConnId i, transport::Stream s, bool shm,
-	     std::atomic<uint64_t> *region_counter)
-	    : id(i), stream(std::move(s)), local(shm), regions(region_counter)
+	     std::atomic<uint64_t> *region_counter, HostMemoryPinner *pinner)
+	    : id(i), stream(std::move(s)), local(shm),
+	      regions(region_counter, {}, pinner)
 	{
 	}
 
@@ -237,8 +240,9 @@ void Server::admit(transport::Stream stream)
 	const bool local = opts_.shm && service_.limits().extensions &&
 			   (opts_.address.kind == K::Unix ||
 			    opts_.address.kind == K::UnixAbstract);
-	auto conn = std::make_shared<Conn>(++next_id_, std::move(stream), local,
-					   &service_.regions_mapped());
+	auto conn =
+	    std::make_shared<Conn>(++next_id_, std::move(stream), local,
+				   &service_.regions_mapped(), opts_.pinner);
 	service_.open_connection(conn->id);
 	++open_conns_;
 	try {
@@ -400,6 +404,8 @@ void Server::wait_for_frame(Conn &conn)
 
 bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 {
+	if (opts_.trace != nullptr)
+		job->read = std::chrono::steady_clock::now();
 	{
 		std::lock_guard lock(conn->mu);
 		++conn->in_flight;
@@ -678,14 +684,23 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	if (conn->closing)
 		return;
 
+	using Clock = std::chrono::steady_clock;
+	TraceRecord tr;
+	std::string method; // copied only when traced
+	const bool traced = opts_.trace != nullptr;
+	if (traced)
+		tr.started = Clock::now();
+
 	CallInfo info;
 	info.regions = conn->local ? &conn->regions : nullptr;
+	info.op_time = traced ? &tr.op : nullptr;
 	rpc::ttrpc::Response resp;
 	bool chunked = false;
 	switch (job.kind) {
 	case Job::Kind::Frame: {
 		rpc::ttrpc::Request req;
 		Frame &frame = job.frame;
+		tr.request_bytes = frame.payload.size();
 		if (!req.ParseFromArray(
 			frame.payload.data(),
 			static_cast<int>(frame.payload.size()))) {
@@ -697,10 +712,15 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 		}
 		std::vector<uint8_t>().swap(frame.payload); // parsed: free it
 		info.fds = &frame.fds;
+		if (traced)
+			method = req.method();
 		resp = service_.handle(conn->id, req, info);
 		break;
 	}
 	case Job::Kind::Call:
+		tr.request_bytes = job.size;
+		if (traced)
+			method = job.method;
 		info.reply_limit = opts_.max_message;
 		resp =
 		    service_.handle(conn->id, job.service, job.method,
@@ -709,16 +729,32 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 		chunked = true;
 		break;
 	case Job::Kind::Genop:
+		if (traced) {
+			tr.request_bytes = job.genop.ByteSizeLong();
+			method = "GenopStream";
+		}
 		resp = service_.handle_genop(conn->id, job.genop, info);
 		job.genop.Clear();
 		break;
 	}
 	job.held.release();
-	reply(*conn, job.stream_id, std::move(resp), chunked);
+	if (!traced) {
+		reply(*conn, job.stream_id, std::move(resp), chunked);
+		return;
+	}
+	tr.handled = Clock::now();
+	tr.status = resp.has_status() ? resp.status().code() : 0;
+	tr.reply_bytes = reply(*conn, job.stream_id, std::move(resp), chunked);
+	tr.replied = Clock::now();
+	tr.read = job.read;
+	tr.conn = conn->id;
+	tr.stream = job.stream_id;
+	tr.method = method;
+	opts_.trace->record(tr);
 }
 
-void Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
-		   bool chunked)
+size_t Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
+		     bool chunked)
 {
 	// The serialized Response is the envelope (status, then the payload
 	// field's header) followed by the payload's own bytes, sent from
@@ -749,6 +785,7 @@ void Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
 	};
 	std::span<const uint8_t> pieces[2] = {as_bytes(head),
 					      as_bytes(payload)};
+	const size_t total_sent = head.size() + payload.size();
 	core::Status st;
 	FrameHeader h;
 	h.stream_id = stream_id;
@@ -764,7 +801,7 @@ void Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
 	if (head.size() + payload.size() <= opts_.max_frame) {
 		h.type = MsgType::Response;
 		if (!send(pieces))
-			return;
+			return 0;
 	} else {
 		// Chunks leave one frame at a time, so other replies on this
 		// connection interleave instead of waiting for the whole.
@@ -784,18 +821,19 @@ void Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
 					++at;
 			}
 			if (!send(std::span(parts, np)))
-				return;
+				return 0;
 		}
 		h.type = MsgType::Response;
 		if (st && !send({}))
-			return;
+			return 0;
 	}
 	if (st)
-		return;
+		return total_sent;
 	vaccel_warn("agent: connection %llu: %s; closing it",
 		    static_cast<unsigned long long>(conn.id),
 		    st.message().c_str());
 	conn.close_down(); // its reader sees the shutdown and cleans up
+	return 0;
 }
 
 } // namespace vaccel::agent

@@ -20,6 +20,7 @@
 #pragma once
 
 #include "service.h"
+#include "trace.h"
 #include "worker_pool.h"
 
 #include "transport/transport.h"
@@ -57,6 +58,12 @@ struct ServerOptions {
 	std::chrono::microseconds spin{2000};
 	// Offer the shared-memory plane to peers on unix sockets.
 	bool shm = true;
+	// Where each request's timings go (--trace); null: nowhere. Must
+	// outlive the server.
+	RequestTrace *trace = nullptr;
+	// Page-locks shared-memory regions that ops copy to a GPU
+	// (host_pin.h); null: never (--no-pin-shm). Must outlive the server.
+	HostMemoryPinner *pinner = nullptr;
 };
 
 class Server
@@ -103,9 +110,10 @@ private:
 		    std::shared_ptr<Job> job);
 	void process(const std::shared_ptr<Conn> &conn, Job &job);
 	// Sends @p resp; when @p chunked and it is larger than a frame, as
-	// Data frames followed by an empty Response frame.
-	void reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
-		   bool chunked = false);
+	// Data frames followed by an empty Response frame. Returns the bytes
+	// of the reply (0 when it could not be sent).
+	size_t reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
+		     bool chunked = false);
 
 	void reap(bool all);
 	void wake() noexcept;

@@ -13,6 +13,7 @@
 #include "rpc/ttrpc.pb.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -55,6 +56,9 @@ struct CallInfo {
 	// The largest reply payload the transport can carry back: max_frame
 	// for plain calls, max_message for chunked ones (0: max_frame).
 	uint64_t reply_limit = 0;
+	// Where the handler adds the time of its vAccel op call (the request
+	// trace); null when nobody asks.
+	std::chrono::nanoseconds *op_time = nullptr;
 };
 
 // What a handler sees of the request besides its message.

@@ -13,8 +13,28 @@ namespace vaccel::agent
 
 ShmRegion::~ShmRegion()
 {
+	if (pin_.load() == Pin::Pinned)
+		pinner_->unpin(base_);
 	if (base_ != nullptr && size_ > 0)
 		::munmap(base_, size_);
+}
+
+bool ShmRegion::prepare_for_devices() noexcept
+{
+	Pin p = pin_.load(std::memory_order_acquire);
+	if (p != Pin::Untried)
+		return p == Pin::Pinned;
+	std::lock_guard lock(pin_mu_);
+	p = pin_.load();
+	if (p == Pin::Untried) {
+		// Refused stays refused: CUDA that is not in use when the
+		// first op reads a region is not worth asking on every call.
+		p = pinner_ != nullptr && pinner_->pin(base_, size_)
+			? Pin::Pinned
+			: Pin::Refused;
+		pin_.store(p, std::memory_order_release);
+	}
+	return p == Pin::Pinned;
 }
 
 RpcStatus RegionTable::map(uint32_t id, transport::UniqueFd fd, uint64_t size)
@@ -62,7 +82,7 @@ RpcStatus RegionTable::map(uint32_t id, transport::UniqueFd fd, uint64_t size)
 	if (base == MAP_FAILED)
 		return RpcStatus::invalid("MapRegion %u: mmap: %s", id,
 					  std::strerror(errno));
-	regions_.emplace(id, std::make_shared<ShmRegion>(base, size));
+	regions_.emplace(id, std::make_shared<ShmRegion>(base, size, pinner_));
 	bytes_ += size;
 	count(1);
 	return RpcStatus::ok();

@@ -13,6 +13,7 @@
 // processes of the same host (docs/protocol.md, "Shared memory").
 #pragma once
 
+#include "host_pin.h"
 #include "rpc_status.h"
 
 #include "transport/transport.h"
@@ -30,7 +31,10 @@ namespace vaccel::agent
 class ShmRegion
 {
 public:
-	ShmRegion(void *base, size_t size) noexcept : base_(base), size_(size)
+	// @p pinner (may be NULL): page-locks the region on request.
+	ShmRegion(void *base, size_t size,
+		  HostMemoryPinner *pinner = nullptr) noexcept
+	    : base_(base), size_(size), pinner_(pinner)
 	{
 	}
 	ShmRegion(const ShmRegion &) = delete;
@@ -49,9 +53,19 @@ public:
 		return offset <= size_ && len <= size_ - offset;
 	}
 
+	// Before an op that may copy from the region to a GPU: page-locks it
+	// once (host_pin.h), if this agent pins and CUDA is in use. Later
+	// calls return at once. True when the region is page-locked.
+	bool prepare_for_devices() noexcept;
+
 private:
+	enum class Pin : uint8_t { Untried, Pinned, Refused };
+
 	void *base_;
 	size_t size_;
+	HostMemoryPinner *pinner_;
+	std::atomic<Pin> pin_{Pin::Untried};
+	std::mutex pin_mu_;
 };
 
 struct RegionLimits {
@@ -64,10 +78,12 @@ struct RegionLimits {
 class RegionTable
 {
 public:
-	// @p counter (may be NULL) follows the number of regions mapped.
+	// @p counter (may be NULL) follows the number of regions mapped;
+	// @p pinner (may be NULL) page-locks them for GPUs on request.
 	explicit RegionTable(std::atomic<uint64_t> *counter = nullptr,
-			     RegionLimits limits = {})
-	    : limits_(limits), counter_(counter)
+			     RegionLimits limits = {},
+			     HostMemoryPinner *pinner = nullptr)
+	    : limits_(limits), counter_(counter), pinner_(pinner)
 	{
 	}
 	~RegionTable() { clear(); }
@@ -91,6 +107,7 @@ private:
 
 	const RegionLimits limits_;
 	std::atomic<uint64_t> *counter_;
+	HostMemoryPinner *pinner_;
 	std::mutex mu_;
 	std::unordered_map<uint32_t, std::shared_ptr<ShmRegion>> regions_;
 	uint64_t bytes_ = 0;

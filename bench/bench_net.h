@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -22,6 +23,35 @@
 
 namespace bench_net
 {
+
+// Pins the calling process to the CPUs of @p list ("2-7", "0,2,4-5"), as
+// taskset does; false for a malformed or empty list, or a refusal.
+inline bool pin_to_cpus(const std::string &list)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	std::stringstream in(list);
+	bool any = false;
+	for (std::string item; std::getline(in, item, ',');) {
+		char *end = nullptr;
+		const long lo = std::strtol(item.c_str(), &end, 10);
+		long hi = lo;
+		if (end == item.c_str())
+			return false;
+		if (*end == '-') {
+			const char *rest = end + 1;
+			hi = std::strtol(rest, &end, 10);
+			if (end == rest)
+				return false;
+		}
+		if (*end != '\0' || lo < 0 || hi < lo || hi >= CPU_SETSIZE)
+			return false;
+		for (long c = lo; c <= hi; ++c)
+			CPU_SET(static_cast<int>(c), &set);
+		any = true;
+	}
+	return any && sched_setaffinity(0, sizeof(set), &set) == 0;
+}
 
 inline std::string self_dir()
 {
@@ -143,6 +173,18 @@ public:
 			// Never outlives the benchmark, even one that crashes.
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			setenv("VACCEL_PLUGINS", plugins.c_str(), 1);
+			// VACCEL_BENCH_AGENT_CPUS: the agent's CPUs (a
+			// taskset list), apart from this process's.
+			if (const char *cpus =
+				std::getenv("VACCEL_BENCH_AGENT_CPUS");
+			    cpus != nullptr && *cpus != '\0' &&
+			    !pin_to_cpus(cpus)) {
+				std::fprintf(stderr,
+					     "VACCEL_BENCH_AGENT_CPUS '%s' "
+					     "cannot be applied\n",
+					     cpus);
+				_exit(127);
+			}
 			// VACCEL_BENCH_AGENT_ARGS: more agent options,
 			// space-separated (e.g. "--workers 1").
 			std::vector<std::string> words{bin, "-a", address_};

@@ -28,6 +28,10 @@
 //   VACCEL_BENCH_TORCH_AGENT   0: skip the agent path
 //   VACCEL_BENCH_AGENT         the vaccel-agent binary (default: next to
 //                              this one)
+//   VACCEL_BENCH_AGENT_ARGS    more agent options, e.g. "--trace t.tsv"
+//   VACCEL_BENCH_AGENT_CPUS    the agent's CPUs (taskset list, e.g. 4-7);
+//                              run this process under taskset to keep
+//                              the two apart
 //   VACCEL_BENCH_RPC_PLUGIN    the rpc plugin (default libvaccel-rpc.so,
 //                              found next to libvaccel)
 // The plugin is loaded from the build tree unless VACCEL_PLUGINS names it.

@@ -7,7 +7,8 @@
 #   scripts/device-test.sh overhead  # there too: the agent's cost, studied
 #     (BENCH_CASES, BENCH_REPEAT, BENCH_REPS, BENCH_MIN_TIME, BENCH_AGENT_ARGS;
 #     BENCH_VARIANTS="A=1 B=2;A=3": environments compared run by run, e.g.
-#     "VACCEL_RPC_POLL_US=0;VACCEL_BENCH_AGENT_ARGS=--spin-us=0")
+#     "VACCEL_RPC_POLL_US=0;VACCEL_BENCH_AGENT_ARGS=--spin-us=0";
+#     BENCH_TRACE=1: per-request agent timings)
 #
 # pack: configures a Release build in build/device with -DVACCEL_GPU_TESTS=ON,
 #   builds libvaccel, the small plugins (noop, exec, rpc, cuda), vaccel-agent,
@@ -53,7 +54,7 @@ die() {
 }
 
 usage() {
-	sed -n '3,10p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,11p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -534,7 +535,9 @@ run() {
 # (default 2): a process's threads land on different cores from run to run,
 # which moves a launch-bound model's time by more than the overhead sought.
 # BENCH_AGENT_ARGS: extra vaccel-agent options for every run; BENCH_CASES:
-# which of resnet18, mean602k, mean768 to run (default all).
+# which of resnet18, mean602k, mean768 to run (default all); BENCH_TRACE=1:
+# the agent traces every request (--trace) and each run prints the medians
+# of where the agent's share went (scripts/trace_summary.py).
 overhead() {
 	[ -f "$DEVKIT/MANIFEST" ] || die "no $DEVKIT/MANIFEST"
 	OUTDIR=${OUT:-}
@@ -560,6 +563,9 @@ torch.jit.script(Mean()).save("$tmp/mean.pt")
 EOF
 	python3 "$tmp/mean.py" || die "no mean model"
 	local case name model input i variant tag variants
+	echo "CPUs: $(nproc) online; $(lscpu | grep -E '^(Model name|Thread\(s\) per core|Core\(s\) per socket|Socket\(s\)|NUMA node\(s\))' | tr -s ' ' | paste -sd';')"
+	[ -r /sys/devices/system/cpu/cpu0/topology/thread_siblings_list ] &&
+		echo "cpu0 siblings: $(cat /sys/devices/system/cpu/cpu0/topology/thread_siblings_list)"
 	for case in "resnet18 resnet18.pt 1x3x224x224" "mean602k mean.pt 1x3x224x224" \
 		"mean768 mean.pt 1x3x8x8"; do
 		read -r name model input <<<"$case"
@@ -572,17 +578,24 @@ EOF
 			for variant in "${variants[@]}"; do
 				tag=${variant//[^A-Za-z0-9_-]/_}
 				echo "##### $name, run $i${variant:+, $variant}"
+				local trace=${OUTDIR:-$tmp}/trace_${name}_$i${tag:+_$tag}.tsv
+				local agent_args=${BENCH_AGENT_ARGS:-}
+				[ "${BENCH_TRACE:-0}" = 1 ] && agent_args="$agent_args --trace $trace"
 				# shellcheck disable=SC2086 # the variant is words
 				env LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$DEVKIT/deps/benchmark/lib \
 					VACCEL_BENCH_TORCH_PLUGIN=$plugin VACCEL_BENCH_TORCH_MODEL=$tmp/$model \
 					VACCEL_BENCH_TORCH_INPUT=$input VACCEL_BENCH_TORCH_BATCHES=1 \
 					VACCEL_BENCH_TORCH_REPS=${BENCH_REPS:-3} VACCEL_TORCH_DEVICE=cuda \
 					VACCEL_BENCH_AGENT=$DEVKIT/bin/vaccel-agent \
-					VACCEL_BENCH_AGENT_ARGS="${BENCH_AGENT_ARGS:-}" \
+					VACCEL_BENCH_AGENT_ARGS="$agent_args" \
 					VACCEL_BENCH_RPC_PLUGIN=$DEVKIT/lib/libvaccel-rpc.so \
 					$variant timeout "${BENCH_TIMEOUT:-200}" "$tmp/bench/bench_torch" \
 					--benchmark_min_time="${BENCH_MIN_TIME:-1}" --benchmark_filter=BM_run 2>&1 |
 					tee "${OUTDIR:-$tmp}/overhead_${name}_$i${tag:+_$tag}.txt" | sed -n '/overhead over/,$p'
+				if [ -s "$trace" ]; then
+					echo "agent trace (after ${BENCH_WARMUP_SKIP:-100} warm-up calls):"
+					python3 "$ROOT/scripts/trace_summary.py" --skip "${BENCH_WARMUP_SKIP:-100}" "$trace" || true
+				fi
 			done
 		done
 	done

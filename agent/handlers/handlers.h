@@ -95,6 +95,31 @@ struct SessionAndModel {
 };
 RpcStatus session_and_model(Context &ctx, int64_t session_id, int64_t model_id,
 			    SessionAndModel *out);
+// Adds the time from here to the end of the scope to the request's op time
+// (CallInfo::op_time) when the request is traced; two clock reads then,
+// nothing otherwise.
+class OpTimer
+{
+public:
+	explicit OpTimer(const Context &ctx) noexcept
+	    : out_(ctx.call.op_time),
+	      start_(out_ != nullptr ? Clock::now() : Clock::time_point{})
+	{
+	}
+	OpTimer(const OpTimer &) = delete;
+	OpTimer &operator=(const OpTimer &) = delete;
+	~OpTimer()
+	{
+		if (out_ != nullptr)
+			*out_ += Clock::now() - start_;
+	}
+
+private:
+	using Clock = std::chrono::steady_clock;
+	std::chrono::nanoseconds *out_;
+	Clock::time_point start_;
+};
+
 // The status for a vAccel call that returned @p rc (OK stays OK).
 RpcStatus vaccel_call(int rc, const char *what, int64_t session_id);
 

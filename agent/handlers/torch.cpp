@@ -21,6 +21,7 @@ RpcStatus torch_model_load(Context &ctx, rpc::torch::ModelLoadRequest &req,
 	AGENT_RETURN_IF_ERROR(
 	    session_and_model(ctx, req.session_id(), req.model_id(), &sm));
 	std::shared_lock lock(sm.sess->op_lock());
+	const OpTimer timed(ctx);
 	return vaccel_call(
 	    vaccel_torch_model_load(sm.sess->get(), sm.model->get()),
 	    "torch model load", req.session_id());
@@ -75,6 +76,7 @@ RpcStatus run_model(Context &ctx, rpc::torch::ModelRunRequest &req,
 	int rc = VACCEL_OK;
 	{
 		std::shared_lock lock(sm.sess->op_lock());
+		const OpTimer timed(ctx);
 		rc = vaccel_torch_model_run(sm.sess->get(), sm.model->get(),
 					    opts, in.data(),
 					    static_cast<int>(nr_in), out.data(),
@@ -139,6 +141,9 @@ RpcStatus torch_model_run_shm(Context &ctx, rpc::ext::ShmTorchRunRequest &req,
 			    d.region(), region->size());
 		external[static_cast<size_t>(i)] = std::span<uint8_t>(
 		    region->data() + d.offset(), static_cast<size_t>(d.size()));
+		// A model on a GPU copies its inputs there from the region:
+		// page-locked, without the driver's staging copy.
+		region->prepare_for_devices();
 		held.push_back(std::move(region));
 	}
 	return run_model(ctx, run, resp, &external);

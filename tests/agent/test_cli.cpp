@@ -64,6 +64,12 @@ TEST(Cli, LargeDataAndLatencyOptions)
 	EXPECT_FALSE(parse_cli({"a", "--max-buffered", "lots"}));
 	EXPECT_FALSE(parse_cli({"a", "--spin-us", "-1"}));
 	EXPECT_FALSE(parse_cli({"a", "--spin-us", "2000000"}));
+	EXPECT_TRUE(d->trace.empty());
+	auto t = parse_cli({"a", "--trace", "/tmp/t.tsv"});
+	ASSERT_TRUE(t);
+	EXPECT_EQ(t->trace, "/tmp/t.tsv");
+	EXPECT_FALSE(parse_cli({"a", "--trace="}));
+	EXPECT_FALSE(parse_cli({"a", "--trace"}));
 }
 
 TEST(Cli, Errors)

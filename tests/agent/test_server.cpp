@@ -8,9 +8,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 namespace agent_test
@@ -41,6 +44,7 @@ protected:
 		so.address = addr.value();
 		so.workers = 2;
 		so.max_frame = 64 * 1024;
+		so.trace = trace_;
 		server_ = std::make_unique<vaccel::agent::Server>(svc_, so);
 		auto st = server_->start();
 		ASSERT_TRUE(st) << st.message();
@@ -124,6 +128,7 @@ protected:
 	}
 
 	const char *plugins_;
+	vaccel::agent::RequestTrace *trace_ = nullptr; // set before SetUp
 	std::string dir_;
 	Service svc_;
 	std::unique_ptr<vaccel::agent::Server> server_;
@@ -344,6 +349,108 @@ TEST_F(SlowOpTest, HangUpDuringSlowOp)
 	std::this_thread::sleep_for(50ms);
 	a.close();
 	EXPECT_TRUE(wait_sessions(0));
+}
+
+// --trace: one line per request with where its time went. The sleep op's
+// line must show the op taking at least its sleep, inside the handler's
+// time, inside the total; calls that run no op show none; failures carry
+// their status.
+class TracedTest : public SlowOpTest
+{
+protected:
+	void SetUp() override
+	{
+		char tmpl[] = "/tmp/vaccel-agent-trace-XXXXXX";
+		const int fd = mkstemp(tmpl);
+		ASSERT_GE(fd, 0);
+		::close(fd);
+		path_ = tmpl;
+		ASSERT_TRUE(trace_file_.open(path_));
+		trace_ = &trace_file_;
+		SlowOpTest::SetUp();
+	}
+	void TearDown() override
+	{
+		SlowOpTest::TearDown();
+		std::remove(path_.c_str());
+	}
+
+	struct Line {
+		std::string method;
+		int status = 0;
+		double queue = 0, handler = 0, op = 0, reply = 0, total = 0;
+		uint64_t req_bytes = 0, reply_bytes = 0;
+	};
+	// The trace after the server stopped (every line written).
+	std::vector<Line> lines()
+	{
+		server_->stop();
+		trace_file_.close();
+		std::vector<Line> out;
+		std::ifstream in(path_);
+		std::string text;
+		EXPECT_TRUE(std::getline(in, text));
+		EXPECT_EQ(text.rfind("# conn\tstream\tmethod", 0), 0U) << text;
+		while (std::getline(in, text)) {
+			std::istringstream f(text);
+			Line l;
+			uint64_t conn = 0, stream = 0;
+			double at = 0;
+			std::string method;
+			f >> conn >> stream >> l.method >> l.req_bytes >>
+			    l.reply_bytes >> l.status >> l.queue >> l.handler >>
+			    l.op >> l.reply >> l.total >> at;
+			EXPECT_FALSE(f.fail()) << text;
+			out.push_back(l);
+		}
+		return out;
+	}
+
+	std::string path_;
+	vaccel::agent::RequestTrace trace_file_;
+};
+
+TEST_F(TracedTest, EachRequestIsALineWithItsTimings)
+{
+	tr::Stream a = connect();
+	const int64_t sess = create(a);
+	send(a, 3, "Genop", sleep_request(sess, 100));
+	send(a, 5, "Genop", sleep_request(sess + 1000, 1)); // no such session
+	uint32_t id = 0;
+	int answered = 0;
+	for (; answered < 2; ++answered)
+		receive(a, &id);
+	const auto all = lines();
+	ASSERT_EQ(all.size(), 3U);
+	int seen = 0;
+	for (const Line &l : all) {
+		EXPECT_GT(l.req_bytes, 0U);
+		EXPECT_GT(l.reply_bytes, 0U);
+		EXPECT_GE(l.total, l.queue + l.handler);
+		EXPECT_LE(l.op, l.handler);
+		if (l.method == "CreateSession") {
+			++seen;
+			EXPECT_EQ(l.status, 0);
+			EXPECT_EQ(l.op, 0.0); // runs no op
+		} else if (l.method == "Genop" && l.status == 0) {
+			++seen;
+			EXPECT_GE(l.op, 100000.0); // the 100 ms sleep
+		} else if (l.method == "Genop") {
+			++seen;
+			EXPECT_NE(l.status, 0); // the unknown session
+		}
+	}
+	EXPECT_EQ(seen, 3);
+}
+
+TEST(Trace, UnwritablePathIsAnError)
+{
+	vaccel::agent::RequestTrace t;
+	auto st = t.open("/nonexistent-dir/trace.tsv");
+	EXPECT_FALSE(st);
+	EXPECT_NE(st.message().find("/nonexistent-dir/trace.tsv"),
+		  std::string::npos);
+	EXPECT_FALSE(t.enabled());
 }
 
 TEST(ServerTcp, PortZeroReportsTheRealPort)

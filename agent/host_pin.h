@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+// Page-locks the agent's shared-memory regions for the GPU when a backend
+// in this process uses CUDA.
+//
+// Why: a tensor that arrives through the shared-memory plane is copied to
+// the GPU straight from the mapped region. From ordinary (pageable) memory
+// the CUDA driver first copies it into a pinned staging buffer, then DMAs
+// it; from page-locked memory it DMAs at once. The client already paid one
+// copy to put the bytes in the region, so pinning the region takes the
+// staging copy off the agent's side and the remote call stops costing two
+// copies where a native call costs one.
+//
+// How, without linking CUDA: the CUDA runtime is found among the libraries
+// a plugin already loaded (dlopen with RTLD_NOLOAD), and only used once a
+// CUDA context is active in this process (the driver's primary context
+// state), so an agent whose backends run on the CPU never creates one.
+// A region is registered once, the first time an op reads it, and
+// unregistered before it is unmapped.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+
+namespace vaccel::agent
+{
+
+class HostMemoryPinner
+{
+public:
+	HostMemoryPinner() = default;
+	HostMemoryPinner(const HostMemoryPinner &) = delete;
+	HostMemoryPinner &operator=(const HostMemoryPinner &) = delete;
+
+	// Page-locks [base, base + size) for every CUDA context. False when
+	// no CUDA runtime is loaded, no context is active, or CUDA refuses
+	// (the memory then stays ordinary, and works as before).
+	bool pin(void *base, size_t size) noexcept;
+	// Undoes a successful pin().
+	void unpin(void *base) noexcept;
+
+	// Regions pinned so far and now (for stats and tests).
+	[[nodiscard]] size_t pinned_now() noexcept;
+
+private:
+	using RegisterFn = int (*)(void *, size_t, unsigned int);
+	using UnregisterFn = int (*)(void *);
+	using LastErrorFn = int (*)();
+	using CountFn = int (*)(int *);
+	using CtxStateFn = int (*)(int, unsigned int *, int *);
+
+	// Resolves the CUDA entry points if their libraries are loaded.
+	bool resolve() noexcept;
+	bool context_active() noexcept;
+
+	std::mutex mu_;
+	RegisterFn register_ = nullptr;
+	UnregisterFn unregister_ = nullptr;
+	LastErrorFn last_error_ = nullptr;
+	CountFn device_count_ = nullptr;
+	CtxStateFn ctx_state_ = nullptr;
+	size_t pinned_ = 0;
+	bool announced_ = false;
+};
+
+} // namespace vaccel::agent

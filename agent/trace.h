@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+// Per-request timings (vaccel-agent --trace FILE): where a call's time goes
+// inside the agent, one line per request, so that a slow round trip can be
+// split into the agent's share (waiting for a worker, decoding, the op
+// itself, encoding and sending the reply) and the rest (client and wire).
+// Off by default; when on, each request costs two clock reads more and a
+// buffered line write under a mutex.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace vaccel::agent
+{
+
+struct TraceRecord {
+	using Clock = std::chrono::steady_clock;
+	uint64_t conn = 0;
+	uint32_t stream = 0;
+	std::string_view method;
+	uint64_t request_bytes = 0;
+	uint64_t reply_bytes = 0;
+	int status = 0; // the reply's gRPC code (0: OK)
+	// The frame was read whole; a worker began; the handler returned;
+	// the reply was written.
+	Clock::time_point read, started, handled, replied;
+	// Inside the handler, the vAccel op call alone (0: the method runs
+	// no op, e.g. session or resource management).
+	std::chrono::nanoseconds op{0};
+};
+
+class RequestTrace
+{
+public:
+	RequestTrace() = default;
+	RequestTrace(const RequestTrace &) = delete;
+	RequestTrace &operator=(const RequestTrace &) = delete;
+	~RequestTrace() { close(); }
+
+	// Opens @p path for writing ("-": standard error) and writes the
+	// column header. Truncates an existing file.
+	core::Status open(const std::string &path);
+	void close() noexcept;
+	[[nodiscard]] bool enabled() const noexcept { return out_ != nullptr; }
+
+	// One line: conn, stream, method, bytes in and out, status, then
+	// microseconds queued (read -> started), handler, op, reply (handled
+	// -> replied), total (read -> replied), and the read time since the
+	// trace was opened.
+	void record(const TraceRecord &r) noexcept;
+
+private:
+	std::mutex mu_;
+	std::FILE *out_ = nullptr;
+	bool owned_ = false;
+	TraceRecord::Clock::time_point origin_;
+};
+
+} // namespace vaccel::agent

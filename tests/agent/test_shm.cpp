@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared-memory regions and page-locking them for GPUs (host_pin.h) where
+// no CUDA context is active, as on every CI machine: nothing is pinned, the
+// region stays usable, and the refusal is remembered. (Pinning itself is
+// exercised on the GPU machine: scripts/device-test.sh overhead.)
+#include "host_pin.h"
+#include "shm.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+
+namespace
+{
+
+using vaccel::agent::HostMemoryPinner;
+using vaccel::agent::RegionTable;
+using vaccel::agent::ShmRegion;
+namespace tr = vaccel::transport;
+
+// A sealed memfd of @p size bytes, as the rpc plugin makes.
+tr::UniqueFd sealed_memfd(size_t size)
+{
+	const int fd =
+	    ::memfd_create("test-region", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0 ||
+	    ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) != 0) {
+		ADD_FAILURE() << "memfd: " << std::strerror(errno);
+		return tr::UniqueFd();
+	}
+	return tr::UniqueFd(fd);
+}
+
+TEST(HostPin, NothingPinnedWithoutAnActiveCudaContext)
+{
+	HostMemoryPinner pinner;
+	std::vector<uint8_t> mem(1 << 20, 1);
+	EXPECT_FALSE(pinner.pin(mem.data(), mem.size()));
+	EXPECT_EQ(pinner.pinned_now(), 0U);
+	pinner.unpin(mem.data()); // harmless: nothing was resolved
+	EXPECT_EQ(mem[12345], 1);
+}
+
+TEST(HostPin, RegionTriesOnceAndStaysUsable)
+{
+	HostMemoryPinner pinner;
+	RegionTable table(nullptr, {}, &pinner);
+	ASSERT_TRUE(table.map(7, sealed_memfd(1 << 16), 1 << 16).is_ok());
+	std::shared_ptr<ShmRegion> region;
+	ASSERT_TRUE(table.find(7, &region).is_ok());
+	EXPECT_FALSE(region->prepare_for_devices());
+	EXPECT_FALSE(region->prepare_for_devices()); // remembered
+	std::memset(region->data(), 0x5a, region->size());
+	EXPECT_EQ(region->data()[(1 << 16) - 1], 0x5a);
+	EXPECT_EQ(pinner.pinned_now(), 0U);
+	EXPECT_TRUE(table.unmap(7).is_ok());
+	EXPECT_EQ(region->data()[0], 0x5a); // still mapped while held
+}
+
+TEST(HostPin, AgentWithoutPinnerNeverPins)
+{
+	RegionTable table;
+	ASSERT_TRUE(table.map(1, sealed_memfd(4096), 4096).is_ok());
+	std::shared_ptr<ShmRegion> region;
+	ASSERT_TRUE(table.find(1, &region).is_ok());
+	EXPECT_FALSE(region->prepare_for_devices());
+}
+
+} // namespace

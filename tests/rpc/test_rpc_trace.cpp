@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+// vaccel-agent --trace end to end: a real agent process traces every call
+// the rpc plugin makes (plain, chunked or shared-memory, failing or not),
+// and scripts/trace_summary.py reads what it wrote.
+#include "rpc_test.h"
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+using namespace rpc_test;
+
+namespace
+{
+
+struct Line {
+	std::string method;
+	int status = 0;
+	double queue = 0, handler = 0, op = 0, reply = 0, total = 0;
+};
+
+std::vector<Line> read_trace(const std::string &path)
+{
+	std::vector<Line> out;
+	std::ifstream in(path);
+	std::string text;
+	if (!std::getline(in, text) || text.rfind("# conn", 0) != 0) {
+		ADD_FAILURE() << "no trace header in " << path;
+		return out;
+	}
+	while (std::getline(in, text)) {
+		std::istringstream f(text);
+		Line l;
+		std::string conn, stream, req, rep, at;
+		f >> conn >> stream >> l.method >> req >> rep >> l.status >>
+		    l.queue >> l.handler >> l.op >> l.reply >> l.total >> at;
+		EXPECT_FALSE(f.fail()) << text;
+		out.push_back(l);
+	}
+	return out;
+}
+
+TEST(AgentTrace, EveryCallIsTracedAndSummarised)
+{
+	TempDir dir;
+	Agent agent(dir.path(), "traced");
+	const std::string trace = dir.file("trace.tsv");
+	ASSERT_TRUE(agent.start(TEST_EXEC_PLUGIN, {"--trace", trace}))
+	    << agent.log();
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
+
+	vaccel_session sess{};
+	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	constexpr int kCalls = 10;
+	for (size_t size : {size_t{4096}, size_t{9} << 20}) {
+		std::vector<uint8_t> in(size, 3), out(size);
+		vaccel_arg r{in.data(), size, VACCEL_ARG_RAW, 0, false};
+		vaccel_arg w{out.data(), size, VACCEL_ARG_RAW, 0, false};
+		for (int i = 0; i < kCalls; ++i)
+			ASSERT_EQ(vaccel_exec(&sess, TEST_BULK_LIB,
+					      "bulk_transform", &r, 1, &w, 1),
+				  VACCEL_OK);
+		EXPECT_EQ(out[size - 1], static_cast<uint8_t>(3 * 31 + 7));
+	}
+	int32_t v = 1;
+	vaccel_arg bad{&v, 4, VACCEL_ARG_INT32, 0, false};
+	EXPECT_EQ(vaccel_exec(&sess, TEST_BULK_LIB, "no_such_symbol", &bad, 1,
+			      nullptr, 0),
+		  VACCEL_ENOSYS);
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_cleanup(), VACCEL_OK);
+	agent.stop(SIGTERM); // the trace is complete once the agent is down
+
+	const auto lines = read_trace(trace);
+	std::map<std::string, int> methods;
+	int ops_ok = 0, ops_failed = 0;
+	for (const Line &l : lines) {
+		++methods[l.method];
+		EXPECT_GE(l.total + 0.15, l.queue + l.handler + l.reply)
+		    << l.method; // each column is rounded to 0.1 us
+		EXPECT_LE(l.op, l.handler + 0.05) << l.method;
+		if (l.op > 0 && l.status == 0)
+			++ops_ok;
+		if (l.op > 0 && l.status != 0)
+			++ops_failed;
+	}
+	EXPECT_EQ(methods["CreateSession"], 1);
+	EXPECT_EQ(methods["DestroySession"], 1);
+	EXPECT_EQ(ops_ok, 2 * kCalls) << agent.log();
+	EXPECT_EQ(ops_failed, 1);
+
+	// The summary tool: a row per method, the call counts right.
+	const std::string cmd = std::string(TEST_PYTHON) + " " +
+				TEST_TRACE_SUMMARY + " " + trace + " 2>&1";
+	FILE *p = ::popen(cmd.c_str(), "r");
+	ASSERT_NE(p, nullptr);
+	std::string summary;
+	char buf[4096];
+	for (size_t n; (n = std::fread(buf, 1, sizeof(buf), p)) > 0;)
+		summary.append(buf, n);
+	EXPECT_EQ(::pclose(p), 0) << summary;
+	EXPECT_NE(summary.find("CreateSession"), std::string::npos) << summary;
+	EXPECT_NE(summary.find("median / p90"), std::string::npos) << summary;
+	for (const auto &[m, n] : methods) {
+		std::istringstream rows(summary);
+		bool found = false;
+		for (std::string row; std::getline(rows, row);) {
+			std::istringstream f(row);
+			std::string name;
+			int count = -1;
+			f >> name >> count;
+			if (name == m) {
+				found = true;
+				EXPECT_EQ(count, n) << row;
+			}
+		}
+		EXPECT_TRUE(found) << m << "\n" << summary;
+	}
+}
+
+} // namespace
