@@ -19,6 +19,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -108,6 +109,11 @@ int main(int argc, char **argv)
 	int code = 0;
 	RequestTrace trace;      // outlives the server, which writes to it
 	HostMemoryPinner pinner; // outlives the regions it pinned
+	// VACCEL_AGENT_TRACE: the same as --trace, for deployments that
+	// configure through the environment; the option wins.
+	if (const char *env = std::getenv("VACCEL_AGENT_TRACE");
+	    opts->trace.empty() && env != nullptr && *env != '\0')
+		opts->trace = env;
 	if (!opts->trace.empty()) {
 		if (auto st = trace.open(opts->trace); !st)
 			return fail("trace", st.message());

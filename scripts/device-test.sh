@@ -579,15 +579,15 @@ EOF
 				tag=${variant//[^A-Za-z0-9_-]/_}
 				echo "##### $name, run $i${variant:+, $variant}"
 				local trace=${OUTDIR:-$tmp}/trace_${name}_$i${tag:+_$tag}.tsv
-				local agent_args=${BENCH_AGENT_ARGS:-}
-				[ "${BENCH_TRACE:-0}" = 1 ] && agent_args="$agent_args --trace $trace"
+				local trace_env=VACCEL_AGENT_TRACE=
+				[ "${BENCH_TRACE:-0}" = 1 ] && trace_env=VACCEL_AGENT_TRACE=$trace
 				# shellcheck disable=SC2086 # the variant is words
 				env LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$DEVKIT/deps/benchmark/lib \
 					VACCEL_BENCH_TORCH_PLUGIN=$plugin VACCEL_BENCH_TORCH_MODEL=$tmp/$model \
 					VACCEL_BENCH_TORCH_INPUT=$input VACCEL_BENCH_TORCH_BATCHES=1 \
 					VACCEL_BENCH_TORCH_REPS=${BENCH_REPS:-3} VACCEL_TORCH_DEVICE=cuda \
 					VACCEL_BENCH_AGENT=$DEVKIT/bin/vaccel-agent \
-					VACCEL_BENCH_AGENT_ARGS="$agent_args" \
+					VACCEL_BENCH_AGENT_ARGS="${BENCH_AGENT_ARGS:-}" "$trace_env" \
 					VACCEL_BENCH_RPC_PLUGIN=$DEVKIT/lib/libvaccel-rpc.so \
 					$variant timeout "${BENCH_TIMEOUT:-200}" "$tmp/bench/bench_torch" \
 					--benchmark_min_time="${BENCH_MIN_TIME:-1}" --benchmark_filter=BM_run 2>&1 |
