@@ -71,11 +71,19 @@ bool HostMemoryPinner::context_active() noexcept
 	return false;
 }
 
-bool HostMemoryPinner::pin(void *base, size_t size) noexcept
+HostMemoryPinner::Result HostMemoryPinner::pin(void *base, size_t size) noexcept
 {
 	std::lock_guard lock(mu_);
-	if (!resolve() || !context_active())
-		return false;
+	if (!cuda_seen_) {
+		const auto now = std::chrono::steady_clock::now();
+		if (now < next_check_)
+			return Result::NotNow;
+		if (!resolve() || !context_active()) {
+			next_check_ = now + kRecheck;
+			return Result::NotNow;
+		}
+		cuda_seen_ = true;
+	}
 	if (register_(base, size, kRegisterPortable) != 0) {
 		// A failed runtime call is also left as the thread's last
 		// error, where the backend's next error check would find it
@@ -84,7 +92,7 @@ bool HostMemoryPinner::pin(void *base, size_t size) noexcept
 		vaccel_debug("agent: cannot page-lock a %zu-byte shared-memory "
 			     "region for CUDA; it stays pageable",
 			     size);
-		return false;
+		return Result::Refused;
 	}
 	if (!announced_) {
 		announced_ = true;
@@ -93,7 +101,7 @@ bool HostMemoryPinner::pin(void *base, size_t size) noexcept
 			    "turns this off)");
 	}
 	++pinned_;
-	return true;
+	return Result::Pinned;
 }
 
 void HostMemoryPinner::unpin(void *base) noexcept

@@ -18,6 +18,7 @@
 // unregistered before it is unmapped.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <mutex>
 
@@ -31,10 +32,21 @@ public:
 	HostMemoryPinner(const HostMemoryPinner &) = delete;
 	HostMemoryPinner &operator=(const HostMemoryPinner &) = delete;
 
-	// Page-locks [base, base + size) for every CUDA context. False when
-	// no CUDA runtime is loaded, no context is active, or CUDA refuses
-	// (the memory then stays ordinary, and works as before).
-	bool pin(void *base, size_t size) noexcept;
+	enum class Result {
+		Pinned,
+		// No CUDA runtime loaded or no context active yet: a later
+		// call may succeed (a model with no weights on the GPU
+		// creates its context only in its first run).
+		NotNow,
+		// CUDA refused this memory: do not ask again for it.
+		Refused,
+	};
+	// Page-locks [base, base + size) for every CUDA context. Unless
+	// Pinned, the memory stays ordinary and works as before. While CUDA
+	// is not in use, asks at most every @c kRecheck (the check costs a
+	// few driver calls), answering NotNow in between.
+	Result pin(void *base, size_t size) noexcept;
+	static constexpr std::chrono::milliseconds kRecheck{100};
 	// Undoes a successful pin().
 	void unpin(void *base) noexcept;
 
@@ -60,6 +72,8 @@ private:
 	CtxStateFn ctx_state_ = nullptr;
 	size_t pinned_ = 0;
 	bool announced_ = false;
+	bool cuda_seen_ = false; // a context was active once: no more checks
+	std::chrono::steady_clock::time_point next_check_{};
 };
 
 } // namespace vaccel::agent

@@ -24,14 +24,21 @@ bool ShmRegion::prepare_for_devices() noexcept
 	Pin p = pin_.load(std::memory_order_acquire);
 	if (p != Pin::Untried)
 		return p == Pin::Pinned;
+	if (pinner_ == nullptr)
+		return false;
 	std::lock_guard lock(pin_mu_);
 	p = pin_.load();
 	if (p == Pin::Untried) {
-		// Refused stays refused: CUDA that is not in use when the
-		// first op reads a region is not worth asking on every call.
-		p = pinner_ != nullptr && pinner_->pin(base_, size_)
-			? Pin::Pinned
-			: Pin::Refused;
+		switch (pinner_->pin(base_, size_)) {
+		case HostMemoryPinner::Result::Pinned:
+			p = Pin::Pinned;
+			break;
+		case HostMemoryPinner::Result::Refused:
+			p = Pin::Refused;
+			break;
+		case HostMemoryPinner::Result::NotNow:
+			return false; // asked again next time
+		}
 		pin_.store(p, std::memory_order_release);
 	}
 	return p == Pin::Pinned;

@@ -54,8 +54,9 @@ public:
 	}
 
 	// Before an op that may copy from the region to a GPU: page-locks it
-	// once (host_pin.h), if this agent pins and CUDA is in use. Later
-	// calls return at once. True when the region is page-locked.
+	// (host_pin.h) if this agent pins and CUDA is in use. Once pinned or
+	// refused, later calls return at once; while CUDA is not in use yet,
+	// the pinner rate-limits the asking. True when page-locked.
 	bool prepare_for_devices() noexcept;
 
 private:

@@ -536,8 +536,9 @@ run() {
 # which moves a launch-bound model's time by more than the overhead sought.
 # BENCH_AGENT_ARGS: extra vaccel-agent options for every run; BENCH_CASES:
 # which of resnet18, mean602k, mean768 to run (default all); BENCH_TRACE=1:
-# the agent traces every request (--trace) and each run prints the medians
-# of where the agent's share went (scripts/trace_summary.py).
+# the agent (VACCEL_AGENT_TRACE) and the rpc plugin (VACCEL_RPC_TRACE) trace
+# every request, and each run prints the medians of where the time went on
+# either side (scripts/trace_summary.py).
 overhead() {
 	[ -f "$DEVKIT/MANIFEST" ] || die "no $DEVKIT/MANIFEST"
 	OUTDIR=${OUT:-}
@@ -579,15 +580,19 @@ EOF
 				tag=${variant//[^A-Za-z0-9_-]/_}
 				echo "##### $name, run $i${variant:+, $variant}"
 				local trace=${OUTDIR:-$tmp}/trace_${name}_$i${tag:+_$tag}.tsv
-				local trace_env=VACCEL_AGENT_TRACE=
-				[ "${BENCH_TRACE:-0}" = 1 ] && trace_env=VACCEL_AGENT_TRACE=$trace
+				local ctrace=${OUTDIR:-$tmp}/client_${name}_$i${tag:+_$tag}.tsv
+				local trace_env=VACCEL_AGENT_TRACE= ctrace_env=VACCEL_RPC_TRACE=
+				if [ "${BENCH_TRACE:-0}" = 1 ]; then
+					trace_env=VACCEL_AGENT_TRACE=$trace
+					ctrace_env=VACCEL_RPC_TRACE=$ctrace
+				fi
 				# shellcheck disable=SC2086 # the variant is words
 				env LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$DEVKIT/deps/benchmark/lib \
 					VACCEL_BENCH_TORCH_PLUGIN=$plugin VACCEL_BENCH_TORCH_MODEL=$tmp/$model \
 					VACCEL_BENCH_TORCH_INPUT=$input VACCEL_BENCH_TORCH_BATCHES=1 \
 					VACCEL_BENCH_TORCH_REPS=${BENCH_REPS:-3} VACCEL_TORCH_DEVICE=cuda \
 					VACCEL_BENCH_AGENT=$DEVKIT/bin/vaccel-agent \
-					VACCEL_BENCH_AGENT_ARGS="${BENCH_AGENT_ARGS:-}" "$trace_env" \
+					VACCEL_BENCH_AGENT_ARGS="${BENCH_AGENT_ARGS:-}" "$trace_env" "$ctrace_env" \
 					VACCEL_BENCH_RPC_PLUGIN=$DEVKIT/lib/libvaccel-rpc.so \
 					$variant timeout "${BENCH_TIMEOUT:-200}" "$tmp/bench/bench_torch" \
 					--benchmark_min_time="${BENCH_MIN_TIME:-1}" --benchmark_filter=BM_run 2>&1 |
@@ -595,6 +600,11 @@ EOF
 				if [ -s "$trace" ]; then
 					echo "agent trace (after ${BENCH_WARMUP_SKIP:-100} warm-up calls):"
 					python3 "$ROOT/scripts/trace_summary.py" --skip "${BENCH_WARMUP_SKIP:-100}" "$trace" || true
+				fi
+				if [ -s "$ctrace" ]; then
+					echo "client trace (rpc plugin, after the warm-up calls):"
+					python3 "$ROOT/scripts/trace_summary.py" --skip "${BENCH_WARMUP_SKIP:-100}" \
+						--method torch_model_run "$ctrace" || true
 				fi
 			done
 		done

@@ -898,8 +898,117 @@ size_t ShmLease::size() const noexcept
 
 // ---- Client ----------------------------------------------------------------
 
+namespace
+{
+
+// Adds one Client call's time to the thread's CallTimes, when tracing.
+class Timed
+{
+public:
+	Timed(const CallTrace &trace, std::string_view method) noexcept
+	    : on_(trace.enabled()), method_(method)
+	{
+		if (on_)
+			start_ = std::chrono::steady_clock::now();
+	}
+	Timed(const Timed &) = delete;
+	Timed &operator=(const Timed &) = delete;
+	~Timed()
+	{
+		if (!on_)
+			return;
+		CallTimes &t = CallTrace::current();
+		++t.calls;
+		t.call += std::chrono::steady_clock::now() - start_;
+		t.method = method_;
+	}
+	[[nodiscard]] bool on() const noexcept { return on_; }
+
+private:
+	bool on_;
+	std::string_view method_;
+	std::chrono::steady_clock::time_point start_;
+};
+
+// The round trip within a Timed call.
+class WireTimed
+{
+public:
+	explicit WireTimed(const Timed &call) noexcept : on_(call.on())
+	{
+		if (on_)
+			start_ = std::chrono::steady_clock::now();
+	}
+	WireTimed(const WireTimed &) = delete;
+	WireTimed &operator=(const WireTimed &) = delete;
+	~WireTimed()
+	{
+		if (on_)
+			CallTrace::current().wire +=
+			    std::chrono::steady_clock::now() - start_;
+	}
+
+private:
+	bool on_;
+	std::chrono::steady_clock::time_point start_;
+};
+
+} // namespace
+
 Client::Client(Config cfg) : cfg_(std::move(cfg))
 {
+	if (!cfg_.trace_path.empty())
+		trace_.open(cfg_.trace_path);
+}
+
+void CallTrace::open(const std::string &path) noexcept
+{
+	std::FILE *f = path == "-" ? stderr : std::fopen(path.c_str(), "w");
+	if (f == nullptr) {
+		vaccel_error("[rpc] VACCEL_RPC_TRACE %s: %s; not tracing",
+			     path.c_str(), std::strerror(errno));
+		return;
+	}
+	if (f != stderr)
+		std::setvbuf(f, nullptr, _IOFBF, 1 << 16);
+	std::lock_guard lock(mu_);
+	owned_ = f != stderr;
+	std::fprintf(f, "# op\tmethod\trc\tcalls\ttotal_us\tcall_us\twire_us\t"
+			"own_us\n");
+	out_.store(f);
+}
+
+void CallTrace::close() noexcept
+{
+	std::lock_guard lock(mu_);
+	std::FILE *f = out_.exchange(nullptr);
+	if (f == nullptr)
+		return;
+	if (owned_)
+		std::fclose(f);
+	else
+		std::fflush(f);
+}
+
+void CallTrace::record(const char *op, int rc, std::chrono::nanoseconds total,
+		       const CallTimes &t) noexcept
+{
+	using us = std::chrono::duration<double, std::micro>;
+	std::lock_guard lock(mu_);
+	std::FILE *f = out_.load();
+	if (f == nullptr)
+		return;
+	const std::string_view m = t.method.empty() ? "-" : t.method;
+	std::fprintf(f, "%s\t%.*s\t%d\t%u\t%.1f\t%.1f\t%.1f\t%.1f\n", op,
+		     static_cast<int>(m.size()), m.data(), rc, t.calls,
+		     us(total).count(), us(t.call).count(), us(t.wire).count(),
+		     us(total - t.call).count());
+}
+
+CallTimes &CallTrace::current() noexcept
+{
+	static thread_local CallTimes times;
+	return times;
 }
 
 Client::~Client()
@@ -1003,6 +1112,7 @@ Status Client::call(const CallTarget &target,
 		    uint64_t *used_generation,
 		    std::optional<rpc::Status> *detail)
 {
+	const Timed timed(trace_, target.method);
 	std::string payload;
 	try {
 		if (!req.SerializeToString(&payload))
@@ -1030,6 +1140,7 @@ Status Client::call(const CallTarget &target,
 			return logged(target, st);
 		if (!payload.empty())
 			head += transport::field_header(3, payload.size());
+		const WireTimed wire(timed);
 		bytes = c.roundtrip(bytes_of(head), bytes_of(payload), dl);
 	} else if (payload.size() > cfg_.max_message) {
 		return logged(target,
@@ -1057,6 +1168,7 @@ Status Client::call(const CallTarget &target,
 			chunks.push_back({bytes_of(payload).subspan(
 			    off, std::min<size_t>(cfg_.max_frame,
 						  payload.size() - off))});
+		const WireTimed wire(timed);
 		bytes = c.roundtrip_stream(bytes_of(open), chunks, dl);
 	} else if (target.method == "Genop") {
 		// An upstream agent: its client-streaming GenopStream.
@@ -1076,6 +1188,7 @@ Status Client::call(const CallTarget &target,
 				       cfg_.call_timeout, &open);
 		    !st)
 			return logged(target, st);
+		const WireTimed wire(timed);
 		bytes = c.roundtrip_stream(bytes_of(open), data, dl);
 	} else {
 		// The agent drops a connection that sends an oversized
@@ -1102,6 +1215,7 @@ Status Client::call_gather(
     const std::function<Status(std::span<const uint8_t>)> &on_reply,
     bool *unsupported)
 {
+	const Timed timed(trace_, target.method);
 	*unsupported = false;
 	auto conn = connection(target.generation);
 	if (!conn)
@@ -1151,8 +1265,13 @@ Status Client::call_gather(
 	}
 	if (!cur.empty())
 		frames.push_back(std::move(cur));
-	auto bytes = c.roundtrip_stream(
-	    bytes_of(open), frames, transport::deadline_in(cfg_.call_timeout));
+	Result<ReplyBytes> bytes = Status::ok();
+	{
+		const WireTimed wire(timed);
+		bytes = c.roundtrip_stream(
+		    bytes_of(open), frames,
+		    transport::deadline_in(cfg_.call_timeout));
+	}
 	if (!bytes)
 		return logged(target, bytes.status());
 	std::span<const uint8_t> payload;

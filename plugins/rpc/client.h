@@ -34,7 +34,10 @@
 
 #include <google/protobuf/message_lite.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -91,6 +94,46 @@ struct CallTarget {
 	std::string_view service = transport::kServiceSync;
 };
 
+// The client's half of a request trace (VACCEL_RPC_TRACE=FILE; the agent's
+// half is vaccel-agent --trace): one line per op with its whole time in the
+// plugin, the time inside Client calls (encoding, the round trip, decoding)
+// and within that the round trips alone (request written to reply read).
+// The rest of an op's time is the plugin's own work around the calls, such
+// as copying inputs into shared memory and building output tensors.
+struct CallTimes {
+	uint32_t calls = 0;
+	std::chrono::nanoseconds call{0}, wire{0};
+	std::string_view method; // of the op's last call
+};
+
+class CallTrace
+{
+public:
+	CallTrace() = default;
+	CallTrace(const CallTrace &) = delete;
+	CallTrace &operator=(const CallTrace &) = delete;
+	~CallTrace() { close(); }
+
+	// Opens @p path ("-": stderr) and writes the header; logs and stays
+	// off if it cannot.
+	void open(const std::string &path) noexcept;
+	void close() noexcept;
+	[[nodiscard]] bool enabled() const noexcept
+	{
+		return out_.load(std::memory_order_relaxed) != nullptr;
+	}
+	void record(const char *op, int rc, std::chrono::nanoseconds total,
+		    const CallTimes &t) noexcept;
+
+	// The calling thread's timings of the op it is running.
+	static CallTimes &current() noexcept;
+
+private:
+	std::mutex mu_;
+	std::atomic<std::FILE *> out_{nullptr};
+	bool owned_ = false;
+};
+
 class Client
 {
 public:
@@ -113,6 +156,7 @@ public:
 		    std::optional<rpc::Status> *detail = nullptr);
 
 	[[nodiscard]] const Config &config() const noexcept { return cfg_; }
+	[[nodiscard]] CallTrace &trace() noexcept { return trace_; }
 
 	// A chunked call whose request message is the concatenation of
 	// @p pieces, sent from where they lie (no copy), and whose reply
@@ -135,6 +179,7 @@ private:
 	Result<std::shared_ptr<Connection>> connection(uint64_t generation);
 
 	const Config cfg_;
+	CallTrace trace_;
 	std::mutex mu_; // guards conn_ and last_generation_
 	std::shared_ptr<Connection> conn_;
 	uint64_t last_generation_ = 0;

@@ -80,6 +80,8 @@ core::Result<Config> config_from_env()
 	cfg.poll = std::chrono::microseconds(
 	    env_number("VACCEL_RPC_POLL_US",
 		       static_cast<uint64_t>(cfg.poll.count()), 0, 1000000));
+	if (const char *t = std::getenv("VACCEL_RPC_TRACE"); t != nullptr)
+		cfg.trace_path = t;
 	return cfg;
 }
 

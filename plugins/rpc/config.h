@@ -55,6 +55,9 @@ struct Config {
 	bool shm = true;
 	uint64_t shm_threshold = 64 * 1024;
 	std::chrono::microseconds poll = default_poll();
+	// VACCEL_RPC_TRACE: where each op's client-side timings go (empty:
+	// nowhere); see CallTrace.
+	std::string trace_path;
 
 	static std::chrono::microseconds default_poll();
 };

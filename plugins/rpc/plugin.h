@@ -12,6 +12,7 @@
 #include <exception>
 #include <mutex>
 #include <new>
+#include <utility>
 
 namespace vaccel::rpc_plugin
 {
@@ -35,7 +36,7 @@ inline int fail(const char *what, const Status &st)
 // Runs the body of a hook or op: they are C entry points, so nothing may
 // unwind into the runtime. Allocation failure is the one exception
 // expected.
-template <class Fn> int guarded(const char *what, Fn &&fn) noexcept
+template <class Fn> int run_guarded(const char *what, Fn &&fn) noexcept
 {
 	try {
 		return fn();
@@ -53,6 +54,20 @@ template <class Fn> int guarded(const char *what, Fn &&fn) noexcept
 
 // The plugin object; valid between init and fini.
 RpcPlugin &plugin() noexcept;
+
+// run_guarded(), and with VACCEL_RPC_TRACE one trace line for the op.
+template <class Fn> int guarded(const char *what, Fn &&fn) noexcept
+{
+	CallTrace &trace = plugin().client.trace();
+	if (!trace.enabled())
+		return run_guarded(what, std::forward<Fn>(fn));
+	CallTrace::current() = {};
+	const auto start = std::chrono::steady_clock::now();
+	const int rc = run_guarded(what, std::forward<Fn>(fn));
+	trace.record(what, rc, std::chrono::steady_clock::now() - start,
+		     CallTrace::current());
+	return rc;
+}
 
 // Registers every op type; called by init.
 int register_ops();

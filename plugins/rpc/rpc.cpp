@@ -326,7 +326,7 @@ int resource_sync(vaccel_resource *res, vaccel_session *sess)
 
 int rpc_init()
 {
-	return guarded("init", []() -> int {
+	return run_guarded("init", []() -> int {
 		auto cfg = config_from_env();
 		if (!cfg)
 			return fail("init", cfg.status());
@@ -347,7 +347,7 @@ int rpc_init()
 
 int rpc_fini()
 {
-	return guarded("fini", []() -> int {
+	return run_guarded("fini", []() -> int {
 		delete std::exchange(g_plugin, nullptr);
 		return VACCEL_OK;
 	});

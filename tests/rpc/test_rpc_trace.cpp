@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// vaccel-agent --trace end to end: a real agent process traces every call
-// the rpc plugin makes (plain, chunked or shared-memory, failing or not),
-// and scripts/trace_summary.py reads what it wrote.
+// Request traces end to end: a real agent process (--trace) traces every
+// call the rpc plugin makes (plain, chunked or shared-memory, failing or
+// not), the plugin (VACCEL_RPC_TRACE) every op, and
+// scripts/trace_summary.py reads what the agent wrote.
 #include "rpc_test.h"
 
 #include <cstdio>
@@ -48,8 +49,12 @@ TEST(AgentTrace, EveryCallIsTracedAndSummarised)
 	const std::string trace = dir.file("trace.tsv");
 	ASSERT_TRUE(agent.start(TEST_EXEC_PLUGIN, {"--trace", trace}))
 	    << agent.log();
+	// The client's half of the trace, written when the plugin unloads.
+	const std::string client_trace = dir.file("client.tsv");
+	::setenv("VACCEL_RPC_TRACE", client_trace.c_str(), 1);
 	ASSERT_NO_FATAL_FAILURE(
 	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
+	::unsetenv("VACCEL_RPC_TRACE");
 
 	vaccel_session sess{};
 	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
@@ -90,6 +95,37 @@ TEST(AgentTrace, EveryCallIsTracedAndSummarised)
 	EXPECT_EQ(methods["DestroySession"], 1);
 	EXPECT_EQ(ops_ok, 2 * kCalls) << agent.log();
 	EXPECT_EQ(ops_failed, 1);
+
+	// The client's lines: one per op, its calls inside its time.
+	std::ifstream cin(client_trace);
+	std::string text;
+	ASSERT_TRUE(std::getline(cin, text));
+	EXPECT_EQ(text.rfind("# op\tmethod\trc\tcalls", 0), 0U) << text;
+	int execs_ok = 0, execs_failed = 0, inits = 0;
+	while (std::getline(cin, text)) {
+		std::istringstream f(text);
+		std::string op, method;
+		int rc = 0;
+		unsigned calls = 0;
+		double total = 0, call = 0, wire = 0, own = 0;
+		// "session init" and the like: two words.
+		std::getline(f, op, '\t');
+		f >> method >> rc >> calls >> total >> call >> wire >> own;
+		ASSERT_FALSE(f.fail()) << text;
+		EXPECT_LE(wire, call + 0.05) << text;
+		EXPECT_LE(call, total + 0.05) << text;
+		if (op == "exec") {
+			EXPECT_GE(calls, 1U) << text;
+			(rc == VACCEL_OK ? execs_ok : execs_failed)++;
+		}
+		if (op == "session init") {
+			++inits;
+			EXPECT_EQ(method, "CreateSession") << text;
+		}
+	}
+	EXPECT_EQ(execs_ok, 2 * kCalls);
+	EXPECT_EQ(execs_failed, 1);
+	EXPECT_EQ(inits, 1);
 
 	// The summary tool: a row per method, the call counts right.
 	const std::string cmd = std::string(TEST_PYTHON) + " " +
