@@ -14,7 +14,7 @@
 #   builds libvaccel, the small plugins (noop, exec, rpc, cuda), vaccel-agent,
 #   the cuda tests (gtest linked statically) and the sgemm/minmax examples,
 #   and copies them, stripped, into devkit/ (under the repo root; keep it out
-#   of git, e.g. in .git/info/exclude) with a MANIFEST:
+#   of git: .gitignore lists it) with a MANIFEST:
 #     devkit/bin       test_cuda, test_cuda_gpu, bench_cuda, vaccel-agent,
 #                      examples
 #     devkit/lib       libvaccel.so*, libvaccel-{noop,exec,rpc,cuda}.so,
@@ -605,6 +605,9 @@ EOF
 					echo "client trace (rpc plugin, after the warm-up calls):"
 					python3 "$ROOT/scripts/trace_summary.py" --skip "${BENCH_WARMUP_SKIP:-100}" \
 						--method torch_model_run "$ctrace" || true
+					echo "both sides, call by call:"
+					python3 "$ROOT/scripts/trace_summary.py" --skip "${BENCH_WARMUP_SKIP:-100}" \
+						"$trace" --pair "$ctrace" || true
 				fi
 			done
 		done

@@ -17,6 +17,23 @@ Client traces (VACCEL_RPC_TRACE=FILE): per op, the same statistics of
   own      total - call: the plugin's work around its calls (copies into
            shared memory, output tensors)
 
+Both traces of one single-threaded client, call by call:
+
+  scripts/trace_summary.py agent.tsv --pair client.tsv [--skip N]
+
+pairs the agent's requests that ran an op (its most frequent such method)
+with the client's most frequent op, in order, and prints per call:
+  overhead   client total - agent op: everything vAccel adds around the
+             op itself; the sum of the four below
+  client     client total - client call: copies into shared memory etc.
+  client codec  client call - client wire: encoding, decoding
+  transport  client wire - agent (queue + handler): the socket both ways,
+             wake-ups, the reply's write
+  agent      agent queue + handler - agent op: waiting for a worker,
+             decoding, encoding
+and the overhead as a percentage of the op. Pairing per call rather than
+subtracting medians matters when the op's time varies widely.
+
   scripts/trace_summary.py trace.tsv [--skip N] [--method NAME]
 
 --skip N drops each group's first N lines (warm-up runs); --method keeps one
@@ -55,7 +72,11 @@ def main(argv=None):
     ap.add_argument("trace")
     ap.add_argument("--skip", type=int, default=0, help="first requests of each method to drop")
     ap.add_argument("--method", help="only this method")
+    ap.add_argument("--pair", metavar="CLIENT_TRACE",
+                    help="the rpc plugin's trace of the same calls (VACCEL_RPC_TRACE)")
     args = ap.parse_args(argv)
+    if args.pair:
+        return pair(args.trace, args.pair, args.skip)
 
     header, rows = read(args.trace)
     key, columns, status = CLIENT if "op" in header else AGENT
@@ -80,6 +101,65 @@ def main(argv=None):
             v = [float(r[c]) for r in group]
             cells.append(f"{statistics.median(v):7.1f}/{percentile(v, 0.9):7.1f}")
         print(f"{name:<22} {len(group):>7} {failed:>6}  " + "  ".join(f"{x:>15}" for x in cells))
+    return 0
+
+
+def largest_group(rows, key, keep):
+    groups = {}
+    for r in rows:
+        if keep(r):
+            groups.setdefault(r[key], []).append(r)
+    if not groups:
+        return None, []
+    name = max(groups, key=lambda k: len(groups[k]))
+    return name, groups[name]
+
+
+def agent_busy(a):
+    # Read whole -> handler done. The reply's write is left to the
+    # transport: the client may read the reply before write() returns here.
+    return float(a["queue_us"]) + float(a["handler_us"])
+
+
+def pair(agent_path, client_path, skip):
+    header, agent_rows = read(agent_path)
+    if "op" in header:
+        raise SystemExit(f"{agent_path}: expected the agent's trace first")
+    cheader, client_rows = read(client_path)
+    if "op" not in cheader:
+        raise SystemExit(f"{client_path}: not a client (VACCEL_RPC_TRACE) trace")
+    method, agent = largest_group(agent_rows, "method", lambda r: float(r["op_us"]) > 0)
+    op, client = largest_group(client_rows, "op", lambda r: r["rc"] == "0")
+    if not agent or not client:
+        print("nothing to pair")
+        return 1
+    if len(agent) != len(client):
+        # A call the client timed out on, or one the agent saw fail:
+        # keep the common tail, where both sides are in step again.
+        print(f"note: {len(agent)} agent {method} vs {len(client)} client {op}; "
+              "pairing the last calls of each")
+        n = min(len(agent), len(client))
+        agent, client = agent[-n:], client[-n:]
+    pairs = list(zip(agent, client))[skip:]
+    if not pairs:
+        print("nothing left after --skip")
+        return 1
+    cols = {
+        "op (agent)": [float(a["op_us"]) for a, _ in pairs],
+        "total (client)": [float(c["total_us"]) for _, c in pairs],
+        "overhead": [float(c["total_us"]) - float(a["op_us"]) for a, c in pairs],
+        "client": [float(c["own_us"]) for _, c in pairs],
+        "client codec": [float(c["call_us"]) - float(c["wire_us"]) for _, c in pairs],
+        "transport": [float(c["wire_us"]) - agent_busy(a) for a, c in pairs],
+        "agent": [agent_busy(a) - float(a["op_us"]) for a, _ in pairs],
+    }
+    pct = [100.0 * o / op_ for o, op_ in zip(cols["overhead"], cols["op (agent)"]) if op_ > 0]
+    print(f"{len(pairs)} calls: agent {method} with client {op}; us, median / p10 / p90")
+    for name, v in cols.items():
+        print(f"  {name:<16} {statistics.median(v):9.1f} {percentile(v, 0.1):9.1f} "
+              f"{percentile(v, 0.9):9.1f}")
+    print(f"  {'overhead / op':<16} {statistics.median(pct):8.2f}% {percentile(pct, 0.1):8.2f}% "
+          f"{percentile(pct, 0.9):8.2f}%")
     return 0
 
 

@@ -128,15 +128,21 @@ TEST(AgentTrace, EveryCallIsTracedAndSummarised)
 	EXPECT_EQ(inits, 1);
 
 	// The summary tool: a row per method, the call counts right.
-	const std::string cmd = std::string(TEST_PYTHON) + " " +
-				TEST_TRACE_SUMMARY + " " + trace + " 2>&1";
-	FILE *p = ::popen(cmd.c_str(), "r");
-	ASSERT_NE(p, nullptr);
-	std::string summary;
-	char buf[4096];
-	for (size_t n; (n = std::fread(buf, 1, sizeof(buf), p)) > 0;)
-		summary.append(buf, n);
-	EXPECT_EQ(::pclose(p), 0) << summary;
+	const auto run = [](const std::string &args, bool ok = true) {
+		const std::string cmd = std::string(TEST_PYTHON) + " " +
+					TEST_TRACE_SUMMARY + " " + args +
+					" 2>&1";
+		FILE *p = ::popen(cmd.c_str(), "r");
+		std::string out;
+		if (p == nullptr)
+			return out;
+		char buf[4096];
+		for (size_t n; (n = std::fread(buf, 1, sizeof(buf), p)) > 0;)
+			out.append(buf, n);
+		EXPECT_EQ(::pclose(p) == 0, ok) << out;
+		return out;
+	};
+	const std::string summary = run(trace);
 	EXPECT_NE(summary.find("CreateSession"), std::string::npos) << summary;
 	EXPECT_NE(summary.find("median / p90"), std::string::npos) << summary;
 	for (const auto &[m, n] : methods) {
@@ -154,6 +160,20 @@ TEST(AgentTrace, EveryCallIsTracedAndSummarised)
 		}
 		EXPECT_TRUE(found) << m << "\n" << summary;
 	}
+
+	// Both traces call by call: the exec calls paired, the overhead
+	// split into its parts.
+	const std::string paired = run(trace + " --pair " + client_trace);
+	EXPECT_NE(paired.find("with client exec"), std::string::npos) << paired;
+	for (const char *row :
+	     {"overhead", "client codec", "transport", "overhead / op"})
+		EXPECT_NE(paired.find(row), std::string::npos) << row << paired;
+	// The agent's trace where the client's belongs: refused.
+	const std::string swapped =
+	    run(client_trace + " --pair " + trace, false);
+	EXPECT_NE(swapped.find("expected the agent's trace first"),
+		  std::string::npos)
+	    << swapped;
 }
 
 } // namespace
