@@ -744,7 +744,8 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	}
 	tr.handled = Clock::now();
 	tr.status = resp.has_status() ? resp.status().code() : 0;
-	tr.reply_bytes = reply(*conn, job.stream_id, std::move(resp), chunked);
+	tr.reply_bytes =
+	    reply(*conn, job.stream_id, std::move(resp), chunked, &tr.status);
 	tr.replied = Clock::now();
 	tr.read = job.read;
 	tr.conn = conn->id;
@@ -754,7 +755,7 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 }
 
 size_t Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
-		     bool chunked)
+		     bool chunked, int *status)
 {
 	// The serialized Response is the envelope (status, then the payload
 	// field's header) followed by the payload's own bytes, sent from
@@ -775,6 +776,8 @@ size_t Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
 			       "limit",
 			       total, static_cast<unsigned long long>(limit)));
 		head = too_big.SerializeAsString();
+		if (status != nullptr)
+			*status = too_big.status().code();
 		payload.clear();
 	}
 	resp.Clear();

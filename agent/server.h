@@ -111,9 +111,10 @@ private:
 	void process(const std::shared_ptr<Conn> &conn, Job &job);
 	// Sends @p resp; when @p chunked and it is larger than a frame, as
 	// Data frames followed by an empty Response frame. Returns the bytes
-	// of the reply (0 when it could not be sent).
+	// of the reply (0 when it could not be sent); *@p status (may be NULL)
+	// becomes the status sent when a reply too large is replaced.
 	size_t reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
-		     bool chunked = false);
+		     bool chunked = false, int *status = nullptr);
 
 	void reap(bool all);
 	void wake() noexcept;
