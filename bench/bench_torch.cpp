@@ -20,6 +20,10 @@
 //   VACCEL_BENCH_TORCH_REPS    repetitions of each benchmark; the medians
 //                              are compared (default 3)
 //   VACCEL_BENCH_TORCH_WARMUP  untimed runs of each path first (default 100)
+//   VACCEL_BENCH_TORCH_ALLOCATE 1: the vAccel input tensors' data is
+//                              allocated by vAccel (shared memory with
+//                              the rpc plugin: no copy per call); 0
+//                              (default): the program's buffer
 //   VACCEL_BENCH_TORCH_BLOCK   calls of each path in turn in the
 //                              interleaved run (default 10)
 //   VACCEL_TORCH_DEVICE        cpu, cuda, cuda:N or auto, for both paths
@@ -49,6 +53,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -91,6 +96,9 @@ c10::Device bench_device()
 						   : c10::Device(c10::kCPU);
 	return c10::Device(v == "gpu" ? std::string("cuda") : v);
 }
+
+vaccel_torch_tensor *make_input(std::vector<float> &x,
+				const std::vector<int64_t> &dims);
 
 struct Env {
 	std::string model_path;
@@ -196,11 +204,7 @@ struct Env {
 	void warm_up(vaccel_session &s, vaccel_resource &r)
 	{
 		std::vector<float> x(numel(shape), 0.5F);
-		vaccel_torch_tensor *in = nullptr;
-		vaccel_torch_tensor_new(&in, static_cast<int64_t>(shape.size()),
-					shape.data(), VACCEL_TORCH_FLOAT);
-		vaccel_torch_tensor_set_data(in, x.data(),
-					     x.size() * sizeof(float));
+		vaccel_torch_tensor *in = make_input(x, shape);
 		torch::jit::GraphOptimizerEnabledGuard opt(jit_optimize());
 		c10::InferenceMode guard;
 		const auto n =
@@ -255,6 +259,29 @@ std::vector<float> input_data(const std::vector<int64_t> &dims)
 	return x;
 }
 
+// The vAccel input tensor holding @p x. VACCEL_BENCH_TORCH_ALLOCATE=1: its
+// data allocated by vAccel (vaccel_torch_tensor_allocate(), then filled),
+// which with the rpc plugin on a unix socket puts it in shared memory that
+// reaches the agent without a copy; otherwise the program's own buffer
+// (set_data), which the rpc plugin copies into a shared region per call.
+vaccel_torch_tensor *make_input(std::vector<float> &x,
+				const std::vector<int64_t> &dims)
+{
+	vaccel_torch_tensor *in = nullptr;
+	const size_t bytes = x.size() * sizeof(float);
+	if (env_or("VACCEL_BENCH_TORCH_ALLOCATE", "0") == "1") {
+		if (vaccel_torch_tensor_allocate(
+			&in, static_cast<int64_t>(dims.size()), dims.data(),
+			VACCEL_TORCH_FLOAT, bytes) == VACCEL_OK)
+			std::memcpy(in->data, x.data(), bytes);
+		return in;
+	}
+	vaccel_torch_tensor_new(&in, static_cast<int64_t>(dims.size()),
+				dims.data(), VACCEL_TORCH_FLOAT);
+	vaccel_torch_tensor_set_data(in, x.data(), bytes);
+	return in;
+}
+
 // libtorch directly: the input from host memory to the device, forward,
 // the first output back on the host.
 void forward_direct(Env &e, std::vector<float> &x,
@@ -294,10 +321,7 @@ void run_vaccel(benchmark::State &state, vaccel_session &sess,
 	Env &e = env();
 	const auto dims = e.dims(state.range(0));
 	std::vector<float> x = input_data(dims);
-	vaccel_torch_tensor *in = nullptr;
-	vaccel_torch_tensor_new(&in, static_cast<int64_t>(dims.size()),
-				dims.data(), VACCEL_TORCH_FLOAT);
-	vaccel_torch_tensor_set_data(in, x.data(), x.size() * sizeof(float));
+	vaccel_torch_tensor *in = make_input(x, dims);
 	for (auto _ : state) {
 		vaccel_torch_tensor *out = nullptr;
 		if (vaccel_torch_model_run(&sess, &res, nullptr, &in, 1, &out,
@@ -365,10 +389,7 @@ void BM_run_interleaved(benchmark::State &state)
 	}
 	const auto dims = e.dims(state.range(0));
 	std::vector<float> x = input_data(dims);
-	vaccel_torch_tensor *in = nullptr;
-	vaccel_torch_tensor_new(&in, static_cast<int64_t>(dims.size()),
-				dims.data(), VACCEL_TORCH_FLOAT);
-	vaccel_torch_tensor_set_data(in, x.data(), x.size() * sizeof(float));
+	vaccel_torch_tensor *in = make_input(x, dims);
 	std::vector<double> direct, local, remote;
 	using clock = std::chrono::steady_clock;
 	const auto us = [](clock::time_point a, clock::time_point b) {

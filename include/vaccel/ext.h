@@ -67,6 +67,38 @@ const char *vaccel_session_op_plugin(struct vaccel_session *sess,
 size_t vaccel_session_count(void);
 size_t vaccel_resource_count(void);
 
+/**
+ * Shared memory for tensor data, for transports (zero-copy inputs).
+ *
+ * Once enabled (by a transport plugin, e.g. the rpc plugin on a unix
+ * socket), the data of tensors of at least @p min_bytes that vAccel
+ * allocates (vaccel_torch_tensor_allocate() and its tf/tflite forms) lives
+ * in memfd-backed shared memory, which the transport can hand to a local
+ * peer by block and offset instead of copying it on every call. Nothing
+ * changes for programs: release/delete free such data, take_data() returns
+ * a malloc'd copy. Cannot be disabled; the smallest @p min_bytes wins.
+ * @return VACCEL_OK.
+ */
+int vaccel_shared_memory_enable(size_t min_bytes);
+
+/** Where bytes in vAccel's shared memory lie (vaccel_shared_memory_find()). */
+struct vaccel_shared_memory_place {
+	size_t struct_size; /**< set by the caller to sizeof(struct ...) */
+	int fd;         /**< the memfd; vAccel's, open for the process's life */
+	uint64_t block; /**< id of that memfd in this process (1, 2, ...) */
+	size_t block_size; /**< its size in bytes (sealed against shrinking) */
+	size_t offset;     /**< where the bytes start in it */
+};
+
+/**
+ * Whether [@p data, @p data + @p len) lies inside one allocation from
+ * vAccel's shared memory, and where.
+ * @return VACCEL_OK (and *@p place filled), VACCEL_ENOENT (ordinary memory),
+ *         VACCEL_EINVAL (NULL @p place or a wrong struct_size).
+ */
+int vaccel_shared_memory_find(const void *data, size_t len,
+			      struct vaccel_shared_memory_place *place);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -197,6 +198,11 @@ public:
 	}
 
 	// The shared-memory pool (see lease_shm).
+	// The region naming block @p block (of @p size bytes, memfd @p fd)
+	// of vAccel's shared tensor memory on this connection; mapped on
+	// the agent the first time (the descriptor is passed, not kept).
+	Result<uint32_t> arena_region(uint64_t block, int fd, size_t size,
+				      Deadline dl);
 	Result<std::shared_ptr<ShmBuffer>> take_region(size_t size,
 						       Deadline dl);
 	void give_back(std::shared_ptr<ShmBuffer> buf);
@@ -596,9 +602,12 @@ private:
 	const pid_t pid_;
 	Features features_; // set once, before the connection is shared
 
-	std::mutex shm_mu_; // guards the two below
+	std::mutex shm_mu_; // guards the three below
 	std::vector<std::shared_ptr<ShmBuffer>> idle_;
 	uint32_t next_region_ = 1;
+	std::unordered_map<uint64_t, uint32_t> arena_regions_; // block -> id
+	// Held while a block is being mapped, so that it is mapped once.
+	std::mutex arena_map_mu_;
 	int wake_fd_ = -1; // written by fail(), never drained
 	const transport::SpinPolicy spin_;
 	// Smoothed wait for the next frame, ns (the current reader only).
@@ -854,6 +863,40 @@ Result<std::shared_ptr<ShmBuffer>> Connection::take_region(size_t size,
 	return buf;
 }
 
+Result<uint32_t> Connection::arena_region(uint64_t block, int fd, size_t size,
+					  Deadline dl)
+{
+	const auto known = [&]() -> std::optional<uint32_t> {
+		std::lock_guard lock(shm_mu_);
+		auto it = arena_regions_.find(block);
+		if (it == arena_regions_.end())
+			return std::nullopt;
+		return it->second;
+	};
+	if (auto id = known())
+		return *id;
+	std::lock_guard mapping(arena_map_mu_);
+	if (auto id = known())
+		return *id;
+	uint32_t id = 0;
+	{
+		std::lock_guard lock(shm_mu_);
+		id = next_region_++;
+	}
+	rpc::ext::MapRegion req;
+	req.set_region(id);
+	req.set_size(size);
+	const auto left = dl ? std::chrono::ceil<std::chrono::milliseconds>(
+				   *dl - Clock::now())
+			     : std::chrono::milliseconds(0);
+	VACCEL_RETURN_IF_ERROR(simple_call(*this, transport::kServiceData,
+					   "MapRegion", req, nullptr, left,
+					   std::span(&fd, 1)));
+	std::lock_guard lock(shm_mu_);
+	arena_regions_.emplace(block, id);
+	return id;
+}
+
 void Connection::give_back(std::shared_ptr<ShmBuffer> buf)
 {
 	{
@@ -1087,6 +1130,21 @@ Result<std::shared_ptr<Connection>> Client::connection(uint64_t generation)
 		     f.chunked, f.shm);
 	conn_ = conn;
 	return conn;
+}
+
+Result<uint32_t> Client::arena_region(uint64_t generation, uint64_t block,
+				      int fd, size_t size)
+{
+	if (!cfg_.shm)
+		return Status(VACCEL_ENOTSUP, "shared memory is disabled");
+	auto conn = connection(generation);
+	if (!conn)
+		return conn.status();
+	if (!conn.value()->features().shm)
+		return Status(VACCEL_ENOTSUP,
+			      "the agent offers no shared memory here");
+	return conn.value()->arena_region(
+	    block, fd, size, transport::deadline_in(cfg_.call_timeout));
 }
 
 Result<ShmLease> Client::lease_shm(uint64_t generation, size_t size)

@@ -174,6 +174,12 @@ public:
 	// the agent or the transport, or the region cannot be made (the
 	// caller then uses the socket).
 	Result<ShmLease> lease_shm(uint64_t generation, size_t size);
+	// The region id, on the connection of @p generation, of block
+	// @p block (memfd @p fd, @p size bytes) of vAccel's shared tensor
+	// memory (vaccel_shared_memory_find()), mapped on the agent at first
+	// use; an error when the plane is off or unsupported there.
+	Result<uint32_t> arena_region(uint64_t generation, uint64_t block,
+				      int fd, size_t size);
 
 private:
 	Result<std::shared_ptr<Connection>> connection(uint64_t generation);

@@ -12,6 +12,8 @@
 #include "rpc/tflite.pb.h"
 #include "rpc/torch.pb.h"
 
+#include <vaccel/ext.h>
+
 #include <algorithm>
 #include <cstring>
 #include <deque>
@@ -940,11 +942,13 @@ int torch_alloc(vaccel_torch_tensor **o, int nd, const int64_t *dims, int type,
 	    o, nd, dims, static_cast<vaccel_torch_data_type>(type), size);
 }
 
-// A torch run whose large input tensors go through a shared region (one
-// copy into it here, none on the agent, which runs the model on the
-// region's bytes) instead of through the socket. Returns false, having
-// done nothing, when shared memory is not to be used: inputs below the
-// threshold, or an agent or connection without it.
+// A torch run whose large input tensors go through shared memory instead of
+// the socket: the agent runs the model on the shared bytes. An input whose
+// data vAccel allocated in its shared tensor memory
+// (vaccel_torch_tensor_allocate(); core/host_arena.h) is named where it
+// lies, without a copy; any other is copied into a leased region. Returns
+// false, having done nothing, when shared memory is not to be used: inputs
+// below the threshold, or an agent or connection without it.
 bool torch_run_shm(vaccel_session *sess, vaccel_resource *model,
 		   const vaccel_torch_buffer *run_options,
 		   vaccel_torch_tensor *const *in, int nr_in,
@@ -956,26 +960,65 @@ bool torch_run_shm(vaccel_session *sess, vaccel_resource *model,
 	const auto slot = [](size_t n) { return (n + 63) & ~size_t{63}; };
 	size_t region = 0;
 	uint64_t total = 0;
+	// Where each big input already lies in shared memory (block 0: it
+	// does not).
+	std::vector<vaccel_shared_memory_place> placed(
+	    static_cast<size_t>(nr_in));
 	for (int i = 0; i < nr_in; ++i) {
 		if (in[i] == nullptr)
 			return false; // the socket path reports it
 		total += in[i]->size;
-		if (in[i]->size > kInlineMax)
+		if (in[i]->size <= kInlineMax)
+			continue;
+		auto &p = placed[static_cast<size_t>(i)];
+		p.struct_size = sizeof(p);
+		if (vaccel_shared_memory_find(in[i]->data, in[i]->size, &p) !=
+		    VACCEL_OK)
+			p.block = 0;
+		if (p.block == 0)
 			region += slot(in[i]->size);
 	}
 	auto &client = plugin().client;
-	if (region == 0 || total < client.config().shm_threshold)
+	const bool any_big =
+	    region > 0 ||
+	    std::any_of(placed.begin(), placed.end(),
+			[](const auto &p) { return p.block != 0; });
+	if (!any_big || total < client.config().shm_threshold)
 		return false;
 	auto t = model_target(sess, model);
 	if (!t)
 		return false;
-	auto lease = client.lease_shm(t->sess.generation, region);
-	if (!lease) {
-		if (lease.status().code() != VACCEL_ENOTSUP)
-			vaccel_debug("[rpc] %s: no shared memory (%s); using "
-				     "the socket",
-				     name, lease.status().message().c_str());
-		return false;
+	// The shared blocks first: if one cannot be named on this
+	// connection, neither can a leased region, so the socket serves.
+	std::vector<uint32_t> ids(static_cast<size_t>(nr_in), 0);
+	for (int i = 0; i < nr_in; ++i) {
+		const auto &p = placed[static_cast<size_t>(i)];
+		if (p.block == 0)
+			continue;
+		auto id = client.arena_region(t->sess.generation, p.block, p.fd,
+					      p.block_size);
+		if (!id) {
+			if (id.status().code() != VACCEL_ENOTSUP)
+				vaccel_debug("[rpc] %s: no shared memory (%s); "
+					     "using the socket",
+					     name,
+					     id.status().message().c_str());
+			return false;
+		}
+		ids[static_cast<size_t>(i)] = *id;
+	}
+	std::optional<ShmLease> lease;
+	if (region > 0) {
+		auto l = client.lease_shm(t->sess.generation, region);
+		if (!l) {
+			if (l.status().code() != VACCEL_ENOTSUP)
+				vaccel_debug("[rpc] %s: no shared memory (%s); "
+					     "using the socket",
+					     name,
+					     l.status().message().c_str());
+			return false;
+		}
+		lease = std::move(l).value();
 	}
 
 	rpc::torch::ModelRunRequest req;
@@ -997,10 +1040,16 @@ bool torch_run_shm(vaccel_session *sess, vaccel_resource *model,
 		auto *d = shm.add_data();
 		if (!big)
 			continue;
+		const auto &p = placed[static_cast<size_t>(i)];
+		d->set_size(in[i]->size);
+		if (p.block != 0) {
+			d->set_region(ids[static_cast<size_t>(i)]);
+			d->set_offset(p.offset);
+			continue;
+		}
 		std::memcpy(lease->data() + off, in[i]->data, in[i]->size);
 		d->set_region(lease->region());
 		d->set_offset(off);
-		d->set_size(in[i]->size);
 		off += slot(in[i]->size);
 	}
 	req.SerializeToString(shm.mutable_run());

@@ -5,6 +5,8 @@
 // ops.cpp holds the ops; client.h the connection. Settings: config.h.
 #include "plugin.h"
 
+#include <vaccel/ext.h>
+
 #include "rpc/resource.pb.h"
 #include "rpc/session.pb.h"
 
@@ -335,6 +337,14 @@ int rpc_init()
 			     cfg->address_text.c_str(),
 			     static_cast<long long>(cfg->call_timeout.count()),
 			     cfg->max_frame);
+		// Local agent, shared memory on: large tensors that vAccel
+		// allocates live in shared memory from the start, and reach
+		// the agent without the copy into a region (ops.cpp).
+		using Kind = transport::Address::Kind;
+		if (cfg->shm && (cfg->address.kind == Kind::Unix ||
+				 cfg->address.kind == Kind::UnixAbstract))
+			vaccel_shared_memory_enable(
+			    std::max<uint64_t>(cfg->shm_threshold, 1));
 		g_plugin = new RpcPlugin(std::move(cfg).value());
 		int rc = register_ops();
 		if (rc != VACCEL_OK) {

@@ -5,7 +5,14 @@
 //
 // All memory here is malloc/free memory: programs and plugins free what
 // these functions allocate (and allocate what they free) with the C
-// allocator. Out-parameters are written only on success.
+// allocator. One exception stays inside: tensor data from *_allocate() may
+// come from shared memory once a transport enabled it
+// (vaccel_shared_memory_enable(), core/host_arena.h), so that it reaches a
+// local agent without a copy; release and delete free it, and take_data()
+// hands out a malloc'd copy, so the contract above holds for callers.
+// Out-parameters are written only on success.
+#include "core/runtime.h"
+
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +26,22 @@
 
 namespace
 {
+
+using vaccel::core::runtime;
+
+// Tensor data: shared memory when the arena takes it, else the C heap.
+void *data_alloc(size_t n) noexcept
+{
+	if (void *p = runtime().host_arena().allocate(n))
+		return p;
+	return std::calloc(1, n);
+}
+
+void data_free(void *p) noexcept
+{
+	if (!runtime().host_arena().release(p))
+		std::free(p);
+}
 
 template <class T> T *alloc_zeroed() noexcept
 {
@@ -130,7 +153,7 @@ template <class Tensor> int tensor_release(Tensor *tensor) noexcept
 		return VACCEL_EINVAL;
 	std::free(tensor->dims);
 	if (tensor->owned)
-		std::free(tensor->data);
+		data_free(tensor->data);
 	tensor->data = nullptr;
 	tensor->size = 0;
 	tensor->owned = false;
@@ -156,7 +179,7 @@ int tensor_allocate(Tensor **tensor,
 		return rc;
 	}
 	if (total_size > 0) {
-		t->data = std::calloc(1, total_size);
+		t->data = data_alloc(total_size);
 		if (t->data == nullptr) {
 			tensor_release(t);
 			std::free(t);
@@ -198,6 +221,17 @@ int tensor_take_data(Tensor *tensor, void **data, size_t *size) noexcept
 {
 	if (tensor == nullptr || data == nullptr || size == nullptr)
 		return VACCEL_EINVAL;
+	if (tensor->owned && tensor->data != nullptr &&
+	    runtime().host_arena().find(tensor->data, 0)) {
+		// The caller will free() it: a heap copy, then the shared
+		// piece goes back to the arena.
+		void *copy = std::malloc(tensor->size > 0 ? tensor->size : 1);
+		if (copy == nullptr)
+			return VACCEL_ENOMEM;
+		std::memcpy(copy, tensor->data, tensor->size);
+		data_free(tensor->data);
+		tensor->data = copy;
+	}
 	*data = tensor->data;
 	*size = tensor->size;
 	tensor->data = nullptr;

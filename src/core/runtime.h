@@ -7,6 +7,7 @@
 #pragma once
 
 #include "core/config.h"
+#include "core/host_arena.h"
 #include "core/log.h"
 #include "core/registry.h"
 #include "core/status.h"
@@ -55,6 +56,9 @@ public:
 
 	Logger &log() noexcept { return log_; }
 	PluginRegistry &plugins() noexcept { return plugins_; }
+	// Shared memory for tensor data, once a transport enables it. Lives
+	// as long as the runtime (the process): tensors may outlive cleanup.
+	HostArena &host_arena() noexcept { return host_arena_; }
 
 	[[nodiscard]] bool profiling() const noexcept
 	{
@@ -110,6 +114,7 @@ private:
 	std::string rundir_;
 	Logger log_;
 	PluginRegistry plugins_;
+	HostArena host_arena_;
 
 	std::shared_mutex objects_mu_;
 	// The state pointer is kept beside the program's struct so that

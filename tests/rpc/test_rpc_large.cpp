@@ -250,7 +250,11 @@ TEST_F(LargeData, ResourceLargerThanAFrameIsRegistered)
 // ones stay inline) and the agent runs the model on the region's bytes:
 // the noop plugin copies its inputs to its outputs, so every byte, type
 // and shape must come back; then the same through the socket alone.
-void torch_roundtrip(vaccel_session *sess, const std::string &dir)
+// @p allocate: the largest input (800 KB) is allocated by vAccel
+// (vaccel_torch_tensor_allocate()), so with the rpc plugin on a unix socket
+// it lives in the shared tensor memory and travels without a copy.
+void torch_roundtrip(vaccel_session *sess, const std::string &dir,
+		     bool allocate = false)
 {
 	const std::string model_path = dir + "/model.pt";
 	std::ofstream(model_path, std::ios::binary) << "not really a model";
@@ -276,13 +280,21 @@ void torch_roundtrip(vaccel_session *sess, const std::string &dir)
 	std::vector<vaccel_torch_tensor *> in;
 	for (auto &i : inputs) {
 		vaccel_torch_tensor *t = nullptr;
-		ASSERT_EQ(vaccel_torch_tensor_new(
-			      &t, static_cast<int64_t>(i.dims.size()),
-			      i.dims.data(), i.type),
-			  VACCEL_OK);
-		ASSERT_EQ(vaccel_torch_tensor_set_data(t, i.bytes.data(),
-						       i.bytes.size()),
-			  VACCEL_OK);
+		if (allocate && i.type == VACCEL_TORCH_LONG) {
+			ASSERT_EQ(vaccel_torch_tensor_allocate(
+				      &t, static_cast<int64_t>(i.dims.size()),
+				      i.dims.data(), i.type, i.bytes.size()),
+				  VACCEL_OK);
+			std::memcpy(t->data, i.bytes.data(), i.bytes.size());
+		} else {
+			ASSERT_EQ(vaccel_torch_tensor_new(
+				      &t, static_cast<int64_t>(i.dims.size()),
+				      i.dims.data(), i.type),
+				  VACCEL_OK);
+			ASSERT_EQ(vaccel_torch_tensor_set_data(
+				      t, i.bytes.data(), i.bytes.size()),
+				  VACCEL_OK);
+		}
 		in.push_back(t);
 	}
 	for (int round = 0; round < 2; ++round) {
@@ -324,6 +336,32 @@ TEST_F(LargeData, TorchInputsThroughSharedMemory)
 	auto st = agent_stats(agent_->address());
 	ASSERT_TRUE(st);
 	EXPECT_EQ(st->regions(), 1U); // used, and reused the second time
+}
+
+// Inputs vAccel allocated live in its shared tensor memory (enabled by the
+// rpc plugin on a unix socket): the agent maps that memory once and reads
+// them where they lie; the other large input still goes through a leased
+// region. Two regions on the agent: the tensor memory's block and the
+// leased one (a copy of everything would have needed one).
+TEST_F(LargeData, TorchInputsFromSharedTensorMemory)
+{
+	ASSERT_NO_FATAL_FAILURE(start({}, {}, true, TEST_NOOP_PLUGIN));
+	ASSERT_NO_FATAL_FAILURE(torch_roundtrip(&sess_, dir_.path(), true));
+	auto st = agent_stats(agent_->address());
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->regions(), 2U);
+}
+
+// The same tensors with an agent that offers no shared memory: they go
+// through the socket, byte for byte.
+TEST_F(LargeData, SharedTensorMemoryFallsBackToTheSocket)
+{
+	ASSERT_NO_FATAL_FAILURE(
+	    start({"--no-shm"}, {}, true, TEST_NOOP_PLUGIN));
+	ASSERT_NO_FATAL_FAILURE(torch_roundtrip(&sess_, dir_.path(), true));
+	auto st = agent_stats(agent_->address());
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->regions(), 0U);
 }
 
 TEST_F(LargeData, TorchInputsThroughTheSocket)

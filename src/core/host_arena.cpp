@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "host_arena.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <iterator>
+
+namespace vaccel::core
+{
+
+namespace
+{
+
+size_t round_up(size_t n, size_t to) noexcept
+{
+	return (n + to - 1) / to * to;
+}
+
+} // namespace
+
+HostArena::~HostArena()
+{
+	// Only reached at process exit (the runtime is never destroyed);
+	// still, leave nothing mapped behind in tests that make their own.
+	for (auto &b : blocks_) {
+		::munmap(b->base, b->size);
+		::close(b->fd);
+	}
+}
+
+void HostArena::enable(size_t min_bytes) noexcept
+{
+	if (min_bytes == 0)
+		min_bytes = 1;
+	size_t cur = min_bytes_.load();
+	while ((cur == 0 || min_bytes < cur) &&
+	       !min_bytes_.compare_exchange_weak(cur, min_bytes)) {
+	}
+}
+
+void *HostArena::take(Block &b, size_t size) noexcept
+{
+	for (auto it = b.free_.begin(); it != b.free_.end(); ++it) {
+		if (it->second < size)
+			continue;
+		const size_t off = it->first;
+		const size_t rest = it->second - size;
+		b.free_.erase(it);
+		if (rest > 0)
+			b.free_.emplace(off + size, rest);
+		b.in_use_.emplace(off, size);
+		std::memset(b.base + off, 0, size); // reused: clear it
+		return b.base + off;
+	}
+	if (b.size - b.top < size)
+		return nullptr;
+	const size_t off = b.top;
+	b.top += size;
+	b.in_use_.emplace(off, size);
+	return b.base + off; // never used: zero already
+}
+
+void *HostArena::allocate(size_t size) noexcept
+{
+	const size_t min = min_bytes_.load(std::memory_order_relaxed);
+	if (min == 0 || size < min || size == 0)
+		return nullptr;
+	if (size > (size_t{1} << 40))
+		return nullptr;
+	const size_t need = round_up(size, kAlign);
+	std::lock_guard lock(mu_);
+	for (auto &b : blocks_)
+		if (void *p = take(*b, need))
+			return p;
+	auto b = std::make_unique<Block>();
+	b->size = std::max(kMinBlock, round_up(need, size_t{2} << 20));
+	b->fd =
+	    ::memfd_create("vaccel-tensors", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (b->fd < 0)
+		return nullptr;
+	if (::ftruncate(b->fd, static_cast<off_t>(b->size)) != 0 ||
+	    ::fcntl(b->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+		::close(b->fd);
+		return nullptr;
+	}
+	void *base = ::mmap(nullptr, b->size, PROT_READ | PROT_WRITE,
+			    MAP_SHARED, b->fd, 0);
+	if (base == MAP_FAILED) {
+		::close(b->fd);
+		return nullptr;
+	}
+	b->base = static_cast<uint8_t *>(base);
+	b->id = blocks_.size() + 1;
+	void *p = take(*b, need);
+	blocks_.push_back(std::move(b));
+	return p;
+}
+
+HostArena::Block *HostArena::block_of(const void *p) noexcept
+{
+	const auto *q = static_cast<const uint8_t *>(p);
+	for (auto &b : blocks_)
+		if (q >= b->base && q < b->base + b->size)
+			return b.get();
+	return nullptr;
+}
+
+bool HostArena::release(void *p) noexcept
+{
+	if (p == nullptr || !enabled())
+		return false;
+	std::lock_guard lock(mu_);
+	Block *b = block_of(p);
+	if (b == nullptr)
+		return false;
+	const size_t off =
+	    static_cast<size_t>(static_cast<uint8_t *>(p) - b->base);
+	auto it = b->in_use_.find(off);
+	if (it == b->in_use_.end())
+		return false; // inside, but not the start of an allocation
+	size_t start = off, len = it->second;
+	b->in_use_.erase(it);
+	// Merge with the free ranges on either side.
+	auto next = b->free_.lower_bound(start);
+	if (next != b->free_.end() && next->first == start + len) {
+		len += next->second;
+		next = b->free_.erase(next);
+	}
+	if (next != b->free_.begin()) {
+		auto prev = std::prev(next);
+		if (prev->first + prev->second == start) {
+			start = prev->first;
+			len += prev->second;
+			b->free_.erase(prev);
+		}
+	}
+	b->free_.emplace(start, len);
+	return true;
+}
+
+std::optional<HostArena::Place> HostArena::find(const void *p,
+						size_t len) noexcept
+{
+	if (p == nullptr || !enabled())
+		return std::nullopt;
+	std::lock_guard lock(mu_);
+	Block *b = block_of(p);
+	if (b == nullptr)
+		return std::nullopt;
+	const size_t off =
+	    static_cast<size_t>(static_cast<const uint8_t *>(p) - b->base);
+	// The allocation that starts at or before off must also cover len.
+	auto it = b->in_use_.upper_bound(off);
+	if (it == b->in_use_.begin())
+		return std::nullopt;
+	--it;
+	if (off - it->first > it->second ||
+	    len > it->second - (off - it->first))
+		return std::nullopt;
+	return Place{b->fd, b->id, b->size, off};
+}
+
+size_t HostArena::blocks() noexcept
+{
+	std::lock_guard lock(mu_);
+	return blocks_.size();
+}
+
+} // namespace vaccel::core

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: Apache-2.0
+// vAccel's shared tensor memory (vaccel_shared_memory_*; core/host_arena.h)
+// through the public API: which allocations it serves, that they are zeroed
+// and reused, where they lie (a sealed memfd another process could map),
+// that take_data() still hands out free()-able memory, and many threads at
+// once. Each test runs in its own process (ctest), so enabling it here
+// changes no other test.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <vaccel.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace
+{
+
+constexpr size_t kMin = 64 * 1024;
+
+vaccel_shared_memory_place place_of(const void *p, size_t len, int *rc)
+{
+	vaccel_shared_memory_place pl{};
+	pl.struct_size = sizeof(pl);
+	*rc = vaccel_shared_memory_find(p, len, &pl);
+	return pl;
+}
+
+vaccel_torch_tensor *tensor(size_t bytes)
+{
+	const int64_t dims[1] = {static_cast<int64_t>(bytes / 4)};
+	vaccel_torch_tensor *t = nullptr;
+	EXPECT_EQ(vaccel_torch_tensor_allocate(&t, 1, dims, VACCEL_TORCH_FLOAT,
+					       bytes),
+		  VACCEL_OK);
+	return t;
+}
+
+bool all_zero(const void *p, size_t n)
+{
+	const auto *b = static_cast<const uint8_t *>(p);
+	for (size_t i = 0; i < n; ++i)
+		if (b[i] != 0)
+			return false;
+	return true;
+}
+
+TEST(SharedMemory, OffUntilEnabled)
+{
+	vaccel_torch_tensor *t = tensor(1 << 20);
+	int rc = 0;
+	place_of(t->data, t->size, &rc);
+	EXPECT_EQ(rc, VACCEL_ENOENT);
+	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
+}
+
+TEST(SharedMemory, LargeTensorsLiveInASealedMemfd)
+{
+	ASSERT_EQ(vaccel_shared_memory_enable(kMin), VACCEL_OK);
+	vaccel_torch_tensor *small = tensor(kMin - 4);
+	vaccel_torch_tensor *big = tensor(3 * kMin + 12);
+	int rc = 0;
+	place_of(small->data, small->size, &rc);
+	EXPECT_EQ(rc, VACCEL_ENOENT) << "below the threshold: the C heap";
+	auto pl = place_of(big->data, big->size, &rc);
+	ASSERT_EQ(rc, VACCEL_OK);
+	EXPECT_GE(pl.block, 1U);
+	EXPECT_EQ(pl.offset % 4096, 0U);
+	EXPECT_TRUE(all_zero(big->data, big->size));
+	// Another process would map the memfd: its bytes are the tensor's.
+	std::memset(big->data, 0x3c, big->size);
+	void *view =
+	    ::mmap(nullptr, pl.block_size, PROT_READ, MAP_SHARED, pl.fd, 0);
+	ASSERT_NE(view, MAP_FAILED);
+	EXPECT_EQ(static_cast<uint8_t *>(view)[pl.offset + big->size - 1],
+		  0x3c);
+	::munmap(view, pl.block_size);
+	EXPECT_NE(::fcntl(pl.fd, F_GET_SEALS) & F_SEAL_SHRINK, 0)
+	    << "a peer must be able to trust the size";
+	// Inside one allocation: found; running past its end: not.
+	place_of(static_cast<uint8_t *>(big->data) + 100, 200, &rc);
+	EXPECT_EQ(rc, VACCEL_OK);
+	place_of(big->data, big->size + 4096 * 2, &rc);
+	EXPECT_EQ(rc, VACCEL_ENOENT);
+	vaccel_shared_memory_place wrong{};
+	EXPECT_EQ(vaccel_shared_memory_find(big->data, 1, &wrong),
+		  VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_shared_memory_find(big->data, 1, nullptr),
+		  VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_torch_tensor_delete(small), VACCEL_OK);
+	EXPECT_EQ(vaccel_torch_tensor_delete(big), VACCEL_OK);
+}
+
+TEST(SharedMemory, FreedMemoryIsReusedAndZeroedAgain)
+{
+	ASSERT_EQ(vaccel_shared_memory_enable(kMin), VACCEL_OK);
+	vaccel_torch_tensor *a = tensor(4 * kMin);
+	std::memset(a->data, 0xff, a->size);
+	void *was = a->data;
+	EXPECT_EQ(vaccel_torch_tensor_delete(a), VACCEL_OK);
+	vaccel_torch_tensor *b = tensor(4 * kMin);
+	EXPECT_EQ(b->data, was) << "first fit: the range just returned";
+	EXPECT_TRUE(all_zero(b->data, b->size));
+	// Neighbours freed in any order merge back into one range.
+	vaccel_torch_tensor *c = tensor(kMin);
+	vaccel_torch_tensor *d = tensor(kMin);
+	void *cd = c->data;
+	EXPECT_EQ(vaccel_torch_tensor_delete(b), VACCEL_OK);
+	EXPECT_EQ(vaccel_torch_tensor_delete(d), VACCEL_OK);
+	EXPECT_EQ(vaccel_torch_tensor_delete(c), VACCEL_OK);
+	vaccel_torch_tensor *e = tensor(6 * kMin);
+	EXPECT_EQ(e->data, was) << "a, c and d merged";
+	EXPECT_NE(cd, nullptr);
+	EXPECT_EQ(vaccel_torch_tensor_delete(e), VACCEL_OK);
+}
+
+TEST(SharedMemory, TakeDataHandsOutHeapMemory)
+{
+	ASSERT_EQ(vaccel_shared_memory_enable(kMin), VACCEL_OK);
+	vaccel_torch_tensor *t = tensor(2 * kMin);
+	std::memset(t->data, 0x5a, t->size);
+	void *shared = t->data;
+	void *data = nullptr;
+	size_t size = 0;
+	ASSERT_EQ(vaccel_torch_tensor_take_data(t, &data, &size), VACCEL_OK);
+	EXPECT_NE(data, shared);
+	ASSERT_EQ(size, 2 * kMin);
+	EXPECT_EQ(static_cast<uint8_t *>(data)[size - 1], 0x5a);
+	int rc = 0;
+	place_of(data, size, &rc);
+	EXPECT_EQ(rc, VACCEL_ENOENT);
+	std::free(data); // the caller's, from the C heap (ASan checks)
+	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
+	// The shared piece went back: the next allocation reuses it.
+	vaccel_torch_tensor *u = tensor(2 * kMin);
+	EXPECT_EQ(u->data, shared);
+	EXPECT_EQ(vaccel_torch_tensor_delete(u), VACCEL_OK);
+}
+
+TEST(SharedMemory, DataSetByTheProgramIsNeverFreedByIt)
+{
+	ASSERT_EQ(vaccel_shared_memory_enable(kMin), VACCEL_OK);
+	std::vector<uint8_t> mine(2 * kMin, 7);
+	vaccel_torch_tensor *t = tensor(0);
+	ASSERT_EQ(vaccel_torch_tensor_set_data(t, mine.data(), mine.size()),
+		  VACCEL_OK);
+	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
+	EXPECT_EQ(mine[0], 7);
+}
+
+TEST(SharedMemory, ManyThreads)
+{
+	ASSERT_EQ(vaccel_shared_memory_enable(kMin), VACCEL_OK);
+	std::vector<std::thread> threads;
+	std::atomic<int> bad{0};
+	for (int t = 0; t < 8; ++t)
+		threads.emplace_back([&, t] {
+			for (int i = 0; i < 200; ++i) {
+				const size_t n = kMin * (1 + (i + t) % 5);
+				vaccel_torch_tensor *x = tensor(n);
+				if (x == nullptr || !all_zero(x->data, 64)) {
+					++bad;
+					continue;
+				}
+				std::memset(x->data, t + 1, n);
+				int rc = 0;
+				place_of(x->data, n, &rc);
+				if (rc != VACCEL_OK ||
+				    static_cast<uint8_t *>(x->data)[n - 1] !=
+					t + 1)
+					++bad;
+				vaccel_torch_tensor_delete(x);
+			}
+		});
+	for (auto &th : threads)
+		th.join();
+	EXPECT_EQ(bad.load(), 0);
+}
+
+} // namespace
