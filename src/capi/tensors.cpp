@@ -222,7 +222,7 @@ int tensor_take_data(Tensor *tensor, void **data, size_t *size) noexcept
 	if (tensor == nullptr || data == nullptr || size == nullptr)
 		return VACCEL_EINVAL;
 	if (tensor->owned && tensor->data != nullptr &&
-	    runtime().host_arena().find(tensor->data, 0)) {
+	    runtime().host_arena().owns(tensor->data)) {
 		// The caller will free() it: a heap copy, then the shared
 		// piece goes back to the arena.
 		void *copy = std::malloc(tensor->size > 0 ? tensor->size : 1);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "host_arena.h"
+#include "runtime.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -34,6 +36,23 @@ HostArena::~HostArena()
 
 void HostArena::enable(size_t min_bytes) noexcept
 {
+	// The runtime's arena is the only one that serves tensors; the
+	// handlers find it through the runtime.
+	if (this == &runtime().host_arena())
+		std::call_once(fork_handlers_, [] {
+			::pthread_atfork(
+			    [] { runtime().host_arena().before_fork(); },
+			    [] {
+				    runtime()
+					.host_arena()
+					.after_fork_in_parent();
+			    },
+			    [] {
+				    runtime()
+					.host_arena()
+					.after_fork_in_child();
+			    });
+		});
 	if (min_bytes == 0)
 		min_bytes = 1;
 	size_t cur = min_bytes_.load();
@@ -142,6 +161,16 @@ bool HostArena::release(void *p) noexcept
 	return true;
 }
 
+bool HostArena::owns(const void *p) noexcept
+{
+	if (p == nullptr || !enabled())
+		return false;
+	std::lock_guard lock(mu_);
+	Block *b = block_of(p);
+	return b != nullptr && b->in_use_.contains(static_cast<size_t>(
+				   static_cast<const uint8_t *>(p) - b->base));
+}
+
 std::optional<HostArena::Place> HostArena::find(const void *p,
 						size_t len) noexcept
 {
@@ -149,7 +178,7 @@ std::optional<HostArena::Place> HostArena::find(const void *p,
 		return std::nullopt;
 	std::lock_guard lock(mu_);
 	Block *b = block_of(p);
-	if (b == nullptr)
+	if (b == nullptr || b->fd < 0)
 		return std::nullopt;
 	const size_t off =
 	    static_cast<size_t>(static_cast<const uint8_t *>(p) - b->base);
@@ -162,6 +191,60 @@ std::optional<HostArena::Place> HostArena::find(const void *p,
 	    len > it->second - (off - it->first))
 		return std::nullopt;
 	return Place{b->fd, b->id, b->size, off};
+}
+
+void HostArena::before_fork() noexcept
+{
+	mu_.lock();
+}
+
+void HostArena::after_fork_in_parent() noexcept
+{
+	mu_.unlock();
+}
+
+void HostArena::after_fork_in_child() noexcept
+{
+	for (auto &b : blocks_) {
+		const int fd = ::memfd_create("vaccel-tensors",
+					      MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		void *tmp = MAP_FAILED;
+		if (fd >= 0 &&
+		    ::ftruncate(fd, static_cast<off_t>(b->size)) == 0 &&
+		    ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) == 0)
+			tmp = ::mmap(nullptr, b->size, PROT_READ | PROT_WRITE,
+				     MAP_SHARED, fd, 0);
+		if (tmp != MAP_FAILED) {
+			std::memcpy(tmp, b->base, b->top);
+			::munmap(tmp, b->size);
+			if (::mmap(b->base, b->size, PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_FIXED, fd,
+				   0) != MAP_FAILED) {
+				::close(b->fd);
+				b->fd = fd;
+				continue;
+			}
+		}
+		if (fd >= 0)
+			::close(fd);
+		// No new memfd: private anonymous memory with the same bytes
+		// at the same place. The block is no longer shareable (find()
+		// reports it as ordinary memory), but the program's data stays
+		// its own.
+		tmp = ::mmap(nullptr, b->top > 0 ? b->top : 1,
+			     PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (tmp != MAP_FAILED) {
+			std::memcpy(tmp, b->base, b->top);
+			::mmap(b->base, b->size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			std::memcpy(b->base, tmp, b->top);
+			::munmap(tmp, b->top > 0 ? b->top : 1);
+		}
+		::close(b->fd);
+		b->fd = -1;
+	}
+	mu_.unlock();
 }
 
 size_t HostArena::blocks() noexcept

@@ -15,6 +15,12 @@
 // reused ranges are cleared, so allocations are zeroed like calloc().
 // Blocks are never unmapped: a peer may still have one mapped, and the
 // memory is reused (what stays mapped is the peak in use). Thread-safe.
+//
+// fork(): shared mappings stay shared in a child, where the program expects
+// a private copy of its tensors (a pre-fork server that fills an input in
+// each worker would have them overwrite each other). So the child replaces
+// every block, at the same address, with a new memfd holding a copy
+// (pthread_atfork, registered when the arena is first enabled).
 #pragma once
 
 #include <atomic>
@@ -58,11 +64,20 @@ public:
 	void *allocate(size_t size) noexcept;
 	// Frees @p p if it came from allocate(); false (nothing done) if not.
 	bool release(void *p) noexcept;
-	// Where [p, p + len) lies, when it is inside one allocation.
+	// Whether @p p is the start of one of allocate()'s allocations.
+	bool owns(const void *p) noexcept;
+	// Where [p, p + len) lies, when it is inside one allocation of a
+	// shareable block.
 	std::optional<Place> find(const void *p, size_t len) noexcept;
 
 	// Blocks made so far (tests, stats).
 	[[nodiscard]] size_t blocks() noexcept;
+
+	// fork() handlers (pthread_atfork): the lock is held across the fork
+	// so the child's copy of the arena is consistent.
+	void before_fork() noexcept;
+	void after_fork_in_parent() noexcept;
+	void after_fork_in_child() noexcept;
 
 	static constexpr size_t kAlign = 4096;
 	static constexpr size_t kMinBlock = size_t{16} << 20;
@@ -82,6 +97,7 @@ private:
 	void *take(Block &b, size_t size) noexcept;
 
 	std::atomic<size_t> min_bytes_{0};
+	std::once_flag fork_handlers_;
 	std::mutex mu_;
 	std::vector<std::unique_ptr<Block>> blocks_;
 };

@@ -7,6 +7,7 @@
 // changes no other test.
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -151,6 +152,44 @@ TEST(SharedMemory, DataSetByTheProgramIsNeverFreedByIt)
 		  VACCEL_OK);
 	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
 	EXPECT_EQ(mine[0], 7);
+}
+
+// After fork() each process owns its tensors, as with ordinary memory,
+// although the memory is shared memory: what the child writes stays in the
+// child, and the child's memory can still be shared with a peer of its own.
+TEST(SharedMemory, ForkGivesTheChildItsOwnCopy)
+{
+	ASSERT_EQ(vaccel_shared_memory_enable(kMin), VACCEL_OK);
+	vaccel_torch_tensor *t = tensor(2 * kMin);
+	std::memset(t->data, 1, t->size);
+	int rc = 0;
+	const auto before = place_of(t->data, t->size, &rc);
+	ASSERT_EQ(rc, VACCEL_OK);
+	const pid_t pid = ::fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		auto *b = static_cast<uint8_t *>(t->data);
+		int code = 0;
+		if (b[0] != 1 || b[t->size - 1] != 1)
+			code = 1; // not the parent's bytes
+		std::memset(t->data, 2, t->size);
+		int r = 0;
+		const auto mine = place_of(t->data, t->size, &r);
+		if (r != VACCEL_OK || mine.fd == before.fd)
+			code |= 2; // not a memfd of its own
+		vaccel_torch_tensor *u = tensor(kMin);
+		if (u == nullptr || !all_zero(u->data, u->size))
+			code |= 4;
+		::_exit(code);
+	}
+	int status = 0;
+	ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 0);
+	const auto *b = static_cast<uint8_t *>(t->data);
+	EXPECT_EQ(b[0], 1) << "the child's writes reached the parent";
+	EXPECT_EQ(b[t->size - 1], 1);
+	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
 }
 
 TEST(SharedMemory, ManyThreads)
