@@ -76,7 +76,8 @@ size_t vaccel_resource_count(void);
  * in memfd-backed shared memory, which the transport can hand to a local
  * peer by block and offset instead of copying it on every call. Nothing
  * changes for programs: release/delete free such data, take_data() returns
- * a malloc'd copy. Cannot be disabled; the smallest @p min_bytes wins.
+ * a malloc'd copy, and after fork() the child's tensors are its own copy as
+ * with ordinary memory. Cannot be disabled; the smallest @p min_bytes wins.
  * @return VACCEL_OK.
  */
 int vaccel_shared_memory_enable(size_t min_bytes);
