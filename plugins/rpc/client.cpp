@@ -1132,8 +1132,7 @@ Result<std::shared_ptr<Connection>> Client::connection(uint64_t generation)
 	return conn;
 }
 
-Result<uint32_t> Client::arena_region(uint64_t generation, uint64_t block,
-				      int fd, size_t size)
+Result<std::shared_ptr<Connection>> Client::shm_connection(uint64_t generation)
 {
 	if (!cfg_.shm)
 		return Status(VACCEL_ENOTSUP, "shared memory is disabled");
@@ -1143,20 +1142,24 @@ Result<uint32_t> Client::arena_region(uint64_t generation, uint64_t block,
 	if (!conn.value()->features().shm)
 		return Status(VACCEL_ENOTSUP,
 			      "the agent offers no shared memory here");
+	return conn;
+}
+
+Result<uint32_t> Client::arena_region(uint64_t generation, uint64_t block,
+				      int fd, size_t size)
+{
+	auto conn = shm_connection(generation);
+	if (!conn)
+		return conn.status();
 	return conn.value()->arena_region(
 	    block, fd, size, transport::deadline_in(cfg_.call_timeout));
 }
 
 Result<ShmLease> Client::lease_shm(uint64_t generation, size_t size)
 {
-	if (!cfg_.shm)
-		return Status(VACCEL_ENOTSUP, "shared memory is disabled");
-	auto conn = connection(generation);
+	auto conn = shm_connection(generation);
 	if (!conn)
 		return conn.status();
-	if (!conn.value()->features().shm)
-		return Status(VACCEL_ENOTSUP,
-			      "the agent offers no shared memory here");
 	auto buf = conn.value()->take_region(
 	    size, transport::deadline_in(cfg_.call_timeout));
 	if (!buf)

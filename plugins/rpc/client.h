@@ -183,6 +183,9 @@ public:
 
 private:
 	Result<std::shared_ptr<Connection>> connection(uint64_t generation);
+	// connection(), when the shared-memory plane may be used on it
+	// (VACCEL_ENOTSUP otherwise).
+	Result<std::shared_ptr<Connection>> shm_connection(uint64_t generation);
 
 	const Config cfg_;
 	CallTrace trace_;

@@ -960,6 +960,7 @@ bool torch_run_shm(vaccel_session *sess, vaccel_resource *model,
 	const auto slot = [](size_t n) { return (n + 63) & ~size_t{63}; };
 	size_t region = 0;
 	uint64_t total = 0;
+	bool any_big = false;
 	// Where each big input already lies in shared memory (block 0: it
 	// does not).
 	std::vector<vaccel_shared_memory_place> placed(
@@ -970,6 +971,7 @@ bool torch_run_shm(vaccel_session *sess, vaccel_resource *model,
 		total += in[i]->size;
 		if (in[i]->size <= kInlineMax)
 			continue;
+		any_big = true;
 		auto &p = placed[static_cast<size_t>(i)];
 		p.struct_size = sizeof(p);
 		if (vaccel_shared_memory_find(in[i]->data, in[i]->size, &p) !=
@@ -979,15 +981,20 @@ bool torch_run_shm(vaccel_session *sess, vaccel_resource *model,
 			region += slot(in[i]->size);
 	}
 	auto &client = plugin().client;
-	const bool any_big =
-	    region > 0 ||
-	    std::any_of(placed.begin(), placed.end(),
-			[](const auto &p) { return p.block != 0; });
 	if (!any_big || total < client.config().shm_threshold)
 		return false;
 	auto t = model_target(sess, model);
 	if (!t)
 		return false;
+	// No shared memory after all: the socket serves (logged unless the
+	// plane is simply off or not offered).
+	const auto use_socket = [name](const Status &why) {
+		if (why.code() != VACCEL_ENOTSUP)
+			vaccel_debug("[rpc] %s: no shared memory (%s); using "
+				     "the socket",
+				     name, why.message().c_str());
+		return false;
+	};
 	// The shared blocks first: if one cannot be named on this
 	// connection, neither can a leased region, so the socket serves.
 	std::vector<uint32_t> ids(static_cast<size_t>(nr_in), 0);
@@ -997,27 +1004,15 @@ bool torch_run_shm(vaccel_session *sess, vaccel_resource *model,
 			continue;
 		auto id = client.arena_region(t->sess.generation, p.block, p.fd,
 					      p.block_size);
-		if (!id) {
-			if (id.status().code() != VACCEL_ENOTSUP)
-				vaccel_debug("[rpc] %s: no shared memory (%s); "
-					     "using the socket",
-					     name,
-					     id.status().message().c_str());
-			return false;
-		}
+		if (!id)
+			return use_socket(id.status());
 		ids[static_cast<size_t>(i)] = *id;
 	}
 	std::optional<ShmLease> lease;
 	if (region > 0) {
 		auto l = client.lease_shm(t->sess.generation, region);
-		if (!l) {
-			if (l.status().code() != VACCEL_ENOTSUP)
-				vaccel_debug("[rpc] %s: no shared memory (%s); "
-					     "using the socket",
-					     name,
-					     l.status().message().c_str());
-			return false;
-		}
+		if (!l)
+			return use_socket(l.status());
 		lease = std::move(l).value();
 	}
 
