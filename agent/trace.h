@@ -9,12 +9,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "core/status.h"
+#include "transport/trace_file.h"
 
 namespace vaccel::agent
 {
@@ -38,16 +37,11 @@ struct TraceRecord {
 class RequestTrace
 {
 public:
-	RequestTrace() = default;
-	RequestTrace(const RequestTrace &) = delete;
-	RequestTrace &operator=(const RequestTrace &) = delete;
-	~RequestTrace() { close(); }
-
 	// Opens @p path for writing ("-": standard error) and writes the
 	// column header. Truncates an existing file.
 	core::Status open(const std::string &path);
-	void close() noexcept;
-	[[nodiscard]] bool enabled() const noexcept { return out_ != nullptr; }
+	void close() noexcept { file_.close(); }
+	[[nodiscard]] bool enabled() const noexcept { return file_.enabled(); }
 
 	// One line: conn, stream, method, bytes in and out, status, then
 	// microseconds queued (read -> started), handler, op, reply (handled
@@ -56,9 +50,7 @@ public:
 	void record(const TraceRecord &r) noexcept;
 
 private:
-	std::mutex mu_;
-	std::FILE *out_ = nullptr;
-	bool owned_ = false;
+	transport::TraceFile file_;
 	TraceRecord::Clock::time_point origin_;
 };
 

@@ -72,6 +72,7 @@ add_library(vaccel_guest STATIC
   ${PROJECT_SOURCE_DIR}/src/transport/listener.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/framing.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/spin.cpp
+  ${PROJECT_SOURCE_DIR}/src/transport/trace_file.cpp
   ${PROJECT_SOURCE_DIR}/plugins/rpc/rpc.cpp
   ${PROJECT_SOURCE_DIR}/plugins/rpc/ops.cpp
   ${PROJECT_SOURCE_DIR}/plugins/rpc/client.cpp

@@ -1006,46 +1006,27 @@ Client::Client(Config cfg) : cfg_(std::move(cfg))
 
 void CallTrace::open(const std::string &path) noexcept
 {
-	std::FILE *f = path == "-" ? stderr : std::fopen(path.c_str(), "w");
-	if (f == nullptr) {
-		vaccel_error("[rpc] VACCEL_RPC_TRACE %s: %s; not tracing",
-			     path.c_str(), std::strerror(errno));
-		return;
+	try {
+		if (auto st =
+			file_.open(path, "# op\tmethod\trc\tcalls\ttotal_us\t"
+					 "call_us\twire_us\town_us\n");
+		    !st)
+			vaccel_error("[rpc] VACCEL_RPC_TRACE: %s; not tracing",
+				     st.message().c_str());
+	} catch (const std::bad_alloc &) {
+		vaccel_error("[rpc] VACCEL_RPC_TRACE: out of memory");
 	}
-	if (f != stderr)
-		std::setvbuf(f, nullptr, _IOFBF, 1 << 16);
-	std::lock_guard lock(mu_);
-	owned_ = f != stderr;
-	std::fprintf(f, "# op\tmethod\trc\tcalls\ttotal_us\tcall_us\twire_us\t"
-			"own_us\n");
-	out_.store(f);
-}
-
-void CallTrace::close() noexcept
-{
-	std::lock_guard lock(mu_);
-	std::FILE *f = out_.exchange(nullptr);
-	if (f == nullptr)
-		return;
-	if (owned_)
-		std::fclose(f);
-	else
-		std::fflush(f);
 }
 
 void CallTrace::record(const char *op, int rc, std::chrono::nanoseconds total,
 		       const CallTimes &t) noexcept
 {
 	using us = std::chrono::duration<double, std::micro>;
-	std::lock_guard lock(mu_);
-	std::FILE *f = out_.load();
-	if (f == nullptr)
-		return;
 	const std::string_view m = t.method.empty() ? "-" : t.method;
-	std::fprintf(f, "%s\t%.*s\t%d\t%u\t%.1f\t%.1f\t%.1f\t%.1f\n", op,
-		     static_cast<int>(m.size()), m.data(), rc, t.calls,
-		     us(total).count(), us(t.call).count(), us(t.wire).count(),
-		     us(total - t.call).count());
+	file_.line("%s\t%.*s\t%d\t%u\t%.1f\t%.1f\t%.1f\t%.1f\n", op,
+		   static_cast<int>(m.size()), m.data(), rc, t.calls,
+		   us(total).count(), us(t.call).count(), us(t.wire).count(),
+		   us(total - t.call).count());
 }
 
 CallTimes &CallTrace::current() noexcept

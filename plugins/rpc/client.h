@@ -30,6 +30,7 @@
 #include "config.h"
 
 #include "rpc/common.pb.h"
+#include "transport/trace_file.h"
 #include "transport/transport.h"
 
 #include <google/protobuf/message_lite.h>
@@ -109,19 +110,11 @@ struct CallTimes {
 class CallTrace
 {
 public:
-	CallTrace() = default;
-	CallTrace(const CallTrace &) = delete;
-	CallTrace &operator=(const CallTrace &) = delete;
-	~CallTrace() { close(); }
-
 	// Opens @p path ("-": stderr) and writes the header; logs and stays
 	// off if it cannot.
 	void open(const std::string &path) noexcept;
-	void close() noexcept;
-	[[nodiscard]] bool enabled() const noexcept
-	{
-		return out_.load(std::memory_order_relaxed) != nullptr;
-	}
+	void close() noexcept { file_.close(); }
+	[[nodiscard]] bool enabled() const noexcept { return file_.enabled(); }
 	void record(const char *op, int rc, std::chrono::nanoseconds total,
 		    const CallTimes &t) noexcept;
 
@@ -129,9 +122,7 @@ public:
 	static CallTimes &current() noexcept;
 
 private:
-	std::mutex mu_;
-	std::atomic<std::FILE *> out_{nullptr};
-	bool owned_ = false;
+	transport::TraceFile file_;
 };
 
 class Client
