@@ -12,9 +12,10 @@
 
 #include <vaccel.h>
 
+#include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,6 +35,57 @@ int fail(const char *what, const std::string &msg)
 {
 	std::fprintf(stderr, "vaccel-agent: %s: %s\n", what, msg.c_str());
 	return kExitFailure;
+}
+
+// The write end of the pipe that carries SIGINT/SIGTERM to main(). A signal
+// handler can reach nothing else, hence a file-scope variable (the only one
+// in the agent). Why not block the signals and read a signalfd: plugins
+// that VACCEL_PLUGINS loads with libvaccel, before main() runs, may already
+// have started threads (libtorch, OpenMP runtimes), and a signal the
+// process receives goes to any thread that does not block it, where the
+// default action ends the process, unflushed request trace and all.
+int g_signal_pipe = -1;
+
+extern "C" void on_stop_signal(int sig)
+{
+	const int saved = errno;
+	const auto b = static_cast<unsigned char>(sig);
+	// Non-blocking: a second signal while the first is unread is dropped.
+	[[maybe_unused]] ssize_t n = ::write(g_signal_pipe, &b, 1);
+	errno = saved;
+}
+
+// Installs on_stop_signal for SIGINT and SIGTERM; returns the pipe's read
+// end, or -1 (errno set).
+int catch_stop_signals()
+{
+	int fds[2];
+	if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
+		return -1;
+	g_signal_pipe = fds[1];
+	struct sigaction sa {
+	};
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGINT, &sa, nullptr) != 0 ||
+	    sigaction(SIGTERM, &sa, nullptr) != 0)
+		return -1;
+	return fds[0];
+}
+
+// Waits for a stop signal; returns its number, or -1 on an error.
+int wait_for_stop(int fd)
+{
+	for (;;) {
+		pollfd p{fd, POLLIN, 0};
+		const int n = ::poll(&p, 1, -1);
+		if (n < 0 && errno != EINTR)
+			return -1;
+		unsigned char b = 0;
+		if (n > 0 && ::read(fd, &b, 1) == 1)
+			return b;
+	}
 }
 
 } // namespace
@@ -66,25 +118,15 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	// Signals arrive through a signalfd read by this thread only: block
-	// them before any thread starts, so every thread inherits the mask.
-	// SIGPIPE is ignored: a client hanging up is an error return, not
-	// the agent's death.
-	// Their dispositions are reset first: a shell starts background jobs
-	// with SIGINT ignored, and an ignored signal is discarded even while
-	// blocked, so it would never reach the signalfd.
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	if (pthread_sigmask(SIG_BLOCK, &mask, nullptr) != 0)
-		return fail("signals", "cannot block SIGINT/SIGTERM");
+	// SIGINT/SIGTERM reach main() through a pipe (catch_stop_signals).
+	// Handlers, not dispositions: a shell starts background jobs with
+	// SIGINT ignored, which installing the handler undoes. SIGPIPE is
+	// ignored: a client hanging up is an error return, not the agent's
+	// death.
 	signal(SIGPIPE, SIG_IGN);
-	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	const int sfd = catch_stop_signals();
 	if (sfd < 0)
-		return fail("signalfd", std::strerror(errno));
+		return fail("signals", std::strerror(errno));
 
 	if (opts->vaccel_config) {
 		if (auto st = apply_vaccel_config(*opts->vaccel_config); !st)
@@ -141,19 +183,10 @@ int main(int argc, char **argv)
 			vaccel_info("agent: %zu workers, max frame %u bytes",
 				    so.workers, so.max_frame);
 
-			signalfd_siginfo si{};
-			for (;;) {
-				ssize_t n = read(sfd, &si, sizeof(si));
-				if (n == static_cast<ssize_t>(sizeof(si)))
-					break;
-				if (n < 0 && errno != EINTR) {
-					code = fail("signalfd",
-						    std::strerror(errno));
-					break;
-				}
-			}
-			vaccel_info("agent: signal %u, shutting down",
-				    si.ssi_signo);
+			const int sig = wait_for_stop(sfd);
+			if (sig < 0)
+				code = fail("signals", std::strerror(errno));
+			vaccel_info("agent: signal %d, shutting down", sig);
 			server.stop();
 		}
 	}

@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -93,8 +94,9 @@ struct Server::Job {
 	size_t size = 0;
 	rpc::genop::Request genop; // Genop
 	Reservation held;
-	// When the request was read whole (traced requests only).
-	std::chrono::steady_clock::time_point read;
+	// When the reader stopped polling for it, and when it was read
+	// whole (traced requests only).
+	std::chrono::steady_clock::time_point arrived, read;
 };
 
 struct Server::Conn {
@@ -297,6 +299,9 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 			break;
 		const auto wait_start = std::chrono::steady_clock::now();
 		wait_for_frame(*conn);
+		const auto arrived = opts_.trace != nullptr
+					 ? std::chrono::steady_clock::now()
+					 : wait_start;
 		// The header first: a Data frame of a chunked call is read
 		// straight into that call's buffer, without a copy.
 		std::vector<transport::UniqueFd> fds;
@@ -373,6 +378,7 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 			auto job = std::make_shared<Job>();
 			job->stream_id = f.header.stream_id;
 			job->frame = std::move(f);
+			job->arrived = arrived;
 			keep = submit(conn, std::move(job));
 		}
 		if (!keep)
@@ -404,8 +410,13 @@ void Server::wait_for_frame(Conn &conn)
 
 bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 {
-	if (opts_.trace != nullptr)
+	if (opts_.trace != nullptr) {
 		job->read = std::chrono::steady_clock::now();
+		// A call reassembled from chunks: its last frame's wait is
+		// not known here.
+		if (job->arrived == decltype(job->arrived){})
+			job->arrived = job->read;
+	}
 	{
 		std::lock_guard lock(conn->mu);
 		++conn->in_flight;
@@ -688,8 +699,10 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	TraceRecord tr;
 	std::string method; // copied only when traced
 	const bool traced = opts_.trace != nullptr;
-	if (traced)
+	if (traced) {
 		tr.started = Clock::now();
+		tr.cpu_started = sched_getcpu();
+	}
 
 	CallInfo info;
 	info.regions = conn->local ? &conn->regions : nullptr;
@@ -747,6 +760,8 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	tr.reply_bytes =
 	    reply(*conn, job.stream_id, std::move(resp), chunked, &tr.status);
 	tr.replied = Clock::now();
+	tr.cpu_replied = sched_getcpu();
+	tr.arrived = job.arrived;
 	tr.read = job.read;
 	tr.conn = conn->id;
 	tr.stream = job.stream_id;

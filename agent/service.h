@@ -46,6 +46,15 @@ struct Limits {
 
 class Service;
 
+// A request's vAccel op calls, as the request trace sees them: their
+// summed time, and when the first began and the last ended (for lining the
+// agent's timeline up with the client's).
+struct OpTiming {
+	using Clock = std::chrono::steady_clock;
+	std::chrono::nanoseconds total{0};
+	Clock::time_point first, last;
+};
+
 // What the transport knows about one request.
 struct CallInfo {
 	// The connection's shared-memory regions; null unless the peer is on
@@ -58,7 +67,7 @@ struct CallInfo {
 	uint64_t reply_limit = 0;
 	// Where the handler adds the time of its vAccel op call (the request
 	// trace); null when nobody asks.
-	std::chrono::nanoseconds *op_time = nullptr;
+	OpTiming *op_time = nullptr;
 };
 
 // What a handler sees of the request besides its message.

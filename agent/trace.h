@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "service.h"
 #include "transport/trace_file.h"
 
 namespace vaccel::agent
@@ -26,12 +27,15 @@ struct TraceRecord {
 	uint64_t request_bytes = 0;
 	uint64_t reply_bytes = 0;
 	int status = 0; // the reply's gRPC code (0: OK)
-	// The frame was read whole; a worker began; the handler returned;
-	// the reply was written.
-	Clock::time_point read, started, handled, replied;
-	// Inside the handler, the vAccel op call alone (0: the method runs
-	// no op, e.g. session or resource management).
-	std::chrono::nanoseconds op{0};
+	// The connection's reader stopped polling (the frame had arrived, or
+	// it went on to block for it); the frame was read whole; a worker
+	// began; the handler returned; the reply was written.
+	Clock::time_point arrived, read, started, handled, replied;
+	// Inside the handler, the vAccel op calls alone (total 0: the method
+	// runs no op, e.g. session or resource management).
+	OpTiming op;
+	// The CPUs the worker ran on when it began and after the reply.
+	int cpu_started = -1, cpu_replied = -1;
 };
 
 class RequestTrace
@@ -45,8 +49,11 @@ public:
 
 	// One line: conn, stream, method, bytes in and out, status, then
 	// microseconds queued (read -> started), handler, op, reply (handled
-	// -> replied), total (read -> replied), and the read time since the
-	// trace was opened.
+	// -> replied), total (read -> replied), the read time since the
+	// trace was opened (ms); then, for lining up with the client's trace:
+	// the read time on the monotonic clock (ns), microseconds reading the
+	// frame (arrived -> read), before the op (started -> its start),
+	// after it (its end -> handled), and the worker's CPUs.
 	void record(const TraceRecord &r) noexcept;
 
 private:

@@ -31,6 +31,15 @@ with the client's most frequent op, in order, and prints per call:
              wake-ups, the reply's write
   agent      agent queue + handler - agent op: waiting for a worker,
              decoding, encoding
+Traces written by this version stamp the monotonic clock on both sides, so
+the transport and agent rows split further:
+  request leg     client starts writing -> agent read the frame whole
+   reading frame   of which the agent's reader reading it
+  reply leg       agent handler done -> client read the reply
+   writing reply   of which the agent's write
+  agent before op queue + decoding up to the op
+  agent after op  the op's end -> the reply encoded
+and a line says which CPUs the client and the agent's worker ran on.
 and the overhead as a percentage of the op. Pairing per call rather than
 subtracting medians matters when the op's time varies widely.
 
@@ -129,6 +138,9 @@ def pair(agent_path, client_path, skip):
     if "op" not in cheader:
         raise SystemExit(f"{client_path}: not a client (VACCEL_RPC_TRACE) trace")
     method, agent = largest_group(agent_rows, "method", lambda r: float(r["op_us"]) > 0)
+    # Lines are written after each reply, not always in the order the
+    # requests came: put them back in that order.
+    agent.sort(key=lambda r: float(r["at_ms"]))
     op, client = largest_group(client_rows, "op", lambda r: r["rc"] == "0")
     if not agent or not client:
         print("nothing to pair")
@@ -153,6 +165,24 @@ def pair(agent_path, client_path, skip):
         "transport": [float(c["wire_us"]) - agent_busy(a) for a, c in pairs],
         "agent": [agent_busy(a) - float(a["op_us"]) for a, _ in pairs],
     }
+    timeline = "read_ns" in agent[0] and "wire_start_ns" in client[0]
+    if timeline:
+        # Both traces stamp the monotonic clock: the transport's share
+        # splits into the request's way to the agent and the reply's way
+        # back, and the agent's into before and after the op.
+        def busy_end_ns(a):
+            return int(a["read_ns"]) + 1000.0 * agent_busy(a)
+        cols.update({
+            "request leg": [(int(a["read_ns"]) - int(c["wire_start_ns"])) / 1000.0
+                            for a, c in pairs],
+            " reading frame": [float(a["frame_us"]) for a, _ in pairs],
+            "reply leg": [(int(c["wire_end_ns"]) - busy_end_ns(a)) / 1000.0
+                          for a, c in pairs],
+            " writing reply": [float(a["reply_us"]) for a, _ in pairs],
+            "agent before op": [float(a["queue_us"]) + float(a["pre_op_us"])
+                                for a, _ in pairs],
+            "agent after op": [float(a["post_op_us"]) for a, _ in pairs],
+        })
     pct = [100.0 * o / op_ for o, op_ in zip(cols["overhead"], cols["op (agent)"]) if op_ > 0]
     print(f"{len(pairs)} calls: agent {method} with client {op}; us, median / p10 / p90")
     for name, v in cols.items():
@@ -160,7 +190,27 @@ def pair(agent_path, client_path, skip):
               f"{percentile(v, 0.9):9.1f}")
     print(f"  {'overhead / op':<16} {statistics.median(pct):8.2f}% {percentile(pct, 0.1):8.2f}% "
           f"{percentile(pct, 0.9):8.2f}%")
+    if timeline:
+        print("  " + cpu_summary(pairs))
     return 0
+
+
+def cpu_summary(pairs):
+    """Where the threads ran: a worker sharing the caller's CPU, or either
+    moving between calls, shows up as time in the legs."""
+    def spread(values):
+        counts = {}
+        for v in values:
+            counts[v] = counts.get(v, 0) + 1
+        top = max(counts, key=counts.get)
+        return f"{len(counts)} (mostly {top}, {100 * counts[top] // len(values)}%)"
+    client = [c["cpu"] for _, c in pairs]
+    worker = [a["cpu"] for a, _ in pairs]
+    shared = sum(1 for a, c in pairs if a["cpu"] in (c["cpu"], c["cpu_end"]))
+    moved = sum(1 for _, c in pairs if c["cpu"] != c["cpu_end"])
+    return (f"cpus: client on {spread(client)}, agent worker on {spread(worker)}; "
+            f"worker on the client's CPU in {shared} calls, client moved "
+            f"during the round trip in {moved}")
 
 
 if __name__ == "__main__":

@@ -105,18 +105,22 @@ public:
 	    : out_(ctx.call.op_time),
 	      start_(out_ != nullptr ? Clock::now() : Clock::time_point{})
 	{
+		if (out_ != nullptr && out_->total.count() == 0)
+			out_->first = start_;
 	}
 	OpTimer(const OpTimer &) = delete;
 	OpTimer &operator=(const OpTimer &) = delete;
 	~OpTimer()
 	{
-		if (out_ != nullptr)
-			*out_ += Clock::now() - start_;
+		if (out_ == nullptr)
+			return;
+		out_->last = Clock::now();
+		out_->total += out_->last - start_;
 	}
 
 private:
-	using Clock = std::chrono::steady_clock;
-	std::chrono::nanoseconds *out_;
+	using Clock = OpTiming::Clock;
+	OpTiming *out_;
 	Clock::time_point start_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -979,21 +980,26 @@ class WireTimed
 public:
 	explicit WireTimed(const Timed &call) noexcept : on_(call.on())
 	{
-		if (on_)
-			start_ = std::chrono::steady_clock::now();
+		if (!on_)
+			return;
+		CallTimes &t = CallTrace::current();
+		t.cpu_start = sched_getcpu();
+		t.wire_start = std::chrono::steady_clock::now();
 	}
 	WireTimed(const WireTimed &) = delete;
 	WireTimed &operator=(const WireTimed &) = delete;
 	~WireTimed()
 	{
-		if (on_)
-			CallTrace::current().wire +=
-			    std::chrono::steady_clock::now() - start_;
+		if (!on_)
+			return;
+		CallTimes &t = CallTrace::current();
+		t.wire_end = std::chrono::steady_clock::now();
+		t.cpu_end = sched_getcpu();
+		t.wire += t.wire_end - t.wire_start;
 	}
 
 private:
 	bool on_;
-	std::chrono::steady_clock::time_point start_;
 };
 
 } // namespace
@@ -1009,7 +1015,9 @@ void CallTrace::open(const std::string &path) noexcept
 	try {
 		if (auto st =
 			file_.open(path, "# op\tmethod\trc\tcalls\ttotal_us\t"
-					 "call_us\twire_us\town_us\n");
+					 "call_us\twire_us\town_us\t"
+					 "wire_start_ns\twire_end_ns\tcpu\t"
+					 "cpu_end\n");
 		    !st)
 			vaccel_error("[rpc] VACCEL_RPC_TRACE: %s; not tracing",
 				     st.message().c_str());
@@ -1023,10 +1031,18 @@ void CallTrace::record(const char *op, int rc, std::chrono::nanoseconds total,
 {
 	using us = std::chrono::duration<double, std::micro>;
 	const std::string_view m = t.method.empty() ? "-" : t.method;
-	file_.line("%s\t%.*s\t%d\t%u\t%.1f\t%.1f\t%.1f\t%.1f\n", op,
-		   static_cast<int>(m.size()), m.data(), rc, t.calls,
+	const auto ns = [](std::chrono::steady_clock::time_point p) {
+		return static_cast<long long>(
+		    std::chrono::duration_cast<std::chrono::nanoseconds>(
+			p.time_since_epoch())
+			.count());
+	};
+	file_.line("%s\t%.*s\t%d\t%u\t%.1f\t%.1f\t%.1f\t%.1f\t%lld\t%lld\t%"
+		   "d\t%d\n",
+		   op, static_cast<int>(m.size()), m.data(), rc, t.calls,
 		   us(total).count(), us(t.call).count(), us(t.wire).count(),
-		   us(total - t.call).count());
+		   us(total - t.call).count(), ns(t.wire_start), ns(t.wire_end),
+		   t.cpu_start, t.cpu_end);
 }
 
 CallTimes &CallTrace::current() noexcept

@@ -105,6 +105,12 @@ struct CallTimes {
 	uint32_t calls = 0;
 	std::chrono::nanoseconds call{0}, wire{0};
 	std::string_view method; // of the op's last call
+	// The last round trip's start and end on the monotonic clock, which
+	// the agent's trace uses too, and the CPUs the caller ran on then:
+	// lined up with the agent's trace, they split the round trip into
+	// the request's way there and the reply's way back.
+	std::chrono::steady_clock::time_point wire_start, wire_end;
+	int cpu_start = -1, cpu_end = -1;
 };
 
 class CallTrace

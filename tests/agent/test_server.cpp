@@ -379,7 +379,10 @@ protected:
 		std::string method;
 		int status = 0;
 		double queue = 0, handler = 0, op = 0, reply = 0, total = 0;
+		double frame = 0, pre_op = 0, post_op = 0;
 		uint64_t req_bytes = 0, reply_bytes = 0;
+		int64_t read_ns = 0;
+		int cpu = -2, cpu_reply = -2;
 	};
 	// The trace after the server stopped (every line written).
 	std::vector<Line> lines()
@@ -399,7 +402,9 @@ protected:
 			std::string method;
 			f >> conn >> stream >> l.method >> l.req_bytes >>
 			    l.reply_bytes >> l.status >> l.queue >> l.handler >>
-			    l.op >> l.reply >> l.total >> at;
+			    l.op >> l.reply >> l.total >> at >> l.read_ns >>
+			    l.frame >> l.pre_op >> l.post_op >> l.cpu >>
+			    l.cpu_reply;
 			EXPECT_FALSE(f.fail()) << text;
 			out.push_back(l);
 		}
@@ -412,6 +417,12 @@ protected:
 
 TEST_F(TracedTest, EachRequestIsALineWithItsTimings)
 {
+	const auto mono_ns = [] {
+		return std::chrono::duration_cast<std::chrono::nanoseconds>(
+			   std::chrono::steady_clock::now().time_since_epoch())
+		    .count();
+	};
+	const int64_t before = mono_ns();
 	tr::Stream a = connect();
 	const int64_t sess = create(a);
 	send(a, 3, "Genop", sleep_request(sess, 100));
@@ -428,10 +439,21 @@ TEST_F(TracedTest, EachRequestIsALineWithItsTimings)
 		EXPECT_GT(l.reply_bytes, 0U);
 		EXPECT_GE(l.total, l.queue + l.handler);
 		EXPECT_LE(l.op, l.handler);
+		// On the clock a client's trace uses too, within this test.
+		EXPECT_GE(l.read_ns, before);
+		EXPECT_LE(l.read_ns, mono_ns());
+		EXPECT_GE(l.frame, 0.0);
+		// Before, during and after the op: within the handler (each
+		// rounded to 0.1 us).
+		EXPECT_LE(l.pre_op + l.op + l.post_op, l.handler + 0.3);
+		EXPECT_GE(l.cpu, 0);
+		EXPECT_GE(l.cpu_reply, 0);
 		if (l.method == "CreateSession") {
 			++seen;
 			EXPECT_EQ(l.status, 0);
 			EXPECT_EQ(l.op, 0.0); // runs no op
+			EXPECT_EQ(l.pre_op, 0.0);
+			EXPECT_EQ(l.post_op, 0.0);
 		} else if (l.method == "Genop" && l.status == 0) {
 			++seen;
 			EXPECT_GE(l.op, 100000.0); // the 100 ms sleep

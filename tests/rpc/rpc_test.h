@@ -172,14 +172,17 @@ public:
 		return false;
 	}
 
-	void stop(int sig = SIGTERM)
+	// Sends @p sig and waits for the agent to end; returns its wait
+	// status (-1 when none was running).
+	int stop(int sig = SIGTERM)
 	{
 		if (pid_ <= 0)
-			return;
+			return -1;
 		::kill(pid_, sig);
 		int status = 0;
 		::waitpid(pid_, &status, 0);
 		pid_ = -1;
+		return status;
 	}
 
 private:

@@ -5,6 +5,7 @@
 // scripts/trace_summary.py reads what the agent wrote.
 #include "rpc_test.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -19,6 +20,7 @@ struct Line {
 	std::string method;
 	int status = 0;
 	double queue = 0, handler = 0, op = 0, reply = 0, total = 0;
+	int64_t read_ns = 0; // on the monotonic clock
 };
 
 std::vector<Line> read_trace(const std::string &path)
@@ -35,7 +37,8 @@ std::vector<Line> read_trace(const std::string &path)
 		Line l;
 		std::string conn, stream, req, rep, at;
 		f >> conn >> stream >> l.method >> req >> rep >> l.status >>
-		    l.queue >> l.handler >> l.op >> l.reply >> l.total >> at;
+		    l.queue >> l.handler >> l.op >> l.reply >> l.total >> at >>
+		    l.read_ns;
 		EXPECT_FALSE(f.fail()) << text;
 		out.push_back(l);
 	}
@@ -102,6 +105,8 @@ TEST(AgentTrace, EveryCallIsTracedAndSummarised)
 	ASSERT_TRUE(std::getline(cin, text));
 	EXPECT_EQ(text.rfind("# op\tmethod\trc\tcalls", 0), 0U) << text;
 	int execs_ok = 0, execs_failed = 0, inits = 0;
+	// Each exec's last round trip, on the monotonic clock.
+	std::vector<std::pair<int64_t, int64_t>> exec_wires;
 	while (std::getline(cin, text)) {
 		std::istringstream f(text);
 		std::string op, method;
@@ -110,13 +115,24 @@ TEST(AgentTrace, EveryCallIsTracedAndSummarised)
 		double total = 0, call = 0, wire = 0, own = 0;
 		// "session init" and the like: two words.
 		std::getline(f, op, '\t');
-		f >> method >> rc >> calls >> total >> call >> wire >> own;
+		int64_t wire_start = 0, wire_end = 0;
+		int cpu = -2, cpu_end = -2;
+		f >> method >> rc >> calls >> total >> call >> wire >> own >>
+		    wire_start >> wire_end >> cpu >> cpu_end;
 		ASSERT_FALSE(f.fail()) << text;
 		EXPECT_LE(wire, call + 0.05) << text;
 		EXPECT_LE(call, total + 0.05) << text;
+		// The last round trip lies within all of them.
+		EXPECT_LE(wire_start, wire_end) << text;
+		EXPECT_LE(static_cast<double>(wire_end - wire_start) / 1000.0,
+			  wire + 0.05)
+		    << text;
+		EXPECT_GE(cpu, 0) << text;
+		EXPECT_GE(cpu_end, 0) << text;
 		if (op == "exec") {
 			EXPECT_GE(calls, 1U) << text;
 			(rc == VACCEL_OK ? execs_ok : execs_failed)++;
+			exec_wires.emplace_back(wire_start, wire_end);
 		}
 		if (op == "session init") {
 			++inits;
@@ -126,6 +142,20 @@ TEST(AgentTrace, EveryCallIsTracedAndSummarised)
 	EXPECT_EQ(execs_ok, 2 * kCalls);
 	EXPECT_EQ(execs_failed, 1);
 	EXPECT_EQ(inits, 1);
+
+	// Both traces on one clock: each op request reached the agent while
+	// the client waited in that call's round trip. (The agent writes a
+	// line after its reply, so its lines go by read time.)
+	std::vector<int64_t> op_reads;
+	for (const Line &l : lines)
+		if (l.op > 0)
+			op_reads.push_back(l.read_ns);
+	std::sort(op_reads.begin(), op_reads.end());
+	ASSERT_EQ(op_reads.size(), exec_wires.size());
+	for (size_t i = 0; i < op_reads.size(); ++i) {
+		EXPECT_GT(op_reads[i], exec_wires[i].first) << "exec " << i;
+		EXPECT_LT(op_reads[i], exec_wires[i].second) << "exec " << i;
+	}
 
 	// The summary tool: a row per method, the call counts right.
 	const auto run = [](const std::string &args, bool ok = true) {
@@ -166,7 +196,8 @@ TEST(AgentTrace, EveryCallIsTracedAndSummarised)
 	const std::string paired = run(trace + " --pair " + client_trace);
 	EXPECT_NE(paired.find("with client exec"), std::string::npos) << paired;
 	for (const char *row :
-	     {"overhead", "client codec", "transport", "overhead / op"})
+	     {"overhead", "client codec", "transport", "overhead / op",
+	      "request leg", "reply leg", "cpus"})
 		EXPECT_NE(paired.find(row), std::string::npos) << row << paired;
 	// The agent's trace where the client's belongs: refused.
 	const std::string swapped =
@@ -174,6 +205,47 @@ TEST(AgentTrace, EveryCallIsTracedAndSummarised)
 	EXPECT_NE(swapped.find("expected the agent's trace first"),
 		  std::string::npos)
 	    << swapped;
+}
+
+// A plugin that started a thread before the agent's main() (libtorch does)
+// must not turn SIGTERM into the agent's death: it shuts down as usual, and
+// the trace it was writing is whole.
+TEST(AgentTrace, CompleteAfterSigtermWithThreadsStartedBeforeMain)
+{
+	TempDir dir;
+	Agent agent(dir.path(), "threaded");
+	const std::string trace = dir.file("trace.tsv");
+	ASSERT_TRUE(agent.start(std::string(TEST_EXEC_PLUGIN) + ":" +
+				    TEST_THREADED_PLUGIN,
+				{"--trace", trace}))
+	    << agent.log();
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
+	vaccel_session sess{};
+	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	constexpr int kCalls = 50;
+	std::vector<uint8_t> in(64, 1), out(64);
+	vaccel_arg r{in.data(), in.size(), VACCEL_ARG_RAW, 0, false};
+	vaccel_arg w{out.data(), out.size(), VACCEL_ARG_RAW, 0, false};
+	for (int i = 0; i < kCalls; ++i)
+		ASSERT_EQ(vaccel_exec(&sess, TEST_BULK_LIB, "bulk_transform",
+				      &r, 1, &w, 1),
+			  VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_cleanup(), VACCEL_OK);
+
+	const int status = agent.stop(SIGTERM);
+	ASSERT_TRUE(WIFEXITED(status))
+	    << "the agent died of signal " << WTERMSIG(status) << "\n"
+	    << agent.log();
+	EXPECT_EQ(WEXITSTATUS(status), 0) << agent.log();
+	const std::string text = slurp(trace);
+	ASSERT_FALSE(text.empty());
+	EXPECT_EQ(text.back(), '\n');
+	int execs = 0;
+	for (const Line &l : read_trace(trace))
+		execs += l.op > 0 ? 1 : 0;
+	EXPECT_EQ(execs, kCalls);
 }
 
 } // namespace
