@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <limits>
 #include <span>
 #include <system_error>
 #include <unordered_map>
@@ -704,6 +705,10 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 		tr.cpu_started = sched_getcpu();
 	}
 
+	// Where the caller polls for the reply, if it named a slot; the
+	// region stays mapped until the reply is in.
+	std::shared_ptr<ShmRegion> slot_region;
+	transport::ReplySlot slot;
 	CallInfo info;
 	info.regions = conn->local ? &conn->regions : nullptr;
 	info.op_time = traced ? &tr.op : nullptr;
@@ -727,6 +732,8 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 		info.fds = &frame.fds;
 		if (traced)
 			method = req.method();
+		if (conn->local && opts_.shm)
+			find_reply_slot(*conn, req, &slot_region, &slot);
 		resp = service_.handle(conn->id, req, info);
 		break;
 	}
@@ -752,13 +759,14 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	}
 	job.held.release();
 	if (!traced) {
-		reply(*conn, job.stream_id, std::move(resp), chunked);
+		reply(*conn, job.stream_id, std::move(resp), chunked, nullptr,
+		      &slot);
 		return;
 	}
 	tr.handled = Clock::now();
 	tr.status = resp.has_status() ? resp.status().code() : 0;
-	tr.reply_bytes =
-	    reply(*conn, job.stream_id, std::move(resp), chunked, &tr.status);
+	tr.reply_bytes = reply(*conn, job.stream_id, std::move(resp), chunked,
+			       &tr.status, &slot);
 	tr.replied = Clock::now();
 	tr.cpu_replied = sched_getcpu();
 	tr.arrived = job.arrived;
@@ -769,8 +777,40 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	opts_.trace->record(tr);
 }
 
+void Server::find_reply_slot(Conn &conn, const rpc::ttrpc::Request &req,
+			     std::shared_ptr<ShmRegion> *region,
+			     transport::ReplySlot *slot)
+{
+	for (const auto &kv : req.metadata()) {
+		if (kv.key() != transport::kReplySlotKey)
+			continue;
+		uint32_t id = 0;
+		uint64_t offset = 0, size = 0;
+		// A slot the agent cannot use costs the caller its polling
+		// time only: the reply goes to the socket as without one.
+		if (!transport::parse_reply_slot(kv.value(), &id, &offset,
+						 &size) ||
+		    offset % transport::kReplySlotHeader != 0 ||
+		    size <= transport::kReplySlotHeader ||
+		    size > std::numeric_limits<uint32_t>::max() ||
+		    !conn.regions.find(id, region).is_ok() ||
+		    !(*region)->contains(offset, size)) {
+			vaccel_debug("agent: connection %llu: ignoring reply "
+				     "slot '%s'",
+				     static_cast<unsigned long long>(conn.id),
+				     kv.value().c_str());
+			region->reset();
+			return;
+		}
+		*slot = transport::ReplySlot((*region)->data() + offset,
+					     static_cast<size_t>(size));
+		return;
+	}
+}
+
 size_t Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
-		     bool chunked, int *status)
+		     bool chunked, int *status,
+		     const transport::ReplySlot *slot)
 {
 	// The serialized Response is the envelope (status, then the payload
 	// field's header) followed by the payload's own bytes, sent from
@@ -804,6 +844,10 @@ size_t Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
 	std::span<const uint8_t> pieces[2] = {as_bytes(head),
 					      as_bytes(payload)};
 	const size_t total_sent = head.size() + payload.size();
+	if (slot != nullptr && slot->valid() && !conn.closing &&
+	    slot->deliver(stream_id, pieces) ==
+		transport::ReplySlot::Delivery::Delivered)
+		return total_sent;
 	core::Status st;
 	FrameHeader h;
 	h.stream_id = stream_id;

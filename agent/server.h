@@ -23,6 +23,7 @@
 #include "trace.h"
 #include "worker_pool.h"
 
+#include "transport/reply_slot.h"
 #include "transport/transport.h"
 
 #include <atomic>
@@ -113,8 +114,18 @@ private:
 	// Data frames followed by an empty Response frame. Returns the bytes
 	// of the reply (0 when it could not be sent); *@p status (may be NULL)
 	// becomes the status sent when a reply too large is replaced.
+	// The reply slot @p req names (transport/reply_slot.h), checked
+	// against the connection's regions; left empty when none is named or
+	// it is unusable.
+	void find_reply_slot(Conn &conn, const rpc::ttrpc::Request &req,
+			     std::shared_ptr<ShmRegion> *region,
+			     transport::ReplySlot *slot);
+	// Sends @p resp; into @p slot instead when the caller polls one
+	// (transport/reply_slot.h). Returns the reply's size, 0 when it was
+	// not sent.
 	size_t reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
-		     bool chunked = false, int *status = nullptr);
+		     bool chunked = false, int *status = nullptr,
+		     const transport::ReplySlot *slot = nullptr);
 
 	void reap(bool all);
 	void wake() noexcept;

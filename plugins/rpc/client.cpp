@@ -12,10 +12,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "transport/reply_slot.h"
 #include "transport/spin.h"
 
 #include <vaccel/log.h>
 
+#include <atomic>
+#include <bit>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -84,6 +87,20 @@ struct ShmBuffer {
 
 // The parts of one frame's payload, gathered when written.
 using FrameParts = std::vector<std::span<const uint8_t>>;
+
+// One reply slot of a connection's slot region (transport/reply_slot.h),
+// held by one call at a time.
+struct SlotLease {
+	uint32_t index = 0;
+	uint32_t region = 0;
+	uint64_t offset = 0;
+	transport::ReplySlot slot;
+};
+
+// The slot region: kReplySlots slots of kReplySlotSize bytes, one region
+// (1 MiB, the pool's granule) mapped once per connection.
+inline constexpr uint32_t kReplySlots = 16;
+inline constexpr size_t kReplySlotSize = size_t{64} << 10;
 
 // One connected stream. There is no reader thread: a caller waiting for its
 // reply reads the socket itself when nobody else does (leader/follower),
@@ -181,12 +198,22 @@ public:
 	{
 		return exchange(payload, {}, {}, dl, fds);
 	}
-	// As above, the payload being @p head followed by @p tail.
+	// As above, the payload being @p head followed by @p tail. With
+	// @p slot (from take_reply_slot(), named in the request's metadata),
+	// polls the slot for the reply rather than the socket; the slot is
+	// given back (or, when the agent may still write to it, retired).
 	Result<ReplyBytes> roundtrip(std::span<const uint8_t> head,
-				     std::span<const uint8_t> tail, Deadline dl)
+				     std::span<const uint8_t> tail, Deadline dl,
+				     std::optional<SlotLease> slot = {})
 	{
-		return exchange(head, tail, {}, dl, {});
+		return exchange(head, tail, {}, dl, {}, false,
+				slot ? &*slot : nullptr);
 	}
+
+	// A free reply slot, mapping the slot region on the agent the first
+	// time; none when the agent offers no slots, this caller would not
+	// poll (VACCEL_RPC_POLL_US=0) or all are in use.
+	std::optional<SlotLease> take_reply_slot(Deadline dl);
 
 	// A client-streaming call: a Request frame flagged RemoteOpen
 	// carrying @p open, then one Data frame per element of @p data, the
@@ -213,17 +240,23 @@ private:
 				    std::span<const uint8_t> tail,
 				    std::span<const FrameParts> data,
 				    Deadline dl, std::span<const int> fds,
-				    bool streaming = false)
+				    bool streaming = false,
+				    SlotLease *reply_slot = nullptr)
 	{
 		auto slot = std::make_shared<Pending>();
 		uint32_t id = 0;
 		{
 			std::lock_guard lock(mu_);
-			if (dead_)
+			if (dead_) {
+				if (reply_slot != nullptr)
+					give_back_slot(reply_slot->index);
 				return death_;
+			}
 			id = take_stream_id();
 			pending_.emplace(id, slot);
 		}
+		if (reply_slot != nullptr)
+			reply_slot->slot.arm(id);
 		transport::FrameHeader h;
 		h.stream_id = id;
 		h.type = transport::MsgType::Request;
@@ -280,11 +313,95 @@ private:
 			// A partial frame leaves the stream out of step.
 			fail(Status(VACCEL_EIO,
 				    "send failed: " + sent.message()));
+			if (reply_slot != nullptr)
+				retire_slot(reply_slot->index);
 			return Status(VACCEL_EIO,
 				      "send failed: " + sent.message());
 		}
-
+		if (reply_slot != nullptr)
+			return await_slot(slot, id, dl, *reply_slot);
 		return await(slot, id, dl);
+	}
+
+	// Polls @p lease's slot for the reply to @p id, for about as long as
+	// such replies take (the same policy as polling the socket); then,
+	// or when the agent says the reply went to the socket, waits there.
+	Result<ReplyBytes> await_slot(const std::shared_ptr<Pending> &pending,
+				      uint32_t id, Deadline dl,
+				      const SlotLease &lease)
+	{
+		const transport::ReplySlot &rs = lease.slot;
+		const auto start = Clock::now();
+		auto budget = spin_.budget(slot_wait_ns_.load());
+		if (dl)
+			budget = std::min<std::chrono::nanoseconds>(
+			    budget, *dl - start);
+		const auto until = start + budget;
+		auto next_yield = start + transport::kSpinYieldEvery;
+		bool in_slot = false;
+		auto now = start;
+		for (;;) {
+			if (rs.ready().load(std::memory_order_acquire) == id) {
+				in_slot = true;
+				break;
+			}
+			if (rs.socket().load(std::memory_order_acquire) == id ||
+			    now >= until)
+				break;
+			if (now >= next_yield) {
+				std::this_thread::yield();
+				next_yield = now + transport::kSpinYieldEvery;
+			} else {
+				transport::cpu_relax();
+			}
+			now = Clock::now();
+		}
+		if (!in_slot)
+			in_slot = rs.disarm(id);
+		slot_wait_ns_.store(spin_.update(
+		    slot_wait_ns_.load(),
+		    std::chrono::duration_cast<std::chrono::nanoseconds>(
+			Clock::now() - start)
+			.count()));
+		if (in_slot) {
+			// A copy the agent also sent (it saw us stop polling)
+			// is dropped as a late reply.
+			{
+				std::lock_guard lock(mu_);
+				pending_.erase(id);
+			}
+			const uint32_t len =
+			    rs.length().load(std::memory_order_relaxed);
+			ReplyBytes out;
+			if (len <= rs.capacity())
+				out.frame.assign(rs.reply(), rs.reply() + len);
+			give_back_slot(lease.index);
+			if (len > rs.capacity())
+				return Status(VACCEL_EREMOTEIO,
+					      "reply slot overflows");
+			CallTrace::current().slot = true;
+			return out;
+		}
+		auto r = await(pending, id, dl);
+		// Once the socket's reply is in, the agent is done with the
+		// slot; after a timeout it may still write there.
+		if (r)
+			give_back_slot(lease.index);
+		else
+			retire_slot(lease.index);
+		return r;
+	}
+
+	void give_back_slot(uint32_t index)
+	{
+		std::lock_guard lock(shm_mu_);
+		free_slots_ |= 1U << index;
+	}
+	// Never used again (the agent may still write to it).
+	void retire_slot(uint32_t index)
+	{
+		std::lock_guard lock(shm_mu_);
+		free_slots_ &= ~(1U << index);
 	}
 
 	// Waits for @p slot's reply: as the reader when nobody reads, else
@@ -607,8 +724,16 @@ private:
 	std::vector<std::shared_ptr<ShmBuffer>> idle_;
 	uint32_t next_region_ = 1;
 	std::unordered_map<uint64_t, uint32_t> arena_regions_; // block -> id
-	// Held while a block is being mapped, so that it is mapped once.
+	// Reply slots: the region (mapped once), which slots are free, and
+	// whether mapping it failed (then no call uses slots).
+	std::shared_ptr<ShmBuffer> slot_region_;
+	uint32_t free_slots_ = 0;
+	bool slots_failed_ = false;
+	// Held while a block or the slot region is being mapped, so that it
+	// is mapped once.
 	std::mutex arena_map_mu_;
+	// Smoothed wait for a reply in a slot, ns (any caller).
+	std::atomic<int64_t> slot_wait_ns_{0};
 	int wake_fd_ = -1; // written by fail(), never drained
 	const transport::SpinPolicy spin_;
 	// Smoothed wait for the next frame, ns (the current reader only).
@@ -664,10 +789,11 @@ Status logged(const CallTarget &t, Status st)
 	return st;
 }
 
-// A ttrpc Request envelope around @p payload bytes.
+// A ttrpc Request envelope around @p payload bytes; @p slot, when given,
+// names the reply slot the caller will poll.
 Status encode(std::string_view service, std::string_view method,
 	      std::string payload, std::chrono::milliseconds timeout,
-	      std::string *out)
+	      std::string *out, const SlotLease *slot = nullptr)
 {
 	try {
 		rpc::ttrpc::Request envelope;
@@ -676,6 +802,12 @@ Status encode(std::string_view service, std::string_view method,
 		if (timeout.count() > 0)
 			envelope.set_timeout_nano(
 			    std::chrono::nanoseconds(timeout).count());
+		if (slot != nullptr) {
+			auto *kv = envelope.add_metadata();
+			kv->set_key(std::string(transport::kReplySlotKey));
+			kv->set_value(transport::format_reply_slot(
+			    slot->region, slot->offset, kReplySlotSize));
+		}
 		envelope.set_payload(std::move(payload));
 		if (!envelope.SerializeToString(out))
 			return Status(VACCEL_EINVAL, "cannot encode request");
@@ -864,6 +996,50 @@ Result<std::shared_ptr<ShmBuffer>> Connection::take_region(size_t size,
 	return buf;
 }
 
+std::optional<SlotLease> Connection::take_reply_slot(Deadline dl)
+{
+	if (!features_.reply_slots || spin_.max().count() <= 0)
+		return std::nullopt;
+	const auto lease = [&]() -> std::optional<SlotLease> {
+		if (!slot_region_ || free_slots_ == 0)
+			return std::nullopt;
+		const auto i =
+		    static_cast<uint32_t>(std::countr_zero(free_slots_));
+		free_slots_ &= ~(1U << i);
+		SlotLease l;
+		l.index = i;
+		l.region = slot_region_->id;
+		l.offset = uint64_t{i} * kReplySlotSize;
+		l.slot = transport::ReplySlot(slot_region_->base + l.offset,
+					      kReplySlotSize);
+		return l;
+	};
+	{
+		std::lock_guard lock(shm_mu_);
+		if (slot_region_ || slots_failed_)
+			return lease();
+	}
+	std::lock_guard mapping(arena_map_mu_);
+	{
+		std::lock_guard lock(shm_mu_);
+		if (slot_region_ || slots_failed_)
+			return lease();
+	}
+	static_assert(kReplySlots <= 32 &&
+		      kReplySlots * kReplySlotSize <= kRegionAlign);
+	auto buf = take_region(kReplySlots * kReplySlotSize, dl);
+	std::lock_guard lock(shm_mu_);
+	if (!buf) {
+		vaccel_debug("[rpc] no reply slots: %s",
+			     buf.status().message().c_str());
+		slots_failed_ = true;
+		return std::nullopt;
+	}
+	slot_region_ = std::move(buf).value();
+	free_slots_ = kReplySlots == 32 ? ~0U : (1U << kReplySlots) - 1;
+	return lease();
+}
+
 Result<uint32_t> Connection::arena_region(uint64_t block, int fd, size_t size,
 					  Deadline dl)
 {
@@ -983,6 +1159,7 @@ public:
 		if (!on_)
 			return;
 		CallTimes &t = CallTrace::current();
+		t.slot = false;
 		t.cpu_start = sched_getcpu();
 		t.wire_start = std::chrono::steady_clock::now();
 	}
@@ -1017,7 +1194,7 @@ void CallTrace::open(const std::string &path) noexcept
 			file_.open(path, "# op\tmethod\trc\tcalls\ttotal_us\t"
 					 "call_us\twire_us\town_us\t"
 					 "wire_start_ns\twire_end_ns\tcpu\t"
-					 "cpu_end\n");
+					 "cpu_end\tslot\n");
 		    !st)
 			vaccel_error("[rpc] VACCEL_RPC_TRACE: %s; not tracing",
 				     st.message().c_str());
@@ -1038,11 +1215,11 @@ void CallTrace::record(const char *op, int rc, std::chrono::nanoseconds total,
 			.count());
 	};
 	file_.line("%s\t%.*s\t%d\t%u\t%.1f\t%.1f\t%.1f\t%.1f\t%lld\t%lld\t%"
-		   "d\t%d\n",
+		   "d\t%d\t%d\n",
 		   op, static_cast<int>(m.size()), m.data(), rc, t.calls,
 		   us(total).count(), us(t.call).count(), us(t.wire).count(),
 		   us(total - t.call).count(), ns(t.wire_start), ns(t.wire_end),
-		   t.cpu_start, t.cpu_end);
+		   t.cpu_start, t.cpu_end, t.slot ? 1 : 0);
 }
 
 CallTimes &CallTrace::current() noexcept
@@ -1102,6 +1279,7 @@ Result<std::shared_ptr<Connection>> Client::connection(uint64_t generation)
 	hello.set_version(1);
 	hello.add_features("chunked");
 	hello.add_features("shm");
+	hello.add_features("reply-slots");
 	rpc::ext::Hello answer;
 	Status st = simple_call(*conn, transport::kServiceAdmin, "Hello", hello,
 				&answer, cfg_.connect_timeout);
@@ -1113,7 +1291,9 @@ Result<std::shared_ptr<Connection>> Client::connection(uint64_t generation)
 		for (const auto &name : answer.features()) {
 			f.chunked |= name == "chunked";
 			f.shm |= name == "shm" && local && cfg_.shm;
+			f.reply_slots |= name == "reply-slots";
 		}
+		f.reply_slots = f.reply_slots && f.shm && cfg_.reply_slots;
 	} else if (st.code() != VACCEL_ENOTSUP) {
 		return Status(VACCEL_EIO, "cannot talk to " +
 					      cfg_.address_text + ": " +
@@ -1121,10 +1301,10 @@ Result<std::shared_ptr<Connection>> Client::connection(uint64_t generation)
 	}
 	conn->set_features(f);
 	vaccel_debug("[rpc] connected to %s (generation %llu, chunked %d, "
-		     "shm %d)",
+		     "shm %d, reply slots %d)",
 		     cfg_.address_text.c_str(),
 		     static_cast<unsigned long long>(conn->generation()),
-		     f.chunked, f.shm);
+		     f.chunked, f.shm, f.reply_slots);
 	conn_ = conn;
 	return conn;
 }
@@ -1191,15 +1371,18 @@ Status Client::call(const CallTarget &target,
 	Result<ReplyBytes> bytes = Status::ok();
 	if (payload.size() + kEnvelope <= cfg_.max_frame) {
 		// The envelope, then the payload from where it is.
+		std::optional<SlotLease> slot = c.take_reply_slot(dl);
 		std::string head;
 		if (Status st = encode(target.service, target.method, {},
-				       cfg_.call_timeout, &head);
+				       cfg_.call_timeout, &head,
+				       slot ? &*slot : nullptr);
 		    !st)
 			return logged(target, st);
 		if (!payload.empty())
 			head += transport::field_header(3, payload.size());
 		const WireTimed wire(timed);
-		bytes = c.roundtrip(bytes_of(head), bytes_of(payload), dl);
+		bytes = c.roundtrip(bytes_of(head), bytes_of(payload), dl,
+				    std::move(slot));
 	} else if (payload.size() > cfg_.max_message) {
 		return logged(target,
 			      Status::error(VACCEL_EINVAL,

@@ -83,6 +83,7 @@ private:
 struct Features {
 	bool chunked = false;
 	bool shm = false;
+	bool reply_slots = false; // with shm only
 };
 
 // What a call needs besides its messages.
@@ -111,6 +112,8 @@ struct CallTimes {
 	// the request's way there and the reply's way back.
 	std::chrono::steady_clock::time_point wire_start, wire_end;
 	int cpu_start = -1, cpu_end = -1;
+	// The last reply came through a reply slot, not the socket.
+	bool slot = false;
 };
 
 class CallTrace

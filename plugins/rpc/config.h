@@ -25,6 +25,9 @@
 //       machine has 4 CPUs or more, else 0 (never polls): on 2 CPUs a
 //       polling caller takes the core that the agent, when it runs on the
 //       same machine, needs (a noop round trip went from 29 to 55 us).
+//   VACCEL_RPC_REPLY_SLOTS         0: replies always come on the socket;
+//       default 1: a polling call on a unix socket has its reply put in
+//       shared memory (transport/reply_slot.h) when the agent offers it.
 #pragma once
 
 #include "transport/transport.h"
@@ -54,6 +57,7 @@ struct Config {
 	uint64_t max_message = uint64_t{1} << 30;
 	bool shm = true;
 	uint64_t shm_threshold = 64 * 1024;
+	bool reply_slots = true;
 	std::chrono::microseconds poll = default_poll();
 	// VACCEL_RPC_TRACE: where each op's client-side timings go (empty:
 	// nowhere); see CallTrace.
