@@ -396,15 +396,15 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 
 void Server::wait_for_frame(Conn &conn)
 {
-	const auto budget = reader_spin_.budget(conn.read_wait_ns);
-	if (budget.count() <= 0 || open_conns_.load() > max_polling_readers_)
+	const auto plan = reader_spin_.plan(conn.read_wait_ns);
+	if (plan.poll.count() <= 0 || open_conns_.load() > max_polling_readers_)
 		return;
 	if (polling_readers_.fetch_add(1) < max_polling_readers_) {
 		pollfd p{conn.stream.fd(), POLLIN, 0};
 		// An error or hang-up shows as an event too: the read that
 		// follows reports it.
 		[[maybe_unused]] int n =
-		    transport::spin_poll(std::span(&p, 1), budget);
+		    transport::plan_poll(std::span(&p, 1), plan);
 	}
 	polling_readers_.fetch_sub(1);
 }

@@ -39,7 +39,9 @@ the transport and agent rows split further:
    writing reply   of which the agent's write
   agent before op queue + decoding up to the op
   agent after op  the op's end -> the reply encoded
-and a line says which CPUs the client and the agent's worker ran on.
+and a line says which CPUs the client and the agent's worker ran on, and
+how many replies came through a reply slot (shared memory) rather than the
+socket.
 and the overhead as a percentage of the op. Pairing per call rather than
 subtracting medians matters when the op's time varies widely.
 
@@ -192,6 +194,9 @@ def pair(agent_path, client_path, skip):
           f"{percentile(pct, 0.9):8.2f}%")
     if timeline:
         print("  " + cpu_summary(pairs))
+    if "slot" in client[0]:
+        slotted = sum(1 for _, c in pairs if c["slot"] == "1")
+        print(f"  replies through a reply slot: {slotted} of {len(pairs)}")
     return 0
 
 

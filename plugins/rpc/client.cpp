@@ -95,6 +95,8 @@ struct SlotLease {
 	uint32_t region = 0;
 	uint64_t offset = 0;
 	transport::ReplySlot slot;
+	// How the call waits for its reply (set when it is sent).
+	transport::SpinPolicy::Plan plan;
 };
 
 // The slot region: kReplySlots slots of kReplySlotSize bytes, one region
@@ -255,8 +257,11 @@ private:
 			id = take_stream_id();
 			pending_.emplace(id, slot);
 		}
-		if (reply_slot != nullptr)
-			reply_slot->slot.arm(id);
+		if (reply_slot != nullptr) {
+			reply_slot->plan = spin_.plan(slot_wait_ns_.load());
+			reply_slot->slot.arm(
+			    id, reply_slot->plan.sleep.count() == 0);
+		}
 		transport::FrameHeader h;
 		h.stream_id = id;
 		h.type = transport::MsgType::Request;
@@ -323,24 +328,39 @@ private:
 		return await(slot, id, dl);
 	}
 
-	// Polls @p lease's slot for the reply to @p id, for about as long as
-	// such replies take (the same policy as polling the socket); then,
-	// or when the agent says the reply went to the socket, waits there.
+	// Polls @p lease's slot for the reply to @p id around when such
+	// replies come (the same plan as for polling the socket: from the
+	// start, or after sleeping most of the usual wait); then, or when the
+	// agent says the reply went to the socket, waits there.
 	Result<ReplyBytes> await_slot(const std::shared_ptr<Pending> &pending,
 				      uint32_t id, Deadline dl,
 				      const SlotLease &lease)
 	{
 		const transport::ReplySlot &rs = lease.slot;
 		const auto start = Clock::now();
-		auto budget = spin_.budget(slot_wait_ns_.load());
-		if (dl)
-			budget = std::min<std::chrono::nanoseconds>(
-			    budget, *dl - start);
-		const auto until = start + budget;
-		auto next_yield = start + transport::kSpinYieldEvery;
+		auto plan = lease.plan;
+		if (dl) {
+			const std::chrono::nanoseconds left = *dl - start;
+			plan.sleep = std::min(plan.sleep, left);
+			plan.poll = std::min(plan.poll, left - plan.sleep);
+		}
+		bool early = false;
+		if (plan.sleep.count() > 0) {
+			// Asleep, the slot cannot be watched: the agent sees
+			// `waiting` clear and sends the reply on the socket,
+			// which ends the sleep. Armed only afterwards.
+			pollfd fds[2] = {{stream_.fd(), POLLIN, 0},
+					 {wake_fd_, POLLIN, 0}};
+			early =
+			    transport::plan_poll(fds, {plan.sleep, {}}) != 0;
+			if (!early)
+				rs.waiting().store(id);
+		}
+		const auto until = Clock::now() + plan.poll;
+		auto now = Clock::now();
+		auto next_yield = now + transport::kSpinYieldEvery;
 		bool in_slot = false;
-		auto now = start;
-		for (;;) {
+		for (; !early;) {
 			if (rs.ready().load(std::memory_order_acquire) == id) {
 				in_slot = true;
 				break;
@@ -519,13 +539,17 @@ private:
 			pollfd fds[2] = {{stream_.fd(), POLLIN, 0},
 					 {wake_fd_, POLLIN, 0}};
 			const auto start = Clock::now();
-			auto budget = spin_.budget(wait_ns_);
-			if (dl)
-				budget = std::min<std::chrono::nanoseconds>(
-				    budget, *dl - start);
+			auto plan = spin_.plan(wait_ns_);
+			if (dl) {
+				const std::chrono::nanoseconds left =
+				    *dl - start;
+				plan.sleep = std::min(plan.sleep, left);
+				plan.poll =
+				    std::min(plan.poll, left - plan.sleep);
+			}
 			int n = 0;
-			if (budget.count() > 0)
-				n = transport::spin_poll(fds, budget);
+			if (plan.poll.count() > 0)
+				n = transport::plan_poll(fds, plan);
 			while (n == 0) {
 				int timeout = -1;
 				if (dl) {

@@ -70,12 +70,13 @@ public:
 	std::atomic_ref<uint32_t> socket() const noexcept { return word(2); }
 	std::atomic_ref<uint32_t> length() const noexcept { return word(3); }
 
-	// The caller, before sending request @p id: it will poll the slot.
-	void arm(uint32_t id) const noexcept
+	// The caller, before sending request @p id: it will poll the slot
+	// (@p polling), or sleep first and set `waiting` when it starts.
+	void arm(uint32_t id, bool polling = true) const noexcept
 	{
 		ready().store(0, std::memory_order_relaxed);
 		socket().store(0, std::memory_order_relaxed);
-		waiting().store(id, std::memory_order_seq_cst);
+		waiting().store(polling ? id : 0, std::memory_order_seq_cst);
 	}
 
 	// The caller stops polling: true when the reply to @p id is in the

@@ -54,12 +54,38 @@ public:
 				  max_);
 	}
 
+	// For a wait on a descriptor, which can sleep with a timeout and
+	// still wake when the event comes early: waits that fit within the
+	// maximum are polled from the start (budget()); longer ones, up to
+	// three times the maximum, sleep until shortly before the usual
+	// arrival and poll around it (a quarter of the usual wait on either
+	// side, within the floor and half the maximum). A GPU model that runs
+	// a little longer than the maximum then still finds its caller and
+	// the agent polling, for a fraction of the CPU time. Longer waits:
+	// the floor only (an idle peer).
+	struct Plan {
+		std::chrono::nanoseconds sleep{0}, poll{0};
+	};
+	[[nodiscard]] constexpr Plan plan(int64_t avg) const
+	{
+		const int64_t max = max_.count();
+		if (max <= 0)
+			return {};
+		if (avg <= max || avg > 3 * max)
+			return {std::chrono::nanoseconds{0}, budget(avg)};
+		const int64_t lead =
+		    std::clamp<int64_t>(avg / 4, floor_.count(), max / 2);
+		return {std::chrono::nanoseconds{avg - lead},
+			std::chrono::nanoseconds{2 * lead}};
+	}
+
 	// The smoothed wait after one more wait @p wait (ns) following
-	// @p avg. Long waits count as twice the maximum, so that one pause in
-	// a busy stream does not stop the polling at once, yet a few do.
+	// @p avg. Long waits count as four times the maximum, so that one
+	// pause in a busy stream does not stop the polling at once, yet a
+	// few do.
 	[[nodiscard]] constexpr int64_t update(int64_t avg, int64_t wait) const
 	{
-		const int64_t cap = 2 * max_.count();
+		const int64_t cap = 4 * max_.count();
 		wait = std::clamp<int64_t>(wait, 0, cap);
 		return avg + (wait - avg) / 8;
 	}
@@ -94,5 +120,10 @@ inline constexpr std::chrono::microseconds kSpinYieldEvery{20};
 // with revents set, 0 when the budget ran out, < 0 on an error (errno set;
 // EINTR is retried).
 int spin_poll(std::span<pollfd> fds, std::chrono::nanoseconds budget);
+
+// Waits for @p fds as @p plan says: sleeps (ppoll with a timeout) for
+// plan.sleep, then polls for plan.poll. Returns as spin_poll(): > 0 as soon
+// as an event comes, whichever part it comes in; 0 when the plan ran out.
+int plan_poll(std::span<pollfd> fds, SpinPolicy::Plan plan);
 
 } // namespace vaccel::transport

@@ -126,6 +126,30 @@ TEST(SpinPolicy, PollsTwiceTheUsualGapWithinTheBounds)
 	EXPECT_EQ(p.budget(2500 * kUs), 50us);
 }
 
+// Waits a little longer than the most it may poll: sleep through most of
+// the usual wait, poll around its end; far longer ones: the floor.
+TEST(SpinPolicy, LongerWaitsSleepFirstThenPollAroundTheUsualArrival)
+{
+	const SpinPolicy p(2000us, 50us);
+	// Within the maximum: no sleep, as budget() says.
+	EXPECT_EQ(p.plan(150 * kUs).sleep, 0us);
+	EXPECT_EQ(p.plan(150 * kUs).poll, 300us);
+	EXPECT_EQ(p.plan(2000 * kUs).sleep, 0us);
+	// 2.4 ms: a quarter (600 us) before it, polled until a quarter after.
+	EXPECT_EQ(p.plan(2400 * kUs).sleep, 1800us);
+	EXPECT_EQ(p.plan(2400 * kUs).poll, 1200us);
+	// 5 ms: the lead is capped at half the maximum.
+	EXPECT_EQ(p.plan(5000 * kUs).sleep, 4000us);
+	EXPECT_EQ(p.plan(5000 * kUs).poll, 2000us);
+	// Beyond three times the maximum: an idle peer, the floor only.
+	EXPECT_EQ(p.plan(6001 * kUs).sleep, 0us);
+	EXPECT_EQ(p.plan(6001 * kUs).poll, 50us);
+	// Never polling stays never polling.
+	const SpinPolicy off(0us, 50us);
+	EXPECT_EQ(off.plan(2400 * kUs).sleep, 0us);
+	EXPECT_EQ(off.plan(2400 * kUs).poll, 0us);
+}
+
 TEST(SpinPolicy, ZeroMaximumNeverPolls)
 {
 	const SpinPolicy p(0us, 50us);
@@ -143,7 +167,7 @@ TEST(SpinPolicy, AverageFollowsGapsAndOnePauseDoesNotStopPolling)
 	for (int i = 0; i < 100; ++i)
 		avg = p.update(avg, 150 * kUs);
 	EXPECT_NEAR(double(avg), 150.0 * kUs, 2.0 * kUs);
-	// One long pause (a minute) counts as 4 ms: still polling after it.
+	// One long pause (a minute) counts as 8 ms: still polling after it.
 	avg = p.update(avg, 60'000'000 * kUs);
 	EXPECT_LT(avg, 2000 * kUs);
 	EXPECT_GT(p.budget(avg), 300us);

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reply slots end to end (transport/reply_slot.h): a real agent puts the
+// replies of a polling caller in shared memory; replies larger than a slot,
+// callers that do not poll, many threads sharing the slots, a call that
+// times out while its slot is armed, and slots the agent cannot use.
+#include "rpc_test.h"
+
+#include "transport/reply_slot.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+using namespace rpc_test;
+namespace tp = vaccel::transport;
+
+namespace
+{
+
+class ReplySlots : public ::testing::Test
+{
+protected:
+	void TearDown() override
+	{
+		if (sess_.id > 0) {
+			EXPECT_EQ(vaccel_session_release(&sess_), VACCEL_OK);
+		}
+		EXPECT_EQ(vaccel_cleanup(), VACCEL_OK);
+		for (const char *v :
+		     {"VACCEL_TEST_REPLY_SLOTS", "VACCEL_RPC_POLL_US",
+		      "VACCEL_RPC_REPLY_SLOTS", "VACCEL_RPC_TRACE",
+		      "VACCEL_RPC_SHM_THRESHOLD"})
+			::unsetenv(v);
+	}
+
+	// An agent with the exec plugin; the client with slots on and polling
+	// unless @p slots is false.
+	void start(bool slots = true, const char *timeout_ms = "20000")
+	{
+		agent_ = std::make_unique<Agent>(dir_.path(), "slots");
+		ASSERT_TRUE(agent_->start(TEST_EXEC_PLUGIN, {"--workers", "4"}))
+		    << agent_->log();
+		::setenv("VACCEL_TEST_REPLY_SLOTS", slots ? "1" : "0", 1);
+		trace_ = dir_.file("client.tsv");
+		::setenv("VACCEL_RPC_TRACE", trace_.c_str(), 1);
+		ASSERT_NO_FATAL_FAILURE(restart_runtime(
+		    TEST_RPC_PLUGIN, agent_->address(), timeout_ms));
+		ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE),
+			  VACCEL_OK);
+	}
+
+	// bulk_transform of @p size bytes seeded with @p seed; true when the
+	// call succeeded and every output byte is right.
+	bool transform(size_t size, uint8_t seed)
+	{
+		return transform_on(&sess_, size, seed);
+	}
+	static bool transform_on(vaccel_session *s, size_t size, uint8_t seed)
+	{
+		std::vector<uint8_t> in(size), out(size);
+		for (size_t i = 0; i < size; ++i)
+			in[i] = static_cast<uint8_t>(seed + i * 13);
+		vaccel_arg r{in.data(), size, VACCEL_ARG_RAW, 0, false};
+		vaccel_arg w{out.data(), size, VACCEL_ARG_RAW, 0, false};
+		if (vaccel_exec(s, TEST_BULK_LIB, "bulk_transform", &r, 1, &w,
+				1) != VACCEL_OK)
+			return false;
+		for (size_t i = 0; i < size; ++i)
+			if (out[i] != static_cast<uint8_t>(in[i] * 31u + 7u))
+				return false;
+		return true;
+	}
+
+	// The client trace's exec lines (written at cleanup): how many, and
+	// how many had their reply through a slot.
+	std::pair<int, int> exec_replies()
+	{
+		EXPECT_EQ(vaccel_session_release(&sess_), VACCEL_OK);
+		sess_.id = 0;
+		EXPECT_EQ(vaccel_cleanup(), VACCEL_OK);
+		std::ifstream in(trace_);
+		std::string line;
+		std::getline(in, line);
+		EXPECT_NE(line.find("\tslot"), std::string::npos) << line;
+		int execs = 0, slotted = 0;
+		while (std::getline(in, line)) {
+			if (line.rfind("exec\t", 0) != 0)
+				continue;
+			++execs;
+			slotted += line.back() == '1' ? 1 : 0;
+		}
+		return {execs, slotted};
+	}
+
+	uint64_t agent_regions()
+	{
+		auto st = agent_stats(agent_->address());
+		EXPECT_TRUE(st);
+		return st ? st->regions() : ~uint64_t{0};
+	}
+
+	TempDir dir_;
+	std::unique_ptr<Agent> agent_;
+	vaccel_session sess_{};
+	std::string trace_;
+};
+
+// A polling caller gets its replies through a slot, right, and the slots
+// take one region on the agent.
+TEST_F(ReplySlots, PollingCallerGetsRepliesThroughTheSlot)
+{
+	ASSERT_NO_FATAL_FAILURE(start());
+	constexpr int kCalls = 200;
+	for (int i = 0; i < kCalls; ++i)
+		ASSERT_TRUE(transform(4096 + i, static_cast<uint8_t>(i)))
+		    << "call " << i;
+	EXPECT_EQ(agent_regions(), 1U);
+	const auto [execs, slotted] = exec_replies();
+	EXPECT_EQ(execs, kCalls);
+	// Most; a call whose reply took longer than the caller polled got it
+	// from the socket (a loaded CI machine).
+	EXPECT_GT(slotted, 0);
+}
+
+// A reply larger than a slot comes on the socket, told so by the slot,
+// mixed with small ones that still use it.
+TEST_F(ReplySlots, RepliesLargerThanASlotComeOnTheSocket)
+{
+	// Keep 200 KB calls off the shared-memory data plane: plain calls.
+	::setenv("VACCEL_RPC_SHM_THRESHOLD", "1000000000", 1);
+	ASSERT_NO_FATAL_FAILURE(start());
+	for (int i = 0; i < 40; ++i) {
+		const size_t size = i % 2 == 0 ? 200 * 1024 : 1024;
+		ASSERT_TRUE(transform(size, static_cast<uint8_t>(i)))
+		    << "call " << i;
+	}
+	const auto [execs, slotted] = exec_replies();
+	EXPECT_EQ(execs, 40);
+	EXPECT_LE(slotted, 20); // never the 200 KB ones
+}
+
+// A caller that never polls has no slots (nothing would watch them), nor
+// one that turned them off.
+TEST_F(ReplySlots, NoSlotsWithoutPollingOrWhenTurnedOff)
+{
+	::setenv("VACCEL_RPC_POLL_US", "0", 1);
+	ASSERT_NO_FATAL_FAILURE(start(false));
+	::setenv("VACCEL_RPC_REPLY_SLOTS", "1", 1);
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent_->address()));
+	::setenv("VACCEL_RPC_POLL_US", "0", 1);
+	sess_ = {};
+	ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	for (int i = 0; i < 20; ++i)
+		ASSERT_TRUE(transform(2048, static_cast<uint8_t>(i)));
+	EXPECT_EQ(agent_regions(), 0U);
+	const auto [execs, slotted] = exec_replies();
+	EXPECT_EQ(execs, 20);
+	EXPECT_EQ(slotted, 0);
+}
+
+// More threads than slots: some calls wait on the socket, all are right.
+TEST_F(ReplySlots, ThreadsBeyondTheSlotCountAllGetTheirOwnReplies)
+{
+	ASSERT_NO_FATAL_FAILURE(start());
+	constexpr int kThreads = 24, kCalls = 40;
+	std::atomic<int> wrong{0};
+	std::vector<std::thread> ts;
+	for (int t = 0; t < kThreads; ++t)
+		ts.emplace_back([&, t] {
+			for (int i = 0; i < kCalls; ++i)
+				if (!transform(1000 + 37 * t + i,
+					       static_cast<uint8_t>(t * 7 + i)))
+					++wrong;
+		});
+	for (auto &t : ts)
+		t.join();
+	EXPECT_EQ(wrong.load(), 0);
+	EXPECT_EQ(agent_regions(), 1U);
+	const auto [execs, slotted] = exec_replies();
+	EXPECT_EQ(execs, kThreads * kCalls);
+}
+
+// A call that times out while its slot is armed: the agent's late reply
+// must not land in a slot another call uses (its slot is retired), and the
+// calls after it are all right.
+TEST_F(ReplySlots, TimedOutCallDoesNotCorruptLaterReplies)
+{
+	ASSERT_NO_FATAL_FAILURE(start(true, "300"));
+	int32_t ms = 1000;
+	vaccel_arg r{&ms, sizeof(ms), VACCEL_ARG_INT32, 0, false};
+	EXPECT_EQ(
+	    vaccel_exec(&sess_, TEST_BULK_LIB, "bulk_sleep", &r, 1, nullptr, 0),
+	    VACCEL_EIO);
+	// Calls all through the time the late reply arrives.
+	const auto until = Clock::now() + 1500ms;
+	int calls = 0;
+	while (Clock::now() < until && calls < 100000) {
+		ASSERT_TRUE(
+		    transform(512 + calls % 300, static_cast<uint8_t>(calls)))
+		    << "call " << calls;
+		++calls;
+	}
+	EXPECT_GT(calls, 0);
+}
+
+// Slots the agent cannot use (an unknown region, a misaligned or
+// out-of-range one, garbage) are ignored: the reply comes on the socket.
+// A usable one gets the reply, and nothing on the socket.
+TEST_F(ReplySlots, AgentIgnoresUnusableSlotsAndFillsAGoodOne)
+{
+	ASSERT_NO_FATAL_FAILURE(start(false));
+	RawConn raw;
+	ASSERT_TRUE(raw.connect(agent_->address()));
+	constexpr size_t kMiB = size_t{1} << 20;
+	int fd = ::memfd_create("slots", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(::ftruncate(fd, kMiB), 0);
+	ASSERT_EQ(
+	    ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+	    0);
+	auto *base = static_cast<uint8_t *>(
+	    ::mmap(nullptr, kMiB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+	ASSERT_NE(base, MAP_FAILED);
+	vaccel::rpc::ext::MapRegion m;
+	m.set_region(5);
+	m.set_size(kMiB);
+	ASSERT_TRUE(
+	    raw.send_frame(1, tp::MsgType::Request, 0,
+			   RawConn::request(std::string(tp::kServiceData),
+					    "MapRegion", m.SerializeAsString()),
+			   std::span(&fd, 1)));
+	auto mapped = raw.read_response();
+	ASSERT_TRUE(mapped);
+	ASSERT_EQ(mapped->status().code(), 0);
+
+	// Hello, naming @p slot; the stream id of the next frame on the
+	// socket and its status.
+	const auto hello = [&](uint32_t id, const std::string &slot) {
+		vaccel::rpc::ttrpc::Request req;
+		req.set_service(std::string(tp::kServiceAdmin));
+		req.set_method("Hello");
+		vaccel::rpc::ext::Hello h;
+		h.set_version(1);
+		req.set_payload(h.SerializeAsString());
+		auto *kv = req.add_metadata();
+		kv->set_key(std::string(tp::kReplySlotKey));
+		kv->set_value(slot);
+		EXPECT_TRUE(raw.send_frame(id, tp::MsgType::Request, 0,
+					   req.SerializeAsString()));
+	};
+	const auto next_frame = [&]() -> std::pair<uint32_t, int> {
+		auto f = tp::read_frame(raw.stream(), tp::kDefaultMaxFrame,
+					tp::deadline_in(5000ms));
+		if (!f)
+			return {0, -1};
+		vaccel::rpc::ttrpc::Response resp;
+		resp.ParseFromArray(f.value().payload.data(),
+				    static_cast<int>(f.value().payload.size()));
+		return {f.value().header.stream_id, resp.status().code()};
+	};
+	uint32_t id = 3;
+	for (const std::string bad :
+	     {"77:0:65536", "5:32:65536", "5:0:64", "5:1015808:65536",
+	      "5:0:99999999999", "nonsense"}) {
+		tp::ReplySlot(base, 65536).arm(id);
+		hello(id, bad);
+		const auto [sid, code] = next_frame();
+		EXPECT_EQ(sid, id) << bad;
+		EXPECT_EQ(code, 0) << bad;
+		EXPECT_EQ(tp::ReplySlot(base, 65536).ready().load(), 0U) << bad;
+		id += 2;
+	}
+	// A good slot, polled: the reply is there, and the next frame on the
+	// socket is the reply to the call after it.
+	const tp::ReplySlot good(base + 65536, 65536);
+	good.arm(id);
+	hello(id, "5:65536:65536");
+	const auto until = Clock::now() + 5s;
+	while (good.ready().load() != id && Clock::now() < until)
+		std::this_thread::yield();
+	ASSERT_EQ(good.ready().load(), id);
+	vaccel::rpc::ttrpc::Response resp;
+	ASSERT_TRUE(resp.ParseFromArray(
+	    good.reply(), static_cast<int>(good.length().load())));
+	EXPECT_EQ(resp.status().code(), 0);
+	vaccel::rpc::ext::Hello answer;
+	ASSERT_TRUE(answer.ParseFromString(resp.payload()));
+	EXPECT_NE(std::find(answer.features().begin(), answer.features().end(),
+			    "reply-slots"),
+		  answer.features().end());
+	// Not waiting: the reply goes to the socket as well.
+	good.arm(id + 2, false);
+	hello(id + 2, "5:65536:65536");
+	const auto [sid, code] = next_frame();
+	EXPECT_EQ(sid, id + 2);
+	EXPECT_EQ(code, 0);
+	::munmap(base, kMiB);
+	::close(fd);
+}
+
+} // namespace

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reply slots (transport/reply_slot.h): the metadata value, the agent's
+// delivery decisions, and the handshake between a caller that stops polling
+// and an agent delivering at the same moment, which must never lose a
+// reply (it may deliver it both ways).
+#include "transport/reply_slot.h"
+#include "transport/spin.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+namespace
+{
+
+namespace tp = vaccel::transport;
+
+std::span<const uint8_t> bytes(const std::string &s)
+{
+	return {reinterpret_cast<const uint8_t *>(s.data()), s.size()};
+}
+
+struct Mem {
+	alignas(64) uint8_t data[4096] = {};
+	tp::ReplySlot slot() { return {data, sizeof(data)}; }
+};
+
+TEST(ReplySlot, MetadataValueRoundTripsAndRejectsTheRest)
+{
+	const std::string v = tp::format_reply_slot(7, 65536, 4096);
+	EXPECT_EQ(v, "7:65536:4096");
+	uint32_t region = 0;
+	uint64_t offset = 0, size = 0;
+	ASSERT_TRUE(tp::parse_reply_slot(v, &region, &offset, &size));
+	EXPECT_EQ(region, 7U);
+	EXPECT_EQ(offset, 65536U);
+	EXPECT_EQ(size, 4096U);
+	for (const char *bad : {"", "7", "7:1", "7:1:", "7:1:2:3", "a:1:2",
+				"7:-1:2", "7:1:2x", "99999999999:0:64", ":1:2"})
+		EXPECT_FALSE(tp::parse_reply_slot(bad, &region, &offset, &size))
+		    << bad;
+}
+
+TEST(ReplySlot, DeliveredWhileTheCallerPolls)
+{
+	Mem m;
+	const tp::ReplySlot s = m.slot();
+	EXPECT_EQ(s.capacity(), 4096U - tp::kReplySlotHeader);
+	s.arm(11);
+	const std::string a = "head", b = "and payload";
+	std::span<const uint8_t> parts[] = {bytes(a), bytes(b)};
+	EXPECT_EQ(s.deliver(11, parts), tp::ReplySlot::Delivery::Delivered);
+	EXPECT_EQ(s.ready().load(), 11U);
+	ASSERT_EQ(s.length().load(), a.size() + b.size());
+	EXPECT_EQ(std::string(reinterpret_cast<const char *>(s.reply()),
+			      s.length().load()),
+		  a + b);
+	// Stopping now finds it in the slot.
+	EXPECT_TRUE(s.disarm(11));
+}
+
+TEST(ReplySlot, SentToTheSocketTooOnceTheCallerStoppedPolling)
+{
+	Mem m;
+	const tp::ReplySlot s = m.slot();
+	s.arm(13);
+	EXPECT_FALSE(s.disarm(13)); // nothing yet: it will come by socket
+	const std::string a = "late";
+	std::span<const uint8_t> parts[] = {bytes(a)};
+	EXPECT_EQ(s.deliver(13, parts), tp::ReplySlot::Delivery::SendToo);
+	// A caller that sleeps first arms without polling: the same.
+	s.arm(15, false);
+	EXPECT_EQ(s.deliver(15, parts), tp::ReplySlot::Delivery::SendToo);
+	// A reply for another call never counts as this one's.
+	s.arm(17);
+	EXPECT_EQ(s.deliver(19, parts), tp::ReplySlot::Delivery::SendToo);
+	EXPECT_FALSE(s.disarm(17));
+}
+
+TEST(ReplySlot, TooLargeGoesToTheSocketAndSaysSo)
+{
+	Mem m;
+	const tp::ReplySlot s = m.slot();
+	s.arm(21);
+	const std::string big(s.capacity() + 1, 'x');
+	std::span<const uint8_t> parts[] = {bytes(big)};
+	EXPECT_EQ(s.deliver(21, parts), tp::ReplySlot::Delivery::TooLarge);
+	EXPECT_EQ(s.socket().load(), 21U);
+	EXPECT_EQ(s.ready().load(), 0U);
+	// Exactly the capacity fits.
+	s.arm(23);
+	const std::string fits(s.capacity(), 'y');
+	std::span<const uint8_t> ok[] = {bytes(fits)};
+	EXPECT_EQ(s.deliver(23, ok), tp::ReplySlot::Delivery::Delivered);
+}
+
+// The caller gives up polling at any moment while the agent delivers: in
+// every round the reply reaches it, from the slot or from the socket.
+TEST(ReplySlot, StoppingWhileTheAgentDeliversNeverLosesTheReply)
+{
+	Mem m;
+	const tp::ReplySlot s = m.slot();
+	constexpr uint32_t kRounds = 5000;
+	std::atomic<uint32_t> round{0}, delivered{0};
+	std::atomic<bool> socket_sent{false};
+	const std::string msg = "reply";
+	std::thread agent([&] {
+		for (uint32_t id = 1; id <= kRounds; ++id) {
+			while (round.load() != id)
+				std::this_thread::yield();
+			std::span<const uint8_t> parts[] = {bytes(msg)};
+			socket_sent.store(s.deliver(id, parts) !=
+					  tp::ReplySlot::Delivery::Delivered);
+			delivered.store(id);
+		}
+	});
+	int from_slot = 0, from_socket = 0;
+	for (uint32_t id = 1; id <= kRounds; ++id) {
+		s.arm(id);
+		round.store(id);
+		// Poll a varying while, then stop.
+		for (uint32_t i = 0; i < (id * 7919) % 64; ++i)
+			tp::cpu_relax();
+		bool got = s.ready().load() == id || s.disarm(id);
+		while (delivered.load() != id)
+			std::this_thread::yield();
+		if (got) {
+			++from_slot;
+		} else {
+			// Not in the slot when it stopped: the agent must
+			// have sent it on the socket.
+			ASSERT_TRUE(socket_sent.load()) << "round " << id;
+			++from_socket;
+		}
+	}
+	agent.join();
+	EXPECT_EQ(from_slot + from_socket, static_cast<int>(kRounds));
+}
+
+} // namespace
