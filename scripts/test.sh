@@ -19,6 +19,10 @@ run_preset() {
 }
 
 run_preset default
+# The rpc suite once more with reply slots on and every call polling (they
+# are off in its tests otherwise: tests/rpc/rpc_test.h, reply_slots_on).
+echo "=== [default] rpc tests with reply slots"
+VACCEL_TEST_REPLY_SLOTS=1 ctest --preset default -L rpc
 if [ "${1:-}" = "--quick" ]; then exit 0; fi
 
 # Sanitizers: ASan/UBSan over the whole suite, TSan over the concurrency tests
@@ -28,6 +32,10 @@ if [ "${1:-}" = "--quick" ]; then exit 0; fi
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   LSAN_OPTIONS="suppressions=$PWD/scripts/sanitizers/lsan.supp:print_suppressions=0" \
   run_preset asan
+echo "=== [asan] rpc tests with reply slots"
+VACCEL_TEST_REPLY_SLOTS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS="suppressions=$PWD/scripts/sanitizers/lsan.supp:print_suppressions=0" \
+  ctest --preset asan -L rpc
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_preset tsan
 
 # libFuzzer over the frame and message decoders, bounded.

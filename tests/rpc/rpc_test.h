@@ -208,7 +208,10 @@ inline bool reply_slots_on()
 	return v != nullptr && std::string_view(v) == "1";
 }
 // The agent's regions that reply slots account for on one connection.
-inline uint64_t slot_regions() { return reply_slots_on() ? 1 : 0; }
+inline uint64_t slot_regions()
+{
+	return reply_slots_on() ? 1 : 0;
+}
 
 // Restarts the client runtime with @p plugins (':'-separated), the rpc
 // plugin pointed at @p address with the given per-call timeout.

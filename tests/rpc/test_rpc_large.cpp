@@ -156,7 +156,7 @@ TEST_F(LargeData, SharedMemory64MiB)
 	EXPECT_TRUE(transformed(in, out));
 	auto st = agent_stats(agent_->address());
 	ASSERT_TRUE(st);
-	EXPECT_GE(st->regions(), 1U); // the plane was used
+	EXPECT_GE(st->regions(), 1U);                  // the plane was used
 	EXPECT_LE(st->regions(), 2U + slot_regions()); // and its region reused
 }
 
