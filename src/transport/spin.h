@@ -55,14 +55,14 @@ public:
 	}
 
 	// For a wait on a descriptor, which can sleep with a timeout and
-	// still wake when the event comes early: waits that fit within the
-	// maximum are polled from the start (budget()); longer ones, up to
-	// three times the maximum, sleep until shortly before the usual
-	// arrival and poll around it (a quarter of the usual wait on either
-	// side, within the floor and half the maximum). A GPU model that runs
-	// a little longer than the maximum then still finds its caller and
-	// the agent polling, for a fraction of the CPU time. Longer waits:
-	// the floor only (an idle peer).
+	// still wake when the event comes early. Waits of up to half the
+	// maximum are polled from the start (budget()). Longer ones, up to
+	// three times the maximum, sleep until half the maximum before the
+	// usual arrival and then poll for the maximum, so that the polling
+	// window is centred on it: a GPU model that runs about as long as
+	// the maximum, or a little longer, then still finds its caller and
+	// the agent polling, whichever side of the maximum its runs fall.
+	// Longer waits: the floor only (an idle peer).
 	struct Plan {
 		std::chrono::nanoseconds sleep{0}, poll{0};
 	};
@@ -71,12 +71,9 @@ public:
 		const int64_t max = max_.count();
 		if (max <= 0)
 			return {};
-		if (avg <= max || avg > 3 * max)
+		if (avg <= max / 2 || avg > 3 * max)
 			return {std::chrono::nanoseconds{0}, budget(avg)};
-		const int64_t lead =
-		    std::clamp<int64_t>(avg / 4, floor_.count(), max / 2);
-		return {std::chrono::nanoseconds{avg - lead},
-			std::chrono::nanoseconds{2 * lead}};
+		return {std::chrono::nanoseconds{avg - max / 2}, max_};
 	}
 
 	// The smoothed wait after one more wait @p wait (ns) following

@@ -126,21 +126,24 @@ TEST(SpinPolicy, PollsTwiceTheUsualGapWithinTheBounds)
 	EXPECT_EQ(p.budget(2500 * kUs), 50us);
 }
 
-// Waits a little longer than the most it may poll: sleep through most of
-// the usual wait, poll around its end; far longer ones: the floor.
+// Waits longer than half the most it may poll: sleep through the first
+// part, then poll for the maximum around the usual arrival; far longer
+// ones: the floor.
 TEST(SpinPolicy, LongerWaitsSleepFirstThenPollAroundTheUsualArrival)
 {
 	const SpinPolicy p(2000us, 50us);
-	// Within the maximum: no sleep, as budget() says.
+	// Up to half the maximum: no sleep, as budget() says.
 	EXPECT_EQ(p.plan(150 * kUs).sleep, 0us);
 	EXPECT_EQ(p.plan(150 * kUs).poll, 300us);
-	EXPECT_EQ(p.plan(2000 * kUs).sleep, 0us);
-	// 2.4 ms: a quarter (600 us) before it, polled until a quarter after.
-	EXPECT_EQ(p.plan(2400 * kUs).sleep, 1800us);
-	EXPECT_EQ(p.plan(2400 * kUs).poll, 1200us);
-	// 5 ms: the lead is capped at half the maximum.
-	EXPECT_EQ(p.plan(5000 * kUs).sleep, 4000us);
-	EXPECT_EQ(p.plan(5000 * kUs).poll, 2000us);
+	EXPECT_EQ(p.plan(1000 * kUs).sleep, 0us);
+	EXPECT_EQ(p.plan(1000 * kUs).poll, 2000us);
+	// 1.2 ms: polled from 0.2 to 2.2 ms.
+	EXPECT_EQ(p.plan(1200 * kUs).sleep, 200us);
+	EXPECT_EQ(p.plan(1200 * kUs).poll, 2000us);
+	// 2.4 ms, longer than the maximum: polled from 1.4 to 3.4 ms.
+	EXPECT_EQ(p.plan(2400 * kUs).sleep, 1400us);
+	EXPECT_EQ(p.plan(2400 * kUs).poll, 2000us);
+	EXPECT_EQ(p.plan(6000 * kUs).sleep, 5000us);
 	// Beyond three times the maximum: an idle peer, the floor only.
 	EXPECT_EQ(p.plan(6001 * kUs).sleep, 0us);
 	EXPECT_EQ(p.plan(6001 * kUs).poll, 50us);
