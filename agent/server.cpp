@@ -846,8 +846,10 @@ size_t Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
 	const size_t total_sent = head.size() + payload.size();
 	if (slot != nullptr && slot->valid() && !conn.closing &&
 	    slot->deliver(stream_id, pieces) ==
-		transport::ReplySlot::Delivery::Delivered)
+		transport::ReplySlot::Delivery::Delivered) {
+		service_.slot_replies().fetch_add(1, std::memory_order_relaxed);
 		return total_sent;
+	}
 	core::Status st;
 	FrameHeader h;
 	h.stream_id = stream_id;

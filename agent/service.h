@@ -133,6 +133,8 @@ public:
 	}
 	// Shared-memory regions mapped (RegionTable keeps it current).
 	std::atomic<uint64_t> &regions_mapped() noexcept { return regions_; }
+	// Replies delivered through reply slots (the server counts them).
+	std::atomic<uint64_t> &slot_replies() noexcept { return slot_replies_; }
 
 private:
 	template <class Fn>
@@ -144,6 +146,7 @@ private:
 	std::atomic<uint64_t> requests_{0};
 	std::atomic<uint64_t> buffered_{0};
 	std::atomic<uint64_t> regions_{0};
+	std::atomic<uint64_t> slot_replies_{0};
 };
 
 // Fills @p resp.status from @p st (code, message and, for vAccel failures,

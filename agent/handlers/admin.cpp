@@ -25,6 +25,8 @@ RpcStatus agent_stats(Context &ctx, Empty &, rpc::ext::AgentStats &resp)
 	resp.set_requests(ctx.service.requests_served());
 	resp.set_buffered_bytes(ctx.service.buffered());
 	resp.set_regions(ctx.service.regions_mapped().load());
+	resp.set_slot_replies(
+	    ctx.service.slot_replies().load(std::memory_order_relaxed));
 	return RpcStatus::ok();
 }
 
