@@ -67,19 +67,25 @@ int catch_stop_signals()
 	};
 	sa.sa_handler = on_stop_signal;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
+	// A second signal while shutting down ends the process at once (a
+	// stop that hangs can still be interrupted).
+	sa.sa_flags = SA_RESTART | SA_RESETHAND;
 	if (sigaction(SIGINT, &sa, nullptr) != 0 ||
 	    sigaction(SIGTERM, &sa, nullptr) != 0)
 		return -1;
 	return fds[0];
 }
 
-// Waits for a stop signal; returns its number, or -1 on an error.
+// Waits for a stop signal; returns its number, or -1 on an error. The
+// signals are unblocked only inside the wait (the agent's own threads keep
+// them blocked, so that their system calls are never interrupted).
 int wait_for_stop(int fd)
 {
+	sigset_t unblocked;
+	sigemptyset(&unblocked);
 	for (;;) {
 		pollfd p{fd, POLLIN, 0};
-		const int n = ::poll(&p, 1, -1);
+		const int n = ::ppoll(&p, 1, nullptr, &unblocked);
 		if (n < 0 && errno != EINTR)
 			return -1;
 		unsigned char b = 0;
@@ -118,7 +124,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	// SIGINT/SIGTERM reach main() through a pipe (catch_stop_signals).
+	// SIGINT/SIGTERM reach main() through a pipe (catch_stop_signals,
+	// wait_for_stop).
 	// Handlers, not dispositions: a shell starts background jobs with
 	// SIGINT ignored, which installing the handler undoes. SIGPIPE is
 	// ignored: a client hanging up is an error return, not the agent's
@@ -127,6 +134,15 @@ int main(int argc, char **argv)
 	const int sfd = catch_stop_signals();
 	if (sfd < 0)
 		return fail("signals", std::strerror(errno));
+	// Blocked here, before the agent starts any thread, so that all of
+	// them inherit it; a plugin's thread that predates main() does not
+	// block them, and the handler runs there instead.
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &stop, nullptr) != 0)
+		return fail("signals", "cannot block SIGINT/SIGTERM");
 
 	if (opts->vaccel_config) {
 		if (auto st = apply_vaccel_config(*opts->vaccel_config); !st)

@@ -399,12 +399,17 @@ void Server::wait_for_frame(Conn &conn)
 	const auto plan = reader_spin_.plan(conn.read_wait_ns);
 	if (plan.poll.count() <= 0 || open_conns_.load() > max_polling_readers_)
 		return;
+	// An error or hang-up shows as an event too: the read that follows
+	// reports it.
+	pollfd p{conn.stream.fd(), POLLIN, 0};
+	if (plan.sleep.count() > 0 &&
+	    transport::plan_poll(std::span(&p, 1), {plan.sleep, {}}) != 0)
+		return;
+	// Only the polling takes one of the places.
 	if (polling_readers_.fetch_add(1) < max_polling_readers_) {
-		pollfd p{conn.stream.fd(), POLLIN, 0};
-		// An error or hang-up shows as an event too: the read that
-		// follows reports it.
+		p.revents = 0;
 		[[maybe_unused]] int n =
-		    transport::plan_poll(std::span(&p, 1), plan);
+		    transport::spin_poll(std::span(&p, 1), plan.poll);
 	}
 	polling_readers_.fetch_sub(1);
 }

@@ -216,6 +216,8 @@ public:
 	// time; none when the agent offers no slots, this caller would not
 	// poll (VACCEL_RPC_POLL_US=0) or all are in use.
 	std::optional<SlotLease> take_reply_slot(Deadline dl);
+	// A slot taken for a request that was never sent.
+	void return_reply_slot(const SlotLease &s) { give_back_slot(s.index); }
 
 	// A client-streaming call: a Request frame flagged RemoteOpen
 	// carrying @p open, then one Data frame per element of @p data, the
@@ -344,11 +346,20 @@ private:
 			plan.sleep = std::min(plan.sleep, left);
 			plan.poll = std::min(plan.poll, left - plan.sleep);
 		}
+		const auto note_wait = [&] {
+			slot_wait_ns_.store(spin_.update(
+			    slot_wait_ns_.load(),
+			    std::chrono::duration_cast<
+				std::chrono::nanoseconds>(Clock::now() - start)
+				.count()));
+		};
+		bool in_slot = false;
 		bool early = false;
 		if (plan.sleep.count() > 0) {
-			// Asleep, the slot cannot be watched: the agent sees
-			// `waiting` clear and sends the reply on the socket,
-			// which ends the sleep. Armed only afterwards.
+			// Asleep, the slot cannot be watched: `waiting` is
+			// clear, so a reply that comes now is sent on the
+			// socket, which ends the sleep (as may another call's
+			// frame). Armed only afterwards.
 			pollfd fds[2] = {{stream_.fd(), POLLIN, 0},
 					 {wake_fd_, POLLIN, 0}};
 			early =
@@ -356,34 +367,39 @@ private:
 			if (!early)
 				rs.waiting().store(id);
 		}
-		const auto until = Clock::now() + plan.poll;
-		auto now = Clock::now();
-		auto next_yield = now + transport::kSpinYieldEvery;
-		bool in_slot = false;
-		for (; !early;) {
-			if (rs.ready().load(std::memory_order_acquire) == id) {
-				in_slot = true;
-				break;
+		if (!early) {
+			const auto until = Clock::now() + plan.poll;
+			auto now = Clock::now();
+			auto next_yield = now + transport::kSpinYieldEvery;
+			for (;;) {
+				if (rs.ready().load(
+					std::memory_order_acquire) == id) {
+					in_slot = true;
+					break;
+				}
+				if (rs.socket().load(
+					std::memory_order_acquire) == id ||
+				    now >= until)
+					break;
+				if (now >= next_yield) {
+					// Now and then: a dead connection
+					// ends the polling.
+					if (dead_flag_.load(
+						std::memory_order_relaxed))
+						break;
+					std::this_thread::yield();
+					next_yield =
+					    now + transport::kSpinYieldEvery;
+				} else {
+					transport::cpu_relax();
+				}
+				now = Clock::now();
 			}
-			if (rs.socket().load(std::memory_order_acquire) == id ||
-			    now >= until)
-				break;
-			if (now >= next_yield) {
-				std::this_thread::yield();
-				next_yield = now + transport::kSpinYieldEvery;
-			} else {
-				transport::cpu_relax();
-			}
-			now = Clock::now();
+			if (!in_slot)
+				in_slot = rs.disarm(id);
 		}
-		if (!in_slot)
-			in_slot = rs.disarm(id);
-		slot_wait_ns_.store(spin_.update(
-		    slot_wait_ns_.load(),
-		    std::chrono::duration_cast<std::chrono::nanoseconds>(
-			Clock::now() - start)
-			.count()));
 		if (in_slot) {
+			note_wait();
 			// A copy the agent also sent (it saw us stop polling)
 			// is dropped as a late reply.
 			{
@@ -402,13 +418,17 @@ private:
 			CallTrace::current().slot = true;
 			return out;
 		}
+		// Woken early, or done polling: the reply comes (or came) on
+		// the socket, since `waiting` was clear when the agent looked.
 		auto r = await(pending, id, dl);
 		// Once the socket's reply is in, the agent is done with the
 		// slot; after a timeout it may still write there.
-		if (r)
+		if (r) {
+			note_wait();
 			give_back_slot(lease.index);
-		else
+		} else {
 			retire_slot(lease.index);
+		}
 		return r;
 	}
 
@@ -507,6 +527,7 @@ private:
 			if (dead_)
 				return;
 			dead_ = true;
+			dead_flag_.store(true, std::memory_order_relaxed);
 			death_ = why;
 			for (auto &[id, slot] : pending_) {
 				slot->status = why;
@@ -758,6 +779,8 @@ private:
 	std::mutex arena_map_mu_;
 	// Smoothed wait for a reply in a slot, ns (any caller).
 	std::atomic<int64_t> slot_wait_ns_{0};
+	// dead_, readable without mu_ (by callers polling a slot).
+	std::atomic<bool> dead_flag_{false};
 	int wake_fd_ = -1; // written by fail(), never drained
 	const transport::SpinPolicy spin_;
 	// Smoothed wait for the next frame, ns (the current reader only).
@@ -1400,8 +1423,11 @@ Status Client::call(const CallTarget &target,
 		if (Status st = encode(target.service, target.method, {},
 				       cfg_.call_timeout, &head,
 				       slot ? &*slot : nullptr);
-		    !st)
+		    !st) {
+			if (slot)
+				c.return_reply_slot(*slot);
 			return logged(target, st);
+		}
 		if (!payload.empty())
 			head += transport::field_header(3, payload.size());
 		const WireTimed wire(timed);

@@ -131,6 +131,39 @@ TEST_F(ReplySlots, PollingCallerGetsRepliesThroughTheSlot)
 	EXPECT_GT(slotted, 0);
 }
 
+// Calls that take longer than half the polling maximum: the caller
+// sleeps through most of the wait, then polls the slot around the usual
+// reply time (SpinPolicy::plan); replies still come through the slot.
+TEST_F(ReplySlots, SleepThenPollStillGetsRepliesThroughTheSlot)
+{
+	ASSERT_NO_FATAL_FAILURE(start());
+	ASSERT_EQ(vaccel_session_release(&sess_), VACCEL_OK);
+	::setenv("VACCEL_RPC_POLL_US", "1500", 1);
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent_->address()));
+	sess_ = {};
+	ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	const auto slow = [&] {
+		int32_t ms = 2; // about 2 ms: more than half of 1.5 ms
+		vaccel_arg r{&ms, sizeof(ms), VACCEL_ARG_INT32, 0, false};
+		return vaccel_exec(&sess_, TEST_BULK_LIB, "bulk_sleep", &r, 1,
+				   nullptr, 0);
+	};
+	constexpr int kCalls = 40;
+	for (int i = 0; i < kCalls; ++i)
+		ASSERT_EQ(slow(), VACCEL_OK);
+	// Quick calls in between: their replies come while the caller still
+	// sleeps (it wakes on the socket), and none may be mistaken for
+	// another's.
+	for (int i = 0; i < kCalls; ++i) {
+		ASSERT_EQ(slow(), VACCEL_OK);
+		ASSERT_TRUE(transform(700 + i, static_cast<uint8_t>(i)));
+	}
+	const auto [execs, slotted] = exec_replies();
+	EXPECT_EQ(execs, 3 * kCalls);
+	EXPECT_GT(slotted, 0);
+}
+
 // A reply larger than a slot comes on the socket, told so by the slot,
 // mixed with small ones that still use it.
 TEST_F(ReplySlots, RepliesLargerThanASlotComeOnTheSocket)
@@ -148,18 +181,13 @@ TEST_F(ReplySlots, RepliesLargerThanASlotComeOnTheSocket)
 	EXPECT_LE(slotted, 20); // never the 200 KB ones
 }
 
-// A caller that never polls has no slots (nothing would watch them), nor
-// one that turned them off.
-TEST_F(ReplySlots, NoSlotsWithoutPollingOrWhenTurnedOff)
+// A caller that never polls has no slots, slots on or not: nothing would
+// watch them. (Slots turned off are what every other rpc test runs with;
+// their region counts would see a slot region.)
+TEST_F(ReplySlots, NoSlotsWithoutPolling)
 {
 	::setenv("VACCEL_RPC_POLL_US", "0", 1);
-	ASSERT_NO_FATAL_FAILURE(start(false));
-	::setenv("VACCEL_RPC_REPLY_SLOTS", "1", 1);
-	ASSERT_NO_FATAL_FAILURE(
-	    restart_runtime(TEST_RPC_PLUGIN, agent_->address()));
-	::setenv("VACCEL_RPC_POLL_US", "0", 1);
-	sess_ = {};
-	ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	ASSERT_NO_FATAL_FAILURE(start()); // slots on, polling off
 	for (int i = 0; i < 20; ++i)
 		ASSERT_TRUE(transform(2048, static_cast<uint8_t>(i)));
 	EXPECT_EQ(agent_regions(), 0U);
