@@ -340,12 +340,8 @@ private:
 	{
 		const transport::ReplySlot &rs = lease.slot;
 		const auto start = Clock::now();
-		auto plan = lease.plan;
-		if (dl) {
-			const std::chrono::nanoseconds left = *dl - start;
-			plan.sleep = std::min(plan.sleep, left);
-			plan.poll = std::min(plan.poll, left - plan.sleep);
-		}
+		const auto plan =
+		    dl ? lease.plan.within(*dl - start) : lease.plan;
 		const auto note_wait = [&] {
 			slot_wait_ns_.store(spin_.update(
 			    slot_wait_ns_.load(),
@@ -561,13 +557,8 @@ private:
 					 {wake_fd_, POLLIN, 0}};
 			const auto start = Clock::now();
 			auto plan = spin_.plan(wait_ns_);
-			if (dl) {
-				const std::chrono::nanoseconds left =
-				    *dl - start;
-				plan.sleep = std::min(plan.sleep, left);
-				plan.poll =
-				    std::min(plan.poll, left - plan.sleep);
-			}
+			if (dl)
+				plan = plan.within(*dl - start);
 			int n = 0;
 			if (plan.poll.count() > 0)
 				n = transport::plan_poll(fds, plan);

@@ -65,6 +65,15 @@ public:
 	// Longer waits: the floor only (an idle peer).
 	struct Plan {
 		std::chrono::nanoseconds sleep{0}, poll{0};
+
+		// The part of the plan that fits in @p left (a deadline's).
+		[[nodiscard]] constexpr Plan
+		within(std::chrono::nanoseconds left) const
+		{
+			left = std::max(left, std::chrono::nanoseconds{0});
+			const auto s = std::min(sleep, left);
+			return {s, std::min(poll, left - s)};
+		}
 	};
 	[[nodiscard]] constexpr Plan plan(int64_t avg) const
 	{

@@ -147,6 +147,14 @@ TEST(SpinPolicy, LongerWaitsSleepFirstThenPollAroundTheUsualArrival)
 	// Beyond three times the maximum: an idle peer, the floor only.
 	EXPECT_EQ(p.plan(6001 * kUs).sleep, 0us);
 	EXPECT_EQ(p.plan(6001 * kUs).poll, 50us);
+	// A deadline cuts the sleep first, then the polling.
+	const auto cut = p.plan(2400 * kUs).within(2000us);
+	EXPECT_EQ(cut.sleep, 1400us);
+	EXPECT_EQ(cut.poll, 600us);
+	EXPECT_EQ(p.plan(2400 * kUs).within(1000us).sleep, 1000us);
+	EXPECT_EQ(p.plan(2400 * kUs).within(1000us).poll, 0us);
+	EXPECT_EQ(p.plan(2400 * kUs).within(-5us).sleep, 0us);
+	EXPECT_EQ(p.plan(2400 * kUs).within(-5us).poll, 0us);
 	// Never polling stays never polling.
 	const SpinPolicy off(0us, 50us);
 	EXPECT_EQ(off.plan(2400 * kUs).sleep, 0us);
