@@ -721,25 +721,26 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	bool chunked = false;
 	switch (job.kind) {
 	case Job::Kind::Frame: {
-		rpc::ttrpc::Request req;
+		// The envelope by hand (transport/codec.h): views into the
+		// frame, which stays until the reply is built.
+		transport::codec::RequestView req;
 		Frame &frame = job.frame;
 		tr.request_bytes = frame.payload.size();
-		if (!req.ParseFromArray(
-			frame.payload.data(),
-			static_cast<int>(frame.payload.size()))) {
+		if (!transport::codec::parse_request(frame.payload, &req)) {
 			set_status(resp,
 				   RpcStatus::invalid(
 				       "malformed ttrpc request (%zu bytes)",
 				       frame.payload.size()));
 			break;
 		}
-		std::vector<uint8_t>().swap(frame.payload); // parsed: free it
 		info.fds = &frame.fds;
 		if (traced)
-			method = req.method();
+			method = req.method;
 		if (conn->local && opts_.shm)
 			find_reply_slot(*conn, req, &slot_region, &slot);
-		resp = service_.handle(conn->id, req, info);
+		resp = service_.handle(conn->id, req.service, req.method,
+				       req.payload, info);
+		std::vector<uint8_t>().swap(frame.payload);
 		break;
 	}
 	case Job::Kind::Call:
@@ -782,34 +783,33 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	opts_.trace->record(tr);
 }
 
-void Server::find_reply_slot(Conn &conn, const rpc::ttrpc::Request &req,
+void Server::find_reply_slot(Conn &conn,
+			     const transport::codec::RequestView &req,
 			     std::shared_ptr<ShmRegion> *region,
 			     transport::ReplySlot *slot)
 {
-	for (const auto &kv : req.metadata()) {
-		if (kv.key() != transport::kReplySlotKey)
-			continue;
+	std::string_view value;
+	if (req.metadata(transport::kReplySlotKey, &value)) {
 		uint32_t id = 0;
 		uint64_t offset = 0, size = 0;
 		// A slot the agent cannot use costs the caller its polling
 		// time only: the reply goes to the socket as without one.
-		if (!transport::parse_reply_slot(kv.value(), &id, &offset,
-						 &size) ||
+		if (!transport::parse_reply_slot(value, &id, &offset, &size) ||
 		    offset % transport::kReplySlotHeader != 0 ||
 		    size <= transport::kReplySlotHeader ||
 		    size > std::numeric_limits<uint32_t>::max() ||
 		    !conn.regions.find(id, region).is_ok() ||
 		    !(*region)->contains(offset, size)) {
 			vaccel_debug("agent: connection %llu: ignoring reply "
-				     "slot '%s'",
+				     "slot '%.*s'",
 				     static_cast<unsigned long long>(conn.id),
-				     kv.value().c_str());
+				     static_cast<int>(value.size()),
+				     value.data());
 			region->reset();
 			return;
 		}
 		*slot = transport::ReplySlot((*region)->data() + offset,
 					     static_cast<size_t>(size));
-		return;
 	}
 }
 
@@ -824,9 +824,17 @@ size_t Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
 	resp.clear_payload();
 	std::string head;
 	const uint64_t limit = chunked ? opts_.max_message : opts_.max_frame;
-	bool encoded = resp.SerializeToString(&head);
-	if (encoded && !payload.empty())
-		head += transport::field_header(2, payload.size());
+	bool encoded = true;
+	if (resp.has_status() && resp.status().code() == 0 &&
+	    resp.status().message().empty() &&
+	    resp.status().details_size() == 0) {
+		// Every successful call: two bytes, by hand (codec.h).
+		transport::codec::put_ok_response_head(&head, payload.size());
+	} else {
+		encoded = resp.SerializeToString(&head);
+		if (encoded && !payload.empty())
+			head += transport::field_header(2, payload.size());
+	}
 	const size_t total = head.size() + payload.size();
 	if (!encoded || total > limit) {
 		rpc::ttrpc::Response too_big;

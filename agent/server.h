@@ -23,6 +23,7 @@
 #include "trace.h"
 #include "worker_pool.h"
 
+#include "transport/codec.h"
 #include "transport/reply_slot.h"
 #include "transport/transport.h"
 
@@ -117,7 +118,8 @@ private:
 	// The reply slot @p req names (transport/reply_slot.h), checked
 	// against the connection's regions; left empty when none is named or
 	// it is unusable.
-	void find_reply_slot(Conn &conn, const rpc::ttrpc::Request &req,
+	void find_reply_slot(Conn &conn,
+			     const transport::codec::RequestView &req,
 			     std::shared_ptr<ShmRegion> *region,
 			     transport::ReplySlot *slot);
 	// Sends @p resp; into @p slot instead when the caller polls one

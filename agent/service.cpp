@@ -134,9 +134,7 @@ const std::unordered_map<std::string_view, Adaptor> &agent_methods()
 		   h::tflite_model_run>},
 	    {"TorchModelLoad",
 	     adapt<r::torch::ModelLoadRequest, r::Empty, h::torch_model_load>},
-	    {"TorchModelRun",
-	     adapt<r::torch::ModelRunRequest, r::torch::ModelRunResponse,
-		   h::torch_model_run>},
+	    {"TorchModelRun", h::torch_model_run},
 	    {"Genop", adapt<r::genop::Request, r::genop::Response, h::genop>},
 	    {"GetProfiler", adapt<r::profiling::Request, r::profiling::Response,
 				  h::get_profiler>},
@@ -170,9 +168,7 @@ Adaptor find_method(std::string_view service, std::string_view method,
 			return adapt<r::ext::ShmGenopRequest,
 				     r::genop::Response, h::genop_shm>;
 		if (method == "TorchModelRunShm")
-			return adapt<r::ext::ShmTorchRunRequest,
-				     r::torch::ModelRunResponse,
-				     h::torch_model_run_shm>;
+			return h::torch_model_run_shm;
 	}
 	return nullptr;
 }
@@ -182,29 +178,32 @@ Adaptor find_method(std::string_view service, std::string_view method,
 // Runs @p fn (which fills the response payload and returns the status),
 // turning exceptions into statuses, and finishes the response.
 template <class Fn>
-rpc::ttrpc::Response Service::run(ConnId conn, const std::string &method,
+rpc::ttrpc::Response Service::run(ConnId conn, std::string_view method,
 				  Fn &&fn) noexcept
 {
 	rpc::ttrpc::Response resp;
 	RpcStatus st;
+	const int mlen = static_cast<int>(method.size());
 	try {
 		st = fn(resp);
 	} catch (const std::bad_alloc &) {
-		st = RpcStatus::exhausted("%s: out of memory", method.c_str());
+		st = RpcStatus::exhausted("%.*s: out of memory", mlen,
+					  method.data());
 	} catch (const std::exception &e) {
-		st = RpcStatus::internal("%s: %s", method.c_str(), e.what());
+		st = RpcStatus::internal("%.*s: %s", mlen, method.data(),
+					 e.what());
 	} catch (...) {
-		st = RpcStatus::internal("%s: unexpected exception",
-					 method.c_str());
+		st = RpcStatus::internal("%.*s: unexpected exception", mlen,
+					 method.data());
 	}
 	requests_.fetch_add(1, std::memory_order_relaxed);
 	try {
 		if (!st.is_ok()) {
 			resp.clear_payload();
 			set_status(resp, st);
-			vaccel_debug("agent: connection %llu: %s: %s",
+			vaccel_debug("agent: connection %llu: %.*s: %s",
 				     static_cast<unsigned long long>(conn),
-				     method.c_str(), st.message().c_str());
+				     mlen, method.data(), st.message().c_str());
 		} else {
 			resp.mutable_status()->set_code(0);
 		}
@@ -238,8 +237,8 @@ rpc::ttrpc::Response Service::handle(ConnId conn,
 		      call);
 }
 
-rpc::ttrpc::Response Service::handle(ConnId conn, const std::string &service,
-				     const std::string &method,
+rpc::ttrpc::Response Service::handle(ConnId conn, std::string_view service,
+				     std::string_view method,
 				     std::span<const uint8_t> payload,
 				     const CallInfo &call) noexcept
 {
@@ -247,8 +246,9 @@ rpc::ttrpc::Response Service::handle(ConnId conn, const std::string &service,
 		Adaptor fn = find_method(service, method, limits_.extensions);
 		if (fn == nullptr)
 			return RpcStatus::unimplemented(
-			    "%s/%s is not implemented", service.c_str(),
-			    method.c_str());
+			    "%.*s/%.*s is not implemented",
+			    static_cast<int>(service.size()), service.data(),
+			    static_cast<int>(method.size()), method.data());
 		Context ctx{*this, objects_, limits_, conn, call};
 		return fn(ctx, payload, resp.mutable_payload());
 	});
@@ -258,7 +258,7 @@ rpc::ttrpc::Response Service::handle_genop(ConnId conn,
 					   rpc::genop::Request &req,
 					   const CallInfo &call) noexcept
 {
-	static const std::string method = "GenopStream";
+	static constexpr std::string_view method = "GenopStream";
 	return run(conn, method, [&](rpc::ttrpc::Response &resp) {
 		Context ctx{*this, objects_, limits_, conn, call};
 		rpc::genop::Response out;

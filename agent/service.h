@@ -105,8 +105,8 @@ public:
 				    const CallInfo &call = {}) noexcept;
 	// The same for a request whose message bytes lie elsewhere (a
 	// reassembled chunked call).
-	rpc::ttrpc::Response handle(ConnId conn, const std::string &service,
-				    const std::string &method,
+	rpc::ttrpc::Response handle(ConnId conn, std::string_view service,
+				    std::string_view method,
 				    std::span<const uint8_t> payload,
 				    const CallInfo &call = {}) noexcept;
 	// Runs an already assembled genop (upstream's client-streaming
@@ -138,7 +138,7 @@ public:
 
 private:
 	template <class Fn>
-	rpc::ttrpc::Response run(ConnId conn, const std::string &method,
+	rpc::ttrpc::Response run(ConnId conn, std::string_view method,
 				 Fn &&fn) noexcept;
 
 	Limits limits_;

@@ -71,6 +71,7 @@ add_library(vaccel_guest STATIC
   ${PROJECT_SOURCE_DIR}/src/transport/stream.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/listener.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/framing.cpp
+  ${PROJECT_SOURCE_DIR}/src/transport/codec.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/spin.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/trace_file.cpp
   ${PROJECT_SOURCE_DIR}/plugins/rpc/rpc.cpp

@@ -2,6 +2,7 @@
 // Everything a peer controls before any handler runs: the frame header, the
 // ttrpc envelope, and each vAccel message the agent or the plugin parses.
 // Also the address parser (configuration and command lines are text too).
+#include "transport/codec.h"
 #include "transport/transport.h"
 
 #include "rpc/common.pb.h"
@@ -107,6 +108,77 @@ void scan(const std::string &b)
 		__builtin_trap();
 }
 
+void inside(std::span<const uint8_t> in, std::span<const uint8_t> s)
+{
+	if (!s.empty() && (s.data() < in.data() ||
+			   s.data() + s.size() > in.data() + in.size()))
+		__builtin_trap();
+}
+
+void inside(std::span<const uint8_t> in, const t::codec::Tensors &ts)
+{
+	for (const auto &x : ts.tensors) {
+		inside(in, x.data);
+		if (size_t{x.dims_at} + x.nr_dims > ts.dims.size())
+			__builtin_trap();
+	}
+}
+
+// The hand-written codecs of the hot path (transport/codec.h): views stay
+// inside the input, and a torch message they accept is one protobuf
+// accepts, with the same fields (ttrpc envelopes may differ: protobuf also
+// checks that their strings are UTF-8).
+void codecs(const std::string &b)
+{
+	namespace c = t::codec;
+	const std::span<const uint8_t> in(
+	    reinterpret_cast<const uint8_t *>(b.data()), b.size());
+	c::RequestView req;
+	if (c::parse_request(in, &req)) {
+		inside(in, req.payload);
+		std::string_view v;
+		(void)req.metadata("vaccel-reply-slot", &v);
+	}
+	c::ResponseView resp;
+	if (c::parse_response(in, &resp)) {
+		inside(in, resp.payload);
+		inside(in, resp.status);
+	}
+	c::TorchRunView run;
+	if (c::parse_torch_run(in, &run)) {
+		inside(in, run.run_options);
+		inside(in, run.in);
+		rpc::torch::ModelRunRequest p;
+		if (!p.ParseFromString(b) ||
+		    run.in.tensors.size() !=
+			static_cast<size_t>(p.in_tensors_size()) ||
+		    run.session_id != p.session_id() ||
+		    run.nr_out != p.nr_out_tensors() ||
+		    run.has_run_options != p.has_run_options())
+			__builtin_trap();
+		for (int i = 0; i < p.in_tensors_size(); ++i) {
+			const auto &x = run.in.tensors[static_cast<size_t>(i)];
+			if (x.nr_dims != static_cast<uint32_t>(
+					     p.in_tensors(i).dims_size()) ||
+			    x.data.size() != p.in_tensors(i).data().size())
+				__builtin_trap();
+		}
+	}
+	std::span<const uint8_t> inner;
+	std::vector<c::ShmPlace> places;
+	if (c::parse_shm_torch_run(in, &inner, &places))
+		inside(in, inner);
+	c::Tensors outs;
+	if (c::parse_torch_run_response(in, &outs)) {
+		inside(in, outs);
+		rpc::torch::ModelRunResponse p;
+		if (!p.ParseFromString(b) ||
+		    outs.tensors.size() !=
+			static_cast<size_t>(p.out_tensors_size()))
+			__builtin_trap();
+	}
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***)
@@ -148,5 +220,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	// Handlers also see payloads whatever the envelope said.
 	parse_all(payload);
 	scan(payload);
+	codecs(payload);
 	return 0;
 }

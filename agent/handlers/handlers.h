@@ -18,6 +18,8 @@
 #include "rpc/tflite.pb.h"
 #include "rpc/torch.pb.h"
 
+#include <span>
+#include <string>
 #include <vector>
 
 namespace vaccel::agent::handlers
@@ -77,10 +79,12 @@ RpcStatus tflite_model_run(Context &, rpc::tflite::ModelRunRequest &,
 
 // torch.cpp
 RpcStatus torch_model_load(Context &, rpc::torch::ModelLoadRequest &, Empty &);
-RpcStatus torch_model_run(Context &, rpc::torch::ModelRunRequest &,
-			  rpc::torch::ModelRunResponse &);
-RpcStatus torch_model_run_shm(Context &, rpc::ext::ShmTorchRunRequest &,
-			      rpc::torch::ModelRunResponse &);
+// The torch runs decode and encode their messages by hand
+// (transport/codec.h): they are the hot path of model serving.
+RpcStatus torch_model_run(Context &, std::span<const uint8_t> request,
+			  std::string *response);
+RpcStatus torch_model_run_shm(Context &, std::span<const uint8_t> request,
+			      std::string *response);
 
 // admin.cpp
 RpcStatus get_profiler(Context &, rpc::profiling::Request &,

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "transport/codec.h"
 #include "transport/reply_slot.h"
 #include "transport/spin.h"
 
@@ -827,53 +828,60 @@ Status logged(const CallTarget &t, Status st)
 	return st;
 }
 
-// A ttrpc Request envelope around @p payload bytes; @p slot, when given,
-// names the reply slot the caller will poll.
+// The head of a ttrpc Request envelope whose @p payload_size payload bytes
+// follow it (codec.h).
+void encode_head(std::string_view service, std::string_view method,
+		 size_t payload_size, std::chrono::milliseconds timeout,
+		 std::string *out, const SlotLease *slot = nullptr)
+{
+	const int64_t nanos =
+	    timeout.count() > 0 ? std::chrono::nanoseconds(timeout).count() : 0;
+	if (slot == nullptr) {
+		transport::codec::put_request_head(out, service, method, nanos,
+						   {}, payload_size);
+		return;
+	}
+	const std::string where = transport::format_reply_slot(
+	    slot->region, slot->offset, kReplySlotSize);
+	const transport::codec::KeyValue kv{transport::kReplySlotKey, where};
+	transport::codec::put_request_head(out, service, method, nanos,
+					   std::span(&kv, 1), payload_size);
+}
+
+// A ttrpc Request envelope around @p payload bytes (by hand: codec.h); @p
+// slot, when given, names the reply slot the caller will poll.
 Status encode(std::string_view service, std::string_view method,
-	      std::string payload, std::chrono::milliseconds timeout,
+	      std::string_view payload, std::chrono::milliseconds timeout,
 	      std::string *out, const SlotLease *slot = nullptr)
 {
 	try {
-		rpc::ttrpc::Request envelope;
-		envelope.set_service(std::string(service));
-		envelope.set_method(std::string(method));
-		if (timeout.count() > 0)
-			envelope.set_timeout_nano(
-			    std::chrono::nanoseconds(timeout).count());
-		if (slot != nullptr) {
-			auto *kv = envelope.add_metadata();
-			kv->set_key(std::string(transport::kReplySlotKey));
-			kv->set_value(transport::format_reply_slot(
-			    slot->region, slot->offset, kReplySlotSize));
-		}
-		envelope.set_payload(std::move(payload));
-		if (!envelope.SerializeToString(out))
-			return Status(VACCEL_EINVAL, "cannot encode request");
+		encode_head(service, method, payload.size(), timeout, out,
+			    slot);
+		out->append(payload);
 	} catch (const std::bad_alloc &) {
 		return Status(VACCEL_ENOMEM, "out of memory encoding request");
 	}
 	return Status::ok();
 }
 
-// Parses a ttrpc Response and its payload into @p reply (may be NULL). The
-// payload is parsed where it lies in @p bytes, not copied out first.
 // The payload of a serialized ttrpc Response, where it lies in @p bytes, or
-// the vAccel error its status carries.
+// the vAccel error its status carries. Only a failure's status goes
+// through the generated parser (for its message and details).
 Status reply_payload(std::span<const uint8_t> bytes,
 		     std::span<const uint8_t> *payload,
 		     std::optional<rpc::Status> *detail)
 {
-	std::span<const uint8_t> status_bytes;
-	if (!transport::find_field(bytes, 1, &status_bytes) ||
-	    !transport::find_field(bytes, 2, payload))
+	transport::codec::ResponseView r;
+	if (!transport::codec::parse_response(bytes, &r))
 		return Status(VACCEL_EREMOTEIO, "malformed response");
+	*payload = r.payload;
+	if (r.code == 0)
+		return Status::ok();
 	rpc::ttrpc::Status status;
-	if (!status.ParseFromArray(status_bytes.data(),
-				   static_cast<int>(status_bytes.size())))
+	if (!status.ParseFromArray(r.status.data(),
+				   static_cast<int>(r.status.size())))
 		return Status(VACCEL_EREMOTEIO, "malformed response status");
-	if (status.code() != 0)
-		return status_from_reply(status, detail);
-	return Status::ok();
+	return status_from_reply(status, detail);
 }
 
 Status decode(std::span<const uint8_t> bytes,
@@ -1160,18 +1168,21 @@ namespace
 {
 
 // Adds one Client call's time to the thread's CallTimes, when tracing.
-class Timed
+} // namespace
+
+// An op's call through the Client, as the request trace records it.
+class CallTimer
 {
 public:
-	Timed(const CallTrace &trace, std::string_view method) noexcept
+	CallTimer(const CallTrace &trace, std::string_view method) noexcept
 	    : on_(trace.enabled()), method_(method)
 	{
 		if (on_)
 			start_ = std::chrono::steady_clock::now();
 	}
-	Timed(const Timed &) = delete;
-	Timed &operator=(const Timed &) = delete;
-	~Timed()
+	CallTimer(const CallTimer &) = delete;
+	CallTimer &operator=(const CallTimer &) = delete;
+	~CallTimer()
 	{
 		if (!on_)
 			return;
@@ -1188,11 +1199,14 @@ private:
 	std::chrono::steady_clock::time_point start_;
 };
 
-// The round trip within a Timed call.
+namespace
+{
+
+// The round trip within a timed call.
 class WireTimed
 {
 public:
-	explicit WireTimed(const Timed &call) noexcept : on_(call.on())
+	explicit WireTimed(const CallTimer &call) noexcept : on_(call.on())
 	{
 		if (!on_)
 			return;
@@ -1388,7 +1402,7 @@ Status Client::call(const CallTarget &target,
 		    uint64_t *used_generation,
 		    std::optional<rpc::Status> *detail)
 {
-	const Timed timed(trace_, target.method);
+	const CallTimer timed(trace_, target.method);
 	std::string payload;
 	try {
 		if (!req.SerializeToString(&payload))
@@ -1398,6 +1412,32 @@ Status Client::call(const CallTarget &target,
 		return logged(target, Status(VACCEL_ENOMEM,
 					     "out of memory encoding request"));
 	}
+	auto parse = [reply](std::span<const uint8_t> p) {
+		if (reply != nullptr &&
+		    !reply->ParseFromArray(p.data(),
+					   static_cast<int>(p.size())))
+			return Status(VACCEL_EREMOTEIO,
+				      "malformed response payload");
+		return Status::ok();
+	};
+	return send(timed, target, bytes_of(payload), parse, used_generation,
+		    detail);
+}
+
+Status Client::call_bytes(const CallTarget &target,
+			  std::span<const uint8_t> payload, ReplyFn on_reply,
+			  uint64_t *used_generation,
+			  std::optional<rpc::Status> *detail)
+{
+	const CallTimer timed(trace_, target.method);
+	return send(timed, target, payload, on_reply, used_generation, detail);
+}
+
+Status Client::send(const CallTimer &timed, const CallTarget &target,
+		    std::span<const uint8_t> payload, ReplyFn on_reply,
+		    uint64_t *used_generation,
+		    std::optional<rpc::Status> *detail)
+{
 	auto conn = connection(target.generation);
 	if (!conn)
 		return logged(target, conn.status());
@@ -1411,19 +1451,20 @@ Status Client::call(const CallTarget &target,
 		// The envelope, then the payload from where it is.
 		std::optional<SlotLease> slot = c.take_reply_slot(dl);
 		std::string head;
-		if (Status st = encode(target.service, target.method, {},
-				       cfg_.call_timeout, &head,
-				       slot ? &*slot : nullptr);
-		    !st) {
+		try {
+			encode_head(target.service, target.method,
+				    payload.size(), cfg_.call_timeout, &head,
+				    slot ? &*slot : nullptr);
+		} catch (const std::bad_alloc &) {
 			if (slot)
 				c.return_reply_slot(*slot);
-			return logged(target, st);
+			return logged(target,
+				      Status(VACCEL_ENOMEM,
+					     "out of memory encoding request"));
 		}
-		if (!payload.empty())
-			head += transport::field_header(3, payload.size());
 		const WireTimed wire(timed);
-		bytes = c.roundtrip(bytes_of(head), bytes_of(payload), dl,
-				    std::move(slot));
+		bytes =
+		    c.roundtrip(bytes_of(head), payload, dl, std::move(slot));
 	} else if (payload.size() > cfg_.max_message) {
 		return logged(target,
 			      Status::error(VACCEL_EINVAL,
@@ -1447,7 +1488,7 @@ Status Client::call(const CallTarget &target,
 		std::vector<FrameParts> chunks;
 		for (size_t off = 0; off < payload.size();
 		     off += cfg_.max_frame)
-			chunks.push_back({bytes_of(payload).subspan(
+			chunks.push_back({payload.subspan(
 			    off, std::min<size_t>(cfg_.max_frame,
 						  payload.size() - off))});
 		const WireTimed wire(timed);
@@ -1455,10 +1496,10 @@ Status Client::call(const CallTarget &target,
 	} else if (target.method == "Genop") {
 		// An upstream agent: its client-streaming GenopStream.
 		rpc::genop::Request g;
-		if (!g.ParseFromString(payload))
+		if (!g.ParseFromArray(payload.data(),
+				      static_cast<int>(payload.size())))
 			return logged(target, Status(VACCEL_EINVAL,
 						     "cannot split the genop"));
-		payload.clear();
 		auto msgs = genop_stream_messages(g, cfg_.max_frame);
 		g.Clear();
 		std::vector<FrameParts> data;
@@ -1485,7 +1526,12 @@ Status Client::call(const CallTarget &target,
 	}
 	if (!bytes)
 		return logged(target, bytes.status());
-	if (Status st = decode(bytes.value().bytes(), reply, detail); !st)
+	std::span<const uint8_t> reply_bytes;
+	if (Status st =
+		reply_payload(bytes.value().bytes(), &reply_bytes, detail);
+	    !st)
+		return logged(target, st);
+	if (Status st = on_reply(reply_bytes); !st)
 		return logged(target, st);
 	if (used_generation != nullptr)
 		*used_generation = c.generation();
@@ -1497,7 +1543,7 @@ Status Client::call_gather(
     const std::function<Status(std::span<const uint8_t>)> &on_reply,
     bool *unsupported)
 {
-	const Timed timed(trace_, target.method);
+	const CallTimer timed(trace_, target.method);
 	*unsupported = false;
 	auto conn = connection(target.generation);
 	if (!conn)

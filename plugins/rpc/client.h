@@ -45,6 +45,8 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 namespace vaccel::rpc_plugin
 {
@@ -134,9 +136,40 @@ private:
 	transport::TraceFile file_;
 };
 
+// A callable the callee only calls before it returns, passed without a
+// copy or an allocation (std::function would allocate for most lambdas).
+template <class Sig> class FnRef;
+template <class R, class... Args> class FnRef<R(Args...)>
+{
+public:
+	template <class F>
+	// NOLINTNEXTLINE(bugprone-forwarding-reference-overload)
+	FnRef(F &&f) noexcept // implicit: pass a lambda where one is wanted
+	    : obj_(const_cast<void *>(static_cast<const void *>(&f))),
+	      call_([](void *o, Args... a) -> R {
+		      return (*static_cast<std::remove_reference_t<F> *>(o))(
+			  std::forward<Args>(a)...);
+	      })
+	{
+	}
+	R operator()(Args... a) const
+	{
+		return call_(obj_, std::forward<Args>(a)...);
+	}
+
+private:
+	void *obj_;
+	R (*call_)(void *, Args...);
+};
+
+class CallTimer; // client.cpp
+
 class Client
 {
 public:
+	// Receives a reply's payload where it lies in the reply buffer.
+	using ReplyFn = FnRef<Status(std::span<const uint8_t>)>;
+
 	explicit Client(Config cfg);
 	Client(const Client &) = delete;
 	Client &operator=(const Client &) = delete;
@@ -154,6 +187,15 @@ public:
 		    google::protobuf::MessageLite *reply,
 		    uint64_t *used_generation = nullptr,
 		    std::optional<rpc::Status> *detail = nullptr);
+
+	// As call(), for a request message already serialized (@p payload,
+	// sent from where it lies) and a reply payload handed to @p on_reply
+	// where it lies: for callers that encode and decode by hand
+	// (transport/codec.h). A failure @p on_reply returns is logged.
+	Status call_bytes(const CallTarget &target,
+			  std::span<const uint8_t> payload, ReplyFn on_reply,
+			  uint64_t *used_generation = nullptr,
+			  std::optional<rpc::Status> *detail = nullptr);
 
 	[[nodiscard]] const Config &config() const noexcept { return cfg_; }
 	[[nodiscard]] CallTrace &trace() noexcept { return trace_; }
@@ -182,6 +224,10 @@ public:
 				      int fd, size_t size);
 
 private:
+	Status send(const CallTimer &timed, const CallTarget &target,
+		    std::span<const uint8_t> payload, ReplyFn on_reply,
+		    uint64_t *used_generation,
+		    std::optional<rpc::Status> *detail);
 	Result<std::shared_ptr<Connection>> connection(uint64_t generation);
 	// connection(), when the shared-memory plane may be used on it
 	// (VACCEL_ENOTSUP otherwise).

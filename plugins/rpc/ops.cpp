@@ -6,6 +6,8 @@
 // messages because their tensors and statuses do not fit the arg model.
 #include "plugin.h"
 
+#include "transport/codec.h"
+
 #include "rpc/ext.pb.h"
 #include "rpc/genop.pb.h"
 #include "rpc/tf.pb.h"
@@ -727,29 +729,31 @@ Status to_proto(const char *name, int i, const Tensor *t, Proto *out,
 	return Status::ok();
 }
 
-// Makes the caller's output tensors from the reply's. @p Alloc is the
-// framework's vaccel_*_tensor_allocate, @p Delete its delete.
-template <class Tensor, class Dim, class Proto, class Alloc, class Delete>
-Status from_proto(const google::protobuf::RepeatedPtrField<Proto> &in,
-		  Tensor **out, int nr_out, Alloc alloc, Delete del)
+// Makes the caller's @p nr_out output tensors from the @p available ones of
+// the reply: @p get(i, &dims, &type, &data) reads reply tensor i. @p Alloc
+// is the framework's vaccel_*_tensor_allocate, @p Delete its delete.
+template <class Tensor, class Dim, class Get, class Alloc, class Delete>
+Status make_outputs(size_t available, Get get, Tensor **out, int nr_out,
+		    Alloc alloc, Delete del)
 {
 	for (int i = 0; i < nr_out; ++i)
 		out[i] = nullptr;
-	if (in.size() < nr_out)
+	if (available < static_cast<size_t>(nr_out))
 		return Status::error(VACCEL_EREMOTEIO,
-				     "the agent returned %d output tensors, "
+				     "the agent returned %zu output tensors, "
 				     "expected %d",
-				     in.size(), nr_out);
+				     available, nr_out);
+	std::vector<Dim> dims;
 	for (int i = 0; i < nr_out; ++i) {
-		const Proto &p = in.Get(i);
-		if (p.dims_size() == 0)
+		int type = 0;
+		std::span<const uint8_t> data;
+		get(i, &dims, &type, &data);
+		if (dims.empty())
 			continue; // the backend produced nothing here
-		std::vector<Dim> dims(p.dims().begin(), p.dims().end());
 		int rc = alloc(&out[i], static_cast<int>(dims.size()),
-			       dims.data(), p.type(), p.data().size());
-		if (rc == VACCEL_OK && !p.data().empty())
-			std::memcpy(out[i]->data, p.data().data(),
-				    p.data().size());
+			       dims.data(), type, data.size());
+		if (rc == VACCEL_OK && !data.empty())
+			std::memcpy(out[i]->data, data.data(), data.size());
 		if (rc != VACCEL_OK) {
 			for (int j = 0; j < i; ++j) {
 				if (out[j] != nullptr)
@@ -763,6 +767,23 @@ Status from_proto(const google::protobuf::RepeatedPtrField<Proto> &in,
 		}
 	}
 	return Status::ok();
+}
+
+// make_outputs() from the reply's proto tensors.
+template <class Tensor, class Dim, class Proto, class Alloc, class Delete>
+Status from_proto(const google::protobuf::RepeatedPtrField<Proto> &in,
+		  Tensor **out, int nr_out, Alloc alloc, Delete del)
+{
+	auto get = [&in](int i, std::vector<Dim> *dims, int *type,
+			 std::span<const uint8_t> *data) {
+		const Proto &p = in.Get(i);
+		dims->assign(p.dims().begin(), p.dims().end());
+		*type = p.type();
+		*data = {reinterpret_cast<const uint8_t *>(p.data().data()),
+			 p.data().size()};
+	};
+	return make_outputs<Tensor, Dim>(static_cast<size_t>(in.size()), get,
+					 out, nr_out, alloc, del);
 }
 
 int rpc_tf_model_run(vaccel_session *sess, vaccel_resource *model,
@@ -942,6 +963,100 @@ int torch_alloc(vaccel_torch_tensor **o, int nd, const int64_t *dims, int type,
 	    o, nd, dims, static_cast<vaccel_torch_data_type>(type), size);
 }
 
+// ---- torch runs: the hot path of model serving, so their messages are
+// written and read by hand (transport/codec.h), byte for byte as the
+// generated classes would.
+
+namespace codec = transport::codec;
+
+// Appends the ModelRunRequest of a run to @p out. @p shm_inputs, when given,
+// marks the inputs whose bytes travel in shared memory (left out here).
+Status encode_torch_run(const Target &t, const vaccel_torch_buffer *opts,
+			vaccel_torch_tensor *const *in, int nr_in, int nr_out,
+			const std::vector<char> *shm_inputs, std::string *out)
+{
+	for (int i = 0; i < nr_in; ++i) {
+		const vaccel_torch_tensor *x = in[i];
+		if (x == nullptr)
+			return Status::error(VACCEL_EINVAL,
+					     "input tensor %d is NULL", i);
+		if (x->size > 0 && x->data == nullptr)
+			return Status::error(VACCEL_EINVAL,
+					     "input tensor %d has no data", i);
+		if (x->nr_dims < 0 || (x->nr_dims > 0 && x->dims == nullptr))
+			return Status::error(VACCEL_EINVAL,
+					     "input tensor %d has no dims", i);
+	}
+	transport::wire::Writer w(out);
+	w.varint_nonzero(codec::kTorchRunSession,
+			 static_cast<uint64_t>(t.sess.id));
+	w.varint_nonzero(codec::kTorchRunModel,
+			 static_cast<uint64_t>(t.model.id));
+	if (opts != nullptr)
+		w.bytes(
+		    codec::kTorchRunOptions,
+		    std::string_view(opts->data != nullptr ? opts->data : "",
+				     opts->data != nullptr ? opts->size : 0));
+	for (int i = 0; i < nr_in; ++i) {
+		const vaccel_torch_tensor *x = in[i];
+		const bool elsewhere =
+		    shm_inputs != nullptr &&
+		    (*shm_inputs)[static_cast<size_t>(i)] != 0;
+		std::span<const uint8_t> data;
+		if (!elsewhere && x->size > 0)
+			data = {static_cast<const uint8_t *>(x->data), x->size};
+		codec::put_torch_tensor(
+		    w, codec::kTorchRunInputs, data,
+		    {x->dims, static_cast<size_t>(x->nr_dims)},
+		    core::enum_value(x->data_type));
+	}
+	w.varint_nonzero(codec::kTorchRunNrOut, static_cast<uint64_t>(nr_out));
+	return Status::ok();
+}
+
+// The output tensors of a ModelRunResponse.
+Status decode_torch_outputs(std::span<const uint8_t> payload,
+			    vaccel_torch_tensor **out, int nr_out)
+{
+	for (int i = 0; i < nr_out; ++i)
+		out[i] = nullptr;
+	codec::Tensors ts;
+	if (!codec::parse_torch_run_response(payload, &ts))
+		return Status(VACCEL_EREMOTEIO, "malformed response payload");
+	auto get = [&ts](int i, std::vector<int64_t> *dims, int *type,
+			 std::span<const uint8_t> *data) {
+		const auto &t = ts.tensors[static_cast<size_t>(i)];
+		const auto d = ts.dims_of(t);
+		dims->assign(d.begin(), d.end());
+		*type = t.type;
+		*data = t.data;
+	};
+	return make_outputs<vaccel_torch_tensor, int64_t>(
+	    ts.tensors.size(), get, out, nr_out, torch_alloc,
+	    vaccel_torch_tensor_delete);
+}
+
+// Sends a torch run's @p payload (@p method's message) and makes the
+// output tensors from the reply.
+int torch_call(const char *name, std::string_view method,
+	       std::string_view service, const Target &t,
+	       std::span<const uint8_t> payload, vaccel_torch_tensor **out,
+	       int nr_out)
+{
+	Status outputs = Status::ok();
+	auto on_reply = [&](std::span<const uint8_t> reply) {
+		outputs = decode_torch_outputs(reply, out, nr_out);
+		return Status::ok(); // failing here is logged below, once
+	};
+	Status st = plugin().client.call_bytes({.method = method,
+						.generation = t.sess.generation,
+						.service = service},
+					       payload, on_reply);
+	if (!st)
+		return st.code();
+	return outputs ? VACCEL_OK : fail(name, outputs);
+}
+
 // A torch run whose large input tensors go through shared memory instead of
 // the socket: the agent runs the model on the shared bytes. An input whose
 // data vAccel allocated in its shared tensor memory
@@ -1016,52 +1131,55 @@ bool torch_run_shm(vaccel_session *sess, vaccel_resource *model,
 		lease = std::move(l).value();
 	}
 
-	rpc::torch::ModelRunRequest req;
-	address(req, *t);
-	if (run_options != nullptr)
-		req.set_run_options(run_options->data, run_options->size);
-	req.set_nr_out_tensors(static_cast<uint64_t>(nr_out));
-	rpc::ext::ShmTorchRunRequest shm;
-	size_t off = 0;
-	for (int i = 0; i < nr_in; ++i) {
-		const bool big = in[i]->size > kInlineMax;
-		Status st = to_proto<rpc::torch::Tensor, vaccel_torch_tensor,
-				     rpc::torch::DataType>(
-		    name, i, in[i], req.add_in_tensors(), !big);
-		if (!st) {
-			*rc = fail(name, st);
-			return true;
-		}
-		auto *d = shm.add_data();
-		if (!big)
-			continue;
-		const auto &p = placed[static_cast<size_t>(i)];
-		d->set_size(in[i]->size);
-		if (p.block != 0) {
-			d->set_region(ids[static_cast<size_t>(i)]);
-			d->set_offset(p.offset);
-			continue;
-		}
-		std::memcpy(lease->data() + off, in[i]->data, in[i]->size);
-		d->set_region(lease->region());
-		d->set_offset(off);
-		off += slot(in[i]->size);
-	}
-	req.SerializeToString(shm.mutable_run());
-	req.Clear();
-	rpc::torch::ModelRunResponse resp;
-	Status st = client.call({.method = "TorchModelRunShm",
-				 .generation = t->sess.generation,
-				 .service = transport::kServiceData},
-				shm, &resp);
-	if (!st) {
-		*rc = st.code();
+	// The ShmTorchRunRequest: the run (its big inputs' bytes left out),
+	// then one place per input.
+	std::vector<char> shm_inputs(static_cast<size_t>(nr_in));
+	for (int i = 0; i < nr_in; ++i)
+		shm_inputs[static_cast<size_t>(i)] = in[i]->size > kInlineMax;
+	std::string run;
+	if (Status st = encode_torch_run(*t, run_options, in, nr_in, nr_out,
+					 &shm_inputs, &run);
+	    !st) {
+		*rc = fail(name, st);
 		return true;
 	}
-	st = from_proto<vaccel_torch_tensor, int64_t>(
-	    resp.out_tensors(), out, nr_out, torch_alloc,
-	    vaccel_torch_tensor_delete);
-	*rc = st ? VACCEL_OK : fail(name, st);
+	std::string msg;
+	msg.reserve(run.size() + 16 + 32 * static_cast<size_t>(nr_in));
+	transport::wire::Writer w(&msg);
+	w.bytes(codec::kShmTorchRun, run);
+	size_t off = 0;
+	for (int i = 0; i < nr_in; ++i) {
+		codec::ShmPlace d;
+		if (shm_inputs[static_cast<size_t>(i)] != 0) {
+			const auto &p = placed[static_cast<size_t>(i)];
+			d.size = in[i]->size;
+			if (p.block != 0) {
+				d.region = ids[static_cast<size_t>(i)];
+				d.offset = p.offset;
+			} else {
+				std::memcpy(lease->data() + off, in[i]->data,
+					    in[i]->size);
+				d.region = lease->region();
+				d.offset = off;
+				off += slot(in[i]->size);
+			}
+		}
+		const size_t len =
+		    (d.region != 0 ? 1 + transport::wire::varint_size(d.region)
+				   : 0) +
+		    (d.offset != 0 ? 1 + transport::wire::varint_size(d.offset)
+				   : 0) +
+		    (d.size != 0 ? 1 + transport::wire::varint_size(d.size)
+				 : 0);
+		w.len_header(codec::kShmTorchData, len);
+		w.varint_nonzero(codec::kShmArgRegion, d.region);
+		w.varint_nonzero(codec::kShmArgOffset, d.offset);
+		w.varint_nonzero(codec::kShmArgSize, d.size);
+	}
+	*rc = torch_call(
+	    name, "TorchModelRunShm", transport::kServiceData, *t,
+	    {reinterpret_cast<const uint8_t *>(msg.data()), msg.size()}, out,
+	    nr_out);
 	return true;
 }
 
@@ -1079,19 +1197,24 @@ int rpc_torch_model_run(vaccel_session *sess, vaccel_resource *model,
 					  nr_inputs, outputs, nr_outputs, &rc))
 				return rc;
 		}
-		auto alloc = torch_alloc;
-		rpc::torch::ModelRunRequest req;
-		if (run_options != nullptr)
-			req.set_run_options(run_options->data,
-					    run_options->size);
-		rpc::torch::ModelRunResponse resp;
-		return tensor_run<rpc::torch::ModelRunRequest,
-				  rpc::torch::ModelRunResponse,
-				  rpc::torch::Tensor, rpc::torch::DataType,
-				  vaccel_torch_tensor, int64_t>(
-		    name, "TorchModelRun", sess, model, inputs, nr_inputs,
-		    outputs, nr_outputs, alloc, vaccel_torch_tensor_delete, req,
-		    resp);
+		if (nr_inputs < 0 || nr_outputs < 0 ||
+		    (nr_inputs > 0 && inputs == nullptr) ||
+		    (nr_outputs > 0 && outputs == nullptr))
+			return fail(name,
+				    Status(VACCEL_EINVAL, "bad tensor arrays"));
+		auto t = model_target(sess, model);
+		if (!t)
+			return fail(name, t.status());
+		std::string msg;
+		if (Status st =
+			encode_torch_run(*t, run_options, inputs, nr_inputs,
+					 nr_outputs, nullptr, &msg);
+		    !st)
+			return fail(name, st);
+		return torch_call(
+		    name, "TorchModelRun", transport::kServiceSync, *t,
+		    {reinterpret_cast<const uint8_t *>(msg.data()), msg.size()},
+		    outputs, nr_outputs);
 	});
 }
 

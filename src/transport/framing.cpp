@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // ttrpc frame headers and whole frames over a Stream.
 #include "transport/transport.h"
+#include "transport/wire.h"
 
 #include <google/protobuf/stubs/logging.h>
 
@@ -117,93 +118,35 @@ Result<FrameHeader> read_header(Stream &s, uint32_t max_len, Deadline dl,
 std::string field_header(uint32_t field, size_t len)
 {
 	std::string out;
-	uint64_t v = (uint64_t{field} << 3) | 2;
-	for (int i = 0; i < 2; ++i) {
-		while (v >= 0x80) {
-			out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-			v >>= 7;
-		}
-		out.push_back(static_cast<char>(v));
-		v = len;
-	}
+	wire::Writer(&out).len_header(field, len);
 	return out;
 }
 
-namespace
-{
-
-bool read_varint(std::span<const uint8_t> &in, uint64_t *v)
-{
-	uint64_t x = 0;
-	for (int shift = 0; shift < 64; shift += 7) {
-		if (in.empty())
-			return false;
-		const uint8_t b = in[0];
-		in = in.subspan(1);
-		x |= uint64_t{b & 0x7fu} << shift;
-		if ((b & 0x80) == 0) {
-			*v = x;
-			return true;
-		}
-	}
-	return false;
-}
-
-} // namespace
-
 void put_varint(std::string *out, uint64_t v)
 {
-	while (v >= 0x80) {
-		out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-		v >>= 7;
-	}
-	out->push_back(static_cast<char>(v));
+	wire::Writer(out).raw_varint(v);
 }
 
 bool find_fields(std::span<const uint8_t> msg, uint32_t field,
 		 std::vector<std::span<const uint8_t>> *out)
 {
 	out->clear();
-	while (!msg.empty()) {
-		uint64_t tag = 0;
-		if (!read_varint(msg, &tag))
-			return false;
-		uint64_t n = 0;
-		switch (tag & 7) {
-		case 0:
-			if (!read_varint(msg, &n))
-				return false;
-			break;
-		case 1:
-		case 5: {
-			const size_t w = (tag & 7) == 1 ? 8 : 4;
-			if (msg.size() < w)
-				return false;
-			msg = msg.subspan(w);
-			break;
-		}
-		case 2:
-			if (!read_varint(msg, &n) || n > msg.size())
-				return false;
-			if ((tag >> 3) == field)
-				out->push_back(msg.first(n));
-			msg = msg.subspan(n);
-			break;
-		default:
-			return false;
-		}
-	}
-	return true;
+	wire::Reader r(msg);
+	for (wire::Field f; r.next(&f);)
+		if (f.is(field, wire::WireType::Len))
+			out->push_back(f.bytes);
+	return !r.failed();
 }
 
 bool find_field(std::span<const uint8_t> msg, uint32_t field,
 		std::span<const uint8_t> *out)
 {
-	std::vector<std::span<const uint8_t>> all;
-	if (!find_fields(msg, field, &all))
-		return false;
-	*out = all.empty() ? std::span<const uint8_t>() : all.back();
-	return true;
+	*out = {};
+	wire::Reader r(msg);
+	for (wire::Field f; r.next(&f);)
+		if (f.is(field, wire::WireType::Len))
+			*out = f.bytes;
+	return !r.failed();
 }
 
 Result<Frame> read_frame(Stream &s, uint32_t max_len, Deadline dl,
