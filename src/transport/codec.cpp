@@ -29,17 +29,61 @@ enum : uint32_t {
 
 } // namespace
 
+bool valid_utf8(std::string_view s) noexcept
+{
+	const auto *p = reinterpret_cast<const unsigned char *>(s.data());
+	const auto *end = p + s.size();
+	while (p < end) {
+		const unsigned c = *p;
+		if (c < 0x80) {
+			++p;
+			continue;
+		}
+		size_t n = 0;
+		unsigned lo = 0x80, hi = 0xbf; // bounds of the second byte
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			if (c == 0xe0)
+				lo = 0xa0; // overlong
+			else if (c == 0xed)
+				hi = 0x9f; // surrogates
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			if (c == 0xf0)
+				lo = 0x90; // overlong
+			else if (c == 0xf4)
+				hi = 0x8f; // beyond U+10FFFF
+		} else {
+			return false;
+		}
+		if (static_cast<size_t>(end - p) <= n || p[1] < lo || p[1] > hi)
+			return false;
+		for (size_t i = 2; i <= n; ++i)
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+		p += n + 1;
+	}
+	return true;
+}
+
 bool parse_request(std::span<const uint8_t> bytes, RequestView *out)
 {
 	*out = RequestView{};
 	out->raw = bytes;
 	Reader r(bytes);
 	for (Field f; r.next(&f);) {
-		if (f.is(kReqService, WireType::Len))
+		// Strings must be UTF-8, as protobuf's parser insists.
+		if (f.is(kReqService, WireType::Len)) {
 			out->service = f.str();
-		else if (f.is(kReqMethod, WireType::Len))
+			if (!valid_utf8(out->service))
+				return false;
+		} else if (f.is(kReqMethod, WireType::Len)) {
 			out->method = f.str();
-		else if (f.is(kReqPayload, WireType::Len))
+			if (!valid_utf8(out->method))
+				return false;
+		} else if (f.is(kReqPayload, WireType::Len))
 			out->payload = f.bytes;
 		else if (f.is(kReqTimeout, WireType::Varint))
 			out->timeout_nano = static_cast<int64_t>(f.value);
@@ -47,8 +91,12 @@ bool parse_request(std::span<const uint8_t> bytes, RequestView *out)
 			// Checked here so that metadata() never meets a
 			// malformed entry.
 			Reader kv(f.bytes);
-			for (Field g; kv.next(&g);) {
-			}
+			for (Field g; kv.next(&g);)
+				if ((g.number == kKvKey ||
+				     g.number == kKvValue) &&
+				    g.type == WireType::Len &&
+				    !valid_utf8(g.str()))
+					return false;
 			if (kv.failed())
 				return false;
 		}

@@ -37,7 +37,8 @@ struct RequestView {
 	bool metadata(std::string_view key, std::string_view *value) const;
 };
 
-// False if @p bytes is not a well-formed Request.
+// False if @p bytes is not a well-formed Request (as protobuf, strings that
+// are not UTF-8 included).
 bool parse_request(std::span<const uint8_t> bytes, RequestView *out);
 
 // One metadata entry to send.
@@ -68,6 +69,10 @@ bool parse_response(std::span<const uint8_t> bytes, ResponseView *out);
 // of @p payload_size bytes follows: what the generated class writes for a
 // Response with an OK status, without the payload's bytes.
 void put_ok_response_head(std::string *out, size_t payload_size);
+
+// Whether @p s is well-formed UTF-8 (no overlong forms, surrogates or code
+// points beyond U+10FFFF), which protobuf requires of proto3 strings.
+[[nodiscard]] bool valid_utf8(std::string_view s) noexcept;
 
 // ---- torch runs (rpc/torch.proto, rpc/ext.proto) ---------------------------
 

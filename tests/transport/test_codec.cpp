@@ -245,6 +245,65 @@ TEST(Codec, RequestEnvelopeBothWays)
 	}
 }
 
+// Strings in the envelope are refused exactly when protobuf refuses them.
+TEST(Codec, RequestStringsMustBeUtf8AsProtobufSays)
+{
+	Random r(7);
+	const char *edges[] = {"plain",
+			       "\xc3\xa9",
+			       "\xe2\x82\xac",
+			       "\xf0\x9f\x98\x80",
+			       "\xc0\xaf",
+			       "\xe0\x80\xaf",
+			       "\xed\xa0\x80",
+			       "\xf4\x90\x80\x80",
+			       "\xc3",
+			       "\x80",
+			       "\xff",
+			       "\xef\xbf\xbf",
+			       "\xf4\x8f\xbf\xbf",
+			       "\xe0\xa0\x80",
+			       "\xed\x9f\xbf"};
+	std::vector<std::string> names(std::begin(edges), std::end(edges));
+	for (int i = 0; i < 3000; ++i) {
+		// Short runs of bytes from the interesting ranges.
+		std::string n;
+		const int64_t len = r.range(1, 6);
+		for (int64_t k = 0; k < len; ++k) {
+			static const int64_t lo[] = {0x41, 0x80, 0xc0, 0xe0,
+						     0xf0};
+			const int64_t b = lo[r.range(0, 4)];
+			n += static_cast<char>(r.range(b, b + 0x3f));
+		}
+		names.push_back(n);
+	}
+	size_t good = 0, bad = 0;
+	for (const std::string &n : names) {
+		for (int where = 0; where < 3; ++where) {
+			std::string msg;
+			wire::Writer w(&msg);
+			if (where == 2) {
+				std::string kv;
+				wire::Writer(&kv).bytes(2, n);
+				w.bytes(5, kv); // a metadata value
+			} else {
+				w.bytes(static_cast<uint32_t>(where + 1), n);
+			}
+			rpc::ttrpc::Request p;
+			codec::RequestView v;
+			const bool theirs = p.ParseFromString(msg);
+			EXPECT_EQ(codec::parse_request(bytes_of(msg), &v),
+				  theirs)
+			    << testing::PrintToString(n) << " in field "
+			    << where;
+			EXPECT_EQ(codec::valid_utf8(n), theirs);
+			(theirs ? good : bad) += 1;
+		}
+	}
+	EXPECT_GT(good, 500u);
+	EXPECT_GT(bad, 500u);
+}
+
 TEST(Codec, FirstMetadataEntryOfAKeyWins)
 {
 	rpc::ttrpc::Request p;
