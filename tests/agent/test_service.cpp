@@ -509,6 +509,102 @@ TEST_F(Models, TorchRunCopiesTensorsThroughNoop)
 		  RpcCode::InvalidArgument);
 }
 
+// The torch runs are decoded by hand (transport/codec.h): damaged requests
+// and requests beyond the limits are refused before anything runs, and
+// what reaches the backend is what was sent.
+TEST_F(Models, TorchRunRefusesDamagedAndOversizedRequests)
+{
+	const int64_t sess = create_session();
+	int64_t model = 0;
+	ASSERT_EQ(register_blobs(kConn, sess, {{"model.pt", "m"}}, &model,
+				 rpc::resource::MODEL),
+		  RpcCode::Ok);
+	rpc::torch::ModelRunRequest run;
+	run.set_session_id(sess);
+	run.set_model_id(model);
+	run.set_nr_out_tensors(2);
+	run.set_run_options(""); // present though empty
+	for (int i = 0; i < 2; ++i) {
+		auto *t = run.add_in_tensors();
+		const int32_t data[3] = {i, 2 * i, -7};
+		t->set_data(std::string(reinterpret_cast<const char *>(data),
+					sizeof(data)));
+		t->add_dims(1);
+		t->add_dims(3);
+		t->set_type(rpc::torch::INT);
+	}
+	rpc::torch::ModelRunResponse resp;
+	ASSERT_EQ(call(svc_, kConn, "TorchModelRun", run, &resp), RpcCode::Ok);
+	ASSERT_EQ(resp.out_tensors_size(), 2);
+	for (int i = 0; i < 2; ++i) {
+		EXPECT_EQ(resp.out_tensors(i).data(), run.in_tensors(i).data());
+		ASSERT_EQ(resp.out_tensors(i).dims_size(), 2);
+		EXPECT_EQ(resp.out_tensors(i).dims(1), 3);
+		EXPECT_EQ(resp.out_tensors(i).type(), rpc::torch::INT);
+	}
+
+	auto raw = [&](const std::string &payload) {
+		return static_cast<RpcCode>(
+		    svc_.handle(kConn, envelope("TorchModelRun", payload))
+			.status()
+			.code());
+	};
+	// Every cut of the message inside a field is malformed; no cut
+	// crashes or runs a tensor past its bytes.
+	const std::string whole = run.SerializeAsString();
+	size_t refused = 0;
+	for (size_t cut = 1; cut < whole.size(); ++cut) {
+		rpc::torch::ModelRunRequest p;
+		const std::string part = whole.substr(0, cut);
+		const RpcCode code = raw(part);
+		if (!p.ParseFromString(part)) {
+			EXPECT_EQ(code, RpcCode::InvalidArgument) << cut;
+			++refused;
+		}
+	}
+	EXPECT_GT(refused, whole.size() / 2);
+
+	auto with = [&](auto change) {
+		rpc::torch::ModelRunRequest r = run;
+		change(r);
+		return call(svc_, kConn, "TorchModelRun", r);
+	};
+	EXPECT_EQ(with([](auto &r) {
+			  for (int d = 0; d < 70; ++d)
+				  r.mutable_in_tensors(0)->add_dims(1);
+		  }),
+		  RpcCode::InvalidArgument); // more dims than the limit
+	EXPECT_EQ(with([](auto &r) { r.set_nr_out_tensors(1u << 20); }),
+		  RpcCode::InvalidArgument);
+	EXPECT_EQ(
+	    with([](auto &r) { r.mutable_in_tensors(1)->set_dims(0, -1); }),
+	    RpcCode::InvalidArgument);
+	EXPECT_EQ(with([](auto &r) {
+			  r.mutable_in_tensors(1)->set_dims(0,
+							    int64_t{1} << 62);
+		  }),
+		  RpcCode::InvalidArgument); // the shape overflows
+	EXPECT_EQ(with([](auto &r) { r.mutable_in_tensors(0)->clear_dims(); }),
+		  RpcCode::InvalidArgument);
+	EXPECT_EQ(with([](auto &r) {
+			  r.mutable_in_tensors(0)->set_type(
+			      static_cast<rpc::torch::DataType>(-3));
+		  }),
+		  RpcCode::InvalidArgument);
+	EXPECT_EQ(with([](auto &r) { r.set_model_id(r.model_id() + 100); }),
+		  RpcCode::NotFound);
+
+	// The shared-memory run needs a connection that has regions.
+	rpc::ext::ShmTorchRunRequest shm;
+	run.SerializeToString(shm.mutable_run());
+	shm.add_data();
+	shm.add_data();
+	EXPECT_EQ(call(svc_, kConn, "TorchModelRunShm", shm,
+		       static_cast<rpc::torch::ModelRunResponse *>(nullptr),
+		       vaccel::transport::kServiceData),
+		  RpcCode::Unimplemented);
+}
+
 TEST_F(Models, TfLoadRunUnload)
 {
 	const int64_t sess = create_session();
