@@ -788,7 +788,7 @@ void Server::find_reply_slot(Conn &conn,
 			     std::shared_ptr<ShmRegion> *region,
 			     transport::ReplySlot *slot)
 {
-	std::string_view value;
+	std::string_view value("", 0); // never null, for %.*s
 	if (req.metadata(transport::kReplySlotKey, &value)) {
 		uint32_t id = 0;
 		uint64_t offset = 0, size = 0;

@@ -242,6 +242,11 @@ rpc::ttrpc::Response Service::handle(ConnId conn, std::string_view service,
 				     std::span<const uint8_t> payload,
 				     const CallInfo &call) noexcept
 {
+	// Never a null pointer for %.*s, even for an empty name.
+	if (service.empty())
+		service = std::string_view("", 0);
+	if (method.empty())
+		method = std::string_view("", 0);
 	return run(conn, method, [&](rpc::ttrpc::Response &resp) {
 		Adaptor fn = find_method(service, method, limits_.extensions);
 		if (fn == nullptr)

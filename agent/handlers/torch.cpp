@@ -68,6 +68,14 @@ private:
 	std::vector<vaccel_torch_tensor *> ptrs_;
 };
 
+// A backend's output dims; none when it gave a count below one or no array.
+std::span<const int64_t> dims_of(const vaccel_torch_tensor *t)
+{
+	if (t->nr_dims <= 0 || t->dims == nullptr)
+		return {};
+	return {t->dims, static_cast<size_t>(t->nr_dims)};
+}
+
 // Writes the output tensors as a ModelRunResponse, refusing what would not
 // fit in one frame (as copy_outputs() does for the other frameworks).
 RpcStatus encode_outputs(const Context &ctx, vaccel_torch_tensor *const *outs,
@@ -86,8 +94,7 @@ RpcStatus encode_outputs(const Context &ctx, vaccel_torch_tensor *const *outs,
 				    ctx.limits.max_frame);
 			data += t->size;
 			len = codec::torch_tensor_size(
-			    t->data != nullptr ? t->size : 0,
-			    {t->dims, static_cast<size_t>(t->nr_dims)},
+			    t->data != nullptr ? t->size : 0, dims_of(t),
 			    t->data_type);
 		}
 		total += transport::wire::len_field_size(
@@ -105,9 +112,8 @@ RpcStatus encode_outputs(const Context &ctx, vaccel_torch_tensor *const *outs,
 		if (t->data != nullptr)
 			bytes = {static_cast<const uint8_t *>(t->data),
 				 t->size};
-		codec::put_torch_tensor(
-		    w, codec::kTorchResponseOutputs, bytes,
-		    {t->dims, static_cast<size_t>(t->nr_dims)}, t->data_type);
+		codec::put_torch_tensor(w, codec::kTorchResponseOutputs, bytes,
+					dims_of(t), t->data_type);
 	}
 	return RpcStatus::ok();
 }
@@ -192,7 +198,7 @@ RpcStatus torch_model_run(Context &ctx, std::span<const uint8_t> request,
 	TorchRunView run;
 	if (!transport::codec::parse_torch_run(request, &run))
 		return RpcStatus::invalid(
-		    "malformed vaccel.torch.ModelRunRequest payload (%zu "
+		    "malformed vaccel.rpc.torch.ModelRunRequest payload (%zu "
 		    "bytes)",
 		    request.size());
 	return run_model(ctx, run, response, nullptr);
@@ -208,7 +214,7 @@ RpcStatus torch_model_run_shm(Context &ctx, std::span<const uint8_t> request,
 	std::vector<ShmPlace> places;
 	if (!transport::codec::parse_shm_torch_run(request, &inner, &places))
 		return RpcStatus::invalid(
-		    "malformed vaccel.ext.ShmTorchRunRequest payload (%zu "
+		    "malformed vaccel.rpc.ext.ShmTorchRunRequest payload (%zu "
 		    "bytes)",
 		    request.size());
 	TorchRunView run;

@@ -877,11 +877,12 @@ Status reply_payload(std::span<const uint8_t> bytes,
 	*payload = r.payload;
 	if (r.code == 0)
 		return Status::ok();
-	rpc::ttrpc::Status status;
-	if (!status.ParseFromArray(r.status.data(),
-				   static_cast<int>(r.status.size())))
+	// A failure: the generated class reads its status (merging repeated
+	// status fields as protobuf does).
+	rpc::ttrpc::Response whole;
+	if (!whole.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
 		return Status(VACCEL_EREMOTEIO, "malformed response status");
-	return status_from_reply(status, detail);
+	return status_from_reply(whole.status(), detail);
 }
 
 Status decode(std::span<const uint8_t> bytes,

@@ -142,9 +142,12 @@ template <class Sig> class FnRef;
 template <class R, class... Args> class FnRef<R(Args...)>
 {
 public:
+	// Implicit, so that a lambda can be passed where one is wanted; never
+	// from another FnRef, which would then refer to that FnRef, not to
+	// the callable.
 	template <class F>
-	// NOLINTNEXTLINE(bugprone-forwarding-reference-overload)
-	FnRef(F &&f) noexcept // implicit: pass a lambda where one is wanted
+	requires(!std::is_same_v<std::remove_cvref_t<F>, FnRef>) FnRef(F &&f)
+	noexcept
 	    : obj_(const_cast<void *>(static_cast<const void *>(&f))),
 	      call_([](void *o, Args... a) -> R {
 		      return (*static_cast<std::remove_reference_t<F> *>(o))(

@@ -110,7 +110,7 @@ bool RequestView::metadata(std::string_view key, std::string_view *value) const
 	for (Field f; r.next(&f);) {
 		if (!f.is(kReqMetadata, WireType::Len))
 			continue;
-		std::string_view k, v;
+		std::string_view k, v("", 0);
 		Reader kv(f.bytes);
 		for (Field g; kv.next(&g);) {
 			if (g.is(kKvKey, WireType::Len))
@@ -207,7 +207,9 @@ bool parse_tensor(std::span<const uint8_t> bytes, Tensors *list)
 		else if (f.is(kTensorType, WireType::Varint))
 			t.type = static_cast<int32_t>(f.value);
 	}
-	if (!ok || r.failed())
+	// The views index dims with 32 bits: more would need a 32 GiB
+	// message.
+	if (!ok || r.failed() || list->dims.size() > UINT32_MAX)
 		return false;
 	t.nr_dims = static_cast<uint32_t>(list->dims.size() - t.dims_at);
 	list->tensors.push_back(t);

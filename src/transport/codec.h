@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Hand-written codecs (wire.h) for the messages every call, or every torch
 // run, goes through: the ttrpc Request/Response envelopes and the torch
-// run's request and response. They read and write exactly the bytes the
-// generated classes do (tests/transport/test_codec.cpp checks both ways on
-// random messages), so either side may use either; the rest of the
-// protocol keeps the generated classes.
+// run's request and response. What they write the generated classes read
+// field for field, and the torch messages and the Response head byte for
+// byte as SerializeToString() writes them (a Request's payload comes last
+// here); what they read is what the generated parser accepts
+// (tests/transport/test_codec.cpp checks both ways on random and damaged
+// messages). The rest of the protocol keeps the generated classes.
 //
 // Views point into the buffer they were parsed from, which must outlive
 // them.
@@ -54,8 +56,9 @@ void put_request_head(std::string *out, std::string_view service,
 		      std::string_view method, int64_t timeout_nano,
 		      std::span<const KeyValue> metadata, size_t payload_size);
 
-// A ttrpc Response. @p code is the status code; @p status the serialized
-// Status (for its message and details, which only failures carry).
+// A ttrpc Response. @p code is the status code (repeated status fields
+// merged); @p status the last serialized Status. A failure's message and
+// details are for the generated classes to read, from the whole Response.
 struct ResponseView {
 	int32_t code = 0;
 	std::span<const uint8_t> status;

@@ -7,9 +7,9 @@
 // of it cache misses. These readers look at the bytes where they lie and
 // these writers append to one buffer; both are a few dozen instructions.
 //
-// Reader follows protobuf's parser where it matters for safety and
-// interoperability: varints of at most 10 bytes, lengths within the
-// buffer, field number 0 and wire types 6/7 refused. It does not skip
+// Reader follows protobuf's parser: varints of at most 10 bytes, tags and
+// lengths of at most 5 (a length below 2^31 and within the buffer), field
+// number 0 and wire types 6/7 refused. It does not skip
 // groups (wire types 3/4, deprecated since proto2 and never produced for
 // these messages): a message holding one is malformed here.
 #pragma once
@@ -51,11 +51,13 @@ struct Field {
 };
 
 // Reads a varint from the front of @p in, advancing it; false if @p in
-// ends first or the varint is longer than 10 bytes.
-inline bool read_varint(std::span<const uint8_t> &in, uint64_t *v) noexcept
+// ends first or the varint is longer than @p max_bytes (10: any 64-bit
+// value; bits beyond 64 are dropped, as protobuf drops them).
+inline bool read_varint(std::span<const uint8_t> &in, uint64_t *v,
+			size_t max_bytes = 10) noexcept
 {
 	uint64_t x = 0;
-	const size_t n = in.size() < 10 ? in.size() : 10;
+	const size_t n = in.size() < max_bytes ? in.size() : max_bytes;
 	for (size_t i = 0; i < n; ++i) {
 		const uint8_t b = in[i];
 		x |= uint64_t{b & 0x7fu} << (7 * i);
@@ -88,9 +90,13 @@ public:
 	{
 		if (in_.empty() || failed_)
 			return false;
-		uint64_t tag = 0;
-		if (!read_varint(in_, &tag) || (tag >> 3) == 0 ||
-		    (tag >> 3) > 0x1fffffff)
+		// A tag is a 32-bit varint of at most 5 bytes (higher bits of
+		// the fifth dropped), as protobuf reads it.
+		uint64_t wide = 0;
+		if (!read_varint(in_, &wide, 5))
+			return fail();
+		const auto tag = static_cast<uint32_t>(wide);
+		if ((tag >> 3) == 0)
 			return fail();
 		f->number = static_cast<uint32_t>(tag >> 3);
 		f->bytes = {};
@@ -107,8 +113,11 @@ public:
 			return fixed(4, f);
 		case 2: {
 			f->type = WireType::Len;
+			// A length is at most 5 bytes and below 2^31, as
+			// protobuf reads it.
 			uint64_t n = 0;
-			if (!read_varint(in_, &n) || n > in_.size())
+			if (!read_varint(in_, &n, 5) || n > 0x7fffffff ||
+			    n > in_.size())
 				return fail();
 			f->bytes = in_.first(static_cast<size_t>(n));
 			in_ = in_.subspan(static_cast<size_t>(n));

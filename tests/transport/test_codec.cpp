@@ -187,6 +187,48 @@ TEST(Wire, ReaderRefusesWhatProtobufRefuses)
 	}
 }
 
+// Tags and lengths take at most 5 bytes; a tag's bits beyond 32 are dropped.
+// Ours and protobuf agree on each of these, whole and inside a tensor.
+TEST(Wire, OverlongTagsAndLengthsAsProtobufReadsThem)
+{
+	using namespace std::string_literals;
+	const struct {
+		std::string bytes;
+		bool ok;
+	} cases[] = {
+	    {"\x8a\x80\x80\x80\x80\x00\x01"s + "a", false}, // 6-byte tag
+	    {"\x8a\x80\x80\x80\x00\x01"s + "a", true},      // 5-byte tag
+	    {"\x8a\x80\x80\x80\x10\x01"s + "a", true}, // 5 bytes, wraps to 1
+	    {"\x0a\x81\x80\x80\x80\x80\x00"s + "a", false}, // 6-byte length
+	    {"\x0a\x81\x80\x80\x80\x00"s + "a", true},      // 5-byte length
+	    {"\x0a\x80\x80\x80\x80\x08"s, false},           // length 2^31
+	    {"\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"s, true},
+	    {"\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f"s, true},
+	    {"\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\x80\x01"s, false},
+	};
+	for (const auto &c : cases) {
+		rpc::torch::Tensor p;
+		EXPECT_EQ(p.ParseFromString(c.bytes), c.ok)
+		    << testing::PrintToString(c.bytes);
+		codec::Tensors v;
+		std::string outer;
+		wire::Writer(&outer).bytes(codec::kTorchResponseOutputs,
+					   c.bytes);
+		EXPECT_EQ(codec::parse_torch_run_response(bytes_of(outer), &v),
+			  c.ok)
+		    << testing::PrintToString(c.bytes);
+		if (c.ok) {
+			ASSERT_EQ(v.tensors.size(), 1u);
+			expect_same(v, v.tensors[0], p);
+		}
+		rpc::ttrpc::Request q;
+		codec::RequestView rv;
+		EXPECT_EQ(codec::parse_request(bytes_of(c.bytes), &rv),
+			  q.ParseFromString(c.bytes))
+		    << testing::PrintToString(c.bytes);
+	}
+}
+
 TEST(Codec, RequestEnvelopeBothWays)
 {
 	Random r(1);
