@@ -158,8 +158,8 @@ TEST(Wire, VarintsOfEveryLength)
 		EXPECT_FALSE(wire::read_varint(cut, &got));
 	}
 	// Eleven bytes is more than any varint has.
-	const std::string eleven(10, '\x80');
-	std::span<const uint8_t> in = bytes_of(eleven + '\x01');
+	const std::string eleven = std::string(10, '\x80') + '\x01';
+	std::span<const uint8_t> in = bytes_of(eleven);
 	uint64_t v = 0;
 	EXPECT_FALSE(wire::read_varint(in, &v));
 }
