@@ -5,6 +5,7 @@
 // damaged messages are refused or read exactly as protobuf reads them.
 #include "transport/codec.h"
 #include "transport/reply_slot.h"
+#include "transport/transport.h"
 #include "transport/wire.h"
 
 #include "rpc/ext.pb.h"
@@ -290,6 +291,7 @@ TEST(Codec, RequestEnvelopeBothWays)
 // Strings in the envelope are refused exactly when protobuf refuses them.
 TEST(Codec, RequestStringsMustBeUtf8AsProtobufSays)
 {
+	silence_protobuf_logging(); // a line per refused string otherwise
 	Random r(7);
 	const char *edges[] = {"plain",
 			       "\xc3\xa9",
