@@ -125,6 +125,10 @@ struct Server::Conn {
 	std::atomic<bool> done{false}; // reader finished; may be joined
 	// Smoothed wait for the next frame, ns (reader thread only).
 	int64_t read_wait_ns = 0;
+	// The reader's copy of the request slots it watches
+	// (RegionTable::slots(); reader thread only).
+	RegionTable::Slots slots;
+	uint64_t slots_version = 0;
 
 	// Wakes every thread blocked on this connection; the fd stays open
 	// until the last job holding the connection lets go.
@@ -299,7 +303,19 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 		if (conn->closing)
 			break;
 		const auto wait_start = std::chrono::steady_clock::now();
-		wait_for_frame(*conn);
+		if (auto job = wait_for_frame(*conn)) {
+			// A request the client posted in a slot: no frame
+			// to read.
+			conn->read_wait_ns = reader_spin_.update(
+			    conn->read_wait_ns,
+			    std::chrono::duration_cast<
+				std::chrono::nanoseconds>(
+				std::chrono::steady_clock::now() - wait_start)
+				.count());
+			if (!submit(conn, std::move(job)))
+				break;
+			continue;
+		}
 		const auto arrived = opts_.trace != nullptr
 					 ? std::chrono::steady_clock::now()
 					 : wait_start;
@@ -386,6 +402,7 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 			break;
 	}
 	conn->inbound.clear();
+	conn->slots = {};
 	conn->regions.clear();
 	conn->close_down();
 	service_.close_connection(conn->id);
@@ -394,24 +411,97 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 	wake(); // let the acceptor join us
 }
 
-void Server::wait_for_frame(Conn &conn)
+std::shared_ptr<Server::Job> Server::take_slot_request(Conn &conn)
 {
+	const auto &s = conn.slots;
+	if (!s.region)
+		return nullptr;
+	for (size_t i = 0; i < s.count; ++i) {
+		const transport::ReplySlot slot(
+		    s.region->data() + i * s.slot_size, s.slot_size);
+		uint32_t id = 0;
+		std::vector<uint8_t> bytes;
+		if (!slot.take_request(&id, &bytes))
+			continue;
+		auto job = std::make_shared<Job>();
+		job->stream_id = id;
+		job->frame.header.stream_id = id;
+		job->frame.header.type = MsgType::Request;
+		job->frame.header.length = static_cast<uint32_t>(bytes.size());
+		job->frame.payload = std::move(bytes);
+		if (opts_.trace != nullptr)
+			job->arrived = std::chrono::steady_clock::now();
+		service_.slot_requests().fetch_add(1,
+						   std::memory_order_relaxed);
+		return job;
+	}
+	return nullptr;
+}
+
+std::shared_ptr<Server::Job> Server::wait_for_frame(Conn &conn)
+{
+	// The slot region may have come or gone since the last wait.
+	if (const uint64_t v = conn.regions.slots_version();
+	    v != conn.slots_version) {
+		conn.slots = conn.regions.slots();
+		conn.slots_version = v;
+	}
+	// One posted while we were last watching (with several callers).
+	if (auto job = take_slot_request(conn))
+		return job;
 	const auto plan = reader_spin_.plan(conn.read_wait_ns);
 	if (plan.poll.count() <= 0 || open_conns_.load() > max_polling_readers_)
-		return;
+		return nullptr;
 	// An error or hang-up shows as an event too: the read that follows
 	// reports it.
 	pollfd p{conn.stream.fd(), POLLIN, 0};
 	if (plan.sleep.count() > 0 &&
 	    transport::plan_poll(std::span(&p, 1), {plan.sleep, {}}) != 0)
-		return;
+		return nullptr;
 	// Only the polling takes one of the places.
+	std::shared_ptr<Job> job;
 	if (polling_readers_.fetch_add(1) < max_polling_readers_) {
-		p.revents = 0;
-		[[maybe_unused]] int n =
-		    transport::spin_poll(std::span(&p, 1), plan.poll);
+		if (conn.slots.region)
+			job = watch(conn, p, plan.poll);
+		else
+			(void)transport::spin_poll(std::span(&p, 1), plan.poll);
 	}
 	polling_readers_.fetch_sub(1);
+	return job;
+}
+
+std::shared_ptr<Server::Job> Server::watch(Conn &conn, pollfd &p,
+					   std::chrono::nanoseconds budget)
+{
+	using Clock = std::chrono::steady_clock;
+	// While the flag is up, callers post requests in their slots
+	// instead of writing them to the socket (transport/reply_slot.h).
+	const auto flag = transport::reader_polling(conn.slots.region->data());
+	flag.store(1, std::memory_order_seq_cst);
+	std::shared_ptr<Job> job;
+	const auto start = Clock::now();
+	const auto until = start + budget;
+	auto next_yield = start + transport::kSpinYieldEvery;
+	for (auto now = start;; now = Clock::now()) {
+		if ((job = take_slot_request(conn)))
+			break;
+		p.revents = 0;
+		const int n = ::poll(&p, 1, 0);
+		if ((n != 0 && !(n < 0 && errno == EINTR)) || now >= until)
+			break;
+		if (now >= next_yield) {
+			std::this_thread::yield();
+			next_yield = now + transport::kSpinYieldEvery;
+		} else {
+			transport::cpu_relax();
+		}
+	}
+	// Down, then one more look: a caller that saw the flag up has posted
+	// its request by now, and will not send it on the socket.
+	flag.store(0, std::memory_order_seq_cst);
+	if (!job)
+		job = take_slot_request(conn);
+	return job;
 }
 
 bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)

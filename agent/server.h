@@ -27,6 +27,8 @@
 #include "transport/reply_slot.h"
 #include "transport/transport.h"
 
+#include <poll.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -98,8 +100,14 @@ private:
 	void admit(transport::Stream stream);
 	void read_loop(const std::shared_ptr<Conn> &conn);
 	// Polls @p conn's socket a while (see ServerOptions::spin) before
-	// the reader blocks in read.
-	void wait_for_frame(Conn &conn);
+	// the reader blocks in read; with request slots, watches those too
+	// and returns a request taken from one (null: read the socket).
+	std::shared_ptr<Job> wait_for_frame(Conn &conn);
+	// The polling part of wait_for_frame() with request slots.
+	std::shared_ptr<Job> watch(Conn &conn, pollfd &p,
+				   std::chrono::nanoseconds budget);
+	// A request a caller posted in one of @p conn's slots, taken.
+	std::shared_ptr<Job> take_slot_request(Conn &conn);
 	// Streaming calls, on the reader thread: returns false when the
 	// connection must be closed.
 	bool open_stream(const std::shared_ptr<Conn> &conn,

@@ -135,6 +135,11 @@ public:
 	std::atomic<uint64_t> &regions_mapped() noexcept { return regions_; }
 	// Replies delivered through reply slots (the server counts them).
 	std::atomic<uint64_t> &slot_replies() noexcept { return slot_replies_; }
+	// Requests taken from request slots (the server counts them).
+	std::atomic<uint64_t> &slot_requests() noexcept
+	{
+		return slot_requests_;
+	}
 
 private:
 	template <class Fn>
@@ -147,6 +152,7 @@ private:
 	std::atomic<uint64_t> buffered_{0};
 	std::atomic<uint64_t> regions_{0};
 	std::atomic<uint64_t> slot_replies_{0};
+	std::atomic<uint64_t> slot_requests_{0};
 };
 
 // Fills @p resp.status from @p st (code, message and, for vAccel failures,

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "shm.h"
 
+#include "transport/reply_slot.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -104,7 +106,40 @@ RpcStatus RegionTable::unmap(uint32_t id)
 	bytes_ -= it->second->size();
 	regions_.erase(it);
 	count(-1);
+	if (id == slots_id_) {
+		slots_id_ = 0;
+		slots_ = {};
+		slots_version_.fetch_add(1, std::memory_order_release);
+	}
 	return RpcStatus::ok();
+}
+
+RpcStatus RegionTable::set_slots(uint32_t id, uint64_t slot_size)
+{
+	std::lock_guard lock(mu_);
+	auto it = regions_.find(id);
+	if (it == regions_.end())
+		return RpcStatus::not_found("region %u is not mapped", id);
+	const size_t size = it->second->size();
+	if (slot_size <= transport::kReplySlotHeader ||
+	    slot_size % transport::kReplySlotHeader != 0 || slot_size > size ||
+	    size / slot_size > transport::kMaxRequestSlots)
+		return RpcStatus::invalid(
+		    "MapRegion %u: slot size %llu does not divide %zu bytes "
+		    "into 1..%zu slots of a multiple of %zu bytes",
+		    id, static_cast<unsigned long long>(slot_size), size,
+		    transport::kMaxRequestSlots, transport::kReplySlotHeader);
+	slots_id_ = id;
+	slots_ = {it->second, static_cast<size_t>(slot_size),
+		  size / static_cast<size_t>(slot_size)};
+	slots_version_.fetch_add(1, std::memory_order_release);
+	return RpcStatus::ok();
+}
+
+RegionTable::Slots RegionTable::slots()
+{
+	std::lock_guard lock(mu_);
+	return slots_;
 }
 
 RpcStatus RegionTable::find(uint32_t id, std::shared_ptr<ShmRegion> *out)
@@ -123,6 +158,9 @@ void RegionTable::clear()
 	count(-static_cast<int64_t>(regions_.size()));
 	regions_.clear();
 	bytes_ = 0;
+	slots_id_ = 0;
+	slots_ = {};
+	slots_version_.fetch_add(1, std::memory_order_release);
 }
 
 size_t RegionTable::size()

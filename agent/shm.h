@@ -99,6 +99,25 @@ public:
 	void clear();
 	[[nodiscard]] size_t size();
 
+	// Request slots (transport/reply_slot.h): region @p id is a row of
+	// slots of @p slot_size bytes whose requests the connection's reader
+	// watches. INVALID_ARGUMENT unless the size is a multiple of 64
+	// above 64, the region holds 1..kMaxRequestSlots of them, and @p id
+	// is mapped.
+	RpcStatus set_slots(uint32_t id, uint64_t slot_size);
+	// The slot region, if any, and its slot size; a version that changes
+	// whenever it does, so that a reader can keep its copy.
+	struct Slots {
+		std::shared_ptr<ShmRegion> region;
+		size_t slot_size = 0;
+		size_t count = 0;
+	};
+	[[nodiscard]] uint64_t slots_version() const noexcept
+	{
+		return slots_version_.load(std::memory_order_acquire);
+	}
+	Slots slots();
+
 private:
 	void count(int64_t delta) noexcept
 	{
@@ -112,6 +131,9 @@ private:
 	std::mutex mu_;
 	std::unordered_map<uint32_t, std::shared_ptr<ShmRegion>> regions_;
 	uint64_t bytes_ = 0;
+	uint32_t slots_id_ = 0;
+	Slots slots_;
+	std::atomic<uint64_t> slots_version_{0};
 };
 
 } // namespace vaccel::agent

@@ -27,6 +27,8 @@ RpcStatus agent_stats(Context &ctx, Empty &, rpc::ext::AgentStats &resp)
 	resp.set_regions(ctx.service.regions_mapped().load());
 	resp.set_slot_replies(
 	    ctx.service.slot_replies().load(std::memory_order_relaxed));
+	resp.set_slot_requests(
+	    ctx.service.slot_requests().load(std::memory_order_relaxed));
 	return RpcStatus::ok();
 }
 

@@ -61,6 +61,7 @@ RpcStatus hello(Context &ctx, rpc::ext::Hello &req, rpc::ext::Hello &resp)
 	if (ctx.call.regions != nullptr) {
 		resp.add_features("shm");
 		resp.add_features("reply-slots");
+		resp.add_features("request-slots");
 	}
 	return RpcStatus::ok();
 }
@@ -77,7 +78,15 @@ RpcStatus map_region(Context &ctx, rpc::ext::MapRegion &req, Empty &)
 		return RpcStatus::invalid("MapRegion: %zu descriptors sent, "
 					  "one expected",
 					  ctx.call.fds->size());
-	return ctx.call.regions->map(req.region(), std::move(fd), req.size());
+	AGENT_RETURN_IF_ERROR(
+	    ctx.call.regions->map(req.region(), std::move(fd), req.size()));
+	if (req.slot_size() == 0)
+		return RpcStatus::ok();
+	RpcStatus st =
+	    ctx.call.regions->set_slots(req.region(), req.slot_size());
+	if (!st.is_ok())
+		(void)ctx.call.regions->unmap(req.region()); // all or nothing
+	return st;
 }
 
 RpcStatus unmap_region(Context &ctx, rpc::ext::UnmapRegion &req, Empty &)

@@ -96,6 +96,9 @@ struct SlotLease {
 	uint32_t region = 0;
 	uint64_t offset = 0;
 	transport::ReplySlot slot;
+	// The slot region's base: its reader_polling word, when requests may
+	// be posted in the slot (feature request-slots); else null.
+	uint8_t *requests = nullptr;
 	// How the call waits for its reply (set when it is sent).
 	transport::SpinPolicy::Plan plan;
 };
@@ -236,8 +239,10 @@ public:
 	// the agent the first time (the descriptor is passed, not kept).
 	Result<uint32_t> arena_region(uint64_t block, int fd, size_t size,
 				      Deadline dl);
-	Result<std::shared_ptr<ShmBuffer>> take_region(size_t size,
-						       Deadline dl);
+	// @p slot_size: a fresh region mapped as request slots of that size
+	// (MapRegion.slot_size); 0: any region, reused when one is idle.
+	Result<std::shared_ptr<ShmBuffer>> take_region(size_t size, Deadline dl,
+						       uint64_t slot_size = 0);
 	void give_back(std::shared_ptr<ShmBuffer> buf);
 
 private:
@@ -270,7 +275,16 @@ private:
 		h.type = transport::MsgType::Request;
 		h.flags = streaming ? transport::kFlagRemoteOpen : 0;
 		Status sent;
-		{
+		// In the slot, when the agent's reader watches it: no system
+		// call on either side (transport/reply_slot.h).
+		std::span<const uint8_t> both[2] = {payload, tail};
+		const bool posted =
+		    reply_slot != nullptr && reply_slot->requests != nullptr &&
+		    !streaming && fds.empty() &&
+		    reply_slot->slot.post(
+			id, both,
+			transport::reader_polling(reply_slot->requests));
+		if (!posted) {
 			std::lock_guard lock(write_mu_);
 			if (tail.empty()) {
 				sent = transport::write_frame(stream_, h,
@@ -987,10 +1001,10 @@ constexpr size_t kRegionAlign = size_t{1} << 20; // 1 MiB
 constexpr size_t kIdleRegions = 4;
 } // namespace
 
-Result<std::shared_ptr<ShmBuffer>> Connection::take_region(size_t size,
-							   Deadline dl)
+Result<std::shared_ptr<ShmBuffer>>
+Connection::take_region(size_t size, Deadline dl, uint64_t slot_size)
 {
-	{
+	if (slot_size == 0) {
 		std::lock_guard lock(shm_mu_);
 		auto best = idle_.end();
 		for (auto it = idle_.begin(); it != idle_.end(); ++it)
@@ -1031,6 +1045,7 @@ Result<std::shared_ptr<ShmBuffer>> Connection::take_region(size_t size,
 	rpc::ext::MapRegion req;
 	req.set_region(buf->id);
 	req.set_size(buf->size);
+	req.set_slot_size(slot_size);
 	const int fd = buf->fd.get();
 	const auto left = dl ? std::chrono::ceil<std::chrono::milliseconds>(
 				   *dl - Clock::now())
@@ -1059,6 +1074,8 @@ std::optional<SlotLease> Connection::take_reply_slot(Deadline dl)
 		l.offset = uint64_t{i} * kReplySlotSize;
 		l.slot = transport::ReplySlot(slot_region_->base + l.offset,
 					      kReplySlotSize);
+		if (features_.request_slots)
+			l.requests = slot_region_->base;
 		return l;
 	};
 	{
@@ -1074,7 +1091,8 @@ std::optional<SlotLease> Connection::take_reply_slot(Deadline dl)
 	}
 	static_assert(kReplySlots <= 32 &&
 		      kReplySlots * kReplySlotSize <= kRegionAlign);
-	auto buf = take_region(kReplySlots * kReplySlotSize, dl);
+	auto buf = take_region(kReplySlots * kReplySlotSize, dl,
+			       features_.request_slots ? kReplySlotSize : 0);
 	std::lock_guard lock(shm_mu_);
 	if (!buf) {
 		vaccel_debug("[rpc] no reply slots: %s",
@@ -1345,8 +1363,11 @@ Result<std::shared_ptr<Connection>> Client::connection(uint64_t generation)
 			f.chunked |= name == "chunked";
 			f.shm |= name == "shm" && local && cfg_.shm;
 			f.reply_slots |= name == "reply-slots";
+			f.request_slots |= name == "request-slots";
 		}
 		f.reply_slots = f.reply_slots && f.shm && cfg_.reply_slots;
+		f.request_slots =
+		    f.request_slots && f.reply_slots && cfg_.request_slots;
 	} else if (st.code() != VACCEL_ENOTSUP) {
 		return Status(VACCEL_EIO, "cannot talk to " +
 					      cfg_.address_text + ": " +
@@ -1354,10 +1375,10 @@ Result<std::shared_ptr<Connection>> Client::connection(uint64_t generation)
 	}
 	conn->set_features(f);
 	vaccel_debug("[rpc] connected to %s (generation %llu, chunked %d, "
-		     "shm %d, reply slots %d)",
+		     "shm %d, reply slots %d, request slots %d)",
 		     cfg_.address_text.c_str(),
 		     static_cast<unsigned long long>(conn->generation()),
-		     f.chunked, f.shm, f.reply_slots);
+		     f.chunked, f.shm, f.reply_slots, f.request_slots);
 	conn_ = conn;
 	return conn;
 }

@@ -85,7 +85,8 @@ private:
 struct Features {
 	bool chunked = false;
 	bool shm = false;
-	bool reply_slots = false; // with shm only
+	bool reply_slots = false;   // with shm only
+	bool request_slots = false; // with reply_slots only
 };
 
 // What a call needs besides its messages.

@@ -78,6 +78,8 @@ core::Result<Config> config_from_env()
 	cfg.shm_threshold = env_number("VACCEL_RPC_SHM_THRESHOLD",
 				       cfg.shm_threshold, 0, uint64_t{1} << 40);
 	cfg.reply_slots = env_number("VACCEL_RPC_REPLY_SLOTS", 1, 0, 1) != 0;
+	cfg.request_slots =
+	    env_number("VACCEL_RPC_REQUEST_SLOTS", 1, 0, 1) != 0;
 	cfg.poll = std::chrono::microseconds(
 	    env_number("VACCEL_RPC_POLL_US",
 		       static_cast<uint64_t>(cfg.poll.count()), 0, 1000000));

@@ -28,6 +28,9 @@
 //   VACCEL_RPC_REPLY_SLOTS         0: replies always come on the socket;
 //       default 1: a polling call on a unix socket has its reply put in
 //       shared memory (transport/reply_slot.h) when the agent offers it.
+//   VACCEL_RPC_REQUEST_SLOTS       0: requests always go on the socket;
+//       default 1: with reply slots, a request goes in the call's slot
+//       while the agent's reader watches the slots.
 #pragma once
 
 #include "transport/transport.h"
@@ -58,6 +61,7 @@ struct Config {
 	bool shm = true;
 	uint64_t shm_threshold = 64 * 1024;
 	bool reply_slots = true;
+	bool request_slots = true;
 	std::chrono::microseconds poll = default_poll();
 	// VACCEL_RPC_TRACE: where each op's client-side timings go (empty:
 	// nowhere); see CallTrace.

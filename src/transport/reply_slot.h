@@ -23,6 +23,23 @@
 // will find `waiting` cleared and send it (both may happen; the socket copy
 // is then dropped as a late reply). A reply larger than the slot goes to
 // the socket, `socket` telling the polling caller to read it there.
+//
+// Request slots (feature "request-slots", with reply slots): the request
+// can come the same way. The caller maps the slot region with its slot size
+// (MapRegion.slot_size), and the agent's reader for that connection, while
+// it polls, also watches the slots. Two more header words:
+//   +16 request         the caller: the stream id of a request in the slot
+//   +20 request_length  the caller: its bytes (a serialized ttrpc Request)
+// and one word for the whole region, in the first slot's header:
+//   +32 reader_polling  the agent: 1 while its reader watches the slots
+// The caller writes the request at +64, its length, then stores `request`
+// and reads `reader_polling`: 1, and the reader will find it; 0, and the
+// caller takes the request back (compare-and-swap `request` to 0) and sends
+// it on the socket, unless the reader took it first. The reader takes a
+// request by the same compare-and-swap, copies it out (the bytes are the
+// client's: they are parsed from the copy) and runs it like a frame; when
+// it stops polling it clears `reader_polling`, then looks once more, so a
+// request posted while the caller saw 1 is never left behind.
 #pragma once
 
 #include <atomic>
@@ -33,6 +50,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 // ThreadSanitizer cannot see the other process: two agent workers that
 // write the same slot for successive calls are ordered by the caller
@@ -55,6 +73,16 @@ namespace vaccel::transport
 
 inline constexpr std::string_view kReplySlotKey = "vaccel-reply-slot";
 inline constexpr size_t kReplySlotHeader = 64;
+// Slots one region may hold, for the agent's reader to watch.
+inline constexpr size_t kMaxRequestSlots = 64;
+
+// The region-wide word of request slots: 1 while the agent's reader
+// watches them. @p region: the slot region's (64-byte aligned) base.
+inline std::atomic_ref<uint32_t> reader_polling(uint8_t *region) noexcept
+{
+	return std::atomic_ref<uint32_t>(
+	    *reinterpret_cast<uint32_t *>(region + 32));
+}
 
 // A slot where it is mapped. Every word is accessed atomically: the other
 // side writes them concurrently, from another process.
@@ -85,6 +113,65 @@ public:
 	std::atomic_ref<uint32_t> waiting() const noexcept { return word(1); }
 	std::atomic_ref<uint32_t> socket() const noexcept { return word(2); }
 	std::atomic_ref<uint32_t> length() const noexcept { return word(3); }
+	std::atomic_ref<uint32_t> request() const noexcept { return word(4); }
+	std::atomic_ref<uint32_t> request_length() const noexcept
+	{
+		return word(5);
+	}
+
+	// The caller: posts request @p id, the concatenation of @p parts, for
+	// the reader that @p polling says watches the slots. True when the
+	// agent has it (or will take it); false when it is not in the slot
+	// (too large, or the reader is not watching): send it on the socket.
+	bool post(uint32_t id, std::span<const std::span<const uint8_t>> parts,
+		  std::atomic_ref<uint32_t> polling) const noexcept
+	{
+		size_t total = 0;
+		for (auto p : parts)
+			total += p.size();
+		if (total > capacity() ||
+		    polling.load(std::memory_order_relaxed) == 0)
+			return false;
+		uint8_t *at = base_ + kReplySlotHeader;
+		for (auto p : parts) {
+			if (!p.empty())
+				std::memcpy(at, p.data(), p.size());
+			at += p.size();
+		}
+		request_length().store(static_cast<uint32_t>(total),
+				       std::memory_order_relaxed);
+		request().store(id, std::memory_order_seq_cst);
+		if (polling.load(std::memory_order_seq_cst) != 0)
+			return true;
+		// Not watched: take it back, unless the reader was quicker.
+		uint32_t expected = id;
+		return !request().compare_exchange_strong(
+		    expected, 0, std::memory_order_seq_cst);
+	}
+
+	// The agent's reader: takes the request in the slot, if any, copying
+	// its bytes (at most capacity()) into @p out; its stream id into
+	// @p id. False when there is none (or it is malformed: an id of 0 is
+	// never posted, a length beyond the slot is cut to the slot, which
+	// the parser then refuses).
+	bool take_request(uint32_t *id, std::vector<uint8_t> *out) const
+	{
+		uint32_t posted = request().load(std::memory_order_acquire);
+		if (posted == 0 || !request().compare_exchange_strong(
+				       posted, 0, std::memory_order_seq_cst))
+			return false;
+#ifdef VACCEL_REPLY_SLOT_TSAN
+		// The caller in the other process orders this read after the
+		// last reply deliver() wrote here.
+		__tsan_acquire(base_);
+#endif
+		size_t len = request_length().load(std::memory_order_relaxed);
+		if (len > capacity())
+			len = capacity();
+		out->assign(reply(), reply() + len);
+		*id = posted;
+		return true;
+	}
 
 	// The caller, before sending request @p id: it will poll the slot
 	// (@p polling), or sleep first and set `waiting` when it starts.

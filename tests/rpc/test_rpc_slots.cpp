@@ -129,6 +129,27 @@ TEST_F(ReplySlots, PollingCallerGetsRepliesThroughTheSlot)
 	// Most; a call whose reply took longer than the caller polled got it
 	// from the socket (a loaded CI machine).
 	EXPECT_GT(slotted, 0);
+	// And requests came the same way while the agent's reader watched
+	// the slots (the rest on the socket).
+	EXPECT_GT(st->slot_requests(), 0U);
+	EXPECT_LE(st->slot_requests(), static_cast<uint64_t>(kCalls) + 1);
+}
+
+// VACCEL_RPC_REQUEST_SLOTS=0: replies still through the slots, every
+// request on the socket.
+TEST_F(ReplySlots, RequestSlotsOffSendsEveryRequestOnTheSocket)
+{
+	::setenv("VACCEL_RPC_REQUEST_SLOTS", "0", 1);
+	ASSERT_NO_FATAL_FAILURE(start());
+	for (int i = 0; i < 100; ++i)
+		ASSERT_TRUE(transform(1024 + i, static_cast<uint8_t>(i)));
+	auto st = agent_stats(agent_->address());
+	::unsetenv("VACCEL_RPC_REQUEST_SLOTS");
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->slot_requests(), 0U);
+	const auto [execs, slotted] = exec_replies();
+	EXPECT_EQ(execs, 100);
+	EXPECT_GT(slotted, 0);
 }
 
 // Calls that take longer than half the polling maximum: the caller
@@ -335,6 +356,150 @@ TEST_F(ReplySlots, AgentIgnoresUnusableSlotsAndFillsAGoodOne)
 	const auto [sid, code] = next_frame();
 	EXPECT_EQ(sid, id + 2);
 	EXPECT_EQ(code, 0);
+	::munmap(base, kMiB);
+	::close(fd);
+}
+
+// A raw peer that maps a slot region (MapRegion.slot_size): slot sizes
+// the agent cannot use are refused; requests posted while the reader
+// watches are taken from the slot and answered; garbage posted in a slot
+// (a length beyond it, bytes that do not parse) gets an error reply on the
+// socket and harms nothing.
+TEST_F(ReplySlots, AgentTakesRequestsPostedInSlotsAndRefusesGarbage)
+{
+	ASSERT_NO_FATAL_FAILURE(start(false));
+	// The raw peer alone: with more connections than may poll (one on a
+	// small machine), no reader polls.
+	ASSERT_EQ(vaccel_session_release(&sess_), VACCEL_OK);
+	sess_.id = 0;
+	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
+	RawConn raw;
+	ASSERT_TRUE(raw.connect(agent_->address()));
+	constexpr size_t kMiB = size_t{1} << 20, kSlot = 65536;
+	int fd = ::memfd_create("slots", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(::ftruncate(fd, kMiB), 0);
+	ASSERT_EQ(
+	    ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+	    0);
+	auto *base = static_cast<uint8_t *>(
+	    ::mmap(nullptr, kMiB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+	ASSERT_NE(base, MAP_FAILED);
+	uint32_t next_id = 1;
+	const auto map = [&](uint32_t region, uint64_t slot_size) {
+		vaccel::rpc::ext::MapRegion m;
+		m.set_region(region);
+		m.set_size(kMiB);
+		m.set_slot_size(slot_size);
+		EXPECT_TRUE(raw.send_frame(
+		    next_id, tp::MsgType::Request, 0,
+		    RawConn::request(std::string(tp::kServiceData), "MapRegion",
+				     m.SerializeAsString()),
+		    std::span(&fd, 1)));
+		next_id += 2;
+		auto r = raw.read_response();
+		return r ? r->status().code() : -1;
+	};
+	const auto invalid = static_cast<int>(tp::RpcCode::InvalidArgument);
+	for (uint64_t bad :
+	     {uint64_t{100}, uint64_t{64}, uint64_t{4096}, uint64_t{2} * kMiB})
+		EXPECT_EQ(map(7, bad), invalid)
+		    << bad;             // 100 is not 64-aligned;
+					// 4096: 256 slots
+	EXPECT_EQ(agent_regions(), 0U); // refused ones are not kept
+	ASSERT_EQ(map(5, kSlot), 0);
+
+	const auto hello_bytes = [&](uint32_t slot_index) {
+		vaccel::rpc::ttrpc::Request req;
+		req.set_service(std::string(tp::kServiceAdmin));
+		req.set_method("Hello");
+		vaccel::rpc::ext::Hello h;
+		h.set_version(1);
+		req.set_payload(h.SerializeAsString());
+		auto *kv = req.add_metadata();
+		kv->set_key(std::string(tp::kReplySlotKey));
+		kv->set_value(
+		    tp::format_reply_slot(5, slot_index * kSlot, kSlot));
+		return req.SerializeAsString();
+	};
+	// A socket call, which also sets the reader watching again.
+	const auto nudge = [&] {
+		auto r = raw.call(std::string(tp::kServiceAdmin), "Stats", "");
+		ASSERT_TRUE(r);
+		ASSERT_EQ(r->status().code(), 0);
+	};
+	const auto flag = tp::reader_polling(base);
+	const tp::ReplySlot slot(base + kSlot, kSlot);
+	// Post while the reader watches (it does, briefly, after each frame
+	// of a peer that sends often); the reply comes through the slot.
+	int taken = 0;
+	for (int attempt = 0; attempt < 2000 && taken < 3; ++attempt) {
+		nudge();
+		const auto until = Clock::now() + 2ms;
+		while (flag.load() == 0 && Clock::now() < until)
+			std::this_thread::yield();
+		const uint32_t id = 1001 + 2 * static_cast<uint32_t>(attempt);
+		slot.arm(id);
+		const std::string bytes = hello_bytes(1);
+		const std::span<const uint8_t> parts[1] = {
+		    std::span(reinterpret_cast<const uint8_t *>(bytes.data()),
+			      bytes.size())};
+		if (!slot.post(id, parts, flag)) {
+			(void)slot.disarm(id);
+			continue;
+		}
+		const auto deadline = Clock::now() + 5s;
+		while (slot.ready().load() != id && Clock::now() < deadline)
+			std::this_thread::yield();
+		ASSERT_EQ(slot.ready().load(), id);
+		vaccel::rpc::ttrpc::Response resp;
+		ASSERT_TRUE(resp.ParseFromArray(
+		    slot.reply(), static_cast<int>(slot.length().load())));
+		EXPECT_EQ(resp.status().code(), 0);
+		EXPECT_EQ(slot.request().load(), 0U); // taken
+		++taken;
+	}
+	ASSERT_EQ(taken, 3);
+	auto st = agent_stats(agent_->address());
+	ASSERT_TRUE(st);
+	EXPECT_GE(st->slot_requests(), 3U);
+
+	// Garbage in slot 2: a length beyond the slot, bytes that are no
+	// request. Taken the next time the reader looks; its error reply
+	// goes on the socket, under the id it was posted with.
+	const tp::ReplySlot junk(base + 2 * kSlot, kSlot);
+	std::memset(base + 2 * kSlot + tp::kReplySlotHeader, 0xff, 256);
+	junk.request_length().store(0xffffffffU);
+	junk.request().store(4001);
+	int junk_code = -1;
+	for (uint32_t sid = 5001; sid < 5201 && junk_code < 0; sid += 2) {
+		// Each socket call lets the reader look again.
+		ASSERT_TRUE(raw.send_frame(
+		    sid, tp::MsgType::Request, 0,
+		    RawConn::request(std::string(tp::kServiceAdmin), "Stats",
+				     "")));
+		for (;;) {
+			auto f =
+			    tp::read_frame(raw.stream(), tp::kDefaultMaxFrame,
+					   tp::deadline_in(5000ms));
+			ASSERT_TRUE(f);
+			const uint32_t got = f.value().header.stream_id;
+			if (got == 4001) {
+				vaccel::rpc::ttrpc::Response bad;
+				ASSERT_TRUE(bad.ParseFromArray(
+				    f.value().payload.data(),
+				    static_cast<int>(
+					f.value().payload.size())));
+				junk_code = bad.status().code();
+			}
+			if (got == sid)
+				break;
+		}
+	}
+	EXPECT_EQ(junk.request().load(), 0U);
+	EXPECT_EQ(junk_code, invalid);
+	// Still serving.
+	nudge();
 	::munmap(base, kMiB);
 	::close(fd);
 }
