@@ -140,4 +140,104 @@ TEST(ReplySlot, StoppingWhileTheAgentDeliversNeverLosesTheReply)
 	EXPECT_EQ(from_slot + from_socket, static_cast<int>(kRounds));
 }
 
+// Request slots: a caller posts while the reader raises and lowers its
+// flag and takes requests (transport/reply_slot.h). Every request is run
+// exactly once: taken by the reader, or sent on the socket by the caller,
+// never both and never neither; the bytes taken are the bytes posted.
+TEST(ReplySlot, PostedRequestsAreTakenOrSentExactlyOnce)
+{
+	Mem m;
+	const tp::ReplySlot s = m.slot();
+	alignas(64) uint32_t polling_word = 0;
+	const std::atomic_ref<uint32_t> polling(polling_word);
+	constexpr uint32_t kRounds = 20000;
+	std::atomic<bool> done{false}, started{false};
+	// The last request the reader is done with (its "reply").
+	std::atomic<uint32_t> replied{0};
+	std::vector<uint8_t> taken(kRounds + 1, 0);
+	std::atomic<int> bad_bytes{0};
+	// The reader: watches a varying while, lowers the flag, looks once
+	// more, pauses; again.
+	std::thread reader([&] {
+		uint32_t cycle = 0;
+		const auto take = [&] {
+			uint32_t id = 0;
+			std::vector<uint8_t> b;
+			if (!s.take_request(&id, &b))
+				return;
+			if (id == 0 || id > kRounds ||
+			    b != std::vector<uint8_t>(4 + id % 13,
+						      static_cast<uint8_t>(id)))
+				++bad_bytes;
+			else
+				++taken[id];
+			replied.store(id);
+		};
+		while (!done.load()) {
+			polling.store(1);
+			started.store(true);
+			for (uint32_t i = 0; i < 50 + (cycle * 31) % 200; ++i) {
+				take();
+				tp::cpu_relax();
+			}
+			polling.store(0);
+			take();
+			for (uint32_t i = 0; i < (cycle * 17) % 100; ++i)
+				tp::cpu_relax();
+			++cycle;
+		}
+		take();
+	});
+	std::vector<uint8_t> sent(kRounds + 1, 0);
+	while (!started.load())
+		std::this_thread::yield();
+	for (uint32_t id = 1; id <= kRounds; ++id) {
+		for (uint32_t i = 0; i < (id * 7919) % 97; ++i)
+			tp::cpu_relax(); // land anywhere in the reader's cycle
+		const std::vector<uint8_t> msg(4 + id % 13,
+					       static_cast<uint8_t>(id));
+		std::span<const uint8_t> parts[] = {std::span(msg)};
+		if (!s.post(id, parts, polling))
+			++sent[id]; // "on the socket": the slot is free again
+		else // the slot is the caller's again once the reply is in
+			while (replied.load() != id)
+				std::this_thread::yield();
+	}
+	done.store(true);
+	reader.join();
+	EXPECT_EQ(bad_bytes.load(), 0);
+	uint32_t via_slot = 0, via_socket = 0;
+	for (uint32_t id = 1; id <= kRounds; ++id) {
+		ASSERT_EQ(taken[id] + sent[id], 1) << "request " << id;
+		via_slot += taken[id];
+		via_socket += sent[id];
+	}
+	// Both ways happen (the reader watches about half the time).
+	EXPECT_GT(via_slot, 0U);
+	EXPECT_GT(via_socket, 0U);
+}
+
+// What a reader takes is bounded by the slot, whatever length the caller
+// wrote; a stream id of 0 is never a request.
+TEST(ReplySlot, TakenRequestsStayInsideTheSlot)
+{
+	Mem m;
+	const tp::ReplySlot s = m.slot();
+	s.request_length().store(0xffffffffU);
+	s.request().store(9);
+	uint32_t id = 0;
+	std::vector<uint8_t> b;
+	ASSERT_TRUE(s.take_request(&id, &b));
+	EXPECT_EQ(id, 9U);
+	EXPECT_EQ(b.size(), s.capacity());
+	EXPECT_EQ(s.request().load(), 0U);
+	EXPECT_FALSE(s.take_request(&id, &b)); // nothing posted
+	// Too large to post: the caller sends it on the socket.
+	alignas(64) uint32_t up = 1;
+	const std::vector<uint8_t> big(s.capacity() + 1, 1);
+	std::span<const uint8_t> parts[] = {std::span(big)};
+	EXPECT_FALSE(s.post(11, parts, std::atomic_ref<uint32_t>(up)));
+	EXPECT_EQ(s.request().load(), 0U);
+}
+
 } // namespace
