@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <span>
 #include <system_error>
 #include <unordered_map>
@@ -129,6 +130,7 @@ struct Server::Conn {
 	// (RegionTable::slots(); reader thread only).
 	RegionTable::Slots slots;
 	uint64_t slots_version = 0;
+	size_t next_slot = 0; // where the next look at the slots starts
 
 	// Wakes every thread blocked on this connection; the fd stays open
 	// until the last job holding the connection lets go.
@@ -416,24 +418,40 @@ std::shared_ptr<Server::Job> Server::take_slot_request(Conn &conn)
 	const auto &s = conn.slots;
 	if (!s.region)
 		return nullptr;
-	for (size_t i = 0; i < s.count; ++i) {
+	// From where the last look stopped, so that no slot goes first
+	// every time.
+	for (size_t n = 0; n < s.count; ++n) {
+		const size_t i = (conn.next_slot + n) % s.count;
 		const transport::ReplySlot slot(
 		    s.region->data() + i * s.slot_size, s.slot_size);
-		uint32_t id = 0;
-		std::vector<uint8_t> bytes;
-		if (!slot.take_request(&id, &bytes))
-			continue;
-		auto job = std::make_shared<Job>();
-		job->stream_id = id;
-		job->frame.header.stream_id = id;
-		job->frame.header.type = MsgType::Request;
-		job->frame.header.length = static_cast<uint32_t>(bytes.size());
-		job->frame.payload = std::move(bytes);
-		if (opts_.trace != nullptr)
-			job->arrived = std::chrono::steady_clock::now();
-		service_.slot_requests().fetch_add(1,
-						   std::memory_order_relaxed);
-		return job;
+		try {
+			uint32_t id = 0;
+			std::vector<uint8_t> bytes;
+			if (!slot.take_request(&id, &bytes))
+				continue;
+			conn.next_slot = i + 1;
+			auto job = std::make_shared<Job>();
+			job->stream_id = id;
+			job->frame.header.stream_id = id;
+			job->frame.header.type = MsgType::Request;
+			job->frame.header.length =
+			    static_cast<uint32_t>(bytes.size());
+			job->frame.payload = std::move(bytes);
+			if (opts_.trace != nullptr)
+				job->arrived = std::chrono::steady_clock::now();
+			service_.slot_requests().fetch_add(
+			    1, std::memory_order_relaxed);
+			return job;
+		} catch (const std::bad_alloc &) {
+			// The slot's request is gone: so is the connection,
+			// as when a frame cannot be read.
+			vaccel_warn(
+			    "agent: connection %llu: out of memory "
+			    "taking a request from slot %zu; closing it",
+			    static_cast<unsigned long long>(conn.id), i);
+			conn.close_down();
+			return nullptr;
+		}
 	}
 	return nullptr;
 }

@@ -114,7 +114,8 @@ RpcStatus RegionTable::unmap(uint32_t id)
 	return RpcStatus::ok();
 }
 
-RpcStatus RegionTable::set_slots(uint32_t id, uint64_t slot_size)
+RpcStatus RegionTable::set_slots(uint32_t id, uint64_t slot_size,
+				 uint64_t max_slot)
 {
 	std::lock_guard lock(mu_);
 	auto it = regions_.find(id);
@@ -122,13 +123,16 @@ RpcStatus RegionTable::set_slots(uint32_t id, uint64_t slot_size)
 		return RpcStatus::not_found("region %u is not mapped", id);
 	const size_t size = it->second->size();
 	if (slot_size <= transport::kReplySlotHeader ||
-	    slot_size % transport::kReplySlotHeader != 0 || slot_size > size ||
+	    slot_size % transport::kReplySlotHeader != 0 ||
+	    slot_size > max_slot || slot_size > size || size % slot_size != 0 ||
 	    size / slot_size > transport::kMaxRequestSlots)
 		return RpcStatus::invalid(
 		    "MapRegion %u: slot size %llu does not divide %zu bytes "
-		    "into 1..%zu slots of a multiple of %zu bytes",
+		    "into 1..%zu slots of a multiple of %zu bytes, each at "
+		    "most %llu",
 		    id, static_cast<unsigned long long>(slot_size), size,
-		    transport::kMaxRequestSlots, transport::kReplySlotHeader);
+		    transport::kMaxRequestSlots, transport::kReplySlotHeader,
+		    static_cast<unsigned long long>(max_slot));
 	slots_id_ = id;
 	slots_ = {it->second, static_cast<size_t>(slot_size),
 		  size / static_cast<size_t>(slot_size)};

@@ -102,9 +102,10 @@ public:
 	// Request slots (transport/reply_slot.h): region @p id is a row of
 	// slots of @p slot_size bytes whose requests the connection's reader
 	// watches. INVALID_ARGUMENT unless the size is a multiple of 64
-	// above 64, the region holds 1..kMaxRequestSlots of them, and @p id
-	// is mapped.
-	RpcStatus set_slots(uint32_t id, uint64_t slot_size);
+	// above 64 and at most @p max_slot (a request in a slot is bounded
+	// like a frame), and divides the region into 1..kMaxRequestSlots
+	// slots; NOT_FOUND unless @p id is mapped.
+	RpcStatus set_slots(uint32_t id, uint64_t slot_size, uint64_t max_slot);
 	// The slot region, if any, and its slot size; a version that changes
 	// whenever it does, so that a reader can keep its copy.
 	struct Slots {

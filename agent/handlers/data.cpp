@@ -82,8 +82,8 @@ RpcStatus map_region(Context &ctx, rpc::ext::MapRegion &req, Empty &)
 	    ctx.call.regions->map(req.region(), std::move(fd), req.size()));
 	if (req.slot_size() == 0)
 		return RpcStatus::ok();
-	RpcStatus st =
-	    ctx.call.regions->set_slots(req.region(), req.slot_size());
+	RpcStatus st = ctx.call.regions->set_slots(
+	    req.region(), req.slot_size(), ctx.limits.max_frame);
 	if (!st.is_ok())
 		(void)ctx.call.regions->unmap(req.region()); // all or nothing
 	return st;

@@ -433,9 +433,15 @@ private:
 		// the socket, since `waiting` was clear when the agent looked.
 		auto r = await(pending, id, dl);
 		// Once the socket's reply is in, the agent is done with the
-		// slot; after a timeout it may still write there.
+		// slot; after a timeout it may still write there, unless the
+		// request never left the slot (taken back here: the agent
+		// will never see it).
 		if (r) {
 			note_wait();
+			give_back_slot(lease.index);
+		} else if (uint32_t posted = id;
+			   lease.requests != nullptr &&
+			   rs.request().compare_exchange_strong(posted, 0)) {
 			give_back_slot(lease.index);
 		} else {
 			retire_slot(lease.index);

@@ -156,7 +156,9 @@ public:
 	// the parser then refuses).
 	bool take_request(uint32_t *id, std::vector<uint8_t> *out) const
 	{
-		uint32_t posted = request().load(std::memory_order_acquire);
+		// seq_cst, not acquire: the reader's last look after lowering
+		// its flag is the read half of the handshake.
+		uint32_t posted = request().load(std::memory_order_seq_cst);
 		if (posted == 0 || !request().compare_exchange_strong(
 				       posted, 0, std::memory_order_seq_cst))
 			return false;

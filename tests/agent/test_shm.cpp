@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Shared-memory regions and page-locking them for GPUs (host_pin.h) where
-// no CUDA context is active, as on every CI machine: nothing is pinned, the
-// region stays usable, and CUDA is asked again later, not on every call.
-// (Pinning itself is exercised on the GPU machine: scripts/device-test.sh
+// Shared-memory regions, the request slots a region may hold, and
+// page-locking regions for GPUs (host_pin.h) where no CUDA context is
+// active, as on every CI machine: nothing is pinned, the region stays
+// usable, and CUDA is asked again later, not on every call. (Pinning
+// itself is exercised on the GPU machine: scripts/device-test.sh
 // overhead.)
 #include "host_pin.h"
 #include "shm.h"
@@ -79,6 +80,46 @@ TEST(HostPin, AgentWithoutPinnerNeverPins)
 	std::shared_ptr<ShmRegion> region;
 	ASSERT_TRUE(table.find(1, &region).is_ok());
 	EXPECT_FALSE(region->prepare_for_devices());
+}
+
+} // namespace
+
+namespace
+{
+
+// Request slots (transport/reply_slot.h): what a region may be cut into,
+// and the reader's view following maps and unmaps.
+TEST(RequestSlots, SlotSizesAreCheckedAndTheViewFollowsTheRegion)
+{
+	vaccel::agent::RegionTable table;
+	constexpr size_t kMiB = size_t{1} << 20;
+	ASSERT_TRUE(table.map(3, sealed_memfd(8 * kMiB), 8 * kMiB).is_ok());
+	const uint64_t max_slot = 4 * kMiB;
+	for (uint64_t bad :
+	     {uint64_t{0}, uint64_t{64}, uint64_t{100}, uint64_t{3} << 16,
+	      uint64_t{4096} /* 2048 slots */, uint64_t{8} * kMiB /* > max */,
+	      uint64_t{16} * kMiB})
+		EXPECT_EQ(table.set_slots(3, bad, max_slot).code(),
+			  vaccel::transport::RpcCode::InvalidArgument)
+		    << bad;
+	EXPECT_EQ(table.set_slots(9, kMiB, max_slot).code(),
+		  vaccel::transport::RpcCode::NotFound);
+	EXPECT_FALSE(table.slots().region);
+
+	const uint64_t v0 = table.slots_version();
+	ASSERT_TRUE(table.set_slots(3, kMiB, max_slot).is_ok());
+	auto s = table.slots();
+	ASSERT_TRUE(s.region);
+	EXPECT_EQ(s.slot_size, kMiB);
+	EXPECT_EQ(s.count, 8U);
+	EXPECT_NE(table.slots_version(), v0);
+
+	// Unmapping it stops the watching; the view held keeps it mapped.
+	const uint64_t v1 = table.slots_version();
+	ASSERT_TRUE(table.unmap(3).is_ok());
+	EXPECT_NE(table.slots_version(), v1);
+	EXPECT_FALSE(table.slots().region);
+	s.region->data()[0] = 1; // still mapped for its holder
 }
 
 } // namespace
