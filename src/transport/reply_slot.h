@@ -126,18 +126,11 @@ public:
 	bool post(uint32_t id, std::span<const std::span<const uint8_t>> parts,
 		  std::atomic_ref<uint32_t> polling) const noexcept
 	{
-		size_t total = 0;
-		for (auto p : parts)
-			total += p.size();
+		const size_t total = size_of(parts);
 		if (total > capacity() ||
 		    polling.load(std::memory_order_relaxed) == 0)
 			return false;
-		uint8_t *at = base_ + kReplySlotHeader;
-		for (auto p : parts) {
-			if (!p.empty())
-				std::memcpy(at, p.data(), p.size());
-			at += p.size();
-		}
+		copy_in(parts);
 		request_length().store(static_cast<uint32_t>(total),
 				       std::memory_order_relaxed);
 		request().store(id, std::memory_order_seq_cst);
@@ -211,19 +204,12 @@ public:
 			~Release() { __tsan_release(at); }
 		} release{base_};
 #endif
-		size_t total = 0;
-		for (auto p : parts)
-			total += p.size();
+		const size_t total = size_of(parts);
 		if (total > capacity()) {
 			socket().store(id, std::memory_order_release);
 			return Delivery::TooLarge;
 		}
-		uint8_t *at = base_ + kReplySlotHeader;
-		for (auto p : parts) {
-			if (!p.empty())
-				std::memcpy(at, p.data(), p.size());
-			at += p.size();
-		}
+		copy_in(parts);
 		length().store(static_cast<uint32_t>(total),
 			       std::memory_order_relaxed);
 		ready().store(id, std::memory_order_seq_cst);
@@ -233,6 +219,27 @@ public:
 	}
 
 private:
+	static size_t
+	size_of(std::span<const std::span<const uint8_t>> parts) noexcept
+	{
+		size_t total = 0;
+		for (auto p : parts)
+			total += p.size();
+		return total;
+	}
+	// The concatenation of @p parts into the slot's data (a request or a
+	// reply; the caller checked that it fits).
+	void
+	copy_in(std::span<const std::span<const uint8_t>> parts) const noexcept
+	{
+		uint8_t *at = base_ + kReplySlotHeader;
+		for (auto p : parts) {
+			if (!p.empty())
+				std::memcpy(at, p.data(), p.size());
+			at += p.size();
+		}
+	}
+
 	[[nodiscard]] std::atomic_ref<uint32_t> word(size_t i) const noexcept
 	{
 		return std::atomic_ref<uint32_t>(
