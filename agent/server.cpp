@@ -305,15 +305,19 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 		if (conn->closing)
 			break;
 		const auto wait_start = std::chrono::steady_clock::now();
-		if (auto job = wait_for_frame(*conn)) {
-			// A request the client posted in a slot: no frame
-			// to read.
+		// How long this wait took, for the next one's polling plan.
+		const auto note_wait = [&] {
 			conn->read_wait_ns = reader_spin_.update(
 			    conn->read_wait_ns,
 			    std::chrono::duration_cast<
 				std::chrono::nanoseconds>(
 				std::chrono::steady_clock::now() - wait_start)
 				.count());
+		};
+		if (auto job = wait_for_frame(*conn)) {
+			// A request the client posted in a slot: no frame
+			// to read.
+			note_wait();
 			if (!submit(conn, std::move(job)))
 				break;
 			continue;
@@ -377,11 +381,7 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 					    id, msg.c_str());
 			break;
 		}
-		conn->read_wait_ns = reader_spin_.update(
-		    conn->read_wait_ns,
-		    std::chrono::duration_cast<std::chrono::nanoseconds>(
-			std::chrono::steady_clock::now() - wait_start)
-			.count());
+		note_wait();
 		transport::Frame &f = frame.value();
 		bool keep = true;
 		if (f.header.type == MsgType::Data) {
@@ -491,29 +491,14 @@ std::shared_ptr<Server::Job> Server::wait_for_frame(Conn &conn)
 std::shared_ptr<Server::Job> Server::watch(Conn &conn, pollfd &p,
 					   std::chrono::nanoseconds budget)
 {
-	using Clock = std::chrono::steady_clock;
 	// While the flag is up, callers post requests in their slots
 	// instead of writing them to the socket (transport/reply_slot.h).
 	const auto flag = transport::reader_polling(conn.slots.region->data());
 	flag.store(1, std::memory_order_seq_cst);
 	std::shared_ptr<Job> job;
-	const auto start = Clock::now();
-	const auto until = start + budget;
-	auto next_yield = start + transport::kSpinYieldEvery;
-	for (auto now = start;; now = Clock::now()) {
-		if ((job = take_slot_request(conn)))
-			break;
-		p.revents = 0;
-		const int n = ::poll(&p, 1, 0);
-		if ((n != 0 && !(n < 0 && errno == EINTR)) || now >= until)
-			break;
-		if (now >= next_yield) {
-			std::this_thread::yield();
-			next_yield = now + transport::kSpinYieldEvery;
-		} else {
-			transport::cpu_relax();
-		}
-	}
+	(void)transport::spin_poll_or(std::span(&p, 1), budget, [&] {
+		return (job = take_slot_request(conn)) != nullptr;
+	});
 	// Down, then one more look: a caller that saw the flag up has posted
 	// its request by now, and will not send it on the socket.
 	flag.store(0, std::memory_order_seq_cst);

@@ -8,28 +8,6 @@
 namespace vaccel::transport
 {
 
-int spin_poll(std::span<pollfd> fds, std::chrono::nanoseconds budget)
-{
-	using Clock = std::chrono::steady_clock;
-	const auto start = Clock::now();
-	const auto until = start + budget;
-	auto next_yield = start + kSpinYieldEvery;
-	for (;;) {
-		const int n = ::poll(fds.data(), fds.size(), 0);
-		if (n != 0 && !(n < 0 && errno == EINTR))
-			return n;
-		const auto now = Clock::now();
-		if (now >= until)
-			return 0;
-		if (now >= next_yield) {
-			std::this_thread::yield();
-			next_yield = now + kSpinYieldEvery;
-		} else {
-			cpu_relax();
-		}
-	}
-}
-
 int plan_poll(std::span<pollfd> fds, SpinPolicy::Plan plan)
 {
 	if (plan.sleep.count() > 0) {

@@ -16,9 +16,11 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <span>
+#include <thread>
 
 namespace vaccel::transport
 {
@@ -122,10 +124,43 @@ inline void cpu_relax() noexcept
 inline constexpr std::chrono::microseconds kSpinYieldEvery{20};
 
 // Polls @p fds without blocking (poll(2) with a zero timeout) until one has
-// an event or @p budget has passed. Returns what poll returned last: > 0
-// with revents set, 0 when the budget ran out, < 0 on an error (errno set;
-// EINTR is retried).
-int spin_poll(std::span<pollfd> fds, std::chrono::nanoseconds budget);
+// an event or @p budget has passed, and before each poll asks @p done
+// (true: stop polling, return 0). Returns what poll returned last: > 0
+// with revents set, 0 when the budget ran out, < 0 on an error (errno
+// set; EINTR is retried).
+template <class Done>
+int spin_poll_or(std::span<pollfd> fds, std::chrono::nanoseconds budget,
+		 Done &&done)
+{
+	using SteadyClock = std::chrono::steady_clock;
+	const auto start = SteadyClock::now();
+	const auto until = start + budget;
+	auto next_yield = start + kSpinYieldEvery;
+	for (;;) {
+		if (done())
+			return 0;
+		for (auto &p : fds)
+			p.revents = 0;
+		const int n = ::poll(fds.data(), fds.size(), 0);
+		if (n != 0 && !(n < 0 && errno == EINTR))
+			return n;
+		const auto now = SteadyClock::now();
+		if (now >= until)
+			return 0;
+		if (now >= next_yield) {
+			std::this_thread::yield();
+			next_yield = now + kSpinYieldEvery;
+		} else {
+			cpu_relax();
+		}
+	}
+}
+
+// spin_poll_or() with nothing else to watch.
+inline int spin_poll(std::span<pollfd> fds, std::chrono::nanoseconds budget)
+{
+	return spin_poll_or(fds, budget, [] { return false; });
+}
 
 // Waits for @p fds as @p plan says: sleeps (ppoll with a timeout) for
 // plan.sleep, then polls for plan.poll. Returns as spin_poll(): > 0 as soon

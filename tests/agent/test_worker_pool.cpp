@@ -5,6 +5,11 @@
 // polling follows the gaps between jobs.
 #include "../../agent/worker_pool.h"
 
+#include "transport/spin.h"
+
+#include <poll.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -21,6 +26,7 @@ namespace
 using namespace std::chrono_literals;
 using vaccel::agent::SpinPolicy;
 using vaccel::agent::WorkerPool;
+namespace tp = vaccel::transport;
 
 // Runs @p n jobs one after another, each submitted once the previous has
 // finished and its worker has had time to go idle, and returns the
@@ -159,6 +165,35 @@ TEST(SpinPolicy, LongerWaitsSleepFirstThenPollAroundTheUsualArrival)
 	const SpinPolicy off(0us, 50us);
 	EXPECT_EQ(off.plan(2400 * kUs).sleep, 0us);
 	EXPECT_EQ(off.plan(2400 * kUs).poll, 0us);
+}
+
+// The polling loop (the reader's watching of request slots rides on it):
+// it stops when the extra condition holds, when a descriptor has an event,
+// or when the budget runs out, whichever comes first.
+TEST(SpinPoll, StopsOnTheConditionAnEventOrTheBudget)
+{
+	int fds[2];
+	ASSERT_EQ(::pipe(fds), 0);
+	pollfd p{fds[0], POLLIN, 0};
+	int asked = 0;
+	EXPECT_EQ(tp::spin_poll_or(std::span(&p, 1), std::chrono::seconds(10),
+				   [&] { return ++asked == 3; }),
+		  0);
+	EXPECT_EQ(asked, 3);
+	const auto start = std::chrono::steady_clock::now();
+	EXPECT_EQ(tp::spin_poll(std::span(&p, 1), std::chrono::milliseconds(2)),
+		  0);
+	EXPECT_GE(std::chrono::steady_clock::now() - start,
+		  std::chrono::milliseconds(2));
+	ASSERT_EQ(::write(fds[1], "x", 1), 1);
+	asked = 0;
+	EXPECT_EQ(tp::spin_poll_or(std::span(&p, 1), std::chrono::seconds(10),
+				   [&] { return ++asked > 1000000; }),
+		  1);
+	EXPECT_EQ(p.revents & POLLIN, POLLIN);
+	EXPECT_EQ(asked, 1); // the event was there at the first poll
+	::close(fds[0]);
+	::close(fds[1]);
 }
 
 TEST(SpinPolicy, ZeroMaximumNeverPolls)
