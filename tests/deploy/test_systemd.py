@@ -11,11 +11,13 @@ where those tools exist.
 
 Environment: DEPLOY_DIR, PROJECT_DIR, AGENT; for SystemdToolsTest also
 SYSTEMD_ANALYZE, SYSTEMD_SYSUSERS, CMAKE, BUILD_DIR, WORK_DIR."""
+import grp
 import os
 import re
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import unittest
@@ -29,6 +31,22 @@ SYSUSERS = os.path.join(SYSTEMD, "vaccel-agent.sysusers")
 
 # vaccel-agent's exit status for a bad command line (agent/README.md).
 AGENT_USAGE_EXIT = 2
+
+# `systemd-analyze security --offline=yes` exposure of the installed unit
+# (0 most restricted .. 10): 2.1 before the hardening of issue 15, 1.4 after
+# (systemd 252, docs/deployment-hardening.md). A change that loosens the
+# unit must say why there and raise this ceiling.
+EXPOSURE_CEILING = 1.4
+
+# Device classes (names in /proc/devices) of accelerators: what DeviceAllow
+# may name. NVIDIA (the major of /dev/nvidia*, named "nvidia-frontend" or
+# "nvidia" by the driver version; unified memory; MIG capabilities), DRM
+# render nodes, AMD's /dev/kfd, /dev/accel/*.
+ACCELERATOR_CLASSES = {"char-nvidia-frontend", "char-nvidia", "char-nvidia-uvm",
+                       "char-nvidia-caps", "char-drm", "char-kfd", "char-accel"}
+
+# Plaintext on every interface.
+WILDCARD_TCP = re.compile(r"tcp://(0\.0\.0\.0|\[::\])(:|$)")
 
 
 def parse_unit(path):
@@ -87,6 +105,13 @@ def parse_env_file(path, commented=False):
             assert eq, f"{path}: bad line {line}"
             out[key] = val
     return out
+
+
+def commented_examples(path, key):
+    """Every `#KEY=VALUE` example of an EnvironmentFile, in order."""
+    with open(path) as f:
+        return [m.group(1) for m in
+                (re.fullmatch(rf"#{key}=(.*)", line.strip()) for line in f) if m]
 
 
 def expand_exec(cmdline, env):
@@ -160,21 +185,93 @@ class UnitFileTest(unittest.TestCase):
                               ("ProtectSystem", "strict"),
                               ("ProtectHome", "yes"),
                               ("PrivateTmp", "yes"),
+                              ("PrivateMounts", "yes"),
+                              ("PrivateIPC", "yes"),
+                              ("RemoveIPC", "yes"),
                               ("CapabilityBoundingSet", ""),
+                              ("AmbientCapabilities", ""),
+                              ("RestrictSUIDSGID", "yes"),
+                              ("RestrictNamespaces", "yes"),
+                              ("ProtectKernelTunables", "yes"),
+                              ("ProtectKernelModules", "yes"),
                               ("SystemCallArchitectures", "native"),
                               ("SystemCallErrorNumber", "EPERM")]:
             self.assertEqual(value(s, key), expected, key)
-        self.assertIn("@system-service", values(s, "SystemCallFilter"))
+        self.assertEqual(values(s, "SystemCallFilter"),
+                         ["@system-service", "~@privileged"])
+
+    def test_dedicated_user(self):
+        s = self.service
+        self.assertEqual(value(s, "User"), "vaccel")
+        self.assertEqual(value(s, "Group"), "vaccel")
+        # No supplementary groups by default (render is a documented opt-in).
+        self.assertEqual(values(s, "SupplementaryGroups"), [])
+
+    def test_devices_only_the_accelerators(self):
+        s = self.service
+        self.assertEqual(value(s, "DevicePolicy"), "closed")
+        allowed = [v.split() for v in values(s, "DeviceAllow")]
+        self.assertTrue(allowed)
+        for entry in allowed:
+            self.assertEqual(len(entry), 2, entry)
+            node, access = entry
+            self.assertIn(node, ACCELERATOR_CLASSES)
+            # Read and write; never mknod.
+            self.assertEqual(access, "rw", entry)
+        nodes = {n for n, _ in allowed}
+        for needed in ("char-nvidia-uvm", "char-drm", "char-kfd", "char-accel"):
+            self.assertIn(needed, nodes)
+
+    def test_network(self):
+        s = self.service
+        # Only the families the listeners and getaddrinfo() use: vsock is a
+        # documented opt-in (a drop-in adds AF_VSOCK).
+        self.assertEqual(sorted(value(s, "RestrictAddressFamilies").split()),
+                         ["AF_INET", "AF_INET6", "AF_NETLINK", "AF_UNIX"])
+        # IP with this host only: plaintext TCP belongs on loopback.
+        self.assertEqual(value(s, "IPAddressDeny"), "any")
+        self.assertEqual(value(s, "IPAddressAllow"), "localhost")
+
+    def test_file_descriptors(self):
+        # The agent raises its soft limit to the hard one at start.
+        self.assertEqual(value(self.service, "LimitNOFILE"), "65536")
 
     def test_what_the_agent_needs_stays_allowed(self):
         s = self.service
         families = value(s, "RestrictAddressFamilies").split()
-        for family in ("AF_UNIX", "AF_INET", "AF_INET6", "AF_VSOCK"):
+        for family in ("AF_UNIX", "AF_INET", "AF_INET6"):
             self.assertIn(family, families)
-        # Accelerators are device nodes; JIT backends need W+X memory.
+        # Accelerators are device nodes; JIT backends need W+X memory; tcp
+        # listeners must be reachable from the host's network namespace.
         for key in ("PrivateDevices", "MemoryDenyWriteExecute",
-                    "PrivateNetwork", "ProcSubset"):
+                    "PrivateNetwork", "ProcSubset", "PrivateUsers"):
             self.assertEqual(values(s, key), [], key)
+        # setrlimit (RLIMIT_NOFILE), affinity and NUMA calls are in
+        # @resources: never denied.
+        for f in values(s, "SystemCallFilter"):
+            if f.startswith("~"):
+                self.assertNotIn("@resources", f.split())
+                self.assertNotIn("setrlimit", f.split())
+
+    def test_no_new_options_in_the_default_command_line(self):
+        # --policy, --socket-mode and --socket-group are opt-ins of the
+        # environment file, so that the unit runs any agent version.
+        words = shlex.split(value(self.service, "ExecStart"))
+        self.assertFalse([w for w in words if w.startswith("--")
+                          and w != "--server-address"], words)
+
+    def test_no_wildcard_plaintext_address(self):
+        env = unit_environment(self.service)
+        addresses = [env["VACCEL_AGENT_ADDRESS"]]
+        addresses += list(parse_env_file(ENV_FILE).values())
+        addresses += commented_examples(ENV_FILE, "VACCEL_AGENT_ADDRESS")
+        addresses += commented_examples(ENV_FILE, "VACCEL_AGENT_OPTS")
+        # The forms the environment file lists ("#   tcp://...   text").
+        with open(ENV_FILE) as f:
+            addresses += re.findall(r"(?m)^#\s+((?:tcp|unix|vsock|hvsock)://\S+)", f.read())
+        self.assertGreater(len(addresses), 4)
+        for a in addresses:
+            self.assertIsNone(WILDCARD_TCP.search(a), a)
 
     def test_env_file_example(self):
         example = parse_env_file(ENV_FILE)
@@ -201,6 +298,8 @@ class AgentCommandLineTest(unittest.TestCase):
     """The command line the unit builds, run against the real agent."""
 
     def run_agent(self, env_file_values):
+        """Runs the agent as the unit would and stops it with the unit's
+        KillSignal; returns the stat of its socket while it ran."""
         agent = os.environ["AGENT"]
         service = parse_unit(UNIT)["Service"]
         with tempfile.TemporaryDirectory() as d:
@@ -219,19 +318,47 @@ class AgentCommandLineTest(unittest.TestCase):
                 self.assertIn(f"listening on unix://{d}/agent.sock", line,
                               f"{argv}: {line}")
                 self.assertTrue(os.path.exists(f"{d}/agent.sock"))
+                st = os.stat(f"{d}/agent.sock")
                 # systemctl stop sends the unit's KillSignal.
                 p.send_signal(getattr(signal, value(service, "KillSignal")))
                 p.communicate(timeout=30)
                 log.seek(0)
                 self.assertEqual(p.returncode, 0, log.read().decode())
+        return st
 
     def test_env_file_example(self):
         self.run_agent(parse_env_file(ENV_FILE))
 
     def test_env_file_example_with_its_options(self):
-        # The commented VACCEL_AGENT_OPTS example must be valid too.
-        self.run_agent({k: v for k, v in parse_env_file(ENV_FILE, commented=True).items()
-                        if k in ("VACCEL_AGENT_OPTS", "VACCEL_PLUGINS")})
+        # Each commented VACCEL_AGENT_OPTS example must be valid too, once
+        # the agent has its options: examples of options this agent's
+        # --help does not list yet (--socket-mode/--socket-group came with
+        # issue 15) are skipped, not run.
+        examples = commented_examples(ENV_FILE, "VACCEL_AGENT_OPTS")
+        self.assertGreaterEqual(len(examples), 2)
+        help_text = subprocess.run([os.environ["AGENT"], "--help"], capture_output=True,
+                                   text=True, check=True).stdout
+        plugins = parse_env_file(ENV_FILE)["VACCEL_PLUGINS"]
+        for opts in examples:
+            with self.subTest(opts=opts):
+                words = opts.split()
+                unknown = [w for w in words if w.startswith("--")
+                           and not re.search(rf"(^|[\s,]){re.escape(w)}\b", help_text)]
+                if unknown:
+                    self.skipTest(f"this agent has no {' '.join(unknown)}")
+                want_group = None
+                if "--socket-group" in words:
+                    # "vaccel" need not exist here: the test's own group.
+                    i = words.index("--socket-group") + 1
+                    want_group = os.getegid()
+                    words[i] = grp.getgrgid(want_group).gr_name
+                st = self.run_agent({"VACCEL_AGENT_OPTS": " ".join(words),
+                                     "VACCEL_PLUGINS": plugins})
+                if "--socket-mode" in words:
+                    mode = int(words[words.index("--socket-mode") + 1], 8)
+                    self.assertEqual(stat.S_IMODE(st.st_mode), mode)
+                if want_group is not None:
+                    self.assertEqual(st.st_gid, want_group)
 
 
 class SystemdToolsTest(unittest.TestCase):
@@ -267,9 +394,13 @@ class SystemdToolsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         m = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", r.stdout)
         self.assertTrue(m, r.stdout)
-        # 0 (most restricted) .. 10; "OK" is below 3. Still allowed: device
-        # nodes, W+X memory, the network (see the unit's comments).
-        self.assertLess(float(m.group(1)), 3.0, r.stdout)
+        # 0 (most restricted) .. 10. Still allowed: the accelerators' device
+        # nodes, W+X memory, sockets, loopback IP (see the unit's comments).
+        self.assertLessEqual(float(m.group(1)), EXPOSURE_CEILING, r.stdout)
+        # systemd understood the device ACL and the IP allow list.
+        self.assertIn("Service has a device ACL with some special devices", r.stdout)
+        self.assertIn("Service defines IP address allow list with only localhost entries",
+                      r.stdout)
 
     def test_sysusers(self):
         conf = os.path.join(self.prefix, "lib", "sysusers.d", "vaccel-agent.conf")
