@@ -27,9 +27,13 @@ COPY --from=build /debs/libvaccel0_*.deb /debs/vaccel-plugins_*.deb \
 RUN apt-get update \
  && apt-get install -y --no-install-recommends /tmp/debs/*.deb \
  && rm -rf /var/lib/apt/lists/* /tmp/debs
+# The socket's directory, the agent's own (Kubernetes mounts a volume here).
+RUN install -d -o 10001 -g 10001 -m 0750 /run/vaccel
 # Numeric, so that Kubernetes can check runAsNonRoot.
 USER 10001:10001
 WORKDIR /tmp
-EXPOSE 65500
 ENTRYPOINT ["/usr/bin/vaccel-agent"]
-CMD ["--server-address", "tcp://0.0.0.0:65500"]
+# A unix socket: clients share the volume holding it. No plaintext TCP on
+# every interface (tcp://0.0.0.0): remote clients need mutual TLS
+# (deploy/k8s/agent-daemonset.yaml, docs/deployment-hardening.md).
+CMD ["--server-address", "unix:///run/vaccel/agent.sock"]

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """The deployment manifests, parsed and cross-checked: Kubernetes (agent as a
-DaemonSet behind a Service; agent as a sidecar sharing a unix socket),
+DaemonSet on a host socket; agent as a sidecar sharing a unix socket),
 Knative, the OpenFaaS stack file, and the Dockerfiles that build the images
 they name. Nothing here needs a cluster or a Docker engine: the checks are
 about the wiring (labels and selectors, ports, socket paths, addresses,
@@ -107,15 +107,76 @@ def check_pod_volumes(test, pod_spec):
             test.assertIn(m["name"], volumes, f"{c['name']} mounts {m['name']}")
 
 
-def check_hardened(test, c, read_only=True):
-    sc = c.get("securityContext", {})
-    test.assertIs(sc.get("allowPrivilegeEscalation"), False, c["name"])
-    test.assertEqual(sc.get("capabilities", {}).get("drop"), ["ALL"], c["name"])
+def effective_security(pod_spec, c):
+    """A container's securityContext with what it leaves unset taken from
+    the pod's (the fields both levels have)."""
+    pod_sc = pod_spec.get("securityContext", {})
+    sc = dict(c.get("securityContext", {}))
+    for key in ("runAsNonRoot", "runAsUser", "runAsGroup", "seccompProfile"):
+        if key not in sc and key in pod_sc:
+            sc[key] = pod_sc[key]
+    return sc
+
+
+def check_hardened(test, c, pod_spec=None, read_only=True):
+    """Unprivileged (non-root uid and gid, no privilege escalation, no
+    capabilities, the runtime's seccomp profile), and with read_only, a
+    read-only root filesystem with a writable /tmp."""
+    sc = effective_security(pod_spec or {}, c)
+    name = c.get("name", "container")
+    test.assertIs(sc.get("allowPrivilegeEscalation"), False, name)
+    test.assertEqual(sc.get("capabilities", {}).get("drop"), ["ALL"], name)
+    test.assertFalse(sc.get("capabilities", {}).get("add"), name)
+    test.assertIsNot(sc.get("privileged"), True, name)
+    test.assertIs(sc.get("runAsNonRoot"), True, name)
+    test.assertEqual(sc.get("seccompProfile"), {"type": "RuntimeDefault"}, name)
     if read_only:
-        test.assertIs(sc.get("readOnlyRootFilesystem"), True, c["name"])
+        for key in ("runAsUser", "runAsGroup"):
+            test.assertIsInstance(sc.get(key), int, f"{name}: {key}")
+            test.assertGreater(sc[key], 0, f"{name}: {key}")
+        test.assertIs(sc.get("readOnlyRootFilesystem"), True, name)
         # libvaccel's run directory must stay writable.
         test.assertIn("/tmp", [m["mountPath"] for m in c.get("volumeMounts", [])],
-                      c["name"])
+                      name)
+
+
+# Plaintext on every interface: what no manifest may make the agent (or a
+# client) use.
+WILDCARD_TCP = re.compile(r"tcp://(0\.0\.0\.0|\[::\]|\[0*:(0*:)*0*\])(:|$|/)")
+
+
+def strings_in(node):
+    """Every string value in a parsed YAML document."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for v in node.values():
+            yield from strings_in(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from strings_in(v)
+
+
+def commented_block(path, name):
+    """The YAML documents between `# BEGIN name` and `# END name`, with the
+    comment marks removed: a manifest shipped commented out."""
+    with open(os.path.join(DEPLOY, *path)) as f:
+        text = f.read()
+    m = re.search(rf"^# BEGIN {name}\n(.*?)^# END {name}$", text, re.M | re.S)
+    assert m, f"{path}: no block {name}"
+    lines = []
+    for line in m.group(1).splitlines():
+        assert line == "#" or line.startswith("# "), line
+        lines.append(line[2:])
+    return [d for d in yaml.safe_load_all("\n".join(lines)) if d is not None]
+
+
+def mtls_service():
+    """The agent's Service for remote clients, commented out in the DaemonSet
+    manifest until the agent has mutual TLS."""
+    (svc,) = commented_block(("k8s", "agent-daemonset.yaml"), "mtls-service")
+    assert svc["kind"] == "Service"
+    return svc
 
 
 # ---- Dockerfiles ------------------------------------------------------------
@@ -247,11 +308,17 @@ class AgentDockerfileTest(DockerfileChecks, unittest.TestCase):
         entry = [r for k, r in self.instr if k == "ENTRYPOINT"]
         self.assertEqual(yaml.safe_load(entry[-1]), ["/usr/bin/vaccel-agent"])
         cmd = yaml.safe_load([r for k, r in self.instr if k == "CMD"][-1])
-        scheme, rest = parse_address(arg_after(cmd, "--server-address"))
-        self.assertEqual(scheme, "tcp")
-        host, port = host_port(rest)
-        self.assertEqual(host, "0.0.0.0")
-        self.assertIn(str(port), [r for k, r in self.instr if k == "EXPOSE"])
+        # A unix socket by default: no plaintext TCP listener at all.
+        scheme, path = parse_address(arg_after(cmd, "--server-address"))
+        self.assertEqual(scheme, "unix")
+        self.assertEqual(path, "/run/vaccel/agent.sock")
+        self.assertEqual([r for k, r in self.instr if k == "EXPOSE"], [])
+        # Its directory exists for the image's user (without a volume).
+        user = [r for k, r in self.instr if k == "USER"][-1]
+        uid, _, gid = user.partition(":")
+        self.assertTrue(any(re.search(rf"install -d -o {uid} -g {gid or uid} -m 07[0-7]0 "
+                                      rf"{os.path.dirname(path)}$", r)
+                            for k, r in self.instr if k == "RUN"))
 
 
 class FunctionDockerfileTest(DockerfileChecks, unittest.TestCase):
@@ -296,13 +363,13 @@ class DaemonSetTest(unittest.TestCase):
     def setUp(self):
         self.docs = load_all("k8s", "agent-daemonset.yaml")
         self.ds = find(self.docs, "DaemonSet", "vaccel-agent")
-        self.svc = find(self.docs, "Service", "vaccel-agent")
+        self.svc = mtls_service()
         self.pod = self.ds["spec"]["template"]
         self.agent = container(self.pod["spec"], "vaccel-agent")
 
     def test_namespace(self):
         ns = find(self.docs, "Namespace")["metadata"]["name"]
-        for d in self.docs:
+        for d in self.docs + [self.svc]:
             if d["kind"] != "Namespace":
                 self.assertEqual(d["metadata"]["namespace"], ns, d["kind"])
 
@@ -319,19 +386,36 @@ class DaemonSetTest(unittest.TestCase):
                 self.assertFalse(selects(self.svc["spec"]["selector"],
                                          other["spec"]["template"]["metadata"]["labels"]))
 
-    def test_ports_match(self):
-        scheme, rest = parse_address(arg_after(self.agent["args"], "--server-address"))
-        self.assertEqual(scheme, "tcp")
-        host, listen_port = host_port(rest)
-        # Reachable through the Service: not loopback.
-        self.assertEqual(host, "0.0.0.0")
-        (sp,) = self.svc["spec"]["ports"]
-        self.assertEqual(port_number(self.agent, sp["targetPort"]), listen_port)
-        self.assertEqual(sp.get("protocol", "TCP"), "TCP")
+    def test_listens_on_a_host_socket_only(self):
+        scheme, path = parse_address(arg_after(self.agent["args"], "--server-address"))
+        self.assertEqual(scheme, "unix")
+        self.assertEqual(path, "/run/vaccel/agent.sock")
+        # The socket's directory is a host directory the node's pods mount,
+        # made beforehand for the agent's uid (kubelet would make it root's).
+        name, rel = volume_path(self.agent, path)
+        self.assertEqual(rel, "agent.sock")
+        (vol,) = [v for v in self.pod["spec"]["volumes"] if v["name"] == name]
+        self.assertEqual(vol["hostPath"], {"path": "/run/vaccel-agent",
+                                           "type": "Directory"})
+        # Nothing on the pod's IP, nor on the node's network.
+        self.assertEqual(self.agent.get("ports", []), [])
+        self.assertIsNot(self.pod["spec"].get("hostNetwork"), True)
+        self.assertEqual([d for d in self.docs if d["kind"] == "Service"], [])
         for probe in ("readinessProbe", "livenessProbe"):
-            self.assertEqual(port_number(self.agent,
-                                         self.agent[probe]["tcpSocket"]["port"]),
-                             listen_port)
+            self.assertEqual(self.agent[probe]["exec"]["command"], ["test", "-S", path])
+
+    def test_mtls_service_documented(self):
+        # Commented out: applied only with a mutual-TLS listener, which the
+        # note above it describes.
+        with open(os.path.join(DEPLOY, "k8s", "agent-daemonset.yaml")) as f:
+            text = f.read()
+        for option in ("--tls-cert", "--tls-key", "--tls-client-ca"):
+            self.assertRegex(text, rf"(?m)^#.*- {option}$")
+        self.assertIn("mutual TLS", text)
+        self.assertRegex(text, r"(?m)^#\s+- tcp://\$\(POD_IP\):65500$")
+        (sp,) = self.svc["spec"]["ports"]
+        self.assertEqual((sp["port"], sp["targetPort"], sp.get("protocol", "TCP")),
+                         (65500, 65500, "TCP"))
 
     def test_node_local_traffic(self):
         # A pod must use the accelerator of its own node.
@@ -350,8 +434,14 @@ class DaemonSetTest(unittest.TestCase):
 
     def test_hardening_and_volumes(self):
         check_pod_volumes(self, self.pod["spec"])
-        check_hardened(self, self.agent)
+        check_hardened(self, self.agent, self.pod["spec"])
         self.assertIs(self.pod["spec"]["securityContext"]["runAsNonRoot"], True)
+        self.assertIs(self.pod["spec"].get("automountServiceAccountToken"), False)
+
+    def test_gpu_request_kept(self):
+        # The GPU the backend uses, as a (commented) resource limit.
+        with open(os.path.join(DEPLOY, "k8s", "agent-daemonset.yaml")) as f:
+            self.assertRegex(f.read(), r"(?m)^\s+#\s+nvidia\.com/gpu: 1$")
 
 
 class SidecarTest(unittest.TestCase):
@@ -427,15 +517,15 @@ class SidecarTest(unittest.TestCase):
     def test_hardening_and_volumes(self):
         check_pod_volumes(self, self.spec)
         for c in pod_containers(self.spec):
-            check_hardened(self, c)
+            check_hardened(self, c, self.spec)
+        self.assertIs(self.spec.get("automountServiceAccountToken"), False)
 
 
 # ---- serverless -------------------------------------------------------------
 
 def agent_service_address():
     """tcp://<service>.<namespace>.svc.cluster.local:<port> of the agent."""
-    docs = load_all("k8s", "agent-daemonset.yaml")
-    svc = find(docs, "Service", "vaccel-agent")
+    svc = mtls_service()
     (port,) = svc["spec"]["ports"]
     return (f"tcp://{svc['metadata']['name']}.{svc['metadata']['namespace']}"
             f".svc.cluster.local:{port['port']}")
@@ -461,6 +551,12 @@ class KnativeTest(unittest.TestCase):
         env = env_of(self.c)
         self.assertEqual(env["VACCEL_PLUGINS"], "libvaccel-rpc.so")
         self.assertEqual(env["VACCEL_RPC_ADDRESS"], agent_service_address())
+
+    def test_hardening(self):
+        # A read-only root filesystem would need Knative's emptyDir feature
+        # flag for the watchdog's /tmp: not assumed here.
+        check_hardened(self, self.c, self.ksvc["spec"]["template"]["spec"],
+                       read_only=False)
 
     def test_image_and_port(self):
         self.assertEqual(self.c["image"], function_image())
@@ -494,6 +590,64 @@ class OpenFaaSStackTest(unittest.TestCase):
         env = self.fn["environment"]
         self.assertEqual(env["VACCEL_PLUGINS"], "libvaccel-rpc.so")
         self.assertEqual(env["VACCEL_RPC_ADDRESS"], agent_service_address())
+
+
+def kubernetes_manifests():
+    """(file, documents) of every Kubernetes manifest in deploy/k8s."""
+    folder = os.path.join(DEPLOY, "k8s")
+    for name in sorted(os.listdir(folder)):
+        if name.endswith((".yaml", ".yml")):
+            yield name, load_all("k8s", name)
+
+
+def pod_specs(doc):
+    spec = doc.get("spec", {})
+    if "template" in spec:
+        yield spec["template"]["spec"]
+    elif doc.get("kind") == "Pod":
+        yield spec
+
+
+class AllManifestsTest(unittest.TestCase):
+    """Every container of every Kubernetes manifest is unprivileged, on a
+    read-only root filesystem; no manifest anywhere in deploy/ points the
+    agent or a client at plaintext TCP on every interface."""
+
+    def test_manifests_found(self):
+        names = [name for name, _ in kubernetes_manifests()]
+        self.assertIn("agent-daemonset.yaml", names)
+        self.assertIn("agent-sidecar.yaml", names)
+
+    def test_every_container_hardened(self):
+        for name, docs in kubernetes_manifests():
+            for doc in docs:
+                for spec in pod_specs(doc):
+                    self.assertIsNot(spec.get("hostNetwork"), True, name)
+                    self.assertIsNot(spec.get("hostPID"), True, name)
+                    self.assertIsNot(spec.get("hostIPC"), True, name)
+                    for c in pod_containers(spec):
+                        with self.subTest(manifest=name, container=c["name"]):
+                            check_hardened(self, c, spec)
+
+    def test_no_wildcard_plaintext_address(self):
+        files = [("k8s", n) for n, _ in kubernetes_manifests()] + [
+            ("knative", "classify-service.yaml"), ("openfaas", "stack.yml")]
+        for path in files:
+            for doc in load_all(*path):
+                for value in strings_in(doc):
+                    self.assertIsNone(WILDCARD_TCP.search(value), (path, value))
+        for path in (("docker", "agent.Dockerfile"),
+                     ("openfaas", "classify", "Dockerfile")):
+            for kw, rest in dockerfile(*path):
+                self.assertIsNone(WILDCARD_TCP.search(rest), (path, kw, rest))
+
+    def test_wildcard_pattern(self):
+        for bad in ("tcp://0.0.0.0:65500", "tcp://[::]:65500", "tcp://[0:0::0]:1"):
+            self.assertTrue(WILDCARD_TCP.search(bad), bad)
+        for good in ("tcp://127.0.0.1:65500", "tcp://[::1]:65500",
+                     "tcp://vaccel-agent.vaccel.svc.cluster.local:65500",
+                     "unix:///run/vaccel/agent.sock", "tcp://$(POD_IP):65500"):
+            self.assertFalse(WILDCARD_TCP.search(good), good)
 
 
 class ImagesTest(unittest.TestCase):
