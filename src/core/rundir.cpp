@@ -371,10 +371,19 @@ Status RunDir::create_in(int base_fd, const std::string &base)
 		struct stat st {
 		};
 		// A sweep may take (and remove) a lock file between its
-		// creation and our flock(): then try another name.
-		if (::fstat(fd.get(), &st) != 0 ||
-		    ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0 ||
-		    !still_linked(base_fd, lock, st))
+		// creation and our flock(): then try another name. Where
+		// locks are not supported (ENOSYS, ENOLCK: a unikernel, NFS
+		// without a lock manager) the run directory is made without
+		// one: sweeps cannot take its lock either, so they keep it.
+		if (::fstat(fd.get(), &st) != 0)
+			continue;
+		if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+			if (errno == EWOULDBLOCK || errno == EINTR)
+				continue;
+			vaccel_debug("cannot lock %s/%s: %s", base.c_str(),
+				     lock.c_str(), std::strerror(errno));
+		}
+		if (!still_linked(base_fd, lock, st))
 			continue;
 		if (::mkdirat(base_fd, name.c_str(), 0700) != 0) {
 			const int err = errno;

@@ -158,6 +158,28 @@ TEST_F(RunDir, BaseIsCreatedPrivateWithALockPerRunDir)
 	EXPECT_TRUE(fs::is_directory(base_));
 }
 
+// Bootstrap and cleanup (and a refused base) leave no descriptor open.
+TEST_F(RunDir, NoDescriptorIsLeaked)
+{
+	auto count = [] {
+		size_t n = 0;
+		for ([[maybe_unused]] const auto &e :
+		     fs::directory_iterator("/proc/self/fd"))
+			++n;
+		return n;
+	};
+	const size_t before = count();
+	for (int i = 0; i < 3; ++i) {
+		ASSERT_EQ(boot(), VACCEL_OK) << last_error();
+		ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
+	}
+	fs::create_directory(tmpdir_ / "other");
+	set_tmpdir(tmpdir_ / "other");
+	fs::create_directory_symlink(tmp_.path(), base_);
+	EXPECT_EQ(boot(), VACCEL_EIO);
+	EXPECT_EQ(count(), before);
+}
+
 TEST_F(RunDir, LooseBaseIsMadePrivate)
 {
 	ASSERT_EQ(::mkdir(base_.c_str(), 0755), 0);
