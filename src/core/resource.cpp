@@ -3,9 +3,11 @@
 #include "core/runtime.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <sys/stat.h>
 #include <vaccel/log.h>
 
 namespace fs = std::filesystem;
@@ -97,11 +99,9 @@ Status make_rundir(vaccel_resource_state &st, vaccel_id_t id)
 		return Status::ok();
 	std::string dir =
 	    runtime().rundir() + "/resource." + std::to_string(id);
-	std::error_code ec;
-	fs::create_directory(dir, ec);
-	if (ec)
+	if (::mkdir(dir.c_str(), 0700) != 0)
 		return Status::error(VACCEL_EIO, "cannot create %s: %s",
-				     dir.c_str(), ec.message().c_str());
+				     dir.c_str(), std::strerror(errno));
 	st.rundir = dir;
 	return Status::ok();
 }

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <unistd.h>
 #include <vaccel/log.h>
 
@@ -47,34 +46,6 @@ char *dup_or_null(const std::string &s)
 
 } // namespace
 
-Status Runtime::make_rundir()
-{
-	namespace fs = std::filesystem;
-	// /run/user/<uid>/vaccel as upstream; $TMPDIR (or /tmp) when that is
-	// not available, e.g. root without a login session.
-	std::vector<fs::path> bases;
-	const std::string uid = std::to_string(getuid());
-	bases.emplace_back(fs::path("/run/user") / uid / "vaccel");
-	const char *tmp = std::getenv("TMPDIR");
-	bases.emplace_back(fs::path(tmp && *tmp ? tmp : "/tmp") /
-			   ("vaccel-" + uid));
-	for (const auto &base : bases) {
-		std::error_code ec;
-		if (base.string().rfind("/run/user/", 0) == 0 &&
-		    !fs::is_directory(base.parent_path(), ec))
-			continue;
-		fs::create_directories(base, ec);
-		if (ec)
-			continue;
-		std::string tmpl = (base / "XXXXXX").string();
-		if (mkdtemp(tmpl.data()) == nullptr)
-			continue;
-		rundir_ = tmpl;
-		return Status::ok();
-	}
-	return Status(VACCEL_EIO, "cannot create a run directory");
-}
-
 Status Runtime::bootstrap(const Config &config)
 {
 	std::lock_guard lock(lifecycle_mu_);
@@ -95,7 +66,7 @@ Status Runtime::bootstrap(const Config &config)
 		op_calls_[i] = 0;
 		op_ns_[i] = 0;
 	}
-	VACCEL_RETURN_IF_ERROR(make_rundir());
+	VACCEL_RETURN_IF_ERROR(rundir_.create());
 	c_config_.plugins = dup_or_null(config_.plugins);
 	c_config_.log_level =
 	    static_cast<vaccel_log_level_t>(config_.log_level);
@@ -105,7 +76,7 @@ Status Runtime::bootstrap(const Config &config)
 	// Initialized before plugins load: their init may use the API
 	// (sessions, rundir, config).
 	initialized_.store(true, std::memory_order_release);
-	vaccel_debug("vAccel initialized, rundir %s", rundir_.c_str());
+	vaccel_debug("vAccel initialized, rundir %s", rundir_.path().c_str());
 #ifdef VACCEL_BUILTIN_PLUGIN
 	// First, so that it leads every session's preference order.
 	if (Status b = plugins_.add_static(
@@ -176,12 +147,7 @@ Status Runtime::cleanup()
 	}
 	initialized_.store(false, std::memory_order_release);
 	plugins_.unload_all();
-	std::error_code ec;
-	std::filesystem::remove_all(rundir_, ec);
-	if (ec)
-		vaccel_warn("cannot remove rundir %s: %s", rundir_.c_str(),
-			    ec.message().c_str());
-	rundir_.clear();
+	rundir_.release();
 	free(c_config_.plugins);
 	free(c_config_.log_file);
 	c_config_ = {};

@@ -10,6 +10,7 @@
 #include "core/host_arena.h"
 #include "core/log.h"
 #include "core/registry.h"
+#include "core/rundir.h"
 #include "core/status.h"
 
 #include <array>
@@ -45,7 +46,7 @@ public:
 
 	[[nodiscard]] const std::string &rundir() const noexcept
 	{
-		return rundir_;
+		return rundir_.path();
 	}
 	// C view of the active configuration (strings owned by the runtime).
 	[[nodiscard]] const struct vaccel_config *c_config() const noexcept
@@ -99,7 +100,6 @@ public:
 	}
 
 private:
-	Status make_rundir();
 	void print_op_profile();
 
 	std::array<std::atomic<uint64_t>, VACCEL_OP_MAX> op_calls_{};
@@ -111,7 +111,7 @@ private:
 	Config config_;
 	struct vaccel_config c_config_ {
 	};
-	std::string rundir_;
+	RunDir rundir_;
 	Logger log_;
 	PluginRegistry plugins_;
 	HostArena host_arena_;

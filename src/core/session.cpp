@@ -3,7 +3,10 @@
 #include "core/runtime.h"
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <sys/stat.h>
 #include <vaccel/log.h>
 
 namespace vaccel::core
@@ -60,12 +63,11 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 
 	std::error_code ec;
 	state->rundir = rt.rundir() + "/session." + std::to_string(sess->id);
-	std::filesystem::create_directory(state->rundir, ec);
-	if (ec) {
+	if (::mkdir(state->rundir.c_str(), 0700) != 0) {
 		*sess = vaccel_session{};
 		return Status::error(VACCEL_EIO, "cannot create %s: %s",
 				     state->rundir.c_str(),
-				     ec.message().c_str());
+				     std::strerror(errno));
 	}
 	sess->rundir = state->rundir.data();
 	sess->state = state.get();
