@@ -141,12 +141,26 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 			o.extensions = false;
 			continue;
 		}
+		if (name == "--check-config") {
+			o.check_config = true;
+			continue;
+		}
+		if (name == "--allow-abstract") {
+			o.allow_abstract = true;
+			continue;
+		}
+		if (name == "--insecure-tcp") {
+			o.insecure_tcp = true;
+			continue;
+		}
 		const bool known =
 		    name == "-a" || name == "--server-address" ||
 		    name == "--vaccel-config" || name == "--workers" ||
 		    name == "--max-frame" || name == "--max-message" ||
 		    name == "--max-buffered" || name == "--spin-us" ||
-		    name == "--trace";
+		    name == "--trace" || name == "--policy" ||
+		    name == "--tenant" || name == "--socket-mode" ||
+		    name == "--socket-group" || name == "--audit-log";
 		if (!known)
 			return Status::error(VACCEL_EINVAL,
 					     "unknown option '%s'",
@@ -182,6 +196,29 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 						     "1..1024",
 						     str(value).c_str());
 			o.workers = n;
+		} else if (name == "--policy" || name == "--tenant" ||
+			   name == "--socket-group" || name == "--audit-log") {
+			if (value.empty())
+				return Status::error(VACCEL_EINVAL,
+						     "%s needs a value",
+						     str(name).c_str());
+			(name == "--policy"         ? o.policy
+			 : name == "--tenant"       ? o.tenant
+			 : name == "--socket-group" ? o.socket_group
+						    : o.audit_log) = str(value);
+		} else if (name == "--socket-mode") {
+			uint32_t m = 0;
+			auto [end, ec] = std::from_chars(
+			    value.data(), value.data() + value.size(), m, 8);
+			if (value.empty() || ec != std::errc() ||
+			    end != value.data() + value.size() || m > 0777 ||
+			    (m & 0007) != 0)
+				return Status::error(
+				    VACCEL_EINVAL,
+				    "--socket-mode '%s' must be octal, at most "
+				    "0770 (others never get access)",
+				    str(value).c_str());
+			o.socket_mode = m;
 		} else if (name == "--trace") {
 			if (value.empty())
 				return Status::error(
@@ -308,6 +345,27 @@ std::string usage(std::string_view prog)
 	       "(no chunked calls,\n"
 	       "                             no shared memory; for "
 	       "interoperability tests)\n"
+	       "\n"
+	       "Trust boundary (docs/security.md; the defaults are safe):\n"
+	       "      --policy FILE          tenant policy (TOML): op classes, "
+	       "exec allow-list,\n"
+	       "                             URL downloads, quotas, who may "
+	       "connect\n"
+	       "      --check-config         validate the policy, print the "
+	       "effective policy, exit\n"
+	       "      --tenant NAME          every connection on this "
+	       "listener is tenant NAME\n"
+	       "      --socket-mode OCTAL    unix socket file mode (default "
+	       "0600, at most 0770)\n"
+	       "      --socket-group GROUP   unix socket file group (name or "
+	       "gid); its members\n"
+	       "                             may also connect\n"
+	       "      --allow-abstract       allow an abstract unix socket "
+	       "(no file permissions)\n"
+	       "      --insecure-tcp         allow plaintext TCP beyond "
+	       "loopback (warned)\n"
+	       "      --audit-log FILE       audit lines (JSON) to FILE "
+	       "instead of standard error\n"
 	       "  -h, --help                 print this help and exit\n";
 }
 

@@ -42,6 +42,15 @@ struct Options {
 	uint32_t spin_us = 2000; // most idle-worker polling before sleeping
 	// --trace FILE: per-request timings ("-": stderr); empty: none.
 	std::string trace;
+	// Trust boundary (docs/security.md).
+	std::string policy;          // --policy FILE (TOML); empty: defaults
+	bool check_config = false;   // --check-config: print policy, exit
+	std::string tenant;          // --tenant NAME for every connection
+	uint32_t socket_mode = 0600; // --socket-mode OCTAL
+	std::string socket_group;    // --socket-group NAME|GID
+	bool allow_abstract = false; // --allow-abstract
+	bool insecure_tcp = false;   // --insecure-tcp
+	std::string audit_log;       // --audit-log FILE; empty: stderr
 	bool help = false;
 };
 

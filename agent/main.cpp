@@ -4,8 +4,10 @@
 //
 // Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM) or --help; 2 for a
 // bad command line; 1 when the runtime or the listener cannot start.
+#include "audit.h"
 #include "cli.h"
 #include "host_pin.h"
+#include "policy.h"
 #include "server.h"
 #include "service.h"
 #include "trace.h"
@@ -13,9 +15,11 @@
 #include <vaccel.h>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -94,6 +98,76 @@ int wait_for_stop(int fd)
 	}
 }
 
+// The group --socket-group names (a name or a number).
+vaccel::core::Result<gid_t> resolve_group(const std::string &name)
+{
+	if (!name.empty() &&
+	    name.find_first_not_of("0123456789") == std::string::npos)
+		return static_cast<gid_t>(std::stoul(name));
+	if (const group *g = ::getgrnam(name.c_str()); g != nullptr)
+		return g->gr_gid;
+	return vaccel::core::Status::error(VACCEL_EINVAL, "no group '%s'",
+					   name.c_str());
+}
+
+// The policy file (or the defaults), plus what the command line adds: the
+// socket's group may connect, besides whoever the policy already allows.
+vaccel::core::Result<vaccel::agent::Policy>
+effective_policy(const vaccel::agent::Options &o, int64_t *socket_gid)
+{
+	using namespace vaccel::agent;
+	Policy p;
+	if (!o.policy.empty()) {
+		auto loaded = load_policy(o.policy);
+		if (!loaded)
+			return loaded.status();
+		p = std::move(loaded.value());
+	}
+	if (!o.socket_group.empty()) {
+		auto gid = resolve_group(o.socket_group);
+		if (!gid)
+			return gid.status();
+		*socket_gid = *gid;
+		auto &id = p.identity;
+		if (id.allow_uids.empty() && id.allow_gids.empty())
+			id.allow_uids = {static_cast<uint32_t>(::geteuid()), 0};
+		id.allow_gids.push_back(*gid);
+	}
+	return p;
+}
+
+// Says loudly what in the policy gives tenants power over the host.
+void warn_dangerous(const vaccel::agent::Policy &p)
+{
+	using namespace vaccel::agent;
+	auto check = [](const std::string &where, const TenantPolicy &t) {
+		if (t.allows(OpClass::Exec) && t.exec_names("*"))
+			audit::event("policy-warning",
+				     where + ": exec of any library, guest "
+					     "uploads included: tenants run "
+					     "code as the agent's user");
+		if (t.url.enabled && t.url.allow_private)
+			audit::event("policy-warning",
+				     where + ": URL downloads may reach "
+					     "internal addresses");
+	};
+	check("default", p.defaults);
+	for (const auto &[name, t] : p.tenants)
+		check("tenant." + name, t);
+}
+
+// Idle connections each hold a descriptor: use all the host allows.
+void raise_fd_limit()
+{
+	rlimit rl{};
+	if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (::setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			vaccel_warn("agent: cannot raise RLIMIT_NOFILE: %s",
+				    std::strerror(errno));
+	}
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -123,6 +197,27 @@ int main(int argc, char **argv)
 		std::fputs(usage("vaccel-agent").c_str(), stdout);
 		return 0;
 	}
+	int64_t socket_gid = -1;
+	auto policy = effective_policy(*opts, &socket_gid);
+	if (!policy) {
+		std::fprintf(stderr, "vaccel-agent: policy: %s\n",
+			     policy.status().message().c_str());
+		return kExitUsage;
+	}
+	if (opts->check_config) {
+		std::fputs(describe(*policy).c_str(), stdout);
+		return 0;
+	}
+	std::FILE *audit_file = nullptr;
+	if (!opts->audit_log.empty()) {
+		audit_file = std::fopen(opts->audit_log.c_str(), "ae");
+		if (audit_file == nullptr)
+			return fail("audit-log", std::strerror(errno));
+		audit::set_sink(audit_file);
+	}
+	audit::event("policy-loaded", policy->origin);
+	warn_dangerous(*policy);
+	raise_fd_limit();
 
 	// SIGINT/SIGTERM reach main() through a pipe (catch_stop_signals,
 	// wait_for_stop).
@@ -177,8 +272,13 @@ int main(int argc, char **argv)
 			return fail("trace", st.message());
 	}
 	{
-		Service service(limits);
+		Service service(limits, std::move(policy.value()));
 		ServerOptions so;
+		so.tenant = opts->tenant;
+		so.socket_mode = opts->socket_mode;
+		so.socket_gid = socket_gid;
+		so.allow_abstract = opts->allow_abstract;
+		so.insecure_tcp = opts->insecure_tcp;
 		so.address = addr.value();
 		so.workers = opts->workers;
 		so.max_frame = opts->max_frame;
@@ -208,5 +308,8 @@ int main(int argc, char **argv)
 	}
 	close(sfd);
 	vaccel_cleanup();
+	audit::set_sink(nullptr);
+	if (audit_file != nullptr)
+		std::fclose(audit_file);
 	return code;
 }

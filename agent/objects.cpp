@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "objects.h"
 
+#include <sys/random.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <system_error>
 
@@ -26,7 +30,7 @@ AgentResource::~AgentResource()
 			    ec.message().c_str());
 	}
 	if (table_ != nullptr)
-		table_->forget_resource(id);
+		table_->forget_resource(wire_id_);
 }
 
 // ---- AgentSession -----------------------------------------------------------
@@ -121,16 +125,39 @@ void ObjectTable::clear()
 		close_connection(c);
 }
 
+// Ids below 2^53: exact in every client language's numbers (JSON, Python
+// floats, JavaScript), and too many to guess.
+template <class Map> int64_t ObjectTable::draw_id(const Map &used)
+{
+	for (;;) {
+		uint64_t v = 0;
+		if (::getrandom(&v, sizeof(v), 0) != sizeof(v)) {
+			if (errno == EINTR)
+				continue;
+			// Never happens on Linux >= 3.17 with 8 bytes; still
+			// unpredictable enough from the clock and the address.
+			v = static_cast<uint64_t>(
+				std::chrono::steady_clock::now()
+				    .time_since_epoch()
+				    .count()) *
+			    0x9E3779B97F4A7C15ULL;
+		}
+		const auto id = static_cast<int64_t>(v & ((1ULL << 53) - 1));
+		if (id != 0 && !used.contains(id))
+			return id;
+	}
+}
+
 RpcStatus ObjectTable::add_session(ConnId conn,
-				   std::shared_ptr<AgentSession> sess)
+				   const std::shared_ptr<AgentSession> &sess)
 {
 	std::lock_guard lock(mu_);
 	if (!open_.contains(conn))
 		return RpcStatus::not_found(
 		    "connection %llu is closed",
 		    static_cast<unsigned long long>(conn));
-	const vaccel_id_t id = sess->id();
-	sessions_[id] = SessionSlot{conn, std::move(sess)};
+	sess->wire_id_ = draw_id(sessions_);
+	sessions_[sess->wire_id_] = SessionSlot{conn, sess};
 	return RpcStatus::ok();
 }
 
@@ -143,38 +170,19 @@ RpcStatus ObjectTable::add_resource(ConnId conn,
 		    "connection %llu is closed",
 		    static_cast<unsigned long long>(conn));
 	res->table_ = this;
-	resources_[res->id()] = ResourceSlot{conn, res};
+	res->wire_id_ = draw_id(resources_);
+	resources_[res->wire_id_] = ResourceSlot{conn, res};
 	return RpcStatus::ok();
 }
-
-namespace
-{
-
-RpcStatus check_owner(const char *what, ConnId conn, int64_t id, ConnId owner)
-{
-	if (owner == conn)
-		return RpcStatus::ok();
-	vaccel_warn("agent: connection %llu: %s %lld belongs to connection "
-		    "%llu; refused",
-		    static_cast<unsigned long long>(conn), what,
-		    static_cast<long long>(id),
-		    static_cast<unsigned long long>(owner));
-	return RpcStatus::denied("%s %lld belongs to another connection", what,
-				 static_cast<long long>(id));
-}
-
-} // namespace
 
 RpcStatus ObjectTable::session(ConnId conn, int64_t id,
 			       std::shared_ptr<AgentSession> *out)
 {
 	std::lock_guard lock(mu_);
 	auto it = sessions_.find(id);
-	if (it == sessions_.end())
+	if (it == sessions_.end() || it->second.owner != conn)
 		return RpcStatus::not_found("unknown session %lld",
 					    static_cast<long long>(id));
-	AGENT_RETURN_IF_ERROR(
-	    check_owner("session", conn, id, it->second.owner));
 	*out = it->second.sess;
 	return RpcStatus::ok();
 }
@@ -184,11 +192,9 @@ RpcStatus ObjectTable::resource(ConnId conn, int64_t id,
 {
 	std::lock_guard lock(mu_);
 	auto it = resources_.find(id);
-	if (it == resources_.end())
+	if (it == resources_.end() || it->second.owner != conn)
 		return RpcStatus::not_found("unknown resource %lld",
 					    static_cast<long long>(id));
-	AGENT_RETURN_IF_ERROR(
-	    check_owner("resource", conn, id, it->second.owner));
 	auto res = it->second.res.lock();
 	if (!res) // its last session let go; the destructor is running
 		return RpcStatus::not_found("unknown resource %lld",
@@ -202,11 +208,9 @@ RpcStatus ObjectTable::take_session(ConnId conn, int64_t id,
 {
 	std::lock_guard lock(mu_);
 	auto it = sessions_.find(id);
-	if (it == sessions_.end())
+	if (it == sessions_.end() || it->second.owner != conn)
 		return RpcStatus::not_found("unknown session %lld",
 					    static_cast<long long>(id));
-	AGENT_RETURN_IF_ERROR(
-	    check_owner("session", conn, id, it->second.owner));
 	*out = std::move(it->second.sess);
 	sessions_.erase(it);
 	return RpcStatus::ok();
@@ -223,7 +227,7 @@ TableStats ObjectTable::stats()
 	return s;
 }
 
-void ObjectTable::forget_resource(vaccel_id_t id) noexcept
+void ObjectTable::forget_resource(int64_t id) noexcept
 {
 	std::lock_guard lock(mu_);
 	auto it = resources_.find(id);

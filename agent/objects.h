@@ -20,6 +20,7 @@
 #pragma once
 
 #include "rpc_status.h"
+#include "tenant.h"
 
 #include <vaccel.h>
 
@@ -53,13 +54,26 @@ public:
 	~AgentResource();
 
 	[[nodiscard]] vaccel_resource *get() const noexcept { return res_; }
+	// The runtime's id (what plugins see) and the id the client sees
+	// (ObjectTable: random, per connection).
 	[[nodiscard]] vaccel_id_t id() const noexcept { return res_->id; }
+	[[nodiscard]] int64_t wire_id() const noexcept { return wire_id_; }
+
+	// The quota this resource holds (its count and the bytes of its
+	// files), given back when it is released.
+	void hold(Charge disk) noexcept { disk_ = std::move(disk); }
+	void hold_count(Charge count) noexcept { count_ = std::move(count); }
+	// SHA-256 (lower-case hex) of each file uploaded as a blob, in blob
+	// order; empty for URL resources. What the exec policy names.
+	std::vector<std::string> sha256;
 
 private:
 	friend class ObjectTable;
 	vaccel_resource *res_;
 	std::string dir_;
 	ObjectTable *table_ = nullptr; // set once named in a table
+	int64_t wire_id_ = 0;
+	Charge count_, disk_;
 };
 
 // One vaccel_session created for a client, with the resources the agent
@@ -76,6 +90,9 @@ public:
 
 	[[nodiscard]] vaccel_session *get() const noexcept { return sess_; }
 	[[nodiscard]] vaccel_id_t id() const noexcept { return sess_->id; }
+	[[nodiscard]] int64_t wire_id() const noexcept { return wire_id_; }
+	// The session quota it holds, given back when it is released.
+	void hold(Charge c) noexcept { charge_ = std::move(c); }
 
 	// Ops take it shared; UpdateSession takes it exclusive, because the
 	// runtime forbids vaccel_session_update() concurrently with ops on the
@@ -91,7 +108,10 @@ public:
 	std::shared_ptr<AgentResource> take_resource(vaccel_id_t id);
 
 private:
+	friend class ObjectTable;
 	vaccel_session *sess_;
+	int64_t wire_id_ = 0;
+	Charge charge_;
 	std::shared_mutex op_mu_;
 	std::mutex reg_mu_;
 	std::mutex mu_;
@@ -104,8 +124,10 @@ struct TableStats {
 	uint64_t connections = 0;
 };
 
-// Which connection owns which session and resource id. Ids are the
-// runtime's own ids, so they are unique across connections.
+// Which connection owns which session and resource. Clients see ids the
+// table draws at random (not the runtime's sequential ones), and an id that
+// another connection owns answers exactly like one that does not exist:
+// a client learns nothing about anybody else's objects.
 class ObjectTable
 {
 public:
@@ -121,15 +143,17 @@ public:
 	// Closes every connection (shutdown).
 	void clear();
 
-	// Names a new object. Fails (and the object is released by the caller
-	// dropping it) when @p conn has already closed: a request still in a
-	// worker's hands must not leave objects behind its connection.
-	RpcStatus add_session(ConnId conn, std::shared_ptr<AgentSession> sess);
+	// Names a new object, giving it its wire id. Fails (and the object is
+	// released by the caller dropping it) when @p conn has already
+	// closed: a request still in a worker's hands must not leave objects
+	// behind its connection.
+	RpcStatus add_session(ConnId conn,
+			      const std::shared_ptr<AgentSession> &sess);
 	RpcStatus add_resource(ConnId conn,
 			       const std::shared_ptr<AgentResource> &res);
 
-	// Lookups: NOT_FOUND for unknown ids, PERMISSION_DENIED (logged) for
-	// ids another connection owns.
+	// Lookups by wire id: NOT_FOUND for ids unknown to this connection,
+	// whoever else may own them.
 	RpcStatus session(ConnId conn, int64_t id,
 			  std::shared_ptr<AgentSession> *out);
 	RpcStatus resource(ConnId conn, int64_t id,
@@ -143,7 +167,9 @@ public:
 
 private:
 	friend class AgentResource;
-	void forget_resource(vaccel_id_t id) noexcept;
+	void forget_resource(int64_t id) noexcept;
+	// A fresh random id, unused in @p used (mu_ held).
+	template <class Map> static int64_t draw_id(const Map &used);
 
 	struct SessionSlot {
 		ConnId owner;
@@ -156,8 +182,8 @@ private:
 
 	std::mutex mu_;
 	std::unordered_set<ConnId> open_;
-	std::unordered_map<vaccel_id_t, SessionSlot> sessions_;
-	std::unordered_map<vaccel_id_t, ResourceSlot> resources_;
+	std::unordered_map<int64_t, SessionSlot> sessions_;
+	std::unordered_map<int64_t, ResourceSlot> resources_;
 };
 
 } // namespace vaccel::agent

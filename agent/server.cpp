@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "server.h"
 
+#include "audit.h"
+#include "identity.h"
+
 #include <poll.h>
 #include <sched.h>
 #include <sys/eventfd.h>
@@ -111,6 +114,10 @@ struct Server::Conn {
 
 	const ConnId id;
 	transport::Stream stream;
+	// Who the connection acts for, and its share of that tenant's
+	// connection quota (given back when the reader ends).
+	Tenant *tenant = nullptr;
+	Charge quota;
 	// A unix-socket peer: descriptors are accepted and the
 	// shared-memory plane is offered.
 	const bool local;
@@ -149,9 +156,57 @@ Server::Server(Service &service, ServerOptions opts)
 {
 }
 
+namespace
+{
+
+bool loopback_host(const std::string &host)
+{
+	return host == "localhost" || host == "::1" || host == "[::1]" ||
+	       host.rfind("127.", 0) == 0;
+}
+
+} // namespace
+
+// What the listener itself must not expose (docs/security.md): abstract
+// unix sockets, reachable by any process in the network namespace, and
+// plaintext TCP beyond loopback.
+core::Status Server::check_exposure() const
+{
+	using K = transport::Address::Kind;
+	const auto &a = opts_.address;
+	if (a.kind == K::UnixAbstract && !opts_.allow_abstract)
+		return core::Status::error(
+		    VACCEL_EPERM,
+		    "abstract unix socket %s has no file permissions: any "
+		    "local "
+		    "process could connect; pass --allow-abstract to use it",
+		    transport::to_string(a).c_str());
+	if (a.kind == K::Tcp && !loopback_host(a.host)) {
+		if (!opts_.insecure_tcp)
+			return core::Status::error(
+			    VACCEL_EPERM,
+			    "plaintext TCP on %s (not loopback) lets anyone on "
+			    "the network act as tenant \"%s\"; pass "
+			    "--insecure-tcp to allow it",
+			    transport::to_string(a).c_str(),
+			    opts_.tenant.empty() ? "tcp"
+						 : opts_.tenant.c_str());
+		vaccel_warn("agent: --insecure-tcp: plaintext TCP on %s; every "
+			    "peer that reaches it is tenant \"%s\"",
+			    transport::to_string(a).c_str(),
+			    opts_.tenant.empty() ? "tcp"
+						 : opts_.tenant.c_str());
+		audit::event("insecure-tcp", transport::to_string(a));
+	}
+	return core::Status::ok();
+}
+
 core::Status Server::start()
 {
-	auto listener = transport::Listener::bind(opts_.address);
+	VACCEL_RETURN_IF_ERROR(check_exposure());
+	auto listener = transport::Listener::bind(
+	    opts_.address, 128,
+	    transport::UnixPerms{opts_.socket_mode, opts_.socket_gid});
 	if (!listener)
 		return listener.status();
 	listener_ = std::move(listener.value());
@@ -243,15 +298,47 @@ void Server::accept_loop()
 	}
 }
 
+// The tenant a new connection acts for, with its connection charged to
+// the tenant's and the agent's caps; null (connection refused, audited).
+Tenant *Server::admit_tenant(int fd, ConnId id, Charge *quota)
+{
+	TenantRegistry &tenants = service_.tenants();
+	auto name = identify(fd, listener_.address(), tenants.policy().identity,
+			     opts_.tenant);
+	if (!name) {
+		audit::event("connection-refused", name.status().message());
+		return nullptr;
+	}
+	Tenant &t = tenants.get(*name);
+	if (!tenants.take_connection()) {
+		audit::refused(t.name(), id, "connect", "agent.max_connections",
+			       "the agent's connection cap is reached");
+		return nullptr;
+	}
+	if (!Charge::take(t, Limit::Connections, 1, "connect", id, quota)
+		 .is_ok()) {
+		tenants.give_back_connection();
+		return nullptr;
+	}
+	return &t;
+}
+
 void Server::admit(transport::Stream stream)
 {
 	using K = transport::Address::Kind;
 	const bool local = opts_.shm && service_.limits().extensions &&
 			   (opts_.address.kind == K::Unix ||
 			    opts_.address.kind == K::UnixAbstract);
+	const ConnId id = ++next_id_;
+	Charge quota;
+	Tenant *tenant = admit_tenant(stream.fd(), id, &quota);
+	if (tenant == nullptr)
+		return; // closing the stream tells the client
 	auto conn =
-	    std::make_shared<Conn>(++next_id_, std::move(stream), local,
+	    std::make_shared<Conn>(id, std::move(stream), local,
 				   &service_.regions_mapped(), opts_.pinner);
+	conn->tenant = tenant;
+	conn->quota = std::move(quota);
 	service_.open_connection(conn->id);
 	++open_conns_;
 	try {
@@ -263,10 +350,13 @@ void Server::admit(transport::Stream stream)
 			    e.what());
 		service_.close_connection(conn->id);
 		--open_conns_;
+		conn->quota.reset();
+		service_.tenants().give_back_connection();
 		return;
 	}
-	vaccel_info("agent: connection %llu opened",
-		    static_cast<unsigned long long>(conn->id));
+	vaccel_info("agent: connection %llu opened (tenant %s)",
+		    static_cast<unsigned long long>(conn->id),
+		    tenant->name().c_str());
 	std::lock_guard lock(conns_mu_);
 	conns_.push_back(std::move(conn));
 }
@@ -409,6 +499,8 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 	conn->close_down();
 	service_.close_connection(conn->id);
 	--open_conns_;
+	conn->quota.reset();
+	service_.tenants().give_back_connection();
 	conn->done = true;
 	wake(); // let the acceptor join us
 }
@@ -810,6 +902,7 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	CallInfo info;
 	info.regions = conn->local ? &conn->regions : nullptr;
 	info.op_time = traced ? &tr.op : nullptr;
+	info.tenant = conn->tenant;
 	rpc::ttrpc::Response resp;
 	bool chunked = false;
 	switch (job.kind) {

@@ -68,6 +68,18 @@ struct ServerOptions {
 	// Page-locks shared-memory regions that ops copy to a GPU
 	// (host_pin.h); null: never (--no-pin-shm). Must outlive the server.
 	HostMemoryPinner *pinner = nullptr;
+	// The tenant of every connection on this listener (--tenant); empty:
+	// derived per connection (identity.h).
+	std::string tenant;
+	// Unix sockets: the socket file's mode and group (-1: the agent's).
+	uint32_t socket_mode = 0600;
+	int64_t socket_gid = -1;
+	// Abstract unix sockets have no file permissions: any local process
+	// in the network namespace can connect. Refused unless allowed.
+	bool allow_abstract = false;
+	// Plain TCP on an address other than loopback (no TLS yet): refused
+	// unless set, and warned about.
+	bool insecure_tcp = false;
 };
 
 class Server
@@ -96,7 +108,9 @@ private:
 	struct Job;
 	class Reservation;
 
+	core::Status check_exposure() const;
 	void accept_loop();
+	Tenant *admit_tenant(int fd, ConnId id, Charge *quota);
 	void admit(transport::Stream stream);
 	void read_loop(const std::shared_ptr<Conn> &conn);
 	// Polls @p conn's socket a while (see ServerOptions::spin) before

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <optional>
 #include <unordered_map>
 
 namespace vaccel::agent
@@ -75,6 +76,18 @@ namespace
 using Adaptor = RpcStatus (*)(Context &, std::span<const uint8_t> in,
 			      std::string *out);
 
+// A method and the op class the policy judges it by; none for methods that
+// only manage objects or the connection (and for the genops, judged by
+// their op byte in run_genop()).
+struct Method {
+	Method(Adaptor f = nullptr, std::optional<OpClass> c = std::nullopt)
+	    : fn(f), cls(c)
+	{
+	}
+	Adaptor fn;
+	std::optional<OpClass> cls;
+};
+
 // Decodes Req, runs Fn, encodes Resp. A payload protobuf cannot parse is
 // the client's fault: INVALID_ARGUMENT, and the handler never runs.
 template <class Req, class Resp, RpcStatus (*Fn)(Context &, Req &, Resp &)>
@@ -95,82 +108,95 @@ RpcStatus adapt(Context &ctx, std::span<const uint8_t> in, std::string *out)
 namespace h = handlers;
 namespace r = rpc;
 
-const std::unordered_map<std::string_view, Adaptor> &agent_methods()
+const std::unordered_map<std::string_view, Method> &agent_methods()
 {
-	static const std::unordered_map<std::string_view, Adaptor> m = {
+	using C = OpClass;
+	static const std::unordered_map<std::string_view, Method> m = {
 	    {"CreateSession",
-	     adapt<r::session::CreateRequest, r::session::CreateResponse,
-		   h::create_session>},
+	     {adapt<r::session::CreateRequest, r::session::CreateResponse,
+		    h::create_session>}},
 	    {"UpdateSession",
-	     adapt<r::session::UpdateRequest, r::Empty, h::update_session>},
+	     {adapt<r::session::UpdateRequest, r::Empty, h::update_session>}},
 	    {"DestroySession",
-	     adapt<r::session::DestroyRequest, r::Empty, h::destroy_session>},
+	     {adapt<r::session::DestroyRequest, r::Empty, h::destroy_session>}},
 	    {"RegisterResource",
-	     adapt<r::resource::RegisterRequest, r::resource::RegisterResponse,
-		   h::register_resource>},
-	    {"UnregisterResource", adapt<r::resource::UnregisterRequest,
-					 r::Empty, h::unregister_resource>},
+	     {adapt<r::resource::RegisterRequest, r::resource::RegisterResponse,
+		    h::register_resource>}},
+	    {"UnregisterResource",
+	     {adapt<r::resource::UnregisterRequest, r::Empty,
+		    h::unregister_resource>}},
 	    {"SyncResource",
-	     adapt<r::resource::SyncRequest, r::resource::SyncResponse,
-		   h::sync_resource>},
-	    {"ImageClassification", adapt<r::image::Request, r::image::Response,
-					  h::image_classification>},
+	     {adapt<r::resource::SyncRequest, r::resource::SyncResponse,
+		    h::sync_resource>}},
+	    {"ImageClassification",
+	     {adapt<r::image::Request, r::image::Response,
+		    h::image_classification>,
+	      C::Image}},
 	    {"TensorflowModelLoad",
-	     adapt<r::tf::ModelLoadRequest, r::tf::ModelLoadResponse,
-		   h::tf_model_load>},
+	     {adapt<r::tf::ModelLoadRequest, r::tf::ModelLoadResponse,
+		    h::tf_model_load>,
+	      C::Tf}},
 	    {"TensorflowModelUnload",
-	     adapt<r::tf::ModelUnloadRequest, r::tf::ModelUnloadResponse,
-		   h::tf_model_unload>},
+	     {adapt<r::tf::ModelUnloadRequest, r::tf::ModelUnloadResponse,
+		    h::tf_model_unload>,
+	      C::Tf}},
 	    {"TensorflowModelRun",
-	     adapt<r::tf::ModelRunRequest, r::tf::ModelRunResponse,
-		   h::tf_model_run>},
-	    {"TensorflowLiteModelLoad", adapt<r::tflite::ModelLoadRequest,
-					      r::Empty, h::tflite_model_load>},
+	     {adapt<r::tf::ModelRunRequest, r::tf::ModelRunResponse,
+		    h::tf_model_run>,
+	      C::Tf}},
+	    {"TensorflowLiteModelLoad",
+	     {adapt<r::tflite::ModelLoadRequest, r::Empty,
+		    h::tflite_model_load>,
+	      C::Tflite}},
 	    {"TensorflowLiteModelUnload",
-	     adapt<r::tflite::ModelUnloadRequest, r::Empty,
-		   h::tflite_model_unload>},
+	     {adapt<r::tflite::ModelUnloadRequest, r::Empty,
+		    h::tflite_model_unload>,
+	      C::Tflite}},
 	    {"TensorflowLiteModelRun",
-	     adapt<r::tflite::ModelRunRequest, r::tflite::ModelRunResponse,
-		   h::tflite_model_run>},
+	     {adapt<r::tflite::ModelRunRequest, r::tflite::ModelRunResponse,
+		    h::tflite_model_run>,
+	      C::Tflite}},
 	    {"TorchModelLoad",
-	     adapt<r::torch::ModelLoadRequest, r::Empty, h::torch_model_load>},
-	    {"TorchModelRun", h::torch_model_run},
-	    {"Genop", adapt<r::genop::Request, r::genop::Response, h::genop>},
-	    {"GetProfiler", adapt<r::profiling::Request, r::profiling::Response,
-				  h::get_profiler>},
+	     {adapt<r::torch::ModelLoadRequest, r::Empty, h::torch_model_load>,
+	      C::Torch}},
+	    {"TorchModelRun", {h::torch_model_run, C::Torch}},
+	    {"Genop", {adapt<r::genop::Request, r::genop::Response, h::genop>}},
+	    {"GetProfiler",
+	     {adapt<r::profiling::Request, r::profiling::Response,
+		    h::get_profiler>}},
 	};
 	return m;
 }
 
-Adaptor find_method(std::string_view service, std::string_view method,
-		    bool extensions)
+Method find_method(std::string_view service, std::string_view method,
+		   bool extensions)
 {
 	if (service == transport::kServiceSync ||
 	    service == transport::kServiceAsync) {
 		const auto &m = agent_methods();
 		auto it = m.find(method);
-		return it == m.end() ? nullptr : it->second;
+		return it == m.end() ? Method{} : it->second;
 	}
 	if (service == kServiceAdmin && method == "Stats")
-		return adapt<r::Empty, r::ext::AgentStats, h::agent_stats>;
+		return {adapt<r::Empty, r::ext::AgentStats, h::agent_stats>};
 	if (!extensions)
-		return nullptr;
+		return {};
 	if (service == kServiceAdmin && method == "Hello")
-		return adapt<r::ext::Hello, r::ext::Hello, h::hello>;
+		return {adapt<r::ext::Hello, r::ext::Hello, h::hello>};
 	if (service == transport::kServiceData) {
 		if (method == "MapRegion")
-			return adapt<r::ext::MapRegion, r::Empty,
-				     h::map_region>;
+			return {
+			    adapt<r::ext::MapRegion, r::Empty, h::map_region>};
 		if (method == "UnmapRegion")
-			return adapt<r::ext::UnmapRegion, r::Empty,
-				     h::unmap_region>;
+			return {adapt<r::ext::UnmapRegion, r::Empty,
+				      h::unmap_region>};
 		if (method == "GenopShm")
-			return adapt<r::ext::ShmGenopRequest,
-				     r::genop::Response, h::genop_shm>;
+			return {adapt<r::ext::ShmGenopRequest,
+				      r::genop::Response, h::genop_shm>};
 		if (method == "TorchModelRunShm")
-			return h::torch_model_run_shm;
+			return {h::torch_model_run_shm, OpClass::Torch};
 	}
-	return nullptr;
+	return {};
 }
 
 } // namespace
@@ -248,14 +274,22 @@ rpc::ttrpc::Response Service::handle(ConnId conn, std::string_view service,
 	if (method.empty())
 		method = std::string_view("", 0);
 	return run(conn, method, [&](rpc::ttrpc::Response &resp) {
-		Adaptor fn = find_method(service, method, limits_.extensions);
-		if (fn == nullptr)
+		const Method m =
+		    find_method(service, method, limits_.extensions);
+		if (m.fn == nullptr)
 			return RpcStatus::unimplemented(
 			    "%.*s/%.*s is not implemented",
 			    static_cast<int>(service.size()), service.data(),
 			    static_cast<int>(method.size()), method.data());
-		Context ctx{*this, objects_, limits_, conn, call};
-		return fn(ctx, payload, resp.mutable_payload());
+		Tenant &tenant = tenant_of(call);
+		if (m.cls)
+			AGENT_RETURN_IF_ERROR(
+			    tenant.allow(*m.cls, method, conn));
+		Charge running;
+		AGENT_RETURN_IF_ERROR(Charge::take(tenant, Limit::Calls, 1,
+						   method, conn, &running));
+		Context ctx{*this, objects_, limits_, conn, call, tenant};
+		return m.fn(ctx, payload, resp.mutable_payload());
 	});
 }
 
@@ -265,7 +299,11 @@ rpc::ttrpc::Response Service::handle_genop(ConnId conn,
 {
 	static constexpr std::string_view method = "GenopStream";
 	return run(conn, method, [&](rpc::ttrpc::Response &resp) {
-		Context ctx{*this, objects_, limits_, conn, call};
+		Tenant &tenant = tenant_of(call);
+		Charge running;
+		AGENT_RETURN_IF_ERROR(Charge::take(tenant, Limit::Calls, 1,
+						   method, conn, &running));
+		Context ctx{*this, objects_, limits_, conn, call, tenant};
 		rpc::genop::Response out;
 		AGENT_RETURN_IF_ERROR(handlers::genop(ctx, req, out));
 		if (!out.SerializeToString(resp.mutable_payload()))

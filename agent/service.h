@@ -8,6 +8,7 @@
 #include "objects.h"
 #include "rpc_status.h"
 #include "shm.h"
+#include "tenant.h"
 
 #include "rpc/genop.pb.h"
 #include "rpc/ttrpc.pb.h"
@@ -68,6 +69,9 @@ struct CallInfo {
 	// Where the handler adds the time of its vAccel op call (the request
 	// trace); null when nobody asks.
 	OpTiming *op_time = nullptr;
+	// Who the connection acts for (tenant.h); null: the service's "local"
+	// tenant, for in-process callers.
+	Tenant *tenant = nullptr;
 };
 
 // What a handler sees of the request besides its message.
@@ -77,6 +81,7 @@ struct Context {
 	const Limits &limits;
 	ConnId conn;
 	const CallInfo &call;
+	Tenant &tenant;
 
 	[[nodiscard]] uint64_t reply_limit() const noexcept
 	{
@@ -88,7 +93,10 @@ struct Context {
 class Service
 {
 public:
-	explicit Service(Limits limits = {}) : limits_(limits) {}
+	explicit Service(Limits limits = {}, Policy policy = {})
+	    : limits_(limits), tenants_(std::move(policy))
+	{
+	}
 	Service(const Service &) = delete;
 	Service &operator=(const Service &) = delete;
 
@@ -120,6 +128,9 @@ public:
 		return requests_.load(std::memory_order_relaxed);
 	}
 	TableStats stats() { return objects_.stats(); }
+	TenantRegistry &tenants() noexcept { return tenants_; }
+	// The connections' objects (admin tools and tests).
+	ObjectTable &objects() noexcept { return objects_; }
 
 	// Memory accounting of chunked calls against Limits::max_buffered.
 	bool reserve(uint64_t bytes) noexcept;
@@ -142,11 +153,17 @@ public:
 	}
 
 private:
+	Tenant &tenant_of(const CallInfo &call)
+	{
+		return call.tenant != nullptr ? *call.tenant : tenants_.local();
+	}
 	template <class Fn>
 	rpc::ttrpc::Response run(ConnId conn, std::string_view method,
 				 Fn &&fn) noexcept;
 
 	Limits limits_;
+	// Before objects_: objects hold charges against their tenant.
+	TenantRegistry tenants_;
 	ObjectTable objects_;
 	std::atomic<uint64_t> requests_{0};
 	std::atomic<uint64_t> buffered_{0};

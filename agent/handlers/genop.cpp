@@ -3,9 +3,12 @@
 // tf/tflite/torch model ops. The args map one to one onto vaccel_arg;
 // vaccel_genop() then checks each op's layout (src/capi/genop.cpp), so all
 // this handler checks is what it must before building the arrays: counts,
-// sizes, tags, and that an EXEC_WITH_RESOURCE names a resource of this
-// connection.
+// sizes, tags, and what the tenant's policy says of the op (exec above all:
+// a library path and symbol on the allow-list, or an uploaded library the
+// policy names by hash, of this connection).
 #include "handlers.h"
+
+#include "../audit.h"
 
 #include <cstring>
 #include <mutex>
@@ -47,22 +50,98 @@ vaccel_arg make_arg(std::string &bytes, const rpc::genop::Arg &a)
 	return arg;
 }
 
-// For EXEC_WITH_RESOURCE, the resource id (read arg 1) is an agent id: it
-// must name a resource of this connection, which the handler then holds for
-// the length of the call. Layout errors are left to vaccel_genop().
-RpcStatus exec_resource(Context &ctx, const std::vector<vaccel_arg> &read,
-			std::shared_ptr<AgentResource> *out)
+// What the policy judges a genop by, copied out of its args first: they may
+// point into the client's shared memory, which the client can change
+// between a check and the op's own read. The args are pointed at these
+// copies, so the op runs on exactly what was checked.
+struct Pinned {
+	uint8_t op = 0;
+	std::string library, symbol;
+	int64_t resource_id = 0; // EXEC_WITH_RESOURCE: the runtime's id
+	std::shared_ptr<AgentResource> resource;
+};
+
+// Copies arg @p a into @p out and points it there; returns the C string
+// the op will see (up to the first NUL).
+std::string_view pin(vaccel_arg &a, std::string &out)
 {
-	if (read.size() < 2 || read[0].size != 1 || read[0].buf == nullptr)
+	out.assign(static_cast<const char *>(a.buf), a.size);
+	a.buf = out.data();
+	return std::string_view(out.c_str());
+}
+
+RpcStatus refuse_exec(Context &ctx, std::string_view what)
+{
+	RpcStatus st = RpcStatus::denied(
+	    "tenant %s may not exec %.*s (policy rule %s.exec)",
+	    ctx.tenant.name().c_str(), static_cast<int>(what.size()),
+	    what.data(), ctx.tenant.table().c_str());
+	audit::refused(ctx.tenant.name(), ctx.conn, "Genop/exec",
+		       ctx.tenant.table() + ".exec", st.message());
+	return st;
+}
+
+RpcStatus check_exec(Context &ctx, std::vector<vaccel_arg> &read, Pinned &p)
+{
+	if (read.size() < 3 || read[1].buf == nullptr || read[2].buf == nullptr)
+		return RpcStatus::ok(); // vaccel_genop() refuses the layout
+	const std::string_view symbol = pin(read[2], p.symbol);
+	const TenantPolicy &policy = ctx.tenant.policy();
+	if (p.op == VACCEL_OP_EXEC) {
+		const std::string_view lib = pin(read[1], p.library);
+		if (policy.exec_rule(lib, symbol) == nullptr)
+			return refuse_exec(ctx, std::string(lib) + ":" +
+						    std::string(symbol));
 		return RpcStatus::ok();
-	if (*static_cast<const uint8_t *>(read[0].buf) !=
-	    VACCEL_OP_EXEC_WITH_RESOURCE)
+	}
+	// EXEC_WITH_RESOURCE: read arg 1 is the client's (wire) id of a LIB
+	// resource of this connection. Every file of it is dlopen()ed, so
+	// the policy must name each by its hash.
+	if (read[1].size != sizeof(int64_t))
 		return RpcStatus::ok();
-	if (read[1].size != sizeof(int64_t) || read[1].buf == nullptr)
-		return RpcStatus::ok();
-	int64_t id = 0;
-	std::memcpy(&id, read[1].buf, sizeof(id));
-	return ctx.objects.resource(ctx.conn, id, out);
+	int64_t wire = 0;
+	std::memcpy(&wire, read[1].buf, sizeof(wire));
+	AGENT_RETURN_IF_ERROR(
+	    ctx.objects.resource(ctx.conn, wire, &p.resource));
+	const auto &hashes = p.resource->sha256;
+	// A "*" library rule (trusted hosts only) covers uploads too.
+	const bool any = policy.exec_rule("*", symbol) != nullptr;
+	if (!any) {
+		if (hashes.empty())
+			return refuse_exec(ctx, "a resource not uploaded as a "
+						"library");
+		for (const auto &h : hashes)
+			if (!policy.exec_names("sha256:" + h))
+				return refuse_exec(ctx, "an uploaded library "
+							"sha256:" +
+							    h);
+		if (policy.exec_rule("sha256:" + hashes.back(), symbol) ==
+		    nullptr)
+			return refuse_exec(ctx, "sha256:" + hashes.back() +
+						    ":" + std::string(symbol));
+	}
+	p.resource_id = p.resource->id();
+	read[1].buf = &p.resource_id;
+	return RpcStatus::ok();
+}
+
+// Reads the op byte once, and judges the op by the tenant's policy.
+RpcStatus check_genop(Context &ctx, std::vector<vaccel_arg> &read, Pinned &p)
+{
+	if (read.empty() || read[0].size != 1 || read[0].buf == nullptr)
+		return RpcStatus::ok(); // no op to run: vaccel_genop() refuses
+	p.op = *static_cast<const uint8_t *>(read[0].buf);
+	read[0].buf = &p.op;
+	if (p.op >= VACCEL_OP_MAX)
+		return RpcStatus::ok(); // unknown: vaccel_genop() refuses
+	const auto op = static_cast<vaccel_op_type_t>(p.op);
+	const std::string name =
+	    std::string("Genop/") + vaccel_op_type_to_str(op);
+	AGENT_RETURN_IF_ERROR(
+	    ctx.tenant.allow(op_class_of(op), name, ctx.conn));
+	if (op == VACCEL_OP_EXEC || op == VACCEL_OP_EXEC_WITH_RESOURCE)
+		return check_exec(ctx, read, p);
+	return RpcStatus::ok();
 }
 
 } // namespace
@@ -133,8 +212,8 @@ RpcStatus run_genop(Context &ctx, int64_t session_id,
 		    read.size(), write.size(), ctx.limits.max_args);
 	std::shared_ptr<AgentSession> sess;
 	AGENT_RETURN_IF_ERROR(ctx.objects.session(ctx.conn, session_id, &sess));
-	std::shared_ptr<AgentResource> res;
-	AGENT_RETURN_IF_ERROR(exec_resource(ctx, read, &res));
+	Pinned pinned; // holds an exec'd resource for the length of the call
+	AGENT_RETURN_IF_ERROR(check_genop(ctx, read, pinned));
 	int rc = VACCEL_OK;
 	{
 		std::shared_lock lock(sess->op_lock());

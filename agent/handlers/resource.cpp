@@ -10,6 +10,10 @@
 // arbitrary host files.
 #include "handlers.h"
 
+#include "../audit.h"
+#include "../sha256.h"
+#include "../url_fetch.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,11 +52,6 @@ public:
 private:
 	std::string dir_;
 };
-
-bool is_url(const std::string &p)
-{
-	return p.rfind("http://", 0) == 0 || p.rfind("https://", 0) == 0;
-}
 
 // A file name that stays inside the resource's directory: no '/', no NUL,
 // never "." or ".."; duplicates get "-N" before the first extension dot
@@ -130,6 +129,13 @@ RpcStatus from_blobs(Context &ctx, rpc::resource::RegisterRequest &req,
 		     vaccel_resource_type_t type,
 		     std::shared_ptr<AgentResource> *out)
 {
+	uint64_t bytes = 0;
+	for (const auto &blob : req.blobs())
+		bytes += blob.data().size();
+	Charge disk;
+	AGENT_RETURN_IF_ERROR(Charge::take(ctx.tenant, Limit::DiskBytes, bytes,
+					   "RegisterResource", ctx.conn,
+					   &disk));
 	const char *rundir = vaccel_rundir();
 	if (rundir == nullptr)
 		return RpcStatus::vaccel(VACCEL_ESESS,
@@ -155,25 +161,82 @@ RpcStatus from_blobs(Context &ctx, rpc::resource::RegisterRequest &req,
 		AGENT_RETURN_IF_ERROR(write_file(path, blob.data()));
 		paths.push_back(std::move(path));
 	}
-	return make_resource(paths, type, guard.release(), out);
+	AGENT_RETURN_IF_ERROR(make_resource(paths, type, guard.release(), out));
+	(*out)->hold(std::move(disk));
+	// What the exec policy names a shared object by (never loaded
+	// otherwise); only libraries can be exec'd.
+	if (type == VACCEL_RESOURCE_LIB)
+		for (const auto &blob : req.blobs())
+			(*out)->sha256.push_back(sha256_hex(blob.data()));
+	return RpcStatus::ok();
 }
 
+// URL resources: the host downloads them itself, under the tenant's URL
+// policy (url_fetch.h), into the resource's own directory; local paths are
+// never accepted.
 RpcStatus from_urls(Context &ctx, rpc::resource::RegisterRequest &req,
 		    vaccel_resource_type_t type,
 		    std::shared_ptr<AgentResource> *out)
 {
-	std::vector<std::string> paths;
+	const UrlPolicy &policy = ctx.tenant.policy().url;
+	const std::string &rule = ctx.tenant.table();
 	for (int i = 0; i < req.paths_size(); ++i) {
 		const std::string &p = req.paths(i);
-		if (!is_url(p) || p.find('\0') != std::string::npos ||
-		    p.size() > 8192)
+		if (p.rfind("http://", 0) != 0 && p.rfind("https://", 0) != 0)
 			return RpcStatus::invalid(
 			    "path %d: only http(s) URLs are accepted (send "
 			    "local files as blobs)",
 			    i);
-		paths.push_back(p);
+		RpcStatus st = check_url(policy, p, rule);
+		if (!st.is_ok()) {
+			if (st.code() == RpcCode::PermissionDenied)
+				audit::refused(ctx.tenant.name(), ctx.conn,
+					       "RegisterResource",
+					       rule + ".url", st.message());
+			return st;
+		}
 	}
-	return make_resource(paths, type, {}, out);
+	Charge fetching;
+	AGENT_RETURN_IF_ERROR(Charge::take(ctx.tenant, Limit::UrlFetches, 1,
+					   "RegisterResource", ctx.conn,
+					   &fetching));
+	const char *rundir = vaccel_rundir();
+	if (rundir == nullptr)
+		return RpcStatus::vaccel(VACCEL_ESESS,
+					 "runtime not initialized");
+	std::string dir = std::string(rundir) + "/agent-url-XXXXXX";
+	if (::mkdtemp(dir.data()) == nullptr)
+		return RpcStatus::vaccel(VACCEL_EIO,
+					 "cannot create a resource directory");
+	DirGuard guard(dir);
+	Charge disk;
+	AGENT_RETURN_IF_ERROR(Charge::take(ctx.tenant, Limit::DiskBytes, 0,
+					   "RegisterResource", ctx.conn,
+					   &disk));
+	std::vector<std::string> paths;
+	for (int i = 0; i < req.paths_size(); ++i) {
+		const std::string &url = req.paths(i);
+		const size_t slash = url.find_last_of('/');
+		std::string name = url.substr(slash + 1);
+		name = name.substr(0, name.find_first_of("?#"));
+		if (name.empty() || name == "." || name == ".." ||
+		    name.size() > ctx.limits.max_name)
+			name = "file";
+		std::string path = dir + "/" + std::to_string(i) + "-" + name;
+		AGENT_RETURN_IF_ERROR(fetch_url(policy, url, path, rule));
+		std::error_code ec;
+		const auto size = std::filesystem::file_size(path, ec);
+		if (ec || !disk.grow(size))
+			return RpcStatus::exhausted(
+			    "tenant %s: quota disk_bytes (%llu) reached",
+			    ctx.tenant.name().c_str(),
+			    static_cast<unsigned long long>(
+				ctx.tenant.cap(Limit::DiskBytes)));
+		paths.push_back(std::move(path));
+	}
+	AGENT_RETURN_IF_ERROR(make_resource(paths, type, guard.release(), out));
+	(*out)->hold(std::move(disk));
+	return RpcStatus::ok();
 }
 
 RpcStatus create(Context &ctx, rpc::resource::RegisterRequest &req,
@@ -190,9 +253,15 @@ RpcStatus create(Context &ctx, rpc::resource::RegisterRequest &req,
 		return RpcStatus::invalid("%zu files exceed the limit of %zu",
 					  count, ctx.limits.max_blobs);
 	const auto vtype = static_cast<vaccel_resource_type_t>(type);
-	if (req.blobs_size() > 0)
-		return from_blobs(ctx, req, vtype, out);
-	return from_urls(ctx, req, vtype, out);
+	Charge quota;
+	AGENT_RETURN_IF_ERROR(Charge::take(ctx.tenant, Limit::Resources, 1,
+					   "RegisterResource", ctx.conn,
+					   &quota));
+	AGENT_RETURN_IF_ERROR(req.blobs_size() > 0
+				  ? from_blobs(ctx, req, vtype, out)
+				  : from_urls(ctx, req, vtype, out));
+	(*out)->hold_count(std::move(quota));
+	return RpcStatus::ok();
 }
 
 // The bytes of one blob, read from its file when it has one: the runtime
@@ -257,11 +326,11 @@ RpcStatus register_resource(Context &ctx, rpc::resource::RegisterRequest &req,
 	// it when this handler lets go.
 	if (fresh)
 		AGENT_RETURN_IF_ERROR(ctx.objects.add_resource(ctx.conn, res));
-	resp.set_resource_id(res->id());
+	resp.set_resource_id(res->wire_id());
 	vaccel_debug("agent: connection %llu: resource %lld registered with "
 		     "session %lld",
 		     static_cast<unsigned long long>(ctx.conn),
-		     static_cast<long long>(res->id()),
+		     static_cast<long long>(res->wire_id()),
 		     static_cast<long long>(req.session_id()));
 	return RpcStatus::ok();
 }

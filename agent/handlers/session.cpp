@@ -10,14 +10,17 @@ namespace vaccel::agent::handlers
 RpcStatus create_session(Context &ctx, rpc::session::CreateRequest &req,
 			 rpc::session::CreateResponse &resp)
 {
+	Charge quota;
+	AGENT_RETURN_IF_ERROR(Charge::take(ctx.tenant, Limit::Sessions, 1,
+					   "CreateSession", ctx.conn, &quota));
 	vaccel_session *raw = nullptr;
 	if (int rc = vaccel_session_new(&raw, req.flags()); rc != VACCEL_OK)
 		return vaccel_call(rc, "session init", 0);
 	auto sess = std::make_shared<AgentSession>(raw);
-	const vaccel_id_t id = sess->id();
+	sess->hold(std::move(quota));
 	// On failure (connection already gone) `sess` releases the session.
-	AGENT_RETURN_IF_ERROR(
-	    ctx.objects.add_session(ctx.conn, std::move(sess)));
+	AGENT_RETURN_IF_ERROR(ctx.objects.add_session(ctx.conn, sess));
+	const int64_t id = sess->wire_id();
 	resp.set_session_id(id);
 	vaccel_debug("agent: connection %llu: created session %lld (flags "
 		     "0x%x)",

@@ -160,9 +160,37 @@ Status bind_unix(int fd, const std::string &path, bool abstract, int backlog,
 			 name);
 }
 
+// The socket inode's mode before bind() becomes the file's (less the
+// umask), so the file is never looser than @p perms; chmod then sets it
+// exactly (the umask may have taken bits the operator asked for).
+Status bind_unix_file(int fd, const std::string &path, int backlog,
+		      const UnixPerms &perms, const std::string &name)
+{
+	const mode_t mode = perms.mode & 0777;
+	if (::fchmod(fd, mode) != 0)
+		return Status::error(VACCEL_EIO, "bind %s: fchmod: %s",
+				     name.c_str(), errno_text(errno).c_str());
+	VACCEL_RETURN_IF_ERROR(bind_unix(fd, path, false, backlog, name));
+	Status st;
+	if (perms.gid >= 0 && ::lchown(path.c_str(), static_cast<uid_t>(-1),
+				       static_cast<gid_t>(perms.gid)) != 0)
+		st = Status::error(VACCEL_EIO, "bind %s: chown to gid %lld: %s",
+				   name.c_str(),
+				   static_cast<long long>(perms.gid),
+				   errno_text(errno).c_str());
+	else if (::chmod(path.c_str(), mode) != 0)
+		st = Status::error(VACCEL_EIO, "bind %s: chmod %o: %s",
+				   name.c_str(), static_cast<unsigned>(mode),
+				   errno_text(errno).c_str());
+	if (!st)
+		::unlink(path.c_str()); // bound by us a moment ago
+	return st;
+}
+
 } // namespace
 
-Result<Listener> Listener::bind(const Address &addr, int backlog)
+Result<Listener> Listener::bind(const Address &addr, int backlog,
+				const UnixPerms &perms)
 {
 	Listener l;
 	l.addr_ = addr;
@@ -181,7 +209,7 @@ Result<Listener> Listener::bind(const Address &addr, int backlog)
 			return fd.status();
 		l.fd_ = *fd;
 		VACCEL_RETURN_IF_ERROR(
-		    bind_unix(l.fd_, path, false, backlog, name));
+		    bind_unix_file(l.fd_, path, backlog, perms, name));
 		l.unlink_path_ = path;
 		return l;
 	}

@@ -154,6 +154,14 @@ private:
 Result<Stream> connect(const Address &addr, std::chrono::milliseconds timeout);
 
 // A listening socket. Move-only.
+// Who may open a unix socket file a listener creates: its mode is exactly
+// @p mode whatever the umask (never looser, even for the instant between
+// bind and chmod), and its group @p gid (-1: the process's).
+struct UnixPerms {
+	uint32_t mode = 0600;
+	int64_t gid = -1;
+};
+
 class Listener
 {
 public:
@@ -162,7 +170,9 @@ public:
 	// is not. HybridVsock listens on the unix socket path + "_" + port;
 	// Vsock may use cid VMADDR_CID_ANY ("vsock://any:port"); Serial is
 	// VACCEL_ENOTSUP. The listening fd is blocking.
-	static Result<Listener> bind(const Address &addr, int backlog = 128);
+	// Unix socket files get @p perms.
+	static Result<Listener> bind(const Address &addr, int backlog = 128,
+				     const UnixPerms &perms = {});
 	Listener() = default;
 	Listener(Listener &&o) noexcept;
 	Listener &operator=(Listener &&o) noexcept;

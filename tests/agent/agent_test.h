@@ -33,6 +33,17 @@ using vaccel::agent::ConnId;
 using vaccel::agent::Service;
 using vaccel::transport::RpcCode;
 
+// The handler tests exercise every op, exec included: a policy that allows
+// it (the default refuses it; tests/security checks that).
+inline vaccel::agent::Policy permissive_policy()
+{
+	vaccel::agent::Policy p;
+	p.defaults.ops.set();
+	p.defaults.exec = {{"*", "*"}};
+	p.origin = "tests: permissive";
+	return p;
+}
+
 inline void restart_runtime(const char *plugins = TEST_NOOP_PLUGIN)
 {
 	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
@@ -138,7 +149,7 @@ protected:
 		return code;
 	}
 
-	Service svc_;
+	Service svc_{vaccel::agent::Limits{}, permissive_policy()};
 };
 
 // Genop arg builders.

@@ -130,7 +130,7 @@ protected:
 	const char *plugins_;
 	vaccel::agent::RequestTrace *trace_ = nullptr; // set before SetUp
 	std::string dir_;
-	Service svc_;
+	Service svc_{vaccel::agent::Limits{}, permissive_policy()};
 	std::unique_ptr<vaccel::agent::Server> server_;
 };
 

@@ -583,6 +583,14 @@ TEST(Cli, AgentServesRemoteBenchAndRun)
 	const std::string address = "unix://" + dir.file("agent.sock");
 	const std::string out = dir.file("agent.out");
 	const std::string err = dir.file("agent.err");
+	// The agent refuses exec unless its policy names the library and
+	// symbol: exactly the one this test runs.
+	const std::string policy = dir.file("policy.toml");
+	{
+		std::ofstream f(policy);
+		f << "[default]\nops = [\"all\"]\nexec = [{ library = \""
+		  << TEST_MYTESTLIB << "\", symbol = \"mytestfunc\" }]\n";
+	}
 	const auto env = child_env({{"VACCEL_PLUGINS", kPlugins}});
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -590,7 +598,7 @@ TEST(Cli, AgentServesRemoteBenchAndRun)
 		int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(o, 1);
 		dup2(e, 2);
-		exec_child({"agent", "-a", address}, env);
+		exec_child({"agent", "-a", address, "--policy", policy}, env);
 	}
 	bool up = false;
 	for (int i = 0; i < 1500 && !up; i++) {
@@ -629,6 +637,11 @@ TEST(Cli, AgentServesRemoteBenchAndRun)
 		{});
 	ASSERT_EQ(r.rc, 0) << describe(r);
 	EXPECT_EQ(parse(r)["outputs"], json::array({246}));
+	// Another symbol of the same library is not on the allow-list.
+	r = run({"--remote", address, "--hint", "generic", "run", "exec",
+		 TEST_MYTESTLIB, "mytestfunc_nonexistent", "123", "--json"},
+		{});
+	EXPECT_NE(r.rc, 0) << describe(r);
 
 	r = run({"--remote", address, "run", "classify",
 		 std::string(TEST_DATA_DIR) + "/example.jpg"},

@@ -132,9 +132,11 @@ public:
 		}
 		env.push_back("VACCEL_PLUGINS=" + plugins);
 		env.push_back("VACCEL_LOG_LEVEL=2");
-		std::vector<std::string> argv = {TEST_AGENT_BIN, "-a",
-						 listen_.empty() ? address()
-								 : listen_};
+		// exec runs through the agent in these tests: a policy that
+		// allows it (tests/security tests the policy itself).
+		std::vector<std::string> argv = {
+		    TEST_AGENT_BIN, "-a", listen_.empty() ? address() : listen_,
+		    "--policy", TEST_POLICY_EXEC_ANY};
 		argv.insert(argv.end(), args.begin(), args.end());
 
 		pid_ = ::fork();

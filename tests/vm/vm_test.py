@@ -68,7 +68,8 @@ def start_agent(workdir, address):
     env["VACCEL_PLUGINS"] = ":".join(plugin_paths())
     env["VACCEL_LOG_LEVEL"] = "2"
     out = open(os.path.join(workdir, "agent.out"), "w+")
-    proc = subprocess.Popen([ARGS.agent, "-a", address], stdout=out, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen([ARGS.agent, "-a", address, "--policy", ARGS.policy], stdout=out,
+                            stderr=subprocess.STDOUT, env=env)
     deadline = time.time() + 15
     while time.time() < deadline:
         out.seek(0)
@@ -218,7 +219,7 @@ def compare(native_text, guest_text, extra_checks=None):
 def launcher_cmd(workdir, transport, guest_cmd, extra=()):
     return [ARGS.launcher, "-k", os.path.join(ARGS.image, "vmlinuz"), "-i", os.path.join(ARGS.image, "initrd.img"),
             "-p", ":".join(plugin_paths()), "-t", transport, "--workdir", os.path.join(workdir, "sandbox"),
-            "--timeout", "240"] + list(extra) + ["--"] + guest_cmd
+            "--timeout", "240", "--agent-arg=--policy=" + ARGS.policy] + list(extra) + ["--"] + guest_cmd
 
 
 def processes_mentioning(text):
@@ -600,12 +601,14 @@ def main():
     p.add_argument("--data-dir")
     p.add_argument("--mytestlib")
     p.add_argument("--models-dir")
+    # The examples exec mytestlib through the agent: a policy that allows it.
+    p.add_argument("--policy")
     p.add_argument("--native", choices=["local", "agent"], default="local")
     p.add_argument("--plugins", default="exec,noop")
     p.add_argument("--cases", default="noop,exec")
     ARGS = p.parse_args()
     # The native data directory links to these: relative paths would dangle.
-    for name in ("data_dir", "models_dir", "mytestlib", "lib_dir"):
+    for name in ("data_dir", "models_dir", "mytestlib", "lib_dir", "policy"):
         if getattr(ARGS, name):
             setattr(ARGS, name, os.path.abspath(getattr(ARGS, name)))
     scenarios = {
