@@ -110,8 +110,9 @@ vaccel::core::Result<gid_t> resolve_group(const std::string &name)
 					   name.c_str());
 }
 
-// The policy file (or the defaults), plus what the command line adds: the
-// socket's group may connect, besides whoever the policy already allows.
+// The policy file (or the defaults), plus what the command line adds: with
+// no [identity] allow-list of its own, the socket's group may connect
+// besides the agent's user and root; an explicit list stays authoritative.
 vaccel::core::Result<vaccel::agent::Policy>
 effective_policy(const vaccel::agent::Options &o, int64_t *socket_gid)
 {
@@ -129,9 +130,10 @@ effective_policy(const vaccel::agent::Options &o, int64_t *socket_gid)
 			return gid.status();
 		*socket_gid = *gid;
 		auto &id = p.identity;
-		if (id.allow_uids.empty() && id.allow_gids.empty())
+		if (id.allow_uids.empty() && id.allow_gids.empty()) {
 			id.allow_uids = {static_cast<uint32_t>(::geteuid()), 0};
-		id.allow_gids.push_back(*gid);
+			id.allow_gids = {static_cast<uint32_t>(*gid)};
+		}
 	}
 	return p;
 }

@@ -10,6 +10,7 @@
 
 #include "../audit.h"
 
+#include <cctype>
 #include <cstring>
 #include <mutex>
 #include <shared_mutex>
@@ -135,8 +136,12 @@ RpcStatus check_genop(Context &ctx, std::vector<vaccel_arg> &read, Pinned &p)
 	if (p.op >= VACCEL_OP_MAX)
 		return RpcStatus::ok(); // unknown: vaccel_genop() refuses
 	const auto op = static_cast<vaccel_op_type_t>(p.op);
-	const std::string name =
-	    std::string("Genop/") + vaccel_op_type_to_str(op);
+	std::string name = vaccel_op_type_to_str(op); // "VACCEL_OP_EXEC"
+	name.erase(0, std::string_view("VACCEL_OP_").size());
+	for (char &ch : name)
+		ch = static_cast<char>(
+		    std::tolower(static_cast<unsigned char>(ch)));
+	name = "Genop/" + name;
 	AGENT_RETURN_IF_ERROR(
 	    ctx.tenant.allow(op_class_of(op), name, ctx.conn));
 	if (op == VACCEL_OP_EXEC || op == VACCEL_OP_EXEC_WITH_RESOURCE)

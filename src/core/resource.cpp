@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/objects.h"
+#include "core/rundir.h"
 #include "core/runtime.h"
 
 #include <algorithm>
@@ -99,9 +100,7 @@ Status make_rundir(vaccel_resource_state &st, vaccel_id_t id)
 		return Status::ok();
 	std::string dir =
 	    runtime().rundir() + "/resource." + std::to_string(id);
-	if (::mkdir(dir.c_str(), 0700) != 0)
-		return Status::error(VACCEL_EIO, "cannot create %s: %s",
-				     dir.c_str(), std::strerror(errno));
+	VACCEL_RETURN_IF_ERROR(make_private_dir(dir));
 	st.rundir = dir;
 	return Status::ok();
 }

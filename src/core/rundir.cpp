@@ -8,6 +8,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <filesystem>
 #include <set>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -487,6 +488,20 @@ void RunDir::release() noexcept
 	owner_ = 0;
 	name_.clear();
 	path_.clear();
+}
+
+Status make_private_dir(const std::string &path)
+{
+	if (::mkdir(path.c_str(), 0700) == 0)
+		return Status::ok();
+	if (errno == EEXIST) {
+		std::error_code ec;
+		std::filesystem::remove_all(path, ec); // never follows links
+		if (!ec && ::mkdir(path.c_str(), 0700) == 0)
+			return Status::ok();
+	}
+	return Status::error(VACCEL_EIO, "cannot create %s: %s", path.c_str(),
+			     std::strerror(errno));
 }
 
 } // namespace vaccel::core

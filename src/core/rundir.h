@@ -26,6 +26,11 @@
 namespace vaccel::core
 {
 
+// Creates @p path (a session's or resource's directory inside the run
+// directory) 0700. One that exists already was left by a forked child that
+// shared our run directory and died: it is ours, so it is emptied and used.
+Status make_private_dir(const std::string &path);
+
 class RunDir
 {
 public:

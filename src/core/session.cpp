@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/objects.h"
+#include "core/rundir.h"
 #include "core/runtime.h"
 
 #include <atomic>
@@ -63,11 +64,9 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 
 	std::error_code ec;
 	state->rundir = rt.rundir() + "/session." + std::to_string(sess->id);
-	if (::mkdir(state->rundir.c_str(), 0700) != 0) {
+	if (Status st = make_private_dir(state->rundir); !st) {
 		*sess = vaccel_session{};
-		return Status::error(VACCEL_EIO, "cannot create %s: %s",
-				     state->rundir.c_str(),
-				     std::strerror(errno));
+		return st;
 	}
 	sess->rundir = state->rundir.data();
 	sess->state = state.get();

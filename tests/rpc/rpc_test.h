@@ -136,7 +136,7 @@ public:
 		// allows it (tests/security tests the policy itself).
 		std::vector<std::string> argv = {
 		    TEST_AGENT_BIN, "-a", listen_.empty() ? address() : listen_,
-		    "--policy", TEST_POLICY_EXEC_ANY};
+		    "--policy", TEST_POLICY_PERMISSIVE};
 		argv.insert(argv.end(), args.begin(), args.end());
 
 		pid_ = ::fork();

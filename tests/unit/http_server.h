@@ -64,6 +64,7 @@ public:
 		return "http://127.0.0.1:" + std::to_string(port_) + path;
 	}
 	[[nodiscard]] int requests() const { return requests_.load(); }
+	[[nodiscard]] int port() const { return port_; }
 
 private:
 	void serve()
