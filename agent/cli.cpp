@@ -160,7 +160,8 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 		    name == "--max-buffered" || name == "--spin-us" ||
 		    name == "--trace" || name == "--policy" ||
 		    name == "--tenant" || name == "--socket-mode" ||
-		    name == "--socket-group" || name == "--audit-log";
+		    name == "--socket-group" || name == "--audit-log" ||
+		    name == "--admin-socket";
 		if (!known)
 			return Status::error(VACCEL_EINVAL,
 					     "unknown option '%s'",
@@ -206,6 +207,14 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 			 : name == "--tenant"       ? o.tenant
 			 : name == "--socket-group" ? o.socket_group
 						    : o.audit_log) = str(value);
+		} else if (name == "--admin-socket") {
+			auto a = transport::parse_address(value);
+			if (!a || a->kind != transport::Address::Kind::Unix)
+				return Status::error(
+				    VACCEL_EINVAL,
+				    "--admin-socket '%s' must be unix:///path",
+				    str(value).c_str());
+			o.admin_socket = str(value);
 		} else if (name == "--socket-mode") {
 			uint32_t m = 0;
 			auto [end, ec] = std::from_chars(
@@ -366,6 +375,10 @@ std::string usage(std::string_view prog)
 	       "loopback (warned)\n"
 	       "      --audit-log FILE       audit lines (JSON) to FILE "
 	       "instead of standard error\n"
+	       "      --admin-socket ADDR    unix:///path where launchers "
+	       "attach sandboxes\n"
+	       "                             (0600; the agent's user and "
+	       "root only)\n"
 	       "  -h, --help                 print this help and exit\n";
 }
 

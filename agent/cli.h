@@ -51,6 +51,7 @@ struct Options {
 	bool allow_abstract = false; // --allow-abstract
 	bool insecure_tcp = false;   // --insecure-tcp
 	std::string audit_log;       // --audit-log FILE; empty: stderr
+	std::string admin_socket;    // --admin-socket unix:///path
 	bool help = false;
 };
 

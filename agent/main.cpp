@@ -4,6 +4,7 @@
 //
 // Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM) or --help; 2 for a
 // bad command line; 1 when the runtime or the listener cannot start.
+#include "admin_socket.h"
 #include "audit.h"
 #include "cli.h"
 #include "host_pin.h"
@@ -26,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -290,8 +292,20 @@ int main(int argc, char **argv)
 		so.trace = trace.enabled() ? &trace : nullptr;
 		so.pinner = opts->pin_shm ? &pinner : nullptr;
 		Server server(service, so);
+		Launcher launcher(service, so);
+		std::optional<AdminSocket> admin;
+		if (!opts->admin_socket.empty())
+			admin.emplace(
+			    launcher,
+			    vaccel::transport::parse_address(opts->admin_socket)
+				.value());
 		if (auto st = server.start(); !st) {
 			code = fail("listen", st.message());
+		} else if (auto ast = admin ? admin->start()
+					    : vaccel::core::Status::ok();
+			   !ast) {
+			code = fail("admin-socket", ast.message());
+			server.stop();
 		} else {
 			std::printf(
 			    "vaccel-agent listening on %s\n",
@@ -305,7 +319,11 @@ int main(int argc, char **argv)
 			if (sig < 0)
 				code = fail("signals", std::strerror(errno));
 			vaccel_info("agent: signal %d, shutting down", sig);
+			if (admin)
+				admin->stop();
+			launcher.detach_all();
 			server.stop();
+			service.clear();
 		}
 	}
 	close(sfd);

@@ -490,6 +490,33 @@ void describe_tenant(std::ostream &os, const std::string &where,
 
 } // namespace
 
+std::string describe_tenant_policy(const TenantPolicy &t)
+{
+	std::ostringstream os;
+	describe_tenant(os, "tenant", t);
+	return os.str();
+}
+
+Result<TenantPolicy> parse_tenant_policy(std::string_view text,
+					 const TenantPolicy &base,
+					 std::string_view origin)
+{
+	const std::string where(origin);
+	toml::table doc;
+	try {
+		doc = toml::parse(text, where);
+	} catch (const toml::parse_error &e) {
+		std::ostringstream os;
+		os << e.description() << " (line " << e.source().begin.line
+		   << ")";
+		return Status::error(VACCEL_EINVAL, "%s: %s", where.c_str(),
+				     os.str().c_str());
+	}
+	TenantPolicy tp = base;
+	VACCEL_RETURN_IF_ERROR(parse_tenant(doc, "tenant", where, &tp));
+	return tp;
+}
+
 std::string describe(const Policy &p)
 {
 	std::ostringstream os;

@@ -128,5 +128,12 @@ core::Result<Policy> parse_policy(std::string_view text,
 core::Result<Policy> load_policy(const std::string &path);
 // The effective policy as TOML (--check-config), every value spelled out.
 std::string describe(const Policy &p);
+// One tenant's table the same way (without its header).
+std::string describe_tenant_policy(const TenantPolicy &t);
+// Parses the keys of a [tenant.NAME] table on top of @p base (an attached
+// sandbox's policy, launcher.h).
+core::Result<TenantPolicy> parse_tenant_policy(std::string_view text,
+					       const TenantPolicy &base,
+					       std::string_view origin);
 
 } // namespace vaccel::agent

@@ -204,9 +204,15 @@ core::Status Server::check_exposure() const
 core::Status Server::start()
 {
 	VACCEL_RETURN_IF_ERROR(check_exposure());
-	auto listener = transport::Listener::bind(
-	    opts_.address, 128,
-	    transport::UnixPerms{opts_.socket_mode, opts_.socket_gid});
+	auto listener =
+	    opts_.listen_fd >= 0
+		? transport::Listener::adopt(
+		      transport::UniqueFd(std::exchange(opts_.listen_fd, -1)),
+		      opts_.address)
+		: transport::Listener::bind(
+		      opts_.address, 128,
+		      transport::UnixPerms{opts_.socket_mode,
+					   opts_.socket_gid});
 	if (!listener)
 		return listener.status();
 	listener_ = std::move(listener.value());
@@ -240,6 +246,8 @@ void Server::wake() noexcept
 
 void Server::stop()
 {
+	if (opts_.listen_fd >= 0) // never started: the socket is still ours
+		::close(std::exchange(opts_.listen_fd, -1));
 	if (stopped_)
 		return;
 	stopped_ = true;
@@ -260,7 +268,6 @@ void Server::stop()
 	if (pool_)
 		pool_->stop();
 	conns_.clear();
-	service_.clear();
 	if (wake_fd_ >= 0)
 		::close(std::exchange(wake_fd_, -1));
 }
@@ -329,7 +336,10 @@ void Server::admit(transport::Stream stream)
 	const bool local = opts_.shm && service_.limits().extensions &&
 			   (opts_.address.kind == K::Unix ||
 			    opts_.address.kind == K::UnixAbstract);
-	const ConnId id = ++next_id_;
+	// Unique across every server of the process: they may share one
+	// Service (launcher.h), whose objects are keyed by connection.
+	static std::atomic<ConnId> next_id{0};
+	const ConnId id = ++next_id;
 	Charge quota;
 	Tenant *tenant = admit_tenant(stream.fd(), id, &quota);
 	if (tenant == nullptr)

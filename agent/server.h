@@ -80,6 +80,9 @@ struct ServerOptions {
 	// Plain TCP on an address other than loopback (no TLS yet): refused
 	// unless set, and warned about.
 	bool insecure_tcp = false;
+	// A listening socket to serve instead of binding `address` (a
+	// launcher's, launcher.h); start() takes it over. -1: bind.
+	int listen_fd = -1;
 };
 
 class Server
@@ -97,9 +100,9 @@ public:
 	{
 		return listener_.address();
 	}
-	// Stops accepting, closes every connection (releasing their
-	// objects), waits for running requests and joins every thread.
-	// Idempotent.
+	// Stops accepting, closes every connection of this server (releasing
+	// their objects), waits for running requests and joins every thread.
+	// Other servers on the same Service are untouched. Idempotent.
 	void stop();
 
 private:
@@ -176,7 +179,6 @@ private:
 
 	std::mutex conns_mu_;
 	std::list<std::shared_ptr<Conn>> conns_;
-	ConnId next_id_ = 0;
 };
 
 } // namespace vaccel::agent

@@ -115,13 +115,44 @@ Tenant &TenantRegistry::get(const std::string &name)
 	std::lock_guard lock(mu_);
 	auto it = tenants_.find(name);
 	if (it == tenants_.end()) {
-		const bool own = policy_.tenants.contains(name);
-		auto t = std::make_unique<Tenant>(name, policy_.tenant(name),
-						  own ? "tenant." + name
-						      : std::string("default"));
+		std::unique_ptr<Tenant> t;
+		if (auto d = defined_.find(name); d != defined_.end())
+			t = std::make_unique<Tenant>(name, d->second,
+						     defined_from_[name]);
+		else if (policy_.tenants.contains(name))
+			t = std::make_unique<Tenant>(name, policy_.tenant(name),
+						     "tenant." + name);
+		else
+			t = std::make_unique<Tenant>(name, policy_.defaults,
+						     "default");
 		it = tenants_.emplace(name, std::move(t)).first;
 	}
 	return *it->second;
+}
+
+core::Status TenantRegistry::define(const std::string &name,
+				    TenantPolicy policy,
+				    const std::string &source)
+{
+	std::lock_guard lock(mu_);
+	const std::string text = describe_tenant_policy(policy);
+	if (auto d = defined_.find(name); d != defined_.end()) {
+		if (describe_tenant_policy(d->second) == text)
+			return core::Status::ok(); // the same again
+		return core::Status::error(VACCEL_EEXIST,
+					   "tenant %s already has another "
+					   "policy (%s)",
+					   name.c_str(),
+					   defined_from_[name].c_str());
+	}
+	if (policy_.tenants.contains(name) || tenants_.contains(name))
+		return core::Status::error(
+		    VACCEL_EEXIST,
+		    "tenant %s already exists with the policy file's rules",
+		    name.c_str());
+	defined_.emplace(name, std::move(policy));
+	defined_from_.emplace(name, source);
+	return core::Status::ok();
 }
 
 bool TenantRegistry::take_connection() noexcept

@@ -131,6 +131,12 @@ public:
 
 	[[nodiscard]] const Policy &policy() const noexcept { return policy_; }
 	Tenant &get(const std::string &name);
+	// Gives tenant @p name its own policy (a launcher attaching a
+	// sandboxed tenant). Refused for a tenant that already exists with
+	// another policy, whether from the file or an earlier definition:
+	// a policy never changes under a tenant's live connections.
+	core::Status define(const std::string &name, TenantPolicy policy,
+			    const std::string &source);
 	// The tenant of in-process callers that name none (tests, tools).
 	Tenant &local() { return get("local"); }
 
@@ -144,6 +150,10 @@ public:
 private:
 	const Policy policy_;
 	std::mutex mu_;
+	// Policies defined after start; nodes never move, so tenants may
+	// hold references to them.
+	std::map<std::string, TenantPolicy, std::less<>> defined_;
+	std::map<std::string, std::string, std::less<>> defined_from_;
 	std::map<std::string, std::unique_ptr<Tenant>, std::less<>> tenants_;
 	std::atomic<uint32_t> connections_{0};
 };

@@ -90,6 +90,24 @@ Result<Stream> Listener::accept()
 	}
 }
 
+Result<Listener> Listener::adopt(UniqueFd fd, const Address &addr)
+{
+	int listening = 0, type = 0;
+	socklen_t len = sizeof(listening);
+	socklen_t tlen = sizeof(type);
+	if (::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening,
+			 &len) != 0 ||
+	    ::getsockopt(fd.get(), SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 ||
+	    listening == 0 || type != SOCK_STREAM)
+		return Status::error(VACCEL_EINVAL,
+				     "the descriptor handed over is not a "
+				     "listening stream socket");
+	Listener l;
+	l.fd_ = fd.release();
+	l.addr_ = addr;
+	return l;
+}
+
 namespace
 {
 

@@ -173,6 +173,10 @@ public:
 	// Unix socket files get @p perms.
 	static Result<Listener> bind(const Address &addr, int backlog = 128,
 				     const UnixPerms &perms = {});
+	// Takes over @p fd, a socket already bound and listening (a
+	// launcher's), as a listener for @p addr; VACCEL_EINVAL when @p fd
+	// is not a listening stream socket. Closing it never unlinks.
+	static Result<Listener> adopt(UniqueFd fd, const Address &addr);
 	Listener() = default;
 	Listener(Listener &&o) noexcept;
 	Listener &operator=(Listener &&o) noexcept;
@@ -296,6 +300,8 @@ inline constexpr std::string_view kServiceAsync =
 // announced the feature in AgentAdmin/Hello.
 inline constexpr std::string_view kServiceData = "vaccel.ext.AgentData";
 inline constexpr std::string_view kServiceAdmin = "vaccel.ext.AgentAdmin";
+// The admin socket's service (launchers attaching sandboxes).
+inline constexpr std::string_view kServiceLauncher = "vaccel.ext.Launcher";
 
 // gRPC status codes used in ttrpc Response.status.
 enum class RpcCode : int32_t {

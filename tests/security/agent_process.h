@@ -97,7 +97,8 @@ public:
 		argv.insert(argv.end(), args_.begin(), args_.end());
 		// The caller's variables first: getenv() takes the first.
 		std::vector<std::string> env = env_;
-		for (const char *v : {"VACCEL_LOG_LEVEL=2", "PATH=/usr/bin:/bin"})
+		for (const char *v :
+		     {"VACCEL_LOG_LEVEL=2", "PATH=/usr/bin:/bin"})
 			env.emplace_back(v);
 		env.push_back("VACCEL_PLUGINS=" + plugins_);
 		::unlink(out.c_str()); // never read a previous agent's line
@@ -221,8 +222,8 @@ public:
 			r.closed = true;
 			return r;
 		}
-		auto f = tr::read_frame(stream_, 64u << 20,
-					tr::deadline_in(wait));
+		auto f =
+		    tr::read_frame(stream_, 64u << 20, tr::deadline_in(wait));
 		if (!f) {
 			r.closed = true;
 			r.message = f.status().message();
@@ -238,10 +239,10 @@ public:
 	}
 
 	template <class Req, class Resp = rpc::Empty>
-	Reply call(std::string_view method, const Req &req,
-		   Resp *out = nullptr)
+	Reply call(std::string_view method, const Req &req, Resp *out = nullptr)
 	{
-		Reply r = raw(tr::kServiceSync, method, req.SerializeAsString());
+		Reply r =
+		    raw(tr::kServiceSync, method, req.SerializeAsString());
 		if (r.code == RpcCode::Ok && out != nullptr)
 			out->ParseFromString(r.payload);
 		return r;
@@ -251,8 +252,8 @@ public:
 	int64_t session(Reply *r = nullptr)
 	{
 		rpc::session::CreateResponse resp;
-		Reply got = call("CreateSession", rpc::session::CreateRequest(),
-				 &resp);
+		Reply got =
+		    call("CreateSession", rpc::session::CreateRequest(), &resp);
 		if (r != nullptr)
 			*r = got;
 		return got.code == RpcCode::Ok ? resp.session_id() : 0;

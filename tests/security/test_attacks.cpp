@@ -27,8 +27,7 @@ std::string exec_plugins()
 	return std::string(TEST_EXEC_PLUGIN) + ":" + TEST_NOOP_PLUGIN;
 }
 
-rpc::genop::Request exec_request(int64_t sess, const char *lib,
-				 const char *sym)
+rpc::genop::Request exec_request(int64_t sess, const char *lib, const char *sym)
 {
 	rpc::genop::Request g;
 	g.set_session_id(sess);
@@ -68,8 +67,9 @@ TEST(Exec, RefusedByDefaultAndUploadsNeverLoaded)
 	const int64_t sess = c.session();
 	ASSERT_NE(sess, 0);
 
-	Reply r = c.call("Genop", exec_request(sess, "/lib/x86_64-linux-gnu/"
-						     "libc.so.6",
+	Reply r = c.call("Genop", exec_request(sess,
+					       "/lib/x86_64-linux-gnu/"
+					       "libc.so.6",
 					       "system"));
 	EXPECT_EQ(r.code, RpcCode::PermissionDenied) << r.message;
 	EXPECT_NE(r.message.find("may not run exec ops (policy rule "
@@ -106,16 +106,17 @@ TEST(Exec, AllowListByPathSymbolAndUploadHash)
 		   "  { library = \"sha256:" +
 		       vaccel::agent::sha256_hex(ctor) +
 		       "\", symbol = \"marked\" },\n]\n");
-	AgentProcess agent(d.path(),
-			   {"-a", unix_address(d), "--policy",
-			    d.file("policy.toml")},
-			   exec_plugins(), {"VACCEL_TEST_MARKER=" + marker});
+	AgentProcess agent(
+	    d.path(),
+	    {"-a", unix_address(d), "--policy", d.file("policy.toml")},
+	    exec_plugins(), {"VACCEL_TEST_MARKER=" + marker});
 	ASSERT_TRUE(agent.start()) << agent.err();
 	Client c(agent.address());
 	const int64_t sess = c.session();
 
 	// The named library and symbol run; anything else does not.
-	rpc::genop::Request ok = exec_request(sess, TEST_MYTESTLIB, "mytestfunc");
+	rpc::genop::Request ok =
+	    exec_request(sess, TEST_MYTESTLIB, "mytestfunc");
 	const int32_t in = 21;
 	add_arg(&ok, rpc::genop::INT32, &in, sizeof(in));
 	agent_test::add_write(&ok, rpc::genop::INT32, sizeof(int32_t));
@@ -127,8 +128,9 @@ TEST(Exec, AllowListByPathSymbolAndUploadHash)
 				 ":other (policy rule default.exec)"),
 		  std::string::npos)
 	    << r.message;
-	r = c.call("Genop", exec_request(sess, "/lib/x86_64-linux-gnu/libc.so.6",
-					 "mytestfunc"));
+	r = c.call("Genop",
+		   exec_request(sess, "/lib/x86_64-linux-gnu/libc.so.6",
+				"mytestfunc"));
 	EXPECT_EQ(r.code, RpcCode::PermissionDenied);
 
 	// An upload with another hash (one byte changed) is refused, the
@@ -321,8 +323,8 @@ TEST(Ids, AnotherConnectionsIdAnswersLikeNoId)
 	ASSERT_TRUE(agent.start()) << agent.err();
 	Client victim(agent.address()), attacker(agent.address());
 	const int64_t theirs = victim.session();
-	const int64_t res = victim.upload(theirs, "m", "bytes", nullptr,
-					  rpc::resource::MODEL);
+	const int64_t res =
+	    victim.upload(theirs, "m", "bytes", nullptr, rpc::resource::MODEL);
 	ASSERT_NE(res, 0);
 	const int64_t mine = attacker.session();
 	EXPECT_GT(std::abs(theirs - mine), 1000) << "ids look sequential";
@@ -370,9 +372,11 @@ TEST(Urls, OffByDefaultAndInternalAddressesRefused)
 	AgentProcess off(d.path(), {"-a", unix_address(d)});
 	ASSERT_TRUE(off.start()) << off.err();
 	Client c(off.address());
-	Reply r = register_url(c, c.session(), "http://127.0.0.1:" + port + "/m");
+	Reply r =
+	    register_url(c, c.session(), "http://127.0.0.1:" + port + "/m");
 	EXPECT_EQ(r.code, RpcCode::PermissionDenied);
-	EXPECT_NE(r.message.find("url.enabled"), std::string::npos) << r.message;
+	EXPECT_NE(r.message.find("url.enabled"), std::string::npos)
+	    << r.message;
 	off.stop();
 
 	// On, for host "localhost" only: the name is allowed, but it resolves
@@ -401,16 +405,18 @@ TEST(Urls, WhenAllowedSizeTimeAndErrorsAreBounded)
 				   std::string(5000, 'm'));
 	vaccel_test::HttpServer hang(vaccel_test::HttpServer::Mode::Hang);
 	TempDir d;
-	write_text(d.file("policy.toml"),
-		   "[default.url]\nenabled = true\nschemes = [\"http\"]\n"
-		   "allow_private = true\nmax_bytes = 10000\ntimeout_ms = 500\n");
+	write_text(
+	    d.file("policy.toml"),
+	    "[default.url]\nenabled = true\nschemes = [\"http\"]\n"
+	    "allow_private = true\nmax_bytes = 10000\ntimeout_ms = 500\n");
 	AgentProcess agent(d.path(), {"-a", unix_address(d), "--policy",
 				      d.file("policy.toml")});
 	ASSERT_TRUE(agent.start()) << agent.err();
 	Client c(agent.address());
 	const int64_t sess = c.session();
 	const std::string base = "http://127.0.0.1:";
-	Reply r = register_url(c, sess, base + std::to_string(ok.port()) + "/m");
+	Reply r =
+	    register_url(c, sess, base + std::to_string(ok.port()) + "/m");
 	EXPECT_EQ(r.code, RpcCode::Ok) << r.message;
 
 	const auto start = std::chrono::steady_clock::now();
@@ -456,14 +462,12 @@ TEST(Urls, WhenAllowedSizeTimeAndErrorsAreBounded)
 TEST(Config, CheckConfigPrintsTheEffectivePolicyOrTheMistake)
 {
 	TempDir d;
-	write_text(d.file("good.toml"),
-		   "[tenant.alice]\nops = [\"torch\"]\n");
+	write_text(d.file("good.toml"), "[tenant.alice]\nops = [\"torch\"]\n");
 	write_text(d.file("bad.toml"), "[default]\nexec = \"everything\"\n");
 	auto run = [&](const std::string &file, std::string *out) {
-		const std::string cmd = std::string(TEST_AGENT_BIN) +
-					" --policy " + file +
-					" --check-config > " + d.file("o") +
-					" 2>&1";
+		const std::string cmd =
+		    std::string(TEST_AGENT_BIN) + " --policy " + file +
+		    " --check-config > " + d.file("o") + " 2>&1";
 		const int rc = std::system(cmd.c_str());
 		*out = slurp(d.file("o"));
 		return WEXITSTATUS(rc);
@@ -530,7 +534,8 @@ TEST(FairProgress, AQuotaFloodDoesNotStallAnotherConnection)
 	std::sort(us.begin(), us.end());
 	std::printf("well-behaved noop during the flood: p50 %.1f us, p99 "
 		    "%.1f us (%d sessions refused to the attacker)\n",
-		    us[us.size() / 2], us[us.size() * 99 / 100], refused.load());
+		    us[us.size() / 2], us[us.size() * 99 / 100],
+		    refused.load());
 }
 
 } // namespace

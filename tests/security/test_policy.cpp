@@ -102,9 +102,9 @@ TEST(PolicyFile, MistakesAreErrorsNamingTheKey)
 			      "symbol = \"f\" }]\n")
 		      .find("exec"),
 		  std::string::npos);
-	EXPECT_NE(parse_error("[default.url]\nschemes = [\"ftp\"]\n")
-		      .find("schemes"),
-		  std::string::npos);
+	EXPECT_NE(
+	    parse_error("[default.url]\nschemes = [\"ftp\"]\n").find("schemes"),
+	    std::string::npos);
 	EXPECT_NE(parse_error("[identity]\nuid_tenants = { \"x\" = \"a\" }\n")
 		      .find("uid_tenants"),
 		  std::string::npos);
@@ -177,7 +177,8 @@ TEST(Quotas, ManyThreadsNeverOvershoot)
 					continue;
 				const int h = held += 3;
 				int m = max_seen.load();
-				while (h > m && !max_seen.compare_exchange_weak(m, h)) {
+				while (h > m &&
+				       !max_seen.compare_exchange_weak(m, h)) {
 				}
 				held -= 3;
 				t.give_back(Limit::Calls, 3);
@@ -221,9 +222,9 @@ TEST(UrlPolicy, InternalAddressesAreRefused)
 		    address_allowed(reinterpret_cast<sockaddr *>(&a), true))
 		    << ip;
 	}
-	for (const char *ip : {"::1", "::", "fe80::1", "fd00::1", "fc00::5",
-			       "::ffff:127.0.0.1", "::ffff:10.0.0.1",
-			       "64:ff9b::a9fe:a9fe", "ff02::1"}) {
+	for (const char *ip :
+	     {"::1", "::", "fe80::1", "fd00::1", "fc00::5", "::ffff:127.0.0.1",
+	      "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "ff02::1"}) {
 		auto a = v6(ip);
 		EXPECT_FALSE(
 		    address_allowed(reinterpret_cast<sockaddr *>(&a), false))
@@ -244,9 +245,9 @@ TEST(UrlPolicy, InternalAddressesAreRefused)
 TEST(UrlPolicy, SchemesAndHostsAreChecked)
 {
 	UrlPolicy u;
-	EXPECT_EQ(check_url(u, "https://models.example.com/m.pt", "default")
-		      .code(),
-		  RpcCode::PermissionDenied); // off by default
+	EXPECT_EQ(
+	    check_url(u, "https://models.example.com/m.pt", "default").code(),
+	    RpcCode::PermissionDenied); // off by default
 	u.enabled = true;
 	u.hosts = {"models.example.com"};
 	EXPECT_TRUE(
@@ -348,9 +349,9 @@ TEST(OpClasses, PolicyRestrictsAClassPerTenant)
 		rpc::image::Request img;
 		img.set_session_id(r.session_id());
 		img.set_image("x");
-		auto resp = svc.handle(1, agent_test::envelope(
-					      "ImageClassification",
-					      img.SerializeAsString()));
+		auto resp = svc.handle(
+		    1, agent_test::envelope("ImageClassification",
+					    img.SerializeAsString()));
 		EXPECT_EQ(resp.status().code(),
 			  static_cast<int>(RpcCode::PermissionDenied));
 		EXPECT_NE(resp.status().message().find("image"),
@@ -358,8 +359,8 @@ TEST(OpClasses, PolicyRestrictsAClassPerTenant)
 		rpc::genop::Request g;
 		g.set_session_id(r.session_id());
 		add_op(&g, VACCEL_OP_NOOP);
-		resp = svc.handle(1, agent_test::envelope(
-					 "Genop", g.SerializeAsString()));
+		resp = svc.handle(
+		    1, agent_test::envelope("Genop", g.SerializeAsString()));
 		EXPECT_EQ(resp.status().code(),
 			  static_cast<int>(RpcCode::PermissionDenied));
 		svc.clear();

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "launcher.h"
+
+#include "audit.h"
+
+#include <grp.h>
+#include <linux/vm_sockets.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <string>
+
+namespace vaccel::agent
+{
+
+namespace
+{
+
+// Where a handed-over listening socket listens, for logs and the reply.
+core::Result<transport::Address> bound_address(int fd)
+{
+	sockaddr_storage ss{};
+	socklen_t len = sizeof(ss);
+	if (::getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &len) != 0)
+		return core::Status::error(VACCEL_EINVAL,
+					   "cannot read the socket's address");
+	transport::Address a;
+	if (ss.ss_family == AF_UNIX) {
+		const auto *un = reinterpret_cast<const sockaddr_un *>(&ss);
+		const size_t n = len - offsetof(sockaddr_un, sun_path);
+		if (n > 0 && un->sun_path[0] == '\0') {
+			a.kind = transport::Address::Kind::UnixAbstract;
+			a.path.assign(un->sun_path + 1, n - 1);
+		} else {
+			a.kind = transport::Address::Kind::Unix;
+			a.path = un->sun_path;
+		}
+		return a;
+	}
+	if (ss.ss_family == AF_VSOCK) {
+		const auto *vm = reinterpret_cast<const sockaddr_vm *>(&ss);
+		a.kind = transport::Address::Kind::Vsock;
+		a.cid = vm->svm_cid;
+		a.port = vm->svm_port;
+		return a;
+	}
+	return core::Status::error(VACCEL_EINVAL,
+				   "only unix and vsock sockets may be handed "
+				   "over");
+}
+
+core::Result<int64_t> group_id(const std::string &name)
+{
+	if (name.empty())
+		return int64_t{-1};
+	if (name.find_first_not_of("0123456789") == std::string::npos)
+		return static_cast<int64_t>(std::stoul(name));
+	if (const group *g = ::getgrnam(name.c_str()); g != nullptr)
+		return static_cast<int64_t>(g->gr_gid);
+	return core::Status::error(VACCEL_EINVAL, "no group '%s'",
+				   name.c_str());
+}
+
+RpcStatus invalid(const core::Status &st)
+{
+	return RpcStatus::invalid("%s", st.message().c_str());
+}
+
+} // namespace
+
+RpcStatus Launcher::configure(const rpc::ext::AttachRequest &req,
+			      std::vector<transport::UniqueFd> &fds,
+			      ServerOptions *so, transport::UniqueFd *shm,
+			      uint64_t *shm_size)
+{
+	const size_t want = (req.listen_fd() ? 1 : 0) + (req.shm_fd() ? 1 : 0);
+	if (fds.size() != want)
+		return RpcStatus::invalid("%zu descriptors came with the "
+					  "request, its flags announce %zu",
+					  fds.size(), want);
+	if (req.tenant().empty() || req.tenant().size() > 255)
+		return RpcStatus::invalid("a sandbox needs a tenant name of "
+					  "1..255 bytes");
+	size_t next_fd = 0;
+	if (req.listen_fd()) {
+		auto a = bound_address(fds[0].get());
+		if (!a)
+			return invalid(a.status());
+		so->address = a.value();
+		so->listen_fd = fds[next_fd++].release();
+	} else {
+		auto a = transport::parse_address(req.address());
+		if (!a)
+			return invalid(a.status());
+		so->address = a.value();
+	}
+	if (req.shm_fd()) {
+		struct stat st {
+		};
+		if (::fstat(fds[next_fd].get(), &st) != 0 ||
+		    !S_ISREG(st.st_mode))
+			return RpcStatus::invalid("the shared-memory descriptor "
+						  "is not a file");
+		*shm_size = static_cast<uint64_t>(st.st_size);
+		*shm = std::move(fds[next_fd]);
+	}
+	auto gid = group_id(req.socket_group());
+	if (!gid)
+		return invalid(gid.status());
+	so->socket_gid = *gid;
+	so->socket_mode = req.socket_mode() != 0 ? req.socket_mode() : 0600;
+	if ((so->socket_mode & ~0770U) != 0)
+		return RpcStatus::invalid("socket mode %o: at most 0770",
+					  so->socket_mode);
+	so->tenant = req.tenant();
+	return RpcStatus::ok();
+}
+
+RpcStatus Launcher::attach(const rpc::ext::AttachRequest &req,
+			   std::vector<transport::UniqueFd> &fds,
+			   rpc::ext::AttachResponse *resp)
+{
+	ServerOptions so = base_;
+	Sandbox box;
+	uint64_t shm_size = 0;
+	AGENT_RETURN_IF_ERROR(configure(req, fds, &so, &box.shm, &shm_size));
+	TenantRegistry &tenants = service_.tenants();
+	if (!req.policy().empty()) {
+		const std::string origin = "attach of tenant " + req.tenant();
+		auto tp = parse_tenant_policy(
+		    req.policy(), tenants.policy().defaults, origin);
+		if (!tp)
+			return invalid(tp.status());
+		auto st = tenants.define(req.tenant(), std::move(tp.value()),
+					 "attach." + req.tenant());
+		if (!st)
+			return RpcStatus::invalid("%s", st.message().c_str());
+	}
+	box.tenant = req.tenant();
+	box.server = std::make_unique<Server>(service_, so);
+	if (auto st = box.server->start(); !st)
+		return RpcStatus::invalid("cannot serve %s: %s",
+					  req.address().c_str(),
+					  st.message().c_str());
+	const std::string where = transport::to_string(box.server->address());
+	std::lock_guard lock(mu_);
+	const uint64_t id = ++next_;
+	audit::event("attach", "sandbox " + std::to_string(id) + " tenant " +
+				   req.tenant() + " on " + where +
+				   (req.policy().empty() ? ""
+							 : " with its policy"));
+	resp->set_sandbox(id);
+	resp->set_address(where);
+	resp->set_shm_size(shm_size);
+	sandboxes_.emplace(id, std::move(box));
+	return RpcStatus::ok();
+}
+
+RpcStatus Launcher::detach(uint64_t sandbox)
+{
+	Sandbox box;
+	{
+		std::lock_guard lock(mu_);
+		auto it = sandboxes_.find(sandbox);
+		if (it == sandboxes_.end())
+			return RpcStatus::not_found("no sandbox %llu",
+						    static_cast<unsigned long long>(
+							sandbox));
+		box = std::move(it->second);
+		sandboxes_.erase(it);
+	}
+	// Outside the lock: stopping waits for the sandbox's running calls.
+	box.server->stop();
+	audit::event("detach", "sandbox " + std::to_string(sandbox) +
+				   " tenant " + box.tenant);
+	return RpcStatus::ok();
+}
+
+void Launcher::detach_all()
+{
+	std::map<uint64_t, Sandbox> all;
+	{
+		std::lock_guard lock(mu_);
+		all.swap(sandboxes_);
+	}
+	for (auto &[id, box] : all)
+		box.server->stop();
+}
+
+size_t Launcher::sandboxes()
+{
+	std::lock_guard lock(mu_);
+	return sandboxes_.size();
+}
+
+} // namespace vaccel::agent

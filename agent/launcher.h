@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+// Sandboxes a launcher attached (ext.proto, Launcher/Attach): each is a
+// Server of its own on the agent's one Service, listening where the
+// launcher said (or on the socket it handed over), every connection acting
+// for the tenant the launcher named, under the policy it gave. The launcher
+// is trusted (only the admin socket reaches this); what it configures is
+// host policy like the policy file, and audited as a policy change.
+#pragma once
+
+#include "server.h"
+#include "service.h"
+
+#include "rpc/ext.pb.h"
+#include "transport/transport.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace vaccel::agent
+{
+
+class Launcher
+{
+public:
+	// @p base: the options every sandbox's server starts from (workers,
+	// limits, spin); its address and tenant are the launcher's.
+	Launcher(Service &service, ServerOptions base)
+	    : service_(service), base_(std::move(base))
+	{
+	}
+	Launcher(const Launcher &) = delete;
+	Launcher &operator=(const Launcher &) = delete;
+	~Launcher() { detach_all(); }
+
+	// @p fds: the descriptors that came with the request (listening
+	// socket, then shared-memory file, as the request's flags say).
+	RpcStatus attach(const rpc::ext::AttachRequest &req,
+			 std::vector<transport::UniqueFd> &fds,
+			 rpc::ext::AttachResponse *resp);
+	RpcStatus detach(uint64_t sandbox);
+	void detach_all();
+	[[nodiscard]] size_t sandboxes();
+
+private:
+	struct Sandbox {
+		std::unique_ptr<Server> server;
+		transport::UniqueFd shm; // the sandbox's shared-memory file
+		std::string tenant;
+	};
+
+	RpcStatus configure(const rpc::ext::AttachRequest &req,
+			    std::vector<transport::UniqueFd> &fds,
+			    ServerOptions *so, transport::UniqueFd *shm,
+			    uint64_t *shm_size);
+
+	Service &service_;
+	const ServerOptions base_;
+	std::mutex mu_;
+	std::map<uint64_t, Sandbox> sandboxes_;
+	uint64_t next_ = 0;
+};
+
+} // namespace vaccel::agent

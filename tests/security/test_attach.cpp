@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: Apache-2.0
+// Launcher/Attach and Detach on a real agent's admin socket: sandboxes
+// served on their own listener (bound by the agent or handed over), as the
+// tenant and under the policy the launcher named, and released on detach.
+#include "agent_process.h"
+
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+namespace
+{
+
+using namespace security_test;
+
+class Attach : public ::testing::Test
+{
+protected:
+	void SetUp() override
+	{
+		agent_ = std::make_unique<AgentProcess>(
+		    dir_.path(),
+		    std::vector<std::string>{
+			"-a", "unix://" + dir_.file("main.sock"),
+			"--admin-socket", "unix://" + dir_.file("admin.sock")});
+		ASSERT_TRUE(agent_->start()) << agent_->err();
+		auto a = tr::parse_address("unix://" + dir_.file("admin.sock"));
+		auto s = tr::connect(a.value(), 2000ms);
+		ASSERT_TRUE(s) << s.status().message();
+		admin_ = std::move(s.value());
+	}
+
+	// One Launcher call with @p fds; the reply's status and payload.
+	Reply launcher(std::string_view method, const std::string &payload,
+		       std::vector<int> fds = {})
+	{
+		const std::string env =
+		    agent_test::envelope(method, payload,
+					 tr::kServiceLauncher)
+			.SerializeAsString();
+		tr::FrameHeader h;
+		h.stream_id = next_id_;
+		next_id_ += 2;
+		h.type = tr::MsgType::Request;
+		Reply r;
+		if (!tr::write_frame(
+			admin_, h,
+			std::span(reinterpret_cast<const uint8_t *>(env.data()),
+				  env.size()),
+			tr::deadline_in(5000ms), fds)) {
+			r.closed = true;
+			return r;
+		}
+		auto f = tr::read_frame(admin_, 1u << 20,
+					tr::deadline_in(10000ms));
+		if (!f) {
+			r.closed = true;
+			return r;
+		}
+		rpc::ttrpc::Response resp;
+		resp.ParseFromArray(f->payload.data(),
+				    static_cast<int>(f->payload.size()));
+		r.code = static_cast<RpcCode>(resp.status().code());
+		r.message = resp.status().message();
+		r.payload = resp.payload();
+		return r;
+	}
+
+	rpc::ext::AttachResponse attach(const rpc::ext::AttachRequest &req,
+					std::vector<int> fds = {},
+					RpcCode want = RpcCode::Ok)
+	{
+		Reply r = launcher("Attach", req.SerializeAsString(), fds);
+		EXPECT_EQ(r.code, want) << r.message;
+		rpc::ext::AttachResponse out;
+		out.ParseFromString(r.payload);
+		last_message_ = r.message;
+		return out;
+	}
+
+	TempDir dir_;
+	std::unique_ptr<AgentProcess> agent_;
+	tr::Stream admin_;
+	uint32_t next_id_ = 1;
+	std::string last_message_;
+};
+
+TEST_F(Attach, SandboxIsItsTenantUnderItsPolicy)
+{
+	rpc::ext::AttachRequest req;
+	req.set_address("unix://" + dir_.file("sandbox-a.sock"));
+	req.set_tenant("sandbox-a");
+	req.set_policy("ops = [\"noop\"]\n[quotas]\nsessions = 2\n");
+	auto out = attach(req);
+	ASSERT_NE(out.sandbox(), 0U);
+	EXPECT_EQ(out.address(), req.address());
+	struct stat st {
+	};
+	ASSERT_EQ(::stat(dir_.file("sandbox-a.sock").c_str(), &st), 0);
+	EXPECT_EQ(st.st_mode & 0777, 0600U);
+
+	Client c(tr::parse_address(out.address()).value());
+	const int64_t sess = c.session();
+	ASSERT_NE(sess, 0);
+	EXPECT_EQ(c.noop(sess).code, RpcCode::Ok);
+	rpc::image::Request img;
+	img.set_session_id(sess);
+	img.set_image("x");
+	Reply r = c.call("ImageClassification", img);
+	EXPECT_EQ(r.code, RpcCode::PermissionDenied);
+	EXPECT_NE(r.message.find("tenant sandbox-a may not run image ops "
+				 "(policy rule attach.sandbox-a.ops)"),
+		  std::string::npos)
+	    << r.message;
+	EXPECT_NE(c.session(), 0);
+	Reply third;
+	EXPECT_EQ(c.session(&third), 0);
+	EXPECT_NE(third.message.find("tenant sandbox-a: quota sessions (2)"),
+		  std::string::npos)
+	    << third.message;
+
+	// The agent's own listener keeps the default policy.
+	Client main(tr::parse_address("unix://" + dir_.file("main.sock"))
+			.value());
+	const int64_t ms = main.session();
+	img.set_session_id(ms);
+	EXPECT_EQ(main.call("ImageClassification", img).code, RpcCode::Ok);
+
+	// Another policy for the same tenant is refused; the same one is not.
+	rpc::ext::AttachRequest again = req;
+	again.set_address("unix://" + dir_.file("sandbox-a2.sock"));
+	again.set_policy("ops = [\"torch\"]\n");
+	attach(again, {}, RpcCode::InvalidArgument);
+	EXPECT_NE(last_message_.find("already has another policy"),
+		  std::string::npos)
+	    << last_message_;
+
+	// Detach: the sandbox's connection is closed, its socket gone, its
+	// objects released; the agent's own clients carry on.
+	rpc::ext::DetachRequest d;
+	d.set_sandbox(out.sandbox());
+	EXPECT_EQ(launcher("Detach", d.SerializeAsString()).code, RpcCode::Ok);
+	EXPECT_TRUE(c.noop(sess).closed);
+	EXPECT_NE(::access(dir_.file("sandbox-a.sock").c_str(), F_OK), 0);
+	EXPECT_EQ(main.noop(ms).code, RpcCode::Ok);
+	EXPECT_EQ(launcher("Detach", d.SerializeAsString()).code,
+		  RpcCode::NotFound);
+	const std::string log = agent_->err();
+	EXPECT_NE(log.find("\"audit\":\"attach\""), std::string::npos) << log;
+	EXPECT_NE(log.find("\"audit\":\"detach\""), std::string::npos) << log;
+}
+
+TEST_F(Attach, HandedOverSocketAndSharedMemory)
+{
+	const std::string path = dir_.file("handed.sock");
+	int lfd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sockaddr_un sun{};
+	sun.sun_family = AF_UNIX;
+	path.copy(sun.sun_path, path.size());
+	ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr *>(&sun), sizeof(sun)),
+		  0);
+	ASSERT_EQ(::listen(lfd, 8), 0);
+	int shm = ::memfd_create("sandbox-shm", MFD_CLOEXEC);
+	ASSERT_EQ(::ftruncate(shm, 1 << 20), 0);
+
+	rpc::ext::AttachRequest req;
+	req.set_tenant("sandbox-b");
+	req.set_listen_fd(true);
+	req.set_shm_fd(true);
+	auto out = attach(req, {lfd, shm});
+	::close(lfd);
+	::close(shm);
+	EXPECT_EQ(out.shm_size(), 1U << 20);
+	EXPECT_EQ(out.address(), "unix://" + path);
+	Client c(tr::parse_address("unix://" + path).value());
+	const int64_t sess = c.session();
+	EXPECT_EQ(c.noop(sess).code, RpcCode::Ok);
+
+	// A request whose descriptors do not match its flags is refused.
+	rpc::ext::AttachRequest bad;
+	bad.set_tenant("sandbox-c");
+	bad.set_listen_fd(true);
+	attach(bad, {}, RpcCode::InvalidArgument);
+	int notlistening = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	attach(bad, {notlistening}, RpcCode::InvalidArgument);
+	::close(notlistening);
+	EXPECT_NE(last_message_.find("not a listening stream socket"),
+		  std::string::npos)
+	    << last_message_;
+}
+
+TEST_F(Attach, AdminSocketIsTheOperatorsAlone)
+{
+	struct stat st {
+	};
+	ASSERT_EQ(::stat(dir_.file("admin.sock").c_str(), &st), 0);
+	EXPECT_EQ(st.st_mode & 0777, 0600U);
+	// Tenants' sockets do not speak the launcher's service, and the admin
+	// socket speaks nothing else.
+	Client tenant(tr::parse_address("unix://" + dir_.file("main.sock"))
+			  .value());
+	rpc::ext::AttachRequest req;
+	req.set_tenant("x");
+	req.set_address("unix://" + dir_.file("x.sock"));
+	Reply r = tenant.raw(tr::kServiceLauncher, "Attach",
+			     req.SerializeAsString());
+	EXPECT_EQ(r.code, RpcCode::Unimplemented) << r.message;
+	EXPECT_NE(::access(dir_.file("x.sock").c_str(), F_OK), 0);
+	r = launcher("Stats", "");
+	EXPECT_EQ(r.code, RpcCode::Unimplemented);
+}
+
+} // namespace
