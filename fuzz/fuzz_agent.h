@@ -7,6 +7,7 @@
 // each input.
 #pragma once
 
+#include "audit.h"
 #include "service.h"
 #include "shm.h"
 
@@ -50,6 +51,8 @@ inline void bootstrap_noop()
 	if (vaccel_config_init(&cfg, FUZZ_NOOP_PLUGIN, VACCEL_LOG_ERROR,
 			       "/dev/null", false, false) != VACCEL_OK)
 		fail("vaccel_config_init");
+	static std::FILE *null = std::fopen("/dev/null", "w");
+	agent::audit::set_sink(null); // the audit lines of refusals, too
 	const int rc = vaccel_bootstrap_with_config(&cfg);
 	vaccel_config_release(&cfg);
 	if (rc != VACCEL_OK || vaccel_plugin_count() != 1)
@@ -75,8 +78,8 @@ inline agent::Policy pick_policy(FuzzedDataProvider &in)
 // requires (unsealed ones must be refused).
 inline tr::UniqueFd memfd(size_t size, bool seal)
 {
-	const int fd = ::memfd_create("fuzz-region",
-				      MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	const int fd =
+	    ::memfd_create("fuzz-region", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		fail("memfd_create");
 	tr::UniqueFd out(fd);
@@ -89,8 +92,7 @@ inline tr::UniqueFd memfd(size_t size, bool seal)
 
 // Descriptors to send with a MapRegion: usually one sealed memfd of
 // @p size bytes, sometimes none, two, an unsealed one or a pipe.
-inline std::vector<tr::UniqueFd> region_fds(FuzzedDataProvider &in,
-					    size_t size)
+inline std::vector<tr::UniqueFd> region_fds(FuzzedDataProvider &in, size_t size)
 {
 	std::vector<tr::UniqueFd> fds;
 	switch (in.ConsumeIntegralInRange<int>(0, 7)) {
@@ -131,9 +133,10 @@ inline void check_released(agent::Service &svc,
 	if (svc.regions_mapped().load() != 0)
 		fail("regions left mapped");
 	auto &t = svc.tenants().get(tenant);
-	for (auto l : {agent::Limit::Connections, agent::Limit::Sessions, agent::Limit::Resources,
-		       agent::Limit::DiskBytes, agent::Limit::BufferedBytes,
-		       agent::Limit::Calls, agent::Limit::UrlFetches})
+	for (auto l : {agent::Limit::Connections, agent::Limit::Sessions,
+		       agent::Limit::Resources, agent::Limit::DiskBytes,
+		       agent::Limit::BufferedBytes, agent::Limit::Calls,
+		       agent::Limit::UrlFetches})
 		if (t.used(l) != 0)
 			fail("a tenant quota not given back");
 }

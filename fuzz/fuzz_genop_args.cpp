@@ -68,8 +68,9 @@ struct OwnedArgs {
 			std::memset(bufs.back().get(), 0, size);
 			if (fill) {
 				auto b = in.ConsumeBytes<uint8_t>(size);
-				std::memcpy(bufs.back().get(), b.data(),
-					    b.size());
+				if (!b.empty())
+					std::memcpy(bufs.back().get(), b.data(),
+						    b.size());
 			}
 			a.buf = bufs.back().get();
 		}
@@ -138,10 +139,10 @@ void via_genop(FuzzedDataProvider &in, Service &svc, int64_t sess)
 	}
 	const std::string body = r.SerializeAsString();
 	CallInfo info;
-	(void)svc.handle(1, vaccel::transport::kServiceSync, "Genop",
-			 {reinterpret_cast<const uint8_t *>(body.data()),
-			  body.size()},
-			 info);
+	(void)svc.handle(
+	    1, vaccel::transport::kServiceSync, "Genop",
+	    {reinterpret_cast<const uint8_t *>(body.data()), body.size()},
+	    info);
 }
 
 // The agent's GenopShm handler: args in region kRegionId (or inline).
@@ -154,7 +155,8 @@ void via_shm(FuzzedDataProvider &in, Service &svc, RegionTable &regions,
 		const auto at = in.ConsumeIntegralInRange<size_t>(0, 256);
 		auto b = in.ConsumeBytes<uint8_t>(
 		    in.ConsumeIntegralInRange<size_t>(0, 512));
-		std::memcpy(region->data() + at, b.data(), b.size());
+		if (!b.empty())
+			std::memcpy(region->data() + at, b.data(), b.size());
 	}
 	rpc::ext::ShmGenopRequest r;
 	r.set_session_id(sess);
@@ -177,18 +179,17 @@ void via_shm(FuzzedDataProvider &in, Service &svc, RegionTable &regions,
 		}
 		const size_t size = arg_size(in);
 		a->set_size(size);
-		a->set_offset(where == 3 ? kRegion - size + 1
-				 : where == 4
-				     ? kRegion - size
-				     : in.ConsumeIntegralInRange<uint64_t>(
-					   0, 256));
+		a->set_offset(
+		    where == 3   ? kRegion - size + 1
+		    : where == 4 ? kRegion - size
+				 : in.ConsumeIntegralInRange<uint64_t>(0, 256));
 	};
 	for (int i = 0; i < nr; ++i) {
 		auto *a = r.add_read_args();
 		if (i == 0 && in.ConsumeIntegralInRange<int>(0, 7) != 0) {
 			a->set_arg_type(VACCEL_ARG_UINT8);
-			a->set_buf(std::string(1, static_cast<char>(
-						      op_byte(in))));
+			a->set_buf(
+			    std::string(1, static_cast<char>(op_byte(in))));
 			a->set_size(1);
 			continue;
 		}
@@ -199,10 +200,10 @@ void via_shm(FuzzedDataProvider &in, Service &svc, RegionTable &regions,
 	const std::string body = r.SerializeAsString();
 	CallInfo info;
 	info.regions = &regions;
-	(void)svc.handle(1, vaccel::transport::kServiceData, "GenopShm",
-			 {reinterpret_cast<const uint8_t *>(body.data()),
-			  body.size()},
-			 info);
+	(void)svc.handle(
+	    1, vaccel::transport::kServiceData, "GenopShm",
+	    {reinterpret_cast<const uint8_t *>(body.data()), body.size()},
+	    info);
 }
 
 template <class Req, class Resp>
@@ -269,8 +270,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (way == 1)
 				via_genop(in, svc, created.session_id());
 			else
-				via_shm(in, svc, regions,
-					created.session_id());
+				via_shm(in, svc, regions, created.session_id());
 		}
 		svc.close_connection(1);
 	}

@@ -208,7 +208,10 @@ private:
 			c.streams.push_back(id);
 		return id;
 	}
-	std::string bytes(size_t max) { return in_.ConsumeRandomLengthString(max); }
+	std::string bytes(size_t max)
+	{
+		return in_.ConsumeRandomLengthString(max);
+	}
 
 	// An inner request of a chunked call: a real one mostly.
 	std::string inner_request(std::string *service, std::string *method)
@@ -217,7 +220,8 @@ private:
 		case 0:
 			*service = std::string(tr::kServiceSync);
 			*method = "CreateSession";
-			return rpc::session::CreateRequest().SerializeAsString();
+			return rpc::session::CreateRequest()
+			    .SerializeAsString();
 		case 1:
 		case 2: {
 			*service = std::string(tr::kServiceSync);
@@ -239,17 +243,22 @@ private:
 	{
 		rpc::genop::Request r;
 		r.set_session_id(in_.ConsumeIntegralInRange<int64_t>(0, 3));
-		const int nr = split ? 1 : in_.ConsumeIntegralInRange<int>(0, 4);
-		const int nw = split ? 0 : in_.ConsumeIntegralInRange<int>(0, 3);
+		const int nr =
+		    split ? 1 : in_.ConsumeIntegralInRange<int>(0, 4);
+		const int nw =
+		    split ? 0 : in_.ConsumeIntegralInRange<int>(0, 3);
 		for (int i = 0; i < nr + nw; ++i) {
-			auto *a = i < nr ? r.add_read_args() : r.add_write_args();
+			auto *a =
+			    i < nr ? r.add_read_args() : r.add_write_args();
 			a->set_arg_type(static_cast<rpc::genop::ArgType>(
 			    in_.ConsumeIntegralInRange<int>(0, 28)));
 			a->set_buf(bytes(64));
-			a->set_size(in_.ConsumeIntegralInRange<int>(0, 7) == 0
-					? in_.ConsumeIntegral<uint32_t>()
-					: static_cast<uint32_t>(a->buf().size()));
-			if (split || in_.ConsumeIntegralInRange<int>(0, 7) == 0) {
+			a->set_size(
+			    in_.ConsumeIntegralInRange<int>(0, 7) == 0
+				? in_.ConsumeIntegral<uint32_t>()
+				: static_cast<uint32_t>(a->buf().size()));
+			if (split ||
+			    in_.ConsumeIntegralInRange<int>(0, 7) == 0) {
 				a->set_parts(
 				    in_.ConsumeIntegralInRange<uint32_t>(0, 4));
 				a->set_part_no(
@@ -275,8 +284,10 @@ private:
 			   : how == 1 ? in_.ConsumeIntegralInRange<uint64_t>(
 					    0, 2 * kMaxMessage)
 				      : pending_.size());
-		const bool upstream_name = in_.ConsumeIntegralInRange<int>(0, 7) == 0;
-		c.frame(tr::MsgType::Request, new_stream(c), tr::kFlagRemoteOpen,
+		const bool upstream_name =
+		    in_.ConsumeIntegralInRange<int>(0, 7) == 0;
+		c.frame(tr::MsgType::Request, new_stream(c),
+			tr::kFlagRemoteOpen,
 			envelope(upstream_name ? tr::kServiceSync
 					       : tr::kServiceData,
 				 "Call", h.SerializeAsString(), nullptr));
@@ -285,7 +296,8 @@ private:
 
 	void open_genop(Client &c)
 	{
-		c.frame(tr::MsgType::Request, new_stream(c), tr::kFlagRemoteOpen,
+		c.frame(tr::MsgType::Request, new_stream(c),
+			tr::kFlagRemoteOpen,
 			envelope(in_.ConsumeBool() ? tr::kServiceSync
 						   : tr::kServiceAsync,
 				 "GenopStream", {}, nullptr));
@@ -329,9 +341,9 @@ private:
 	void close_stream(Client &c)
 	{
 		c.frame(tr::MsgType::Data, stream(c),
-			in_.ConsumeBool() ? tr::kFlagRemoteClosed
-					  : tr::kFlagRemoteClosed |
-						tr::kFlagNoData,
+			in_.ConsumeBool()
+			    ? tr::kFlagRemoteClosed
+			    : tr::kFlagRemoteClosed | tr::kFlagNoData,
 			{});
 	}
 
@@ -342,15 +354,20 @@ private:
 		const std::string *slot_p = nullptr;
 		if (in_.ConsumeIntegralInRange<int>(0, 3) == 0) {
 			const auto how = in_.ConsumeIntegralInRange<int>(0, 3);
-			slot = how == 0 ? bytes(32)
-			       : how == 1
-				   ? tr::format_reply_slot(
-					 in_.ConsumeIntegralInRange<uint32_t>(0, 3),
-					 in_.ConsumeIntegral<uint64_t>(),
-					 in_.ConsumeIntegral<uint64_t>())
-				   : tr::format_reply_slot(
-					 1, 64 * in_.ConsumeIntegralInRange<uint64_t>(0, 1100),
-					 64 * in_.ConsumeIntegralInRange<uint64_t>(0, 40));
+			slot =
+			    how == 0 ? bytes(32)
+			    : how == 1
+				? tr::format_reply_slot(
+				      in_.ConsumeIntegralInRange<uint32_t>(0,
+									   3),
+				      in_.ConsumeIntegral<uint64_t>(),
+				      in_.ConsumeIntegral<uint64_t>())
+				: tr::format_reply_slot(
+				      1,
+				      64 * in_.ConsumeIntegralInRange<uint64_t>(
+					       0, 1100),
+				      64 * in_.ConsumeIntegralInRange<uint64_t>(
+					       0, 40));
 			slot_p = &slot;
 		}
 		std::string service, method, payload;
@@ -364,8 +381,9 @@ private:
 	{
 		if (c.region == nullptr) {
 			c.region_fd = fuzz::memfd(kRegion, true);
-			void *p = ::mmap(nullptr, kRegion, PROT_READ | PROT_WRITE,
-					 MAP_SHARED, c.region_fd.get(), 0);
+			void *p =
+			    ::mmap(nullptr, kRegion, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, c.region_fd.get(), 0);
 			if (p == MAP_FAILED)
 				fuzz::fail("mmap");
 			c.region = static_cast<uint8_t *>(p);
@@ -378,9 +396,11 @@ private:
 			       ? in_.ConsumeIntegral<uint64_t>()
 			       : kRegion);
 		if (in_.ConsumeBool()) {
-			c.slot_size = in_.ConsumeIntegralInRange<int>(0, 7) == 0
-					  ? in_.ConsumeIntegral<uint64_t>()
-					  : 1024u << in_.ConsumeIntegralInRange<int>(0, 6);
+			c.slot_size =
+			    in_.ConsumeIntegralInRange<int>(0, 7) == 0
+				? in_.ConsumeIntegral<uint64_t>()
+				: 1024u
+				      << in_.ConsumeIntegralInRange<int>(0, 6);
 			m.set_slot_size(c.slot_size);
 		}
 		const int fd = c.region_fd.get();
@@ -403,22 +423,23 @@ private:
 		const size_t slot = c.slot_size >= 128 && c.slot_size <= kRegion
 					? c.slot_size
 					: 1024;
-		const size_t i = in_.ConsumeIntegralInRange<size_t>(
-		    0, kRegion / slot - 1);
+		const size_t i =
+		    in_.ConsumeIntegralInRange<size_t>(0, kRegion / slot - 1);
 		uint8_t *base = c.region + i * slot;
 		std::string service, method;
-		std::string req =
-		    envelope(service, method,
-			     inner_request(&service, &method), nullptr);
+		std::string req = envelope(
+		    service, method, inner_request(&service, &method), nullptr);
 		req = envelope(service, method, req, nullptr);
 		const size_t n = std::min(req.size(), slot - 64);
 		std::memcpy(base + 64, req.data(), n);
 		const uint32_t len = in_.ConsumeIntegralInRange<int>(0, 7) == 0
 					 ? in_.ConsumeIntegral<uint32_t>()
 					 : static_cast<uint32_t>(n);
-		std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t *>(base + 20))
+		std::atomic_ref<uint32_t>(
+		    *reinterpret_cast<uint32_t *>(base + 20))
 		    .store(len);
-		std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t *>(base + 16))
+		std::atomic_ref<uint32_t>(
+		    *reinterpret_cast<uint32_t *>(base + 16))
 		    .store(new_stream(c));
 	}
 
@@ -445,13 +466,18 @@ void drain(Client &c)
 	}
 }
 
+// The reader releases a connection's objects when it ends; a request
+// still running then (a MapRegion, say) releases what it made when it
+// finishes and drops the connection.
 bool wait_released(fuzz::agent::Service &svc)
 {
 	auto &t = svc.tenants().get(kTenant);
 	for (int i = 0; i < 400; ++i) {
 		if (t.used(fuzz::agent::Limit::Connections) == 0 &&
 		    t.used(fuzz::agent::Limit::Calls) == 0 &&
-		    svc.buffered() == 0 && vaccel_session_count() == 0)
+		    svc.buffered() == 0 && vaccel_session_count() == 0 &&
+		    vaccel_resource_count() == 0 &&
+		    svc.regions_mapped().load() == 0)
 			return true;
 		std::this_thread::sleep_for(5ms);
 	}

@@ -106,9 +106,7 @@ constexpr std::array<MethodName, kMethods - 1> kNames = {{
 struct Conn {
 	ConnId id;
 	RegionTable regions;
-	Conn(ConnId i, Service &svc) : id(i), regions(&svc.regions_mapped())
-	{
-	}
+	Conn(ConnId i, Service &svc) : id(i), regions(&svc.regions_mapped()) {}
 };
 
 class Driver
@@ -120,8 +118,8 @@ public:
 	{
 		for (int calls = 0; calls < 48 && in_.remaining_bytes() > 0;
 		     ++calls) {
-			Conn &c = in_.ConsumeIntegralInRange<int>(0, 7) == 0 ? b
-									     : a;
+			Conn &c =
+			    in_.ConsumeIntegralInRange<int>(0, 7) == 0 ? b : a;
 			call(c);
 		}
 	}
@@ -206,11 +204,13 @@ private:
 					: n);
 		}
 		if (in_.ConsumeIntegralInRange<int>(0, 15) == 0) {
-			a->set_parts(in_.ConsumeIntegralInRange<uint32_t>(0, 3));
+			a->set_parts(
+			    in_.ConsumeIntegralInRange<uint32_t>(0, 3));
 			a->set_part_no(
 			    in_.ConsumeIntegralInRange<uint32_t>(0, 3));
 		}
-		a->set_custom_type_id(in_.ConsumeIntegralInRange<uint32_t>(0, 3));
+		a->set_custom_type_id(
+		    in_.ConsumeIntegralInRange<uint32_t>(0, 3));
 	}
 
 	rpc::genop::Request genop()
@@ -244,8 +244,8 @@ private:
 			a->set_offset(in_.ConsumeIntegral<uint64_t>());
 			a->set_size(in_.ConsumeIntegral<uint64_t>());
 		} else {
-			a->set_offset(in_.ConsumeIntegralInRange<uint64_t>(
-			    0, 8192));
+			a->set_offset(
+			    in_.ConsumeIntegralInRange<uint64_t>(0, 8192));
 			a->set_size(small_size());
 		}
 		if (in_.ConsumeIntegralInRange<int>(0, 7) == 0)
@@ -256,10 +256,10 @@ private:
 	{
 		const int n = in_.ConsumeIntegralInRange<int>(0, 5);
 		for (int i = 0; i < n; ++i)
-			dims->Add(in_.ConsumeIntegralInRange<int>(0, 15) == 0
-				      ? in_.ConsumeIntegral<int64_t>()
-				      : in_.ConsumeIntegralInRange<int64_t>(0,
-									    8));
+			dims->Add(
+			    in_.ConsumeIntegralInRange<int>(0, 15) == 0
+				? in_.ConsumeIntegral<int64_t>()
+				: in_.ConsumeIntegralInRange<int64_t>(0, 8));
 	}
 
 	std::string torch_run()
@@ -277,10 +277,10 @@ private:
 			    in_.ConsumeIntegralInRange<int>(0, 8)));
 			t->set_data(sized_bytes(small_size()));
 		}
-		r.set_nr_out_tensors(in_.ConsumeIntegralInRange<int>(0, 15) == 0
-					 ? in_.ConsumeIntegral<uint64_t>()
-					 : in_.ConsumeIntegralInRange<uint64_t>(
-					       0, 4));
+		r.set_nr_out_tensors(
+		    in_.ConsumeIntegralInRange<int>(0, 15) == 0
+			? in_.ConsumeIntegral<uint64_t>()
+			: in_.ConsumeIntegralInRange<uint64_t>(0, 4));
 		return r.SerializeAsString();
 	}
 
@@ -296,7 +296,8 @@ private:
 		return r.SerializeAsString();
 	}
 
-	std::string payload(int m, std::vector<vaccel::transport::UniqueFd> *fds)
+	std::string payload(int m,
+			    std::vector<vaccel::transport::UniqueFd> *fds)
 	{
 		switch (m) {
 		case CreateSession: {
@@ -318,9 +319,9 @@ private:
 		case RegisterResource: {
 			rpc::resource::RegisterRequest r;
 			r.set_session_id(pick(sessions_));
-			r.set_resource_type(static_cast<
-					    rpc::resource::ResourceType>(
-			    in_.ConsumeIntegralInRange<int>(0, 4)));
+			r.set_resource_type(
+			    static_cast<rpc::resource::ResourceType>(
+				in_.ConsumeIntegralInRange<int>(0, 4)));
 			if (in_.ConsumeIntegralInRange<int>(0, 7) == 0)
 				r.set_resource_id(pick(resources_));
 			const int n = in_.ConsumeIntegralInRange<int>(0, 4);
@@ -333,8 +334,9 @@ private:
 					? in_.ConsumeIntegral<uint32_t>()
 					: static_cast<uint32_t>(
 					      bl->data().size()));
-				bl->set_type_(static_cast<rpc::resource::BlobType>(
-				    in_.ConsumeIntegralInRange<int>(0, 3)));
+				bl->set_type_(
+				    static_cast<rpc::resource::BlobType>(
+					in_.ConsumeIntegralInRange<int>(0, 3)));
 			}
 			// Paths (host files) and URLs must be refused.
 			if (in_.ConsumeIntegralInRange<int>(0, 7) == 0)
@@ -445,8 +447,8 @@ private:
 			rpc::ext::MapRegion r;
 			const uint32_t id = pick_region();
 			r.set_region(id);
-			const size_t real = 4096 * in_.ConsumeIntegralInRange<
-							size_t>(1, 4);
+			const size_t real =
+			    4096 * in_.ConsumeIntegralInRange<size_t>(1, 4);
 			const auto how = in_.ConsumeIntegralInRange<int>(0, 7);
 			r.set_size(how == 0   ? in_.ConsumeIntegral<uint64_t>()
 				   : how == 1 ? real + 1
@@ -491,9 +493,9 @@ private:
 		const bool raw = in_.ConsumeIntegralInRange<int>(0, 7) == 0;
 		CallInfo info;
 		// The shared-memory plane only for unix-socket peers: mostly.
-		info.regions =
-		    in_.ConsumeIntegralInRange<int>(0, 15) != 0 ? &c.regions
-								: nullptr;
+		info.regions = in_.ConsumeIntegralInRange<int>(0, 15) != 0
+				   ? &c.regions
+				   : nullptr;
 		if (in_.ConsumeIntegralInRange<int>(0, 7) == 0)
 			info.reply_limit =
 			    in_.ConsumeIntegralInRange<uint64_t>(0, 1 << 20);
@@ -508,8 +510,8 @@ private:
 		}
 		std::string service, method;
 		if (m == Unknown) {
-			service = in_.ConsumeBool() ? std::string(kAsync)
-						    : bytes(24);
+			service =
+			    in_.ConsumeBool() ? std::string(kAsync) : bytes(24);
 			method = bytes(24);
 		} else {
 			service = std::string(kNames[m].service);
@@ -522,11 +524,11 @@ private:
 		    in_.ConsumeIntegralInRange<int>(0, 15) == 0)
 			body.resize(in_.ConsumeIntegralInRange<size_t>(
 			    0, body.size() - 1)); // truncated
-		auto resp = svc_.handle(
-		    c.id, service, method,
-		    {reinterpret_cast<const uint8_t *>(body.data()),
-		     body.size()},
-		    info);
+		auto resp =
+		    svc_.handle(c.id, service, method,
+				{reinterpret_cast<const uint8_t *>(body.data()),
+				 body.size()},
+				info);
 		if (resp.status().code() != 0)
 			return;
 		if (resp.payload().size() > svc_.limits().max_message)

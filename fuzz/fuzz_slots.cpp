@@ -52,8 +52,8 @@ void metadata(FuzzedDataProvider &in, RegionTable &t)
 		return;
 	uint32_t id2 = 0;
 	uint64_t offset2 = 0, size2 = 0;
-	if (!tr::parse_reply_slot(tr::format_reply_slot(id, offset, size),
-				  &id2, &offset2, &size2) ||
+	if (!tr::parse_reply_slot(tr::format_reply_slot(id, offset, size), &id2,
+				  &offset2, &size2) ||
 	    id2 != id || offset2 != offset || size2 != size)
 		fuzz::fail("reply slot text does not round-trip");
 	std::shared_ptr<ShmRegion> region;
@@ -74,8 +74,8 @@ void metadata(FuzzedDataProvider &in, RegionTable &t)
 // input.
 void slot_words(FuzzedDataProvider &in)
 {
-	const size_t size = in.ConsumeIntegralInRange<size_t>(
-	    tr::kReplySlotHeader + 1, 4096);
+	const size_t size =
+	    in.ConsumeIntegralInRange<size_t>(tr::kReplySlotHeader + 1, 4096);
 	void *raw = nullptr;
 	if (::posix_memalign(&raw, 64, size) != 0)
 		fuzz::fail("posix_memalign");
@@ -83,7 +83,8 @@ void slot_words(FuzzedDataProvider &in)
 	    static_cast<uint8_t *>(raw), &std::free);
 	std::memset(mem.get(), 0, size);
 	auto words = in.ConsumeBytes<uint8_t>(tr::kReplySlotHeader);
-	std::memcpy(mem.get(), words.data(), words.size());
+	if (!words.empty())
+		std::memcpy(mem.get(), words.data(), words.size());
 	const tr::ReplySlot slot(mem.get(), size);
 	uint32_t id = 0;
 	std::vector<uint8_t> out;
@@ -154,16 +155,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			case 1: { // MapRegion
 				const uint32_t r = id();
 				const size_t real =
-				    4096 * in.ConsumeIntegralInRange<size_t>(1, 16);
+				    4096 *
+				    in.ConsumeIntegralInRange<size_t>(1, 16);
 				auto fds = fuzz::region_fds(in, real);
-				const auto how = in.ConsumeIntegralInRange<int>(0, 5);
+				const auto how =
+				    in.ConsumeIntegralInRange<int>(0, 5);
 				const uint64_t announced =
 				    how == 0   ? in.ConsumeIntegral<uint64_t>()
 				    : how == 1 ? real + 1
 				    : how == 2 ? 0
-				    : how == 3 ? in.ConsumeIntegralInRange<uint64_t>(
-						     1, real)
-					       : real;
+				    : how == 3
+					? in.ConsumeIntegralInRange<uint64_t>(
+					      1, real)
+					: real;
 				tr::UniqueFd fd;
 				if (!fds.empty())
 					fd = std::move(fds.front());
@@ -185,8 +189,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			case 2: { // MapRegion.slot_size
 				const uint64_t slot =
 				    in.ConsumeBool()
-					? 64 * in.ConsumeIntegralInRange<uint64_t>(
-						   0, 2048)
+					? 64 * in.ConsumeIntegralInRange<
+						   uint64_t>(0, 2048)
 					: in.ConsumeIntegral<uint64_t>();
 				const uint64_t max_slot =
 				    in.ConsumeBool()

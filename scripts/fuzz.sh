@@ -19,17 +19,21 @@ command -v clang++ >/dev/null || { echo "fuzz: clang++ not found (scripts/setup.
 CC=clang CXX=clang++ cmake -S fuzz -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" --target "${targets[@]}"
 
+# Undefined behaviour is a finding too (the build recovers from it).
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
 for target in "${targets[@]}"; do
   corpus=$build/corpus/$target
   mkdir -p "$corpus"
   seeds=()
   if [ -d "fuzz/seeds/$target" ]; then seeds=("$root/fuzz/seeds/$target"); fi
   # The frame target takes whole frames; the others read their input as
-  # a stream of choices (FuzzedDataProvider), for which a few KiB is plenty.
-  max_len=8192
-  if [ "$target" = fuzz_frame ]; then max_len=65536; fi
+  # a stream of choices (FuzzedDataProvider): a few KiB is plenty, and
+  # long inputs (long call sequences) from the start reach further.
+  len=(-max_len=4096 -len_control=0)
+  if [ "$target" = fuzz_frame ]; then len=(-max_len=65536); fi
   echo "=== $target: ${secs}s"
-  (cd "$build" && "./$target" -max_total_time="$secs" -max_len="$max_len" \
+  (cd "$build" && "./$target" -max_total_time="$secs" "${len[@]}" \
       -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
       "$corpus" "${seeds[@]}")
 done
