@@ -128,8 +128,9 @@ transport::Frame AdminSocket::handle(transport::Frame &request)
 				static_cast<int>(request.payload.size()))) {
 		st = RpcStatus::invalid("malformed request");
 	} else if (req.service() != transport::kServiceLauncher) {
-		st = RpcStatus::unimplemented("the admin socket serves %s only",
-					      transport::kServiceLauncher.data());
+		st = RpcStatus::unimplemented(
+		    "the admin socket serves %s only",
+		    transport::kServiceLauncher.data());
 	} else if (req.method() == "Attach") {
 		rpc::ext::AttachRequest a;
 		rpc::ext::AttachResponse out;

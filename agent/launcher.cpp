@@ -100,8 +100,9 @@ RpcStatus Launcher::configure(const rpc::ext::AttachRequest &req,
 		};
 		if (::fstat(fds[next_fd].get(), &st) != 0 ||
 		    !S_ISREG(st.st_mode))
-			return RpcStatus::invalid("the shared-memory descriptor "
-						  "is not a file");
+			return RpcStatus::invalid(
+			    "the shared-memory descriptor "
+			    "is not a file");
 		*shm_size = static_cast<uint64_t>(st.st_size);
 		*shm = std::move(fds[next_fd]);
 	}
@@ -146,10 +147,10 @@ RpcStatus Launcher::attach(const rpc::ext::AttachRequest &req,
 	const std::string where = transport::to_string(box.server->address());
 	std::lock_guard lock(mu_);
 	const uint64_t id = ++next_;
-	audit::event("attach", "sandbox " + std::to_string(id) + " tenant " +
-				   req.tenant() + " on " + where +
-				   (req.policy().empty() ? ""
-							 : " with its policy"));
+	audit::event("attach",
+		     "sandbox " + std::to_string(id) + " tenant " +
+			 req.tenant() + " on " + where +
+			 (req.policy().empty() ? "" : " with its policy"));
 	resp->set_sandbox(id);
 	resp->set_address(where);
 	resp->set_shm_size(shm_size);
@@ -164,9 +165,9 @@ RpcStatus Launcher::detach(uint64_t sandbox)
 		std::lock_guard lock(mu_);
 		auto it = sandboxes_.find(sandbox);
 		if (it == sandboxes_.end())
-			return RpcStatus::not_found("no sandbox %llu",
-						    static_cast<unsigned long long>(
-							sandbox));
+			return RpcStatus::not_found(
+			    "no sandbox %llu",
+			    static_cast<unsigned long long>(sandbox));
 		box = std::move(it->second);
 		sandboxes_.erase(it);
 	}

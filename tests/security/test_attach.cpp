@@ -35,8 +35,7 @@ protected:
 		       std::vector<int> fds = {})
 	{
 		const std::string env =
-		    agent_test::envelope(method, payload,
-					 tr::kServiceLauncher)
+		    agent_test::envelope(method, payload, tr::kServiceLauncher)
 			.SerializeAsString();
 		tr::FrameHeader h;
 		h.stream_id = next_id_;
@@ -51,8 +50,8 @@ protected:
 			r.closed = true;
 			return r;
 		}
-		auto f = tr::read_frame(admin_, 1u << 20,
-					tr::deadline_in(10000ms));
+		auto f =
+		    tr::read_frame(admin_, 1u << 20, tr::deadline_in(10000ms));
 		if (!f) {
 			r.closed = true;
 			return r;
@@ -120,8 +119,8 @@ TEST_F(Attach, SandboxIsItsTenantUnderItsPolicy)
 	    << third.message;
 
 	// The agent's own listener keeps the default policy.
-	Client main(tr::parse_address("unix://" + dir_.file("main.sock"))
-			.value());
+	Client main(
+	    tr::parse_address("unix://" + dir_.file("main.sock")).value());
 	const int64_t ms = main.session();
 	img.set_session_id(ms);
 	EXPECT_EQ(main.call("ImageClassification", img).code, RpcCode::Ok);
@@ -197,13 +196,13 @@ TEST_F(Attach, AdminSocketIsTheOperatorsAlone)
 	EXPECT_EQ(st.st_mode & 0777, 0600U);
 	// Tenants' sockets do not speak the launcher's service, and the admin
 	// socket speaks nothing else.
-	Client tenant(tr::parse_address("unix://" + dir_.file("main.sock"))
-			  .value());
+	Client tenant(
+	    tr::parse_address("unix://" + dir_.file("main.sock")).value());
 	rpc::ext::AttachRequest req;
 	req.set_tenant("x");
 	req.set_address("unix://" + dir_.file("x.sock"));
-	Reply r = tenant.raw(tr::kServiceLauncher, "Attach",
-			     req.SerializeAsString());
+	Reply r =
+	    tenant.raw(tr::kServiceLauncher, "Attach", req.SerializeAsString());
 	EXPECT_EQ(r.code, RpcCode::Unimplemented) << r.message;
 	EXPECT_NE(::access(dir_.file("x.sock").c_str(), F_OK), 0);
 	r = launcher("Stats", "");
