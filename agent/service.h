@@ -43,6 +43,7 @@ struct Limits {
 	size_t max_tensors = 1024; // tensors / nodes in or out
 	size_t max_dims = 64;      // dimensions of one tensor
 	size_t max_name = 255;     // a blob's file name (NAME_MAX)
+	size_t max_metadata = 64;  // ttrpc metadata entries of a request
 };
 
 class Service;
