@@ -23,8 +23,7 @@ std::vector<gid_t> peer_groups(int fd)
 {
 	std::vector<gid_t> groups(64);
 	for (int tries = 0; tries < 4; ++tries) {
-		auto len =
-		    static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+		auto len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
 		if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(),
 				 &len) == 0) {
 			groups.resize(len / sizeof(gid_t));

@@ -23,7 +23,7 @@ namespace
 {
 
 constexpr std::array<std::string_view, static_cast<size_t>(OpClass::Count)>
-    kClassNames = {"noop", "image",  "blas", "exec",   "torch",
+    kClassNames = {"noop", "image", "blas",  "exec",   "torch",
 		   "tf",   "tflite", "fpga", "minmax", "opencv"};
 
 } // namespace
@@ -169,8 +169,7 @@ public:
 		for (const auto &e : *arr) {
 			auto s = e.value<std::string>();
 			if (!s)
-				return error(key,
-					     "must be an array of strings");
+				return error(key, "must be an array of strings");
 			out->push_back(*s);
 		}
 		return Status::ok();
@@ -210,10 +209,11 @@ public:
 	[[nodiscard]] Status error(std::string_view key,
 				   std::string_view what) const
 	{
-		return Status::error(
-		    VACCEL_EINVAL, "%s: %s.%.*s: %.*s", origin_.c_str(),
-		    where_.c_str(), static_cast<int>(key.size()), key.data(),
-		    static_cast<int>(what.size()), what.data());
+		return Status::error(VACCEL_EINVAL, "%s: %s.%.*s: %.*s",
+				     origin_.c_str(), where_.c_str(),
+				     static_cast<int>(key.size()), key.data(),
+				     static_cast<int>(what.size()),
+				     what.data());
 	}
 
 private:
@@ -244,10 +244,8 @@ Status parse_exec(Reader &r, std::vector<ExecRule> *out)
 	out->clear();
 	for (const auto &e : *arr) {
 		const auto *t = e.as_table();
-		auto lib =
-		    t ? (*t)["library"].value<std::string>() : std::nullopt;
-		auto sym =
-		    t ? (*t)["symbol"].value<std::string>() : std::nullopt;
+		auto lib = t ? (*t)["library"].value<std::string>() : std::nullopt;
+		auto sym = t ? (*t)["symbol"].value<std::string>() : std::nullopt;
 		if (!lib || !sym || t->size() != 2)
 			return r.error("exec", "each entry must be { library = "
 					       "\"...\", symbol = \"...\" }");
@@ -279,11 +277,10 @@ Status parse_ops(Reader &r, OpClassSet *out)
 		}
 		auto c = op_class_from_name(n);
 		if (!c)
-			return r.error("ops",
-				       "unknown op class \"" + n +
-					   "\" (noop, image, blas, exec, "
-					   "torch, tf, tflite, fpga, "
-					   "minmax, opencv, all)");
+			return r.error("ops", "unknown op class \"" + n +
+						  "\" (noop, image, blas, exec, "
+						  "torch, tf, tflite, fpga, "
+						  "minmax, opencv, all)");
 		out->set(static_cast<size_t>(*c));
 	}
 	return Status::ok();
@@ -303,8 +300,7 @@ Status parse_url(const toml::table &t, const std::string &where,
 	VACCEL_RETURN_IF_ERROR(r.number("max_concurrent", &u->max_concurrent));
 	for (const auto &s : u->schemes)
 		if (s != "http" && s != "https")
-			return r.error("schemes",
-				       "only \"http\" and \"https\"");
+			return r.error("schemes", "only \"http\" and \"https\"");
 	for (auto &h : u->hosts)
 		std::transform(h.begin(), h.end(), h.begin(), [](char c) {
 			return static_cast<char>(
@@ -420,8 +416,9 @@ Result<Policy> load_policy(const std::string &path)
 {
 	std::ifstream in(path);
 	if (!in)
-		return Status::error(
-		    VACCEL_ENOENT, "cannot read policy file %s", path.c_str());
+		return Status::error(VACCEL_ENOENT,
+				     "cannot read policy file %s",
+				     path.c_str());
 	std::stringstream ss;
 	ss << in.rdbuf();
 	return parse_policy(ss.str(), path);
@@ -464,17 +461,16 @@ void describe_tenant(std::ostream &os, const std::string &where,
 	std::vector<std::string> ops;
 	for (size_t i = 0; i < t.ops.size(); ++i)
 		if (t.ops.test(i))
-			ops.emplace_back(
-			    op_class_name(static_cast<OpClass>(i)));
+			ops.emplace_back(op_class_name(static_cast<OpClass>(i)));
 	os << "\n[" << where << "]\nops = " << list(ops) << "\nexec = [";
 	for (size_t i = 0; i < t.exec.size(); ++i)
-		os << (i > 0 ? ", " : "")
-		   << "{ library = " << quoted(t.exec[i].library)
+		os << (i > 0 ? ", " : "") << "{ library = "
+		   << quoted(t.exec[i].library)
 		   << ", symbol = " << quoted(t.exec[i].symbol) << " }";
 	os << "]\n";
 	const auto &u = t.url;
-	os << "\n[" << where
-	   << ".url]\nenabled = " << (u.enabled ? "true" : "false")
+	os << "\n[" << where << ".url]\nenabled = "
+	   << (u.enabled ? "true" : "false")
 	   << "\nschemes = " << list(u.schemes) << "\nhosts = " << list(u.hosts)
 	   << "\nallow_private = " << (u.allow_private ? "true" : "false")
 	   << "\nmax_bytes = " << u.max_bytes

@@ -12,8 +12,8 @@ std::string_view limit_name(Limit l) noexcept
 {
 	static constexpr std::array<std::string_view,
 				    static_cast<size_t>(Limit::Count)>
-	    names = {"connections",       "sessions",       "resources",
-		     "disk_bytes",        "buffered_bytes", "concurrent_calls",
+	    names = {"connections",    "sessions",         "resources",
+		     "disk_bytes",     "buffered_bytes",   "concurrent_calls",
 		     "url.max_concurrent"};
 	const auto i = static_cast<size_t>(l);
 	return i < names.size() ? names[i] : "unknown";
@@ -116,9 +116,9 @@ Tenant &TenantRegistry::get(const std::string &name)
 	auto it = tenants_.find(name);
 	if (it == tenants_.end()) {
 		const bool own = policy_.tenants.contains(name);
-		auto t = std::make_unique<Tenant>(name, policy_.tenant(name),
-						  own ? "tenant." + name
-						      : std::string("default"));
+		auto t = std::make_unique<Tenant>(
+		    name, policy_.tenant(name),
+		    own ? "tenant." + name : std::string("default"));
 		it = tenants_.emplace(name, std::move(t)).first;
 	}
 	return *it->second;

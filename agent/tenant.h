@@ -106,7 +106,8 @@ public:
 	// naming the tenant, the limit and its value when over quota (and
 	// audited as a refusal of @p op on connection @p conn).
 	static RpcStatus take(Tenant &t, Limit l, uint64_t n,
-			      std::string_view op, uint64_t conn, Charge *out);
+			      std::string_view op, uint64_t conn,
+			      Charge *out);
 	// Grows this charge by @p n (same rules as take()).
 	bool grow(uint64_t n) noexcept;
 	void reset() noexcept;

@@ -118,8 +118,7 @@ std::string lower(std::string s)
 bool address_allowed(const sockaddr *addr, bool allow_private) noexcept
 {
 	if (allow_private)
-		return addr->sa_family == AF_INET ||
-		       addr->sa_family == AF_INET6;
+		return addr->sa_family == AF_INET || addr->sa_family == AF_INET6;
 	if (addr->sa_family == AF_INET) {
 		const auto *in = reinterpret_cast<const sockaddr_in *>(addr);
 		return !v4_internal(ntohl(in->sin_addr.s_addr));
@@ -180,12 +179,10 @@ RpcStatus fetch_url(const UrlPolicy &policy, const std::string &url,
 	Transfer t;
 	t.max = policy.max_bytes;
 	t.allow_private = policy.allow_private;
-	t.fd =
-	    ::open(dest.c_str(),
-		   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	t.fd = ::open(dest.c_str(),
+		      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (t.fd < 0)
-		return RpcStatus::vaccel(VACCEL_EIO,
-					 "cannot store the download");
+		return RpcStatus::vaccel(VACCEL_EIO, "cannot store the download");
 	CURL *c = curl_easy_init();
 	if (c == nullptr) {
 		::close(t.fd);
@@ -225,11 +222,10 @@ RpcStatus fetch_url(const UrlPolicy &policy, const std::string &url,
 					 "(redirects are not followed)",
 					 http);
 	if (t.refused_address)
-		return RpcStatus::denied(
-		    "the URL's host resolves to an internal "
-		    "address (policy rule "
-		    "%s.url.allow_private)",
-		    rule.c_str());
+		return RpcStatus::denied("the URL's host resolves to an internal "
+					 "address (policy rule "
+					 "%s.url.allow_private)",
+					 rule.c_str());
 	if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED)
 		return RpcStatus::exhausted(
 		    "download larger than %llu bytes (policy rule "
@@ -237,15 +233,16 @@ RpcStatus fetch_url(const UrlPolicy &policy, const std::string &url,
 		    static_cast<unsigned long long>(policy.max_bytes),
 		    rule.c_str());
 	if (rc == CURLE_OPERATION_TIMEDOUT)
-		return RpcStatus::vaccel(
-		    VACCEL_EIO,
-		    "download timed out after %lld ms "
-		    "(policy rule %s.url.timeout_ms)",
-		    static_cast<long long>(policy.timeout.count()),
-		    rule.c_str());
+		return RpcStatus::vaccel(VACCEL_EIO,
+					 "download timed out after %lld ms "
+					 "(policy rule %s.url.timeout_ms)",
+					 static_cast<long long>(
+					     policy.timeout.count()),
+					 rule.c_str());
 	if (rc == CURLE_HTTP_RETURNED_ERROR)
-		return RpcStatus::vaccel(
-		    VACCEL_EIO, "download failed: HTTP status %ld", http);
+		return RpcStatus::vaccel(VACCEL_EIO,
+					 "download failed: HTTP status %ld",
+					 http);
 	// Deliberately vague: resolver and connection errors would map the
 	// host's network for the client.
 	return RpcStatus::vaccel(VACCEL_EIO, "download failed");
