@@ -153,9 +153,10 @@ void ReplyQueue::writer_loop()
 			continue;
 		const bool timed = opts_.write_timeout.count() > 0;
 		if (timed && now - progress >= opts_.write_timeout) {
-			fail(lock, "peer read nothing for " +
-				       std::to_string(opts_.write_timeout.count()) +
-				       " ms");
+			fail(lock,
+			     "peer read nothing for " +
+				 std::to_string(opts_.write_timeout.count()) +
+				 " ms");
 			return;
 		}
 		// Short waits: close() does not always come with a shutdown

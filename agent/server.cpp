@@ -384,7 +384,7 @@ void Server::admit(transport::Stream stream)
 	const bool local = opts_.shm && service_.limits().extensions &&
 			   (opts_.address.kind == K::Unix ||
 			    opts_.address.kind == K::UnixAbstract);
-	const ConnId id = ++next_id_;
+	const ConnId id = service_.next_connection_id();
 	Charge quota;
 	Tenant *tenant = admit_tenant(stream.fd(), id, &quota);
 	if (tenant == nullptr)

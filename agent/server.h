@@ -205,7 +205,6 @@ private:
 
 	std::mutex conns_mu_;
 	std::list<std::shared_ptr<Conn>> conns_;
-	ConnId next_id_ = 0;
 };
 
 } // namespace vaccel::agent
