@@ -161,7 +161,10 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 		    name == "--trace" || name == "--policy" ||
 		    name == "--tenant" || name == "--socket-mode" ||
 		    name == "--socket-group" || name == "--audit-log" ||
-		    name == "--admin-socket";
+		    name == "--admin-socket" || name == "--read-timeout-ms" ||
+		    name == "--idle-timeout-ms" ||
+		    name == "--write-timeout-ms" ||
+		    name == "--max-queued-reply";
 		if (!known)
 			return Status::error(VACCEL_EINVAL,
 					     "unknown option '%s'",
@@ -242,6 +245,29 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 						     "0..1000000",
 						     str(value).c_str());
 			o.spin_us = n;
+		} else if (name == "--read-timeout-ms" ||
+			   name == "--idle-timeout-ms" ||
+			   name == "--write-timeout-ms") {
+			uint32_t n = 0;
+			if (!parse_uint(value, &n) || n > 86400000)
+				return Status::error(VACCEL_EINVAL,
+						     "%s '%s' must be "
+						     "0..86400000 (0: none)",
+						     str(name).c_str(),
+						     str(value).c_str());
+			(name == "--read-timeout-ms"   ? o.read_timeout_ms
+			 : name == "--idle-timeout-ms" ? o.idle_timeout_ms
+						       : o.write_timeout_ms) =
+			    n;
+		} else if (name == "--max-queued-reply") {
+			uint64_t n = 0;
+			if (!parse_uint(value, &n) || n < 65536)
+				return Status::error(VACCEL_EINVAL,
+						     "--max-queued-reply '%s' "
+						     "must be at least 65536 "
+						     "bytes",
+						     str(value).c_str());
+			o.max_queued_reply = n;
 		} else if (name == "--max-message" ||
 			   name == "--max-buffered") {
 			uint64_t n = 0;
@@ -350,6 +376,23 @@ std::string usage(std::string_view prog)
 	       "tab-separated line each ('-':\n"
 	       "                             standard error; written at "
 	       "shutdown)\n"
+	       "      --read-timeout-ms MS   a frame begun must arrive whole, "
+	       "and a streaming\n"
+	       "                             call send its next frame, "
+	       "within MS (default\n"
+	       "                             30000; 0: no deadline)\n"
+	       "      --idle-timeout-ms MS   close a connection that owns no "
+	       "session and sends\n"
+	       "                             nothing for MS (default 60000; "
+	       "0: never)\n"
+	       "      --write-timeout-ms MS  drop a client that reads none "
+	       "of its queued replies\n"
+	       "                             for MS (default 30000; 0: "
+	       "never)\n"
+	       "      --max-queued-reply BYTES  drop a client that lets more "
+	       "than BYTES of\n"
+	       "                             replies queue up unread "
+	       "(default 64 MiB)\n"
 	       "      --no-extensions        answer like upstream's agent "
 	       "(no chunked calls,\n"
 	       "                             no shared memory; for "

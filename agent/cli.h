@@ -40,6 +40,12 @@ struct Options {
 	bool pin_shm = true; // page-lock regions for CUDA copies (host_pin.h)
 	bool extensions = true;  // --no-extensions: answer like upstream
 	uint32_t spin_us = 2000; // most idle-worker polling before sleeping
+	// Fair progress (server.h, ServerOptions): deadlines in ms (0:
+	// none) and the replies one connection may leave unread.
+	uint32_t read_timeout_ms = 30000;
+	uint32_t idle_timeout_ms = 60000;
+	uint32_t write_timeout_ms = 30000;
+	uint64_t max_queued_reply = uint64_t{64} << 20;
 	// --trace FILE: per-request timings ("-": stderr); empty: none.
 	std::string trace;
 	// Trust boundary (docs/security.md).

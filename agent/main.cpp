@@ -289,6 +289,13 @@ int main(int argc, char **argv)
 		so.max_message = opts->max_message;
 		so.shm = opts->shm;
 		so.spin = std::chrono::microseconds(opts->spin_us);
+		so.read_timeout =
+		    std::chrono::milliseconds(opts->read_timeout_ms);
+		so.idle_timeout =
+		    std::chrono::milliseconds(opts->idle_timeout_ms);
+		so.write_timeout =
+		    std::chrono::milliseconds(opts->write_timeout_ms);
+		so.max_queued_reply = opts->max_queued_reply;
 		so.trace = trace.enabled() ? &trace : nullptr;
 		so.pinner = opts->pin_shm ? &pinner : nullptr;
 		Server server(service, so);

@@ -227,6 +227,14 @@ TableStats ObjectTable::stats()
 	return s;
 }
 
+bool ObjectTable::owns_sessions(ConnId conn)
+{
+	std::lock_guard lock(mu_);
+	return std::any_of(
+	    sessions_.begin(), sessions_.end(),
+	    [&](const auto &kv) { return kv.second.owner == conn; });
+}
+
 void ObjectTable::forget_resource(int64_t id) noexcept
 {
 	std::lock_guard lock(mu_);

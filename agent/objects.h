@@ -164,6 +164,9 @@ public:
 			       std::shared_ptr<AgentSession> *out);
 
 	TableStats stats();
+	// Whether @p conn owns a session (an idle connection that does is
+	// kept open).
+	bool owns_sessions(ConnId conn);
 
 private:
 	friend class AgentResource;

@@ -3,6 +3,7 @@
 
 #include "audit.h"
 #include "identity.h"
+#include "wire_bounds.h"
 
 #include <poll.h>
 #include <sched.h>
@@ -30,15 +31,20 @@ using transport::Frame;
 using transport::FrameHeader;
 using transport::MsgType;
 
-// Memory a large call holds against Limits::max_buffered; given
-// back when the call is done (or refused).
+// Memory a large call holds against the agent's Limits::max_buffered and
+// its tenant's buffered_bytes quota (so that one tenant cannot take the
+// whole budget); given back when the call is done, refused or stalled.
 class Server::Reservation
 {
 public:
 	Reservation() = default;
-	explicit Reservation(Server *s) : server_(s) {}
+	Reservation(Server *s, Tenant *t, ConnId conn)
+	    : server_(s), tenant_(t), conn_(conn)
+	{
+	}
 	Reservation(Reservation &&o) noexcept
-	    : server_(o.server_), bytes_(std::exchange(o.bytes_, 0))
+	    : server_(o.server_), tenant_(o.tenant_), conn_(o.conn_),
+	      bytes_(std::exchange(o.bytes_, 0)), charge_(std::move(o.charge_))
 	{
 	}
 	Reservation &operator=(Reservation &&o) noexcept
@@ -46,7 +52,10 @@ public:
 		if (this != &o) {
 			release();
 			server_ = o.server_;
+			tenant_ = o.tenant_;
+			conn_ = o.conn_;
 			bytes_ = std::exchange(o.bytes_, 0);
+			charge_ = std::move(o.charge_);
 		}
 		return *this;
 	}
@@ -54,22 +63,52 @@ public:
 	Reservation &operator=(const Reservation &) = delete;
 	~Reservation() { release(); }
 
-	bool grow(uint64_t n) noexcept
+	RpcStatus grow(uint64_t n)
 	{
 		if (!server_->service_.reserve(n))
-			return false;
+			return RpcStatus::exhausted(
+			    "agent busy: %llu bytes of large calls already "
+			    "buffered",
+			    static_cast<unsigned long long>(
+				server_->service_.buffered()));
+		if (tenant_ != nullptr) {
+			RpcStatus st = charge(n);
+			if (!st.is_ok()) {
+				server_->service_.unreserve(n);
+				return st;
+			}
+		}
 		bytes_ += n;
-		return true;
+		return RpcStatus::ok();
 	}
 	void release() noexcept
 	{
+		charge_.reset();
 		if (server_ != nullptr && bytes_ > 0)
 			server_->service_.unreserve(std::exchange(bytes_, 0));
 	}
+	[[nodiscard]] uint64_t bytes() const noexcept { return bytes_; }
 
 private:
+	RpcStatus charge(uint64_t n)
+	{
+		if (charge_.amount() == 0)
+			return Charge::take(*tenant_, Limit::BufferedBytes, n,
+					    "chunked call", conn_, &charge_);
+		if (charge_.grow(n))
+			return RpcStatus::ok();
+		return RpcStatus::exhausted(
+		    "tenant %s: quota buffered_bytes (%llu) reached",
+		    tenant_->name().c_str(),
+		    static_cast<unsigned long long>(
+			tenant_->cap(Limit::BufferedBytes)));
+	}
+
 	Server *server_ = nullptr;
+	Tenant *tenant_ = nullptr;
+	ConnId conn_ = 0;
 	uint64_t bytes_ = 0;
+	Charge charge_;
 };
 
 // A client-streaming call being reassembled (reader thread only).
@@ -77,8 +116,12 @@ struct Server::Inbound {
 	enum class Kind { Genop, Call } kind = Kind::Call;
 	Reservation held;
 	bool failed = false; // refused: swallow its data until it closes
+	// When its last frame came: a call that stops making progress is
+	// dropped after ServerOptions::read_timeout, its budget released.
+	std::chrono::steady_clock::time_point progress;
 	// Call: the message's bytes, allocated once at its announced size
-	// and filled by the reader straight from the socket.
+	// (not zeroed: pages become memory as the bytes arrive) and filled
+	// by the reader straight from the socket.
 	std::string service, method;
 	uint64_t expected = 0;
 	uint64_t got = 0;
@@ -106,9 +149,16 @@ struct Server::Job {
 
 struct Server::Conn {
 	Conn(ConnId i, transport::Stream s, bool shm,
-	     std::atomic<uint64_t> *region_counter, HostMemoryPinner *pinner)
+	     std::atomic<uint64_t> *region_counter, HostMemoryPinner *pinner,
+	     const ReplyQueue::Options &out_opts)
 	    : id(i), stream(std::move(s)), local(shm),
-	      regions(region_counter, {}, pinner)
+	      regions(region_counter, {}, pinner),
+	      out(stream.fd(), out_opts, [this](const std::string &why) {
+		      vaccel_warn("agent: connection %llu: %s; closing it",
+				  static_cast<unsigned long long>(id),
+				  why.c_str());
+		      close_down();
+	      })
 	{
 	}
 
@@ -123,7 +173,11 @@ struct Server::Conn {
 	const bool local;
 	RegionTable regions;
 	std::unordered_map<uint32_t, Inbound> inbound; // reader thread only
-	std::mutex write_mu; // one frame at a time on the socket
+	// Replies waiting for the socket (workers never wait for it).
+	ReplyQueue out;
+	// When the last frame or slot request came (reader thread only).
+	std::chrono::steady_clock::time_point active =
+	    std::chrono::steady_clock::now();
 	// In-flight accounting, for the reader's back-pressure.
 	std::mutex mu;
 	std::condition_variable cv;
@@ -144,6 +198,7 @@ struct Server::Conn {
 	void close_down() noexcept
 	{
 		closing = true;
+		out.close(); // its queued replies are dropped
 		stream.shutdown();
 		std::lock_guard lock(mu);
 		cv.notify_all();
@@ -336,17 +391,17 @@ void Server::admit(transport::Stream stream)
 	const bool local = opts_.shm && service_.limits().extensions &&
 			   (opts_.address.kind == K::Unix ||
 			    opts_.address.kind == K::UnixAbstract);
-	// Unique across every server of the process: they may share one
-	// Service (launcher.h), whose objects are keyed by connection.
-	static std::atomic<ConnId> next_id{0};
-	const ConnId id = ++next_id;
+	// From the Service: servers sharing it (launcher.h) never reuse an id.
+	const ConnId id = service_.next_connection_id();
 	Charge quota;
 	Tenant *tenant = admit_tenant(stream.fd(), id, &quota);
 	if (tenant == nullptr)
 		return; // closing the stream tells the client
-	auto conn =
-	    std::make_shared<Conn>(id, std::move(stream), local,
-				   &service_.regions_mapped(), opts_.pinner);
+	const ReplyQueue::Options out{opts_.max_queued_reply,
+				      opts_.write_timeout};
+	auto conn = std::make_shared<Conn>(id, std::move(stream), local,
+					   &service_.regions_mapped(),
+					   opts_.pinner, out);
 	conn->tenant = tenant;
 	conn->quota = std::move(quota);
 	service_.open_connection(conn->id);
@@ -418,60 +473,35 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 			// A request the client posted in a slot: no frame
 			// to read.
 			note_wait();
+			conn->active = std::chrono::steady_clock::now();
 			if (!submit(conn, std::move(job)))
 				break;
 			continue;
 		}
+		if (!await_frame(*conn))
+			break;
 		const auto arrived = opts_.trace != nullptr
 					 ? std::chrono::steady_clock::now()
 					 : wait_start;
-		// The header first: a Data frame of a chunked call is read
-		// straight into that call's buffer, without a copy.
-		std::vector<transport::UniqueFd> fds;
-		auto *fd_sink = conn->local ? &fds : nullptr;
-		auto hdr = transport::read_header(conn->stream, opts_.max_frame,
-						  std::nullopt, fd_sink);
-		core::Result<transport::Frame> frame = hdr.status();
 		bool direct = false;
-		if (hdr) {
-			transport::Frame fr;
-			fr.header = *hdr;
-			const uint32_t len = fr.header.length;
-			Inbound *in = nullptr;
-			if (fr.header.type == MsgType::Data) {
-				auto it =
-				    conn->inbound.find(fr.header.stream_id);
-				if (it != conn->inbound.end() &&
-				    it->second.kind == Inbound::Kind::Call &&
-				    !it->second.failed &&
-				    len <= it->second.expected - it->second.got)
-					in = &it->second;
-			}
-			core::Status rd;
-			if (in != nullptr) {
-				rd = conn->stream.read_exact(
-				    std::span(in->bytes.get() + in->got, len),
-				    std::nullopt, fd_sink);
-				in->got += len;
-				direct = true;
-			} else {
-				fr.payload.resize(len);
-				rd = conn->stream.read_exact(
-				    std::span(fr.payload), std::nullopt,
-				    fd_sink);
-			}
-			fr.fds = std::move(fds);
-			if (rd)
-				frame = std::move(fr);
-			else
-				frame = rd;
-		}
+		core::Result<transport::Frame> frame =
+		    read_frame(*conn, &direct);
 		if (!frame) {
 			const core::Status st = frame.status();
 			const std::string &msg = st.message();
 			if (conn->closing)
 				break;
-			if (msg.find("peer closed (0 of") != std::string::npos)
+			if (msg.find("timed out") != std::string::npos)
+				vaccel_warn(
+				    "agent: connection %llu: a frame "
+				    "stalled for more than %lld ms (%s); "
+				    "closing it",
+				    id,
+				    static_cast<long long>(
+					opts_.read_timeout.count()),
+				    msg.c_str());
+			else if (msg.find("peer closed (0 of") !=
+				 std::string::npos)
 				vaccel_info("agent: connection %llu closed by "
 					    "peer",
 					    id);
@@ -482,6 +512,7 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 			break;
 		}
 		note_wait();
+		conn->active = std::chrono::steady_clock::now();
 		transport::Frame &f = frame.value();
 		bool keep = true;
 		if (f.header.type == MsgType::Data) {
@@ -507,12 +538,199 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 	conn->slots = {};
 	conn->regions.clear();
 	conn->close_down();
+	conn->out.join();
 	service_.close_connection(conn->id);
 	--open_conns_;
 	conn->quota.reset();
 	service_.tenants().give_back_connection();
 	conn->done = true;
 	wake(); // let the acceptor join us
+}
+
+namespace
+{
+
+rpc::ttrpc::Response error_response(const RpcStatus &st)
+{
+	rpc::ttrpc::Response r;
+	set_status(r, st);
+	return r;
+}
+
+// Frames a reply of @p head then @p payload into @p m: one Response frame
+// when it fits, else Data frames of @p max_frame bytes and an empty
+// Response frame.
+void frame_reply(OutMessage &m, uint32_t stream_id, std::string_view head,
+		 std::string_view payload, uint32_t max_frame)
+{
+	FrameHeader h;
+	h.stream_id = stream_id;
+	uint8_t buf[transport::kFrameHeaderSize];
+	const size_t total = head.size() + payload.size();
+	if (total <= max_frame) {
+		h.type = MsgType::Response;
+		h.length = static_cast<uint32_t>(total);
+		transport::encode_header(h, buf);
+		m.add_frame(buf, {head, payload});
+		return;
+	}
+	h.type = MsgType::Data;
+	for (size_t at = 0; at < total;) {
+		const size_t n = std::min<size_t>(max_frame, total - at);
+		const size_t in_head = at < head.size() ? head.size() - at : 0;
+		const std::string_view hp = head.substr(
+		    std::min(at, head.size()), std::min(n, in_head));
+		const size_t pat = at + hp.size() - head.size();
+		const std::string_view pp = payload.substr(pat, n - hp.size());
+		h.length = static_cast<uint32_t>(n);
+		transport::encode_header(h, buf);
+		m.add_frame(buf, {hp, pp});
+		at += n;
+	}
+	h.type = MsgType::Response;
+	h.length = 0;
+	transport::encode_header(h, buf);
+	m.add_frame(buf, {});
+}
+
+// Reads @p len payload bytes into @p out, growing it as they arrive (by
+// doubling from 64 KiB): a header that announces megabytes and sends
+// nothing costs a little, not what it announced.
+core::Status read_growing(transport::Stream &s, size_t len,
+			  transport::Deadline dl,
+			  std::vector<transport::UniqueFd> *fds,
+			  std::vector<uint8_t> *out)
+{
+	constexpr size_t kFirst = size_t{64} << 10;
+	size_t got = 0;
+	while (got < len) {
+		const size_t step = std::min(len - got, std::max(kFirst, got));
+		out->resize(got + step);
+		VACCEL_RETURN_IF_ERROR(
+		    s.read_exact(std::span(out->data() + got, step), dl, fds));
+		got += step;
+	}
+	return core::Status::ok();
+}
+
+} // namespace
+
+core::Result<transport::Frame> Server::read_frame(Conn &conn, bool *direct)
+{
+	// Once a frame has begun, all of it is due within the read timeout.
+	const transport::Deadline dl =
+	    transport::deadline_in(opts_.read_timeout);
+	std::vector<transport::UniqueFd> fds;
+	auto *fd_sink = conn.local ? &fds : nullptr;
+	// The header first: a Data frame of a chunked call is read straight
+	// into that call's buffer, without a copy.
+	auto hdr =
+	    transport::read_header(conn.stream, opts_.max_frame, dl, fd_sink);
+	if (!hdr)
+		return hdr.status();
+	transport::Frame fr;
+	fr.header = *hdr;
+	const uint32_t len = fr.header.length;
+	Inbound *in = nullptr;
+	if (fr.header.type == MsgType::Data) {
+		auto it = conn.inbound.find(fr.header.stream_id);
+		if (it != conn.inbound.end() &&
+		    it->second.kind == Inbound::Kind::Call &&
+		    !it->second.failed &&
+		    len <= it->second.expected - it->second.got)
+			in = &it->second;
+	}
+	core::Status rd;
+	if (in != nullptr) {
+		rd = conn.stream.read_exact(
+		    std::span(in->bytes.get() + in->got, len), dl, fd_sink);
+		in->got += len;
+		*direct = true;
+	} else {
+		rd = read_growing(conn.stream, len, dl, fd_sink, &fr.payload);
+	}
+	if (!rd)
+		return rd;
+	fr.fds = std::move(fds);
+	return fr;
+}
+
+bool Server::await_frame(Conn &conn)
+{
+	using Clock = std::chrono::steady_clock;
+	const bool idle_on = opts_.idle_timeout.count() > 0;
+	for (;;) {
+		auto now = Clock::now();
+		expire_stalled(conn, now);
+		auto wake = Clock::time_point::max();
+		if (idle_on)
+			wake = conn.active + opts_.idle_timeout;
+		if (opts_.read_timeout.count() > 0)
+			for (const auto &kv : conn.inbound)
+				wake = std::min(wake, kv.second.progress +
+							  opts_.read_timeout);
+		int ms = -1;
+		if (wake != Clock::time_point::max())
+			ms = static_cast<int>(std::clamp<int64_t>(
+			    std::chrono::ceil<std::chrono::milliseconds>(wake -
+									 now)
+				.count(),
+			    0, 60000));
+		pollfd p{conn.stream.fd(), POLLIN, 0};
+		// Ready, an error or a signal: the read that follows tells.
+		if (::poll(&p, 1, ms) != 0 || conn.closing)
+			return true;
+		now = Clock::now();
+		if (!idle_on || now < conn.active + opts_.idle_timeout)
+			continue;
+		if (idle(conn)) {
+			vaccel_info(
+			    "agent: connection %llu: idle for %lld ms "
+			    "with no session; closing it",
+			    static_cast<unsigned long long>(conn.id),
+			    static_cast<long long>(opts_.idle_timeout.count()));
+			return false;
+		}
+		conn.active = now;
+	}
+}
+
+bool Server::idle(Conn &conn)
+{
+	if (!conn.inbound.empty() || conn.out.queued() != 0)
+		return false;
+	{
+		std::lock_guard lock(conn.mu);
+		if (conn.in_flight != 0)
+			return false;
+	}
+	return !service_.objects().owns_sessions(conn.id);
+}
+
+void Server::expire_stalled(Conn &conn,
+			    std::chrono::steady_clock::time_point now)
+{
+	if (opts_.read_timeout.count() <= 0)
+		return;
+	for (auto it = conn.inbound.begin(); it != conn.inbound.end();) {
+		Inbound &in = it->second;
+		if (now - in.progress < opts_.read_timeout) {
+			++it;
+			continue;
+		}
+		if (!in.failed) {
+			const RpcStatus st = RpcStatus::exhausted(
+			    "streaming call: no data for %lld ms; dropped, "
+			    "its %llu bytes of buffer budget released",
+			    static_cast<long long>(opts_.read_timeout.count()),
+			    static_cast<unsigned long long>(in.held.bytes()));
+			vaccel_warn("agent: connection %llu: stream %u: %s",
+				    static_cast<unsigned long long>(conn.id),
+				    it->first, st.message().c_str());
+			reply(conn, it->first, error_response(st));
+		}
+		it = conn.inbound.erase(it);
+	}
 }
 
 std::shared_ptr<Server::Job> Server::take_slot_request(Conn &conn)
@@ -628,13 +846,6 @@ bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 namespace
 {
 
-rpc::ttrpc::Response error_response(const RpcStatus &st)
-{
-	rpc::ttrpc::Response r;
-	set_status(r, st);
-	return r;
-}
-
 // Merges one message of upstream's GenopStream into the call being
 // assembled: an arg sent whole is appended as is; an arg split into
 // `parts` messages (one arg each, part_no 1..parts) is concatenated.
@@ -671,6 +882,34 @@ RpcStatus merge_part(rpc::genop::Arg &part, uint32_t &next,
 	return RpcStatus::ok();
 }
 
+// One message of an upstream GenopStream, parsed after its args were
+// counted on the wire (empty args expand when parsed: wire_bounds.h), and
+// checked against what the call already holds.
+RpcStatus parse_genop_part(const rpc::genop::Request &held,
+			   std::span<const uint8_t> bytes, const Limits &limits,
+			   uint64_t max_message, rpc::genop::Request *part)
+{
+	AGENT_RETURN_IF_ERROR(
+	    check_repeated(bytes, bounds::genop, limits, "GenopStream"));
+	if (!part->ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+		return RpcStatus::invalid("GenopStream: malformed message");
+	const auto count = [](int a, int b) {
+		return static_cast<size_t>(a) + static_cast<size_t>(b);
+	};
+	if (count(held.read_args_size(), part->read_args_size()) >
+		limits.max_args ||
+	    count(held.write_args_size(), part->write_args_size()) >
+		limits.max_args)
+		return RpcStatus::invalid(
+		    "GenopStream: more than %zu read or write args",
+		    limits.max_args);
+	if (held.ByteSizeLong() + bytes.size() > max_message)
+		return RpcStatus::exhausted(
+		    "GenopStream: more than %llu bytes",
+		    static_cast<unsigned long long>(max_message));
+	return RpcStatus::ok();
+}
+
 } // namespace
 
 bool Server::open_stream(const std::shared_ptr<Conn> &conn,
@@ -679,7 +918,10 @@ bool Server::open_stream(const std::shared_ptr<Conn> &conn,
 	const uint32_t sid = frame.header.stream_id;
 	constexpr size_t kMaxOpenStreams = 16;
 	rpc::ttrpc::Request req;
-	if (!req.ParseFromArray(frame.payload.data(),
+	if (!check_repeated(frame.payload, bounds::ttrpc_request,
+			    service_.limits(), "ttrpc request")
+		 .is_ok() ||
+	    !req.ParseFromArray(frame.payload.data(),
 				static_cast<int>(frame.payload.size()))) {
 		vaccel_warn("agent: connection %llu: malformed stream request "
 			    "on stream %u; closing it",
@@ -693,7 +935,8 @@ bool Server::open_stream(const std::shared_ptr<Conn> &conn,
 		return false;
 	}
 	Inbound in;
-	in.held = Reservation(this);
+	in.held = Reservation(this, conn->tenant, conn->id);
+	in.progress = std::chrono::steady_clock::now();
 	RpcStatus st;
 	const bool upstream_genop =
 	    (req.service() == transport::kServiceSync ||
@@ -718,13 +961,7 @@ bool Server::open_stream(const std::shared_ptr<Conn> &conn,
 			    "%llu",
 			    static_cast<unsigned long long>(h.size()),
 			    static_cast<unsigned long long>(opts_.max_message));
-		else if (!in.held.grow(h.size()))
-			st = RpcStatus::exhausted(
-			    "agent busy: %llu bytes of large calls already "
-			    "buffered",
-			    static_cast<unsigned long long>(
-				service_.buffered()));
-		else {
+		else if (st = in.held.grow(h.size()); st.is_ok()) {
 			in.kind = Inbound::Kind::Call;
 			in.service = h.service();
 			in.method = h.method();
@@ -767,6 +1004,7 @@ bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
 		return true;
 	}
 	Inbound &in = it->second;
+	in.progress = std::chrono::steady_clock::now();
 	RpcStatus st;
 	const bool has_data =
 	    (frame.header.flags & transport::kFlagNoData) == 0 &&
@@ -780,24 +1018,11 @@ bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
 			    static_cast<unsigned long long>(in.expected));
 		} else {
 			rpc::genop::Request part;
-			if (!part.ParseFromArray(
-				frame.payload.data(),
-				static_cast<int>(frame.payload.size())))
-				st = RpcStatus::invalid(
-				    "GenopStream: malformed message");
-			else if (in.genop.ByteSizeLong() +
-				     frame.payload.size() >
-				 opts_.max_message)
-				st = RpcStatus::exhausted(
-				    "GenopStream: more than %llu bytes",
-				    static_cast<unsigned long long>(
-					opts_.max_message));
-			else if (!in.held.grow(frame.payload.size()))
-				st = RpcStatus::exhausted(
-				    "agent busy: %llu bytes of large calls "
-				    "already buffered",
-				    static_cast<unsigned long long>(
-					service_.buffered()));
+			st = parse_genop_part(in.genop, frame.payload,
+					      service_.limits(),
+					      opts_.max_message, &part);
+			if (st.is_ok())
+				st = in.held.grow(frame.payload.size());
 			if (st.is_ok()) {
 				in.genop.set_session_id(part.session_id());
 				const bool split_read =
@@ -1059,54 +1284,17 @@ size_t Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
 		service_.slot_replies().fetch_add(1, std::memory_order_relaxed);
 		return total_sent;
 	}
-	core::Status st;
-	FrameHeader h;
-	h.stream_id = stream_id;
-	auto send = [&](std::span<const std::span<const uint8_t>> parts) {
-		std::lock_guard lock(conn.write_mu);
-		if (conn.closing)
-			return false;
-		st = transport::write_frame_parts(
-		    conn.stream, h, parts,
-		    transport::deadline_in(opts_.write_timeout));
-		return true;
-	};
-	if (head.size() + payload.size() <= opts_.max_frame) {
-		h.type = MsgType::Response;
-		if (!send(pieces))
-			return 0;
-	} else {
-		// Chunks leave one frame at a time, so other replies on this
-		// connection interleave instead of waiting for the whole.
-		h.type = MsgType::Data;
-		size_t at = 0; // index into pieces
-		while (st && at < 2) {
-			std::span<const uint8_t> parts[2];
-			size_t np = 0, room = opts_.max_frame;
-			while (room > 0 && at < 2) {
-				auto &p = pieces[at];
-				const size_t n = std::min(room, p.size());
-				if (n > 0)
-					parts[np++] = p.first(n);
-				p = p.subspan(n);
-				room -= n;
-				if (p.empty())
-					++at;
-			}
-			if (!send(std::span(parts, np)))
-				return 0;
-		}
-		h.type = MsgType::Response;
-		if (st && !send({}))
-			return 0;
-	}
-	if (st)
-		return total_sent;
-	vaccel_warn("agent: connection %llu: %s; closing it",
-		    static_cast<unsigned long long>(conn.id),
-		    st.message().c_str());
-	conn.close_down(); // its reader sees the shutdown and cleans up
-	return 0;
+	if (conn.closing)
+		return 0;
+	auto msg = std::make_unique<OutMessage>();
+	const std::string_view head_view = msg->own(std::move(head));
+	const std::string_view payload_view = msg->own(std::move(payload));
+	frame_reply(*msg, stream_id, head_view, payload_view, opts_.max_frame);
+	// Never waits for the peer: a reply the socket cannot take now
+	// waits in the connection's queue (reply_queue.h).
+	if (!conn.out.push(std::move(msg)))
+		return 0;
+	return total_sent;
 }
 
 } // namespace vaccel::agent

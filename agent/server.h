@@ -12,13 +12,19 @@
 //  - a fixed worker pool (worker_pool.h) that runs the requests of every
 //    connection, so a slow op occupies one worker and other sessions and
 //    connections keep being served by the rest;
-//  - responses are written by the worker that produced them, under the
-//    connection's write mutex so frames never interleave; they may leave
-//    in any order, as ttrpc allows.
+//  - a worker hands its response to the connection's reply queue
+//    (reply_queue.h), which writes what the socket takes at once and
+//    leaves the rest to a writer thread of that connection, started the
+//    first time a reply has to wait: a worker never waits for a client.
+//    Responses may leave in any order, as ttrpc allows.
 // A connection that sends a malformed or oversized frame, or hangs up, is
-// closed alone, and everything it owned is released (Service).
+// closed alone, and everything it owned is released (Service). So is one
+// that stops reading its replies (queue cap, write deadline), leaves a
+// frame half sent (read deadline), or holds no session and sends nothing
+// (idle timeout); a streaming call that stops sending is dropped alone.
 #pragma once
 
+#include "reply_queue.h"
 #include "service.h"
 #include "trace.h"
 #include "worker_pool.h"
@@ -49,8 +55,21 @@ struct ServerOptions {
 	// stops reading (TCP pushes back on the client) until one finishes.
 	// This bounds the memory a single client can pin.
 	size_t max_in_flight = 64;
-	// A client that stops reading its responses is dropped after this.
+	// A client whose socket takes no byte of its queued replies for this
+	// long is dropped (--write-timeout-ms; 0: never).
 	std::chrono::milliseconds write_timeout{30000};
+	// Bytes of replies that may wait behind the one being written; a
+	// client that lets more pile up is dropped (--max-queued-reply).
+	size_t max_queued_reply = size_t{64} << 20;
+	// Once a frame's first byte came, the rest must arrive within this;
+	// a streaming call (chunked Call, GenopStream) whose next frame
+	// takes longer is dropped and its buffer budget released
+	// (--read-timeout-ms; 0: never).
+	std::chrono::milliseconds read_timeout{30000};
+	// A connection that owns no session, has nothing in flight and
+	// sends nothing for this long is closed (--idle-timeout-ms; 0:
+	// never). Connections with sessions are never closed for idling.
+	std::chrono::milliseconds idle_timeout{60000};
 	// Largest request or reply of a chunked call (AgentData/Call) or
 	// upstream GenopStream, after reassembly. (The memory all such calls
 	// may hold together is the service's Limits::max_buffered.)
@@ -127,6 +146,16 @@ private:
 	std::shared_ptr<Job> take_slot_request(Conn &conn);
 	// Streaming calls, on the reader thread: returns false when the
 	// connection must be closed.
+	// Waits for @p conn's next frame, dropping streaming calls that
+	// stalled meanwhile; false: the connection idled out.
+	bool await_frame(Conn &conn);
+	// Whether @p conn holds nothing an idle timeout would cost it.
+	bool idle(Conn &conn);
+	void expire_stalled(Conn &conn,
+			    std::chrono::steady_clock::time_point now);
+	// Reads one frame within the read timeout; *@p direct: its payload
+	// went straight into its chunked call's buffer.
+	core::Result<transport::Frame> read_frame(Conn &conn, bool *direct);
 	bool open_stream(const std::shared_ptr<Conn> &conn,
 			 transport::Frame &frame);
 	// @p consumed: the reader already put the frame's payload into its

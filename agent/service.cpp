@@ -6,6 +6,7 @@
 #include "service.h"
 
 #include "handlers/handlers.h"
+#include "wire_bounds.h"
 
 #include <cstdio>
 #include <exception>
@@ -88,12 +89,34 @@ struct Method {
 	std::optional<OpClass> cls;
 };
 
-// Decodes Req, runs Fn, encodes Resp. A payload protobuf cannot parse is
-// the client's fault: INVALID_ARGUMENT, and the handler never runs.
+// The repeated fields of Req counted before it is parsed (wire_bounds.h);
+// none for requests without any.
+template <class Req> const std::span<const RepeatedBound> kBounds{};
+template <>
+const std::span<const RepeatedBound> kBounds<rpc::genop::Request> =
+    bounds::genop;
+template <>
+const std::span<const RepeatedBound> kBounds<rpc::ext::ShmGenopRequest> =
+    bounds::shm_genop;
+template <>
+const std::span<const RepeatedBound> kBounds<rpc::resource::RegisterRequest> =
+    bounds::register_req;
+template <>
+const std::span<const RepeatedBound> kBounds<rpc::tf::ModelRunRequest> =
+    bounds::tf_run;
+template <>
+const std::span<const RepeatedBound> kBounds<rpc::tflite::ModelRunRequest> =
+    bounds::tflite_run;
+
+// Decodes Req, runs Fn, encodes Resp. A payload protobuf cannot parse, or
+// one with more repeated elements than the Limits allow, is the client's
+// fault: INVALID_ARGUMENT, and the handler never runs.
 template <class Req, class Resp, RpcStatus (*Fn)(Context &, Req &, Resp &)>
 RpcStatus adapt(Context &ctx, std::span<const uint8_t> in, std::string *out)
 {
 	Req req;
+	AGENT_RETURN_IF_ERROR(
+	    check_repeated(in, kBounds<Req>, ctx.limits, req.GetTypeName()));
 	if (!req.ParseFromArray(in.data(), static_cast<int>(in.size())))
 		return RpcStatus::invalid("malformed %s payload (%zu bytes)",
 					  req.GetTypeName().c_str(), in.size());

@@ -43,6 +43,7 @@ struct Limits {
 	size_t max_tensors = 1024; // tensors / nodes in or out
 	size_t max_dims = 64;      // dimensions of one tensor
 	size_t max_name = 255;     // a blob's file name (NAME_MAX)
+	size_t max_metadata = 64;  // ttrpc metadata entries of a request
 };
 
 class Service;
@@ -103,6 +104,12 @@ public:
 	// A connection's objects can be created only between these two calls;
 	// closing releases everything the connection still owns.
 	void open_connection(ConnId conn) { objects_.open_connection(conn); }
+	// A connection id no other connection of this service has: several
+	// listeners (one per tenant or sandbox) may share one service.
+	ConnId next_connection_id() noexcept
+	{
+		return next_conn_.fetch_add(1, std::memory_order_relaxed) + 1;
+	}
 	void close_connection(ConnId conn) { objects_.close_connection(conn); }
 	// Releases every object of every connection (shutdown).
 	void clear() { objects_.clear(); }
@@ -166,6 +173,7 @@ private:
 	TenantRegistry tenants_;
 	ObjectTable objects_;
 	std::atomic<uint64_t> requests_{0};
+	std::atomic<ConnId> next_conn_{0};
 	std::atomic<uint64_t> buffered_{0};
 	std::atomic<uint64_t> regions_{0};
 	std::atomic<uint64_t> slot_replies_{0};

@@ -3,6 +3,7 @@
 #include "tensors.h"
 
 #include "../shm.h"
+#include "../wire_bounds.h"
 
 #include "transport/codec.h"
 
@@ -195,6 +196,9 @@ RpcStatus run_model(Context &ctx, const TorchRunView &req, std::string *resp,
 RpcStatus torch_model_run(Context &ctx, std::span<const uint8_t> request,
 			  std::string *response)
 {
+	AGENT_RETURN_IF_ERROR(
+	    check_repeated(request, bounds::torch_run, ctx.limits,
+			   "vaccel.rpc.torch.ModelRunRequest"));
 	TorchRunView run;
 	if (!transport::codec::parse_torch_run(request, &run))
 		return RpcStatus::invalid(
@@ -210,6 +214,9 @@ RpcStatus torch_model_run_shm(Context &ctx, std::span<const uint8_t> request,
 	if (ctx.call.regions == nullptr)
 		return RpcStatus::unimplemented(
 		    "shared memory is offered on unix sockets only");
+	AGENT_RETURN_IF_ERROR(
+	    check_repeated(request, bounds::shm_torch_run, ctx.limits,
+			   "vaccel.rpc.ext.ShmTorchRunRequest"));
 	std::span<const uint8_t> inner;
 	std::vector<ShmPlace> places;
 	if (!transport::codec::parse_shm_torch_run(request, &inner, &places))

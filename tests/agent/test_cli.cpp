@@ -42,6 +42,26 @@ TEST(Cli, Options)
 	EXPECT_TRUE(parse_cli({"a", "--help"})->help);
 }
 
+TEST(Cli, FairProgressOptions)
+{
+	auto d = parse_cli({"a"});
+	ASSERT_TRUE(d);
+	EXPECT_EQ(d->read_timeout_ms, 30000U);
+	EXPECT_EQ(d->idle_timeout_ms, 60000U);
+	EXPECT_EQ(d->write_timeout_ms, 30000U);
+	EXPECT_EQ(d->max_queued_reply, uint64_t{64} << 20);
+	auto o = parse_cli({"a", "--read-timeout-ms", "500",
+			    "--idle-timeout-ms=0", "--write-timeout-ms", "1000",
+			    "--max-queued-reply", "1048576"});
+	ASSERT_TRUE(o) << o.status().message();
+	EXPECT_EQ(o->read_timeout_ms, 500U);
+	EXPECT_EQ(o->idle_timeout_ms, 0U);
+	EXPECT_EQ(o->write_timeout_ms, 1000U);
+	EXPECT_EQ(o->max_queued_reply, 1048576U);
+	EXPECT_FALSE(parse_cli({"a", "--read-timeout-ms", "-1"}));
+	EXPECT_FALSE(parse_cli({"a", "--max-queued-reply", "100"}));
+}
+
 TEST(Cli, LargeDataAndLatencyOptions)
 {
 	auto d = parse_cli({"a"});
