@@ -860,8 +860,10 @@ RpcStatus merge_part(rpc::genop::Arg &part, uint32_t &next,
 	if (next == 1) {
 		part.set_arg_type(in.arg_type());
 		part.set_custom_type_id(in.custom_type_id());
+		// Never reserved at the announced size: a 20-byte part may
+		// announce 4 GiB. The buffer grows as parts arrive (each
+		// charged to the budget when its frame was read).
 		part.set_size(in.size());
-		part.mutable_buf()->reserve(in.size());
 	}
 	part.mutable_buf()->append(in.buf());
 	if (part.buf().size() > part.size())
