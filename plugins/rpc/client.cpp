@@ -833,6 +833,8 @@ Status status_from_reply(const rpc::ttrpc::Status &st,
 		return Status(VACCEL_ENOENT, msg);
 	case RpcCode::PermissionDenied:
 		return Status(VACCEL_EPERM, msg);
+	case RpcCode::ResourceExhausted: // a quota or the agent's budget
+		return Status(VACCEL_EBUSY, msg);
 	case RpcCode::Unimplemented:
 		return Status(VACCEL_ENOTSUP, msg);
 	default:
