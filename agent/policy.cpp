@@ -23,7 +23,7 @@ namespace
 {
 
 constexpr std::array<std::string_view, static_cast<size_t>(OpClass::Count)>
-    kClassNames = {"noop", "image", "blas",  "exec",   "torch",
+    kClassNames = {"noop", "image",  "blas", "exec",   "torch",
 		   "tf",   "tflite", "fpga", "minmax", "opencv"};
 
 } // namespace
@@ -169,7 +169,8 @@ public:
 		for (const auto &e : *arr) {
 			auto s = e.value<std::string>();
 			if (!s)
-				return error(key, "must be an array of strings");
+				return error(key,
+					     "must be an array of strings");
 			out->push_back(*s);
 		}
 		return Status::ok();
@@ -209,11 +210,10 @@ public:
 	[[nodiscard]] Status error(std::string_view key,
 				   std::string_view what) const
 	{
-		return Status::error(VACCEL_EINVAL, "%s: %s.%.*s: %.*s",
-				     origin_.c_str(), where_.c_str(),
-				     static_cast<int>(key.size()), key.data(),
-				     static_cast<int>(what.size()),
-				     what.data());
+		return Status::error(
+		    VACCEL_EINVAL, "%s: %s.%.*s: %.*s", origin_.c_str(),
+		    where_.c_str(), static_cast<int>(key.size()), key.data(),
+		    static_cast<int>(what.size()), what.data());
 	}
 
 private:
@@ -244,8 +244,10 @@ Status parse_exec(Reader &r, std::vector<ExecRule> *out)
 	out->clear();
 	for (const auto &e : *arr) {
 		const auto *t = e.as_table();
-		auto lib = t ? (*t)["library"].value<std::string>() : std::nullopt;
-		auto sym = t ? (*t)["symbol"].value<std::string>() : std::nullopt;
+		auto lib =
+		    t ? (*t)["library"].value<std::string>() : std::nullopt;
+		auto sym =
+		    t ? (*t)["symbol"].value<std::string>() : std::nullopt;
 		if (!lib || !sym || t->size() != 2)
 			return r.error("exec", "each entry must be { library = "
 					       "\"...\", symbol = \"...\" }");
@@ -277,10 +279,11 @@ Status parse_ops(Reader &r, OpClassSet *out)
 		}
 		auto c = op_class_from_name(n);
 		if (!c)
-			return r.error("ops", "unknown op class \"" + n +
-						  "\" (noop, image, blas, exec, "
-						  "torch, tf, tflite, fpga, "
-						  "minmax, opencv, all)");
+			return r.error("ops",
+				       "unknown op class \"" + n +
+					   "\" (noop, image, blas, exec, "
+					   "torch, tf, tflite, fpga, "
+					   "minmax, opencv, all)");
 		out->set(static_cast<size_t>(*c));
 	}
 	return Status::ok();
@@ -300,7 +303,8 @@ Status parse_url(const toml::table &t, const std::string &where,
 	VACCEL_RETURN_IF_ERROR(r.number("max_concurrent", &u->max_concurrent));
 	for (const auto &s : u->schemes)
 		if (s != "http" && s != "https")
-			return r.error("schemes", "only \"http\" and \"https\"");
+			return r.error("schemes",
+				       "only \"http\" and \"https\"");
 	for (auto &h : u->hosts)
 		std::transform(h.begin(), h.end(), h.begin(), [](char c) {
 			return static_cast<char>(
@@ -363,6 +367,16 @@ Status parse_identity(const toml::table &t, const std::string &origin,
 			id->uid_tenants[uid] = *name;
 		}
 	}
+	if (const auto *m = r.table("tls_tenants")) {
+		for (const auto &[k, v] : *m) {
+			auto name = v.value<std::string>();
+			if (k.str().empty() || !name || name->empty())
+				return r.error("tls_tenants",
+					       "entries must be \"<certificate "
+					       "common name>\" = \"<tenant>\"");
+			id->tls_tenants[std::string(k.str())] = *name;
+		}
+	}
 	return r.finish();
 }
 
@@ -416,9 +430,8 @@ Result<Policy> load_policy(const std::string &path)
 {
 	std::ifstream in(path);
 	if (!in)
-		return Status::error(VACCEL_ENOENT,
-				     "cannot read policy file %s",
-				     path.c_str());
+		return Status::error(
+		    VACCEL_ENOENT, "cannot read policy file %s", path.c_str());
 	std::stringstream ss;
 	ss << in.rdbuf();
 	return parse_policy(ss.str(), path);
@@ -461,16 +474,17 @@ void describe_tenant(std::ostream &os, const std::string &where,
 	std::vector<std::string> ops;
 	for (size_t i = 0; i < t.ops.size(); ++i)
 		if (t.ops.test(i))
-			ops.emplace_back(op_class_name(static_cast<OpClass>(i)));
+			ops.emplace_back(
+			    op_class_name(static_cast<OpClass>(i)));
 	os << "\n[" << where << "]\nops = " << list(ops) << "\nexec = [";
 	for (size_t i = 0; i < t.exec.size(); ++i)
-		os << (i > 0 ? ", " : "") << "{ library = "
-		   << quoted(t.exec[i].library)
+		os << (i > 0 ? ", " : "")
+		   << "{ library = " << quoted(t.exec[i].library)
 		   << ", symbol = " << quoted(t.exec[i].symbol) << " }";
 	os << "]\n";
 	const auto &u = t.url;
-	os << "\n[" << where << ".url]\nenabled = "
-	   << (u.enabled ? "true" : "false")
+	os << "\n[" << where
+	   << ".url]\nenabled = " << (u.enabled ? "true" : "false")
 	   << "\nschemes = " << list(u.schemes) << "\nhosts = " << list(u.hosts)
 	   << "\nallow_private = " << (u.allow_private ? "true" : "false")
 	   << "\nmax_bytes = " << u.max_bytes
@@ -497,6 +511,9 @@ std::string describe(const Policy &p)
 	for (const auto &[uid, name] : p.identity.uid_tenants)
 		os << quoted(std::to_string(uid)) << " = " << quoted(name)
 		   << "\n";
+	os << "\n[identity.tls_tenants]\n";
+	for (const auto &[cn, name] : p.identity.tls_tenants)
+		os << quoted(cn) << " = " << quoted(name) << "\n";
 	describe_tenant(os, "default", p.defaults);
 	for (const auto &[name, t] : p.tenants)
 		describe_tenant(os, "tenant." + quoted(name), t);

@@ -95,8 +95,8 @@ struct TenantPolicy {
 	}
 	// The rule that lets @p library (a host path or "sha256:<hex>") run
 	// @p symbol; null when none does.
-	[[nodiscard]] const ExecRule *
-	exec_rule(std::string_view library, std::string_view symbol) const;
+	[[nodiscard]] const ExecRule *exec_rule(std::string_view library,
+						std::string_view symbol) const;
 	// Whether some rule names @p library at all (any symbol).
 	[[nodiscard]] bool exec_names(std::string_view library) const;
 };
@@ -109,13 +109,16 @@ struct IdentityPolicy {
 	std::vector<uint32_t> allow_gids;
 	// uid -> tenant name; unmapped peers are tenant "uid:<uid>".
 	std::map<uint32_t, std::string> uid_tenants;
+	// TLS listeners: client certificate subject CN -> tenant name;
+	// unmapped clients are tenant "tls:<CN>".
+	std::map<std::string, std::string> tls_tenants;
 };
 
 struct Policy {
-	TenantPolicy defaults;                         // [default]
-	std::map<std::string, TenantPolicy> tenants;   // [tenant.NAME]
-	IdentityPolicy identity;                       // [identity]
-	uint32_t max_connections = 1024;               // [agent]
+	TenantPolicy defaults;                       // [default]
+	std::map<std::string, TenantPolicy> tenants; // [tenant.NAME]
+	IdentityPolicy identity;                     // [identity]
+	uint32_t max_connections = 1024;             // [agent]
 	std::string origin = "built-in defaults";
 
 	// @p name's policy: its own table, else the defaults.
