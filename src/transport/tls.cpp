@@ -35,7 +35,8 @@ std::string ssl_errors()
 		const char *reason = ERR_reason_error_string(e);
 		if (!out.empty())
 			out += "; ";
-		out += reason != nullptr ? reason : "error " + std::to_string(e);
+		out +=
+		    reason != nullptr ? reason : "error " + std::to_string(e);
 	}
 	return out.empty() ? std::string("unknown TLS error") : out;
 }
@@ -91,8 +92,8 @@ Status load_key_pair(SSL_CTX *ctx, const TlsFiles &f)
 {
 	if (SSL_CTX_use_certificate_chain_file(ctx, f.cert.c_str()) != 1)
 		return ctx_error("certificate", f.cert);
-	if (SSL_CTX_use_PrivateKey_file(ctx, f.key.c_str(),
-					SSL_FILETYPE_PEM) != 1)
+	if (SSL_CTX_use_PrivateKey_file(ctx, f.key.c_str(), SSL_FILETYPE_PEM) !=
+	    1)
 		return ctx_error("private key", f.key);
 	if (SSL_CTX_check_private_key(ctx) != 1)
 		return ctx_error("private key does not match the certificate",
@@ -126,8 +127,8 @@ bool retryable(int err)
 int bio_write(BIO *b, const char *buf, int len)
 {
 	BIO_clear_retry_flags(b);
-	const ssize_t n = ::send(socket_of(b), buf, static_cast<size_t>(len),
-				 MSG_NOSIGNAL);
+	const ssize_t n =
+	    ::send(socket_of(b), buf, static_cast<size_t>(len), MSG_NOSIGNAL);
 	if (n < 0 && retryable(errno))
 		BIO_set_retry_write(b);
 	return static_cast<int>(n);
@@ -136,7 +137,8 @@ int bio_write(BIO *b, const char *buf, int len)
 int bio_read(BIO *b, char *buf, int len)
 {
 	BIO_clear_retry_flags(b);
-	const ssize_t n = ::recv(socket_of(b), buf, static_cast<size_t>(len), 0);
+	const ssize_t n =
+	    ::recv(socket_of(b), buf, static_cast<size_t>(len), 0);
 	if (n < 0 && retryable(errno))
 		BIO_set_retry_read(b);
 	else if (n == 0) // what BIO_eof() reports: the peer closed
@@ -160,14 +162,13 @@ long bio_ctrl(BIO *b, int cmd, long, void *)
 const BIO_METHOD *socket_method()
 {
 	static BIO_METHOD *const m = [] {
-		BIO_METHOD *bm = BIO_meth_new(BIO_get_new_index() |
-						  BIO_TYPE_SOURCE_SINK |
-						  BIO_TYPE_DESCRIPTOR,
-					      "vaccel socket");
-		if (bm != nullptr &&
-		    (BIO_meth_set_write(bm, bio_write) != 1 ||
-		     BIO_meth_set_read(bm, bio_read) != 1 ||
-		     BIO_meth_set_ctrl(bm, bio_ctrl) != 1)) {
+		BIO_METHOD *bm =
+		    BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK |
+				     BIO_TYPE_DESCRIPTOR,
+				 "vaccel socket");
+		if (bm != nullptr && (BIO_meth_set_write(bm, bio_write) != 1 ||
+				      BIO_meth_set_read(bm, bio_read) != 1 ||
+				      BIO_meth_set_ctrl(bm, bio_ctrl) != 1)) {
 			BIO_meth_free(bm);
 			bm = nullptr;
 		}
@@ -259,10 +260,9 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::client(const TlsFiles &f)
 	if (!f.cert.empty())
 		VACCEL_RETURN_IF_ERROR(load_key_pair(ctx.get(), f));
 	const int loaded =
-	    f.ca.empty()
-		? SSL_CTX_set_default_verify_paths(ctx.get())
-		: SSL_CTX_load_verify_locations(ctx.get(), f.ca.c_str(),
-						nullptr);
+	    f.ca.empty() ? SSL_CTX_set_default_verify_paths(ctx.get())
+			 : SSL_CTX_load_verify_locations(ctx.get(),
+							 f.ca.c_str(), nullptr);
 	if (loaded != 1)
 		return ctx_error("CA", f.ca.empty() ? "(system)" : f.ca);
 	SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
@@ -383,8 +383,7 @@ Status TlsSession::handshake(int fd, Deadline dl)
 	    fd, dl, "tls handshake",
 	    [](SSL *s, size_t *) { return SSL_do_handshake(s); }, &n, &closed));
 	if (closed)
-		return Status::error(VACCEL_EIO,
-				     "tls handshake: peer closed");
+		return Status::error(VACCEL_EIO, "tls handshake: peer closed");
 	return Status::ok();
 }
 
@@ -402,8 +401,7 @@ Result<size_t> TlsSession::read_some(int fd, std::span<uint8_t> data,
 	return closed ? size_t{0} : n;
 }
 
-Status TlsSession::write_one(int fd, std::span<const uint8_t> data,
-			     Deadline dl)
+Status TlsSession::write_one(int fd, std::span<const uint8_t> data, Deadline dl)
 {
 	while (!data.empty()) {
 		size_t n = 0;

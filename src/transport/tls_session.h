@@ -29,7 +29,8 @@ public:
 	Status handshake(int fd, Deadline dl);
 	// Some bytes (at least one), or 0 when the peer closed.
 	Result<size_t> read_some(int fd, std::span<uint8_t> data, Deadline dl);
-	Status write_all(int fd, std::span<const std::span<const uint8_t>> parts,
+	Status write_all(int fd,
+			 std::span<const std::span<const uint8_t>> parts,
 			 Deadline dl);
 	// Whether bytes already read off the socket wait inside OpenSSL.
 	[[nodiscard]] bool pending() const;

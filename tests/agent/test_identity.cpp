@@ -52,7 +52,8 @@ TEST(TlsIdentity, PolicyMapping)
 	EXPECT_EQ(again->identity.tls_tenants, p->identity.tls_tenants);
 
 	EXPECT_FALSE(parse_policy("[identity.tls_tenants]\n\"a\" = 3\n", "t"));
-	EXPECT_FALSE(parse_policy("[identity.tls_tenants]\n\"a\" = \"\"\n", "t"));
+	EXPECT_FALSE(
+	    parse_policy("[identity.tls_tenants]\n\"a\" = \"\"\n", "t"));
 }
 
 } // namespace

@@ -288,22 +288,22 @@ TEST_F(RpcTls, RefusesClientsWithoutAValidCertificate)
 {
 	ASSERT_NO_FATAL_FAILURE(start_agent());
 	using vaccel::transport::TlsFiles;
-	EXPECT_TRUE(answered(TlsFiles{ca_.cert("client-b"),
-				      ca_.key("client-b"), ca_.ca()}));
+	EXPECT_TRUE(answered(
+	    TlsFiles{ca_.cert("client-b"), ca_.key("client-b"), ca_.ca()}));
 	// No certificate; one from another CA (with a known name).
 	EXPECT_FALSE(answered(TlsFiles{"", "", ca_.ca()}));
-	EXPECT_FALSE(answered(TlsFiles{rogue_.cert("rogue-a"),
-				       rogue_.key("rogue-a"), ca_.ca()}));
+	EXPECT_FALSE(answered(
+	    TlsFiles{rogue_.cert("rogue-a"), rogue_.key("rogue-a"), ca_.ca()}));
 	// Plaintext ttrpc on the TLS port.
 	RawConn plain;
 	ASSERT_TRUE(plain.connect(agent_->address()));
-	EXPECT_FALSE(plain.call("vaccel.ext.AgentAdmin", "Stats", "")
-			 .has_value());
+	EXPECT_FALSE(
+	    plain.call("vaccel.ext.AgentAdmin", "Stats", "").has_value());
 	// Each refusal is audited; the agent still serves the others.
 	const std::string log = agent_->log();
 	EXPECT_NE(log.find("connection-refused"), std::string::npos) << log;
-	EXPECT_TRUE(answered(TlsFiles{ca_.cert("client-a"),
-				      ca_.key("client-a"), ca_.ca()}));
+	EXPECT_TRUE(answered(
+	    TlsFiles{ca_.cert("client-a"), ca_.key("client-a"), ca_.ca()}));
 	ASSERT_NO_FATAL_FAILURE(become("client-a"));
 	vaccel_session *s = session();
 	ASSERT_NE(s, nullptr);
