@@ -57,6 +57,32 @@ std::string str(std::string_view s)
 	return std::string(s);
 }
 
+// TLS options come as a set, on a TCP listener, and name the tenant
+// themselves (from each client's certificate).
+Status check_tls(const Options &o)
+{
+	const int given = int(!o.tls_cert.empty()) + int(!o.tls_key.empty()) +
+			  int(!o.tls_client_ca.empty());
+	if (given == 0)
+		return Status::ok();
+	if (given != 3)
+		return Status::error(VACCEL_EINVAL,
+				     "TLS needs --tls-cert, --tls-key and "
+				     "--tls-client-ca together");
+	auto addr = transport::parse_address(o.address);
+	if (!addr || addr->kind != transport::Address::Kind::Tcp)
+		return Status::error(VACCEL_EINVAL,
+				     "--tls-* apply to a tcp:// listener, not "
+				     "'%s'",
+				     o.address.c_str());
+	if (!o.tenant.empty())
+		return Status::error(VACCEL_EINVAL,
+				     "--tenant with TLS: each client's tenant "
+				     "comes from its certificate (policy "
+				     "[identity.tls_tenants])");
+	return Status::ok();
+}
+
 } // namespace
 
 Result<ConfigOverrides> parse_vaccel_config(std::string_view text)
@@ -164,7 +190,9 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 		    name == "--admin-socket" || name == "--read-timeout-ms" ||
 		    name == "--idle-timeout-ms" ||
 		    name == "--write-timeout-ms" ||
-		    name == "--max-queued-reply";
+		    name == "--max-queued-reply" || name == "--tls-cert" ||
+		    name == "--tls-key" || name == "--tls-client-ca" ||
+		    name == "--tls-handshake-ms";
 		if (!known)
 			return Status::error(VACCEL_EINVAL,
 					     "unknown option '%s'",
@@ -218,6 +246,23 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 				    "--admin-socket '%s' must be unix:///path",
 				    str(value).c_str());
 			o.admin_socket = str(value);
+		} else if (name == "--tls-cert" || name == "--tls-key" ||
+			   name == "--tls-client-ca") {
+			if (value.empty())
+				return Status::error(VACCEL_EINVAL,
+						     "%s needs a file",
+						     str(name).c_str());
+			(name == "--tls-cert"  ? o.tls_cert
+			 : name == "--tls-key" ? o.tls_key
+					       : o.tls_client_ca) = str(value);
+		} else if (name == "--tls-handshake-ms") {
+			uint32_t n = 0;
+			if (!parse_uint(value, &n) || n < 1 || n > 600000)
+				return Status::error(VACCEL_EINVAL,
+						     "--tls-handshake-ms '%s' "
+						     "must be 1..600000",
+						     str(value).c_str());
+			o.tls_handshake_ms = n;
 		} else if (name == "--socket-mode") {
 			uint32_t m = 0;
 			auto [end, ec] = std::from_chars(
@@ -291,6 +336,7 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 			o.max_frame = n;
 		}
 	}
+	VACCEL_RETURN_IF_ERROR(check_tls(o));
 	if (o.workers == 0)
 		o.workers = std::max(2u, std::thread::hardware_concurrency());
 	if (o.max_frame == 0)
@@ -416,6 +462,15 @@ std::string usage(std::string_view prog)
 	       "(no file permissions)\n"
 	       "      --insecure-tcp         allow plaintext TCP beyond "
 	       "loopback (warned)\n"
+	       "      --tls-cert FILE        TLS on the tcp:// listener: the "
+	       "agent's certificate\n"
+	       "      --tls-key FILE         ... its private key\n"
+	       "      --tls-client-ca FILE   ... the CA of client "
+	       "certificates (required; the\n"
+	       "                             certificate's CN names the "
+	       "tenant)\n"
+	       "      --tls-handshake-ms N   drop a client whose handshake "
+	       "takes longer (10000)\n"
 	       "      --audit-log FILE       audit lines (JSON) to FILE "
 	       "instead of standard error\n"
 	       "      --admin-socket ADDR    unix:///path where launchers "

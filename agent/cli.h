@@ -58,6 +58,15 @@ struct Options {
 	bool insecure_tcp = false;   // --insecure-tcp
 	std::string audit_log;       // --audit-log FILE; empty: stderr
 	std::string admin_socket;    // --admin-socket unix:///path
+	// TLS on a tcp:// listener (all three, or none): the agent's
+	// certificate and key, and the CA whose client certificates are
+	// accepted (each names its tenant).
+	std::string tls_cert;      // --tls-cert FILE
+	std::string tls_key;       // --tls-key FILE
+	std::string tls_client_ca; // --tls-client-ca FILE
+	// --tls-handshake-ms: a client that has not finished its handshake
+	// by then is dropped.
+	uint32_t tls_handshake_ms = 10000;
 	bool help = false;
 };
 

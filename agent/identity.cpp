@@ -58,7 +58,30 @@ bool allowed(int fd, const ucred &cred, const IdentityPolicy &policy)
 	});
 }
 
+// Printable ASCII, as X.509 allows 64 characters of.
+bool usable_name(const std::string &cn)
+{
+	constexpr size_t kMaxCommonName = 64; // ub-common-name, RFC 5280
+	return !cn.empty() && cn.size() <= kMaxCommonName &&
+	       std::all_of(cn.begin(), cn.end(),
+			   [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
 } // namespace
+
+Result<std::string> identify_tls(const std::string &common_name,
+				 const IdentityPolicy &policy)
+{
+	if (!usable_name(common_name))
+		return Status::error(VACCEL_EPERM,
+				     "client certificate has no usable subject "
+				     "common name (exactly one, printable "
+				     "ASCII, at most 64 characters)");
+	auto it = policy.tls_tenants.find(common_name);
+	if (it != policy.tls_tenants.end())
+		return it->second;
+	return "tls:" + common_name;
+}
 
 Result<std::string> identify(int fd, const transport::Address &listener,
 			     const IdentityPolicy &policy,

@@ -258,6 +258,15 @@ int main(int argc, char **argv)
 	if (!addr)
 		return fail("server-address", addr.status().message());
 
+	std::shared_ptr<const vaccel::transport::TlsContext> tls;
+	if (!opts->tls_cert.empty()) {
+		auto ctx = vaccel::transport::TlsContext::server(
+		    {opts->tls_cert, opts->tls_key, opts->tls_client_ca});
+		if (!ctx)
+			return fail("tls", ctx.status().message());
+		tls = std::move(ctx).value();
+	}
+
 	Limits limits;
 	limits.max_frame = opts->max_frame;
 	limits.max_message = opts->max_message;
@@ -283,6 +292,9 @@ int main(int argc, char **argv)
 		so.socket_gid = socket_gid;
 		so.allow_abstract = opts->allow_abstract;
 		so.insecure_tcp = opts->insecure_tcp;
+		so.tls = tls;
+		so.tls_handshake_timeout =
+		    std::chrono::milliseconds(opts->tls_handshake_ms);
 		so.address = addr.value();
 		so.workers = opts->workers;
 		so.max_frame = opts->max_frame;

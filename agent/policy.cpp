@@ -367,6 +367,16 @@ Status parse_identity(const toml::table &t, const std::string &origin,
 			id->uid_tenants[uid] = *name;
 		}
 	}
+	if (const auto *m = r.table("tls_tenants")) {
+		for (const auto &[k, v] : *m) {
+			auto name = v.value<std::string>();
+			if (k.str().empty() || !name || name->empty())
+				return r.error("tls_tenants",
+					       "entries must be \"<certificate "
+					       "common name>\" = \"<tenant>\"");
+			id->tls_tenants[std::string(k.str())] = *name;
+		}
+	}
 	return r.finish();
 }
 
@@ -528,6 +538,9 @@ std::string describe(const Policy &p)
 	for (const auto &[uid, name] : p.identity.uid_tenants)
 		os << quoted(std::to_string(uid)) << " = " << quoted(name)
 		   << "\n";
+	os << "\n[identity.tls_tenants]\n";
+	for (const auto &[cn, name] : p.identity.tls_tenants)
+		os << quoted(cn) << " = " << quoted(name) << "\n";
 	describe_tenant(os, "default", p.defaults);
 	for (const auto &[name, t] : p.tenants)
 		describe_tenant(os, "tenant." + quoted(name), t);

@@ -109,6 +109,9 @@ struct IdentityPolicy {
 	std::vector<uint32_t> allow_gids;
 	// uid -> tenant name; unmapped peers are tenant "uid:<uid>".
 	std::map<uint32_t, std::string> uid_tenants;
+	// TLS listeners: client certificate subject CN -> tenant name;
+	// unmapped clients are tenant "tls:<CN>".
+	std::map<std::string, std::string> tls_tenants;
 };
 
 struct Policy {

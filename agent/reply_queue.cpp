@@ -95,13 +95,15 @@ bool ReplyQueue::push(std::unique_ptr<OutMessage> m)
 
 bool ReplyQueue::write_some(std::string *why)
 {
+	if (stream_.tls() != nullptr)
+		return true; // the writer thread's job (write_tls)
 	while (!queue_.empty()) {
 		OutMessage &m = *queue_.front();
 		msghdr msg{};
 		msg.msg_iov = m.iov_.data() + m.at_;
 		msg.msg_iovlen = std::min<size_t>(m.iov_.size() - m.at_, 64);
 		const ssize_t n =
-		    ::sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		    ::sendmsg(stream_.fd(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -140,6 +142,11 @@ void ReplyQueue::writer_loop()
 			progress = Clock::now();
 			continue;
 		}
+		if (stream_.tls() != nullptr) {
+			if (!write_tls(lock))
+				return;
+			continue;
+		}
 		const size_t before = queued_;
 		std::string why;
 		if (!write_some(&why)) {
@@ -167,10 +174,33 @@ void ReplyQueue::writer_loop()
 			    wait, std::chrono::ceil<std::chrono::milliseconds>(
 				      progress + opts_.write_timeout - now));
 		lock.unlock();
-		pollfd p{fd_, POLLOUT, 0};
+		pollfd p{stream_.fd(), POLLOUT, 0};
 		(void)::poll(&p, 1, static_cast<int>(wait.count()));
 		lock.lock();
 	}
+}
+
+bool ReplyQueue::write_tls(std::unique_lock<std::mutex> &lock)
+{
+	// Taken off the queue first: close() may clear it meanwhile.
+	std::unique_ptr<OutMessage> m = std::move(queue_.front());
+	queue_.pop_front();
+	queued_ -= m->left_;
+	std::vector<std::span<const uint8_t>> parts;
+	for (size_t i = m->at_; i < m->iov_.size(); ++i)
+		parts.emplace_back(
+		    static_cast<const uint8_t *>(m->iov_[i].iov_base),
+		    m->iov_[i].iov_len);
+	lock.unlock();
+	// The deadline covers the whole message here: TLS hides how much of
+	// it the socket has taken.
+	const core::Status st = stream_.write_all(
+	    parts, transport::deadline_in(opts_.write_timeout));
+	lock.lock();
+	if (st)
+		return true;
+	fail(lock, st.message());
+	return false;
 }
 
 void ReplyQueue::fail(std::unique_lock<std::mutex> &lock,

@@ -9,6 +9,8 @@
 // write deadline.
 #pragma once
 
+#include "transport/transport.h"
+
 #include <sys/uio.h>
 
 #include <chrono>
@@ -67,8 +69,12 @@ public:
 	// queue's lock.
 	using OnFail = std::function<void(const std::string &why)>;
 
-	ReplyQueue(int fd, Options opts, OnFail on_fail)
-	    : fd_(fd), opts_(opts), on_fail_(std::move(on_fail))
+	// @p stream: the connection's; when it speaks TLS (set after its
+	// handshake), replies go through it on the writer thread only
+	// (encryption needs the whole record: no partial non-blocking
+	// writes from the workers).
+	ReplyQueue(transport::Stream &stream, Options opts, OnFail on_fail)
+	    : stream_(stream), opts_(opts), on_fail_(std::move(on_fail))
 	{
 	}
 	ReplyQueue(const ReplyQueue &) = delete;
@@ -93,9 +99,13 @@ private:
 	bool write_some(std::string *why);
 	bool start_writer(std::string *why);
 	void writer_loop();
+	// The writer's step on a TLS stream: the head message whole, with
+	// the lock released while it is written; false when it failed (and
+	// the queue was failed).
+	bool write_tls(std::unique_lock<std::mutex> &lock);
 	void fail(std::unique_lock<std::mutex> &lock, const std::string &why);
 
-	const int fd_;
+	transport::Stream &stream_;
 	const Options opts_;
 	OnFail on_fail_;
 	mutable std::mutex mu_;

@@ -153,7 +153,7 @@ struct Server::Conn {
 	     const ReplyQueue::Options &out_opts)
 	    : id(i), stream(std::move(s)), local(shm),
 	      regions(region_counter, {}, pinner),
-	      out(stream.fd(), out_opts, [this](const std::string &why) {
+	      out(stream, out_opts, [this](const std::string &why) {
 		      vaccel_warn("agent: connection %llu: %s; closing it",
 				  static_cast<unsigned long long>(id),
 				  why.c_str());
@@ -224,7 +224,7 @@ bool loopback_host(const std::string &host)
 
 // What the listener itself must not expose (docs/security.md): abstract
 // unix sockets, reachable by any process in the network namespace, and
-// plaintext TCP beyond loopback.
+// plaintext TCP beyond loopback (TLS with client certificates is fine).
 core::Status Server::check_exposure() const
 {
 	using K = transport::Address::Kind;
@@ -236,13 +236,19 @@ core::Status Server::check_exposure() const
 		    "local "
 		    "process could connect; pass --allow-abstract to use it",
 		    transport::to_string(a).c_str());
-	if (a.kind == K::Tcp && !loopback_host(a.host)) {
+	if (opts_.tls && a.kind != K::Tcp)
+		return core::Status::error(
+		    VACCEL_EINVAL, "TLS is for tcp:// listeners, not %s",
+		    transport::to_string(a).c_str());
+	// With TLS every client proves who it is: any address will do.
+	if (a.kind == K::Tcp && !opts_.tls && !loopback_host(a.host)) {
 		if (!opts_.insecure_tcp)
 			return core::Status::error(
 			    VACCEL_EPERM,
 			    "plaintext TCP on %s (not loopback) lets anyone on "
-			    "the network act as tenant \"%s\"; pass "
-			    "--insecure-tcp to allow it",
+			    "the network act as tenant \"%s\"; use TLS "
+			    "(--tls-cert, --tls-key, --tls-client-ca) or "
+			    "pass --insecure-tcp to allow it",
 			    transport::to_string(a).c_str(),
 			    opts_.tenant.empty() ? "tcp"
 						 : opts_.tenant.c_str());
@@ -394,9 +400,21 @@ void Server::admit(transport::Stream stream)
 	// From the Service: servers sharing it (launcher.h) never reuse an id.
 	const ConnId id = service_.next_connection_id();
 	Charge quota;
-	Tenant *tenant = admit_tenant(stream.fd(), id, &quota);
-	if (tenant == nullptr)
-		return; // closing the stream tells the client
+	Tenant *tenant = nullptr;
+	if (!opts_.tls) {
+		tenant = admit_tenant(stream.fd(), id, &quota);
+		if (tenant == nullptr)
+			return; // closing the stream tells the client
+	} else if (!service_.tenants().take_connection()) {
+		// The tenant is known after the handshake, on the reader
+		// thread (a slow handshaker must not hold up accepting); the
+		// agent's cap bounds handshakes in progress too.
+		audit::event("connection-refused",
+			     "connection " + std::to_string(id) +
+				 ": the agent's connection cap is reached "
+				 "(rule agent.max_connections)");
+		return;
+	}
 	const ReplyQueue::Options out{opts_.max_queued_reply,
 				      opts_.write_timeout};
 	auto conn = std::make_shared<Conn>(id, std::move(stream), local,
@@ -419,9 +437,10 @@ void Server::admit(transport::Stream stream)
 		service_.tenants().give_back_connection();
 		return;
 	}
-	vaccel_info("agent: connection %llu opened (tenant %s)",
-		    static_cast<unsigned long long>(conn->id),
-		    tenant->name().c_str());
+	if (tenant != nullptr)
+		vaccel_info("agent: connection %llu opened (tenant %s)",
+			    static_cast<unsigned long long>(conn->id),
+			    tenant->name().c_str());
 	std::lock_guard lock(conns_mu_);
 	conns_.push_back(std::move(conn));
 }
@@ -447,6 +466,54 @@ void Server::reap(bool all)
 }
 
 void Server::read_loop(const std::shared_ptr<Conn> &conn)
+{
+	if (conn->tenant != nullptr || secure(*conn))
+		read_frames(conn);
+	conn->inbound.clear();
+	conn->slots = {};
+	conn->regions.clear();
+	conn->close_down();
+	conn->out.join();
+	service_.close_connection(conn->id);
+	--open_conns_;
+	conn->quota.reset();
+	service_.tenants().give_back_connection();
+	conn->done = true;
+	wake(); // let the acceptor join us
+}
+
+bool Server::secure(Conn &conn)
+{
+	const auto id = static_cast<unsigned long long>(conn.id);
+	const auto refuse = [&](const std::string &why) {
+		if (conn.closing) // the agent is stopping
+			return false;
+		audit::event("connection-refused",
+			     "connection " + std::to_string(id) + ": " + why);
+		return false;
+	};
+	if (auto st = transport::tls_accept(
+		conn.stream, *opts_.tls,
+		transport::deadline_in(opts_.tls_handshake_timeout));
+	    !st)
+		return refuse(st.message());
+	TenantRegistry &tenants = service_.tenants();
+	auto name = identify_tls(transport::tls_peer_common_name(conn.stream),
+				 tenants.policy().identity);
+	if (!name)
+		return refuse(name.status().message());
+	Tenant &t = tenants.get(*name);
+	if (!Charge::take(t, Limit::Connections, 1, "connect", conn.id,
+			  &conn.quota)
+		 .is_ok())
+		return false; // refused and audited by the charge
+	conn.tenant = &t;
+	vaccel_info("agent: connection %llu opened (tenant %s)", id,
+		    t.name().c_str());
+	return true;
+}
+
+void Server::read_frames(const std::shared_ptr<Conn> &conn)
 {
 	const auto id = static_cast<unsigned long long>(conn->id);
 	for (;;) {
@@ -534,17 +601,6 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 		if (!keep)
 			break;
 	}
-	conn->inbound.clear();
-	conn->slots = {};
-	conn->regions.clear();
-	conn->close_down();
-	conn->out.join();
-	service_.close_connection(conn->id);
-	--open_conns_;
-	conn->quota.reset();
-	service_.tenants().give_back_connection();
-	conn->done = true;
-	wake(); // let the acceptor join us
 }
 
 namespace
@@ -787,6 +843,9 @@ std::shared_ptr<Server::Job> Server::wait_for_frame(Conn &conn)
 	// One posted while we were last watching (with several callers).
 	if (auto job = take_slot_request(conn))
 		return job;
+	// Bytes TLS already took off the socket: poll() would not see them.
+	if (conn.stream.pending())
+		return nullptr;
 	const auto plan = reader_spin_.plan(conn.read_wait_ns);
 	if (plan.poll.count() <= 0 || open_conns_.load() > max_polling_readers_)
 		return nullptr;

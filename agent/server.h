@@ -31,6 +31,7 @@
 
 #include "transport/codec.h"
 #include "transport/reply_slot.h"
+#include "transport/tls.h"
 #include "transport/transport.h"
 
 #include <poll.h>
@@ -96,12 +97,18 @@ struct ServerOptions {
 	// Abstract unix sockets have no file permissions: any local process
 	// in the network namespace can connect. Refused unless allowed.
 	bool allow_abstract = false;
-	// Plain TCP on an address other than loopback (no TLS yet): refused
-	// unless set, and warned about.
+	// Plain TCP on an address other than loopback: refused unless set,
+	// and warned about.
 	bool insecure_tcp = false;
 	// A listening socket to serve instead of binding `address` (a
 	// launcher's, launcher.h); start() takes it over. -1: bind.
 	int listen_fd = -1;
+	// A tcp:// listener speaks TLS with this (null: plaintext). Clients
+	// must present a certificate it verifies; its subject names their
+	// tenant (identity.h). Allowed on any address.
+	std::shared_ptr<const transport::TlsContext> tls;
+	// A TLS client must finish its handshake within this.
+	std::chrono::milliseconds tls_handshake_timeout{10000};
 };
 
 class Server
@@ -134,7 +141,14 @@ private:
 	void accept_loop();
 	Tenant *admit_tenant(int fd, ConnId id, Charge *quota);
 	void admit(transport::Stream stream);
+	// On the reader thread of a TLS connection: the handshake, then the
+	// tenant its client certificate names, charged; false (audited) when
+	// the connection must be closed.
+	bool secure(Conn &conn);
+	// The connection's whole life on its reader thread, and reading
+	// its frames once it has a tenant.
 	void read_loop(const std::shared_ptr<Conn> &conn);
+	void read_frames(const std::shared_ptr<Conn> &conn);
 	// Polls @p conn's socket a while (see ServerOptions::spin) before
 	// the reader blocks in read; with request slots, watches those too
 	// and returns a request taken from one (null: read the socket).

@@ -5,7 +5,8 @@
 # rpc transport plugin linked in (registered at bootstrap, no dlopen, no
 # configuration file needed: VACCEL_RPC_ADDRESS or the plugin's default),
 # without libcurl (URL resources fail with VACCEL_ENOTSUP, see
-# guest/static/no_fetch.cpp), without dlopen (guest/static/no_dl.c) and with
+# guest/static/no_fetch.cpp), without OpenSSL (no TLS to the agent, see
+# guest/static/no_tls.cpp), without dlopen (guest/static/no_dl.c) and with
 # toml++ header-only; and the C examples
 # linked into fully static binaries (glibc, libstdc++ and protobuf-lite from
 # their .a files) in <build>/guest/bin. guest/build-initramfs.sh packs them.
@@ -67,6 +68,7 @@ add_library(vaccel_guest STATIC
   ${guest_core_sources}
   ${PROJECT_SOURCE_DIR}/guest/static/no_fetch.cpp
   ${PROJECT_SOURCE_DIR}/guest/static/no_dl.c
+  ${PROJECT_SOURCE_DIR}/guest/static/no_tls.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/address.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/stream.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/listener.cpp

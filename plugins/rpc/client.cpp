@@ -580,9 +580,16 @@ private:
 			auto plan = spin_.plan(wait_ns_);
 			if (dl)
 				plan = plan.within(*dl - start);
+			// Bytes TLS already took off the socket: poll() would
+			// not see them.
+			const bool buffered = stream_.pending();
 			int n = 0;
-			if (plan.poll.count() > 0)
+			if (buffered) {
+				n = 1;
+				fds[0].revents = POLLIN;
+			} else if (plan.poll.count() > 0) {
 				n = transport::plan_poll(fds, plan);
+			}
 			while (n == 0) {
 				int timeout = -1;
 				if (dl) {
@@ -601,11 +608,12 @@ private:
 			if (n < 0)
 				return Status::error(VACCEL_EIO, "poll: %s",
 						     std::strerror(errno));
-			wait_ns_ = spin_.update(
-			    wait_ns_,
-			    std::chrono::duration_cast<
-				std::chrono::nanoseconds>(Clock::now() - start)
-				.count());
+			if (!buffered)
+				wait_ns_ = spin_.update(
+				    wait_ns_, std::chrono::duration_cast<
+						  std::chrono::nanoseconds>(
+						  Clock::now() - start)
+						  .count());
 			if (fds[1].revents != 0 || fds[0].revents == 0)
 				continue; // failed meanwhile: see above
 			// A frame has started: the rest must follow within
@@ -1347,6 +1355,15 @@ Result<std::shared_ptr<Connection>> Client::connection(uint64_t generation)
 		return Status(VACCEL_EIO, "cannot connect to " +
 					      cfg_.address_text + ": " +
 					      stream.status().message());
+	if (cfg_.tls) {
+		Status st = transport::tls_connect(
+		    stream.value(), *cfg_.tls, cfg_.tls_server_name,
+		    transport::deadline_in(cfg_.connect_timeout));
+		if (!st)
+			return Status(VACCEL_EIO, "cannot connect to " +
+						      cfg_.address_text + ": " +
+						      st.message());
+	}
 	auto conn = std::make_shared<Connection>(std::move(stream).value(),
 						 ++last_generation_, cfg_);
 	if (Status st = conn->start(); !st)

@@ -36,6 +36,36 @@ uint64_t env_number(const char *name, uint64_t fallback, uint64_t lo,
 	return n;
 }
 
+std::string env_text(const char *name)
+{
+	const char *v = std::getenv(name);
+	return v != nullptr ? std::string(v) : std::string();
+}
+
+// VACCEL_RPC_TLS_*: the TLS context, or none when no file is named.
+core::Status tls_from_env(Config *cfg)
+{
+	const transport::TlsFiles files{env_text("VACCEL_RPC_TLS_CERT"),
+					env_text("VACCEL_RPC_TLS_KEY"),
+					env_text("VACCEL_RPC_TLS_CA")};
+	if (files.cert.empty() && files.key.empty() && files.ca.empty())
+		return core::Status::ok();
+	if (cfg->address.kind != transport::Address::Kind::Tcp)
+		return core::Status::error(VACCEL_EINVAL,
+					   "[rpc] VACCEL_RPC_TLS_* apply to "
+					   "tcp:// addresses, not '%s'",
+					   cfg->address_text.c_str());
+	auto ctx = transport::TlsContext::client(files);
+	if (!ctx)
+		return core::Status::error(VACCEL_EINVAL, "[rpc] %s",
+					   ctx.status().message().c_str());
+	cfg->tls = std::move(ctx).value();
+	cfg->tls_server_name = env_text("VACCEL_RPC_TLS_SERVER_NAME");
+	if (cfg->tls_server_name.empty())
+		cfg->tls_server_name = cfg->address.host;
+	return core::Status::ok();
+}
+
 } // namespace
 
 std::chrono::microseconds Config::default_poll()
@@ -85,6 +115,7 @@ core::Result<Config> config_from_env()
 		       static_cast<uint64_t>(cfg.poll.count()), 0, 1000000));
 	if (const char *t = std::getenv("VACCEL_RPC_TRACE"); t != nullptr)
 		cfg.trace_path = t;
+	VACCEL_RETURN_IF_ERROR(tls_from_env(&cfg));
 	return cfg;
 }
 

@@ -31,8 +31,19 @@
 //   VACCEL_RPC_REQUEST_SLOTS       0: requests always go on the socket;
 //       default 1: with reply slots, a request goes in the call's slot
 //       while the agent's reader watches the slots.
+//   VACCEL_RPC_TLS_CERT, VACCEL_RPC_TLS_KEY  the client certificate (PEM,
+//       chain allowed) and its key that the agent's TLS listener requires;
+//       its subject CN names the tenant on the agent.
+//   VACCEL_RPC_TLS_CA              the CA (PEM) that issued the agent's
+//       certificate; unset: the system's trust store.
+//   VACCEL_RPC_TLS_SERVER_NAME     the name the agent's certificate must
+//       carry (DNS name or IP address); default: the address's host.
+//   Setting any of CERT, KEY or CA makes a tcp:// connection TLS (there is
+//   no tls:// scheme: one address names the same listener for the agent's
+//   -a and the plugin); with another kind of address it is an error.
 #pragma once
 
+#include "transport/tls.h"
 #include "transport/transport.h"
 
 #include <chrono>
@@ -66,13 +77,18 @@ struct Config {
 	// VACCEL_RPC_TRACE: where each op's client-side timings go (empty:
 	// nowhere); see CallTrace.
 	std::string trace_path;
+	// TLS to a tcp:// agent (null: plaintext), and the name its
+	// certificate must carry.
+	std::shared_ptr<const transport::TlsContext> tls;
+	std::string tls_server_name;
 
 	static std::chrono::microseconds default_poll();
 };
 
 // Reads the variables above. A malformed address is an error (the plugin
 // then refuses to load: a typo must not turn into calls that all fail);
-// malformed numbers are logged and replaced by their defaults.
+// malformed numbers are logged and replaced by their defaults. TLS files
+// are loaded here, so that a wrong path fails init too.
 core::Result<Config> config_from_env();
 
 } // namespace vaccel::rpc_plugin

@@ -2,6 +2,7 @@
 // Byte streams: deadline-bounded I/O on non-blocking fds, and connecting to
 // every kind of address.
 #include "io_util.h"
+#include "tls_session.h"
 
 #include <fcntl.h>
 #include <linux/vm_sockets.h>
@@ -75,13 +76,35 @@ void UniqueFd::reset() noexcept
 
 // ---- Stream -----------------------------------------------------------------
 
+Stream::Stream() noexcept = default;
+
+Stream::Stream(int fd) noexcept : fd_(fd)
+{
+}
+
+Stream::Stream(Stream &&o) noexcept
+    : fd_(std::exchange(o.fd_, -1)), tls_(std::move(o.tls_))
+{
+}
+
 Stream &Stream::operator=(Stream &&o) noexcept
 {
 	if (this != &o) {
 		close();
 		fd_ = std::exchange(o.fd_, -1);
+		tls_ = std::move(o.tls_);
 	}
 	return *this;
+}
+
+void Stream::set_tls(std::unique_ptr<TlsSession> tls) noexcept
+{
+	tls_ = std::move(tls);
+}
+
+bool Stream::pending() const
+{
+	return tls_ != nullptr && tls_->pending();
 }
 
 Stream::~Stream()
@@ -97,6 +120,9 @@ void Stream::shutdown() noexcept
 
 void Stream::close() noexcept
 {
+	// No close_notify: framing already tells a whole message from a
+	// truncated one, and close() must not wait on the peer.
+	tls_.reset();
 	if (fd_ >= 0)
 		::close(std::exchange(fd_, -1));
 }
@@ -208,6 +234,13 @@ Status Stream::write_all(std::span<const std::span<const uint8_t>> parts,
 		return Status::error(VACCEL_EINVAL,
 				     "write: %zu descriptors (at most %zu)",
 				     fds.size(), kMaxFdsPerRead);
+	if (tls_ != nullptr) {
+		if (!fds.empty())
+			return Status::error(
+			    VACCEL_ENOTSUP,
+			    "write: descriptors need a unix socket");
+		return tls_->write_all(fd_, parts, dl);
+	}
 	// Up to IOV_MAX non-empty parts per call; short writes advance the
 	// window in place.
 	std::vector<iovec> iov;
@@ -268,6 +301,8 @@ Status Stream::read_exact(std::span<uint8_t> data, Deadline dl,
 {
 	if (fd_ < 0)
 		return Status::error(VACCEL_EIO, "read: stream is closed");
+	if (tls_ != nullptr)
+		return read_tls(data, dl);
 	size_t got = 0;
 	while (got < data.size()) {
 		ssize_t n = fds != nullptr ? read_fds(fd_, data.data() + got,
@@ -298,6 +333,24 @@ Status Stream::read_exact(std::span<uint8_t> data, Deadline dl,
 		// A pty whose other side closed reports EIO rather than EOF.
 		return Status::error(VACCEL_EIO, "read: %s",
 				     errno_text(errno).c_str());
+	}
+	return Status::ok();
+}
+
+// TCP only, so never with descriptors.
+Status Stream::read_tls(std::span<uint8_t> data, Deadline dl)
+{
+	size_t got = 0;
+	while (got < data.size()) {
+		auto n = tls_->read_some(fd_, data.subspan(got), dl);
+		if (!n)
+			return n.status();
+		if (*n == 0)
+			return Status::error(VACCEL_EIO,
+					     "read: peer closed (%zu of %zu "
+					     "bytes read)",
+					     got, data.size());
+		got += *n;
 	}
 	return Status::ok();
 }

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -104,16 +105,19 @@ constexpr size_t kMaxFdsPerRead = 4;
 
 // ---- streams --------------------------------------------------------
 
+class TlsSession; // tls_session.h; made by tls_accept()/tls_connect()
+
 // A connected byte stream. Move-only; closes its fd. Streams made by
 // connect() and Listener::accept() are non-blocking fds (so they can sit in
 // a poll/epoll set); the methods below wait with poll() up to the deadline
-// and work the same on blocking fds handed to Stream(int).
+// and work the same on blocking fds handed to Stream(int). Once a TLS
+// handshake succeeded on it (tls.h), every read and write goes through TLS.
 class Stream
 {
 public:
-	Stream() = default;
-	explicit Stream(int fd) noexcept : fd_(fd) {}
-	Stream(Stream &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+	Stream() noexcept;
+	explicit Stream(int fd) noexcept;
+	Stream(Stream &&o) noexcept;
 	Stream &operator=(Stream &&o) noexcept;
 	Stream(const Stream &) = delete;
 	Stream &operator=(const Stream &) = delete;
@@ -145,8 +149,23 @@ public:
 	void shutdown() noexcept;
 	void close() noexcept;
 
+	// TLS (tls.h): set once its handshake succeeded. A TLS stream carries
+	// no descriptors (VACCEL_ENOTSUP).
+	void set_tls(std::unique_ptr<TlsSession> tls) noexcept;
+	[[nodiscard]] const TlsSession *tls() const noexcept
+	{
+		return tls_.get();
+	}
+	// Whether bytes already received wait inside the TLS layer: they are
+	// readable now though poll() on fd() may not say so, so code that
+	// polls fd() before reading checks this first. False without TLS.
+	[[nodiscard]] bool pending() const;
+
 private:
+	Status read_tls(std::span<uint8_t> data, Deadline dl);
+
 	int fd_ = -1;
+	std::unique_ptr<TlsSession> tls_;
 };
 
 // Connects (TCP_NODELAY on TCP; CONNECT handshake for hybrid vsock; opens

@@ -103,6 +103,25 @@ TEST(Cli, Errors)
 	EXPECT_FALSE(parse_cli({"a", "--max-frame", "999999999"}));
 }
 
+TEST(Cli, Tls)
+{
+	auto o = parse_cli({"a", "-a", "tcp://0.0.0.0:7000", "--tls-cert", "c",
+			    "--tls-key", "k", "--tls-client-ca", "ca",
+			    "--tls-handshake-ms", "500"});
+	ASSERT_TRUE(o) << o.status().message();
+	EXPECT_EQ(o->tls_cert, "c");
+	EXPECT_EQ(o->tls_key, "k");
+	EXPECT_EQ(o->tls_client_ca, "ca");
+	EXPECT_EQ(o->tls_handshake_ms, 500U);
+	// All three or none; TCP only; the certificate names the tenant.
+	EXPECT_FALSE(parse_cli({"a", "--tls-cert", "c", "--tls-key", "k"}));
+	EXPECT_FALSE(parse_cli({"a", "-a", "unix:///tmp/s", "--tls-cert", "c",
+				"--tls-key", "k", "--tls-client-ca", "ca"}));
+	EXPECT_FALSE(parse_cli({"a", "--tls-cert", "c", "--tls-key", "k",
+				"--tls-client-ca", "ca", "--tenant", "t"}));
+	EXPECT_FALSE(parse_cli({"a", "--tls-handshake-ms", "0"}));
+}
+
 TEST(Cli, VaccelConfig)
 {
 	auto c = parse_vaccel_config("log_level=debug,log_file=/tmp/l,"
