@@ -126,6 +126,17 @@ RpcStatus check_exec(Context &ctx, std::vector<vaccel_arg> &read, Pinned &p)
 	return RpcStatus::ok();
 }
 
+// "Genop/exec" for VACCEL_OP_EXEC: how audit lines name a genop.
+std::string genop_name(vaccel_op_type_t op)
+{
+	std::string name = vaccel_op_type_to_str(op); // "VACCEL_OP_EXEC"
+	name.erase(0, std::string_view("VACCEL_OP_").size());
+	for (char &ch : name)
+		ch = static_cast<char>(
+		    std::tolower(static_cast<unsigned char>(ch)));
+	return "Genop/" + name;
+}
+
 // Reads the op byte once, and judges the op by the tenant's policy.
 RpcStatus check_genop(Context &ctx, std::vector<vaccel_arg> &read, Pinned &p)
 {
@@ -136,14 +147,9 @@ RpcStatus check_genop(Context &ctx, std::vector<vaccel_arg> &read, Pinned &p)
 	if (p.op >= VACCEL_OP_MAX)
 		return RpcStatus::ok(); // unknown: vaccel_genop() refuses
 	const auto op = static_cast<vaccel_op_type_t>(p.op);
-	std::string name = vaccel_op_type_to_str(op); // "VACCEL_OP_EXEC"
-	name.erase(0, std::string_view("VACCEL_OP_").size());
-	for (char &ch : name)
-		ch = static_cast<char>(
-		    std::tolower(static_cast<unsigned char>(ch)));
-	name = "Genop/" + name;
-	AGENT_RETURN_IF_ERROR(
-	    ctx.tenant.allow(op_class_of(op), name, ctx.conn));
+	const OpClass cls = op_class_of(op);
+	if (!ctx.tenant.policy().allows(cls)) // named only when refused
+		return ctx.tenant.allow(cls, genop_name(op), ctx.conn);
 	if (op == VACCEL_OP_EXEC || op == VACCEL_OP_EXEC_WITH_RESOURCE)
 		return check_exec(ctx, read, p);
 	return RpcStatus::ok();
