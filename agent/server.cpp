@@ -3,6 +3,8 @@
 
 #include "audit.h"
 #include "identity.h"
+
+#include "transport/wire.h"
 #include "wire_bounds.h"
 
 #include <poll.h>
@@ -287,6 +289,8 @@ core::Status Server::start()
 	    std::max<size_t>(1, std::thread::hardware_concurrency() / 4);
 	try {
 		pool_.emplace(opts_.workers, opts_.spin);
+		download_pool_.emplace(
+		    std::max<size_t>(1, opts_.download_threads));
 		acceptor_ = std::thread([this] { accept_loop(); });
 	} catch (const std::system_error &e) {
 		stop();
@@ -328,6 +332,8 @@ void Server::stop()
 	// skipped; running ones finish (an op cannot be interrupted).
 	if (pool_)
 		pool_->stop();
+	if (download_pool_)
+		download_pool_->stop();
 	conns_.clear();
 	if (wake_fd_ >= 0)
 		::close(std::exchange(wake_fd_, -1));
@@ -886,6 +892,24 @@ std::shared_ptr<Server::Job> Server::watch(Conn &conn, pollfd &p,
 	return job;
 }
 
+// A RegisterResource naming URLs (RegisterRequest.paths, field 1) that the
+// host will download. Looked up wherever the field sits, so that no
+// reordering of fields moves a download onto the workers.
+bool Server::is_download(const Job &job)
+{
+	if (job.kind != Job::Kind::Frame)
+		return false;
+	transport::codec::RequestView req;
+	if (!transport::codec::parse_request(job.frame.payload, &req) ||
+	    req.method != "RegisterResource")
+		return false;
+	transport::wire::Reader r(req.payload);
+	for (transport::wire::Field f; r.next(&f);)
+		if (f.is(1, transport::wire::WireType::Len))
+			return true;
+	return false;
+}
+
 bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 {
 	if (opts_.trace != nullptr) {
@@ -899,7 +923,8 @@ bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 		std::lock_guard lock(conn->mu);
 		++conn->in_flight;
 	}
-	return pool_->submit([this, conn, job] { process(conn, *job); });
+	WorkerPool &pool = is_download(*job) ? *download_pool_ : *pool_;
+	return pool.submit([this, conn, job] { process(conn, *job); });
 }
 
 namespace

@@ -100,6 +100,9 @@ struct ServerOptions {
 	// Plain TCP on an address other than loopback: refused unless set,
 	// and warned about.
 	bool insecure_tcp = false;
+	// URL downloads at once, all tenants together, on threads of their
+	// own (each tenant is also held to its url.max_concurrent).
+	size_t download_threads = 4;
 	// A listening socket to serve instead of binding `address` (a
 	// launcher's, launcher.h); start() takes it over. -1: bind.
 	int listen_fd = -1;
@@ -178,6 +181,7 @@ private:
 			 transport::Frame &frame, bool consumed);
 	bool submit(const std::shared_ptr<Conn> &conn,
 		    std::shared_ptr<Job> job);
+	static bool is_download(const Job &job);
 	void process(const std::shared_ptr<Conn> &conn, Job &job);
 	// Sends @p resp; when @p chunked and it is larger than a frame, as
 	// Data frames followed by an empty Response frame. Returns the bytes
@@ -205,6 +209,10 @@ private:
 	transport::SpinPolicy reader_spin_;
 	transport::Listener listener_;
 	std::optional<WorkerPool> pool_;
+	// URL downloads (RegisterResource with paths): they wait on the
+	// network for up to the tenant's URL timeout, so they run here, never
+	// on the workers every other request needs.
+	std::optional<WorkerPool> download_pool_;
 	int wake_fd_ = -1; // eventfd: stop requests and finished readers
 	std::thread acceptor_;
 	std::atomic<bool> stopping_{false};

@@ -165,7 +165,8 @@ int main(int argc, char **argv)
 	if (vaccel_config_init(&cfg, BENCH_NOOP_PLUGIN, VACCEL_LOG_ERROR,
 			       nullptr, false, false) != VACCEL_OK ||
 	    vaccel_bootstrap_with_config(&cfg) != VACCEL_OK) {
-		std::fprintf(stderr, "cannot start vAccel with the noop plugin\n");
+		std::fprintf(stderr,
+			     "cannot start vAccel with the noop plugin\n");
 		return 1;
 	}
 	vaccel_config_release(&cfg);

@@ -539,3 +539,53 @@ TEST(FairProgress, AQuotaFloodDoesNotStallAnotherConnection)
 }
 
 } // namespace
+
+namespace
+{
+
+using namespace security_test;
+
+TEST(FairProgress, SlowDownloadsDoNotOccupyTheWorkers)
+{
+	vaccel_test::HttpServer hang(vaccel_test::HttpServer::Mode::Hang);
+	TempDir d;
+	write_text(d.file("policy.toml"),
+		   "[default.url]\nenabled = true\nschemes = [\"http\"]\n"
+		   "allow_private = true\ntimeout_ms = 3000\n"
+		   "max_concurrent = 4\n");
+	AgentProcess agent(d.path(),
+			   {"-a", "unix://" + d.file("agent.sock"), "--workers",
+			    "2", "--policy", d.file("policy.toml")});
+	ASSERT_TRUE(agent.start()) << agent.err();
+	// Three downloads that never get an answer: more than the workers.
+	std::vector<std::thread> downloads;
+	std::atomic<int> finished{0};
+	for (int i = 0; i < 3; ++i)
+		downloads.emplace_back([&] {
+			Client c(agent.address());
+			rpc::resource::RegisterRequest req;
+			req.set_session_id(c.session());
+			req.set_resource_type(rpc::resource::MODEL);
+			req.add_paths(hang.url("/m"));
+			c.call("RegisterResource", req);
+			++finished;
+		});
+	for (int i = 0; i < 500 && hang.requests() < 3; ++i)
+		std::this_thread::sleep_for(10ms);
+	EXPECT_EQ(hang.requests(), 3);
+	Client good(agent.address());
+	const auto t0 = std::chrono::steady_clock::now();
+	const int64_t sess = good.session();
+	for (int i = 0; i < 50; ++i)
+		EXPECT_EQ(good.noop(sess).code, RpcCode::Ok);
+	const double ms = std::chrono::duration<double, std::milli>(
+			      std::chrono::steady_clock::now() - t0)
+			      .count();
+	EXPECT_EQ(finished.load(), 0) << "the downloads ended first";
+	std::printf("50 noops while 3 downloads hang on 2 workers: %.1f ms\n",
+		    ms);
+	for (auto &t : downloads)
+		t.join();
+}
+
+} // namespace
