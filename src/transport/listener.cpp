@@ -61,6 +61,12 @@ void Listener::close() noexcept
 	}
 }
 
+UniqueFd Listener::release() noexcept
+{
+	unlink_path_.clear();
+	return UniqueFd(std::exchange(fd_, -1));
+}
+
 Result<Stream> Listener::accept()
 {
 	if (fd_ < 0)

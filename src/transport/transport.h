@@ -213,6 +213,9 @@ public:
 	// stays open until close().
 	void shutdown() noexcept;
 	void close() noexcept; // also unlinks a unix socket path it created
+	// Gives up the listening socket (to hand it over to another
+	// process): the caller owns it, and no path is unlinked.
+	UniqueFd release() noexcept;
 
 private:
 	int fd_ = -1;

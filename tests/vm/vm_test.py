@@ -61,14 +61,14 @@ def plugin_paths():
 BACKEND_ENV = {"OPENBLAS_NUM_THREADS": "1"}
 
 
-def start_agent(workdir, address):
+def start_agent(workdir, address, extra=()):
     """A vaccel-agent serving the plugins under test; returns (proc, address)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VACCEL_")}
     env.update(BACKEND_ENV)
     env["VACCEL_PLUGINS"] = ":".join(plugin_paths())
     env["VACCEL_LOG_LEVEL"] = "2"
     out = open(os.path.join(workdir, "agent.out"), "w+")
-    proc = subprocess.Popen([ARGS.agent, "-a", address, "--policy", ARGS.policy], stdout=out,
+    proc = subprocess.Popen([ARGS.agent, "-a", address, "--policy", ARGS.policy] + list(extra), stdout=out,
                             stderr=subprocess.STDOUT, env=env)
     deadline = time.time() + 15
     while time.time() < deadline:
@@ -438,6 +438,49 @@ def scenario_examples_vm(workdir):
         fail("vaccel-vm left files in its work directory: %s" % leftovers)
 
 
+def scenario_examples_attach(workdir):
+    """vaccel-vm --attach: the sandbox is handed to an agent that already runs
+    (its admin socket), as a tenant under the policy the launcher names; the
+    guest's results equal the native ones, and the agent serves on after the
+    sandbox is detached."""
+    admin = "unix://" + os.path.join(workdir, "admin.sock")
+    agent, address = start_agent(workdir, "unix://" + os.path.join(workdir, "agent.sock"),
+                                 ["--admin-socket", admin])
+    try:
+        native = run_native(workdir, address)
+        policy = os.path.join(workdir, "tenant.toml")
+        with open(policy, "w") as f:
+            f.write('ops = ["all"]\nexec = [{ library = "*", symbol = "*" }]\n')
+        guest_cmd = ["sh", "-c", 'run-examples /usr/bin /data "$0" %s; exit 7' % " ".join(ARGS.cases.split(",")),
+                     ARGS.mytestlib]
+        cmd = [ARGS.launcher, "-k", os.path.join(ARGS.image, "vmlinuz"), "-i", os.path.join(ARGS.image, "initrd.img"),
+               "-t", ARGS.transport, "--workdir", os.path.join(workdir, "sandbox"), "--timeout", "240",
+               "--attach", admin, "--tenant", "fn-1", "--policy", policy, "--"] + guest_cmd
+        t0 = time.time()
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+        log("vaccel-vm --attach (%s): %.1f s, exit status %d" % (ARGS.transport, time.time() - t0, r.returncode))
+        if r.returncode != 7:
+            fail("vaccel-vm --attach exited with %d, expected the guest's 7\nstdout:\n%s\nstderr:\n%s"
+                 % (r.returncode, r.stdout, r.stderr))
+        compare(native, r.stdout)
+        if agent.poll() is not None:
+            fail("the shared agent ended with the sandbox")
+        out = open(os.path.join(workdir, "agent.out")).read()
+        for line in ('"audit":"attach"', 'tenant fn-1', '"audit":"detach"'):
+            if line not in out:
+                fail("agent log lacks %s:\n%s" % (line, out))
+        # Another sandbox's tenant with another policy for the same name
+        # is refused before the VM boots.
+        with open(policy, "w") as f:
+            f.write('ops = ["noop"]\n')
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+        if r.returncode != 125 or "already has another policy" not in r.stderr:
+            fail("a second policy for tenant fn-1: exit %d\n%s" % (r.returncode, r.stderr))
+    finally:
+        stop(agent)
+    log("sandbox attached to a running agent, detached after the guest; a conflicting policy refused")
+
+
 def scenario_crash(workdir):
     r = subprocess.run(launcher_cmd(workdir, "virtio-serial",
                                     ["sh", "-c", "echo 1 > /proc/sys/kernel/sysrq; echo c > /proc/sysrq-trigger"]),
@@ -614,6 +657,7 @@ def main():
     scenarios = {
         "examples-raw": scenario_examples_raw,
         "examples-vm": scenario_examples_vm,
+        "examples-attach": scenario_examples_attach,
         "backends": scenario_backends,
         "crash": scenario_crash,
         "kill-vmm": scenario_kill_vmm,

@@ -10,7 +10,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
+
+#include <unistd.h>
 
 namespace
 {
@@ -58,6 +62,35 @@ std::string line_of(const std::vector<std::string> &argv)
 
 } // namespace
 
+// vaccel-vm --attach: the checks that differ from a sandbox with its own
+// agent, then the run.
+int attach_and_run(RunOptions &opts, const std::string &policy_file)
+{
+	if (opts.attach.empty())
+		throw ConfigError("--tenant and --policy go with --attach");
+	if (!opts.plugins.empty() || !opts.agent_args.empty())
+		throw ConfigError("with --attach the running agent's plugins "
+				  "and options serve the sandbox: drop "
+				  "--plugins/--agent-arg");
+	if (opts.tenant.empty())
+		opts.tenant = "vaccel-vm-" + std::to_string(::getpid());
+	if (!policy_file.empty()) {
+		std::ifstream in(policy_file);
+		if (!in)
+			throw ConfigError("cannot read --policy " +
+					  policy_file);
+		std::stringstream ss;
+		ss << in.rdbuf();
+		opts.policy = ss.str();
+	}
+	try {
+		return run_sandbox(std::move(opts));
+	} catch (const std::exception &e) {
+		std::fprintf(stderr, "vaccel-vm: %s\n", e.what());
+		return kExitSetup;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	CLI::App app{
@@ -100,6 +133,17 @@ int main(int argc, char **argv)
 	app.add_option("--agent-arg", opts.agent_args,
 		       "one more argument for the agent (repeatable)")
 	    ->allow_extra_args(false);
+	std::string policy_file;
+	app.add_option("--attach", opts.attach,
+		       "no agent of its own: hand the sandbox to the running "
+		       "agent whose admin socket this is (unix:///path; "
+		       "its plugins serve it)");
+	app.add_option("--tenant", opts.tenant,
+		       "with --attach: the sandbox's tenant (default: "
+		       "vaccel-vm-<pid>)");
+	app.add_option("--policy", policy_file,
+		       "with --attach: the tenant's policy, a TOML file with "
+		       "the keys of a [tenant.NAME] table (docs/security.md)");
 	app.add_option("-e,--env", env,
 		       "NAME=VALUE for the guest command (repeatable)")
 	    ->allow_extra_args(false);
@@ -170,6 +214,9 @@ int main(int argc, char **argv)
 				*p = std::filesystem::absolute(*p).string();
 		if (opts.agent.empty())
 			opts.agent = default_agent_path();
+		if (!opts.attach.empty() || !opts.tenant.empty() ||
+		    !policy_file.empty())
+			return attach_and_run(opts, policy_file);
 		if (opts.plugins.empty()) {
 			const char *p = std::getenv("VACCEL_PLUGINS");
 			opts.plugins = p != nullptr ? p : "";

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "supervisor.h"
 
+#include "attach.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -310,6 +312,23 @@ std::string default_agent_path()
 	return "vaccel-agent";
 }
 
+namespace
+{
+
+// The sandbox's own agent, logging to @p log.
+Child start_agent(const RunOptions &opts, const std::string &log)
+{
+	std::vector<std::string> argv = {opts.agent, "-a",
+					 agent_listen_address(opts.spec)};
+	argv.insert(argv.end(), opts.agent_args.begin(), opts.agent_args.end());
+	if (opts.verbose)
+		say("agent: VACCEL_PLUGINS=" + shell_quote(opts.plugins) + " " +
+		    shell_line(argv));
+	return spawn_logged(argv, {"VACCEL_PLUGINS=" + opts.plugins}, log);
+}
+
+} // namespace
+
 int run_sandbox(RunOptions opts)
 {
 	VmSpec &spec = opts.spec;
@@ -329,6 +348,7 @@ int run_sandbox(RunOptions opts)
 
 	int rc = kExitSetup;
 	Child agent;
+	std::unique_ptr<Attachment> attached; // --attach: no agent of ours
 	Child vmm;
 	const std::string agent_log = spec.workdir + "/agent.log";
 	bool agent_failed = false;
@@ -336,17 +356,20 @@ int run_sandbox(RunOptions opts)
 		validate(spec);
 		install_signal_handlers();
 
-		std::vector<std::string> agent_argv = {
-		    opts.agent, "-a", agent_listen_address(spec)};
-		agent_argv.insert(agent_argv.end(), opts.agent_args.begin(),
-				  opts.agent_args.end());
-		if (opts.verbose)
-			say("agent: VACCEL_PLUGINS=" +
-			    shell_quote(opts.plugins) + " " +
-			    shell_line(agent_argv));
-		agent = spawn_logged(
-		    agent_argv, {"VACCEL_PLUGINS=" + opts.plugins}, agent_log);
-		if (!wait_for_agent(agent, agent_log, 15s)) {
+		if (!opts.attach.empty()) {
+			attached = std::make_unique<Attachment>(
+			    opts.attach, agent_listen_address(spec),
+			    opts.tenant, opts.policy);
+			if (opts.verbose)
+				say("attached to " + opts.attach +
+				    " as sandbox " +
+				    std::to_string(attached->sandbox()) +
+				    ", tenant " + opts.tenant);
+		} else {
+			agent = start_agent(opts, agent_log);
+		}
+		if (attached == nullptr &&
+		    !wait_for_agent(agent, agent_log, 15s)) {
 			agent_failed = true;
 			throw std::runtime_error(
 			    "the agent did not start (" +
@@ -452,7 +475,9 @@ int run_sandbox(RunOptions opts)
 			stop(vmm, 2s);
 	}
 
-	// The agent goes whatever happened to the VM.
+	// The agent (or our sandbox on a shared one) goes whatever happened
+	// to the VM.
+	attached.reset();
 	if (agent.pid > 0) {
 		const bool died_early = reap(agent, false);
 		stop(agent, 3s);

@@ -31,6 +31,12 @@ struct RunOptions {
 	unsigned timeout_s = 0; // 0: none
 	bool keep_workdir = false;
 	bool verbose = false; // say what is started, on stderr
+	// Instead of an agent of its own, hand the sandbox to the running
+	// agent whose admin socket this is (attach.h), as `tenant` under
+	// `policy` (TOML, a [tenant] table's keys).
+	std::string attach;
+	std::string tenant;
+	std::string policy;
 };
 
 // Runs the sandbox; returns the exit status vaccel-vm should have.
