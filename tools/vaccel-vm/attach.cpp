@@ -44,9 +44,9 @@ std::string call(const std::string &admin, const char *method,
 	    std::span(reinterpret_cast<const uint8_t *>(bytes.data()),
 		      bytes.size()),
 	    tr::deadline_in(5000ms), fds);
-	auto f = st ? tr::read_frame(s.value(), 1u << 20,
-				     tr::deadline_in(15000ms))
-		    : core::Result<tr::Frame>(st);
+	auto f =
+	    st ? tr::read_frame(s.value(), 1u << 20, tr::deadline_in(15000ms))
+	       : core::Result<tr::Frame>(st);
 	if (!f)
 		throw std::runtime_error("agent admin socket " + admin + ": " +
 					 f.status().message());
@@ -81,8 +81,8 @@ Attachment::Attachment(std::string admin, const std::string &listen_address,
 	req.set_policy(policy);
 	req.set_listen_fd(true);
 	rpc::ext::AttachResponse resp;
-	resp.ParseFromString(call(admin_, "Attach", req.SerializeAsString(),
-				  {fd.get()}));
+	resp.ParseFromString(
+	    call(admin_, "Attach", req.SerializeAsString(), {fd.get()}));
 	sandbox_ = resp.sandbox();
 }
 
