@@ -33,6 +33,12 @@
 #include <string_view>
 #include <vector>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VACCEL_ASAN 1
+#endif
+#endif
+
 namespace
 {
 
@@ -212,7 +218,7 @@ int worker_main(const vaccel::agent::Options &o,
 	WorkerOptions w{o.worker_fd, o.worker_tenant, o.worker_tenant_policy,
 			stop_fd};
 	const int code = run_worker(service, std::move(so), w);
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(VACCEL_ASAN)
 	// LeakSanitizer checks at exit through ptrace and clone, which the
 	// worker's filter refuses: end here, checked or not.
 	vaccel_cleanup();
