@@ -179,6 +179,10 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 			o.insecure_tcp = true;
 			continue;
 		}
+		if (name == "--isolate-tenants") {
+			o.isolate_tenants = true;
+			continue;
+		}
 		const bool known =
 		    name == "-a" || name == "--server-address" ||
 		    name == "--vaccel-config" || name == "--workers" ||
@@ -192,7 +196,9 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 		    name == "--write-timeout-ms" ||
 		    name == "--max-queued-reply" || name == "--tls-cert" ||
 		    name == "--tls-key" || name == "--tls-client-ca" ||
-		    name == "--tls-handshake-ms";
+		    name == "--tls-handshake-ms" || name == "--worker-fd" ||
+		    name == "--worker-tenant" ||
+		    name == "--worker-tenant-policy";
 		if (!known)
 			return Status::error(VACCEL_EINVAL,
 					     "unknown option '%s'",
@@ -238,6 +244,17 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 			 : name == "--tenant"       ? o.tenant
 			 : name == "--socket-group" ? o.socket_group
 						    : o.audit_log) = str(value);
+		} else if (name == "--worker-fd") {
+			uint32_t n = 0;
+			if (!parse_uint(value, &n) || n > 65535)
+				return Status::error(VACCEL_EINVAL,
+						     "--worker-fd '%s'",
+						     str(value).c_str());
+			o.worker_fd = static_cast<int>(n);
+		} else if (name == "--worker-tenant") {
+			o.worker_tenant = str(value);
+		} else if (name == "--worker-tenant-policy") {
+			o.worker_tenant_policy = str(value);
 		} else if (name == "--admin-socket") {
 			auto a = transport::parse_address(value);
 			if (!a || a->kind != transport::Address::Kind::Unix)
@@ -477,6 +494,10 @@ std::string usage(std::string_view prog)
 	       "attach sandboxes\n"
 	       "                             (0600; the agent's user and "
 	       "root only)\n"
+	       "      --isolate-tenants      run each tenant's ops in a "
+	       "worker process of its\n"
+	       "                             own (seccomp-filtered, "
+	       "restarted on crash)\n"
 	       "  -h, --help                 print this help and exit\n";
 }
 

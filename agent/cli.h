@@ -67,6 +67,16 @@ struct Options {
 	// --tls-handshake-ms: a client that has not finished its handshake
 	// by then is dropped.
 	uint32_t tls_handshake_ms = 10000;
+	// --isolate-tenants: each tenant's ops in a worker process of its
+	// own (tenant_workers.h). Off: everything in this process
+	// (single-tenant agents).
+	bool isolate_tenants = false;
+	// Set by the agent when it starts a worker (never by hand): the
+	// control socket's descriptor, the tenant, and a launcher's policy
+	// for it (worker_process.h).
+	int worker_fd = -1;
+	std::string worker_tenant;
+	std::string worker_tenant_policy;
 	bool help = false;
 };
 

@@ -2,6 +2,7 @@
 #include "launcher.h"
 
 #include "audit.h"
+#include "tenant_workers.h"
 
 #include <grp.h>
 #include <linux/vm_sockets.h>
@@ -137,6 +138,9 @@ RpcStatus Launcher::attach(const rpc::ext::AttachRequest &req,
 					 "attach." + req.tenant());
 		if (!st)
 			return RpcStatus::invalid("%s", st.message().c_str());
+		// Its worker process parses the same text.
+		if (base_.isolate != nullptr)
+			base_.isolate->define(req.tenant(), req.policy());
 	}
 	box.tenant = req.tenant();
 	box.server = std::make_unique<Server>(service_, so);
@@ -161,6 +165,7 @@ RpcStatus Launcher::attach(const rpc::ext::AttachRequest &req,
 RpcStatus Launcher::detach(uint64_t sandbox)
 {
 	Sandbox box;
+	bool last_of_tenant = true;
 	{
 		std::lock_guard lock(mu_);
 		auto it = sandboxes_.find(sandbox);
@@ -170,9 +175,14 @@ RpcStatus Launcher::detach(uint64_t sandbox)
 			    static_cast<unsigned long long>(sandbox));
 		box = std::move(it->second);
 		sandboxes_.erase(it);
+		for (const auto &[id, other] : sandboxes_)
+			last_of_tenant &= other.tenant != box.tenant;
 	}
 	// Outside the lock: stopping waits for the sandbox's running calls.
 	box.server->stop();
+	// With isolation its connections live in the tenant's worker.
+	if (base_.isolate != nullptr && last_of_tenant)
+		base_.isolate->retire(box.tenant);
 	audit::event("detach", "sandbox " + std::to_string(sandbox) +
 				   " tenant " + box.tenant);
 	return RpcStatus::ok();

@@ -11,7 +11,9 @@
 #include "policy.h"
 #include "server.h"
 #include "service.h"
+#include "tenant_workers.h"
 #include "trace.h"
+#include "worker_process.h"
 
 #include <vaccel.h>
 
@@ -30,6 +32,12 @@
 #include <optional>
 #include <string_view>
 #include <vector>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VACCEL_ASAN 1
+#endif
+#endif
 
 namespace
 {
@@ -172,6 +180,104 @@ void raise_fd_limit()
 	}
 }
 
+// The options of the agent's listener (and, through the launcher, of every
+// sandbox's), from the command line.
+vaccel::agent::ServerOptions
+server_options(const vaccel::agent::Options &o, int64_t socket_gid,
+	       std::shared_ptr<const vaccel::transport::TlsContext> tls)
+{
+	vaccel::agent::ServerOptions so;
+	so.tenant = o.tenant;
+	so.socket_mode = o.socket_mode;
+	so.socket_gid = socket_gid;
+	so.allow_abstract = o.allow_abstract;
+	so.insecure_tcp = o.insecure_tcp;
+	so.tls = std::move(tls);
+	so.tls_handshake_timeout =
+	    std::chrono::milliseconds(o.tls_handshake_ms);
+	so.workers = o.workers;
+	so.max_frame = o.max_frame;
+	so.max_message = o.max_message;
+	so.shm = o.shm;
+	so.spin = std::chrono::microseconds(o.spin_us);
+	so.read_timeout = std::chrono::milliseconds(o.read_timeout_ms);
+	so.idle_timeout = std::chrono::milliseconds(o.idle_timeout_ms);
+	so.write_timeout = std::chrono::milliseconds(o.write_timeout_ms);
+	so.max_queued_reply = o.max_queued_reply;
+	return so;
+}
+
+// A tenant's worker process (tenant_workers.h): no listener, no trace.
+int worker_main(const vaccel::agent::Options &o,
+		vaccel::agent::Service &service,
+		vaccel::agent::ServerOptions so, int stop_fd,
+		vaccel::agent::HostMemoryPinner *pinner)
+{
+	using namespace vaccel::agent;
+	so.pinner = o.pin_shm ? pinner : nullptr;
+	WorkerOptions w{o.worker_fd, o.worker_tenant, o.worker_tenant_policy,
+			stop_fd};
+	const int code = run_worker(service, std::move(so), w);
+#if defined(__SANITIZE_ADDRESS__) || defined(VACCEL_ASAN)
+	// LeakSanitizer checks at exit through ptrace and clone, which the
+	// worker's filter refuses: end here, checked or not.
+	vaccel_cleanup();
+	::_exit(code);
+#endif
+	return code;
+}
+
+// Listens, and with an admin socket serves launchers, until a stop signal;
+// the exit status. With --isolate-tenants the connections go to worker
+// processes, which get the agent's own command line @p args.
+int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
+	  vaccel::agent::ServerOptions so, std::vector<std::string> args,
+	  int stop_fd)
+{
+	using namespace vaccel::agent;
+	// Declared before the servers that hand connections to it, after
+	// the Service whose quotas its connections hold.
+	TenantWorkers workers(std::move(args));
+	if (o.isolate_tenants) {
+		if (auto st = workers.start(); !st)
+			return fail("isolate-tenants", st.message());
+		so.isolate = &workers;
+	}
+	Server server(service, so);
+	Launcher launcher(service, so);
+	std::optional<AdminSocket> admin;
+	if (!o.admin_socket.empty())
+		admin.emplace(
+		    launcher,
+		    vaccel::transport::parse_address(o.admin_socket).value());
+	if (auto st = server.start(); !st)
+		return fail("listen", st.message());
+	if (auto st = admin ? admin->start() : vaccel::core::Status::ok();
+	    !st) {
+		server.stop();
+		return fail("admin-socket", st.message());
+	}
+	std::printf("vaccel-agent listening on %s\n",
+		    vaccel::transport::to_string(server.address()).c_str());
+	std::fflush(stdout);
+	vaccel_info("agent: %zu workers, max frame %u bytes%s", so.workers,
+		    so.max_frame,
+		    o.isolate_tenants ? ", a process per tenant" : "");
+
+	int code = 0;
+	const int sig = wait_for_stop(stop_fd);
+	if (sig < 0)
+		code = fail("signals", std::strerror(errno));
+	vaccel_info("agent: signal %d, shutting down", sig);
+	if (admin)
+		admin->stop();
+	launcher.detach_all();
+	server.stop();
+	workers.stop();
+	service.clear();
+	return code;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -219,8 +325,15 @@ int main(int argc, char **argv)
 			return fail("audit-log", std::strerror(errno));
 		audit::set_sink(audit_file);
 	}
-	audit::event("policy-loaded", policy->origin);
-	warn_dangerous(*policy);
+	const bool worker = opts->worker_fd >= 0;
+	if (worker) {
+		// Trace lines of several processes in one file would mix.
+		opts->trace.clear();
+		::unsetenv("VACCEL_AGENT_TRACE");
+	} else {
+		audit::event("policy-loaded", policy->origin);
+		warn_dangerous(*policy);
+	}
 	raise_fd_limit();
 
 	// SIGINT/SIGTERM reach main() through a pipe (catch_stop_signals,
@@ -286,63 +399,17 @@ int main(int argc, char **argv)
 	}
 	{
 		Service service(limits, std::move(policy.value()));
-		ServerOptions so;
-		so.tenant = opts->tenant;
-		so.socket_mode = opts->socket_mode;
-		so.socket_gid = socket_gid;
-		so.allow_abstract = opts->allow_abstract;
-		so.insecure_tcp = opts->insecure_tcp;
-		so.tls = tls;
-		so.tls_handshake_timeout =
-		    std::chrono::milliseconds(opts->tls_handshake_ms);
+		ServerOptions so = server_options(*opts, socket_gid, tls);
 		so.address = addr.value();
-		so.workers = opts->workers;
-		so.max_frame = opts->max_frame;
-		so.max_message = opts->max_message;
-		so.shm = opts->shm;
-		so.spin = std::chrono::microseconds(opts->spin_us);
-		so.read_timeout =
-		    std::chrono::milliseconds(opts->read_timeout_ms);
-		so.idle_timeout =
-		    std::chrono::milliseconds(opts->idle_timeout_ms);
-		so.write_timeout =
-		    std::chrono::milliseconds(opts->write_timeout_ms);
-		so.max_queued_reply = opts->max_queued_reply;
 		so.trace = trace.enabled() ? &trace : nullptr;
 		so.pinner = opts->pin_shm ? &pinner : nullptr;
-		Server server(service, so);
-		Launcher launcher(service, so);
-		std::optional<AdminSocket> admin;
-		if (!opts->admin_socket.empty())
-			admin.emplace(
-			    launcher,
-			    vaccel::transport::parse_address(opts->admin_socket)
-				.value());
-		if (auto st = server.start(); !st) {
-			code = fail("listen", st.message());
-		} else if (auto ast = admin ? admin->start()
-					    : vaccel::core::Status::ok();
-			   !ast) {
-			code = fail("admin-socket", ast.message());
-			server.stop();
+		if (worker) {
+			code = worker_main(*opts, service, so, sfd, &pinner);
 		} else {
-			std::printf(
-			    "vaccel-agent listening on %s\n",
-			    vaccel::transport::to_string(server.address())
-				.c_str());
-			std::fflush(stdout);
-			vaccel_info("agent: %zu workers, max frame %u bytes",
-				    so.workers, so.max_frame);
-
-			const int sig = wait_for_stop(sfd);
-			if (sig < 0)
-				code = fail("signals", std::strerror(errno));
-			vaccel_info("agent: signal %d, shutting down", sig);
-			if (admin)
-				admin->stop();
-			launcher.detach_all();
-			server.stop();
-			service.clear();
+			code = serve(
+			    *opts, service, so,
+			    std::vector<std::string>(args.begin(), args.end()),
+			    sfd);
 		}
 	}
 	close(sfd);

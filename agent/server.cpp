@@ -3,13 +3,15 @@
 
 #include "audit.h"
 #include "identity.h"
+#include "tenant_workers.h"
+#include "wire_bounds.h"
 
 #include "transport/wire.h"
-#include "wire_bounds.h"
 
 #include <poll.h>
 #include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -165,6 +167,7 @@ struct Server::Conn {
 	}
 
 	const ConnId id;
+	uint64_t tag = 0; // the agent process's id for it (Server::adopt)
 	transport::Stream stream;
 	// Who the connection acts for, and its share of that tenant's
 	// connection quota (given back when the reader ends).
@@ -266,19 +269,8 @@ core::Status Server::check_exposure() const
 
 core::Status Server::start()
 {
-	VACCEL_RETURN_IF_ERROR(check_exposure());
-	auto listener =
-	    opts_.listen_fd >= 0
-		? transport::Listener::adopt(
-		      transport::UniqueFd(std::exchange(opts_.listen_fd, -1)),
-		      opts_.address)
-		: transport::Listener::bind(
-		      opts_.address, 128,
-		      transport::UnixPerms{opts_.socket_mode,
-					   opts_.socket_gid});
-	if (!listener)
-		return listener.status();
-	listener_ = std::move(listener.value());
+	if (!opts_.adopt_only)
+		VACCEL_RETURN_IF_ERROR(listen());
 	wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (wake_fd_ < 0)
 		return core::Status::error(VACCEL_EIO, "eventfd: %s",
@@ -297,6 +289,24 @@ core::Status Server::start()
 		return core::Status::error(
 		    VACCEL_ENOMEM, "cannot start threads: %s", e.what());
 	}
+	return core::Status::ok();
+}
+
+core::Status Server::listen()
+{
+	VACCEL_RETURN_IF_ERROR(check_exposure());
+	auto listener =
+	    opts_.listen_fd >= 0
+		? transport::Listener::adopt(
+		      transport::UniqueFd(std::exchange(opts_.listen_fd, -1)),
+		      opts_.address)
+		: transport::Listener::bind(
+		      opts_.address, 128,
+		      transport::UnixPerms{opts_.socket_mode,
+					   opts_.socket_gid});
+	if (!listener)
+		return listener.status();
+	listener_ = std::move(listener.value());
 	return core::Status::ok();
 }
 
@@ -360,8 +370,12 @@ void Server::accept_loop()
 		if (stopping_ || (fds[0].revents & POLLIN) == 0)
 			continue;
 		auto stream = listener_.accept();
+		if (stream && opts_.isolate != nullptr && !opts_.tls) {
+			hand_over(std::move(stream.value()));
+			continue;
+		}
 		if (stream) {
-			admit(std::move(stream.value()));
+			admit(std::move(stream.value()), local_listener(), 0);
 			continue;
 		}
 		if (stream.status().code() == VACCEL_EAGAIN)
@@ -377,8 +391,11 @@ void Server::accept_loop()
 Tenant *Server::admit_tenant(int fd, ConnId id, Charge *quota)
 {
 	TenantRegistry &tenants = service_.tenants();
-	auto name = identify(fd, listener_.address(), tenants.policy().identity,
-			     opts_.tenant);
+	// Adopted connections were identified by the agent process.
+	auto name = opts_.adopt_only
+			? core::Result<std::string>(opts_.tenant)
+			: identify(fd, listener_.address(),
+				   tenants.policy().identity, opts_.tenant);
 	if (!name) {
 		audit::event("connection-refused", name.status().message());
 		return nullptr;
@@ -397,12 +414,40 @@ Tenant *Server::admit_tenant(int fd, ConnId id, Charge *quota)
 	return &t;
 }
 
-void Server::admit(transport::Stream stream)
+bool Server::local_listener() const
 {
 	using K = transport::Address::Kind;
-	const bool local = opts_.shm && service_.limits().extensions &&
-			   (opts_.address.kind == K::Unix ||
-			    opts_.address.kind == K::UnixAbstract);
+	return opts_.shm && service_.limits().extensions &&
+	       (opts_.address.kind == K::Unix ||
+		opts_.address.kind == K::UnixAbstract);
+}
+
+void Server::hand_over(transport::Stream stream)
+{
+	const ConnId id = service_.next_connection_id();
+	Charge quota;
+	Tenant *tenant = admit_tenant(stream.fd(), id, &quota);
+	if (tenant == nullptr)
+		return; // refused and audited; closing the stream tells
+	opts_.isolate->hand_over(
+	    tenant->name(), id, std::move(stream),
+	    Admission(std::move(quota), &service_.tenants()));
+}
+
+void Server::adopt(transport::Stream stream, uint64_t tag)
+{
+	sockaddr_storage ss{};
+	socklen_t len = sizeof(ss);
+	const bool unix_peer =
+	    ::getsockname(stream.fd(), reinterpret_cast<sockaddr *>(&ss),
+			  &len) == 0 &&
+	    ss.ss_family == AF_UNIX;
+	admit(std::move(stream),
+	      unix_peer && opts_.shm && service_.limits().extensions, tag);
+}
+
+void Server::admit(transport::Stream stream, bool local, uint64_t tag)
+{
 	// From the Service: servers sharing it (launcher.h) never reuse an id.
 	const ConnId id = service_.next_connection_id();
 	Charge quota;
@@ -427,6 +472,7 @@ void Server::admit(transport::Stream stream)
 					   &service_.regions_mapped(),
 					   opts_.pinner, out);
 	conn->tenant = tenant;
+	conn->tag = tag;
 	conn->quota = std::move(quota);
 	service_.open_connection(conn->id);
 	++open_conns_;
@@ -484,6 +530,8 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 	--open_conns_;
 	conn->quota.reset();
 	service_.tenants().give_back_connection();
+	if (opts_.on_closed)
+		opts_.on_closed(conn->tag);
 	conn->done = true;
 	wake(); // let the acceptor join us
 }

@@ -39,6 +39,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -47,6 +48,8 @@
 
 namespace vaccel::agent
 {
+
+class TenantWorkers;
 
 struct ServerOptions {
 	transport::Address address;
@@ -112,6 +115,18 @@ struct ServerOptions {
 	std::shared_ptr<const transport::TlsContext> tls;
 	// A TLS client must finish its handshake within this.
 	std::chrono::milliseconds tls_handshake_timeout{10000};
+	// --isolate-tenants: a connection, once its tenant is known and
+	// charged, goes to that tenant's worker process (tenant_workers.h)
+	// instead of being served here. Not for TLS listeners: a TLS
+	// session cannot move to another process, so those are served
+	// here. Null: served here. Must outlive the server.
+	TenantWorkers *isolate = nullptr;
+	// A worker process's server: no listener; its connections come
+	// through adopt(), all of tenant `tenant`, already admitted.
+	bool adopt_only = false;
+	// Called with a connection's tag (adopt()) once it is closed and
+	// everything it held released.
+	std::function<void(uint64_t tag)> on_closed;
 };
 
 class Server
@@ -129,6 +144,10 @@ public:
 	{
 		return listener_.address();
 	}
+	// Serves @p stream, a connection the agent process accepted and
+	// admitted (ServerOptions::adopt_only); @p tag goes back through
+	// ServerOptions::on_closed when it closes.
+	void adopt(transport::Stream stream, uint64_t tag);
 	// Stops accepting, closes every connection of this server (releasing
 	// their objects), waits for running requests and joins every thread.
 	// Other servers on the same Service are untouched. Idempotent.
@@ -141,9 +160,17 @@ private:
 	class Reservation;
 
 	core::Status check_exposure() const;
+	// Binds (or adopts) the listener.
+	core::Status listen();
+	// Whether connections on the listener may use the shared-memory
+	// plane (unix sockets, extensions on).
+	bool local_listener() const;
 	void accept_loop();
 	Tenant *admit_tenant(int fd, ConnId id, Charge *quota);
-	void admit(transport::Stream stream);
+	void admit(transport::Stream stream, bool local, uint64_t tag);
+	// --isolate-tenants: identifies and charges the connection, then
+	// gives it to its tenant's worker process.
+	void hand_over(transport::Stream stream);
 	// On the reader thread of a TLS connection: the handshake, then the
 	// tenant its client certificate names, charged; false (audited) when
 	// the connection must be closed.

@@ -11,7 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libtomlplusplus-dev
   # the agent as a trust boundary (issue 15): SHA-256 and TLS, uid tests
-  libssl-dev openssl util-linux
+  libssl-dev openssl util-linux libseccomp-dev
   clang-format
   protobuf-compiler libprotobuf-dev
   clang libclang-rt-14-dev

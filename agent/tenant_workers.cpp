@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tenant_workers.h"
+
+#include "audit.h"
+#include "worker_channel.h"
+
+#include <vaccel.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+extern char **environ;
+
+namespace vaccel::agent
+{
+
+namespace
+{
+
+// The descriptor number a worker finds its control socket at.
+constexpr int kWorkerFd = 3;
+// How long stop() lets workers finish their running ops.
+constexpr std::chrono::seconds kStopGrace{3};
+
+std::string describe_exit(int status)
+{
+	if (WIFSIGNALED(status)) {
+		const int sig = WTERMSIG(status);
+		return "killed by signal " + std::to_string(sig) + " (" +
+		       strsignal(sig) + ")";
+	}
+	return "exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
+// Waits for @p pid until @p deadline, then kills it; its exit status.
+int wait_or_kill(pid_t pid, std::chrono::steady_clock::time_point deadline)
+{
+	int status = 0;
+	while (std::chrono::steady_clock::now() < deadline) {
+		const pid_t r = ::waitpid(pid, &status, WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			return status;
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	}
+	::kill(pid, SIGKILL);
+	while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+	}
+	return status;
+}
+
+} // namespace
+
+TenantWorkers::TenantWorkers(std::vector<std::string> args)
+    : args_(std::move(args))
+{
+}
+
+core::Status TenantWorkers::start()
+{
+	wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wake_fd_ < 0)
+		return core::Status::error(VACCEL_EIO, "eventfd: %s",
+					   std::strerror(errno));
+	try {
+		supervisor_ = std::thread([this] { supervise(); });
+	} catch (const std::system_error &e) {
+		return core::Status::error(
+		    VACCEL_ENOMEM, "cannot start the supervisor: %s", e.what());
+	}
+	return core::Status::ok();
+}
+
+void TenantWorkers::wake() noexcept
+{
+	const uint64_t one = 1;
+	if (wake_fd_ >= 0) {
+		[[maybe_unused]] ssize_t n =
+		    ::write(wake_fd_, &one, sizeof(one));
+	}
+}
+
+void TenantWorkers::stop()
+{
+	if (stopping_.exchange(true))
+		return;
+	wake();
+	if (supervisor_.joinable())
+		supervisor_.join();
+	std::lock_guard lock(mu_);
+	// SIGTERM: a worker closes its connections and lets running ops
+	// finish, within the grace period (a hung op does not hold us).
+	for (auto &[name, w] : workers_)
+		::kill(w.pid, SIGTERM);
+	const auto deadline = std::chrono::steady_clock::now() + kStopGrace;
+	for (auto &[name, w] : workers_)
+		wait_or_kill(w.pid, deadline);
+	workers_.clear();
+	if (wake_fd_ >= 0)
+		::close(std::exchange(wake_fd_, -1));
+}
+
+bool TenantWorkers::may_start(const std::string &tenant, uint64_t tag)
+{
+	const auto now = std::chrono::steady_clock::now();
+	auto &starts = starts_[tenant];
+	while (!starts.empty() && now - starts.front() > kStartWindow)
+		starts.pop_front();
+	if (starts.size() < kMaxStarts) {
+		starts.push_back(now);
+		return true;
+	}
+	audit::refused(tenant, tag, "connect", "agent.worker_restarts",
+		       "tenant " + tenant +
+			   ": its worker process was started " +
+			   std::to_string(kMaxStarts) + " times within " +
+			   std::to_string(kStartWindow.count()) +
+			   " s; connections refused until that passes");
+	return false;
+}
+
+// The tenant's live worker, started if needed; null when none may start.
+TenantWorkers::Worker *TenantWorkers::running(const std::string &tenant,
+					      uint64_t tag)
+{
+	if (auto it = workers_.find(tenant); it != workers_.end())
+		return &it->second;
+	if (stopping_ || !may_start(tenant, tag))
+		return nullptr;
+	Worker w;
+	if (auto st = spawn(tenant, &w); !st) {
+		audit::event("worker-failed",
+			     "tenant " + tenant + ": " + st.message());
+		return nullptr;
+	}
+	vaccel_info("agent: tenant %s: worker process %d started",
+		    tenant.c_str(), static_cast<int>(w.pid));
+	Worker &placed = workers_.emplace(tenant, std::move(w)).first->second;
+	wake(); // the supervisor watches the new channel from now on
+	return &placed;
+}
+
+core::Status TenantWorkers::spawn(const std::string &tenant, Worker *w)
+{
+	int sv[2];
+	if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return core::Status::error(VACCEL_EIO, "socketpair: %s",
+					   std::strerror(errno));
+	transport::UniqueFd mine(sv[0]), theirs(sv[1]);
+	// The supervisor must never block on one worker's channel.
+	::fcntl(mine.get(), F_SETFL, O_NONBLOCK);
+	// dup2 onto itself would keep close-on-exec: move it first.
+	if (theirs.get() == kWorkerFd)
+		theirs = transport::UniqueFd(
+		    ::fcntl(theirs.get(), F_DUPFD_CLOEXEC, kWorkerFd + 1));
+
+	std::vector<std::string> args = args_;
+	args.insert(args.end(), {"--worker-fd", std::to_string(kWorkerFd),
+				 "--worker-tenant", tenant});
+	if (auto it = policies_.find(tenant); it != policies_.end())
+		args.insert(args.end(), {"--worker-tenant-policy", it->second});
+	std::vector<char *> argv;
+	for (auto &a : args)
+		argv.push_back(a.data());
+	argv.push_back(nullptr);
+
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, theirs.get(), kWorkerFd);
+	posix_spawnattr_t attr;
+	posix_spawnattr_init(&attr);
+	sigset_t none;
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&attr, &none);
+	// Its own process group: a terminal's ^C reaches the agent, which
+	// stops its workers itself.
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+					    POSIX_SPAWN_SETPGROUP);
+	// /proc/self/exe: this very binary, even if the file was replaced.
+	const int rc = ::posix_spawn(&w->pid, "/proc/self/exe", &fa, &attr,
+				     argv.data(), environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return core::Status::error(
+		    VACCEL_EIO, "cannot start a worker: %s", std::strerror(rc));
+	w->ctrl = std::move(mine);
+	return core::Status::ok();
+}
+
+bool TenantWorkers::hand_over(const std::string &tenant, uint64_t tag,
+			      transport::Stream stream, Admission admission)
+{
+	std::lock_guard lock(mu_);
+	// Twice: a worker that died a moment ago (before the supervisor
+	// reaped it) refuses the message; the retry starts its successor.
+	for (int attempt = 0; attempt < 2; ++attempt) {
+		Worker *w = running(tenant, tag);
+		if (w == nullptr)
+			return false;
+		if (worker_channel::send_connection(w->ctrl.get(), tag,
+						    stream.fd())) {
+			w->conns.emplace(tag, std::move(admission));
+			return true; // our copy closes with @p stream
+		}
+		vaccel_warn("agent: tenant %s: cannot hand connection %llu "
+			    "to its worker: %s",
+			    tenant.c_str(),
+			    static_cast<unsigned long long>(tag),
+			    std::strerror(errno));
+		auto it = workers_.find(tenant);
+		reap(it->first, it->second);
+		workers_.erase(it);
+	}
+	return false;
+}
+
+void TenantWorkers::define(const std::string &tenant, std::string policy_text)
+{
+	std::lock_guard lock(mu_);
+	policies_[tenant] = std::move(policy_text);
+}
+
+void TenantWorkers::retire(const std::string &tenant)
+{
+	std::lock_guard lock(mu_);
+	// The supervisor reaps it when its channel ends.
+	if (auto it = workers_.find(tenant); it != workers_.end())
+		::kill(it->second.pid, SIGKILL);
+}
+
+pid_t TenantWorkers::worker_pid(const std::string &tenant)
+{
+	std::lock_guard lock(mu_);
+	auto it = workers_.find(tenant);
+	return it == workers_.end() ? -1 : it->second.pid;
+}
+
+bool TenantWorkers::collect(Worker &w)
+{
+	for (;;) {
+		uint64_t tag = 0;
+		transport::UniqueFd fd;
+		const int r = worker_channel::receive(w.ctrl.get(), &tag, &fd);
+		if (r == 1) {
+			w.conns.erase(tag); // its places are given back
+			continue;
+		}
+		return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+	}
+}
+
+void TenantWorkers::reap(const std::string &tenant, Worker &w)
+{
+	// Its channel ended: it exited, or misbehaved and is ended now.
+	::kill(w.pid, SIGKILL);
+	int status = 0;
+	while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+	}
+	audit::event("worker-exited", "tenant " + tenant + ": worker process " +
+					  std::to_string(w.pid) + " " +
+					  describe_exit(status) + "; its " +
+					  std::to_string(w.conns.size()) +
+					  " connection(s) closed");
+}
+
+void TenantWorkers::supervise()
+{
+	std::vector<pollfd> fds;
+	std::vector<std::string> names;
+	while (!stopping_) {
+		fds.assign(1, pollfd{wake_fd_, POLLIN, 0});
+		names.assign(1, {});
+		{
+			std::lock_guard lock(mu_);
+			for (auto &[name, w] : workers_) {
+				fds.push_back({w.ctrl.get(), POLLIN, 0});
+				names.push_back(name);
+			}
+		}
+		if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR)
+			break;
+		uint64_t n = 0;
+		[[maybe_unused]] ssize_t r = ::read(wake_fd_, &n, sizeof(n));
+		std::lock_guard lock(mu_);
+		for (size_t i = 1; i < fds.size(); ++i) {
+			auto it = workers_.find(names[i]);
+			// Gone, or replaced since the poll set was made.
+			if (fds[i].revents == 0 || it == workers_.end() ||
+			    it->second.ctrl.get() != fds[i].fd)
+				continue;
+			if (collect(it->second))
+				continue;
+			reap(it->first, it->second);
+			workers_.erase(it);
+		}
+	}
+}
+
+} // namespace vaccel::agent

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+// Tenant isolation (--isolate-tenants): each tenant's ops run in a worker
+// process of its own, so that a backend crash or hang one tenant's input
+// causes (a hostile TorchScript model, a kernel that never returns) ends
+// or stalls that tenant's worker only.
+//
+// The agent process keeps the listeners, the admin socket, identity and
+// the connection caps; once it knows a connection's tenant it hands the
+// socket itself to that tenant's worker (worker_channel.h), which serves
+// it from then on with the usual Server and Service: no proxy hop, and
+// shared memory, reply slots and descriptor passing work as before. A
+// worker is `vaccel-agent` itself (/proc/self/exe) started with the
+// agent's options plus --worker-fd and --worker-tenant; it installs a
+// seccomp filter (seccomp_filter.h) once its plugins are loaded.
+//
+// A worker that exits is reaped and audited ("worker-exited"); its
+// tenant's connections are closed by its death, and the tenant's next
+// connection starts a new one, at most kMaxStarts times per kStartWindow
+// (then that tenant's connections are refused until the window passes,
+// audited), so a model that crashes on load cannot turn the agent into a
+// fork loop.
+#pragma once
+
+#include "tenant.h"
+
+#include "transport/transport.h"
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace vaccel::agent
+{
+
+// A handed-over connection's places under the agent's caps (its tenant's
+// connection quota and the agent's max_connections), kept by the agent
+// until the worker reports the connection closed or dies.
+class Admission
+{
+public:
+	Admission() = default;
+	Admission(Charge quota, TenantRegistry *registry)
+	    : quota_(std::move(quota)), registry_(registry)
+	{
+	}
+	Admission(Admission &&o) noexcept
+	    : quota_(std::move(o.quota_)),
+	      registry_(std::exchange(o.registry_, nullptr))
+	{
+	}
+	Admission &operator=(Admission &&) = delete;
+	Admission(const Admission &) = delete;
+	~Admission()
+	{
+		quota_.reset();
+		if (registry_ != nullptr)
+			registry_->give_back_connection();
+	}
+
+private:
+	Charge quota_;
+	TenantRegistry *registry_ = nullptr;
+};
+
+class TenantWorkers
+{
+public:
+	static constexpr size_t kMaxStarts = 5;
+	static constexpr std::chrono::seconds kStartWindow{60};
+
+	// @p args: the agent's command line (program first), given to
+	// every worker with the worker options added.
+	explicit TenantWorkers(std::vector<std::string> args);
+	TenantWorkers(const TenantWorkers &) = delete;
+	TenantWorkers &operator=(const TenantWorkers &) = delete;
+	~TenantWorkers() { stop(); }
+
+	// Starts the thread that reaps workers and collects their reports.
+	core::Status start();
+	// Ends every worker (SIGTERM, SIGKILL after a grace period) and
+	// waits for them. Idempotent.
+	void stop();
+
+	// Hands @p stream, admitted as tenant @p tenant's connection @p tag,
+	// to that tenant's worker, starting one if none runs. false when
+	// it cannot (no worker may start: audited); the stream is closed
+	// either way here.
+	bool hand_over(const std::string &tenant, uint64_t tag,
+		       transport::Stream stream, Admission admission);
+	// A launcher gave @p tenant its own policy (policy.h,
+	// parse_tenant_policy text): its workers are started with it.
+	void define(const std::string &tenant, std::string policy_text);
+	// Ends @p tenant's worker and its connections (a detached sandbox).
+	void retire(const std::string &tenant);
+	// The pid of @p tenant's worker; -1 when none runs (tests, logs).
+	pid_t worker_pid(const std::string &tenant);
+
+private:
+	struct Worker {
+		pid_t pid = -1;
+		transport::UniqueFd ctrl;
+		std::unordered_map<uint64_t, Admission> conns;
+	};
+
+	Worker *running(const std::string &tenant, uint64_t tag);
+	bool may_start(const std::string &tenant, uint64_t tag);
+	core::Status spawn(const std::string &tenant, Worker *w);
+	void supervise();
+	// Reads @p w's reports; false once its channel ended.
+	bool collect(Worker &w);
+	void reap(const std::string &tenant, Worker &w);
+	void wake() noexcept;
+
+	const std::vector<std::string> args_;
+	std::mutex mu_;
+	std::map<std::string, Worker> workers_;
+	std::map<std::string, std::string> policies_;
+	std::map<std::string, std::deque<std::chrono::steady_clock::time_point>>
+	    starts_;
+	int wake_fd_ = -1;
+	std::atomic<bool> stopping_{false};
+	std::thread supervisor_;
+};
+
+} // namespace vaccel::agent

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "worker_process.h"
+
+#include "audit.h"
+#include "policy.h"
+#include "seccomp_filter.h"
+#include "worker_channel.h"
+
+#include <vaccel.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vaccel::agent
+{
+
+namespace
+{
+
+core::Status define_tenant(Service &service, const WorkerOptions &w)
+{
+	if (w.policy.empty())
+		return core::Status::ok();
+	TenantRegistry &tenants = service.tenants();
+	auto tp = parse_tenant_policy(w.policy, tenants.policy().defaults,
+				      "attach of tenant " + w.tenant);
+	if (!tp)
+		return tp.status();
+	return tenants.define(w.tenant, std::move(tp.value()),
+			      "attach." + w.tenant);
+}
+
+// Adopts connections from the channel until it ends or @p stop_fd fires.
+void serve(Server &server, const WorkerOptions &w)
+{
+	pollfd fds[2] = {{w.ctrl, POLLIN, 0}, {w.stop_fd, POLLIN, 0}};
+	// The stop signals are blocked everywhere but inside this wait
+	// (main.cpp).
+	sigset_t unblocked;
+	sigemptyset(&unblocked);
+	for (;;) {
+		if (::ppoll(fds, 2, nullptr, &unblocked) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (fds[1].revents != 0)
+			return;
+		uint64_t tag = 0;
+		transport::UniqueFd fd;
+		const int r = worker_channel::receive(w.ctrl, &tag, &fd);
+		if (r <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			return; // the agent is gone or misbehaves
+		}
+		if (fd.valid())
+			server.adopt(transport::Stream(fd.release()), tag);
+	}
+}
+
+} // namespace
+
+int run_worker(Service &service, ServerOptions so, const WorkerOptions &w)
+{
+	// A tenant can crash its worker at will: no core files (each the
+	// size of a backend's memory) for it to fill the disk with.
+	const rlimit no_core{0, 0};
+	::setrlimit(RLIMIT_CORE, &no_core);
+	if (auto st = define_tenant(service, w); !st) {
+		vaccel_error("agent worker: tenant %s: %s", w.tenant.c_str(),
+			     st.message().c_str());
+		return 1;
+	}
+	so.adopt_only = true;
+	so.tenant = w.tenant;
+	so.isolate = nullptr;
+	so.trace = nullptr;
+	const int ctrl = w.ctrl;
+	so.on_closed = [ctrl](uint64_t tag) {
+		worker_channel::send_closed(ctrl, tag);
+	};
+	Server server(service, so);
+	if (auto st = server.start(); !st) {
+		vaccel_error("agent worker: %s", st.message().c_str());
+		return 1;
+	}
+	// Fail closed: a worker without its filter serves nobody.
+	if (auto st = install_worker_filter(); !st) {
+		audit::event("worker-failed",
+			     "tenant " + w.tenant + ": " + st.message());
+		server.stop();
+		return 1;
+	}
+	serve(server, w);
+	server.stop();
+	service.clear();
+	return 0;
+}
+
+} // namespace vaccel::agent

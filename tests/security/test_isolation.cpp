@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: Apache-2.0
+// Tenant isolation (--isolate-tenants) on a real agent: two sandboxes
+// attached as tenants "good" and "evil"; evil's exec runs a hostile
+// library (fixtures/hostile.c) that crashes, hangs or starts a program in
+// the backend. Good's calls must succeed before, during and after; evil
+// gets an error, and a fresh worker when it comes back.
+#include "agent_process.h"
+
+#include <dirent.h>
+
+#include <atomic>
+#include <fstream>
+
+namespace
+{
+
+using namespace security_test;
+using agent_test::add_op;
+using agent_test::add_string;
+
+rpc::genop::Request hostile(int64_t sess, const char *sym)
+{
+	rpc::genop::Request g;
+	g.set_session_id(sess);
+	add_op(&g, VACCEL_OP_EXEC);
+	add_string(&g, TEST_HOSTILE_LIB);
+	add_string(&g, sym);
+	return g;
+}
+
+// The agent's child processes (its tenants' workers).
+std::vector<pid_t> children(pid_t agent)
+{
+	std::vector<pid_t> out;
+	const std::string tasks = "/proc/" + std::to_string(agent) + "/task";
+	DIR *d = ::opendir(tasks.c_str());
+	if (d == nullptr)
+		return out;
+	while (dirent *e = ::readdir(d)) {
+		std::ifstream f(tasks + "/" + e->d_name + "/children");
+		for (pid_t p = 0; f >> p;)
+			out.push_back(p);
+	}
+	::closedir(d);
+	return out;
+}
+
+class Isolation : public ::testing::Test
+{
+protected:
+	void SetUp() override
+	{
+		agent_ = std::make_unique<AgentProcess>(
+		    dir_.path(),
+		    std::vector<std::string>{
+			"-a", "unix://" + dir_.file("main.sock"),
+			"--isolate-tenants", "--workers", "2", "--admin-socket",
+			"unix://" + dir_.file("admin.sock")},
+		    std::string(TEST_EXEC_PLUGIN) + ":" + TEST_NOOP_PLUGIN);
+		ASSERT_TRUE(agent_->start()) << agent_->err();
+		auto a = tr::parse_address("unix://" + dir_.file("admin.sock"));
+		auto s = tr::connect(a.value(), 2000ms);
+		ASSERT_TRUE(s) << s.status().message();
+		admin_ = std::move(s.value());
+		good_ = attach("good", "");
+		evil_ = attach(
+		    "evil", "ops = [\"noop\", \"exec\"]\nexec = [{ library "
+			    "= \"" TEST_HOSTILE_LIB "\", symbol = \"*\" }]\n");
+	}
+
+	// Attaches a sandbox of @p tenant; its address.
+	tr::Address attach(const std::string &tenant, const std::string &policy)
+	{
+		rpc::ext::AttachRequest req;
+		req.set_address("unix://" + dir_.file(tenant + ".sock"));
+		req.set_tenant(tenant);
+		req.set_policy(policy);
+		const std::string env =
+		    agent_test::envelope("Attach", req.SerializeAsString(),
+					 tr::kServiceLauncher)
+			.SerializeAsString();
+		tr::FrameHeader h;
+		h.stream_id = next_id_;
+		next_id_ += 2;
+		h.type = tr::MsgType::Request;
+		EXPECT_TRUE(tr::write_frame(
+		    admin_, h,
+		    std::span(reinterpret_cast<const uint8_t *>(env.data()),
+			      env.size()),
+		    tr::deadline_in(5000ms)));
+		auto f =
+		    tr::read_frame(admin_, 1u << 20, tr::deadline_in(10000ms));
+		EXPECT_TRUE(f);
+		return tr::parse_address(req.address()).value();
+	}
+
+	// How many audit lines of @p kind mention @p text.
+	size_t audited(const std::string &kind, const std::string &text)
+	{
+		size_t n = 0;
+		std::istringstream lines(agent_->err());
+		for (std::string l; std::getline(lines, l);)
+			n += l.find("\"audit\":\"" + kind + "\"") !=
+				 std::string::npos &&
+			     l.find(text) != std::string::npos;
+		return n;
+	}
+
+	TempDir dir_;
+	std::unique_ptr<AgentProcess> agent_;
+	tr::Stream admin_;
+	uint32_t next_id_ = 1;
+	tr::Address good_, evil_;
+};
+
+TEST_F(Isolation, CrashEndsOnlyTheCrashingTenantsWorker)
+{
+	Client good(good_);
+	const int64_t gs = good.session();
+	ASSERT_NE(gs, 0);
+	ASSERT_EQ(good.noop(gs).code, RpcCode::Ok);
+
+	// Good keeps calling while evil crashes its backend.
+	std::atomic<bool> done{false};
+	std::atomic<int> served{0}, failed{0};
+	std::thread during([&] {
+		Client c(good_);
+		const int64_t s = c.session();
+		while (!done) {
+			const bool ok = s != 0 && c.noop(s).code == RpcCode::Ok;
+			(ok ? served : failed)++;
+		}
+	});
+	Client evil(evil_);
+	const int64_t es = evil.session();
+	ASSERT_NE(es, 0);
+	Reply r = evil.call("Genop", hostile(es, "crash"));
+	EXPECT_TRUE(r.closed) << r.message; // its connection is lost
+	// Only the crashing tenant's worker ended (the agent reaps it).
+	for (int i = 0; i < 200 && audited("worker-exited", "evil") == 0; ++i)
+		std::this_thread::sleep_for(10ms);
+	done = true;
+	during.join();
+	EXPECT_GT(served.load(), 0);
+	EXPECT_EQ(failed.load(), 0);
+	EXPECT_EQ(audited("worker-exited", "tenant evil"), 1U) << agent_->err();
+	// (killed by signal 11; under ASan its handler exits instead)
+	EXPECT_EQ(audited("worker-exited", "tenant good"), 0U);
+
+	// Good's old connection and session still work; evil gets a fresh
+	// worker on its next connection.
+	EXPECT_EQ(good.noop(gs).code, RpcCode::Ok);
+	Client again(evil_);
+	const int64_t es2 = again.session();
+	ASSERT_NE(es2, 0);
+	EXPECT_EQ(again.noop(es2).code, RpcCode::Ok);
+	EXPECT_TRUE(agent_->alive());
+}
+
+TEST_F(Isolation, HangStallsOnlyTheHangingTenant)
+{
+	Client evil(evil_);
+	const int64_t es = evil.session();
+	ASSERT_NE(es, 0);
+	std::thread stuck([&] {
+		// Never answered: the call waits until the agent stops.
+		Reply r = evil.call("Genop", hostile(es, "hang"));
+		EXPECT_NE(r.code, RpcCode::Ok);
+	});
+	std::this_thread::sleep_for(200ms); // the op is running by now
+	// A second hanging call would take evil's last worker thread; good
+	// has threads and a process of its own.
+	Client good(good_);
+	const int64_t gs = good.session();
+	ASSERT_NE(gs, 0);
+	const auto t0 = std::chrono::steady_clock::now();
+	for (int i = 0; i < 100; ++i)
+		ASSERT_EQ(good.noop(gs).code, RpcCode::Ok);
+	const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+	    std::chrono::steady_clock::now() - t0);
+	std::printf("100 noops of tenant good while evil hangs: %lld ms\n",
+		    static_cast<long long>(ms.count()));
+	// Stopping the agent ends the hung worker within its grace period.
+	agent_->stop();
+	stuck.join();
+	EXPECT_TRUE(WIFEXITED(agent_->exit_status()));
+	EXPECT_EQ(WEXITSTATUS(agent_->exit_status()), 0);
+}
+
+TEST_F(Isolation, WorkersAreFilteredAndCannotStartPrograms)
+{
+	Client evil(evil_);
+	const int64_t es = evil.session();
+	ASSERT_NE(es, 0);
+	// system() in the backend: clone without CLONE_THREAD is refused.
+	Reply r = evil.call("Genop", hostile(es, "spawn"));
+	EXPECT_NE(r.code, RpcCode::Ok);
+	EXPECT_FALSE(r.closed);
+	EXPECT_EQ(evil.noop(es).code, RpcCode::Ok);
+
+	const auto kids = children(agent_->pid());
+	ASSERT_EQ(kids.size(), 1U); // evil's worker; good has not connected
+	std::ifstream status("/proc/" + std::to_string(kids[0]) + "/status");
+	std::string line, mode;
+	while (std::getline(status, line))
+		if (line.rfind("Seccomp:", 0) == 0)
+			mode = line;
+	EXPECT_NE(mode.find('2'), std::string::npos) << mode; // filter
+}
+
+TEST_F(Isolation, RestartsAreBounded)
+{
+	for (size_t i = 0; i < 5; ++i) {
+		Client evil(evil_);
+		Reply r;
+		const int64_t es = evil.session(&r);
+		ASSERT_NE(es, 0) << "start " << i << ": " << r.message;
+		EXPECT_TRUE(evil.call("Genop", hostile(es, "crash")).closed);
+		// A connection handed over while the worker dies is lost
+		// with it: come back once the agent has reaped it.
+		for (int k = 0;
+		     k < 200 && audited("worker-exited", "evil") <= i; ++k)
+			std::this_thread::sleep_for(10ms);
+	}
+	// The sixth start within the minute is refused, audited; good is
+	// unaffected.
+	Client evil(evil_);
+	Reply r;
+	EXPECT_EQ(evil.session(&r), 0);
+	EXPECT_TRUE(r.closed);
+	EXPECT_GE(audited("refused", "agent.worker_restarts"), 1U)
+	    << agent_->err();
+	Client good(good_);
+	const int64_t gs = good.session();
+	ASSERT_NE(gs, 0);
+	EXPECT_EQ(good.noop(gs).code, RpcCode::Ok);
+}
+
+TEST_F(Isolation, EachTenantHasAWorkerOfItsOwn)
+{
+	Client good(good_);
+	const int64_t gs = good.session();
+	ASSERT_NE(gs, 0);
+	ASSERT_EQ(children(agent_->pid()).size(), 1U);
+	Client main(
+	    tr::parse_address("unix://" + dir_.file("main.sock")).value());
+	const int64_t ms = main.session();
+	ASSERT_NE(ms, 0);
+	EXPECT_EQ(main.noop(ms).code, RpcCode::Ok);
+	EXPECT_EQ(children(agent_->pid()).size(), 2U);
+}
+
+// Cancellation, with or without isolation: requests a client left queued
+// when it hung up are skipped, not run for nobody.
+TEST(Cancellation, DisconnectCancelsQueuedWork)
+{
+	TempDir d;
+	write_text(d.file("policy.toml"),
+		   "[default]\nops = [\"noop\", \"exec\"]\nexec = [{ "
+		   "library = \"" TEST_HOSTILE_LIB "\", symbol = \"*\" }]\n");
+	AgentProcess agent(
+	    d.path(),
+	    {"-a", "unix://" + d.file("agent.sock"), "--workers", "1",
+	     "--policy", d.file("policy.toml"), "--trace", d.file("trace.tsv")},
+	    std::string(TEST_EXEC_PLUGIN) + ":" + TEST_NOOP_PLUGIN);
+	ASSERT_TRUE(agent.start()) << agent.err();
+	{
+		Client c(agent.address());
+		const int64_t sess = c.session();
+		ASSERT_NE(sess, 0);
+		// The one worker runs `slow`; 20 noops queue behind it.
+		const std::string slow =
+		    agent_test::envelope(
+			"Genop", hostile(sess, "slow").SerializeAsString(),
+			tr::kServiceSync)
+			.SerializeAsString();
+		rpc::genop::Request g;
+		g.set_session_id(sess);
+		add_op(&g, VACCEL_OP_NOOP);
+		const std::string noop =
+		    agent_test::envelope("Genop", g.SerializeAsString(),
+					 tr::kServiceSync)
+			.SerializeAsString();
+		for (uint32_t i = 0; i < 21; ++i) {
+			const std::string &p = i == 0 ? slow : noop;
+			tr::FrameHeader h;
+			h.stream_id = 101 + 2 * i;
+			h.type = tr::MsgType::Request;
+			h.length = static_cast<uint32_t>(p.size());
+			ASSERT_TRUE(tr::write_frame(
+			    c.stream(), h,
+			    std::span(
+				reinterpret_cast<const uint8_t *>(p.data()),
+				p.size()),
+			    tr::deadline_in(2000ms)));
+		}
+		std::this_thread::sleep_for(100ms); // all read, slow running
+	}                                           // hang up
+	std::this_thread::sleep_for(700ms);         // slow is over
+	agent.stop(); // the trace is complete once the agent stopped
+	const std::string trace = slurp(d.file("trace.tsv"));
+	size_t genops = 0;
+	for (size_t at = 0; (at = trace.find("Genop", at)) != std::string::npos;
+	     ++at)
+		++genops;
+	EXPECT_EQ(genops, 1U) << trace; // the slow one only
+}
+
+} // namespace
