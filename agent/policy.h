@@ -77,16 +77,23 @@ struct Quotas {
 };
 
 struct TenantPolicy {
-	OpClassSet ops = all_but_exec();
+	OpClassSet ops = safe_classes();
 	std::vector<ExecRule> exec;
 	UrlPolicy url;
 	Quotas quotas;
 
-	static OpClassSet all_but_exec() noexcept
+	// What a tenant may run unless the operator says more: every class
+	// but those whose input is a program. Exec runs host code; a
+	// TorchScript model and a TensorFlow graph are programs too, with
+	// built-in ops that read and write files (torch.from_file maps any
+	// file the agent can open, writably): they need the operator's
+	// consent (and belong in --isolate-tenants workers).
+	static OpClassSet safe_classes() noexcept
 	{
 		OpClassSet s;
 		s.set();
-		s.reset(static_cast<size_t>(OpClass::Exec));
+		for (OpClass c : {OpClass::Exec, OpClass::Torch, OpClass::Tf})
+			s.reset(static_cast<size_t>(c));
 		return s;
 	}
 	[[nodiscard]] bool allows(OpClass c) const noexcept

@@ -146,6 +146,10 @@ struct Server::Job {
 	size_t size = 0;
 	rpc::genop::Request genop; // Genop
 	Reservation held;
+	// The tenant's concurrent-call quota, held from the moment the job
+	// is queued until it is done (a queued call occupies as much as a
+	// running one: the queue is what one tenant can fill).
+	Charge call;
 	// When the reader stopped polling for it, and when it was read
 	// whole (traced requests only).
 	std::chrono::steady_clock::time_point arrived, read;
@@ -173,6 +177,9 @@ struct Server::Conn {
 	// connection quota (given back when the reader ends).
 	Tenant *tenant = nullptr;
 	Charge quota;
+	// Holds a place under the agent-wide connection cap (a TLS
+	// connection only once its handshake succeeded).
+	bool holds_connection = false;
 	// A unix-socket peer: descriptors are accepted and the
 	// shared-memory plane is offered.
 	const bool local;
@@ -456,14 +463,17 @@ void Server::admit(transport::Stream stream, bool local, uint64_t tag)
 		tenant = admit_tenant(stream.fd(), id, &quota);
 		if (tenant == nullptr)
 			return; // closing the stream tells the client
-	} else if (!service_.tenants().take_connection()) {
+	} else if (handshakes_.fetch_add(1) >= opts_.max_handshakes) {
 		// The tenant is known after the handshake, on the reader
-		// thread (a slow handshaker must not hold up accepting); the
-		// agent's cap bounds handshakes in progress too.
+		// thread (a slow handshaker must not hold up accepting).
+		// Handshakes in progress have a cap of their own: peers that
+		// proved nothing must not take the places of tenants that did
+		// (the agent's connection cap is charged once one succeeds).
+		--handshakes_;
 		audit::event("connection-refused",
 			     "connection " + std::to_string(id) +
-				 ": the agent's connection cap is reached "
-				 "(rule agent.max_connections)");
+				 ": too many TLS handshakes in progress (" +
+				 std::to_string(opts_.max_handshakes) + ")");
 		return;
 	}
 	const ReplyQueue::Options out{opts_.max_queued_reply,
@@ -472,6 +482,7 @@ void Server::admit(transport::Stream stream, bool local, uint64_t tag)
 					   &service_.regions_mapped(),
 					   opts_.pinner, out);
 	conn->tenant = tenant;
+	conn->holds_connection = tenant != nullptr; // TLS: after its handshake
 	conn->tag = tag;
 	conn->quota = std::move(quota);
 	service_.open_connection(conn->id);
@@ -529,7 +540,8 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 	service_.close_connection(conn->id);
 	--open_conns_;
 	conn->quota.reset();
-	service_.tenants().give_back_connection();
+	if (conn->holds_connection)
+		service_.tenants().give_back_connection();
 	if (opts_.on_closed)
 		opts_.on_closed(conn->tag);
 	conn->done = true;
@@ -546,12 +558,17 @@ bool Server::secure(Conn &conn)
 			     "connection " + std::to_string(id) + ": " + why);
 		return false;
 	};
-	if (auto st = transport::tls_accept(
-		conn.stream, *opts_.tls,
-		transport::deadline_in(opts_.tls_handshake_timeout));
-	    !st)
+	auto st = transport::tls_accept(
+	    conn.stream, *opts_.tls,
+	    transport::deadline_in(opts_.tls_handshake_timeout));
+	--handshakes_;
+	if (!st)
 		return refuse(st.message());
 	TenantRegistry &tenants = service_.tenants();
+	if (!tenants.take_connection())
+		return refuse("the agent's connection cap is reached (rule "
+			      "agent.max_connections)");
+	conn.holds_connection = true;
 	auto name = identify_tls(transport::tls_peer_common_name(conn.stream),
 				 tenants.policy().identity);
 	if (!name)
@@ -966,6 +983,15 @@ bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 		// not known here.
 		if (job->arrived == decltype(job->arrived){})
 			job->arrived = job->read;
+	}
+	if (conn->tenant != nullptr) {
+		const RpcStatus st =
+		    Charge::take(*conn->tenant, Limit::Calls, 1, "queue",
+				 conn->id, &job->call);
+		if (!st.is_ok()) { // refused at once, nothing queued
+			reply(*conn, job->stream_id, error_response(st));
+			return true;
+		}
 	}
 	{
 		std::lock_guard lock(conn->mu);

@@ -115,6 +115,9 @@ struct ServerOptions {
 	std::shared_ptr<const transport::TlsContext> tls;
 	// A TLS client must finish its handshake within this.
 	std::chrono::milliseconds tls_handshake_timeout{10000};
+	// TLS handshakes in progress at once; more connections are closed
+	// at once (they have not proved who they are).
+	size_t max_handshakes = 64;
 	// --isolate-tenants: a connection, once its tenant is known and
 	// charged, goes to that tenant's worker process (tenant_workers.h)
 	// instead of being served here. Not for TLS listeners: a TLS
@@ -254,6 +257,7 @@ private:
 	// requests need (64 busy clients on 2 cores: 29k calls/s with a
 	// polling reader, 60k without).
 	std::atomic<size_t> open_conns_{0};
+	std::atomic<size_t> handshakes_{0}; // TLS handshakes in progress
 
 	std::mutex conns_mu_;
 	std::list<std::shared_ptr<Conn>> conns_;

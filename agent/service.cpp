@@ -304,13 +304,12 @@ rpc::ttrpc::Response Service::handle(ConnId conn, std::string_view service,
 			    "%.*s/%.*s is not implemented",
 			    static_cast<int>(service.size()), service.data(),
 			    static_cast<int>(method.size()), method.data());
+		// The tenant's concurrent-call quota is charged where calls
+		// are queued (server.cpp), not here.
 		Tenant &tenant = tenant_of(call);
 		if (m.cls)
 			AGENT_RETURN_IF_ERROR(
 			    tenant.allow(*m.cls, method, conn));
-		Charge running;
-		AGENT_RETURN_IF_ERROR(Charge::take(tenant, Limit::Calls, 1,
-						   method, conn, &running));
 		Context ctx{*this, objects_, limits_, conn, call, tenant};
 		return m.fn(ctx, payload, resp.mutable_payload());
 	});
@@ -323,9 +322,6 @@ rpc::ttrpc::Response Service::handle_genop(ConnId conn,
 	static constexpr std::string_view method = "GenopStream";
 	return run(conn, method, [&](rpc::ttrpc::Response &resp) {
 		Tenant &tenant = tenant_of(call);
-		Charge running;
-		AGENT_RETURN_IF_ERROR(Charge::take(tenant, Limit::Calls, 1,
-						   method, conn, &running));
 		Context ctx{*this, objects_, limits_, conn, call, tenant};
 		rpc::genop::Response out;
 		AGENT_RETURN_IF_ERROR(handlers::genop(ctx, req, out));

@@ -164,6 +164,15 @@ public:
 		dir_ = tmpl;
 		const std::string sock = dir_ + "/agent.sock";
 		address_ = "unix://" + sock;
+		// The benchmarks run model ops, which the agent's default
+		// policy leaves to the operator to allow (docs/security.md):
+		// their own policy allows every op class. A later --policy in
+		// VACCEL_BENCH_AGENT_ARGS replaces it.
+		const std::string policy = dir_ + "/policy.toml";
+		if (FILE *f = std::fopen(policy.c_str(), "w")) {
+			std::fputs("[default]\nops = [\"all\"]\n", f);
+			std::fclose(f);
+		}
 		const char *env_bin = std::getenv("VACCEL_BENCH_AGENT");
 		const std::string bin = env_bin != nullptr && *env_bin != '\0'
 					    ? env_bin
@@ -187,7 +196,8 @@ public:
 			}
 			// VACCEL_BENCH_AGENT_ARGS: more agent options,
 			// space-separated (e.g. "--workers 1").
-			std::vector<std::string> words{bin, "-a", address_};
+			std::vector<std::string> words{bin, "-a", address_,
+						       "--policy", policy};
 			if (const char *extra =
 				std::getenv("VACCEL_BENCH_AGENT_ARGS")) {
 				std::istringstream in(extra);

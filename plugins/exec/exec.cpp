@@ -22,6 +22,7 @@
 #include <vaccel.h>
 
 #include <dlfcn.h>
+#include <link.h>
 #include <strings.h>
 
 #include <algorithm>
@@ -173,7 +174,21 @@ void log_args(const char *which, std::span<const vaccel_arg> args)
 			   vaccel_arg_type_to_str(args[i].type));
 }
 
-// Looks the symbol up and calls it.
+// Whether @p sym is defined in @p lib itself. dlsym() also searches the
+// library's dependencies (libc among them): "run symbol S of library L"
+// must never reach exit() or system() there.
+bool defined_in(const DlHandle &lib, void *sym)
+{
+	link_map *own = nullptr;
+	link_map *found = nullptr;
+	Dl_info info{};
+	return dlinfo(lib.get(), RTLD_DI_LINKMAP, &own) == 0 &&
+	       dladdr1(sym, &info, reinterpret_cast<void **>(&found),
+		       RTLD_DL_LINKMAP) != 0 &&
+	       own != nullptr && found == own;
+}
+
+// Looks the symbol up (in the library itself) and calls it.
 int call_symbol(const DlHandle &lib, const char *fn_symbol, vaccel_arg *read,
 		size_t nr_read, vaccel_arg *write, size_t nr_write)
 {
@@ -183,6 +198,12 @@ int call_symbol(const DlHandle &lib, const char *fn_symbol, vaccel_arg *read,
 	if (sym == nullptr) {
 		exec_error("%s: symbol %s not found: %s", lib.path().c_str(),
 			   fn_symbol, dl_error());
+		return VACCEL_ENOSYS;
+	}
+	if (!defined_in(lib, sym)) {
+		exec_error("%s: symbol %s is not defined by the library itself "
+			   "(only by one it depends on)",
+			   lib.path().c_str(), fn_symbol);
 		return VACCEL_ENOSYS;
 	}
 	if (read != nullptr)

@@ -150,6 +150,33 @@ TEST(Exec, AllowListByPathSymbolAndUploadHash)
 	EXPECT_TRUE(std::filesystem::exists(marker));
 }
 
+TEST(Exec, AnySymbolMeansTheLibrarysOwnNotItsDependencies)
+{
+	TempDir d;
+	write_text(d.file("policy.toml"),
+		   "[default]\nops = [\"noop\", \"exec\"]\nexec = [{ library "
+		   "= \"" TEST_MYTESTLIB "\", symbol = \"*\" }]\n");
+	AgentProcess agent(
+	    d.path(),
+	    {"-a", unix_address(d), "--policy", d.file("policy.toml")},
+	    exec_plugins());
+	ASSERT_TRUE(agent.start()) << agent.err();
+	Client c(agent.address());
+	const int64_t sess = c.session();
+	// dlsym() would find these in libc, which mytestlib depends on.
+	for (const char *sym : {"getpid", "exit", "system"}) {
+		Reply r =
+		    c.call("Genop", exec_request(sess, TEST_MYTESTLIB, sym));
+		EXPECT_NE(r.code, RpcCode::Ok) << sym;
+		EXPECT_FALSE(r.closed) << sym << ": the agent died";
+	}
+	EXPECT_TRUE(agent.alive());
+	EXPECT_NE(agent.err().find("not defined by the library itself"),
+		  std::string::npos)
+	    << agent.err();
+	EXPECT_EQ(c.noop(sess).code, RpcCode::Ok);
+}
+
 // ---- the socket and who may connect
 // -----------------------------------------------------
 

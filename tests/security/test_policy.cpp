@@ -39,7 +39,11 @@ TEST(PolicyFile, DefaultsAreSafe)
 {
 	const Policy p;
 	EXPECT_FALSE(p.defaults.allows(OpClass::Exec));
-	EXPECT_TRUE(p.defaults.allows(OpClass::Torch));
+	// Models that are programs (TorchScript, TF graphs) need consent.
+	EXPECT_FALSE(p.defaults.allows(OpClass::Torch));
+	EXPECT_FALSE(p.defaults.allows(OpClass::Tf));
+	EXPECT_TRUE(p.defaults.allows(OpClass::Image));
+	EXPECT_TRUE(p.defaults.allows(OpClass::Blas));
 	EXPECT_TRUE(p.defaults.exec.empty());
 	EXPECT_FALSE(p.defaults.url.enabled);
 	EXPECT_FALSE(p.defaults.url.allow_private);
