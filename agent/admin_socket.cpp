@@ -121,8 +121,27 @@ void AdminSocket::serve(transport::Stream stream)
 
 transport::Frame AdminSocket::handle(transport::Frame &request)
 {
-	rpc::ttrpc::Request req;
 	rpc::ttrpc::Response resp;
+	RpcStatus st;
+	try {
+		st = dispatch(request, &resp);
+	} catch (const std::exception &e) { // never the agent's end
+		st = RpcStatus::internal("%s", e.what());
+	}
+	set_status(&resp, st);
+	transport::Frame out;
+	out.header.type = transport::MsgType::Response;
+	out.header.stream_id = request.header.stream_id;
+	const std::string bytes = resp.SerializeAsString();
+	out.payload.assign(bytes.begin(), bytes.end());
+	return out;
+}
+
+RpcStatus AdminSocket::dispatch(transport::Frame &request,
+				rpc::ttrpc::Response *reply)
+{
+	rpc::ttrpc::Request req;
+	rpc::ttrpc::Response &resp = *reply;
 	RpcStatus st;
 	if (!req.ParseFromArray(request.payload.data(),
 				static_cast<int>(request.payload.size()))) {
@@ -150,13 +169,7 @@ transport::Frame AdminSocket::handle(transport::Frame &request)
 		st = RpcStatus::unimplemented("Launcher/%s is unknown",
 					      req.method().c_str());
 	}
-	set_status(&resp, st);
-	transport::Frame out;
-	out.header.type = transport::MsgType::Response;
-	out.header.stream_id = request.header.stream_id;
-	const std::string bytes = resp.SerializeAsString();
-	out.payload.assign(bytes.begin(), bytes.end());
-	return out;
+	return st;
 }
 
 } // namespace vaccel::agent

@@ -10,6 +10,7 @@
 
 #include "launcher.h"
 
+#include "rpc/ttrpc.pb.h"
 #include "transport/transport.h"
 
 #include <atomic>
@@ -43,6 +44,8 @@ private:
 	// or after the idle limit.
 	bool wait_readable(int fd);
 	transport::Frame handle(transport::Frame &request);
+	RpcStatus dispatch(transport::Frame &request,
+			   rpc::ttrpc::Response *resp);
 
 	Launcher &launcher_;
 	transport::Address address_;

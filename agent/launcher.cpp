@@ -11,6 +11,8 @@
 #include <sys/un.h>
 
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace vaccel::agent
 {
@@ -55,12 +57,44 @@ core::Result<int64_t> group_id(const std::string &name)
 {
 	if (name.empty())
 		return int64_t{-1};
-	if (name.find_first_not_of("0123456789") == std::string::npos)
-		return static_cast<int64_t>(std::stoul(name));
+	if (uint32_t gid = 0; parse_id(name, &gid))
+		return static_cast<int64_t>(gid);
 	if (const group *g = ::getgrnam(name.c_str()); g != nullptr)
 		return static_cast<int64_t>(g->gr_gid);
 	return core::Status::error(VACCEL_EINVAL, "no group '%s'",
 				   name.c_str());
+}
+
+// A launcher names its tenants freely, but never as one of the names the
+// agent derives from transports (uid:N, tls:CN, tcp, vsock, local): a
+// sandbox must not be handed another principal's quotas and policy.
+RpcStatus check_tenant_name(const std::string &name)
+{
+	if (name.empty() || name.size() > 255)
+		return RpcStatus::invalid("a sandbox needs a tenant name of "
+					  "1..255 bytes");
+	if (name.find(':') != std::string::npos || name == "tcp" ||
+	    name == "vsock" || name == "local")
+		return RpcStatus::invalid(
+		    "tenant name %s is reserved (names with ':', tcp, vsock "
+		    "and local are derived from transports)",
+		    name.c_str());
+	return RpcStatus::ok();
+}
+
+// What a launcher's policy gives a tenant over the host, said loudly (the
+// policy file gets the same at start).
+void warn_if_dangerous(const std::string &tenant, const TenantPolicy &t)
+{
+	if (t.allows(OpClass::Exec) && t.exec_names("*"))
+		audit::event("policy-warning",
+			     "attach." + tenant +
+				 ": exec of any library, uploads included");
+	if (t.url.enabled && t.url.allow_private)
+		audit::event("policy-warning",
+			     "attach." + tenant +
+				 ": URL downloads may reach internal "
+				 "addresses");
 }
 
 RpcStatus invalid(const core::Status &st)
@@ -80,9 +114,7 @@ RpcStatus Launcher::configure(const rpc::ext::AttachRequest &req,
 		return RpcStatus::invalid("%zu descriptors came with the "
 					  "request, its flags announce %zu",
 					  fds.size(), want);
-	if (req.tenant().empty() || req.tenant().size() > 255)
-		return RpcStatus::invalid("a sandbox needs a tenant name of "
-					  "1..255 bytes");
+	AGENT_RETURN_IF_ERROR(check_tenant_name(req.tenant()));
 	size_t next_fd = 0;
 	if (req.listen_fd()) {
 		auto a = bound_address(fds[0].get());
@@ -134,6 +166,7 @@ RpcStatus Launcher::attach(const rpc::ext::AttachRequest &req,
 		    req.policy(), tenants.policy().defaults, origin);
 		if (!tp)
 			return invalid(tp.status());
+		warn_if_dangerous(req.tenant(), tp.value());
 		auto st = tenants.define(req.tenant(), std::move(tp.value()),
 					 "attach." + req.tenant());
 		if (!st)
@@ -178,13 +211,18 @@ RpcStatus Launcher::detach(uint64_t sandbox)
 		for (const auto &[id, other] : sandboxes_)
 			last_of_tenant &= other.tenant != box.tenant;
 	}
-	// Outside the lock: stopping waits for the sandbox's running calls.
-	box.server->stop();
-	// With isolation its connections live in the tenant's worker.
-	if (base_.isolate != nullptr && last_of_tenant)
-		base_.isolate->retire(box.tenant);
 	audit::event("detach", "sandbox " + std::to_string(sandbox) +
 				   " tenant " + box.tenant);
+	// Stopping waits for the sandbox's running calls: on a thread of its
+	// own, so that an op that never returns holds up no launcher's call.
+	auto held = std::make_shared<Sandbox>(std::move(box));
+	std::lock_guard lock(mu_);
+	stoppers_.emplace_back([this, held, last_of_tenant] {
+		held->server->stop();
+		// With isolation its connections live in the tenant's worker.
+		if (base_.isolate != nullptr && last_of_tenant)
+			base_.isolate->retire(held->tenant);
+	});
 	return RpcStatus::ok();
 }
 
@@ -197,6 +235,13 @@ void Launcher::detach_all()
 	}
 	for (auto &[id, box] : all)
 		box.server->stop();
+	std::vector<std::thread> stoppers;
+	{
+		std::lock_guard lock(mu_);
+		stoppers.swap(stoppers_);
+	}
+	for (auto &t : stoppers)
+		t.join();
 }
 
 size_t Launcher::sandboxes()

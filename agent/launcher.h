@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace vaccel::agent
@@ -60,6 +61,7 @@ private:
 	const ServerOptions base_;
 	std::mutex mu_;
 	std::map<uint64_t, Sandbox> sandboxes_;
+	std::vector<std::thread> stoppers_; // detached sandboxes stopping
 	uint64_t next_ = 0;
 };
 

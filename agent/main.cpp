@@ -111,9 +111,8 @@ int wait_for_stop(int fd)
 // The group --socket-group names (a name or a number).
 vaccel::core::Result<gid_t> resolve_group(const std::string &name)
 {
-	if (!name.empty() &&
-	    name.find_first_not_of("0123456789") == std::string::npos)
-		return static_cast<gid_t>(std::stoul(name));
+	if (uint32_t gid = 0; vaccel::agent::parse_id(name, &gid))
+		return static_cast<gid_t>(gid);
 	if (const group *g = ::getgrnam(name.c_str()); g != nullptr)
 		return g->gr_gid;
 	return vaccel::core::Status::error(VACCEL_EINVAL, "no group '%s'",

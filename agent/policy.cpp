@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -23,10 +24,24 @@ namespace
 {
 
 constexpr std::array<std::string_view, static_cast<size_t>(OpClass::Count)>
-    kClassNames = {"noop", "image",  "blas", "exec",   "torch",
-		   "tf",   "tflite", "fpga", "minmax", "opencv"};
+    kClassNames = {"noop",   "image", "blas",   "exec",   "torch", "tf",
+		   "tflite", "fpga",  "minmax", "opencv", "stats"};
+// Every class named (an initializer list shorter than the array compiles).
+static_assert(!kClassNames.back().empty());
 
 } // namespace
+
+bool parse_id(std::string_view text, uint32_t *out) noexcept
+{
+	uint64_t v = 0;
+	auto [end, ec] =
+	    std::from_chars(text.data(), text.data() + text.size(), v);
+	if (text.empty() || ec != std::errc() ||
+	    end != text.data() + text.size() || v > UINT32_MAX)
+		return false;
+	*out = static_cast<uint32_t>(v);
+	return true;
+}
 
 std::string_view op_class_name(OpClass c) noexcept
 {
@@ -123,6 +138,8 @@ public:
 
 	Status finish() const
 	{
+		if (!bad_.is_ok())
+			return bad_;
 		for (const auto &[k, v] : t_)
 			if (!seen_.contains(std::string(k.str())))
 				return error(std::string(k.str()),
@@ -197,9 +214,14 @@ public:
 		return Status::ok();
 	}
 
+	// The table under @p key; null when absent, and when it is not a
+	// table (finish() then reports it: a mistyped table must not leave
+	// the defaults silently in place).
 	const toml::table *table(const char *key)
 	{
 		const toml::node *n = take(key);
+		if (n != nullptr && n->as_table() == nullptr && bad_.is_ok())
+			bad_ = error(key, "must be a table");
 		return n == nullptr ? nullptr : n->as_table();
 	}
 	const toml::node *take(const char *key)
@@ -220,6 +242,7 @@ private:
 	const toml::table &t_;
 	std::string where_;
 	std::string origin_;
+	Status bad_;
 	std::set<std::string> seen_;
 };
 
@@ -283,7 +306,7 @@ Status parse_ops(Reader &r, OpClassSet *out)
 				       "unknown op class \"" + n +
 					   "\" (noop, image, blas, exec, "
 					   "torch, tf, tflite, fpga, "
-					   "minmax, opencv, all)");
+					   "minmax, opencv, stats, all)");
 		out->set(static_cast<size_t>(*c));
 	}
 	return Status::ok();
@@ -356,14 +379,11 @@ Status parse_identity(const toml::table &t, const std::string &origin,
 			uint32_t uid = 0;
 			const std::string key(k.str());
 			auto name = v.value<std::string>();
-			if (key.empty() ||
-			    key.find_first_not_of("0123456789") !=
-				std::string::npos ||
-			    key.size() > 10 || !name || name->empty())
+			if (!parse_id(key, &uid) || !name || name->empty())
 				return r.error("uid_tenants",
 					       "entries must be \"<uid>\" = "
-					       "\"<tenant>\"");
-			uid = static_cast<uint32_t>(std::stoul(key));
+					       "\"<tenant>\" with a uid below "
+					       "2^32");
 			id->uid_tenants[uid] = *name;
 		}
 	}

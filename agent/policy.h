@@ -35,6 +35,7 @@ enum class OpClass : uint8_t {
 	Fpga,   // the fpga_* ops
 	Minmax,
 	Opencv,
+	Stats, // AgentAdmin/Stats: the agent's counters, all tenants together
 	Count,
 };
 using OpClassSet = std::bitset<static_cast<size_t>(OpClass::Count)>;
@@ -87,12 +88,14 @@ struct TenantPolicy {
 	// TorchScript model and a TensorFlow graph are programs too, with
 	// built-in ops that read and write files (torch.from_file maps any
 	// file the agent can open, writably): they need the operator's
-	// consent (and belong in --isolate-tenants workers).
+	// consent (and belong in --isolate-tenants workers). Stats shows
+	// every tenant's activity.
 	static OpClassSet safe_classes() noexcept
 	{
 		OpClassSet s;
 		s.set();
-		for (OpClass c : {OpClass::Exec, OpClass::Torch, OpClass::Tf})
+		for (OpClass c : {OpClass::Exec, OpClass::Torch, OpClass::Tf,
+				  OpClass::Stats})
 			s.reset(static_cast<size_t>(c));
 		return s;
 	}
@@ -131,6 +134,9 @@ struct Policy {
 	// @p name's policy: its own table, else the defaults.
 	[[nodiscard]] const TenantPolicy &tenant(std::string_view name) const;
 };
+
+// A uid or gid written in decimal, within 32 bits; false otherwise.
+bool parse_id(std::string_view text, uint32_t *out) noexcept;
 
 // Parses a policy file's text; errors name the key and @p origin.
 core::Result<Policy> parse_policy(std::string_view text,

@@ -56,7 +56,18 @@ bool v6_internal(const in6_addr &a)
 		std::memcpy(&v4, b + 12, 4);
 		return v4_internal(ntohl(v4));
 	}
-	return false;
+	// 6to4 (2002::/16) carries an IPv4 address in bytes 2..5.
+	if (b[0] == 0x20 && b[1] == 0x02) {
+		uint32_t v4 = 0;
+		std::memcpy(&v4, b + 2, 4);
+		return v4_internal(ntohl(v4));
+	}
+	// Local-use NAT64 (64:ff9b:1::/48) and Teredo (2001::/32) reach
+	// IPv4 hosts the address does not show plainly: refused whole.
+	static const uint8_t nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 1};
+	static const uint8_t teredo[4] = {0x20, 0x01, 0, 0};
+	return std::memcmp(b, nat64_local, 6) == 0 ||
+	       std::memcmp(b, teredo, 4) == 0;
 }
 
 struct Transfer {

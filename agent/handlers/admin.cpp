@@ -2,6 +2,10 @@
 // GetProfiler and our AgentAdmin.Stats extension.
 #include "handlers.h"
 
+#include <unistd.h>
+
+#include <string>
+
 namespace vaccel::agent::handlers
 {
 
@@ -16,8 +20,18 @@ RpcStatus get_profiler(Context &, rpc::profiling::Request &,
 	return RpcStatus::ok();
 }
 
+// Stats counts every tenant's objects and calls: for the operator (the
+// agent's own user, root, in-process callers) and tenants whose policy
+// lists the "stats" class, never for the others, who could watch their
+// co-tenants' activity through it.
 RpcStatus agent_stats(Context &ctx, Empty &, rpc::ext::AgentStats &resp)
 {
+	const std::string &who = ctx.tenant.name();
+	const bool operator_ = who == "local" || who == "uid:0" ||
+			       who == "uid:" + std::to_string(::geteuid());
+	if (!operator_)
+		AGENT_RETURN_IF_ERROR(
+		    ctx.tenant.allow(OpClass::Stats, "Stats", ctx.conn));
 	const TableStats s = ctx.objects.stats();
 	resp.set_sessions(s.sessions);
 	resp.set_resources(s.resources);

@@ -139,8 +139,14 @@ TEST_F(Attach, SandboxIsItsTenantUnderItsPolicy)
 	rpc::ext::DetachRequest d;
 	d.set_sandbox(out.sandbox());
 	EXPECT_EQ(launcher("Detach", d.SerializeAsString()).code, RpcCode::Ok);
-	EXPECT_TRUE(c.noop(sess).closed);
+	// Detach answers at once and stops the sandbox on a thread of its
+	// own (a hung op must not hold up other launchers).
+	for (int i = 0; i < 200 && ::access(dir_.file("sandbox-a.sock").c_str(),
+					    F_OK) == 0;
+	     ++i)
+		std::this_thread::sleep_for(10ms);
 	EXPECT_NE(::access(dir_.file("sandbox-a.sock").c_str(), F_OK), 0);
+	EXPECT_TRUE(c.noop(sess).closed);
 	EXPECT_EQ(main.noop(ms).code, RpcCode::Ok);
 	EXPECT_EQ(launcher("Detach", d.SerializeAsString()).code,
 		  RpcCode::NotFound);
@@ -186,6 +192,43 @@ TEST_F(Attach, HandedOverSocketAndSharedMemory)
 	EXPECT_NE(last_message_.find("not a listening stream socket"),
 		  std::string::npos)
 	    << last_message_;
+}
+
+TEST_F(Attach, ReservedNamesAndBadNumbersAreRefusedAndTheAgentSurvives)
+{
+	for (const char *name : {"uid:0", "tls:client", "tcp", "local"}) {
+		rpc::ext::AttachRequest req;
+		req.set_address("unix://" + dir_.file("r.sock"));
+		req.set_tenant(name);
+		attach(req, {}, RpcCode::InvalidArgument);
+		EXPECT_NE(last_message_.find("reserved"), std::string::npos)
+		    << name << ": " << last_message_;
+	}
+	rpc::ext::AttachRequest big;
+	big.set_address("unix://" + dir_.file("g.sock"));
+	big.set_tenant("fn-big");
+	big.set_socket_group(std::string(40, '9')); // std::stoul threw here
+	attach(big, {}, RpcCode::InvalidArgument);
+	big.set_socket_group("4294967296"); // wrapped to gid 0
+	attach(big, {}, RpcCode::InvalidArgument);
+	EXPECT_TRUE(agent_->alive());
+}
+
+TEST_F(Attach, StatsIsForTheOperatorNotForTenants)
+{
+	rpc::ext::AttachRequest req;
+	req.set_address("unix://" + dir_.file("t.sock"));
+	req.set_tenant("fn-stats");
+	auto out = attach(req);
+	Client tenant(tr::parse_address(out.address()).value());
+	Reply r = tenant.raw(vaccel::agent::kServiceAdmin, "Stats", "");
+	EXPECT_EQ(r.code, RpcCode::PermissionDenied) << r.message;
+	EXPECT_NE(r.message.find("may not run stats ops"), std::string::npos)
+	    << r.message;
+	Client operator_(
+	    tr::parse_address("unix://" + dir_.file("main.sock")).value());
+	r = operator_.raw(vaccel::agent::kServiceAdmin, "Stats", "");
+	EXPECT_EQ(r.code, RpcCode::Ok) << r.message; // this uid's own agent
 }
 
 TEST_F(Attach, AdminSocketIsTheOperatorsAlone)

@@ -113,6 +113,25 @@ TEST(PolicyFile, MistakesAreErrorsNamingTheKey)
 		      .find("uid_tenants"),
 		  std::string::npos);
 	EXPECT_NE(parse_error("[agnet]\n").find("agnet"), std::string::npos);
+	// A table key given a value of another type is a mistake, never a
+	// silent default (tenant bob's URL downloads stayed on).
+	for (const char *text :
+	     {"identity = 3\n", "agent = \"x\"\n", "default = []\n",
+	      "[default]\nquotas = 5\n", "[tenant.bob]\nurl = false\n",
+	      "[identity]\nuid_tenants = 7\n"})
+		EXPECT_NE(parse_error(text).find("must be a table"),
+			  std::string::npos)
+		    << text;
+	// A uid beyond 32 bits must not wrap to root's.
+	EXPECT_NE(parse_error("[identity]\nuid_tenants = { \"4294967296\" = "
+			      "\"alice\" }\n")
+		      .find("uid_tenants"),
+		  std::string::npos);
+	uint32_t id = 0;
+	EXPECT_TRUE(parse_id("4294967295", &id));
+	EXPECT_FALSE(parse_id("4294967296", &id));
+	EXPECT_FALSE(parse_id("99999999999999999999999", &id));
+	EXPECT_FALSE(parse_id("-1", &id));
 	EXPECT_NE(parse_error("[default\n").find("test.toml"),
 		  std::string::npos);
 }
