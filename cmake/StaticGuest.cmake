@@ -47,6 +47,7 @@ set(VACCEL_GUEST_BIN_DIR ${VACCEL_GUEST_BUILD_DIR}/bin)
 
 # ---- libvaccel-guest.a ------------------------------------------------------
 file(GLOB guest_core_sources CONFIGURE_DEPENDS
+     ${PROJECT_SOURCE_DIR}/src/base/*.cpp
      ${PROJECT_SOURCE_DIR}/src/core/*.cpp
      ${PROJECT_SOURCE_DIR}/src/capi/*.cpp)
 list(FILTER guest_core_sources EXCLUDE REGEX "/core/fetch\\.cpp$")
