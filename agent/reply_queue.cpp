@@ -194,7 +194,7 @@ bool ReplyQueue::write_tls(std::unique_lock<std::mutex> &lock)
 	lock.unlock();
 	// The deadline covers the whole message here: TLS hides how much of
 	// it the socket has taken.
-	const core::Status st = stream_.write_all(
+	const transport::Status st = stream_.write_all(
 	    parts, transport::deadline_in(opts_.write_timeout));
 	lock.lock();
 	if (st)

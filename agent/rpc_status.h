@@ -5,6 +5,7 @@
 // plugin can hand the very same code to its caller.
 #pragma once
 
+#include "core/status.h"
 #include "transport/transport.h"
 
 #include <cstdarg>

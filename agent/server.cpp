@@ -629,7 +629,7 @@ void Server::read_frames(const std::shared_ptr<Conn> &conn)
 			const std::string &msg = st.message();
 			if (conn->closing)
 				break;
-			if (msg.find("timed out") != std::string::npos)
+			if (st.cause() == transport::Cause::TimedOut)
 				vaccel_warn(
 				    "agent: connection %llu: a frame "
 				    "stalled for more than %lld ms (%s); "
@@ -638,8 +638,7 @@ void Server::read_frames(const std::shared_ptr<Conn> &conn)
 				    static_cast<long long>(
 					opts_.read_timeout.count()),
 				    msg.c_str());
-			else if (msg.find("peer closed (0 of") !=
-				 std::string::npos)
+			else if (st.cause() == transport::Cause::PeerClosed)
 				vaccel_info("agent: connection %llu closed by "
 					    "peer",
 					    id);

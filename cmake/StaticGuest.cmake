@@ -47,6 +47,7 @@ set(VACCEL_GUEST_BIN_DIR ${VACCEL_GUEST_BUILD_DIR}/bin)
 
 # ---- libvaccel-guest.a ------------------------------------------------------
 file(GLOB guest_core_sources CONFIGURE_DEPENDS
+     ${PROJECT_SOURCE_DIR}/src/base/*.cpp
      ${PROJECT_SOURCE_DIR}/src/core/*.cpp
      ${PROJECT_SOURCE_DIR}/src/capi/*.cpp)
 list(FILTER guest_core_sources EXCLUDE REGEX "/core/fetch\\.cpp$")
@@ -64,6 +65,10 @@ list(TRANSFORM guest_transport_sources PREPEND ${PROJECT_SOURCE_DIR}/src/transpo
 set_source_files_properties(${guest_transport_sources} PROPERTIES
   GENERATED ON COMPILE_OPTIONS "-w;-Wno-error")
 
+# The rpc plugin's sources, as its target lists them.
+get_target_property(guest_rpc_sources vaccel-rpc SOURCES)
+list(TRANSFORM guest_rpc_sources PREPEND ${PROJECT_SOURCE_DIR}/plugins/rpc/)
+
 add_library(vaccel_guest STATIC
   ${guest_core_sources}
   ${PROJECT_SOURCE_DIR}/guest/static/no_fetch.cpp
@@ -76,10 +81,7 @@ add_library(vaccel_guest STATIC
   ${PROJECT_SOURCE_DIR}/src/transport/codec.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/spin.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/trace_file.cpp
-  ${PROJECT_SOURCE_DIR}/plugins/rpc/rpc.cpp
-  ${PROJECT_SOURCE_DIR}/plugins/rpc/ops.cpp
-  ${PROJECT_SOURCE_DIR}/plugins/rpc/client.cpp
-  ${PROJECT_SOURCE_DIR}/plugins/rpc/config.cpp
+  ${guest_rpc_sources}
   ${guest_transport_sources})
 add_dependencies(vaccel_guest vaccel_transport)
 set_target_properties(vaccel_guest PROPERTIES

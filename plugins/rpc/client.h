@@ -28,6 +28,7 @@
 #pragma once
 
 #include "config.h"
+#include "fn_ref.h"
 
 #include "rpc/common.pb.h"
 #include "transport/trace_file.h"
@@ -51,14 +52,15 @@
 namespace vaccel::rpc_plugin
 {
 
-using core::Result;
-using core::Status;
+using base::Result;
+using base::Status;
 
 class Connection;
+class Link;
 struct ShmBuffer;
 
 // A shared-memory region of the current connection, leased for one call
-// (client.cpp keeps a small pool per connection). Returned on destruction.
+// (shm_pool.h: a small pool per connection). Returned on destruction.
 class ShmLease
 {
 public:
@@ -137,36 +139,7 @@ private:
 	transport::TraceFile file_;
 };
 
-// A callable the callee only calls before it returns, passed without a
-// copy or an allocation (std::function would allocate for most lambdas).
-template <class Sig> class FnRef;
-template <class R, class... Args> class FnRef<R(Args...)>
-{
-public:
-	// Implicit, so that a lambda can be passed where one is wanted; never
-	// from another FnRef, which would then refer to that FnRef, not to
-	// the callable.
-	template <class F>
-	requires(!std::is_same_v<std::remove_cvref_t<F>, FnRef>) FnRef(F &&f)
-	noexcept
-	    : obj_(const_cast<void *>(static_cast<const void *>(&f))),
-	      call_([](void *o, Args... a) -> R {
-		      return (*static_cast<std::remove_reference_t<F> *>(o))(
-			  std::forward<Args>(a)...);
-	      })
-	{
-	}
-	R operator()(Args... a) const
-	{
-		return call_(obj_, std::forward<Args>(a)...);
-	}
-
-private:
-	void *obj_;
-	R (*call_)(void *, Args...);
-};
-
-class CallTimer; // client.cpp
+class CallTimer; // call_timer.h
 
 class Client
 {
@@ -232,16 +205,13 @@ private:
 		    std::span<const uint8_t> payload, ReplyFn on_reply,
 		    uint64_t *used_generation,
 		    std::optional<rpc::Status> *detail);
-	Result<std::shared_ptr<Connection>> connection(uint64_t generation);
-	// connection(), when the shared-memory plane may be used on it
-	// (VACCEL_ENOTSUP otherwise).
+	// The connection of @p generation (link.h), when the shared-memory
+	// plane may be used on it (VACCEL_ENOTSUP otherwise).
 	Result<std::shared_ptr<Connection>> shm_connection(uint64_t generation);
 
 	const Config cfg_;
 	CallTrace trace_;
-	std::mutex mu_; // guards conn_ and last_generation_
-	std::shared_ptr<Connection> conn_;
-	uint64_t last_generation_ = 0;
+	std::unique_ptr<Link> link_;
 };
 
 } // namespace vaccel::rpc_plugin

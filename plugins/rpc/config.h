@@ -43,6 +43,7 @@
 //   -a and the plugin); with another kind of address it is an error.
 #pragma once
 
+#include "core/status.h"
 #include "transport/tls.h"
 #include "transport/transport.h"
 

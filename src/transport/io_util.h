@@ -34,7 +34,7 @@ private:
 
 // Waits until `fd` is ready for `events` (POLLIN/POLLOUT) or the deadline
 // passes. OK when ready (or on POLLHUP/POLLERR: the next I/O call reports
-// the real error); VACCEL_EIO "timed out" on expiry. `what` names the
+// the real error); VACCEL_EIO with Cause::TimedOut on expiry. `what` names the
 // operation in messages.
 Status wait_fd(int fd, short events, Deadline dl, const char *what);
 

@@ -45,7 +45,8 @@ Status wait_fd(int fd, short events, Deadline dl, const char *what)
 				*dl - Clock::now());
 			if (left.count() <= 0)
 				return Status::error(VACCEL_EIO,
-						     "%s: timed out", what);
+						     "%s: timed out", what)
+				    .with(Cause::TimedOut);
 			timeout_ms = static_cast<int>(
 			    std::min<int64_t>(left.count(), INT_MAX));
 		}
@@ -67,12 +68,6 @@ Status wait_fd(int fd, short events, Deadline dl, const char *what)
 using detail::errno_text;
 using detail::FdGuard;
 using detail::wait_fd;
-
-void UniqueFd::reset() noexcept
-{
-	if (fd_ >= 0)
-		::close(std::exchange(fd_, -1));
-}
 
 // ---- Stream -----------------------------------------------------------------
 
@@ -211,6 +206,17 @@ bool would_block(int err)
 	return err == EAGAIN || err == EWOULDBLOCK;
 }
 
+// EOF after @p got of @p want bytes: an orderly close when nothing of this
+// read had arrived.
+Status peer_closed(size_t got, size_t want)
+{
+	Status st = Status::error(
+	    VACCEL_EIO, "read: peer closed (%zu of %zu bytes read)", got, want);
+	if (got == 0)
+		return std::move(st).with(Cause::PeerClosed);
+	return st;
+}
+
 } // namespace
 
 Status Stream::write_all(std::span<const uint8_t> data, Deadline dl)
@@ -319,10 +325,7 @@ Status Stream::read_exact(std::span<uint8_t> data, Deadline dl,
 			continue;
 		}
 		if (n == 0)
-			return Status::error(VACCEL_EIO,
-					     "read: peer closed (%zu of %zu "
-					     "bytes read)",
-					     got, data.size());
+			return peer_closed(got, data.size());
 		if (errno == EINTR)
 			continue;
 		if (would_block(errno)) {
@@ -346,10 +349,7 @@ Status Stream::read_tls(std::span<uint8_t> data, Deadline dl)
 		if (!n)
 			return n.status();
 		if (*n == 0)
-			return Status::error(VACCEL_EIO,
-					     "read: peer closed (%zu of %zu "
-					     "bytes read)",
-					     got, data.size());
+			return peer_closed(got, data.size());
 		got += *n;
 	}
 	return Status::ok();
@@ -391,7 +391,8 @@ Result<Stream> connect_sockaddr(int family, const sockaddr *sa, socklen_t len,
 				return Status::error(VACCEL_EIO,
 						     "connect %s: timed out "
 						     "(listener backlog full)",
-						     name.c_str());
+						     name.c_str())
+				    .with(Cause::TimedOut);
 			std::this_thread::sleep_for(
 			    std::chrono::milliseconds(5));
 			continue;

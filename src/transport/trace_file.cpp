@@ -10,12 +10,12 @@
 namespace vaccel::transport
 {
 
-core::Status TraceFile::open(const std::string &path, const char *header)
+base::Status TraceFile::open(const std::string &path, const char *header)
 {
 	close();
 	std::FILE *f = path == "-" ? stderr : std::fopen(path.c_str(), "w");
 	if (f == nullptr)
-		return core::Status::error(VACCEL_EIO, "trace file %s: %s",
+		return base::Status::error(VACCEL_EIO, "trace file %s: %s",
 					   path.c_str(), std::strerror(errno));
 	if (f != stderr)
 		std::setvbuf(f, nullptr, _IOFBF, 1 << 16);
@@ -23,7 +23,7 @@ core::Status TraceFile::open(const std::string &path, const char *header)
 	owned_ = f != stderr;
 	std::fputs(header, f);
 	out_.store(f);
-	return core::Status::ok();
+	return base::Status::ok();
 }
 
 void TraceFile::close() noexcept

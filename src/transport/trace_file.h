@@ -5,7 +5,7 @@
 // a write(2) each; what is buffered reaches the file at close().
 #pragma once
 
-#include "core/status.h"
+#include "base/status.h"
 
 #include <atomic>
 #include <cstdio>
@@ -25,7 +25,7 @@ public:
 
 	// Opens @p path for writing ("-": standard error), truncating it, and
 	// writes @p header (a "# ..." line). An error names the path.
-	core::Status open(const std::string &path, const char *header);
+	base::Status open(const std::string &path, const char *header);
 	void close() noexcept;
 	[[nodiscard]] bool enabled() const noexcept
 	{

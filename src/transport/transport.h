@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Transport shared by the vaccel-agent and the rpc plugin: addresses,
 // byte streams over sockets and character devices, listeners, and ttrpc
-// framing. Everything returns Status/Result (core/status.h); nothing throws.
+// framing. Everything returns Status/Result (base/status.h); nothing throws.
 //
 // Wire format (ttrpc, as upstream vAccel RPC): every message is a 10-byte
 // header followed by `length` bytes of payload:
@@ -12,7 +12,8 @@
 // the receiver's limit before any allocation.
 #pragma once
 
-#include "core/status.h"
+#include "base/status.h"
+#include "base/unique_fd.h"
 
 #include <chrono>
 #include <cstdint>
@@ -27,11 +28,12 @@
 namespace vaccel::transport
 {
 
-using core::Result;
-using core::Status;
+using base::Cause;
+using base::Result;
+using base::Status;
 using Clock = std::chrono::steady_clock;
-// A point in time after which I/O gives up with VACCEL_ETIMEDOUT-like
-// VACCEL_EIO; std::nullopt means wait forever.
+// A point in time after which I/O gives up with VACCEL_EIO and
+// Cause::TimedOut; std::nullopt means wait forever.
 using Deadline = std::optional<Clock::time_point>;
 
 inline Deadline deadline_in(std::chrono::milliseconds ms)
@@ -70,34 +72,9 @@ std::string to_string(const Address &addr);
 
 // ---- file descriptors -----------------------------------------------
 
-// An owned file descriptor, closed on destruction. Carries the memfds of
-// the shared-memory data plane (passed with SCM_RIGHTS on unix sockets).
-class UniqueFd
-{
-public:
-	UniqueFd() = default;
-	explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-	UniqueFd(UniqueFd &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-	UniqueFd &operator=(UniqueFd &&o) noexcept
-	{
-		if (this != &o) {
-			reset();
-			fd_ = std::exchange(o.fd_, -1);
-		}
-		return *this;
-	}
-	UniqueFd(const UniqueFd &) = delete;
-	UniqueFd &operator=(const UniqueFd &) = delete;
-	~UniqueFd() { reset(); }
-
-	[[nodiscard]] int get() const noexcept { return fd_; }
-	[[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
-	int release() noexcept { return std::exchange(fd_, -1); }
-	void reset() noexcept;
-
-private:
-	int fd_ = -1;
-};
+// The memfds of the shared-memory data plane travel as UniqueFds (passed
+// with SCM_RIGHTS on unix sockets).
+using base::UniqueFd;
 
 // At most this many descriptors are accepted with one read; more (or a
 // truncated control message) is a protocol error.
@@ -135,9 +112,10 @@ public:
 	// open on this side.
 	Status write_all(std::span<const std::span<const uint8_t>> parts,
 			 std::span<const int> fds, Deadline dl);
-	// Reads exactly data.size() bytes; VACCEL_EIO with "peer closed" on
-	// EOF. After a failure part of the data may have been consumed: the
-	// stream is then out of step and should be closed.
+	// Reads exactly data.size() bytes. EOF is VACCEL_EIO, with
+	// Cause::PeerClosed when no byte of @p data had arrived; a deadline
+	// passed is Cause::TimedOut. After a failure part of the data may have
+	// been consumed: the stream is then out of step and should be closed.
 	Status read_exact(std::span<uint8_t> data, Deadline dl);
 	// As above, also accepting descriptors passed with these bytes; they
 	// are appended to *@p fds (close-on-exec). More than kMaxFdsPerRead

@@ -87,11 +87,8 @@ bool closed_by_agent(tr::Stream &s, std::chrono::milliseconds wait)
 	while (Clock::now() < end) {
 		auto st =
 		    s.read_exact(std::span(buf, 1), tr::deadline_in(200ms));
-		if (!st &&
-		    st.message().find("peer closed") != std::string::npos)
-			return true;
-		if (!st && st.message().find("timed out") == std::string::npos)
-			return true; // reset
+		if (!st && st.cause() != tr::Cause::TimedOut)
+			return true; // closed or reset
 		if (st)
 			(void)::recv(s.fd(), buf, sizeof(buf), MSG_DONTWAIT);
 	}

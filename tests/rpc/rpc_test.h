@@ -362,8 +362,8 @@ public:
 		for (;;) {
 			auto st = stream_.read_exact(std::span(b, 1), dl);
 			if (!st)
-				return st.message().find("peer closed") !=
-					   std::string::npos ||
+				return st.cause() == vaccel::transport::Cause::
+							 PeerClosed ||
 				       st.message().find("reset") !=
 					   std::string::npos;
 		}

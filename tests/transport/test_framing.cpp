@@ -156,6 +156,7 @@ TEST(Framing, TruncatedFrameIsAnError)
 		EXPECT_EQ(f.status().code(), VACCEL_EIO);
 		EXPECT_NE(f.status().message().find("peer closed"),
 			  std::string::npos);
+		EXPECT_EQ(f.status().cause(), Cause::None); // mid-frame
 	}
 	// Half a header, then close.
 	{
@@ -177,6 +178,7 @@ TEST(Framing, TruncatedFrameIsAnError)
 		EXPECT_EQ(f.status().code(), VACCEL_EIO);
 		EXPECT_NE(f.status().message().find("timed out"),
 			  std::string::npos);
+		EXPECT_EQ(f.status().cause(), Cause::TimedOut);
 	}
 }
 

@@ -383,6 +383,7 @@ TEST(Stream, ReadDeadlineExpires)
 	EXPECT_EQ(st.code(), VACCEL_EIO);
 	EXPECT_NE(st.message().find("timed out"), std::string::npos)
 	    << st.message();
+	EXPECT_EQ(st.cause(), Cause::TimedOut);
 }
 
 TEST(Stream, WriteDeadlineExpires)
@@ -408,10 +409,25 @@ TEST(Stream, PeerCloseIsAnError)
 	EXPECT_EQ(st.code(), VACCEL_EIO);
 	EXPECT_NE(st.message().find("peer closed"), std::string::npos)
 	    << st.message();
+	// Cut short in the middle of the read: not an orderly close.
+	EXPECT_EQ(st.cause(), Cause::None);
 	// Writing to a closed peer fails instead of raising SIGPIPE.
 	st = a.write_all(bytes("x"), deadline_in(2s));
 	ASSERT_FALSE(st);
 	EXPECT_EQ(st.code(), VACCEL_EIO);
+}
+
+TEST(Stream, CloseBetweenReadsIsPeerClosed)
+{
+	auto [a, b] = stream_pair();
+	ASSERT_TRUE(b.write_all(bytes("ab"), std::nullopt));
+	b.close();
+	uint8_t buf[2];
+	ASSERT_TRUE(a.read_exact(buf, deadline_in(2s)));
+	auto st = a.read_exact(buf, deadline_in(2s));
+	ASSERT_FALSE(st);
+	EXPECT_EQ(st.code(), VACCEL_EIO);
+	EXPECT_EQ(st.cause(), Cause::PeerClosed) << st.message();
 }
 
 TEST(Stream, ShutdownWakesBlockedReader)

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "calls.h"
+
+namespace vaccel::rpc_plugin
+{
+
+using transport::Clock;
+
+Result<std::pair<uint32_t, std::shared_ptr<Pending>>> CallTable::open()
+{
+	auto call = std::make_shared<Pending>();
+	std::lock_guard lock(mu_);
+	if (failed_)
+		return death_;
+	const uint32_t id = take_stream_id();
+	pending_.emplace(id, call);
+	return std::pair{id, std::move(call)};
+}
+
+Result<ReplyBytes> CallTable::await(const std::shared_ptr<Pending> &call,
+				    uint32_t id, transport::Deadline dl,
+				    ReadFn read)
+{
+	std::unique_lock lk(mu_);
+	while (!call->done) {
+		if (!reading_) {
+			reading_ = true;
+			lk.unlock();
+			read(*call, dl);
+			lk.lock();
+			reading_ = false;
+			wake_next_reader();
+			if (call->done)
+				break;
+		} else {
+			call->waiting = true;
+			if (dl)
+				call->cv.wait_until(lk, *dl);
+			else
+				call->cv.wait(lk);
+			call->waiting = false;
+		}
+		if (!call->done && dl && Clock::now() >= *dl) {
+			pending_.erase(id);
+			return Status::error(
+			    VACCEL_EIO,
+			    "no reply within %lld ms (VACCEL_RPC_TIMEOUT_MS)",
+			    static_cast<long long>(call_timeout_.count()));
+		}
+	}
+	if (!call->status)
+		return call->status;
+	return std::move(call->payload);
+}
+
+// Someone still waiting reads next; a caller still sending will find nobody
+// reading. Called with mu_ held.
+void CallTable::wake_next_reader()
+{
+	for (auto &[other, p] : pending_) {
+		if (p->waiting) {
+			p->cv.notify_one();
+			return;
+		}
+	}
+}
+
+std::shared_ptr<Pending> CallTable::find(uint32_t id)
+{
+	std::lock_guard lock(mu_);
+	auto it = pending_.find(id);
+	return it == pending_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<Pending> CallTable::take(uint32_t id)
+{
+	std::lock_guard lock(mu_);
+	auto it = pending_.find(id);
+	if (it == pending_.end())
+		return nullptr;
+	auto call = std::move(it->second);
+	pending_.erase(it);
+	return call;
+}
+
+void CallTable::forget(uint32_t id)
+{
+	std::lock_guard lock(mu_);
+	pending_.erase(id);
+}
+
+void CallTable::finish(Pending &call, Status st, ReplyBytes data)
+{
+	std::lock_guard lock(mu_);
+	call.status = std::move(st);
+	call.payload = std::move(data);
+	call.done = true;
+	call.cv.notify_one();
+}
+
+bool CallTable::done(const Pending &call)
+{
+	std::lock_guard lock(mu_);
+	return call.done;
+}
+
+bool CallTable::settled(const Pending &call)
+{
+	std::lock_guard lock(mu_);
+	return call.done || failed_;
+}
+
+bool CallTable::fail(const Status &why)
+{
+	std::lock_guard lock(mu_);
+	if (failed_)
+		return false;
+	failed_ = true;
+	failed_flag_.store(true, std::memory_order_relaxed);
+	death_ = why;
+	for (auto &[id, call] : pending_) {
+		call->status = why;
+		call->done = true;
+		call->cv.notify_one();
+	}
+	pending_.clear();
+	return true;
+}
+
+CallTable::Activity CallTable::activity()
+{
+	std::lock_guard lock(mu_);
+	if (failed_)
+		return Activity::Failed;
+	if (reading_ || !pending_.empty())
+		return Activity::Busy;
+	return Activity::Idle;
+}
+
+// Odd ids, increasing, as ttrpc clients use; after 2^31 calls they wrap,
+// skipping any still in flight. Called with mu_ held.
+uint32_t CallTable::take_stream_id()
+{
+	for (;;) {
+		const uint32_t id = next_id_;
+		next_id_ += 2;
+		if (!pending_.contains(id))
+			return id;
+	}
+}
+
+} // namespace vaccel::rpc_plugin

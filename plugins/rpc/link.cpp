@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "link.h"
+
+#include "transport/tls.h"
+
+#include "rpc/ext.pb.h"
+
+#include <vaccel/log.h>
+
+#include <unistd.h>
+
+namespace vaccel::rpc_plugin
+{
+
+namespace
+{
+
+// Asks what the agent supports beyond upstream's protocol; an upstream
+// agent answers UNIMPLEMENTED and gets plain calls only.
+Result<Features> negotiate(Connection &conn, const Config &cfg)
+{
+	rpc::ext::Hello hello;
+	hello.set_version(1);
+	hello.add_features("chunked");
+	hello.add_features("shm");
+	hello.add_features("reply-slots");
+	rpc::ext::Hello answer;
+	Status st = conn.call(transport::kServiceAdmin, "Hello", hello, &answer,
+			      cfg.connect_timeout);
+	Features f;
+	if (!st) {
+		if (st.code() == VACCEL_ENOTSUP)
+			return f;
+		return Status(VACCEL_EIO, "cannot talk to " + cfg.address_text +
+					      ": " + st.message());
+	}
+	using K = transport::Address::Kind;
+	const bool local =
+	    cfg.address.kind == K::Unix || cfg.address.kind == K::UnixAbstract;
+	for (const auto &name : answer.features()) {
+		f.chunked |= name == "chunked";
+		f.shm |= name == "shm" && local && cfg.shm;
+		f.reply_slots |= name == "reply-slots";
+		f.request_slots |= name == "request-slots";
+	}
+	f.reply_slots = f.reply_slots && f.shm && cfg.reply_slots;
+	f.request_slots = f.request_slots && f.reply_slots && cfg.request_slots;
+	return f;
+}
+
+} // namespace
+
+Link::~Link()
+{
+	std::lock_guard lock(mu_);
+	leave_to_parent();
+	conn_.reset();
+}
+
+// In a forked child the parent's connection is not ours: leak the object
+// rather than talk on the parent's stream.
+void Link::leave_to_parent()
+{
+	if (conn_ && conn_->pid() != ::getpid()) {
+		conn_->abandon_after_fork();
+		new std::shared_ptr<Connection>(std::move(conn_)); // leaked
+		conn_.reset();
+	}
+}
+
+Result<std::shared_ptr<Connection>> Link::get(uint64_t generation)
+{
+	std::lock_guard lock(mu_);
+	leave_to_parent();
+	if (generation != 0) {
+		if (conn_ && conn_->generation() == generation &&
+		    conn_->alive())
+			return conn_;
+		return Status(VACCEL_EIO,
+			      "the agent connection this object was created "
+			      "on is gone (agent restarted or connection "
+			      "lost); create a new session");
+	}
+	if (conn_ && conn_->alive())
+		return conn_;
+	// Drop the dead connection before opening the next one.
+	conn_.reset();
+	auto conn = open();
+	if (conn)
+		conn_ = conn.value();
+	return conn;
+}
+
+Result<std::shared_ptr<Connection>> Link::open()
+{
+	auto stream = transport::connect(cfg_.address, cfg_.connect_timeout);
+	if (!stream)
+		return Status(VACCEL_EIO, "cannot connect to " +
+					      cfg_.address_text + ": " +
+					      stream.status().message());
+	if (cfg_.tls) {
+		Status st = transport::tls_connect(
+		    stream.value(), *cfg_.tls, cfg_.tls_server_name,
+		    transport::deadline_in(cfg_.connect_timeout));
+		if (!st)
+			return Status(VACCEL_EIO, "cannot connect to " +
+						      cfg_.address_text + ": " +
+						      st.message());
+	}
+	auto conn = std::make_shared<Connection>(std::move(stream).value(),
+						 ++last_generation_, cfg_);
+	VACCEL_RETURN_IF_ERROR(conn->start());
+	auto features = negotiate(*conn, cfg_);
+	if (!features)
+		return features.status();
+	const Features f = features.value();
+	conn->set_features(f);
+	vaccel_debug("[rpc] connected to %s (generation %llu, chunked %d, "
+		     "shm %d, reply slots %d, request slots %d)",
+		     cfg_.address_text.c_str(),
+		     static_cast<unsigned long long>(conn->generation()),
+		     f.chunked, f.shm, f.reply_slots, f.request_slots);
+	return conn;
+}
+
+} // namespace vaccel::rpc_plugin

@@ -1,0 +1,644 @@
+// SPDX-License-Identifier: Apache-2.0
+// The rpc plugin's ops that travel as a Genop carrying exactly the argument
+// layout vaccel_genop() unpacks (src/capi/genop.cpp), so the agent needs a
+// single generic handler and runs the very same typed op on its side.
+#include "ops.h"
+#include "plugin.h"
+
+#include "transport/codec.h"
+
+#include "rpc/ext.pb.h"
+#include "rpc/genop.pb.h"
+#include "rpc/tf.pb.h"
+#include "rpc/tflite.pb.h"
+#include "rpc/torch.pb.h"
+
+#include <vaccel/ext.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <new>
+#include <optional>
+#include <string>
+#include <vector>
+
+// The fpga, minmax and torch sgemm ops are deprecated upstream but still
+// forwarded.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+namespace vaccel::rpc_plugin
+{
+
+namespace
+{
+
+// ---- genop ----------------------------------------------------------
+
+// Builds one Genop call and copies the reply's write args back into the
+// caller's buffers. Args are kept as views of the caller's memory (valid
+// for the call) until run() picks the data path: inline bytes in a Genop
+// request (chunked when larger than a frame), or, for large calls to a
+// local agent, the shared-memory plane, where the bytes are copied once
+// into a mapped region instead of through the socket.
+class Genop
+{
+public:
+	Genop(const char *name, vaccel_op_type_t op) : name_(name)
+	{
+		read_value(static_cast<uint8_t>(op), VACCEL_ARG_UINT8);
+	}
+
+	// An input: its bytes travel.
+	void read(const void *buf, size_t size, vaccel_arg_type_t type,
+		  uint32_t custom_id = 0)
+	{
+		add(reads_, buf, size, type, custom_id);
+	}
+	template <class T> void read_value(T v, vaccel_arg_type_t type)
+	{
+		owned_.emplace_back(reinterpret_cast<const char *>(&v),
+				    sizeof(v));
+		read(owned_.back().data(), sizeof(v), type);
+	}
+	void read_string(const char *s, const char *what)
+	{
+		if (s == nullptr) {
+			bad_ = bad_ ? bad_ : what;
+			return;
+		}
+		read(s, std::strlen(s) + 1, VACCEL_ARG_STRING);
+	}
+	void read_args(const vaccel_arg *args, size_t n)
+	{
+		for (size_t i = 0; i < n; ++i)
+			read(args[i].buf, args[i].size, args[i].type,
+			     args[i].custom_type_id);
+	}
+
+	// An output of @p size bytes at @p buf. Its current bytes travel too:
+	// an op may read its outputs (sgemm's C is scaled by beta) or leave
+	// parts of them unwritten (vector add writes len_a of max(len_a,
+	// len_b) floats), and the caller must see exactly what a local call
+	// would leave there. Upstream's client does the same; the cost is at
+	// most the size of the reply.
+	void write(void *buf, size_t size, vaccel_arg_type_t type,
+		   uint32_t custom_id = 0)
+	{
+		add(writes_, buf, size, type, custom_id);
+	}
+	void write_args(vaccel_arg *args, size_t n)
+	{
+		for (size_t i = 0; i < n; ++i)
+			write(args[i].buf, args[i].size, args[i].type,
+			      args[i].custom_type_id);
+	}
+
+	int run(vaccel_session *sess) { return run(sess, nullptr); }
+
+	// @p res: for EXEC_WITH_RESOURCE, checked against the session.
+	int run(vaccel_session *sess, const vaccel_resource *res)
+	{
+		if (bad_ != nullptr)
+			return fail(name_, Status::error(VACCEL_EINVAL,
+							 "%s is NULL or too "
+							 "large",
+							 bad_));
+		auto remote = remote_session(sess);
+		if (!remote)
+			return fail(name_, remote.status());
+		if (res != nullptr) {
+			auto rres = remote_resource(res, remote->generation);
+			if (!rres)
+				return fail(name_, rres.status());
+		}
+		auto &client = plugin().client;
+		const uint64_t big = region_bytes();
+		if (big > 0 && total_ >= client.config().shm_threshold) {
+			auto lease = client.lease_shm(remote->generation, big);
+			if (lease)
+				return run_shm(*remote, lease.value());
+			if (lease.status().code() != VACCEL_ENOTSUP)
+				vaccel_debug("[rpc] %s: no shared memory (%s); "
+					     "using the socket",
+					     name_,
+					     lease.status().message().c_str());
+		}
+		return run_socket(*remote);
+	}
+
+private:
+	struct View {
+		const void *buf;
+		size_t size;
+		vaccel_arg_type_t type;
+		uint32_t custom_id;
+	};
+	// Args smaller than this stay inline even on the shared-memory
+	// path: copying them is cheaper than managing their room.
+	static constexpr size_t kInlineMax = 4096;
+
+	void add(std::vector<View> &to, const void *buf, size_t size,
+		 vaccel_arg_type_t type, uint32_t custom_id)
+	{
+		if (size > std::numeric_limits<uint32_t>::max())
+			bad_ = bad_ ? bad_ : "an argument";
+		to.push_back({buf, size, type, custom_id});
+		total_ += size;
+	}
+
+	static void fill(rpc::genop::Arg *a, const View &v)
+	{
+		a->set_size(static_cast<uint32_t>(v.size));
+		a->set_arg_type(
+		    static_cast<rpc::genop::ArgType>(core::enum_value(v.type)));
+		a->set_custom_type_id(v.custom_id);
+		if (v.buf != nullptr && v.size > 0)
+			a->set_buf(v.buf, v.size);
+	}
+
+	static size_t align(size_t n) { return (n + 63) & ~size_t{63}; }
+
+	// Room the region-backed args need (0: none is large enough).
+	[[nodiscard]] uint64_t region_bytes() const
+	{
+		uint64_t n = 0;
+		for (const auto *list : {&reads_, &writes_})
+			for (const auto &v : *list)
+				if (v.size > kInlineMax)
+					n += align(v.size);
+		return n;
+	}
+
+	int copy_back(const rpc::genop::Response &resp)
+	{
+		if (static_cast<size_t>(resp.write_args_size()) !=
+		    writes_.size())
+			return fail(name_,
+				    Status::error(VACCEL_EREMOTEIO,
+						  "the agent returned %d "
+						  "write args, expected %zu",
+						  resp.write_args_size(),
+						  writes_.size()));
+		return VACCEL_OK;
+	}
+
+	// A genop request encoded by hand as a list of pieces: small
+	// headers, and the args' bytes where the caller keeps them, so a
+	// large call is sent without being copied into a message first.
+	// Field numbers: genop.proto (Request: session_id 1, read_args 2,
+	// write_args 3; Arg: buf 1, size 2, arg_type 3, custom_type_id 4).
+	int run_gathered(const Remote &remote)
+	{
+		std::vector<std::string> heads;
+		heads.reserve(1 + reads_.size() + writes_.size());
+		std::vector<std::span<const uint8_t>> pieces;
+		auto span_of = [](const std::string &s) {
+			return std::span(
+			    reinterpret_cast<const uint8_t *>(s.data()),
+			    s.size());
+		};
+		std::string &sid = heads.emplace_back();
+		sid.push_back(0x08);
+		transport::put_varint(&sid, static_cast<uint64_t>(remote.id));
+		pieces.push_back(span_of(sid));
+		auto add = [&](uint32_t field, const View &v) {
+			std::string fields;
+			fields.push_back(0x10);
+			transport::put_varint(&fields, v.size);
+			fields.push_back(0x18);
+			transport::put_varint(
+			    &fields,
+			    static_cast<uint64_t>(core::enum_value(v.type)));
+			fields.push_back(0x20);
+			transport::put_varint(&fields, v.custom_id);
+			const size_t n = v.buf != nullptr ? v.size : 0;
+			std::string buf_head = transport::field_header(1, n);
+			std::string &h =
+			    heads.emplace_back(transport::field_header(
+				field, fields.size() + buf_head.size() + n));
+			h += fields;
+			h += buf_head;
+			pieces.push_back(span_of(h));
+			if (n > 0)
+				pieces.push_back(std::span(
+				    static_cast<const uint8_t *>(v.buf), n));
+		};
+		for (const auto &v : reads_)
+			add(2, v);
+		for (const auto &v : writes_)
+			add(3, v);
+
+		bool unsupported = false;
+		Status st = plugin().client.call_gather(
+		    {.method = "Genop", .generation = remote.generation},
+		    pieces,
+		    [&](std::span<const uint8_t> payload) {
+			    return copy_out(payload);
+		    },
+		    &unsupported);
+		if (unsupported)
+			return -1; // no chunked calls: the caller falls back
+		return st.code();
+	}
+
+	// Copies the write args of a serialized genop.Response (where it
+	// lies) back into the caller's buffers.
+	Status copy_out(std::span<const uint8_t> payload)
+	{
+		std::vector<std::span<const uint8_t>> args;
+		if (!transport::find_fields(payload, 1, &args))
+			return Status(VACCEL_EREMOTEIO,
+				      "malformed genop reply");
+		if (args.size() != writes_.size())
+			return Status::error(VACCEL_EREMOTEIO,
+					     "the agent returned %zu write "
+					     "args, expected %zu",
+					     args.size(), writes_.size());
+		for (size_t i = 0; i < args.size(); ++i) {
+			std::span<const uint8_t> bytes;
+			if (!transport::find_field(args[i], 1, &bytes))
+				return Status(VACCEL_EREMOTEIO,
+					      "malformed genop reply arg");
+			const size_t n =
+			    std::min(bytes.size(), writes_[i].size);
+			if (n > 0 && writes_[i].buf != nullptr)
+				std::memcpy(const_cast<void *>(writes_[i].buf),
+					    bytes.data(), n);
+		}
+		return Status::ok();
+	}
+
+	int run_socket(const Remote &remote)
+	{
+		// Larger than a frame: gathered, without copies, when the
+		// agent takes chunked calls.
+		if (total_ > plugin().client.config().max_frame / 2) {
+			const int rc = run_gathered(remote);
+			if (rc != -1)
+				return rc;
+		}
+		rpc::genop::Request req;
+		req.set_session_id(remote.id);
+		for (const auto &v : reads_)
+			fill(req.add_read_args(), v);
+		for (const auto &v : writes_)
+			fill(req.add_write_args(), v);
+		rpc::genop::Response resp;
+		Status st = plugin().client.call(
+		    {.method = "Genop", .generation = remote.generation}, req,
+		    &resp);
+		if (!st)
+			return st.code();
+		if (int rc = copy_back(resp); rc != VACCEL_OK)
+			return rc;
+		for (size_t i = 0; i < writes_.size(); ++i) {
+			const std::string &bytes =
+			    resp.write_args(static_cast<int>(i)).buf();
+			const size_t n =
+			    std::min(bytes.size(), writes_[i].size);
+			if (n > 0 && writes_[i].buf != nullptr)
+				std::memcpy(const_cast<void *>(writes_[i].buf),
+					    bytes.data(), n);
+		}
+		return VACCEL_OK;
+	}
+
+	int run_shm(const Remote &remote, const ShmLease &lease)
+	{
+		rpc::ext::ShmGenopRequest req;
+		req.set_session_id(remote.id);
+		std::vector<size_t> where(writes_.size(), SIZE_MAX);
+		size_t off = 0;
+		auto place = [&](rpc::ext::ShmArg *a, const View &v) -> size_t {
+			a->set_arg_type(
+			    static_cast<uint32_t>(core::enum_value(v.type)));
+			a->set_custom_type_id(v.custom_id);
+			a->set_size(v.size);
+			if (v.size <= kInlineMax) {
+				if (v.buf != nullptr && v.size > 0)
+					a->set_buf(v.buf, v.size);
+				return SIZE_MAX;
+			}
+			const size_t at = off;
+			if (v.buf != nullptr)
+				std::memcpy(lease.data() + at, v.buf, v.size);
+			else
+				std::memset(lease.data() + at, 0, v.size);
+			a->set_region(lease.region());
+			a->set_offset(at);
+			off += align(v.size);
+			return at;
+		};
+		for (const auto &v : reads_)
+			place(req.add_read_args(), v);
+		for (size_t i = 0; i < writes_.size(); ++i)
+			where[i] = place(req.add_write_args(), writes_[i]);
+
+		rpc::genop::Response resp;
+		Status st =
+		    plugin().client.call({.method = "GenopShm",
+					  .generation = remote.generation,
+					  .service = transport::kServiceData},
+					 req, &resp);
+		if (!st)
+			return st.code();
+		if (int rc = copy_back(resp); rc != VACCEL_OK)
+			return rc;
+		for (size_t i = 0; i < writes_.size(); ++i) {
+			auto *dst = const_cast<void *>(writes_[i].buf);
+			if (dst == nullptr || writes_[i].size == 0)
+				continue;
+			if (where[i] != SIZE_MAX) {
+				std::memcpy(dst, lease.data() + where[i],
+					    writes_[i].size);
+				continue;
+			}
+			const std::string &bytes =
+			    resp.write_args(static_cast<int>(i)).buf();
+			std::memcpy(dst, bytes.data(),
+				    std::min(bytes.size(), writes_[i].size));
+		}
+		return VACCEL_OK;
+	}
+
+	const char *name_;
+	const char *bad_ = nullptr; // first unusable argument
+	std::vector<View> reads_, writes_;
+	std::deque<std::string> owned_; // small values read_value() copied
+	uint64_t total_ = 0;
+};
+
+} // namespace
+
+int rpc_noop(vaccel_session *sess)
+{
+	return guarded("noop", [&]() -> int {
+		return Genop("noop", VACCEL_OP_NOOP).run(sess);
+	});
+}
+
+int rpc_exec(vaccel_session *sess, const char *library, const char *fn_symbol,
+	     vaccel_arg *read, size_t nr_read, vaccel_arg *write,
+	     size_t nr_write)
+{
+	return guarded("exec", [&]() -> int {
+		if ((nr_read > 0 && read == nullptr) ||
+		    (nr_write > 0 && write == nullptr))
+			return fail("exec", Status(VACCEL_EINVAL,
+						   "NULL argument array"));
+		Genop g("exec", VACCEL_OP_EXEC);
+		g.read_string(library, "library");
+		g.read_string(fn_symbol, "fn_symbol");
+		g.read_args(read, nr_read);
+		g.write_args(write, nr_write);
+		return g.run(sess);
+	});
+}
+
+int rpc_exec_with_resource(vaccel_session *sess, vaccel_resource *resource,
+			   const char *fn_symbol, vaccel_arg *read,
+			   size_t nr_read, vaccel_arg *write, size_t nr_write)
+{
+	return guarded("exec_with_resource", [&]() -> int {
+		const char *op = "exec_with_resource";
+		if (resource == nullptr || (nr_read > 0 && read == nullptr) ||
+		    (nr_write > 0 && write == nullptr))
+			return fail(op, Status(VACCEL_EINVAL,
+					       "NULL resource or argument "
+					       "array"));
+		Genop g(op, VACCEL_OP_EXEC_WITH_RESOURCE);
+		// The agent's id: the layout names a resource of the host.
+		g.read_value(static_cast<int64_t>(resource->remote_id),
+			     VACCEL_ARG_INT64);
+		g.read_string(fn_symbol, "fn_symbol");
+		g.read_args(read, nr_read);
+		g.write_args(write, nr_write);
+		return g.run(sess, resource);
+	});
+}
+
+namespace
+{
+
+int image_op(const char *name, vaccel_op_type_t op, vaccel_session *sess,
+	     const void *img, size_t len_img, unsigned char *out_imgname,
+	     size_t len_imgname, unsigned char *out_text = nullptr,
+	     size_t len_text = 0)
+{
+	return guarded(name, [&]() -> int {
+		if (img == nullptr)
+			return fail(name,
+				    Status(VACCEL_EINVAL, "image is NULL"));
+		Genop g(name, op);
+		g.read(img, len_img, VACCEL_ARG_BUFFER);
+		g.write(out_imgname, len_imgname, VACCEL_ARG_UCHAR_ARRAY);
+		if (op == VACCEL_OP_IMAGE_CLASSIFY)
+			g.write(out_text, len_text, VACCEL_ARG_UCHAR_ARRAY);
+		return g.run(sess);
+	});
+}
+
+} // namespace
+
+int rpc_image_classify(vaccel_session *sess, const void *img,
+		       unsigned char *out_text, unsigned char *out_imgname,
+		       size_t len_img, size_t len_out_text,
+		       size_t len_out_imgname)
+{
+	return image_op("image_classify", VACCEL_OP_IMAGE_CLASSIFY, sess, img,
+			len_img, out_imgname, len_out_imgname, out_text,
+			len_out_text);
+}
+
+int rpc_image_detect(vaccel_session *sess, const void *img,
+		     unsigned char *out_imgname, size_t len_img,
+		     size_t len_out_imgname)
+{
+	return image_op("image_detect", VACCEL_OP_IMAGE_DETECT, sess, img,
+			len_img, out_imgname, len_out_imgname);
+}
+
+int rpc_image_segment(vaccel_session *sess, const void *img,
+		      unsigned char *out_imgname, size_t len_img,
+		      size_t len_out_imgname)
+{
+	return image_op("image_segment", VACCEL_OP_IMAGE_SEGMENT, sess, img,
+			len_img, out_imgname, len_out_imgname);
+}
+
+int rpc_image_pose(vaccel_session *sess, const void *img,
+		   unsigned char *out_imgname, size_t len_img,
+		   size_t len_out_imgname)
+{
+	return image_op("image_pose", VACCEL_OP_IMAGE_POSE, sess, img, len_img,
+			out_imgname, len_out_imgname);
+}
+
+int rpc_image_depth(vaccel_session *sess, const void *img,
+		    unsigned char *out_imgname, size_t len_img,
+		    size_t len_out_imgname)
+{
+	return image_op("image_depth", VACCEL_OP_IMAGE_DEPTH, sess, img,
+			len_img, out_imgname, len_out_imgname);
+}
+
+namespace
+{
+
+// Floats a row-major rows x cols matrix with leading dimension ld spans.
+std::optional<size_t> matrix_floats(int64_t rows, int64_t cols, int64_t ld)
+{
+	int64_t n = 0;
+	if (rows <= 0 || cols <= 0 || ld < cols ||
+	    __builtin_mul_overflow(rows - 1, ld, &n) ||
+	    __builtin_add_overflow(n, cols, &n))
+		return std::nullopt;
+	return static_cast<size_t>(n);
+}
+
+} // namespace
+
+int rpc_sgemm(vaccel_session *sess, int64_t m, int64_t n, int64_t k,
+	      float alpha, float *a, int64_t lda, float *b, int64_t ldb,
+	      float beta, float *c, int64_t ldc)
+{
+	return guarded("sgemm", [&]() -> int {
+		auto na = matrix_floats(m, k, lda);
+		auto nb = matrix_floats(k, n, ldb);
+		auto nc = matrix_floats(m, n, ldc);
+		if (!na || !nb || !nc || a == nullptr || b == nullptr ||
+		    c == nullptr)
+			return fail(
+			    "sgemm",
+			    Status::error(VACCEL_EINVAL,
+					  "m=%lld n=%lld k=%lld lda=%lld "
+					  "ldb=%lld ldc=%lld or a matrix "
+					  "pointer is invalid",
+					  static_cast<long long>(m),
+					  static_cast<long long>(n),
+					  static_cast<long long>(k),
+					  static_cast<long long>(lda),
+					  static_cast<long long>(ldb),
+					  static_cast<long long>(ldc)));
+		Genop g("sgemm", VACCEL_OP_BLAS_SGEMM);
+		g.read_value(m, VACCEL_ARG_INT64);
+		g.read_value(n, VACCEL_ARG_INT64);
+		g.read_value(k, VACCEL_ARG_INT64);
+		g.read_value(alpha, VACCEL_ARG_FLOAT32);
+		g.read(a, *na * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		g.read_value(lda, VACCEL_ARG_INT64);
+		g.read(b, *nb * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		g.read_value(ldb, VACCEL_ARG_INT64);
+		g.read_value(beta, VACCEL_ARG_FLOAT32);
+		g.read_value(ldc, VACCEL_ARG_INT64);
+		g.write(c, *nc * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		return g.run(sess);
+	});
+}
+
+int rpc_minmax(vaccel_session *sess, const double *indata, int ndata,
+	       int low_threshold, int high_threshold, double *outdata,
+	       double *min, double *max)
+{
+	return guarded("minmax", [&]() -> int {
+		if (indata == nullptr || outdata == nullptr || min == nullptr ||
+		    max == nullptr || ndata <= 0)
+			return fail("minmax",
+				    Status::error(VACCEL_EINVAL,
+						  "NULL buffer or ndata=%d",
+						  ndata));
+		const size_t bytes =
+		    static_cast<size_t>(ndata) * sizeof(double);
+		Genop g("minmax", VACCEL_OP_MINMAX);
+		g.read(indata, bytes, VACCEL_ARG_FLOAT64_ARRAY);
+		g.read_value(static_cast<int32_t>(ndata), VACCEL_ARG_INT32);
+		g.read_value(static_cast<int32_t>(low_threshold),
+			     VACCEL_ARG_INT32);
+		g.read_value(static_cast<int32_t>(high_threshold),
+			     VACCEL_ARG_INT32);
+		g.write(outdata, bytes, VACCEL_ARG_FLOAT64_ARRAY);
+		g.write(min, sizeof(double), VACCEL_ARG_FLOAT64);
+		g.write(max, sizeof(double), VACCEL_ARG_FLOAT64);
+		return g.run(sess);
+	});
+}
+
+int rpc_fpga_arraycopy(vaccel_session *sess, int a[], int out_a[], size_t len_a)
+{
+	return guarded("fpga_arraycopy", [&]() -> int {
+		Genop g("fpga_arraycopy", VACCEL_OP_FPGA_ARRAYCOPY);
+		g.read(a, len_a * sizeof(int), VACCEL_ARG_INT32_ARRAY);
+		g.write(out_a, len_a * sizeof(int), VACCEL_ARG_INT32_ARRAY);
+		return g.run(sess);
+	});
+}
+
+int rpc_fpga_mmult(vaccel_session *sess, float a[], float b[], float c[],
+		   size_t len_a)
+{
+	return guarded("fpga_mmult", [&]() -> int {
+		const size_t bytes = len_a * sizeof(float);
+		Genop g("fpga_mmult", VACCEL_OP_FPGA_MMULT);
+		g.read(a, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		g.read(b, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		g.write(c, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		return g.run(sess);
+	});
+}
+
+int rpc_fpga_parallel(vaccel_session *sess, float a[], float b[],
+		      float add_output[], float mult_output[], size_t len_a)
+{
+	return guarded("fpga_parallel", [&]() -> int {
+		const size_t bytes = len_a * sizeof(float);
+		Genop g("fpga_parallel", VACCEL_OP_FPGA_PARALLEL);
+		g.read(a, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		g.read(b, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		g.write(add_output, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		g.write(mult_output, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		return g.run(sess);
+	});
+}
+
+int rpc_fpga_vadd(vaccel_session *sess, float a[], float b[], float c[],
+		  size_t len_a, size_t len_b)
+{
+	return guarded("fpga_vectoradd", [&]() -> int {
+		Genop g("fpga_vectoradd", VACCEL_OP_FPGA_VECTORADD);
+		g.read(a, len_a * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		g.read(b, len_b * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		g.write(c, std::max(len_a, len_b) * sizeof(float),
+			VACCEL_ARG_FLOAT32_ARRAY);
+		return g.run(sess);
+	});
+}
+
+int rpc_opencv(vaccel_session *sess, vaccel_arg *read, int nr_read,
+	       vaccel_arg *write, int nr_write)
+{
+	return guarded("opencv", [&]() -> int {
+		if (nr_read < 0 || nr_write < 0 ||
+		    (nr_read > 0 && read == nullptr) ||
+		    (nr_write > 0 && write == nullptr))
+			return fail("opencv", Status(VACCEL_EINVAL,
+						     "bad argument arrays"));
+		Genop g("opencv", VACCEL_OP_OPENCV);
+		g.read_args(read, static_cast<size_t>(nr_read));
+		g.write_args(write, static_cast<size_t>(nr_write));
+		return g.run(sess);
+	});
+}
+
+// No message carries it and vaccel_genop() has no layout for it.
+int rpc_torch_sgemm(vaccel_session *, vaccel_torch_tensor **,
+		    vaccel_torch_tensor **, vaccel_torch_tensor **, int, int,
+		    int, vaccel_torch_tensor **)
+{
+	vaccel_error("[rpc] torch_sgemm: not supported over rpc (no wire "
+		     "message for it)");
+	return VACCEL_ENOTSUP;
+}
+
+} // namespace vaccel::rpc_plugin

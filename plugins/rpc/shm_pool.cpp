@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "shm_pool.h"
+
+#include "client.h"
+#include "connection.h"
+
+#include "rpc/ext.pb.h"
+
+#include <vaccel/log.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+
+namespace vaccel::rpc_plugin
+{
+
+using transport::Clock;
+using transport::Deadline;
+
+namespace
+{
+
+constexpr size_t kRegionAlign = size_t{1} << 20; // 1 MiB
+constexpr size_t kIdleRegions = 4;
+
+// What is left of @p dl, as a call timeout (0: none).
+std::chrono::milliseconds time_left(Deadline dl)
+{
+	return dl ? std::chrono::ceil<std::chrono::milliseconds>(*dl -
+								 Clock::now())
+		  : std::chrono::milliseconds(0);
+}
+
+} // namespace
+
+uint32_t ShmPool::next_region()
+{
+	std::lock_guard lock(mu_);
+	return next_region_++;
+}
+
+std::shared_ptr<ShmBuffer> ShmPool::idle_region(size_t size)
+{
+	std::lock_guard lock(mu_);
+	auto best = idle_.end();
+	for (auto it = idle_.begin(); it != idle_.end(); ++it)
+		if ((*it)->size >= size &&
+		    (best == idle_.end() || (*it)->size < (*best)->size))
+			best = it;
+	if (best == idle_.end())
+		return nullptr;
+	auto buf = std::move(*best);
+	idle_.erase(best);
+	return buf;
+}
+
+Result<std::shared_ptr<ShmBuffer>> ShmPool::new_region(size_t size)
+{
+	auto buf = std::make_shared<ShmBuffer>();
+	buf->size = (size + kRegionAlign - 1) / kRegionAlign * kRegionAlign;
+	buf->fd = transport::UniqueFd(
+	    ::memfd_create("vaccel-rpc-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+	if (!buf->fd.valid())
+		return Status::error(VACCEL_EIO, "memfd_create: %s",
+				     std::strerror(errno));
+	// Sealed so the agent can trust the size: it maps the file and a
+	// shrink would make its accesses fault.
+	if (::ftruncate(buf->fd.get(), static_cast<off_t>(buf->size)) != 0 ||
+	    ::fcntl(buf->fd.get(), F_ADD_SEALS,
+		    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+		return Status::error(VACCEL_EIO, "sizing shared memory: %s",
+				     std::strerror(errno));
+	void *base = ::mmap(nullptr, buf->size, PROT_READ | PROT_WRITE,
+			    MAP_SHARED, buf->fd.get(), 0);
+	if (base == MAP_FAILED)
+		return Status::error(VACCEL_EIO, "mmap: %s",
+				     std::strerror(errno));
+	buf->base = static_cast<uint8_t *>(base);
+	return buf;
+}
+
+Result<std::shared_ptr<ShmBuffer>>
+ShmPool::take_region(size_t size, Deadline dl, uint64_t slot_size)
+{
+	if (slot_size == 0)
+		if (auto buf = idle_region(size))
+			return buf;
+	auto made = new_region(size);
+	if (!made)
+		return made.status();
+	std::shared_ptr<ShmBuffer> buf = std::move(made).value();
+	buf->id = next_region();
+	rpc::ext::MapRegion req;
+	req.set_region(buf->id);
+	req.set_size(buf->size);
+	req.set_slot_size(slot_size);
+	const int fd = buf->fd.get();
+	VACCEL_RETURN_IF_ERROR(conn_.call(transport::kServiceData, "MapRegion",
+					  req, nullptr, time_left(dl),
+					  std::span(&fd, 1)));
+	// The agent has its own mapping now; ours stays for our side.
+	buf->fd.reset();
+	return buf;
+}
+
+void ShmPool::give_back(std::shared_ptr<ShmBuffer> buf)
+{
+	{
+		std::lock_guard lock(mu_);
+		if (idle_.size() < kIdleRegions) {
+			idle_.push_back(std::move(buf));
+			return;
+		}
+	}
+	// Pool full: tell the agent to let go, then unmap ours.
+	rpc::ext::UnmapRegion req;
+	req.set_region(buf->id);
+	if (conn_.alive())
+		(void)conn_.call(transport::kServiceData, "UnmapRegion", req,
+				 nullptr, conn_.call_timeout());
+}
+
+Result<uint32_t> ShmPool::arena_region(uint64_t block, int fd, size_t size,
+				       Deadline dl)
+{
+	const auto known = [&]() -> std::optional<uint32_t> {
+		std::lock_guard lock(mu_);
+		auto it = arena_regions_.find(block);
+		if (it == arena_regions_.end())
+			return std::nullopt;
+		return it->second;
+	};
+	if (auto id = known())
+		return *id;
+	std::lock_guard mapping(map_mu_);
+	if (auto id = known())
+		return *id;
+	const uint32_t id = next_region();
+	rpc::ext::MapRegion req;
+	req.set_region(id);
+	req.set_size(size);
+	VACCEL_RETURN_IF_ERROR(conn_.call(transport::kServiceData, "MapRegion",
+					  req, nullptr, time_left(dl),
+					  std::span(&fd, 1)));
+	std::lock_guard lock(mu_);
+	arena_regions_.emplace(block, id);
+	return id;
+}
+
+std::optional<SlotLease> ShmPool::take_reply_slot(Deadline dl, bool requests)
+{
+	{
+		std::lock_guard lock(mu_);
+		if (slot_region_ || slots_failed_)
+			return lease_slot(requests);
+	}
+	std::lock_guard mapping(map_mu_);
+	{
+		std::lock_guard lock(mu_);
+		if (slot_region_ || slots_failed_)
+			return lease_slot(requests);
+	}
+	static_assert(kReplySlots <= 32 &&
+		      kReplySlots * kReplySlotSize <= kRegionAlign);
+	auto buf = take_region(kReplySlots * kReplySlotSize, dl,
+			       requests ? kReplySlotSize : 0);
+	std::lock_guard lock(mu_);
+	if (!buf) {
+		vaccel_debug("[rpc] no reply slots: %s",
+			     buf.status().message().c_str());
+		slots_failed_ = true;
+		return std::nullopt;
+	}
+	slot_region_ = std::move(buf).value();
+	free_slots_ = kReplySlots == 32 ? ~0U : (1U << kReplySlots) - 1;
+	return lease_slot(requests);
+}
+
+std::optional<SlotLease> ShmPool::lease_slot(bool requests)
+{
+	if (!slot_region_ || free_slots_ == 0)
+		return std::nullopt;
+	const auto i = static_cast<uint32_t>(std::countr_zero(free_slots_));
+	free_slots_ &= ~(1U << i);
+	SlotLease l;
+	l.index = i;
+	l.region = slot_region_->id;
+	l.offset = uint64_t{i} * kReplySlotSize;
+	l.slot =
+	    transport::ReplySlot(slot_region_->base + l.offset, kReplySlotSize);
+	if (requests)
+		l.requests = slot_region_->base;
+	return l;
+}
+
+void ShmPool::give_back_slot(uint32_t index)
+{
+	std::lock_guard lock(mu_);
+	free_slots_ |= 1U << index;
+}
+
+void ShmPool::retire_slot(uint32_t index)
+{
+	std::lock_guard lock(mu_);
+	free_slots_ &= ~(1U << index);
+}
+
+// ---- ShmLease (client.h) ----------------------------------------------------
+
+ShmLease::ShmLease(std::shared_ptr<Connection> conn,
+		   std::shared_ptr<ShmBuffer> buf)
+    : conn_(std::move(conn)), buf_(std::move(buf))
+{
+}
+
+ShmLease::~ShmLease()
+{
+	if (conn_ && buf_)
+		conn_->shm().give_back(std::move(buf_));
+}
+
+uint32_t ShmLease::region() const noexcept
+{
+	return buf_ ? buf_->id : 0;
+}
+uint8_t *ShmLease::data() const noexcept
+{
+	return buf_ ? buf_->base : nullptr;
+}
+size_t ShmLease::size() const noexcept
+{
+	return buf_ ? buf_->size : 0;
+}
+
+} // namespace vaccel::rpc_plugin
