@@ -46,7 +46,7 @@ std::string call(const std::string &admin, const char *method,
 	    tr::deadline_in(5000ms), fds);
 	auto f =
 	    st ? tr::read_frame(s.value(), 1u << 20, tr::deadline_in(15000ms))
-	       : core::Result<tr::Frame>(st);
+	       : tr::Result<tr::Frame>(st);
 	if (!f)
 		throw std::runtime_error("agent admin socket " + admin + ": " +
 					 f.status().message());
