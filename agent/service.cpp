@@ -111,12 +111,24 @@ const std::span<const RepeatedBound> kBounds<rpc::tflite::ModelRunRequest> =
 // Decodes Req, runs Fn, encodes Resp. A payload protobuf cannot parse, or
 // one with more repeated elements than the Limits allow, is the client's
 // fault: INVALID_ARGUMENT, and the handler never runs.
+// Messages from this size on have their parsed copy charged (adapt()).
+constexpr size_t kChargeParsedFrom = size_t{64} << 10;
+
 template <class Req, class Resp, RpcStatus (*Fn)(Context &, Req &, Resp &)>
 RpcStatus adapt(Context &ctx, std::span<const uint8_t> in, std::string *out)
 {
 	Req req;
 	AGENT_RETURN_IF_ERROR(
 	    check_repeated(in, kBounds<Req>, ctx.limits, req.GetTypeName()));
+	// Parsing copies the message's bytes, held until the handler is
+	// done: charged to the tenant's buffer budget like the wire bytes of
+	// a large call (small messages are bounded by the call quota).
+	Charge parsed;
+	if (in.size() >= kChargeParsedFrom)
+		AGENT_RETURN_IF_ERROR(Charge::take(ctx.tenant,
+						   Limit::BufferedBytes,
+						   in.size(), req.GetTypeName(),
+						   ctx.conn, &parsed));
 	if (!req.ParseFromArray(in.data(), static_cast<int>(in.size())))
 		return RpcStatus::invalid("malformed %s payload (%zu bytes)",
 					  req.GetTypeName().c_str(), in.size());

@@ -25,12 +25,36 @@ WorkerPool::WorkerPool(size_t threads, std::chrono::microseconds spin,
 	}
 }
 
-bool WorkerPool::submit(std::function<void()> job)
+void FairQueue::push(uint64_t key, std::function<void()> job)
+{
+	auto &q = jobs_[key];
+	if (q.empty())
+		turn_.push_back(key);
+	q.push_back(std::move(job));
+	++size_;
+}
+
+std::function<void()> FairQueue::pop()
+{
+	const uint64_t key = turn_.front();
+	turn_.pop_front();
+	auto it = jobs_.find(key);
+	std::function<void()> job = std::move(it->second.front());
+	it->second.pop_front();
+	if (it->second.empty())
+		jobs_.erase(it);
+	else
+		turn_.push_back(key); // its next job after the others' next
+	--size_;
+	return job;
+}
+
+bool WorkerPool::submit(std::function<void()> job, uint64_t key)
 {
 	std::lock_guard lock(mu_);
 	if (stopping_)
 		return false;
-	jobs_.push_back(std::move(job));
+	jobs_.push(key, std::move(job));
 	queued_.fetch_add(1);
 	// Each queued job needs a worker on its way: one already woken, or
 	// the polling one (it takes one job without a wake-up; if it stops
@@ -116,8 +140,7 @@ void WorkerPool::run()
 			}
 			if (jobs_.empty())
 				return; // stopping and drained
-			job = std::move(jobs_.front());
-			jobs_.pop_front();
+			job = jobs_.pop();
 			queued_.fetch_sub(1);
 		}
 		// Only a worker that found nothing to do measures a gap: one

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// A fixed pool of threads running queued jobs in order of arrival. The agent
-// runs every request on it: a fixed pool bounds how many ops run at once
-// (backends hold real devices and memory), where a thread per request
-// would let one client's burst exhaust the host.
+// A fixed pool of threads running queued jobs. The agent runs every request
+// on it: a fixed pool bounds how many ops run at once (backends hold real
+// devices and memory), where a thread per request would let one client's
+// burst exhaust the host. Jobs carry a key (the agent's: the tenant) and
+// keys take turns: each key's jobs run in order of arrival, but one key's
+// burst of queued jobs waits behind every other key's next job rather
+// than in front of it.
 //
 // An idle worker is woken most-recently-idle first, so that a client making
 // one call after another keeps landing on the same thread instead of
@@ -22,12 +25,30 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "transport/spin.h"
 
 namespace vaccel::agent
 {
+
+// Queued jobs by key, served in turn (round robin over the keys that have
+// jobs). Not thread-safe: the pool's lock guards it.
+class FairQueue
+{
+public:
+	void push(uint64_t key, std::function<void()> job);
+	// The next key's oldest job; the queue must not be empty.
+	std::function<void()> pop();
+	[[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+	[[nodiscard]] size_t size() const noexcept { return size_; }
+
+private:
+	std::unordered_map<uint64_t, std::deque<std::function<void()>>> jobs_;
+	std::deque<uint64_t> turn_; // keys with jobs, next first
+	size_t size_ = 0;
+};
 
 // How long an idle worker polls before it sleeps is learnt from how soon
 // work came back after earlier idle spells (transport::SpinPolicy): a
@@ -54,9 +75,10 @@ public:
 	WorkerPool &operator=(const WorkerPool &) = delete;
 	~WorkerPool() { stop(); }
 
-	// Queues @p job; false once stop() has begun. Jobs must not throw
-	// (an escaping exception is caught and logged).
-	bool submit(std::function<void()> job);
+	// Queues @p job under @p key (FairQueue); false once stop() has
+	// begun. Jobs must not throw (an escaping exception is caught and
+	// logged).
+	bool submit(std::function<void()> job, uint64_t key = 0);
 	// Runs what is queued, then joins the threads. Idempotent.
 	void stop();
 
@@ -86,7 +108,7 @@ private:
 	std::atomic<size_t> queued_{0};
 	std::atomic<bool> spinning_{false};
 	std::mutex mu_;
-	std::deque<std::function<void()>> jobs_;
+	FairQueue jobs_;
 	// Waiting workers, the most recently idle last (guarded by mu_).
 	std::vector<Idle *> idle_;
 	// Workers woken for a job that have not yet taken one (guarded by

@@ -17,6 +17,7 @@
 #include <future>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -119,6 +120,43 @@ TEST(WorkerPool, EveryJobRunsOnceAndStopDrains)
 // ---------------------------------------------------------
 
 constexpr int64_t kUs = 1000; // ns
+
+// Keys take turns: a burst queued under one key waits behind the next job of
+// every other key, and each key's jobs keep their order.
+TEST(WorkerPool, KeysTakeTurns)
+{
+	WorkerPool pool(1);
+	std::promise<void> release;
+	std::shared_future<void> go = release.get_future().share();
+	std::mutex mu;
+	std::vector<std::string> order;
+	auto record = [&](std::string what) {
+		return [&, what] {
+			std::lock_guard lock(mu);
+			order.push_back(what);
+		};
+	};
+	std::promise<void> started;
+	ASSERT_TRUE(pool.submit( // holds the worker until all are queued
+	    [go, &started] {
+		    started.set_value();
+		    go.wait();
+	    },
+	    1));
+	started.get_future().wait();
+	for (int i = 0; i < 5; ++i)
+		ASSERT_TRUE(pool.submit(record("a" + std::to_string(i)), 1));
+	ASSERT_TRUE(pool.submit(record("b0"), 2));
+	ASSERT_TRUE(pool.submit(record("b1"), 2));
+	ASSERT_TRUE(pool.submit(record("c0"), 3));
+	release.set_value();
+	pool.stop();
+	// Key 1's burst came first, but only its oldest job runs before the
+	// other keys' next ones.
+	const std::vector<std::string> want = {"a0", "b0", "c0", "a1",
+					       "b1", "a2", "a3", "a4"};
+	EXPECT_EQ(order, want);
+}
 
 TEST(SpinPolicy, PollsTwiceTheUsualGapWithinTheBounds)
 {

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: Apache-2.0
+// Requests from queue to reply: which pool runs a job, the tenant's
+// concurrent-call charge, running it through the Service, and the reply:
+// into the caller's reply slot or the connection's reply queue.
+#include "server_parts.h"
+
+#include "transport/wire.h"
+
+#include <sched.h>
+
+#include <chrono>
+#include <cstring>
+
+namespace vaccel::agent
+{
+
+namespace
+{
+
+// Frames a reply of @p head then @p payload into @p m: one Response frame
+// when it fits, else Data frames of @p max_frame bytes and an empty
+// Response frame.
+void frame_reply(OutMessage &m, uint32_t stream_id, std::string_view head,
+		 std::string_view payload, uint32_t max_frame)
+{
+	FrameHeader h;
+	h.stream_id = stream_id;
+	uint8_t buf[transport::kFrameHeaderSize];
+	const size_t total = head.size() + payload.size();
+	if (total <= max_frame) {
+		h.type = MsgType::Response;
+		h.length = static_cast<uint32_t>(total);
+		transport::encode_header(h, buf);
+		m.add_frame(buf, {head, payload});
+		return;
+	}
+	h.type = MsgType::Data;
+	for (size_t at = 0; at < total;) {
+		const size_t n = std::min<size_t>(max_frame, total - at);
+		const size_t in_head = at < head.size() ? head.size() - at : 0;
+		const std::string_view hp = head.substr(
+		    std::min(at, head.size()), std::min(n, in_head));
+		const size_t pat = at + hp.size() - head.size();
+		const std::string_view pp = payload.substr(pat, n - hp.size());
+		h.length = static_cast<uint32_t>(n);
+		transport::encode_header(h, buf);
+		m.add_frame(buf, {hp, pp});
+		at += n;
+	}
+	h.type = MsgType::Response;
+	h.length = 0;
+	transport::encode_header(h, buf);
+	m.add_frame(buf, {});
+}
+
+} // namespace
+
+// A RegisterResource naming URLs (RegisterRequest.paths, field 1) that the
+// host will download. Looked up wherever the field sits, so that no
+// reordering of fields moves a download onto the workers.
+bool Server::is_download(const Job &job)
+{
+	if (job.kind != Job::Kind::Frame)
+		return false;
+	transport::codec::RequestView req;
+	if (!transport::codec::parse_request(job.frame.payload, &req) ||
+	    req.method != "RegisterResource")
+		return false;
+	transport::wire::Reader r(req.payload);
+	for (transport::wire::Field f; r.next(&f);)
+		if (f.is(1, transport::wire::WireType::Len))
+			return true;
+	return false;
+}
+
+bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
+{
+	if (opts_.trace != nullptr) {
+		job->read = std::chrono::steady_clock::now();
+		// A call reassembled from chunks: its last frame's wait is
+		// not known here.
+		if (job->arrived == decltype(job->arrived){})
+			job->arrived = job->read;
+	}
+	if (conn->tenant != nullptr) {
+		const RpcStatus st =
+		    Charge::take(*conn->tenant, Limit::Calls, 1, "queue",
+				 conn->id, &job->call);
+		if (!st.is_ok()) { // refused at once, nothing queued
+			reply(*conn, job->stream_id, error_response(st));
+			return true;
+		}
+	}
+	{
+		std::lock_guard lock(conn->mu);
+		++conn->in_flight;
+	}
+	WorkerPool &pool = is_download(*job) ? *download_pool_ : *pool_;
+	// Tenants take turns for the workers (WorkerPool): one tenant's
+	// queued burst never stands in front of another's next request.
+	const auto tenant = reinterpret_cast<uintptr_t>(conn->tenant);
+	return pool.submit([this, conn, job] { process(conn, *job); },
+			   tenant);
+}
+
+void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
+{
+	struct Done {
+		Conn &c;
+		~Done()
+		{
+			std::lock_guard lock(c.mu);
+			--c.in_flight;
+			c.cv.notify_all();
+		}
+	} done{*conn};
+	if (conn->closing)
+		return;
+
+	using Clock = std::chrono::steady_clock;
+	TraceRecord tr;
+	std::string method; // copied only when traced
+	const bool traced = opts_.trace != nullptr;
+	if (traced) {
+		tr.started = Clock::now();
+		tr.cpu_started = sched_getcpu();
+	}
+
+	// Where the caller polls for the reply, if it named a slot; the
+	// region stays mapped until the reply is in.
+	std::shared_ptr<ShmRegion> slot_region;
+	transport::ReplySlot slot;
+	CallInfo info;
+	info.regions = conn->local ? &conn->regions : nullptr;
+	info.op_time = traced ? &tr.op : nullptr;
+	info.tenant = conn->tenant;
+	rpc::ttrpc::Response resp;
+	bool chunked = false;
+	switch (job.kind) {
+	case Job::Kind::Frame: {
+		// The envelope by hand (transport/codec.h): views into the
+		// frame, which stays until the reply is built.
+		transport::codec::RequestView req;
+		Frame &frame = job.frame;
+		tr.request_bytes = frame.payload.size();
+		if (!transport::codec::parse_request(frame.payload, &req)) {
+			set_status(resp,
+				   RpcStatus::invalid(
+				       "malformed ttrpc request (%zu bytes)",
+				       frame.payload.size()));
+			break;
+		}
+		info.fds = &frame.fds;
+		if (traced)
+			method = req.method;
+		if (conn->local && opts_.shm)
+			find_reply_slot(*conn, req, &slot_region, &slot);
+		resp = service_.handle(conn->id, req.service, req.method,
+				       req.payload, info);
+		std::vector<uint8_t>().swap(frame.payload);
+		break;
+	}
+	case Job::Kind::Call:
+		tr.request_bytes = job.size;
+		if (traced)
+			method = job.method;
+		info.reply_limit = opts_.max_message;
+		resp =
+		    service_.handle(conn->id, job.service, job.method,
+				    std::span(job.bytes.get(), job.size), info);
+		job.bytes.reset();
+		chunked = true;
+		break;
+	case Job::Kind::Genop:
+		if (traced) {
+			tr.request_bytes = job.genop.ByteSizeLong();
+			method = "GenopStream";
+		}
+		resp = service_.handle_genop(conn->id, job.genop, info);
+		job.genop.Clear();
+		break;
+	}
+	job.held.release();
+	if (!traced) {
+		reply(*conn, job.stream_id, std::move(resp), chunked, nullptr,
+		      &slot);
+		return;
+	}
+	tr.handled = Clock::now();
+	tr.status = resp.has_status() ? resp.status().code() : 0;
+	tr.reply_bytes = reply(*conn, job.stream_id, std::move(resp), chunked,
+			       &tr.status, &slot);
+	tr.replied = Clock::now();
+	tr.cpu_replied = sched_getcpu();
+	tr.arrived = job.arrived;
+	tr.read = job.read;
+	tr.conn = conn->id;
+	tr.stream = job.stream_id;
+	tr.method = method;
+	opts_.trace->record(tr);
+}
+
+void Server::find_reply_slot(Conn &conn,
+			     const transport::codec::RequestView &req,
+			     std::shared_ptr<ShmRegion> *region,
+			     transport::ReplySlot *slot)
+{
+	std::string_view value("", 0); // never null, for %.*s
+	if (req.metadata(transport::kReplySlotKey, &value)) {
+		uint32_t id = 0;
+		uint64_t offset = 0, size = 0;
+		// A slot the agent cannot use costs the caller its polling
+		// time only: the reply goes to the socket as without one.
+		if (!transport::parse_reply_slot(value, &id, &offset, &size) ||
+		    offset % transport::kReplySlotHeader != 0 ||
+		    size <= transport::kReplySlotHeader ||
+		    size > std::numeric_limits<uint32_t>::max() ||
+		    !conn.regions.find(id, region).is_ok() ||
+		    !(*region)->contains(offset, size)) {
+			vaccel_debug("agent: connection %llu: ignoring reply "
+				     "slot '%.*s'",
+				     static_cast<unsigned long long>(conn.id),
+				     static_cast<int>(value.size()),
+				     value.data());
+			region->reset();
+			return;
+		}
+		*slot = transport::ReplySlot((*region)->data() + offset,
+					     static_cast<size_t>(size));
+	}
+}
+
+size_t Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
+		     bool chunked, int *status,
+		     const transport::ReplySlot *slot)
+{
+	// The serialized Response is the envelope (status, then the payload
+	// field's header) followed by the payload's own bytes, sent from
+	// where they are rather than copied into one buffer.
+	std::string payload = std::move(*resp.mutable_payload());
+	resp.clear_payload();
+	std::string head;
+	const uint64_t limit = chunked ? opts_.max_message : opts_.max_frame;
+	bool encoded = true;
+	if (resp.has_status() && resp.status().code() == 0 &&
+	    resp.status().message().empty() &&
+	    resp.status().details_size() == 0) {
+		// Every successful call: two bytes, by hand (codec.h).
+		transport::codec::put_ok_response_head(&head, payload.size());
+	} else {
+		encoded = resp.SerializeToString(&head);
+		if (encoded && !payload.empty())
+			head += transport::field_header(2, payload.size());
+	}
+	const size_t total = head.size() + payload.size();
+	if (!encoded || total > limit) {
+		rpc::ttrpc::Response too_big;
+		set_status(too_big,
+			   RpcStatus::exhausted(
+			       "response of %zu bytes exceeds the %llu-byte "
+			       "limit",
+			       total, static_cast<unsigned long long>(limit)));
+		head = too_big.SerializeAsString();
+		if (status != nullptr)
+			*status = too_big.status().code();
+		payload.clear();
+	}
+	resp.Clear();
+
+	auto as_bytes = [](const std::string &s) {
+		return std::span(reinterpret_cast<const uint8_t *>(s.data()),
+				 s.size());
+	};
+	std::span<const uint8_t> pieces[2] = {as_bytes(head),
+					      as_bytes(payload)};
+	const size_t total_sent = head.size() + payload.size();
+	if (slot != nullptr && slot->valid() && !conn.closing &&
+	    slot->deliver(stream_id, pieces) ==
+		transport::ReplySlot::Delivery::Delivered) {
+		service_.slot_replies().fetch_add(1, std::memory_order_relaxed);
+		return total_sent;
+	}
+	if (conn.closing)
+		return 0;
+	auto msg = std::make_unique<OutMessage>();
+	const std::string_view head_view = msg->own(std::move(head));
+	const std::string_view payload_view = msg->own(std::move(payload));
+	frame_reply(*msg, stream_id, head_view, payload_view, opts_.max_frame);
+	// Never waits for the peer: a reply the socket cannot take now
+	// waits in the connection's queue (reply_queue.h).
+	if (!conn.out.push(std::move(msg)))
+		return 0;
+	return total_sent;
+}
+
+} // namespace vaccel::agent
