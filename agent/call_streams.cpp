@@ -6,6 +6,8 @@
 
 #include "wire_bounds.h"
 
+#include "rpc/ext.pb.h"
+
 #include <algorithm>
 #include <cstring>
 #include <limits>

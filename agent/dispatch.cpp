@@ -99,8 +99,7 @@ bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 	// Tenants take turns for the workers (WorkerPool): one tenant's
 	// queued burst never stands in front of another's next request.
 	const auto tenant = reinterpret_cast<uintptr_t>(conn->tenant);
-	return pool.submit([this, conn, job] { process(conn, *job); },
-			   tenant);
+	return pool.submit([this, conn, job] { process(conn, *job); }, tenant);
 }
 
 void Server::process(const std::shared_ptr<Conn> &conn, Job &job)

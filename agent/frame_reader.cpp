@@ -4,7 +4,10 @@
 // deadlines, each handed to the streams or queued as a job.
 #include "server_parts.h"
 
+#include "identity.h"
 #include "wire_bounds.h"
+
+#include "transport/tls.h"
 
 #include <poll.h>
 #include <sched.h>

@@ -125,10 +125,9 @@ RpcStatus adapt(Context &ctx, std::span<const uint8_t> in, std::string *out)
 	// a large call (small messages are bounded by the call quota).
 	Charge parsed;
 	if (in.size() >= kChargeParsedFrom)
-		AGENT_RETURN_IF_ERROR(Charge::take(ctx.tenant,
-						   Limit::BufferedBytes,
-						   in.size(), req.GetTypeName(),
-						   ctx.conn, &parsed));
+		AGENT_RETURN_IF_ERROR(
+		    Charge::take(ctx.tenant, Limit::BufferedBytes, in.size(),
+				 req.GetTypeName(), ctx.conn, &parsed));
 	if (!req.ParseFromArray(in.data(), static_cast<int>(in.size())))
 		return RpcStatus::invalid("malformed %s payload (%zu bytes)",
 					  req.GetTypeName().c_str(), in.size());
