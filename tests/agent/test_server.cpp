@@ -329,7 +329,6 @@ TEST_F(SlowOpTest, CallQueuedPastItsTimeoutIsNotRun)
 	std::map<uint32_t, int> codes;
 	for (int i = 0; i < 3; ++i) {
 		uint32_t id = 0;
-		codes[id] = 0;
 		auto resp = receive(a, &id);
 		codes[id] = resp.status().code();
 	}
