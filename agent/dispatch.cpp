@@ -73,6 +73,15 @@ bool Server::is_download(const Job &job)
 	return false;
 }
 
+// A client that gave up waiting (its timeout, sent in the envelope) gets
+// nothing from running its call: the work is skipped, its worker freed.
+bool Server::expired(const Job &job, int64_t timeout_nano)
+{
+	return timeout_nano > 0 &&
+	       std::chrono::steady_clock::now() - job.queued >
+		   std::chrono::nanoseconds(timeout_nano);
+}
+
 bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 {
 	if (opts_.trace != nullptr) {
@@ -91,6 +100,7 @@ bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 			return true;
 		}
 	}
+	job->queued = std::chrono::steady_clock::now();
 	{
 		std::lock_guard lock(conn->mu);
 		++conn->in_flight;
@@ -154,6 +164,12 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 			method = req.method;
 		if (conn->local && opts_.shm)
 			find_reply_slot(*conn, req, &slot_region, &slot);
+		if (expired(job, req.timeout_nano)) {
+			set_status(resp, RpcStatus(RpcCode::DeadlineExceeded,
+						   "the call's timeout passed "
+						   "before it started; not run"));
+			break;
+		}
 		resp = service_.handle(conn->id, req.service, req.method,
 				       req.payload, info);
 		std::vector<uint8_t>().swap(frame.payload);

@@ -212,6 +212,7 @@ private:
 	bool submit(const std::shared_ptr<Conn> &conn,
 		    std::shared_ptr<Job> job);
 	static bool is_download(const Job &job);
+	static bool expired(const Job &job, int64_t timeout_nano);
 	void process(const std::shared_ptr<Conn> &conn, Job &job);
 	// Sends @p resp; when @p chunked and it is larger than a frame, as
 	// Data frames followed by an empty Response frame. Returns the bytes

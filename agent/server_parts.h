@@ -141,6 +141,9 @@ struct Server::Job {
 	// is queued until it is done (a queued call occupies as much as a
 	// running one: the queue is what one tenant can fill).
 	Charge call;
+	// When it was queued: a call whose client's timeout (the envelope's
+	// timeout_nano) passed before a worker took it is not run.
+	std::chrono::steady_clock::time_point queued;
 	// When the reader stopped polling for it, and when it was read
 	// whole (traced requests only).
 	std::chrono::steady_clock::time_point arrived, read;

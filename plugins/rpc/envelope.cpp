@@ -42,6 +42,8 @@ Status status_from_reply(const rpc::ttrpc::Status &st,
 		return Status(VACCEL_EBUSY, msg);
 	case RpcCode::Unimplemented:
 		return Status(VACCEL_ENOTSUP, msg);
+	case RpcCode::DeadlineExceeded: // the call's timeout, as a timeout
+		return Status(VACCEL_EIO, msg);
 	default:
 		return Status::error(VACCEL_EREMOTEIO, "status %d: %s",
 				     st.code(), msg.c_str());

@@ -307,6 +307,7 @@ inline constexpr std::string_view kServiceLauncher = "vaccel.ext.Launcher";
 enum class RpcCode : int32_t {
 	Ok = 0,
 	InvalidArgument = 3,
+	DeadlineExceeded = 4,
 	NotFound = 5,
 	PermissionDenied = 7,
 	ResourceExhausted = 8,

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -311,6 +312,31 @@ protected:
 		return cr.session_id();
 	}
 };
+
+// A call whose client's timeout (the envelope's timeout_nano) has passed
+// when a worker gets to it is not run: both workers are busy sleeping, and
+// the waiting call is answered DEADLINE_EXCEEDED instead of run late.
+TEST_F(SlowOpTest, CallQueuedPastItsTimeoutIsNotRun)
+{
+	tr::Stream a = connect();
+	const int64_t sess = create(a);
+	send(a, 3, "Genop", sleep_request(sess, 600));
+	send(a, 5, "Genop", sleep_request(sess, 600));
+	rpc::session::CreateRequest cr;
+	auto late = envelope("CreateSession", cr.SerializeAsString());
+	late.set_timeout_nano(100'000'000); // 100 ms: gone before a worker
+	send(a, 7, late.SerializeAsString());
+	std::map<uint32_t, int> codes;
+	for (int i = 0; i < 3; ++i) {
+		uint32_t id = 0;
+		auto resp = receive(a, &id);
+		codes[id] = resp.status().code();
+	}
+	EXPECT_EQ(codes[3], 0);
+	EXPECT_EQ(codes[5], 0);
+	EXPECT_EQ(codes[7], 4); // DEADLINE_EXCEEDED
+	EXPECT_EQ(stats().sessions(), 1U); // the late CreateSession never ran
+}
 
 // A slow op holds one worker: later requests on the same connection are
 // answered first (responses match by stream id), and other connections
