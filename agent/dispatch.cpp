@@ -165,9 +165,10 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 		if (conn->local && opts_.shm)
 			find_reply_slot(*conn, req, &slot_region, &slot);
 		if (expired(job, req.timeout_nano)) {
-			set_status(resp, RpcStatus(RpcCode::DeadlineExceeded,
-						   "the call's timeout passed "
-						   "before it started; not run"));
+			set_status(resp,
+				   RpcStatus(RpcCode::DeadlineExceeded,
+					     "the call's timeout passed "
+					     "before it started; not run"));
 			break;
 		}
 		resp = service_.handle(conn->id, req.service, req.method,

@@ -334,7 +334,7 @@ TEST_F(SlowOpTest, CallQueuedPastItsTimeoutIsNotRun)
 	}
 	EXPECT_EQ(codes[3], 0);
 	EXPECT_EQ(codes[5], 0);
-	EXPECT_EQ(codes[7], 4); // DEADLINE_EXCEEDED
+	EXPECT_EQ(codes[7], 4);            // DEADLINE_EXCEEDED
 	EXPECT_EQ(stats().sessions(), 1U); // the late CreateSession never ran
 }
 
