@@ -400,14 +400,11 @@ Status parse_identity(const toml::table &t, const std::string &origin,
 	return r.finish();
 }
 
-} // namespace
-
-Result<Policy> parse_policy(std::string_view text, std::string_view origin)
+// The TOML document, or an error naming @p where and the line.
+Result<toml::table> parse_toml(std::string_view text, const std::string &where)
 {
-	const std::string where(origin);
-	toml::table doc;
 	try {
-		doc = toml::parse(text, where);
+		return toml::parse(text, where);
 	} catch (const toml::parse_error &e) {
 		std::ostringstream os;
 		os << e.description() << " (line " << e.source().begin.line
@@ -415,6 +412,17 @@ Result<Policy> parse_policy(std::string_view text, std::string_view origin)
 		return Status::error(VACCEL_EINVAL, "%s: %s", where.c_str(),
 				     os.str().c_str());
 	}
+}
+
+} // namespace
+
+Result<Policy> parse_policy(std::string_view text, std::string_view origin)
+{
+	const std::string where(origin);
+	auto parsed = parse_toml(text, where);
+	if (!parsed)
+		return parsed.status();
+	const toml::table &doc = parsed.value();
 	Policy p;
 	p.origin = where;
 	Reader top(doc, "policy", where);
@@ -532,16 +540,10 @@ Result<TenantPolicy> parse_tenant_policy(std::string_view text,
 					 std::string_view origin)
 {
 	const std::string where(origin);
-	toml::table doc;
-	try {
-		doc = toml::parse(text, where);
-	} catch (const toml::parse_error &e) {
-		std::ostringstream os;
-		os << e.description() << " (line " << e.source().begin.line
-		   << ")";
-		return Status::error(VACCEL_EINVAL, "%s: %s", where.c_str(),
-				     os.str().c_str());
-	}
+	auto parsed = parse_toml(text, where);
+	if (!parsed)
+		return parsed.status();
+	const toml::table &doc = parsed.value();
 	TenantPolicy tp = base;
 	VACCEL_RETURN_IF_ERROR(parse_tenant(doc, "tenant", where, &tp));
 	return tp;
