@@ -60,13 +60,10 @@ void frame_reply(OutMessage &m, uint32_t stream_id, std::string_view head,
 // reordering of fields moves a download onto the workers.
 bool Server::is_download(const Job &job)
 {
-	if (job.kind != Job::Kind::Frame)
+	if (job.kind != Job::Kind::Frame || !job.parsed ||
+	    job.request.method != "RegisterResource")
 		return false;
-	transport::codec::RequestView req;
-	if (!transport::codec::parse_request(job.frame.payload, &req) ||
-	    req.method != "RegisterResource")
-		return false;
-	transport::wire::Reader r(req.payload);
+	transport::wire::Reader r(job.request.payload);
 	for (transport::wire::Field f; r.next(&f);)
 		if (f.is(1, transport::wire::WireType::Len))
 			return true;
@@ -101,6 +98,9 @@ bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 		}
 	}
 	job->queued = std::chrono::steady_clock::now();
+	if (job->kind == Job::Kind::Frame)
+		job->parsed = transport::codec::parse_request(
+		    job->frame.payload, &job->request);
 	{
 		std::lock_guard lock(conn->mu);
 		++conn->in_flight;
@@ -149,10 +149,10 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	case Job::Kind::Frame: {
 		// The envelope by hand (transport/codec.h): views into the
 		// frame, which stays until the reply is built.
-		transport::codec::RequestView req;
+		const transport::codec::RequestView &req = job.request;
 		Frame &frame = job.frame;
 		tr.request_bytes = frame.payload.size();
-		if (!transport::codec::parse_request(frame.payload, &req)) {
+		if (!job.parsed) {
 			set_status(resp,
 				   RpcStatus::invalid(
 				       "malformed ttrpc request (%zu bytes)",

@@ -131,7 +131,11 @@ struct Server::Inbound {
 struct Server::Job {
 	enum class Kind { Frame, Call, Genop } kind = Kind::Frame;
 	uint32_t stream_id = 0;
-	transport::Frame frame;      // Frame
+	transport::Frame frame; // Frame
+	// Frame: its envelope, read once when queued (views into `frame`);
+	// `parsed` false when it did not parse.
+	transport::codec::RequestView request;
+	bool parsed = false;
 	std::string service, method; // Call: the reassembled inner request
 	std::unique_ptr<uint8_t[]> bytes;
 	size_t size = 0;

@@ -200,9 +200,12 @@ public:
 	[[nodiscard]] bool connected() const { return stream_.valid(); }
 	tr::Stream &stream() { return stream_; }
 
+	// One call; @p fds travel with it (SCM_RIGHTS: the admin socket's
+	// handed-over listeners and shared-memory files).
 	Reply raw(std::string_view service, std::string_view method,
 		  const std::string &payload,
-		  std::chrono::milliseconds wait = 10000ms)
+		  std::chrono::milliseconds wait = 10000ms,
+		  std::span<const int> fds = {})
 	{
 		Reply r;
 		const std::string env =
@@ -217,7 +220,7 @@ public:
 		    stream_, h,
 		    std::span(reinterpret_cast<const uint8_t *>(env.data()),
 			      env.size()),
-		    tr::deadline_in(wait));
+		    tr::deadline_in(wait), fds);
 		if (!st) {
 			r.closed = true;
 			return r;

@@ -24,45 +24,18 @@ protected:
 			"-a", "unix://" + dir_.file("main.sock"),
 			"--admin-socket", "unix://" + dir_.file("admin.sock")});
 		ASSERT_TRUE(agent_->start()) << agent_->err();
-		auto a = tr::parse_address("unix://" + dir_.file("admin.sock"));
-		auto s = tr::connect(a.value(), 2000ms);
-		ASSERT_TRUE(s) << s.status().message();
-		admin_ = std::move(s.value());
+		admin_ = std::make_unique<Client>(
+		    tr::parse_address("unix://" + dir_.file("admin.sock"))
+			.value());
+		ASSERT_TRUE(admin_->connected());
 	}
 
 	// One Launcher call with @p fds; the reply's status and payload.
 	Reply launcher(std::string_view method, const std::string &payload,
 		       std::vector<int> fds = {})
 	{
-		const std::string env =
-		    agent_test::envelope(method, payload, tr::kServiceLauncher)
-			.SerializeAsString();
-		tr::FrameHeader h;
-		h.stream_id = next_id_;
-		next_id_ += 2;
-		h.type = tr::MsgType::Request;
-		Reply r;
-		if (!tr::write_frame(
-			admin_, h,
-			std::span(reinterpret_cast<const uint8_t *>(env.data()),
-				  env.size()),
-			tr::deadline_in(5000ms), fds)) {
-			r.closed = true;
-			return r;
-		}
-		auto f =
-		    tr::read_frame(admin_, 1u << 20, tr::deadline_in(10000ms));
-		if (!f) {
-			r.closed = true;
-			return r;
-		}
-		rpc::ttrpc::Response resp;
-		resp.ParseFromArray(f->payload.data(),
-				    static_cast<int>(f->payload.size()));
-		r.code = static_cast<RpcCode>(resp.status().code());
-		r.message = resp.status().message();
-		r.payload = resp.payload();
-		return r;
+		return admin_->raw(tr::kServiceLauncher, method, payload,
+				   10000ms, fds);
 	}
 
 	rpc::ext::AttachResponse attach(const rpc::ext::AttachRequest &req,
@@ -79,8 +52,7 @@ protected:
 
 	TempDir dir_;
 	std::unique_ptr<AgentProcess> agent_;
-	tr::Stream admin_;
-	uint32_t next_id_ = 1;
+	std::unique_ptr<Client> admin_;
 	std::string last_message_;
 };
 

@@ -58,10 +58,10 @@ protected:
 			"unix://" + dir_.file("admin.sock")},
 		    std::string(TEST_EXEC_PLUGIN) + ":" + TEST_NOOP_PLUGIN);
 		ASSERT_TRUE(agent_->start()) << agent_->err();
-		auto a = tr::parse_address("unix://" + dir_.file("admin.sock"));
-		auto s = tr::connect(a.value(), 2000ms);
-		ASSERT_TRUE(s) << s.status().message();
-		admin_ = std::move(s.value());
+		admin_ = std::make_unique<Client>(
+		    tr::parse_address("unix://" + dir_.file("admin.sock"))
+			.value());
+		ASSERT_TRUE(admin_->connected());
 		good_ = attach("good", "");
 		evil_ = attach(
 		    "evil", "ops = [\"noop\", \"exec\"]\nexec = [{ library "
@@ -75,22 +75,9 @@ protected:
 		req.set_address("unix://" + dir_.file(tenant + ".sock"));
 		req.set_tenant(tenant);
 		req.set_policy(policy);
-		const std::string env =
-		    agent_test::envelope("Attach", req.SerializeAsString(),
-					 tr::kServiceLauncher)
-			.SerializeAsString();
-		tr::FrameHeader h;
-		h.stream_id = next_id_;
-		next_id_ += 2;
-		h.type = tr::MsgType::Request;
-		EXPECT_TRUE(tr::write_frame(
-		    admin_, h,
-		    std::span(reinterpret_cast<const uint8_t *>(env.data()),
-			      env.size()),
-		    tr::deadline_in(5000ms)));
-		auto f =
-		    tr::read_frame(admin_, 1u << 20, tr::deadline_in(10000ms));
-		EXPECT_TRUE(f);
+		const Reply r = admin_->raw(tr::kServiceLauncher, "Attach",
+					    req.SerializeAsString());
+		EXPECT_EQ(r.code, RpcCode::Ok) << r.message;
 		return tr::parse_address(req.address()).value();
 	}
 
@@ -108,8 +95,7 @@ protected:
 
 	TempDir dir_;
 	std::unique_ptr<AgentProcess> agent_;
-	tr::Stream admin_;
-	uint32_t next_id_ = 1;
+	std::unique_ptr<Client> admin_;
 	tr::Address good_, evil_;
 };
 
