@@ -355,5 +355,24 @@ TEST_F(RpcTls, StalledHandshakeBlocksNoOne)
 	EXPECT_EQ(vaccel_noop(s), VACCEL_OK);
 }
 
+// Peers that have not finished a handshake proved nothing: they do not
+// take places under the agent's connection cap, so they cannot lock out a
+// tenant that presents a certificate.
+TEST_F(RpcTls, UnfinishedHandshakesDoNotFillTheConnectionCap)
+{
+	{
+		std::ofstream f(policy_, std::ios::app);
+		f << "\n[agent]\nmax_connections = 2\n";
+	}
+	ASSERT_NO_FATAL_FAILURE(start_agent({"--tls-handshake-ms", "4000"}));
+	std::vector<RawConn> stalled(5);
+	for (auto &c : stalled)
+		ASSERT_TRUE(c.connect(agent_->address()));
+	ASSERT_NO_FATAL_FAILURE(become("client-a"));
+	vaccel_session *s = session();
+	ASSERT_NE(s, nullptr);
+	EXPECT_EQ(vaccel_noop(s), VACCEL_OK);
+}
+
 } // namespace
 } // namespace rpc_test

@@ -342,6 +342,39 @@ TEST_F(DefaultPolicy, ExecIsRefusedNamingTheRule)
 	EXPECT_EQ(genop(noop).status().code(), 0);
 }
 
+// VACCEL_OP_EXEC names a host path: a "sha256:" name (an upload's rule)
+// never matches, or dlopen() would search its library path for that name.
+TEST(ExecRules, HostExecNeverMatchesAnUploadsHashRule)
+{
+	ASSERT_NO_FATAL_FAILURE(agent_test::restart_runtime());
+	const std::string lib = "sha256:" + std::string(64, 'b');
+	Policy p;
+	p.defaults.ops.set();
+	p.defaults.exec = {{lib, "*"}};
+	{
+		Service svc(Limits{}, p);
+		svc.open_connection(1);
+		rpc::session::CreateResponse r;
+		ASSERT_EQ(call(svc, 1, "CreateSession",
+			       rpc::session::CreateRequest(), &r),
+			  agent_test::RpcCode::Ok);
+		rpc::genop::Request g;
+		g.set_session_id(r.session_id());
+		add_op(&g, VACCEL_OP_EXEC);
+		add_string(&g, lib.c_str());
+		add_string(&g, "f");
+		auto resp = svc.handle(
+		    1, agent_test::envelope("Genop", g.SerializeAsString()));
+		EXPECT_EQ(resp.status().code(),
+			  static_cast<int>(RpcCode::PermissionDenied));
+		EXPECT_NE(resp.status().message().find("default.exec"),
+			  std::string::npos)
+		    << resp.status().message();
+		svc.clear();
+	}
+	EXPECT_EQ(vaccel_cleanup(), VACCEL_OK);
+}
+
 TEST_F(DefaultPolicy, RandomIdsNeverSequential)
 {
 	std::vector<int64_t> ids;
