@@ -46,8 +46,16 @@ core::Status read_growing(transport::Stream &s, size_t len,
 
 void Server::read_loop(const std::shared_ptr<Conn> &conn)
 {
-	if (conn->tenant != nullptr || secure(*conn))
+	// Without a tenant yet, the connection is TLS: known after its
+	// handshake.
+	if (conn->tenant != nullptr)
 		read_frames(conn);
+	else if (secure(*conn)) {
+		if (opts_.isolate != nullptr)
+			relay_to_worker(*conn);
+		else
+			read_frames(conn);
+	}
 	conn->inbound.clear();
 	conn->slots = {};
 	conn->regions.clear();

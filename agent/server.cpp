@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "identity.h"
 #include "tenant_workers.h"
+#include "tls_relay.h"
 #include "wire_bounds.h"
 
 #include "transport/wire.h"
@@ -254,12 +255,37 @@ void Server::hand_over(transport::Stream stream)
 	if (tenant == nullptr)
 		return; // refused and audited; closing the stream tells
 	opts_.isolate->hand_over(
-	    tenant->name(), id, std::move(stream),
+	    tenant->name(), worker_channel::Message{id, 0}, std::move(stream),
 	    Admission(std::move(quota), &service_.tenants()));
 }
 
-void Server::adopt(transport::Stream stream, uint64_t tag)
+void Server::relay_to_worker(Conn &conn)
 {
+	int sv[2];
+	if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		vaccel_warn("agent: connection %llu: socketpair: %s; closing",
+			    static_cast<unsigned long long>(conn.id),
+			    std::strerror(errno));
+		return;
+	}
+	transport::Stream mine(sv[0]);
+	transport::Stream theirs(sv[1]);
+	// The places under the caps stay with conn (its reader gives them
+	// back when the relay ends): the worker's Admission holds none.
+	if (!opts_.isolate->hand_over(
+		conn.tenant->name(),
+		worker_channel::Message{conn.id, worker_channel::kRelayed},
+		std::move(theirs), Admission()))
+		return;
+	relay(conn.stream, std::move(mine), opts_.write_timeout);
+}
+
+void Server::adopt(transport::Stream stream, uint64_t tag, bool relayed)
+{
+	if (relayed) {
+		admit(std::move(stream), false, tag);
+		return;
+	}
 	sockaddr_storage ss{};
 	socklen_t len = sizeof(ss);
 	const bool unix_peer =

@@ -120,9 +120,9 @@ struct ServerOptions {
 	size_t max_handshakes = 64;
 	// --isolate-tenants: a connection, once its tenant is known and
 	// charged, goes to that tenant's worker process (tenant_workers.h)
-	// instead of being served here. Not for TLS listeners: a TLS
-	// session cannot move to another process, so those are served
-	// here. Null: served here. Must outlive the server.
+	// instead of being served here. TLS connections stay here and are
+	// relayed to the worker (tls_relay.h). Null: served here. Must
+	// outlive the server.
 	TenantWorkers *isolate = nullptr;
 	// A worker process's server: no listener; its connections come
 	// through adopt(), all of tenant `tenant`, already admitted.
@@ -149,8 +149,9 @@ public:
 	}
 	// Serves @p stream, a connection the agent process accepted and
 	// admitted (ServerOptions::adopt_only); @p tag goes back through
-	// ServerOptions::on_closed when it closes.
-	void adopt(transport::Stream stream, uint64_t tag);
+	// ServerOptions::on_closed when it closes. @p relayed: the stream
+	// is the agent's relay of a remote client (tls_relay.h).
+	void adopt(transport::Stream stream, uint64_t tag, bool relayed);
 	// Stops accepting, closes every connection of this server (releasing
 	// their objects), waits for running requests and joins every thread.
 	// Other servers on the same Service are untouched. Idempotent.
@@ -178,6 +179,10 @@ private:
 	// tenant its client certificate names, charged; false (audited) when
 	// the connection must be closed.
 	bool secure(Conn &conn);
+	// --isolate-tenants, after secure(): gives the tenant's worker one
+	// end of a socketpair and relays @p conn's TLS stream to it until
+	// either closes.
+	void relay_to_worker(Conn &conn);
 	// The connection's whole life on its reader thread, and reading
 	// its frames once it has a tenant.
 	void read_loop(const std::shared_ptr<Conn> &conn);

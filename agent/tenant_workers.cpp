@@ -198,9 +198,11 @@ core::Status TenantWorkers::spawn(const std::string &tenant, Worker *w)
 	return core::Status::ok();
 }
 
-bool TenantWorkers::hand_over(const std::string &tenant, uint64_t tag,
+bool TenantWorkers::hand_over(const std::string &tenant,
+			      worker_channel::Message m,
 			      transport::Stream stream, Admission admission)
 {
+	const uint64_t tag = m.tag;
 	std::lock_guard lock(mu_);
 	// Twice: a worker that died a moment ago (before the supervisor
 	// reaped it) refuses the message; the retry starts its successor.
@@ -208,7 +210,7 @@ bool TenantWorkers::hand_over(const std::string &tenant, uint64_t tag,
 		Worker *w = running(tenant, tag);
 		if (w == nullptr)
 			return false;
-		if (worker_channel::send_connection(w->ctrl.get(), tag,
+		if (worker_channel::send_connection(w->ctrl.get(), m,
 						    stream.fd())) {
 			w->conns.emplace(tag, std::move(admission));
 			return true; // our copy closes with @p stream
@@ -249,11 +251,11 @@ pid_t TenantWorkers::worker_pid(const std::string &tenant)
 bool TenantWorkers::collect(Worker &w)
 {
 	for (;;) {
-		uint64_t tag = 0;
+		worker_channel::Message m;
 		transport::UniqueFd fd;
-		const int r = worker_channel::receive(w.ctrl.get(), &tag, &fd);
+		const int r = worker_channel::receive(w.ctrl.get(), &m, &fd);
 		if (r == 1) {
-			w.conns.erase(tag); // its places are given back
+			w.conns.erase(m.tag); // its places are given back
 			continue;
 		}
 		return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);

@@ -22,6 +22,7 @@
 #pragma once
 
 #include "tenant.h"
+#include "worker_channel.h"
 
 #include "transport/transport.h"
 
@@ -89,11 +90,11 @@ public:
 	// waits for them. Idempotent.
 	void stop();
 
-	// Hands @p stream, admitted as tenant @p tenant's connection @p tag,
+	// Hands @p stream, admitted as tenant @p tenant's connection @p m.tag,
 	// to that tenant's worker, starting one if none runs. false when
 	// it cannot (no worker may start: audited); the stream is closed
 	// either way here.
-	bool hand_over(const std::string &tenant, uint64_t tag,
+	bool hand_over(const std::string &tenant, worker_channel::Message m,
 		       transport::Stream stream, Admission admission);
 	// A launcher gave @p tenant its own policy (policy.h,
 	// parse_tenant_policy text): its workers are started with it.

@@ -13,9 +13,9 @@ namespace vaccel::agent::worker_channel
 namespace
 {
 
-bool send_tag(int ctrl, uint64_t tag, int fd) noexcept
+bool send_message(int ctrl, Message m, int fd) noexcept
 {
-	iovec iov{&tag, sizeof(tag)};
+	iovec iov{&m, sizeof(m)};
 	msghdr msg{};
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
@@ -33,24 +33,24 @@ bool send_tag(int ctrl, uint64_t tag, int fd) noexcept
 	do {
 		n = ::sendmsg(ctrl, &msg, MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);
-	return n == static_cast<ssize_t>(sizeof(tag));
+	return n == static_cast<ssize_t>(sizeof(m));
 }
 
 } // namespace
 
-bool send_connection(int ctrl, uint64_t tag, int fd) noexcept
+bool send_connection(int ctrl, Message m, int fd) noexcept
 {
-	return send_tag(ctrl, tag, fd);
+	return send_message(ctrl, m, fd);
 }
 
 bool send_closed(int ctrl, uint64_t tag) noexcept
 {
-	return send_tag(ctrl, tag, -1);
+	return send_message(ctrl, Message{tag, 0}, -1);
 }
 
-int receive(int ctrl, uint64_t *tag, transport::UniqueFd *fd) noexcept
+int receive(int ctrl, Message *m, transport::UniqueFd *fd) noexcept
 {
-	iovec iov{tag, sizeof(*tag)};
+	iovec iov{m, sizeof(*m)};
 	msghdr msg{};
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
@@ -71,7 +71,7 @@ int receive(int ctrl, uint64_t *tag, transport::UniqueFd *fd) noexcept
 		std::memcpy(&got, CMSG_DATA(c), sizeof(int));
 		*fd = transport::UniqueFd(got);
 	}
-	if (n != static_cast<ssize_t>(sizeof(*tag)) ||
+	if (n != static_cast<ssize_t>(sizeof(*m)) ||
 	    (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
 		errno = EPROTO;
 		return -1;

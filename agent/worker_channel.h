@@ -2,7 +2,7 @@
 // The control socket between the agent and a tenant's worker process
 // (tenant_workers.h): a SOCK_SEQPACKET socketpair, so that every message
 // arrives whole. The agent sends each accepted connection as one message:
-// its 8-byte tag (the agent's connection id) with the descriptor
+// its tag (the agent's connection id) and flags, with the descriptor
 // (SCM_RIGHTS). The worker answers with the tag alone once it has closed
 // that connection, so the agent can give back the connection's place under
 // the quotas it keeps.
@@ -15,13 +15,26 @@
 namespace vaccel::agent::worker_channel
 {
 
+// What a message says about its connection.
+enum Flags : uint64_t {
+	// The descriptor is the agent's end of a relay (tls_relay.h), not
+	// the client's socket: whatever its address family, the client is
+	// remote (no shared memory, no descriptor passing).
+	kRelayed = 1,
+};
+
+struct Message {
+	uint64_t tag = 0;
+	uint64_t flags = 0;
+};
+
 // Both return false on an error (errno set); a worker that died makes
 // send_connection fail with EPIPE.
-bool send_connection(int ctrl, uint64_t tag, int fd) noexcept;
+bool send_connection(int ctrl, Message m, int fd) noexcept;
 bool send_closed(int ctrl, uint64_t tag) noexcept;
 
-// One message: 1 with *@p tag (and *@p fd when one came), 0 at the end of
+// One message: 1 with *@p m (and *@p fd when one came), 0 at the end of
 // the channel (the other side closed it), -1 on an error (errno set).
-int receive(int ctrl, uint64_t *tag, transport::UniqueFd *fd) noexcept;
+int receive(int ctrl, Message *m, transport::UniqueFd *fd) noexcept;
 
 } // namespace vaccel::agent::worker_channel

@@ -50,16 +50,17 @@ void serve(Server &server, const WorkerOptions &w)
 		}
 		if (fds[1].revents != 0)
 			return;
-		uint64_t tag = 0;
+		worker_channel::Message m;
 		transport::UniqueFd fd;
-		const int r = worker_channel::receive(w.ctrl, &tag, &fd);
+		const int r = worker_channel::receive(w.ctrl, &m, &fd);
 		if (r <= 0) {
 			if (r < 0 && errno == EINTR)
 				continue;
 			return; // the agent is gone or misbehaves
 		}
 		if (fd.valid())
-			server.adopt(transport::Stream(fd.release()), tag);
+			server.adopt(transport::Stream(fd.release()), m.tag,
+				     (m.flags & worker_channel::kRelayed) != 0);
 	}
 }
 
@@ -77,6 +78,8 @@ int run_worker(Service &service, ServerOptions so, const WorkerOptions &w)
 		return 1;
 	}
 	so.adopt_only = true;
+	// TLS ends in the agent process, which relays the bytes here.
+	so.tls = nullptr;
 	so.tenant = w.tenant;
 	so.isolate = nullptr;
 	so.trace = nullptr;

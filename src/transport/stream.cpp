@@ -341,6 +341,25 @@ Status Stream::read_exact(std::span<uint8_t> data, Deadline dl,
 }
 
 // TCP only, so never with descriptors.
+Result<size_t> Stream::read_available(std::span<uint8_t> data, Deadline dl)
+{
+	if (fd_ < 0)
+		return Status::error(VACCEL_EIO, "read: stream is closed");
+	if (tls_ != nullptr)
+		return tls_->read_some(fd_, data, dl);
+	for (;;) {
+		const ssize_t n = read_some(fd_, data.data(), data.size());
+		if (n >= 0)
+			return static_cast<size_t>(n);
+		if (errno == EINTR)
+			continue;
+		if (!would_block(errno))
+			return Status::error(VACCEL_EIO, "read: %s",
+					     errno_text(errno).c_str());
+		VACCEL_RETURN_IF_ERROR(wait_fd(fd_, POLLIN, dl, "read"));
+	}
+}
+
 Status Stream::read_tls(std::span<uint8_t> data, Deadline dl)
 {
 	size_t got = 0;

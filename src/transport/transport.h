@@ -122,6 +122,9 @@ public:
 	// in total, or a truncated control message, fails the read.
 	Status read_exact(std::span<uint8_t> data, Deadline dl,
 			  std::vector<UniqueFd> *fds);
+	// Whatever has arrived, at least one byte, waiting for it until @p dl;
+	// 0 when the peer closed. For byte pumps (a relay), not framing.
+	Result<size_t> read_available(std::span<uint8_t> data, Deadline dl);
 	// Wakes up blocked readers/writers (shutdown(2)); fd stays open. No
 	// effect on character devices (Serial).
 	void shutdown() noexcept;

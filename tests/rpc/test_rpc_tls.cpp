@@ -6,6 +6,7 @@
 // a foreign certificate, plaintext, and one that never finishes its
 // handshake. The client side is checked too: it refuses an agent whose
 // certificate does not match the name or CA it expects.
+#include "child_pids.h"
 #include "rpc_test.h"
 
 #include "transport/tls.h"
@@ -372,6 +373,48 @@ TEST_F(RpcTls, UnfinishedHandshakesDoNotFillTheConnectionCap)
 	vaccel_session *s = session();
 	ASSERT_NE(s, nullptr);
 	EXPECT_EQ(vaccel_noop(s), VACCEL_OK);
+}
+
+// With --isolate-tenants a TLS session stays in the agent process (it
+// cannot move) and the agent relays its bytes to the tenant's worker:
+// every round trip above still works, each tenant's calls run in a
+// process of its own, and a worker that dies ends its tenant's connection
+// only.
+TEST_F(RpcTls, IsolatedTenantsAreRelayedToTheirWorkers)
+{
+	ASSERT_NO_FATAL_FAILURE(start_agent({"--isolate-tenants"}));
+	ASSERT_NO_FATAL_FAILURE(become("client-a"));
+	vaccel_session *s = session();
+	ASSERT_NE(s, nullptr);
+	EXPECT_EQ(vaccel_noop(s), VACCEL_OK);
+	for (size_t size : {size_t{100}, size_t{1} << 20, size_t{9} << 20}) {
+		std::vector<uint8_t> in(size);
+		for (size_t i = 0; i < size; ++i)
+			in[i] = static_cast<uint8_t>(i * 5 + size);
+		std::vector<uint8_t> out;
+		ASSERT_EQ(transform(s, in, out), VACCEL_OK) << size;
+		EXPECT_TRUE(transformed(in, out)) << size;
+	}
+	const auto alpha = agent_test::child_pids(agent_->pid());
+	ASSERT_EQ(alpha.size(), 1U) << agent_->log();
+
+	// Tenant tls:client-b gets a worker of its own.
+	using vaccel::transport::TlsFiles;
+	const TlsFiles b{ca_.cert("client-b"), ca_.key("client-b"), ca_.ca()};
+	EXPECT_TRUE(answered(b));
+	EXPECT_EQ(agent_test::child_pids(agent_->pid()).size(), 2U);
+
+	// Alpha's worker dies: alpha's connection ends with it, b is served.
+	ASSERT_EQ(::kill(alpha[0], SIGKILL), 0);
+	const auto until = Clock::now() + 10s;
+	while (agent_->log().find("worker-exited") == std::string::npos &&
+	       Clock::now() < until)
+		std::this_thread::sleep_for(20ms);
+	EXPECT_NE(vaccel_noop(s), VACCEL_OK);
+	EXPECT_TRUE(answered(b));
+	int status = 0;
+	EXPECT_EQ(::waitpid(agent_->pid(), &status, WNOHANG), 0)
+	    << "the agent itself ended";
 }
 
 } // namespace

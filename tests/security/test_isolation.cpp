@@ -5,8 +5,7 @@
 // the backend. Good's calls must succeed before, during and after; evil
 // gets an error, and a fresh worker when it comes back.
 #include "agent_process.h"
-
-#include <dirent.h>
+#include "child_pids.h"
 
 #include <atomic>
 #include <fstream>
@@ -17,6 +16,7 @@ namespace
 using namespace security_test;
 using agent_test::add_op;
 using agent_test::add_string;
+using agent_test::child_pids;
 
 rpc::genop::Request hostile(int64_t sess, const char *sym)
 {
@@ -26,23 +26,6 @@ rpc::genop::Request hostile(int64_t sess, const char *sym)
 	add_string(&g, TEST_HOSTILE_LIB);
 	add_string(&g, sym);
 	return g;
-}
-
-// The agent's child processes (its tenants' workers).
-std::vector<pid_t> children(pid_t agent)
-{
-	std::vector<pid_t> out;
-	const std::string tasks = "/proc/" + std::to_string(agent) + "/task";
-	DIR *d = ::opendir(tasks.c_str());
-	if (d == nullptr)
-		return out;
-	while (dirent *e = ::readdir(d)) {
-		std::ifstream f(tasks + "/" + e->d_name + "/children");
-		for (pid_t p = 0; f >> p;)
-			out.push_back(p);
-	}
-	::closedir(d);
-	return out;
 }
 
 class Isolation : public ::testing::Test
@@ -184,7 +167,7 @@ TEST_F(Isolation, WorkersAreFilteredAndCannotStartPrograms)
 	EXPECT_FALSE(r.closed);
 	EXPECT_EQ(evil.noop(es).code, RpcCode::Ok);
 
-	const auto kids = children(agent_->pid());
+	const auto kids = child_pids(agent_->pid());
 	ASSERT_EQ(kids.size(), 1U); // evil's worker; good has not connected
 	std::ifstream status("/proc/" + std::to_string(kids[0]) + "/status");
 	std::string line, mode;
@@ -227,13 +210,13 @@ TEST_F(Isolation, EachTenantHasAWorkerOfItsOwn)
 	Client good(good_);
 	const int64_t gs = good.session();
 	ASSERT_NE(gs, 0);
-	ASSERT_EQ(children(agent_->pid()).size(), 1U);
+	ASSERT_EQ(child_pids(agent_->pid()).size(), 1U);
 	Client main(
 	    tr::parse_address("unix://" + dir_.file("main.sock")).value());
 	const int64_t ms = main.session();
 	ASSERT_NE(ms, 0);
 	EXPECT_EQ(main.noop(ms).code, RpcCode::Ok);
-	EXPECT_EQ(children(agent_->pid()).size(), 2U);
+	EXPECT_EQ(child_pids(agent_->pid()).size(), 2U);
 }
 
 // Cancellation, with or without isolation: requests a client left queued
