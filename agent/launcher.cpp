@@ -166,6 +166,14 @@ RpcStatus Launcher::attach(const rpc::ext::AttachRequest &req,
 		    req.policy(), tenants.policy().defaults, origin);
 		if (!tp)
 			return invalid(tp.status());
+		if (tp->quotas.accelerator_bytes != 0 &&
+		    base_.isolate == nullptr)
+			return RpcStatus::invalid(
+			    "%s: quotas.accelerator_bytes is enforced per "
+			    "worker "
+			    "process, and this agent runs without "
+			    "--isolate-tenants",
+			    origin.c_str());
 		warn_if_dangerous(req.tenant(), tp.value());
 		auto st = tenants.define(req.tenant(), std::move(tp.value()),
 					 "attach." + req.tenant());

@@ -144,6 +144,15 @@ effective_policy(const vaccel::agent::Options &o, int64_t *socket_gid)
 			id.allow_gids = {static_cast<uint32_t>(*gid)};
 		}
 	}
+	// The cap is a per-process limit: one process serving every tenant
+	// cannot hold each to its own.
+	if (const std::string t = p.accelerator_capped();
+	    !t.empty() && !o.isolate_tenants)
+		return vaccel::core::Status::error(
+		    VACCEL_EINVAL,
+		    "%s: [%s.quotas] accelerator_bytes is enforced per worker "
+		    "process: start the agent with --isolate-tenants",
+		    p.origin.c_str(), t.c_str());
 	return p;
 }
 

@@ -121,6 +121,16 @@ const TenantPolicy &Policy::tenant(std::string_view name) const
 	return it == tenants.end() ? defaults : it->second;
 }
 
+std::string Policy::accelerator_capped() const
+{
+	if (defaults.quotas.accelerator_bytes != 0)
+		return "default";
+	for (const auto &[name, t] : tenants)
+		if (t.quotas.accelerator_bytes != 0)
+			return "tenant." + name;
+	return {};
+}
+
 // ---- parsing
 // -------------------------------------------------------------------
 
@@ -350,6 +360,8 @@ Status parse_quotas(const toml::table &t, const std::string &where,
 	VACCEL_RETURN_IF_ERROR(r.number("buffered_bytes", &q->buffered_bytes));
 	VACCEL_RETURN_IF_ERROR(
 	    r.number("concurrent_calls", &q->concurrent_calls));
+	VACCEL_RETURN_IF_ERROR(
+	    r.number("accelerator_bytes", &q->accelerator_bytes));
 	return r.finish();
 }
 
@@ -523,7 +535,8 @@ void describe_tenant(std::ostream &os, const std::string &where,
 	   << "\nsessions = " << q.sessions << "\nresources = " << q.resources
 	   << "\ndisk_bytes = " << q.disk_bytes
 	   << "\nbuffered_bytes = " << q.buffered_bytes
-	   << "\nconcurrent_calls = " << q.concurrent_calls << "\n";
+	   << "\nconcurrent_calls = " << q.concurrent_calls
+	   << "\naccelerator_bytes = " << q.accelerator_bytes << "\n";
 }
 
 } // namespace

@@ -75,6 +75,10 @@ struct Quotas {
 	uint64_t disk_bytes = uint64_t{8} << 30;     // uploaded resource files
 	uint64_t buffered_bytes = uint64_t{1} << 30; // large calls in flight
 	uint32_t concurrent_calls = 256;             // queued or running
+	// Accelerator memory the tenant's backends may take, per worker
+	// process (--isolate-tenants: the worker is started with
+	// VACCEL_ACCELERATOR_BYTES, which the plugins enforce); 0: no cap.
+	uint64_t accelerator_bytes = 0;
 };
 
 struct TenantPolicy {
@@ -133,6 +137,9 @@ struct Policy {
 
 	// @p name's policy: its own table, else the defaults.
 	[[nodiscard]] const TenantPolicy &tenant(std::string_view name) const;
+	// The first table ("default" or "tenant.NAME") with an
+	// accelerator_bytes cap; empty when none has one.
+	[[nodiscard]] std::string accelerator_capped() const;
 };
 
 // A uid or gid written in decimal, within 32 bits; false otherwise.

@@ -255,7 +255,7 @@ void Server::hand_over(transport::Stream stream)
 	if (tenant == nullptr)
 		return; // refused and audited; closing the stream tells
 	opts_.isolate->hand_over(
-	    tenant->name(), worker_channel::Message{id, 0}, std::move(stream),
+	    *tenant, worker_channel::Message{id, 0}, std::move(stream),
 	    Admission(std::move(quota), &service_.tenants()));
 }
 
@@ -273,7 +273,7 @@ void Server::relay_to_worker(Conn &conn)
 	// The places under the caps stay with conn (its reader gives them
 	// back when the relay ends): the worker's Admission holds none.
 	if (!opts_.isolate->hand_over(
-		conn.tenant->name(),
+		*conn.tenant,
 		worker_channel::Message{conn.id, worker_channel::kRelayed},
 		std::move(theirs), Admission()))
 		return;

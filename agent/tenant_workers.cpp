@@ -58,6 +58,23 @@ int wait_or_kill(pid_t pid, std::chrono::steady_clock::time_point deadline)
 	return status;
 }
 
+// The agent's environment, with the tenant's accelerator cap where its
+// policy sets one (the operator's own VACCEL_ACCELERATOR_BYTES, if any,
+// applies to the others).
+std::vector<std::string> worker_environment(const Quotas &q)
+{
+	constexpr std::string_view kCap = "VACCEL_ACCELERATOR_BYTES=";
+	std::vector<std::string> env;
+	for (char **e = environ; *e != nullptr; ++e)
+		if (q.accelerator_bytes == 0 ||
+		    std::string_view(*e).substr(0, kCap.size()) != kCap)
+			env.emplace_back(*e);
+	if (q.accelerator_bytes != 0)
+		env.push_back(std::string(kCap) +
+			      std::to_string(q.accelerator_bytes));
+	return env;
+}
+
 } // namespace
 
 TenantWorkers::TenantWorkers(std::vector<std::string> args)
@@ -129,15 +146,15 @@ bool TenantWorkers::may_start(const std::string &tenant, uint64_t tag)
 }
 
 // The tenant's live worker, started if needed; null when none may start.
-TenantWorkers::Worker *TenantWorkers::running(const std::string &tenant,
-					      uint64_t tag)
+TenantWorkers::Worker *TenantWorkers::running(const Tenant &t, uint64_t tag)
 {
+	const std::string &tenant = t.name();
 	if (auto it = workers_.find(tenant); it != workers_.end())
 		return &it->second;
 	if (stopping_ || !may_start(tenant, tag))
 		return nullptr;
 	Worker w;
-	if (auto st = spawn(tenant, &w); !st) {
+	if (auto st = spawn(t, &w); !st) {
 		audit::event("worker-failed",
 			     "tenant " + tenant + ": " + st.message());
 		return nullptr;
@@ -149,8 +166,9 @@ TenantWorkers::Worker *TenantWorkers::running(const std::string &tenant,
 	return &placed;
 }
 
-core::Status TenantWorkers::spawn(const std::string &tenant, Worker *w)
+core::Status TenantWorkers::spawn(const Tenant &t, Worker *w)
 {
+	const std::string &tenant = t.name();
 	int sv[2];
 	if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		return core::Status::error(VACCEL_EIO, "socketpair: %s",
@@ -172,6 +190,11 @@ core::Status TenantWorkers::spawn(const std::string &tenant, Worker *w)
 	for (auto &a : args)
 		argv.push_back(a.data());
 	argv.push_back(nullptr);
+	std::vector<std::string> env = worker_environment(t.policy().quotas);
+	std::vector<char *> envp;
+	for (auto &e : env)
+		envp.push_back(e.data());
+	envp.push_back(nullptr);
 
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -188,7 +211,7 @@ core::Status TenantWorkers::spawn(const std::string &tenant, Worker *w)
 					    POSIX_SPAWN_SETPGROUP);
 	// /proc/self/exe: this very binary, even if the file was replaced.
 	const int rc = ::posix_spawn(&w->pid, "/proc/self/exe", &fa, &attr,
-				     argv.data(), environ);
+				     argv.data(), envp.data());
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0)
@@ -198,16 +221,16 @@ core::Status TenantWorkers::spawn(const std::string &tenant, Worker *w)
 	return core::Status::ok();
 }
 
-bool TenantWorkers::hand_over(const std::string &tenant,
-			      worker_channel::Message m,
+bool TenantWorkers::hand_over(const Tenant &t, worker_channel::Message m,
 			      transport::Stream stream, Admission admission)
 {
+	const std::string &tenant = t.name();
 	const uint64_t tag = m.tag;
 	std::lock_guard lock(mu_);
 	// Twice: a worker that died a moment ago (before the supervisor
 	// reaped it) refuses the message; the retry starts its successor.
 	for (int attempt = 0; attempt < 2; ++attempt) {
-		Worker *w = running(tenant, tag);
+		Worker *w = running(t, tag);
 		if (w == nullptr)
 			return false;
 		if (worker_channel::send_connection(w->ctrl.get(), m,

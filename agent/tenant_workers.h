@@ -90,11 +90,11 @@ public:
 	// waits for them. Idempotent.
 	void stop();
 
-	// Hands @p stream, admitted as tenant @p tenant's connection @p m.tag,
-	// to that tenant's worker, starting one if none runs. false when
-	// it cannot (no worker may start: audited); the stream is closed
-	// either way here.
-	bool hand_over(const std::string &tenant, worker_channel::Message m,
+	// Hands @p stream, admitted as @p tenant's connection @p m.tag, to
+	// that tenant's worker, starting one if none runs (with the tenant's
+	// accelerator cap in its environment). false when it cannot (no
+	// worker may start: audited); the stream is closed either way here.
+	bool hand_over(const Tenant &tenant, worker_channel::Message m,
 		       transport::Stream stream, Admission admission);
 	// A launcher gave @p tenant its own policy (policy.h,
 	// parse_tenant_policy text): its workers are started with it.
@@ -111,9 +111,9 @@ private:
 		std::unordered_map<uint64_t, Admission> conns;
 	};
 
-	Worker *running(const std::string &tenant, uint64_t tag);
+	Worker *running(const Tenant &tenant, uint64_t tag);
 	bool may_start(const std::string &tenant, uint64_t tag);
-	core::Status spawn(const std::string &tenant, Worker *w);
+	core::Status spawn(const Tenant &tenant, Worker *w);
 	void supervise();
 	// Reads @p w's reports; false once its channel ended.
 	bool collect(Worker &w);

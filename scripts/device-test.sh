@@ -37,7 +37,9 @@
 #   runner's output folder), gtest XML reports and logs are written there.
 #   The torch plugin step is a hook the lead fills in: torch_plugin_step.
 #
-# Environment: VACCEL_DEVKIT (default <repo>/devkit), JOBS (pack: build
+# Environment: STEPS (run: an extended regular expression; only the steps
+# whose names match run, e.g. STEPS='torch|memory cap'), VACCEL_DEVKIT
+# (default <repo>/devkit), JOBS (pack: build
 # jobs, default 2), CUBLAS_DIR (run: folder holding libcublas.so.13, when the
 # search below does not find it), TEST_TIMEOUT (run: seconds per step,
 # default 600).
@@ -189,10 +191,21 @@ FAILURES=0
 HAVE_GPU=0
 OUTDIR=""
 
+# Whether step @p name is among those STEPS (an extended regular
+# expression matched against step names; unset: all) selects. The first
+# two steps set up the others: always.
+selected() {
+	case $1 in
+	"nvidia-smi" | "shared libraries resolve") return 0 ;;
+	esac
+	[ -z "${STEPS:-}" ] || grep -Eq -- "$STEPS" <<<"$1"
+}
+
 # step <name> <command...>: runs one step; 0 passes, 77 skips, else fails.
 step() {
 	local name=$1
 	shift
+	selected "$name" || return 0
 	echo
 	echo "=== $name"
 	local rc=0
@@ -211,6 +224,7 @@ step() {
 gpu_step() {
 	local name=$1
 	shift
+	selected "$name" || return 0
 	if [ "$HAVE_GPU" = 1 ]; then
 		step "$name" "$@"
 	else
@@ -496,6 +510,88 @@ torch_resnet_bench() {
 		grep -q "through the agent" "$log" || return 1
 	done
 }
+
+# VACCEL_ACCELERATOR_BYTES with a model that takes 256 MiB of GPU memory at
+# every run: in this process, a 128 MiB cap makes the run fail as out of
+# memory and a 1 GiB cap lets it run; then the same through vaccel-agent
+# --isolate-tenants with the cap in the tenant's policy (the agent starts
+# the tenant's worker with it).
+torch_memory_cap() {
+	local tmp=$1
+	local plugin
+	plugin=$(find "$tmp/torch" -name 'libvaccel-torch.so' 2>/dev/null | head -1)
+	[ -n "$plugin" ] && [ -x "$tmp/torch_inference" ] ||
+		{ echo "the torch step did not build the plugin and example"; return 1; }
+	# TorchScript compiles from source: the script must be a file.
+	cat >"$tmp/hungry.py" <<'EOF'
+import sys
+import torch
+
+class Hungry(torch.nn.Module):
+    def forward(self, x):
+        big = torch.ones(64 * 1024 * 1024, device=x.device)
+        return (x.mean() + big.sum() * 0).reshape(1, 1).expand(1, 10).contiguous()
+
+torch.jit.script(Hungry()).save(sys.argv[1])
+EOF
+	python3 "$tmp/hungry.py" "$tmp/hungry.pt" || return 1
+	local small=134217728 big=1073741824
+	if cap_run "$tmp" "$tmp/cap_small.log" VACCEL_PLUGINS="$plugin" VACCEL_ACCELERATOR_BYTES=$small; then
+		echo "in process: the model ran under a 128 MiB cap"
+		return 1
+	fi
+	grep -qi "out of memory" "$tmp/cap_small.log" ||
+		{ echo "in process: failed, but not as out of memory:"; tail -5 "$tmp/cap_small.log"; return 1; }
+	cap_run "$tmp" "$tmp/cap_big.log" VACCEL_PLUGINS="$plugin" VACCEL_ACCELERATOR_BYTES=$big ||
+		{ tail -5 "$tmp/cap_big.log"; return 1; }
+	echo "in process: refused (out of memory) under 128 MiB, ran under 1 GiB"
+
+	local cap sock agent rc _
+	for cap in $small $big; do
+		printf '[default]\nops = ["all"]\n[default.quotas]\naccelerator_bytes = %s\n' \
+			"$cap" >"$tmp/cap.toml"
+		sock=$tmp/cap-$cap.sock
+		VACCEL_PLUGINS=$plugin VACCEL_TORCH_DEVICE=cuda VACCEL_LOG_LEVEL=3 \
+			"$DEVKIT/bin/vaccel-agent" -a "unix://$sock" --isolate-tenants \
+			--policy "$tmp/cap.toml" >"$tmp/cap-agent-$cap.log" 2>&1 &
+		agent=$!
+		for _ in $(seq 100); do
+			[ -S "$sock" ] && break
+			sleep 0.1
+		done
+		rc=0
+		cap_run "$tmp" "$tmp/cap-client-$cap.log" VACCEL_PLUGINS="$DEVKIT/lib/libvaccel-rpc.so" \
+			VACCEL_RPC_ADDRESS="unix://$sock" || rc=$?
+		kill "$agent" 2>/dev/null || true
+		wait "$agent" 2>/dev/null || true
+		grep -q "tensors capped at $cap bytes" "$tmp/cap-agent-$cap.log" || {
+			echo "agent ($cap): its worker did not apply the cap"
+			tail -20 "$tmp/cap-agent-$cap.log"
+			return 1
+		}
+		if [ "$cap" = "$small" ] && [ "$rc" = 0 ]; then
+			echo "agent: the model ran under a 128 MiB cap"
+			return 1
+		fi
+		if [ "$cap" = "$big" ] && [ "$rc" != 0 ]; then
+			echo "agent: the model failed under a 1 GiB cap"
+			tail -5 "$tmp/cap-client-$cap.log"
+			tail -20 "$tmp/cap-agent-$cap.log"
+			return 1
+		fi
+	done
+	grep -i "out of memory" "$tmp/cap-agent-$small.log" | head -1
+	echo "through vaccel-agent --isolate-tenants: refused under 128 MiB, ran under 1 GiB"
+}
+
+# cap_run <tmp> <log> VAR=value...: one run of the hungry model on the GPU.
+cap_run() {
+	local tmp=$1 log=$2
+	shift 2
+	env "$@" VACCEL_TORCH_DEVICE=cuda timeout "${TEST_TIMEOUT:-600}" "$tmp/torch_inference" \
+		"$ROOT/examples/data/example.jpg" "$tmp/hungry.pt" \
+		"$ROOT/examples/data/imagenet.txt" 1 >"$log" 2>&1
+}
 # ---- end of HOOK --------------------------------------------------------------
 
 run() {
@@ -517,6 +613,7 @@ run() {
 	gpu_step "cuda bench: plugin and agent vs cuBLAS/kernel direct" cuda_bench "$tmp"
 	gpu_step "torch plugin (hook)" torch_plugin_step "$tmp"
 	gpu_step "ResNet-18 bench: native libtorch vs torch plugin vs agent" torch_resnet_bench "$tmp"
+	gpu_step "accelerator memory cap (torch plugin, isolated tenant worker)" torch_memory_cap "$tmp"
 
 	echo
 	echo "=== summary"

@@ -12,6 +12,12 @@
 // concurrent calls never share a stream or a handle and the pool grows to
 // the peak number of concurrent calls.
 //
+// VACCEL_ACCELERATOR_BYTES caps the device memory the plugin's buffers hold
+// at once (the agent sets it for a tenant's worker process from its
+// policy): a call that would pass it returns VACCEL_ENOMEM. Under a cap,
+// buffers are freed after each call, so that idle ones never hold memory
+// another call needs.
+//
 // The device is VACCEL_CUDA_DEVICE (an index, default 0). When there is no
 // usable device (no driver, no GPU, a bad index) init still succeeds and
 // logs one warning; every op then returns VACCEL_ENODEV. Arguments are
@@ -26,6 +32,7 @@
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cinttypes>
 #include <climits>
@@ -52,6 +59,7 @@ namespace
 {
 
 constexpr const char *kDeviceEnv = "VACCEL_CUDA_DEVICE";
+constexpr const char *kCapEnv = "VACCEL_ACCELERATOR_BYTES";
 // Scratch buffers up to this size stay allocated between calls; a larger one
 // is freed after the call that needed it.
 constexpr size_t kKeepScratchBytes = size_t{256} << 20;
@@ -125,8 +133,35 @@ int cublas_fail(const char *op, const char *call, cublasStatus_t st)
 			return cuda_fail(op, #call, err_);                     \
 	} while (0)
 
+// The device memory the workers' buffers hold together, against the cap
+// (0: none).
+class Budget
+{
+public:
+	explicit Budget(size_t cap) : cap_(cap) {}
+
+	[[nodiscard]] size_t cap() const { return cap_; }
+	[[nodiscard]] size_t used() const { return used_.load(); }
+	// Counts @p n more bytes; false (nothing counted) past the cap.
+	bool take(size_t n)
+	{
+		size_t cur = used_.load();
+		do {
+			if (cap_ != 0 && (cur > cap_ || n > cap_ - cur))
+				return false;
+		} while (!used_.compare_exchange_weak(cur, cur + n));
+		return true;
+	}
+	void give(size_t n) { used_ -= n; }
+
+private:
+	const size_t cap_;
+	std::atomic<size_t> used_{0};
+};
+
 // What one call needs on the device. Used by one call at a time.
 struct Worker {
+	Budget *budget = nullptr;
 	cudaStream_t stream = nullptr;
 	cublasHandle_t blas = nullptr; // created on the first sgemm
 	void *scratch = nullptr;
@@ -141,10 +176,19 @@ struct Worker {
 	{
 		if (blas != nullptr)
 			(void)cublasDestroy(blas);
-		if (scratch != nullptr)
-			(void)cudaFree(scratch);
+		free_scratch();
 		if (stream != nullptr)
 			(void)cudaStreamDestroy(stream);
+	}
+
+	void free_scratch()
+	{
+		if (scratch == nullptr)
+			return;
+		(void)cudaFree(scratch);
+		budget->give(scratch_size);
+		scratch = nullptr;
+		scratch_size = 0;
 	}
 
 	// Makes the scratch buffer at least @p bytes. The stream is idle
@@ -153,38 +197,45 @@ struct Worker {
 	{
 		if (bytes <= scratch_size)
 			return VACCEL_OK;
-		if (scratch != nullptr) {
-			(void)cudaFree(scratch);
-			scratch = nullptr;
-			scratch_size = 0;
-		}
+		free_scratch();
 		// Round up to 1 MiB so that slowly growing sizes do not
-		// reallocate on every call.
+		// reallocate on every call (exactly @p bytes where the cap
+		// leaves no room for more).
 		constexpr size_t mib = size_t{1} << 20;
-		size_t rounded = bytes > SIZE_MAX - mib
-				     ? bytes
-				     : (bytes + mib - 1) / mib * mib;
-		cudaError_t err = cudaMalloc(&scratch, rounded);
+		size_t size = bytes > SIZE_MAX - mib
+				  ? bytes
+				  : (bytes + mib - 1) / mib * mib;
+		if (!budget->take(size)) {
+			size = bytes;
+			if (!budget->take(size)) {
+				cuda_error("%s: needs %zu bytes of device "
+					   "memory, but this process may hold "
+					   "%zu (%s) and %zu are in use",
+					   op, bytes, budget->cap(), kCapEnv,
+					   budget->used());
+				return VACCEL_ENOMEM;
+			}
+		}
+		cudaError_t err = cudaMalloc(&scratch, size);
 		if (err != cudaSuccess) {
 			scratch = nullptr;
+			budget->give(size);
 			(void)cudaGetLastError(); // clear the non-sticky error
 			cuda_error("%s: cannot allocate %zu bytes of device "
 				   "memory: %s",
-				   op, rounded, cudaGetErrorString(err));
+				   op, size, cudaGetErrorString(err));
 			return map_cuda(err);
 		}
-		scratch_size = rounded;
+		scratch_size = size;
 		return VACCEL_OK;
 	}
 
-	// Releases an oversized scratch buffer after a call.
+	// Releases an oversized scratch buffer after a call (any, under a
+	// cap).
 	void trim()
 	{
-		if (scratch_size <= kKeepScratchBytes)
-			return;
-		(void)cudaFree(scratch);
-		scratch = nullptr;
-		scratch_size = 0;
+		if (scratch_size > kKeepScratchBytes || budget->cap() != 0)
+			free_scratch();
 	}
 
 	int ensure_blas(const char *op)
@@ -263,8 +314,9 @@ class Device
 public:
 	int index = -1;
 	std::string unusable; // why there is no device; empty if usable
+	Budget budget;
 
-	Device() = default;
+	explicit Device(size_t cap) : budget(cap) {}
 	Device(const Device &) = delete;
 	Device &operator=(const Device &) = delete;
 
@@ -289,6 +341,7 @@ public:
 			}
 		}
 		auto w = std::make_unique<Worker>();
+		w->budget = &budget;
 		CUDA_TRY(op, cudaStreamCreateWithFlags(&w->stream,
 						       cudaStreamNonBlocking));
 		std::lock_guard lock(mu_);
@@ -760,6 +813,27 @@ bool device_from_env(int *index, std::string *why)
 	return true;
 }
 
+// Parses VACCEL_ACCELERATOR_BYTES (0 when unset); false (with @p why) when
+// it is not a byte count.
+bool cap_from_env(size_t *cap, std::string *why)
+{
+	const char *v = std::getenv(kCapEnv);
+	*cap = 0;
+	if (v == nullptr || *v == '\0')
+		return true;
+	char *end = nullptr;
+	errno = 0;
+	const unsigned long long x = std::strtoull(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || *v == '-' ||
+	    x > SIZE_MAX) {
+		*why = std::string(kCapEnv) + "='" + v +
+		       "' is not a number of bytes";
+		return false;
+	}
+	*cap = static_cast<size_t>(x);
+	return true;
+}
+
 // Whether the driver library that cudart loads at its first call exists.
 bool driver_loadable()
 {
@@ -813,6 +887,9 @@ void probe(Device *dev)
 		  "MiB)",
 		  index, count, prop.name, prop.major, prop.minor,
 		  prop.totalGlobalMem >> 20);
+	if (dev->budget.cap() != 0)
+		cuda_info("buffers capped at %zu bytes (%s)", dev->budget.cap(),
+			  kCapEnv);
 }
 
 vaccel_op cuda_ops[] = {
@@ -826,9 +903,16 @@ vaccel_op cuda_ops[] = {
 
 int cuda_init()
 {
+	size_t cap = 0;
+	std::string why;
+	if (!cap_from_env(&cap, &why)) {
+		// A cap the operator meant to set must not silently vanish.
+		cuda_error("%s", why.c_str());
+		return VACCEL_EINVAL;
+	}
 	Device *dev = nullptr;
 	try {
-		dev = new Device();
+		dev = new Device(cap);
 		probe(dev);
 	} catch (const std::bad_alloc &) {
 		delete dev;

@@ -2,6 +2,8 @@
 // Loading and caching of TorchScript models (see models.h).
 #include "models.h"
 
+#include "memory_cap.h"
+
 #include <torch/cuda.h>
 #include <torch/version.h>
 
@@ -142,9 +144,12 @@ int resolve_device(c10::Device &out, std::string &error)
 		out = c10::Device(c10::kCPU);
 		return VACCEL_OK;
 	case DeviceSpec::Kind::Auto:
-		out = torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0)
-						  : c10::Device(c10::kCPU);
-		return VACCEL_OK;
+		if (!torch::cuda::is_available()) {
+			out = c10::Device(c10::kCPU);
+			return VACCEL_OK;
+		}
+		out = c10::Device(c10::kCUDA, 0);
+		return apply_memory_cap(error);
 	case DeviceSpec::Kind::Cuda:
 		break;
 	}
@@ -165,7 +170,7 @@ int resolve_device(c10::Device &out, std::string &error)
 		return VACCEL_ENODEV;
 	}
 	out = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
-	return VACCEL_OK;
+	return apply_memory_cap(error);
 }
 
 int ModelCache::get(vaccel_resource *res, ModelPtr &out, bool &loaded_now,

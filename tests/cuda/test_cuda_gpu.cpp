@@ -362,6 +362,63 @@ TEST(CudaGpuDevice, DeviceIndexFromEnvironment)
 	EXPECT_EQ(vaccel_cleanup(), VACCEL_OK);
 }
 
+// VACCEL_ACCELERATOR_BYTES (what the agent gives a tenant's worker process
+// from its policy): calls within the cap run, one that needs more device
+// memory is VACCEL_ENOMEM, and the cap holds call after call (buffers are
+// freed between calls, so the first call's do not count against the next).
+TEST(CudaGpuDevice, AcceleratorMemoryCap)
+{
+	constexpr size_t kCap = size_t{8} << 20;
+	ASSERT_EQ(
+	    setenv("VACCEL_ACCELERATOR_BYTES", std::to_string(kCap).c_str(), 1),
+	    0);
+	ASSERT_NO_FATAL_FAILURE(cuda_test::restart_runtime(VACCEL_LOG_ERROR));
+	vaccel_session sess{};
+	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
+	// 3 x 256 x 256 floats = 768 KiB: fits, three times in a row.
+	for (int i = 0; i < 3; ++i) {
+		const int64_t n = 256;
+		std::vector<float> a(n * n, 1.0F), b(n * n, 2.0F), c(n * n);
+		ASSERT_EQ(vaccel_sgemm(&sess, n, n, n, 1.0F, a.data(), n,
+				       b.data(), n, 0.0F, c.data(), n),
+			  VACCEL_OK);
+		EXPECT_EQ(c[0], 2.0F * n);
+	}
+	// 3 x 1024 x 1024 floats = 12 MiB: over the cap.
+	{
+		const int64_t n = 1024;
+		std::vector<float> a(n * n, 1.0F), b(n * n, 2.0F), c(n * n);
+		EXPECT_EQ(vaccel_sgemm(&sess, n, n, n, 1.0F, a.data(), n,
+				       b.data(), n, 0.0F, c.data(), n),
+			  VACCEL_ENOMEM);
+	}
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+
+	// Malformed: the plugin refuses to load rather than run uncapped.
+	ASSERT_EQ(setenv("VACCEL_ACCELERATOR_BYTES", "8M", 1), 0);
+	struct vaccel_config cfg {
+	};
+	ASSERT_EQ(vaccel_config_init(&cfg, cuda_test::plugin_path(),
+				     VACCEL_LOG_ERROR, nullptr, false, false),
+		  VACCEL_OK);
+	EXPECT_EQ(vaccel_cleanup(), VACCEL_OK);
+	const int rc = vaccel_bootstrap_with_config(&cfg);
+	vaccel_config_release(&cfg);
+	EXPECT_TRUE(rc != VACCEL_OK || vaccel_plugin_count() == 0U);
+
+	ASSERT_EQ(unsetenv("VACCEL_ACCELERATOR_BYTES"), 0);
+	ASSERT_NO_FATAL_FAILURE(cuda_test::restart_runtime(VACCEL_LOG_ERROR));
+	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
+	const int64_t n = 1024;
+	std::vector<float> a(n * n, 1.0F), b(n * n, 2.0F), c(n * n);
+	EXPECT_EQ(vaccel_sgemm(&sess, n, n, n, 1.0F, a.data(), n, b.data(), n,
+			       0.0F, c.data(), n),
+		  VACCEL_OK);
+	EXPECT_EQ(c[0], 2.0F * n);
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_cleanup(), VACCEL_OK);
+}
+
 // One thread's mix of ops, each checked; counts failures in @p bad.
 void worker(vaccel_session *sess, uint32_t seed, int iterations,
 	    std::atomic<int> *bad)

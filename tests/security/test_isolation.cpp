@@ -7,6 +7,7 @@
 #include "agent_process.h"
 #include "child_pids.h"
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 
@@ -217,6 +218,81 @@ TEST_F(Isolation, EachTenantHasAWorkerOfItsOwn)
 	ASSERT_NE(ms, 0);
 	EXPECT_EQ(main.noop(ms).code, RpcCode::Ok);
 	EXPECT_EQ(child_pids(agent_->pid()).size(), 2U);
+}
+
+// The environment of @p pid (NUL-separated entries), one string each.
+std::vector<std::string> environment_of(pid_t pid)
+{
+	std::ifstream f("/proc/" + std::to_string(pid) + "/environ");
+	std::vector<std::string> out;
+	for (std::string e; std::getline(f, e, '\0');)
+		out.push_back(e);
+	return out;
+}
+
+bool has(const std::vector<std::string> &env, const std::string &entry)
+{
+	return std::find(env.begin(), env.end(), entry) != env.end();
+}
+
+// A tenant's accelerator cap reaches its worker process (and no other) as
+// VACCEL_ACCELERATOR_BYTES, which the plugins enforce (the cuda plugin's
+// test in tests/cuda, the torch plugin's on the GPU machine:
+// scripts/device-test.sh).
+TEST_F(Isolation, AcceleratorCapReachesOnlyItsTenantsWorker)
+{
+	const tr::Address capped =
+	    attach("capped", "[quotas]\naccelerator_bytes = 268435456\n");
+	Client c(capped);
+	const int64_t cs = c.session();
+	ASSERT_NE(cs, 0);
+	const auto kids = child_pids(agent_->pid());
+	ASSERT_EQ(kids.size(), 1U);
+	EXPECT_TRUE(
+	    has(environment_of(kids[0]), "VACCEL_ACCELERATOR_BYTES=268435456"));
+
+	Client good(good_);
+	ASSERT_NE(good.session(), 0);
+	auto both = child_pids(agent_->pid());
+	ASSERT_EQ(both.size(), 2U);
+	const pid_t other = both[0] == kids[0] ? both[1] : both[0];
+	for (const auto &e : environment_of(other))
+		EXPECT_EQ(e.rfind("VACCEL_ACCELERATOR_BYTES=", 0),
+			  std::string::npos)
+		    << e;
+}
+
+// A per-process cap cannot hold tenants that share a process: without
+// --isolate-tenants the agent refuses it, at start and at attach.
+TEST(AcceleratorCap, NeedsIsolatedTenants)
+{
+	TempDir d;
+	write_text(d.file("policy.toml"),
+		   "[tenant.gpu.quotas]\naccelerator_bytes = 1048576\n");
+	AgentProcess refused(d.path(),
+			     {"-a", "unix://" + d.file("a.sock"), "--policy",
+			      d.file("policy.toml")},
+			     TEST_NOOP_PLUGIN);
+	EXPECT_FALSE(refused.start());
+	EXPECT_NE(refused.err().find("--isolate-tenants"), std::string::npos)
+	    << refused.err();
+
+	AgentProcess agent(d.path(),
+			   {"-a", "unix://" + d.file("b.sock"),
+			    "--admin-socket", "unix://" + d.file("admin.sock")},
+			   TEST_NOOP_PLUGIN);
+	ASSERT_TRUE(agent.start()) << agent.err();
+	Client admin(
+	    tr::parse_address("unix://" + d.file("admin.sock")).value());
+	rpc::ext::AttachRequest req;
+	req.set_address("unix://" + d.file("gpu.sock"));
+	req.set_tenant("gpu");
+	req.set_policy("[quotas]\naccelerator_bytes = 1048576\n");
+	const Reply r =
+	    admin.raw(tr::kServiceLauncher, "Attach", req.SerializeAsString());
+	EXPECT_EQ(r.code, RpcCode::InvalidArgument);
+	EXPECT_NE(r.message.find("--isolate-tenants"), std::string::npos)
+	    << r.message;
 }
 
 // Cancellation, with or without isolation: requests a client left queued

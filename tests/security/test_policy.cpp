@@ -136,6 +136,26 @@ TEST(PolicyFile, MistakesAreErrorsNamingTheKey)
 		  std::string::npos);
 }
 
+// The accelerator cap is off unless a table sets it; the agent needs to
+// know which (it is enforced per worker process, tests/security/
+// test_isolation.cpp).
+TEST(PolicyFile, AcceleratorCapIsPerTenantAndOffByDefault)
+{
+	EXPECT_EQ(Policy().defaults.quotas.accelerator_bytes, 0U);
+	EXPECT_EQ(Policy().accelerator_capped(), "");
+	const Policy p =
+	    parse_ok("[tenant.gpu.quotas]\naccelerator_bytes = 1073741824\n");
+	EXPECT_EQ(p.tenant("gpu").quotas.accelerator_bytes, uint64_t{1} << 30);
+	EXPECT_EQ(p.tenant("other").quotas.accelerator_bytes, 0U);
+	EXPECT_EQ(p.accelerator_capped(), "tenant.gpu");
+	EXPECT_EQ(parse_ok("[default.quotas]\naccelerator_bytes = 5\n")
+		      .accelerator_capped(),
+		  "default");
+	EXPECT_NE(parse_error("[default.quotas]\naccelerator_bytes = -1\n")
+		      .find("default.quotas.accelerator_bytes"),
+		  std::string::npos);
+}
+
 TEST(PolicyFile, DescribeIsAPolicyThatParsesToTheSame)
 {
 	const Policy p = parse_ok(R"(
