@@ -25,6 +25,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vaccel::agent::handlers
@@ -125,13 +126,41 @@ RpcStatus make_resource(const std::vector<std::string> &paths,
 	return RpcStatus::ok();
 }
 
+// A TorchScript model is a program whose code can read and write host
+// files (torch.from_file): whichever op runs it (model run, or image
+// classification, which the torch plugin serves with the session's model),
+// registering one as a model needs the torch op class. TorchScript
+// archives are zip files, which no other backend here loads as a model.
+RpcStatus allow_model_file(Context &ctx, std::string_view head)
+{
+	constexpr std::string_view kZip("PK\x03\x04", 4);
+	if (head.substr(0, kZip.size()) != kZip)
+		return RpcStatus::ok();
+	return ctx.tenant.allow(
+	    OpClass::Torch, "RegisterResource (TorchScript model)", ctx.conn);
+}
+
+// allow_model_file() on the first bytes of the file at @p path.
+RpcStatus allow_model_path(Context &ctx, const std::string &path)
+{
+	char head[4] = {};
+	std::ifstream in(path, std::ios::binary);
+	in.read(head, sizeof(head));
+	return allow_model_file(
+	    ctx, std::string_view(head, static_cast<size_t>(in.gcount())));
+}
+
 RpcStatus from_blobs(Context &ctx, rpc::resource::RegisterRequest &req,
 		     vaccel_resource_type_t type,
 		     std::shared_ptr<AgentResource> *out)
 {
 	uint64_t bytes = 0;
-	for (const auto &blob : req.blobs())
+	for (const auto &blob : req.blobs()) {
 		bytes += blob.data().size();
+		if (type == VACCEL_RESOURCE_MODEL)
+			AGENT_RETURN_IF_ERROR(
+			    allow_model_file(ctx, blob.data()));
+	}
 	Charge disk;
 	AGENT_RETURN_IF_ERROR(Charge::take(ctx.tenant, Limit::DiskBytes, bytes,
 					   "RegisterResource", ctx.conn,
@@ -224,6 +253,8 @@ RpcStatus from_urls(Context &ctx, rpc::resource::RegisterRequest &req,
 			name = "file";
 		std::string path = dir + "/" + std::to_string(i) + "-" + name;
 		AGENT_RETURN_IF_ERROR(fetch_url(policy, url, path, rule));
+		if (type == VACCEL_RESOURCE_MODEL)
+			AGENT_RETURN_IF_ERROR(allow_model_path(ctx, path));
 		std::error_code ec;
 		const auto size = std::filesystem::file_size(path, ec);
 		if (ec || !disk.grow(size))

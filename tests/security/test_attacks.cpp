@@ -94,6 +94,53 @@ TEST(Exec, RefusedByDefaultAndUploadsNeverLoaded)
 		  std::string::npos);
 }
 
+// A TorchScript model is a program too: a tenant without the torch class
+// cannot upload one as a model, whichever op would run it later (image
+// classification served by the torch plugin runs the session's model).
+// Models that are data (ONNX for OpenCV, TFLite) stay allowed.
+TEST(Models, TorchScriptUploadsNeedTheTorchClass)
+{
+	TempDir d;
+	write_text(d.file("torch.toml"),
+		   "[tenant.\"uid:" + std::to_string(::geteuid()) +
+		       "\"]\nops = [\"image\", \"torch\"]\n");
+	const std::string torchscript = slurp(TEST_TORCHSCRIPT_MODEL);
+	ASSERT_EQ(torchscript.substr(0, 2), "PK");
+	const auto model = rpc::resource::MODEL;
+
+	AgentProcess agent(d.path(), {"-a", unix_address(d)}, TEST_NOOP_PLUGIN);
+	ASSERT_TRUE(agent.start()) << agent.err();
+	Client c(agent.address());
+	const int64_t sess = c.session();
+	ASSERT_NE(sess, 0);
+	Reply r;
+	EXPECT_EQ(c.upload(sess, "model.pt", torchscript, &r, model), 0);
+	EXPECT_EQ(r.code, RpcCode::PermissionDenied) << r.message;
+	EXPECT_NE(r.message.find("may not run torch ops"), std::string::npos)
+	    << r.message;
+	// Renaming changes nothing: the bytes decide.
+	EXPECT_EQ(c.upload(sess, "labels.txt", torchscript, &r, model), 0);
+	EXPECT_EQ(r.code, RpcCode::PermissionDenied) << r.message;
+	EXPECT_NE(
+	    c.upload(sess, "model.onnx", slurp(TEST_ONNX_MODEL), &r, model), 0)
+	    << r.message;
+	EXPECT_NE(
+	    agent.err().find("\"op\":\"RegisterResource (TorchScript model)\""),
+	    std::string::npos)
+	    << agent.err();
+
+	AgentProcess granted(d.path(),
+			     {"-a", "unix://" + d.file("granted.sock"),
+			      "--policy", d.file("torch.toml")},
+			     TEST_NOOP_PLUGIN);
+	ASSERT_TRUE(granted.start()) << granted.err();
+	Client g(granted.address());
+	const int64_t gs = g.session();
+	ASSERT_NE(gs, 0);
+	EXPECT_NE(g.upload(gs, "model.pt", torchscript, &r, model), 0)
+	    << r.message;
+}
+
 TEST(Exec, AllowListByPathSymbolAndUploadHash)
 {
 	TempDir d;
