@@ -155,6 +155,7 @@ vaccel_guest_program(minmax SOURCES ${ex}/minmax.c)
 vaccel_guest_program(torch_inference SOURCES ${ex}/torch_inference.c)
 vaccel_guest_program(tflite_inference SOURCES ${ex}/tflite_inference.c)
 vaccel_guest_program(mbench SOURCES ${ex}/mbench.c)
+vaccel_guest_program(classify_batch SOURCES ${ex}/classify_batch.c)
 vaccel_guest_program(noop_cxx SOURCES ${ex}/cxx/noop.cpp)
 vaccel_guest_program(classify_cxx SOURCES ${ex}/cxx/classify.cpp)
 

@@ -99,17 +99,17 @@ def stop(proc):
 # Each is one multi-file resource: the model, its labels and its
 # preprocessing travel together.
 def model_dirs():
-    models, here = ARGS.models_dir, os.path.dirname(os.path.abspath(__file__))
+    models = ARGS.models_dir
     labels = os.path.join(models, "fashion_mnist_labels.txt")
     return {
         "torch-fashion": [(os.path.join(models, "fashion_mnist.pt"), "fashion_mnist.pt"),
                           (labels, "fashion_mnist_labels.txt"),
-                          (os.path.join(here, "fashion-torch.cfg"), "fashion.cfg")],
+                          (os.path.join(models, "fashion_mnist_torch.cfg"), "fashion.cfg")],
         "torch-imagenet": [(os.path.join(ARGS.data_dir, "cnn_trace.pt"), "cnn_trace.pt"),
                            (os.path.join(ARGS.data_dir, "imagenet.txt"), "imagenet.txt")],
         "opencv-fashion": [(os.path.join(models, "fashion_mnist.onnx"), "fashion_mnist.onnx"),
                            (labels, "fashion_mnist_labels.txt"),
-                           (os.path.join(here, "fashion-opencv.cfg"), "fashion.cfg")],
+                           (os.path.join(models, "fashion_mnist_opencv.cfg"), "fashion.cfg")],
     }
 
 
