@@ -447,6 +447,14 @@ void run(const Request &r)
 
 	std::shared_ptr<Model> model = find_model(r.task, r.sess);
 	const Settings st = settings_for(*model);
+	if (classify && !st.normalization_set)
+		OCV_FAIL(VACCEL_EINVAL,
+			 "classify: %s: no preprocessing configured; set the "
+			 "scaling the model was trained with: `mean` and `std` "
+			 "(and `scale`, default 1/255) in a *.cfg file of the "
+			 "model's resource, or VACCEL_OPENCV_MEAN and "
+			 "VACCEL_OPENCV_STD (plugins/opencv/README.md)",
+			 model->source().origin.c_str());
 	const InputSpec spec = input_spec(*model, st);
 	const cv::Mat image = ocv::decode_image(r.img, r.len_img);
 	const cv::Mat input = ocv::make_input(image, spec, st);
@@ -466,6 +474,14 @@ void run(const Request &r)
 	case Task::Classify: {
 		float score = 0;
 		const int best = ocv::top1(out, &score);
+		if (!labels.empty() && labels.size() != out.total())
+			OCV_FAIL(VACCEL_EINVAL,
+				 "classify: %s has %zu outputs but its labels "
+				 "have %zu lines: give the model a labels file "
+				 "(*.txt in its resource) with one line per "
+				 "output",
+				 model->source().origin.c_str(), out.total(),
+				 labels.size());
 		const std::string label = ocv::label_of(labels, best);
 		copy_out(label, r.out_text, r.len_out_text, "out_text");
 		ocv_debug("classify: class %d (%s), score %g", best,

@@ -232,12 +232,15 @@ void apply_settings(Settings &s, const KeyValues &kv, const std::string &origin,
 				bad("expected 0 or 1");
 			s.channels = g ? 1 : 3;
 		} else if (key == "scale") {
+			s.normalization_set = true;
 			if (!parse_double(value, s.scale))
 				bad("expected a number");
 		} else if (key == "mean") {
+			s.normalization_set = true;
 			if (!parse_triplet(value, s.mean))
 				bad("expected one number or three (a,b,c)");
 		} else if (key == "std") {
+			s.normalization_set = true;
 			if (!parse_triplet(value, s.std) ||
 			    std::any_of(s.std.begin(), s.std.end(),
 					[](double x) { return x == 0.0; }))

@@ -24,6 +24,10 @@ struct Settings {
 	double scale = 1.0 / 255.0;
 	std::array<double, 3> mean{0.0, 0.0, 0.0};
 	std::array<double, 3> std{1.0, 1.0, 1.0};
+	// Whether scale, mean or std was given anywhere: a classifier's answer
+	// depends on the scaling it was trained with, and no default is right
+	// for most models, so classification refuses to guess.
+	bool normalization_set = false;
 	bool swap_rb = true;
 
 	// Postprocessing.

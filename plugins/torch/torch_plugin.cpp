@@ -441,14 +441,23 @@ int classify(vaccel_session *sess, const void *img, size_t len_img,
 		return VACCEL_EINVAL;
 	}
 	const at::Tensor scores = out[0].to(at::kCPU, at::kFloat).reshape(-1);
-	const int64_t best = scores.argmax().item<int64_t>();
-	const float prob = at::softmax(scores, 0)[best].item<float>();
-	if (best >= static_cast<int64_t>(labels->size())) {
-		torch_error("image_classify: the model predicts class %" PRId64
-			    " but the labels have %zu entries",
-			    best, labels->size());
+	// A 10-class model read against 1000 ImageNet labels gives a wrong
+	// label that looks right: refuse the mismatch whatever the class.
+	if (scores.numel() != static_cast<int64_t>(labels->size())) {
+		torch_error("image_classify: model %s has %" PRId64
+			    " outputs but its labels (%s) have %zu lines: give "
+			    "the model its own labels file (a *.txt in its "
+			    "resource) with one line per output",
+			    m->source.c_str(), scores.numel(),
+			    m->has_labels ? "the resource's *.txt"
+					  : vtorch::labels_path(
+						VACCEL_TORCH_DEFAULT_LABELS)
+						.c_str(),
+			    labels->size());
 		return VACCEL_EINVAL;
 	}
+	const int64_t best = scores.argmax().item<int64_t>();
+	const float prob = at::softmax(scores, 0)[best].item<float>();
 	label = (*labels)[static_cast<size_t>(best)];
 	torch_debug("image_classify: prediction: %s %.2f%%", label.c_str(),
 		    100.0 * static_cast<double>(prob));

@@ -141,6 +141,9 @@ protected:
 	void SetUp() override
 	{
 		clear_opencv_env();
+		// The fixtures' models take pixel/255 as it is; classification
+		// refuses to guess a model's scaling, so say so.
+		setenv("VACCEL_OPENCV_MEAN", "0", 1);
 		char tmpl[] = "/tmp/vaccel-opencv-test-XXXXXX";
 		ASSERT_NE(mkdtemp(tmpl), nullptr);
 		tmp_ = tmpl;

@@ -282,6 +282,40 @@ TEST_F(OpencvTest, LabelsDefaultToClassNumbers)
 	EXPECT_EQ(r.text, "class2");
 }
 
+// A classifier's answer depends on the scaling it was trained with: with
+// none configured (no mean, std or scale anywhere) classification refuses
+// and names the settings, instead of answering a wrong class.
+TEST_F(OpencvTest, ClassificationWithoutPreprocessingIsRefused)
+{
+	unsetenv("VACCEL_OPENCV_MEAN");
+	setenv("VACCEL_OPENCV_CLASSIFY_MODEL",
+	       fixture("color_classifier.onnx").c_str(), 1);
+	cv::Mat img(20, 20, CV_8UC3, kGreen);
+	OpResult r = classify(png(img));
+	EXPECT_EQ(r.rc, VACCEL_EINVAL);
+	EXPECT_NE(log().find("no preprocessing configured"), std::string::npos)
+	    << log();
+	EXPECT_NE(log().find("VACCEL_OPENCV_MEAN"), std::string::npos);
+	setenv("VACCEL_OPENCV_STD", "1", 1);
+	r = classify(png(img));
+	EXPECT_EQ(r.rc, VACCEL_OK) << log();
+}
+
+// Labels that do not match the outputs one to one would name the wrong
+// class: an error naming both counts.
+TEST_F(OpencvTest, LabelsThatDoNotMatchTheOutputsAreAnError)
+{
+	setenv("VACCEL_OPENCV_CLASSIFY_MODEL",
+	       fixture("color_classifier.onnx").c_str(), 1);
+	setenv("VACCEL_OPENCV_LABELS", fixture("segment_labels.txt").c_str(),
+	       1);
+	cv::Mat img(20, 20, CV_8UC3, kGreen);
+	const OpResult r = classify(png(img));
+	EXPECT_EQ(r.rc, VACCEL_EINVAL);
+	EXPECT_NE(log().find("outputs but its labels have"), std::string::npos)
+	    << log();
+}
+
 TEST_F(OpencvTest, LabelsAndModelFromEnvironment)
 {
 	setenv("VACCEL_OPENCV_CLASSIFY_MODEL",
@@ -321,9 +355,10 @@ TEST_F(OpencvTest, MemoryOnlyModelResource)
 TEST_F(OpencvTest, FirstOnnxModelResourceIsUsed)
 {
 	// A MODEL resource without an .onnx file is skipped; of two ONNX
-	// models the first registered wins; labels come from the first
+	// models the first registered wins (the gray one has 2 outputs, which
+	// these 3 labels would not match); labels come from the first
 	// resource that has a .txt.
-	add_resource({fixture("gray_labels.txt")});
+	add_resource({fixture("colors.txt")});
 	add_resource({fixture("color_classifier.onnx")});
 	add_resource({fixture("gray_classifier.onnx")});
 	std::mt19937 rng(9);
@@ -331,7 +366,7 @@ TEST_F(OpencvTest, FirstOnnxModelResourceIsUsed)
 	fill(img, cv::Rect(0, 0, 20, 20), kGreen);
 	const OpResult r = classify(png(img));
 	ASSERT_EQ(r.rc, VACCEL_OK) << log();
-	EXPECT_EQ(r.text, "bright"); // class 1 of the color model
+	EXPECT_EQ(r.text, "green"); // class 1 of the color model
 }
 
 TEST_F(OpencvTest, UnregisteringSwitchesModel)
@@ -961,6 +996,7 @@ TEST_F(OpencvTest, BadSettings)
 		EXPECT_NE(log().find(k), std::string::npos) << k;
 		unsetenv(k);
 	}
+	setenv("VACCEL_OPENCV_MEAN", "0", 1); // as SetUp() left it
 	EXPECT_EQ(classify(img).rc, VACCEL_OK);
 }
 

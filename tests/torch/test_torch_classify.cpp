@@ -279,13 +279,20 @@ TEST_F(TorchClassify, SettingsAndLabelsFromTheModelResource)
 TEST_F(TorchClassify, ImageNetDefaults)
 {
 	// Upstream's example: a colour JPEG (920x920), cnn_trace.pt (10
-	// classes, 3x224x224) and the ImageNet labels; the defaults fit it.
-	// The label must be the argmax of the model run on the JPEG decoded,
-	// turned RGB, resized and normalised (ImageNet mean/std) here.
-	setenv("VACCEL_TORCH_LABELS",
-	       (kSourceDir + "/examples/data/imagenet.txt").c_str(), 1);
-	const std::vector<std::string> labels =
+	// classes, 3x224x224); the preprocessing defaults fit it. Ten labels
+	// (one per output: the first ImageNet ones). The label must be the
+	// argmax of the model run on the JPEG decoded, turned RGB, resized
+	// and normalised (ImageNet mean/std) here.
+	std::vector<std::string> labels =
 	    read_lines(kSourceDir + "/examples/data/imagenet.txt");
+	labels.resize(10);
+	const std::string ten = dir_ + "/imagenet10.txt";
+	{
+		std::ofstream f(ten);
+		for (const auto &l : labels)
+			f << l << "\n";
+	}
+	setenv("VACCEL_TORCH_LABELS", ten.c_str(), 1);
 	vaccel_resource res{};
 	ASSERT_NO_FATAL_FAILURE(
 	    make_resource(&res, kSourceDir + "/examples/data/cnn_trace.pt"));
@@ -318,6 +325,24 @@ TEST_F(TorchClassify, ImageNetDefaults)
 	ASSERT_EQ(scores.size(), 10U);
 	EXPECT_EQ(label, labels[argmax(scores.data(), scores.size())]);
 	free_outputs(out);
+	release(&res);
+}
+
+// A 10-class model read against 1000 labels would answer a label that
+// looks right and is not: an error naming both counts.
+TEST_F(TorchClassify, LabelsThatDoNotMatchTheOutputsAreAnError)
+{
+	setenv("VACCEL_TORCH_LABELS",
+	       (kSourceDir + "/examples/data/imagenet.txt").c_str(), 1);
+	vaccel_resource res{};
+	ASSERT_NO_FATAL_FAILURE(
+	    make_resource(&res, kSourceDir + "/examples/data/cnn_trace.pt"));
+	std::string label;
+	EXPECT_EQ(classify(read_file(kSourceDir + "/examples/data/example.jpg"),
+			   label),
+		  VACCEL_EINVAL);
+	EXPECT_EQ(log_count("has 10 outputs but its labels"), 1U);
+	EXPECT_EQ(log_count("have 1000 lines"), 1U);
 	release(&res);
 }
 
