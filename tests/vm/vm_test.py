@@ -94,6 +94,11 @@ def stop(proc):
             proc.wait()
 
 
+# Cases that must fail, with their exit status, natively and in the guest
+# alike: upstream's cnn_trace.pt has 10 outputs, and classifying it against
+# the 1000 ImageNet labels is an error (VACCEL_EINVAL), not a wrong label.
+EXPECTED_RC = {"classify_imagenet": 22, "classify_cxx_imagenet": 22}
+
 # The model directories of the guest's /data (tests/vm/CMakeLists.txt puts
 # the same files there): directory -> [(source, name in the directory)].
 # Each is one multi-file resource: the model, its labels and its
@@ -190,8 +195,8 @@ def compare(native_text, guest_text, extra_checks=None):
             problems.append("native run has no result for %s" % c)
             continue
         rc, lines = native[c]
-        if rc != 0:
-            problems.append("native %s failed (rc %d): %s" % (c, rc, lines))
+        if rc != EXPECTED_RC.get(c, 0):
+            problems.append("native %s: rc %d, expected %d: %s" % (c, rc, EXPECTED_RC.get(c, 0), lines))
         if c not in guest:
             problems.append("guest run has no result for %s" % c)
             continue
@@ -350,8 +355,6 @@ def backend_checks(workdir):
     on the wrong plugin or on none fails even where both sides agree."""
     with open(os.path.join(ARGS.models_dir, "fashion_mnist_labels.txt")) as f:
         fashion = [l.strip() for l in f if l.strip()]
-    with open(os.path.join(ARGS.data_dir, "imagenet.txt")) as f:
-        imagenet = {l.strip() for l in f if l.strip()}
     with open(os.path.join(ARGS.data_dir, "input_2048.csv")) as f:
         values = [float(l) for l in f if l.strip()]
     cases = ARGS.cases.split(",")
@@ -382,8 +385,9 @@ def backend_checks(workdir):
         for case in ("classify_imagenet", "classify_cxx_imagenet"):
             if case in cases:
                 tags = [l for l in native.get(case, (0, []))[1] if l.startswith("classification tags: ")]
-                if len(tags) != 1 or tags[0][len("classification tags: "):] not in imagenet:
-                    problems.append("native %s: expected one ImageNet label, got %s" % (case, tags))
+                if tags:
+                    problems.append("native %s: a label from 1000 ImageNet labels for a 10-output model: %s"
+                                    % (case, tags))
         if "torch_inference" in cases:
             # upstream's CNN: one row of 10 float32 scores
             want("torch_inference", ["Initialized model resource 1", "Initialized vAccel session 1", "Success!",
