@@ -5,6 +5,7 @@
 
 #include <vaccel.h>
 
+#include <algorithm>
 #include <charconv>
 #include <thread>
 
@@ -136,6 +137,28 @@ Result<ConfigOverrides> parse_vaccel_config(std::string_view text)
 			break;
 	}
 	return o;
+}
+
+std::vector<std::string>
+worker_command_line(const std::vector<std::string_view> &args)
+{
+	static constexpr std::string_view kSecret[] = {
+	    "--tls-cert", "--tls-key", "--tls-client-ca"};
+	std::vector<std::string> out;
+	for (size_t i = 0; i < args.size(); ++i) {
+		const std::string_view a = args[i];
+		const std::string_view name = a.substr(0, a.find('='));
+		const bool secret =
+		    i > 0 && std::find(std::begin(kSecret), std::end(kSecret),
+				       name) != std::end(kSecret);
+		if (!secret) {
+			out.emplace_back(a);
+			continue;
+		}
+		if (name.size() == a.size()) // "--tls-key FILE"
+			++i;
+	}
+	return out;
 }
 
 Result<Options> parse_cli(const std::vector<std::string_view> &args)

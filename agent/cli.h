@@ -82,6 +82,12 @@ struct Options {
 
 // Parses argv (argv[0] is the program). Errors name the option and value.
 core::Result<Options> parse_cli(const std::vector<std::string_view> &args);
+// The command line a tenant's worker is started with (tenant_workers.h):
+// the agent's own @p args without the TLS files (--tls-cert, --tls-key,
+// --tls-client-ca, either spelling): TLS ends in the agent, and a worker
+// runs tenants' code, so it must not even know where the key is.
+std::vector<std::string>
+worker_command_line(const std::vector<std::string_view> &args);
 core::Result<ConfigOverrides> parse_vaccel_config(std::string_view text);
 
 // Restarts the runtime with the library's configuration plus @p o.

@@ -242,6 +242,10 @@ bool Server::await_frame(Conn &conn)
 	using Clock = std::chrono::steady_clock;
 	const bool idle_on = opts_.idle_timeout.count() > 0;
 	for (;;) {
+		// Bytes TLS has already taken off the socket (several frames
+		// in one record): poll() would not report them.
+		if (conn.stream.pending())
+			return true;
 		auto now = Clock::now();
 		expire_stalled(conn, now);
 		auto wake = Clock::time_point::max();

@@ -6,6 +6,7 @@
 // bad command line; 1 when the runtime or the listener cannot start.
 #include "admin_socket.h"
 #include "audit.h"
+#include "capabilities.h"
 #include "cli.h"
 #include "host_pin.h"
 #include "policy.h"
@@ -22,6 +23,7 @@
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -302,6 +304,12 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_MAX, 0);
 	mallopt(M_TRIM_THRESHOLD, 512 << 20);
 	using namespace vaccel::agent;
+	make_undumpable();
+#if defined(__SANITIZE_ADDRESS__) || defined(VACCEL_ASAN)
+	// LeakSanitizer stops the world at exit through ptrace, which a
+	// process that is not dumpable refuses.
+	std::atexit([] { ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0); });
+#endif
 
 	std::vector<std::string_view> args(argv, argv + argc);
 	auto opts = parse_cli(args);
@@ -335,6 +343,9 @@ int main(int argc, char **argv)
 	}
 	const bool worker = opts->worker_fd >= 0;
 	if (worker) {
+		// Before any thread of ours: threads inherit the empty sets.
+		if (auto st = drop_capabilities(); !st)
+			return fail("worker", st.message());
 		// Trace lines of several processes in one file would mix.
 		opts->trace.clear();
 		::unsetenv("VACCEL_AGENT_TRACE");
@@ -379,8 +390,10 @@ int main(int argc, char **argv)
 	if (!addr)
 		return fail("server-address", addr.status().message());
 
+	// Never in a worker: TLS ends in the agent (tls_relay.h), and the
+	// key must not sit in the memory of processes that run tenants' code.
 	std::shared_ptr<const vaccel::transport::TlsContext> tls;
-	if (!opts->tls_cert.empty()) {
+	if (!opts->tls_cert.empty() && !worker) {
 		auto ctx = vaccel::transport::TlsContext::server(
 		    {opts->tls_cert, opts->tls_key, opts->tls_client_ca});
 		if (!ctx)
@@ -414,10 +427,8 @@ int main(int argc, char **argv)
 		if (worker) {
 			code = worker_main(*opts, service, so, sfd, &pinner);
 		} else {
-			code = serve(
-			    *opts, service, so,
-			    std::vector<std::string>(args.begin(), args.end()),
-			    sfd);
+			code = serve(*opts, service, so,
+				     worker_command_line(args), sfd);
 		}
 	}
 	close(sfd);

@@ -75,6 +75,23 @@ std::vector<std::string> worker_environment(const Quotas &q)
 	return env;
 }
 
+// Sends @p m, waiting a little for room when the worker's end is full (a
+// burst of connections): false with errno EAGAIN when it stays full.
+bool send_with_room(int ctrl, worker_channel::Message m, int fd)
+{
+	constexpr int kRoomWaitMs = 50;
+	if (worker_channel::send_connection(ctrl, m, fd))
+		return true;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return false;
+	pollfd p{ctrl, POLLOUT, 0};
+	if (::poll(&p, 1, kRoomWaitMs) <= 0 || (p.revents & POLLOUT) == 0) {
+		errno = EAGAIN;
+		return false;
+	}
+	return worker_channel::send_connection(ctrl, m, fd);
+}
+
 } // namespace
 
 TenantWorkers::TenantWorkers(std::vector<std::string> args)
@@ -226,17 +243,27 @@ bool TenantWorkers::hand_over(const Tenant &t, worker_channel::Message m,
 {
 	const std::string &tenant = t.name();
 	const uint64_t tag = m.tag;
-	std::lock_guard lock(mu_);
 	// Twice: a worker that died a moment ago (before the supervisor
 	// reaped it) refuses the message; the retry starts its successor.
 	for (int attempt = 0; attempt < 2; ++attempt) {
+		std::unique_lock lock(mu_);
 		Worker *w = running(t, tag);
 		if (w == nullptr)
 			return false;
-		if (worker_channel::send_connection(w->ctrl.get(), m,
-						    stream.fd())) {
+		if (send_with_room(w->ctrl.get(), m, stream.fd())) {
 			w->conns.emplace(tag, std::move(admission));
 			return true; // our copy closes with @p stream
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			// Alive, but behind on taking connections (still
+			// loading its plugins, or a burst): refuse this one
+			// rather than end the worker and its tenant's others.
+			audit::refused(tenant, tag, "connect",
+				       "agent.worker_backlog",
+				       "tenant " + tenant +
+					   ": its worker has not taken the "
+					   "connections it was given yet");
+			return false;
 		}
 		vaccel_warn("agent: tenant %s: cannot hand connection %llu "
 			    "to its worker: %s",
@@ -244,8 +271,10 @@ bool TenantWorkers::hand_over(const Tenant &t, worker_channel::Message m,
 			    static_cast<unsigned long long>(tag),
 			    std::strerror(errno));
 		auto it = workers_.find(tenant);
-		reap(it->first, it->second);
+		Worker dead = std::move(it->second);
 		workers_.erase(it);
+		lock.unlock();
+		bury(tenant, std::move(dead)); // not under the lock: it waits
 	}
 	return false;
 }
@@ -279,24 +308,49 @@ bool TenantWorkers::collect(Worker &w)
 		const int r = worker_channel::receive(w.ctrl.get(), &m, &fd);
 		if (r == 1) {
 			w.conns.erase(m.tag); // its places are given back
+			if (w.conns.empty())
+				w.idle_since = std::chrono::steady_clock::now();
 			continue;
 		}
 		return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 	}
 }
 
-void TenantWorkers::reap(const std::string &tenant, Worker &w)
+void TenantWorkers::bury(const std::string &tenant, Worker w, bool retired)
 {
-	// Its channel ended: it exited, or misbehaved and is ended now.
+	// Its channel ended: it exited, or misbehaved, or idled, and is
+	// ended now.
 	::kill(w.pid, SIGKILL);
 	int status = 0;
 	while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+	}
+	if (retired) {
+		audit::event("worker-retired",
+			     "tenant " + tenant + ": worker process " +
+				 std::to_string(w.pid) + " ended after " +
+				 std::to_string(kIdleRetire.count()) +
+				 " s without connections");
+		return;
 	}
 	audit::event("worker-exited", "tenant " + tenant + ": worker process " +
 					  std::to_string(w.pid) + " " +
 					  describe_exit(status) + "; its " +
 					  std::to_string(w.conns.size()) +
 					  " connection(s) closed");
+}
+
+void TenantWorkers::take_idle(std::vector<std::pair<std::string, Worker>> *out)
+{
+	const auto now = std::chrono::steady_clock::now();
+	for (auto it = workers_.begin(); it != workers_.end();) {
+		if (it->second.conns.empty() &&
+		    now - it->second.idle_since >= kIdleRetire) {
+			out->emplace_back(it->first, std::move(it->second));
+			it = workers_.erase(it);
+		} else {
+			++it;
+		}
+	}
 }
 
 void TenantWorkers::supervise()
@@ -313,22 +367,34 @@ void TenantWorkers::supervise()
 				names.push_back(name);
 			}
 		}
-		if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR)
+		// Wakes once a second at most to retire idle workers.
+		if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR)
 			break;
 		uint64_t n = 0;
 		[[maybe_unused]] ssize_t r = ::read(wake_fd_, &n, sizeof(n));
-		std::lock_guard lock(mu_);
-		for (size_t i = 1; i < fds.size(); ++i) {
-			auto it = workers_.find(names[i]);
-			// Gone, or replaced since the poll set was made.
-			if (fds[i].revents == 0 || it == workers_.end() ||
-			    it->second.ctrl.get() != fds[i].fd)
-				continue;
-			if (collect(it->second))
-				continue;
-			reap(it->first, it->second);
-			workers_.erase(it);
+		std::vector<std::pair<std::string, Worker>> dead, idle;
+		{
+			std::lock_guard lock(mu_);
+			take_idle(&idle);
+			for (size_t i = 1; i < fds.size(); ++i) {
+				auto it = workers_.find(names[i]);
+				// Gone, or replaced since the poll set was
+				// made.
+				if (fds[i].revents == 0 ||
+				    it == workers_.end() ||
+				    it->second.ctrl.get() != fds[i].fd)
+					continue;
+				if (collect(it->second))
+					continue;
+				dead.emplace_back(it->first,
+						  std::move(it->second));
+				workers_.erase(it);
+			}
 		}
+		for (auto &[name, w] : dead)
+			bury(name, std::move(w));
+		for (auto &[name, w] : idle)
+			bury(name, std::move(w), true);
 	}
 }
 

@@ -8,7 +8,9 @@
 // the connection caps; once it knows a connection's tenant it hands the
 // socket itself to that tenant's worker (worker_channel.h), which serves
 // it from then on with the usual Server and Service: no proxy hop, and
-// shared memory, reply slots and descriptor passing work as before. A
+// shared memory, reply slots and descriptor passing work as before. TLS
+// connections are the exception: their session stays in the agent, which
+// relays the bytes (tls_relay.h). A
 // worker is `vaccel-agent` itself (/proc/self/exe) started with the
 // agent's options plus --worker-fd and --worker-tenant; it installs a
 // seccomp filter (seccomp_filter.h) once its plugins are loaded.
@@ -76,6 +78,10 @@ class TenantWorkers
 public:
 	static constexpr size_t kMaxStarts = 5;
 	static constexpr std::chrono::seconds kStartWindow{60};
+	// A worker without connections for this long is ended ("worker-
+	// retired"): it holds nothing its tenant still uses but memory and
+	// perhaps a GPU context, and tenants come and go.
+	static constexpr std::chrono::seconds kIdleRetire{300};
 
 	// @p args: the agent's command line (program first), given to
 	// every worker with the worker options added.
@@ -109,6 +115,9 @@ private:
 		pid_t pid = -1;
 		transport::UniqueFd ctrl;
 		std::unordered_map<uint64_t, Admission> conns;
+		// When conns last became empty (or the worker started).
+		std::chrono::steady_clock::time_point idle_since =
+		    std::chrono::steady_clock::now();
 	};
 
 	Worker *running(const Tenant &tenant, uint64_t tag);
@@ -117,7 +126,11 @@ private:
 	void supervise();
 	// Reads @p w's reports; false once its channel ended.
 	bool collect(Worker &w);
-	void reap(const std::string &tenant, Worker &w);
+	// Ends @p w (no longer in workers_) and waits for it; called without
+	// the lock, since the wait can take a while (a GPU context's end).
+	void bury(const std::string &tenant, Worker w, bool retired = false);
+	// Moves the workers idle for kIdleRetire out of workers_ into @p out.
+	void take_idle(std::vector<std::pair<std::string, Worker>> *out);
 	void wake() noexcept;
 
 	const std::vector<std::string> args_;

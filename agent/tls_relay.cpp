@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <exception>
 #include <system_error>
 #include <thread>
 
@@ -40,19 +41,31 @@ void pump(transport::Stream &from, transport::Stream &to,
 void relay(transport::Stream &client, transport::Stream worker,
 	   std::chrono::milliseconds write_timeout)
 {
+	// Either direction ending ends both: a pump blocked writing to a
+	// side that no longer reads must not keep the relay alive.
+	const auto end_both = [&] {
+		client.shutdown();
+		worker.shutdown();
+	};
+	const auto guarded = [&](transport::Stream &from, transport::Stream &to,
+				 std::chrono::milliseconds timeout) noexcept {
+		try {
+			pump(from, to, timeout);
+		} catch (const std::exception &e) {
+			vaccel_warn("agent: relay: %s; closing", e.what());
+		}
+		end_both();
+	};
 	std::thread back;
 	try {
-		back = std::thread([&] {
-			pump(worker, client, write_timeout);
-			client.shutdown(); // wakes the other direction
-		});
+		back = std::thread(
+		    [&] { guarded(worker, client, write_timeout); });
 	} catch (const std::system_error &e) {
 		vaccel_warn("agent: cannot start a relay thread (%s); closing",
 			    e.what());
 		return;
 	}
-	pump(client, worker, std::chrono::milliseconds(0));
-	worker.shutdown();
+	guarded(client, worker, std::chrono::milliseconds(0));
 	back.join();
 }
 

@@ -32,6 +32,7 @@
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cinttypes>
@@ -821,11 +822,14 @@ bool cap_from_env(size_t *cap, std::string *why)
 	*cap = 0;
 	if (v == nullptr || *v == '\0')
 		return true;
-	char *end = nullptr;
+	// Digits only: strtoull alone takes " -1" as 2^64 - 1 (no cap).
+	const size_t len = std::strlen(v);
+	const bool digits = len <= 20 && std::all_of(v, v + len, [](char c) {
+				    return c >= '0' && c <= '9';
+			    });
 	errno = 0;
-	const unsigned long long x = std::strtoull(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || *v == '-' ||
-	    x > SIZE_MAX) {
+	const unsigned long long x = digits ? std::strtoull(v, nullptr, 10) : 0;
+	if (!digits || errno != 0 || x > SIZE_MAX) {
 		*why = std::string(kCapEnv) + "='" + v +
 		       "' is not a number of bytes";
 		return false;

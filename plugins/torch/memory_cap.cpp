@@ -5,6 +5,7 @@
 
 #if VACCEL_TORCH_CUDA_CAP
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
 
@@ -15,6 +16,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <string_view>
 
 namespace vtorch
 {
@@ -28,6 +30,29 @@ struct Outcome {
 	int rc = VACCEL_OK;
 	std::string error;
 };
+
+// A plain decimal number of bytes: digits only (strtoull alone would
+// take " -1" as 2^64 - 1, i.e. no cap).
+bool parse_bytes(std::string_view text, uint64_t *out)
+{
+	if (text.empty() || text.size() > 20 ||
+	    !std::all_of(text.begin(), text.end(),
+			 [](char c) { return c >= '0' && c <= '9'; }))
+		return false;
+	errno = 0;
+	const unsigned long long v =
+	    std::strtoull(std::string(text).c_str(), nullptr, 10);
+	*out = v;
+	return errno == 0;
+}
+
+// No GPU for this process: set before CUDA starts, so that neither the
+// plugin nor a model's own code can reach one uncapped.
+Outcome hide_gpus(int rc, std::string why)
+{
+	::setenv("CUDA_VISIBLE_DEVICES", "", 1);
+	return {rc, why + "; the GPUs are hidden from this process"};
+}
 
 #if VACCEL_TORCH_CUDA_CAP
 // The memory of CUDA device @p index, from the driver libtorch has already
@@ -60,6 +85,7 @@ Outcome enforce(uint64_t cap)
 	// A first CUDA tensor brings up the context and the caching
 	// allocator, whose per-device fractions are set next.
 	(void)torch::zeros({1}, torch::kCUDA);
+	const auto current = c10::cuda::current_device();
 	const auto count = static_cast<int>(torch::cuda::device_count());
 	for (int d = 0; d < count; ++d) {
 		uint64_t total = 0;
@@ -76,6 +102,7 @@ Outcome enforce(uint64_t cap)
 			    d, static_cast<unsigned long long>(cap), fraction,
 			    static_cast<unsigned long long>(total), kCapEnv);
 	}
+	c10::cuda::set_device(current); // setting a fraction moves it
 	return {};
 }
 #endif
@@ -85,14 +112,20 @@ Outcome apply()
 	const char *v = std::getenv(kCapEnv);
 	if (v == nullptr || *v == '\0')
 		return {};
-	char *end = nullptr;
-	errno = 0;
-	const unsigned long long cap = std::strtoull(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || *v == '-')
-		return {VACCEL_EINVAL, std::string(kCapEnv) + "='" + v +
-					   "' is not a number of bytes"};
+	uint64_t cap = 0;
+	if (!parse_bytes(v, &cap))
+		return hide_gpus(VACCEL_EINVAL,
+				 std::string(kCapEnv) + "='" + v +
+				     "' is not a number of bytes");
 	if (cap == 0)
 		return {};
+	if (const char *nc = std::getenv("PYTORCH_NO_CUDA_MEMORY_CACHING");
+	    nc != nullptr && *nc != '\0')
+		return hide_gpus(
+		    VACCEL_EINVAL,
+		    std::string(kCapEnv) +
+			" is set, but PYTORCH_NO_CUDA_MEMORY_CACHING "
+			"bypasses the allocator that enforces it");
 #if VACCEL_TORCH_CUDA_CAP
 	try {
 		return enforce(cap);
@@ -101,11 +134,11 @@ Outcome apply()
 					     kCapEnv + ": " + e.what()};
 	}
 #else
-	return {VACCEL_ENOTSUP,
-		std::string(kCapEnv) +
-		    " is set, but this torch plugin was built without "
-		    "libtorch's CUDA allocator (c10_cuda) and cannot enforce "
-		    "it; CUDA is refused"};
+	return hide_gpus(VACCEL_ENOTSUP,
+			 std::string(kCapEnv) +
+			     " is set, but this torch plugin was built without "
+			     "libtorch's CUDA allocator (c10_cuda) and cannot "
+			     "enforce it");
 #endif
 }
 

@@ -20,6 +20,7 @@
 // Inputs are never trusted: every pointer, size, type and shape is checked,
 // and libtorch's exceptions become VACCEL_E* codes with a message logged.
 #include "image.h"
+#include "memory_cap.h"
 #include "models.h"
 #include "settings.h"
 #include "tensors.h"
@@ -605,6 +606,10 @@ int torch_init()
 			   vtorch::image_decoding_available()
 			       ? ""
 			       : ", no image decoder");
+		// Now, not at the first model: a model's own code can make
+		// CUDA tensors whatever device the plugin picks.
+		if (vtorch::apply_memory_cap(error) != VACCEL_OK)
+			torch_error("%s", error.c_str());
 	} catch (const std::exception &e) {
 		torch_error("init: %s", first_line(e.what()).c_str());
 		return VACCEL_EBACKEND;

@@ -11,6 +11,7 @@
 
 #include "transport/tls.h"
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -375,6 +376,49 @@ TEST_F(RpcTls, UnfinishedHandshakesDoNotFillTheConnectionCap)
 	EXPECT_EQ(vaccel_noop(s), VACCEL_OK);
 }
 
+// Several requests in one TLS record: the bytes TLS has already taken off
+// the socket are read before the reader polls it again (poll() does not
+// see them), directly and through an isolated worker's relay.
+TEST_F(RpcTls, RequestsSharingOneRecordAreAllAnswered)
+{
+	for (const bool isolate : {false, true}) {
+		ASSERT_NO_FATAL_FAILURE(start_agent(
+		    isolate ? std::vector<std::string>{"--isolate-tenants"}
+			    : std::vector<std::string>{}));
+		auto ctx = vaccel::transport::TlsContext::client(
+		    {ca_.cert("client-a"), ca_.key("client-a"), ca_.ca()});
+		ASSERT_TRUE(ctx) << ctx.status().message();
+		RawConn c;
+		ASSERT_TRUE(c.connect(agent_->address()));
+		ASSERT_TRUE(vaccel::transport::tls_connect(
+		    c.stream(), *ctx.value(), "127.0.0.1",
+		    vaccel::transport::deadline_in(5000ms)));
+		constexpr int kRequests = 20;
+		const std::string payload =
+		    RawConn::request("vaccel.ext.AgentAdmin", "Stats", "");
+		std::vector<
+		    std::array<uint8_t, vaccel::transport::kFrameHeaderSize>>
+		    headers(kRequests);
+		std::vector<std::span<const uint8_t>> parts;
+		for (int i = 0; i < kRequests; ++i) {
+			vaccel::transport::FrameHeader h;
+			h.length = static_cast<uint32_t>(payload.size());
+			h.stream_id = static_cast<uint32_t>(2 * i + 1);
+			vaccel::transport::encode_header(h, headers[i].data());
+			parts.emplace_back(headers[i]);
+			parts.emplace_back(
+			    reinterpret_cast<const uint8_t *>(payload.data()),
+			    payload.size());
+		}
+		ASSERT_TRUE(c.stream().write_all(
+		    parts, vaccel::transport::deadline_in(5000ms)));
+		int answered = 0;
+		while (answered < kRequests && c.read_response())
+			++answered;
+		EXPECT_EQ(answered, kRequests) << "isolate " << isolate;
+	}
+}
+
 // With --isolate-tenants a TLS session stays in the agent process (it
 // cannot move) and the agent relays its bytes to the tenant's worker:
 // every round trip above still works, each tenant's calls run in a
@@ -397,6 +441,13 @@ TEST_F(RpcTls, IsolatedTenantsAreRelayedToTheirWorkers)
 	}
 	const auto alpha = agent_test::child_pids(agent_->pid());
 	ASSERT_EQ(alpha.size(), 1U) << agent_->log();
+	// The worker runs tenants' code: it is never told where the TLS
+	// key is (TLS ends in the agent).
+	const std::string cmdline =
+	    slurp("/proc/" + std::to_string(alpha[0]) + "/cmdline");
+	EXPECT_NE(cmdline.find("--worker-tenant"), std::string::npos);
+	EXPECT_EQ(cmdline.find("--tls-"), std::string::npos) << cmdline;
+	EXPECT_EQ(cmdline.find(ca_.key("server")), std::string::npos);
 
 	// Tenant tls:client-b gets a worker of its own.
 	using vaccel::transport::TlsFiles;

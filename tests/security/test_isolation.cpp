@@ -168,6 +168,11 @@ TEST_F(Isolation, WorkersAreFilteredAndCannotStartPrograms)
 	EXPECT_FALSE(r.closed);
 	EXPECT_EQ(evil.noop(es).code, RpcCode::Ok);
 
+	// Nor can it open the agent's memory (the agent is not dumpable and
+	// the worker holds no capability, even where the agent runs as root).
+	r = evil.call("Genop", hostile(es, "peek"));
+	EXPECT_EQ(r.code, RpcCode::Ok) << r.message;
+
 	const auto kids = child_pids(agent_->pid());
 	ASSERT_EQ(kids.size(), 1U); // evil's worker; good has not connected
 	std::ifstream status("/proc/" + std::to_string(kids[0]) + "/status");
@@ -176,6 +181,12 @@ TEST_F(Isolation, WorkersAreFilteredAndCannotStartPrograms)
 		if (line.rfind("Seccomp:", 0) == 0)
 			mode = line;
 	EXPECT_NE(mode.find('2'), std::string::npos) << mode; // filter
+	std::ifstream st2("/proc/" + std::to_string(kids[0]) + "/status");
+	std::string eff;
+	while (std::getline(st2, line))
+		if (line.rfind("CapEff:", 0) == 0)
+			eff = line;
+	EXPECT_EQ(eff, "CapEff:\t0000000000000000");
 }
 
 TEST_F(Isolation, RestartsAreBounded)
