@@ -532,9 +532,16 @@ class Hungry(torch.nn.Module):
         big = torch.ones(64 * 1024 * 1024, device=x.device)
         return (x.mean() + big.sum() * 0).reshape(1, 1).expand(1, 10).contiguous()
 
+# The same, on the GPU whatever device its input is on.
+class HungryCuda(torch.nn.Module):
+    def forward(self, x):
+        big = torch.ones(64 * 1024 * 1024, device="cuda")
+        return (x.mean() + big.sum().cpu() * 0).reshape(1, 1).expand(1, 10).contiguous()
+
 torch.jit.script(Hungry()).save(sys.argv[1])
+torch.jit.script(HungryCuda()).save(sys.argv[2])
 EOF
-	python3 "$tmp/hungry.py" "$tmp/hungry.pt" || return 1
+	python3 "$tmp/hungry.py" "$tmp/hungry.pt" "$tmp/hungry_cuda.pt" || return 1
 	local small=134217728 big=1073741824
 	if cap_run "$tmp" "$tmp/cap_small.log" VACCEL_PLUGINS="$plugin" VACCEL_ACCELERATOR_BYTES=$small; then
 		echo "in process: the model ran under a 128 MiB cap"
@@ -545,6 +552,19 @@ EOF
 	cap_run "$tmp" "$tmp/cap_big.log" VACCEL_PLUGINS="$plugin" VACCEL_ACCELERATOR_BYTES=$big ||
 		{ tail -5 "$tmp/cap_big.log"; return 1; }
 	echo "in process: refused (out of memory) under 128 MiB, ran under 1 GiB"
+	# A model that makes CUDA tensors itself while the plugin runs on the
+	# CPU is held to the cap too.
+	if MODEL=$tmp/hungry_cuda.pt cap_run "$tmp" "$tmp/cap_cpu.log" VACCEL_PLUGINS="$plugin" \
+		VACCEL_ACCELERATOR_BYTES=$small VACCEL_TORCH_DEVICE=cpu; then
+		echo "in process: a model's own CUDA tensors ran under a 128 MiB cap"
+		return 1
+	fi
+	grep -qi "out of memory" "$tmp/cap_cpu.log" ||
+		{ echo "in process (cpu device): failed, but not as out of memory:"; tail -5 "$tmp/cap_cpu.log"; return 1; }
+	MODEL=$tmp/hungry_cuda.pt cap_run "$tmp" "$tmp/cap_cpu_big.log" VACCEL_PLUGINS="$plugin" \
+		VACCEL_ACCELERATOR_BYTES=$big VACCEL_TORCH_DEVICE=cpu ||
+		{ tail -5 "$tmp/cap_cpu_big.log"; return 1; }
+	echo "in process, device cpu: a model's own CUDA tensors refused under 128 MiB, ran under 1 GiB"
 
 	local cap sock agent rc _
 	for cap in $small $big; do
@@ -584,12 +604,13 @@ EOF
 	echo "through vaccel-agent --isolate-tenants: refused under 128 MiB, ran under 1 GiB"
 }
 
-# cap_run <tmp> <log> VAR=value...: one run of the hungry model on the GPU.
+# cap_run <tmp> <log> VAR=value...: one run of the hungry model ($MODEL,
+# default hungry.pt) on the GPU (VAR=value may say otherwise).
 cap_run() {
 	local tmp=$1 log=$2
 	shift 2
-	env "$@" VACCEL_TORCH_DEVICE=cuda timeout "${TEST_TIMEOUT:-600}" "$tmp/torch_inference" \
-		"$ROOT/examples/data/example.jpg" "$tmp/hungry.pt" \
+	env VACCEL_TORCH_DEVICE=cuda "$@" timeout "${TEST_TIMEOUT:-600}" "$tmp/torch_inference" \
+		"$ROOT/examples/data/example.jpg" "${MODEL:-$tmp/hungry.pt}" \
 		"$ROOT/examples/data/imagenet.txt" 1 >"$log" 2>&1
 }
 # ---- end of HOOK --------------------------------------------------------------

@@ -19,6 +19,9 @@ run_preset() {
 }
 
 run_preset default
+# Loud when a suite CI expects was not built or skipped itself (a missing
+# dependency); prints tests and time per suite.
+/usr/bin/python3 scripts/check_suites.py build/default
 # The rpc suite once more with reply slots on and every call polling (they
 # are off in its tests otherwise: tests/rpc/rpc_test.h, reply_slots_on).
 echo "=== [default] rpc tests with reply slots"
