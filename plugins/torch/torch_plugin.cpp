@@ -27,6 +27,9 @@
 
 #include <vaccel.h>
 
+#include <dlfcn.h>
+#include <unistd.h>
+
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
@@ -37,6 +40,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -52,12 +56,36 @@
 #define torch_warn(...) vaccel_warn("[torch] " __VA_ARGS__)
 #define torch_error(...) vaccel_error("[torch] " __VA_ARGS__)
 
-#ifndef VACCEL_TORCH_DEFAULT_LABELS
-#define VACCEL_TORCH_DEFAULT_LABELS "/usr/share/vaccel/imagenet.txt"
+// share/vaccel relative to the directory this plugin is installed in.
+#ifndef VACCEL_TORCH_DATA_REL
+#define VACCEL_TORCH_DATA_REL "../share/vaccel"
 #endif
 
 namespace
 {
+
+// The ImageNet labels shipped in share/vaccel/labels, found relative to
+// this plugin's own file: where it is installed (any prefix, the .debs
+// included) and in a build tree (build/lib -> build/share/vaccel).
+std::string default_labels()
+{
+	constexpr const char *kFile = "/labels/imagenet.txt";
+	Dl_info info{};
+	if (dladdr(reinterpret_cast<void *>(&default_labels), &info) == 0 ||
+	    info.dli_fname == nullptr)
+		return std::string("/usr/share/vaccel") + kFile;
+	const std::string self(info.dli_fname);
+	const std::string dir = self.substr(0, self.find_last_of('/') + 1);
+	for (const char *rel : {VACCEL_TORCH_DATA_REL, "../share/vaccel"}) {
+		const std::string path = dir + rel + kFile;
+		if (char *real = ::realpath(path.c_str(), nullptr)) {
+			std::string found(real); // for messages: no ../..
+			std::free(real);
+			return found;
+		}
+	}
+	return dir + VACCEL_TORCH_DATA_REL + kFile; // reported as missing
+}
 
 using vtorch::ModelPtr;
 
@@ -404,7 +432,7 @@ int classify(vaccel_session *sess, const void *img, size_t len_img,
 		labels = std::shared_ptr<const std::vector<std::string>>(
 		    m, &m->labels);
 	} else if (rc = state().labels.get(
-		       vtorch::labels_path(VACCEL_TORCH_DEFAULT_LABELS), labels,
+		       vtorch::labels_path(default_labels().c_str()), labels,
 		       error);
 		   rc != VACCEL_OK) {
 		torch_error("image_classify: %s", error.c_str());
@@ -445,16 +473,16 @@ int classify(vaccel_session *sess, const void *img, size_t len_img,
 	// A 10-class model read against 1000 ImageNet labels gives a wrong
 	// label that looks right: refuse the mismatch whatever the class.
 	if (scores.numel() != static_cast<int64_t>(labels->size())) {
-		torch_error("image_classify: model %s has %" PRId64
-			    " outputs but its labels (%s) have %zu lines: give "
-			    "the model its own labels file (a *.txt in its "
-			    "resource) with one line per output",
-			    m->source.c_str(), scores.numel(),
-			    m->has_labels ? "the resource's *.txt"
-					  : vtorch::labels_path(
-						VACCEL_TORCH_DEFAULT_LABELS)
-						.c_str(),
-			    labels->size());
+		torch_error(
+		    "image_classify: model %s has %" PRId64
+		    " outputs but its labels (%s) have %zu lines: give "
+		    "the model its own labels file (a *.txt in its "
+		    "resource) with one line per output",
+		    m->source.c_str(), scores.numel(),
+		    m->has_labels
+			? "the resource's *.txt"
+			: vtorch::labels_path(default_labels().c_str()).c_str(),
+		    labels->size());
 		return VACCEL_EINVAL;
 	}
 	const int64_t best = scores.argmax().item<int64_t>();

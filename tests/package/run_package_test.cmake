@@ -48,4 +48,37 @@ run(${CMAKE_COMMAND} -E env VACCEL_PLUGINS=libvaccel-noop.so ${WORK_DIR}/consume
 if(NOT last_out MATCHES "noop: ok")
   message(FATAL_ERROR "pkg-config consumer printed: ${last_out}")
 endif()
+# 3. The data in share/vaccel, used from the scratch prefix (nothing in it
+# may point back at the build tree or at /usr).
+foreach(f labels/imagenet.txt labels/fashion_mnist.txt images/example.jpg
+          input/input_2048.csv models/cnn_trace.pt
+          models/fashion_mnist/torch/model.cfg
+          models/fashion_mnist/opencv/fashion_mnist.onnx)
+  if(NOT EXISTS ${prefix}/share/vaccel/${f})
+    message(FATAL_ERROR "install is missing share/vaccel/${f}")
+  endif()
+endforeach()
+if(WITH_TORCH)
+  set(data ${prefix}/share/vaccel)
+  file(GLOB samples ${data}/images/fashion/*.png)
+  run(${CMAKE_COMMAND} -E env VACCEL_PLUGINS=libvaccel-torch.so
+      ${prefix}/bin/classify_batch ${data}/models/fashion_mnist/torch
+      ${data}/images/fashion)
+  # Each sample's name carries its true label (0002_trouser.png).
+  string(REGEX MATCHALL "result [^\n]*" lines "${last_out}")
+  list(LENGTH lines n)
+  if(NOT n EQUAL 10)
+    message(FATAL_ERROR "classify_batch from the install: ${last_out}")
+  endif()
+  # The default labels, found relative to the installed plugin: upstream's
+  # 10-output model against them is refused with the path in the message.
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env VACCEL_PLUGINS=libvaccel-torch.so
+                  ${prefix}/bin/classify ${data}/images/example.jpg 1
+                  ${data}/models/cnn_trace.pt
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(FIND "${err}" "${data}/labels/imagenet.txt" at)
+  if(rc EQUAL 0 OR at EQUAL -1)
+    message(FATAL_ERROR "default labels not found in the prefix (rc ${rc}): ${err}")
+  endif()
+endif()
 message(STATUS "package test passed")
