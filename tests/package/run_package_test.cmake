@@ -70,6 +70,17 @@ if(WITH_TORCH)
   if(NOT n EQUAL 10)
     message(FATAL_ERROR "classify_batch from the install: ${last_out}")
   endif()
+  foreach(line IN LISTS lines)
+    if(NOT line MATCHES "/[0-9]+_([a-z-]+)\\.png (.+) [0-9]+$")
+      message(FATAL_ERROR "unexpected line: ${line}")
+    endif()
+    set(truth ${CMAKE_MATCH_1})
+    string(TOLOWER "${CMAKE_MATCH_2}" label)
+    string(REGEX REPLACE "[ /]" "-" label "${label}")
+    if(NOT label STREQUAL truth)
+      message(FATAL_ERROR "installed model: ${line} (expected ${truth})")
+    endif()
+  endforeach()
   # The default labels, found relative to the installed plugin: upstream's
   # 10-output model against them is refused with the path in the message.
   execute_process(COMMAND ${CMAKE_COMMAND} -E env VACCEL_PLUGINS=libvaccel-torch.so
