@@ -287,10 +287,16 @@ void TenantWorkers::define(const std::string &tenant, std::string policy_text)
 
 void TenantWorkers::retire(const std::string &tenant)
 {
-	std::lock_guard lock(mu_);
-	// The supervisor reaps it when its channel ends.
-	if (auto it = workers_.find(tenant); it != workers_.end())
-		::kill(it->second.pid, SIGKILL);
+	Worker w;
+	{
+		std::lock_guard lock(mu_);
+		auto it = workers_.find(tenant);
+		if (it == workers_.end())
+			return;
+		w = std::move(it->second);
+		workers_.erase(it);
+	}
+	bury(tenant, std::move(w), "its sandbox detached");
 }
 
 pid_t TenantWorkers::worker_pid(const std::string &tenant)
@@ -316,20 +322,19 @@ bool TenantWorkers::collect(Worker &w)
 	}
 }
 
-void TenantWorkers::bury(const std::string &tenant, Worker w, bool retired)
+void TenantWorkers::bury(const std::string &tenant, Worker w,
+			 const char *retired)
 {
-	// Its channel ended: it exited, or misbehaved, or idled, and is
-	// ended now.
+	// Its channel ended (it exited, or misbehaved), or the agent ends it
+	// on purpose (@p retired says why).
 	::kill(w.pid, SIGKILL);
 	int status = 0;
 	while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
 	}
-	if (retired) {
+	if (retired != nullptr) {
 		audit::event("worker-retired",
 			     "tenant " + tenant + ": worker process " +
-				 std::to_string(w.pid) + " ended after " +
-				 std::to_string(kIdleRetire.count()) +
-				 " s without connections");
+				 std::to_string(w.pid) + " ended: " + retired);
 		return;
 	}
 	audit::event("worker-exited", "tenant " + tenant + ": worker process " +
@@ -394,7 +399,8 @@ void TenantWorkers::supervise()
 		for (auto &[name, w] : dead)
 			bury(name, std::move(w));
 		for (auto &[name, w] : idle)
-			bury(name, std::move(w), true);
+			bury(name, std::move(w),
+			     "no connections for 5 minutes");
 	}
 }
 

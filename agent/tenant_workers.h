@@ -105,7 +105,8 @@ public:
 	// A launcher gave @p tenant its own policy (policy.h,
 	// parse_tenant_policy text): its workers are started with it.
 	void define(const std::string &tenant, std::string policy_text);
-	// Ends @p tenant's worker and its connections (a detached sandbox).
+	// Ends @p tenant's worker and its connections (a detached sandbox;
+	// audited as worker-retired).
 	void retire(const std::string &tenant);
 	// The pid of @p tenant's worker; -1 when none runs (tests, logs).
 	pid_t worker_pid(const std::string &tenant);
@@ -128,7 +129,8 @@ private:
 	bool collect(Worker &w);
 	// Ends @p w (no longer in workers_) and waits for it; called without
 	// the lock, since the wait can take a while (a GPU context's end).
-	void bury(const std::string &tenant, Worker w, bool retired = false);
+	void bury(const std::string &tenant, Worker w,
+		  const char *retired = nullptr);
 	// Moves the workers idle for kIdleRetire out of workers_ into @p out.
 	void take_idle(std::vector<std::pair<std::string, Worker>> *out);
 	void wake() noexcept;

@@ -179,6 +179,14 @@ string(CONCAT CPACK_COMPONENT_TOOLS_DESCRIPTION
     "vAccel command-line tools\n"
     "vaccel (info, run, bench, agent) and vaccel-vm, the launcher that boots\n"
     "a VM guest with a per-sandbox vaccel-agent wired to it.")
+set(CPACK_DEBIAN_DATA_PACKAGE_NAME vaccel-data)
+set(CPACK_DEBIAN_DATA_PACKAGE_ARCHITECTURE all)
+set(CPACK_DEBIAN_DATA_PACKAGE_SECTION misc)
+string(CONCAT CPACK_COMPONENT_DATA_DESCRIPTION
+    "vAccel data: example images, labels and models\n"
+    "share/vaccel in upstream's layout (images, labels, models, input): the\n"
+    "ImageNet labels the torch plugin uses by default, and a Fashion-MNIST\n"
+    "classifier as ready model directories for the torch and opencv plugins.")
 string(CONCAT CPACK_COMPONENT_PYTHON_DESCRIPTION
     "vAccel Python bindings\n"
     "The vaccel Python module: sessions, resources and every operation,\n"

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <map>
 
 namespace
 {
@@ -62,6 +63,9 @@ protected:
 		const Reply r = admin_->raw(tr::kServiceLauncher, "Attach",
 					    req.SerializeAsString());
 		EXPECT_EQ(r.code, RpcCode::Ok) << r.message;
+		rpc::ext::AttachResponse resp;
+		EXPECT_TRUE(resp.ParseFromString(r.payload));
+		sandbox_[tenant] = resp.sandbox();
 		return tr::parse_address(req.address()).value();
 	}
 
@@ -81,6 +85,7 @@ protected:
 	std::unique_ptr<AgentProcess> agent_;
 	std::unique_ptr<Client> admin_;
 	tr::Address good_, evil_;
+	std::map<std::string, uint64_t> sandbox_; // tenant -> its sandbox id
 };
 
 TEST_F(Isolation, CrashEndsOnlyTheCrashingTenantsWorker)
@@ -271,6 +276,27 @@ TEST_F(Isolation, AcceleratorCapReachesOnlyItsTenantsWorker)
 		EXPECT_EQ(e.rfind("VACCEL_ACCELERATOR_BYTES=", 0),
 			  std::string::npos)
 		    << e;
+}
+
+// Detaching a tenant's sandbox ends its worker on purpose: audited as
+// retired, not as a worker that died.
+TEST_F(Isolation, DetachRetiresTheWorker)
+{
+	Client good(good_);
+	ASSERT_NE(good.session(), 0);
+	ASSERT_EQ(child_pids(agent_->pid()).size(), 1U);
+	rpc::ext::DetachRequest d;
+	d.set_sandbox(sandbox_.at("good"));
+	EXPECT_EQ(
+	    admin_->raw(tr::kServiceLauncher, "Detach", d.SerializeAsString())
+		.code,
+	    RpcCode::Ok);
+	for (int i = 0; i < 200 && audited("worker-retired", "good") == 0; ++i)
+		std::this_thread::sleep_for(10ms);
+	EXPECT_EQ(audited("worker-retired", "its sandbox detached"), 1U)
+	    << agent_->err();
+	EXPECT_EQ(audited("worker-exited", "good"), 0U) << agent_->err();
+	EXPECT_TRUE(child_pids(agent_->pid()).empty());
 }
 
 // A per-process cap cannot hold tenants that share a process: without
