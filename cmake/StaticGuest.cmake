@@ -106,7 +106,8 @@ target_link_options(vaccel_guest INTERFACE -static -pthread)
 # ---- static example binaries ------------------------------------------------
 add_library(vaccel_guest_examples_common STATIC
   ${PROJECT_SOURCE_DIR}/examples/common/example.c
-  ${PROJECT_SOURCE_DIR}/examples/common/input.c)
+  ${PROJECT_SOURCE_DIR}/examples/common/input.c
+  ${PROJECT_SOURCE_DIR}/examples/common/results.c)
 set_target_properties(vaccel_guest_examples_common PROPERTIES
   ARCHIVE_OUTPUT_DIRECTORY ${VACCEL_GUEST_BUILD_DIR}/lib
   POSITION_INDEPENDENT_CODE OFF)

@@ -8,9 +8,14 @@
  *   <program> <image_file> [iterations] [model_path]
  *
  * With a model path, the model is registered with the session as a MODEL
- * resource, where the backend finds it.
+ * resource, where the backend finds it. After the result image's path, the
+ * summary the plugin wrote next to it, if any, is printed a line at a time
+ * ("detection result: <class> <score> <x1> <y1> <x2> <y2> <label>" from
+ * the opencv plugin); with EXAMPLE_RESULTS_DIR set, the result files are
+ * copied there, since the session's run directory goes with the session.
  */
 #include "common/example.h"
+#include "common/results.h"
 
 #include <vaccel.h>
 
@@ -194,6 +199,10 @@ int main(int argc, char *argv[])
 		if (op == VACCEL_OP_IMAGE_CLASSIFY)
 			printf("%s tags: %s\n", label, (const char *)out.text);
 		printf("%s imagename: %s\n", label, (const char *)out.imgname);
+		example_print_summary(label, (const char *)out.imgname);
+		ret = example_keep_results((const char *)out.imgname);
+		if (ret)
+			break;
 	}
 
 	free(image);

@@ -18,7 +18,13 @@ then prints each image's labels against the ground truth, per path the
 accuracy and the p50/p99 time of one classification call, and whether
 every path gave the same label for every image (exit status 1 if not).
 
-  scripts/main_job.py [--build build/default] [--images 100] [--no-vm]
+Last, text detection with a real pretrained model: PaddleOCR's PP-OCRv4
+detector (models/ppocr_det) finds the lines of text in an image rendered
+here, through the detect example (examples/image.c) and the opencv plugin;
+the boxes it prints are matched against the lines drawn (exit status 1 if a
+line has no box; scripts/ocr_step.py).
+
+  scripts/main_job.py [--build build/default] [--images 100] [--no-vm] [--keep]
 """
 import argparse
 import gzip
@@ -31,6 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import ocr_step
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASET = "/usr/share/datasets/fashion-mnist"
@@ -220,12 +228,12 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the working directory")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
-    for tool in ("classify_batch", "vaccel-agent", "vaccel-vm"):
+    for tool in ("classify_batch", "detect", "vaccel-agent", "vaccel-vm"):
         if not os.path.exists(os.path.join(args.build, "bin", tool)):
             sys.exit("main job: %s/bin/%s is missing: build first (cmake --preset default && "
                      "cmake --build --preset default)" % (args.build, tool))
     work = tempfile.mkdtemp(prefix="vaccel-main-job-")
-    steps = 4 if args.no_vm else 5
+    steps = 5 if args.no_vm else 6
     results = {}
     started = time.time()
     agent = None
@@ -262,9 +270,11 @@ def main():
             if missing:
                 raise Failure("%s: no result for %d images (%s...)" % (p, len(missing), missing[0]))
         same = report(truth, results)
+        say("\n[%d/%d] %s" % (steps, steps, ocr_step.TITLE))
+        found = ocr_step.run(args.build, os.path.join(work, "ocr"), args.keep, say)
         say("\nmain job: %.0f s" % (time.time() - started))
-        return 0 if same else 1
-    except (Failure, subprocess.TimeoutExpired) as e:
+        return 0 if same and found else 1
+    except (Failure, ocr_step.Failure, subprocess.TimeoutExpired) as e:
         say("main job failed: %s" % e)
         return 1
     finally:

@@ -3,7 +3,9 @@
 # default preset (build/default, the tree the README and docs refer to),
 # then classifies 100 Fashion-MNIST test images with the shipped model
 # natively (torch and opencv plugins), through a local vaccel-agent, and
-# from inside a QEMU guest booted by vaccel-vm (scripts/main_job.py).
+# from inside a QEMU guest booted by vaccel-vm, and last finds the lines of
+# a rendered text image with PaddleOCR's detector through the opencv plugin
+# (scripts/main_job.py).
 # Arguments go to scripts/main_job.py (--images N, --no-vm, --keep).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -19,6 +19,8 @@ PACKAGES=(
   libtorch-dev python3-torch libopencv-dev libopenblas-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   dataset-fashion-mnist python3-numpy python3-pil zlib1g-dev
+  # the main job's text detection step renders its text with DejaVu Sans
+  fonts-dejavu-core
   # bindings and tools (issue 6)
   pybind11-dev python3-dev python3-pytest libcli11-dev nlohmann-json3-dev
   python3-pip python3-setuptools python3-wheel

@@ -20,6 +20,7 @@
 #include "common.h"
 #include "model.h"
 #include "settings.h"
+#include "text_map.h"
 #include "vision.h"
 
 #include <vaccel.h>
@@ -491,8 +492,13 @@ void run(const Request &r)
 		break;
 	}
 	case Task::Detect: {
-		const auto ds = ocv::decode_detections(
-		    out, cv::Size(spec.width, spec.height), image.size(), st);
+		// The output's shape says what kind of detector it is.
+		const auto ds =
+		    ocv::is_text_map(out)
+			? ocv::decode_text_map(out, image.size(), st)
+			: ocv::decode_detections(
+			      out, cv::Size(spec.width, spec.height),
+			      image.size(), st);
 		for (const auto &d : ds)
 			summary << strformat(
 			    "%d %.4f %.2f %.2f %.2f %.2f %s\n", d.cls,

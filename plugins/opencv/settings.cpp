@@ -35,6 +35,8 @@ const std::vector<std::string> &known_keys()
 	    "swap_rb",
 	    "detect_threshold",
 	    "nms_threshold",
+	    "text_threshold",
+	    "unclip_ratio",
 	    "pose_threshold",
 	    "segment_alpha",
 	    "depth_colormap",
@@ -252,6 +254,13 @@ void apply_settings(Settings &s, const KeyValues &kv, const std::string &origin,
 		} else if (key == "save_tensors") {
 			if (!parse_bool(value, s.save_tensors))
 				bad("expected 0 or 1");
+		} else if (key == "unclip_ratio") {
+			// DB models are trained on regions shrunk by a ratio
+			// under 1 and PaddleOCR grows them back by 1.5 to 2;
+			// 10 is far beyond any use.
+			if (!parse_double(value, s.unclip_ratio) ||
+			    s.unclip_ratio < 0.0 || s.unclip_ratio > 10.0)
+				bad("expected a number from 0 to 10");
 		} else if (key == "depth_colormap") {
 			if (!parse_colormap(value, s.depth_colormap))
 				bad("expected none, jet, inferno, magma, "
@@ -264,6 +273,8 @@ void apply_settings(Settings &s, const KeyValues &kv, const std::string &origin,
 				s.detect_threshold = d;
 			else if (key == "nms_threshold")
 				s.nms_threshold = d;
+			else if (key == "text_threshold")
+				s.text_threshold = d;
 			else if (key == "pose_threshold")
 				s.pose_threshold = d;
 			else if (key == "segment_alpha")

@@ -33,6 +33,12 @@ struct Settings {
 	// Postprocessing.
 	double detect_threshold = 0.5;
 	double nms_threshold = 0.45;
+	// Text probability maps (DB-style detectors, see text_map.h): the
+	// probability above which a pixel is text, and how far a region's box
+	// grows (area * ratio / perimeter on each side; 0: not at all). The
+	// defaults are PaddleOCR's.
+	double text_threshold = 0.3;
+	double unclip_ratio = 1.5;
 	double pose_threshold = 0.1;
 	double segment_alpha = 0.0; // 0: the colour mask alone
 	int depth_colormap = -1;    // -1: grayscale, else cv::COLORMAP_*

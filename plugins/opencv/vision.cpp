@@ -21,17 +21,6 @@ namespace ocv
 namespace
 {
 
-// A float32 continuous view of a network output (copied only if needed).
-cv::Mat as_float(const cv::Mat &m)
-{
-	cv::Mat f = m;
-	if (f.depth() != CV_32F)
-		m.convertTo(f, CV_32F);
-	if (!f.isContinuous())
-		f = f.clone();
-	return f;
-}
-
 bool all_finite(std::initializer_list<double> vs)
 {
 	return std::all_of(vs.begin(), vs.end(),
@@ -71,6 +60,16 @@ void put_tag(cv::Mat &img, const std::string &text, cv::Point org,
 }
 
 } // namespace
+
+cv::Mat as_float(const cv::Mat &m)
+{
+	cv::Mat f = m;
+	if (f.depth() != CV_32F)
+		m.convertTo(f, CV_32F);
+	if (!f.isContinuous())
+		f = f.clone();
+	return f;
+}
 
 cv::Mat decode_image(const void *img, size_t len)
 {
@@ -179,8 +178,9 @@ std::vector<Detection> decode_detections(const cv::Mat &out, cv::Size net,
 			   (sh.size() == 3 && sh[0] == 1 && sh[2] == 6);
 	if (!ssd && !rows6)
 		OCV_FAIL(VACCEL_EINVAL,
-			 "detection output %s is not [1, 1, N, 7] (SSD) or "
-			 "[N, 6] / [1, N, 6] (x1, y1, x2, y2, score, class)",
+			 "detection output %s is not [1, 1, N, 7] (SSD), "
+			 "[N, 6] / [1, N, 6] (x1, y1, x2, y2, score, class) "
+			 "or [1, 1, H, W] (a text probability map)",
 			 shape_str(out).c_str());
 	const cv::Mat f = as_float(out);
 	const size_t width = ssd ? 7 : 6;

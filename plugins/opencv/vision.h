@@ -33,6 +33,9 @@ cv::Mat decode_image(const void *img, size_t len);
 cv::Mat make_input(const cv::Mat &bgr, const InputSpec &spec,
 		   const Settings &s);
 
+// A float32 continuous view of a network output (copied only if needed).
+cv::Mat as_float(const cv::Mat &m);
+
 // Shape of a tensor as a vector ("[1, 3, 4, 4]" through shape_str()).
 std::vector<int> shape_of(const cv::Mat &m);
 std::string shape_str(const cv::Mat &m);
@@ -49,7 +52,8 @@ struct Detection {
 // Detections from a [1,1,N,7] (SSD: id, class, score, x1, y1, x2, y2,
 // normalised) or [N,6] / [1,N,6] (x1, y1, x2, y2, score, class, in network
 // input pixels) tensor, scaled to @p image, thresholded and with per-class
-// non-maximum suppression, by decreasing score.
+// non-maximum suppression, by decreasing score. Text probability maps
+// [1,1,H,W] have their own decoder (text_map.h).
 std::vector<Detection> decode_detections(const cv::Mat &out, cv::Size net,
 					 cv::Size image, const Settings &s);
 

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "onnx_input.h"
 #include "settings.h"
+#include "text_map.h"
 #include "vision.h"
 
 #include "opencv_test.h"
@@ -122,7 +123,8 @@ TEST(Settings, FileAndValues)
 	    "# comment\n\n  Input_Size = 32x24 \nmean=0.1, 0.2,0.3 # rgb\n"
 	    "std = 2\nswap_rb = off\ngrayscale = yes\nscale=1\n"
 	    "detect_threshold = 0.25\nnms_threshold=0\npose_threshold=1\n"
-	    "segment_alpha=0.75\ndepth_colormap = Viridis\nsave_tensors=true\n",
+	    "segment_alpha=0.75\ndepth_colormap = Viridis\nsave_tensors=true\n"
+	    "text_threshold = 0.2\nunclip_ratio = 2.5\n",
 	    "x.cfg");
 	ocv::Settings s;
 	ocv::apply_settings(s, kv, "x.cfg", false);
@@ -139,6 +141,8 @@ TEST(Settings, FileAndValues)
 	EXPECT_EQ(s.segment_alpha, 0.75);
 	EXPECT_EQ(s.depth_colormap, cv::COLORMAP_VIRIDIS);
 	EXPECT_TRUE(s.save_tensors);
+	EXPECT_EQ(s.text_threshold, 0.2);
+	EXPECT_EQ(s.unclip_ratio, 2.5);
 	// A square size.
 	ocv::apply_settings(s, {{"input_size", "7"}}, "x", false);
 	EXPECT_EQ(s.width, 7);
@@ -173,6 +177,9 @@ TEST(Settings, Errors)
 	    {"nms_threshold", "-0.1"},
 	    {"segment_alpha", "x"},
 	    {"depth_colormap", "rainbow"},
+	    {"text_threshold", "1.5"},
+	    {"unclip_ratio", "-1"},
+	    {"unclip_ratio", "11"},
 	};
 	for (const auto &[k, v] : bad) {
 		ocv::Settings s;
@@ -402,6 +409,102 @@ TEST(Decode, PoseAndDepth)
 	const cv::Mat flat = ocv::decode_depth(
 	    tensor({1, 1, 1, 2}, {4, 4}), cv::Size(3, 3), nullptr, nullptr);
 	EXPECT_EQ(cv::countNonZero(flat), 0);
+}
+
+// A [1, 1, 40, 80] probability map of background 0.01 with regions whose
+// boxes are worked out by hand; the image is 160x120 (x * 2, y * 3).
+cv::Mat text_map_fixture()
+{
+	const int dims[] = {1, 1, 40, 80};
+	cv::Mat out(4, dims, CV_32F, cv::Scalar(0.01F));
+	cv::Mat map(40, 80, CV_32F, out.ptr<float>());
+	map(cv::Rect(10, 5, 20, 8)).setTo(0.9F); // A: pixels x 10..29, y 5..12
+	// B: mean 0.6, half its pixels at 0.4 (above text_threshold).
+	map(cv::Rect(40, 20, 15, 12)).setTo(0.4F);
+	map(cv::Rect(55, 20, 15, 12)).setTo(0.8F);
+	map(cv::Rect(70, 33, 10, 7)).setTo(0.95F); // C: in the corner
+	map(cv::Rect(5, 25, 16, 11)).setTo(0.2F);  // under text_threshold
+	map(cv::Rect(75, 2, 2, 2)).setTo(0.95F);   // sides under 3 pixels
+	map(cv::Rect(10, 38, 50, 1)).setTo(0.99F); // a one-pixel line
+	return out;
+}
+
+void expect_box(const ocv::Detection &d, double x1, double y1, double x2,
+		double y2, float score)
+{
+	EXPECT_EQ(d.cls, 0);
+	EXPECT_NEAR(d.score, score, 1e-5);
+	EXPECT_NEAR(d.box.x, x1, 1e-3);
+	EXPECT_NEAR(d.box.y, y1, 1e-3);
+	EXPECT_NEAR(d.box.x + d.box.width, x2, 1e-3);
+	EXPECT_NEAR(d.box.y + d.box.height, y2, 1e-3);
+}
+
+TEST(Decode, TextMapRegionsToBoxes)
+{
+	const cv::Mat out = text_map_fixture();
+	const cv::Size image(160, 120);
+	ocv::Settings s;
+	EXPECT_EQ(s.text_threshold, 0.3); // PaddleOCR's defaults
+	EXPECT_EQ(s.unclip_ratio, 1.5);
+	s.unclip_ratio = 0;
+	// Boxes through the outermost pixel centres (PaddleOCR's geometry),
+	// scaled to the image; by decreasing score.
+	auto ds = ocv::decode_text_map(out, image, s);
+	ASSERT_EQ(ds.size(), 3U);
+	expect_box(ds[0], 140, 99, 158, 117, 0.95F); // C
+	expect_box(ds[1], 20, 15, 58, 36, 0.9F);     // A
+	expect_box(ds[2], 80, 60, 138, 93, 0.6F);    // B
+
+	// Grown by d = w * h * ratio / (2 (w + h)) on each side: A is 19x7
+	// between pixel centres, d = 133 * 1.5 / 52; C (9x6) grows past the
+	// image's corner and is clipped to it.
+	s.unclip_ratio = 1.5;
+	ds = ocv::decode_text_map(out, image, s);
+	ASSERT_EQ(ds.size(), 3U);
+	const double da = 19.0 * 7 * 1.5 / 52;
+	expect_box(ds[1], (10 - da) * 2, (5 - da) * 3, (29 + da) * 2,
+		   (12 + da) * 3, 0.9F);
+	const double dc = 9.0 * 6 * 1.5 / 30;
+	expect_box(ds[0], (70 - dc) * 2, (33 - dc) * 3, 160, 120, 0.95F);
+
+	// The box score is the region's mean: B goes at 0.61.
+	s.detect_threshold = 0.61;
+	EXPECT_EQ(ocv::decode_text_map(out, image, s).size(), 2U);
+	// With text_threshold under 0.2 the faint region is text too (mean
+	// 0.2, so it needs a box threshold under that).
+	s.text_threshold = 0.1;
+	s.detect_threshold = 0.15;
+	EXPECT_EQ(ocv::decode_text_map(out, image, s).size(), 4U);
+	// Nothing above the threshold: no boxes.
+	s.text_threshold = 0.99;
+	EXPECT_TRUE(ocv::decode_text_map(out, image, s).empty());
+}
+
+TEST(Decode, TextMapShapes)
+{
+	EXPECT_TRUE(
+	    ocv::is_text_map(tensor({1, 1, 2, 3}, std::vector<float>(6))));
+	// SSD's [1, 1, N, 7] and other layouts are not text maps.
+	EXPECT_FALSE(
+	    ocv::is_text_map(tensor({1, 1, 2, 7}, std::vector<float>(14))));
+	EXPECT_FALSE(
+	    ocv::is_text_map(tensor({1, 2, 2, 3}, std::vector<float>(12))));
+	EXPECT_FALSE(
+	    ocv::is_text_map(tensor({1, 2, 3}, std::vector<float>(6))));
+	ocv::Settings s;
+	const cv::Size sz(10, 10);
+	EXPECT_THROW(
+	    ocv::decode_text_map(tensor({1, 6}, std::vector<float>(6)), sz, s),
+	    ocv::PluginError);
+	try {
+		ocv::decode_text_map(tensor({1, 1, 1, 2}, {0.5F, NAN}), sz, s);
+		FAIL();
+	} catch (const ocv::PluginError &e) {
+		EXPECT_EQ(e.code(), VACCEL_EINVAL);
+		EXPECT_STREQ(e.what(),
+			     "text probability map has non-finite values");
+	}
 }
 
 TEST(Decode, PaletteIsDocumented)
