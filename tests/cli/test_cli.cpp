@@ -805,6 +805,12 @@ TEST(Cli, RemoteWithoutAgentExitsWith3)
 	EXPECT_NE(r.err.find("cannot create a vAccel session"),
 		  std::string::npos)
 	    << r.err;
+	r = run({"--remote", "unix:///nonexistent/dir/a.sock", "info"}, {});
+	EXPECT_EQ(r.rc, 3) << describe(r);
+	EXPECT_NE(r.err.find("cannot ask the agent at "
+			     "unix:///nonexistent/dir/a.sock what it serves"),
+		  std::string::npos)
+	    << r.err;
 }
 
 TEST(Cli, AgentServesRemoteBenchAndRun)
