@@ -53,6 +53,23 @@ int fail(const char *what, const std::string &msg)
 	return kExitFailure;
 }
 
+// Why the plugins of the configured list that did not load failed; empty
+// when all loaded. A plugin missing from an agent leaves its ops to another
+// plugin or to none, which nobody would notice before a guest's call (after
+// its VM booted): the agent refuses to start instead.
+std::string plugin_failures()
+{
+	std::string out;
+	for (size_t i = 0; i < vaccel_plugin_failure_count(); ++i) {
+		vaccel_plugin_failure f{};
+		f.struct_size = sizeof(f);
+		if (vaccel_plugin_failure_describe(i, &f) == VACCEL_OK)
+			out +=
+			    (out.empty() ? "" : "; ") + std::string(f.message);
+	}
+	return out;
+}
+
 // The write end of the pipe that carries SIGINT/SIGTERM to main(). A signal
 // handler can reach nothing else, hence a file-scope variable (the only one
 // in the agent). Why not block the signals and read a signalfd: plugins
@@ -385,6 +402,8 @@ int main(int argc, char **argv)
 				    "vAccel runtime failed to start (code " +
 					std::to_string(rc) + ")");
 	}
+	if (const std::string why = plugin_failures(); !why.empty())
+		return fail("plugins", why);
 
 	auto addr = vaccel::transport::parse_address(opts->address);
 	if (!addr)

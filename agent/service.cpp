@@ -213,6 +213,9 @@ Method find_method(std::string_view service, std::string_view method,
 	}
 	if (service == kServiceAdmin && method == "Stats")
 		return {adapt<r::Empty, r::ext::AgentStats, h::agent_stats>};
+	if (service == kServiceAdmin && method == "Plugins")
+		return {
+		    adapt<r::Empty, r::ext::AgentPlugins, h::agent_plugins>};
 	if (!extensions)
 		return {};
 	if (service == kServiceAdmin && method == "Hello")

@@ -22,6 +22,14 @@ run_preset default
 # Loud when a suite CI expects was not built or skipped itself (a missing
 # dependency); prints tests and time per suite.
 /usr/bin/python3 scripts/check_suites.py build/default
+# The presets use Ninja; `cmake -S . -B build` uses Unix Makefiles, which
+# checks more at generate time (CUDA standards and architectures of every
+# target that links CUDA objects: cmake/VaccelCuda.cmake). Configuring and
+# generating with it catches those errors in some 15 s; nothing is built.
+echo "=== [make] Unix Makefiles configure + generate"
+cmake -G "Unix Makefiles" -S . -B build/make-check \
+  -DPython_EXECUTABLE=/usr/bin/python3 >build/make-check.log 2>&1 ||
+  { cat build/make-check.log; exit 1; }
 # The rpc suite once more with reply slots on and every call polling (they
 # are off in its tests otherwise: tests/rpc/rpc_test.h, reply_slots_on).
 echo "=== [default] rpc tests with reply slots"

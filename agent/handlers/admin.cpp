@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// GetProfiler and our AgentAdmin.Stats extension.
+// GetProfiler and our AgentAdmin.Stats and AgentAdmin.Plugins extensions.
 #include "handlers.h"
+
+#include <vaccel.h>
 
 #include <unistd.h>
 
@@ -43,6 +45,27 @@ RpcStatus agent_stats(Context &ctx, Empty &, rpc::ext::AgentStats &resp)
 	    ctx.service.slot_replies().load(std::memory_order_relaxed));
 	resp.set_slot_requests(
 	    ctx.service.slot_requests().load(std::memory_order_relaxed));
+	return RpcStatus::ok();
+}
+
+// Plugins tells anyone who may call ops which plugins serve them (`vaccel
+// info --remote`): the same for every tenant, and nothing about other
+// tenants. Plugin paths stay on the host.
+RpcStatus agent_plugins(Context &, Empty &, rpc::ext::AgentPlugins &resp)
+{
+	for (size_t i = 0; i < vaccel_plugin_count(); ++i) {
+		vaccel_plugin_desc d{};
+		d.struct_size = sizeof(d);
+		if (vaccel_plugin_describe(i, &d) != VACCEL_OK)
+			break; // unloaded meanwhile: the list is shorter
+		rpc::ext::PluginInfo *p = resp.add_plugins();
+		p->set_name(d.name);
+		p->set_version(d.version != nullptr ? d.version : "");
+		p->set_vaccel_version(
+		    d.vaccel_version != nullptr ? d.vaccel_version : "");
+		p->set_type(d.type);
+		p->set_ops_mask(d.ops_mask);
+	}
 	return RpcStatus::ok();
 }
 

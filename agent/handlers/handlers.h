@@ -90,6 +90,7 @@ RpcStatus torch_model_run_shm(Context &, std::span<const uint8_t> request,
 RpcStatus get_profiler(Context &, rpc::profiling::Request &,
 		       rpc::profiling::Response &);
 RpcStatus agent_stats(Context &, Empty &, rpc::ext::AgentStats &);
+RpcStatus agent_plugins(Context &, Empty &, rpc::ext::AgentPlugins &);
 
 // Shared by the model handlers (models.cpp): the session and model a
 // request names, both owned by the connection, and a vAccel failure.

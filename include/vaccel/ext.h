@@ -48,6 +48,29 @@ struct vaccel_plugin_desc {
  */
 int vaccel_plugin_describe(size_t index, struct vaccel_plugin_desc *desc);
 
+/** An entry of the plugin list that did not load (see below). */
+struct vaccel_plugin_failure {
+	size_t struct_size;  /**< set by the caller to sizeof(struct ...) */
+	const char *entry;   /**< as listed ("torch", a path...); valid until
+				cleanup */
+	const char *message; /**< why it did not load */
+	int code;            /**< its VACCEL_E* code */
+};
+
+/**
+ * Number of entries of the plugin lists loaded since bootstrap (the
+ * configuration's `plugins`, VACCEL_PLUGINS, vaccel_plugin_parse_and_load())
+ * that failed to load and were skipped.
+ */
+size_t vaccel_plugin_failure_count(void);
+
+/**
+ * Describe the @p index-th such failure (in order) into @p failure.
+ * @return VACCEL_OK, VACCEL_EINVAL (NULL / bad struct_size), VACCEL_ERANGE.
+ */
+int vaccel_plugin_failure_describe(size_t index,
+				   struct vaccel_plugin_failure *failure);
+
 /**
  * The function a plugin registered for @p op (for tools and benchmarks that
  * call a backend directly). @return VACCEL_OK, VACCEL_EINVAL,

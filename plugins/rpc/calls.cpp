@@ -42,10 +42,17 @@ Result<ReplyBytes> CallTable::await(const std::shared_ptr<Pending> &call,
 		}
 		if (!call->done && dl && Clock::now() >= *dl) {
 			pending_.erase(id);
-			return Status::error(
-			    VACCEL_EIO,
-			    "no reply within %lld ms (VACCEL_RPC_TIMEOUT_MS)",
-			    static_cast<long long>(call_timeout_.count()));
+			// Calls wait VACCEL_RPC_TIMEOUT_MS; one that waits
+			// another timeout (the handshake: link.cpp) names it
+			// itself, told by the cause.
+			return Status::error(VACCEL_EIO,
+					     "no reply within %lld ms "
+					     "(VACCEL_RPC_TIMEOUT_MS=%lld)",
+					     static_cast<long long>(
+						 call_timeout_.count()),
+					     static_cast<long long>(
+						 call_timeout_.count()))
+			    .with(base::Cause::TimedOut);
 		}
 	}
 	if (!call->status)

@@ -15,6 +15,21 @@ namespace vaccel::rpc_plugin
 namespace
 {
 
+// Connecting, the TLS handshake and the Hello exchange all wait at most
+// VACCEL_RPC_CONNECT_TIMEOUT_MS: when that fired, the message says so
+// (a call's own timeout message would name VACCEL_RPC_TIMEOUT_MS).
+Status connect_failed(const Config &cfg, const Status &st, const char *step)
+{
+	std::string why = st.message();
+	if (st.cause() == base::Cause::TimedOut)
+		why = std::string(step) + " took longer than " +
+		      std::to_string(cfg.connect_timeout.count()) +
+		      " ms (VACCEL_RPC_CONNECT_TIMEOUT_MS=" +
+		      std::to_string(cfg.connect_timeout.count()) + ")";
+	return Status(VACCEL_EIO,
+		      "cannot connect to " + cfg.address_text + ": " + why);
+}
+
 // Asks what the agent supports beyond upstream's protocol; an upstream
 // agent answers UNIMPLEMENTED and gets plain calls only.
 Result<Features> negotiate(Connection &conn, const Config &cfg)
@@ -31,8 +46,7 @@ Result<Features> negotiate(Connection &conn, const Config &cfg)
 	if (!st) {
 		if (st.code() == VACCEL_ENOTSUP)
 			return f;
-		return Status(VACCEL_EIO, "cannot talk to " + cfg.address_text +
-					      ": " + st.message());
+		return connect_failed(cfg, st, "the handshake (Hello)");
 	}
 	using K = transport::Address::Kind;
 	const bool local =
@@ -95,17 +109,13 @@ Result<std::shared_ptr<Connection>> Link::open()
 {
 	auto stream = transport::connect(cfg_.address, cfg_.connect_timeout);
 	if (!stream)
-		return Status(VACCEL_EIO, "cannot connect to " +
-					      cfg_.address_text + ": " +
-					      stream.status().message());
+		return connect_failed(cfg_, stream.status(), "connecting");
 	if (cfg_.tls) {
 		Status st = transport::tls_connect(
 		    stream.value(), *cfg_.tls, cfg_.tls_server_name,
 		    transport::deadline_in(cfg_.connect_timeout));
 		if (!st)
-			return Status(VACCEL_EIO, "cannot connect to " +
-						      cfg_.address_text + ": " +
-						      st.message());
+			return connect_failed(cfg_, st, "the TLS handshake");
 	}
 	auto conn = std::make_shared<Connection>(std::move(stream).value(),
 						 ++last_generation_, cfg_);

@@ -81,6 +81,26 @@ int vaccel_plugin_describe(size_t index, struct vaccel_plugin_desc *desc)
 	return VACCEL_OK;
 }
 
+size_t vaccel_plugin_failure_count(void)
+{
+	return runtime().plugins().failure_count();
+}
+
+int vaccel_plugin_failure_describe(size_t index,
+				   struct vaccel_plugin_failure *failure)
+{
+	if (failure == nullptr ||
+	    failure->struct_size < sizeof(vaccel_plugin_failure))
+		return VACCEL_EINVAL;
+	const auto *f = runtime().plugins().failure(index);
+	if (f == nullptr)
+		return VACCEL_ERANGE;
+	failure->entry = f->entry.c_str();
+	failure->message = f->status.message().c_str();
+	failure->code = f->status.code();
+	return VACCEL_OK;
+}
+
 int vaccel_plugin_get_op(const char *plugin_name, vaccel_op_type_t op,
 			 void **func)
 {

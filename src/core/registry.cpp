@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/registry.h"
 
+#include "core/plugin_path.h"
 #include "core/runtime.h"
 
 #include <cstdio>
@@ -26,17 +27,6 @@ bool parse_version(const char *s, Version &v)
 	if (*s == 'v')
 		++s;
 	return std::sscanf(s, "%d.%d.%d", &v.major, &v.minor, &v.patch) == 3;
-}
-
-// Directory holding libvaccel.so: bare plugin names are also looked up
-// there, so an installed or build tree works without LD_LIBRARY_PATH.
-std::string own_dir()
-{
-	Dl_info info{};
-	if (dladdr(reinterpret_cast<void *>(&own_dir), &info) == 0 ||
-	    info.dli_fname == nullptr)
-		return {};
-	return std::filesystem::path(info.dli_fname).parent_path().string();
 }
 
 } // namespace
@@ -81,31 +71,42 @@ Status check_plugin_version(const char *plugin_vaccel_version,
 	return Status::ok();
 }
 
+namespace
+{
+
+// Opens the library an entry names (plugin_path.h says where it is looked
+// for).
+Result<std::pair<void *, std::string>> open_plugin(const std::string &entry)
+{
+	const std::vector<SearchDir> dirs = plugin_search_dirs();
+	const PluginLocation loc = locate_plugin(entry, dirs);
+	void *dl = dlopen(loc.path.c_str(), RTLD_NOW | RTLD_LOCAL);
+	if (dl != nullptr)
+		return std::pair{dl, loc.path};
+	const char *e = dlerror();
+	const std::string why = e != nullptr ? e : "unknown error";
+	// A file found here that does not load: its loader error is the
+	// useful one (a missing dependency, a wrong architecture...).
+	if (!loc.system_search)
+		return Status::error(VACCEL_ENOENT, "cannot load plugin %s: %s",
+				     entry.c_str(), why.c_str());
+	// The system search's failure may be "not found" or a found file
+	// that does not load: both are told.
+	return Status::error(
+	    VACCEL_ENOENT, "cannot load plugin %s: %s (system loader: %s)",
+	    entry.c_str(), plugin_not_found(entry, dirs).c_str(), why.c_str());
+}
+
+} // namespace
+
 Status PluginRegistry::load(const std::string &lib, bool version_ignore)
 {
 	if (lib.empty())
 		return Status(VACCEL_EINVAL, "empty plugin name");
-	// A bare name is searched the way dlopen() does (LD_LIBRARY_PATH,
-	// ld.so.cache), then in libvaccel's own directory.
-	std::string path = lib;
-	void *dl = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-	if (dl == nullptr) {
-		const char *e = dlerror();
-		std::string err = e ? e : "unknown error";
-		const std::string dir = own_dir();
-		if (lib.find('/') == std::string::npos && !dir.empty()) {
-			path = (std::filesystem::path(dir) / lib).string();
-			dl = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-			if (dl == nullptr && (e = dlerror()) != nullptr &&
-			    std::filesystem::exists(path))
-				err = e; // the file exists: its error is the
-					 // useful one
-		}
-		if (dl == nullptr)
-			return Status::error(VACCEL_ENOENT,
-					     "cannot load plugin %s: %s",
-					     lib.c_str(), err.c_str());
-	}
+	auto opened = open_plugin(lib);
+	if (!opened)
+		return opened.status();
+	auto [dl, path] = std::move(opened).value();
 	auto *sym = static_cast<vaccel_plugin **>(dlsym(dl, "vaccel_plugin"));
 	if (sym == nullptr || *sym == nullptr || (*sym)->info == nullptr ||
 	    (*sym)->info->name == nullptr) {
@@ -200,6 +201,8 @@ Status PluginRegistry::load_list(const std::string &list, bool version_ignore)
 		Status st = load(entry, version_ignore);
 		if (!st.is_ok()) {
 			vaccel_error("%s; skipping it", st.message().c_str());
+			std::unique_lock lock(mu_);
+			failures_.push_back({entry, st});
 			if (first.is_ok())
 				first = st;
 		}
@@ -284,6 +287,7 @@ void PluginRegistry::unload_all()
 	{
 		std::unique_lock lock(mu_);
 		plugins.swap(plugins_);
+		failures_.clear();
 		tables_.clear();
 		generation_.fetch_add(1, std::memory_order_acq_rel);
 	}
@@ -312,6 +316,18 @@ std::vector<const Plugin *> PluginRegistry::list()
 	for (const auto &p : plugins_)
 		out.push_back(p.get());
 	return out;
+}
+
+size_t PluginRegistry::failure_count()
+{
+	std::shared_lock lock(mu_);
+	return failures_.size();
+}
+
+const LoadFailure *PluginRegistry::failure(size_t index)
+{
+	std::shared_lock lock(mu_);
+	return index < failures_.size() ? &failures_[index] : nullptr;
 }
 
 const Plugin *PluginRegistry::find(const std::string &name)

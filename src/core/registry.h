@@ -16,6 +16,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,12 @@ struct Plugin {
 	[[nodiscard]] bool has_session_hooks() const noexcept;
 };
 
+// An entry of a plugin list that did not load, and why.
+struct LoadFailure {
+	std::string entry;
+	Status status;
+};
+
 struct OpEntry {
 	void *func = nullptr;
 	Plugin *plugin = nullptr;
@@ -64,8 +71,8 @@ public:
 
 	// dlopen + version check + init. version_ignore: skip the major check.
 	Status load(const std::string &lib, bool version_ignore);
-	// Load each entry of a ':'-separated list; failures are logged and
-	// skipped. Returns the first failure (or OK).
+	// Load each entry of a ':'-separated list; failures are logged,
+	// recorded (failure()) and skipped. Returns the first failure (or OK).
 	Status load_list(const std::string &list, bool version_ignore);
 	// Register a plugin that is linked into the program (no dlopen).
 	Status add_static(vaccel_plugin *desc, bool version_ignore);
@@ -85,6 +92,10 @@ public:
 	// Snapshot for introspection (pointers stay valid until unload_all).
 	std::vector<const Plugin *> list();
 	const Plugin *find(const std::string &name);
+	// The list entries that failed to load since the last unload_all(),
+	// in order (pointers stay valid until then).
+	size_t failure_count();
+	const LoadFailure *failure(size_t index);
 
 private:
 	Status init_plugin(std::unique_ptr<Plugin> p, bool version_ignore);
@@ -93,6 +104,7 @@ private:
 	    load_mu_; // one load at a time: duplicate check + init + publish
 	std::shared_mutex mu_;
 	std::vector<std::unique_ptr<Plugin>> plugins_;
+	std::deque<LoadFailure> failures_; // a deque: elements never move
 	std::atomic<uint64_t> generation_{1};
 	std::map<unsigned int, const DispatchTable *> tables_; // current gen
 	std::vector<std::unique_ptr<DispatchTable>> all_tables_;

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -181,17 +182,46 @@ std::vector<float> sgemm_matrices(uint64_t seed, size_t count)
 
 // ---- help, version, usage errors --------------------------------------
 
+// The names listed in a help text's Subcommands section (each line's
+// first word), in order.
+std::vector<std::string> listed_subcommands(const std::string &help)
+{
+	std::vector<std::string> out;
+	const size_t at = help.find("Subcommands:");
+	if (at == std::string::npos)
+		return out;
+	std::istringstream in(help.substr(at));
+	std::string line;
+	std::getline(in, line); // the heading
+	while (std::getline(in, line) && !line.empty() && line[0] == ' ') {
+		std::istringstream words(line);
+		std::string w;
+		words >> w;
+		out.push_back(w);
+	}
+	return out;
+}
+
 TEST(Cli, HelpListsSubcommandsAndExitCodes)
 {
 	Result r = run({"--help"});
 	EXPECT_EQ(r.rc, 0) << describe(r);
-	for (const char *s : {"info", "run", "bench", "--remote", "--plugins",
-			      "Exit status", "2 usage error"})
+	for (const char *s :
+	     {"--remote", "--plugins", "Exit status", "2 usage error"})
 		EXPECT_NE(r.out.find(s), std::string::npos) << s;
+	// Every subcommand, `agent` included (it is parsed apart).
+	EXPECT_EQ(listed_subcommands(r.out),
+		  (std::vector<std::string>{"info", "run", "agent", "bench"}))
+	    << r.out;
+	const std::vector<std::string> ops = {"noop", "classify", "sgemm",
+					      "exec", "torch"};
+	for (const char *cmd : {"run", "bench"}) {
+		r = run({cmd, "--help"});
+		EXPECT_EQ(r.rc, 0) << describe(r);
+		EXPECT_EQ(listed_subcommands(r.out), ops) << r.out;
+	}
 	r = run({"bench", "--help"});
-	EXPECT_EQ(r.rc, 0);
-	for (const char *s : {"--iterations", "--duration", "--json", "noop",
-			      "sgemm", "exec", "classify"})
+	for (const char *s : {"--iterations", "--duration", "--json"})
 		EXPECT_NE(r.out.find(s), std::string::npos) << s;
 }
 
@@ -276,6 +306,62 @@ TEST(Cli, InfoTextAndMissingPlugin)
 	json j = parse(r);
 	EXPECT_EQ(j["plugins"].size(), 1U);
 	EXPECT_EQ(j["missing_plugins"], json::array({"/nonexistent/libx.so"}));
+	ASSERT_EQ(j["plugin_errors"].size(), 1U);
+	EXPECT_NE(j["plugin_errors"][0]["message"].get<std::string>().find(
+		      "cannot load plugin /nonexistent/libx.so"),
+		  std::string::npos)
+	    << j.dump(2);
+}
+
+// --plugins takes what VACCEL_PLUGINS takes: short names, file names and
+// paths, all found by the runtime (next to libvaccel here).
+TEST(Cli, PluginsByShortNameFileNameOrPath)
+{
+	Result r =
+	    run({"--plugins", "noop:libvaccel-exec.so", "info", "--json"}, {});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	json j = parse(r);
+	ASSERT_EQ(j["plugins"].size(), 2U) << j.dump(2);
+	EXPECT_EQ(j["plugins"][0]["name"], "noop");
+	EXPECT_EQ(std::filesystem::canonical(
+		      j["plugins"][0]["path"].get<std::string>()),
+		  std::filesystem::canonical(TEST_NOOP_PLUGIN));
+	EXPECT_EQ(j["plugins"][1]["name"], "exec");
+	EXPECT_TRUE(j["missing_plugins"].empty());
+
+	r = run({"--plugins", "noop", "run", "noop"}, {});
+	EXPECT_EQ(r.rc, 0) << describe(r);
+	EXPECT_NE(r.out.find("on plugin noop"), std::string::npos);
+}
+
+// A name that resolves to nothing: where the runtime looked and what is
+// there, in `info` and as `run`'s reason to stop.
+TEST(Cli, UnknownPluginSaysWhereItLooked)
+{
+	const std::string lib_dir =
+	    std::filesystem::canonical(
+		std::filesystem::path(TEST_NOOP_PLUGIN).parent_path())
+		.string();
+	Result r = run({"--plugins", "noop:nosuch", "info"}, {});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	EXPECT_NE(r.out.find("nosuch: FAILED TO LOAD: cannot load plugin "
+			     "nosuch: no libvaccel-nosuch.so in " +
+			     lib_dir + " (libvaccel's directory)"),
+		  std::string::npos)
+	    << r.out;
+	const size_t there = r.out.find("plugins there: ");
+	ASSERT_NE(there, std::string::npos) << r.out;
+	const std::string listed =
+	    r.out.substr(there, r.out.find('\n', there) - there);
+	for (const char *p : {"exec", "noop"})
+		EXPECT_NE(listed.find(p), std::string::npos) << listed;
+
+	r = run({"--plugins", "noop:nosuch", "run", "noop"}, {});
+	EXPECT_EQ(r.rc, 3) << describe(r);
+	EXPECT_NE(r.err.find("cannot load plugin nosuch: no "
+			     "libvaccel-nosuch.so in"),
+		  std::string::npos)
+	    << r.err;
 }
 
 // ---- run -----------------------------------------------------------------
@@ -306,7 +392,7 @@ TEST(Cli, RunWithoutAPluginForTheOpExitsWith3)
 	r = run({"--plugins", "/nonexistent/libvaccel-x.so", "run", "noop"},
 		{});
 	EXPECT_EQ(r.rc, 3) << describe(r);
-	EXPECT_NE(r.err.find("failed to load: /nonexistent/libvaccel-x.so"),
+	EXPECT_NE(r.err.find("cannot load plugin /nonexistent/libvaccel-x.so"),
 		  std::string::npos)
 	    << r.err;
 }
@@ -554,6 +640,150 @@ TEST(Cli, BenchDrawsProgressOnATerminal)
 	EXPECT_NE(slurp(out).find("latency (us)"), std::string::npos);
 }
 
+// ---- run torch -------------------------------------------------------------
+
+#if TEST_HAVE_TORCH
+// The Fashion-MNIST reference of tests/torch (make_fixtures.py): 8
+// normalised test images and the committed model's logits for them.
+struct FashionRef {
+	std::vector<float> images; // 8 x 1 x 28 x 28
+	std::vector<float> logits; // 8 x 10
+};
+
+FashionRef fashion_ref()
+{
+	const std::string io = slurp(std::string(TEST_SOURCE_DIR) +
+				     "/tests/torch/fixtures/fashion_ref.io");
+	size_t at = 12; // "VTIO", 1 input, 1 output
+	auto tensor = [&](size_t count) {
+		const uint32_t nr_dims =
+		    *reinterpret_cast<const uint32_t *>(io.data() + at + 4);
+		at += 8 + 8 * nr_dims + 8;
+		std::vector<float> v(count);
+		std::memcpy(v.data(), io.data() + at, count * sizeof(float));
+		at += count * sizeof(float);
+		return v;
+	};
+	FashionRef r;
+	r.images = tensor(8 * 28 * 28);
+	r.logits = tensor(8 * 10);
+	return r;
+}
+
+// The model directory of docs/cli.md: model, labels and image settings.
+std::string fashion_dir(const TempDir &dir)
+{
+	namespace fs = std::filesystem;
+	const fs::path src(TEST_SOURCE_DIR);
+	const fs::path d = dir.file("fashion");
+	fs::create_directory(d);
+	fs::copy_file(src / "models/fashion_mnist.pt", d / "fashion_mnist.pt");
+	fs::copy_file(src / "models/fashion_mnist_labels.txt",
+		      d / "fashion_mnist_labels.txt");
+	fs::copy_file(src / "tests/vm/fashion-torch.cfg", d / "fashion.cfg");
+	return d.string();
+}
+
+// Raw float32 input: the output is libtorch's own for that input (the
+// reference), and a row of logits is shown as top-k.
+TEST(Cli, RunTorchRawInputMatchesTheReference)
+{
+	const FashionRef ref = fashion_ref();
+	TempDir dir;
+	const std::string model =
+	    std::string(TEST_SOURCE_DIR) + "/models/fashion_mnist.pt";
+	const std::string one = dir.file("one.f32");
+	std::ofstream(one, std::ios::binary)
+	    .write(reinterpret_cast<const char *>(ref.images.data()),
+		   28 * 28 * sizeof(float));
+	Result r = run({"--plugins", "torch", "run", "torch", model, one,
+			"--shape", "1,1,28,28", "--top", "3", "--json"},
+		       {});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	json j = parse(r);
+	EXPECT_EQ(j["plugin"], "torch");
+	EXPECT_EQ(j["output"]["dims"], json::array({1, 10}));
+	EXPECT_EQ(j["output"]["type"], "float32");
+	ASSERT_EQ(j["output"]["values"].size(), 10U);
+	size_t best = 0;
+	for (size_t i = 0; i < 10; i++) {
+		EXPECT_NEAR(j["output"]["values"][i].get<double>(),
+			    ref.logits[i], 1e-3)
+		    << i;
+		if (ref.logits[i] > ref.logits[best])
+			best = i;
+	}
+	ASSERT_EQ(j["top"].size(), 3U);
+	EXPECT_EQ(j["top"][0]["index"], best);
+	EXPECT_EQ(j["top"][0]["label"], ""); // a bare file has no labels
+	double sum = 0;
+	for (const auto &t : j["top"])
+		sum += t["probability"].get<double>();
+	EXPECT_GT(j["top"][0]["probability"].get<double>(),
+		  j["top"][1]["probability"].get<double>());
+	EXPECT_LE(sum, 1.0 + 1e-9);
+
+	// The whole batch: not one row of scores, so every value, no top-k.
+	const std::string all = dir.file("all.f32");
+	std::ofstream(all, std::ios::binary)
+	    .write(reinterpret_cast<const char *>(ref.images.data()),
+		   static_cast<std::streamsize>(ref.images.size() *
+						sizeof(float)));
+	r = run({"--plugins", "torch", "run", "torch", model, all, "--shape",
+		 "8,1,28,28", "--json"},
+		{});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	j = parse(r);
+	EXPECT_EQ(j["output"]["dims"], json::array({8, 10}));
+	EXPECT_FALSE(j.contains("top"));
+	ASSERT_EQ(j["output"]["values"].size(), 80U);
+	for (size_t i = 0; i < 80; i++)
+		EXPECT_NEAR(j["output"]["values"][i].get<double>(),
+			    ref.logits[i], 1e-3)
+		    << i;
+
+	// A file that does not hold the shape is a usage error.
+	r = run({"--plugins", "torch", "run", "torch", model, one, "--shape",
+		 "1,1,28,29"},
+		{});
+	EXPECT_EQ(r.rc, 2) << describe(r);
+	EXPECT_NE(r.err.find("--shape needs 3248"), std::string::npos) << r.err;
+}
+
+// An image, prepared with the model directory's settings, and the labels
+// of the directory: the same answer as the plugin's own classification.
+TEST(Cli, RunTorchImageWithAModelDirectory)
+{
+	TempDir dir;
+	const std::string model = fashion_dir(dir);
+	const std::string img =
+	    std::string(TEST_DATA_DIR) + "/fashion/0000_ankle-boot.png";
+	Result r = run(
+	    {"--plugins", "torch", "run", "torch", model + "/", img, "--json"},
+	    {});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	json j = parse(r);
+	EXPECT_EQ(j["output"]["dims"], json::array({1, 10}));
+	ASSERT_EQ(j["top"].size(), 5U);
+	EXPECT_EQ(j["top"][0]["label"], "Ankle boot");
+	EXPECT_EQ(j["top"][0]["index"], 9);
+
+	r = run(
+	    {"--plugins", "torch", "run", "classify", img, "--model", model},
+	    {});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	EXPECT_NE(r.out.find("tag: Ankle boot\n"), std::string::npos) << r.out;
+
+	r = run(
+	    {"--plugins", "torch", "run", "torch", model, img, "--top", "2"},
+	    {});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	EXPECT_EQ(r.out.rfind("output: float32 [1, 10]\n", 0), 0U) << r.out;
+	EXPECT_NE(r.out.find("Ankle boot"), std::string::npos) << r.out;
+	EXPECT_NE(r.out.find("class 9, score"), std::string::npos) << r.out;
+}
+#endif
+
 // ---- agent and --remote -----------------------------------------------
 
 TEST(Cli, AgentBinaryMissingExitsWith3)
@@ -575,6 +805,12 @@ TEST(Cli, RemoteWithoutAgentExitsWith3)
 	EXPECT_NE(r.err.find("cannot create a vAccel session"),
 		  std::string::npos)
 	    << r.err;
+	r = run({"--remote", "unix:///nonexistent/dir/a.sock", "info"}, {});
+	EXPECT_EQ(r.rc, 3) << describe(r);
+	EXPECT_NE(r.err.find("cannot ask the agent at "
+			     "unix:///nonexistent/dir/a.sock what it serves"),
+		  std::string::npos)
+	    << r.err;
 }
 
 TEST(Cli, AgentServesRemoteBenchAndRun)
@@ -591,7 +827,9 @@ TEST(Cli, AgentServesRemoteBenchAndRun)
 		f << "[default]\nops = [\"all\"]\nexec = [{ library = \""
 		  << TEST_MYTESTLIB << "\", symbol = \"mytestfunc\" }]\n";
 	}
-	const auto env = child_env({{"VACCEL_PLUGINS", kPlugins}});
+	// Short names: the agent's runtime finds them next to libvaccel.
+	const auto env =
+	    child_env({{"VACCEL_PLUGINS", "noop:libvaccel-exec.so"}});
 	pid_t pid = fork();
 	if (pid == 0) {
 		int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -623,12 +861,37 @@ TEST(Cli, AgentServesRemoteBenchAndRun)
 	EXPECT_EQ(j["remote"], address);
 	expect_sane_stats(j, 300);
 
+	// info --remote: the local rpc plugin, and what the agent serves
+	// (asked with AgentAdmin/Plugins), not the rpc plugin's 24 ops.
 	r = run({"--remote", address, "info", "--json"}, {});
 	ASSERT_EQ(r.rc, 0) << describe(r);
 	j = parse(r);
 	ASSERT_EQ(j["plugins"].size(), 1U);
 	EXPECT_EQ(j["plugins"][0]["name"], "rpc");
 	EXPECT_EQ(j["config"]["rpc_address"], address);
+	EXPECT_EQ(j["agent"]["address"], address);
+	const json &served = j["agent"]["plugins"];
+	ASSERT_EQ(served.size(), 2U) << j.dump(2);
+	EXPECT_EQ(served[0]["name"], "noop");
+	EXPECT_EQ(served[0]["ops"].size(), static_cast<size_t>(VACCEL_OP_MAX));
+	EXPECT_EQ(served[1]["name"], "exec");
+	EXPECT_EQ(served[1]["ops"],
+		  json::array({"noop", "exec", "exec_with_resource"}));
+	EXPECT_EQ(served[1]["type"],
+		  json::array({"cpu", "software", "generic"}));
+	EXPECT_FALSE(served[0].contains("path")); // host paths stay there
+	r = run({"--remote", address, "info"}, {});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	EXPECT_NE(r.out.find("agent " + address +
+			     " serves (2 plugins):\n"
+			     "  noop "),
+		  std::string::npos)
+	    << r.out;
+	EXPECT_NE(r.out.find("ops (3): noop exec exec_with_resource"),
+		  std::string::npos)
+	    << r.out;
+	EXPECT_NE(r.out.find("ops: forwarded to the agent"), std::string::npos)
+	    << r.out;
 
 	// exec runs on the agent's exec plugin (the hint travels with the
 	// session), doubling there.
@@ -654,6 +917,22 @@ TEST(Cli, AgentServesRemoteBenchAndRun)
 	waitpid(pid, &status, 0);
 	EXPECT_TRUE(WIFEXITED(status)) << status;
 	EXPECT_EQ(WEXITSTATUS(status), 0) << slurp(err);
+}
+
+// An agent one of whose plugins does not load does not start: nobody
+// would learn it before a guest's call.
+TEST(Cli, AgentWithAMissingPluginDoesNotStart)
+{
+	TempDir dir;
+	Result r = run({"--plugins", "noop:nosuch", "agent", "-a",
+			"unix://" + dir.file("a.sock")},
+		       {});
+	EXPECT_EQ(r.rc, 1) << describe(r);
+	EXPECT_NE(r.err.find("vaccel-agent: plugins: cannot load plugin "
+			     "nosuch: no libvaccel-nosuch.so in"),
+		  std::string::npos)
+	    << r.err;
+	EXPECT_EQ(r.out.find("listening"), std::string::npos) << r.out;
 }
 
 TEST(Cli, AgentUsageErrorIsTheAgents)

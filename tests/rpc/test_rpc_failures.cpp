@@ -5,6 +5,7 @@
 #include "rpc_test.h"
 
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <atomic>
 #include <cstring>
@@ -46,6 +47,49 @@ TEST_F(RpcFailures, UnreachableAgent)
 			  VACCEL_EIO);
 		EXPECT_LT(ms_since(t0), 1000);
 	}
+}
+
+// An agent that accepts (the kernel does, into the listen backlog) and
+// never answers: the connect timeout fires during the handshake, and the
+// message names it, its variable and its value, not the call timeout.
+TEST_F(RpcFailures, SilentAgentNamesTheConnectTimeout)
+{
+	const std::string sock = dir_.file("silent.sock");
+	const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_GE(fd, 0);
+	sockaddr_un sa{};
+	sa.sun_family = AF_UNIX;
+	std::strncpy(sa.sun_path, sock.c_str(), sizeof(sa.sun_path) - 1);
+	ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)), 0);
+	ASSERT_EQ(::listen(fd, 8), 0);
+
+	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
+	::setenv("VACCEL_RPC_ADDRESS", ("unix://" + sock).c_str(), 1);
+	::setenv("VACCEL_RPC_TIMEOUT_MS", "300000", 1);
+	::setenv("VACCEL_RPC_CONNECT_TIMEOUT_MS", "400", 1);
+	const std::string log = dir_.file("vaccel.log");
+	struct vaccel_config cfg {
+	};
+	ASSERT_EQ(vaccel_config_init(&cfg, TEST_RPC_PLUGIN, VACCEL_LOG_ERROR,
+				     log.c_str(), false, false),
+		  VACCEL_OK);
+	ASSERT_EQ(vaccel_bootstrap_with_config(&cfg), VACCEL_OK);
+	vaccel_config_release(&cfg);
+
+	vaccel_session s{};
+	const auto t0 = Clock::now();
+	EXPECT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_EIO);
+	const auto took = ms_since(t0);
+	EXPECT_GE(took, 350);
+	EXPECT_LT(took, 5000);
+	const std::string text = slurp(log);
+	EXPECT_NE(text.find("the handshake (Hello) took longer than 400 ms "
+			    "(VACCEL_RPC_CONNECT_TIMEOUT_MS=400)"),
+		  std::string::npos)
+	    << text;
+	EXPECT_EQ(text.find("VACCEL_RPC_TIMEOUT_MS"), std::string::npos)
+	    << text;
+	::close(fd);
 }
 
 TEST_F(RpcFailures, BadAddressFailsThePluginLoad)

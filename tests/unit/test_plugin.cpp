@@ -82,6 +82,107 @@ TEST_F(Plugin, MissingFileIsEnoent)
 	EXPECT_EQ(vaccel_plugin_count(), 0U);
 }
 
+// One entry, three spellings: the short name, the file name and the path
+// all reach the same library (src/core/plugin_path.h).
+TEST_F(Plugin, ShortNamesFileNamesAndPathsLoad)
+{
+	ASSERT_EQ(vaccel_plugin_parse_and_load(
+		      ("test-partial:libvaccel-test-hooks.so:" +
+		       plugin_path("test-cxx"))
+			  .c_str()),
+		  VACCEL_OK)
+	    << vaccel_last_error();
+	EXPECT_EQ(loaded_names(),
+		  (std::vector<std::string>{"test-partial", "test-hooks",
+					    "test-cxx"}));
+	EXPECT_EQ(vaccel_plugin_failure_count(), 0U);
+	// Found next to libvaccel: recorded with its full path.
+	struct vaccel_plugin_desc d {
+	};
+	d.struct_size = sizeof(d);
+	ASSERT_EQ(vaccel_plugin_describe(0, &d), VACCEL_OK);
+	EXPECT_EQ(fs::canonical(d.path),
+		  fs::canonical(plugin_path("test-partial")));
+}
+
+// LD_LIBRARY_PATH's directories come before libvaccel's own.
+TEST_F(Plugin, ShortNameSearchesLdLibraryPath)
+{
+	TempDir dir;
+	fs::copy_file(plugin_path("test-partial"),
+		      dir.file("libvaccel-elsewhere.so"));
+	ScopedEnv env("LD_LIBRARY_PATH", dir.path().string());
+	ASSERT_EQ(vaccel_plugin_load("elsewhere"), VACCEL_OK)
+	    << vaccel_last_error();
+	struct vaccel_plugin_desc d {
+	};
+	d.struct_size = sizeof(d);
+	ASSERT_EQ(vaccel_plugin_describe(0, &d), VACCEL_OK);
+	EXPECT_STREQ(d.name, "test-partial");
+	EXPECT_EQ(std::string(d.path), fs::canonical(dir.path()).string() +
+					   "/libvaccel-elsewhere.so");
+}
+
+// A name that resolves to nothing: what was looked for, each directory
+// searched (and why), and the plugins that are there.
+TEST_F(Plugin, UnknownShortNameSaysWhereItLooked)
+{
+	TempDir dir;
+	fs::copy_file(plugin_path("test-partial"),
+		      dir.file("libvaccel-other.so"));
+	ScopedEnv env("LD_LIBRARY_PATH", dir.path().string());
+	EXPECT_EQ(vaccel_plugin_load("nosuch"), VACCEL_ENOENT);
+	const std::string msg = vaccel_last_error();
+	const std::string lib_dir = fs::canonical(VACCEL_TEST_LIB_DIR).string();
+	EXPECT_NE(msg.find("cannot load plugin nosuch: no libvaccel-nosuch.so "
+			   "in " +
+			   fs::canonical(dir.path()).string() +
+			   " (LD_LIBRARY_PATH), " + lib_dir +
+			   " (libvaccel's directory), nor on the system "
+			   "library path; plugins there: "),
+		  std::string::npos)
+	    << msg;
+	for (const char *p : {"other", "test-partial", "test-hooks"})
+		EXPECT_NE(msg.find(p), std::string::npos) << p << ": " << msg;
+	EXPECT_EQ(vaccel_plugin_count(), 0U);
+}
+
+// The entries of a list that did not load are kept, with their reasons,
+// until cleanup.
+TEST_F(Plugin, ListFailuresAreRecorded)
+{
+	EXPECT_EQ(vaccel_plugin_parse_and_load(
+		      "test-partial:nosuch:/nonexistent/libvaccel-x.so"),
+		  VACCEL_ENOENT);
+	EXPECT_EQ(loaded_names(), std::vector<std::string>{"test-partial"});
+	ASSERT_EQ(vaccel_plugin_failure_count(), 2U);
+	struct vaccel_plugin_failure f {
+	};
+	f.struct_size = sizeof(f);
+	ASSERT_EQ(vaccel_plugin_failure_describe(0, &f), VACCEL_OK);
+	EXPECT_STREQ(f.entry, "nosuch");
+	EXPECT_EQ(f.code, VACCEL_ENOENT);
+	EXPECT_NE(std::string(f.message).find("libvaccel-nosuch.so"),
+		  std::string::npos)
+	    << f.message;
+	ASSERT_EQ(vaccel_plugin_failure_describe(1, &f), VACCEL_OK);
+	EXPECT_STREQ(f.entry, "/nonexistent/libvaccel-x.so");
+	EXPECT_EQ(vaccel_plugin_failure_describe(2, &f), VACCEL_ERANGE);
+	EXPECT_EQ(vaccel_plugin_failure_describe(0, nullptr), VACCEL_EINVAL);
+	struct vaccel_plugin_failure small {
+	};
+	small.struct_size = sizeof(small) - 1;
+	EXPECT_EQ(vaccel_plugin_failure_describe(0, &small), VACCEL_EINVAL);
+	// A single load reports to its caller and is not recorded.
+	EXPECT_EQ(vaccel_plugin_load("nosuch2"), VACCEL_ENOENT);
+	EXPECT_EQ(vaccel_plugin_failure_count(), 2U);
+	// A restart forgets them; its own configured list is recorded too.
+	reconfigure("nosuch3");
+	ASSERT_EQ(vaccel_plugin_failure_count(), 1U);
+	ASSERT_EQ(vaccel_plugin_failure_describe(0, &f), VACCEL_OK);
+	EXPECT_STREQ(f.entry, "nosuch3");
+}
+
 TEST_F(Plugin, NullOrEmptyIsEinval)
 {
 	EXPECT_EQ(vaccel_plugin_load(nullptr), VACCEL_EINVAL);

@@ -605,7 +605,7 @@ def scenario_cli(workdir):
     # vsock: the device and the agent's AF_VSOCK listener.
     out = run(["--dry-run", "-k", kernel, "-p", "noop", "-t", "vsock", "--cid", "9", "--vsock-port", "5000",
                "--", "true"]).stdout
-    for want in ["'vhost-vsock-pci,guest-cid=9'", "'vsock://any:5000'", "VACCEL_PLUGINS='libvaccel-noop.so'",
+    for want in ["'vhost-vsock-pci,guest-cid=9'", "'vsock://any:5000'", "VACCEL_PLUGINS='noop'",
                  "VACCEL_RPC_ADDRESS=vsock://2:5000"]:
         if want not in out:
             fail("dry run (vsock) lacks %s:\n%s" % (want, out))

@@ -47,8 +47,12 @@ struct GlobalOptions {
 // changed). Throws CliError(kExitSetup) if vAccel cannot start.
 void setup_runtime(const GlobalOptions &g);
 
-// Plugins named in the configuration that are not loaded (failed to load).
-std::vector<std::string> missing_plugins();
+// A plugin named in the configuration that did not load, and why.
+struct PluginFailure {
+	std::string entry;
+	std::string message;
+};
+std::vector<PluginFailure> missing_plugins();
 
 // Exits with kExitSetup when a configured plugin did not load (run.cpp).
 void require_plugins_loaded();
@@ -58,7 +62,7 @@ uint32_t parse_hint(const std::string &hint);
 
 // Which op to run and its inputs (shared by `run` and `bench`).
 struct OpOptions {
-	std::string op; // noop, classify, sgemm, exec
+	std::string op; // noop, classify, sgemm, exec, torch
 	// classify
 	std::string image;
 	std::optional<std::string> model;
@@ -74,6 +78,12 @@ struct OpOptions {
 	std::string function;
 	std::vector<int32_t> ints;
 	int outputs = 1;
+	// torch (torch_input.h)
+	std::string torch_model; // a TorchScript file or a model directory
+	std::string input;       // raw float32 (with shape) or an image
+	std::vector<int64_t> shape;
+	int top = 5;
+	std::optional<std::string> labels;
 };
 
 // One op, prepared once (session, inputs) and called many times.
@@ -100,6 +110,9 @@ protected:
 // CliError(kExitSetup) when the inputs cannot be read or the session not
 // made, or when no plugin implements the op.
 std::unique_ptr<OpRunner> make_runner(const OpOptions &o, uint32_t hint);
+
+// The runner of `torch` (torch_run.cpp).
+std::unique_ptr<OpRunner> make_torch_runner(const OpOptions &o, uint32_t hint);
 
 // Name of the plugin serving the runner's op.
 std::string serving_plugin(OpRunner &r);
@@ -139,8 +152,23 @@ private:
 	int saved_ = -1;
 };
 
-// Subcommand entry points; each returns the exit status.
-int cmd_info(bool json);
+// A plugin an agent serves (AgentAdmin/Plugins).
+struct RemotePlugin {
+	std::string name;
+	std::string version;
+	std::string vaccel_version;
+	unsigned int type = 0; // VACCEL_PLUGIN_* bits
+	uint64_t ops_mask = 0; // bit N: implements vaccel_op_type_t N
+};
+// The plugins of the agent at @p address, in load order; nullopt when the
+// agent does not tell (an upstream one). Throws CliError(kExitSetup) when
+// it cannot be asked.
+std::optional<std::vector<RemotePlugin>>
+agent_plugins(const std::string &address);
+
+// Subcommand entry points; each returns the exit status. @p remote: the
+// agent's address with --remote.
+int cmd_info(bool json, const std::optional<std::string> &remote);
 int cmd_run(const OpOptions &o, uint32_t hint, bool json);
 struct BenchOptions {
 	uint64_t iterations = 0; // 0: use duration (or the default count)

@@ -5,6 +5,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -61,13 +62,43 @@ std::string library_path()
 	return "";
 }
 
+nlohmann::json plugin_json(const RemotePlugin &d)
+{
+	nlohmann::json p;
+	p["name"] = d.name;
+	p["version"] = d.version;
+	p["vaccel_version"] = d.vaccel_version;
+	p["type"] = type_names(d.type);
+	nlohmann::json ops = nlohmann::json::array();
+	for (int op = 0; op < VACCEL_OP_MAX; op++)
+		if (((d.ops_mask >> op) & 1U) != 0)
+			ops.push_back(
+			    op_name(static_cast<vaccel_op_type_t>(op)));
+	p["ops"] = ops;
+	return p;
+}
+
+// With --remote: what the agent serves (null when it does not tell).
+nlohmann::json agent_json(const std::string &address)
+{
+	nlohmann::json a;
+	a["address"] = address;
+	a["plugins"] = nullptr;
+	if (auto list = agent_plugins(address)) {
+		a["plugins"] = nlohmann::json::array();
+		for (const auto &p : *list)
+			a["plugins"].push_back(plugin_json(p));
+	}
+	return a;
+}
+
 std::string env_or(const char *name, const char *fallback)
 {
 	const char *v = std::getenv(name);
 	return v != nullptr ? v : fallback;
 }
 
-nlohmann::json collect()
+nlohmann::json collect(const std::optional<std::string> &remote_address)
 {
 	nlohmann::json j;
 	j["version"] = VACCEL_VERSION;
@@ -94,28 +125,29 @@ nlohmann::json collect()
 		d.struct_size = sizeof(d);
 		if (vaccel_plugin_describe(i, &d) != VACCEL_OK)
 			break;
-		nlohmann::json p;
-		p["name"] = d.name;
-		p["version"] = d.version != nullptr ? d.version : "";
-		p["vaccel_version"] =
-		    d.vaccel_version != nullptr ? d.vaccel_version : "";
+		nlohmann::json p =
+		    plugin_json({d.name, d.version ? d.version : "",
+				 d.vaccel_version ? d.vaccel_version : "",
+				 d.type, d.ops_mask});
 		p["path"] = d.path != nullptr ? d.path : "";
-		p["type"] = type_names(d.type);
-		nlohmann::json ops = nlohmann::json::array();
-		for (int op = 0; op < VACCEL_OP_MAX; op++)
-			if (((d.ops_mask >> op) & 1U) != 0)
-				ops.push_back(
-				    op_name(static_cast<vaccel_op_type_t>(op)));
-		p["ops"] = ops;
 		remote = remote || (d.type & VACCEL_PLUGIN_REMOTE) != 0;
 		plugins.push_back(p);
 	}
 	j["plugins"] = plugins;
-	j["missing_plugins"] = missing_plugins();
+	nlohmann::json missing = nlohmann::json::array();
+	nlohmann::json reasons = nlohmann::json::array();
+	for (const auto &m : missing_plugins()) {
+		missing.push_back(m.entry);
+		reasons.push_back({{"entry", m.entry}, {"message", m.message}});
+	}
+	j["missing_plugins"] = missing;
+	j["plugin_errors"] = reasons;
 	if (remote)
 		j["config"]["rpc_address"] = env_or(
 		    "VACCEL_RPC_ADDRESS",
 		    env_or("VACCEL_RPC_ADDR", "tcp://127.0.0.1:65500").c_str());
+	if (remote_address)
+		j["agent"] = agent_json(*remote_address);
 	return j;
 }
 
@@ -127,11 +159,42 @@ std::string join(const nlohmann::json &a, const char *sep)
 	return out;
 }
 
+void print_plugin(const nlohmann::json &p, bool forwards)
+{
+	std::printf("  %s %s [%s]\n", p["name"].get<std::string>().c_str(),
+		    p["version"].get<std::string>().c_str(),
+		    join(p["type"], ",").c_str());
+	if (p.contains("path"))
+		std::printf("    path: %s\n",
+			    p["path"].get<std::string>().c_str());
+	if (forwards) {
+		std::printf("    ops: forwarded to the agent (below)\n");
+		return;
+	}
+	std::printf("    ops (%zu): %s\n", p["ops"].size(),
+		    join(p["ops"], " ").c_str());
+}
+
+void print_agent(const nlohmann::json &a)
+{
+	const std::string addr = a["address"].get<std::string>();
+	if (a["plugins"].is_null()) {
+		std::printf("\nagent %s: does not say what it serves (an "
+			    "upstream agent?)\n",
+			    addr.c_str());
+		return;
+	}
+	std::printf("\nagent %s serves (%zu plugins):\n", addr.c_str(),
+		    a["plugins"].size());
+	for (const auto &p : a["plugins"])
+		print_plugin(p, false);
+}
+
 } // namespace
 
-int cmd_info(bool json)
+int cmd_info(bool json, const std::optional<std::string> &remote)
 {
-	const nlohmann::json j = collect();
+	const nlohmann::json j = collect(remote);
 	if (json) {
 		std::printf("%s\n", j.dump(2).c_str());
 		return kExitOk;
@@ -146,19 +209,16 @@ int cmd_info(bool json)
 			    v.empty() ? "(none)" : v.c_str());
 	}
 	std::printf("\nplugins (%zu loaded):\n", j["plugins"].size());
-	for (const auto &p : j["plugins"]) {
-		std::printf("  %s %s [%s]\n    path: %s\n",
-			    p["name"].get<std::string>().c_str(),
-			    p["version"].get<std::string>().c_str(),
-			    join(p["type"], ",").c_str(),
-			    p["path"].get<std::string>().c_str());
-		std::printf("    ops (%zu): %s\n", p["ops"].size(),
-			    join(p["ops"], " ").c_str());
-	}
-	for (const auto &m : j["missing_plugins"])
-		std::printf("  %s: FAILED TO LOAD (run with --log-level "
-			    "debug for the reason)\n",
-			    m.get<std::string>().c_str());
+	for (const auto &p : j["plugins"])
+		print_plugin(
+		    p, remote && std::find(p["type"].begin(), p["type"].end(),
+					   "remote") != p["type"].end());
+	for (const auto &e : j["plugin_errors"])
+		std::printf("  %s: FAILED TO LOAD: %s\n",
+			    e["entry"].get<std::string>().c_str(),
+			    e["message"].get<std::string>().c_str());
+	if (j.contains("agent"))
+		print_agent(j["agent"]);
 	return kExitOk;
 }
 

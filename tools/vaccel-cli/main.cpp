@@ -6,6 +6,7 @@
 //   vaccel run <op> [op args] [--json]
 //   vaccel bench <op> [op args] [--iterations N | --duration T] [--json]
 //   vaccel agent [vaccel-agent args]
+//   vaccel run torch MODEL INPUT [--shape D,...] [--top K] [--labels F]
 //
 // Global options (--plugins, --remote, --log-level, --hint) may come
 // before or after the subcommand; they are applied by restarting the
@@ -80,46 +81,16 @@ void setup_runtime(const GlobalOptions &g)
 				    ": " + vaccel_last_error());
 }
 
-namespace
+std::vector<PluginFailure> missing_plugins()
 {
-
-std::string basename_of(const std::string &p)
-{
-	auto slash = p.rfind('/');
-	return slash == std::string::npos ? p : p.substr(slash + 1);
-}
-
-} // namespace
-
-std::vector<std::string> missing_plugins()
-{
-	std::vector<std::string> loaded;
-	for (size_t i = 0; i < vaccel_plugin_count(); i++) {
-		vaccel_plugin_desc d{};
-		d.struct_size = sizeof(d);
-		if (vaccel_plugin_describe(i, &d) == VACCEL_OK &&
-		    d.path != nullptr)
-			loaded.push_back(basename_of(d.path));
+	std::vector<PluginFailure> out;
+	for (size_t i = 0; i < vaccel_plugin_failure_count(); i++) {
+		vaccel_plugin_failure f{};
+		f.struct_size = sizeof(f);
+		if (vaccel_plugin_failure_describe(i, &f) == VACCEL_OK)
+			out.push_back({f.entry, f.message});
 	}
-	std::vector<std::string> missing;
-	const struct vaccel_config *c = vaccel_config();
-	if (c == nullptr || c->plugins == nullptr)
-		return missing;
-	std::string list = c->plugins;
-	size_t pos = 0;
-	while (pos <= list.size()) {
-		size_t colon = list.find(':', pos);
-		if (colon == std::string::npos)
-			colon = list.size();
-		std::string entry = list.substr(pos, colon - pos);
-		pos = colon + 1;
-		if (entry.empty())
-			continue;
-		if (std::find(loaded.begin(), loaded.end(),
-			      basename_of(entry)) == loaded.end())
-			missing.push_back(entry);
-	}
-	return missing;
+	return out;
 }
 
 uint32_t parse_hint(const std::string &hint)
@@ -249,13 +220,40 @@ void add_op_commands(CLI::App *parent, OpOptions &o)
 	    ->capture_default_str()
 	    ->check(CLI::Range(0, 1024));
 	ex->callback([&o] { o.op = "exec"; });
+
+	auto *tr = parent->add_subcommand(
+	    "torch",
+	    "Run a TorchScript model on one input and print its output "
+	    "tensor (top-k when it is one row of class scores)");
+	tr->add_option("model", o.torch_model,
+		       "TorchScript file, or a directory with the model, its "
+		       "labels (*.txt) and image settings (*.cfg)")
+	    ->required()
+	    ->check(CLI::ExistingPath);
+	tr->add_option("input", o.input,
+		       "Raw float32 values (with --shape), else an image "
+		       "prepared as the torch plugin's classification does")
+	    ->required()
+	    ->check(CLI::ExistingFile);
+	tr->add_option("--shape", o.shape,
+		       "Dimensions of the raw float32 input, e.g. 1,1,28,28")
+	    ->delimiter(',');
+	tr->add_option("--top", o.top, "Classes shown for a classifier")
+	    ->capture_default_str()
+	    ->check(CLI::Range(1, 1000));
+	tr->add_option("--labels", o.labels,
+		       "Labels file, one per line in class order (default: "
+		       "the model directory's first *.txt)")
+	    ->check(CLI::ExistingFile);
+	tr->callback([&o] { o.op = "torch"; });
 }
 
 void add_global_options(CLI::App &app, GlobalOptions &g)
 {
 	auto *plugins = app.add_option(
 	    "--plugins", g.plugins,
-	    "Plugins to load, ':'-separated (sets VACCEL_PLUGINS)");
+	    "Plugins to load, ':'-separated short names (torch), file names "
+	    "(libvaccel-torch.so) or paths (sets VACCEL_PLUGINS)");
 	auto *remote = app.add_option(
 	    "--remote", g.remote,
 	    "Run ops on a vaccel-agent at this address (unix:///path, "
@@ -343,6 +341,16 @@ int run_main(int argc, char **argv)
 	run->add_flag("--json", run_json, "Print one JSON document");
 	add_op_commands(run, op);
 
+	// Listed for --help; `agent ARGS...` is handled before parsing
+	// (find_agent), so that the agent's own options reach it.
+	auto *agent =
+	    app.add_subcommand(
+		   "agent", "Start vaccel-agent (next to vaccel, on PATH, or "
+			    "$VACCEL_AGENT) with the arguments that follow; "
+			    "`vaccel agent --help` lists them")
+		->allow_extras()
+		->prefix_command();
+
 	auto *bn = app.add_subcommand(
 	    "bench", "Latency and throughput of an op over N iterations or T "
 		     "seconds (locally, or through an agent with --remote)");
@@ -374,10 +382,12 @@ int run_main(int argc, char **argv)
 		return e.get_exit_code() == 0 ? rc : kExitUsage;
 	}
 
+	if (agent->parsed())
+		return cmd_agent(agent->remaining());
 	const uint32_t hint = parse_hint(g.hint);
 	setup_runtime(g);
 	if (info->parsed())
-		return cmd_info(info_json);
+		return cmd_info(info_json, g.remote);
 	if (run->parsed())
 		return cmd_run(op, hint, run_json);
 	return cmd_bench(op, hint, bench, g);

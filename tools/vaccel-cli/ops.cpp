@@ -2,6 +2,7 @@
 // The ops `vaccel run` and `vaccel bench` know: each prepares its session
 // and inputs once, so that a benchmark iteration is one C call.
 #include "cli.h"
+#include "session_runner.h"
 
 #include <array>
 #include <cerrno>
@@ -30,94 +31,22 @@ std::string serving_plugin(OpRunner &r)
 namespace
 {
 
-std::string loaded_plugin_names()
-{
-	std::string out;
-	for (size_t i = 0; i < vaccel_plugin_count(); i++) {
-		vaccel_plugin_desc d{};
-		d.struct_size = sizeof(d);
-		if (vaccel_plugin_describe(i, &d) != VACCEL_OK)
-			break;
-		out += (out.empty() ? "" : ", ") + std::string(d.name);
-	}
-	return out.empty() ? "none" : out;
-}
-
-// The base of every runner: owns the session, checks that some plugin
-// serves the op.
-class Base : public OpRunner
+class NoopRunner final : public SessionRunner
 {
 public:
-	Base(vaccel_op_type_t type, uint32_t hint) : OpRunner(type)
+	explicit NoopRunner(uint32_t hint) : SessionRunner(VACCEL_OP_NOOP, hint)
 	{
-		int rc = vaccel_session_init(&sess_, hint);
-		if (rc != VACCEL_OK)
-			die(kExitSetup, "cannot create a vAccel session: " +
-					    std::string(error_name(rc)) + ": " +
-					    vaccel_last_error());
-		live_ = true;
-		if (vaccel_session_op_plugin(&sess_, type) == nullptr) {
-			release();
-			die(kExitSetup,
-			    "no loaded plugin implements " + op_name(type) +
-				" (loaded: " + loaded_plugin_names() +
-				"); set VACCEL_PLUGINS or use --plugins / "
-				"--remote");
-		}
 	}
-	~Base() override { release(); }
-	Base(const Base &) = delete;
-	Base &operator=(const Base &) = delete;
-
-protected:
-	void release()
-	{
-		for (auto *r : resources_) {
-			vaccel_resource_unregister(r, &sess_);
-			vaccel_resource_delete(r);
-		}
-		resources_.clear();
-		if (live_)
-			vaccel_session_release(&sess_);
-		live_ = false;
-	}
-	void add_resource(const std::string &path, vaccel_resource_type_t t)
-	{
-		vaccel_resource *r = nullptr;
-		int rc = vaccel_resource_new(&r, path.c_str(), t);
-		if (rc != VACCEL_OK)
-			die(kExitSetup, "cannot load " + path + ": " +
-					    error_name(rc) + ": " +
-					    vaccel_last_error());
-		rc = vaccel_resource_register(r, &sess_);
-		if (rc != VACCEL_OK) {
-			std::string msg = vaccel_last_error();
-			vaccel_resource_delete(r);
-			die(kExitSetup, "cannot register " + path + ": " +
-					    error_name(rc) + ": " + msg);
-		}
-		resources_.push_back(r);
-	}
-
-private:
-	bool live_ = false;
-	std::vector<vaccel_resource *> resources_;
-};
-
-class NoopRunner final : public Base
-{
-public:
-	explicit NoopRunner(uint32_t hint) : Base(VACCEL_OP_NOOP, hint) {}
 	int call() override { return vaccel_noop(&sess_); }
 	void report(nlohmann::json &) const override {}
 	std::vector<std::string> lines() const override { return {"ok"}; }
 };
 
-class ClassifyRunner final : public Base
+class ClassifyRunner final : public SessionRunner
 {
 public:
 	ClassifyRunner(const OpOptions &o, uint32_t hint)
-	    : Base(VACCEL_OP_IMAGE_CLASSIFY, hint)
+	    : SessionRunner(VACCEL_OP_IMAGE_CLASSIFY, hint)
 	{
 		std::ifstream in(o.image, std::ios::binary);
 		if (!in)
@@ -163,12 +92,12 @@ private:
 	std::array<unsigned char, 1025> name_{};
 };
 
-class SgemmRunner final : public Base
+class SgemmRunner final : public SessionRunner
 {
 public:
 	SgemmRunner(const OpOptions &o, uint32_t hint)
-	    : Base(VACCEL_OP_BLAS_SGEMM, hint), m_(o.m), n_(o.n), k_(o.k),
-	      alpha_(o.alpha), beta_(o.beta)
+	    : SessionRunner(VACCEL_OP_BLAS_SGEMM, hint), m_(o.m), n_(o.n),
+	      k_(o.k), alpha_(o.alpha), beta_(o.beta)
 	{
 		// Order fixed (A, then B, then C) so that a test can
 		// reproduce the matrices.
@@ -220,11 +149,11 @@ private:
 	std::vector<float> a_, b_, c_;
 };
 
-class ExecRunner final : public Base
+class ExecRunner final : public SessionRunner
 {
 public:
 	ExecRunner(const OpOptions &o, uint32_t hint)
-	    : Base(VACCEL_OP_EXEC, hint), library_(o.library),
+	    : SessionRunner(VACCEL_OP_EXEC, hint), library_(o.library),
 	      function_(o.function), in_(o.ints),
 	      out_(static_cast<size_t>(o.outputs), 0)
 	{
@@ -279,6 +208,8 @@ std::unique_ptr<OpRunner> make_runner(const OpOptions &o, uint32_t hint)
 		return std::make_unique<SgemmRunner>(o, hint);
 	if (o.op == "exec")
 		return std::make_unique<ExecRunner>(o, hint);
+	if (o.op == "torch")
+		return make_torch_runner(o, hint);
 	die(kExitUsage, "unknown op " + o.op);
 }
 

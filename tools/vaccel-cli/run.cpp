@@ -14,11 +14,9 @@ void require_plugins_loaded()
 {
 	std::string list;
 	for (const auto &m : missing_plugins())
-		list += (list.empty() ? "" : ", ") + m;
+		list += (list.empty() ? "" : "; ") + m.message;
 	if (!list.empty())
-		die(kExitSetup, "plugin(s) failed to load: " + list +
-				    " (run with --log-level debug for the "
-				    "reason)");
+		die(kExitSetup, list);
 }
 
 int cmd_run(const OpOptions &o, uint32_t hint, bool json)

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "attach.h"
 
-#include "rpc/common.pb.h"
 #include "rpc/ext.pb.h"
-#include "rpc/ttrpc.pb.h"
 #include "transport/transport.h"
+#include "transport/unary_call.h"
 
 #include <stdexcept>
 #include <vector>
@@ -16,7 +15,6 @@ namespace
 {
 
 namespace tr = vaccel::transport;
-using namespace std::chrono_literals;
 
 // One Launcher call on the admin socket; its reply payload, or throws.
 std::string call(const std::string &admin, const char *method,
@@ -26,40 +24,14 @@ std::string call(const std::string &admin, const char *method,
 	if (!a)
 		throw std::runtime_error("--attach " + admin + ": " +
 					 a.status().message());
-	auto s = tr::connect(a.value(), 5000ms);
-	if (!s)
-		throw std::runtime_error("cannot reach the agent's admin "
-					 "socket " +
-					 admin + ": " + s.status().message());
-	rpc::ttrpc::Request req;
-	req.set_service(std::string(tr::kServiceLauncher));
-	req.set_method(method);
-	req.set_payload(payload);
-	const std::string bytes = req.SerializeAsString();
-	tr::FrameHeader h;
-	h.stream_id = 1;
-	h.type = tr::MsgType::Request;
-	auto st = tr::write_frame(
-	    s.value(), h,
-	    std::span(reinterpret_cast<const uint8_t *>(bytes.data()),
-		      bytes.size()),
-	    tr::deadline_in(5000ms), fds);
-	auto f =
-	    st ? tr::read_frame(s.value(), 1u << 20, tr::deadline_in(15000ms))
-	       : tr::Result<tr::Frame>(st);
-	if (!f)
+	auto reply = tr::unary_call(a.value(), {.service = tr::kServiceLauncher,
+						.method = method,
+						.payload = payload,
+						.fds = fds});
+	if (!reply)
 		throw std::runtime_error("agent admin socket " + admin + ": " +
-					 f.status().message());
-	rpc::ttrpc::Response resp;
-	if (!resp.ParseFromArray(f->payload.data(),
-				 static_cast<int>(f->payload.size())))
-		throw std::runtime_error("agent admin socket " + admin +
-					 ": malformed reply");
-	if (resp.status().code() != 0)
-		throw std::runtime_error(std::string("the agent refused ") +
-					 method + ": " +
-					 resp.status().message());
-	return resp.payload();
+					 reply.status().message());
+	return std::move(reply).value();
 }
 
 } // namespace

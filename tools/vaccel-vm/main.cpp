@@ -29,29 +29,6 @@ std::pair<std::string, std::string> split_env(const std::string &kv)
 	return {kv.substr(0, eq), kv.substr(eq + 1)};
 }
 
-// "noop:torch" -> "libvaccel-noop.so:libvaccel-torch.so": a bare short
-// name is a plugin of this project, which the agent finds next to
-// libvaccel. Paths and file names are kept.
-std::string expand_plugins(const std::string &list)
-{
-	std::string out;
-	size_t start = 0;
-	while (start <= list.size()) {
-		size_t end = list.find(':', start);
-		if (end == std::string::npos)
-			end = list.size();
-		std::string e = list.substr(start, end - start);
-		start = end + 1;
-		if (e.empty())
-			continue;
-		if (e.find('/') == std::string::npos &&
-		    e.find(".so") == std::string::npos)
-			e = "libvaccel-" + e + ".so";
-		out += (out.empty() ? "" : ":") + e;
-	}
-	return out;
-}
-
 std::string line_of(const std::vector<std::string> &argv)
 {
 	std::string s;
@@ -124,9 +101,10 @@ int main(int argc, char **argv)
 		       "virtio-serial (default with qemu), tcp, vsock, or "
 		       "hvsock (firecracker, its default)");
 	app.add_option("-p,--plugins", opts.plugins,
-		       "the agent's plugins, ':'-separated paths or short "
-		       "names (noop: libvaccel-noop.so) (default: "
-		       "$VACCEL_PLUGINS)");
+		       "the agent's plugins, ':'-separated short names "
+		       "(torch), file names (libvaccel-torch.so) or paths, as "
+		       "VACCEL_PLUGINS takes them; the VM boots only once the "
+		       "agent loaded them all (default: $VACCEL_PLUGINS)");
 	app.add_option("--agent", opts.agent,
 		       "vaccel-agent binary (default: the one next to "
 		       "vaccel-vm, else from PATH)");
@@ -221,8 +199,10 @@ int main(int argc, char **argv)
 			const char *p = std::getenv("VACCEL_PLUGINS");
 			opts.plugins = p != nullptr ? p : "";
 		}
-		opts.plugins = expand_plugins(opts.plugins);
-		if (opts.plugins.empty())
+		// Handed to the agent as they are: its runtime resolves them
+		// (src/core/plugin_path.h) where it runs, and the agent
+		// refuses to start if one does not load.
+		if (opts.plugins.find_first_not_of(':') == std::string::npos)
 			throw ConfigError("no plugins for the agent: --plugins "
 					  "or VACCEL_PLUGINS");
 

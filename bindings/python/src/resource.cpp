@@ -3,6 +3,7 @@
 // made from a file, a directory, several files, an http(s) URL, a buffer or
 // named in-memory blobs, as the C API allows.
 #include "common.h"
+#include "resource_type.h"
 
 #include <cstdlib>
 #include <string>
@@ -52,29 +53,58 @@ std::string fspath(const py::handle &p)
 	return py::str(py::module_::import("os").attr("fspath")(p));
 }
 
-std::unique_ptr<Resource> from_paths(const py::handle &paths,
-				     vaccel_resource_type_t type)
+bool single_path(const py::handle &paths)
 {
+	return py::isinstance<py::str>(paths) ||
+	       py::hasattr(paths, "__fspath__");
+}
+
+std::vector<std::string> path_list(const py::handle &paths)
+{
+	if (single_path(paths))
+		return {fspath(paths)};
+	std::vector<std::string> ps;
+	for (py::handle h : py::iter(paths))
+		ps.push_back(fspath(h));
+	return ps;
+}
+
+// `type` is ours and upstream's positional, `type_` upstream's keyword;
+// neither: inferred from the files (resource_type.h).
+vaccel_resource_type_t
+resource_type(const std::vector<std::string> &paths,
+	      std::optional<vaccel_resource_type_t> type,
+	      std::optional<vaccel_resource_type_t> type_)
+{
+	if (type && type_ && *type != *type_)
+		fail(VACCEL_EINVAL, "vaccel.Resource",
+		     "give the type once (type or type_), not two different "
+		     "ones");
+	if (type)
+		return *type;
+	if (type_)
+		return *type_;
+	return infer_resource_type(paths);
+}
+
+std::unique_ptr<Resource>
+from_paths(const py::handle &paths, std::optional<vaccel_resource_type_t> type,
+	   std::optional<vaccel_resource_type_t> type_)
+{
+	const bool single = single_path(paths);
+	const std::vector<std::string> ps = path_list(paths);
+	const vaccel_resource_type_t t = resource_type(ps, type, type_);
 	auto r = std::make_unique<Resource>();
 	int rc = 0;
 	std::string msg;
-	if (py::isinstance<py::str>(paths) ||
-	    py::hasattr(paths, "__fspath__")) {
-		const std::string p = fspath(paths);
-		py::gil_scoped_release nogil; // a URL may be downloaded
-		rc = vaccel_resource_new(&r->res, p.c_str(), type);
-		if (rc != VACCEL_OK)
-			msg = vaccel_last_error();
-	} else {
-		std::vector<std::string> ps;
-		for (py::handle h : py::iter(paths))
-			ps.push_back(fspath(h));
+	{
 		std::vector<const char *> cps;
 		for (const auto &s : ps)
 			cps.push_back(s.c_str());
-		py::gil_scoped_release nogil;
-		rc = vaccel_resource_multi_new(&r->res, cps.data(), cps.size(),
-					       type);
+		py::gil_scoped_release nogil; // a URL may be downloaded
+		rc = single ? vaccel_resource_new(&r->res, cps[0], t)
+			    : vaccel_resource_multi_new(&r->res, cps.data(),
+							cps.size(), t);
 		if (rc != VACCEL_OK)
 			msg = vaccel_last_error();
 	}
@@ -120,15 +150,18 @@ void init_resource(py::module_ &m)
 	py::class_<Resource>(m, "Resource", R"doc(
 A vAccel resource (struct vaccel_resource).
 
-Resource(path, type=ResourceType.DATA): `path` is a file, a directory
-(every regular file in it), an http(s):// URL (downloaded; the GIL is
-released meanwhile) or a list of files/URLs. Resource.from_buffer() and
+Resource(path, type=None): `path` is a file, a directory (every regular
+file in it), an http(s):// URL (downloaded; the GIL is released meanwhile)
+or a list of files/URLs. Without a type (`type`, or upstream's keyword
+`type_`) it is read off the files: a model file (.pt, .onnx, .tflite, ...)
+makes it MODEL, only shared libraries LIB, else DATA (docs/python.md). Resource.from_buffer() and
 Resource.from_blobs() make one from memory. Use it as a context manager, or
 call release(); a resource registered with a session cannot be released
 (VaccelError EBUSY) until unregistered or the session is released.
 )doc")
 	    .def(py::init(&from_paths), py::arg("path"),
-		 py::arg("type") = VACCEL_RESOURCE_DATA)
+		 py::arg("type") = py::none(), py::kw_only(),
+		 py::arg("type_") = py::none())
 	    .def_static(
 		"from_buffer",
 		[](const py::buffer &data, vaccel_resource_type_t type,

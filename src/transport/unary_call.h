@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+// One ttrpc call on a connection of its own, for tools that make a single
+// call (the vaccel CLI asking an agent what it serves, vaccel-vm attaching
+// a sandbox on an admin socket). The rpc plugin, which multiplexes many
+// calls on one connection, has its own client.
+#pragma once
+
+#include "transport/transport.h"
+
+#include <chrono>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace vaccel::transport
+{
+
+struct UnaryCall {
+	std::string_view service{};
+	std::string_view method{};
+	std::string_view payload{}; // the serialized request message
+	std::span<const int> fds{}; // passed with the request (unix sockets)
+	std::chrono::milliseconds connect_timeout{5000};
+	std::chrono::milliseconds reply_timeout{15000};
+};
+
+// Connects to @p address, sends @p call and returns the reply's payload.
+// Errors: VACCEL_EIO (cannot connect or exchange; Cause::TimedOut when a
+// timeout fired), VACCEL_ENOTSUP (the peer does not know the method: an
+// upstream or older agent), VACCEL_EREMOTEIO (the peer refused the call;
+// the message is "the agent refused METHOD: its message").
+Result<std::string> unary_call(const Address &address, const UnaryCall &call);
+
+} // namespace vaccel::transport
