@@ -680,7 +680,8 @@ std::string fashion_dir(const TempDir &dir)
 	fs::copy_file(src / "models/fashion_mnist.pt", d / "fashion_mnist.pt");
 	fs::copy_file(src / "models/fashion_mnist_labels.txt",
 		      d / "fashion_mnist_labels.txt");
-	fs::copy_file(src / "tests/vm/fashion-torch.cfg", d / "fashion.cfg");
+	fs::copy_file(src / "models/fashion_mnist_torch.cfg",
+		      d / "fashion.cfg");
 	return d.string();
 }
 

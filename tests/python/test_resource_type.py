@@ -87,7 +87,7 @@ def test_untyped_model_directory_classifies(fresh_runtime, tmp_path, paths):
     shutil.copy(os.path.join(src, "models", "fashion_mnist.pt"), tmp_path)
     shutil.copy(os.path.join(src, "models", "fashion_mnist_labels.txt"),
                 tmp_path)
-    shutil.copy(os.path.join(src, "tests", "vm", "fashion-torch.cfg"),
+    shutil.copy(os.path.join(src, "models", "fashion_mnist_torch.cfg"),
                 tmp_path)
     vaccel.cleanup()
     vaccel.bootstrap(plugins=torch)
