@@ -6,8 +6,14 @@
 // the ratio is printed. Nothing scrapes meanwhile: a scrape reads the
 // counters on the endpoint's own thread, not on a call's path.
 //
-//   build/release/bin/bench_metrics [blocks] [calls per block] [agent args]
-// The agent args (both agents; default "--workers 2") e.g. "--spin-us 0".
+//   VACCEL_BENCH_AGENT_CPUS=1 taskset -c 0 build/release/bin/bench_metrics
+//       [blocks] [calls per block] [agent args]
+// The agent args (both agents; default "--workers 2") e.g. "--spin-us 0";
+// with "--metrics 127.0.0.1:0" among them both agents count (an A/A run:
+// the noise floor). Pinned as above on a 2-core machine: unpinned, each
+// agent settles into its own regime for the whole run (which thread
+// polls, on which core), and the two differ by far more than the cost
+// measured.
 #include "agent_ab.h"
 
 int main(int argc, char **argv)
