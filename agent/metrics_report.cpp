@@ -81,52 +81,61 @@ TenantRow read_tenant(const Tenant &t, const WorkerReport *report)
 	return r;
 }
 
+// Calls @p fn(tenant, method name, its numbers) for every method a tenant
+// called: the families below leave out series that never moved.
+template <class Fn>
+void for_each_called(const std::vector<TenantRow> &rows, Fn fn)
+{
+	for (const TenantRow &t : rows)
+		for (size_t m = 0; m < kMethods; ++m)
+			if (const auto &s = t.calls.methods[m]; count(s) != 0)
+				fn(t,
+				   metrics::method_name(
+				       static_cast<MethodId>(m)),
+				   s);
+}
+
 void write_calls(PromText &out, const std::vector<TenantRow> &rows)
 {
 	out.family("vaccel_agent_calls_total", "counter",
 		   "Calls answered, by tenant, method and gRPC status code.");
-	for (const TenantRow &t : rows)
-		for (size_t m = 0; m < kMethods; ++m)
-			for (size_t c = 0; c < kCodes; ++c)
-				if (const uint64_t n =
-					t.calls.methods[m].calls[c];
-				    n != 0)
-					out.sample(
-					    "vaccel_agent_calls_total",
-					    {{"tenant", t.name},
-					     {"method",
-					      metrics::method_name(
-						  static_cast<MethodId>(m))},
-					     {"code", metrics::code_name(c)}},
-					    n);
+	for_each_called(rows, [&](const TenantRow &t, std::string_view method,
+				  const metrics::MethodSnapshot &s) {
+		for (size_t c = 0; c < kCodes; ++c)
+			if (s.calls[c] != 0)
+				out.sample("vaccel_agent_calls_total",
+					   {{"tenant", t.name},
+					    {"method", method},
+					    {"code", metrics::code_name(c)}},
+					   s.calls[c]);
+	});
+}
+
+void write_latency(PromText &out, const std::vector<TenantRow> &rows)
+{
 	out.family("vaccel_agent_call_duration_seconds", "histogram",
-		   "Time from a request read whole to its reply written.");
-	for (const TenantRow &t : rows)
-		for (size_t m = 0; m < kMethods; ++m) {
-			const metrics::MethodSnapshot &s = t.calls.methods[m];
-			if (count(s) == 0)
-				continue;
-			out.histogram(
-			    "vaccel_agent_call_duration_seconds",
-			    {{"tenant", t.name},
-			     {"method",
-			      metrics::method_name(static_cast<MethodId>(m))}},
-			    s.buckets, bounds_seconds(), seconds(s.latency_ns));
-		}
+		   "Time from a request read whole to its reply ready to "
+		   "send, queueing included.");
+	for_each_called(rows, [&](const TenantRow &t, std::string_view method,
+				  const metrics::MethodSnapshot &s) {
+		out.histogram("vaccel_agent_call_duration_seconds",
+			      {{"tenant", t.name}, {"method", method}},
+			      s.buckets, bounds_seconds(),
+			      seconds(s.latency_ns));
+	});
+}
+
+void write_busy(PromText &out, const std::vector<TenantRow> &rows)
+{
 	out.family("vaccel_agent_busy_seconds_total", "counter",
-		   "Worker time spent running calls (the handler and its "
-		   "vAccel op), by tenant and method.");
-	for (const TenantRow &t : rows)
-		for (size_t m = 0; m < kMethods; ++m) {
-			const metrics::MethodSnapshot &s = t.calls.methods[m];
-			if (count(s) == 0)
-				continue;
-			out.sample("vaccel_agent_busy_seconds_total",
-				   {{"tenant", t.name},
-				    {"method", metrics::method_name(
-						   static_cast<MethodId>(m))}},
-				   seconds(s.busy_ns));
-		}
+		   "Worker time spent running calls (the handler, its vAccel "
+		   "op and encoding the reply), by tenant and method.");
+	for_each_called(rows, [&](const TenantRow &t, std::string_view method,
+				  const metrics::MethodSnapshot &s) {
+		out.sample("vaccel_agent_busy_seconds_total",
+			   {{"tenant", t.name}, {"method", method}},
+			   seconds(s.busy_ns));
+	});
 }
 
 void write_bytes(PromText &out, const std::vector<TenantRow> &rows)
@@ -282,6 +291,8 @@ std::string MetricsReport::render()
 		   "When the agent started, in seconds since the epoch.");
 	out.sample("vaccel_agent_start_time_seconds", {}, start_time_);
 	write_calls(out, rows);
+	write_latency(out, rows);
+	write_busy(out, rows);
 	write_bytes(out, rows);
 	write_usage(out, rows);
 	write_agent(out, rows, agent);
