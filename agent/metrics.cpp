@@ -31,6 +31,7 @@ constexpr std::array<std::string_view, kMethods> kMethodNames = {
     "GetProfiler",
     "GenopStream",
     "Stats",
+    "Plugins",
     "Hello",
     "MapRegion",
     "UnmapRegion",

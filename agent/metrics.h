@@ -57,6 +57,7 @@ enum class MethodId : uint8_t {
 	GetProfiler,
 	GenopStream,
 	Stats,
+	Plugins, // AgentAdmin/Plugins
 	Hello,
 	MapRegion,
 	UnmapRegion,
