@@ -112,6 +112,8 @@ bool Server::open_stream(const std::shared_ptr<Conn> &conn,
 	in.held = Reservation(this, conn->tenant, conn->id);
 	in.progress = std::chrono::steady_clock::now();
 	RpcStatus st;
+	// What a refusal is counted under (--metrics).
+	metrics::MethodId counted_as = metrics::MethodId::Other;
 	const bool upstream_genop =
 	    (req.service() == transport::kServiceSync ||
 	     req.service() == transport::kServiceAsync) &&
@@ -125,9 +127,14 @@ bool Server::open_stream(const std::shared_ptr<Conn> &conn,
 					  kMaxOpenStreams);
 	} else if (upstream_genop) {
 		in.kind = Inbound::Kind::Genop;
+		counted_as = metrics::MethodId::GenopStream;
 	} else if (call) {
 		rpc::ext::CallHeader h;
-		if (!h.ParseFromString(req.payload()))
+		const bool parsed = h.ParseFromString(req.payload());
+		if (parsed)
+			counted_as =
+			    service_.method_id(h.service(), h.method());
+		if (!parsed)
 			st = RpcStatus::invalid("malformed CallHeader");
 		else if (h.size() > opts_.max_message)
 			st = RpcStatus::exhausted(
@@ -158,7 +165,7 @@ bool Server::open_stream(const std::shared_ptr<Conn> &conn,
 			    st.message().c_str());
 		in.held.release();
 		in.failed = true;
-		reply(*conn, sid, error_response(st));
+		refuse(*conn, sid, st, counted_as);
 	}
 	conn->inbound.emplace(sid, std::move(in));
 	return true;
@@ -239,7 +246,7 @@ bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
 		in.bytes.reset();
 		in.genop.Clear();
 		in.held.release();
-		reply(*conn, sid, error_response(st));
+		refuse(*conn, sid, st, method_of(in));
 	}
 	if (!last)
 		return true;
@@ -254,12 +261,13 @@ bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
 	job->held = std::move(done.held);
 	if (done.kind == Inbound::Kind::Call) {
 		if (done.got != done.expected) {
-			reply(*conn, sid,
-			      error_response(RpcStatus::invalid(
-				  "chunked call: %llu of %llu bytes received",
-				  static_cast<unsigned long long>(done.got),
-				  static_cast<unsigned long long>(
-				      done.expected))));
+			refuse(
+			    *conn, sid,
+			    RpcStatus::invalid(
+				"chunked call: %llu of %llu bytes received",
+				static_cast<unsigned long long>(done.got),
+				static_cast<unsigned long long>(done.expected)),
+			    method_of(done));
 			return true;
 		}
 		job->kind = Job::Kind::Call;
@@ -269,10 +277,10 @@ bool Server::feed_stream(const std::shared_ptr<Conn> &conn,
 		job->size = done.got;
 	} else {
 		if (done.read_next != 1 || done.write_next != 1) {
-			reply(*conn, sid,
-			      error_response(RpcStatus::invalid(
-				  "GenopStream: closed in the middle of a "
-				  "split arg")));
+			refuse(*conn, sid,
+			       RpcStatus::invalid("GenopStream: closed in the "
+						  "middle of a split arg"),
+			       metrics::MethodId::GenopStream);
 			return true;
 		}
 		job->kind = Job::Kind::Genop;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli.h"
 
+#include "metrics_http.h"
+
 #include "transport/transport.h"
 
 #include <vaccel.h>
@@ -206,6 +208,10 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 			o.isolate_tenants = true;
 			continue;
 		}
+		if (name == "--metrics-allow-remote") {
+			o.metrics_allow_remote = true;
+			continue;
+		}
 		const bool known =
 		    name == "-a" || name == "--server-address" ||
 		    name == "--vaccel-config" || name == "--workers" ||
@@ -221,7 +227,8 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 		    name == "--tls-key" || name == "--tls-client-ca" ||
 		    name == "--tls-handshake-ms" || name == "--worker-fd" ||
 		    name == "--worker-tenant" ||
-		    name == "--worker-tenant-policy";
+		    name == "--worker-tenant-policy" || name == "--metrics" ||
+		    name == "--worker-report-fd";
 		if (!known)
 			return Status::error(VACCEL_EINVAL,
 					     "unknown option '%s'",
@@ -267,13 +274,20 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 			 : name == "--tenant"       ? o.tenant
 			 : name == "--socket-group" ? o.socket_group
 						    : o.audit_log) = str(value);
-		} else if (name == "--worker-fd") {
+		} else if (name == "--worker-fd" ||
+			   name == "--worker-report-fd") {
 			uint32_t n = 0;
 			if (!parse_uint(value, &n) || n > 65535)
-				return Status::error(VACCEL_EINVAL,
-						     "--worker-fd '%s'",
+				return Status::error(VACCEL_EINVAL, "%s '%s'",
+						     str(name).c_str(),
 						     str(value).c_str());
-			o.worker_fd = static_cast<int>(n);
+			(name == "--worker-fd" ? o.worker_fd
+					       : o.worker_report_fd) =
+			    static_cast<int>(n);
+		} else if (name == "--metrics") {
+			if (auto a = parse_metrics_address(value); !a)
+				return a.status();
+			o.metrics = str(value);
 		} else if (name == "--worker-tenant") {
 			o.worker_tenant = str(value);
 		} else if (name == "--worker-tenant-policy") {
@@ -521,6 +535,16 @@ std::string usage(std::string_view prog)
 	       "worker process of its\n"
 	       "                             own (seccomp-filtered, "
 	       "restarted on crash)\n"
+	       "\n"
+	       "Observability (docs/observability.md):\n"
+	       "      --metrics ADDR         serve /metrics (Prometheus), "
+	       "/healthz and /readyz\n"
+	       "                             over HTTP on HOST:PORT (a bare "
+	       "PORT: 127.0.0.1)\n"
+	       "      --metrics-allow-remote allow a --metrics address that "
+	       "is not loopback\n"
+	       "                             (every tenant's activity shows "
+	       "there)\n"
 	       "  -h, --help                 print this help and exit\n";
 }
 

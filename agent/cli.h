@@ -71,10 +71,17 @@ struct Options {
 	// own (tenant_workers.h). Off: everything in this process
 	// (single-tenant agents).
 	bool isolate_tenants = false;
+	// --metrics ADDR: the Prometheus endpoint and health probes
+	// (metrics_http.h); empty: none. A non-loopback address needs
+	// --metrics-allow-remote.
+	std::string metrics;
+	bool metrics_allow_remote = false;
 	// Set by the agent when it starts a worker (never by hand): the
 	// control socket's descriptor, the tenant, and a launcher's policy
-	// for it (worker_process.h).
+	// for it (worker_process.h); the report it counts calls into
+	// (worker_report.h; -1: none).
 	int worker_fd = -1;
+	int worker_report_fd = -1;
 	std::string worker_tenant;
 	std::string worker_tenant_policy;
 	bool help = false;

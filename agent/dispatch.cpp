@@ -93,7 +93,7 @@ bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 		    Charge::take(*conn->tenant, Limit::Calls, 1, "queue",
 				 conn->id, &job->call);
 		if (!st.is_ok()) { // refused at once, nothing queued
-			reply(*conn, job->stream_id, error_response(st));
+			refuse(*conn, job->stream_id, st, method_of(*job));
 			return true;
 		}
 	}
@@ -130,10 +130,12 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	TraceRecord tr;
 	std::string method; // copied only when traced
 	const bool traced = opts_.trace != nullptr;
-	if (traced) {
+	const bool metered = counted(*conn);
+	metrics::CallSample sample;
+	if (traced || metered)
 		tr.started = Clock::now();
+	if (traced)
 		tr.cpu_started = sched_getcpu();
-	}
 
 	// Where the caller polls for the reply, if it named a slot; the
 	// region stays mapped until the reply is in.
@@ -143,6 +145,7 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	info.regions = conn->local ? &conn->regions : nullptr;
 	info.op_time = traced ? &tr.op : nullptr;
 	info.tenant = conn->tenant;
+	info.sample = metered ? &sample : nullptr;
 	rpc::ttrpc::Response resp;
 	bool chunked = false;
 	switch (job.kind) {
@@ -165,6 +168,7 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 		if (conn->local && opts_.shm)
 			find_reply_slot(*conn, req, &slot_region, &slot);
 		if (expired(job, req.timeout_nano)) {
+			sample.method = method_of(job);
 			set_status(resp,
 				   RpcStatus(RpcCode::DeadlineExceeded,
 					     "the call's timeout passed "
@@ -188,25 +192,30 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 		chunked = true;
 		break;
 	case Job::Kind::Genop:
-		if (traced) {
+		if (traced || metered)
 			tr.request_bytes = job.genop.ByteSizeLong();
+		if (traced)
 			method = "GenopStream";
-		}
 		resp = service_.handle_genop(conn->id, job.genop, info);
 		job.genop.Clear();
 		break;
 	}
 	job.held.release();
-	if (!traced) {
+	if (!traced && !metered) {
 		reply(*conn, job.stream_id, std::move(resp), chunked, nullptr,
 		      &slot);
 		return;
 	}
 	tr.handled = Clock::now();
 	tr.status = resp.has_status() ? resp.status().code() : 0;
-	tr.reply_bytes = reply(*conn, job.stream_id, std::move(resp), chunked,
-			       &tr.status, &slot);
+	Encoded e = encode(std::move(resp), chunked, &tr.status);
+	// Counted before the caller can see its reply.
+	if (metered)
+		count(*conn, job, tr, e, &slot, Clock::now(), sample);
+	tr.reply_bytes = send(*conn, job.stream_id, std::move(e), &slot).bytes;
 	tr.replied = Clock::now();
+	if (!traced)
+		return;
 	tr.cpu_replied = sched_getcpu();
 	tr.arrived = job.arrived;
 	tr.read = job.read;
@@ -214,6 +223,80 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	tr.stream = job.stream_id;
 	tr.method = method;
 	opts_.trace->record(tr);
+}
+
+bool Server::counted(const Conn &conn) const noexcept
+{
+	return opts_.metrics != nullptr && conn.tenant != nullptr;
+}
+
+void Server::count(Conn &conn, const Job &job, const TraceRecord &tr,
+		   const Encoded &e, const transport::ReplySlot *slot,
+		   std::chrono::steady_clock::time_point ready,
+		   metrics::CallSample &sample)
+{
+	using metrics::Direction;
+	using metrics::Path;
+	const auto ns = [](auto d) {
+		return static_cast<uint64_t>(
+		    std::chrono::duration_cast<std::chrono::nanoseconds>(d)
+			.count());
+	};
+	sample.code = tr.status;
+	sample.latency_ns = ns(ready - job.queued);
+	sample.busy_ns = ns(ready - tr.started);
+	sample.add_bytes(job.via_slot ? Path::Shm : Path::Socket, Direction::In,
+			 tr.request_bytes);
+	// Where it goes first: a reply that fits its caller's slot is put
+	// there (and sent on the socket too only if the caller stopped
+	// looking).
+	const bool to_slot =
+	    slot != nullptr && slot->valid() && e.size() <= slot->capacity();
+	sample.add_bytes(to_slot ? Path::Shm : Path::Socket, Direction::Out,
+			 e.size());
+	metrics::record(conn.tenant->counters(), sample);
+}
+
+void Server::refuse(Conn &conn, uint32_t stream_id, const RpcStatus &st,
+		    metrics::MethodId method)
+{
+	Encoded e = encode(error_response(st), false, nullptr);
+	if (counted(conn)) {
+		metrics::CallSample sample;
+		sample.method = method;
+		sample.code = static_cast<int32_t>(st.code());
+		sample.add_bytes(metrics::Path::Socket, metrics::Direction::Out,
+				 e.size());
+		metrics::record(conn.tenant->counters(), sample);
+	}
+	send(conn, stream_id, std::move(e), nullptr);
+}
+
+metrics::MethodId Server::method_of(Job &job)
+{
+	switch (job.kind) {
+	case Job::Kind::Frame:
+		// Queued jobs have their envelope read already; one refused
+		// before it was queued has not.
+		if (!job.parsed)
+			job.parsed = transport::codec::parse_request(
+			    job.frame.payload, &job.request);
+		return job.parsed ? service_.method_id(job.request.service,
+						       job.request.method)
+				  : metrics::MethodId::Other;
+	case Job::Kind::Call:
+		return service_.method_id(job.service, job.method);
+	case Job::Kind::Genop:
+		break;
+	}
+	return metrics::MethodId::GenopStream;
+}
+
+metrics::MethodId Server::method_of(const Inbound &in) const
+{
+	if (in.kind == Inbound::Kind::Genop)
+		return metrics::MethodId::GenopStream;
+	return service_.method_id(in.service, in.method);
 }
 
 void Server::find_reply_slot(Conn &conn,
@@ -246,13 +329,17 @@ void Server::find_reply_slot(Conn &conn,
 	}
 }
 
-size_t Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
-		     bool chunked, int *status,
-		     const transport::ReplySlot *slot)
+Server::Sent Server::reply(Conn &conn, uint32_t stream_id,
+			   rpc::ttrpc::Response resp, bool chunked, int *status,
+			   const transport::ReplySlot *slot)
 {
-	// The serialized Response is the envelope (status, then the payload
-	// field's header) followed by the payload's own bytes, sent from
-	// where they are rather than copied into one buffer.
+	return send(conn, stream_id, encode(std::move(resp), chunked, status),
+		    slot);
+}
+
+Server::Encoded Server::encode(rpc::ttrpc::Response resp, bool chunked,
+			       int *status)
+{
 	std::string payload = std::move(*resp.mutable_payload());
 	resp.clear_payload();
 	std::string head;
@@ -282,7 +369,14 @@ size_t Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
 		payload.clear();
 	}
 	resp.Clear();
+	return {std::move(head), std::move(payload)};
+}
 
+Server::Sent Server::send(Conn &conn, uint32_t stream_id, Encoded e,
+			  const transport::ReplySlot *slot)
+{
+	std::string &head = e.head;
+	std::string &payload = e.payload;
 	auto as_bytes = [](const std::string &s) {
 		return std::span(reinterpret_cast<const uint8_t *>(s.data()),
 				 s.size());
@@ -294,10 +388,10 @@ size_t Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
 	    slot->deliver(stream_id, pieces) ==
 		transport::ReplySlot::Delivery::Delivered) {
 		service_.slot_replies().fetch_add(1, std::memory_order_relaxed);
-		return total_sent;
+		return {total_sent, true};
 	}
 	if (conn.closing)
-		return 0;
+		return {};
 	auto msg = std::make_unique<OutMessage>();
 	const std::string_view head_view = msg->own(std::move(head));
 	const std::string_view payload_view = msg->own(std::move(payload));
@@ -305,8 +399,8 @@ size_t Server::reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
 	// Never waits for the peer: a reply the socket cannot take now
 	// waits in the connection's queue (reply_queue.h).
 	if (!conn.out.push(std::move(msg)))
-		return 0;
-	return total_sent;
+		return {};
+	return {total_sent, false};
 }
 
 } // namespace vaccel::agent

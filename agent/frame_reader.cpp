@@ -313,7 +313,7 @@ void Server::expire_stalled(Conn &conn,
 			vaccel_warn("agent: connection %llu: stream %u: %s",
 				    static_cast<unsigned long long>(conn.id),
 				    it->first, st.message().c_str());
-			reply(conn, it->first, error_response(st));
+			refuse(conn, it->first, st, method_of(in));
 		}
 		it = conn.inbound.erase(it);
 	}
@@ -343,6 +343,7 @@ std::shared_ptr<Server::Job> Server::take_slot_request(Conn &conn)
 			job->frame.header.length =
 			    static_cast<uint32_t>(bytes.size());
 			job->frame.payload = std::move(bytes);
+			job->via_slot = true;
 			if (opts_.trace != nullptr)
 				job->arrived = std::chrono::steady_clock::now();
 			service_.slot_requests().fetch_add(

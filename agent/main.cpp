@@ -8,7 +8,10 @@
 #include "audit.h"
 #include "capabilities.h"
 #include "cli.h"
+#include "health.h"
 #include "host_pin.h"
+#include "metrics_http.h"
+#include "metrics_report.h"
 #include "policy.h"
 #include "server.h"
 #include "service.h"
@@ -244,6 +247,16 @@ int worker_main(const vaccel::agent::Options &o,
 	so.pinner = o.pin_shm ? pinner : nullptr;
 	WorkerOptions w{o.worker_fd, o.worker_tenant, o.worker_tenant_policy,
 			stop_fd};
+	std::optional<WorkerReportMap> report;
+	metrics::Queues queues;
+	if (o.worker_report_fd >= 0) {
+		auto r = WorkerReportMap::attach(o.worker_report_fd);
+		if (!r)
+			return fail("worker", r.status().message());
+		report.emplace(std::move(r.value()));
+		w.report = &report->writable();
+		w.queues = &queues;
+	}
 	const int code = run_worker(service, std::move(so), w);
 #if defined(__SANITIZE_ADDRESS__) || defined(VACCEL_ASAN)
 	// LeakSanitizer checks at exit through ptrace and clone, which the
@@ -262,21 +275,45 @@ int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 	  int stop_fd)
 {
 	using namespace vaccel::agent;
+	const bool metered = !o.metrics.empty();
 	// Declared before the servers that hand connections to it, after
 	// the Service whose quotas its connections hold.
-	TenantWorkers workers(std::move(args));
+	TenantWorkers workers(std::move(args), metered);
 	if (o.isolate_tenants) {
 		if (auto st = workers.start(); !st)
 			return fail("isolate-tenants", st.message());
 		so.isolate = &workers;
 	}
+	metrics::Queues queues; // outlives the servers that register
+	so.metrics = metered ? &queues : nullptr;
 	Server server(service, so);
 	Launcher launcher(service, so);
+	Health health(server);
 	std::optional<AdminSocket> admin;
 	if (!o.admin_socket.empty())
 		admin.emplace(
 		    launcher,
 		    vaccel::transport::parse_address(o.admin_socket).value());
+	std::optional<MetricsReport> report;
+	std::optional<MetricsHttp> http;
+	if (metered) {
+		auto ready = [&health] { return health.ready(); };
+		report.emplace(MetricsReport::Sources{
+		    service, queues, ready,
+		    o.isolate_tenants ? &workers : nullptr});
+		http.emplace(MetricsHttpOptions{
+		    parse_metrics_address(o.metrics).value(),
+		    o.metrics_allow_remote,
+		    [&report] { return report->render(); },
+		    [&health] { return health.live(); }, ready});
+		// Before the data listener: a refused address binds nothing.
+		if (auto st = http->start(); !st)
+			return fail("metrics", st.message());
+		std::printf("vaccel-agent metrics on http://%s/metrics\n",
+			    vaccel::transport::to_string(http->address())
+				.substr(std::string_view("tcp://").size())
+				.c_str());
+	}
 	if (auto st = server.start(); !st)
 		return fail("listen", st.message());
 	if (auto st = admin ? admin->start() : vaccel::core::Status::ok();
@@ -296,6 +333,10 @@ int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 	if (sig < 0)
 		code = fail("signals", std::strerror(errno));
 	vaccel_info("agent: signal %d, shutting down", sig);
+	health.set_draining(true);
+	// First: its probes read the listener the server closes below.
+	if (http)
+		http->stop();
 	if (admin)
 		admin->stop();
 	launcher.detach_all();

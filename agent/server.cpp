@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -108,7 +109,10 @@ core::Status Server::start()
 		pool_.emplace(opts_.workers, opts_.spin);
 		download_pool_.emplace(
 		    std::max<size_t>(1, opts_.download_threads));
+		if (opts_.metrics != nullptr)
+			opts_.metrics->add(&*pool_);
 		acceptor_ = std::thread([this] { accept_loop(); });
+		accepting_ = !opts_.adopt_only;
 	} catch (const std::system_error &e) {
 		stop();
 		return core::Status::error(
@@ -119,7 +123,9 @@ core::Status Server::start()
 
 core::Status Server::listen()
 {
+	using K = transport::Address::Kind;
 	VACCEL_RETURN_IF_ERROR(check_exposure());
+	const bool adopted = opts_.listen_fd >= 0;
 	auto listener =
 	    opts_.listen_fd >= 0
 		? transport::Listener::adopt(
@@ -132,7 +138,35 @@ core::Status Server::listen()
 	if (!listener)
 		return listener.status();
 	listener_ = std::move(listener.value());
+	struct stat st {
+	};
+	// The file to watch (accepting()); an adopted socket's is the
+	// launcher's business.
+	if (!adopted && listener_.address().kind == K::Unix &&
+	    ::stat(listener_.address().path.c_str(), &st) == 0) {
+		socket_dev_ = st.st_dev;
+		socket_ino_ = st.st_ino;
+	}
 	return core::Status::ok();
+}
+
+bool Server::accepting() const
+{
+	if (!accepting_ || stopping_)
+		return false;
+	int listening = 0;
+	socklen_t len = sizeof(listening);
+	if (::getsockopt(listener_.fd(), SOL_SOCKET, SO_ACCEPTCONN, &listening,
+			 &len) != 0 ||
+	    listening == 0)
+		return false;
+	if (socket_ino_ == 0)
+		return true;
+	struct stat st {
+	};
+	return ::stat(listener_.address().path.c_str(), &st) == 0 &&
+	       S_ISSOCK(st.st_mode) && st.st_dev == socket_dev_ &&
+	       st.st_ino == socket_ino_;
 }
 
 void Server::wake() noexcept
@@ -152,6 +186,7 @@ void Server::stop()
 		return;
 	stopped_ = true;
 	stopping_ = true;
+	accepting_ = false;
 	wake();
 	if (acceptor_.joinable())
 		acceptor_.join();
@@ -165,8 +200,11 @@ void Server::stop()
 			c->reader.join();
 	// Requests still queued belong to closed connections and are
 	// skipped; running ones finish (an op cannot be interrupted).
-	if (pool_)
+	if (pool_) {
 		pool_->stop();
+		if (opts_.metrics != nullptr)
+			opts_.metrics->remove(&*pool_);
+	}
 	if (download_pool_)
 		download_pool_->stop();
 	conns_.clear();

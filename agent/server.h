@@ -130,6 +130,10 @@ struct ServerOptions {
 	// Called with a connection's tag (adopt()) once it is closed and
 	// everything it held released.
 	std::function<void(uint64_t tag)> on_closed;
+	// --metrics: every call is counted into its tenant's counters
+	// (metrics.h), and the server's queue is added here while it runs.
+	// Null: nothing is counted. Must outlive the server.
+	metrics::Queues *metrics = nullptr;
 };
 
 class Server
@@ -147,6 +151,11 @@ public:
 	{
 		return listener_.address();
 	}
+	// Whether the listener takes connections: started, not stopping, the
+	// socket listening and, for a unix socket the server bound, its file
+	// still the one bound (a removed or replaced file reaches nobody).
+	// For liveness probes (health.h).
+	[[nodiscard]] bool accepting() const;
 	// Serves @p stream, a connection the agent process accepted and
 	// admitted (ServerOptions::adopt_only); @p tag goes back through
 	// ServerOptions::on_closed when it closes. @p relayed: the stream
@@ -219,10 +228,6 @@ private:
 	static bool is_download(const Job &job);
 	static bool expired(const Job &job, int64_t timeout_nano);
 	void process(const std::shared_ptr<Conn> &conn, Job &job);
-	// Sends @p resp; when @p chunked and it is larger than a frame, as
-	// Data frames followed by an empty Response frame. Returns the bytes
-	// of the reply (0 when it could not be sent); *@p status (may be NULL)
-	// becomes the status sent when a reply too large is replaced.
 	// The reply slot @p req names (transport/reply_slot.h), checked
 	// against the connection's regions; left empty when none is named or
 	// it is unusable.
@@ -230,12 +235,51 @@ private:
 			     const transport::codec::RequestView &req,
 			     std::shared_ptr<ShmRegion> *region,
 			     transport::ReplySlot *slot);
-	// Sends @p resp; into @p slot instead when the caller polls one
-	// (transport/reply_slot.h). Returns the reply's size, 0 when it was
-	// not sent.
-	size_t reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
-		     bool chunked = false, int *status = nullptr,
-		     const transport::ReplySlot *slot = nullptr);
+	// Sends @p resp; when @p chunked and it is larger than a frame, as
+	// Data frames followed by an empty Response frame; into @p slot
+	// instead when the caller polls one (transport/reply_slot.h). Returns
+	// the reply's size (0 when it could not be sent) and where it went;
+	// *@p status (may be NULL) becomes the status sent when a reply too
+	// large is replaced.
+	struct Sent {
+		size_t bytes = 0; // 0: not sent
+		bool in_slot = false;
+	};
+	Sent reply(Conn &conn, uint32_t stream_id, rpc::ttrpc::Response resp,
+		   bool chunked = false, int *status = nullptr,
+		   const transport::ReplySlot *slot = nullptr);
+	// reply() in two steps, so that a call is counted before its caller
+	// can see the reply. The serialized Response is the envelope
+	// (status, then the payload field's header) followed by the
+	// payload's own bytes, sent from where they are rather than copied
+	// into one buffer.
+	struct Encoded {
+		std::string head, payload;
+		[[nodiscard]] size_t size() const noexcept
+		{
+			return head.size() + payload.size();
+		}
+	};
+	Encoded encode(rpc::ttrpc::Response resp, bool chunked, int *status);
+	Sent send(Conn &conn, uint32_t stream_id, Encoded e,
+		  const transport::ReplySlot *slot);
+	// Answers stream @p stream_id with @p st without running it, counted
+	// (--metrics) as a call of @p method.
+	void refuse(Conn &conn, uint32_t stream_id, const RpcStatus &st,
+		    metrics::MethodId method);
+	// What a job, or a streaming call being reassembled, is counted
+	// under.
+	metrics::MethodId method_of(Job &job);
+	metrics::MethodId method_of(const Inbound &in) const;
+	// Whether @p conn's calls are counted.
+	[[nodiscard]] bool counted(const Conn &conn) const noexcept;
+	// Adds a call that ran to its tenant's counters: @p tr's start,
+	// request bytes and status, its reply @p e, ready at @p ready, bound
+	// for @p slot (may be null).
+	void count(Conn &conn, const Job &job, const TraceRecord &tr,
+		   const Encoded &e, const transport::ReplySlot *slot,
+		   std::chrono::steady_clock::time_point ready,
+		   metrics::CallSample &sample);
 
 	void reap(bool all);
 	void wake() noexcept;
@@ -263,7 +307,10 @@ private:
 	// requests need (64 busy clients on 2 cores: 29k calls/s with a
 	// polling reader, 60k without).
 	std::atomic<size_t> open_conns_{0};
-	std::atomic<size_t> handshakes_{0}; // TLS handshakes in progress
+	std::atomic<size_t> handshakes_{0};  // TLS handshakes in progress
+	std::atomic<bool> accepting_{false}; // the accept thread runs
+	// The unix socket file bound (accepting()); 0: none.
+	uint64_t socket_dev_ = 0, socket_ino_ = 0;
 
 	std::mutex conns_mu_;
 	std::list<std::shared_ptr<Conn>> conns_;

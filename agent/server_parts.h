@@ -151,6 +151,9 @@ struct Server::Job {
 	// When the reader stopped polling for it, and when it was read
 	// whole (traced requests only).
 	std::chrono::steady_clock::time_point arrived, read;
+	// Taken from a request slot in shared memory, not read off the
+	// socket.
+	bool via_slot = false;
 };
 
 struct Server::Conn {

@@ -81,12 +81,14 @@ using Adaptor = RpcStatus (*)(Context &, std::span<const uint8_t> in,
 // only manage objects or the connection (and for the genops, judged by
 // their op byte in run_genop()).
 struct Method {
-	Method(Adaptor f = nullptr, std::optional<OpClass> c = std::nullopt)
-	    : fn(f), cls(c)
+	Method(Adaptor f = nullptr, std::optional<OpClass> c = std::nullopt,
+	       metrics::MethodId i = metrics::MethodId::Other)
+	    : fn(f), cls(c), id(i)
 	{
 	}
 	Adaptor fn;
 	std::optional<OpClass> cls;
+	metrics::MethodId id; // what its calls are counted under
 };
 
 // The repeated fields of Req counted before it is parsed (wire_bounds.h);
@@ -145,60 +147,70 @@ namespace r = rpc;
 const std::unordered_map<std::string_view, Method> &agent_methods()
 {
 	using C = OpClass;
-	static const std::unordered_map<std::string_view, Method> m = {
-	    {"CreateSession",
-	     {adapt<r::session::CreateRequest, r::session::CreateResponse,
-		    h::create_session>}},
-	    {"UpdateSession",
-	     {adapt<r::session::UpdateRequest, r::Empty, h::update_session>}},
-	    {"DestroySession",
-	     {adapt<r::session::DestroyRequest, r::Empty, h::destroy_session>}},
-	    {"RegisterResource",
-	     {adapt<r::resource::RegisterRequest, r::resource::RegisterResponse,
-		    h::register_resource>}},
-	    {"UnregisterResource",
-	     {adapt<r::resource::UnregisterRequest, r::Empty,
-		    h::unregister_resource>}},
-	    {"SyncResource",
-	     {adapt<r::resource::SyncRequest, r::resource::SyncResponse,
-		    h::sync_resource>}},
-	    {"ImageClassification",
-	     {adapt<r::image::Request, r::image::Response,
-		    h::image_classification>,
-	      C::Image}},
-	    {"TensorflowModelLoad",
-	     {adapt<r::tf::ModelLoadRequest, r::tf::ModelLoadResponse,
-		    h::tf_model_load>,
-	      C::Tf}},
-	    {"TensorflowModelUnload",
-	     {adapt<r::tf::ModelUnloadRequest, r::tf::ModelUnloadResponse,
-		    h::tf_model_unload>,
-	      C::Tf}},
-	    {"TensorflowModelRun",
-	     {adapt<r::tf::ModelRunRequest, r::tf::ModelRunResponse,
-		    h::tf_model_run>,
-	      C::Tf}},
-	    {"TensorflowLiteModelLoad",
-	     {adapt<r::tflite::ModelLoadRequest, r::Empty,
-		    h::tflite_model_load>,
-	      C::Tflite}},
-	    {"TensorflowLiteModelUnload",
-	     {adapt<r::tflite::ModelUnloadRequest, r::Empty,
-		    h::tflite_model_unload>,
-	      C::Tflite}},
-	    {"TensorflowLiteModelRun",
-	     {adapt<r::tflite::ModelRunRequest, r::tflite::ModelRunResponse,
-		    h::tflite_model_run>,
-	      C::Tflite}},
-	    {"TorchModelLoad",
-	     {adapt<r::torch::ModelLoadRequest, r::Empty, h::torch_model_load>,
-	      C::Torch}},
-	    {"TorchModelRun", {h::torch_model_run, C::Torch}},
-	    {"Genop", {adapt<r::genop::Request, r::genop::Response, h::genop>}},
-	    {"GetProfiler",
-	     {adapt<r::profiling::Request, r::profiling::Response,
-		    h::get_profiler>}},
-	};
+	static const auto m = [] {
+		std::unordered_map<std::string_view, Method> t = {
+		    {"CreateSession",
+		     {adapt<r::session::CreateRequest,
+			    r::session::CreateResponse, h::create_session>}},
+		    {"UpdateSession",
+		     {adapt<r::session::UpdateRequest, r::Empty,
+			    h::update_session>}},
+		    {"DestroySession",
+		     {adapt<r::session::DestroyRequest, r::Empty,
+			    h::destroy_session>}},
+		    {"RegisterResource",
+		     {adapt<r::resource::RegisterRequest,
+			    r::resource::RegisterResponse,
+			    h::register_resource>}},
+		    {"UnregisterResource",
+		     {adapt<r::resource::UnregisterRequest, r::Empty,
+			    h::unregister_resource>}},
+		    {"SyncResource",
+		     {adapt<r::resource::SyncRequest, r::resource::SyncResponse,
+			    h::sync_resource>}},
+		    {"ImageClassification",
+		     {adapt<r::image::Request, r::image::Response,
+			    h::image_classification>,
+		      C::Image}},
+		    {"TensorflowModelLoad",
+		     {adapt<r::tf::ModelLoadRequest, r::tf::ModelLoadResponse,
+			    h::tf_model_load>,
+		      C::Tf}},
+		    {"TensorflowModelUnload",
+		     {adapt<r::tf::ModelUnloadRequest,
+			    r::tf::ModelUnloadResponse, h::tf_model_unload>,
+		      C::Tf}},
+		    {"TensorflowModelRun",
+		     {adapt<r::tf::ModelRunRequest, r::tf::ModelRunResponse,
+			    h::tf_model_run>,
+		      C::Tf}},
+		    {"TensorflowLiteModelLoad",
+		     {adapt<r::tflite::ModelLoadRequest, r::Empty,
+			    h::tflite_model_load>,
+		      C::Tflite}},
+		    {"TensorflowLiteModelUnload",
+		     {adapt<r::tflite::ModelUnloadRequest, r::Empty,
+			    h::tflite_model_unload>,
+		      C::Tflite}},
+		    {"TensorflowLiteModelRun",
+		     {adapt<r::tflite::ModelRunRequest,
+			    r::tflite::ModelRunResponse, h::tflite_model_run>,
+		      C::Tflite}},
+		    {"TorchModelLoad",
+		     {adapt<r::torch::ModelLoadRequest, r::Empty,
+			    h::torch_model_load>,
+		      C::Torch}},
+		    {"TorchModelRun", {h::torch_model_run, C::Torch}},
+		    {"Genop",
+		     {adapt<r::genop::Request, r::genop::Response, h::genop>}},
+		    {"GetProfiler",
+		     {adapt<r::profiling::Request, r::profiling::Response,
+			    h::get_profiler>}},
+		};
+		for (auto &[name, method] : t)
+			method.id = metrics::method_id(name);
+		return t;
+	}();
 	return m;
 }
 
@@ -211,27 +223,34 @@ Method find_method(std::string_view service, std::string_view method,
 		auto it = m.find(method);
 		return it == m.end() ? Method{} : it->second;
 	}
+	using Id = metrics::MethodId;
 	if (service == kServiceAdmin && method == "Stats")
-		return {adapt<r::Empty, r::ext::AgentStats, h::agent_stats>};
+		return {adapt<r::Empty, r::ext::AgentStats, h::agent_stats>,
+			std::nullopt, Id::Stats};
 	if (service == kServiceAdmin && method == "Plugins")
-		return {
-		    adapt<r::Empty, r::ext::AgentPlugins, h::agent_plugins>};
+		return {adapt<r::Empty, r::ext::AgentPlugins, h::agent_plugins>,
+			std::nullopt, Id::Plugins};
 	if (!extensions)
 		return {};
 	if (service == kServiceAdmin && method == "Hello")
-		return {adapt<r::ext::Hello, r::ext::Hello, h::hello>};
+		return {adapt<r::ext::Hello, r::ext::Hello, h::hello>,
+			std::nullopt, Id::Hello};
 	if (service == transport::kServiceData) {
 		if (method == "MapRegion")
 			return {
-			    adapt<r::ext::MapRegion, r::Empty, h::map_region>};
+			    adapt<r::ext::MapRegion, r::Empty, h::map_region>,
+			    std::nullopt, Id::MapRegion};
 		if (method == "UnmapRegion")
 			return {adapt<r::ext::UnmapRegion, r::Empty,
-				      h::unmap_region>};
+				      h::unmap_region>,
+				std::nullopt, Id::UnmapRegion};
 		if (method == "GenopShm")
 			return {adapt<r::ext::ShmGenopRequest,
-				      r::genop::Response, h::genop_shm>};
+				      r::genop::Response, h::genop_shm>,
+				std::nullopt, Id::GenopShm};
 		if (method == "TorchModelRunShm")
-			return {h::torch_model_run_shm, OpClass::Torch};
+			return {h::torch_model_run_shm, OpClass::Torch,
+				Id::TorchModelRunShm};
 	}
 	return {};
 }
@@ -278,6 +297,12 @@ rpc::ttrpc::Response Service::run(ConnId conn, std::string_view method,
 	return resp;
 }
 
+metrics::MethodId Service::method_id(std::string_view service,
+				     std::string_view method) const
+{
+	return find_method(service, method, limits_.extensions).id;
+}
+
 bool Service::reserve(uint64_t bytes) noexcept
 {
 	uint64_t cur = buffered_.load(std::memory_order_relaxed);
@@ -313,6 +338,8 @@ rpc::ttrpc::Response Service::handle(ConnId conn, std::string_view service,
 	return run(conn, method, [&](rpc::ttrpc::Response &resp) {
 		const Method m =
 		    find_method(service, method, limits_.extensions);
+		if (call.sample != nullptr)
+			call.sample->method = m.id;
 		if (m.fn == nullptr)
 			return RpcStatus::unimplemented(
 			    "%.*s/%.*s is not implemented",
@@ -334,6 +361,8 @@ rpc::ttrpc::Response Service::handle_genop(ConnId conn,
 					   const CallInfo &call) noexcept
 {
 	static constexpr std::string_view method = "GenopStream";
+	if (call.sample != nullptr)
+		call.sample->method = metrics::MethodId::GenopStream;
 	return run(conn, method, [&](rpc::ttrpc::Response &resp) {
 		Tenant &tenant = tenant_of(call);
 		Context ctx{*this, objects_, limits_, conn, call, tenant};

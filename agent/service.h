@@ -5,6 +5,7 @@
 // tests drive it in-process, one call per request.
 #pragma once
 
+#include "metrics.h"
 #include "objects.h"
 #include "rpc_status.h"
 #include "shm.h"
@@ -73,6 +74,10 @@ struct CallInfo {
 	// Who the connection acts for (tenant.h); null: the service's "local"
 	// tenant, for in-process callers.
 	Tenant *tenant = nullptr;
+	// Where the service notes the method it ran and the handlers the
+	// shared-memory bytes they used (metrics.h); null when calls are not
+	// counted.
+	metrics::CallSample *sample = nullptr;
 };
 
 // What a handler sees of the request besides its message.
@@ -128,6 +133,11 @@ public:
 	// GenopStream, put together by the server from its parts).
 	rpc::ttrpc::Response handle_genop(ConnId conn, rpc::genop::Request &req,
 					  const CallInfo &call = {}) noexcept;
+
+	// What a call of @p method on @p service is counted under (calls
+	// answered before the service runs them).
+	[[nodiscard]] metrics::MethodId
+	method_id(std::string_view service, std::string_view method) const;
 
 	[[nodiscard]] const Limits &limits() const noexcept { return limits_; }
 	[[nodiscard]] uint64_t requests_served() const noexcept

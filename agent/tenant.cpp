@@ -130,6 +130,13 @@ Tenant &TenantRegistry::get(const std::string &name)
 	return *it->second;
 }
 
+void TenantRegistry::for_each(const std::function<void(const Tenant &)> &fn)
+{
+	std::lock_guard lock(mu_);
+	for (const auto &[name, t] : tenants_)
+		fn(*t);
+}
+
 core::Status TenantRegistry::define(const std::string &name,
 				    TenantPolicy policy,
 				    const std::string &source)

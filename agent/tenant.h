@@ -6,12 +6,14 @@
 // it. All connections of a tenant share its quotas.
 #pragma once
 
+#include "metrics.h"
 #include "policy.h"
 #include "rpc_status.h"
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,6 +70,20 @@ public:
 	}
 	[[nodiscard]] uint64_t cap(Limit l) const noexcept;
 
+	// What the tenant's calls add up to (metrics.h). Counting a call
+	// changes nothing the tenant is judged by, hence const.
+	[[nodiscard]] metrics::TenantCounters &counters() const noexcept
+	{
+		return *counters_;
+	}
+	// Keeps the counters at @p c from now on: a worker process's report,
+	// which the agent reads (worker_report.h). Before any call is
+	// counted.
+	void use_counters(metrics::TenantCounters *c) noexcept
+	{
+		counters_ = c;
+	}
+
 private:
 	static size_t index(Limit l) noexcept { return static_cast<size_t>(l); }
 
@@ -76,6 +92,9 @@ private:
 	const TenantPolicy &policy_;
 	std::array<std::atomic<uint64_t>, static_cast<size_t>(Limit::Count)>
 	    used_{};
+	std::unique_ptr<metrics::TenantCounters> own_counters_ =
+	    std::make_unique<metrics::TenantCounters>();
+	metrics::TenantCounters *counters_ = own_counters_.get();
 };
 
 // A share of a tenant's quota, given back when destroyed. Move-only.
@@ -139,6 +158,9 @@ public:
 			    const std::string &source);
 	// The tenant of in-process callers that name none (tests, tools).
 	Tenant &local() { return get("local"); }
+	// Calls @p fn for every tenant created so far, in name order, under
+	// the registry's lock (a scrape; never on a call's path).
+	void for_each(const std::function<void(const Tenant &)> &fn);
 
 	// The agent-wide connection cap ([agent] max_connections).
 	bool take_connection() noexcept;

@@ -27,8 +27,10 @@ namespace vaccel::agent
 namespace
 {
 
-// The descriptor number a worker finds its control socket at.
+// The descriptor numbers a worker finds its control socket and its report
+// at.
 constexpr int kWorkerFd = 3;
+constexpr int kReportFd = 4;
 // How long stop() lets workers finish their running ops.
 constexpr std::chrono::seconds kStopGrace{3};
 
@@ -92,10 +94,21 @@ bool send_with_room(int ctrl, worker_channel::Message m, int fd)
 	return worker_channel::send_connection(ctrl, m, fd);
 }
 
+// @p fd, or a copy of it numbered above the descriptors a worker is
+// given, so that placing one never overwrites another not yet placed
+// (dup2 onto itself would also keep close-on-exec).
+transport::UniqueFd above_worker_fds(transport::UniqueFd fd)
+{
+	if (fd.get() > kReportFd)
+		return fd;
+	return transport::UniqueFd(
+	    ::fcntl(fd.get(), F_DUPFD_CLOEXEC, kReportFd + 1));
+}
+
 } // namespace
 
-TenantWorkers::TenantWorkers(std::vector<std::string> args)
-    : args_(std::move(args))
+TenantWorkers::TenantWorkers(std::vector<std::string> args, bool reports)
+    : args_(std::move(args)), reports_(reports)
 {
 }
 
@@ -178,6 +191,12 @@ TenantWorkers::Worker *TenantWorkers::running(const Tenant &t, uint64_t tag)
 	}
 	vaccel_info("agent: tenant %s: worker process %d started",
 		    tenant.c_str(), static_cast<int>(w.pid));
+	{
+		std::lock_guard lock(reports_mu_);
+		++tallies_[tenant].starts;
+		if (w.report)
+			live_reports_[tenant] = w.report;
+	}
 	Worker &placed = workers_.emplace(tenant, std::move(w)).first->second;
 	wake(); // the supervisor watches the new channel from now on
 	return &placed;
@@ -190,17 +209,28 @@ core::Status TenantWorkers::spawn(const Tenant &t, Worker *w)
 	if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		return core::Status::error(VACCEL_EIO, "socketpair: %s",
 					   std::strerror(errno));
-	transport::UniqueFd mine(sv[0]), theirs(sv[1]);
+	transport::UniqueFd mine(sv[0]);
+	transport::UniqueFd theirs =
+	    above_worker_fds(transport::UniqueFd(sv[1]));
 	// The supervisor must never block on one worker's channel.
 	::fcntl(mine.get(), F_SETFL, O_NONBLOCK);
-	// dup2 onto itself would keep close-on-exec: move it first.
-	if (theirs.get() == kWorkerFd)
-		theirs = transport::UniqueFd(
-		    ::fcntl(theirs.get(), F_DUPFD_CLOEXEC, kWorkerFd + 1));
+	std::shared_ptr<WorkerReportMap> report;
+	transport::UniqueFd report_fd;
+	if (reports_) {
+		auto r = WorkerReportMap::create();
+		if (!r)
+			return r.status();
+		report = std::make_shared<WorkerReportMap>(std::move(*r));
+		report_fd = above_worker_fds(transport::UniqueFd(
+		    ::fcntl(report->fd(), F_DUPFD_CLOEXEC, 0)));
+	}
 
 	std::vector<std::string> args = args_;
 	args.insert(args.end(), {"--worker-fd", std::to_string(kWorkerFd),
 				 "--worker-tenant", tenant});
+	if (report)
+		args.insert(args.end(),
+			    {"--worker-report-fd", std::to_string(kReportFd)});
 	if (auto it = policies_.find(tenant); it != policies_.end())
 		args.insert(args.end(), {"--worker-tenant-policy", it->second});
 	std::vector<char *> argv;
@@ -216,6 +246,9 @@ core::Status TenantWorkers::spawn(const Tenant &t, Worker *w)
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, theirs.get(), kWorkerFd);
+	if (report)
+		posix_spawn_file_actions_adddup2(&fa, report_fd.get(),
+						 kReportFd);
 	posix_spawnattr_t attr;
 	posix_spawnattr_init(&attr);
 	sigset_t none;
@@ -235,6 +268,8 @@ core::Status TenantWorkers::spawn(const Tenant &t, Worker *w)
 		return core::Status::error(
 		    VACCEL_EIO, "cannot start a worker: %s", std::strerror(rc));
 	w->ctrl = std::move(mine);
+	w->report = std::move(report);
+	w->fold_into = &t.counters();
 	return core::Status::ok();
 }
 
@@ -331,6 +366,7 @@ void TenantWorkers::bury(const std::string &tenant, Worker w,
 	int status = 0;
 	while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
 	}
+	fold(tenant, w, retired == nullptr);
 	if (retired != nullptr) {
 		audit::event("worker-retired",
 			     "tenant " + tenant + ": worker process " +
@@ -342,6 +378,30 @@ void TenantWorkers::bury(const std::string &tenant, Worker w,
 					  describe_exit(status) + "; its " +
 					  std::to_string(w.conns.size()) +
 					  " connection(s) closed");
+}
+
+void TenantWorkers::fold(const std::string &tenant, const Worker &w,
+			 bool failed)
+{
+	std::lock_guard lock(reports_mu_);
+	if (failed)
+		++tallies_[tenant].failures;
+	if (!w.report)
+		return;
+	// Dead, so its numbers no longer move: added once, and gone from
+	// the live reports in the same step.
+	metrics::TenantSnapshot last;
+	metrics::add_snapshot(w.report->report().counters, &last);
+	metrics::fold(*w.fold_into, last);
+	if (auto it = live_reports_.find(tenant);
+	    it != live_reports_.end() && it->second == w.report)
+		live_reports_.erase(it);
+}
+
+void TenantWorkers::with_reports(const std::function<void(const View &)> &fn)
+{
+	std::lock_guard lock(reports_mu_);
+	fn(View{live_reports_, tallies_});
 }
 
 void TenantWorkers::take_idle(std::vector<std::pair<std::string, Worker>> *out)

@@ -25,6 +25,7 @@
 
 #include "tenant.h"
 #include "worker_channel.h"
+#include "worker_report.h"
 
 #include "transport/transport.h"
 
@@ -33,7 +34,9 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -84,8 +87,11 @@ public:
 	static constexpr std::chrono::seconds kIdleRetire{300};
 
 	// @p args: the agent's command line (program first), given to
-	// every worker with the worker options added.
-	explicit TenantWorkers(std::vector<std::string> args);
+	// every worker with the worker options added. @p reports: each
+	// worker counts its calls into a report the agent reads
+	// (worker_report.h; --metrics).
+	explicit TenantWorkers(std::vector<std::string> args,
+			       bool reports = false);
 	TenantWorkers(const TenantWorkers &) = delete;
 	TenantWorkers &operator=(const TenantWorkers &) = delete;
 	~TenantWorkers() { stop(); }
@@ -111,10 +117,30 @@ public:
 	// The pid of @p tenant's worker; -1 when none runs (tests, logs).
 	pid_t worker_pid(const std::string &tenant);
 
+	// What the workers report, for a scrape (metrics_report.h).
+	struct Tally {
+		uint64_t starts = 0;
+		uint64_t failures = 0; // exited or killed, not retired
+	};
+	using Reports = std::map<std::string, std::shared_ptr<WorkerReportMap>,
+				 std::less<>>;
+	struct View {
+		const Reports &live; // by tenant
+		const std::map<std::string, Tally, std::less<>> &tallies;
+	};
+	// Calls @p fn with the live workers' reports. A worker's counters
+	// are added to its tenant's own (Tenant::counters) when it ends,
+	// under the same lock, so that a scrape counts every call once.
+	void with_reports(const std::function<void(const View &)> &fn);
+
 private:
 	struct Worker {
 		pid_t pid = -1;
 		transport::UniqueFd ctrl;
+		// Its report (reports on), and where its counters go when it
+		// ends: its tenant's own.
+		std::shared_ptr<WorkerReportMap> report;
+		metrics::TenantCounters *fold_into = nullptr;
 		std::unordered_map<uint64_t, Admission> conns;
 		// When conns last became empty (or the worker started).
 		std::chrono::steady_clock::time_point idle_since =
@@ -135,7 +161,14 @@ private:
 	void take_idle(std::vector<std::pair<std::string, Worker>> *out);
 	void wake() noexcept;
 
+	// Adds the ended worker @p w's counters to its tenant's (reports).
+	void fold(const std::string &tenant, const Worker &w, bool failed);
+
 	const std::vector<std::string> args_;
+	const bool reports_;
+	std::mutex reports_mu_; // after mu_ when both are taken
+	Reports live_reports_;
+	std::map<std::string, Tally, std::less<>> tallies_;
 	std::mutex mu_;
 	std::map<std::string, Worker> workers_;
 	std::map<std::string, std::string> policies_;

@@ -83,6 +83,11 @@ public:
 	void stop();
 
 	[[nodiscard]] size_t size() const noexcept { return threads_.size(); }
+	// Jobs waiting for a worker (the queue-depth gauge).
+	[[nodiscard]] size_t queued() const noexcept
+	{
+		return queued_.load(std::memory_order_relaxed);
+	}
 	// How long the next idle worker would poll (for tests and stats).
 	[[nodiscard]] std::chrono::nanoseconds spin_budget() const noexcept
 	{

@@ -34,20 +34,37 @@ core::Status define_tenant(Service &service, const WorkerOptions &w)
 			      "attach." + w.tenant);
 }
 
+// How often a worker copies its gauges into its report.
+constexpr timespec kPublishEvery{1, 0};
+
+void publish(Service &service, const WorkerOptions &w)
+{
+	if (w.report == nullptr)
+		return;
+	publish_gauges(*w.report, service.tenants().get(w.tenant),
+		       w.queues->depth(), service.buffered(),
+		       service.regions_mapped().load());
+}
+
 // Adopts connections from the channel until it ends or @p stop_fd fires.
-void serve(Server &server, const WorkerOptions &w)
+void serve(Service &service, Server &server, const WorkerOptions &w)
 {
 	pollfd fds[2] = {{w.ctrl, POLLIN, 0}, {w.stop_fd, POLLIN, 0}};
 	// The stop signals are blocked everywhere but inside this wait
 	// (main.cpp).
 	sigset_t unblocked;
 	sigemptyset(&unblocked);
+	const timespec *wait = w.report != nullptr ? &kPublishEvery : nullptr;
 	for (;;) {
-		if (::ppoll(fds, 2, nullptr, &unblocked) < 0) {
+		publish(service, w);
+		const int n = ::ppoll(fds, 2, wait, &unblocked);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return;
 		}
+		if (n == 0)
+			continue;
 		if (fds[1].revents != 0)
 			return;
 		worker_channel::Message m;
@@ -77,6 +94,12 @@ int run_worker(Service &service, ServerOptions so, const WorkerOptions &w)
 			     st.message().c_str());
 		return 1;
 	}
+	if (w.report != nullptr) {
+		// Before the server starts: no call is counted elsewhere.
+		service.tenants().get(w.tenant).use_counters(
+		    &w.report->counters);
+		so.metrics = w.queues;
+	}
 	so.adopt_only = true;
 	// TLS ends in the agent process, which relays the bytes here.
 	so.tls = nullptr;
@@ -99,7 +122,7 @@ int run_worker(Service &service, ServerOptions so, const WorkerOptions &w)
 		server.stop();
 		return 1;
 	}
-	serve(server, w);
+	serve(service, server, w);
 	server.stop();
 	service.clear();
 	return 0;

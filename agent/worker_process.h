@@ -7,6 +7,7 @@
 
 #include "server.h"
 #include "service.h"
+#include "worker_report.h"
 
 #include <string>
 
@@ -18,6 +19,11 @@ struct WorkerOptions {
 	std::string tenant; // every connection's tenant
 	std::string policy; // a launcher's policy for it (may be empty)
 	int stop_fd = -1;   // readable once SIGINT/SIGTERM arrived
+	// Where the tenant's calls are counted and the gauges published
+	// (worker_report.h), with the server's queue registered in
+	// `queues` (ServerOptions::metrics); null: not counted.
+	WorkerReport *report = nullptr;
+	metrics::Queues *queues = nullptr;
 };
 
 // Serves until the agent closes the channel or a stop signal comes; the

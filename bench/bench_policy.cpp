@@ -3,6 +3,8 @@
 // the unix noop round trip it sits in, measured in the same run:
 //   - BM_PerCallChecks: what every request pays: the tenant's op-class
 //     check and its concurrent-call charge (taken and given back);
+//   - BM_CountCall: what --metrics adds to every call: two clock reads
+//     and the call recorded into its tenant's counters;
 //   - BM_Identify: what every connection pays once: SO_PEERCRED and the
 //     allow-list (identity.h);
 //   - BM_ServiceNoop / BM_ServiceNoopPermissive: a whole noop genop
@@ -17,6 +19,7 @@
 //   build/release/bin/bench_policy
 #include "agent_test.h"
 #include "identity.h"
+#include "metrics.h"
 #include "service.h"
 #include "tenant.h"
 
@@ -26,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <thread>
@@ -52,6 +56,27 @@ void BM_PerCallChecks(benchmark::State &state)
 	}
 }
 BENCHMARK(BM_PerCallChecks);
+
+// What --metrics adds to every call (server.h, Server::count): two clock
+// reads and the call recorded into its tenant's counters (metrics.h).
+void BM_CountCall(benchmark::State &state)
+{
+	TenantPolicy tp;
+	Tenant t("bench", tp, "default");
+	metrics::CallSample s;
+	s.method = metrics::MethodId::Genop;
+	for (auto _ : state) {
+		const auto started = std::chrono::steady_clock::now();
+		const auto ready = std::chrono::steady_clock::now();
+		s.busy_ns = static_cast<uint64_t>((ready - started).count());
+		s.latency_ns = s.busy_ns + 20'000;
+		s.bytes = {};
+		s.add_bytes(metrics::Path::Socket, metrics::Direction::In, 64);
+		s.add_bytes(metrics::Path::Socket, metrics::Direction::Out, 32);
+		metrics::record(t.counters(), s);
+	}
+}
+BENCHMARK(BM_CountCall);
 
 void BM_Identify(benchmark::State &state)
 {
@@ -182,6 +207,10 @@ int main(int argc, char **argv)
 		std::printf("\nper-call checks: %.1f ns = %.2f%% of a raw unix "
 			    "round trip (%.0f ns)\n",
 			    checks, 100.0 * checks / rtt, rtt);
+		std::printf("--metrics, counting a call: %.1f ns = %.2f%% of "
+			    "a raw unix round trip\n",
+			    g_ns["BM_CountCall"],
+			    100.0 * g_ns["BM_CountCall"] / rtt);
 		std::printf("per-connection identity: %.1f ns (once per "
 			    "connection)\n",
 			    g_ns["BM_Identify"]);

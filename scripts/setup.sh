@@ -12,6 +12,8 @@ PACKAGES=(
   libcurl4-openssl-dev libtomlplusplus-dev
   # the agent as a trust boundary (issue 15): SHA-256 and TLS, uid tests
   libssl-dev openssl util-linux libseccomp-dev
+  # the agent's metrics and health endpoint (issue 18)
+  libmicrohttpd-dev
   clang-format
   protobuf-compiler libprotobuf-dev
   clang libclang-rt-14-dev

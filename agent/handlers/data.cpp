@@ -41,6 +41,14 @@ RpcStatus region_arg(Context &ctx, const rpc::ext::ShmArg &a, const char *dir,
 	return RpcStatus::ok();
 }
 
+// Bytes an op reads from or writes to shared memory (metrics.h): they
+// never cross the socket.
+void count_shm(Context &ctx, metrics::Direction d, uint64_t bytes)
+{
+	if (ctx.call.sample != nullptr)
+		ctx.call.sample->add_bytes(metrics::Path::Shm, d, bytes);
+}
+
 RpcStatus check_type(const rpc::ext::ShmArg &a, const char *dir, int i)
 {
 	const auto type = a.arg_type();
@@ -122,6 +130,7 @@ RpcStatus genop_shm(Context &ctx, rpc::ext::ShmGenopRequest &req,
 		if (a->region() != 0) {
 			AGENT_RETURN_IF_ERROR(
 			    region_arg(ctx, *a, "read", n, held, &arg));
+			count_shm(ctx, metrics::Direction::In, arg.size);
 		} else {
 			std::string &b = *a->mutable_buf();
 			arg.buf = b.empty() ? nullptr : b.data();
@@ -144,6 +153,7 @@ RpcStatus genop_shm(Context &ctx, rpc::ext::ShmGenopRequest &req,
 		if (a.region() != 0) {
 			AGENT_RETURN_IF_ERROR(
 			    region_arg(ctx, a, "write", n, held, &arg));
+			count_shm(ctx, metrics::Direction::Out, arg.size);
 			continue;
 		}
 		const uint64_t size =

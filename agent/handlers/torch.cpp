@@ -262,6 +262,9 @@ RpcStatus torch_model_run_shm(Context &ctx, std::span<const uint8_t> request,
 		// page-locked, without the driver's staging copy.
 		region->prepare_for_devices();
 		held.push_back(std::move(region));
+		if (ctx.call.sample != nullptr)
+			ctx.call.sample->add_bytes(
+			    metrics::Path::Shm, metrics::Direction::In, d.size);
 	}
 	return run_model(ctx, run, response, &external);
 }

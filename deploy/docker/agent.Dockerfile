@@ -13,6 +13,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config file dpkg-dev \
       libcurl4-openssl-dev libtomlplusplus-dev protobuf-compiler libprotobuf-dev \
+      libssl-dev libseccomp-dev libmicrohttpd-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

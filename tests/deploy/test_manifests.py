@@ -397,12 +397,31 @@ class DaemonSetTest(unittest.TestCase):
         (vol,) = [v for v in self.pod["spec"]["volumes"] if v["name"] == name]
         self.assertEqual(vol["hostPath"], {"path": "/run/vaccel-agent",
                                            "type": "Directory"})
-        # Nothing on the pod's IP, nor on the node's network.
-        self.assertEqual(self.agent.get("ports", []), [])
+        # No RPC on the pod's IP (only the metrics port, below), nor on
+        # the node's network.
+        self.assertEqual([p["name"] for p in self.agent.get("ports", [])], ["metrics"])
         self.assertIsNot(self.pod["spec"].get("hostNetwork"), True)
         self.assertEqual([d for d in self.docs if d["kind"] == "Service"], [])
-        for probe in ("readinessProbe", "livenessProbe"):
-            self.assertEqual(self.agent[probe]["exec"]["command"], ["test", "-S", path])
+
+    def test_metrics_and_probes(self):
+        # /metrics, /healthz and /readyz on the pod IP (allowed explicitly:
+        # the agent refuses a non-loopback metrics address otherwise), on
+        # the port the probes and the scrape annotations name.
+        args = self.agent["args"]
+        host, port = host_port(arg_after(args, "--metrics"))
+        self.assertEqual(host, "$(POD_IP)")
+        self.assertIn("--metrics-allow-remote", args)
+        pod_ip = [e for e in self.agent["env"] if e["name"] == "POD_IP"]
+        self.assertEqual(pod_ip[0]["valueFrom"]["fieldRef"]["fieldPath"], "status.podIP")
+        self.assertEqual(port_number(self.agent, "metrics"), port)
+        for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+            get = self.agent[probe]["httpGet"]
+            self.assertEqual(get["path"], path)
+            self.assertEqual(port_number(self.agent, get["port"]), port)
+        notes = self.pod["metadata"]["annotations"]
+        self.assertEqual(notes["prometheus.io/scrape"], "true")
+        self.assertEqual(int(notes["prometheus.io/port"]), port)
+        self.assertEqual(notes["prometheus.io/path"], "/metrics")
 
     def test_mtls_service_documented(self):
         # Commented out: applied only with a mutual-TLS listener, which the

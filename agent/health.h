@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+// Liveness and readiness of the agent, for probes (/healthz and /readyz,
+// metrics_http.h) and the ready gauge. Live: the process answers and its
+// data listener takes connections. Ready: live, and taking new sessions;
+// draining (an agent refusing new sessions while its calls finish) sets
+// it to false without the agent being unhealthy, so that a load balancer
+// stops sending new work while the running work ends.
+#pragma once
+
+#include "server.h"
+
+#include <atomic>
+
+namespace vaccel::agent
+{
+
+class Health
+{
+public:
+	explicit Health(const Server &server) : server_(server) {}
+	Health(const Health &) = delete;
+	Health &operator=(const Health &) = delete;
+
+	[[nodiscard]] bool live() const { return server_.accepting(); }
+	[[nodiscard]] bool ready() const { return live() && !draining(); }
+
+	void set_draining(bool on) noexcept
+	{
+		draining_.store(on, std::memory_order_relaxed);
+	}
+	[[nodiscard]] bool draining() const noexcept
+	{
+		return draining_.load(std::memory_order_relaxed);
+	}
+
+private:
+	const Server &server_;
+	std::atomic<bool> draining_{false};
+};
+
+} // namespace vaccel::agent

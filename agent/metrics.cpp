@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "metrics.h"
+
+#include "worker_pool.h"
+
+#include <algorithm>
+
+namespace vaccel::agent::metrics
+{
+
+namespace
+{
+
+constexpr std::array<std::string_view, kMethods> kMethodNames = {
+    "CreateSession",
+    "UpdateSession",
+    "DestroySession",
+    "RegisterResource",
+    "UnregisterResource",
+    "SyncResource",
+    "ImageClassification",
+    "TensorflowModelLoad",
+    "TensorflowModelUnload",
+    "TensorflowModelRun",
+    "TensorflowLiteModelLoad",
+    "TensorflowLiteModelUnload",
+    "TensorflowLiteModelRun",
+    "TorchModelLoad",
+    "TorchModelRun",
+    "Genop",
+    "GetProfiler",
+    "GenopStream",
+    "Stats",
+    "Plugins",
+    "Hello",
+    "MapRegion",
+    "UnmapRegion",
+    "GenopShm",
+    "TorchModelRunShm",
+    "other",
+};
+
+constexpr std::array<std::string_view, kCodes> kCodeNames = {
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+};
+
+constexpr size_t kUnknownCode = 2;
+
+constexpr auto relaxed = std::memory_order_relaxed;
+
+void add(Counter &c, uint64_t n) noexcept
+{
+	if (n != 0)
+		c.fetch_add(n, relaxed);
+}
+
+} // namespace
+
+std::string_view method_name(MethodId m) noexcept
+{
+	const auto i = static_cast<size_t>(m);
+	return i < kMethods ? kMethodNames[i] : kMethodNames.back();
+}
+
+MethodId method_id(std::string_view name) noexcept
+{
+	// Linear: called once per dispatch-table entry, and on rare paths.
+	for (size_t i = 0; i + 1 < kMethods; ++i)
+		if (kMethodNames[i] == name)
+			return static_cast<MethodId>(i);
+	return MethodId::Other;
+}
+
+std::string_view code_name(size_t code) noexcept
+{
+	return kCodeNames[code < kCodes ? code : kUnknownCode];
+}
+
+size_t bucket_of(uint64_t ns) noexcept
+{
+	return static_cast<size_t>(std::lower_bound(kLatencyBoundsNs.begin(),
+						    kLatencyBoundsNs.end(),
+						    ns) -
+				   kLatencyBoundsNs.begin());
+}
+
+std::string_view path_name(Path p) noexcept
+{
+	return p == Path::Shm ? "shm" : "socket";
+}
+
+std::string_view direction_name(Direction d) noexcept
+{
+	return d == Direction::Out ? "out" : "in";
+}
+
+void record(TenantCounters &c, const CallSample &s) noexcept
+{
+	auto &m =
+	    c.methods[std::min(static_cast<size_t>(s.method), kMethods - 1)];
+	const auto code = static_cast<size_t>(s.code);
+	m.calls[code < kCodes ? code : kUnknownCode].fetch_add(1, relaxed);
+	m.buckets[bucket_of(s.latency_ns)].fetch_add(1, relaxed);
+	add(m.latency_ns, s.latency_ns);
+	add(m.busy_ns, s.busy_ns);
+	for (size_t p = 0; p < kPaths; ++p)
+		for (size_t d = 0; d < kDirections; ++d)
+			add(c.bytes[p][d], s.bytes[p][d]);
+}
+
+void add_snapshot(const TenantCounters &c, TenantSnapshot *out) noexcept
+{
+	for (size_t i = 0; i < kMethods; ++i) {
+		const MethodCounters &m = c.methods[i];
+		MethodSnapshot &o = out->methods[i];
+		for (size_t k = 0; k < kCodes; ++k)
+			o.calls[k] += m.calls[k].load(relaxed);
+		for (size_t b = 0; b < kBuckets; ++b)
+			o.buckets[b] += m.buckets[b].load(relaxed);
+		o.latency_ns += m.latency_ns.load(relaxed);
+		o.busy_ns += m.busy_ns.load(relaxed);
+	}
+	for (size_t p = 0; p < kPaths; ++p)
+		for (size_t d = 0; d < kDirections; ++d)
+			out->bytes[p][d] += c.bytes[p][d].load(relaxed);
+}
+
+void fold(TenantCounters &c, const TenantSnapshot &s) noexcept
+{
+	for (size_t i = 0; i < kMethods; ++i) {
+		MethodCounters &m = c.methods[i];
+		const MethodSnapshot &o = s.methods[i];
+		for (size_t k = 0; k < kCodes; ++k)
+			add(m.calls[k], o.calls[k]);
+		for (size_t b = 0; b < kBuckets; ++b)
+			add(m.buckets[b], o.buckets[b]);
+		add(m.latency_ns, o.latency_ns);
+		add(m.busy_ns, o.busy_ns);
+	}
+	for (size_t p = 0; p < kPaths; ++p)
+		for (size_t d = 0; d < kDirections; ++d)
+			add(c.bytes[p][d], s.bytes[p][d]);
+}
+
+void Queues::add(const WorkerPool *pool)
+{
+	std::lock_guard lock(mu_);
+	pools_.push_back(pool);
+}
+
+void Queues::remove(const WorkerPool *pool)
+{
+	std::lock_guard lock(mu_);
+	std::erase(pools_, pool);
+}
+
+uint64_t Queues::depth()
+{
+	std::lock_guard lock(mu_);
+	uint64_t n = 0;
+	for (const WorkerPool *p : pools_)
+		n += p->queued();
+	return n;
+}
+
+} // namespace vaccel::agent::metrics
