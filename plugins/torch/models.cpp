@@ -85,8 +85,8 @@ int load_sidecars(vaccel_resource *res, Model &m, vaccel_blob *&model_blob,
 		}
 	}
 	if (model_blob == nullptr) {
-		error = "no model file among its " +
-			std::to_string(res->nr_blobs) + " files";
+		error = "has no model file (only labels *.txt or settings "
+			"*.cfg)";
 		return VACCEL_EINVAL;
 	}
 	return VACCEL_OK;
