@@ -6,8 +6,9 @@ namespace vaccel::core
 
 namespace
 {
-// The last error line of this thread; its number is t_error_lines.
+// The last error line of this thread and its number (g_error_lines).
 thread_local std::string t_last_line;
+thread_local uint64_t t_last_number = 0;
 } // namespace
 
 void note_error_line(std::string_view line) noexcept
@@ -17,12 +18,13 @@ void note_error_line(std::string_view line) noexcept
 	} catch (...) {
 		t_last_line.clear();
 	}
-	++t_error_lines;
+	t_last_number =
+	    g_error_lines.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 std::string plugin_reason(uint64_t mark, std::string_view plugin)
 {
-	if (t_error_lines == mark)
+	if (t_last_number <= mark)
 		return {};
 	std::string_view line = t_last_line;
 	// A tag is the plugin's own name in brackets, then one space.

@@ -7,6 +7,7 @@
 // count, so a stale line never explains a later failure.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,14 +15,17 @@
 namespace vaccel::core
 {
 
-// Error lines this thread has logged: a plain counter, read on every op
-// before the plugin runs (one thread-local load).
-inline thread_local uint64_t t_error_lines = 0;
+// Error lines logged so far by every thread; each line gets the next
+// number. Read on every op before the plugin runs: a plain load of a line
+// written only when something fails (a thread-local would cost a
+// __tls_get_addr call per op in a shared library).
+inline std::atomic<uint64_t> g_error_lines{0};
 
-// Where a plugin call begins; pass it to the functions below.
+// Where a plugin call begins; pass it to the functions below. A line this
+// thread logs later gets a larger number, whatever other threads log.
 inline uint64_t error_mark() noexcept
 {
-	return t_error_lines;
+	return g_error_lines.load(std::memory_order_relaxed);
 }
 
 // Records @p line, just logged at error level by this thread.
