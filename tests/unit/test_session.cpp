@@ -3,7 +3,9 @@
 // run directory, and ops when no plugin implements them.
 #include "test_util.h"
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 using namespace vaccel_test;
 
@@ -287,6 +289,33 @@ TEST_F(Session, FailingOpCarriesThePluginsReason)
 		  VACCEL_EINVAL);
 	EXPECT_STREQ(vaccel_last_error(),
 		     "blas_sgemm: plugin test-partial returned 22");
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+}
+
+// Another thread's error lines, logged while this thread's op runs, never
+// become its reason.
+TEST_F(Session, OtherThreadsErrorsAreNotTheReason)
+{
+	ASSERT_EQ(vaccel_plugin_load(plugin_path("test-partial").c_str()),
+		  VACCEL_OK);
+	struct vaccel_session sess {
+	};
+	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_GPU), VACCEL_OK);
+	std::atomic<bool> stop{false};
+	std::thread noisy([&stop] {
+		for (int i = 0; i < 20000 && !stop.load(); ++i)
+			vaccel_error("[test-partial] another thread's line");
+	});
+	float a[1] = {1}, b[1] = {1}, c[1] = {0};
+	for (int i = 0; i < 1000; ++i) {
+		ASSERT_EQ(
+		    vaccel_sgemm(&sess, 1, 1, 1, 1.0f, a, 0, b, 1, 0.0f, c, 1),
+		    VACCEL_EINVAL);
+		ASSERT_STREQ(vaccel_last_error(),
+			     "blas_sgemm: plugin test-partial returned 22");
+	}
+	stop = true;
+	noisy.join();
 	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
 }
 
