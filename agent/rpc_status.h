@@ -43,6 +43,11 @@ public:
 	// the details, as upstream's agent encodes it.
 	static RpcStatus vaccel(int code, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+	// vaccel() with a message made already, kept whole.
+	static RpcStatus vaccel(int code, std::string message)
+	{
+		return {RpcCode::Internal, std::move(message), code};
+	}
 
 	[[nodiscard]] bool is_ok() const noexcept
 	{

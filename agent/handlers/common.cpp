@@ -9,10 +9,14 @@ RpcStatus vaccel_call(int rc, const char *what, int64_t session_id)
 {
 	if (rc == VACCEL_OK)
 		return RpcStatus::ok();
+	// The runtime's message for the failure this thread just had names
+	// the op, the plugin and the plugin's reason: it goes to the client
+	// as it is (the code travels beside it, in the status details).
 	const char *detail = vaccel_last_error();
-	return RpcStatus::vaccel(rc, "session %lld: %s failed (%d): %s",
-				 static_cast<long long>(session_id), what, rc,
-				 detail != nullptr ? detail : "");
+	if (detail != nullptr && *detail != '\0')
+		return RpcStatus::vaccel(rc, std::string(detail));
+	return RpcStatus::vaccel(rc, "session %lld: %s failed (%d)",
+				 static_cast<long long>(session_id), what, rc);
 }
 
 RpcStatus session_and_model(Context &ctx, int64_t session_id, int64_t model_id,

@@ -462,8 +462,7 @@ int exec_exec(vaccel_session *sess, const char *library, const char *fn_symbol,
 			   library);
 		DlHandle lib = open_library(library, dlopen_mode());
 		if (!lib) {
-			exec_error("exec: cannot load %s: %s", library,
-				   dl_error());
+			exec_error("cannot load %s: %s", library, dl_error());
 			return VACCEL_EINVAL;
 		}
 		int rc =

@@ -27,10 +27,21 @@ using transport::Deadline;
 namespace
 {
 
+// A failure on this side: connecting, encoding, sending or receiving.
 Status logged(const CallTarget &t, Status st)
 {
-	vaccel_error("[rpc] %.*s: %s (%d)", static_cast<int>(t.method.size()),
-		     t.method.data(), st.message().c_str(), st.code());
+	vaccel_error("[rpc] %.*s: %s", static_cast<int>(t.method.size()),
+		     t.method.data(), st.message().c_str());
+	return st;
+}
+
+// A failure the agent answered with. Its message (the op, plugin, file and
+// reason there) is logged whole: the runtime gives the last error line an
+// op logs to vaccel_last_error(), so the caller reads the agent's reason.
+Status refused(const Config &cfg, Status st)
+{
+	vaccel_error("[rpc] agent %s: %s", cfg.address_text.c_str(),
+		     st.message().c_str());
 	return st;
 }
 
@@ -235,7 +246,7 @@ Status Client::send(const CallTimer &timed, const CallTarget &target,
 	std::span<const uint8_t> reply;
 	if (Status st = reply_payload(bytes.value().bytes(), &reply, detail);
 	    !st)
-		return logged(target, st);
+		return refused(cfg_, st);
 	if (Status st = on_reply(reply); !st)
 		return logged(target, st);
 	if (used_generation != nullptr)
@@ -270,7 +281,7 @@ Status Client::call_gather(
 	std::span<const uint8_t> reply;
 	if (Status st = reply_payload(bytes.value().bytes(), &reply, nullptr);
 	    !st)
-		return logged(target, st);
+		return refused(cfg_, st);
 	if (Status st = on_reply(reply); !st)
 		return logged(target, st);
 	return Status::ok();

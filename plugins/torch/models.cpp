@@ -85,8 +85,8 @@ int load_sidecars(vaccel_resource *res, Model &m, vaccel_blob *&model_blob,
 		}
 	}
 	if (model_blob == nullptr) {
-		error = "resource " + std::to_string(res->id) +
-			" has no model file";
+		error = "has no model file (only labels *.txt or settings "
+			"*.cfg)";
 		return VACCEL_EINVAL;
 	}
 	return VACCEL_OK;

@@ -248,8 +248,7 @@ int get_model(const char *op, vaccel_resource *res, ModelPtr &model)
 	std::string error;
 	int rc = state().models.get(res, model, loaded_now, error);
 	if (rc != VACCEL_OK) {
-		torch_error("%s: resource %" PRId64 ": %s", op, res->id,
-			    error.c_str());
+		torch_error("resource %" PRId64 ": %s", res->id, error.c_str());
 		return rc;
 	}
 	if (!loaded_now)
@@ -260,9 +259,10 @@ int get_model(const char *op, vaccel_resource *res, ModelPtr &model)
 
 // Runs the model on @p inputs (moved to the model's device). Errors of the
 // model on its inputs (wrong shape, type or count) are the caller's:
-// VACCEL_EINVAL.
-int forward(const char *op, const vtorch::Model &model,
-	    std::vector<at::Tensor> &inputs, c10::IValue &result)
+// VACCEL_EINVAL. Messages name the model's file: the op's failure message
+// (vaccel_last_error()) names the op and the plugin.
+int forward(const vtorch::Model &model, std::vector<at::Tensor> &inputs,
+	    c10::IValue &result)
 {
 	std::vector<c10::IValue> args;
 	args.reserve(inputs.size());
@@ -288,11 +288,12 @@ int forward(const char *op, const vtorch::Model &model,
 		    first_line(c10e != nullptr ? c10e->what_without_backtrace()
 					       : e.what());
 		if (is_oom(msg)) {
-			torch_error("%s: %s", op, msg.c_str());
+			torch_error("model %s: %s", model.source.c_str(),
+				    msg.c_str());
 			return VACCEL_ENOMEM;
 		}
-		torch_error("%s: the model rejected its inputs: %s", op,
-			    msg.c_str());
+		torch_error("model %s: rejected its inputs: %s",
+			    model.source.c_str(), msg.c_str());
 		return VACCEL_EINVAL;
 	}
 	return VACCEL_OK;
@@ -334,26 +335,27 @@ int model_run(vaccel_resource *model, vaccel_torch_tensor *const *inputs,
 		if (int rc = vtorch::to_torch(
 			inputs[i], in[static_cast<size_t>(i)], error);
 		    rc != VACCEL_OK) {
-			torch_error("model_run: input %d %s", i, error.c_str());
+			torch_error("model %s: input %d %s", m->source.c_str(),
+				    i, error.c_str());
 			return rc;
 		}
 	}
 
 	c10::IValue result;
-	if (int rc = forward("model_run", *m, in, result); rc != VACCEL_OK)
+	if (int rc = forward(*m, in, result); rc != VACCEL_OK)
 		return rc;
 
 	std::vector<at::Tensor> out;
 	std::string error;
 	if (int rc = vtorch::flatten_outputs(result, out, error);
 	    rc != VACCEL_OK) {
-		torch_error("model_run: %s", error.c_str());
+		torch_error("model %s: %s", m->source.c_str(), error.c_str());
 		return rc;
 	}
 	if (static_cast<size_t>(nr_outputs) > out.size()) {
-		torch_error("model_run: %d outputs requested but the model "
+		torch_error("model %s: %d outputs requested but the model "
 			    "returned %zu tensors",
-			    nr_outputs, out.size());
+			    m->source.c_str(), nr_outputs, out.size());
 		return VACCEL_EINVAL;
 	}
 	if (static_cast<size_t>(nr_outputs) < out.size())
@@ -365,8 +367,8 @@ int model_run(vaccel_resource *model, vaccel_torch_tensor *const *inputs,
 		if (int rc = vtorch::from_torch(out[static_cast<size_t>(i)],
 						&outputs[i], error);
 		    rc != VACCEL_OK) {
-			torch_error("model_run: output %d %s", i,
-				    error.c_str());
+			torch_error("model %s: output %d %s", m->source.c_str(),
+				    i, error.c_str());
 			delete_outputs(outputs, nr_outputs);
 			return rc;
 		}
@@ -455,18 +457,19 @@ int classify(vaccel_session *sess, const void *img, size_t len_img,
 	    chw.data(), {1, settings.channels, settings.height, settings.width},
 	    at::TensorOptions().dtype(at::kFloat))};
 	c10::IValue result;
-	if (rc = forward("image_classify", *m, in, result); rc != VACCEL_OK)
+	if (rc = forward(*m, in, result); rc != VACCEL_OK)
 		return rc;
 	std::vector<at::Tensor> out;
 	if (rc = vtorch::flatten_outputs(result, out, error); rc != VACCEL_OK) {
-		torch_error("image_classify: %s", error.c_str());
+		torch_error("model %s: %s", m->source.c_str(), error.c_str());
 		return rc;
 	}
 	if (out.empty() || !out[0].defined() || out[0].numel() == 0 ||
 	    !at::isFloatingType(out[0].scalar_type()) ||
 	    (out[0].dim() > 1 && out[0].numel() != out[0].size(-1))) {
-		torch_error("image_classify: the model's first output is not "
-			    "one row of class scores");
+		torch_error("model %s: its first output is not one row of "
+			    "class scores",
+			    m->source.c_str());
 		return VACCEL_EINVAL;
 	}
 	const at::Tensor scores = out[0].to(at::kCPU, at::kFloat).reshape(-1);
@@ -474,7 +477,7 @@ int classify(vaccel_session *sess, const void *img, size_t len_img,
 	// label that looks right: refuse the mismatch whatever the class.
 	if (scores.numel() != static_cast<int64_t>(labels->size())) {
 		torch_error(
-		    "image_classify: model %s has %" PRId64
+		    "model %s: has %" PRId64
 		    " outputs but its labels (%s) have %zu lines: give "
 		    "the model its own labels file (a *.txt in its "
 		    "resource) with one line per output",

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // C entry points of the lifecycle, configuration, logging and error state.
 #include "capi/funnel.h"
+#include "core/plugin_reason.h"
 #include "core/runtime.h"
 
 #include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vaccel/config.h>
@@ -270,11 +272,25 @@ bool vaccel_log_enabled(vaccel_log_level_t level)
 void vaccel_log_print(vaccel_log_level_t level, const char *file, int line,
 		      const char *fmt, ...)
 {
-	if (fmt == nullptr || !runtime().log().enabled(level))
+	if (fmt == nullptr)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	runtime().log().vprint(level, file, line, fmt, ap);
+	if (level == VACCEL_LOG_ERROR) {
+		// Kept whether or not it is written: it may be a plugin's
+		// reason for the op it fails (core/plugin_reason.h).
+		char text[2048];
+		const int n = std::vsnprintf(text, sizeof(text), fmt, ap);
+		if (n < 0)
+			text[0] = '\0';
+		vaccel::core::note_error_line(text);
+		if (runtime().log().enabled(level))
+			runtime().log().print(level, file, line, text,
+					      static_cast<size_t>(n) >=
+						  sizeof(text));
+	} else if (runtime().log().enabled(level)) {
+		runtime().log().vprint(level, file, line, fmt, ap);
+	}
 	va_end(ap);
 }
 

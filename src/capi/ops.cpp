@@ -4,6 +4,7 @@
 // the session's routing table (core/dispatch.h). The function type a plugin
 // registers for an op is the type of the public function below.
 #include "core/dispatch.h"
+#include "core/op_name.h"
 
 #include <cstdarg>
 #include <cstdio>
@@ -35,19 +36,19 @@ int check_resource(vaccel_op_type_t op, vaccel_session *sess,
 		return vaccel::core::op_bad_session(op);
 	if (!vaccel::core::live(res)) {
 		fail("%s: resource is NULL or not initialized",
-		     vaccel_op_type_to_str(op));
+		     vaccel::core::op_name(op));
 		return VACCEL_EINVAL;
 	}
 	if (res->type != type) {
 		fail("%s: resource %lld is %s, expected %s",
-		     vaccel_op_type_to_str(op), static_cast<long long>(res->id),
+		     vaccel::core::op_name(op), static_cast<long long>(res->id),
 		     vaccel_resource_type_to_str(res->type),
 		     vaccel_resource_type_to_str(type));
 		return VACCEL_EINVAL;
 	}
 	if (!vaccel_session_has_resource(sess, res)) {
 		fail("%s: resource %lld is not registered with session %lld",
-		     vaccel_op_type_to_str(op), static_cast<long long>(res->id),
+		     vaccel::core::op_name(op), static_cast<long long>(res->id),
 		     static_cast<long long>(sess->id));
 		return VACCEL_EPERM;
 	}

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "core/objects.h"
+#include "core/plugin_reason.h"
 #include "core/runtime.h"
 
 #include <chrono>
@@ -18,8 +19,11 @@ namespace vaccel::core
 int op_bad_session(vaccel_op_type_t op) noexcept;
 int op_not_supported(vaccel_op_type_t op, const vaccel_session *sess) noexcept;
 int op_threw(vaccel_op_type_t op, const Plugin *plugin) noexcept;
-// Records "<op>: plugin X returned N" for vaccel_last_error(); returns rc.
-int op_failed(vaccel_op_type_t op, const Plugin *plugin, int rc) noexcept;
+// Records "<op>: plugin X: <reason>" for vaccel_last_error(), the reason
+// being what the plugin logged since @p mark (core/plugin_reason.h), or
+// "<op>: plugin X returned N"; returns rc.
+int op_failed(vaccel_op_type_t op, const Plugin *plugin, int rc,
+	      uint64_t mark) noexcept;
 void op_profile(vaccel_op_type_t op, uint64_t ns) noexcept;
 
 inline const OpEntry *find_op(vaccel_session *sess,
@@ -49,12 +53,13 @@ inline int call_op(vaccel_op_type_t op, vaccel_session *sess,
 	if (e == nullptr) [[unlikely]]
 		return op_not_supported(op, sess);
 	auto fn = reinterpret_cast<Fn>(e->func);
+	const uint64_t mark = error_mark();
 	try {
 		int rc;
 		if (!runtime().profiling()) [[likely]] {
 			rc = fn(sess, args...);
 			if (rc != VACCEL_OK) [[unlikely]]
-				return op_failed(op, e->plugin, rc);
+				return op_failed(op, e->plugin, rc, mark);
 			return rc;
 		}
 		auto t0 = std::chrono::steady_clock::now();
@@ -66,7 +71,7 @@ inline int call_op(vaccel_op_type_t op, vaccel_session *sess,
 			    std::chrono::steady_clock::now() - t0)
 			    .count()));
 		if (rc != VACCEL_OK) [[unlikely]]
-			return op_failed(op, e->plugin, rc);
+			return op_failed(op, e->plugin, rc, mark);
 		return rc;
 	} catch (...) {
 		return op_threw(op, e->plugin);

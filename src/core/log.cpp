@@ -64,7 +64,18 @@ void Logger::vprint(int level, const char *file, int line, const char *fmt,
 	va_end(copy);
 	if (n < 0)
 		return;
+	write(level, file, line, msg, static_cast<size_t>(n) >= sizeof(msg));
+}
 
+void Logger::print(int level, const char *file, int line, const char *text,
+		   bool truncated) noexcept
+{
+	write(level, file, line, text, truncated);
+}
+
+void Logger::write(int level, const char *file, int line, const char *msg,
+		   bool truncated) noexcept
+{
 	struct timeval tv {
 	};
 	gettimeofday(&tv, nullptr);
@@ -81,13 +92,13 @@ void Logger::vprint(int level, const char *file, int line, const char *fmt,
 		len = std::snprintf(
 		    out, sizeof(out), "%s.%02ld - <%s> %s%s [%s:%d]\n", stamp,
 		    static_cast<long>(tv.tv_usec / 10000), level_name(level),
-		    msg, static_cast<size_t>(n) >= sizeof(msg) ? "..." : "",
+		    msg, truncated ? "..." : "",
 		    base != nullptr ? base + 1 : file, line);
 	} else {
 		len = std::snprintf(
 		    out, sizeof(out), "%s.%02ld - <%s> %s%s\n", stamp,
 		    static_cast<long>(tv.tv_usec / 10000), level_name(level),
-		    msg, static_cast<size_t>(n) >= sizeof(msg) ? "..." : "");
+		    msg, truncated ? "..." : "");
 	}
 	if (len < 0)
 		return;

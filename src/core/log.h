@@ -35,8 +35,14 @@ public:
 	void close();
 	void vprint(int level, const char *file, int line, const char *fmt,
 		    va_list ap) noexcept;
+	// One message formatted already (@p truncated: cut to fit).
+	void print(int level, const char *file, int line, const char *text,
+		   bool truncated) noexcept;
 
 private:
+	void write(int level, const char *file, int line, const char *msg,
+		   bool truncated) noexcept;
+
 	std::atomic<int> level_{1}; // VACCEL_LOG_ERROR until configured
 	std::mutex mu_;
 	FILE *file_ = nullptr; // nullptr: stderr

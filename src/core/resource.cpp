@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/objects.h"
+#include "core/plugin_reason.h"
 #include "core/rundir.h"
 #include "core/runtime.h"
 
@@ -351,15 +352,16 @@ Status resource_register(vaccel_resource *res, vaccel_session *sess)
 	// The transport hook may talk to a remote agent: no lock held.
 	if (ss->hooks != nullptr &&
 	    ss->hooks->desc->info->resource_register != nullptr) {
+		const uint64_t mark = error_mark();
 		int rc = ss->hooks->desc->info->resource_register(res, sess);
 		if (rc != VACCEL_OK) {
 			std::scoped_lock lock(ss->mu, rs->mu);
 			std::erase(ss->resources, res);
 			std::erase(rs->sessions, sess);
-			return Status::error(
-			    rc, "plugin %s could not register resource %lld",
-			    ss->hooks->name.c_str(),
-			    static_cast<long long>(res->id));
+			return Status(
+			    rc, plugin_failure("register resource " +
+						   std::to_string(res->id),
+					       ss->hooks->name, rc, mark));
 		}
 	}
 	return Status::ok();

@@ -3,6 +3,7 @@
 
 #include "core/dispatch.h"
 #include "core/objects.h"
+#include "core/op_name.h"
 
 #include <cstdarg>
 #include <cstdio>
@@ -241,32 +242,30 @@ void op_error(const char *fmt, ...)
 int op_bad_session(vaccel_op_type_t op) noexcept
 {
 	op_error("%s: invalid session (NULL, not initialized or released)",
-		 vaccel_op_type_to_str(op));
+		 op_name(op));
 	return VACCEL_EINVAL;
 }
 
 int op_not_supported(vaccel_op_type_t op, const vaccel_session *sess) noexcept
 {
 	op_error("%s: no loaded plugin implements this op (session %lld)",
-		 vaccel_op_type_to_str(op), static_cast<long long>(sess->id));
+		 op_name(op), static_cast<long long>(sess->id));
 	return VACCEL_ENOTSUP;
 }
 
 int op_threw(vaccel_op_type_t op, const Plugin *plugin) noexcept
 {
-	op_error("%s: plugin %s threw an exception", vaccel_op_type_to_str(op),
+	op_error("%s: plugin %s threw an exception", op_name(op),
 		 plugin ? plugin->name.c_str() : "?");
 	return VACCEL_EBACKEND;
 }
 
-int op_failed(vaccel_op_type_t op, const Plugin *plugin, int rc) noexcept
+int op_failed(vaccel_op_type_t op, const Plugin *plugin, int rc,
+	      uint64_t mark) noexcept
 {
-	// The plugin logs its own reason; this only keeps the message fresh.
-	char buf[160];
-	std::snprintf(buf, sizeof(buf), "%s: plugin %s returned %d",
-		      vaccel_op_type_to_str(op),
-		      plugin ? plugin->name.c_str() : "?", rc);
-	set_thread_error(buf);
+	// The plugin logged its reason already: recorded, not logged again.
+	set_thread_error(
+	    plugin_failure(op_name(op), plugin ? plugin->name : "?", rc, mark));
 	return rc;
 }
 

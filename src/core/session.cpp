@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/objects.h"
+#include "core/plugin_reason.h"
 #include "core/rundir.h"
 #include "core/runtime.h"
 
@@ -73,14 +74,15 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 
 	// A transport plugin mirrors the session remotely.
 	if (t->primary != nullptr && t->primary->has_session_hooks()) {
+		const uint64_t mark = error_mark();
 		int rc = call_hook(t->primary->desc->info->session_init, sess,
 				   flags);
 		if (rc != VACCEL_OK) {
 			std::filesystem::remove_all(state->rundir, ec);
 			*sess = vaccel_session{};
-			return Status::error(
-			    rc, "plugin %s could not create the session",
-			    t->primary->name.c_str());
+			return Status(rc, plugin_failure("create the session",
+							 t->primary->name, rc,
+							 mark));
 		}
 		state->hooks = t->primary;
 	}
@@ -135,12 +137,15 @@ Status session_update(vaccel_session *sess, uint32_t flags)
 		return Status(VACCEL_ENOMEM, "cannot build op routing");
 	if (sess->state->hooks != nullptr &&
 	    sess->state->hooks->desc->info->session_update != nullptr) {
+		const uint64_t mark = error_mark();
 		int rc =
 		    sess->state->hooks->desc->info->session_update(sess, flags);
 		if (rc != VACCEL_OK)
-			return Status::error(rc,
-					     "plugin %s: session update failed",
-					     sess->state->hooks->name.c_str());
+			return Status(
+			    rc,
+			    plugin_failure("update session " +
+					       std::to_string(sess->id),
+					   sess->state->hooks->name, rc, mark));
 	}
 	return Status::ok();
 }

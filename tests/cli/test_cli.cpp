@@ -481,7 +481,11 @@ TEST(Cli, RunExecFailuresExitWith1)
 	Result r = run({"--hint", "generic", "run", "exec", TEST_MYTESTLIB,
 			"no_such_symbol"});
 	EXPECT_EQ(r.rc, 1) << describe(r);
-	EXPECT_NE(r.err.find("exec failed: ENOSYS (38)"), std::string::npos)
+	// The op, the plugin, the file and the plugin's reason.
+	EXPECT_NE(r.err.find("exec failed: ENOSYS (38): exec: plugin exec: " +
+			     std::string(TEST_MYTESTLIB) +
+			     ": symbol no_such_symbol not found"),
+		  std::string::npos)
 	    << r.err;
 	r = run({"--hint", "generic", "run", "exec", "/nonexistent/lib.so", "f",
 		 "--json"});
@@ -814,42 +818,88 @@ TEST(Cli, RemoteWithoutAgentExitsWith3)
 	    << r.err;
 }
 
+// `vaccel agent` on a unix socket in a temporary directory, with the
+// plugins @p plugins (VACCEL_PLUGINS) and the policy text @p policy; killed
+// at the end of the scope unless stopped.
+class CliAgent
+{
+public:
+	explicit CliAgent(const std::string &policy,
+			  const std::string &plugins = kPlugins)
+	    : address_("unix://" + dir_.file("agent.sock")),
+	      out_(dir_.file("agent.out")), err_(dir_.file("agent.err"))
+	{
+		const std::string policy_file = dir_.file("policy.toml");
+		std::ofstream(policy_file) << policy;
+		const auto env = child_env({{"VACCEL_PLUGINS", plugins}});
+		pid_ = fork();
+		if (pid_ == 0) {
+			int o = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+				     0600);
+			int e = open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+				     0600);
+			dup2(o, 1);
+			dup2(e, 2);
+			exec_child(
+			    {"agent", "-a", address_, "--policy", policy_file},
+			    env);
+		}
+	}
+	~CliAgent() { stop(SIGKILL); }
+	CliAgent(const CliAgent &) = delete;
+	CliAgent &operator=(const CliAgent &) = delete;
+
+	// Waits (at most 15 s) for its "listening" line.
+	bool wait_up() const
+	{
+		for (int i = 0; i < 1500; i++) {
+			if (slurp(out_).find("vaccel-agent listening on " +
+					     address_) != std::string::npos)
+				return true;
+			std::this_thread::sleep_for(10ms);
+		}
+		return false;
+	}
+	// Sends @p sig and returns the wait status (-1 if not running).
+	int stop(int sig)
+	{
+		if (pid_ <= 0)
+			return -1;
+		kill(pid_, sig);
+		int status = 0;
+		waitpid(pid_, &status, 0);
+		pid_ = -1;
+		return status;
+	}
+	[[nodiscard]] pid_t pid() const { return pid_; }
+	[[nodiscard]] const std::string &address() const { return address_; }
+	[[nodiscard]] std::string output() const
+	{
+		return slurp(out_) + slurp(err_);
+	}
+
+private:
+	TempDir dir_;
+	std::string address_;
+	std::string out_;
+	std::string err_;
+	pid_t pid_ = -1;
+};
+
 TEST(Cli, AgentServesRemoteBenchAndRun)
 {
-	TempDir dir;
-	const std::string address = "unix://" + dir.file("agent.sock");
-	const std::string out = dir.file("agent.out");
-	const std::string err = dir.file("agent.err");
 	// The agent refuses exec unless its policy names the library and
 	// symbol: exactly the one this test runs.
-	const std::string policy = dir.file("policy.toml");
-	{
-		std::ofstream f(policy);
-		f << "[default]\nops = [\"all\"]\nexec = [{ library = \""
-		  << TEST_MYTESTLIB << "\", symbol = \"mytestfunc\" }]\n";
-	}
 	// Short names: the agent's runtime finds them next to libvaccel.
-	const auto env =
-	    child_env({{"VACCEL_PLUGINS", "noop:libvaccel-exec.so"}});
-	pid_t pid = fork();
-	if (pid == 0) {
-		int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(o, 1);
-		dup2(e, 2);
-		exec_child({"agent", "-a", address, "--policy", policy}, env);
-	}
-	bool up = false;
-	for (int i = 0; i < 1500 && !up; i++) {
-		up = slurp(out).find("vaccel-agent listening on " + address) !=
-		     std::string::npos;
-		if (!up)
-			std::this_thread::sleep_for(10ms);
-	}
-	ASSERT_TRUE(up) << slurp(out) << slurp(err);
+	CliAgent agent(std::string("[default]\nops = [\"all\"]\nexec = "
+				   "[{ library = \"") +
+			   TEST_MYTESTLIB + "\", symbol = \"mytestfunc\" }]\n",
+		       "noop:libvaccel-exec.so");
+	ASSERT_TRUE(agent.wait_up()) << agent.output();
+	const std::string &address = agent.address();
 	// `vaccel agent` became the agent: same process, agent binary.
-	EXPECT_TRUE(std::filesystem::read_symlink("/proc/" +
-						  std::to_string(pid) + "/exe")
+	EXPECT_TRUE(std::filesystem::read_symlink(
+			"/proc/" + std::to_string(agent.pid()) + "/exe")
 			.string()
 			.ends_with("vaccel-agent"));
 
@@ -913,11 +963,41 @@ TEST(Cli, AgentServesRemoteBenchAndRun)
 	ASSERT_EQ(r.rc, 0) << describe(r);
 	EXPECT_NE(r.out.find("tag: " + kTag), std::string::npos);
 
-	kill(pid, SIGTERM);
-	int status = 0;
-	waitpid(pid, &status, 0);
+	const int status = agent.stop(SIGTERM);
 	EXPECT_TRUE(WIFEXITED(status)) << status;
-	EXPECT_EQ(WEXITSTATUS(status), 0) << slurp(err);
+	EXPECT_EQ(WEXITSTATUS(status), 0) << agent.output();
+}
+
+// A failing remote op: the CLI prints the agent-side plugin's reason,
+// behind the op and plugin of each side.
+TEST(Cli, RemoteFailurePrintsTheAgentsReason)
+{
+	CliAgent agent(std::string("[default]\nops = [\"all\"]\nexec = "
+				   "[{ library = \"") +
+		       TEST_MYTESTLIB + "\", symbol = \"*\" }]\n");
+	ASSERT_TRUE(agent.wait_up()) << agent.output();
+	Result r = run({"--remote", agent.address(), "--hint", "generic", "run",
+			"exec", TEST_MYTESTLIB, "no_such_symbol", "1"},
+		       {});
+	EXPECT_EQ(r.rc, 1) << describe(r);
+	const std::string want =
+	    "vaccel: exec failed: ENOSYS (38): exec: plugin rpc: agent " +
+	    agent.address() + ": exec: plugin exec: " + TEST_MYTESTLIB +
+	    ": symbol no_such_symbol not found";
+	EXPECT_NE(r.err.find(want), std::string::npos) << r.err;
+
+	// --json carries the same message.
+	r = run({"--remote", agent.address(), "--hint", "generic", "run",
+		 "exec", TEST_MYTESTLIB, "no_such_symbol", "1", "--json"},
+		{});
+	EXPECT_EQ(r.rc, 1) << describe(r);
+	const json j = parse(r);
+	EXPECT_EQ(j["error"]["name"], "ENOSYS");
+	EXPECT_NE(j["error"]["message"].get<std::string>().find(
+		      "plugin exec: " + std::string(TEST_MYTESTLIB) +
+		      ": symbol no_such_symbol not found"),
+		  std::string::npos)
+	    << r.out;
 }
 
 // An agent one of whose plugins does not load does not start: nobody

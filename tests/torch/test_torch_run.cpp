@@ -406,6 +406,12 @@ TEST_F(TorchRun, ResourceWithoutAModelFile)
 	ASSERT_NO_FATAL_FAILURE(make_resource(&res, kFashionLabels));
 	EXPECT_EQ(vaccel_torch_model_load(&sess_, &res), VACCEL_EINVAL);
 	EXPECT_EQ(log_count("has no model file"), 1U);
+	// The op's message names the op, the plugin and the resource.
+	EXPECT_EQ(std::string(vaccel_last_error()),
+		  "torch_model_load: plugin torch: resource " +
+		      std::to_string(res.id) +
+		      ": has no model file (only labels *.txt or settings "
+		      "*.cfg)");
 	release(&res);
 }
 
@@ -446,7 +452,14 @@ TEST_F(TorchRun, WrongInputShapeOrType)
 	    float_tensor({1, 1, 28, 28}, std::vector<float>(28 * 28, 0.0F));
 	EXPECT_EQ(run(&res, {x, x}, out, 1), VACCEL_EINVAL);
 	EXPECT_EQ(run(&res, {}, out, 1), VACCEL_EINVAL);
-	EXPECT_EQ(log_count("the model rejected its inputs"), 4U);
+	EXPECT_EQ(log_count("rejected its inputs"), 4U);
+	// The op's message names the op, the plugin and the model's file.
+	EXPECT_EQ(std::string(vaccel_last_error())
+		      .rfind("torch_model_run: plugin torch: model " +
+				 kFashionModel + ": rejected its inputs: ",
+			     0),
+		  0U)
+	    << vaccel_last_error();
 
 	// The model still works after all that.
 	ASSERT_EQ(run(&res, {x}, out, 1), VACCEL_OK);

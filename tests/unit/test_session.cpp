@@ -3,7 +3,9 @@
 // run directory, and ops when no plugin implements them.
 #include "test_util.h"
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 using namespace vaccel_test;
 
@@ -245,7 +247,7 @@ TEST_F(Session, OpWithoutPluginIsNotSupported)
 	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
 	EXPECT_EQ(vaccel_noop(&sess), VACCEL_ENOTSUP);
-	EXPECT_NE(std::string(vaccel_last_error()).find("VACCEL_OP_NOOP"),
+	EXPECT_NE(std::string(vaccel_last_error()).find("noop: "),
 		  std::string::npos)
 	    << vaccel_last_error();
 	float a[1] = {1}, b[1] = {1}, c[1] = {0};
@@ -254,8 +256,66 @@ TEST_F(Session, OpWithoutPluginIsNotSupported)
 	EXPECT_EQ(c[0], 0.0f);
 	EXPECT_EQ(vaccel_session_op_plugin(&sess, VACCEL_OP_NOOP), nullptr);
 	const std::string text = log_text();
-	EXPECT_NE(text.find("VACCEL_OP_NOOP"), std::string::npos) << text;
-	EXPECT_NE(text.find("VACCEL_OP_BLAS_SGEMM"), std::string::npos) << text;
+	EXPECT_NE(text.find("noop: "), std::string::npos) << text;
+	EXPECT_NE(text.find("blas_sgemm: no loaded plugin"), std::string::npos)
+	    << text;
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+}
+
+// A failing op's message names the op, the plugin and the reason the plugin
+// logged during the call; a failure without one gets the code, never a
+// reason left over from an earlier call.
+TEST_F(Session, FailingOpCarriesThePluginsReason)
+{
+	ASSERT_EQ(vaccel_plugin_load(plugin_path("test-partial").c_str()),
+		  VACCEL_OK);
+	struct vaccel_session sess {
+	};
+	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_GPU), VACCEL_OK);
+	float a[1] = {1}, b[1] = {1}, c[1] = {0};
+	EXPECT_EQ(vaccel_sgemm(&sess, -1, 1, 1, 1.0f, a, 1, b, 1, 0.0f, c, 1),
+		  VACCEL_EINVAL);
+	EXPECT_STREQ(vaccel_last_error(),
+		     "blas_sgemm: plugin test-partial: sizes must not be "
+		     "negative (m=-1 n=1 k=1)");
+	// lda < k: refused without a reason.
+	EXPECT_EQ(vaccel_sgemm(&sess, 1, 1, 1, 1.0f, a, 0, b, 1, 0.0f, c, 1),
+		  VACCEL_EINVAL);
+	EXPECT_STREQ(vaccel_last_error(),
+		     "blas_sgemm: plugin test-partial returned 22");
+	// An error logged outside any op explains no later failure either.
+	vaccel_error("[test-partial] not about the next call");
+	EXPECT_EQ(vaccel_sgemm(&sess, 1, 1, 1, 1.0f, a, 0, b, 1, 0.0f, c, 1),
+		  VACCEL_EINVAL);
+	EXPECT_STREQ(vaccel_last_error(),
+		     "blas_sgemm: plugin test-partial returned 22");
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+}
+
+// Another thread's error lines, logged while this thread's op runs, never
+// become its reason.
+TEST_F(Session, OtherThreadsErrorsAreNotTheReason)
+{
+	ASSERT_EQ(vaccel_plugin_load(plugin_path("test-partial").c_str()),
+		  VACCEL_OK);
+	struct vaccel_session sess {
+	};
+	ASSERT_EQ(vaccel_session_init(&sess, VACCEL_PLUGIN_GPU), VACCEL_OK);
+	std::atomic<bool> stop{false};
+	std::thread noisy([&stop] {
+		for (int i = 0; i < 20000 && !stop.load(); ++i)
+			vaccel_error("[test-partial] another thread's line");
+	});
+	float a[1] = {1}, b[1] = {1}, c[1] = {0};
+	for (int i = 0; i < 1000; ++i) {
+		ASSERT_EQ(
+		    vaccel_sgemm(&sess, 1, 1, 1, 1.0f, a, 0, b, 1, 0.0f, c, 1),
+		    VACCEL_EINVAL);
+		ASSERT_STREQ(vaccel_last_error(),
+			     "blas_sgemm: plugin test-partial returned 22");
+	}
+	stop = true;
+	noisy.join();
 	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
 }
 
