@@ -50,7 +50,8 @@ void BM_PerCallChecks(benchmark::State &state)
 	for (auto _ : state) {
 		// An allowed class: a refusal (torch is off by default) would
 		// time the audit line it writes, not the check.
-		RpcStatus st = t.allow(OpClass::Image, "ImageClassification", 1);
+		RpcStatus st =
+		    t.allow(OpClass::Image, "ImageClassification", 1);
 		benchmark::DoNotOptimize(st);
 		Charge c;
 		RpcStatus taken = Charge::take(t, Limit::Calls, 1, "x", 1, &c);
