@@ -104,18 +104,14 @@ def parse_results(text, where):
     return out
 
 
-def run_batch(args, env, where, timeout=300):
-    cmd = [os.path.join(args.build, "bin", "classify_batch")] + list(args_rest(args))
+def run_batch(args, batch_args, env, where, timeout=300):
+    cmd = [os.path.join(args.build, "bin", "classify_batch")] + batch_args
     full = dict(os.environ, **env)
     p = subprocess.run(cmd, env=full, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                        timeout=timeout)
     if p.returncode != 0:
         raise Failure("%s: classify_batch exited with %d:\n%s" % (where, p.returncode, p.stdout[-3000:]))
     return parse_results(p.stdout, where)
-
-
-def args_rest(args):
-    return args.batch_args
 
 
 def start_agent(args, work, plugin):
@@ -249,14 +245,13 @@ def main():
         for k, (path, plugin, model) in enumerate((("torch", "torch", torch_dir),
                                                    ("opencv", "opencv", opencv_dir)), start=2):
             t0 = time.time()
-            args.batch_args = [model, images]
-            results[path] = run_batch(args, {"VACCEL_PLUGINS": "libvaccel-%s.so" % plugin}, path)
+            results[path] = run_batch(args, [model, images], {"VACCEL_PLUGINS": "libvaccel-%s.so" % plugin},
+                                      path)
             say("[%d/%d] %-6s done in %.1f s" % (k, steps, path, time.time() - t0))
         t0 = time.time()
         agent, address, policy = start_agent(args, work, "libvaccel-torch.so")
-        args.batch_args = [torch_dir, images]
-        results["agent"] = run_batch(args, {"VACCEL_PLUGINS": "libvaccel-rpc.so", "VACCEL_RPC_ADDRESS": address},
-                                     "agent")
+        results["agent"] = run_batch(args, [torch_dir, images],
+                                     {"VACCEL_PLUGINS": "libvaccel-rpc.so", "VACCEL_RPC_ADDRESS": address}, "agent")
         say("[4/%d] agent  done in %.1f s (%s)" % (steps, time.time() - t0, address))
         if args.no_vm:
             say("(--no-vm: the QEMU guest path was not run)")

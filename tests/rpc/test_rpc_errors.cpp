@@ -77,17 +77,22 @@ protected:
 			GTEST_SKIP() << "libmytestlib.so is not built";
 		ASSERT_NO_FATAL_FAILURE(start(TEST_EXEC_PLUGIN));
 	}
+
+	// exec of @p sym in @p lib on one int32 (1); its result in out_.
+	int exec(const char *lib, const char *sym)
+	{
+		int32_t in = 1;
+		vaccel_arg r{&in, 4, VACCEL_ARG_INT32, 0, false};
+		vaccel_arg w{&out_, 4, VACCEL_ARG_INT32, 0, false};
+		return vaccel_exec(&sess_, lib, sym, &r, 1, &w, 1);
+	}
+
+	int32_t out_ = 0;
 };
 
 TEST_F(RemoteExecErrors, MissingSymbolNamesOpPluginFileAndCause)
 {
-	int32_t in = 1;
-	int32_t out = 0;
-	vaccel_arg r{&in, 4, VACCEL_ARG_INT32, 0, false};
-	vaccel_arg w{&out, 4, VACCEL_ARG_INT32, 0, false};
-	ASSERT_EQ(
-	    vaccel_exec(&sess_, TEST_MYTESTLIB, "no_such_fn", &r, 1, &w, 1),
-	    VACCEL_ENOSYS);
+	ASSERT_EQ(exec(TEST_MYTESTLIB, "no_such_fn"), VACCEL_ENOSYS);
 	const std::string e = last_error();
 	EXPECT_TRUE(starts_with(e, client_prefix("exec"))) << e;
 	// The agent's exec plugin's own words, after its op and name.
@@ -99,13 +104,7 @@ TEST_F(RemoteExecErrors, MissingSymbolNamesOpPluginFileAndCause)
 
 TEST_F(RemoteExecErrors, MissingLibraryNamesTheFile)
 {
-	int32_t in = 1;
-	int32_t out = 0;
-	vaccel_arg r{&in, 4, VACCEL_ARG_INT32, 0, false};
-	vaccel_arg w{&out, 4, VACCEL_ARG_INT32, 0, false};
-	ASSERT_EQ(vaccel_exec(&sess_, "/nonexistent/libnothing.so", "f", &r, 1,
-			      &w, 1),
-		  VACCEL_EINVAL);
+	ASSERT_EQ(exec("/nonexistent/libnothing.so", "f"), VACCEL_EINVAL);
 	const std::string e = last_error();
 	EXPECT_TRUE(starts_with(e, client_prefix("exec"))) << e;
 	EXPECT_TRUE(has(e, ": exec: plugin exec: cannot load "
@@ -139,20 +138,10 @@ TEST_F(RemoteExecErrors, CxxExceptionCarriesTheAgentsReason)
 // on the client (no plugin involved) has its own message.
 TEST_F(RemoteExecErrors, MessageIsTheLatestFailuresOwn)
 {
-	int32_t in = 1;
-	int32_t out = 0;
-	vaccel_arg r{&in, 4, VACCEL_ARG_INT32, 0, false};
-	vaccel_arg w{&out, 4, VACCEL_ARG_INT32, 0, false};
-	ASSERT_EQ(
-	    vaccel_exec(&sess_, TEST_MYTESTLIB, "no_such_fn", &r, 1, &w, 1),
-	    VACCEL_ENOSYS);
-	ASSERT_EQ(
-	    vaccel_exec(&sess_, TEST_MYTESTLIB, "mytestfunc", &r, 1, &w, 1),
-	    VACCEL_OK);
-	EXPECT_EQ(out, 2);
-	ASSERT_EQ(
-	    vaccel_exec(&sess_, TEST_MYTESTLIB, "no_such_other", &r, 1, &w, 1),
-	    VACCEL_ENOSYS);
+	ASSERT_EQ(exec(TEST_MYTESTLIB, "no_such_fn"), VACCEL_ENOSYS);
+	ASSERT_EQ(exec(TEST_MYTESTLIB, "mytestfunc"), VACCEL_OK);
+	EXPECT_EQ(out_, 2);
+	ASSERT_EQ(exec(TEST_MYTESTLIB, "no_such_other"), VACCEL_ENOSYS);
 	const std::string e = last_error();
 	EXPECT_TRUE(has(e, "symbol no_such_other not found")) << e;
 	EXPECT_FALSE(has(e, "no_such_fn")) << e;
