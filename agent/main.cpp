@@ -13,6 +13,7 @@
 #include "metrics_http.h"
 #include "metrics_report.h"
 #include "policy.h"
+#include "preload.h"
 #include "server.h"
 #include "service.h"
 #include "tenant_workers.h"
@@ -392,6 +393,13 @@ int main(int argc, char **argv)
 		std::fputs(describe(*policy).c_str(), stdout);
 		return 0;
 	}
+	if (!opts->digest.empty()) {
+		auto d = digest_of(opts->digest);
+		if (!d)
+			return fail("digest", d.status().message());
+		std::printf("%s\n", d->c_str());
+		return 0;
+	}
 	std::FILE *audit_file = nullptr;
 	if (!opts->audit_log.empty()) {
 		audit_file = std::fopen(opts->audit_log.c_str(), "ae");
@@ -484,7 +492,13 @@ int main(int argc, char **argv)
 		so.address = addr.value();
 		so.trace = trace.enabled() ? &trace : nullptr;
 		so.pinner = opts->pin_shm ? &pinner : nullptr;
-		if (worker) {
+		// Where ops run: here, or in each tenant's worker.
+		const bool runs_ops = worker || !opts->isolate_tenants;
+		if (auto st = runs_ops ? preload_models(service, opts->preload)
+				       : vaccel::core::Status::ok();
+		    !st)
+			code = fail("preload", st.message());
+		else if (worker) {
 			code = worker_main(*opts, service, so, sfd, &pinner);
 		} else {
 			code = serve(*opts, service, so,
