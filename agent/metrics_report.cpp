@@ -199,8 +199,8 @@ uint64_t total(const std::vector<TenantRow> &rows, Limit l)
 	return n;
 }
 
-void write_counter(PromText &out, std::string_view name,
-		   std::string_view help, uint64_t value)
+void write_counter(PromText &out, std::string_view name, std::string_view help,
+		   uint64_t value)
 {
 	out.family(name, "counter", help);
 	out.sample(name, {}, value);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "model_cache.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace vaccel::agent
@@ -109,8 +110,17 @@ ModelCacheStats ModelCache::stats()
 bool ModelCache::make_room(Tenant *tenant, const std::string &scope,
 			   uint64_t bytes, Charge *charge, Victims &victims)
 {
-	if (bytes > capacity_)
+	// Evict nothing for a model that would not fit even then.
+	const uint64_t evictable = evictable_bytes(scope);
+	if (bytes > capacity_ || used_ - evictable > capacity_ - bytes)
 		return false;
+	if (tenant != nullptr) {
+		const uint64_t cap = tenant->cap(Limit::ModelCacheBytes);
+		const uint64_t held = tenant->used(Limit::ModelCacheBytes);
+		if (bytes > cap ||
+		    held - std::min(held, evictable) > cap - bytes)
+			return false;
+	}
 	while (
 	    tenant != nullptr &&
 	    !Charge::try_take(*tenant, Limit::ModelCacheBytes, bytes, charge))
@@ -122,6 +132,16 @@ bool ModelCache::make_room(Tenant *tenant, const std::string &scope,
 			return false;
 		}
 	return true;
+}
+
+uint64_t ModelCache::evictable_bytes(const std::string &scope) const
+{
+	uint64_t n = 0;
+	for (auto it = entries_.lower_bound(Key{scope, std::string()});
+	     it != entries_.end() && it->first.first == scope; ++it)
+		if (!it->second.pinned)
+			n += it->second.res->bytes;
+	return n;
 }
 
 // The scope's least recently used model that is not pinned.

@@ -97,6 +97,8 @@ private:
 	bool make_room(Tenant *tenant, const std::string &scope, uint64_t bytes,
 		       Charge *charge, Victims &victims);
 	bool evict_one(const std::string &scope, Victims &victims);
+	// Bytes of the scope's models that eviction may take (mu_ held).
+	[[nodiscard]] uint64_t evictable_bytes(const std::string &scope) const;
 	// Registers @p res with the cache's session (mu_ not held).
 	core::Status hold(const std::shared_ptr<HostResource> &res);
 	// Unregisters the victims from @p sess (the cache's) and drops them.

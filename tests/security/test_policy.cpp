@@ -173,11 +173,11 @@ TEST(PolicyFile, ModelCacheKeys)
 				  "\"]\n[tenant.t.quotas]\n"
 				  "model_cache_bytes = 10\n");
 	EXPECT_EQ(p.model_cache_bytes, 1000U);
-	EXPECT_EQ(p.public_models,
-		  std::set<std::string>{std::string(64, 'a')});
+	EXPECT_EQ(p.public_models, std::set<std::string>{std::string(64, 'a')});
 	EXPECT_EQ(p.tenant("t").quotas.model_cache_bytes, 10U);
-	for (const char *bad : {"abc", "g000000000000000000000000000000000000000"
-				       "000000000000000000000000"})
+	for (const char *bad :
+	     {"abc", "g000000000000000000000000000000000000000"
+		     "000000000000000000000000"})
 		EXPECT_NE(parse_error("[agent]\npublic_models = [\"" +
 				      std::string(bad) + "\"]\n")
 			      .find("agent.public_models"),
@@ -203,7 +203,8 @@ ops = ["torch"]
 [identity]
 uid_tenants = { "5" = "a b" }
 [agent]
-public_models = [")" + std::string(64, 'b') + R"("]
+public_models = [")" + std::string(64, 'b') +
+				  R"("]
 )");
 	const auto body = [](const std::string &t) {
 		return t.substr(t.find('\n')); // after the "# from ..." line
