@@ -68,6 +68,7 @@ ModelCache::adopt(Tenant &tenant, std::shared_ptr<HostResource> res)
 		if (enabled() &&
 		    make_room(owner, key.first, res->bytes, &charge, victims) &&
 		    hold(res).is_ok()) {
+			res->public_model = key.first.empty();
 			used_ += res->bytes;
 			entries_.emplace(key, Entry{res, std::move(charge),
 						    ++clock_, false});
@@ -93,6 +94,7 @@ Status ModelCache::preload(std::shared_ptr<HostResource> res)
 	if (entries_.contains(key))
 		return Status::ok(); // named twice
 	VACCEL_RETURN_IF_ERROR(hold(res));
+	res->public_model = true;
 	used_ += res->bytes;
 	entries_.emplace(key, Entry{std::move(res), Charge{}, ++clock_, true});
 	return Status::ok();

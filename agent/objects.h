@@ -68,6 +68,9 @@ public:
 	uint64_t bytes = 0;
 	// A TorchScript archive: registering it needs the torch op class.
 	bool torchscript = false;
+	// Cached for every tenant (the operator's model; set by the cache
+	// before anyone else can find it).
+	bool public_model = false;
 
 private:
 	vaccel_resource *res_;
@@ -108,6 +111,9 @@ public:
 
 	// The quota this handle holds, given back when it is released.
 	void hold_count(Charge count) noexcept { count_ = std::move(count); }
+	// Registered by digest (RegisterCachedResource): the client never
+	// sent these files.
+	bool by_digest = false;
 
 private:
 	friend class ObjectTable;

@@ -429,6 +429,7 @@ RpcStatus register_cached(Context &ctx, rpc::ext::CachedResource &req,
 					   &quota));
 	auto res = std::make_shared<AgentResource>(std::move(host));
 	res->hold_count(std::move(quota));
+	res->by_digest = true;
 	return attach(ctx, sess, res, true, resp);
 }
 
@@ -467,6 +468,13 @@ RpcStatus sync_resource(Context &ctx, rpc::resource::SyncRequest &req,
 	std::shared_ptr<AgentResource> res;
 	AGENT_RETURN_IF_ERROR(
 	    ctx.objects.resource(ctx.conn, req.resource_id(), &res));
+	// Knowing a public model's digest is not having its files: they are
+	// the operator's, served to run, not to copy.
+	if (res->by_digest && res->host().public_model)
+		return RpcStatus::denied(
+		    "resource %lld is a public model: its "
+		    "files stay on the host",
+		    static_cast<long long>(req.resource_id()));
 	vaccel_resource *r = res->get();
 	uint64_t budget = ctx.reply_limit();
 	for (size_t i = 0; i < r->nr_blobs; ++i) {

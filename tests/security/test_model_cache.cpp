@@ -353,7 +353,25 @@ TEST_F(ModelCacheTest, PreloadedModelIsPublic)
 	// The digest the operator can list, as clients compute it.
 	auto [code, text] = run({TEST_AGENT_BIN, "--digest", files}, {});
 	EXPECT_EQ(code, 0) << text;
-	EXPECT_EQ(text.size(), 65U) << text;
+	ASSERT_EQ(text.size(), 65U) << text;
+
+	// Knowing it lets a tenant run the model, not copy its files.
+	Client c(tr::parse_address(attach("c")).value());
+	rpc::ext::CachedResource ask;
+	ask.set_session_id(c.session());
+	ask.set_resource_type(VACCEL_RESOURCE_MODEL);
+	ask.set_digest(text.substr(0, 64));
+	Reply r = c.raw(tr::kServiceData, "RegisterCachedResource",
+			ask.SerializeAsString());
+	ASSERT_EQ(r.code, RpcCode::Ok) << r.message;
+	rpc::resource::RegisterResponse reg;
+	reg.ParseFromString(r.payload);
+	ASSERT_NE(reg.resource_id(), 0);
+	rpc::resource::SyncRequest sync;
+	sync.set_resource_id(reg.resource_id());
+	r = c.call("SyncResource", sync);
+	EXPECT_EQ(r.code, RpcCode::PermissionDenied) << r.message;
+	EXPECT_EQ(r.payload, "");
 }
 
 // Without a cache ([agent] model_cache_bytes = 0) every sandbox uploads and
