@@ -2,9 +2,10 @@
 // Wire parity with ttrpc's reference server and upstream's agent, against a
 // real vaccel-agent process: raw connections that break ttrpc's stream id
 // rules or send messages that do not parse get the reference server's
-// status on their own stream id and keep their connection; and the rpc
-// plugin classifies through an agent that has no Genop (a relay in front
-// of a real agent plays one) with upstream's ImageClassification method.
+// status on their own stream id and keep their connection; the rpc plugin
+// sends increasing ids from many threads, and classifies through an agent
+// that has no Genop (a relay in front of a real agent plays one) with
+// upstream's ImageClassification method.
 #include "rpc_test.h"
 
 #include "rpc/session.pb.h"
@@ -175,15 +176,16 @@ TEST_F(RpcWire, MalformedMessagesGetTheReferenceCodes)
 	w.expect_served(7);
 }
 
-// A relay in front of a real agent that answers like an upstream agent
-// built without Genop: Genop, GenopStream and our Hello are UNIMPLEMENTED,
-// everything else is passed through. It counts what it refused and what
-// went to ImageClassification.
-class NoGenopRelay
+// A relay in front of a real agent. With @p no_genop it answers like an
+// upstream agent built without Genop: Genop, GenopStream and our Hello are
+// UNIMPLEMENTED, everything else is passed through. It counts what it
+// refused, what went to ImageClassification, and requests whose stream id
+// was not above the one before (what a ttrpc server refuses).
+class Relay
 {
 public:
-	NoGenopRelay(const std::string &dir, const std::string &agent)
-	    : agent_(agent)
+	Relay(const std::string &dir, const std::string &agent, bool no_genop)
+	    : agent_(agent), no_genop_(no_genop)
 	{
 		auto addr = tr::parse_address("unix://" + dir + "/relay.sock");
 		EXPECT_TRUE(addr);
@@ -193,7 +195,7 @@ public:
 		address_ = "unix://" + dir + "/relay.sock";
 		acceptor_ = std::thread([this] { accept_loop(); });
 	}
-	~NoGenopRelay()
+	~Relay()
 	{
 		stopping_ = true;
 		listener_.shutdown();
@@ -212,6 +214,7 @@ public:
 	[[nodiscard]] const std::string &address() const { return address_; }
 	std::atomic<int> genop_refused{0};
 	std::atomic<int> classifications{0};
+	std::atomic<int> out_of_order{0};
 
 private:
 	struct Pipe {
@@ -241,21 +244,28 @@ private:
 		}
 	}
 
-	static bool missing(const vaccel::rpc::ttrpc::Request &req)
+	bool missing(const vaccel::rpc::ttrpc::Request &req) const
 	{
-		return req.method() == "Genop" ||
-		       req.method() == "GenopStream" || req.method() == "Hello";
+		return no_genop_ && (req.method() == "Genop" ||
+				     req.method() == "GenopStream" ||
+				     req.method() == "Hello");
 	}
 
 	void up(Pipe &p)
 	{
 		std::set<uint32_t> dropped; // refused streams' data
+		uint32_t last_request = 0;
 		for (;;) {
 			auto f =
 			    tr::read_frame(p.client, 64u << 20, std::nullopt);
 			if (!f)
 				break;
 			const auto &h = f->header;
+			if (h.type == tr::MsgType::Request) {
+				if (h.stream_id <= last_request)
+					++out_of_order;
+				last_request = h.stream_id;
+			}
 			vaccel::rpc::ttrpc::Request req;
 			if (h.type == tr::MsgType::Request &&
 			    req.ParseFromArray(
@@ -317,6 +327,7 @@ private:
 	}
 
 	std::string agent_;
+	const bool no_genop_;
 	std::string address_;
 	tr::Listener listener_;
 	std::atomic<bool> stopping_{false};
@@ -330,7 +341,7 @@ private:
 // the agent-side backend's (noop's), the image name is left as it was.
 TEST_F(RpcWire, ClassificationFallsBackToItsOwnMethodWithoutGenop)
 {
-	NoGenopRelay relay(dir_.path(), agent_->address());
+	Relay relay(dir_.path(), agent_->address(), true);
 	ASSERT_NO_FATAL_FAILURE(
 	    restart_runtime(TEST_RPC_PLUGIN, relay.address()));
 	vaccel_session s{};
@@ -382,6 +393,33 @@ TEST_F(RpcWire, ClassificationUsesGenopWhenTheAgentHasIt)
 		  VACCEL_OK);
 	EXPECT_STREQ(reinterpret_cast<char *>(name),
 		     "This is a dummy imgname!");
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+}
+
+// Threads sharing one connection: every request reaches the wire with an id
+// above the one before it, as ttrpc servers require (the agent, which
+// enforces it too, answers all of them).
+TEST_F(RpcWire, ConcurrentCallsSendIncreasingStreamIds)
+{
+	Relay relay(dir_.path(), agent_->address(), false);
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, relay.address()));
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	constexpr int kThreads = 8;
+	constexpr int kCalls = 300;
+	std::atomic<int> failed{0};
+	std::vector<std::thread> threads;
+	for (int t = 0; t < kThreads; ++t)
+		threads.emplace_back([&] {
+			for (int i = 0; i < kCalls; ++i)
+				if (vaccel_noop(&s) != VACCEL_OK)
+					++failed;
+		});
+	for (auto &t : threads)
+		t.join();
+	EXPECT_EQ(failed.load(), 0);
+	EXPECT_EQ(relay.out_of_order.load(), 0);
 	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
 }
 
