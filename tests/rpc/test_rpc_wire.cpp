@@ -145,7 +145,7 @@ TEST_F(RpcWire, RequestIdsMustIncrease)
 	EXPECT_EQ(st->sessions(), 2U);
 }
 
-// Data on a stream that was never opened (or is over) is refused.
+// Data on a stream that was never opened is refused.
 TEST_F(RpcWire, DataOnAStreamNotOpenIsRefused)
 {
 	Wire w(agent_->address());
