@@ -207,13 +207,20 @@ void Server::read_frames(const std::shared_ptr<Conn> &conn)
 // learns which stream was bad, and the connection goes on. Requests taken
 // from request slots are not frames and are not counted here: the client
 // may post one in a slot before it writes a later id to the socket.
+//
+// One exception: a virtio-serial port (a unix socket QEMU holds open) is
+// one byte stream for every guest process that opens the port in turn, and
+// each starts its ids again at 1. A request on id 1 while nothing of the
+// connection is in flight is such a new client; with anything in flight it
+// could be a reused id, and is refused.
 bool Server::stream_id_ok(Conn &conn, const FrameHeader &h)
 {
 	const uint32_t id = h.stream_id;
 	const char *why = nullptr;
 	if (id % 2 == 0)
 		why = "an even stream id (clients open odd ones)";
-	else if (h.type == MsgType::Request && id <= conn.last_request)
+	else if (h.type == MsgType::Request && id <= conn.last_request &&
+		 !(id == 1 && nothing_in_flight(conn)))
 		why = "a request stream id not above the last one (ids are "
 		      "never reused)";
 	else if (h.type == MsgType::Data && !conn.inbound.contains(id))
@@ -229,6 +236,14 @@ bool Server::stream_id_ok(Conn &conn, const FrameHeader &h)
 		    st.message().c_str());
 	refuse(conn, id, st, metrics::MethodId::Other);
 	return false;
+}
+
+bool Server::nothing_in_flight(Conn &conn)
+{
+	if (!conn.inbound.empty())
+		return false;
+	std::lock_guard lock(conn.mu);
+	return conn.in_flight == 0;
 }
 
 core::Result<transport::Frame> Server::read_frame(Conn &conn, bool *direct)

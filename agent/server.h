@@ -224,6 +224,9 @@ private:
 	// Whether @p h keeps ttrpc's stream id rules; a frame that breaks
 	// them is answered on its own id and goes no further.
 	bool stream_id_ok(Conn &conn, const transport::FrameHeader &h);
+	// Nothing of @p conn is queued, running or being streamed in
+	// (reader thread only).
+	static bool nothing_in_flight(Conn &conn);
 	bool open_stream(const std::shared_ptr<Conn> &conn,
 			 transport::Frame &frame);
 	// @p consumed: the reader already put the frame's payload into its

@@ -145,6 +145,23 @@ TEST_F(RpcWire, RequestIdsMustIncrease)
 	EXPECT_EQ(st->sessions(), 2U);
 }
 
+// A virtio-serial port carries the guest's successive clients on one byte
+// stream, each starting at id 1 again: id 1 with nothing in flight is a new
+// client (and is served); any other lower id is still refused.
+TEST_F(RpcWire, IdOneAgainWhenIdleIsTheNextClientOfASharedStream)
+{
+	Wire w(agent_->address());
+	w.expect_served(1);
+	w.expect_served(3);
+	w.expect_served(1); // the port's next guest process
+	w.expect_served(3);
+	ASSERT_TRUE(w.request(3, "CreateSession", ""));
+	w.expect_refused(3, kInvalidArgument);
+	auto st = agent_stats(agent_->address());
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->sessions(), 4U);
+}
+
 // Data on a stream that was never opened is refused.
 TEST_F(RpcWire, DataOnAStreamNotOpenIsRefused)
 {
