@@ -16,6 +16,8 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <c10/core/InferenceMode.h>
+
 #include <time.h>
 
 #include <cstdio>
@@ -60,6 +62,28 @@ torch::Device device()
 					   : torch::Device(torch::kCPU);
 }
 
+// Runs @p forward as the torch plugin does (torch_plugin.cpp, forward()):
+// without the JIT's graph optimizations unless VACCEL_TORCH_JIT_OPTIMIZE is
+// set, in inference mode; otherwise the baseline measures other settings.
+torch::Tensor plugin_like(torch::jit::Module &m, torch::Tensor in)
+{
+	torch::jit::GraphOptimizerEnabledGuard opt(
+	    vtorch::env_flag("VACCEL_TORCH_JIT_OPTIMIZE", false));
+	c10::InferenceMode inference;
+	return m.forward({std::move(in)}).toTensor();
+}
+
+// The plugin's intra-op threads setting (VACCEL_TORCH_THREADS).
+void plugin_threads()
+{
+	int threads = 0;
+	std::string error;
+	if (vtorch::env_positive_int("VACCEL_TORCH_THREADS", 0, threads,
+				     error) &&
+	    threads > 0)
+		at::set_num_threads(threads);
+}
+
 // Times a second call of @p call and prints both results.
 template <class F> void first_and_warm(F call)
 {
@@ -90,7 +114,6 @@ int classify(char **argv)
 	torch::jit::Module m = torch::jit::load(argv[2], dev);
 	m.eval();
 	phase("loaded");
-	torch::NoGradGuard no_grad;
 	int rc = 0;
 	first_and_warm([&]() -> std::string {
 		std::vector<float> chw;
@@ -105,7 +128,7 @@ int classify(char **argv)
 					   {1, settings.channels,
 					    settings.height, settings.width})
 			      .to(dev);
-		const int k = top_index(m.forward({in}).toTensor().cpu());
+		const int k = top_index(plugin_like(m, in).cpu());
 		return k < static_cast<int>(labels.size()) ? labels[k] : "?";
 	});
 	return rc;
@@ -124,7 +147,6 @@ int run(char **argv)
 	std::vector<float> x(static_cast<size_t>(c * h * w));
 	for (size_t i = 0; i < x.size(); i++)
 		x[i] = static_cast<float>((i * 7919) % 1000) / 1000.0F - 0.5F;
-	torch::NoGradGuard no_grad;
 	first_and_warm([&] {
 		auto in = torch::from_blob(x.data(), {1, c, h, w}).to(dev);
 		return "class-" + std::to_string(top_index(
@@ -138,6 +160,7 @@ int run(char **argv)
 int main(int argc, char **argv)
 {
 	phase("start");
+	plugin_threads();
 	try {
 		if (argc == 6 && std::strcmp(argv[1], "classify") == 0)
 			return classify(argv);
