@@ -3,8 +3,8 @@
 """Cold start: from a new sandbox to its first accelerated result (issue 20).
 
 Starts N sandboxes one after another, each running the same function
-(bench/coldstart/coldstart_client.c: a session, the model registered, one
-result, one warm call), and reports per sandbox when each phase ended,
+(bench/coldstart/coldstart_client.c: a session, the model registered, the
+first result, then five warm calls), and reports per sandbox when each phase ended,
 counted from the sandbox's launch:
 
   vm          QEMU guest (TCG) through vaccel-vm, a fresh agent per sandbox
@@ -381,7 +381,7 @@ def ms(us):
 
 
 def print_rows(name, rows):
-    say("\n%s (ms from the sandbox's launch; warm: the second call's own time)" % name)
+    say("\n%s (ms from the sandbox's launch; warm: the median of 5 calls after the first)" % name)
     cols = [c for c in COLUMNS if any(c in r for r in rows)]
     say("  %-8s" % "sandbox" + "".join("%11s" % c for c in cols) + "%10s  result" % "warm ms")
     for i, r in enumerate(rows):
