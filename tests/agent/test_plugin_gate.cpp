@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,6 +75,34 @@ int wait_exit(pid_t pid, std::chrono::seconds limit)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+// The status line of GET @p path from the agent's metrics listener at
+// @p host_port (loopback), e.g. "HTTP/1.1 200 OK"; empty on failure.
+std::string http_status(const std::string &host_port, const std::string &path)
+{
+	auto a = tr::parse_address("tcp://" + host_port);
+	if (!a)
+		return {};
+	auto s = tr::connect(a.value(), 5000ms);
+	if (!s)
+		return {};
+	const std::string req =
+	    "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+	if (::send(s->fd(), req.data(), req.size(), MSG_NOSIGNAL) !=
+	    static_cast<ssize_t>(req.size()))
+		return {};
+	std::string reply;
+	char buf[512];
+	pollfd p{s->fd(), POLLIN, 0};
+	while (reply.find("\r\n") == std::string::npos &&
+	       ::poll(&p, 1, 5000) > 0) {
+		const ssize_t n = ::recv(s->fd(), buf, sizeof buf, 0);
+		if (n <= 0)
+			break;
+		reply.append(buf, static_cast<size_t>(n));
+	}
+	return reply.substr(0, reply.find("\r\n"));
+}
+
 class PluginGateTest : public ::testing::Test
 {
 protected:
@@ -101,16 +131,19 @@ protected:
 
 	// The agent with the held-back plugin; returns once it says it
 	// listens (bounded: a hang fails the test, it is not a timing).
-	void start_agent(bool plugin_fails)
+	void start_agent(bool plugin_fails, bool metrics = false)
 	{
 		std::vector<std::string> env = {
 		    std::string("VACCEL_PLUGINS=") + TEST_GATE_PLUGIN,
 		    "VACCEL_TEST_GATE_RELEASE=" + release_file()};
 		if (plugin_fails)
 			env.push_back("VACCEL_TEST_GATE_FAIL=1");
-		agent_ = spawn({TEST_AGENT_BIN, "-a", "unix://" + sock_,
-				"--audit-log", "/dev/null"},
-			       env, agent_log());
+		std::vector<std::string> argv = {TEST_AGENT_BIN, "-a",
+						 "unix://" + sock_,
+						 "--audit-log", "/dev/null"};
+		if (metrics)
+			argv.insert(argv.end(), {"--metrics", "127.0.0.1:0"});
+		agent_ = spawn(argv, env, agent_log());
 		for (int i = 0; i < 3000; ++i) {
 			if (slurp(agent_log()).find("listening on") !=
 			    std::string::npos)
@@ -155,6 +188,30 @@ TEST_F(PluginGateTest, ListensBeforeThePluginsLoad)
 	// And the agent serves on.
 	const pid_t again = start_client(log);
 	EXPECT_EQ(wait_exit(again, 60s), 0) << slurp(log);
+}
+
+TEST_F(PluginGateTest, NotReadyWhileThePluginsLoad)
+{
+	start_agent(false, true);
+	const std::string log = slurp(agent_log());
+	const auto at = log.find("metrics on http://");
+	ASSERT_NE(at, std::string::npos) << log;
+	const std::string rest = log.substr(at + 18);
+	const std::string host_port = rest.substr(0, rest.find('/'));
+	// Live (it listens) but not ready: the plugin is still held back.
+	EXPECT_NE(http_status(host_port, "/healthz").find(" 200"),
+		  std::string::npos);
+	EXPECT_NE(http_status(host_port, "/readyz").find(" 503"),
+		  std::string::npos);
+	release();
+	// Ready once the plugin is in (bounded wait, not a timing).
+	std::string ready;
+	for (int i = 0; i < 3000 && ready.find(" 200") == std::string::npos;
+	     ++i) {
+		std::this_thread::sleep_for(10ms);
+		ready = http_status(host_port, "/readyz");
+	}
+	EXPECT_NE(ready.find(" 200"), std::string::npos) << ready;
 }
 
 TEST_F(PluginGateTest, FailingPluginEndsTheAgentWithoutServing)
