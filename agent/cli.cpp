@@ -228,7 +228,8 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 		    name == "--tls-handshake-ms" || name == "--worker-fd" ||
 		    name == "--worker-tenant" ||
 		    name == "--worker-tenant-policy" || name == "--metrics" ||
-		    name == "--worker-report-fd";
+		    name == "--worker-report-fd" || name == "--preload" ||
+		    name == "--digest";
 		if (!known)
 			return Status::error(VACCEL_EINVAL,
 					     "unknown option '%s'",
@@ -288,6 +289,15 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 			if (auto a = parse_metrics_address(value); !a)
 				return a.status();
 			o.metrics = str(value);
+		} else if (name == "--preload" || name == "--digest") {
+			if (value.empty())
+				return Status::error(VACCEL_EINVAL,
+						     "%s needs FILE[,FILE...]",
+						     str(name).c_str());
+			if (name == "--digest")
+				o.digest = str(value);
+			else
+				o.preload.push_back(str(value));
 		} else if (name == "--worker-tenant") {
 			o.worker_tenant = str(value);
 		} else if (name == "--worker-tenant-policy") {
@@ -535,6 +545,15 @@ std::string usage(std::string_view prog)
 	       "worker process of its\n"
 	       "                             own (seccomp-filtered, "
 	       "restarted on crash)\n"
+	       "\n"
+	       "Model cache (docs/serverless.md):\n"
+	       "      --preload FILES        load a model (its files, "
+	       "comma-separated) into the\n"
+	       "                             host model cache at start, "
+	       "public to every tenant\n"
+	       "                             (repeatable)\n"
+	       "      --digest FILES         print the digest clients name "
+	       "that model by, and exit\n"
 	       "\n"
 	       "Observability (docs/observability.md):\n"
 	       "      --metrics ADDR         serve /metrics (Prometheus), "

@@ -84,6 +84,11 @@ struct Options {
 	int worker_report_fd = -1;
 	std::string worker_tenant;
 	std::string worker_tenant_policy;
+	// --preload FILES (repeatable): models for the host model cache,
+	// each a comma-separated list of its files (preload.h).
+	std::vector<std::string> preload;
+	// --digest FILES: print the digest of a model's files and exit.
+	std::string digest;
 	bool help = false;
 };
 

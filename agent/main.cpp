@@ -14,6 +14,7 @@
 #include "metrics_report.h"
 #include "plugin_gate.h"
 #include "policy.h"
+#include "preload.h"
 #include "server.h"
 #include "service.h"
 #include "tenant_workers.h"
@@ -167,6 +168,14 @@ std::thread load_plugins_behind(vaccel::agent::PluginGate &gate,
 	});
 }
 
+// Loads the plugins now: for an agent that must run ops before it listens
+// (--preload). Empty, or why not.
+std::string load_plugins_now()
+{
+	(void)vaccel_plugin_load_deferred();
+	return plugin_failures();
+}
+
 // The group --socket-group names (a name or a number).
 vaccel::core::Result<gid_t> resolve_group(const std::string &name)
 {
@@ -306,7 +315,8 @@ int worker_main(const vaccel::agent::Options &o,
 
 // Listens, and with an admin socket serves launchers, until a stop signal;
 // the exit status. With --isolate-tenants the connections go to worker
-// processes, which get the agent's own command line @p args.
+// processes, which get the agent's own command line @p args. The plugins
+// load once it listens; requests wait for them.
 int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 	  vaccel::agent::ServerOptions so, std::vector<std::string> args,
 	  int stop_fd)
@@ -442,6 +452,13 @@ int main(int argc, char **argv)
 		std::fputs(describe(*policy).c_str(), stdout);
 		return 0;
 	}
+	if (!opts->digest.empty()) {
+		auto d = digest_of(opts->digest);
+		if (!d)
+			return fail("digest", d.status().message());
+		std::printf("%s\n", d->c_str());
+		return 0;
+	}
 	std::FILE *audit_file = nullptr;
 	if (!opts->audit_log.empty()) {
 		audit_file = std::fopen(opts->audit_log.c_str(), "ae");
@@ -538,7 +555,21 @@ int main(int argc, char **argv)
 		so.address = addr.value();
 		so.trace = trace.enabled() ? &trace : nullptr;
 		so.pinner = opts->pin_shm ? &pinner : nullptr;
-		if (worker) {
+		// Where ops run: here, or in each tenant's worker. Preloaded
+		// models need the plugins: an agent that preloads is started
+		// ahead of its sandboxes, and listens once they are loaded (a
+		// worker has loaded its plugins already).
+		const bool runs_ops = worker || !opts->isolate_tenants;
+		const bool preloads = runs_ops && !opts->preload.empty();
+		std::string why = preloads ? load_plugins_now() : "";
+		if (!why.empty()) {
+			code = fail("plugins", why);
+		} else if (auto st =
+			       preloads ? preload_models(service, opts->preload)
+					: vaccel::core::Status::ok();
+			   !st) {
+			code = fail("preload", st.message());
+		} else if (worker) {
 			code = worker_main(*opts, service, so, sfd, &pinner);
 		} else {
 			code = serve(*opts, service, so,

@@ -37,6 +37,7 @@ constexpr std::array<std::string_view, kMethods> kMethodNames = {
     "UnmapRegion",
     "GenopShm",
     "TorchModelRunShm",
+    "RegisterCachedResource",
     "other",
 };
 

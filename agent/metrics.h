@@ -63,6 +63,7 @@ enum class MethodId : uint8_t {
 	UnmapRegion,
 	GenopShm,
 	TorchModelRunShm,
+	RegisterCachedResource,
 	Other,
 	Count,
 };

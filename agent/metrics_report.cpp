@@ -35,6 +35,8 @@ struct AgentRow {
 	uint64_t queued = 0;
 	uint64_t buffered = 0;
 	uint64_t regions = 0;
+	// This process's cache: without --isolate-tenants, every tenant's.
+	ModelCacheStats cache;
 	bool isolated = false;
 	uint64_t workers = 0;
 	std::map<std::string, TenantWorkers::Tally, std::less<>> tallies;
@@ -197,6 +199,52 @@ uint64_t total(const std::vector<TenantRow> &rows, Limit l)
 	return n;
 }
 
+void write_counter(PromText &out, std::string_view name, std::string_view help,
+		   uint64_t value)
+{
+	out.family(name, "counter", help);
+	out.sample(name, {}, value);
+}
+
+// The host model cache (model_cache.h); per tenant, its bytes are the
+// model_cache_bytes row of vaccel_agent_tenant_usage.
+void write_cache(PromText &out, const ModelCacheStats &c)
+{
+	write_gauge(out, "vaccel_agent_model_cache_models",
+		    "Models the host model cache holds.", c.entries);
+	write_gauge(out, "vaccel_agent_model_cache_bytes",
+		    "Bytes of the models the host model cache holds.", c.bytes);
+	write_counter(out, "vaccel_agent_model_cache_hits_total",
+		      "Models asked for by digest and found.", c.hits);
+	write_counter(out, "vaccel_agent_model_cache_misses_total",
+		      "Models asked for by digest and not found.", c.misses);
+	write_counter(out, "vaccel_agent_model_uploads_total",
+		      "Models created from uploaded files.", c.uploads);
+	write_counter(out, "vaccel_agent_model_cache_dedups_total",
+		      "Uploads answered with a model already cached.",
+		      c.dedups);
+	write_counter(out, "vaccel_agent_model_cache_evictions_total",
+		      "Models dropped from the cache for room.", c.evictions);
+}
+
+void write_workers(PromText &out, const AgentRow &a)
+{
+	write_gauge(out, "vaccel_agent_worker_processes",
+		    "Tenant worker processes running (--isolate-tenants).",
+		    a.workers);
+	out.family("vaccel_agent_worker_starts_total", "counter",
+		   "Worker processes started, by tenant.");
+	for (const auto &[tenant, t] : a.tallies)
+		out.sample("vaccel_agent_worker_starts_total",
+			   {{"tenant", tenant}}, t.starts);
+	out.family("vaccel_agent_worker_failures_total", "counter",
+		   "Worker processes that exited or were killed (not "
+		   "retired), by tenant.");
+	for (const auto &[tenant, t] : a.tallies)
+		out.sample("vaccel_agent_worker_failures_total",
+			   {{"tenant", tenant}}, t.failures);
+}
+
 void write_agent(PromText &out, const std::vector<TenantRow> &rows,
 		 const AgentRow &a)
 {
@@ -219,21 +267,9 @@ void write_agent(PromText &out, const std::vector<TenantRow> &rows,
 	write_gauge(out, "vaccel_agent_shm_regions",
 		    "Shared-memory regions mapped by clients.", a.regions);
 	if (!a.isolated)
-		return;
-	write_gauge(out, "vaccel_agent_worker_processes",
-		    "Tenant worker processes running (--isolate-tenants).",
-		    a.workers);
-	out.family("vaccel_agent_worker_starts_total", "counter",
-		   "Worker processes started, by tenant.");
-	for (const auto &[tenant, t] : a.tallies)
-		out.sample("vaccel_agent_worker_starts_total",
-			   {{"tenant", tenant}}, t.starts);
-	out.family("vaccel_agent_worker_failures_total", "counter",
-		   "Worker processes that exited or were killed (not "
-		   "retired), by tenant.");
-	for (const auto &[tenant, t] : a.tallies)
-		out.sample("vaccel_agent_worker_failures_total",
-			   {{"tenant", tenant}}, t.failures);
+		write_cache(out, a.cache);
+	else
+		write_workers(out, a);
 }
 
 } // namespace
@@ -253,6 +289,7 @@ std::string MetricsReport::render()
 	agent.queued = src_.queues.depth();
 	agent.buffered = src_.service.buffered();
 	agent.regions = src_.service.regions_mapped().load();
+	agent.cache = src_.service.model_cache().stats();
 	auto read_all = [&](const TenantWorkers::Reports *live) {
 		src_.service.tenants().for_each([&](const Tenant &t) {
 			const WorkerReport *r = nullptr;

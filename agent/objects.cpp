@@ -14,7 +14,7 @@ namespace vaccel::agent
 
 // ---- AgentResource ----------------------------------------------------------
 
-AgentResource::~AgentResource()
+HostResource::~HostResource()
 {
 	const vaccel_id_t id = res_->id;
 	if (int rc = vaccel_resource_delete(res_); rc != VACCEL_OK)
@@ -29,6 +29,10 @@ AgentResource::~AgentResource()
 			    static_cast<long long>(id), dir_.c_str(),
 			    ec.message().c_str());
 	}
+}
+
+AgentResource::~AgentResource()
+{
 	if (table_ != nullptr)
 		table_->forget_resource(wire_id_);
 }

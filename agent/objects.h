@@ -40,40 +40,87 @@ using ConnId = uint64_t;
 
 class ObjectTable;
 
-// One vaccel_resource created for a client, and the directory that holds
-// the files written from its blobs (removed with it).
+// One vaccel_resource on the host and the directory that holds the files
+// written from its blobs (removed with it). Connections reach it through
+// AgentResource handles; the model cache (model_cache.h) lets handles of
+// several connections share one, so that a model loaded once serves them
+// all.
+class HostResource
+{
+public:
+	HostResource(vaccel_resource *res, std::string dir) noexcept
+	    : res_(res), dir_(std::move(dir))
+	{
+	}
+	HostResource(const HostResource &) = delete;
+	HostResource &operator=(const HostResource &) = delete;
+	~HostResource();
+
+	[[nodiscard]] vaccel_resource *get() const noexcept { return res_; }
+	// The disk quota its files hold, given back when it is released.
+	void hold(Charge disk) noexcept { disk_ = std::move(disk); }
+	// SHA-256 (lower-case hex) of each file uploaded as a blob, in blob
+	// order; empty for URL resources. What the exec policy names.
+	std::vector<std::string> sha256;
+	// Its ResourceDigest (model cache key); empty when not computed.
+	std::string digest;
+	// Bytes of its files.
+	uint64_t bytes = 0;
+	// A TorchScript archive: registering it needs the torch op class.
+	bool torchscript = false;
+	// Cached for every tenant (the operator's model; set by the cache
+	// before anyone else can find it).
+	bool public_model = false;
+
+private:
+	vaccel_resource *res_;
+	std::string dir_;
+	Charge disk_;
+};
+
+// A connection's handle on a HostResource: the id the client sees and the
+// resource-count quota it holds.
 class AgentResource
 {
 public:
-	AgentResource(vaccel_resource *res, std::string dir) noexcept
-	    : res_(res), dir_(std::move(dir))
+	explicit AgentResource(std::shared_ptr<HostResource> host) noexcept
+	    : host_(std::move(host))
 	{
 	}
 	AgentResource(const AgentResource &) = delete;
 	AgentResource &operator=(const AgentResource &) = delete;
 	~AgentResource();
 
-	[[nodiscard]] vaccel_resource *get() const noexcept { return res_; }
+	[[nodiscard]] vaccel_resource *get() const noexcept
+	{
+		return host_->get();
+	}
+	[[nodiscard]] const HostResource &host() const noexcept
+	{
+		return *host_;
+	}
+	[[nodiscard]] const std::shared_ptr<HostResource> &
+	host_ptr() const noexcept
+	{
+		return host_;
+	}
 	// The runtime's id (what plugins see) and the id the client sees
 	// (ObjectTable: random, per connection).
-	[[nodiscard]] vaccel_id_t id() const noexcept { return res_->id; }
+	[[nodiscard]] vaccel_id_t id() const noexcept { return get()->id; }
 	[[nodiscard]] int64_t wire_id() const noexcept { return wire_id_; }
 
-	// The quota this resource holds (its count and the bytes of its
-	// files), given back when it is released.
-	void hold(Charge disk) noexcept { disk_ = std::move(disk); }
+	// The quota this handle holds, given back when it is released.
 	void hold_count(Charge count) noexcept { count_ = std::move(count); }
-	// SHA-256 (lower-case hex) of each file uploaded as a blob, in blob
-	// order; empty for URL resources. What the exec policy names.
-	std::vector<std::string> sha256;
+	// Registered by digest (RegisterCachedResource): the client never
+	// sent these files.
+	bool by_digest = false;
 
 private:
 	friend class ObjectTable;
-	vaccel_resource *res_;
-	std::string dir_;
+	std::shared_ptr<HostResource> host_;
 	ObjectTable *table_ = nullptr; // set once named in a table
 	int64_t wire_id_ = 0;
-	Charge count_, disk_;
+	Charge count_;
 };
 
 // One vaccel_session created for a client, with the resources the agent

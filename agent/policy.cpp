@@ -349,6 +349,27 @@ Status parse_url(const toml::table &t, const std::string &where,
 	return r.finish();
 }
 
+// [agent] public_models: SHA-256 digests (model_cache.h), 64 hex digits
+// each, kept in lower case as the cache compares them.
+Status parse_digests(Reader &r, const char *key, std::set<std::string> *out)
+{
+	std::vector<std::string> v;
+	VACCEL_RETURN_IF_ERROR(r.strings(key, &v));
+	for (auto &d : v) {
+		std::transform(d.begin(), d.end(), d.begin(), [](char c) {
+			return static_cast<char>(
+			    std::tolower(static_cast<unsigned char>(c)));
+		});
+		if (d.size() != 64 || d.find_first_not_of("0123456789abcdef") !=
+					  std::string::npos)
+			return r.error(key, "a digest must be 64 hex digits "
+					    "(SHA-256, as `vaccel-agent "
+					    "--digest FILES` prints it)");
+		out->insert(std::move(d));
+	}
+	return Status::ok();
+}
+
 Status parse_quotas(const toml::table &t, const std::string &where,
 		    const std::string &origin, Quotas *q)
 {
@@ -362,6 +383,8 @@ Status parse_quotas(const toml::table &t, const std::string &where,
 	    r.number("concurrent_calls", &q->concurrent_calls));
 	VACCEL_RETURN_IF_ERROR(
 	    r.number("accelerator_bytes", &q->accelerator_bytes));
+	VACCEL_RETURN_IF_ERROR(
+	    r.number("model_cache_bytes", &q->model_cache_bytes));
 	return r.finish();
 }
 
@@ -442,6 +465,10 @@ Result<Policy> parse_policy(std::string_view text, std::string_view origin)
 		Reader r(*a, "agent", where);
 		VACCEL_RETURN_IF_ERROR(
 		    r.number("max_connections", &p.max_connections));
+		VACCEL_RETURN_IF_ERROR(
+		    r.number("model_cache_bytes", &p.model_cache_bytes));
+		VACCEL_RETURN_IF_ERROR(
+		    parse_digests(r, "public_models", &p.public_models));
 		VACCEL_RETURN_IF_ERROR(r.finish());
 	}
 	if (const auto *d = top.table("default"))
@@ -494,16 +521,17 @@ std::string quoted(const std::string &s)
 	return out + "\"";
 }
 
-template <class T> std::string list(const std::vector<T> &v)
+template <class C> std::string list(const C &v)
 {
 	std::string out = "[";
-	for (size_t i = 0; i < v.size(); ++i) {
-		if (i > 0)
+	for (const auto &x : v) {
+		if (out.size() > 1)
 			out += ", ";
-		if constexpr (std::is_same_v<T, std::string>)
-			out += quoted(v[i]);
+		if constexpr (std::is_same_v<std::decay_t<decltype(x)>,
+					     std::string>)
+			out += quoted(x);
 		else
-			out += std::to_string(v[i]);
+			out += std::to_string(x);
 	}
 	return out + "]";
 }
@@ -536,7 +564,8 @@ void describe_tenant(std::ostream &os, const std::string &where,
 	   << "\ndisk_bytes = " << q.disk_bytes
 	   << "\nbuffered_bytes = " << q.buffered_bytes
 	   << "\nconcurrent_calls = " << q.concurrent_calls
-	   << "\naccelerator_bytes = " << q.accelerator_bytes << "\n";
+	   << "\naccelerator_bytes = " << q.accelerator_bytes
+	   << "\nmodel_cache_bytes = " << q.model_cache_bytes << "\n";
 }
 
 } // namespace
@@ -566,7 +595,10 @@ std::string describe(const Policy &p)
 {
 	std::ostringstream os;
 	os << "# effective policy (from " << p.origin << ")\n[agent]\n"
-	   << "max_connections = " << p.max_connections << "\n\n[identity]\n"
+	   << "max_connections = " << p.max_connections
+	   << "\nmodel_cache_bytes = " << p.model_cache_bytes
+	   << "\npublic_models = " << list(p.public_models)
+	   << "\n\n[identity]\n"
 	   << "allow_uids = " << list(p.identity.allow_uids) << "\n"
 	   << "allow_gids = " << list(p.identity.allow_gids) << "\n";
 	os << "\n[identity.uid_tenants]\n";

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,6 +80,9 @@ struct Quotas {
 	// process (--isolate-tenants: the worker is started with
 	// VACCEL_ACCELERATOR_BYTES, which the plugins enforce); 0: no cap.
 	uint64_t accelerator_bytes = 0;
+	// Bytes of the tenant's models the host model cache keeps after
+	// its sessions end (model_cache.h); 0: none kept.
+	uint64_t model_cache_bytes = uint64_t{1} << 30;
 };
 
 struct TenantPolicy {
@@ -133,6 +137,10 @@ struct Policy {
 	std::map<std::string, TenantPolicy> tenants; // [tenant.NAME]
 	IdentityPolicy identity;                     // [identity]
 	uint32_t max_connections = 1024;             // [agent]
+	// [agent]: bytes of all models the host model cache keeps (0: no
+	// cache), and the digests of models every tenant shares.
+	uint64_t model_cache_bytes = uint64_t{4} << 30;
+	std::set<std::string> public_models;
 	std::string origin = "built-in defaults";
 
 	// @p name's policy: its own table, else the defaults.

@@ -106,9 +106,13 @@ core::Status Server::start()
 	max_polling_readers_ =
 	    std::max<size_t>(1, std::thread::hardware_concurrency() / 4);
 	try {
-		pool_.emplace(opts_.workers, opts_.spin);
+		constexpr std::chrono::microseconds kSpinFloor{50};
+		pool_.emplace(opts_.workers, opts_.spin, kSpinFloor,
+			      opts_.lazy_threads ? 0 : SIZE_MAX);
+		// Downloads are rare: their threads start when one comes.
 		download_pool_.emplace(
-		    std::max<size_t>(1, opts_.download_threads));
+		    std::max<size_t>(1, opts_.download_threads),
+		    std::chrono::microseconds{0}, kSpinFloor, 0);
 		if (opts_.metrics != nullptr)
 			opts_.metrics->add(&*pool_);
 		acceptor_ = std::thread([this] { accept_loop(); });

@@ -107,6 +107,10 @@ struct ServerOptions {
 	// URL downloads at once, all tenants together, on threads of their
 	// own (each tenant is also held to its url.max_concurrent).
 	size_t download_threads = 4;
+	// Worker threads start as requests need them instead of all at
+	// start: an attached sandbox is served at once, and one that stays
+	// idle holds no threads but its acceptor.
+	bool lazy_threads = false;
 	// A listening socket to serve instead of binding `address` (a
 	// launcher's, launcher.h); start() takes it over. -1: bind.
 	int listen_fd = -1;

@@ -248,6 +248,11 @@ Method find_method(std::string_view service, std::string_view method,
 			return {adapt<r::ext::ShmGenopRequest,
 				      r::genop::Response, h::genop_shm>,
 				std::nullopt, Id::GenopShm};
+		if (method == "RegisterCachedResource")
+			return {adapt<r::ext::CachedResource,
+				      r::resource::RegisterResponse,
+				      h::register_cached>,
+				std::nullopt, Id::RegisterCachedResource};
 		if (method == "TorchModelRunShm")
 			return {h::torch_model_run_shm, OpClass::Torch,
 				Id::TorchModelRunShm};

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "metrics.h"
+#include "model_cache.h"
 #include "objects.h"
 #include "rpc_status.h"
 #include "shm.h"
@@ -100,7 +101,9 @@ class Service
 {
 public:
 	explicit Service(Limits limits = {}, Policy policy = {})
-	    : limits_(limits), tenants_(std::move(policy))
+	    : limits_(limits), tenants_(std::move(policy)),
+	      cache_(tenants_.policy().model_cache_bytes,
+		     tenants_.policy().public_models)
 	{
 	}
 	Service(const Service &) = delete;
@@ -117,7 +120,11 @@ public:
 	}
 	void close_connection(ConnId conn) { objects_.close_connection(conn); }
 	// Releases every object of every connection (shutdown).
-	void clear() { objects_.clear(); }
+	void clear()
+	{
+		objects_.clear();
+		cache_.clear();
+	}
 
 	// Runs one request for connection @p conn. Never throws: malformed
 	// payloads, unknown methods and failing calls all become a status.
@@ -148,6 +155,7 @@ public:
 	TenantRegistry &tenants() noexcept { return tenants_; }
 	// The connections' objects (admin tools and tests).
 	ObjectTable &objects() noexcept { return objects_; }
+	ModelCache &model_cache() noexcept { return cache_; }
 
 	// Memory accounting of chunked calls against Limits::max_buffered.
 	bool reserve(uint64_t bytes) noexcept;
@@ -181,6 +189,9 @@ private:
 	Limits limits_;
 	// Before objects_: objects hold charges against their tenant.
 	TenantRegistry tenants_;
+	// Between the two: cached models hold charges, and sessions hold
+	// cached models.
+	ModelCache cache_;
 	ObjectTable objects_;
 	std::atomic<uint64_t> requests_{0};
 	std::atomic<ConnId> next_conn_{0};

@@ -12,9 +12,10 @@ std::string_view limit_name(Limit l) noexcept
 {
 	static constexpr std::array<std::string_view,
 				    static_cast<size_t>(Limit::Count)>
-	    names = {"connections",       "sessions",       "resources",
-		     "disk_bytes",        "buffered_bytes", "concurrent_calls",
-		     "url.max_concurrent"};
+	    names = {"connections",        "sessions",
+		     "resources",          "disk_bytes",
+		     "buffered_bytes",     "concurrent_calls",
+		     "url.max_concurrent", "model_cache_bytes"};
 	const auto i = static_cast<size_t>(l);
 	return i < names.size() ? names[i] : "unknown";
 }
@@ -37,6 +38,8 @@ uint64_t Tenant::cap(Limit l) const noexcept
 		return q.concurrent_calls;
 	case Limit::UrlFetches:
 		return policy_.url.max_concurrent;
+	case Limit::ModelCacheBytes:
+		return q.model_cache_bytes;
 	default:
 		return 0;
 	}
@@ -73,11 +76,21 @@ RpcStatus Tenant::allow(OpClass c, std::string_view op, uint64_t conn) const
 	return st;
 }
 
+bool Charge::try_take(Tenant &t, Limit l, uint64_t n, Charge *out) noexcept
+{
+	out->reset();
+	if (!t.try_take(l, n))
+		return false;
+	out->tenant_ = &t;
+	out->limit_ = l;
+	out->n_ = n;
+	return true;
+}
+
 RpcStatus Charge::take(Tenant &t, Limit l, uint64_t n, std::string_view op,
 		       uint64_t conn, Charge *out)
 {
-	out->reset();
-	if (!t.try_take(l, n)) {
+	if (!try_take(t, l, n, out)) {
 		const std::string_view name = limit_name(l);
 		RpcStatus st = RpcStatus::exhausted(
 		    "tenant %s: quota %.*s (%llu) reached", t.name().c_str(),
@@ -88,9 +101,6 @@ RpcStatus Charge::take(Tenant &t, Limit l, uint64_t n, std::string_view op,
 			       st.message());
 		return st;
 	}
-	out->tenant_ = &t;
-	out->limit_ = l;
-	out->n_ = n;
 	return RpcStatus::ok();
 }
 

@@ -32,6 +32,7 @@ enum class Limit : uint8_t {
 	BufferedBytes,
 	Calls,
 	UrlFetches,
+	ModelCacheBytes,
 	Count,
 };
 std::string_view limit_name(Limit l) noexcept;
@@ -126,6 +127,10 @@ public:
 	// audited as a refusal of @p op on connection @p conn).
 	static RpcStatus take(Tenant &t, Limit l, uint64_t n,
 			      std::string_view op, uint64_t conn, Charge *out);
+	// The same without a refusal: false (and nothing audited) when over
+	// quota, for callers that make room and try again.
+	static bool try_take(Tenant &t, Limit l, uint64_t n,
+			     Charge *out) noexcept;
 	// Grows this charge by @p n (same rules as take()).
 	bool grow(uint64_t n) noexcept;
 	void reset() noexcept;

@@ -4,7 +4,9 @@
 #include <vaccel.h>
 
 #include <exception>
+#include <system_error>
 #include <thread>
+#include <utility>
 
 namespace vaccel::agent
 {
@@ -12,17 +14,35 @@ namespace vaccel::agent
 using transport::cpu_relax;
 
 WorkerPool::WorkerPool(size_t threads, std::chrono::microseconds spin,
-		       std::chrono::microseconds spin_floor)
-    : policy_(spin, spin_floor)
+		       std::chrono::microseconds spin_floor, size_t initial)
+    : policy_(spin, spin_floor), max_threads_(threads)
 {
 	threads_.reserve(threads);
 	try {
-		for (size_t i = 0; i < threads; ++i)
-			threads_.emplace_back([this] { run(); });
+		std::lock_guard lock(mu_);
+		for (size_t i = 0; i < std::min(initial, threads); ++i) {
+			threads_.emplace_back([this] { run(false); });
+			started_.fetch_add(1, std::memory_order_relaxed);
+		}
 	} catch (...) {
 		stop();
 		throw;
 	}
+}
+
+bool WorkerPool::grow()
+{
+	if (threads_.size() >= max_threads_)
+		return false;
+	try {
+		threads_.emplace_back([this] { run(true); });
+	} catch (const std::system_error &e) {
+		vaccel_warn("agent: cannot start a worker thread: %s",
+			    e.what());
+		return false;
+	}
+	started_.fetch_add(1, std::memory_order_relaxed);
+	return true;
 }
 
 void FairQueue::push(uint64_t key, std::function<void()> job)
@@ -64,6 +84,8 @@ bool WorkerPool::submit(std::function<void()> job, uint64_t key)
 	// the most recently idle worker is woken. Notified under the lock: a
 	// worker leaves (and its Idle goes) only while holding it, so @p w
 	// is alive here.
+	// With no idle worker, a pool below its size starts one, which
+	// takes the job as it begins.
 	const size_t coming = waking_ + (spinning_.load() ? 1 : 0);
 	if (jobs_.size() > coming && !idle_.empty()) {
 		Idle *w = idle_.back();
@@ -71,6 +93,8 @@ bool WorkerPool::submit(std::function<void()> job, uint64_t key)
 		w->woken = true;
 		++waking_;
 		w->cv.notify_one();
+	} else if (jobs_.size() > coming && grow()) {
+		++waking_;
 	}
 	return true;
 }
@@ -86,6 +110,7 @@ void WorkerPool::stop()
 		}
 		idle_.clear();
 	}
+	// No thread starts once stopping_ is set: threads_ is ours now.
 	for (auto &t : threads_)
 		if (t.joinable())
 			t.join();
@@ -100,7 +125,7 @@ void WorkerPool::note_gap(std::chrono::steady_clock::duration gap) noexcept
 	gap_ns_.store(policy_.update(avg, ns), std::memory_order_relaxed);
 }
 
-void WorkerPool::run()
+void WorkerPool::run(bool grown)
 {
 	using Clock = std::chrono::steady_clock;
 	// Yield the CPU now and then while polling: the client that is about
@@ -131,6 +156,9 @@ void WorkerPool::run()
 		}
 		{
 			std::unique_lock lock(mu_);
+			// submit() counted a grown thread as on its way.
+			if (std::exchange(grown, false))
+				--waking_;
 			while (jobs_.empty() && !stopping_) {
 				me.woken = false;
 				idle_.push_back(&me);

@@ -68,9 +68,14 @@ public:
 	// never less than @p spin_floor). A request that arrives meanwhile
 	// starts without a thread wake-up, which costs more than the whole of
 	// a small op on a virtual machine; 0 disables polling.
+	// @p initial (at most @p threads): the threads started at once; the
+	// rest start when a job finds every thread busy, so that a server
+	// that stays idle (an attached sandbox) costs no threads and starts
+	// without making them.
 	explicit WorkerPool(size_t threads, std::chrono::microseconds spin = {},
 			    std::chrono::microseconds spin_floor =
-				std::chrono::microseconds{50});
+				std::chrono::microseconds{50},
+			    size_t initial = SIZE_MAX);
 	WorkerPool(const WorkerPool &) = delete;
 	WorkerPool &operator=(const WorkerPool &) = delete;
 	~WorkerPool() { stop(); }
@@ -82,7 +87,11 @@ public:
 	// Runs what is queued, then joins the threads. Idempotent.
 	void stop();
 
-	[[nodiscard]] size_t size() const noexcept { return threads_.size(); }
+	// Threads started so far.
+	[[nodiscard]] size_t size() const noexcept
+	{
+		return started_.load(std::memory_order_relaxed);
+	}
 	// Jobs waiting for a worker (the queue-depth gauge).
 	[[nodiscard]] size_t queued() const noexcept
 	{
@@ -101,7 +110,11 @@ private:
 		bool woken = false;
 	};
 
-	void run();
+	// @p grown: started by grow() for a queued job.
+	void run(bool grown);
+	// Starts one more thread if the pool may grow (mu_ held); false if
+	// the system refuses it (the queued job then waits for a busy one).
+	bool grow();
 
 	// Records how long a worker was idle before its next job.
 	void note_gap(std::chrono::steady_clock::duration gap) noexcept;
@@ -120,7 +133,9 @@ private:
 	// mu_).
 	size_t waking_ = 0;
 	bool stopping_ = false;
-	std::vector<std::thread> threads_;
+	const size_t max_threads_;
+	std::atomic<size_t> started_{0};
+	std::vector<std::thread> threads_; // guarded by mu_ until stop()
 };
 
 } // namespace vaccel::agent

@@ -74,6 +74,7 @@ add_library(vaccel_guest STATIC
   ${PROJECT_SOURCE_DIR}/guest/static/no_fetch.cpp
   ${PROJECT_SOURCE_DIR}/guest/static/no_dl.c
   ${PROJECT_SOURCE_DIR}/guest/static/no_tls.cpp
+  ${PROJECT_SOURCE_DIR}/guest/static/sha256.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/address.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/stream.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/listener.cpp

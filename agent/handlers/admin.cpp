@@ -45,6 +45,14 @@ RpcStatus agent_stats(Context &ctx, Empty &, rpc::ext::AgentStats &resp)
 	    ctx.service.slot_replies().load(std::memory_order_relaxed));
 	resp.set_slot_requests(
 	    ctx.service.slot_requests().load(std::memory_order_relaxed));
+	const ModelCacheStats c = ctx.service.model_cache().stats();
+	resp.set_cached_models(c.entries);
+	resp.set_cached_bytes(c.bytes);
+	resp.set_cache_hits(c.hits);
+	resp.set_cache_misses(c.misses);
+	resp.set_model_uploads(c.uploads);
+	resp.set_cache_dedups(c.dedups);
+	resp.set_cache_evictions(c.evictions);
 	return RpcStatus::ok();
 }
 

@@ -66,6 +66,8 @@ RpcStatus hello(Context &ctx, rpc::ext::Hello &req, rpc::ext::Hello &resp)
 		     static_cast<unsigned long long>(ctx.conn), req.version());
 	resp.set_version(kProtocolVersion);
 	resp.add_features("chunked");
+	if (ctx.service.model_cache().enabled())
+		resp.add_features("model-cache");
 	if (ctx.call.regions != nullptr) {
 		resp.add_features("shm");
 		resp.add_features("reply-slots");

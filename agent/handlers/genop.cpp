@@ -108,7 +108,7 @@ RpcStatus check_exec(Context &ctx, std::vector<vaccel_arg> &read, Pinned &p)
 	std::memcpy(&wire, read[1].buf, sizeof(wire));
 	AGENT_RETURN_IF_ERROR(
 	    ctx.objects.resource(ctx.conn, wire, &p.resource));
-	const auto &hashes = p.resource->sha256;
+	const auto &hashes = p.resource->host().sha256;
 	// A "*" library rule (trusted hosts only) covers uploads too.
 	const bool any = policy.exec_rule("*", symbol) != nullptr;
 	if (!any) {

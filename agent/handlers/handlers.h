@@ -90,6 +90,8 @@ RpcStatus torch_model_run_shm(Context &, std::span<const uint8_t> request,
 RpcStatus get_profiler(Context &, rpc::profiling::Request &,
 		       rpc::profiling::Response &);
 RpcStatus agent_stats(Context &, Empty &, rpc::ext::AgentStats &);
+RpcStatus register_cached(Context &, rpc::ext::CachedResource &,
+			  rpc::resource::RegisterResponse &);
 RpcStatus agent_plugins(Context &, Empty &, rpc::ext::AgentPlugins &);
 
 // Shared by the model handlers (models.cpp): the session and model a

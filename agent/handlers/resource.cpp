@@ -11,8 +11,8 @@
 #include "handlers.h"
 
 #include "../audit.h"
-#include "../sha256.h"
 #include "../url_fetch.h"
+#include "transport/content_hash.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -110,7 +110,7 @@ RpcStatus write_file(const std::string &path, const std::string &data)
 
 RpcStatus make_resource(const std::vector<std::string> &paths,
 			vaccel_resource_type_t type, std::string dir,
-			std::shared_ptr<AgentResource> *out)
+			std::shared_ptr<HostResource> *out)
 {
 	std::vector<const char *> cpaths;
 	cpaths.reserve(paths.size());
@@ -122,8 +122,13 @@ RpcStatus make_resource(const std::vector<std::string> &paths,
 	    vaccel_resource_multi_new(&raw, cpaths.data(), cpaths.size(), type);
 	if (rc != VACCEL_OK)
 		return vaccel_call(rc, "resource init", 0);
-	*out = std::make_shared<AgentResource>(raw, guard.release());
+	*out = std::make_shared<HostResource>(raw, guard.release());
 	return RpcStatus::ok();
+}
+
+bool is_torchscript(std::string_view head)
+{
+	return head.starts_with(std::string_view("PK\x03\x04", 4));
 }
 
 // A TorchScript model is a program whose code can read and write host
@@ -133,8 +138,7 @@ RpcStatus make_resource(const std::vector<std::string> &paths,
 // archives are zip files, which no other backend here loads as a model.
 RpcStatus allow_model_file(Context &ctx, std::string_view head)
 {
-	constexpr std::string_view kZip("PK\x03\x04", 4);
-	if (head.substr(0, kZip.size()) != kZip)
+	if (!is_torchscript(head))
 		return RpcStatus::ok();
 	return ctx.tenant.allow(
 	    OpClass::Torch, "RegisterResource (TorchScript model)", ctx.conn);
@@ -152,7 +156,7 @@ RpcStatus allow_model_path(Context &ctx, const std::string &path)
 
 RpcStatus from_blobs(Context &ctx, rpc::resource::RegisterRequest &req,
 		     vaccel_resource_type_t type,
-		     std::shared_ptr<AgentResource> *out)
+		     std::shared_ptr<HostResource> *out)
 {
 	uint64_t bytes = 0;
 	for (const auto &blob : req.blobs()) {
@@ -191,12 +195,23 @@ RpcStatus from_blobs(Context &ctx, rpc::resource::RegisterRequest &req,
 		paths.push_back(std::move(path));
 	}
 	AGENT_RETURN_IF_ERROR(make_resource(paths, type, guard.release(), out));
-	(*out)->hold(std::move(disk));
+	HostResource &host = **out;
+	host.hold(std::move(disk));
+	host.bytes = bytes;
 	// What the exec policy names a shared object by (never loaded
 	// otherwise); only libraries can be exec'd.
 	if (type == VACCEL_RESOURCE_LIB)
 		for (const auto &blob : req.blobs())
-			(*out)->sha256.push_back(sha256_hex(blob.data()));
+			host.sha256.push_back(
+			    transport::sha256_hex(blob.data()));
+	if (type == VACCEL_RESOURCE_MODEL) {
+		transport::ResourceDigest digest;
+		for (const auto &blob : req.blobs()) {
+			digest.add(blob.name(), blob.data());
+			host.torchscript |= is_torchscript(blob.data());
+		}
+		host.digest = digest.finish();
+	}
 	return RpcStatus::ok();
 }
 
@@ -205,7 +220,7 @@ RpcStatus from_blobs(Context &ctx, rpc::resource::RegisterRequest &req,
 // never accepted.
 RpcStatus from_urls(Context &ctx, rpc::resource::RegisterRequest &req,
 		    vaccel_resource_type_t type,
-		    std::shared_ptr<AgentResource> *out)
+		    std::shared_ptr<HostResource> *out)
 {
 	const UrlPolicy &policy = ctx.tenant.policy().url;
 	const std::string &rule = ctx.tenant.table();
@@ -288,9 +303,16 @@ RpcStatus create(Context &ctx, rpc::resource::RegisterRequest &req,
 	AGENT_RETURN_IF_ERROR(Charge::take(ctx.tenant, Limit::Resources, 1,
 					   "RegisterResource", ctx.conn,
 					   &quota));
+	std::shared_ptr<HostResource> host;
 	AGENT_RETURN_IF_ERROR(req.blobs_size() > 0
-				  ? from_blobs(ctx, req, vtype, out)
-				  : from_urls(ctx, req, vtype, out));
+				  ? from_blobs(ctx, req, vtype, &host)
+				  : from_urls(ctx, req, vtype, &host));
+	// A model the cache has (the same bytes, uploaded by this tenant or
+	// public) replaces the copy just written: no second load.
+	if (!host->digest.empty())
+		host = ctx.service.model_cache().adopt(ctx.tenant,
+						       std::move(host));
+	*out = std::make_shared<AgentResource>(std::move(host));
 	(*out)->hold_count(std::move(quota));
 	return RpcStatus::ok();
 }
@@ -327,6 +349,41 @@ RpcStatus blob_bytes(vaccel_blob *blob, size_t budget, std::string *out)
 	return RpcStatus::ok();
 }
 
+// Registers @p res with @p sess and, when @p fresh, names it for the
+// connection.
+RpcStatus attach(Context &ctx, const std::shared_ptr<AgentSession> &sess,
+		 const std::shared_ptr<AgentResource> &res, bool fresh,
+		 rpc::resource::RegisterResponse &resp)
+{
+	{
+		std::lock_guard lock(sess->registration_lock());
+		int rc = vaccel_resource_register(res->get(), sess->get());
+		if (rc != VACCEL_OK) // a fresh resource dies with `res`
+			return vaccel_call(rc, "resource register",
+					   sess->wire_id());
+		sess->add_resource(res);
+	}
+	// Named only once registered, so no other request ever sees a
+	// resource that no session holds. If the connection closed
+	// meanwhile, the session (already unnamed) takes the resource with
+	// it when this handler lets go.
+	if (fresh)
+		AGENT_RETURN_IF_ERROR(ctx.objects.add_resource(ctx.conn, res));
+	resp.set_resource_id(res->wire_id());
+	vaccel_debug("agent: connection %llu: resource %lld registered with "
+		     "session %lld",
+		     static_cast<unsigned long long>(ctx.conn),
+		     static_cast<long long>(res->wire_id()),
+		     static_cast<long long>(sess->wire_id()));
+	return RpcStatus::ok();
+}
+
+bool is_digest(const std::string &d)
+{
+	return d.size() == 64 &&
+	       d.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
 } // namespace
 
 RpcStatus register_resource(Context &ctx, rpc::resource::RegisterRequest &req,
@@ -342,28 +399,38 @@ RpcStatus register_resource(Context &ctx, rpc::resource::RegisterRequest &req,
 	else
 		AGENT_RETURN_IF_ERROR(
 		    ctx.objects.resource(ctx.conn, req.resource_id(), &res));
+	return attach(ctx, sess, res, fresh, resp);
+}
 
-	{
-		std::lock_guard lock(sess->registration_lock());
-		int rc = vaccel_resource_register(res->get(), sess->get());
-		if (rc != VACCEL_OK) // a fresh resource dies with `res`
-			return vaccel_call(rc, "resource register",
-					   req.session_id());
-		sess->add_resource(res);
-	}
-	// Named only once registered, so no other request ever sees a
-	// resource that no session holds. If the connection closed
-	// meanwhile, the session (already unnamed) takes the resource with
-	// it when this handler lets go.
-	if (fresh)
-		AGENT_RETURN_IF_ERROR(ctx.objects.add_resource(ctx.conn, res));
-	resp.set_resource_id(res->wire_id());
-	vaccel_debug("agent: connection %llu: resource %lld registered with "
-		     "session %lld",
-		     static_cast<unsigned long long>(ctx.conn),
-		     static_cast<long long>(res->wire_id()),
-		     static_cast<long long>(req.session_id()));
-	return RpcStatus::ok();
+// A model named by its digest: the tenant's own cached copy or a public
+// one. None (another tenant's model answers exactly like an unknown one)
+// is not an error: resource id 0 tells the client to upload it.
+RpcStatus register_cached(Context &ctx, rpc::ext::CachedResource &req,
+			  rpc::resource::RegisterResponse &resp)
+{
+	std::shared_ptr<AgentSession> sess;
+	AGENT_RETURN_IF_ERROR(
+	    ctx.objects.session(ctx.conn, req.session_id(), &sess));
+	if (req.resource_type() != VACCEL_RESOURCE_MODEL)
+		return RpcStatus::invalid("only models are cached");
+	if (!is_digest(req.digest()))
+		return RpcStatus::invalid(
+		    "a digest is 64 lower-case hex digits");
+	auto host = ctx.service.model_cache().find(ctx.tenant, req.digest());
+	if (!host)
+		return RpcStatus::ok(); // resource id 0: upload it
+	if (host->torchscript)
+		AGENT_RETURN_IF_ERROR(ctx.tenant.allow(
+		    OpClass::Torch, "RegisterCachedResource (TorchScript)",
+		    ctx.conn));
+	Charge quota;
+	AGENT_RETURN_IF_ERROR(Charge::take(ctx.tenant, Limit::Resources, 1,
+					   "RegisterCachedResource", ctx.conn,
+					   &quota));
+	auto res = std::make_shared<AgentResource>(std::move(host));
+	res->hold_count(std::move(quota));
+	res->by_digest = true;
+	return attach(ctx, sess, res, true, resp);
 }
 
 RpcStatus unregister_resource(Context &ctx,
@@ -401,6 +468,13 @@ RpcStatus sync_resource(Context &ctx, rpc::resource::SyncRequest &req,
 	std::shared_ptr<AgentResource> res;
 	AGENT_RETURN_IF_ERROR(
 	    ctx.objects.resource(ctx.conn, req.resource_id(), &res));
+	// Knowing a public model's digest is not having its files: they are
+	// the operator's, served to run, not to copy.
+	if (res->by_digest && res->host().public_model)
+		return RpcStatus::denied(
+		    "resource %lld is a public model: its "
+		    "files stay on the host",
+		    static_cast<long long>(req.resource_id()));
 	vaccel_resource *r = res->get();
 	uint64_t budget = ctx.reply_limit();
 	for (size_t i = 0; i < r->nr_blobs; ++i) {

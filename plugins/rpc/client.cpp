@@ -182,6 +182,14 @@ Result<uint32_t> Client::arena_region(uint64_t generation, uint64_t block,
 	    block, fd, size, transport::deadline_in(cfg_.call_timeout));
 }
 
+Result<Features> Client::features(uint64_t generation)
+{
+	auto conn = link_->get(generation);
+	if (!conn)
+		return conn.status();
+	return conn.value()->features();
+}
+
 Result<ShmLease> Client::lease_shm(uint64_t generation, size_t size)
 {
 	auto conn = shm_connection(generation);

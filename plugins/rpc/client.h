@@ -89,6 +89,7 @@ struct Features {
 	bool shm = false;
 	bool reply_slots = false;   // with shm only
 	bool request_slots = false; // with reply_slots only
+	bool model_cache = false;
 };
 
 // What a call needs besides its messages.
@@ -193,6 +194,8 @@ public:
 	// the agent or the transport, or the region cannot be made (the
 	// caller then uses the socket).
 	Result<ShmLease> lease_shm(uint64_t generation, size_t size);
+	// What the agent of the connection of @p generation supports.
+	Result<Features> features(uint64_t generation);
 	// The region id, on the connection of @p generation, of block
 	// @p block (memfd @p fd, @p size bytes) of vAccel's shared tensor
 	// memory (vaccel_shared_memory_find()), mapped on the agent at first

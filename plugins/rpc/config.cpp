@@ -108,6 +108,7 @@ core::Result<Config> config_from_env()
 	cfg.shm_threshold = env_number("VACCEL_RPC_SHM_THRESHOLD",
 				       cfg.shm_threshold, 0, uint64_t{1} << 40);
 	cfg.reply_slots = env_number("VACCEL_RPC_REPLY_SLOTS", 1, 0, 1) != 0;
+	cfg.model_cache = env_number("VACCEL_RPC_MODEL_CACHE", 1, 0, 1) != 0;
 	cfg.request_slots =
 	    env_number("VACCEL_RPC_REQUEST_SLOTS", 1, 0, 1) != 0;
 	cfg.poll = std::chrono::microseconds(

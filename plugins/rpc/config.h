@@ -74,6 +74,8 @@ struct Config {
 	uint64_t shm_threshold = 64 * 1024;
 	bool reply_slots = true;
 	bool request_slots = true;
+	// Models are first asked for by digest (feature "model-cache").
+	bool model_cache = true;
 	std::chrono::microseconds poll = default_poll();
 	// VACCEL_RPC_TRACE: where each op's client-side timings go (empty:
 	// nowhere); see CallTrace.

@@ -56,6 +56,7 @@ Result<Features> negotiate(Connection &conn, const Config &cfg)
 		f.shm |= name == "shm" && local && cfg.shm;
 		f.reply_slots |= name == "reply-slots";
 		f.request_slots |= name == "request-slots";
+		f.model_cache |= name == "model-cache" && cfg.model_cache;
 	}
 	f.reply_slots = f.reply_slots && f.shm && cfg.reply_slots;
 	f.request_slots = f.request_slots && f.reply_slots && cfg.request_slots;

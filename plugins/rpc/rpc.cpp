@@ -7,8 +7,10 @@
 
 #include <vaccel/ext.h>
 
+#include "rpc/ext.pb.h"
 #include "rpc/resource.pb.h"
 #include "rpc/session.pb.h"
+#include "transport/content_hash.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -182,6 +184,36 @@ Status describe_resource(const vaccel_resource *res,
 	return Status::ok();
 }
 
+// Asks the agent to register a model it already holds with the same files
+// (feature "model-cache"), instead of uploading @p req's blobs. The agent's
+// id of the model, or 0 when it has none (or takes no such question).
+Result<int64_t> register_cached(RpcPlugin &p, uint64_t generation,
+				const rpc::resource::RegisterRequest &req)
+{
+	if (req.resource_type() != rpc::resource::MODEL ||
+	    req.blobs_size() == 0)
+		return int64_t{0};
+	auto features = p.client.features(generation);
+	if (!features)
+		return features.status();
+	if (!features.value().model_cache)
+		return int64_t{0};
+	transport::ResourceDigest digest;
+	for (const auto &b : req.blobs())
+		digest.add(b.name(), b.data());
+	rpc::ext::CachedResource ask;
+	ask.set_session_id(req.session_id());
+	ask.set_resource_type(static_cast<uint32_t>(req.resource_type()));
+	ask.set_digest(digest.finish());
+	rpc::resource::RegisterResponse resp;
+	VACCEL_RETURN_IF_ERROR(
+	    p.client.call({.method = "RegisterCachedResource",
+			   .generation = generation,
+			   .service = transport::kServiceData},
+			  ask, &resp));
+	return resp.resource_id();
+}
+
 int resource_register(vaccel_resource *res, vaccel_session *sess)
 {
 	return guarded("resource register", [&]() -> int {
@@ -209,13 +241,25 @@ int resource_register(vaccel_resource *res, vaccel_session *sess)
 			if (!st)
 				return fail("resource register", st);
 		}
-		rpc::resource::RegisterResponse resp;
-		Status st = p.client.call({.method = "RegisterResource",
+		int64_t id = 0;
+		if (!exists) {
+			auto cached =
+			    register_cached(p, remote->generation, req);
+			if (!cached)
+				return cached.status().code();
+			id = cached.value();
+		}
+		if (id == 0) {
+			rpc::resource::RegisterResponse resp;
+			Status st =
+			    p.client.call({.method = "RegisterResource",
 					   .generation = remote->generation},
 					  req, &resp);
-		if (!st)
-			return st.code();
-		res->remote_id = resp.resource_id();
+			if (!st)
+				return st.code();
+			id = resp.resource_id();
+		}
+		res->remote_id = id;
 		res->plugin_priv = generation_to_priv(remote->generation);
 		vaccel_debug("[rpc] resource %lld is agent resource %lld",
 			     static_cast<long long>(res->id),

@@ -97,6 +97,17 @@ RpcCode call(Service &svc, ConnId conn, std::string_view method, const Req &req)
 	return call(svc, conn, method, req, &ignored);
 }
 
+// The runtime's resource behind a connection's (wire) id; the table keeps
+// it alive as long as a session holds it.
+inline vaccel_resource *runtime_resource(vaccel::agent::Service &svc,
+					 int64_t id,
+					 vaccel::agent::ConnId conn = 1)
+{
+	std::shared_ptr<vaccel::agent::AgentResource> res;
+	EXPECT_TRUE(svc.objects().resource(conn, id, &res).is_ok());
+	return res ? res->get() : nullptr;
+}
+
 class ServiceTest : public ::testing::Test
 {
 protected:

@@ -21,15 +21,6 @@ using Ownership = ServiceTest;
 using Errors = ServiceTest;
 using Models = ServiceTest;
 
-// The runtime's resource behind a connection's (wire) id; the table keeps
-// it alive as long as a session holds it.
-vaccel_resource *runtime_resource(Service &svc, int64_t id, ConnId conn = 1)
-{
-	std::shared_ptr<vaccel::agent::AgentResource> res;
-	EXPECT_TRUE(svc.objects().resource(conn, id, &res).is_ok());
-	return res ? res->get() : nullptr;
-}
-
 rpc::ext::AgentStats stats(Service &svc)
 {
 	rpc::ext::AgentStats s;

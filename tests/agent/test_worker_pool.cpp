@@ -61,6 +61,60 @@ TEST(WorkerPool, SequentialJobsStayOnOneThreadWhenSpinning)
 	EXPECT_EQ(sequential_threads(pool, 50).size(), 1U);
 }
 
+// A lazy pool (attached sandboxes) starts with no thread, starts one per job
+// that finds every thread busy, up to its size, and runs every job.
+TEST(WorkerPool, LazyPoolStartsThreadsAsJobsNeedThem)
+{
+	WorkerPool pool(3, 0us, 50us, 0);
+	EXPECT_EQ(pool.size(), 0U);
+	std::promise<void> release;
+	std::shared_future<void> gate = release.get_future().share();
+	std::atomic<int> started{0}, ran{0};
+	auto blocked = [&] {
+		++started;
+		gate.wait();
+		++ran;
+	};
+	ASSERT_TRUE(pool.submit(blocked));
+	const auto until = std::chrono::steady_clock::now() + 10s;
+	while (started.load() < 1 && std::chrono::steady_clock::now() < until)
+		std::this_thread::sleep_for(1ms);
+	EXPECT_EQ(pool.size(), 1U);
+	for (int i = 0; i < 4; ++i)
+		ASSERT_TRUE(pool.submit(blocked));
+	while (started.load() < 3 && std::chrono::steady_clock::now() < until)
+		std::this_thread::sleep_for(1ms);
+	EXPECT_EQ(started.load(), 3); // every thread busy, two jobs queued
+	EXPECT_EQ(pool.size(), 3U);
+	EXPECT_EQ(pool.queued(), 2U);
+	release.set_value();
+	pool.stop();
+	EXPECT_EQ(ran.load(), 5);
+	EXPECT_EQ(pool.size(), 3U);
+}
+
+// Many submitters, short jobs: a lazy pool loses none and never passes its
+// size (also under ThreadSanitizer).
+TEST(WorkerPool, LazyPoolRunsEveryJobFromManySubmitters)
+{
+	constexpr int kThreads = 4, kJobs = 500;
+	WorkerPool pool(3, 20us, 10us, 0);
+	std::atomic<int> ran{0};
+	std::vector<std::thread> submitters;
+	for (int t = 0; t < kThreads; ++t)
+		submitters.emplace_back([&, t] {
+			for (int i = 0; i < kJobs; ++i)
+				EXPECT_TRUE(pool.submit(
+				    [&] { ++ran; }, static_cast<uint64_t>(t)));
+		});
+	for (auto &th : submitters)
+		th.join();
+	pool.stop();
+	EXPECT_EQ(ran.load(), kThreads * kJobs);
+	EXPECT_LE(pool.size(), 3U);
+	EXPECT_GE(pool.size(), 1U);
+}
+
 // Jobs that wait for each other must get threads of their own: a slow op
 // stalls no other.
 TEST(WorkerPool, ConcurrentJobsSpreadOverThreads)

@@ -5,7 +5,7 @@
 // well-behaved client is served while it goes on.
 #include "agent_process.h"
 
-#include "sha256.h"
+#include "transport/content_hash.h"
 
 #include "http_server.h"
 
@@ -151,7 +151,7 @@ TEST(Exec, AllowListByPathSymbolAndUploadHash)
 		   "  { library = \"" TEST_MYTESTLIB
 		   "\", symbol = \"mytestfunc\" },\n"
 		   "  { library = \"sha256:" +
-		       vaccel::agent::sha256_hex(ctor) +
+		       vaccel::transport::sha256_hex(ctor) +
 		       "\", symbol = \"marked\" },\n]\n");
 	AgentProcess agent(
 	    d.path(),

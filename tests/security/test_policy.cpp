@@ -156,6 +156,38 @@ TEST(PolicyFile, AcceleratorCapIsPerTenantAndOffByDefault)
 		  std::string::npos);
 }
 
+// The model cache: on by default with a per-tenant share; public models
+// are named by digest only, and a malformed digest is refused (it would
+// never match, silently).
+TEST(PolicyFile, ModelCacheKeys)
+{
+	const Policy d;
+	EXPECT_GT(d.model_cache_bytes, 0U);
+	EXPECT_GT(d.defaults.quotas.model_cache_bytes, 0U);
+	EXPECT_LE(d.defaults.quotas.model_cache_bytes, d.model_cache_bytes);
+	EXPECT_TRUE(d.public_models.empty());
+	const std::string digest(64, 'A');
+	const Policy p = parse_ok("[agent]\nmodel_cache_bytes = 1000\n"
+				  "public_models = [\"" +
+				  digest +
+				  "\"]\n[tenant.t.quotas]\n"
+				  "model_cache_bytes = 10\n");
+	EXPECT_EQ(p.model_cache_bytes, 1000U);
+	EXPECT_EQ(p.public_models, std::set<std::string>{std::string(64, 'a')});
+	EXPECT_EQ(p.tenant("t").quotas.model_cache_bytes, 10U);
+	for (const char *bad :
+	     {"abc", "g000000000000000000000000000000000000000"
+		     "000000000000000000000000"})
+		EXPECT_NE(parse_error("[agent]\npublic_models = [\"" +
+				      std::string(bad) + "\"]\n")
+			      .find("agent.public_models"),
+			  std::string::npos)
+		    << bad;
+	EXPECT_NE(parse_error("[agent]\nmodel_cache_bytes = -1\n")
+		      .find("agent.model_cache_bytes"),
+		  std::string::npos);
+}
+
 TEST(PolicyFile, DescribeIsAPolicyThatParsesToTheSame)
 {
 	const Policy p = parse_ok(R"(
@@ -170,6 +202,9 @@ hosts = ["Models.Example.com"]
 ops = ["torch"]
 [identity]
 uid_tenants = { "5" = "a b" }
+[agent]
+public_models = [")" + std::string(64, 'b') +
+				  R"("]
 )");
 	const auto body = [](const std::string &t) {
 		return t.substr(t.find('\n')); // after the "# from ..." line
