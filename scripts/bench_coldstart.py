@@ -168,9 +168,11 @@ def native_args(args):
             os.path.join(m, "fashion_mnist_torch.cfg"), args.image]
 
 
-def policy_file(work):
+def policy_file(args, work):
     path = os.path.join(work, "policy.toml")
     with open(path, "w") as f:
+        if args.no_model_cache:
+            f.write("[agent]\nmodel_cache_bytes = 0\n")
         f.write('[default]\nops = ["image", "torch"]\n')
     return path
 
@@ -195,7 +197,7 @@ def start_agent(args, work, sock, extra=()):
     env = base_env(args)
     env["VACCEL_PLUGINS"] = args.torch_plugin
     env["VACCEL_LOG_LEVEL"] = "3"  # its "plugins loaded" line
-    return Watched([args.agent, "-a", "unix://" + sock, "--policy", policy_file(work),
+    return Watched([args.agent, "-a", "unix://" + sock, "--policy", policy_file(args, work),
                     "--audit-log", os.path.join(work, "audit.log")] + list(extra), env)
 
 
@@ -338,7 +340,7 @@ def run_vm(args, argv, env):
 def case_vm(args, work, image, i):
     env = base_env(args)
     env["VACCEL_LOG_LEVEL"] = "3"
-    argv = vm_argv(args, image, work, ["-p", args.torch_plugin, "--agent-arg=--policy=" + policy_file(work),
+    argv = vm_argv(args, image, work, ["-p", args.torch_plugin, "--agent-arg=--policy=" + policy_file(args, work),
                                        "--workdir", os.path.join(work, "vm-%d" % i)])
     row, vm, t0 = run_vm(args, argv, env)
     # vaccel-vm starts the VMM once its agent listens, and says so (-v).
@@ -529,6 +531,9 @@ def parse_args():
                           ("torch-plugin", "lib/libvaccel-torch.so"), ("rpc-plugin", "lib/libvaccel-rpc.so")):
         p.add_argument("--" + tool, help="default <build>/" + default)
     p.add_argument("--timeout", type=float, default=120, help="seconds any one step may take")
+    p.add_argument("--no-model-cache", action="store_true",
+                   help="agents keep no models ([agent] model_cache_bytes = 0): every session uploads and loads "
+                        "(the cache's comparison)")
     p.add_argument("--agent-loads-first", action="store_true",
                    help="the agent loads its plugins before it listens (agents before the plugin gate, for "
                         "comparisons): its plugins phase is its listening")
