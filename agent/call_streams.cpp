@@ -66,7 +66,7 @@ RpcStatus parse_genop_part(const rpc::genop::Request &held,
 	AGENT_RETURN_IF_ERROR(
 	    check_repeated(bytes, bounds::genop, limits, "GenopStream"));
 	if (!part->ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-		return RpcStatus::invalid("GenopStream: malformed message");
+		return RpcStatus::malformed("GenopStream: malformed message");
 	const auto count = [](int a, int b) {
 		return static_cast<size_t>(a) + static_cast<size_t>(b);
 	};
@@ -97,10 +97,15 @@ bool Server::open_stream(const std::shared_ptr<Conn> &conn,
 		 .is_ok() ||
 	    !req.ParseFromArray(frame.payload.data(),
 				static_cast<int>(frame.payload.size()))) {
-		vaccel_warn("agent: connection %llu: malformed stream request "
-			    "on stream %u; closing it",
-			    static_cast<unsigned long long>(conn->id), sid);
-		return false;
+		// As a unary request's envelope: refused, the connection
+		// goes on (ttrpc servers answer INVALID_ARGUMENT too).
+		const RpcStatus st = RpcStatus::invalid(
+		    "malformed streaming request on stream %u", sid);
+		vaccel_warn("agent: connection %llu: %s",
+			    static_cast<unsigned long long>(conn->id),
+			    st.message().c_str());
+		refuse(*conn, sid, st, metrics::MethodId::Other);
+		return true;
 	}
 	if (conn->inbound.contains(sid)) {
 		vaccel_warn("agent: connection %llu: stream %u opened twice; "
@@ -135,7 +140,7 @@ bool Server::open_stream(const std::shared_ptr<Conn> &conn,
 			counted_as =
 			    service_.method_id(h.service(), h.method());
 		if (!parsed)
-			st = RpcStatus::invalid("malformed CallHeader");
+			st = RpcStatus::malformed("malformed CallHeader");
 		else if (h.size() > opts_.max_message)
 			st = RpcStatus::exhausted(
 			    "chunked call of %llu bytes exceeds the limit of "

@@ -180,6 +180,8 @@ void Server::read_frames(const std::shared_ptr<Conn> &conn)
 		note_wait();
 		conn->active = std::chrono::steady_clock::now();
 		transport::Frame &f = frame.value();
+		if (!stream_id_ok(*conn, f.header))
+			continue;
 		bool keep = true;
 		if (f.header.type == MsgType::Data) {
 			keep = feed_stream(conn, f, direct);
@@ -200,6 +202,38 @@ void Server::read_frames(const std::shared_ptr<Conn> &conn)
 		if (!keep)
 			break;
 	}
+}
+
+// ttrpc's rules for the ids of a client's streams (containerd's server
+// enforces them, and so do we, with its status code): odd ids only (even
+// ones are the server's), every Request above the last one's (an id is
+// never reused), Data only on a stream still open. A frame that breaks one
+// is answered INVALID_ARGUMENT on the id it came with, so that the client
+// learns which stream was bad, and the connection goes on. Requests taken
+// from request slots are not frames and are not counted here: the client
+// may post one in a slot before it writes a later id to the socket.
+bool Server::stream_id_ok(Conn &conn, const FrameHeader &h)
+{
+	const uint32_t id = h.stream_id;
+	const char *why = nullptr;
+	if (id % 2 == 0)
+		why = "an even stream id (clients open odd ones)";
+	else if (h.type == MsgType::Request && id <= conn.last_request)
+		why = "a request stream id not above the last one (ids are "
+		      "never reused)";
+	else if (h.type == MsgType::Data && !conn.inbound.contains(id))
+		why = "data for a stream that is not open";
+	if (why == nullptr) {
+		if (h.type == MsgType::Request)
+			conn.last_request = id;
+		return true;
+	}
+	const RpcStatus st = RpcStatus::invalid("stream %u: %s", id, why);
+	vaccel_warn("agent: connection %llu: %s; refused",
+		    static_cast<unsigned long long>(conn.id),
+		    st.message().c_str());
+	refuse(conn, id, st, metrics::MethodId::Other);
+	return false;
 }
 
 core::Result<transport::Frame> Server::read_frame(Conn &conn, bool *direct)

@@ -39,6 +39,12 @@ public:
 	    __attribute__((format(printf, 1, 2)));
 	static RpcStatus unimplemented(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
+	// A method's request message that does not parse: INTERNAL, the code
+	// containerd's ttrpc server answers when a handler cannot unmarshal
+	// its payload (a ttrpc envelope that does not parse is
+	// INVALID_ARGUMENT there, and here).
+	static RpcStatus malformed(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
 	// A vAccel call returned @p code (non-zero): INTERNAL with the code in
 	// the details, as upstream's agent encodes it.
 	static RpcStatus vaccel(int code, const char *fmt, ...)

@@ -226,6 +226,9 @@ private:
 	// Reads one frame within the read timeout; *@p direct: its payload
 	// went straight into its chunked call's buffer.
 	core::Result<transport::Frame> read_frame(Conn &conn, bool *direct);
+	// Whether @p h keeps ttrpc's stream id rules; a frame that breaks
+	// them is answered on its own id and goes no further.
+	bool stream_id_ok(Conn &conn, const transport::FrameHeader &h);
 	bool open_stream(const std::shared_ptr<Conn> &conn,
 			 transport::Frame &frame);
 	// @p consumed: the reader already put the frame's payload into its

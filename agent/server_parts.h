@@ -186,6 +186,9 @@ struct Server::Conn {
 	const bool local;
 	RegionTable regions;
 	std::unordered_map<uint32_t, Inbound> inbound; // reader thread only
+	// The highest stream id a Request frame on the socket has opened
+	// (reader thread only): ttrpc ids never go back.
+	uint32_t last_request = 0;
 	// Replies waiting for the socket (workers never wait for it).
 	ReplyQueue out;
 	// When the last frame or slot request came (reader thread only).

@@ -42,6 +42,7 @@ AGENT_STATUS_BUILDER(denied, RpcCode::PermissionDenied)
 AGENT_STATUS_BUILDER(exhausted, RpcCode::ResourceExhausted)
 AGENT_STATUS_BUILDER(internal, RpcCode::Internal)
 AGENT_STATUS_BUILDER(unimplemented, RpcCode::Unimplemented)
+AGENT_STATUS_BUILDER(malformed, RpcCode::Internal)
 #undef AGENT_STATUS_BUILDER
 
 RpcStatus RpcStatus::vaccel(int code, const char *fmt, ...)
@@ -110,9 +111,10 @@ template <>
 const std::span<const RepeatedBound> kBounds<rpc::tflite::ModelRunRequest> =
     bounds::tflite_run;
 
-// Decodes Req, runs Fn, encodes Resp. A payload protobuf cannot parse, or
-// one with more repeated elements than the Limits allow, is the client's
-// fault: INVALID_ARGUMENT, and the handler never runs.
+// Decodes Req, runs Fn, encodes Resp. A payload protobuf cannot parse is
+// INTERNAL (RpcStatus::malformed(): ttrpc's code for it), one with more
+// repeated elements than the Limits allow INVALID_ARGUMENT; the handler
+// never runs.
 // Messages from this size on have their parsed copy charged (adapt()).
 constexpr size_t kChargeParsedFrom = size_t{64} << 10;
 
@@ -131,8 +133,9 @@ RpcStatus adapt(Context &ctx, std::span<const uint8_t> in, std::string *out)
 		    Charge::take(ctx.tenant, Limit::BufferedBytes, in.size(),
 				 req.GetTypeName(), ctx.conn, &parsed));
 	if (!req.ParseFromArray(in.data(), static_cast<int>(in.size())))
-		return RpcStatus::invalid("malformed %s payload (%zu bytes)",
-					  req.GetTypeName().c_str(), in.size());
+		return RpcStatus::malformed("malformed %s payload (%zu bytes)",
+					    req.GetTypeName().c_str(),
+					    in.size());
 	Resp resp;
 	AGENT_RETURN_IF_ERROR(Fn(ctx, req, resp));
 	if (!resp.SerializeToString(out))

@@ -201,7 +201,7 @@ RpcStatus torch_model_run(Context &ctx, std::span<const uint8_t> request,
 			   "vaccel.rpc.torch.ModelRunRequest"));
 	TorchRunView run;
 	if (!transport::codec::parse_torch_run(request, &run))
-		return RpcStatus::invalid(
+		return RpcStatus::malformed(
 		    "malformed vaccel.rpc.torch.ModelRunRequest payload (%zu "
 		    "bytes)",
 		    request.size());
@@ -220,13 +220,13 @@ RpcStatus torch_model_run_shm(Context &ctx, std::span<const uint8_t> request,
 	std::span<const uint8_t> inner;
 	std::vector<ShmPlace> places;
 	if (!transport::codec::parse_shm_torch_run(request, &inner, &places))
-		return RpcStatus::invalid(
+		return RpcStatus::malformed(
 		    "malformed vaccel.rpc.ext.ShmTorchRunRequest payload (%zu "
 		    "bytes)",
 		    request.size());
 	TorchRunView run;
 	if (!transport::codec::parse_torch_run(inner, &run))
-		return RpcStatus::invalid(
+		return RpcStatus::malformed(
 		    "torch: the shared-memory run's request does not parse");
 	if (places.size() != run.in.tensors.size())
 		return RpcStatus::invalid(

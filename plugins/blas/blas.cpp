@@ -11,14 +11,18 @@
 //    becomes low) and the minimum and maximum of the clamped values, in one
 //    pass over the data (the same semantics as the cuda and opencl plugins).
 //
-// Arguments are validated before OpenBLAS sees them: its own checks print
-// to stderr through xerbla and return nothing the caller can test. Bad
-// arguments are VACCEL_EINVAL with an error naming the argument.
+// Arguments are validated before OpenBLAS sees them (plugins/common/
+// op_args.h, the rules the cuda and opencl plugins share): its own checks
+// print to stderr through xerbla and return nothing the caller can test.
+// Bad arguments are VACCEL_EINVAL with an error naming the argument.
 //
 // OpenBLAS keeps its own thread pool (OPENBLAS_NUM_THREADS sizes it) and may
 // be called from several threads at once; the plugin keeps no state of its
 // own, so ops run concurrently without any lock here.
 #include <vaccel.h>
+#include <vaccel/plugin_ops.hpp>
+
+#include "../common/op_args.h"
 
 #include <cblas.h>
 
@@ -38,62 +42,22 @@ namespace
 // integers are blasint (32 bits unless it was built with INTERFACE64).
 constexpr int64_t kMaxBlasInt = std::numeric_limits<blasint>::max();
 
-// Checks one row-major operand of @p rows x @p cols with leading dimension
-// @p ld: ld >= max(1, cols) (what BLAS requires of a row-major operand), a
-// buffer when the operand has elements, and sizes that fit in blasint.
-int check_matrix(const char *name, const float *p, int64_t rows, int64_t cols,
-		 int64_t ld)
+// A bad argument: logged under the plugin's tag, VACCEL_EINVAL.
+int refuse(const char *op, const vaccel::op_args::Check &ck)
 {
-	const int64_t min_ld = cols > 1 ? cols : 1;
-	if (ld < min_ld) {
-		blas_error("sgemm: ld%s = %" PRId64 " < max(1, %" PRId64
-			   ") (the columns of %s)",
-			   name, ld, cols, name);
-		return VACCEL_EINVAL;
-	}
-	if (ld > kMaxBlasInt) {
-		blas_error("sgemm: ld%s = %" PRId64
-			   " is too large for this BLAS (max %" PRId64 ")",
-			   name, ld, kMaxBlasInt);
-		return VACCEL_EINVAL;
-	}
-	if (rows > 0 && cols > 0 && p == nullptr) {
-		blas_error("sgemm: %s is NULL but has %" PRId64 " x %" PRId64
-			   " elements",
-			   name, rows, cols);
-		return VACCEL_EINVAL;
-	}
-	return VACCEL_OK;
+	blas_error("%s: %s", op, ck.why.c_str());
+	return ck.rc;
 }
 
 int blas_sgemm(vaccel_session *sess, int64_t m, int64_t n, int64_t k,
 	       float alpha, float *a, int64_t lda, float *b, int64_t ldb,
 	       float beta, float *c, int64_t ldc)
 {
-	if (sess == nullptr) {
-		blas_error("sgemm: session is NULL");
-		return VACCEL_EINVAL;
-	}
-	if (m < 0 || n < 0 || k < 0) {
-		blas_error("sgemm: negative size (m %" PRId64 ", n %" PRId64
-			   ", k %" PRId64 ")",
-			   m, n, k);
-		return VACCEL_EINVAL;
-	}
-	if (m > kMaxBlasInt || n > kMaxBlasInt || k > kMaxBlasInt) {
-		blas_error("sgemm: size (m %" PRId64 ", n %" PRId64
-			   ", k %" PRId64
-			   ") is too large for this BLAS (max %" PRId64 ")",
-			   m, n, k, kMaxBlasInt);
-		return VACCEL_EINVAL;
-	}
-	int rc = check_matrix("a", a, m, k, lda);
-	if (rc == VACCEL_OK)
-		rc = check_matrix("b", b, k, n, ldb);
-	if (rc == VACCEL_OK)
-		rc = check_matrix("c", c, m, n, ldc);
-	if (rc != VACCEL_OK)
-		return rc;
+	// Sizes and leading dimensions must fit OpenBLAS's blasint.
+	if (auto ck = vaccel::op_args::sgemm(sess, m, n, k, a, lda, b, ldb, c,
+					     ldc, kMaxBlasInt);
+	    !ck.ok())
+		return refuse("sgemm", ck);
 	blas_debug("sgemm: session %" PRId64 " m %" PRId64 " n %" PRId64
 		   " k %" PRId64 " lda %" PRId64 " ldb %" PRId64
 		   " ldc %" PRId64,
@@ -166,20 +130,11 @@ int blas_minmax(vaccel_session *sess, const double *indata, int ndata,
 		int low_threshold, int high_threshold, double *outdata,
 		double *min, double *max)
 {
-	if (sess == nullptr || indata == nullptr || outdata == nullptr ||
-	    min == nullptr || max == nullptr) {
-		blas_error("minmax: NULL session, data or result pointer");
-		return VACCEL_EINVAL;
-	}
-	if (ndata <= 0) {
-		blas_error("minmax: ndata %d must be > 0", ndata);
-		return VACCEL_EINVAL;
-	}
-	if (low_threshold > high_threshold) {
-		blas_error("minmax: low_threshold %d > high_threshold %d",
-			   low_threshold, high_threshold);
-		return VACCEL_EINVAL;
-	}
+	if (auto ck =
+		vaccel::op_args::minmax(sess, indata, ndata, low_threshold,
+					high_threshold, outdata, min, max);
+	    !ck.ok())
+		return refuse("minmax", ck);
 	blas_debug("minmax: session %" PRId64 " ndata %d low %d high %d",
 		   sess->id, ndata, low_threshold, high_threshold);
 	clamp_minmax(indata, static_cast<size_t>(ndata), low_threshold,
@@ -188,8 +143,8 @@ int blas_minmax(vaccel_session *sess, const double *indata, int ndata,
 }
 
 vaccel_op blas_ops[] = {
-    VACCEL_OP_INIT(blas_ops[0], VACCEL_OP_BLAS_SGEMM, blas_sgemm),
-    VACCEL_OP_INIT(blas_ops[1], VACCEL_OP_MINMAX, blas_minmax),
+    vaccel::plugin::op<VACCEL_OP_BLAS_SGEMM>(blas_sgemm),
+    vaccel::plugin::op<VACCEL_OP_MINMAX>(blas_minmax),
 };
 
 int blas_init()

@@ -27,6 +27,9 @@
 #include "kernels.h"
 
 #include <vaccel.h>
+#include <vaccel/plugin_ops.hpp>
+
+#include "../common/op_args.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -451,35 +454,13 @@ int d2h(const char *op, void *dst, const void *src, size_t bytes,
 
 // --- sgemm -----------------------------------------------------------------
 
-// Checks one row-major operand of @p rows x @p cols with leading dimension
-// @p ld: ld >= max(1, cols), a buffer when it has elements, and a span
-// ((rows - 1) * ld + cols floats) that fits in size_t bytes.
-int check_matrix(const char *name, const float *p, int64_t rows, int64_t cols,
-		 int64_t ld)
+// A bad argument (the rules: plugins/common/op_args.h, shared with the blas
+// and opencl plugins), logged under this plugin's tag.
+int checked(const char *op, const vaccel::op_args::Check &ck)
 {
-	const int64_t min_ld = cols > 1 ? cols : 1;
-	if (ld < min_ld) {
-		cuda_error("sgemm: ld%s = %" PRId64 " < max(1, %" PRId64 ")",
-			   name, ld, cols);
-		return VACCEL_EINVAL;
-	}
-	if (rows == 0 || cols == 0)
-		return VACCEL_OK;
-	if (p == nullptr) {
-		cuda_error("sgemm: %s is NULL", name);
-		return VACCEL_EINVAL;
-	}
-	int64_t span = 0;
-	size_t bytes = 0;
-	if (__builtin_mul_overflow(rows - 1, ld, &span) ||
-	    __builtin_add_overflow(span, cols, &span) ||
-	    !bytes_of(static_cast<size_t>(span), sizeof(float), &bytes)) {
-		cuda_error("sgemm: %s (%" PRId64 " x %" PRId64 ", ld %" PRId64
-			   ") is too large",
-			   name, rows, cols, ld);
-		return VACCEL_EINVAL;
-	}
-	return VACCEL_OK;
+	if (!ck.ok())
+		cuda_error("%s: %s", op, ck.why.c_str());
+	return ck.rc;
 }
 
 // Copies a row-major rows x cols block with leading dimension @p ld (host)
@@ -498,7 +479,7 @@ int copy_rows(const char *op, void *dst, size_t dpitch, const void *src,
 }
 
 // Bytes between rows of a host matrix with leading dimension @p ld (checked
-// by check_matrix()).
+// by op_args::sgemm()).
 size_t pitch(int64_t ld)
 {
 	return sizeof(float) * static_cast<size_t>(ld);
@@ -509,19 +490,8 @@ int cuda_sgemm(vaccel_session *sess, int64_t m, int64_t n, int64_t k,
 	       float beta, float *c, int64_t ldc)
 {
 	const char *op = "sgemm";
-	if (sess == nullptr) {
-		cuda_error("sgemm: session is NULL");
-		return VACCEL_EINVAL;
-	}
-	if (m < 0 || n < 0 || k < 0) {
-		cuda_error("sgemm: negative size (m %" PRId64 ", n %" PRId64
-			   ", k %" PRId64 ")",
-			   m, n, k);
-		return VACCEL_EINVAL;
-	}
-	VACCEL_TRY(check_matrix("a", a, m, k, lda));
-	VACCEL_TRY(check_matrix("b", b, k, n, ldb));
-	VACCEL_TRY(check_matrix("c", c, m, n, ldc));
+	VACCEL_TRY(checked(
+	    op, vaccel::op_args::sgemm(sess, m, n, k, a, lda, b, ldb, c, ldc)));
 	// The device copies are packed (leading dimension = columns). The
 	// spans were checked above, so these products do not overflow.
 	const auto um = static_cast<size_t>(m);
@@ -590,40 +560,18 @@ int cuda_sgemm(vaccel_session *sess, int64_t m, int64_t n, int64_t k,
 
 // --- fpga demo ops ---------------------------------------------------------
 
-// Common checks of the element-wise ops: a session, buffers when there are
-// elements, and a byte count that fits in size_t.
 int check_elems(const char *op, const vaccel_session *sess, size_t n,
 		size_t elem, std::initializer_list<const void *> bufs)
 {
-	if (sess == nullptr) {
-		cuda_error("%s: session is NULL", op);
-		return VACCEL_EINVAL;
-	}
-	if (n == 0)
-		return VACCEL_OK;
-	for (const void *p : bufs) {
-		if (p == nullptr) {
-			cuda_error("%s: NULL array with %zu elements", op, n);
-			return VACCEL_EINVAL;
-		}
-	}
-	size_t bytes = 0;
-	if (!bytes_of(n, elem, &bytes)) {
-		cuda_error("%s: %zu elements are too many", op, n);
-		return VACCEL_EINVAL;
-	}
-	return VACCEL_OK;
+	return checked(op, vaccel::op_args::elems(sess, n, elem, bufs));
 }
 
 int cuda_vadd(vaccel_session *sess, float *a, float *b, float *c, size_t len_a,
 	      size_t len_b)
 {
 	const char *op = "fpga_vadd";
-	VACCEL_TRY(check_elems(op, sess, len_a, sizeof(float), {a, b, c}));
-	if (len_b < len_a) {
-		cuda_error("%s: len_b %zu < len_a %zu", op, len_b, len_a);
-		return VACCEL_EINVAL;
-	}
+	VACCEL_TRY(
+	    checked(op, vaccel::op_args::vadd(sess, a, b, c, len_a, len_b)));
 	cuda_debug("%s: session %" PRId64 " len_a %zu len_b %zu", op, sess->id,
 		   len_a, len_b);
 	const size_t bytes = len_a * sizeof(float);
@@ -695,31 +643,12 @@ int cuda_arraycopy(vaccel_session *sess, int *a, int *out_a, size_t len_a)
 	});
 }
 
-// The n with n * n == len, or 0 when len is not a perfect square.
-size_t square_side(size_t len)
-{
-	if (len == 0)
-		return 0;
-	auto n = static_cast<size_t>(std::sqrt(static_cast<double>(len)));
-	// sqrt of a double may be off by one for large len: adjust.
-	while (n > 0 && (n > len / n || n * n > len))
-		n--;
-	while ((n + 1) <= len / (n + 1))
-		n++;
-	return n * n == len ? n : 0;
-}
-
 int cuda_mmult(vaccel_session *sess, float *a, float *b, float *c, size_t len_a)
 {
 	const char *op = "fpga_mmult";
-	VACCEL_TRY(check_elems(op, sess, len_a, sizeof(float), {a, b, c}));
-	const size_t n = square_side(len_a);
-	if (len_a != 0 && n == 0) {
-		cuda_error("%s: len_a %zu is not the size of a square matrix "
-			   "(n * n)",
-			   op, len_a);
-		return VACCEL_EINVAL;
-	}
+	size_t n = 0;
+	VACCEL_TRY(
+	    checked(op, vaccel::op_args::mmult(sess, a, b, c, len_a, &n)));
 	cuda_debug("%s: session %" PRId64 " %zu x %zu", op, sess->id, n, n);
 	const size_t bytes = len_a * sizeof(float);
 	return on_device(op, [&](Worker &w) -> int {
@@ -747,20 +676,9 @@ int cuda_minmax(vaccel_session *sess, const double *indata, int ndata,
 		double *min, double *max)
 {
 	const char *op = "minmax";
-	if (sess == nullptr || indata == nullptr || outdata == nullptr ||
-	    min == nullptr || max == nullptr) {
-		cuda_error("%s: NULL session, data or result pointer", op);
-		return VACCEL_EINVAL;
-	}
-	if (ndata <= 0) {
-		cuda_error("%s: ndata %d must be > 0", op, ndata);
-		return VACCEL_EINVAL;
-	}
-	if (low_threshold > high_threshold) {
-		cuda_error("%s: low_threshold %d > high_threshold %d", op,
-			   low_threshold, high_threshold);
-		return VACCEL_EINVAL;
-	}
+	VACCEL_TRY(checked(
+	    op, vaccel::op_args::minmax(sess, indata, ndata, low_threshold,
+					high_threshold, outdata, min, max)));
 	cuda_debug("%s: session %" PRId64 " ndata %d low %d high %d", op,
 		   sess->id, ndata, low_threshold, high_threshold);
 	const auto n = static_cast<size_t>(ndata);
@@ -897,12 +815,12 @@ void probe(Device *dev)
 }
 
 vaccel_op cuda_ops[] = {
-    VACCEL_OP_INIT(cuda_ops[0], VACCEL_OP_BLAS_SGEMM, cuda_sgemm),
-    VACCEL_OP_INIT(cuda_ops[1], VACCEL_OP_FPGA_ARRAYCOPY, cuda_arraycopy),
-    VACCEL_OP_INIT(cuda_ops[2], VACCEL_OP_FPGA_MMULT, cuda_mmult),
-    VACCEL_OP_INIT(cuda_ops[3], VACCEL_OP_FPGA_PARALLEL, cuda_parallel),
-    VACCEL_OP_INIT(cuda_ops[4], VACCEL_OP_FPGA_VECTORADD, cuda_vadd),
-    VACCEL_OP_INIT(cuda_ops[5], VACCEL_OP_MINMAX, cuda_minmax),
+    vaccel::plugin::op<VACCEL_OP_BLAS_SGEMM>(cuda_sgemm),
+    vaccel::plugin::op<VACCEL_OP_FPGA_ARRAYCOPY>(cuda_arraycopy),
+    vaccel::plugin::op<VACCEL_OP_FPGA_MMULT>(cuda_mmult),
+    vaccel::plugin::op<VACCEL_OP_FPGA_PARALLEL>(cuda_parallel),
+    vaccel::plugin::op<VACCEL_OP_FPGA_VECTORADD>(cuda_vadd),
+    vaccel::plugin::op<VACCEL_OP_MINMAX>(cuda_minmax),
 };
 
 int cuda_init()

@@ -20,6 +20,7 @@
 // missing symbol VACCEL_ENOSYS, a function that returns non-zero
 // VACCEL_EBACKEND.
 #include <vaccel.h>
+#include <vaccel/plugin_ops.hpp>
 
 #include <dlfcn.h>
 #include <link.h>
@@ -520,10 +521,9 @@ int exec_resource_unregister(vaccel_resource *res, vaccel_session * /*sess*/)
 }
 
 vaccel_op exec_ops[] = {
-    VACCEL_OP_INIT(exec_ops[0], VACCEL_OP_NOOP, exec_noop),
-    VACCEL_OP_INIT(exec_ops[1], VACCEL_OP_EXEC, exec_exec),
-    VACCEL_OP_INIT(exec_ops[2], VACCEL_OP_EXEC_WITH_RESOURCE,
-		   exec_with_resource),
+    vaccel::plugin::op<VACCEL_OP_NOOP>(exec_noop),
+    vaccel::plugin::op<VACCEL_OP_EXEC>(exec_exec),
+    vaccel::plugin::op<VACCEL_OP_EXEC_WITH_RESOURCE>(exec_with_resource),
 };
 
 int exec_init()

@@ -28,6 +28,9 @@
 #include "kernels.h"
 
 #include <vaccel.h>
+#include <vaccel/plugin_ops.hpp>
+
+#include "../common/op_args.h"
 
 #include <CL/cl.h>
 
@@ -709,81 +712,22 @@ int launch_1d(const char *op, const Device &dev, cl_command_queue q,
 	return VACCEL_OK;
 }
 
-// Whether @p n elements of @p elem bytes fit in size_t bytes.
-bool bytes_of(size_t n, size_t elem, size_t *bytes)
+// A bad argument (the rules: plugins/common/op_args.h, shared with the blas
+// and cuda plugins), logged under this plugin's tag.
+int checked(const char *op, const vaccel::op_args::Check &ck)
 {
-	return !__builtin_mul_overflow(n, elem, bytes);
+	if (!ck.ok())
+		ocl_error("%s: %s", op, ck.why.c_str());
+	return ck.rc;
 }
 
-// Common checks of the element-wise ops: a session, buffers when there are
-// elements, and a byte count that fits in size_t.
 int check_elems(const char *op, const vaccel_session *sess, size_t n,
 		size_t elem, std::initializer_list<const void *> bufs)
 {
-	if (sess == nullptr) {
-		ocl_error("%s: session is NULL", op);
-		return VACCEL_EINVAL;
-	}
-	if (n == 0)
-		return VACCEL_OK;
-	for (const void *p : bufs) {
-		if (p == nullptr) {
-			ocl_error("%s: NULL array with %zu elements", op, n);
-			return VACCEL_EINVAL;
-		}
-	}
-	size_t bytes = 0;
-	if (!bytes_of(n, elem, &bytes)) {
-		ocl_error("%s: %zu elements are too many", op, n);
-		return VACCEL_EINVAL;
-	}
-	return VACCEL_OK;
+	return checked(op, vaccel::op_args::elems(sess, n, elem, bufs));
 }
 
 // --- sgemm, mmult ----------------------------------------------------------
-
-// Checks one row-major operand of @p rows x @p cols with leading dimension
-// @p ld: ld >= max(1, cols), a buffer when it has elements, and a span
-// ((rows - 1) * ld + cols floats) whose bytes fit in size_t, stored in
-// @p span (0 for an empty operand).
-int check_matrix(const char *name, const float *p, int64_t rows, int64_t cols,
-		 int64_t ld, size_t *span)
-{
-	*span = 0;
-	const int64_t min_ld = cols > 1 ? cols : 1;
-	if (ld < min_ld) {
-		ocl_error("sgemm: ld%s = %" PRId64 " < max(1, %" PRId64
-			  ") (the columns of %s)",
-			  name, ld, cols, name);
-		return VACCEL_EINVAL;
-	}
-	if (ld > kMaxDim) {
-		ocl_error("sgemm: ld%s = %" PRId64 " is too large (max %" PRId64
-			  ")",
-			  name, ld, kMaxDim);
-		return VACCEL_EINVAL;
-	}
-	if (rows == 0 || cols == 0)
-		return VACCEL_OK;
-	if (p == nullptr) {
-		ocl_error("sgemm: %s is NULL but has %" PRId64 " x %" PRId64
-			  " elements",
-			  name, rows, cols);
-		return VACCEL_EINVAL;
-	}
-	int64_t s = 0;
-	size_t bytes = 0;
-	if (__builtin_mul_overflow(rows - 1, ld, &s) ||
-	    __builtin_add_overflow(s, cols, &s) ||
-	    !bytes_of(static_cast<size_t>(s), sizeof(float), &bytes)) {
-		ocl_error("sgemm: %s (%" PRId64 " x %" PRId64 ", ld %" PRId64
-			  ") is too large",
-			  name, rows, cols, ld);
-		return VACCEL_EINVAL;
-	}
-	*span = static_cast<size_t>(s);
-	return VACCEL_OK;
-}
 
 struct Gemm {
 	int64_t m, n, k;
@@ -849,26 +793,12 @@ int ocl_sgemm(vaccel_session *sess, int64_t m, int64_t n, int64_t k,
 	      float beta, float *c, int64_t ldc)
 {
 	const char *op = "sgemm";
-	if (sess == nullptr) {
-		ocl_error("sgemm: session is NULL");
-		return VACCEL_EINVAL;
-	}
-	if (m < 0 || n < 0 || k < 0) {
-		ocl_error("sgemm: negative size (m %" PRId64 ", n %" PRId64
-			  ", k %" PRId64 ")",
-			  m, n, k);
-		return VACCEL_EINVAL;
-	}
-	if (m > kMaxDim || n > kMaxDim || k > kMaxDim) {
-		ocl_error("sgemm: size (m %" PRId64 ", n %" PRId64
-			  ", k %" PRId64 ") is too large (max %" PRId64 ")",
-			  m, n, k, kMaxDim);
-		return VACCEL_EINVAL;
-	}
-	Gemm g{m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0};
-	VACCEL_TRY(check_matrix("a", a, m, k, lda, &g.a_span));
-	VACCEL_TRY(check_matrix("b", b, k, n, ldb, &g.b_span));
-	VACCEL_TRY(check_matrix("c", c, m, n, ldc, &g.c_span));
+	vaccel::op_args::SgemmSpans spans;
+	VACCEL_TRY(
+	    checked(op, vaccel::op_args::sgemm(sess, m, n, k, a, lda, b, ldb, c,
+					       ldc, kMaxDim, &spans)));
+	const Gemm g{m, n,   k,       alpha, a, lda, spans.a,
+		     b, ldb, spans.b, beta,  c, ldc, spans.c};
 	if (usable_device(op) == nullptr)
 		return VACCEL_ENODEV;
 	ocl_debug("sgemm: session %" PRId64 " m %" PRId64 " n %" PRId64
@@ -893,36 +823,13 @@ int ocl_sgemm(vaccel_session *sess, int64_t m, int64_t n, int64_t k,
 	    });
 }
 
-// The n with n * n == len, or 0 when len is not a perfect square.
-size_t square_side(size_t len)
-{
-	if (len == 0)
-		return 0;
-	auto n = static_cast<size_t>(std::sqrt(static_cast<double>(len)));
-	// The double square root may be off by one for large len.
-	while (n > 0 && (n > len / n || n * n > len))
-		n--;
-	while ((n + 1) <= len / (n + 1))
-		n++;
-	return n * n == len ? n : 0;
-}
-
 int ocl_mmult(vaccel_session *sess, float *a, float *b, float *c, size_t len_a)
 {
 	const char *op = "fpga_mmult";
-	VACCEL_TRY(check_elems(op, sess, len_a, sizeof(float), {a, b, c}));
-	const size_t side = square_side(len_a);
-	if (len_a != 0 && side == 0) {
-		ocl_error("%s: len_a %zu is not the size of a square matrix "
-			  "(n * n)",
-			  op, len_a);
-		return VACCEL_EINVAL;
-	}
-	if (side > static_cast<size_t>(kMaxDim)) {
-		ocl_error("%s: %zu x %zu matrices are too large", op, side,
-			  side);
-		return VACCEL_EINVAL;
-	}
+	size_t side = 0;
+	VACCEL_TRY(
+	    checked(op, vaccel::op_args::mmult(sess, a, b, c, len_a, &side,
+					       static_cast<size_t>(kMaxDim))));
 	if (usable_device(op) == nullptr)
 		return VACCEL_ENODEV;
 	ocl_debug("%s: session %" PRId64 " %zu x %zu", op, sess->id, side,
@@ -945,11 +852,8 @@ int ocl_vadd(vaccel_session *sess, float *a, float *b, float *c, size_t len_a,
 	     size_t len_b)
 {
 	const char *op = "fpga_vadd";
-	VACCEL_TRY(check_elems(op, sess, len_a, sizeof(float), {a, b, c}));
-	if (len_b < len_a) {
-		ocl_error("%s: len_b %zu < len_a %zu", op, len_b, len_a);
-		return VACCEL_EINVAL;
-	}
+	VACCEL_TRY(
+	    checked(op, vaccel::op_args::vadd(sess, a, b, c, len_a, len_b)));
 	if (usable_device(op) == nullptr)
 		return VACCEL_ENODEV;
 	ocl_debug("%s: session %" PRId64 " len_a %zu len_b %zu", op, sess->id,
@@ -1075,20 +979,9 @@ int ocl_minmax(vaccel_session *sess, const double *indata, int ndata,
 	       double *min, double *max)
 {
 	const char *op = "minmax";
-	if (sess == nullptr || indata == nullptr || outdata == nullptr ||
-	    min == nullptr || max == nullptr) {
-		ocl_error("%s: NULL session, data or result pointer", op);
-		return VACCEL_EINVAL;
-	}
-	if (ndata <= 0) {
-		ocl_error("%s: ndata %d must be > 0", op, ndata);
-		return VACCEL_EINVAL;
-	}
-	if (low_threshold > high_threshold) {
-		ocl_error("%s: low_threshold %d > high_threshold %d", op,
-			  low_threshold, high_threshold);
-		return VACCEL_EINVAL;
-	}
+	VACCEL_TRY(checked(
+	    op, vaccel::op_args::minmax(sess, indata, ndata, low_threshold,
+					high_threshold, outdata, min, max)));
 	if (usable_device(op) == nullptr)
 		return VACCEL_ENODEV;
 	ocl_debug("%s: session %" PRId64 " ndata %d low %d high %d", op,
@@ -1157,12 +1050,12 @@ int ocl_minmax(vaccel_session *sess, const double *indata, int ndata,
 // --- plugin ----------------------------------------------------------------
 
 vaccel_op ocl_ops[] = {
-    VACCEL_OP_INIT(ocl_ops[0], VACCEL_OP_BLAS_SGEMM, ocl_sgemm),
-    VACCEL_OP_INIT(ocl_ops[1], VACCEL_OP_FPGA_ARRAYCOPY, ocl_arraycopy),
-    VACCEL_OP_INIT(ocl_ops[2], VACCEL_OP_FPGA_MMULT, ocl_mmult),
-    VACCEL_OP_INIT(ocl_ops[3], VACCEL_OP_FPGA_PARALLEL, ocl_parallel),
-    VACCEL_OP_INIT(ocl_ops[4], VACCEL_OP_FPGA_VECTORADD, ocl_vadd),
-    VACCEL_OP_INIT(ocl_ops[5], VACCEL_OP_MINMAX, ocl_minmax),
+    vaccel::plugin::op<VACCEL_OP_BLAS_SGEMM>(ocl_sgemm),
+    vaccel::plugin::op<VACCEL_OP_FPGA_ARRAYCOPY>(ocl_arraycopy),
+    vaccel::plugin::op<VACCEL_OP_FPGA_MMULT>(ocl_mmult),
+    vaccel::plugin::op<VACCEL_OP_FPGA_PARALLEL>(ocl_parallel),
+    vaccel::plugin::op<VACCEL_OP_FPGA_VECTORADD>(ocl_vadd),
+    vaccel::plugin::op<VACCEL_OP_MINMAX>(ocl_minmax),
 };
 
 int ocl_init()

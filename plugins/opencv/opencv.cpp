@@ -24,6 +24,7 @@
 #include "vision.h"
 
 #include <vaccel.h>
+#include <vaccel/plugin_ops.hpp>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -610,15 +611,14 @@ int ocv_resource_unregister(vaccel_resource * /*res*/, vaccel_session *sess)
 int ocv_init()
 {
 	struct vaccel_op ops[] = {
-	    VACCEL_OP_INIT(ops[0], VACCEL_OP_IMAGE_CLASSIFY, ocv_classify),
-	    VACCEL_OP_INIT(ops[1], VACCEL_OP_IMAGE_DETECT,
-			   ocv_image_op<Task::Detect>),
-	    VACCEL_OP_INIT(ops[2], VACCEL_OP_IMAGE_SEGMENT,
-			   ocv_image_op<Task::Segment>),
-	    VACCEL_OP_INIT(ops[3], VACCEL_OP_IMAGE_POSE,
-			   ocv_image_op<Task::Pose>),
-	    VACCEL_OP_INIT(ops[4], VACCEL_OP_IMAGE_DEPTH,
-			   ocv_image_op<Task::Depth>),
+	    vaccel::plugin::op<VACCEL_OP_IMAGE_CLASSIFY>(ocv_classify),
+	    vaccel::plugin::op<VACCEL_OP_IMAGE_DETECT>(
+		ocv_image_op<Task::Detect>),
+	    vaccel::plugin::op<VACCEL_OP_IMAGE_SEGMENT>(
+		ocv_image_op<Task::Segment>),
+	    vaccel::plugin::op<VACCEL_OP_IMAGE_POSE>(ocv_image_op<Task::Pose>),
+	    vaccel::plugin::op<VACCEL_OP_IMAGE_DEPTH>(
+		ocv_image_op<Task::Depth>),
 	};
 	try {
 		g_state = new PluginState();

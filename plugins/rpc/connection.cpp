@@ -134,8 +134,13 @@ std::optional<SlotLease> Connection::take_reply_slot(Deadline dl)
 Result<ReplyBytes> Connection::exchange(const Request &req, Deadline dl,
 					SlotLease *reply_slot)
 {
+	// A ttrpc server refuses a request whose stream id is not above every
+	// one it has seen, so an id is taken and its request written under
+	// the one write lock: ids reach the wire in increasing order.
+	std::unique_lock order(write_mu_);
 	auto opened = calls_.open();
 	if (!opened) {
+		order.unlock();
 		if (reply_slot != nullptr)
 			shm_.give_back_slot(reply_slot->index);
 		return opened.status();
@@ -146,6 +151,7 @@ Result<ReplyBytes> Connection::exchange(const Request &req, Deadline dl,
 		reply_slot->slot.arm(id, reply_slot->plan.sleep.count() == 0);
 	}
 	Status sent = send_request(id, req, dl, reply_slot);
+	order.unlock();
 	if (sent && req.streaming)
 		sent = send_data(id, *call, req.data, dl);
 	if (!sent) {
@@ -162,7 +168,8 @@ Result<ReplyBytes> Connection::exchange(const Request &req, Deadline dl,
 }
 
 // In the slot, when the agent's reader watches it: no system call on either
-// side (transport/reply_slot.h). Else the socket.
+// side (transport/reply_slot.h). Else the socket. Called with write_mu_
+// held.
 Status Connection::send_request(uint32_t id, const Request &req, Deadline dl,
 				SlotLease *reply_slot)
 {
@@ -176,7 +183,6 @@ Status Connection::send_request(uint32_t id, const Request &req, Deadline dl,
 	h.stream_id = id;
 	h.type = transport::MsgType::Request;
 	h.flags = req.streaming ? transport::kFlagRemoteOpen : 0;
-	std::lock_guard lock(write_mu_);
 	if (req.tail.empty())
 		return transport::write_frame(stream_, h, req.payload, dl,
 					      req.fds);

@@ -41,7 +41,8 @@ Status status_from_reply(const rpc::ttrpc::Status &st,
 	case RpcCode::ResourceExhausted: // a quota or the agent's budget
 		return Status(VACCEL_EBUSY, msg);
 	case RpcCode::Unimplemented:
-		return Status(VACCEL_ENOTSUP, msg);
+		return Status(VACCEL_ENOTSUP, msg)
+		    .with(transport::Cause::Unimplemented);
 	case RpcCode::DeadlineExceeded: // the call's timeout, as a timeout
 		return Status(VACCEL_EIO, msg);
 	default:

@@ -9,6 +9,7 @@
 
 #include "rpc/ext.pb.h"
 #include "rpc/genop.pb.h"
+#include "rpc/image.pb.h"
 #include "rpc/tf.pb.h"
 #include "rpc/tflite.pb.h"
 #include "rpc/torch.pb.h"
@@ -16,6 +17,7 @@
 #include <vaccel/ext.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -97,6 +99,15 @@ public:
 
 	int run(vaccel_session *sess) { return run(sess, nullptr); }
 
+	// Whether the last run failed because the agent has no Genop method
+	// (and so ran nothing): the op may take its dedicated method instead.
+	[[nodiscard]] bool method_missing() const noexcept { return missing_; }
+	// The generation of the connection the last run went to.
+	[[nodiscard]] uint64_t generation() const noexcept
+	{
+		return generation_;
+	}
+
 	// @p res: for EXEC_WITH_RESOURCE, checked against the session.
 	int run(vaccel_session *sess, const vaccel_resource *res)
 	{
@@ -108,6 +119,7 @@ public:
 		auto remote = remote_session(sess);
 		if (!remote)
 			return fail(name_, remote.status());
+		generation_ = remote->generation;
 		if (res != nullptr) {
 			auto rres = remote_resource(res, remote->generation);
 			if (!rres)
@@ -159,6 +171,13 @@ private:
 	}
 
 	static size_t align(size_t n) { return (n + 63) & ~size_t{63}; }
+
+	// The code of a failed call, noting whether the method was missing.
+	int failed(const Status &st)
+	{
+		missing_ = st.cause() == transport::Cause::Unimplemented;
+		return st.code();
+	}
 
 	// Room the region-backed args need (0: none is large enough).
 	[[nodiscard]] uint64_t region_bytes() const
@@ -240,7 +259,7 @@ private:
 		    &unsupported);
 		if (unsupported)
 			return -1; // no chunked calls: the caller falls back
-		return st.code();
+		return failed(st);
 	}
 
 	// Copies the write args of a serialized genop.Response (where it
@@ -290,7 +309,7 @@ private:
 		    {.method = "Genop", .generation = remote.generation}, req,
 		    &resp);
 		if (!st)
-			return st.code();
+			return failed(st);
 		if (int rc = copy_back(resp); rc != VACCEL_OK)
 			return rc;
 		for (size_t i = 0; i < writes_.size(); ++i) {
@@ -343,7 +362,7 @@ private:
 					  .service = transport::kServiceData},
 					 req, &resp);
 		if (!st)
-			return st.code();
+			return failed(st);
 		if (int rc = copy_back(resp); rc != VACCEL_OK)
 			return rc;
 		for (size_t i = 0; i < writes_.size(); ++i) {
@@ -368,6 +387,8 @@ private:
 	std::vector<View> reads_, writes_;
 	std::deque<std::string> owned_; // small values read_value() copied
 	uint64_t total_ = 0;
+	bool missing_ = false;
+	uint64_t generation_ = 0;
 };
 
 } // namespace
@@ -422,10 +443,11 @@ int rpc_exec_with_resource(vaccel_session *sess, vaccel_resource *resource,
 namespace
 {
 
+// Detection, segmentation, pose, depth: an image in, an image name out.
+// They have no method of their own upstream (Genop only).
 int image_op(const char *name, vaccel_op_type_t op, vaccel_session *sess,
 	     const void *img, size_t len_img, unsigned char *out_imgname,
-	     size_t len_imgname, unsigned char *out_text = nullptr,
-	     size_t len_text = 0)
+	     size_t len_imgname)
 {
 	return guarded(name, [&]() -> int {
 		if (img == nullptr)
@@ -434,10 +456,41 @@ int image_op(const char *name, vaccel_op_type_t op, vaccel_session *sess,
 		Genop g(name, op);
 		g.read(img, len_img, VACCEL_ARG_BUFFER);
 		g.write(out_imgname, len_imgname, VACCEL_ARG_UCHAR_ARRAY);
-		if (op == VACCEL_OP_IMAGE_CLASSIFY)
-			g.write(out_text, len_text, VACCEL_ARG_UCHAR_ARRAY);
 		return g.run(sess);
 	});
+}
+
+// The connection generation whose agent answered that it has no Genop (0:
+// none yet). Classification goes straight to ImageClassification there; a
+// new connection (another agent, perhaps) is asked again.
+std::atomic<uint64_t> g_no_genop_generation{0};
+
+// Classification through upstream's dedicated ImageClassification method,
+// for an agent without Genop. It returns the tags only: the caller's
+// out_imgname is left as it was, as upstream's own client leaves it.
+int classify_dedicated(vaccel_session *sess, const void *img, size_t len_img,
+		       unsigned char *out_text, size_t len_out_text)
+{
+	const char *name = "image_classify";
+	auto remote = remote_session(sess);
+	if (!remote)
+		return fail(name, remote.status());
+	rpc::image::Request req;
+	req.set_session_id(remote->id);
+	req.set_image(img, len_img);
+	rpc::image::Response resp;
+	Status st = plugin().client.call(
+	    {.method = "ImageClassification", .generation = remote->generation},
+	    req, &resp);
+	if (!st)
+		return st.code();
+	// Truncated and terminated like a local backend's text.
+	if (out_text != nullptr && len_out_text > 0) {
+		const size_t n = std::min(resp.tags().size(), len_out_text - 1);
+		std::memcpy(out_text, resp.tags().data(), n);
+		out_text[n] = '\0';
+	}
+	return VACCEL_OK;
 }
 
 } // namespace
@@ -447,9 +500,31 @@ int rpc_image_classify(vaccel_session *sess, const void *img,
 		       size_t len_img, size_t len_out_text,
 		       size_t len_out_imgname)
 {
-	return image_op("image_classify", VACCEL_OP_IMAGE_CLASSIFY, sess, img,
-			len_img, out_imgname, len_out_imgname, out_text,
-			len_out_text);
+	const char *name = "image_classify";
+	return guarded(name, [&]() -> int {
+		if (img == nullptr)
+			return fail(name,
+				    Status(VACCEL_EINVAL, "image is NULL"));
+		if (auto remote = remote_session(sess);
+		    remote &&
+		    remote->generation ==
+			g_no_genop_generation.load(std::memory_order_relaxed))
+			return classify_dedicated(sess, img, len_img, out_text,
+						  len_out_text);
+		Genop g(name, VACCEL_OP_IMAGE_CLASSIFY);
+		g.read(img, len_img, VACCEL_ARG_BUFFER);
+		g.write(out_imgname, len_out_imgname, VACCEL_ARG_UCHAR_ARRAY);
+		g.write(out_text, len_out_text, VACCEL_ARG_UCHAR_ARRAY);
+		const int rc = g.run(sess);
+		if (rc == VACCEL_OK || !g.method_missing())
+			return rc;
+		vaccel_info("[rpc] the agent has no Genop; classifying with "
+			    "ImageClassification on this connection");
+		g_no_genop_generation.store(g.generation(),
+					    std::memory_order_relaxed);
+		return classify_dedicated(sess, img, len_img, out_text,
+					  len_out_text);
+	});
 }
 
 int rpc_image_detect(vaccel_session *sess, const void *img,

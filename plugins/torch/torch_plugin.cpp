@@ -26,6 +26,7 @@
 #include "tensors.h"
 
 #include <vaccel.h>
+#include <vaccel/plugin_ops.hpp>
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -647,12 +648,10 @@ int torch_init()
 	}
 
 	vaccel_op ops[] = {
-	    VACCEL_OP_INIT(ops[0], VACCEL_OP_TORCH_MODEL_LOAD,
-			   torch_model_load),
-	    VACCEL_OP_INIT(ops[1], VACCEL_OP_TORCH_MODEL_RUN, torch_model_run),
-	    VACCEL_OP_INIT(ops[2], VACCEL_OP_TORCH_SGEMM, torch_sgemm),
-	    VACCEL_OP_INIT(ops[3], VACCEL_OP_IMAGE_CLASSIFY,
-			   torch_image_classify),
+	    vaccel::plugin::op<VACCEL_OP_TORCH_MODEL_LOAD>(torch_model_load),
+	    vaccel::plugin::op<VACCEL_OP_TORCH_MODEL_RUN>(torch_model_run),
+	    vaccel::plugin::op<VACCEL_OP_TORCH_SGEMM>(torch_sgemm),
+	    vaccel::plugin::op<VACCEL_OP_IMAGE_CLASSIFY>(torch_image_classify),
 	};
 	return vaccel_plugin_register_ops(ops, sizeof(ops) / sizeof(ops[0]));
 }

@@ -28,6 +28,10 @@ enum class Cause : uint8_t {
 	PeerClosed,
 	// A deadline passed while waiting for I/O.
 	TimedOut,
+	// The peer does not have the method called (ttrpc UNIMPLEMENTED), as
+	// opposed to an op that ran there and failed: the caller may try
+	// another method.
+	Unimplemented,
 };
 
 class [[nodiscard]] Status

@@ -8,7 +8,9 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <type_traits>
 #include <vaccel.h>
+#include <vaccel/plugin_ops.hpp>
 
 using vaccel::core::call_op;
 
@@ -95,6 +97,35 @@ using torch_run_fn = int (*)(vaccel_session *, vaccel_resource *,
 using torch_sgemm_fn = int (*)(vaccel_session *, vaccel_torch_tensor **,
 			       vaccel_torch_tensor **, vaccel_torch_tensor **,
 			       int, int, int, vaccel_torch_tensor **);
+
+// Each op is called through the type a C++ plugin's registration checks
+// against (vaccel/plugin_ops.hpp): the two can never drift apart.
+template <vaccel_op_type_t Op, class Called>
+constexpr bool kSameType = std::is_same_v<Called, vaccel::plugin::op_fn<Op>>;
+static_assert(kSameType<VACCEL_OP_NOOP, noop_fn>);
+static_assert(kSameType<VACCEL_OP_EXEC, exec_fn>);
+static_assert(kSameType<VACCEL_OP_EXEC_WITH_RESOURCE, exec_res_fn>);
+static_assert(kSameType<VACCEL_OP_IMAGE_CLASSIFY, image_text_fn>);
+static_assert(kSameType<VACCEL_OP_IMAGE_DETECT, image_fn>);
+static_assert(kSameType<VACCEL_OP_IMAGE_SEGMENT, image_fn>);
+static_assert(kSameType<VACCEL_OP_IMAGE_POSE, image_fn>);
+static_assert(kSameType<VACCEL_OP_IMAGE_DEPTH, image_fn>);
+static_assert(kSameType<VACCEL_OP_TF_MODEL_LOAD, tf_load_fn>);
+static_assert(kSameType<VACCEL_OP_TF_MODEL_UNLOAD, tf_load_fn>);
+static_assert(kSameType<VACCEL_OP_TF_MODEL_RUN, tf_run_fn>);
+static_assert(kSameType<VACCEL_OP_TFLITE_MODEL_LOAD, tflite_load_fn>);
+static_assert(kSameType<VACCEL_OP_TFLITE_MODEL_UNLOAD, tflite_load_fn>);
+static_assert(kSameType<VACCEL_OP_TFLITE_MODEL_RUN, tflite_run_fn>);
+static_assert(kSameType<VACCEL_OP_TORCH_MODEL_LOAD, tflite_load_fn>);
+static_assert(kSameType<VACCEL_OP_TORCH_MODEL_RUN, torch_run_fn>);
+static_assert(kSameType<VACCEL_OP_TORCH_SGEMM, torch_sgemm_fn>);
+static_assert(kSameType<VACCEL_OP_BLAS_SGEMM, sgemm_fn>);
+static_assert(kSameType<VACCEL_OP_FPGA_ARRAYCOPY, arraycopy_fn>);
+static_assert(kSameType<VACCEL_OP_FPGA_MMULT, mmult_fn>);
+static_assert(kSameType<VACCEL_OP_FPGA_PARALLEL, parallel_fn>);
+static_assert(kSameType<VACCEL_OP_FPGA_VECTORADD, vadd_fn>);
+static_assert(kSameType<VACCEL_OP_MINMAX, minmax_fn>);
+static_assert(kSameType<VACCEL_OP_OPENCV, genargs_fn>);
 
 } // namespace
 

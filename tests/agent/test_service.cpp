@@ -417,13 +417,21 @@ TEST_F(Ownership, AnotherConnectionsIdsAnswerLikeUnknownOnes)
 	EXPECT_EQ(vaccel_session_count(), 2U); // nothing was destroyed
 }
 
-TEST_F(Errors, MalformedPayloadIsInvalidArgument)
+// A method's message that does not parse gets containerd ttrpc's code for
+// a handler that cannot unmarshal its payload: INTERNAL, with no vAccel
+// error in its details (no vAccel call ran).
+TEST_F(Errors, MalformedPayloadIsInternal)
 {
 	auto resp =
 	    svc_.handle(kConn, envelope("CreateSession", "\xff\xff\xff"));
-	EXPECT_EQ(resp.status().code(),
-		  static_cast<int>(RpcCode::InvalidArgument));
+	EXPECT_EQ(resp.status().code(), static_cast<int>(RpcCode::Internal));
+	EXPECT_EQ(resp.status().details_size(), 0);
 	EXPECT_EQ(vaccel_session_count(), 0U);
+	// A string that is not UTF-8 (Hello.features, field 2) does not
+	// parse either.
+	resp = svc_.handle(kConn, envelope("Hello", std::string("\x12\x01\xff"),
+					   vaccel::agent::kServiceAdmin));
+	EXPECT_EQ(resp.status().code(), static_cast<int>(RpcCode::Internal));
 }
 
 TEST_F(Errors, UnknownServiceOrMethodIsUnimplemented)
@@ -551,7 +559,7 @@ TEST_F(Models, TorchRunRefusesDamagedAndOversizedRequests)
 		const std::string part = whole.substr(0, cut);
 		const RpcCode code = raw(part);
 		if (!p.ParseFromString(part)) {
-			EXPECT_EQ(code, RpcCode::InvalidArgument) << cut;
+			EXPECT_EQ(code, RpcCode::Internal) << cut;
 			++refused;
 		}
 	}

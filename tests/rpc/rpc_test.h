@@ -315,6 +315,11 @@ public:
 		h.stream_id = stream_id;
 		h.type = type;
 		h.flags = flags;
+		// The agent refuses a request id not above the last one
+		// (ttrpc's rule): call() goes on from here.
+		if (type == vaccel::transport::MsgType::Request &&
+		    stream_id >= next_id_)
+			next_id_ = stream_id + 2;
 		return vaccel::transport::write_frame(
 			   stream_, h,
 			   std::span(reinterpret_cast<const uint8_t *>(

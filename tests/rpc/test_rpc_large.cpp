@@ -500,10 +500,16 @@ TEST_F(LargeDataRaw, ClientDyingMidStreamReleasesItsBuffer)
 	EXPECT_EQ(left, 0U);
 }
 
-TEST_F(LargeDataRaw, DataForAnUnknownStreamIsIgnored)
+// As ttrpc's reference server does: INVALID_ARGUMENT on that stream id, and
+// the connection goes on.
+TEST_F(LargeDataRaw, DataForAnUnknownStreamIsRefused)
 {
 	ASSERT_TRUE(raw_.send_frame(99, tp::MsgType::Data,
 				    tp::kFlagRemoteClosed, "garbage"));
+	auto refused = raw_.read_response();
+	ASSERT_TRUE(refused);
+	EXPECT_EQ(refused->status().code(),
+		  static_cast<int>(tp::RpcCode::InvalidArgument));
 	auto stats = raw_.call("vaccel.ext.AgentAdmin", "Stats", "");
 	ASSERT_TRUE(stats);
 	EXPECT_EQ(stats->status().code(), 0);

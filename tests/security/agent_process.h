@@ -199,6 +199,14 @@ public:
 	}
 	[[nodiscard]] bool connected() const { return stream_.valid(); }
 	tr::Stream &stream() { return stream_; }
+	// The next stream id, for a call made on stream() by hand: ids only
+	// go up on a connection (the agent refuses a lower one, as ttrpc).
+	uint32_t take_stream_id()
+	{
+		const uint32_t id = next_id_;
+		next_id_ += 2;
+		return id;
+	}
 
 	// One call; @p fds travel with it (SCM_RIGHTS: the admin socket's
 	// handed-over listeners and shared-memory files).

@@ -214,7 +214,8 @@ TEST_F(Metrics, ScrapedCountsEqualTheCallsMade)
 	}
 	// A call larger than a frame (4 MiB), in chunks.
 	constexpr size_t kLarge = size_t{6} << 20;
-	ASSERT_EQ(chunked_genop(c.stream(), 1001, sess, kLarge), 0);
+	ASSERT_EQ(chunked_genop(c.stream(), c.take_stream_id(), sess, kLarge),
+		  0);
 
 	const Exposition ex = scrape(port_);
 	const std::string t = "tenant=\"metered\"";
