@@ -5,6 +5,7 @@
 #include "server_parts.h"
 
 #include "identity.h"
+#include "plugin_gate.h"
 #include "wire_bounds.h"
 
 #include "transport/tls.h"
@@ -47,8 +48,12 @@ core::Status read_growing(transport::Stream &s, size_t len,
 void Server::read_loop(const std::shared_ptr<Conn> &conn)
 {
 	// Without a tenant yet, the connection is TLS: known after its
-	// handshake.
-	if (conn->tenant != nullptr)
+	// handshake. No request is read before the plugins are loaded.
+	const bool may_serve =
+	    opts_.plugins == nullptr || opts_.plugins->wait(conn->closing);
+	if (!may_serve) {
+		// The plugins failed or the agent stops: closed below.
+	} else if (conn->tenant != nullptr)
 		read_frames(conn);
 	else if (secure(*conn)) {
 		if (opts_.isolate != nullptr)

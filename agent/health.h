@@ -4,9 +4,11 @@
 // data listener takes connections. Ready: live, and taking new sessions;
 // draining (an agent refusing new sessions while its calls finish) sets
 // it to false without the agent being unhealthy, so that a load balancer
-// stops sending new work while the running work ends.
+// stops sending new work while the running work ends. Not ready either
+// while the plugins load (plugin_gate.h).
 #pragma once
 
+#include "plugin_gate.h"
 #include "server.h"
 
 #include <atomic>
@@ -17,12 +19,20 @@ namespace vaccel::agent
 class Health
 {
 public:
-	explicit Health(const Server &server) : server_(server) {}
+	explicit Health(const Server &server,
+			const PluginGate *plugins = nullptr)
+	    : server_(server), plugins_(plugins)
+	{
+	}
 	Health(const Health &) = delete;
 	Health &operator=(const Health &) = delete;
 
 	[[nodiscard]] bool live() const { return server_.accepting(); }
-	[[nodiscard]] bool ready() const { return live() && !draining(); }
+	[[nodiscard]] bool ready() const
+	{
+		return live() && !draining() &&
+		       (plugins_ == nullptr || plugins_->is_open());
+	}
 
 	void set_draining(bool on) noexcept
 	{
@@ -35,6 +45,7 @@ public:
 
 private:
 	const Server &server_;
+	const PluginGate *plugins_;
 	std::atomic<bool> draining_{false};
 };
 

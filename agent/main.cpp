@@ -12,6 +12,7 @@
 #include "host_pin.h"
 #include "metrics_http.h"
 #include "metrics_report.h"
+#include "plugin_gate.h"
 #include "policy.h"
 #include "preload.h"
 #include "server.h"
@@ -37,7 +38,19 @@
 #include <cstring>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <vector>
+
+// Asks libvaccel's load-time bootstrap to leave the plugin list for later
+// (vaccel/ext.h): the agent listens first and loads its plugins on a
+// thread of its own (load_plugins_behind), so that a fresh agent is ready
+// for connections without waiting for libtorch. Exported by the link
+// (agent/CMakeLists.txt) so that libvaccel sees it.
+extern "C" {
+__attribute__((
+    visibility("default"))) extern const int vaccel_defer_plugin_loading;
+const int vaccel_defer_plugin_loading = 1;
+}
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -50,6 +63,9 @@ namespace
 
 constexpr int kExitUsage = 2;
 constexpr int kExitFailure = 1;
+// What the loader thread writes into the stop pipe when a plugin failed
+// (no signal has this number).
+constexpr unsigned char kPluginsFailed = 0xff;
 
 int fail(const char *what, const std::string &msg)
 {
@@ -129,6 +145,35 @@ int wait_for_stop(int fd)
 		if (n > 0 && ::read(fd, &b, 1) == 1)
 			return b;
 	}
+}
+
+// Loads the deferred plugins on a thread of its own, then opens @p gate;
+// when one fails, leaves the reason in @p why, fails the gate and wakes
+// main() through the stop pipe, so that the agent exits with the reason
+// instead of serving without the plugin.
+std::thread load_plugins_behind(vaccel::agent::PluginGate &gate,
+				std::string *why)
+{
+	return std::thread([&gate, why] {
+		(void)vaccel_plugin_load_deferred();
+		*why = plugin_failures();
+		if (why->empty()) {
+			vaccel_info("agent: plugins loaded");
+			gate.open();
+			return;
+		}
+		gate.fail();
+		const unsigned char b = kPluginsFailed;
+		[[maybe_unused]] ssize_t n = ::write(g_signal_pipe, &b, 1);
+	});
+}
+
+// Loads the plugins now: for an agent that must run ops before it listens
+// (--preload). Empty, or why not.
+std::string load_plugins_now()
+{
+	(void)vaccel_plugin_load_deferred();
+	return plugin_failures();
 }
 
 // The group --socket-group names (a name or a number).
@@ -270,7 +315,8 @@ int worker_main(const vaccel::agent::Options &o,
 
 // Listens, and with an admin socket serves launchers, until a stop signal;
 // the exit status. With --isolate-tenants the connections go to worker
-// processes, which get the agent's own command line @p args.
+// processes, which get the agent's own command line @p args. The plugins
+// load once it listens; requests wait for them.
 int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 	  vaccel::agent::ServerOptions so, std::vector<std::string> args,
 	  int stop_fd)
@@ -287,9 +333,11 @@ int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 	}
 	metrics::Queues queues; // outlives the servers that register
 	so.metrics = metered ? &queues : nullptr;
+	PluginGate gate; // outlives every server that waits on it
+	so.plugins = &gate;
 	Server server(service, so);
 	Launcher launcher(service, so);
-	Health health(server);
+	Health health(server, &gate);
 	std::optional<AdminSocket> admin;
 	if (!o.admin_socket.empty())
 		admin.emplace(
@@ -322,6 +370,8 @@ int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 		server.stop();
 		return fail("admin-socket", st.message());
 	}
+	std::string plugins_failed;
+	std::thread loader = load_plugins_behind(gate, &plugins_failed);
 	std::printf("vaccel-agent listening on %s\n",
 		    vaccel::transport::to_string(server.address()).c_str());
 	std::fflush(stdout);
@@ -331,10 +381,19 @@ int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 
 	int code = 0;
 	const int sig = wait_for_stop(stop_fd);
-	if (sig < 0)
-		code = fail("signals", std::strerror(errno));
-	vaccel_info("agent: signal %d, shutting down", sig);
 	health.set_draining(true);
+	// Connections still waiting for the plugins are turned away.
+	gate.fail();
+	// dlopen() cannot be interrupted: a stop during the load waits for it.
+	loader.join();
+	// A plugin that failed fails the agent even when a stop signal came
+	// first: whoever started it learns that it could not have served.
+	if (!plugins_failed.empty())
+		code = fail("plugins", plugins_failed);
+	else if (sig < 0)
+		code = fail("signals", std::strerror(errno));
+	else
+		vaccel_info("agent: signal %d, shutting down", sig);
 	// First: its probes read the listener the server closes below.
 	if (http)
 		http->stop();
@@ -451,6 +510,10 @@ int main(int argc, char **argv)
 				    "vAccel runtime failed to start (code " +
 					std::to_string(rc) + ")");
 	}
+	// A worker serves connections the agent accepted after its plugins
+	// loaded: it loads its own before it takes any.
+	if (worker)
+		(void)vaccel_plugin_load_deferred();
 	if (const std::string why = plugin_failures(); !why.empty())
 		return fail("plugins", why);
 
@@ -492,13 +555,21 @@ int main(int argc, char **argv)
 		so.address = addr.value();
 		so.trace = trace.enabled() ? &trace : nullptr;
 		so.pinner = opts->pin_shm ? &pinner : nullptr;
-		// Where ops run: here, or in each tenant's worker.
+		// Where ops run: here, or in each tenant's worker. Preloaded
+		// models need the plugins: an agent that preloads is started
+		// ahead of its sandboxes, and listens once they are loaded (a
+		// worker has loaded its plugins already).
 		const bool runs_ops = worker || !opts->isolate_tenants;
-		if (auto st = runs_ops ? preload_models(service, opts->preload)
-				       : vaccel::core::Status::ok();
-		    !st)
+		const bool preloads = runs_ops && !opts->preload.empty();
+		std::string why = preloads ? load_plugins_now() : "";
+		if (!why.empty()) {
+			code = fail("plugins", why);
+		} else if (auto st =
+			       preloads ? preload_models(service, opts->preload)
+					: vaccel::core::Status::ok();
+			   !st) {
 			code = fail("preload", st.message());
-		else if (worker) {
+		} else if (worker) {
 			code = worker_main(*opts, service, so, sfd, &pinner);
 		} else {
 			code = serve(*opts, service, so,

@@ -50,6 +50,7 @@ namespace vaccel::agent
 {
 
 class TenantWorkers;
+class PluginGate;
 
 struct ServerOptions {
 	transport::Address address;
@@ -138,6 +139,10 @@ struct ServerOptions {
 	// (metrics.h), and the server's queue is added here while it runs.
 	// Null: nothing is counted. Must outlive the server.
 	metrics::Queues *metrics = nullptr;
+	// Connections wait here before their first request while the
+	// plugins load (plugin_gate.h); null: no waiting. Must outlive the
+	// server.
+	PluginGate *plugins = nullptr;
 };
 
 class Server

@@ -97,6 +97,11 @@ if(VACCEL_DPKG_SHLIBDEPS AND VACCEL_FILE_PROGRAM)
   # the component dependencies below.
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS
       ../runtime${CPACK_PACKAGING_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR})
+  # libcurl and the agent's libmicrohttpd are loaded on first use
+  # (src/base/lazy_curl.cpp, agent/lazy_microhttpd.cpp), where
+  # dpkg-shlibdeps cannot see them.
+  set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "libcurl4")
+  set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "libmicrohttpd12")
 else()
   message(STATUS "vaccel: dpkg-shlibdeps or file(1) not found: .deb packages "
                  "will lack automatic shared-library Depends")

@@ -168,6 +168,8 @@ message(STATUS "vaccel: static guest build enabled (${VACCEL_GUEST_BIN_DIR})")
 # host gets vaccel-lat linked against libvaccel.so and the echo for the
 # ping port.
 vaccel_guest_program(vaccel-lat SOURCES ${PROJECT_SOURCE_DIR}/guest/bench/vaccel_lat.c)
+# The cold-start benchmark's function (scripts/bench_coldstart.py).
+vaccel_guest_program(coldstart-client SOURCES ${PROJECT_SOURCE_DIR}/bench/coldstart/coldstart_client.c)
 add_executable(guest-vport-ping ${PROJECT_SOURCE_DIR}/guest/bench/vport_ping.c)
 set_target_properties(guest-vport-ping PROPERTIES
   OUTPUT_NAME vport-ping RUNTIME_OUTPUT_DIRECTORY ${VACCEL_GUEST_BIN_DIR})

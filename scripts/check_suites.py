@@ -39,6 +39,7 @@ EXPECTED = {
     "package": "the install and consumer package test",
     "deploy": "systemd unit and Kubernetes manifests",
     "main": "the main job (scripts/main_job.py)",
+    "coldstart": "the cold-start benchmark's smoke run (the torch plugin, libtorch)",
 }
 
 # Single tests whose absence a label count would not show (the vm label

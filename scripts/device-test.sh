@@ -36,6 +36,9 @@
 #   need none run; the others fail as "no GPU". When $OUT is set (the device
 #   runner's output folder), gtest XML reports and logs are written there.
 #   The torch plugin step is a hook the lead fills in: torch_plugin_step.
+#   STEPS='cold start' runs scripts/bench_coldstart.py with ResNet-18
+#   (BENCH_COLDSTART_N sandboxes per case; it builds the torch plugin itself
+#   when the torch step did not run).
 #
 # Environment: STEPS (run: an extended regular expression; only the steps
 # whose names match run, e.g. STEPS='torch|memory cap'), VACCEL_DEVKIT
@@ -100,7 +103,8 @@ pack() {
 	grep -E "cuda plugin" "$log" || true
 
 	local wanted=(vaccel vaccel-agent vaccel-noop vaccel-exec vaccel-rpc vaccel-cuda
-		test_cuda test_cuda_gpu bench_cuda example-sgemm example-sgemm_generic example-minmax)
+		test_cuda test_cuda_gpu bench_cuda example-sgemm example-sgemm_generic example-minmax
+		coldstart-attach)
 	local have targets=()
 	have=$(cmake --build "$BUILD" --target help 2>/dev/null | sed -n 's/^\([^: ]*\): .*/\1/p')
 	for t in "${wanted[@]}"; do
@@ -127,7 +131,7 @@ pack() {
 	for f in noop exec rpc cuda; do
 		[ -f "$BUILD/lib/libvaccel-$f.so" ] && cp "$BUILD/lib/libvaccel-$f.so" "$DEVKIT/lib/"
 	done
-	for f in test_cuda test_cuda_gpu bench_cuda vaccel-agent sgemm sgemm_generic minmax; do
+	for f in test_cuda test_cuda_gpu bench_cuda vaccel-agent sgemm sgemm_generic minmax coldstart-attach; do
 		[ -f "$BUILD/bin/$f" ] && cp "$BUILD/bin/$f" "$DEVKIT/bin/"
 	done
 	cp "$ROOT/examples/data/input_2048.csv" "$DEVKIT/share/"
@@ -511,6 +515,47 @@ torch_resnet_bench() {
 	done
 }
 
+# Cold start on the GPU (issue 20; scripts/bench_coldstart.py): N host
+# processes one after another, each a new sandbox running ResNet-18 through
+# the torch plugin (session, model registered and loaded, first result, a
+# warm call), with a fresh agent per process and attached to an agent
+# started ahead (coldstart-attach, packed), against the same model run
+# natively in libtorch and the script's yardsticks. bench/coldstart is
+# built here against devkit's vAccel and the machine's libtorch.
+# BENCH_COLDSTART_N: sandboxes per case (default 5).
+coldstart_step() {
+	local tmp=$1
+	local plugin
+	plugin=$(find "$tmp/torch" -name 'libvaccel-torch.so' 2>/dev/null | head -1)
+	if [ -z "$plugin" ]; then
+		torch_plugin_step "$tmp" >/dev/null || { echo "the torch plugin did not build"; return 1; }
+		plugin=$(find "$tmp/torch" -name 'libvaccel-torch.so' | head -1)
+	fi
+	[ -f "$tmp/resnet18.pt" ] || python3 "$ROOT/scripts/make_resnet18.py" "$tmp/resnet18.pt" || return 1
+	local prefix
+	prefix="$DEVKIT/lib/cmake;$DEVKIT;$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')"
+	cmake -S "$ROOT/bench/coldstart" -B "$tmp/coldstart" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+		-DCMAKE_PREFIX_PATH="$prefix" >"$tmp/coldstart.cfg.log" 2>&1 ||
+		{ tail -20 "$tmp/coldstart.cfg.log"; return 1; }
+	cmake --build "$tmp/coldstart" >"$tmp/coldstart.build.log" 2>&1 ||
+		{ tail -30 "$tmp/coldstart.build.log"; return 1; }
+	local cases=proc attach=()
+	if [ -x "$DEVKIT/bin/coldstart-attach" ]; then
+		cases=proc,proc-attach
+		attach=(--attach-tool "$DEVKIT/bin/coldstart-attach")
+	else
+		echo "(devkit has no coldstart-attach: the attached case is not run)"
+	fi
+	timeout "${TEST_TIMEOUT:-600}" python3 "$ROOT/scripts/bench_coldstart.py" --mode run \
+		--model "$tmp/resnet18.pt" --shape 3x224x224 --device cuda --cases "$cases" \
+		-n "${BENCH_COLDSTART_N:-5}" --agent "$DEVKIT/bin/vaccel-agent" \
+		--client "$tmp/coldstart/coldstart-client" --native "$tmp/coldstart/coldstart-native" \
+		--baseline "$tmp/coldstart/coldstart-baseline" --torch-plugin "$plugin" \
+		--rpc-plugin "$DEVKIT/lib/libvaccel-rpc.so" "${attach[@]}" 2>&1 |
+		tee "${OUTDIR:-$tmp}/bench_coldstart.txt"
+	return "${PIPESTATUS[0]}"
+}
+
 # VACCEL_ACCELERATOR_BYTES with a model that takes 256 MiB of GPU memory at
 # every run: in this process, a 128 MiB cap makes the run fail as out of
 # memory and a 1 GiB cap lets it run; then the same through vaccel-agent
@@ -635,6 +680,7 @@ run() {
 	gpu_step "torch plugin (hook)" torch_plugin_step "$tmp"
 	gpu_step "ResNet-18 bench: native libtorch vs torch plugin vs agent" torch_resnet_bench "$tmp"
 	gpu_step "accelerator memory cap (torch plugin, isolated tenant worker)" torch_memory_cap "$tmp"
+	gpu_step "cold start: ResNet-18 processes, fresh and attached agents" coldstart_step "$tmp"
 
 	echo
 	echo "=== summary"

@@ -72,6 +72,24 @@ int vaccel_plugin_failure_describe(size_t index,
 				   struct vaccel_plugin_failure *failure);
 
 /**
+ * Deferred plugin loading, for programs that must answer before their
+ * plugins are loaded (vaccel-agent listens while libtorch loads). A program
+ * that defines and exports
+ *
+ *     const int vaccel_defer_plugin_loading = 1;
+ *
+ * (e.g. linked with -Wl,--export-dynamic-symbol=vaccel_defer_plugin_loading)
+ * gets a bootstrap, the automatic one included, that keeps the configured
+ * plugin list without loading it; this call loads it. Until then no plugin
+ * serves any op. Failures are recorded as at bootstrap
+ * (vaccel_plugin_failure_count()).
+ * @return VACCEL_OK (also when nothing was deferred or it was loaded
+ *         already), the first failed entry's code, VACCEL_EINVAL when not
+ *         initialized.
+ */
+int vaccel_plugin_load_deferred(void);
+
+/**
  * The function a plugin registered for @p op (for tools and benchmarks that
  * call a backend directly). @return VACCEL_OK, VACCEL_EINVAL,
  * VACCEL_ENOENT (no such plugin), VACCEL_ENOTSUP (plugin lacks the op).

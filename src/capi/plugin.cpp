@@ -59,6 +59,14 @@ int vaccel_plugin_parse_and_load(const char *lib_str)
 	});
 }
 
+int vaccel_plugin_load_deferred(void)
+{
+	return guard(__func__, [&]() -> Status {
+		VACCEL_RETURN_IF_ERROR(need_runtime());
+		return runtime().load_deferred_plugins();
+	});
+}
+
 size_t vaccel_plugin_count(void)
 {
 	return runtime().plugins().list().size();

@@ -23,6 +23,11 @@ extern "C" const struct vaccel_plugin *vaccel_plugin;
 }
 #endif
 
+// Defined (and exported) by a program that must be able to answer before its
+// plugins are loaded: the agent listens while libtorch loads. Weak: in every
+// other program it is absent and plugins load at bootstrap as always.
+extern "C" __attribute__((weak)) const int vaccel_defer_plugin_loading;
+
 namespace vaccel::core
 {
 
@@ -86,11 +91,32 @@ Status Runtime::bootstrap(const Config &config)
 	    !b.is_ok())
 		vaccel_error("built-in plugin: %s", b.message().c_str());
 #endif
-	if (!config_.plugins.empty())
-		(void)plugins_.load_list(config_.plugins,
-					 config_.version_ignore);
+	if (!config_.plugins.empty()) {
+		if (plugin_loading_deferred())
+			deferred_plugins_ = config_.plugins;
+		else
+			(void)plugins_.load_list(config_.plugins,
+						 config_.version_ignore);
+	}
 	arm_exit_cleanup();
 	return Status::ok();
+}
+
+bool Runtime::plugin_loading_deferred() noexcept
+{
+	return &vaccel_defer_plugin_loading != nullptr &&
+	       vaccel_defer_plugin_loading != 0;
+}
+
+Status Runtime::load_deferred_plugins()
+{
+	std::lock_guard lock(lifecycle_mu_);
+	if (!initialized())
+		return Status(VACCEL_EINVAL, "vAccel is not initialized");
+	const std::string list = std::exchange(deferred_plugins_, {});
+	if (list.empty())
+		return Status::ok();
+	return plugins_.load_list(list, config_.version_ignore);
 }
 
 void Runtime::print_op_profile()
@@ -147,6 +173,7 @@ Status Runtime::cleanup()
 		dead_resources_.push_back(r);
 	}
 	initialized_.store(false, std::memory_order_release);
+	deferred_plugins_.clear();
 	plugins_.unload_all();
 	rundir_.release();
 	free(c_config_.plugins);

@@ -39,6 +39,13 @@ public:
 
 	Status bootstrap(const Config &config);
 	Status cleanup();
+	// Loads the plugin list that bootstrap left for later (see
+	// plugin_loading_deferred()); the first failure, if any (each one is
+	// also recorded as at bootstrap). Nothing deferred: ok.
+	Status load_deferred_plugins();
+	// Whether the program asked bootstrap to leave its plugin list for
+	// later (vaccel_defer_plugin_loading, vaccel/ext.h).
+	static bool plugin_loading_deferred() noexcept;
 	[[nodiscard]] bool initialized() const noexcept
 	{
 		return initialized_.load(std::memory_order_acquire);
@@ -114,6 +121,9 @@ private:
 	RunDir rundir_;
 	Logger log_;
 	PluginRegistry plugins_;
+	// The configured list while its loading is deferred; empty once
+	// loaded (or when nothing was deferred).
+	std::string deferred_plugins_;
 	HostArena host_arena_;
 
 	std::shared_mutex objects_mu_;

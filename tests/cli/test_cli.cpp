@@ -1011,9 +1011,11 @@ TEST(Cli, RemoteFailurePrintsTheAgentsReason)
 	    << r.out;
 }
 
-// An agent one of whose plugins does not load does not start: nobody
-// would learn it before a guest's call.
-TEST(Cli, AgentWithAMissingPluginDoesNotStart)
+// An agent one of whose plugins does not load exits with the reason:
+// nobody would learn it before a guest's call. It listens before its
+// plugins load (agent/plugin_gate.h), so "listening" may be printed first;
+// that it serves nothing meanwhile is tests/agent/test_agent_plugin_gate.
+TEST(Cli, AgentWithAMissingPluginExits)
 {
 	TempDir dir;
 	Result r = run({"--plugins", "noop:nosuch", "agent", "-a",
@@ -1024,7 +1026,6 @@ TEST(Cli, AgentWithAMissingPluginDoesNotStart)
 			     "nosuch: no libvaccel-nosuch.so in"),
 		  std::string::npos)
 	    << r.err;
-	EXPECT_EQ(r.out.find("listening"), std::string::npos) << r.out;
 }
 
 TEST(Cli, AgentUsageErrorIsTheAgents)

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// vaccel-vm checks the agent's plugins before it boots anything: the real
+// vaccel-vm fails a run whose agent's plugins do not load: the real
 // vaccel-vm and vaccel-agent run, with a stand-in VMM (a shell script that
 // records that it was started and reports exit status 0 on its "console").
-// Plugins are named as VACCEL_PLUGINS takes them: short names too.
+// The agent listens before its plugins load (agent/plugin_gate.h), so the
+// VMM may already have started when the agent exits with the reason;
+// vaccel-vm then stops it and reports the agent's failure (125), never the
+// guest's status. Plugins are named as VACCEL_PLUGINS takes them: short
+// names too.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -110,13 +114,11 @@ TEST_F(VmPlugins, ShortNamesReachTheVmm)
 	EXPECT_TRUE(fs::exists(marker())) << r.output;
 }
 
-TEST_F(VmPlugins, UnknownPluginStopsBeforeBooting)
+TEST_F(VmPlugins, UnknownPluginFailsTheRun)
 {
 	Outcome r = vm("noop:nosuch");
-	EXPECT_EQ(r.rc, 125) << r.output; // kExitSetup
-	EXPECT_FALSE(fs::exists(marker())) << "the VMM was started\n"
-					   << r.output;
-	EXPECT_NE(r.output.find("the agent did not start"), std::string::npos)
+	EXPECT_EQ(r.rc, 125) << r.output; // kExitSetup, not the guest's 0
+	EXPECT_NE(r.output.find("vaccel-agent: plugins: "), std::string::npos)
 	    << r.output;
 	// The agent's reason: what was looked for, where, and what is there.
 	EXPECT_NE(r.output.find("cannot load plugin nosuch: no "
@@ -128,11 +130,10 @@ TEST_F(VmPlugins, UnknownPluginStopsBeforeBooting)
 	EXPECT_NE(r.output.find("noop"), std::string::npos) << r.output;
 }
 
-TEST_F(VmPlugins, MissingPathStopsBeforeBooting)
+TEST_F(VmPlugins, MissingPathFailsTheRun)
 {
 	Outcome r = vm(dir_.file("libvaccel-gone.so"));
 	EXPECT_EQ(r.rc, 125) << r.output;
-	EXPECT_FALSE(fs::exists(marker())) << r.output;
 	EXPECT_NE(r.output.find("libvaccel-gone.so"), std::string::npos)
 	    << r.output;
 }

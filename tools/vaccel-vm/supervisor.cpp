@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -244,6 +245,21 @@ void stop(Child &c, std::chrono::milliseconds grace)
 	reap(c, true);
 }
 
+// A descriptor that becomes readable when @p c exits; -1 when there is no
+// child or the kernel has no pidfd_open.
+int watch_exit(const Child &c)
+{
+	if (c.pid <= 0)
+		return -1;
+	return static_cast<int>(::syscall(SYS_pidfd_open, c.pid, 0));
+}
+
+// An exit of its own with a non-zero status (not a signal).
+bool failed_exit(int st)
+{
+	return WIFEXITED(st) && WEXITSTATUS(st) != 0;
+}
+
 std::string describe_status(int st)
 {
 	if (WIFEXITED(st))
@@ -393,6 +409,11 @@ int run_sandbox(RunOptions opts)
 			say("vmm: " + shell_line(vmm_argv));
 		int console_fd = -1;
 		vmm = spawn_piped(vmm_argv, &console_fd);
+		// The agent listens before its plugins load, and exits when one
+		// fails: the VM must not go on without it. -1 (attached, or no
+		// pidfd_open): not watched.
+		const int agent_fd = watch_exit(agent);
+		bool agent_died = false;
 
 		ConsoleFilter console;
 		const auto deadline =
@@ -410,15 +431,20 @@ int run_sandbox(RunOptions opts)
 				wait_ms = static_cast<int>(
 				    std::max<int64_t>(left.count(), 0));
 			}
-			pollfd fds[2] = {{console_fd, POLLIN, 0},
-					 {g_signal_pipe[0], POLLIN, 0}};
-			int n = ::poll(fds, 2, wait_ms);
+			pollfd fds[3] = {{console_fd, POLLIN, 0},
+					 {g_signal_pipe[0], POLLIN, 0},
+					 {agent_fd, POLLIN, 0}};
+			int n = ::poll(fds, 3, wait_ms);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (g_signal != 0)
 				break;
 			if (n == 0) {
 				timed_out = true;
+				break;
+			}
+			if (fds[2].revents != 0) {
+				agent_died = true;
 				break;
 			}
 			if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) !=
@@ -438,8 +464,18 @@ int run_sandbox(RunOptions opts)
 		const std::string rest = console.finish();
 		(void)write_all(STDOUT_FILENO, rest.data(), rest.size());
 		::close(console_fd);
+		if (agent_fd >= 0)
+			::close(agent_fd);
 
-		if (g_signal != 0) {
+		if (agent_died) {
+			reap(agent, true);
+			agent_failed = true;
+			say("the agent exited while the VM ran (" +
+			    describe_status(*agent.status) +
+			    "): stopping the VM");
+			stop(vmm, 2s);
+			rc = kExitSetup;
+		} else if (g_signal != 0) {
 			const int sig = g_signal;
 			say(std::string("got ") + strsignal(sig) +
 			    ": stopping the VM and the agent");
@@ -484,6 +520,15 @@ int run_sandbox(RunOptions opts)
 		if (died_early && !agent_failed)
 			say("the agent exited while the VM ran (" +
 			    describe_status(*agent.status) + ")");
+		// An agent exits non-zero on its own only when it could not
+		// serve (a plugin that failed to load after it listened): the
+		// run failed, whatever the guest reported.
+		if (!agent_failed && failed_exit(*agent.status)) {
+			agent_failed = true;
+			say("the agent failed (" +
+			    describe_status(*agent.status) + ")");
+			rc = kExitSetup;
+		}
 		if (agent_failed || died_early || rc == kExitCrashed ||
 		    rc == kExitSetup) {
 			const std::string t = tail(agent_log, 15);

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+// coldstart-attach: the launcher's part of a sandbox handed to a running
+// agent, for the cold-start benchmark (scripts/bench_coldstart.py): binds
+// the sandbox's unix socket, attaches it through the agent's admin socket
+// (Launcher.Attach with the socket passed, what vaccel-vm --attach and a
+// urunc/Kata-style runtime do: docs/serverless.md), and detaches when its
+// stdin closes.
+//
+//   coldstart-attach <admin address> <sandbox address> <tenant> [policy file]
+//
+// Prints, CLOCK_MONOTONIC in microseconds around the Attach call alone:
+//   phase attach <t before> <t after> <sandbox id> <warm-up us>
+// A launcher is a long-running process: before the timed call it attaches
+// and detaches a throwaway sandbox (<sandbox path>.warm), so that the call
+// is not timed with this process's first-call costs (symbol binding, code
+// run for the first time), which are larger than the call itself.
+#include "attach.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <exception>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+namespace
+{
+
+long long now_us()
+{
+	timespec ts{};
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return static_cast<long long>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+std::string slurp(const char *path)
+{
+	std::ifstream in(path);
+	return {std::istreambuf_iterator<char>(in), {}};
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	if (argc < 4 || argc > 5) {
+		std::fprintf(stderr,
+			     "usage: %s <admin address> <sandbox address> "
+			     "<tenant> [policy file]\n",
+			     argv[0]);
+		return 2;
+	}
+	const std::string policy = argc == 5 ? slurp(argv[4]) : "";
+	try {
+		long long warm_up = now_us();
+		{
+			const std::string path = std::string(argv[2]) + ".warm";
+			vaccel::vm::Attachment throwaway(argv[1], path, argv[3],
+							 policy);
+			warm_up = now_us() - warm_up;
+			::unlink(path.substr(path.find("://") + 3).c_str());
+		}
+		const long long before = now_us();
+		vaccel::vm::Attachment sandbox(argv[1], argv[2], argv[3],
+					       policy);
+		const long long after = now_us();
+		std::printf("phase attach %lld %lld %llu %lld\n", before, after,
+			    static_cast<unsigned long long>(sandbox.sandbox()),
+			    warm_up);
+		std::fflush(stdout);
+		// Held until the benchmark is done with the sandbox.
+		char c;
+		while (::read(0, &c, 1) > 0) {
+		}
+	} catch (const std::exception &e) {
+		std::fprintf(stderr, "coldstart-attach: %s\n", e.what());
+		return 1;
+	}
+	return 0;
+}
