@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
+//
+// OpenSSL's SHA256_* functions, not EVP: they are the same implementation
+// (with the CPU's SHA extensions) without the library context that EVP
+// needs, whose first use reads openssl.cnf and loads the default provider.
+// The rpc plugin hashes models inside programs that may never touch OpenSSL
+// otherwise; a sandbox's first registration would pay that set-up, and the
+// plugin must not change the program's OpenSSL configuration to avoid it.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "content_hash.h"
 
-#include <openssl/evp.h>
-
-#include <new>
+#include <openssl/sha.h>
 
 namespace vaccel::transport
 {
@@ -11,11 +17,11 @@ namespace vaccel::transport
 namespace
 {
 
-std::string hex(const unsigned char *md, unsigned int len)
+std::string hex(const unsigned char *md, size_t len)
 {
 	static constexpr char digits[] = "0123456789abcdef";
-	std::string out(static_cast<size_t>(len) * 2, '\0');
-	for (unsigned int i = 0; i < len; ++i) {
+	std::string out(len * 2, '\0');
+	for (size_t i = 0; i < len; ++i) {
 		out[2 * i] = digits[md[i] >> 4];
 		out[2 * i + 1] = digits[md[i] & 0xf];
 	}
@@ -24,50 +30,38 @@ std::string hex(const unsigned char *md, unsigned int len)
 
 } // namespace
 
-// libcrypto fails these only without memory.
 std::string sha256_hex(std::string_view data)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(),
-		       nullptr) != 1)
-		throw std::bad_alloc();
-	return hex(md, len);
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	SHA256(reinterpret_cast<const unsigned char *>(data.data()),
+	       data.size(), md);
+	return hex(md, sizeof(md));
 }
 
 struct ResourceDigest::State {
-	EVP_MD_CTX *ctx;
+	SHA256_CTX ctx;
 };
 
-ResourceDigest::ResourceDigest() : state_(new State{EVP_MD_CTX_new()})
+ResourceDigest::ResourceDigest() : state_(new State)
 {
-	if (state_->ctx == nullptr ||
-	    EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) {
-		EVP_MD_CTX_free(state_->ctx);
-		delete state_;
-		throw std::bad_alloc();
-	}
+	SHA256_Init(&state_->ctx);
 }
 
 ResourceDigest::~ResourceDigest()
 {
-	EVP_MD_CTX_free(state_->ctx);
 	delete state_;
 }
 
 void ResourceDigest::feed(const void *p, size_t n)
 {
-	if (EVP_DigestUpdate(state_->ctx, p, n) != 1)
-		throw std::bad_alloc();
+	SHA256_Update(&state_->ctx, p, n);
 }
 
 std::string ResourceDigest::finish()
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	if (EVP_DigestFinal_ex(state_->ctx, md, &len) != 1)
-		throw std::bad_alloc();
-	return hex(md, len);
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	SHA256_Final(md, &state_->ctx);
+	return hex(md, sizeof(md));
 }
 
 } // namespace vaccel::transport
