@@ -105,47 +105,24 @@ bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 		std::lock_guard lock(conn->mu);
 		++conn->in_flight;
 	}
-	{
-		std::lock_guard lock(jobs_mu_);
-		++jobs_;
-	}
 	WorkerPool &pool = is_download(*job) ? *download_pool_ : *pool_;
 	// Tenants take turns for the workers (WorkerPool): one tenant's
 	// queued burst never stands in front of another's next request.
 	const auto tenant = reinterpret_cast<uintptr_t>(conn->tenant);
-	if (pool.submit([this, conn, job] { process(conn, *job); }, tenant))
-		return true;
-	// The pool is stopping and will not run it: nothing is in flight.
-	{
-		std::lock_guard lock(conn->mu);
-		--conn->in_flight;
-		conn->cv.notify_all();
-	}
-	std::lock_guard lock(jobs_mu_);
-	if (--jobs_ == 0)
-		jobs_cv_.notify_all();
-	return false;
+	return pool.submit([this, conn, job] { process(conn, *job); }, tenant);
 }
 
 void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 {
-	// Last of all: once the server's count reaches 0, stop() may
-	// destroy the server.
 	struct Done {
 		Conn &c;
-		Server &s;
 		~Done()
 		{
-			{
-				std::lock_guard lock(c.mu);
-				--c.in_flight;
-				c.cv.notify_all();
-			}
-			std::lock_guard lock(s.jobs_mu_);
-			if (--s.jobs_ == 0)
-				s.jobs_cv_.notify_all();
+			std::lock_guard lock(c.mu);
+			--c.in_flight;
+			c.cv.notify_all();
 		}
-	} done{*conn, *this};
+	} done{*conn};
 	if (conn->closing)
 		return;
 

@@ -216,8 +216,9 @@ void Server::read_frames(const std::shared_ptr<Conn> &conn)
 // One exception: a virtio-serial port (a unix socket QEMU holds open) is
 // one byte stream for every guest process that opens the port in turn, and
 // each starts its ids again at 1. A request on id 1 while nothing of the
-// connection is in flight is such a new client; with anything in flight it
-// could be a reused id, and is refused.
+// connection is in flight (queued, running, or a reply not yet written) is
+// such a new client; with anything in flight it could be a reused id, and
+// is refused.
 bool Server::stream_id_ok(Conn &conn, const FrameHeader &h)
 {
 	const uint32_t id = h.stream_id;
@@ -245,7 +246,9 @@ bool Server::stream_id_ok(Conn &conn, const FrameHeader &h)
 
 bool Server::nothing_in_flight(Conn &conn)
 {
-	if (!conn.inbound.empty())
+	// A reply still queued for the socket would reach the new client
+	// under the id it reuses.
+	if (!conn.inbound.empty() || conn.out.queued() != 0)
 		return false;
 	std::lock_guard lock(conn.mu);
 	return conn.in_flight == 0;

@@ -11,7 +11,6 @@
 #include <sys/un.h>
 
 #include <string>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -157,12 +156,7 @@ RpcStatus Launcher::attach(const rpc::ext::AttachRequest &req,
 			   rpc::ext::AttachResponse *resp)
 {
 	ServerOptions so = base_;
-	try {
-		so.shared_workers = &workers();
-	} catch (const std::system_error &e) {
-		return RpcStatus::exhausted("cannot start worker threads: %s",
-					    e.what());
-	}
+	so.lazy_threads = true;
 	Sandbox box;
 	uint64_t shm_size = 0;
 	AGENT_RETURN_IF_ERROR(configure(req, fds, &so, &box.shm, &shm_size));
@@ -257,16 +251,6 @@ void Launcher::detach_all()
 	}
 	for (auto &t : stoppers)
 		t.join();
-}
-
-WorkerPool &Launcher::workers()
-{
-	std::call_once(pool_once_, [this] {
-		pool_.emplace(base_.workers, base_.spin);
-		if (base_.metrics != nullptr)
-			base_.metrics->add(&*pool_);
-	});
-	return *pool_;
 }
 
 size_t Launcher::sandboxes()

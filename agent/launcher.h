@@ -17,7 +17,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <thread>
 #include <vector>
 
@@ -35,12 +34,7 @@ public:
 	}
 	Launcher(const Launcher &) = delete;
 	Launcher &operator=(const Launcher &) = delete;
-	~Launcher()
-	{
-		detach_all();
-		if (pool_ && base_.metrics != nullptr)
-			base_.metrics->remove(&*pool_);
-	}
+	~Launcher() { detach_all(); }
 
 	// @p fds: the descriptors that came with the request (listening
 	// socket, then shared-memory file, as the request's flags say).
@@ -52,10 +46,6 @@ public:
 	[[nodiscard]] size_t sandboxes();
 
 private:
-	// The workers every sandbox's server shares, started with the first
-	// attach (mu_ not held).
-	WorkerPool &workers();
-
 	struct Sandbox {
 		std::unique_ptr<Server> server;
 		transport::UniqueFd shm; // the sandbox's shared-memory file
@@ -73,8 +63,6 @@ private:
 	std::map<uint64_t, Sandbox> sandboxes_;
 	std::vector<std::thread> stoppers_; // detached sandboxes stopping
 	uint64_t next_ = 0;
-	std::once_flag pool_once_;
-	std::optional<WorkerPool> pool_; // after every sandbox has stopped
 };
 
 } // namespace vaccel::agent

@@ -16,6 +16,7 @@ ModelCache::~ModelCache()
 
 void ModelCache::clear()
 {
+	std::lock_guard releasing(release_mu_);
 	Victims all;
 	vaccel_session *sess = nullptr;
 	{
@@ -50,12 +51,16 @@ std::shared_ptr<HostResource> ModelCache::find(const Tenant &tenant,
 std::shared_ptr<HostResource>
 ModelCache::adopt(Tenant &tenant, std::shared_ptr<HostResource> res)
 {
+	std::lock_guard releasing(release_mu_);
 	Victims victims;
 	vaccel_session *sess = nullptr;
 	{
 		std::lock_guard lock(mu_);
 		const Key key = key_for(tenant.name(), res->digest);
-		if (auto it = entries_.find(key); it != entries_.end()) {
+		auto it = entries_.find(key);
+		if (it == entries_.end()) // preloaded, not listed public
+			it = entries_.find(Key{std::string(), res->digest});
+		if (it != entries_.end()) {
 			// Two uploads of one model raced, or the client did
 			// not ask by digest first: one copy serves both.
 			++counts_.dedups;
@@ -69,6 +74,7 @@ ModelCache::adopt(Tenant &tenant, std::shared_ptr<HostResource> res)
 		    make_room(owner, key.first, res->bytes, &charge, victims) &&
 		    hold(res).is_ok()) {
 			res->public_model = key.first.empty();
+			res->release_disk(); // model_cache_bytes counts it now
 			used_ += res->bytes;
 			entries_.emplace(key, Entry{res, std::move(charge),
 						    ++clock_, false});

@@ -99,13 +99,18 @@ private:
 	bool evict_one(const std::string &scope, Victims &victims);
 	// Bytes of the scope's models that eviction may take (mu_ held).
 	[[nodiscard]] uint64_t evictable_bytes(const std::string &scope) const;
-	// Registers @p res with the cache's session (mu_ not held).
+	// Registers @p res with the cache's session (mu_ held; the session
+	// has no plugin hooks in an agent, so this reaches no plugin).
 	core::Status hold(const std::shared_ptr<HostResource> &res);
 	// Unregisters the victims from @p sess (the cache's) and drops them.
 	static void release(Victims &victims, vaccel_session *sess);
 
 	const uint64_t capacity_;
 	const std::set<std::string> public_;
+	// Held around adopt() and clear() whole (before mu_), which release
+	// models outside mu_: clear() must not delete the session an
+	// adopt() is still unregistering victims from.
+	std::mutex release_mu_;
 	std::mutex mu_;
 	vaccel_session *session_ = nullptr; // created with the first entry
 	std::map<Key, Entry> entries_;

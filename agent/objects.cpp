@@ -63,6 +63,13 @@ void AgentSession::add_resource(std::shared_ptr<AgentResource> res)
 	resources_.push_back(std::move(res));
 }
 
+bool AgentSession::holds(vaccel_id_t id)
+{
+	std::lock_guard lock(mu_);
+	return std::any_of(resources_.begin(), resources_.end(),
+			   [id](const auto &r) { return r->id() == id; });
+}
+
 std::shared_ptr<AgentResource> AgentSession::take_resource(vaccel_id_t id)
 {
 	std::lock_guard lock(mu_);

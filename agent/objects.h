@@ -57,8 +57,11 @@ public:
 	~HostResource();
 
 	[[nodiscard]] vaccel_resource *get() const noexcept { return res_; }
-	// The disk quota its files hold, given back when it is released.
+	// The disk quota its files hold, given back when it is released, or
+	// when the model cache takes it over (its model_cache_bytes charge
+	// then counts the files).
 	void hold(Charge disk) noexcept { disk_ = std::move(disk); }
+	void release_disk() noexcept { disk_.reset(); }
 	// SHA-256 (lower-case hex) of each file uploaded as a blob, in blob
 	// order; empty for URL resources. What the exec policy names.
 	std::vector<std::string> sha256;
@@ -152,6 +155,8 @@ public:
 
 	// Bookkeeping after a successful vaccel_resource_(un)register.
 	void add_resource(std::shared_ptr<AgentResource> res);
+	// Whether runtime resource @p id is registered here.
+	bool holds(vaccel_id_t id);
 	std::shared_ptr<AgentResource> take_resource(vaccel_id_t id);
 
 private:

@@ -107,18 +107,14 @@ core::Status Server::start()
 	    std::max<size_t>(1, std::thread::hardware_concurrency() / 4);
 	try {
 		constexpr std::chrono::microseconds kSpinFloor{50};
-		if (opts_.shared_workers != nullptr) {
-			pool_ = opts_.shared_workers;
-		} else {
-			own_pool_.emplace(opts_.workers, opts_.spin);
-			pool_ = &*own_pool_;
-			if (opts_.metrics != nullptr)
-				opts_.metrics->add(pool_);
-		}
+		pool_.emplace(opts_.workers, opts_.spin, kSpinFloor,
+			      opts_.lazy_threads ? 0 : SIZE_MAX);
 		// Downloads are rare: their threads start when one comes.
 		download_pool_.emplace(
 		    std::max<size_t>(1, opts_.download_threads),
 		    std::chrono::microseconds{0}, kSpinFloor, 0);
+		if (opts_.metrics != nullptr)
+			opts_.metrics->add(&*pool_);
 		acceptor_ = std::thread([this] { accept_loop(); });
 		accepting_ = !opts_.adopt_only;
 	} catch (const std::system_error &e) {
@@ -208,15 +204,10 @@ void Server::stop()
 			c->reader.join();
 	// Requests still queued belong to closed connections and are
 	// skipped; running ones finish (an op cannot be interrupted).
-	if (own_pool_) {
-		own_pool_->stop();
+	if (pool_) {
+		pool_->stop();
 		if (opts_.metrics != nullptr)
-			opts_.metrics->remove(&*own_pool_);
-	} else {
-		// The shared pool goes on: wait for this server's jobs, queued
-		// and running (of connections already reaped too).
-		std::unique_lock lock(jobs_mu_);
-		jobs_cv_.wait(lock, [&] { return jobs_ == 0; });
+			opts_.metrics->remove(&*pool_);
 	}
 	if (download_pool_)
 		download_pool_->stop();

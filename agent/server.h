@@ -37,7 +37,6 @@
 #include <poll.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -108,12 +107,10 @@ struct ServerOptions {
 	// URL downloads at once, all tenants together, on threads of their
 	// own (each tenant is also held to its url.max_concurrent).
 	size_t download_threads = 4;
-	// Workers another owner keeps (a launcher's, shared by all its
-	// sandboxes; it must outlive this server); null: the server's own.
-	// A new sandbox then starts no worker thread, and its first requests
-	// run on threads that have served before (backends keep per-thread
-	// state, libtorch's among them, that a fresh thread builds first).
-	WorkerPool *shared_workers = nullptr;
+	// Worker threads start as requests need them instead of all at
+	// start: an attached sandbox is served at once, and one that stays
+	// idle holds no threads but its acceptor.
+	bool lazy_threads = false;
 	// A listening socket to serve instead of binding `address` (a
 	// launcher's, launcher.h); start() takes it over. -1: bind.
 	int listen_fd = -1;
@@ -306,13 +303,7 @@ private:
 	ServerOptions opts_;
 	transport::SpinPolicy reader_spin_;
 	transport::Listener listener_;
-	std::optional<WorkerPool> own_pool_;
-	WorkerPool *pool_ = nullptr; // own_pool_, or the shared one
-	// Jobs submitted and not yet finished, all connections together:
-	// what stop() waits for when the pool is shared.
-	std::mutex jobs_mu_;
-	std::condition_variable jobs_cv_;
-	size_t jobs_ = 0;
+	std::optional<WorkerPool> pool_;
 	// URL downloads (RegisterResource with paths): they wait on the
 	// network for up to the tenant's URL timeout, so they run here, never
 	// on the workers every other request needs.

@@ -286,7 +286,7 @@ RpcStatus from_urls(Context &ctx, rpc::resource::RegisterRequest &req,
 }
 
 RpcStatus create(Context &ctx, rpc::resource::RegisterRequest &req,
-		 std::shared_ptr<AgentResource> *out)
+		 AgentSession &sess, std::shared_ptr<AgentResource> *out)
 {
 	const int type = req.resource_type();
 	if (type < VACCEL_RESOURCE_LIB || type > VACCEL_RESOURCE_MODEL)
@@ -308,10 +308,14 @@ RpcStatus create(Context &ctx, rpc::resource::RegisterRequest &req,
 				  ? from_blobs(ctx, req, vtype, &host)
 				  : from_urls(ctx, req, vtype, &host));
 	// A model the cache has (the same bytes, uploaded by this tenant or
-	// public) replaces the copy just written: no second load.
-	if (!host->digest.empty())
-		host = ctx.service.model_cache().adopt(ctx.tenant,
-						       std::move(host));
+	// public) replaces the copy just written: no second load. Unless the
+	// session holds that copy already (the same model registered twice):
+	// a resource is registered with a session once.
+	if (!host->digest.empty()) {
+		auto cached = ctx.service.model_cache().adopt(ctx.tenant, host);
+		if (!sess.holds(cached->get()->id))
+			host = std::move(cached);
+	}
 	*out = std::make_shared<AgentResource>(std::move(host));
 	(*out)->hold_count(std::move(quota));
 	return RpcStatus::ok();
@@ -395,7 +399,7 @@ RpcStatus register_resource(Context &ctx, rpc::resource::RegisterRequest &req,
 	std::shared_ptr<AgentResource> res;
 	const bool fresh = req.resource_id() == 0;
 	if (fresh)
-		AGENT_RETURN_IF_ERROR(create(ctx, req, &res));
+		AGENT_RETURN_IF_ERROR(create(ctx, req, *sess, &res));
 	else
 		AGENT_RETURN_IF_ERROR(
 		    ctx.objects.resource(ctx.conn, req.resource_id(), &res));
@@ -417,8 +421,10 @@ RpcStatus register_cached(Context &ctx, rpc::ext::CachedResource &req,
 		return RpcStatus::invalid(
 		    "a digest is 64 lower-case hex digits");
 	auto host = ctx.service.model_cache().find(ctx.tenant, req.digest());
-	if (!host)
-		return RpcStatus::ok(); // resource id 0: upload it
+	// None, or one the session holds already (registered twice): id 0,
+	// the client uploads it.
+	if (!host || sess->holds(host->get()->id))
+		return RpcStatus::ok();
 	if (host->torchscript)
 		AGENT_RETURN_IF_ERROR(ctx.tenant.allow(
 		    OpClass::Torch, "RegisterCachedResource (TorchScript)",

@@ -142,6 +142,30 @@ TEST_F(ModelCacheService, ModelOutlivesItsSessionAndIsFoundByDigest)
 	EXPECT_EQ(st.uploads, 1U);
 }
 
+// The same model registered twice with one session (two resources of one
+// program with the same files): both registrations work, as without the
+// cache, by digest (answered "upload it") and by upload (a copy of its own).
+TEST_F(ModelCacheService, SameModelTwiceInOneSession)
+{
+	make(1 << 20);
+	const Blobs model = {{"m", std::string(100, 'x')}};
+	const int64_t s = session(1);
+	int64_t a = 0, b = 0, again = 0;
+	ASSERT_EQ(upload(1, s, model, &a), RpcCode::Ok);
+	ASSERT_EQ(by_digest(1, s, digest_of(model), &again), RpcCode::Ok);
+	EXPECT_EQ(again, 0);
+	ASSERT_EQ(upload(1, s, model, &b), RpcCode::Ok);
+	ASSERT_NE(b, 0);
+	EXPECT_NE(runtime_resource(*svc_, a)->id,
+		  runtime_resource(*svc_, b)->id);
+	rpc::resource::UnregisterRequest un;
+	un.set_session_id(s);
+	un.set_resource_id(b);
+	ASSERT_EQ(call(*svc_, 1, "UnregisterResource", un), RpcCode::Ok);
+	un.set_resource_id(a);
+	EXPECT_EQ(call(*svc_, 1, "UnregisterResource", un), RpcCode::Ok);
+}
+
 // The tenant's budget holds one model: the next evicts the older, whose
 // session keeps its copy until it ends; a model larger than the budget is
 // served but not kept.

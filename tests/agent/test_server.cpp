@@ -381,44 +381,6 @@ TEST_F(SlowOpTest, HangUpDuringSlowOp)
 // line must show the op taking at least its sleep, inside the handler's
 // time, inside the total; calls that run no op show none; failures carry
 // their status.
-// Two servers on one shared pool (a launcher's sandboxes): stopping one
-// waits for its own slow call and leaves the pool, and the other server,
-// serving.
-TEST_F(SlowOpTest, ServerOnASharedPoolStopsAfterItsOwnCalls)
-{
-	vaccel::agent::WorkerPool shared(2);
-	auto start = [&](const std::string &name) {
-		vaccel::agent::ServerOptions so;
-		so.address =
-		    tr::parse_address("unix://" + dir_ + "/" + name).value();
-		so.shared_workers = &shared;
-		auto s = std::make_unique<vaccel::agent::Server>(svc_, so);
-		EXPECT_TRUE(s->start().is_ok());
-		return s;
-	};
-	auto one = start("one.sock");
-	auto two = start("two.sock");
-	auto conn = [](vaccel::agent::Server &s) {
-		auto c = tr::connect(s.address(), 2000ms);
-		EXPECT_TRUE(c);
-		return std::move(c.value());
-	};
-	tr::Stream a = conn(*one);
-	const int64_t sess = create(a);
-	send(a, 3, "Genop", sleep_request(sess, 300));
-	std::this_thread::sleep_for(50ms); // the sleep is running
-	one->stop();
-	// The running call held the session: had stop() returned before
-	// the call ended, it would still exist.
-	EXPECT_EQ(vaccel_session_count(), 0U);
-	tr::Stream b = conn(*two);
-	const int64_t other = create(b);
-	EXPECT_NE(other, 0);
-	two->stop();
-	shared.stop();
-	EXPECT_TRUE(wait_sessions(0));
-}
-
 class TracedTest : public SlowOpTest
 {
 protected:
