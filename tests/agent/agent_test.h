@@ -97,6 +97,28 @@ RpcCode call(Service &svc, ConnId conn, std::string_view method, const Req &req)
 	return call(svc, conn, method, req, &ignored);
 }
 
+// RegisterResource of a new resource made of (name, data) blobs; its id in
+// *@p id.
+inline RpcCode
+register_blobs(Service &svc, vaccel::agent::ConnId conn, int64_t sess,
+	       const std::vector<std::pair<std::string, std::string>> &blobs,
+	       int64_t *id, rpc::resource::ResourceType type)
+{
+	rpc::resource::RegisterRequest req;
+	req.set_session_id(sess);
+	req.set_resource_type(type);
+	for (const auto &[name, data] : blobs) {
+		auto *b = req.add_blobs();
+		b->set_name(name);
+		b->set_data(data);
+		b->set_size(static_cast<uint32_t>(data.size()));
+	}
+	rpc::resource::RegisterResponse resp;
+	RpcCode code = call(svc, conn, "RegisterResource", req, &resp);
+	*id = resp.resource_id();
+	return code;
+}
+
 // The runtime's resource behind a connection's (wire) id; the table keeps
 // it alive as long as a session holds it.
 inline vaccel_resource *runtime_resource(vaccel::agent::Service &svc,
@@ -145,19 +167,10 @@ protected:
 	    std::initializer_list<std::pair<std::string, std::string>> blobs,
 	    int64_t *id, rpc::resource::ResourceType type = rpc::resource::LIB)
 	{
-		rpc::resource::RegisterRequest req;
-		req.set_session_id(sess);
-		req.set_resource_type(type);
-		for (const auto &[name, data] : blobs) {
-			auto *b = req.add_blobs();
-			b->set_name(name);
-			b->set_data(data);
-			b->set_size(static_cast<uint32_t>(data.size()));
-		}
-		rpc::resource::RegisterResponse resp;
-		RpcCode code = call(svc_, conn, "RegisterResource", req, &resp);
-		*id = resp.resource_id();
-		return code;
+		return agent_test::register_blobs(
+		    svc_, conn, sess,
+		    std::vector<std::pair<std::string, std::string>>(blobs), id,
+		    type);
 	}
 
 	Service svc_{vaccel::agent::Limits{}, permissive_policy()};

@@ -63,20 +63,8 @@ protected:
 	RpcCode upload(ConnId conn, int64_t sess, const Blobs &blobs,
 		       int64_t *id)
 	{
-		rpc::resource::RegisterRequest req;
-		req.set_session_id(sess);
-		req.set_resource_type(rpc::resource::MODEL);
-		for (const auto &[name, data] : blobs) {
-			auto *b = req.add_blobs();
-			b->set_name(name);
-			b->set_data(data);
-			b->set_size(static_cast<uint32_t>(data.size()));
-		}
-		rpc::resource::RegisterResponse resp;
-		RpcCode code =
-		    call(*svc_, conn, "RegisterResource", req, &resp);
-		*id = resp.resource_id();
-		return code;
+		return register_blobs(*svc_, conn, sess, blobs, id,
+				      rpc::resource::MODEL);
 	}
 
 	// RegisterCachedResource; the id (0: not cached).
