@@ -8,6 +8,8 @@
 // fails (NULL) and the agent says it cannot start the listener.
 #include <microhttpd.h>
 
+#include "base/lazy_symbol.h"
+
 #include <dlfcn.h>
 
 #include <cstdarg>
@@ -31,11 +33,7 @@ struct Mhd {
 					  const char *);
 };
 
-template <class F> bool find(void *lib, const char *name, F *out)
-{
-	*out = reinterpret_cast<F>(dlsym(lib, name));
-	return *out != nullptr;
-}
+using vaccel::base::find_symbol;
 
 bool load(Mhd &m)
 {
@@ -43,13 +41,14 @@ bool load(Mhd &m)
 	if (lib == nullptr)
 		return false;
 	// Never closed: the listener's threads run its code until exit.
-	return find(lib, "MHD_start_daemon_va", &m.start_daemon_va) &&
-	       find(lib, "MHD_stop_daemon", &m.stop_daemon) &&
-	       find(lib, "MHD_queue_response", &m.queue_response) &&
-	       find(lib, "MHD_create_response_from_buffer",
-		    &m.create_response_from_buffer) &&
-	       find(lib, "MHD_destroy_response", &m.destroy_response) &&
-	       find(lib, "MHD_add_response_header", &m.add_response_header);
+	return find_symbol(lib, "MHD_start_daemon_va", &m.start_daemon_va) &&
+	       find_symbol(lib, "MHD_stop_daemon", &m.stop_daemon) &&
+	       find_symbol(lib, "MHD_queue_response", &m.queue_response) &&
+	       find_symbol(lib, "MHD_create_response_from_buffer",
+			   &m.create_response_from_buffer) &&
+	       find_symbol(lib, "MHD_destroy_response", &m.destroy_response) &&
+	       find_symbol(lib, "MHD_add_response_header",
+			   &m.add_response_header);
 }
 
 const Mhd *mhd()

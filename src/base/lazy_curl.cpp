@@ -12,6 +12,8 @@
 #define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 
+#include "lazy_symbol.h"
+
 #include <dlfcn.h>
 
 #include <cstdarg>
@@ -35,11 +37,7 @@ struct Curl {
 	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
 };
 
-template <class F> bool find(void *lib, const char *name, F *out)
-{
-	*out = reinterpret_cast<F>(dlsym(lib, name));
-	return *out != nullptr;
-}
+using vaccel::base::find_symbol;
 
 bool load(Curl &c)
 {
@@ -47,18 +45,18 @@ bool load(Curl &c)
 	if (lib == nullptr)
 		return false;
 	// Never closed: libcurl keeps global state for the process's life.
-	return find(lib, "curl_global_init", &c.global_init) &&
-	       find(lib, "curl_easy_init", &c.easy_init) &&
-	       find(lib, "curl_easy_setopt", &c.easy_setopt) &&
-	       find(lib, "curl_easy_perform", &c.easy_perform) &&
-	       find(lib, "curl_easy_cleanup", &c.easy_cleanup) &&
-	       find(lib, "curl_easy_getinfo", &c.easy_getinfo) &&
-	       find(lib, "curl_easy_strerror", &c.easy_strerror) &&
-	       find(lib, "curl_free", &c.free) &&
-	       find(lib, "curl_url", &c.url) &&
-	       find(lib, "curl_url_cleanup", &c.url_cleanup) &&
-	       find(lib, "curl_url_get", &c.url_get) &&
-	       find(lib, "curl_url_set", &c.url_set);
+	return find_symbol(lib, "curl_global_init", &c.global_init) &&
+	       find_symbol(lib, "curl_easy_init", &c.easy_init) &&
+	       find_symbol(lib, "curl_easy_setopt", &c.easy_setopt) &&
+	       find_symbol(lib, "curl_easy_perform", &c.easy_perform) &&
+	       find_symbol(lib, "curl_easy_cleanup", &c.easy_cleanup) &&
+	       find_symbol(lib, "curl_easy_getinfo", &c.easy_getinfo) &&
+	       find_symbol(lib, "curl_easy_strerror", &c.easy_strerror) &&
+	       find_symbol(lib, "curl_free", &c.free) &&
+	       find_symbol(lib, "curl_url", &c.url) &&
+	       find_symbol(lib, "curl_url_cleanup", &c.url_cleanup) &&
+	       find_symbol(lib, "curl_url_get", &c.url_get) &&
+	       find_symbol(lib, "curl_url_set", &c.url_set);
 }
 
 // libcurl's functions, or null when it cannot be loaded.
