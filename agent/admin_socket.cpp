@@ -106,7 +106,11 @@ void AdminSocket::loop()
 
 void AdminSocket::serve(transport::Stream stream)
 {
-	while (wait_readable(stream.fd())) {
+	// A launcher writes its request right after connecting: the first
+	// frame is read at once (read_frame waits for it if need be), not
+	// after one more wake-up from poll().
+	for (bool first = true; first || wait_readable(stream.fd());
+	     first = false) {
 		auto f = transport::read_frame(stream, kMaxFrame,
 					       transport::deadline_in(5000ms),
 					       /*accept_fds=*/true);

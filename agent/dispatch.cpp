@@ -7,6 +7,7 @@
 #include "transport/wire.h"
 
 #include <sched.h>
+#include <vaccel.h>
 
 #include <chrono>
 #include <cstring>
@@ -70,6 +71,22 @@ bool Server::is_download(const Job &job)
 	return false;
 }
 
+// The calls a new sandbox makes before its first op, each short and
+// bounded (no plugin op, no download, no file written): run on the
+// connection's reader when nothing else of the connection is in flight,
+// rather than handed to a worker. A hand-off costs a thread wake-up each,
+// and a new sandbox makes several of these calls in a row before its first
+// result; one connection's reader serves only that connection, so no other
+// client waits behind them.
+bool Server::runs_inline(const Job &job)
+{
+	if (job.kind != Job::Kind::Frame || !job.parsed)
+		return false;
+	const std::string_view m = job.request.method;
+	return m == "Hello" || m == "CreateSession" ||
+	       m == "RegisterCachedResource";
+}
+
 // A client that gave up waiting (its timeout, sent in the envelope) gets
 // nothing from running its call: the work is skipped, its worker freed.
 bool Server::expired(const Job &job, int64_t timeout_nano)
@@ -101,9 +118,14 @@ bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 	if (job->kind == Job::Kind::Frame)
 		job->parsed = transport::codec::parse_request(
 		    job->frame.payload, &job->request);
+	bool alone = false;
 	{
 		std::lock_guard lock(conn->mu);
-		++conn->in_flight;
+		alone = ++conn->in_flight == 1;
+	}
+	if (alone && runs_inline(*job)) {
+		process(conn, *job);
+		return true;
 	}
 	WorkerPool &pool = is_download(*job) ? *download_pool_ : *pool_;
 	// Tenants take turns for the workers (WorkerPool): one tenant's
@@ -148,6 +170,10 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	info.sample = metered ? &sample : nullptr;
 	rpc::ttrpc::Response resp;
 	bool chunked = false;
+	// A failure's message is read back from this thread (vaccel_call):
+	// an earlier call's, maybe another tenant's, must not stand in for
+	// one the op left unset.
+	vaccel_clear_last_error();
 	switch (job.kind) {
 	case Job::Kind::Frame: {
 		// The envelope by hand (transport/codec.h): views into the

@@ -151,6 +151,45 @@ RpcStatus Launcher::configure(const rpc::ext::AttachRequest &req,
 	return RpcStatus::ok();
 }
 
+RpcStatus Launcher::define_policy(const rpc::ext::AttachRequest &req)
+{
+	if (req.policy().empty())
+		return RpcStatus::ok();
+	// A tenant's policy never changes once defined (TenantRegistry): a
+	// launcher attaching the tenant's next sandbox with the same text
+	// needs no parse, and nothing new is said about it.
+	{
+		std::lock_guard lock(mu_);
+		auto it = defined_.find(req.tenant());
+		if (it != defined_.end() && it->second == req.policy())
+			return RpcStatus::ok();
+	}
+	TenantRegistry &tenants = service_.tenants();
+	const std::string origin = "attach of tenant " + req.tenant();
+	auto tp = parse_tenant_policy(req.policy(), tenants.policy().defaults,
+				      origin);
+	if (!tp)
+		return invalid(tp.status());
+	if (tp->quotas.accelerator_bytes != 0 && base_.isolate == nullptr)
+		return RpcStatus::invalid(
+		    "%s: quotas.accelerator_bytes is enforced per "
+		    "worker "
+		    "process, and this agent runs without "
+		    "--isolate-tenants",
+		    origin.c_str());
+	warn_if_dangerous(req.tenant(), tp.value());
+	auto st = tenants.define(req.tenant(), std::move(tp.value()),
+				 "attach." + req.tenant());
+	if (!st)
+		return RpcStatus::invalid("%s", st.message().c_str());
+	// Its worker process parses the same text.
+	if (base_.isolate != nullptr)
+		base_.isolate->define(req.tenant(), req.policy());
+	std::lock_guard lock(mu_);
+	defined_.insert_or_assign(req.tenant(), req.policy());
+	return RpcStatus::ok();
+}
+
 RpcStatus Launcher::attach(const rpc::ext::AttachRequest &req,
 			   std::vector<transport::UniqueFd> &fds,
 			   rpc::ext::AttachResponse *resp)
@@ -160,30 +199,7 @@ RpcStatus Launcher::attach(const rpc::ext::AttachRequest &req,
 	Sandbox box;
 	uint64_t shm_size = 0;
 	AGENT_RETURN_IF_ERROR(configure(req, fds, &so, &box.shm, &shm_size));
-	TenantRegistry &tenants = service_.tenants();
-	if (!req.policy().empty()) {
-		const std::string origin = "attach of tenant " + req.tenant();
-		auto tp = parse_tenant_policy(
-		    req.policy(), tenants.policy().defaults, origin);
-		if (!tp)
-			return invalid(tp.status());
-		if (tp->quotas.accelerator_bytes != 0 &&
-		    base_.isolate == nullptr)
-			return RpcStatus::invalid(
-			    "%s: quotas.accelerator_bytes is enforced per "
-			    "worker "
-			    "process, and this agent runs without "
-			    "--isolate-tenants",
-			    origin.c_str());
-		warn_if_dangerous(req.tenant(), tp.value());
-		auto st = tenants.define(req.tenant(), std::move(tp.value()),
-					 "attach." + req.tenant());
-		if (!st)
-			return RpcStatus::invalid("%s", st.message().c_str());
-		// Its worker process parses the same text.
-		if (base_.isolate != nullptr)
-			base_.isolate->define(req.tenant(), req.policy());
-	}
+	AGENT_RETURN_IF_ERROR(define_policy(req));
 	box.tenant = req.tenant();
 	box.server = std::make_unique<Server>(service_, so);
 	if (auto st = box.server->start(); !st)
@@ -226,12 +242,21 @@ RpcStatus Launcher::detach(uint64_t sandbox)
 	// own, so that an op that never returns holds up no launcher's call.
 	auto held = std::make_shared<Sandbox>(std::move(box));
 	std::lock_guard lock(mu_);
-	stoppers_.emplace_back([this, held, last_of_tenant] {
-		held->server->stop();
-		// With isolation its connections live in the tenant's worker.
-		if (base_.isolate != nullptr && last_of_tenant)
-			base_.isolate->retire(held->tenant);
+	// Those done earlier go (their handles would pile up otherwise).
+	std::erase_if(stoppers_, [](PooledThread &t) {
+		if (!t.finished())
+			return false;
+		t.join();
+		return true;
 	});
+	stoppers_.push_back(
+	    ThreadCache::connections().run([this, held, last_of_tenant] {
+		    held->server->stop();
+		    // With isolation its connections live in the tenant's
+		    // worker.
+		    if (base_.isolate != nullptr && last_of_tenant)
+			    base_.isolate->retire(held->tenant);
+	    }));
 	return RpcStatus::ok();
 }
 
@@ -244,7 +269,7 @@ void Launcher::detach_all()
 	}
 	for (auto &[id, box] : all)
 		box.server->stop();
-	std::vector<std::thread> stoppers;
+	std::vector<PooledThread> stoppers;
 	{
 		std::lock_guard lock(mu_);
 		stoppers.swap(stoppers_);

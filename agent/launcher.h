@@ -9,6 +9,7 @@
 
 #include "server.h"
 #include "service.h"
+#include "thread_cache.h"
 
 #include "rpc/ext.pb.h"
 #include "transport/transport.h"
@@ -17,7 +18,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 namespace vaccel::agent
@@ -56,13 +56,18 @@ private:
 			    std::vector<transport::UniqueFd> &fds,
 			    ServerOptions *so, transport::UniqueFd *shm,
 			    uint64_t *shm_size);
+	// Gives the request's tenant the request's policy, if it has one.
+	RpcStatus define_policy(const rpc::ext::AttachRequest &req);
 
 	Service &service_;
 	const ServerOptions base_;
 	std::mutex mu_;
 	std::map<uint64_t, Sandbox> sandboxes_;
-	std::vector<std::thread> stoppers_; // detached sandboxes stopping
+	// Detached sandboxes stopping (ThreadCache::connections()).
+	std::vector<PooledThread> stoppers_;
 	uint64_t next_ = 0;
+	// The policy text each tenant was defined with through this launcher.
+	std::map<std::string, std::string, std::less<>> defined_;
 };
 
 } // namespace vaccel::agent

@@ -103,8 +103,10 @@ core::Status Server::start()
 					   std::strerror(errno));
 	// A quarter of the cores at most, and at least one: with many busy
 	// clients the rest block as before.
-	max_polling_readers_ =
-	    std::max<size_t>(1, std::thread::hardware_concurrency() / 4);
+	// (Read once: each call reads a file in /sys, and a launcher starts
+	// a server per sandbox.)
+	static const size_t cores = std::thread::hardware_concurrency();
+	max_polling_readers_ = std::max<size_t>(1, cores / 4);
 	try {
 		constexpr std::chrono::microseconds kSpinFloor{50};
 		pool_.emplace(opts_.workers, opts_.spin, kSpinFloor,
@@ -115,7 +117,8 @@ core::Status Server::start()
 		    std::chrono::microseconds{0}, kSpinFloor, 0);
 		if (opts_.metrics != nullptr)
 			opts_.metrics->add(&*pool_);
-		acceptor_ = std::thread([this] { accept_loop(); });
+		acceptor_ =
+		    ThreadCache::connections().run([this] { accept_loop(); });
 		accepting_ = !opts_.adopt_only;
 	} catch (const std::system_error &e) {
 		stop();
@@ -373,7 +376,8 @@ void Server::admit(transport::Stream stream, bool local, uint64_t tag)
 	service_.open_connection(conn->id);
 	++open_conns_;
 	try {
-		conn->reader = std::thread([this, conn] { read_loop(conn); });
+		conn->reader = ThreadCache::connections().run(
+		    [this, conn] { read_loop(conn); });
 	} catch (const std::system_error &e) {
 		vaccel_warn("agent: connection %llu: cannot start its reader "
 			    "(%s); closing",

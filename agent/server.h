@@ -241,6 +241,7 @@ private:
 	bool submit(const std::shared_ptr<Conn> &conn,
 		    std::shared_ptr<Job> job);
 	static bool is_download(const Job &job);
+	static bool runs_inline(const Job &job);
 	static bool expired(const Job &job, int64_t timeout_nano);
 	void process(const std::shared_ptr<Conn> &conn, Job &job);
 	// The reply slot @p req names (transport/reply_slot.h), checked
@@ -308,8 +309,8 @@ private:
 	// network for up to the tenant's URL timeout, so they run here, never
 	// on the workers every other request needs.
 	std::optional<WorkerPool> download_pool_;
-	int wake_fd_ = -1; // eventfd: stop requests and finished readers
-	std::thread acceptor_;
+	int wake_fd_ = -1;      // eventfd: stop requests and finished readers
+	PooledThread acceptor_; // on ThreadCache::connections()
 	std::atomic<bool> stopping_{false};
 	bool stopped_ = false;
 

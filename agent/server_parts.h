@@ -199,7 +199,7 @@ struct Server::Conn {
 	std::condition_variable cv;
 	size_t in_flight = 0;
 	std::atomic<bool> closing{false};
-	std::thread reader;
+	PooledThread reader;           // on ThreadCache::connections()
 	std::atomic<bool> done{false}; // reader finished; may be joined
 	// Smoothed wait for the next frame, ns (reader thread only).
 	int64_t read_wait_ns = 0;

@@ -21,7 +21,8 @@ WorkerPool::WorkerPool(size_t threads, std::chrono::microseconds spin,
 	try {
 		std::lock_guard lock(mu_);
 		for (size_t i = 0; i < std::min(initial, threads); ++i) {
-			threads_.emplace_back([this] { run(false); });
+			threads_.push_back(
+			    ThreadCache::ops().run([this] { run(false); }));
 			started_.fetch_add(1, std::memory_order_relaxed);
 		}
 	} catch (...) {
@@ -35,7 +36,8 @@ bool WorkerPool::grow()
 	if (threads_.size() >= max_threads_)
 		return false;
 	try {
-		threads_.emplace_back([this] { run(true); });
+		threads_.push_back(
+		    ThreadCache::ops().run([this] { run(true); }));
 	} catch (const std::system_error &e) {
 		vaccel_warn("agent: cannot start a worker thread: %s",
 			    e.what());

@@ -28,6 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "thread_cache.h"
 #include "transport/spin.h"
 
 namespace vaccel::agent
@@ -135,7 +136,9 @@ private:
 	bool stopping_ = false;
 	const size_t max_threads_;
 	std::atomic<size_t> started_{0};
-	std::vector<std::thread> threads_; // guarded by mu_ until stop()
+	// On the agent's ThreadCache: threads that served an earlier pool
+	// come with their backends' per-thread set-up done.
+	std::vector<PooledThread> threads_; // guarded by mu_ until stop()
 };
 
 } // namespace vaccel::agent

@@ -82,6 +82,7 @@ add_library(vaccel_guest STATIC
   ${PROJECT_SOURCE_DIR}/src/transport/codec.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/spin.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/trace_file.cpp
+  ${PROJECT_SOURCE_DIR}/src/transport/digest_index.cpp
   ${guest_rpc_sources}
   ${guest_transport_sources})
 add_dependencies(vaccel_guest vaccel_transport)

@@ -23,6 +23,7 @@ otherwise).
   scripts/bench_coldstart.py                     # all cases, N=5
   scripts/bench_coldstart.py -n 3 --cases proc,proc-attach
   scripts/bench_coldstart.py --smoke             # ctest: N=1, processes only
+  scripts/bench_coldstart.py --digest-index      # models named by a precomputed digest
   # The GPU machine (scripts/device-test.sh, step "cold start"): ResNet-18
   scripts/bench_coldstart.py --mode run --model resnet18.pt --shape 3x224x224 \\
       --cases proc,proc-attach --agent ... --client ... --native ...
@@ -219,7 +220,21 @@ def client_env(args, address):
     env = base_env(args)
     env["VACCEL_PLUGINS"] = args.rpc_plugin
     env["VACCEL_RPC_ADDRESS"] = address
+    if args.index_path:
+        env["VACCEL_RPC_MODEL_DIGESTS"] = args.index_path
     return env
+
+
+def digest_index(args, work, model):
+    """The model's digest computed ahead, as a function's image build would
+    (vaccel digest --index): sandboxes name the model without reading it."""
+    path = os.path.join(work, "models.digests")
+    p = subprocess.run([args.vaccel_cli, "digest", "--index", path, model], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=120)
+    if p.returncode != 0:
+        raise Failure("vaccel digest exited with %d:\n%s" % (p.returncode, p.stdout))
+    say("model digest index: %s" % p.stdout.split()[0])
+    return path
 
 
 def run_client(args, argv, env, t0, own_clock=True):
@@ -474,6 +489,7 @@ def run_cases(args, work):
         res["agent_alone"].append(agent_alone(args, work, i))
     res["rtt"] = raw_rtt(args, work) if "proc-attach" in args.cases else None
     model = args.model if args.mode == "run" else model_dir(work)
+    args.index_path = digest_index(args, work, model) if args.digest_index else None
     if "proc" in args.cases:
         res["proc"] = [case_proc(args, work, model, i) for i in range(args.n)]
     image = guest_image(args, work) if any(c.startswith("vm") for c in args.cases) else None
@@ -528,12 +544,16 @@ def parse_args():
                           ("client", "bin/coldstart-client"), ("native", "bin/coldstart-native"),
                           ("baseline", "bin/coldstart-baseline"), ("attach-tool", "bin/coldstart-attach"),
                           ("guest-client", "guest/bin/coldstart-client"), ("guest-cache", "guest/vm/cache"),
-                          ("torch-plugin", "lib/libvaccel-torch.so"), ("rpc-plugin", "lib/libvaccel-rpc.so")):
+                          ("torch-plugin", "lib/libvaccel-torch.so"), ("rpc-plugin", "lib/libvaccel-rpc.so"),
+                          ("vaccel-cli", "bin/vaccel")):
         p.add_argument("--" + tool, help="default <build>/" + default)
     p.add_argument("--timeout", type=float, default=120, help="seconds any one step may take")
     p.add_argument("--no-model-cache", action="store_true",
                    help="agents keep no models ([agent] model_cache_bytes = 0): every session uploads and loads "
                         "(the cache's comparison)")
+    p.add_argument("--digest-index", action="store_true",
+                   help="sandboxes name the model by a digest computed ahead (vaccel digest --index, "
+                        "VACCEL_RPC_MODEL_DIGESTS) instead of reading and hashing it")
     p.add_argument("--agent-loads-first", action="store_true",
                    help="the agent loads its plugins before it listens (agents before the plugin gate, for "
                         "comparisons): its plugins phase is its listening")
@@ -542,7 +562,8 @@ def parse_args():
                           ("client", "bin/coldstart-client"), ("native", "bin/coldstart-native"),
                           ("baseline", "bin/coldstart-baseline"), ("attach_tool", "bin/coldstart-attach"),
                           ("guest_client", "guest/bin/coldstart-client"), ("guest_cache", "guest/vm/cache"),
-                          ("torch_plugin", "lib/libvaccel-torch.so"), ("rpc_plugin", "lib/libvaccel-rpc.so")):
+                          ("torch_plugin", "lib/libvaccel-torch.so"), ("rpc_plugin", "lib/libvaccel-rpc.so"),
+                          ("vaccel_cli", "bin/vaccel")):
         if getattr(args, tool) is None:
             setattr(args, tool, os.path.join(args.build, default))
     if args.smoke:

@@ -28,6 +28,13 @@ struct vaccel_session;
  */
 const char *vaccel_last_error(void);
 
+/**
+ * Forget this thread's last error message (vaccel_last_error() then gives
+ * ""), as setting errno to 0 before a call: a server that runs many
+ * clients' calls on one thread clears it before each.
+ */
+void vaccel_clear_last_error(void);
+
 /** Number of loaded plugins. */
 size_t vaccel_plugin_count(void);
 

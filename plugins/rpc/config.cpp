@@ -109,6 +109,17 @@ core::Result<Config> config_from_env()
 				       cfg.shm_threshold, 0, uint64_t{1} << 40);
 	cfg.reply_slots = env_number("VACCEL_RPC_REPLY_SLOTS", 1, 0, 1) != 0;
 	cfg.model_cache = env_number("VACCEL_RPC_MODEL_CACHE", 1, 0, 1) != 0;
+	if (const char *d = std::getenv("VACCEL_RPC_MODEL_DIGESTS");
+	    d != nullptr && *d != '\0') {
+		auto index = transport::DigestIndex::load(d);
+		if (!index)
+			return core::Status::error(
+			    index.status().code(),
+			    "VACCEL_RPC_MODEL_DIGESTS: %s",
+			    index.status().message().c_str());
+		cfg.model_digests = std::make_shared<transport::DigestIndex>(
+		    std::move(index.value()));
+	}
 	cfg.request_slots =
 	    env_number("VACCEL_RPC_REQUEST_SLOTS", 1, 0, 1) != 0;
 	cfg.poll = std::chrono::microseconds(

@@ -31,6 +31,12 @@
 //   VACCEL_RPC_REQUEST_SLOTS       0: requests always go on the socket;
 //       default 1: with reply slots, a request goes in the call's slot
 //       while the agent's reader watches the slots.
+//   VACCEL_RPC_MODEL_CACHE         0: models are always uploaded; default 1:
+//       a model is first asked for by its digest (the agent's model cache).
+//   VACCEL_RPC_MODEL_DIGESTS       an index of digests computed ahead
+//       (`vaccel digest --index FILE`, transport/digest_index.h): a model
+//       it lists, unchanged, is asked for without reading its files. A
+//       missing or malformed index fails init.
 //   VACCEL_RPC_TLS_CERT, VACCEL_RPC_TLS_KEY  the client certificate (PEM,
 //       chain allowed) and its key that the agent's TLS listener requires;
 //       its subject CN names the tenant on the agent.
@@ -44,6 +50,7 @@
 #pragma once
 
 #include "core/status.h"
+#include "transport/digest_index.h"
 #include "transport/tls.h"
 #include "transport/transport.h"
 
@@ -76,6 +83,8 @@ struct Config {
 	bool request_slots = true;
 	// Models are first asked for by digest (feature "model-cache").
 	bool model_cache = true;
+	// VACCEL_RPC_MODEL_DIGESTS, loaded (null: none).
+	std::shared_ptr<const transport::DigestIndex> model_digests;
 	std::chrono::microseconds poll = default_poll();
 	// VACCEL_RPC_TRACE: where each op's client-side timings go (empty:
 	// nowhere); see CallTrace.

@@ -184,33 +184,89 @@ Status describe_resource(const vaccel_resource *res,
 	return Status::ok();
 }
 
-// Asks the agent to register a model it already holds with the same files
-// (feature "model-cache"), instead of uploading @p req's blobs. The agent's
-// id of the model, or 0 when it has none (or takes no such question).
-Result<int64_t> register_cached(RpcPlugin &p, uint64_t generation,
-				const rpc::resource::RegisterRequest &req)
+// Asks the agent to register a model it already holds under @p digest
+// (feature "model-cache"), instead of uploading its files. The agent's id
+// of the model, or 0 when it has none (or takes no such question).
+Result<int64_t> ask_cached(RpcPlugin &p, uint64_t generation, int64_t session,
+			   const std::string &digest)
 {
-	if (req.resource_type() != rpc::resource::MODEL ||
-	    req.blobs_size() == 0)
-		return int64_t{0};
 	auto features = p.client.features(generation);
 	if (!features)
 		return features.status();
 	if (!features.value().model_cache)
 		return int64_t{0};
-	transport::ResourceDigest digest;
-	for (const auto &b : req.blobs())
-		digest.add(b.name(), b.data());
 	rpc::ext::CachedResource ask;
-	ask.set_session_id(req.session_id());
-	ask.set_resource_type(static_cast<uint32_t>(req.resource_type()));
-	ask.set_digest(digest.finish());
+	ask.set_session_id(session);
+	ask.set_resource_type(VACCEL_RESOURCE_MODEL);
+	ask.set_digest(digest);
 	rpc::resource::RegisterResponse resp;
 	VACCEL_RETURN_IF_ERROR(
 	    p.client.call({.method = "RegisterCachedResource",
 			   .generation = generation,
 			   .service = transport::kServiceData},
 			  ask, &resp));
+	return resp.resource_id();
+}
+
+// The digest of @p req's blobs, as the agent's cache keys models; "" for
+// what the cache does not hold.
+std::string digest_of(const rpc::resource::RegisterRequest &req)
+{
+	if (req.resource_type() != rpc::resource::MODEL ||
+	    req.blobs_size() == 0)
+		return {};
+	transport::ResourceDigest digest;
+	for (const auto &b : req.blobs())
+		digest.add(b.name(), b.data());
+	return digest.finish();
+}
+
+// The digest VACCEL_RPC_MODEL_DIGESTS gives a model of files, found
+// without reading them; "" when the index has none for them as they are.
+std::string indexed_digest(const RpcPlugin &p, const vaccel_resource *res)
+{
+	const auto &index = p.client.config().model_digests;
+	if (!index || res->type != VACCEL_RESOURCE_MODEL ||
+	    res->path_type == VACCEL_PATH_REMOTE_FILE || res->nr_blobs == 0)
+		return {};
+	std::vector<std::string> paths;
+	for (size_t i = 0; i < res->nr_blobs; ++i) {
+		const vaccel_blob *b = res->blobs[i];
+		if (b == nullptr || b->path == nullptr)
+			return {}; // a buffer: only its bytes name it
+		paths.emplace_back(b->path);
+	}
+	return index->find(paths);
+}
+
+// Registers @p res anew on the agent: by digest when the agent's model
+// cache has it (from the index without reading the files, else from the
+// files read), else by uploading its files. The agent's id of it.
+Result<int64_t> register_new(RpcPlugin &p, const vaccel_resource *res,
+			     rpc::resource::RegisterRequest &req,
+			     uint64_t generation)
+{
+	const bool ask = p.client.config().model_cache;
+	const std::string indexed = ask ? indexed_digest(p, res) : "";
+	if (!indexed.empty()) {
+		auto id = ask_cached(p, generation, req.session_id(), indexed);
+		if (!id || id.value() != 0)
+			return id;
+	}
+	VACCEL_RETURN_IF_ERROR(
+	    describe_resource(res, &req, p.client.config().max_message));
+	if (ask && indexed.empty()) {
+		if (const std::string d = digest_of(req); !d.empty()) {
+			auto id =
+			    ask_cached(p, generation, req.session_id(), d);
+			if (!id || id.value() != 0)
+				return id;
+		}
+	}
+	rpc::resource::RegisterResponse resp;
+	VACCEL_RETURN_IF_ERROR(p.client.call(
+	    {.method = "RegisterResource", .generation = generation}, req,
+	    &resp));
 	return resp.resource_id();
 }
 
@@ -233,31 +289,23 @@ int resource_register(vaccel_resource *res, vaccel_session *sess)
 		const bool exists =
 		    res->remote_id != 0 &&
 		    priv_to_generation(res->plugin_priv) == remote->generation;
+		int64_t id = 0;
 		if (exists) {
 			req.set_resource_id(res->remote_id);
-		} else {
-			Status st = describe_resource(
-			    res, &req, p.client.config().max_message);
-			if (!st)
-				return fail("resource register", st);
-		}
-		int64_t id = 0;
-		if (!exists) {
-			auto cached =
-			    register_cached(p, remote->generation, req);
-			if (!cached)
-				return cached.status().code();
-			id = cached.value();
-		}
-		if (id == 0) {
 			rpc::resource::RegisterResponse resp;
 			Status st =
 			    p.client.call({.method = "RegisterResource",
 					   .generation = remote->generation},
 					  req, &resp);
 			if (!st)
-				return st.code();
+				return fail("resource register", st);
 			id = resp.resource_id();
+		} else {
+			auto made =
+			    register_new(p, res, req, remote->generation);
+			if (!made)
+				return fail("resource register", made.status());
+			id = made.value();
 		}
 		res->remote_id = id;
 		res->plugin_priv = generation_to_priv(remote->generation);

@@ -299,4 +299,9 @@ const char *vaccel_last_error(void)
 	return vaccel::capi::last_error();
 }
 
+void vaccel_clear_last_error(void)
+{
+	vaccel::capi::clear_last_error();
+}
+
 } // extern "C"

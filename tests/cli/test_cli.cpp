@@ -214,7 +214,8 @@ TEST(Cli, HelpListsSubcommandsAndExitCodes)
 		EXPECT_NE(r.out.find(s), std::string::npos) << s;
 	// Every subcommand, `agent` included (it is parsed apart).
 	EXPECT_EQ(listed_subcommands(r.out),
-		  (std::vector<std::string>{"info", "run", "agent", "bench"}))
+		  (std::vector<std::string>{"info", "run", "agent", "bench",
+					    "digest"}))
 	    << r.out;
 	const std::vector<std::string> ops = {"noop", "classify", "sgemm",
 					      "exec", "torch"};
@@ -263,6 +264,45 @@ TEST(Cli, UsageErrorsExitWith2)
 }
 
 // ---- info ----------------------------------------------------------------
+
+// `vaccel digest`: the key the agent's model cache knows a model by, the
+// same as `vaccel-agent --digest` computes; --index writes an index the rpc
+// plugin reads, one entry per model, a model digested again replacing its
+// entry.
+TEST(Cli, DigestPrintsTheCacheKeyAndWritesTheIndex)
+{
+	TempDir dir;
+	const std::string a = dir.file("a.pt"), b = dir.file("b.pt");
+	std::ofstream(a) << "model a";
+	std::ofstream(b) << "model b";
+	Result agent = run({"agent", "--digest", a});
+	ASSERT_EQ(agent.rc, 0) << describe(agent);
+	const std::string want = agent.out.substr(0, 64);
+
+	Result r = run({"digest", a});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	EXPECT_EQ(r.out, want + "  " + a + "\n");
+
+	const std::string index = dir.file("models.digests");
+	ASSERT_EQ(run({"digest", "--index", index, a}).rc, 0);
+	ASSERT_EQ(run({"digest", "--index", index, b, a}).rc, 0);
+	const std::string text = slurp(index);
+	EXPECT_EQ(text.rfind("vaccel-digests 1\n", 0), 0U) << text;
+	size_t entries = 0;
+	// After the header line, which ends the same way.
+	for (size_t at = text.find(" 1\n", 17); at != std::string::npos;
+	     at = text.find(" 1\n", at + 1))
+		++entries;
+	EXPECT_EQ(entries, 2U) << text; // a once, b once
+	EXPECT_NE(text.find(want + " 1\n"), std::string::npos) << text;
+	EXPECT_NE(text.find(" " + a + "\n"), std::string::npos) << text;
+
+	r = run({"digest", dir.file("none.pt")});
+	EXPECT_EQ(r.rc, 3) << describe(r);
+	EXPECT_NE(r.err.find("none.pt"), std::string::npos) << describe(r);
+	r = run({"digest"});
+	EXPECT_EQ(r.rc, 2) << describe(r);
+}
 
 TEST(Cli, InfoJsonDescribesRuntimeAndPlugins)
 {

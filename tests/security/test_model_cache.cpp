@@ -8,6 +8,8 @@
 // model" line).
 #include "agent_process.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -396,6 +398,80 @@ TEST_F(ModelCacheTest, NoCacheWhenTheOperatorSaysSo)
 			      m + "/fashion_mnist.pt"},
 			     TEST_TORCH_PLUGIN);
 	EXPECT_FALSE(refused.start());
+}
+
+// A model listed in a digest index (vaccel digest --index, built with the
+// function's image) is asked for by its digest without the sandbox reading
+// its files: shown by a file changed behind the index's back with its size
+// and modification time kept, which the next sandbox does not notice (the
+// agent serves the cached copy). Once the modification time differs, the
+// entry is stale: the files are read and hashed again, the change is seen,
+// and the model uploaded.
+TEST_F(ModelCacheTest, AnIndexedDigestNamesTheModelWithoutReadingIt)
+{
+	ASSERT_NO_FATAL_FAILURE(start());
+	const std::string a = attach("a");
+	const std::string model = model_dir(1);
+	const Labels want = native(model);
+	const std::string index = dir_.file("models.digests");
+	auto [code, text] =
+	    run({TEST_VACCEL_CLI, "digest", "--index", index, model}, {});
+	ASSERT_EQ(code, 0) << text;
+	const std::vector<std::string> env = {"VACCEL_RPC_MODEL_DIGESTS=" +
+					      index};
+
+	EXPECT_EQ(classify(a, model, env), want); // a miss: uploaded
+	auto s = stats();
+	EXPECT_EQ(s.cache_misses(), 1U); // asked once, by the index's digest
+	EXPECT_EQ(s.model_uploads(), 1U);
+
+	// Same size, same modification time, other bytes (a comment).
+	const std::string cfg = model + "/model.cfg";
+	struct stat before {
+	};
+	ASSERT_EQ(::stat(cfg.c_str(), &before), 0);
+	std::string bytes = slurp(cfg);
+	bytes[bytes.size() - 2] = bytes[bytes.size() - 2] == '1' ? '9' : '1';
+	write_text(cfg, bytes);
+	const timespec times[2] = {before.st_atim, before.st_mtim};
+	ASSERT_EQ(::utimensat(AT_FDCWD, cfg.c_str(), times, 0), 0);
+
+	EXPECT_EQ(classify(a, model, env), want);
+	s = stats();
+	EXPECT_EQ(s.cache_hits(), 1U);
+	EXPECT_EQ(s.model_uploads(), 1U); // the files were not read
+
+	// A new modification time: the entry no longer holds.
+	const timespec later[2] = {before.st_atim,
+				   {before.st_mtim.tv_sec + 10, 0}};
+	ASSERT_EQ(::utimensat(AT_FDCWD, cfg.c_str(), later, 0), 0);
+	EXPECT_EQ(classify(a, model, env), want);
+	s = stats();
+	EXPECT_EQ(s.cache_hits(), 1U);
+	EXPECT_EQ(s.model_uploads(), 2U); // read, hashed, seen as new
+	EXPECT_EQ(loads(), 2U);
+}
+
+// A function pointed at an index it cannot use does not start: a typo must
+// not silently cost every sandbox the hashing the index was for.
+TEST_F(ModelCacheTest, AMalformedIndexStopsTheFunction)
+{
+	ASSERT_NO_FATAL_FAILURE(start());
+	const std::string a = attach("a");
+	const std::string index = dir_.file("bad.digests");
+	write_text(index, "vaccel-digests 1\nnot a digest\n");
+	for (const std::string &path : {index, dir_.file("none.digests")}) {
+		auto [code, text] =
+		    run({TEST_CLASSIFY_BIN, model_dir(1), TEST_IMAGES_DIR},
+			{"VACCEL_PLUGINS=" TEST_RPC_PLUGIN,
+			 "VACCEL_RPC_ADDRESS=" + a,
+			 "VACCEL_RPC_MODEL_DIGESTS=" + path});
+		EXPECT_NE(code, 0) << text;
+		EXPECT_NE(text.find("VACCEL_RPC_MODEL_DIGESTS"),
+			  std::string::npos)
+		    << text;
+		std::filesystem::remove_all(dir_.file("model1"));
+	}
 }
 
 } // namespace

@@ -181,6 +181,8 @@ struct BenchOptions {
 int cmd_bench(const OpOptions &o, uint32_t hint, const BenchOptions &b,
 	      const GlobalOptions &g);
 int cmd_agent(const std::vector<std::string> &args);
+// Prints each model's digest; with @p index, also writes them there.
+int cmd_digest(const std::vector<std::string> &paths, const std::string &index);
 
 // "VACCEL_OP_IMAGE_CLASSIFY" -> "image_classify".
 std::string op_name(vaccel_op_type_t op);

@@ -375,6 +375,18 @@ int run_main(int argc, char **argv)
 		     "is a terminal and the run is long)");
 	add_op_commands(bn, op);
 
+	std::vector<std::string> digest_paths;
+	std::string digest_index;
+	auto *dg = app.add_subcommand(
+	    "digest", "The digest the agent's model cache knows each model "
+		      "(file or model directory) by; --index also writes it "
+		      "for VACCEL_RPC_MODEL_DIGESTS");
+	dg->add_option("paths", digest_paths, "Models, one resource each")
+	    ->required();
+	dg->add_option("--index", digest_index,
+		       "Add the digests to this index file (entries for "
+		       "other models are kept)");
+
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
@@ -388,6 +400,8 @@ int run_main(int argc, char **argv)
 	setup_runtime(g);
 	if (info->parsed())
 		return cmd_info(info_json, g.remote);
+	if (dg->parsed())
+		return cmd_digest(digest_paths, digest_index);
 	if (run->parsed())
 		return cmd_run(op, hint, run_json);
 	return cmd_bench(op, hint, bench, g);
