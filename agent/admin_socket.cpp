@@ -22,8 +22,8 @@ namespace
 {
 
 using namespace std::chrono_literals;
-constexpr int kIdleMs = 30000;           // an admin connection's silence
 constexpr uint32_t kMaxFrame = 1u << 20; // attach requests are small
+constexpr size_t kMaxConnections = 64;   // launchers' connections at once
 
 bool trusted_peer(int fd, std::string *who)
 {
@@ -75,52 +75,68 @@ void AdminSocket::stop()
 	::close(std::exchange(wake_fd_, -1));
 }
 
-bool AdminSocket::wait_readable(int fd)
-{
-	pollfd p[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-	for (;;) {
-		const int n = ::poll(p, 2, kIdleMs);
-		if (n < 0 && errno == EINTR)
-			continue;
-		return n > 0 && p[1].revents == 0 && !stopping_;
-	}
-}
-
 void AdminSocket::loop()
 {
+	std::vector<transport::Stream> conns;
+	std::vector<pollfd> p;
 	while (!stopping_) {
-		if (!wait_readable(listener_.fd()))
+		p.assign({{listener_.fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}});
+		for (const auto &c : conns)
+			p.push_back({c.fd(), POLLIN, 0});
+		if (::poll(p.data(), p.size(), -1) < 0) {
+			if (errno != EINTR)
+				std::this_thread::sleep_for(100ms);
 			continue;
-		auto s = listener_.accept();
-		if (!s)
-			continue;
-		std::string who;
-		if (!trusted_peer(s->fd(), &who)) {
-			audit::event("admin-refused",
-				     who.empty() ? "unknown peer" : who);
-			continue; // closing the stream tells the peer
 		}
-		serve(std::move(s.value()));
+		if (p[1].revents != 0 || stopping_)
+			break;
+		// Connections first: p[i + 2] is conns[i] until one goes.
+		for (size_t i = conns.size(); i-- > 0;)
+			if (p[i + 2].revents != 0 && !serve_one(conns[i]))
+				conns.erase(conns.begin() +
+					    static_cast<std::ptrdiff_t>(i));
+		if ((p[0].revents & POLLIN) != 0)
+			accept_one(conns);
 	}
 }
 
-void AdminSocket::serve(transport::Stream stream)
+void AdminSocket::accept_one(std::vector<transport::Stream> &conns)
 {
-	// A launcher writes its request right after connecting: the first
-	// frame is read at once (read_frame waits for it if need be), not
-	// after one more wake-up from poll().
-	for (bool first = true; first || wait_readable(stream.fd());
-	     first = false) {
-		auto f = transport::read_frame(stream, kMaxFrame,
-					       transport::deadline_in(5000ms),
-					       /*accept_fds=*/true);
-		if (!f || f->header.type != transport::MsgType::Request)
-			return;
-		transport::Frame reply = handle(f.value());
-		if (!transport::write_frame(stream, reply.header, reply.payload,
-					    transport::deadline_in(5000ms)))
-			return;
+	auto s = listener_.accept();
+	if (!s)
+		return;
+	std::string who;
+	if (!trusted_peer(s->fd(), &who)) {
+		audit::event("admin-refused",
+			     who.empty() ? "unknown peer" : who);
+		return; // closing the stream tells the peer
 	}
+	if (conns.size() >= kMaxConnections) {
+		audit::event("admin-refused",
+			     who + ": " + std::to_string(kMaxConnections) +
+				 " launcher connections are open");
+		return;
+	}
+	// A launcher writes its request right after connecting: if it is
+	// there, it is answered now rather than after one more poll().
+	char byte = 0;
+	if (::recv(s->fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 1 &&
+	    !serve_one(s.value()))
+		return;
+	conns.push_back(std::move(s.value()));
+}
+
+bool AdminSocket::serve_one(transport::Stream &stream)
+{
+	auto f = transport::read_frame(stream, kMaxFrame,
+				       transport::deadline_in(5000ms),
+				       /*accept_fds=*/true);
+	if (!f || f->header.type != transport::MsgType::Request)
+		return false;
+	transport::Frame reply = handle(f.value());
+	return transport::write_frame(stream, reply.header, reply.payload,
+				      transport::deadline_in(5000ms))
+	    .is_ok();
 }
 
 transport::Frame AdminSocket::handle(transport::Frame &request)

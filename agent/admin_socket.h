@@ -4,8 +4,10 @@
 // only peers running as the agent's own user or root are served (checked
 // with SO_PEERCRED on every connection), whatever the policy says of
 // tenants. Requests are ttrpc frames of service vaccel.ext.Launcher, served
-// one connection at a time on one thread: launchers are few and trusted,
-// and a launcher's call must not wait behind tenants' work.
+// one at a time on one thread, which watches every launcher's connection:
+// launchers are few and trusted, a long-running launcher keeps its
+// connection open for all its sandboxes (an attach is then one round
+// trip), and a launcher's call must not wait behind tenants' work.
 #pragma once
 
 #include "launcher.h"
@@ -15,6 +17,7 @@
 
 #include <atomic>
 #include <thread>
+#include <vector>
 
 namespace vaccel::agent
 {
@@ -39,10 +42,11 @@ public:
 
 private:
 	void loop();
-	void serve(transport::Stream stream);
-	// Waits until @p fd is readable or stop() is called; false on stop
-	// or after the idle limit.
-	bool wait_readable(int fd);
+	// A new connection from the listener, kept if its peer is trusted.
+	void accept_one(std::vector<transport::Stream> &conns);
+	// Reads one request of @p stream and answers it; false when the
+	// connection is done (closed, malformed, or too slow).
+	bool serve_one(transport::Stream &stream);
 	transport::Frame handle(transport::Frame &request);
 	RpcStatus dispatch(transport::Frame &request,
 			   rpc::ttrpc::Response *resp);

@@ -8,26 +8,52 @@ namespace vaccel::transport
 
 Result<std::string> unary_call(const Address &address, const UnaryCall &call)
 {
-	auto s = connect(address, call.connect_timeout);
+	auto c = UnaryClient::connect(address, call.connect_timeout);
+	if (!c)
+		return c.status();
+	return c->call(call);
+}
+
+Result<UnaryClient> UnaryClient::connect(const Address &address,
+					 std::chrono::milliseconds timeout)
+{
+	auto s = transport::connect(address, timeout);
 	if (!s)
 		return s.status();
+	return UnaryClient(std::move(s.value()));
+}
+
+Result<std::string> UnaryClient::call(const UnaryCall &call)
+{
+	if (!stream_.valid())
+		return Status(VACCEL_EIO, "the connection failed earlier");
+	auto reply = exchange(call);
+	if (!reply && reply.status().code() == VACCEL_EIO)
+		stream_.close(); // what is left on it cannot be trusted
+	return reply;
+}
+
+Result<std::string> UnaryClient::exchange(const UnaryCall &call)
+{
+	Stream *s = &stream_;
 	rpc::ttrpc::Request req;
 	req.set_service(std::string(call.service));
 	req.set_method(std::string(call.method));
 	req.set_payload(std::string(call.payload));
 	const std::string bytes = req.SerializeAsString();
 	FrameHeader h;
-	h.stream_id = 1;
+	h.stream_id = next_id_;
+	next_id_ += 2; // a client's ids are odd and only grow
 	h.type = MsgType::Request;
 	Status st = write_frame(
-	    s.value(), h,
+	    *s, h,
 	    std::span(reinterpret_cast<const uint8_t *>(bytes.data()),
 		      bytes.size()),
 	    deadline_in(call.connect_timeout), call.fds);
 	if (!st)
 		return st;
-	auto f = read_frame(s.value(), kDefaultMaxFrame,
-			    deadline_in(call.reply_timeout));
+	auto f =
+	    read_frame(*s, kDefaultMaxFrame, deadline_in(call.reply_timeout));
 	if (!f)
 		return f.status();
 	rpc::ttrpc::Response resp;

@@ -24,6 +24,26 @@ struct UnaryCall {
 	std::chrono::milliseconds reply_timeout{15000};
 };
 
+// Calls one after another on one connection kept open: a launcher that
+// attaches many sandboxes pays for connecting once. Not thread-safe.
+class UnaryClient
+{
+public:
+	// @p timeout: for connecting (UnaryCall::connect_timeout is unused).
+	static Result<UnaryClient> connect(const Address &address,
+					   std::chrono::milliseconds timeout);
+	// As unary_call(). After an error of the exchange itself (VACCEL_EIO)
+	// the connection is closed and every later call fails: connect again.
+	Result<std::string> call(const UnaryCall &call);
+
+private:
+	explicit UnaryClient(Stream s) : stream_(std::move(s)) {}
+	Result<std::string> exchange(const UnaryCall &call);
+
+	Stream stream_;
+	uint32_t next_id_ = 1;
+};
+
 // Connects to @p address, sends @p call and returns the reply's payload.
 // Errors: VACCEL_EIO (cannot connect or exchange; Cause::TimedOut when a
 // timeout fired), VACCEL_ENOTSUP (the peer does not know the method: an

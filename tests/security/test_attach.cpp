@@ -127,6 +127,33 @@ TEST_F(Attach, SandboxIsItsTenantUnderItsPolicy)
 	EXPECT_NE(log.find("\"audit\":\"detach\""), std::string::npos) << log;
 }
 
+// Long-running launchers keep their admin connections open: each is served
+// while another stays open and idle (one launcher must not hold the socket
+// for the others), and several calls go on one connection.
+TEST_F(Attach, LaunchersConnectionsAreServedSideBySide)
+{
+	ASSERT_EQ(launcher("Detach", "", {}).code, RpcCode::NotFound);
+	Client second(
+	    tr::parse_address("unix://" + dir_.file("admin.sock")).value());
+	ASSERT_TRUE(second.connected());
+	for (int i = 0; i < 3; ++i) {
+		rpc::ext::AttachRequest req;
+		req.set_address("unix://" +
+				dir_.file("s" + std::to_string(i) + ".sock"));
+		req.set_tenant("t" + std::to_string(i));
+		Reply r = second.raw(tr::kServiceLauncher, "Attach",
+				     req.SerializeAsString(), 2000ms);
+		ASSERT_EQ(r.code, RpcCode::Ok) << r.message;
+		rpc::ext::AttachResponse out;
+		out.ParseFromString(r.payload);
+		rpc::ext::DetachRequest d;
+		d.set_sandbox(out.sandbox());
+		// Detached on the first connection, still open.
+		EXPECT_EQ(launcher("Detach", d.SerializeAsString()).code,
+			  RpcCode::Ok);
+	}
+}
+
 TEST_F(Attach, HandedOverSocketAndSharedMemory)
 {
 	const std::string path = dir_.file("handed.sock");

@@ -2,43 +2,29 @@
 #include "attach.h"
 
 #include "rpc/ext.pb.h"
-#include "transport/transport.h"
-#include "transport/unary_call.h"
 
 #include <stdexcept>
-#include <vector>
 
 namespace vaccel::vm
 {
 
-namespace
-{
-
 namespace tr = vaccel::transport;
-
-// One Launcher call on the admin socket; its reply payload, or throws.
-std::string call(const std::string &admin, const char *method,
-		 const std::string &payload, std::vector<int> fds = {})
-{
-	auto a = tr::parse_address(admin);
-	if (!a)
-		throw std::runtime_error("--attach " + admin + ": " +
-					 a.status().message());
-	auto reply = tr::unary_call(a.value(), {.service = tr::kServiceLauncher,
-						.method = method,
-						.payload = payload,
-						.fds = fds});
-	if (!reply)
-		throw std::runtime_error("agent admin socket " + admin + ": " +
-					 reply.status().message());
-	return std::move(reply).value();
-}
-
-} // namespace
 
 Attachment::Attachment(std::string admin, const std::string &listen_address,
 		       const std::string &tenant, const std::string &policy)
     : admin_(std::move(admin))
+{
+	attach(bind_listener(listen_address), tenant, policy);
+}
+
+Attachment::Attachment(tr::UnaryClient &admin, tr::UniqueFd listener,
+		       const std::string &tenant, const std::string &policy)
+    : client_(&admin)
+{
+	attach(std::move(listener), tenant, policy);
+}
+
+tr::UniqueFd Attachment::bind_listener(const std::string &listen_address)
 {
 	auto a = tr::parse_address(listen_address);
 	if (!a)
@@ -47,15 +33,44 @@ Attachment::Attachment(std::string admin, const std::string &listen_address,
 	if (!l)
 		throw std::runtime_error("cannot bind the sandbox's socket: " +
 					 l.status().message());
-	tr::UniqueFd fd = l->release();
+	return l->release();
+}
+
+void Attachment::attach(tr::UniqueFd listener, const std::string &tenant,
+			const std::string &policy)
+{
 	rpc::ext::AttachRequest req;
 	req.set_tenant(tenant);
 	req.set_policy(policy);
 	req.set_listen_fd(true);
 	rpc::ext::AttachResponse resp;
 	resp.ParseFromString(
-	    call(admin_, "Attach", req.SerializeAsString(), {fd.get()}));
+	    call("Attach", req.SerializeAsString(), {listener.get()}));
 	sandbox_ = resp.sandbox();
+}
+
+std::string Attachment::call(const char *method, const std::string &payload,
+			     std::vector<int> fds)
+{
+	const tr::UnaryCall c{.service = tr::kServiceLauncher,
+			      .method = method,
+			      .payload = payload,
+			      .fds = fds};
+	auto reply = [&]() -> tr::Result<std::string> {
+		if (client_ != nullptr)
+			return client_->call(c);
+		auto a = tr::parse_address(admin_);
+		if (!a)
+			throw std::runtime_error("--attach " + admin_ + ": " +
+						 a.status().message());
+		return tr::unary_call(a.value(), c);
+	}();
+	if (!reply)
+		throw std::runtime_error(
+		    "agent admin socket " +
+		    (client_ != nullptr ? std::string("connection") : admin_) +
+		    ": " + reply.status().message());
+	return std::move(reply).value();
 }
 
 Attachment::~Attachment()
@@ -63,7 +78,7 @@ Attachment::~Attachment()
 	rpc::ext::DetachRequest req;
 	req.set_sandbox(sandbox_);
 	try {
-		call(admin_, "Detach", req.SerializeAsString());
+		call("Detach", req.SerializeAsString());
 	} catch (const std::exception &) {
 		// The agent went away: nothing of the sandbox is left there.
 	}
