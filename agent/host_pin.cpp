@@ -71,19 +71,32 @@ bool HostMemoryPinner::context_active() noexcept
 	return false;
 }
 
+bool HostMemoryPinner::cuda_in_use_locked() noexcept
+{
+	if (cuda_seen_)
+		return true;
+	const auto now = std::chrono::steady_clock::now();
+	if (now < next_check_)
+		return false;
+	if (!resolve() || !context_active()) {
+		next_check_ = now + kRecheck;
+		return false;
+	}
+	cuda_seen_ = true;
+	return true;
+}
+
+bool HostMemoryPinner::cuda_in_use() noexcept
+{
+	std::lock_guard lock(mu_);
+	return cuda_in_use_locked();
+}
+
 HostMemoryPinner::Result HostMemoryPinner::pin(void *base, size_t size) noexcept
 {
 	std::lock_guard lock(mu_);
-	if (!cuda_seen_) {
-		const auto now = std::chrono::steady_clock::now();
-		if (now < next_check_)
-			return Result::NotNow;
-		if (!resolve() || !context_active()) {
-			next_check_ = now + kRecheck;
-			return Result::NotNow;
-		}
-		cuda_seen_ = true;
-	}
+	if (!cuda_in_use_locked())
+		return Result::NotNow;
 	if (register_(base, size, kRegisterPortable) != 0) {
 		// A failed runtime call is also left as the thread's last
 		// error, where the backend's next error check would find it

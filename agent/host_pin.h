@@ -14,8 +14,8 @@
 // a plugin already loaded (dlopen with RTLD_NOLOAD), and only used once a
 // CUDA context is active in this process (the driver's primary context
 // state), so an agent whose backends run on the CPU never creates one.
-// A region is registered once, the first time an op reads it, and
-// unregistered before it is unmapped.
+// A region is registered once, starting with the first op that reads it
+// (in the background: shm.h), and unregistered before it is unmapped.
 #pragma once
 
 #include <chrono>
@@ -49,11 +49,16 @@ public:
 	static constexpr std::chrono::milliseconds kRecheck{100};
 	// Undoes a successful pin().
 	void unpin(void *base) noexcept;
+	// Whether pin() would try now: a CUDA context is active (checked at
+	// most every kRecheck while there is none).
+	bool cuda_in_use() noexcept;
 
 	// Regions pinned so far and now (for stats and tests).
 	[[nodiscard]] size_t pinned_now() noexcept;
 
 private:
+	bool cuda_in_use_locked() noexcept;
+
 	using RegisterFn = int (*)(void *, size_t, unsigned int);
 	using UnregisterFn = int (*)(void *);
 	using LastErrorFn = int (*)();

@@ -15,10 +15,28 @@ namespace vaccel::agent
 
 ShmRegion::~ShmRegion()
 {
+	if (pinning_.joinable())
+		pinning_.join();
 	if (pin_.load() == Pin::Pinned)
 		pinner_->unpin(base_);
 	if (base_ != nullptr && size_ > 0)
 		::munmap(base_, size_);
+}
+
+void ShmRegion::pin_now() noexcept
+{
+	Pin p = Pin::Untried; // NotNow: asked again next time
+	switch (pinner_->pin(base_, size_)) {
+	case HostMemoryPinner::Result::Pinned:
+		p = Pin::Pinned;
+		break;
+	case HostMemoryPinner::Result::Refused:
+		p = Pin::Refused;
+		break;
+	case HostMemoryPinner::Result::NotNow:
+		break;
+	}
+	pin_.store(p, std::memory_order_release);
 }
 
 bool ShmRegion::prepare_for_devices() noexcept
@@ -26,24 +44,21 @@ bool ShmRegion::prepare_for_devices() noexcept
 	Pin p = pin_.load(std::memory_order_acquire);
 	if (p != Pin::Untried)
 		return p == Pin::Pinned;
-	if (pinner_ == nullptr)
+	if (pinner_ == nullptr || !pinner_->cuda_in_use())
 		return false;
 	std::lock_guard lock(pin_mu_);
-	p = pin_.load();
-	if (p == Pin::Untried) {
-		switch (pinner_->pin(base_, size_)) {
-		case HostMemoryPinner::Result::Pinned:
-			p = Pin::Pinned;
-			break;
-		case HostMemoryPinner::Result::Refused:
-			p = Pin::Refused;
-			break;
-		case HostMemoryPinner::Result::NotNow:
-			return false; // asked again next time
-		}
-		pin_.store(p, std::memory_order_release);
+	if (pin_.load() != Pin::Untried)
+		return pin_.load() == Pin::Pinned;
+	pin_.store(Pin::Pinning);
+	if (pinning_.joinable())
+		pinning_.join(); // an earlier try that found CUDA not ready
+	try {
+		pinning_ =
+		    ThreadCache::connections().run([this] { pin_now(); });
+	} catch (...) {
+		pin_now(); // no thread to be had: here, as before
 	}
-	return p == Pin::Pinned;
+	return pin_.load() == Pin::Pinned;
 }
 
 RpcStatus RegionTable::map(uint32_t id, transport::UniqueFd fd, uint64_t size)

@@ -15,6 +15,7 @@
 
 #include "host_pin.h"
 #include "rpc_status.h"
+#include "thread_cache.h"
 
 #include "transport/transport.h"
 
@@ -54,19 +55,26 @@ public:
 	}
 
 	// Before an op that may copy from the region to a GPU: page-locks it
-	// (host_pin.h) if this agent pins and CUDA is in use. Once pinned or
-	// refused, later calls return at once; while CUDA is not in use yet,
-	// the pinner rate-limits the asking. True when page-locked.
+	// (host_pin.h) if this agent pins and CUDA is in use. Page-locking
+	// takes milliseconds for a large region, so it runs on a thread of
+	// its own while this op (a new sandbox's first) copies from pageable
+	// memory as before; the ops after it find the region locked. Once
+	// pinned or refused, later calls return at once; while CUDA is not in
+	// use yet, the pinner rate-limits the asking. True when page-locked.
 	bool prepare_for_devices() noexcept;
 
 private:
-	enum class Pin : uint8_t { Untried, Pinned, Refused };
+	enum class Pin : uint8_t { Untried, Pinning, Pinned, Refused };
+
+	// Page-locks the region now and records how that went.
+	void pin_now() noexcept;
 
 	void *base_;
 	size_t size_;
 	HostMemoryPinner *pinner_;
 	std::atomic<Pin> pin_{Pin::Untried};
 	std::mutex pin_mu_;
+	PooledThread pinning_; // guarded by pin_mu_; joined before unmapping
 };
 
 struct RegionLimits {

@@ -199,7 +199,7 @@ def start_agent(args, work, sock, extra=()):
     env["VACCEL_PLUGINS"] = args.torch_plugin
     env["VACCEL_LOG_LEVEL"] = "3"  # its "plugins loaded" line
     return Watched([args.agent, "-a", "unix://" + sock, "--policy", policy_file(args, work),
-                    "--audit-log", os.path.join(work, "audit.log")] + list(extra), env)
+                    "--audit-log", os.path.join(work, "audit.log")] + list(extra) + args.agent_arg, env)
 
 
 def plugins_loaded(args, agent, t_listen, timeout):
@@ -580,6 +580,8 @@ def parse_args():
     p.add_argument("--no-model-cache", action="store_true",
                    help="agents keep no models ([agent] model_cache_bytes = 0): every session uploads and loads "
                         "(the cache's comparison)")
+    p.add_argument("--agent-arg", action="append", default=[],
+                   help="one more argument for every agent the run starts (repeat it for more)")
     p.add_argument("--digest-index", action="store_true",
                    help="sandboxes name the model by a digest computed ahead (vaccel digest --index, "
                         "VACCEL_RPC_MODEL_DIGESTS) instead of reading and hashing it")

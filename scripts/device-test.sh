@@ -539,7 +539,7 @@ coldstart_step() {
 		{ tail -20 "$tmp/coldstart.cfg.log"; return 1; }
 	cmake --build "$tmp/coldstart" >"$tmp/coldstart.build.log" 2>&1 ||
 		{ tail -30 "$tmp/coldstart.build.log"; return 1; }
-	local cases=proc attach=()
+	local cases=proc attach=() extra=()
 	if [ -x "$DEVKIT/bin/coldstart-attach" ]; then
 		cases=proc,proc-attach
 		attach=(--attach-tool "$DEVKIT/bin/coldstart-attach")
@@ -551,6 +551,9 @@ coldstart_step() {
 		--client "$tmp/coldstart/coldstart-client" --native "$tmp/coldstart/coldstart-native"
 		--baseline "$tmp/coldstart/coldstart-baseline" --torch-plugin "$plugin"
 		--rpc-plugin "$DEVKIT/lib/libvaccel-rpc.so" "${attach[@]}")
+	# BENCH_COLDSTART_ARGS: more arguments for every run (e.g. --agent-arg=--no-pin-shm).
+	read -r -a extra <<<"${BENCH_COLDSTART_ARGS:-}"
+	args+=("${extra[@]}")
 	timeout "${TEST_TIMEOUT:-600}" python3 "$ROOT/scripts/bench_coldstart.py" \
 		--cases "$cases" "${args[@]}" 2>&1 | tee "${OUTDIR:-$tmp}/bench_coldstart.txt"
 	local rc=${PIPESTATUS[0]}
