@@ -46,19 +46,25 @@ bool ShmRegion::prepare_for_devices() noexcept
 		return p == Pin::Pinned;
 	if (pinner_ == nullptr || !pinner_->cuda_in_use())
 		return false;
+	p = Pin::Untried;
+	pin_.compare_exchange_strong(p, Pin::Wanted);
+	return false;
+}
+
+void ShmRegion::pin_after_op() noexcept
+{
+	Pin p = Pin::Wanted;
+	if (!pin_.compare_exchange_strong(p, Pin::Pinning))
+		return;
 	std::lock_guard lock(pin_mu_);
-	if (pin_.load() != Pin::Untried)
-		return pin_.load() == Pin::Pinned;
-	pin_.store(Pin::Pinning);
 	if (pinning_.joinable())
 		pinning_.join(); // an earlier try that found CUDA not ready
 	try {
 		pinning_ =
 		    ThreadCache::connections().run([this] { pin_now(); });
 	} catch (...) {
-		pin_now(); // no thread to be had: here, as before
+		pin_now(); // no thread to be had: here
 	}
-	return pin_.load() == Pin::Pinned;
 }
 
 RpcStatus RegionTable::map(uint32_t id, transport::UniqueFd fd, uint64_t size)

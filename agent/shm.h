@@ -54,17 +54,21 @@ public:
 		return offset <= size_ && len <= size_ - offset;
 	}
 
-	// Before an op that may copy from the region to a GPU: page-locks it
-	// (host_pin.h) if this agent pins and CUDA is in use. Page-locking
-	// takes milliseconds for a large region, so it runs on a thread of
-	// its own while this op (a new sandbox's first) copies from pageable
-	// memory as before; the ops after it find the region locked. Once
-	// pinned or refused, later calls return at once; while CUDA is not in
-	// use yet, the pinner rate-limits the asking. True when page-locked.
+	// Before an op that may copy from the region to a GPU: true when the
+	// region is page-locked (host_pin.h). The first time, if this agent
+	// pins and CUDA is in use, asks for the region to be locked once the
+	// op is done (pin_after_op()): locking takes milliseconds and the
+	// driver's lock, which would hold up the op's own copies, so a new
+	// sandbox's first op copies from pageable memory as before and the
+	// ops after it find the region locked. While CUDA is not in use yet,
+	// the pinner rate-limits the asking.
 	bool prepare_for_devices() noexcept;
+	// After the op: starts locking the region on a thread of its own if
+	// prepare_for_devices() asked for it.
+	void pin_after_op() noexcept;
 
 private:
-	enum class Pin : uint8_t { Untried, Pinning, Pinned, Refused };
+	enum class Pin : uint8_t { Untried, Wanted, Pinning, Pinned, Refused };
 
 	// Page-locks the region now and records how that went.
 	void pin_now() noexcept;

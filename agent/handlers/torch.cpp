@@ -266,7 +266,10 @@ RpcStatus torch_model_run_shm(Context &ctx, std::span<const uint8_t> request,
 			ctx.call.sample->add_bytes(
 			    metrics::Path::Shm, metrics::Direction::In, d.size);
 	}
-	return run_model(ctx, run, response, &external);
+	RpcStatus st = run_model(ctx, run, response, &external);
+	for (const auto &region : held)
+		region->pin_after_op();
+	return st;
 }
 
 } // namespace vaccel::agent::handlers
