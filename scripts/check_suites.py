@@ -47,6 +47,7 @@ EXPECTED = {
 EXPECTED_TESTS = {
     "vm_guest_image": "QEMU guests (qemu-system-x86, busybox-static, the static guest build)",
     "main_job": "the main job (the torch and opencv plugins and QEMU)",
+    "abi_headers_parse": "the headers through pycparser/cffi (python3-pycparser, python3-cffi)",
 }
 
 # Skips this machine cannot avoid: test name pattern -> why.
