@@ -40,6 +40,7 @@ EXPECTED = {
     "deploy": "systemd unit and Kubernetes manifests",
     "main": "the main job (scripts/main_job.py)",
     "coldstart": "the cold-start benchmark's smoke run (the torch plugin, libtorch)",
+    "parity": "upstream vAccel's observable behaviour (tests/unit/test_parity.cpp)",
 }
 
 # Single tests whose absence a label count would not show (the vm label

@@ -171,8 +171,10 @@ int vaccel_config_release(struct vaccel_config *config)
 		return VACCEL_EINVAL;
 	free(config->plugins);
 	free(config->log_file);
-	config->plugins = nullptr;
-	config->log_file = nullptr;
+	// Back to the defaults, as upstream does: a released config reused
+	// without init must not carry the old level or flags.
+	*config = {};
+	config->log_level = VACCEL_LOG_ERROR;
 	return VACCEL_OK;
 }
 

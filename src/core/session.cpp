@@ -22,6 +22,23 @@ int call_hook(int (*hook)(vaccel_session *, uint32_t), vaccel_session *s,
 	return hook != nullptr ? hook(s, flags) : VACCEL_OK;
 }
 
+// Unregisters every resource of @p sess, the transport hooks included.
+Status unregister_all(vaccel_session *sess)
+{
+	std::vector<vaccel_resource *> resources;
+	{
+		std::lock_guard lock(sess->state->mu);
+		resources = sess->state->resources;
+	}
+	for (vaccel_resource *r : resources) {
+		Status st = resource_unregister(r, sess);
+		// EPERM: another thread unregistered it meanwhile.
+		if (!st.is_ok() && st.code() != VACCEL_EPERM)
+			return st;
+	}
+	return Status::ok();
+}
+
 } // namespace
 
 const DispatchTable *session_refresh_table(vaccel_session *sess) noexcept
@@ -100,15 +117,9 @@ Status session_release(vaccel_session *sess)
 		return Status(VACCEL_EINVAL,
 			      "session is NULL or not initialized");
 	vaccel_session_state *st = sess->state;
-	{
-		std::lock_guard lock(st->mu);
-		if (!st->resources.empty())
-			return Status::error(
-			    VACCEL_EBUSY,
-			    "session %lld still has %zu registered resources",
-			    static_cast<long long>(sess->id),
-			    st->resources.size());
-	}
+	// As upstream: resources still registered are unregistered first
+	// (upstream's Python bindings clean up in that order).
+	VACCEL_RETURN_IF_ERROR(unregister_all(sess));
 	if (st->hooks != nullptr &&
 	    st->hooks->desc->info->session_release != nullptr) {
 		int rc = st->hooks->desc->info->session_release(sess);

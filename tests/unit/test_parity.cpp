@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+// Behaviour a program can see, as upstream vAccel has it (issue 19): error
+// codes, blob and config semantics, the string helper, re-bootstrap,
+// releasing objects still in use, ids after clean-up, the version.
+#include "test_util.h"
+
+#include <cstring>
+#include <string>
+
+using namespace vaccel_test;
+
+namespace
+{
+
+class Parity : public RuntimeTest
+{
+protected:
+	void make_resource(vaccel_resource *res)
+	{
+		const char bytes[] = "0123456789";
+		ASSERT_EQ(vaccel_resource_init_from_buf(
+			      res, bytes, sizeof(bytes), VACCEL_RESOURCE_DATA,
+			      "r.bin", true),
+			  VACCEL_OK);
+	}
+};
+
+TEST_F(Parity, MissingModelPathIsEinval)
+{
+	vaccel_resource res{};
+	const std::string missing = tmp_.file("no-model.pt");
+	EXPECT_EQ(
+	    vaccel_resource_init(&res, missing.c_str(), VACCEL_RESOURCE_MODEL),
+	    VACCEL_EINVAL);
+	EXPECT_EQ(res.id, 0);
+	vaccel_blob blob{};
+	EXPECT_EQ(vaccel_blob_init(&blob, missing.c_str()), VACCEL_EINVAL);
+}
+
+TEST_F(Parity, BlobPersistWithoutADirectoryIsEnoent)
+{
+	const uint8_t bytes[] = {1, 2, 3};
+	vaccel_blob b{};
+	ASSERT_EQ(vaccel_blob_init_from_buf(&b, bytes, sizeof(bytes), true,
+					    "b.bin", nullptr, false),
+		  VACCEL_OK);
+	EXPECT_EQ(vaccel_blob_persist(&b, nullptr, "b.bin", false),
+		  VACCEL_ENOENT);
+	EXPECT_EQ(
+	    vaccel_blob_persist(&b, tmp_.file("nope").c_str(), "b.bin", false),
+	    VACCEL_ENOENT);
+	EXPECT_EQ(b.type, VACCEL_BLOB_BUFFER); // untouched
+	EXPECT_EQ(vaccel_blob_release(&b), VACCEL_OK);
+}
+
+TEST_F(Parity, ReadBlobDoesNotOwnItsData)
+{
+	const std::string path = tmp_.write("m.bin", "model bytes");
+	vaccel_blob b{};
+	ASSERT_EQ(vaccel_blob_init(&b, path.c_str()), VACCEL_OK);
+	EXPECT_FALSE(b.data_owned);
+	ASSERT_EQ(vaccel_blob_read(&b), VACCEL_OK);
+	EXPECT_EQ(b.type, VACCEL_BLOB_MAPPED);
+	EXPECT_FALSE(b.data_owned);
+	ASSERT_NE(b.data, nullptr);
+	EXPECT_EQ(std::memcmp(b.data, "model bytes", 11), 0);
+	EXPECT_EQ(vaccel_blob_release(&b), VACCEL_OK);
+	EXPECT_EQ(b.data, nullptr);
+	EXPECT_EQ(read_text(path), "model bytes"); // not the blob's file
+}
+
+TEST_F(Parity, ConfigReleaseResetsEveryField)
+{
+	struct vaccel_config c {
+	};
+	ASSERT_EQ(vaccel_config_init(&c, "noop", VACCEL_LOG_DEBUG, "x.log",
+				     true, true),
+		  VACCEL_OK);
+	ASSERT_EQ(vaccel_config_release(&c), VACCEL_OK);
+	EXPECT_EQ(c.plugins, nullptr);
+	EXPECT_EQ(c.log_level, VACCEL_LOG_ERROR);
+	EXPECT_EQ(c.log_file, nullptr);
+	EXPECT_FALSE(c.profiling_enabled);
+	EXPECT_FALSE(c.version_ignore);
+}
+
+TEST_F(Parity, TruncatingStrToLowerSucceeds)
+{
+	char buf[3];
+	EXPECT_EQ(vaccel_str_to_lower("ABCD", buf, sizeof(buf), nullptr),
+		  VACCEL_OK);
+	EXPECT_STREQ(buf, "ab");
+}
+
+TEST_F(Parity, BootstrapOfARunningLibraryRestartsIt)
+{
+	vaccel_session sess{};
+	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
+	EXPECT_EQ(vaccel_bootstrap(), VACCEL_OK);
+	EXPECT_TRUE(vaccel_is_initialized());
+	// The restart released what the cleanup releases.
+	EXPECT_EQ(vaccel_session_count(), 0U);
+	EXPECT_EQ(sess.id, 0);
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_EINVAL);
+
+	struct vaccel_config c {
+	};
+	ASSERT_EQ(vaccel_config_init(&c, nullptr, VACCEL_LOG_WARN, nullptr,
+				     false, false),
+		  VACCEL_OK);
+	EXPECT_EQ(vaccel_bootstrap_with_config(&c), VACCEL_OK);
+	EXPECT_EQ(vaccel_config()->log_level, VACCEL_LOG_WARN);
+	EXPECT_EQ(vaccel_config_release(&c), VACCEL_OK);
+}
+
+TEST_F(Parity, ReleasingASessionUnregistersItsResources)
+{
+	vaccel_session sess{};
+	vaccel_resource res{};
+	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
+	ASSERT_NO_FATAL_FAILURE(make_resource(&res));
+	ASSERT_EQ(vaccel_resource_register(&res, &sess), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+	EXPECT_EQ(sess.id, 0);
+	EXPECT_EQ(vaccel_resource_refcount(&res), 0);
+	EXPECT_EQ(vaccel_resource_release(&res), VACCEL_OK);
+	EXPECT_EQ(res.id, 0);
+}
+
+TEST_F(Parity, ReleasingARegisteredResourceUnregistersIt)
+{
+	vaccel_session s1{}, s2{};
+	vaccel_resource res{};
+	ASSERT_EQ(vaccel_session_init(&s1, 0), VACCEL_OK);
+	ASSERT_EQ(vaccel_session_init(&s2, 0), VACCEL_OK);
+	ASSERT_NO_FATAL_FAILURE(make_resource(&res));
+	ASSERT_EQ(vaccel_resource_register(&res, &s1), VACCEL_OK);
+	ASSERT_EQ(vaccel_resource_register(&res, &s2), VACCEL_OK);
+	EXPECT_EQ(vaccel_resource_release(&res), VACCEL_OK);
+	EXPECT_EQ(res.id, 0);
+	EXPECT_EQ(vaccel_resource_count(), 0U);
+	vaccel_resource *found = nullptr;
+	EXPECT_EQ(
+	    vaccel_session_resource_by_type(&s1, &found, VACCEL_RESOURCE_DATA),
+	    VACCEL_ENOENT);
+	EXPECT_EQ(vaccel_session_release(&s1), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&s2), VACCEL_OK);
+}
+
+TEST_F(Parity, CleanupZeroesTheIdsOfLiveObjects)
+{
+	vaccel_session sess{};
+	vaccel_resource res{};
+	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
+	ASSERT_NO_FATAL_FAILURE(make_resource(&res));
+	ASSERT_EQ(vaccel_resource_register(&res, &sess), VACCEL_OK);
+	ASSERT_GT(sess.id, 0);
+	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
+	EXPECT_EQ(sess.id, 0);
+	EXPECT_EQ(res.id, 0);
+	EXPECT_EQ(res.nr_blobs, 0U);
+	// Gone already: a late release says so and touches nothing.
+	EXPECT_EQ(vaccel_resource_release(&res), VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_session_release(&sess), VACCEL_EINVAL);
+	ASSERT_EQ(rebootstrap(), VACCEL_OK); // for TearDown
+}
+
+TEST_F(Parity, VersionIsUpstreams)
+{
+	// Upstream's bindings ask for vaccel >= 0.8.0: the release whose API
+	// this one follows.
+	EXPECT_STREQ(VACCEL_VERSION, "0.8.0");
+	EXPECT_EQ(VACCEL_VERSION_MAJOR, 0);
+	EXPECT_EQ(VACCEL_VERSION_MINOR, 8);
+}
+
+} // namespace
