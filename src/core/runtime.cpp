@@ -69,6 +69,7 @@ Status Runtime::bootstrap(const Config &config)
 		cleanup_locked(CleanupKind::program);
 	}
 	config_ = config;
+	plugins_.set_upstream_rules(config.upstream_compat);
 	log_.set_level(config.log_level);
 	if (!log_.open(config.log_file))
 		vaccel_error("cannot open log file %s: %s; logging to stderr",
@@ -88,7 +89,9 @@ Status Runtime::bootstrap(const Config &config)
 	// Initialized before plugins load: their init may use the API
 	// (sessions, rundir, config).
 	initialized_.store(true, std::memory_order_release);
-	vaccel_debug("vAccel initialized, rundir %s", rundir_.path().c_str());
+	vaccel_debug("vAccel initialized, rundir %s, %s session routing",
+		     rundir_.path().c_str(),
+		     config.upstream_compat ? "upstream" : "per-op");
 #ifdef VACCEL_BUILTIN_PLUGIN
 	// First, so that it leads every session's preference order.
 	if (Status b = plugins_.add_static(

@@ -22,6 +22,14 @@ int call_hook(int (*hook)(vaccel_session *, uint32_t), vaccel_session *s,
 	return hook != nullptr ? hook(s, flags) : VACCEL_OK;
 }
 
+Status no_upstream_plugin(uint32_t flags)
+{
+	return Status::error(VACCEL_ENOTSUP,
+			     "no loaded plugin serves hint 0x%x under "
+			     "upstream's rules (VACCEL_COMPAT=upstream)",
+			     flags);
+}
+
 // Unregisters every resource of @p sess, the transport hooks included.
 Status unregister_all(vaccel_session *sess)
 {
@@ -69,10 +77,13 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 		return Status(
 		    VACCEL_ESESS,
 		    "vAccel is not initialized (bootstrap disabled?)");
+	const DispatchTable *t = rt.plugins().table_for(flags);
+	// Upstream's rules fail here, not at the first op.
+	if (t->primary == nullptr && rt.plugins().upstream_rules())
+		return no_upstream_plugin(flags);
 	auto state = std::make_unique<vaccel_session_state>();
 	*sess = vaccel_session{};
 	sess->hint = flags;
-	const DispatchTable *t = rt.plugins().table_for(flags);
 	state->table.store(t, std::memory_order_release);
 	sess->plugin = t->primary ? t->primary->desc : nullptr;
 	sess->is_virtio = t->primary != nullptr &&
@@ -143,6 +154,9 @@ Status session_update(vaccel_session *sess, uint32_t flags)
 	if (!vaccel::core::live(sess))
 		return Status(VACCEL_EINVAL,
 			      "session is NULL or not initialized");
+	if (runtime().plugins().upstream_rules() &&
+	    runtime().plugins().table_for(flags)->primary == nullptr)
+		return no_upstream_plugin(flags);
 	sess->hint = flags;
 	if (session_refresh_table(sess) == nullptr)
 		return Status(VACCEL_ENOMEM, "cannot build op routing");

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Behaviour a program can see, as upstream vAccel has it (issue 19): error
 // codes, blob and config semantics, the string helper, re-bootstrap,
-// releasing objects still in use, ids after clean-up, the version.
+// releasing objects still in use, ids after clean-up, the version. And the
+// one deliberate difference, per-op routing, with upstream's rules on
+// request (VACCEL_COMPAT=upstream or `compat` in the config file).
 #include "test_util.h"
 
 #include <cstring>
@@ -172,6 +174,119 @@ TEST_F(Parity, VersionIsUpstreams)
 	EXPECT_STREQ(VACCEL_VERSION, "0.8.0");
 	EXPECT_EQ(VACCEL_VERSION_MAJOR, 0);
 	EXPECT_EQ(VACCEL_VERSION_MINOR, 8);
+}
+
+// ---- upstream's session routing, on request --------------------------------
+
+// exec then noop: with no hint, upstream's rules give a session the first
+// local plugin, exec, which has no image classification; per op, noop has.
+class UpstreamRouting : public Parity
+{
+protected:
+	void SetUp() override
+	{
+		Parity::SetUp();
+		if (!have_plugin("exec") || !have_plugin("noop"))
+			GTEST_SKIP() << "needs the exec and noop plugins";
+		plugins_ = plugin_path("exec") + ":" + plugin_path("noop");
+	}
+
+	static int classify(vaccel_session *s)
+	{
+		unsigned char text[64];
+		unsigned char name[64];
+		const char img[] = "img";
+		return vaccel_image_classification(s, img, text, name,
+						   sizeof(img), sizeof(text),
+						   sizeof(name));
+	}
+
+	std::string plugins_;
+};
+
+TEST_F(UpstreamRouting, DefaultRoutesPerOp)
+{
+	reconfigure(plugins_.c_str());
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, 0), VACCEL_OK);
+	EXPECT_STREQ(vaccel_session_op_plugin(&s, VACCEL_OP_IMAGE_CLASSIFY),
+		     "noop");
+	EXPECT_EQ(classify(&s), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+}
+
+TEST_F(UpstreamRouting, EnvKeyGivesOnePluginPerSession)
+{
+	ScopedEnv compat("VACCEL_COMPAT", "upstream");
+	reconfigure(plugins_.c_str());
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, 0), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_op_plugin(&s, VACCEL_OP_IMAGE_CLASSIFY),
+		  nullptr);
+	EXPECT_STREQ(vaccel_session_op_plugin(&s, VACCEL_OP_NOOP), "exec");
+	EXPECT_EQ(classify(&s), VACCEL_ENOTSUP);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+
+	// A hint that matches noop's type picks it for every op.
+	vaccel_session dbg{};
+	ASSERT_EQ(vaccel_session_init(&dbg, VACCEL_PLUGIN_DEBUG), VACCEL_OK);
+	EXPECT_EQ(classify(&dbg), VACCEL_OK);
+	EXPECT_STREQ(vaccel_session_op_plugin(&dbg, VACCEL_OP_NOOP), "noop");
+	EXPECT_EQ(vaccel_session_release(&dbg), VACCEL_OK);
+}
+
+TEST_F(UpstreamRouting, SessionInitFailsWhenNoPluginMatches)
+{
+	// Per op: a session without plugins is created; its ops fail later.
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, 0), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+
+	ScopedEnv compat("VACCEL_COMPAT", "upstream");
+	reconfigure(nullptr);
+	EXPECT_EQ(vaccel_session_init(&s, 0), VACCEL_ENOTSUP);
+	EXPECT_EQ(s.id, 0);
+	EXPECT_EQ(vaccel_session_count(), 0U);
+
+	// A remote hint needs a transport plugin.
+	reconfigure(plugins_.c_str());
+	EXPECT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE),
+		  VACCEL_ENOTSUP);
+	ASSERT_EQ(vaccel_session_init(&s, 0), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_update(&s, VACCEL_PLUGIN_REMOTE),
+		  VACCEL_ENOTSUP);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+}
+
+TEST_F(UpstreamRouting, ConfigFileKey)
+{
+	const std::string file =
+	    tmp_.write("vaccel.toml", "compat = \"upstream\"\n"
+				      "plugins = \"" +
+					  plugins_ + "\"\n");
+	ScopedEnv cfg("VACCEL_CONFIG", file);
+	ASSERT_EQ(vaccel_bootstrap(), VACCEL_OK);
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, 0), VACCEL_OK);
+	EXPECT_EQ(classify(&s), VACCEL_ENOTSUP);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+
+	// The environment wins over the file, as for every key.
+	ScopedEnv native("VACCEL_COMPAT", "native");
+	ASSERT_EQ(vaccel_bootstrap(), VACCEL_OK);
+	ASSERT_EQ(vaccel_session_init(&s, 0), VACCEL_OK);
+	EXPECT_EQ(classify(&s), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+}
+
+TEST_F(UpstreamRouting, MalformedValueIsRefused)
+{
+	ScopedEnv compat("VACCEL_COMPAT", "sideways");
+	EXPECT_EQ(vaccel_bootstrap(), VACCEL_EINVAL);
+	EXPECT_TRUE(vaccel_is_initialized()); // left as it was
+	struct vaccel_config c {
+	};
+	EXPECT_EQ(vaccel_config_init_from_env(&c), VACCEL_EINVAL);
 }
 
 } // namespace
