@@ -223,6 +223,25 @@ TEST_F(Cxx, ResourceFromPathsAndFiles)
 	EXPECT_TRUE(fs::exists(std::string(on_disk.get()->rundir) + "/d.bin"));
 }
 
+// Upstream parity makes the order free: a Resource destroyed while
+// registered takes itself off the Session, whose release then has nothing
+// of it left to touch.
+TEST_F(Cxx, ResourceMayBeDestroyedBeforeItsSession)
+{
+	vaccel::Session s;
+	vaccel_session *raw = s.get();
+	{
+		vaccel::Resource r = vaccel::Resource::from_buffer(
+		    bytes_of("model"), vaccel::ResourceType::Model);
+		s.register_resource(r);
+	}
+	vaccel_resource *found = nullptr;
+	EXPECT_EQ(
+	    vaccel_session_resource_by_type(raw, &found, VACCEL_RESOURCE_MODEL),
+	    VACCEL_ENOENT);
+	EXPECT_EQ(vaccel_resource_count(), 0U);
+}
+
 TEST_F(Cxx, SessionUnregistersOnDestruction)
 {
 	vaccel::Resource r = vaccel::Resource::from_buffer(
