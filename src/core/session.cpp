@@ -30,6 +30,25 @@ Status no_upstream_plugin(uint32_t flags)
 			     flags);
 }
 
+// Upstream's rules for moving a local session to another hint: not while
+// resources are registered (they may belong to its plugin), and not to a
+// hint no plugin serves.
+Status check_upstream_update(vaccel_session *sess, uint32_t flags)
+{
+	if (sess->state->hooks != nullptr)
+		return Status::ok();
+	{
+		std::lock_guard lock(sess->state->mu);
+		if (!sess->state->resources.empty())
+			return Status(VACCEL_ENOTSUP,
+				      "upstream's rules keep the plugin of a "
+				      "session with registered resources");
+	}
+	if (runtime().plugins().table_for(flags)->primary == nullptr)
+		return no_upstream_plugin(flags);
+	return Status::ok();
+}
+
 // Unregisters every resource of @p sess, the transport hooks included.
 Status unregister_all(vaccel_session *sess)
 {
@@ -154,12 +173,16 @@ Status session_update(vaccel_session *sess, uint32_t flags)
 	if (!vaccel::core::live(sess))
 		return Status(VACCEL_EINVAL,
 			      "session is NULL or not initialized");
-	if (runtime().plugins().upstream_rules() &&
-	    runtime().plugins().table_for(flags)->primary == nullptr)
-		return no_upstream_plugin(flags);
-	sess->hint = flags;
-	if (session_refresh_table(sess) == nullptr)
-		return Status(VACCEL_ENOMEM, "cannot build op routing");
+	if (runtime().plugins().upstream_rules())
+		VACCEL_RETURN_IF_ERROR(check_upstream_update(sess, flags));
+	// Upstream's remote session keeps its plugin and hint; the update is
+	// the remote side's.
+	if (!runtime().plugins().upstream_rules() ||
+	    sess->state->hooks == nullptr) {
+		sess->hint = flags;
+		if (session_refresh_table(sess) == nullptr)
+			return Status(VACCEL_ENOMEM, "cannot build op routing");
+	}
 	if (sess->state->hooks != nullptr &&
 	    sess->state->hooks->desc->info->session_update != nullptr) {
 		const uint64_t mark = error_mark();

@@ -258,6 +258,25 @@ TEST_F(UpstreamRouting, SessionInitFailsWhenNoPluginMatches)
 	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
 }
 
+TEST_F(UpstreamRouting, UpdateKeepsThePluginOfASessionWithResources)
+{
+	ScopedEnv compat("VACCEL_COMPAT", "upstream");
+	reconfigure(plugins_.c_str());
+	vaccel_session s{};
+	vaccel_resource res{};
+	ASSERT_EQ(vaccel_session_init(&s, 0), VACCEL_OK);
+	ASSERT_NO_FATAL_FAILURE(make_resource(&res));
+	ASSERT_EQ(vaccel_resource_register(&res, &s), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_update(&s, VACCEL_PLUGIN_DEBUG),
+		  VACCEL_ENOTSUP);
+	EXPECT_EQ(classify(&s), VACCEL_ENOTSUP); // still exec's
+	ASSERT_EQ(vaccel_resource_unregister(&res, &s), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_update(&s, VACCEL_PLUGIN_DEBUG), VACCEL_OK);
+	EXPECT_EQ(classify(&s), VACCEL_OK); // noop's now
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+	EXPECT_EQ(vaccel_resource_release(&res), VACCEL_OK);
+}
+
 TEST_F(UpstreamRouting, ConfigFileKey)
 {
 	const std::string file =
