@@ -52,6 +52,16 @@ __attribute__((
 const int vaccel_defer_plugin_loading = 1;
 }
 
+// Pins libvaccel's native session routing (vaccel/ext.h): the client
+// library's compatibility key (VACCEL_COMPAT) is never read in the agent,
+// so that no environment or config file can change how the host routes a
+// guest's ops. Exported like the one above.
+extern "C" {
+__attribute__((
+    visibility("default"))) extern const int vaccel_compat_native_only;
+const int vaccel_compat_native_only = 1;
+}
+
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define VACCEL_ASAN 1

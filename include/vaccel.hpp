@@ -7,10 +7,9 @@
  * code (code()) and the runtime's message (what()). vaccel::check() is the
  * one place a C return code becomes an exception.
  *
- * Ownership: Session and Resource are move-only RAII handles. A Session
- * unregisters the resources registered through it when it is destroyed; a
- * Resource must therefore outlive the Sessions it is registered with
- * (declare it first). Handles that outlive vaccel_cleanup() (e.g. statics)
+ * Ownership: Session and Resource are move-only RAII handles, destroyed in
+ * any order: releasing either unregisters it from the other (as upstream's
+ * C API does). Handles that outlive vaccel_cleanup() (e.g. statics)
  * are safe to destroy: their release fails cleanly and is ignored.
  *
  * Thread safety: as the C API: distinct objects may be used from different
@@ -195,7 +194,6 @@ public:
 		if (this != &o) {
 			reset();
 			sess_ = std::move(o.sess_);
-			registered_ = std::move(o.registered_);
 		}
 		return *this;
 	}
@@ -216,13 +214,11 @@ public:
 	{
 		check(vaccel_resource_register(r.get(), sess_.get()),
 		      "vaccel_resource_register");
-		registered_.push_back(r.get());
 	}
 	void unregister_resource(Resource &r)
 	{
 		check(vaccel_resource_unregister(r.get(), sess_.get()),
 		      "vaccel_resource_unregister");
-		std::erase(registered_, r.get());
 	}
 
 	void noop() { check(vaccel_noop(sess_.get()), "vaccel_noop"); }
@@ -329,15 +325,14 @@ private:
 	{
 		if (!sess_)
 			return;
-		for (auto *r : registered_)
-			(void)vaccel_resource_unregister(r, sess_.get());
-		registered_.clear();
+		// The C API unregisters what is still registered, from the
+		// runtime's own list: a Resource destroyed first has already
+		// taken itself off it.
 		(void)vaccel_session_release(sess_.get());
 		sess_.reset();
 	}
 
 	std::unique_ptr<vaccel_session> sess_;
-	std::vector<vaccel_resource *> registered_;
 };
 
 } // namespace vaccel

@@ -40,6 +40,7 @@ EXPECTED = {
     "deploy": "systemd unit and Kubernetes manifests",
     "main": "the main job (scripts/main_job.py)",
     "coldstart": "the cold-start benchmark's smoke run (the torch plugin, libtorch)",
+    "parity": "upstream vAccel's observable behaviour (tests/unit/test_parity.cpp)",
 }
 
 # Single tests whose absence a label count would not show (the vm label
@@ -47,6 +48,7 @@ EXPECTED = {
 EXPECTED_TESTS = {
     "vm_guest_image": "QEMU guests (qemu-system-x86, busybox-static, the static guest build)",
     "main_job": "the main job (the torch and opencv plugins and QEMU)",
+    "abi_headers_parse": "the headers through pycparser/cffi (python3-pycparser, python3-cffi)",
 }
 
 # Skips this machine cannot avoid: test name pattern -> why.

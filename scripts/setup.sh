@@ -26,6 +26,8 @@ PACKAGES=(
   # bindings and tools (issue 6)
   pybind11-dev python3-dev python3-pytest libcli11-dev nlohmann-json3-dev
   python3-pip python3-setuptools python3-wheel
+  # the public headers as cffi bindings parse them (tests/abi)
+  python3-cffi python3-pycparser
   # deployment checks (issue 6): manifests, systemd unit, .deb packages
   python3-yaml systemd file
   # guests (issue 5)

@@ -32,21 +32,27 @@ struct vaccel_blob {
 	char *path;      /**< file path; NULL for BUFFER blobs */
 	bool path_owned; /**< release deletes the file at @c path */
 	uint8_t *data;   /**< contents, or NULL if not read yet */
-	bool data_owned; /**< release frees/unmaps @c data */
-	size_t size;     /**< bytes in @c data (0 if not read) */
+	/** the blob owns @c data (a copy, or the mapping of a file it owns);
+	 *  false for borrowed bytes and for a file read by vaccel_blob_read().
+	 *  Release frees owned data and unmaps every MAPPED blob's bytes. */
+	bool data_owned;
+	size_t size; /**< bytes in @c data (0 if not read) */
 };
 
 /**
  * Write a BUFFER blob's bytes to `dir/filename` (a random suffix is added if
  * @p randomize), turning it into a MAPPED blob that owns the file.
- * @return VACCEL_OK, VACCEL_EINVAL (NULL args, not a buffer blob),
- * VACCEL_EEXIST (file exists and !randomize), VACCEL_EIO / errno codes.
+ * @return VACCEL_OK, VACCEL_EINVAL (NULL or empty blob, bad filename),
+ * VACCEL_ENOENT (@p dir is NULL or not a directory), VACCEL_EEXIST (the blob
+ * has a file already, or the file exists and !randomize), VACCEL_EIO /
+ * errno codes. The codes and their order follow upstream vAccel.
  */
 int vaccel_blob_persist(struct vaccel_blob *blob, const char *dir,
 			const char *filename, bool randomize);
 
 /** Init a FILE blob from an existing regular file (not read yet).
- *  @return VACCEL_OK, VACCEL_EINVAL, VACCEL_ENOENT, VACCEL_ENOMEM. */
+ *  @return VACCEL_OK, VACCEL_EINVAL (also for a missing file, as upstream),
+ *  VACCEL_ENOMEM, errno codes of stat(). */
 int vaccel_blob_init(struct vaccel_blob *blob, const char *path);
 
 /**
@@ -69,7 +75,8 @@ int vaccel_blob_from_buf(struct vaccel_blob **blob, const uint8_t *buf,
 			 const char *dir, bool randomize);
 int vaccel_blob_delete(struct vaccel_blob *blob);
 
-/** Read (mmap) a FILE blob's bytes into @c data. No-op if already read. */
+/** Read (mmap) a FILE blob's bytes into @c data; the blob becomes MAPPED
+ *  and data_owned stays false (upstream's rule). No-op if already read. */
 int vaccel_blob_read(struct vaccel_blob *blob);
 
 /** The blob's bytes (reading them if needed); @p size may be NULL.

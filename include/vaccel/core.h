@@ -16,9 +16,12 @@
 extern "C" {
 #endif
 
-/** Bootstrap from defaults + VACCEL_CONFIG file + environment.
- *  @return VACCEL_OK; VACCEL_EEXIST if already initialized; the config
- *  error if the configuration is malformed (runtime stays uninitialized). */
+/** Bootstrap from defaults + VACCEL_CONFIG file + environment. On an
+ *  initialized library it starts again, as upstream: everything
+ *  vaccel_cleanup() releases is released first (live sessions and resources
+ *  are dropped and their structs zeroed), then the new configuration is
+ *  applied. @return VACCEL_OK; the config error if the configuration is
+ *  malformed (a running library is then left as it was). */
 int vaccel_bootstrap(void);
 
 /** Bootstrap with an explicit config (copied; the caller keeps ownership).
@@ -26,6 +29,9 @@ int vaccel_bootstrap(void);
 int vaccel_bootstrap_with_config(struct vaccel_config *config);
 
 /** Release every session, resource and plugin and remove the run directory.
+ *  Sessions and resources still alive are dropped and their structs zeroed
+ *  (id 0, as upstream); a later release of one returns VACCEL_EINVAL. The
+ *  automatic cleanup at exit does not write to them.
  *  @return VACCEL_OK, also when not initialized. */
 int vaccel_cleanup(void);
 

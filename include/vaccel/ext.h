@@ -97,6 +97,21 @@ int vaccel_plugin_failure_describe(size_t index,
 int vaccel_plugin_load_deferred(void);
 
 /**
+ * Upstream vAccel's session routing, on request. By default each op of a
+ * session goes to the first plugin, in the session's preference order, that
+ * implements it. With VACCEL_COMPAT=upstream (or `compat = "upstream"` in the
+ * VACCEL_CONFIG file), read at every bootstrap, a session gets one plugin
+ * chosen by upstream's rules when it is created, vaccel_session_init() fails
+ * with VACCEL_ENOTSUP when they choose none, and an op that plugin lacks
+ * fails with VACCEL_ENOTSUP (docs/configuration.md). A program that defines
+ * and exports
+ *
+ *     const int vaccel_compat_native_only = 1;
+ *
+ * (as vaccel-agent does) keeps the native routing: the key is not read.
+ */
+
+/**
  * The function a plugin registered for @p op (for tools and benchmarks that
  * call a backend directly). @return VACCEL_OK, VACCEL_EINVAL,
  * VACCEL_ENOENT (no such plugin), VACCEL_ENOTSUP (plugin lacks the op).

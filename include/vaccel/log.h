@@ -44,13 +44,29 @@ bool vaccel_log_enabled(vaccel_log_level_t level);
  * Write one message (printf format) at @p level. Thread-safe: each message
  * is written as one line, never interleaved with another thread's.
  * @p file and @p line may be NULL / 0.
+ *
+ * The declaration carries no attribute: bindings that parse the preprocessed
+ * headers (cffi, pycparser) accept no GNU attribute but `deprecated`, and a
+ * preprocessor run for them looks like any GCC run. The format is checked
+ * by the logging macros below instead.
  */
 void vaccel_log_print(vaccel_log_level_t level, const char *file, int line,
-		      const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+		      const char *fmt, ...);
+
+/* With GCC and Clang, the macros have the compiler check the format and its
+ * arguments as printf's: __builtin_printf carries printf's format attribute
+ * and sizeof keeps the call unevaluated. Macro bodies never reach a header
+ * parser. Elsewhere the check expands to nothing. */
+#if defined(__GNUC__) || defined(__clang__)
+#define VACCEL_LOG_FORMAT_CHECK_(...)                                          \
+	((void)sizeof(__builtin_printf(__VA_ARGS__)))
+#else
+#define VACCEL_LOG_FORMAT_CHECK_(...) ((void)0)
+#endif
 
 #define VACCEL_LOG_AT_(lvl, ...)                                               \
 	do {                                                                   \
+		VACCEL_LOG_FORMAT_CHECK_(__VA_ARGS__);                         \
 		if (vaccel_log_enabled(lvl))                                   \
 			vaccel_log_print(lvl, __FILE__, __LINE__,              \
 					 __VA_ARGS__);                         \

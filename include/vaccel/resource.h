@@ -3,8 +3,8 @@
  * @file vaccel/resource.h
  * Resources: models, libraries and data that ops use. A resource is created
  * from a file, a directory, several files, a URL (fetched with libcurl), a
- * buffer or blobs; it is then registered with one or more sessions. It
- * cannot be released while registered (VACCEL_EBUSY).
+ * buffer or blobs; it is then registered with one or more sessions.
+ * Releasing it unregisters it from them first (as upstream vAccel).
  */
 #pragma once
 
@@ -69,8 +69,9 @@ long int vaccel_resource_refcount(const struct vaccel_resource *res);
  * Init a resource from @p path: a local file, a local directory (every
  * regular file in it becomes a blob), or an http(s):// URL, downloaded
  * into the resource's rundir (timeout: VACCEL_RESOURCE_FETCH_TIMEOUT seconds,
- * default 30). @return VACCEL_OK, VACCEL_EINVAL, VACCEL_ENOENT, VACCEL_EIO,
- * VACCEL_ENOMEM.
+ * default 30). @return VACCEL_OK, VACCEL_EINVAL (also for a local path that
+ * does not exist, as upstream), VACCEL_ENOENT (a directory with no files),
+ * VACCEL_EIO, VACCEL_ENOMEM.
  */
 int vaccel_resource_init(struct vaccel_resource *res, const char *path,
 			 vaccel_resource_type_t type);
@@ -94,8 +95,10 @@ int vaccel_resource_init_from_blobs(struct vaccel_resource *res,
 				    size_t nr_blobs,
 				    vaccel_resource_type_t type);
 
-/** Release a resource. @return VACCEL_OK; VACCEL_EINVAL (NULL or not
- *  initialized, e.g. released twice); VACCEL_EBUSY if still registered. */
+/** Release a resource, unregistering it from every session it is still
+ *  registered with (as upstream; the plugins' unregister hooks run). The
+ *  struct is zeroed, id included. @return VACCEL_OK; VACCEL_EINVAL (NULL or
+ *  not initialized, e.g. released twice). */
 int vaccel_resource_release(struct vaccel_resource *res);
 
 /** Allocating forms of the init functions; free with vaccel_resource_delete().

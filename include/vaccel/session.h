@@ -43,9 +43,10 @@ int vaccel_session_get_by_id(struct vaccel_session **sess, vaccel_id_t id);
  */
 int vaccel_session_init(struct vaccel_session *sess, uint32_t flags);
 
-/** Release a session. @return VACCEL_OK; VACCEL_EINVAL (NULL, not
- *  initialized, released twice); VACCEL_EBUSY while resources are still
- *  registered to it (unregister them first). */
+/** Release a session, unregistering the resources still registered with it
+ *  first (as upstream vAccel). The struct is zeroed, id included.
+ *  @return VACCEL_OK; VACCEL_EINVAL (NULL, not initialized, released twice).
+ */
 int vaccel_session_release(struct vaccel_session *sess);
 
 /** Allocating forms; free with vaccel_session_delete(). */

@@ -145,39 +145,49 @@ int create_file(const std::string &dir, const char *filename, bool randomize,
 	return VACCEL_OK;
 }
 
-int check_dir(const char *dir) noexcept
+bool initialized(const vaccel_blob *blob) noexcept;
+
+// Upstream vAccel answers VACCEL_ENOENT for any @p dir that is not an
+// existing directory, NULL included; programs written to it test for that.
+bool is_dir(const char *dir) noexcept
 {
 	struct stat st {
 	};
-	if (stat(dir, &st) != 0)
-		return errno == ENOENT ? VACCEL_ENOENT : errno;
-	return S_ISDIR(st.st_mode) ? VACCEL_OK : VACCEL_ENOTDIR;
+	return dir != nullptr && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The checks of persist, in upstream's order (it decides which code a
+// call with several faults gets).
+int check_persist(const vaccel_blob *blob, const char *dir,
+		  const char *filename) noexcept
+{
+	if (blob == nullptr || blob->data == nullptr || blob->size == 0 ||
+	    !initialized(blob)) {
+		vaccel_error("blob: only a non-empty blob can be persisted");
+		return VACCEL_EINVAL;
+	}
+	if (filename == nullptr || !plain_file_name(filename)) {
+		vaccel_error("blob: persist needs a plain file name");
+		return VACCEL_EINVAL;
+	}
+	if (!is_dir(dir)) {
+		vaccel_error("blob: %s is not a directory",
+			     dir != nullptr ? dir : "(null)");
+		return VACCEL_ENOENT;
+	}
+	if (blob->path != nullptr || blob->type != VACCEL_BLOB_BUFFER) {
+		vaccel_error("blob: already backed by %s; not overwriting it",
+			     blob->path != nullptr ? blob->path : "a file");
+		return VACCEL_EEXIST;
+	}
+	return VACCEL_OK;
 }
 
 int persist(vaccel_blob *blob, const char *dir, const char *filename,
 	    bool randomize)
 {
-	if (blob == nullptr || dir == nullptr || filename == nullptr) {
-		vaccel_error(
-		    "blob: persist needs a blob, a dir and a filename");
-		return VACCEL_EINVAL;
-	}
-	if (blob->type != VACCEL_BLOB_BUFFER || blob->path != nullptr ||
-	    blob->data == nullptr || blob->size == 0) {
-		vaccel_error("blob: only a non-empty buffer blob can be "
-			     "persisted (type %d)",
-			     static_cast<int>(blob->type));
-		return VACCEL_EINVAL;
-	}
-	if (!plain_file_name(filename)) {
-		vaccel_error("blob: '%s' is not a plain file name", filename);
-		return VACCEL_EINVAL;
-	}
-	if (int rc = check_dir(dir); rc != VACCEL_OK) {
-		vaccel_error("blob: %s is not a usable directory: %s", dir,
-			     strerror(rc));
+	if (int rc = check_persist(blob, dir, filename); rc != VACCEL_OK)
 		return rc;
-	}
 
 	std::string path;
 	int fd = -1;
@@ -229,10 +239,12 @@ int init_file(vaccel_blob *blob, const char *path)
 		return VACCEL_EINVAL;
 	struct stat st {
 	};
+	// Upstream answers VACCEL_EINVAL for a path that is not a file,
+	// missing ones included.
 	if (stat(path, &st) != 0) {
 		const int err = errno;
 		vaccel_error("blob: cannot stat %s: %s", path, strerror(err));
-		return err == ENOENT ? VACCEL_ENOENT : err;
+		return err == ENOENT ? VACCEL_EINVAL : err;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		vaccel_error("blob: %s is not a regular file", path);
@@ -318,7 +330,10 @@ int release(vaccel_blob *blob) noexcept
 		vaccel_error("blob: release of a NULL or uninitialized blob");
 		return VACCEL_EINVAL;
 	}
-	if (blob->data != nullptr && blob->data_owned) {
+	// A MAPPED blob's bytes are always a mapping this library made
+	// (persist or read), whatever data_owned says.
+	if (blob->data != nullptr &&
+	    (blob->data_owned || blob->type == VACCEL_BLOB_MAPPED)) {
 		if (blob->type == VACCEL_BLOB_MAPPED) {
 			if (munmap(blob->data, blob->size) != 0) {
 				const int err = errno;
@@ -359,11 +374,12 @@ int read_blob(vaccel_blob *blob) noexcept
 	size_t size = 0;
 	if (int rc = map_file(blob->path, &data, &size); rc != VACCEL_OK)
 		return rc;
-	// The mapping is ours to undo, whatever owns the file.
+	// data_owned stays as upstream leaves it (false): the bytes are the
+	// file's, which the blob does not own. The mapping is still ours,
+	// and release() undoes every mapping of a MAPPED blob.
 	blob->type = VACCEL_BLOB_MAPPED;
 	blob->data = data;
 	blob->size = size;
-	blob->data_owned = true;
 	return VACCEL_OK;
 }
 

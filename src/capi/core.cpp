@@ -105,7 +105,13 @@ int vaccel_bootstrap_with_config(struct vaccel_config *config)
 	return guard(__func__, [&]() -> Status {
 		if (config == nullptr)
 			return Status(VACCEL_EINVAL, "config is NULL");
-		return runtime().bootstrap(vaccel::core::from_c(*config));
+		vaccel::core::Config cfg = vaccel::core::from_c(*config);
+		// The struct has no field for it (its layout is upstream's).
+		auto compat = vaccel::core::compat_from_environment();
+		if (!compat.is_ok())
+			return compat.status();
+		cfg.upstream_compat = compat.value();
+		return runtime().bootstrap(cfg);
 	});
 }
 
@@ -171,8 +177,10 @@ int vaccel_config_release(struct vaccel_config *config)
 		return VACCEL_EINVAL;
 	free(config->plugins);
 	free(config->log_file);
-	config->plugins = nullptr;
-	config->log_file = nullptr;
+	// Back to the defaults, as upstream does: a released config reused
+	// without init must not carry the old level or flags.
+	*config = {};
+	config->log_level = VACCEL_LOG_ERROR;
 	return VACCEL_OK;
 }
 

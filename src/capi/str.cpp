@@ -32,20 +32,19 @@ extern "C" int vaccel_str_to_lower(const char *str, char *lower, size_t size,
 		return VACCEL_EINVAL;
 	const size_t len = std::strlen(str);
 
-	if (lower != nullptr) {
-		if (size == 0)
-			return VACCEL_EINVAL;
-		const size_t n = len < size ? len : size - 1;
-		lower_into(str, n, lower);
-		return n == len ? VACCEL_OK : VACCEL_ENAMETOOLONG;
+	// As upstream: an allocation, when asked for, wins over the buffer.
+	if (alloc_lower != nullptr) {
+		auto *copy = static_cast<char *>(std::malloc(len + 1));
+		if (copy == nullptr)
+			return VACCEL_ENOMEM;
+		lower_into(str, len, copy);
+		*alloc_lower = copy;
+		return VACCEL_OK;
 	}
-	if (alloc_lower == nullptr)
+	if (lower == nullptr || size == 0)
 		return VACCEL_EINVAL;
-
-	auto *copy = static_cast<char *>(std::malloc(len + 1));
-	if (copy == nullptr)
-		return VACCEL_ENOMEM;
-	lower_into(str, len, copy);
-	*alloc_lower = copy;
+	// A short buffer gets the terminated prefix, and that is success
+	// (upstream's contract; callers size buffers for names they know).
+	lower_into(str, len < size ? len : size - 1, lower);
 	return VACCEL_OK;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/config.h"
 
+#include "core/compat.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -33,6 +35,66 @@ const char *env_with_alias(const char *name, const char *old_name)
 			     "vaccel: %s is deprecated, use %s instead\n",
 			     old_name, name);
 	return v;
+}
+
+Status apply_compat(Config &cfg, const std::string &value,
+		    const std::string &origin)
+{
+	// Never read where the native rules are pinned (the agent).
+	if (compat_pinned_native())
+		return Status::ok();
+	auto c = parse_compat(value);
+	if (!c)
+		return Status::error(VACCEL_EINVAL, "%s: %s", origin.c_str(),
+				     c.status().message().c_str());
+	cfg.upstream_compat = c.value();
+	return Status::ok();
+}
+
+Status apply_compat_toml(Config &cfg, const toml::node &node,
+			 const std::string &origin)
+{
+	auto s = node.value_exact<std::string>();
+	if (!s)
+		return Status::error(VACCEL_EINVAL,
+				     "config %s: compat must be a string",
+				     origin.c_str());
+	return apply_compat(cfg, *s, "config " + origin);
+}
+
+Status apply_compat_env(Config &cfg)
+{
+	if (const char *v = std::getenv("VACCEL_COMPAT"))
+		return apply_compat(cfg, v, "VACCEL_COMPAT");
+	return Status::ok();
+}
+
+Result<toml::table> parse_toml(const std::string &text,
+			       const std::string &origin)
+{
+	try {
+		return toml::parse(text, origin);
+	} catch (const toml::parse_error &e) {
+		std::ostringstream os;
+		os << e.description() << " at " << e.source().begin;
+		return Status::error(VACCEL_EINVAL, "config %s: %s",
+				     origin.c_str(), os.str().c_str());
+	}
+}
+
+// The text of the VACCEL_CONFIG file; empty when none is named.
+Result<std::string> config_file_text()
+{
+	const char *path = std::getenv("VACCEL_CONFIG");
+	if (path == nullptr || *path == '\0')
+		return std::string();
+	std::ifstream in(path);
+	if (!in)
+		return Status::error(VACCEL_ENOENT,
+				     "VACCEL_CONFIG: cannot read '%s'", path);
+	std::stringstream ss;
+	ss << in.rdbuf();
+	return ss.str();
 }
 
 } // namespace
@@ -69,15 +131,10 @@ Result<int> parse_log_level(const std::string &raw)
 Status apply_toml(Config &cfg, const std::string &text,
 		  const std::string &origin)
 {
-	toml::table doc;
-	try {
-		doc = toml::parse(text, origin);
-	} catch (const toml::parse_error &e) {
-		std::ostringstream os;
-		os << e.description() << " at " << e.source().begin;
-		return Status::error(VACCEL_EINVAL, "config %s: %s",
-				     origin.c_str(), os.str().c_str());
-	}
+	auto parsed = parse_toml(text, origin);
+	if (!parsed)
+		return parsed.status();
+	const toml::table doc = std::move(parsed).value();
 	for (const auto &[key, node] : doc) {
 		const std::string k(key.str());
 		if (node.is_table())
@@ -137,6 +194,9 @@ Status apply_toml(Config &cfg, const std::string &text,
 				    origin.c_str(), k.c_str());
 			(k == "profiling_enabled" ? cfg.profiling_enabled
 						  : cfg.version_ignore) = *b;
+		} else if (k == "compat") {
+			VACCEL_RETURN_IF_ERROR(
+			    apply_compat_toml(cfg, node, origin));
 		} else {
 			return Status::error(VACCEL_EINVAL,
 					     "config %s: unknown key '%s'",
@@ -178,25 +238,39 @@ Status apply_env(Config &cfg)
 					     b.status().message().c_str());
 		cfg.version_ignore = b.value();
 	}
-	return Status::ok();
+	return apply_compat_env(cfg);
 }
 
 Result<Config> config_from_environment()
 {
 	Config cfg;
-	if (const char *path = std::getenv("VACCEL_CONFIG");
-	    path != nullptr && *path != '\0') {
-		std::ifstream in(path);
-		if (!in)
-			return Status::error(VACCEL_ENOENT,
-					     "VACCEL_CONFIG: cannot read '%s'",
-					     path);
-		std::stringstream ss;
-		ss << in.rdbuf();
-		VACCEL_RETURN_IF_ERROR(apply_toml(cfg, ss.str(), path));
-	}
+	auto text = config_file_text();
+	if (!text)
+		return text.status();
+	if (!text.value().empty())
+		VACCEL_RETURN_IF_ERROR(apply_toml(
+		    cfg, text.value(), std::getenv("VACCEL_CONFIG")));
 	VACCEL_RETURN_IF_ERROR(apply_env(cfg));
 	return cfg;
+}
+
+Result<bool> compat_from_environment()
+{
+	Config cfg;
+	auto text = config_file_text();
+	if (!text)
+		return text.status();
+	if (!text.value().empty()) {
+		const std::string origin = std::getenv("VACCEL_CONFIG");
+		auto doc = parse_toml(text.value(), origin);
+		if (!doc)
+			return doc.status();
+		if (const toml::node *n = doc.value().get("compat"))
+			VACCEL_RETURN_IF_ERROR(
+			    apply_compat_toml(cfg, *n, origin));
+	}
+	VACCEL_RETURN_IF_ERROR(apply_compat_env(cfg));
+	return cfg.upstream_compat;
 }
 
 Config from_c(const struct vaccel_config &c)

@@ -17,6 +17,9 @@ struct Config {
 	std::string log_file; // empty: stderr
 	bool profiling_enabled = false;
 	bool version_ignore = false;
+	// Upstream's session routing (compat.h); not in the public struct,
+	// whose layout is upstream's: read from VACCEL_COMPAT / the file only.
+	bool upstream_compat = false;
 };
 
 // Apply a TOML document (the text of a config file) on top of `cfg`.
@@ -30,6 +33,11 @@ Status apply_env(Config &cfg);
 
 // defaults + $VACCEL_CONFIG + environment.
 Result<Config> config_from_environment();
+
+// The compat key alone (file, then VACCEL_COMPAT), for a bootstrap whose
+// other settings come from a struct vaccel_config. False when the program
+// pinned the native rules.
+Result<bool> compat_from_environment();
 
 Config from_c(const struct vaccel_config &c);
 

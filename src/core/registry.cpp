@@ -3,6 +3,7 @@
 
 #include "core/plugin_path.h"
 #include "core/runtime.h"
+#include "core/upstream_rules.h"
 
 #include <cstdio>
 #include <cstring>
@@ -257,15 +258,21 @@ const DispatchTable *PluginRegistry::table_for(unsigned int hint)
 	auto t = std::make_unique<DispatchTable>();
 	t->generation = generation_.load(std::memory_order_acquire);
 	t->hint = hint;
-	// Preference order: plugins matching the hint, then the rest; each
-	// group in load order.
 	std::vector<Plugin *> order;
-	for (const auto &p : plugins_)
-		if (hint != 0 && (p->type & hint) != 0)
-			order.push_back(p.get());
-	for (const auto &p : plugins_)
-		if (hint == 0 || (p->type & hint) == 0)
-			order.push_back(p.get());
+	if (upstream_rules()) {
+		// One plugin serves every op of the session, or none does.
+		if (Plugin *p = upstream_session_plugin(plugins_, hint))
+			order.push_back(p);
+	} else {
+		// Preference order: plugins matching the hint, then the
+		// rest; each group in load order.
+		for (const auto &p : plugins_)
+			if (hint != 0 && (p->type & hint) != 0)
+				order.push_back(p.get());
+		for (const auto &p : plugins_)
+			if (hint == 0 || (p->type & hint) == 0)
+				order.push_back(p.get());
+	}
 	t->primary = order.empty() ? nullptr : order.front();
 	for (size_t op = 0; op < VACCEL_OP_MAX; ++op) {
 		for (Plugin *p : order) {
@@ -279,6 +286,14 @@ const DispatchTable *PluginRegistry::table_for(unsigned int hint)
 	all_tables_.push_back(std::move(t));
 	tables_[hint] = raw;
 	return raw;
+}
+
+void PluginRegistry::set_upstream_rules(bool on)
+{
+	std::unique_lock lock(mu_);
+	upstream_rules_.store(on, std::memory_order_release);
+	tables_.clear();
+	generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void PluginRegistry::unload_all()

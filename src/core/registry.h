@@ -84,6 +84,13 @@ public:
 
 	// Routing for a hint; never null while initialized.
 	const DispatchTable *table_for(unsigned int hint);
+	// Route each session to the one plugin upstream's rules pick
+	// (upstream_rules.h) instead of per op. Set at bootstrap.
+	void set_upstream_rules(bool on);
+	[[nodiscard]] bool upstream_rules() const noexcept
+	{
+		return upstream_rules_.load(std::memory_order_acquire);
+	}
 	[[nodiscard]] uint64_t generation() const noexcept
 	{
 		return generation_.load(std::memory_order_acquire);
@@ -106,6 +113,7 @@ private:
 	std::vector<std::unique_ptr<Plugin>> plugins_;
 	std::deque<LoadFailure> failures_; // a deque: elements never move
 	std::atomic<uint64_t> generation_{1};
+	std::atomic<bool> upstream_rules_{false};
 	std::map<unsigned int, const DispatchTable *> tables_; // current gen
 	std::vector<std::unique_ptr<DispatchTable>> all_tables_;
 };

@@ -204,9 +204,11 @@ Status resource_init_paths(vaccel_resource *res,
 					"resource: %s is a directory; a "
 					"directory must be the only path",
 					p.c_str());
+			    // VACCEL_EINVAL, as upstream answers a path that
+			    // names nothing (programs test for that code).
 			    if (!fs::exists(p, ec))
 				    return Status::error(
-					VACCEL_ENOENT,
+					VACCEL_EINVAL,
 					"resource: %s does not exist",
 					p.c_str());
 			    VACCEL_RETURN_IF_ERROR(add_file_blob(st, p));
@@ -310,14 +312,18 @@ Status resource_release(vaccel_resource *res)
 		return Status(VACCEL_EINVAL,
 			      "resource is NULL or not initialized");
 	vaccel_resource_state *st = res->state;
+	// As upstream: a resource still registered is unregistered from its
+	// sessions first, not refused.
+	std::vector<vaccel_session *> sessions;
 	{
 		std::lock_guard lock(st->mu);
-		if (!st->sessions.empty())
-			return Status::error(VACCEL_EBUSY,
-					     "resource %lld is still "
-					     "registered with %zu sessions",
-					     static_cast<long long>(res->id),
-					     st->sessions.size());
+		sessions = st->sessions;
+	}
+	for (vaccel_session *sess : sessions) {
+		Status u = resource_unregister(res, sess);
+		// EPERM: another thread unregistered it meanwhile.
+		if (!u.is_ok() && u.code() != VACCEL_EPERM)
+			return u;
 	}
 	runtime().remove_resource(res->id);
 	vaccel_debug("resource %lld released", static_cast<long long>(res->id));

@@ -55,14 +55,21 @@ char *dup_or_null(const std::string &s)
 Status Runtime::bootstrap(const Config &config)
 {
 	std::lock_guard lock(lifecycle_mu_);
-	if (initialized())
-		return Status(VACCEL_EEXIST, "vAccel is already initialized");
+	// Checked before anything is torn down: a bad config leaves a running
+	// runtime as it was.
 	if (config.log_level < VACCEL_LOG_ERROR ||
 	    config.log_level > VACCEL_LOG_DEBUG)
 		return Status::error(VACCEL_EINVAL,
 				     "log level %d is not in 1..4",
 				     config.log_level);
+	// As upstream: bootstrapping a running library starts it again with
+	// the new config, as if vaccel_cleanup() had been called first.
+	if (initialized()) {
+		vaccel_debug("vAccel is initialized: cleaning up to restart");
+		cleanup_locked(CleanupKind::program);
+	}
 	config_ = config;
+	plugins_.set_upstream_rules(config.upstream_compat);
 	log_.set_level(config.log_level);
 	if (!log_.open(config.log_file))
 		vaccel_error("cannot open log file %s: %s; logging to stderr",
@@ -82,7 +89,9 @@ Status Runtime::bootstrap(const Config &config)
 	// Initialized before plugins load: their init may use the API
 	// (sessions, rundir, config).
 	initialized_.store(true, std::memory_order_release);
-	vaccel_debug("vAccel initialized, rundir %s", rundir_.path().c_str());
+	vaccel_debug("vAccel initialized, rundir %s, %s session routing",
+		     rundir_.path().c_str(),
+		     config.upstream_compat ? "upstream" : "per-op");
 #ifdef VACCEL_BUILTIN_PLUGIN
 	// First, so that it leads every session's preference order.
 	if (Status b = plugins_.add_static(
@@ -135,24 +144,33 @@ void Runtime::print_op_profile()
 	}
 }
 
-Status Runtime::cleanup()
+Status Runtime::cleanup(CleanupKind kind)
 {
 	std::lock_guard lock(lifecycle_mu_);
+	cleanup_locked(kind);
+	return Status::ok();
+}
+
+void Runtime::cleanup_locked(CleanupKind kind)
+{
 	if (!initialized())
-		return Status::ok();
+		return;
 	if (profiling())
 		print_op_profile();
 	// Sessions and resources the program never released: free what the
-	// runtime owns, without writing to the program's structs (they may be
-	// gone already).
-	std::vector<vaccel_session_state *> sessions;
-	std::vector<vaccel_resource_state *> resources;
+	// runtime owns. Their structs are zeroed (id included, as upstream)
+	// only when the program asked for the cleanup: at exit they may be
+	// gone already, and nobody can look at them any more.
+	std::vector<std::pair<vaccel_session *, vaccel_session_state *>>
+	    sessions;
+	std::vector<std::pair<vaccel_resource *, vaccel_resource_state *>>
+	    resources;
 	{
 		std::unique_lock olock(objects_mu_);
 		for (auto &[id, s] : sessions_)
-			sessions.push_back(s.second);
+			sessions.push_back(s);
 		for (auto &[id, r] : resources_)
-			resources.push_back(r.second);
+			resources.push_back(r);
 		sessions_.clear();
 		resources_.clear();
 	}
@@ -160,17 +178,22 @@ Status Runtime::cleanup()
 		vaccel_debug(
 		    "cleanup: %zu sessions and %zu resources still alive",
 		    sessions.size(), resources.size());
-	for (auto *s : sessions) {
+	const bool zero = kind == CleanupKind::program;
+	for (auto [sess, s] : sessions) {
 		s->dead = true;
 		s->table.store(nullptr, std::memory_order_release);
 		s->hooks = nullptr;
 		s->resources.clear();
 		dead_sessions_.push_back(s);
+		if (zero)
+			*sess = vaccel_session{};
 	}
-	for (auto *r : resources) {
+	for (auto [res, r] : resources) {
 		r->discard();
 		r->dead = true;
 		dead_resources_.push_back(r);
+		if (zero)
+			*res = vaccel_resource{};
 	}
 	initialized_.store(false, std::memory_order_release);
 	deferred_plugins_.clear();
@@ -181,7 +204,6 @@ Status Runtime::cleanup()
 	c_config_ = {};
 	profiling_.store(false, std::memory_order_relaxed);
 	log_.close();
-	return Status::ok();
 }
 
 void Runtime::add_session(vaccel_id_t id, vaccel_session *sess,
@@ -318,7 +340,7 @@ bool env_enabled(const char *name)
 void exit_cleanup()
 {
 	if (env_enabled("VACCEL_CLEANUP_ENABLED"))
-		(void)runtime().cleanup();
+		(void)runtime().cleanup(CleanupKind::exit);
 }
 
 __attribute__((constructor(300))) void on_library_load()
@@ -342,7 +364,7 @@ __attribute__((destructor(300))) void on_library_unload()
 {
 	if (!env_enabled("VACCEL_CLEANUP_ENABLED"))
 		return;
-	(void)runtime().cleanup();
+	(void)runtime().cleanup(CleanupKind::exit);
 }
 
 } // namespace

@@ -30,6 +30,11 @@ struct vaccel_resource_state;
 namespace vaccel::core
 {
 
+// Who asked for a cleanup: the program (vaccel_cleanup(), a re-bootstrap),
+// whose live structs are zeroed as upstream does, or the exit handlers,
+// which leave program memory alone.
+enum class CleanupKind { program, exit };
+
 class Runtime
 {
 public:
@@ -37,8 +42,9 @@ public:
 	Runtime(const Runtime &) = delete;
 	Runtime &operator=(const Runtime &) = delete;
 
+	// On a running runtime: cleans up first (upstream's re-bootstrap).
 	Status bootstrap(const Config &config);
-	Status cleanup();
+	Status cleanup(CleanupKind kind = CleanupKind::program);
 	// Loads the plugin list that bootstrap left for later (see
 	// plugin_loading_deferred()); the first failure, if any (each one is
 	// also recorded as at bootstrap). Nothing deferred: ok.
@@ -108,6 +114,7 @@ public:
 
 private:
 	void print_op_profile();
+	void cleanup_locked(CleanupKind kind);
 
 	std::array<std::atomic<uint64_t>, VACCEL_OP_MAX> op_calls_{};
 	std::array<std::atomic<uint64_t>, VACCEL_OP_MAX> op_ns_{};

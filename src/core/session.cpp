@@ -22,6 +22,50 @@ int call_hook(int (*hook)(vaccel_session *, uint32_t), vaccel_session *s,
 	return hook != nullptr ? hook(s, flags) : VACCEL_OK;
 }
 
+Status no_upstream_plugin(uint32_t flags)
+{
+	return Status::error(VACCEL_ENOTSUP,
+			     "no loaded plugin serves hint 0x%x under "
+			     "upstream's rules (VACCEL_COMPAT=upstream)",
+			     flags);
+}
+
+// Upstream's rules for moving a local session to another hint: not while
+// resources are registered (they may belong to its plugin), and not to a
+// hint no plugin serves.
+Status check_upstream_update(vaccel_session *sess, uint32_t flags)
+{
+	if (sess->state->hooks != nullptr)
+		return Status::ok();
+	{
+		std::lock_guard lock(sess->state->mu);
+		if (!sess->state->resources.empty())
+			return Status(VACCEL_ENOTSUP,
+				      "upstream's rules keep the plugin of a "
+				      "session with registered resources");
+	}
+	if (runtime().plugins().table_for(flags)->primary == nullptr)
+		return no_upstream_plugin(flags);
+	return Status::ok();
+}
+
+// Unregisters every resource of @p sess, the transport hooks included.
+Status unregister_all(vaccel_session *sess)
+{
+	std::vector<vaccel_resource *> resources;
+	{
+		std::lock_guard lock(sess->state->mu);
+		resources = sess->state->resources;
+	}
+	for (vaccel_resource *r : resources) {
+		Status st = resource_unregister(r, sess);
+		// EPERM: another thread unregistered it meanwhile.
+		if (!st.is_ok() && st.code() != VACCEL_EPERM)
+			return st;
+	}
+	return Status::ok();
+}
+
 } // namespace
 
 const DispatchTable *session_refresh_table(vaccel_session *sess) noexcept
@@ -52,10 +96,13 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 		return Status(
 		    VACCEL_ESESS,
 		    "vAccel is not initialized (bootstrap disabled?)");
+	const DispatchTable *t = rt.plugins().table_for(flags);
+	// Upstream's rules fail here, not at the first op.
+	if (t->primary == nullptr && rt.plugins().upstream_rules())
+		return no_upstream_plugin(flags);
 	auto state = std::make_unique<vaccel_session_state>();
 	*sess = vaccel_session{};
 	sess->hint = flags;
-	const DispatchTable *t = rt.plugins().table_for(flags);
 	state->table.store(t, std::memory_order_release);
 	sess->plugin = t->primary ? t->primary->desc : nullptr;
 	sess->is_virtio = t->primary != nullptr &&
@@ -100,15 +147,9 @@ Status session_release(vaccel_session *sess)
 		return Status(VACCEL_EINVAL,
 			      "session is NULL or not initialized");
 	vaccel_session_state *st = sess->state;
-	{
-		std::lock_guard lock(st->mu);
-		if (!st->resources.empty())
-			return Status::error(
-			    VACCEL_EBUSY,
-			    "session %lld still has %zu registered resources",
-			    static_cast<long long>(sess->id),
-			    st->resources.size());
-	}
+	// As upstream: resources still registered are unregistered first
+	// (upstream's Python bindings clean up in that order).
+	VACCEL_RETURN_IF_ERROR(unregister_all(sess));
 	if (st->hooks != nullptr &&
 	    st->hooks->desc->info->session_release != nullptr) {
 		int rc = st->hooks->desc->info->session_release(sess);
@@ -132,9 +173,16 @@ Status session_update(vaccel_session *sess, uint32_t flags)
 	if (!vaccel::core::live(sess))
 		return Status(VACCEL_EINVAL,
 			      "session is NULL or not initialized");
-	sess->hint = flags;
-	if (session_refresh_table(sess) == nullptr)
-		return Status(VACCEL_ENOMEM, "cannot build op routing");
+	if (runtime().plugins().upstream_rules())
+		VACCEL_RETURN_IF_ERROR(check_upstream_update(sess, flags));
+	// Upstream's remote session keeps its plugin and hint; the update is
+	// the remote side's.
+	if (!runtime().plugins().upstream_rules() ||
+	    sess->state->hooks == nullptr) {
+		sess->hint = flags;
+		if (session_refresh_table(sess) == nullptr)
+			return Status(VACCEL_ENOMEM, "cannot build op routing");
+	}
 	if (sess->state->hooks != nullptr &&
 	    sess->state->hooks->desc->info->session_update != nullptr) {
 		const uint64_t mark = error_mark();

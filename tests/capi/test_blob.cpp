@@ -64,6 +64,8 @@ TEST_F(Blob, FromFileIsReadLazily)
 	EXPECT_EQ(size, 10U);
 	EXPECT_EQ(std::memcmp(data, "0123456789", 10), 0);
 	EXPECT_EQ(b.type, VACCEL_BLOB_MAPPED);
+	// Upstream parity: the bytes are the file's, not the blob's.
+	EXPECT_FALSE(b.data_owned);
 	EXPECT_EQ(vaccel_blob_read(&b), VACCEL_OK); // already read: no-op
 	EXPECT_EQ(vaccel_blob_data(&b, nullptr), data);
 
@@ -78,8 +80,9 @@ TEST_F(Blob, InitErrors)
 	vaccel_blob b{};
 	EXPECT_EQ(vaccel_blob_init(&b, nullptr), VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_blob_init(nullptr, "/x"), VACCEL_EINVAL);
+	// Upstream parity: a missing file is VACCEL_EINVAL (was ENOENT).
 	EXPECT_EQ(vaccel_blob_init(&b, (dir_ / "missing").c_str()),
-		  VACCEL_ENOENT);
+		  VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_blob_init(&b, dir_.c_str()), VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_blob_release(nullptr), VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_blob_read(nullptr), VACCEL_EINVAL);
@@ -149,10 +152,12 @@ TEST_F(Blob, FromBufErrors)
 	EXPECT_EQ(vaccel_blob_init_from_buf(&b, kBytes, 4, true, "x",
 					    (dir_ / "nope").c_str(), false),
 		  VACCEL_ENOENT);
+	// Upstream parity: anything but a directory is VACCEL_ENOENT (it was
+	// VACCEL_ENOTDIR here before).
 	const std::string file = write_file("plain", "x");
 	EXPECT_EQ(vaccel_blob_init_from_buf(&b, kBytes, 4, true, "x",
 					    file.c_str(), false),
-		  VACCEL_ENOTDIR);
+		  VACCEL_ENOENT);
 }
 
 TEST_F(Blob, FromBufWithDirPersists)
@@ -221,8 +226,9 @@ TEST_F(Blob, PersistConvertsBufferBlob)
 	ASSERT_EQ(vaccel_blob_init_from_buf(&b, kBytes, sizeof(kBytes), true,
 					    "data.bin", nullptr, false),
 		  VACCEL_OK);
+	// Upstream parity: a NULL directory is VACCEL_ENOENT (was EINVAL).
 	EXPECT_EQ(vaccel_blob_persist(&b, nullptr, "data.bin", false),
-		  VACCEL_EINVAL);
+		  VACCEL_ENOENT);
 	EXPECT_EQ(vaccel_blob_persist(&b, dir_.c_str(), nullptr, false),
 		  VACCEL_EINVAL);
 	EXPECT_EQ(vaccel_blob_persist(nullptr, dir_.c_str(), "x", false),
@@ -232,9 +238,10 @@ TEST_F(Blob, PersistConvertsBufferBlob)
 	EXPECT_EQ(b.type, VACCEL_BLOB_MAPPED);
 	EXPECT_STREQ(b.name, "renamed.bin");
 	EXPECT_TRUE(fs::exists(dir_ / "renamed.bin"));
-	// A blob backed by a file cannot be persisted again.
+	// A blob backed by a file cannot be persisted again (upstream's
+	// VACCEL_EEXIST; was EINVAL).
 	EXPECT_EQ(vaccel_blob_persist(&b, dir_.c_str(), "again.bin", false),
-		  VACCEL_EINVAL);
+		  VACCEL_EEXIST);
 	EXPECT_EQ(vaccel_blob_release(&b), VACCEL_OK);
 	EXPECT_FALSE(fs::exists(dir_ / "renamed.bin"));
 }
@@ -264,7 +271,7 @@ TEST_F(Blob, NewFromBufDelete)
 
 	vaccel_blob *untouched = nullptr;
 	EXPECT_EQ(vaccel_blob_new(&untouched, "/nonexistent/file"),
-		  VACCEL_ENOENT);
+		  VACCEL_EINVAL);
 	EXPECT_EQ(untouched, nullptr);
 	EXPECT_EQ(vaccel_blob_new(nullptr, path.c_str()), VACCEL_EINVAL);
 	EXPECT_EQ(

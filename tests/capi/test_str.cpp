@@ -21,11 +21,13 @@ TEST(StrToLower, IntoBuffer)
 	EXPECT_STREQ(buf, "");
 }
 
-TEST(StrToLower, TruncatesAndSays)
+// Upstream parity: a short buffer gets the terminated prefix and the call
+// succeeds (it returned VACCEL_ENAMETOOLONG here before).
+TEST(StrToLower, TruncatesAndSucceeds)
 {
 	char buf[4];
 	EXPECT_EQ(vaccel_str_to_lower("ABCDEF", buf, sizeof(buf), nullptr),
-		  VACCEL_ENAMETOOLONG);
+		  VACCEL_OK);
 	EXPECT_STREQ(buf, "abc");
 	char exact[4];
 	EXPECT_EQ(vaccel_str_to_lower("ABC", exact, sizeof(exact), nullptr),
@@ -39,6 +41,19 @@ TEST(StrToLower, Allocating)
 	ASSERT_EQ(vaccel_str_to_lower("MiXeD-123", nullptr, 0, &out),
 		  VACCEL_OK);
 	EXPECT_STREQ(out, "mixed-123");
+	std::free(out);
+}
+
+// Upstream parity: given both outputs, the allocation is made and the
+// buffer left alone.
+TEST(StrToLower, AllocationWinsOverBuffer)
+{
+	char buf[8] = "keep";
+	char *out = nullptr;
+	ASSERT_EQ(vaccel_str_to_lower("ABC", buf, sizeof(buf), &out),
+		  VACCEL_OK);
+	EXPECT_STREQ(out, "abc");
+	EXPECT_STREQ(buf, "keep");
 	std::free(out);
 }
 

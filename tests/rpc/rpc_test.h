@@ -116,10 +116,12 @@ public:
 	[[nodiscard]] std::string log() const { return slurp(err_path()); }
 	[[nodiscard]] pid_t pid() const { return pid_; }
 
-	// Starts the agent with VACCEL_PLUGINS=@p plugins and waits (at most
-	// 15 s) for its "listening" line. Returns false on failure.
+	// Starts the agent with VACCEL_PLUGINS=@p plugins (and the
+	// NAME=value entries of @p extra_env) and waits (at most 15 s) for
+	// its "listening" line. Returns false on failure.
 	bool start(const std::string &plugins,
-		   const std::vector<std::string> &args = {})
+		   const std::vector<std::string> &args = {},
+		   const std::vector<std::string> &extra_env = {})
 	{
 		stop(SIGKILL);
 		const std::string out = dir_ + "/" + name_ + ".out";
@@ -132,6 +134,7 @@ public:
 		}
 		env.push_back("VACCEL_PLUGINS=" + plugins);
 		env.push_back("VACCEL_LOG_LEVEL=2");
+		env.insert(env.end(), extra_env.begin(), extra_env.end());
 		// exec runs through the agent in these tests: a policy that
 		// allows it (tests/security tests the policy itself).
 		std::vector<std::string> argv = {

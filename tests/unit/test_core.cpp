@@ -67,18 +67,35 @@ TEST_F(Core, RebootstrapGetsAFreshRundir)
 	EXPECT_TRUE(fs::is_directory(vaccel_rundir()));
 }
 
-TEST_F(Core, DoubleBootstrapIsEexist)
+// Upstream parity: bootstrapping a running library restarts it with the
+// new configuration (it was VACCEL_EEXIST here before).
+TEST_F(Core, DoubleBootstrapRestarts)
 {
+	const std::string first = vaccel_rundir();
 	struct vaccel_config cfg {
 	};
 	ASSERT_EQ(vaccel_config_init(&cfg, nullptr, VACCEL_LOG_DEBUG, nullptr,
 				     false, false),
 		  VACCEL_OK);
-	EXPECT_EQ(vaccel_bootstrap_with_config(&cfg), VACCEL_EEXIST);
-	EXPECT_EQ(vaccel_bootstrap(), VACCEL_EEXIST);
-	// The running configuration is untouched.
+	EXPECT_EQ(vaccel_bootstrap_with_config(&cfg), VACCEL_OK);
+	EXPECT_EQ(vaccel_config()->log_level, VACCEL_LOG_DEBUG);
+	EXPECT_NE(std::string(vaccel_rundir()), first);
+	EXPECT_FALSE(fs::exists(first));
+	EXPECT_EQ(vaccel_bootstrap(), VACCEL_OK);
 	EXPECT_EQ(vaccel_config()->log_level, VACCEL_LOG_ERROR);
 	EXPECT_EQ(vaccel_config_release(&cfg), VACCEL_OK);
+}
+
+// A bad configuration is refused before anything is torn down.
+TEST_F(Core, BadRebootstrapKeepsTheRunningLibrary)
+{
+	const std::string first = vaccel_rundir();
+	struct vaccel_config cfg {
+	};
+	cfg.log_level = static_cast<vaccel_log_level_t>(9);
+	EXPECT_EQ(vaccel_bootstrap_with_config(&cfg), VACCEL_EINVAL);
+	ASSERT_TRUE(vaccel_is_initialized());
+	EXPECT_EQ(std::string(vaccel_rundir()), first);
 }
 
 TEST_F(Core, BootstrapWithNullConfigIsEinval)

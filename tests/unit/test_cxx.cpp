@@ -58,7 +58,8 @@ TEST_F(Cxx, ErrorCarriesTheRuntimeMessage)
 				   vaccel::ResourceType::Data);
 		FAIL() << "no exception";
 	} catch (const vaccel::Error &e) {
-		EXPECT_EQ(e.code(), VACCEL_ENOENT);
+		// Upstream's code for a missing path (it was ENOENT here).
+		EXPECT_EQ(e.code(), VACCEL_EINVAL);
 		EXPECT_NE(std::string(e.what()).find("missing.bin"),
 			  std::string::npos)
 		    << e.what();
@@ -220,6 +221,25 @@ TEST_F(Cxx, ResourceFromPathsAndFiles)
 	    bytes_of("xyz"), vaccel::ResourceType::Data, "d.bin", false);
 	ASSERT_NE(on_disk.get()->rundir, nullptr);
 	EXPECT_TRUE(fs::exists(std::string(on_disk.get()->rundir) + "/d.bin"));
+}
+
+// Upstream parity makes the order free: a Resource destroyed while
+// registered takes itself off the Session, whose release then has nothing
+// of it left to touch.
+TEST_F(Cxx, ResourceMayBeDestroyedBeforeItsSession)
+{
+	vaccel::Session s;
+	vaccel_session *raw = s.get();
+	{
+		vaccel::Resource r = vaccel::Resource::from_buffer(
+		    bytes_of("model"), vaccel::ResourceType::Model);
+		s.register_resource(r);
+	}
+	vaccel_resource *found = nullptr;
+	EXPECT_EQ(
+	    vaccel_session_resource_by_type(raw, &found, VACCEL_RESOURCE_MODEL),
+	    VACCEL_ENOENT);
+	EXPECT_EQ(vaccel_resource_count(), 0U);
 }
 
 TEST_F(Cxx, SessionUnregistersOnDestruction)

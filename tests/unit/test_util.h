@@ -85,7 +85,7 @@ public:
 		      "VACCEL_LOG_LEVEL", "VACCEL_DEBUG_LEVEL",
 		      "VACCEL_LOG_FILE", "VACCEL_PROFILING_ENABLED",
 		      "VACCEL_VERSION_IGNORE", "VACCEL_IGNORE_VERSION",
-		      "VACCEL_RESOURCE_FETCH_TIMEOUT"})
+		      "VACCEL_RESOURCE_FETCH_TIMEOUT", "VACCEL_COMPAT"})
 			vars_.emplace_back(
 			    std::make_unique<ScopedEnv>(v, std::nullopt));
 	}

@@ -156,8 +156,8 @@ or a list of files/URLs. Without a type (`type`, or upstream's keyword
 `type_`) it is read off the files: a model file (.pt, .onnx, .tflite, ...)
 makes it MODEL, only shared libraries LIB, else DATA (docs/python.md). Resource.from_buffer() and
 Resource.from_blobs() make one from memory. Use it as a context manager, or
-call release(); a resource registered with a session cannot be released
-(VaccelError EBUSY) until unregistered or the session is released.
+call release(); releasing a resource still registered with sessions
+unregisters it from them first (as upstream vAccel).
 )doc")
 	    .def(py::init(&from_paths), py::arg("path"),
 		 py::arg("type") = py::none(), py::kw_only(),
@@ -228,7 +228,7 @@ call release(); a resource registered with a session cannot be released
 		py::arg("blobs"), py::arg("type") = VACCEL_RESOURCE_DATA,
 		"A resource from [(name, bytes), ...] in memory (copied).")
 	    .def("release", &Resource::release,
-		 "Free the resource. EBUSY while registered with a session.")
+		 "Free the resource, unregistering it from its sessions first.")
 	    .def("close", &Resource::release)
 	    .def("__enter__", [](py::object self) { return self; })
 	    .def("__exit__",

@@ -188,8 +188,8 @@ void init_runtime(py::module_ &m)
 	      "Initialize the runtime. Without arguments it reads the "
 	      "environment (VACCEL_PLUGINS, ...) like the automatic bootstrap "
 	      "at load time; arguments override single settings. "
-	      "VaccelError(EEXIST) if already initialized: call cleanup() "
-	      "first.");
+	      "If already initialized it starts again (as upstream): what "
+	      "cleanup() releases is released first.");
 	m.def(
 	    "cleanup",
 	    [] {

@@ -279,9 +279,12 @@ alive by it and unregistered when it is released.
 	    .def_property_readonly(
 		"resources",
 		[](const Session &s) {
+			// A resource released while registered was
+			// unregistered by the C API: it is not listed.
 			py::list l;
 			for (const auto &o : s.resources)
-				l.append(o);
+				if (o.cast<const Resource &>().res != nullptr)
+					l.append(o);
 			return l;
 		},
 		"The Resources registered through this session.")
