@@ -38,7 +38,8 @@ struct vaccel_resource_state;
  *  owns them between init and release. The layout is upstream vAccel's,
  *  field for field (see docs/c-api.md, "Binary compatibility"): this
  *  library keeps its state behind @c state, in the slot of upstream's list
- *  entry, and leaves upstream's other bookkeeping fields zero. */
+ *  entry, keeps @c sessions an empty list and @c refcount up to date, and
+ *  leaves @c sessions_lock zero. */
 struct vaccel_resource {
 	vaccel_id_t id;        /**< > 0 once initialized */
 	vaccel_id_t remote_id; /**< id on a remote agent, set by transports */
@@ -55,7 +56,8 @@ struct vaccel_resource {
 		/** upstream's name for this slot; unused here */
 		struct vaccel_list_entry entry;
 	};
-	/** unused here; sized as upstream's list of sessions */
+	/** upstream's list of sessions: kept empty, a head pointing at
+	 *  itself */
 	struct vaccel_list_entry sessions;
 	/** unused here; sized as upstream's session-list lock */
 	struct vaccel_mutex_slot sessions_lock;

@@ -32,7 +32,8 @@ struct vaccel_session_state;
  * against upstream's headers read the same offsets (see docs/c-api.md,
  * "Binary compatibility"). The fields between @c rundir and @c plugin are
  * upstream's own bookkeeping: this library keeps its state behind @c state,
- * which shares the first of them, and leaves the rest zero.
+ * which shares the first of them, keeps the resource lists empty and
+ * leaves the rest zero.
  */
 struct vaccel_session {
 	vaccel_id_t id;        /**< > 0 once initialized */
@@ -47,7 +48,8 @@ struct vaccel_session {
 		/** upstream's name for this slot; unused here */
 		struct vaccel_list_entry entry;
 	};
-	/** unused here; sized as upstream's per-type resource lists */
+	/** upstream's per-type resource lists: kept empty (heads pointing at
+	 *  themselves); this library lists resources elsewhere */
 	struct vaccel_list_entry resources[VACCEL_RESOURCE_MAX];
 	/** unused here; sized as upstream's per-type resource counts */
 	size_t resource_counts[VACCEL_RESOURCE_MAX];

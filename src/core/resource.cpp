@@ -137,6 +137,7 @@ Status init_with(vaccel_resource *res, vaccel_resource_type_t type, Fill &&fill)
 		return s;
 	}
 	res->id = id;
+	set_empty_upstream_lists(res);
 	vaccel_resource_state *state = st.get();
 	publish(res, std::move(st), type, path_type);
 	// Findable by id and type only now that it is complete.

@@ -78,6 +78,7 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 	std::memcpy(sess->rundir, state->rundir.c_str(),
 		    state->rundir.size() + 1);
 	sess->state = state.get();
+	set_empty_upstream_lists(sess);
 
 	// A transport plugin mirrors the session remotely.
 	if (t->primary != nullptr && t->primary->has_session_hooks()) {

@@ -32,6 +32,10 @@ static void check_session(struct up_session *sess)
 	EXPECT(sess->rundir[0] == '/');
 	EXPECT(stat(sess->rundir, &st) == 0 && S_ISDIR(st.st_mode));
 	EXPECT(!sess->is_virtio);
+	/* Upstream's per-type resource lists are empty heads, safe to walk. */
+	for (int i = 0; i < UP_RESOURCE_KINDS; ++i)
+		EXPECT(sess->resources[i].next == &sess->resources[i] &&
+		       sess->resources[i].prev == &sess->resources[i]);
 	/* The session's plugin is the ABI plugin's own object: the loader
 	 * found its descriptor at upstream's offset. */
 	EXPECT(sess->plugin != NULL && sess->plugin->info != NULL &&
@@ -52,6 +56,8 @@ static void check_resource(struct up_session *sess, const char *path)
 	EXPECT(res.nr_paths == 1 && strcmp(res.paths[0], path) == 0);
 	EXPECT(res.nr_blobs == 1 && res.blobs[0]->path != NULL);
 	EXPECT(res.refcount == 0);
+	EXPECT(res.sessions.next == &res.sessions &&
+	       res.sessions.prev == &res.sessions);
 	EXPECT(vaccel_resource_register(&res, sess) == UP_OK);
 	EXPECT(res.refcount == 1 && vaccel_resource_refcount(&res) == 1);
 	EXPECT(vaccel_resource_unregister(&res, sess) == UP_OK);
