@@ -17,6 +17,7 @@
 #include "resource.h"
 #include "session.h"
 #include "utils/enum.h"
+#include "utils/layout.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -80,7 +81,7 @@ struct vaccel_plugin {
 		struct vaccel_list_entry entry;
 	};
 	/** unused here; sized as upstream's per-plugin op table */
-	struct vaccel_op *ops[VACCEL_OP_MAX];
+	struct vaccel_op *ops[VACCEL_LAYOUT_OP_SLOTS];
 	struct vaccel_plugin_info *info;
 };
 

@@ -50,9 +50,9 @@ struct vaccel_session {
 	};
 	/** upstream's per-type resource lists: kept empty (heads pointing at
 	 *  themselves); this library lists resources elsewhere */
-	struct vaccel_list_entry resources[VACCEL_RESOURCE_MAX];
+	struct vaccel_list_entry resources[VACCEL_LAYOUT_RESOURCE_SLOTS];
 	/** unused here; sized as upstream's per-type resource counts */
-	size_t resource_counts[VACCEL_RESOURCE_MAX];
+	size_t resource_counts[VACCEL_LAYOUT_RESOURCE_SLOTS];
 	/** unused here; sized as upstream's resource-list lock */
 	struct vaccel_mutex_slot resources_lock;
 	struct vaccel_plugin *plugin; /**< first plugin in preference order */
