@@ -17,6 +17,7 @@
 #include "resource.h"
 #include "session.h"
 #include "utils/enum.h"
+#include "utils/layout.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,10 +49,10 @@ struct vaccel_plugin_info {
 	const char *name;           /**< short unique name, e.g. "noop" */
 	const char *version;        /**< the plugin's own version */
 	const char *vaccel_version; /**< VACCEL_VERSION it was built with */
-	vaccel_plugin_type_t type;  /**< bitmask of VACCEL_PLUGIN_* */
 	int (*init)(void); /**< registers ops; non-zero fails the load */
 	int (*fini)(void); /**< called once at unload; may be NULL */
 	bool is_virtio;    /**< transport plugin (upstream's name) */
+	vaccel_plugin_type_t type; /**< bitmask of VACCEL_PLUGIN_* */
 	/* Optional hooks, used by transport plugins that mirror sessions and
 	 * resources on a remote agent. NULL when not needed. */
 	int (*session_init)(struct vaccel_session *sess, uint32_t flags);
@@ -65,18 +66,31 @@ struct vaccel_plugin_info {
 			     struct vaccel_session *sess);
 };
 
-/** A plugin as the runtime sees it. Runtime state is private. */
+/** A plugin as the runtime sees it. Runtime state is private. The layout is
+ *  upstream vAccel's, so that the loader finds @c info in plugins built
+ *  against upstream's headers; the runtime keeps its state behind @c state,
+ *  in the slot of upstream's list entry, and does not use @c ops (each op
+ *  is registered through vaccel_plugin_register_ops()). */
 struct vaccel_plugin {
 	void *dl_handle; /**< set by the runtime */
+	union {
+		/** runtime-private; set by the loader, whatever the plugin
+		 *  put there */
+		void *state;
+		/** upstream's name for this slot; unused here */
+		struct vaccel_list_entry entry;
+	};
+	/** unused here; sized as upstream's per-plugin op table */
+	struct vaccel_op *ops[VACCEL_LAYOUT_OP_SLOTS];
 	struct vaccel_plugin_info *info;
-	void *state; /**< runtime-private */
 };
 
 /**
  * Define this plugin. Arguments are designated initializers of
  * `struct vaccel_plugin_info`, e.g.
  * `VACCEL_PLUGIN(.name = "x", .version = "1.0", .vaccel_version =
- * VACCEL_VERSION, .type = VACCEL_PLUGIN_CPU, .init = init, .fini = fini)`.
+ * VACCEL_VERSION, .init = init, .fini = fini, .type = VACCEL_PLUGIN_CPU)`.
+ * C++ needs them in the order of the fields (upstream's order).
  * Exports one symbol, `vaccel_plugin`, which the loader looks up.
  */
 #ifdef __cplusplus
@@ -101,7 +115,7 @@ struct vaccel_plugin {
 	VACCEL_PLUGIN_DIAG_POP_                                                \
 	__attribute__((                                                        \
 	    visibility("hidden"))) struct vaccel_plugin vaccel_this_plugin = { \
-	    NULL, &vaccel_plugin_info_, NULL};                                 \
+	    NULL, {NULL}, {NULL}, &vaccel_plugin_info_};                       \
 	VACCEL_PLUGIN_EXTERN_BEGIN_ __attribute__((visibility("default")))     \
 	const struct vaccel_plugin *vaccel_plugin = &vaccel_this_plugin;       \
 	VACCEL_PLUGIN_EXTERN_END_

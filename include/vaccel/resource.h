@@ -10,7 +10,9 @@
 
 #include "blob.h"
 #include "id.h"
+#include "list.h"
 #include "utils/enum.h"
+#include "utils/layout.h"
 #include "utils/path.h"
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,7 +35,11 @@ struct vaccel_session;
 struct vaccel_resource_state;
 
 /** A resource. Fields are read-only for programs and plugins; the runtime
- *  owns them between init and release. */
+ *  owns them between init and release. The layout is upstream vAccel's,
+ *  field for field (see docs/c-api.md, "Binary compatibility"): this
+ *  library keeps its state behind @c state, in the slot of upstream's list
+ *  entry, keeps @c sessions an empty list and @c refcount up to date, and
+ *  leaves @c sessions_lock zero. */
 struct vaccel_resource {
 	vaccel_id_t id;        /**< > 0 once initialized */
 	vaccel_id_t remote_id; /**< id on a remote agent, set by transports */
@@ -44,8 +50,21 @@ struct vaccel_resource {
 	char *rundir; /**< private directory for its files; may be NULL */
 	struct vaccel_blob **blobs; /**< its files, in path order */
 	size_t nr_blobs;
+	union {
+		/** runtime-private */
+		struct vaccel_resource_state *state;
+		/** upstream's name for this slot; unused here */
+		struct vaccel_list_entry entry;
+	};
+	/** upstream's list of sessions: kept empty, a head pointing at
+	 *  itself */
+	struct vaccel_list_entry sessions;
+	/** unused here; sized as upstream's session-list lock */
+	struct vaccel_mutex_slot sessions_lock;
+	/** sessions it is registered with, as vaccel_resource_refcount()
+	 *  returns it; written atomically by the runtime */
+	unsigned int refcount;
 	void *plugin_priv; /**< for the plugin that mirrors it remotely */
-	struct vaccel_resource_state *state; /**< runtime-private */
 };
 
 /** Find a live resource by id. @return VACCEL_OK, VACCEL_EINVAL, VACCEL_ENOENT.

@@ -9,8 +9,11 @@
 #pragma once
 
 #include "id.h"
+#include "list.h"
 #include "resource.h"
+#include "utils/layout.h"
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -20,15 +23,40 @@ extern "C" {
 struct vaccel_plugin;
 struct vaccel_session_state;
 
+/** Bytes of vaccel_session::rundir, NUL included: Linux's PATH_MAX, as
+ * upstream sizes it. */
+#define VACCEL_SESSION_RUNDIR_MAX 4096
+
+/*
+ * The layout is upstream vAccel's, field for field, so that binaries built
+ * against upstream's headers read the same offsets (see docs/c-api.md,
+ * "Binary compatibility"). The fields between @c rundir and @c plugin are
+ * upstream's own bookkeeping: this library keeps its state behind @c state,
+ * which shares the first of them, keeps the resource lists empty and
+ * leaves the rest zero.
+ */
 struct vaccel_session {
 	vaccel_id_t id;        /**< > 0 once initialized */
 	vaccel_id_t remote_id; /**< id on a remote agent, set by transports */
 	unsigned int hint;     /**< plugin preference, VACCEL_PLUGIN_* bits */
 	bool is_virtio;        /**< served by a transport plugin */
-	char *rundir;          /**< private directory of the session */
+	/** private directory of the session; empty when not initialized */
+	char rundir[VACCEL_SESSION_RUNDIR_MAX];
+	union {
+		/** runtime-private */
+		struct vaccel_session_state *state;
+		/** upstream's name for this slot; unused here */
+		struct vaccel_list_entry entry;
+	};
+	/** upstream's per-type resource lists: kept empty (heads pointing at
+	 *  themselves); this library lists resources elsewhere */
+	struct vaccel_list_entry resources[VACCEL_LAYOUT_RESOURCE_SLOTS];
+	/** unused here; sized as upstream's per-type resource counts */
+	size_t resource_counts[VACCEL_LAYOUT_RESOURCE_SLOTS];
+	/** unused here; sized as upstream's resource-list lock */
+	struct vaccel_mutex_slot resources_lock;
 	struct vaccel_plugin *plugin; /**< first plugin in preference order */
 	void *priv;                   /**< for the transport plugin */
-	struct vaccel_session_state *state; /**< runtime-private */
 };
 
 /** Find a live session by id. @return VACCEL_OK, VACCEL_EINVAL, VACCEL_ENOENT.

@@ -162,5 +162,5 @@ int blas_fini()
 } // namespace
 
 VACCEL_PLUGIN(.name = "blas", .version = VACCEL_VERSION,
-	      .vaccel_version = VACCEL_VERSION, .type = VACCEL_PLUGIN_CPU,
-	      .init = blas_init, .fini = blas_fini)
+	      .vaccel_version = VACCEL_VERSION, .init = blas_init,
+	      .fini = blas_fini, .type = VACCEL_PLUGIN_CPU)

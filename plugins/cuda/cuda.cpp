@@ -862,5 +862,5 @@ int cuda_fini()
 } // namespace
 
 VACCEL_PLUGIN(.name = "cuda", .version = VACCEL_VERSION,
-	      .vaccel_version = VACCEL_VERSION, .type = VACCEL_PLUGIN_GPU,
-	      .init = cuda_init, .fini = cuda_fini)
+	      .vaccel_version = VACCEL_VERSION, .init = cuda_init,
+	      .fini = cuda_fini, .type = VACCEL_PLUGIN_GPU)

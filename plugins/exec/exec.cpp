@@ -550,9 +550,9 @@ int exec_fini()
 } // namespace
 
 VACCEL_PLUGIN(.name = "exec", .version = VACCEL_VERSION,
-	      .vaccel_version = VACCEL_VERSION,
+	      .vaccel_version = VACCEL_VERSION, .init = exec_init,
+	      .fini = exec_fini,
 	      .type = static_cast<vaccel_plugin_type_t>(VACCEL_PLUGIN_SOFTWARE |
 							VACCEL_PLUGIN_GENERIC |
 							VACCEL_PLUGIN_CPU),
-	      .init = exec_init, .fini = exec_fini,
 	      .resource_unregister = exec_resource_unregister)

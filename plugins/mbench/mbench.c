@@ -129,7 +129,7 @@ static int mbench_fini(void)
 }
 
 VACCEL_PLUGIN(.name = "mbench", .version = VACCEL_VERSION,
-	      .vaccel_version = VACCEL_VERSION,
+	      .vaccel_version = VACCEL_VERSION, .init = mbench_init,
+	      .fini = mbench_fini,
 	      .type = VACCEL_PLUGIN_SOFTWARE | VACCEL_PLUGIN_GENERIC |
-		      VACCEL_PLUGIN_CPU,
-	      .init = mbench_init, .fini = mbench_fini)
+		      VACCEL_PLUGIN_CPU)

@@ -682,5 +682,5 @@ static int noop_fini(void)
 }
 
 VACCEL_PLUGIN(.name = "noop", .version = VACCEL_VERSION,
-	      .vaccel_version = VACCEL_VERSION, .type = VACCEL_PLUGIN_DEBUG,
-	      .init = noop_init, .fini = noop_fini)
+	      .vaccel_version = VACCEL_VERSION, .init = noop_init,
+	      .fini = noop_fini, .type = VACCEL_PLUGIN_DEBUG)

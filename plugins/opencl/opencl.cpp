@@ -1094,7 +1094,7 @@ int ocl_fini()
 } // namespace
 
 VACCEL_PLUGIN(.name = "opencl", .version = VACCEL_VERSION,
-	      .vaccel_version = VACCEL_VERSION,
+	      .vaccel_version = VACCEL_VERSION, .init = ocl_init,
+	      .fini = ocl_fini,
 	      .type = static_cast<vaccel_plugin_type_t>(VACCEL_PLUGIN_GPU |
-							VACCEL_PLUGIN_FPGA),
-	      .init = ocl_init, .fini = ocl_fini)
+							VACCEL_PLUGIN_FPGA))

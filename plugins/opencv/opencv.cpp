@@ -431,7 +431,7 @@ void run(const Request &r)
 	// Name the results first, so that a too-small out_imgname fails
 	// before any work.
 	const char *dir =
-	    r.sess->rundir != nullptr ? r.sess->rundir : vaccel_rundir();
+	    r.sess->rundir[0] != '\0' ? r.sess->rundir : vaccel_rundir();
 	if (dir == nullptr)
 		OCV_FAIL(VACCEL_EINVAL,
 			 "session %" PRId64 " has no run directory",
@@ -640,8 +640,8 @@ int ocv_fini()
 } // namespace
 
 VACCEL_PLUGIN(.name = "opencv", .version = VACCEL_VERSION,
-	      .vaccel_version = VACCEL_VERSION,
+	      .vaccel_version = VACCEL_VERSION, .init = ocv_init,
+	      .fini = ocv_fini,
 	      .type = static_cast<vaccel_plugin_type_t>(VACCEL_PLUGIN_CPU |
 							VACCEL_PLUGIN_SOFTWARE),
-	      .init = ocv_init, .fini = ocv_fini,
 	      .resource_unregister = ocv_resource_unregister)

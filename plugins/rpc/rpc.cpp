@@ -494,9 +494,10 @@ Result<Remote> remote_resource(const vaccel_resource *res, uint64_t generation)
 } // namespace vaccel::rpc_plugin
 
 VACCEL_PLUGIN(.name = "rpc", .version = VACCEL_VERSION,
-	      .vaccel_version = VACCEL_VERSION, .type = VACCEL_PLUGIN_REMOTE,
+	      .vaccel_version = VACCEL_VERSION,
 	      .init = vaccel::rpc_plugin::rpc_init,
 	      .fini = vaccel::rpc_plugin::rpc_fini, .is_virtio = true,
+	      .type = VACCEL_PLUGIN_REMOTE,
 	      .session_init = vaccel::rpc_plugin::session_init,
 	      .session_release = vaccel::rpc_plugin::session_release,
 	      .session_update = vaccel::rpc_plugin::session_update,

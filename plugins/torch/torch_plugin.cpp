@@ -670,9 +670,9 @@ int torch_fini()
 } // namespace
 
 VACCEL_PLUGIN(.name = "torch", .version = VACCEL_VERSION,
-	      .vaccel_version = VACCEL_VERSION,
+	      .vaccel_version = VACCEL_VERSION, .init = torch_init,
+	      .fini = torch_fini,
 	      .type = static_cast<vaccel_plugin_type_t>(VACCEL_PLUGIN_TORCH |
 							VACCEL_PLUGIN_CPU |
 							VACCEL_PLUGIN_GPU),
-	      .init = torch_init, .fini = torch_fini,
 	      .resource_unregister = torch_resource_unregister)

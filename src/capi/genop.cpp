@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <vaccel/arg.h>
+#include <vaccel/compat/ops.h>
 #include <vaccel/error.h>
 #include <vaccel/log.h>
 #include <vaccel/op.h>
@@ -581,6 +582,26 @@ int dispatch(vaccel_session *sess, vaccel_arg *read, int nr_read,
 	}
 }
 
+// Upstream exports its unpackers; each checks both arg lists as dispatch()
+// does before calling the op's unpacker.
+template <class F>
+int exported(const char *fn, const char *op, vaccel_arg *read, int nr_read,
+	     vaccel_arg *write, int nr_write, F &&unpack) noexcept
+{
+	return vaccel::capi::guard(fn, [&]() -> int {
+		TRY(check_arg_list(op, "read", read, nr_read));
+		TRY(check_arg_list(op, "write", write, nr_write));
+		return unpack(read, nr_read, write, nr_write);
+	});
+}
+
+bool is_image_op(vaccel_op_type_t op)
+{
+	return op == VACCEL_OP_IMAGE_CLASSIFY || op == VACCEL_OP_IMAGE_DETECT ||
+	       op == VACCEL_OP_IMAGE_SEGMENT || op == VACCEL_OP_IMAGE_POSE ||
+	       op == VACCEL_OP_IMAGE_DEPTH;
+}
+
 } // namespace
 
 extern "C" {
@@ -605,6 +626,71 @@ int vaccel_opencv_unpack(struct vaccel_session *sess, struct vaccel_arg *read,
 			return rc;
 		return vaccel_opencv(sess, read, nr_read, write, nr_write);
 	});
+}
+
+#define VACCEL_EXPORT_UNPACKER_(name, op, call)                                \
+	int name(struct vaccel_session *sess, struct vaccel_arg *read,         \
+		 int nr_read, struct vaccel_arg *write, int nr_write)          \
+	{                                                                      \
+		return exported(#name, op, read, nr_read, write, nr_write,     \
+				[&](vaccel_arg *r, int nr, vaccel_arg *w,      \
+				    int nw) { return call; });                 \
+	}
+
+VACCEL_EXPORT_UNPACKER_(vaccel_noop_unpack, "noop",
+			unpack_noop(sess, r, nr, w, nw))
+VACCEL_EXPORT_UNPACKER_(vaccel_exec_unpack, "exec",
+			unpack_exec(sess, r, nr, w, nw))
+VACCEL_EXPORT_UNPACKER_(vaccel_exec_with_res_unpack, "exec_with_resource",
+			unpack_exec_with_resource(sess, r, nr, w, nw))
+VACCEL_EXPORT_UNPACKER_(vaccel_image_classification_unpack, "image_classify",
+			unpack_image(VACCEL_OP_IMAGE_CLASSIFY, sess, r, nr, w,
+				     nw))
+VACCEL_EXPORT_UNPACKER_(vaccel_image_detection_unpack, "image_detect",
+			unpack_image(VACCEL_OP_IMAGE_DETECT, sess, r, nr, w,
+				     nw))
+VACCEL_EXPORT_UNPACKER_(vaccel_image_segmentation_unpack, "image_segment",
+			unpack_image(VACCEL_OP_IMAGE_SEGMENT, sess, r, nr, w,
+				     nw))
+VACCEL_EXPORT_UNPACKER_(vaccel_image_pose_unpack, "image_pose",
+			unpack_image(VACCEL_OP_IMAGE_POSE, sess, r, nr, w, nw))
+VACCEL_EXPORT_UNPACKER_(vaccel_image_depth_unpack, "image_depth",
+			unpack_image(VACCEL_OP_IMAGE_DEPTH, sess, r, nr, w, nw))
+VACCEL_EXPORT_UNPACKER_(vaccel_sgemm_unpack, "blas_sgemm",
+			unpack_sgemm(sess, r, nr, w, nw))
+VACCEL_EXPORT_UNPACKER_(vaccel_minmax_unpack, "minmax",
+			unpack_minmax(sess, r, nr, w, nw))
+VACCEL_EXPORT_UNPACKER_(vaccel_fpga_arraycopy_unpack, "fpga_arraycopy",
+			unpack_fpga_arraycopy(sess, r, nr, w, nw))
+VACCEL_EXPORT_UNPACKER_(vaccel_fpga_mmult_unpack, "fpga_mmult",
+			unpack_fpga_floats(VACCEL_OP_FPGA_MMULT, sess, r, nr, w,
+					   nw))
+VACCEL_EXPORT_UNPACKER_(vaccel_fpga_parallel_unpack, "fpga_parallel",
+			unpack_fpga_floats(VACCEL_OP_FPGA_PARALLEL, sess, r, nr,
+					   w, nw))
+VACCEL_EXPORT_UNPACKER_(vaccel_fpga_vadd_unpack, "fpga_vectoradd",
+			unpack_fpga_floats(VACCEL_OP_FPGA_VECTORADD, sess, r,
+					   nr, w, nw))
+
+#undef VACCEL_EXPORT_UNPACKER_
+
+int vaccel_image_op_unpack(vaccel_op_type_t op_type,
+			   struct vaccel_session *sess, struct vaccel_arg *read,
+			   int nr_read, int nr_read_req,
+			   struct vaccel_arg *write, int nr_write,
+			   int nr_write_req)
+{
+	return exported(
+	    "vaccel_image_op_unpack", "image", read, nr_read, write, nr_write,
+	    [&](vaccel_arg *r, int nr, vaccel_arg *w, int nw) -> int {
+		    if (!is_image_op(op_type))
+			    return fail(VACCEL_EINVAL,
+					"op type %d is not an image op",
+					static_cast<int>(op_type));
+		    TRY(expect_counts("image", nr, nr_read_req, nw,
+				      nr_write_req));
+		    return unpack_image(op_type, sess, r, nr, w, nw);
+	    });
 }
 
 } // extern "C"

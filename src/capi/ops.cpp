@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <type_traits>
 #include <vaccel.h>
+#include <vaccel/compat/ops.h>
 #include <vaccel/plugin_ops.hpp>
 
 using vaccel::core::call_op;
@@ -201,6 +202,29 @@ int vaccel_image_depth(struct vaccel_session *sess, const void *img,
 {
 	return call_op<image_fn>(VACCEL_OP_IMAGE_DEPTH, sess, img, out_imgname,
 				 len_img, len_out_imgname);
+}
+
+// Upstream's one entry point for the image ops (exported, used by its
+// unpackers): classification takes the text output, the others ignore it.
+int vaccel_image_op(vaccel_op_type_t op_type, struct vaccel_session *sess,
+		    const void *img, unsigned char *out_text,
+		    unsigned char *out_imgname, size_t len_img,
+		    size_t len_out_text, size_t len_out_imgname)
+{
+	switch (op_type) {
+	case VACCEL_OP_IMAGE_CLASSIFY:
+		return vaccel_image_classification(
+		    sess, img, out_text, out_imgname, len_img, len_out_text,
+		    len_out_imgname);
+	case VACCEL_OP_IMAGE_DETECT:
+	case VACCEL_OP_IMAGE_SEGMENT:
+	case VACCEL_OP_IMAGE_POSE:
+	case VACCEL_OP_IMAGE_DEPTH:
+		return call_op<image_fn>(op_type, sess, img, out_imgname,
+					 len_img, len_out_imgname);
+	default:
+		return VACCEL_ENOTSUP;
+	}
 }
 
 int vaccel_sgemm(struct vaccel_session *sess, int64_t m, int64_t n, int64_t k,

@@ -58,6 +58,25 @@ inline bool live(const vaccel_resource *r) noexcept
 	return r != nullptr && r->state != nullptr && !r->state->dead;
 }
 
+// Upstream's layout has list heads a program built against it could walk
+// (the session's per-type resource lists, the resource's session list).
+// This runtime keeps its lists elsewhere, so they are set up empty,
+// pointing at themselves as an empty list head does, rather than NULL.
+inline void set_empty_list(vaccel_list_entry *head) noexcept
+{
+	head->next = head;
+	head->prev = head;
+}
+inline void set_empty_upstream_lists(vaccel_session *s) noexcept
+{
+	for (vaccel_list_entry &head : s->resources)
+		set_empty_list(&head);
+}
+inline void set_empty_upstream_lists(vaccel_resource *r) noexcept
+{
+	set_empty_list(&r->sessions);
+}
+
 // Sessions (session.cpp)
 Status session_init(vaccel_session *sess, uint32_t flags);
 Status session_release(vaccel_session *sess);

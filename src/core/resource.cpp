@@ -5,6 +5,7 @@
 #include "core/runtime.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +32,15 @@ namespace vaccel::core
 {
 namespace
 {
+
+// Programs built against upstream's headers read the session count from the
+// struct itself; keep that field in step with the private list.
+void publish_refcount(vaccel_resource *res, const vaccel_resource_state &st)
+{
+	std::atomic_ref<unsigned int>(res->refcount)
+	    .store(static_cast<unsigned int>(st.sessions.size()),
+		   std::memory_order_relaxed);
+}
 
 bool is_url(const std::string &p)
 {
@@ -127,6 +137,7 @@ Status init_with(vaccel_resource *res, vaccel_resource_type_t type, Fill &&fill)
 		return s;
 	}
 	res->id = id;
+	set_empty_upstream_lists(res);
 	vaccel_resource_state *state = st.get();
 	publish(res, std::move(st), type, path_type);
 	// Findable by id and type only now that it is complete.
@@ -354,6 +365,7 @@ Status resource_register(vaccel_resource *res, vaccel_session *sess)
 					     static_cast<long long>(sess->id));
 		ss->resources.push_back(res);
 		rs->sessions.push_back(sess);
+		publish_refcount(res, *rs);
 	}
 	// The transport hook may talk to a remote agent: no lock held.
 	if (ss->hooks != nullptr &&
@@ -364,6 +376,7 @@ Status resource_register(vaccel_resource *res, vaccel_session *sess)
 			std::scoped_lock lock(ss->mu, rs->mu);
 			std::erase(ss->resources, res);
 			std::erase(rs->sessions, sess);
+			publish_refcount(res, *rs);
 			return Status(
 			    rc, plugin_failure("register resource " +
 						   std::to_string(res->id),
@@ -394,6 +407,7 @@ Status resource_unregister(vaccel_resource *res, vaccel_session *sess)
 			    static_cast<long long>(sess->id));
 		std::erase(ss->resources, res);
 		std::erase(rs->sessions, sess);
+		publish_refcount(res, *rs);
 	}
 	if (ss->hooks != nullptr &&
 	    ss->hooks->desc->info->resource_unregister != nullptr) {

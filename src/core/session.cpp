@@ -112,12 +112,20 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 
 	std::error_code ec;
 	state->rundir = rt.rundir() + "/session." + std::to_string(sess->id);
+	// The public field is a fixed array, as in upstream's layout.
+	if (state->rundir.size() >= sizeof(sess->rundir)) {
+		*sess = vaccel_session{};
+		return Status(VACCEL_ENAMETOOLONG,
+			      "session directory path is too long");
+	}
 	if (Status st = make_private_dir(state->rundir); !st) {
 		*sess = vaccel_session{};
 		return st;
 	}
-	sess->rundir = state->rundir.data();
+	std::memcpy(sess->rundir, state->rundir.c_str(),
+		    state->rundir.size() + 1);
 	sess->state = state.get();
+	set_empty_upstream_lists(sess);
 
 	// A transport plugin mirrors the session remotely.
 	if (t->primary != nullptr && t->primary->has_session_hooks()) {

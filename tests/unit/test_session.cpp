@@ -216,8 +216,8 @@ TEST_F(Session, RundirLivesWithTheSession)
 	struct vaccel_session sess {
 	};
 	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
-	ASSERT_NE(sess.rundir, nullptr);
 	const std::string dir = sess.rundir;
+	ASSERT_FALSE(dir.empty());
 	EXPECT_TRUE(fs::is_directory(dir)) << dir;
 	// Inside the runtime's rundir.
 	EXPECT_EQ(dir.rfind(vaccel_rundir(), 0), 0U) << dir;

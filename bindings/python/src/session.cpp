@@ -219,7 +219,7 @@ alive by it and unregistered when it is released.
 		"rundir",
 		[](const Session &s) -> std::optional<std::string> {
 			const auto *c = s.get("rundir");
-			if (c->rundir == nullptr)
+			if (c->rundir[0] == '\0')
 				return std::nullopt;
 			return std::string(c->rundir);
 		})
