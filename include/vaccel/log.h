@@ -10,6 +10,9 @@
 #pragma once
 
 #include "utils/enum.h"
+/* Upstream's log header brings <inttypes.h> in, and plugins written to it
+ * print ids with PRId64 without including it themselves. */
+#include <inttypes.h>
 #include <stdbool.h>
 
 #ifdef __cplusplus

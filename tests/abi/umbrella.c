@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The umbrella header, as a C11 program includes it, plus a few uses of
- * what it declares so that macros and inline helpers are compiled too. */
+ * what it declares so that macros and inline helpers are compiled too.
+ * Nothing else is included: what upstream's headers bring in (PRId64 from
+ * <inttypes.h>, which upstream's plugin template uses) must come with
+ * ours. */
 #include <vaccel.h>
 
 int abi_umbrella_use(void);
@@ -15,6 +18,7 @@ int abi_umbrella_use(void)
 	(void)arg;
 	(void)vaccel_arg_type_to_str(VACCEL_ARG_UINT8);
 	(void)vaccel_op_type_to_lower(VACCEL_OP_BLAS_SGEMM, name, sizeof(name));
+	(void)PRId64;
 	return (int)VACCEL_ARG_CUSTOM + (int)VACCEL_TF_UINT64 +
 	       (int)VACCEL_TFLITE_INT4 + (int)VACCEL_TORCH_FLOAT;
 }
