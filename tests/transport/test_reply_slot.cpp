@@ -201,7 +201,8 @@ TEST(ReplySlot, PostedRequestsAreTakenOrSentExactlyOnce)
 	while (last < kRounds && (last == 0 || !slot_used || via_socket == 0)) {
 		for (uint32_t id = last + 1; id <= last + kBatch; ++id) {
 			for (uint32_t i = 0; i < (id * 7919) % 97; ++i)
-				tp::cpu_relax(); // anywhere in the reader's cycle
+				tp::cpu_relax(); // anywhere in the reader's
+						 // cycle
 			const std::vector<uint8_t> msg(
 			    4 + id % 13, static_cast<uint8_t>(id));
 			std::span<const uint8_t> parts[] = {std::span(msg)};
