@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 namespace vaccel::agent
 {
@@ -29,18 +30,14 @@ std::vector<std::string> split(const std::string &set)
 	return out;
 }
 
-Result<std::string> read(const std::string &path)
+// Whether the file at @p path starts as a zip archive (TorchScript).
+bool is_zip(const std::string &path)
 {
 	std::ifstream in(path, std::ios::binary);
-	if (!in)
-		return Status::error(VACCEL_ENOENT, "cannot open %s",
-				     path.c_str());
-	std::ostringstream bytes;
-	bytes << in.rdbuf(); // an empty file sets failbit on `bytes` only
-	if (in.bad())
-		return Status::error(VACCEL_EIO, "cannot read %s",
-				     path.c_str());
-	return bytes.str();
+	char head[4] = {};
+	return in.read(head, sizeof(head)) &&
+	       std::string_view(head, sizeof(head)) ==
+		   std::string_view("PK\x03\x04", 4);
 }
 
 // What the cache keys and accounts a resource of @p paths by.
@@ -55,14 +52,12 @@ Result<Described> describe(const std::vector<std::string> &paths)
 	Described d;
 	transport::ResourceDigest digest;
 	for (const auto &p : paths) {
-		auto bytes = read(p);
-		if (!bytes)
-			return bytes.status();
-		const std::string &b = bytes.value();
-		digest.add(std::filesystem::path(p).filename().string(), b);
-		d.bytes += b.size();
-		d.torchscript |=
-		    b.starts_with(std::string_view("PK\x03\x04", 4));
+		auto size = digest.add_file(
+		    std::filesystem::path(p).filename().string(), p);
+		if (!size)
+			return size.status();
+		d.bytes += size.value();
+		d.torchscript |= is_zip(p);
 	}
 	d.digest = digest.finish();
 	return d;

@@ -33,6 +33,21 @@ bool too_long(const char *path)
 	return std::strlen(path) + 1 > PATH_MAX;
 }
 
+// Whether a new object with @p kind of file mode (S_IFDIR, S_IFREG) may be
+// made at @p path: VACCEL_OK, VACCEL_EEXIST when one of that kind is there,
+// @p other_kind when something else is.
+int check_new(const char *path, mode_t kind, int other_kind)
+{
+	if (path == nullptr)
+		return VACCEL_EINVAL;
+	if (too_long(path))
+		return VACCEL_ENAMETOOLONG;
+	mode_t mode = 0;
+	if (!stat_mode(path, &mode))
+		return VACCEL_OK;
+	return (mode & S_IFMT) == kind ? VACCEL_EEXIST : other_kind;
+}
+
 // Files are counted (and @p func called) depth first, in readdir() order.
 int walk(const std::string &dir, fs_path_callback_t func, int *idx,
 	 va_list args)
@@ -165,14 +180,9 @@ int fs_dir_process_files(const char *path, fs_path_callback_t func, ...)
 
 int fs_dir_create(const char *path)
 {
-	if (path == nullptr)
-		return VACCEL_EINVAL;
-	if (too_long(path))
-		return VACCEL_ENAMETOOLONG;
-	if (fs_path_is_dir(path))
-		return VACCEL_EEXIST;
-	if (fs_path_exists(path))
-		return VACCEL_ENOTDIR;
+	if (const int rc = check_new(path, S_IFDIR, VACCEL_ENOTDIR);
+	    rc != VACCEL_OK)
+		return rc;
 	std::string p(path);
 	// Each prefix ending before a '/', then the whole path.
 	for (size_t pos = p.find('/', 1);; pos = p.find('/', pos + 1)) {
@@ -222,14 +232,9 @@ int fs_dir_remove(const char *path)
 
 int fs_file_create(const char *path, int *fd)
 {
-	if (path == nullptr)
-		return VACCEL_EINVAL;
-	if (too_long(path))
-		return VACCEL_ENAMETOOLONG;
-	if (fs_path_is_file(path))
-		return VACCEL_EEXIST;
-	if (fs_path_exists(path))
-		return VACCEL_EINVAL;
+	if (const int rc = check_new(path, S_IFREG, VACCEL_EINVAL);
+	    rc != VACCEL_OK)
+		return rc;
 	const int f =
 	    open(path, O_CREAT | O_RDWR | O_EXCL | O_CLOEXEC, S_IRWXU);
 	if (f < 0)

@@ -69,6 +69,24 @@ int dup_out(std::string_view s, char **dst)
 	return *dst != nullptr ? VACCEL_OK : VACCEL_ENOMEM;
 }
 
+// Parses @p uri; gives its path to @p put when @p want_path, its type to
+// @p type when not NULL. The first failure's code.
+template <class Put>
+int from_uri(const char *uri, vaccel_path_type_t *type, bool want_path, Put put)
+{
+	const char *p = nullptr;
+	vaccel_path_type_t t{};
+	if (const int rc = parse_uri(uri, &p, &t); rc != VACCEL_OK)
+		return rc;
+	if (want_path) {
+		if (const int rc = put(p); rc != VACCEL_OK)
+			return rc;
+	}
+	if (type != nullptr)
+		*type = t;
+	return VACCEL_OK;
+}
+
 } // namespace
 
 extern "C" {
@@ -79,34 +97,16 @@ int path_init_from_uri(char *path, size_t size, vaccel_path_type_t *type,
 	if (uri == nullptr || (path != nullptr && size == 0) ||
 	    (path == nullptr && type == nullptr))
 		return VACCEL_EINVAL;
-	const char *p = nullptr;
-	vaccel_path_type_t t{};
-	if (const int rc = parse_uri(uri, &p, &t); rc != VACCEL_OK)
-		return rc;
-	if (path != nullptr) {
-		if (const int rc = copy_out(p, path, size); rc != VACCEL_OK)
-			return rc;
-	}
-	if (type != nullptr)
-		*type = t;
-	return VACCEL_OK;
+	return from_uri(uri, type, path != nullptr,
+			[&](const char *p) { return copy_out(p, path, size); });
 }
 
 int path_from_uri(char **path, vaccel_path_type_t *type, const char *uri)
 {
 	if (uri == nullptr || (path == nullptr && type == nullptr))
 		return VACCEL_EINVAL;
-	const char *p = nullptr;
-	vaccel_path_type_t t{};
-	if (const int rc = parse_uri(uri, &p, &t); rc != VACCEL_OK)
-		return rc;
-	if (path != nullptr) {
-		if (const int rc = dup_out(p, path); rc != VACCEL_OK)
-			return rc;
-	}
-	if (type != nullptr)
-		*type = t;
-	return VACCEL_OK;
+	return from_uri(uri, type, path != nullptr,
+			[&](const char *p) { return dup_out(p, path); });
 }
 
 bool path_is_url(const char *path)

@@ -7,6 +7,8 @@
 // library, which has no OpenSSL (guest/static/sha256.cpp).
 #pragma once
 
+#include "base/status.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -37,6 +39,11 @@ public:
 		feed_size(data.size());
 		feed(data.data(), data.size());
 	}
+	// The same for the file at @p path, read in pieces
+	// (content_hash_files.cpp; not in the static guest): its size, or why
+	// it could not be read.
+	base::Result<uint64_t> add_file(std::string_view name,
+					const std::string &path);
 	// Lower-case hex; the object is spent afterwards.
 	std::string finish();
 

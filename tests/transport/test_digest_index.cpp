@@ -5,6 +5,8 @@
 // modification time, whatever form the paths are given in.
 #include "transport/digest_index.h"
 
+#include "transport/content_hash.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -154,6 +156,30 @@ TEST_F(DigestIndexTest, AChangedFileIsNotFound)
 	// Gone.
 	fs::remove(path("model.pt"));
 	EXPECT_EQ(i.find({path("model.pt")}), "");
+}
+
+// A file digested as it is read gives the digest of its bytes added whole,
+// and its size; what cannot be read is an error naming it.
+TEST_F(DigestIndexTest, FilesAreDigestedAsTheirBytes)
+{
+	using vaccel::transport::ResourceDigest;
+	std::string big(3 * 1024 * 1024 + 7, '\0');
+	for (size_t i = 0; i < big.size(); ++i)
+		big[i] = static_cast<char>(i * 131 % 251);
+	std::ofstream(path("big.bin"), std::ios::binary) << big;
+	ResourceDigest whole, read;
+	whole.add("model.pt", "bytes of model.pt");
+	whole.add("big.bin", big);
+	ASSERT_EQ(read.add_file("model.pt", path("model.pt")).value(), 17U);
+	ASSERT_EQ(read.add_file("big.bin", path("big.bin")).value(),
+		  big.size());
+	EXPECT_EQ(read.finish(), whole.finish());
+
+	ResourceDigest d;
+	auto none = d.add_file("none", path("none"));
+	ASSERT_FALSE(none);
+	EXPECT_NE(none.status().message().find("none"), std::string::npos);
+	EXPECT_FALSE(d.add_file("dir", dir_));
 }
 
 TEST_F(DigestIndexTest, OnlyRegularFilesAreIndexed)

@@ -59,8 +59,12 @@ tr::DigestIndex::Entry describe(const std::string &path)
 			failed = f.status().message();
 			break;
 		}
-		digest.add(b->name != nullptr ? b->name : "",
-			   read_all(b->path));
+		auto added =
+		    digest.add_file(b->name != nullptr ? b->name : "", b->path);
+		if (!added) {
+			failed = added.status().message();
+			break;
+		}
 		e.files.push_back(std::move(f.value()));
 	}
 	vaccel_resource_release(&res);
