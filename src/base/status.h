@@ -32,6 +32,9 @@ enum class Cause : uint8_t {
 	// opposed to an op that ran there and failed: the caller may try
 	// another method.
 	Unimplemented,
+	// The agent is draining and did not run the request (ext.proto,
+	// Draining): safe to send to another agent.
+	Draining,
 };
 
 class [[nodiscard]] Status

@@ -322,5 +322,8 @@ enum class RpcCode : int32_t {
 // The Any type URL upstream puts on a vaccel error detail.
 inline constexpr std::string_view kVaccelErrorTypeUrl =
     "type.googleapis.com/vaccel.ProtoError";
+// Ours: the detail of a draining agent's refusal (ext.proto, Draining).
+inline constexpr std::string_view kDrainingTypeUrl =
+    "type.googleapis.com/vaccel.rpc.ext.Draining";
 
 } // namespace vaccel::transport
