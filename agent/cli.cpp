@@ -145,7 +145,8 @@ std::vector<std::string>
 worker_command_line(const std::vector<std::string_view> &args)
 {
 	static constexpr std::string_view kSecret[] = {
-	    "--tls-cert", "--tls-key", "--tls-client-ca"};
+	    "--tls-cert", "--tls-key", "--tls-client-ca",
+	    "--sandbox-memory-fd"};
 	std::vector<std::string> out;
 	for (size_t i = 0; i < args.size(); ++i) {
 		const std::string_view a = args[i];
@@ -228,7 +229,8 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 		    name == "--tls-handshake-ms" || name == "--worker-fd" ||
 		    name == "--worker-tenant" ||
 		    name == "--worker-tenant-policy" || name == "--metrics" ||
-		    name == "--worker-report-fd" || name == "--preload" ||
+		    name == "--worker-report-fd" ||
+		    name == "--sandbox-memory-fd" || name == "--preload" ||
 		    name == "--digest";
 		if (!known)
 			return Status::error(VACCEL_EINVAL,
@@ -276,14 +278,16 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 			 : name == "--socket-group" ? o.socket_group
 						    : o.audit_log) = str(value);
 		} else if (name == "--worker-fd" ||
-			   name == "--worker-report-fd") {
+			   name == "--worker-report-fd" ||
+			   name == "--sandbox-memory-fd") {
 			uint32_t n = 0;
 			if (!parse_uint(value, &n) || n > 65535)
 				return Status::error(VACCEL_EINVAL, "%s '%s'",
 						     str(name).c_str(),
 						     str(value).c_str());
-			(name == "--worker-fd" ? o.worker_fd
-					       : o.worker_report_fd) =
+			(name == "--worker-fd"          ? o.worker_fd
+			 : name == "--worker-report-fd" ? o.worker_report_fd
+							: o.sandbox_memory_fd) =
 			    static_cast<int>(n);
 		} else if (name == "--metrics") {
 			if (auto a = parse_metrics_address(value); !a)
@@ -545,6 +549,12 @@ std::string usage(std::string_view prog)
 	       "worker process of its\n"
 	       "                             own (seccomp-filtered, "
 	       "restarted on crash)\n"
+	       "      --sandbox-memory-fd FD the memory file (a memfd sealed "
+	       "against shrinking)\n"
+	       "                             of the VM this agent serves, "
+	       "its ivshmem device:\n"
+	       "                             offered to the listener's "
+	       "connections (vaccel-vm)\n"
 	       "\n"
 	       "Model cache (docs/serverless.md):\n"
 	       "      --preload FILES        load a model (its files, "

@@ -81,6 +81,10 @@ struct Options {
 	// for it (worker_process.h); the report it counts calls into
 	// (worker_report.h; -1: none).
 	int worker_fd = -1;
+	// --sandbox-memory-fd FD: the memory file of the VM this agent
+	// serves (its ivshmem device; sandbox_memory.h), offered to every
+	// connection of the listener. -1: none.
+	int sandbox_memory_fd = -1;
 	int worker_report_fd = -1;
 	std::string worker_tenant;
 	std::string worker_tenant_policy;
@@ -97,7 +101,8 @@ core::Result<Options> parse_cli(const std::vector<std::string_view> &args);
 // The command line a tenant's worker is started with (tenant_workers.h):
 // the agent's own @p args without the TLS files (--tls-cert, --tls-key,
 // --tls-client-ca, either spelling): TLS ends in the agent, and a worker
-// runs tenants' code, so it must not even know where the key is.
+// runs tenants' code, so it must not even know where the key is. Nor
+// --sandbox-memory-fd: the memory reaches a worker with each connection.
 std::vector<std::string>
 worker_command_line(const std::vector<std::string_view> &args);
 core::Result<ConfigOverrides> parse_vaccel_config(std::string_view text);

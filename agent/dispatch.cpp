@@ -84,7 +84,7 @@ bool Server::runs_inline(const Job &job)
 		return false;
 	const std::string_view m = job.request.method;
 	return m == "Hello" || m == "CreateSession" ||
-	       m == "RegisterCachedResource";
+	       m == "RegisterCachedResource" || m == "MapSandboxMemory";
 }
 
 // A client that gave up waiting (its timeout, sent in the envelope) gets
@@ -164,7 +164,9 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	std::shared_ptr<ShmRegion> slot_region;
 	transport::ReplySlot slot;
 	CallInfo info;
-	info.regions = conn->local ? &conn->regions : nullptr;
+	info.regions = conn->local || conn->sandbox ? &conn->regions : nullptr;
+	info.local = conn->local;
+	info.sandbox = conn->sandbox.get();
 	info.op_time = traced ? &tr.op : nullptr;
 	info.tenant = conn->tenant;
 	info.sample = metered ? &sample : nullptr;

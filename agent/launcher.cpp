@@ -2,6 +2,7 @@
 #include "launcher.h"
 
 #include "audit.h"
+#include "sandbox_memory.h"
 #include "tenant_workers.h"
 
 #include <grp.h>
@@ -106,8 +107,7 @@ RpcStatus invalid(const core::Status &st)
 
 RpcStatus Launcher::configure(const rpc::ext::AttachRequest &req,
 			      std::vector<transport::UniqueFd> &fds,
-			      ServerOptions *so, transport::UniqueFd *shm,
-			      uint64_t *shm_size)
+			      ServerOptions *so)
 {
 	const size_t want = (req.listen_fd() ? 1 : 0) + (req.shm_fd() ? 1 : 0);
 	if (fds.size() != want)
@@ -129,15 +129,13 @@ RpcStatus Launcher::configure(const rpc::ext::AttachRequest &req,
 		so->address = a.value();
 	}
 	if (req.shm_fd()) {
-		struct stat st {
-		};
-		if (::fstat(fds[next_fd].get(), &st) != 0 ||
-		    !S_ISREG(st.st_mode))
+		auto memory =
+		    SandboxMemory::create(std::move(fds[next_fd]), so->pinner);
+		if (!memory)
 			return RpcStatus::invalid(
-			    "the shared-memory descriptor "
-			    "is not a file");
-		*shm_size = static_cast<uint64_t>(st.st_size);
-		*shm = std::move(fds[next_fd]);
+			    "the shared-memory descriptor: %s",
+			    memory.status().message().c_str());
+		so->sandbox_memory = std::move(memory).value();
 	}
 	auto gid = group_id(req.socket_group());
 	if (!gid)
@@ -197,8 +195,9 @@ RpcStatus Launcher::attach(const rpc::ext::AttachRequest &req,
 	ServerOptions so = base_;
 	so.lazy_threads = true;
 	Sandbox box;
-	uint64_t shm_size = 0;
-	AGENT_RETURN_IF_ERROR(configure(req, fds, &so, &box.shm, &shm_size));
+	AGENT_RETURN_IF_ERROR(configure(req, fds, &so));
+	const uint64_t shm_size =
+	    so.sandbox_memory ? so.sandbox_memory->size() : 0;
 	AGENT_RETURN_IF_ERROR(define_policy(req));
 	box.tenant = req.tenant();
 	box.server = std::make_unique<Server>(service_, so);
@@ -209,10 +208,14 @@ RpcStatus Launcher::attach(const rpc::ext::AttachRequest &req,
 	const std::string where = transport::to_string(box.server->address());
 	std::lock_guard lock(mu_);
 	const uint64_t id = ++next_;
-	audit::event("attach",
-		     "sandbox " + std::to_string(id) + " tenant " +
-			 req.tenant() + " on " + where +
-			 (req.policy().empty() ? "" : " with its policy"));
+	audit::event(
+	    "attach",
+	    "sandbox " + std::to_string(id) + " tenant " + req.tenant() +
+		" on " + where +
+		(req.policy().empty() ? "" : " with its policy") +
+		(shm_size == 0
+		     ? ""
+		     : ", memory of " + std::to_string(shm_size) + " bytes"));
 	resp->set_sandbox(id);
 	resp->set_address(where);
 	resp->set_shm_size(shm_size);

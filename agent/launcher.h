@@ -48,14 +48,14 @@ public:
 private:
 	struct Sandbox {
 		std::unique_ptr<Server> server;
-		transport::UniqueFd shm; // the sandbox's shared-memory file
 		std::string tenant;
 	};
 
+	// The sandbox's server options from the request; with a memory file
+	// (shm_fd), so->sandbox_memory maps it (sandbox_memory.h).
 	RpcStatus configure(const rpc::ext::AttachRequest &req,
 			    std::vector<transport::UniqueFd> &fds,
-			    ServerOptions *so, transport::UniqueFd *shm,
-			    uint64_t *shm_size);
+			    ServerOptions *so);
 	// Gives the request's tenant the request's policy, if it has one.
 	RpcStatus define_policy(const rpc::ext::AttachRequest &req);
 

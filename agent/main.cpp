@@ -15,6 +15,7 @@
 #include "plugin_gate.h"
 #include "policy.h"
 #include "preload.h"
+#include "sandbox_memory.h"
 #include "server.h"
 #include "service.h"
 #include "tenant_workers.h"
@@ -293,6 +294,26 @@ server_options(const vaccel::agent::Options &o, int64_t socket_gid,
 	return so;
 }
 
+// --sandbox-memory-fd: the VM's memory, mapped (null without the option).
+vaccel::core::Result<std::shared_ptr<vaccel::agent::SandboxMemory>>
+sandbox_memory(const vaccel::agent::Options &o,
+	       vaccel::agent::HostMemoryPinner *pinner)
+{
+	if (o.sandbox_memory_fd < 0)
+		return std::shared_ptr<vaccel::agent::SandboxMemory>();
+	// Ours from now on; never inherited by what the agent starts.
+	if (::fcntl(o.sandbox_memory_fd, F_SETFD, FD_CLOEXEC) != 0)
+		return vaccel::core::Status::error(
+		    VACCEL_EINVAL, "descriptor %d: %s", o.sandbox_memory_fd,
+		    std::strerror(errno));
+	auto m = vaccel::agent::SandboxMemory::create(
+	    vaccel::transport::UniqueFd(o.sandbox_memory_fd), pinner);
+	if (m)
+		vaccel_info("agent: sandbox memory of %llu bytes",
+			    static_cast<unsigned long long>(m.value()->size()));
+	return m;
+}
+
 // A tenant's worker process (tenant_workers.h): no listener, no trace.
 int worker_main(const vaccel::agent::Options &o,
 		vaccel::agent::Service &service,
@@ -346,7 +367,10 @@ int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 	PluginGate gate; // outlives every server that waits on it
 	so.plugins = &gate;
 	Server server(service, so);
-	Launcher launcher(service, so);
+	// Attached sandboxes bring their own memory, if any.
+	ServerOptions sandbox_base = so;
+	sandbox_base.sandbox_memory = nullptr;
+	Launcher launcher(service, sandbox_base);
 	Health health(server, &gate);
 	std::optional<AdminSocket> admin;
 	if (!o.admin_socket.empty())
@@ -565,6 +589,9 @@ int main(int argc, char **argv)
 		so.address = addr.value();
 		so.trace = trace.enabled() ? &trace : nullptr;
 		so.pinner = opts->pin_shm ? &pinner : nullptr;
+		auto memory = sandbox_memory(*opts, so.pinner);
+		if (memory)
+			so.sandbox_memory = memory.value();
 		// Where ops run: here, or in each tenant's worker. Preloaded
 		// models need the plugins: an agent that preloads is started
 		// ahead of its sandboxes, and listens once they are loaded (a
@@ -572,7 +599,10 @@ int main(int argc, char **argv)
 		const bool runs_ops = worker || !opts->isolate_tenants;
 		const bool preloads = runs_ops && !opts->preload.empty();
 		std::string why = preloads ? load_plugins_now() : "";
-		if (!why.empty()) {
+		if (!memory) {
+			code =
+			    fail("sandbox-memory", memory.status().message());
+		} else if (!why.empty()) {
 			code = fail("plugins", why);
 		} else if (auto st =
 			       preloads ? preload_models(service, opts->preload)

@@ -38,6 +38,7 @@ constexpr std::array<std::string_view, kMethods> kMethodNames = {
     "GenopShm",
     "TorchModelRunShm",
     "RegisterCachedResource",
+    "MapSandboxMemory",
     "other",
 };
 

@@ -64,6 +64,7 @@ enum class MethodId : uint8_t {
 	GenopShm,
 	TorchModelRunShm,
 	RegisterCachedResource,
+	MapSandboxMemory,
 	Other,
 	Count,
 };

@@ -245,7 +245,8 @@ void Server::accept_loop()
 			continue;
 		}
 		if (stream) {
-			admit(std::move(stream.value()), local_listener(), 0);
+			admit(std::move(stream.value()), local_listener(), 0,
+			      opts_.sandbox_memory);
 			continue;
 		}
 		if (stream.status().code() == VACCEL_EAGAIN)
@@ -299,9 +300,16 @@ void Server::hand_over(transport::Stream stream)
 	Tenant *tenant = admit_tenant(stream.fd(), id, &quota);
 	if (tenant == nullptr)
 		return; // refused and audited; closing the stream tells
+	worker_channel::Message m{id, 0, {}};
+	int memory_fd = -1;
+	if (opts_.sandbox_memory && service_.limits().extensions) {
+		m.flags |= worker_channel::kSandboxMemory;
+		m.token = opts_.sandbox_memory->token();
+		memory_fd = opts_.sandbox_memory->fd();
+	}
 	opts_.isolate->hand_over(
-	    *tenant, worker_channel::Message{id, 0}, std::move(stream),
-	    Admission(std::move(quota), &service_.tenants()));
+	    *tenant, m, std::move(stream),
+	    Admission(std::move(quota), &service_.tenants()), memory_fd);
 }
 
 void Server::relay_to_worker(Conn &conn)
@@ -319,16 +327,17 @@ void Server::relay_to_worker(Conn &conn)
 	// back when the relay ends): the worker's Admission holds none.
 	if (!opts_.isolate->hand_over(
 		*conn.tenant,
-		worker_channel::Message{conn.id, worker_channel::kRelayed},
+		worker_channel::Message{conn.id, worker_channel::kRelayed, {}},
 		std::move(theirs), Admission()))
 		return;
 	relay(conn.stream, std::move(mine), opts_.write_timeout);
 }
 
-void Server::adopt(transport::Stream stream, uint64_t tag, bool relayed)
+void Server::adopt(transport::Stream stream, uint64_t tag, bool relayed,
+		   std::shared_ptr<SandboxMemory> sandbox)
 {
 	if (relayed) {
-		admit(std::move(stream), false, tag);
+		admit(std::move(stream), false, tag, std::move(sandbox));
 		return;
 	}
 	sockaddr_storage ss{};
@@ -338,10 +347,12 @@ void Server::adopt(transport::Stream stream, uint64_t tag, bool relayed)
 			  &len) == 0 &&
 	    ss.ss_family == AF_UNIX;
 	admit(std::move(stream),
-	      unix_peer && opts_.shm && service_.limits().extensions, tag);
+	      unix_peer && opts_.shm && service_.limits().extensions, tag,
+	      std::move(sandbox));
 }
 
-void Server::admit(transport::Stream stream, bool local, uint64_t tag)
+void Server::admit(transport::Stream stream, bool local, uint64_t tag,
+		   std::shared_ptr<SandboxMemory> sandbox)
 {
 	// From the Service: servers sharing it (launcher.h) never reuse an id.
 	const ConnId id = service_.next_connection_id();
@@ -370,6 +381,8 @@ void Server::admit(transport::Stream stream, bool local, uint64_t tag)
 					   &service_.regions_mapped(),
 					   opts_.pinner, out);
 	conn->tenant = tenant;
+	if (service_.limits().extensions)
+		conn->sandbox = std::move(sandbox);
 	conn->holds_connection = tenant != nullptr; // TLS: after its handshake
 	conn->tag = tag;
 	conn->quota = std::move(quota);

@@ -51,6 +51,7 @@ namespace vaccel::agent
 
 class TenantWorkers;
 class PluginGate;
+class SandboxMemory;
 
 struct ServerOptions {
 	transport::Address address;
@@ -86,6 +87,10 @@ struct ServerOptions {
 	std::chrono::microseconds spin{2000};
 	// Offer the shared-memory plane to peers on unix sockets.
 	bool shm = true;
+	// The memory of the sandbox this server serves (a VM's ivshmem
+	// device, sandbox_memory.h); every connection may map it once its
+	// client proves it sees the same memory. Null: none.
+	std::shared_ptr<SandboxMemory> sandbox_memory;
 	// Where each request's timings go (--trace); null: nowhere. Must
 	// outlive the server.
 	RequestTrace *trace = nullptr;
@@ -169,7 +174,9 @@ public:
 	// admitted (ServerOptions::adopt_only); @p tag goes back through
 	// ServerOptions::on_closed when it closes. @p relayed: the stream
 	// is the agent's relay of a remote client (tls_relay.h).
-	void adopt(transport::Stream stream, uint64_t tag, bool relayed);
+	// @p sandbox: the memory of the connection's sandbox (null: none).
+	void adopt(transport::Stream stream, uint64_t tag, bool relayed,
+		   std::shared_ptr<SandboxMemory> sandbox = nullptr);
 	// Stops accepting, closes every connection of this server (releasing
 	// their objects), waits for running requests and joins every thread.
 	// Other servers on the same Service are untouched. Idempotent.
@@ -189,7 +196,8 @@ private:
 	bool local_listener() const;
 	void accept_loop();
 	Tenant *admit_tenant(int fd, ConnId id, Charge *quota);
-	void admit(transport::Stream stream, bool local, uint64_t tag);
+	void admit(transport::Stream stream, bool local, uint64_t tag,
+		   std::shared_ptr<SandboxMemory> sandbox);
 	// --isolate-tenants: identifies and charges the connection, then
 	// gives it to its tenant's worker process.
 	void hand_over(transport::Stream stream);

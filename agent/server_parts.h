@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "reply_queue.h"
+#include "sandbox_memory.h"
 
 #include "rpc/genop.pb.h"
 
@@ -184,6 +185,8 @@ struct Server::Conn {
 	// A unix-socket peer: descriptors are accepted and the
 	// shared-memory plane is offered.
 	const bool local;
+	// The memory of its sandbox, which it may map (null: none).
+	std::shared_ptr<SandboxMemory> sandbox;
 	RegionTable regions;
 	std::unordered_map<uint32_t, Inbound> inbound; // reader thread only
 	// The highest stream id a Request frame on the socket has opened

@@ -243,6 +243,10 @@ Method find_method(std::string_view service, std::string_view method,
 			return {
 			    adapt<r::ext::MapRegion, r::Empty, h::map_region>,
 			    std::nullopt, Id::MapRegion};
+		if (method == "MapSandboxMemory")
+			return {adapt<r::ext::MapSandboxMemory, r::Empty,
+				      h::map_sandbox_memory>,
+				std::nullopt, Id::MapSandboxMemory};
 		if (method == "UnmapRegion")
 			return {adapt<r::ext::UnmapRegion, r::Empty,
 				      h::unmap_region>,

@@ -49,6 +49,7 @@ struct Limits {
 };
 
 class Service;
+class SandboxMemory;
 
 // A request's vAccel op calls, as the request trace sees them: their
 // summed time, and when the first began and the last ended (for lining the
@@ -62,8 +63,14 @@ struct OpTiming {
 // What the transport knows about one request.
 struct CallInfo {
 	// The connection's shared-memory regions; null unless the peer is on
-	// a unix socket (the only place the plane is offered).
+	// a unix socket or its sandbox has memory of its own.
 	RegionTable *regions = nullptr;
+	// The peer is on a unix socket: descriptors come with its requests
+	// and the memfd plane is offered.
+	bool local = false;
+	// The memory of the connection's sandbox (sandbox_memory.h); null
+	// when it has none.
+	const SandboxMemory *sandbox = nullptr;
 	// Descriptors that arrived with the request frame (MapRegion).
 	std::vector<transport::UniqueFd> *fds = nullptr;
 	// The largest reply payload the transport can carry back: max_frame

@@ -120,6 +120,30 @@ RpcStatus RegionTable::map(uint32_t id, transport::UniqueFd fd, uint64_t size,
 	return RpcStatus::ok();
 }
 
+RpcStatus RegionTable::attach(uint32_t id, std::shared_ptr<ShmRegion> region)
+{
+	if (id == 0)
+		return RpcStatus::invalid("region 0 is reserved (inline args)");
+	std::lock_guard lock(mu_);
+	if (auto it = regions_.find(id); it != regions_.end()) {
+		if (it->second == region)
+			return RpcStatus::ok();
+		return RpcStatus::invalid("region %u is already mapped", id);
+	}
+	const size_t size = region->size();
+	if (regions_.size() >= limits_.max_regions ||
+	    size > limits_.max_bytes - bytes_)
+		return RpcStatus::exhausted(
+		    "region %u: at most %zu regions / %llu bytes per "
+		    "connection",
+		    id, limits_.max_regions,
+		    static_cast<unsigned long long>(limits_.max_bytes));
+	regions_.emplace(id, std::move(region));
+	bytes_ += size;
+	count(1);
+	return RpcStatus::ok();
+}
+
 RpcStatus RegionTable::unmap(uint32_t id)
 {
 	std::lock_guard lock(mu_);

@@ -117,6 +117,10 @@ public:
 	// (@p client_memory: see ShmRegion).
 	RpcStatus map(uint32_t id, transport::UniqueFd fd, uint64_t size,
 		      bool client_memory = false);
+	// Names @p region, mapped elsewhere (a sandbox's memory,
+	// sandbox_memory.h), as region @p id. Naming the same region under
+	// the same id again is accepted.
+	RpcStatus attach(uint32_t id, std::shared_ptr<ShmRegion> region);
 	RpcStatus unmap(uint32_t id);
 	// NOT_FOUND when @p id is not mapped.
 	RpcStatus find(uint32_t id, std::shared_ptr<ShmRegion> *out);

@@ -79,10 +79,11 @@ std::vector<std::string> worker_environment(const Quotas &q)
 
 // Sends @p m, waiting a little for room when the worker's end is full (a
 // burst of connections): false with errno EAGAIN when it stays full.
-bool send_with_room(int ctrl, worker_channel::Message m, int fd)
+bool send_with_room(int ctrl, const worker_channel::Message &m, int fd,
+		    int memory_fd)
 {
 	constexpr int kRoomWaitMs = 50;
-	if (worker_channel::send_connection(ctrl, m, fd))
+	if (worker_channel::send_connection(ctrl, m, fd, memory_fd))
 		return true;
 	if (errno != EAGAIN && errno != EWOULDBLOCK)
 		return false;
@@ -91,7 +92,7 @@ bool send_with_room(int ctrl, worker_channel::Message m, int fd)
 		errno = EAGAIN;
 		return false;
 	}
-	return worker_channel::send_connection(ctrl, m, fd);
+	return worker_channel::send_connection(ctrl, m, fd, memory_fd);
 }
 
 // @p fd, or a copy of it numbered above the descriptors a worker is
@@ -273,8 +274,9 @@ core::Status TenantWorkers::spawn(const Tenant &t, Worker *w)
 	return core::Status::ok();
 }
 
-bool TenantWorkers::hand_over(const Tenant &t, worker_channel::Message m,
-			      transport::Stream stream, Admission admission)
+bool TenantWorkers::hand_over(const Tenant &t, const worker_channel::Message &m,
+			      transport::Stream stream, Admission admission,
+			      int memory_fd)
 {
 	const std::string &tenant = t.name();
 	const uint64_t tag = m.tag;
@@ -285,7 +287,7 @@ bool TenantWorkers::hand_over(const Tenant &t, worker_channel::Message m,
 		Worker *w = running(t, tag);
 		if (w == nullptr)
 			return false;
-		if (send_with_room(w->ctrl.get(), m, stream.fd())) {
+		if (send_with_room(w->ctrl.get(), m, stream.fd(), memory_fd)) {
 			w->conns.emplace(tag, std::move(admission));
 			return true; // our copy closes with @p stream
 		}

@@ -106,8 +106,11 @@ public:
 	// that tenant's worker, starting one if none runs (with the tenant's
 	// accelerator cap in its environment). false when it cannot (no
 	// worker may start: audited); the stream is closed either way here.
-	bool hand_over(const Tenant &tenant, worker_channel::Message m,
-		       transport::Stream stream, Admission admission);
+	// @p memory_fd: the memory file of the connection's sandbox, sent
+	// along (m.flags has kSandboxMemory); -1: none.
+	bool hand_over(const Tenant &tenant, const worker_channel::Message &m,
+		       transport::Stream stream, Admission admission,
+		       int memory_fd = -1);
 	// A launcher gave @p tenant its own policy (policy.h,
 	// parse_tenant_policy text): its workers are started with it.
 	void define(const std::string &tenant, std::string policy_text);

@@ -3,11 +3,13 @@
 // (tenant_workers.h): a SOCK_SEQPACKET socketpair, so that every message
 // arrives whole. The agent sends each accepted connection as one message:
 // its tag (the agent's connection id) and flags, with the descriptor
-// (SCM_RIGHTS). The worker answers with the tag alone once it has closed
+// (SCM_RIGHTS), and the memory file of the connection's sandbox after it
+// when it has one. The worker answers with the tag alone once it has closed
 // that connection, so the agent can give back the connection's place under
 // the quotas it keeps.
 #pragma once
 
+#include "transport/sandbox_memory.h"
 #include "transport/transport.h"
 
 #include <cstdint>
@@ -21,20 +23,28 @@ enum Flags : uint64_t {
 	// the client's socket: whatever its address family, the client is
 	// remote (no shared memory, no descriptor passing).
 	kRelayed = 1,
+	// A second descriptor follows: the memory of the connection's
+	// sandbox (sandbox_memory.h), whose token the message carries.
+	kSandboxMemory = 2,
 };
 
 struct Message {
 	uint64_t tag = 0;
 	uint64_t flags = 0;
+	transport::SandboxToken token{}; // kSandboxMemory
 };
 
 // Both return false on an error (errno set); a worker that died makes
-// send_connection fail with EPIPE.
-bool send_connection(int ctrl, Message m, int fd) noexcept;
+// send_connection fail with EPIPE. @p memory_fd: the sandbox memory's file
+// (-1: none; then kSandboxMemory must not be set).
+bool send_connection(int ctrl, const Message &m, int fd,
+		     int memory_fd = -1) noexcept;
 bool send_closed(int ctrl, uint64_t tag) noexcept;
 
-// One message: 1 with *@p m (and *@p fd when one came), 0 at the end of
-// the channel (the other side closed it), -1 on an error (errno set).
-int receive(int ctrl, Message *m, transport::UniqueFd *fd) noexcept;
+// One message: 1 with *@p m (and *@p fd, *@p memory when they came), 0 at
+// the end of the channel (the other side closed it), -1 on an error (errno
+// set).
+int receive(int ctrl, Message *m, transport::UniqueFd *fd,
+	    transport::UniqueFd *memory = nullptr) noexcept;
 
 } // namespace vaccel::agent::worker_channel

@@ -3,6 +3,7 @@
 
 #include "audit.h"
 #include "policy.h"
+#include "sandbox_memory.h"
 #include "seccomp_filter.h"
 #include "worker_channel.h"
 
@@ -46,8 +47,27 @@ void publish(Service &service, const WorkerOptions &w)
 		       service.regions_mapped().load());
 }
 
+// The memory of a connection's sandbox, which the agent sent with it; null
+// (logged) when it cannot be mapped: the connection is served without it.
+std::shared_ptr<SandboxMemory> sandbox_memory(const worker_channel::Message &m,
+					      transport::UniqueFd memory,
+					      HostMemoryPinner *pinner)
+{
+	if ((m.flags & worker_channel::kSandboxMemory) == 0 || !memory.valid())
+		return nullptr;
+	auto s = SandboxMemory::adopt(std::move(memory), m.token, pinner);
+	if (!s) {
+		vaccel_warn("agent worker: connection %llu: sandbox memory: %s",
+			    static_cast<unsigned long long>(m.tag),
+			    s.status().message().c_str());
+		return nullptr;
+	}
+	return std::move(s).value();
+}
+
 // Adopts connections from the channel until it ends or @p stop_fd fires.
-void serve(Service &service, Server &server, const WorkerOptions &w)
+void serve(Service &service, Server &server, const WorkerOptions &w,
+	   HostMemoryPinner *pinner)
 {
 	pollfd fds[2] = {{w.ctrl, POLLIN, 0}, {w.stop_fd, POLLIN, 0}};
 	// The stop signals are blocked everywhere but inside this wait
@@ -68,16 +88,18 @@ void serve(Service &service, Server &server, const WorkerOptions &w)
 		if (fds[1].revents != 0)
 			return;
 		worker_channel::Message m;
-		transport::UniqueFd fd;
-		const int r = worker_channel::receive(w.ctrl, &m, &fd);
+		transport::UniqueFd fd, memory;
+		const int r = worker_channel::receive(w.ctrl, &m, &fd, &memory);
 		if (r <= 0) {
 			if (r < 0 && errno == EINTR)
 				continue;
 			return; // the agent is gone or misbehaves
 		}
 		if (fd.valid())
-			server.adopt(transport::Stream(fd.release()), m.tag,
-				     (m.flags & worker_channel::kRelayed) != 0);
+			server.adopt(
+			    transport::Stream(fd.release()), m.tag,
+			    (m.flags & worker_channel::kRelayed) != 0,
+			    sandbox_memory(m, std::move(memory), pinner));
 	}
 }
 
@@ -110,6 +132,7 @@ int run_worker(Service &service, ServerOptions so, const WorkerOptions &w)
 	so.on_closed = [ctrl](uint64_t tag) {
 		worker_channel::send_closed(ctrl, tag);
 	};
+	HostMemoryPinner *pinner = so.pinner;
 	Server server(service, so);
 	if (auto st = server.start(); !st) {
 		vaccel_error("agent worker: %s", st.message().c_str());
@@ -122,7 +145,7 @@ int run_worker(Service &service, ServerOptions so, const WorkerOptions &w)
 		server.stop();
 		return 1;
 	}
-	serve(service, server, w);
+	serve(service, server, w, pinner);
 	server.stop();
 	service.clear();
 	return 0;

@@ -80,6 +80,7 @@ add_library(vaccel_guest STATIC
   ${PROJECT_SOURCE_DIR}/src/transport/listener.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/framing.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/codec.cpp
+  ${PROJECT_SOURCE_DIR}/src/transport/sandbox_memory.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/spin.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/trace_file.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/digest_index.cpp
@@ -169,6 +170,9 @@ message(STATUS "vaccel: static guest build enabled (${VACCEL_GUEST_BIN_DIR})")
 # host gets vaccel-lat linked against libvaccel.so and the echo for the
 # ping port.
 vaccel_guest_program(vaccel-lat SOURCES ${PROJECT_SOURCE_DIR}/guest/bench/vaccel_lat.c)
+# Data through the sandbox memory or the transport: the VM tests' byte-exact
+# checks and the guest benchmark's sizes (docs/guests.md).
+vaccel_guest_program(vaccel-shm SOURCES ${PROJECT_SOURCE_DIR}/guest/bench/vaccel_shm.c)
 # The cold-start benchmark's function (scripts/bench_coldstart.py).
 vaccel_guest_program(coldstart-client SOURCES ${PROJECT_SOURCE_DIR}/bench/coldstart/coldstart_client.c)
 add_executable(guest-vport-ping ${PROJECT_SOURCE_DIR}/guest/bench/vport_ping.c)

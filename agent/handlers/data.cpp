@@ -5,6 +5,9 @@
 // (AgentData/Call) are reassembled by the server before they get here.
 #include "handlers.h"
 
+#include "../audit.h"
+#include "../sandbox_memory.h"
+
 #include <string>
 #include <vector>
 
@@ -67,17 +70,19 @@ RpcStatus hello(Context &ctx, rpc::ext::Hello &req, rpc::ext::Hello &resp)
 	resp.add_features("chunked");
 	if (ctx.service.model_cache().enabled())
 		resp.add_features("model-cache");
-	if (ctx.call.regions != nullptr) {
+	if (ctx.call.regions != nullptr && ctx.call.local) {
 		resp.add_features("shm");
 		resp.add_features("reply-slots");
 		resp.add_features("request-slots");
 	}
+	if (ctx.call.regions != nullptr && ctx.call.sandbox != nullptr)
+		resp.add_features("sandbox-shm");
 	return RpcStatus::ok();
 }
 
 RpcStatus map_region(Context &ctx, rpc::ext::MapRegion &req, Empty &)
 {
-	if (ctx.call.regions == nullptr)
+	if (ctx.call.regions == nullptr || !ctx.call.local)
 		return RpcStatus::unimplemented(
 		    "shared memory is offered on unix sockets only");
 	transport::UniqueFd fd;
@@ -98,6 +103,31 @@ RpcStatus map_region(Context &ctx, rpc::ext::MapRegion &req, Empty &)
 	return st;
 }
 
+RpcStatus map_sandbox_memory(Context &ctx, rpc::ext::MapSandboxMemory &req,
+			     Empty &)
+{
+	const SandboxMemory *memory = ctx.call.sandbox;
+	if (ctx.call.regions == nullptr || memory == nullptr)
+		return RpcStatus::unimplemented(
+		    "this connection's sandbox has no memory of its own");
+	const auto &t = req.token();
+	if (!memory->matches(
+		{reinterpret_cast<const uint8_t *>(t.data()), t.size()})) {
+		// Not an attack as such (a guest that found another device,
+		// or none), but nothing it names there can be trusted to be
+		// the memory the agent sees.
+		audit::refused(ctx.tenant.name(), ctx.conn, "MapSandboxMemory",
+			       "sandbox.token",
+			       "the token does not match this sandbox's "
+			       "memory");
+		return RpcStatus::denied(
+		    "MapSandboxMemory: the token does not match this "
+		    "sandbox's memory (the client does not map the memory "
+		    "the agent was given for this sandbox)");
+	}
+	return ctx.call.regions->attach(req.region(), memory->region());
+}
+
 RpcStatus unmap_region(Context &ctx, rpc::ext::UnmapRegion &req, Empty &)
 {
 	if (ctx.call.regions == nullptr)
@@ -111,7 +141,8 @@ RpcStatus genop_shm(Context &ctx, rpc::ext::ShmGenopRequest &req,
 {
 	if (ctx.call.regions == nullptr)
 		return RpcStatus::unimplemented(
-		    "shared memory is offered on unix sockets only");
+		    "shared memory is offered on unix sockets and to "
+		    "sandboxes with memory of their own only");
 	const auto nr_read = static_cast<size_t>(req.read_args_size());
 	const auto nr_write = static_cast<size_t>(req.write_args_size());
 	if (nr_read > ctx.limits.max_args || nr_write > ctx.limits.max_args)

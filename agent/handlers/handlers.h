@@ -54,6 +54,7 @@ RpcStatus run_genop(Context &ctx, int64_t session_id,
 RpcStatus hello(Context &, rpc::ext::Hello &, rpc::ext::Hello &);
 RpcStatus map_region(Context &, rpc::ext::MapRegion &, Empty &);
 RpcStatus unmap_region(Context &, rpc::ext::UnmapRegion &, Empty &);
+RpcStatus map_sandbox_memory(Context &, rpc::ext::MapSandboxMemory &, Empty &);
 RpcStatus genop_shm(Context &, rpc::ext::ShmGenopRequest &,
 		    rpc::genop::Response &);
 

@@ -213,7 +213,8 @@ RpcStatus torch_model_run_shm(Context &ctx, std::span<const uint8_t> request,
 {
 	if (ctx.call.regions == nullptr)
 		return RpcStatus::unimplemented(
-		    "shared memory is offered on unix sockets only");
+		    "shared memory is offered on unix sockets and to "
+		    "sandboxes with memory of their own only");
 	AGENT_RETURN_IF_ERROR(
 	    check_repeated(request, bounds::shm_torch_run, ctx.limits,
 			   "vaccel.rpc.ext.ShmTorchRunRequest"));

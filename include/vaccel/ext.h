@@ -145,11 +145,29 @@ size_t vaccel_resource_count(void);
  */
 int vaccel_shared_memory_enable(size_t min_bytes);
 
+/**
+ * Shared memory that a transport mapped itself, for tensor data and
+ * buffers (vaccel_buffer_alloc()), instead of memfds: inside a VM, the
+ * memory the host shares with the guest is a device (the rpc plugin adopts
+ * the VM's ivshmem BAR). vAccel's shared memory then comes from
+ * [@p base + @p offset, @p base + @p size) only, and what does not fit
+ * there from the C heap. The mapping must stay for the process's life.
+ * Enables shared memory as vaccel_shared_memory_enable(@p min_bytes) does.
+ * @return VACCEL_OK, VACCEL_EINVAL (NULL @p base, @p offset not below
+ *         @p size, or either not aligned to 4096 bytes), VACCEL_EEXIST
+ *         (shared memory is in use already: memfds, or adopted memory).
+ */
+int vaccel_shared_memory_adopt(void *base, size_t size, size_t offset,
+			       size_t min_bytes);
+
 /** Where bytes in vAccel's shared memory lie (vaccel_shared_memory_find()). */
 struct vaccel_shared_memory_place {
 	size_t struct_size; /**< set by the caller to sizeof(struct ...) */
-	int fd;         /**< the memfd; vAccel's, open for the process's life */
-	uint64_t block; /**< id of that memfd in this process (1, 2, ...) */
+	/** the memfd, vAccel's, open for the process's life; -1 for adopted
+	 * memory (vaccel_shared_memory_adopt()), whose offset counts from the
+	 * adopted base */
+	int fd;
+	uint64_t block;    /**< id of that memfd in this process (1, 2, ...) */
 	size_t block_size; /**< its size in bytes (sealed against shrinking) */
 	size_t offset;     /**< where the bytes start in it */
 };

@@ -11,6 +11,7 @@
 
 #include "rpc/ext.pb.h"
 #include "rpc/genop.pb.h"
+#include "transport/sandbox_memory.h"
 
 #include <vaccel/log.h>
 
@@ -150,8 +151,9 @@ Result<ReplyBytes> exchange(const CallTimer &timed, Connection &c,
 
 } // namespace
 
-Client::Client(Config cfg)
-    : cfg_(std::move(cfg)), link_(std::make_unique<Link>(cfg_))
+Client::Client(Config cfg, std::shared_ptr<const SandboxDevice> device)
+    : cfg_(std::move(cfg)), device_(std::move(device)),
+      link_(std::make_unique<Link>(cfg_, device_.get()))
 {
 	if (!cfg_.trace_path.empty())
 		trace_.open(cfg_.trace_path);
@@ -166,7 +168,8 @@ Result<std::shared_ptr<Connection>> Client::shm_connection(uint64_t generation)
 	auto conn = link_->get(generation);
 	if (!conn)
 		return conn.status();
-	if (!conn.value()->features().shm)
+	const Features &f = conn.value()->features();
+	if (!f.shm && !f.sandbox_shm)
 		return Status(VACCEL_ENOTSUP,
 			      "the agent offers no shared memory here");
 	return conn;
@@ -178,6 +181,19 @@ Result<uint32_t> Client::arena_region(uint64_t generation, uint64_t block,
 	auto conn = shm_connection(generation);
 	if (!conn)
 		return conn.status();
+	const Features &f = conn.value()->features();
+	// The sandbox memory has one name on every connection that mapped
+	// it.
+	if (fd < 0) {
+		if (!f.sandbox_shm)
+			return Status(VACCEL_ENOTSUP,
+				      "the agent did not map the sandbox "
+				      "memory on this connection");
+		return transport::kSandboxRegion;
+	}
+	if (!f.shm)
+		return Status(VACCEL_ENOTSUP,
+			      "memfds reach an agent on a unix socket only");
 	return conn.value()->shm().arena_region(
 	    block, fd, size, transport::deadline_in(cfg_.call_timeout));
 }

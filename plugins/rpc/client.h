@@ -57,6 +57,7 @@ using base::Status;
 
 class Connection;
 class Link;
+class SandboxDevice;
 struct ShmBuffer;
 
 // A shared-memory region of the current connection, leased for one call
@@ -74,6 +75,8 @@ public:
 	~ShmLease();
 
 	[[nodiscard]] uint32_t region() const noexcept;
+	// Where data() lies in the region.
+	[[nodiscard]] uint64_t offset() const noexcept;
 	[[nodiscard]] uint8_t *data() const noexcept;
 	[[nodiscard]] size_t size() const noexcept;
 
@@ -90,6 +93,9 @@ struct Features {
 	bool reply_slots = false;   // with shm only
 	bool request_slots = false; // with reply_slots only
 	bool model_cache = false;
+	// The VM's sandbox memory is mapped on this connection as region
+	// transport::kSandboxRegion (AgentData/MapSandboxMemory).
+	bool sandbox_shm = false;
 };
 
 // What a call needs besides its messages.
@@ -148,7 +154,10 @@ public:
 	// Receives a reply's payload where it lies in the reply buffer.
 	using ReplyFn = FnRef<Status(std::span<const uint8_t>)>;
 
-	explicit Client(Config cfg);
+	// @p device: the VM's sandbox memory, offered to the agent on every
+	// connection (null: none).
+	explicit Client(Config cfg,
+			std::shared_ptr<const SandboxDevice> device = nullptr);
 	Client(const Client &) = delete;
 	Client &operator=(const Client &) = delete;
 	// Closes the connection; calls must have returned.
@@ -190,16 +199,19 @@ public:
 	    bool *unsupported);
 
 	// A region of at least @p size bytes on the connection of
-	// @p generation, or an error when the plane is off, unsupported by
-	// the agent or the transport, or the region cannot be made (the
-	// caller then uses the socket).
+	// @p generation (a memfd region, or a piece of the sandbox memory),
+	// or an error when the plane is off, unsupported by the agent or the
+	// transport, or the region cannot be made (the caller then uses the
+	// socket).
 	Result<ShmLease> lease_shm(uint64_t generation, size_t size);
 	// What the agent of the connection of @p generation supports.
 	Result<Features> features(uint64_t generation);
 	// The region id, on the connection of @p generation, of block
 	// @p block (memfd @p fd, @p size bytes) of vAccel's shared tensor
 	// memory (vaccel_shared_memory_find()), mapped on the agent at first
-	// use; an error when the plane is off or unsupported there.
+	// use; an error when the plane is off or unsupported there. @p fd -1:
+	// the sandbox memory (adopted device memory), named on connections
+	// that mapped it.
 	Result<uint32_t> arena_region(uint64_t generation, uint64_t block,
 				      int fd, size_t size);
 
@@ -213,6 +225,7 @@ private:
 	Result<std::shared_ptr<Connection>> shm_connection(uint64_t generation);
 
 	const Config cfg_;
+	const std::shared_ptr<const SandboxDevice> device_;
 	CallTrace trace_;
 	std::unique_ptr<Link> link_;
 };

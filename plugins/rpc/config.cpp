@@ -107,6 +107,9 @@ core::Result<Config> config_from_env()
 	cfg.shm = env_number("VACCEL_RPC_SHM", 1, 0, 1) != 0;
 	cfg.shm_threshold = env_number("VACCEL_RPC_SHM_THRESHOLD",
 				       cfg.shm_threshold, 0, uint64_t{1} << 40);
+	if (const char *d = std::getenv("VACCEL_RPC_IVSHMEM_DEVICES");
+	    d != nullptr)
+		cfg.ivshmem_devices = d;
 	cfg.reply_slots = env_number("VACCEL_RPC_REPLY_SLOTS", 1, 0, 1) != 0;
 	cfg.model_cache = env_number("VACCEL_RPC_MODEL_CACHE", 1, 0, 1) != 0;
 	if (const char *d = std::getenv("VACCEL_RPC_MODEL_DIGESTS");

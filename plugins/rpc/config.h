@@ -15,8 +15,12 @@
 //       --max-frame, or the agent drops the connection.
 //   VACCEL_RPC_MAX_MESSAGE         largest request or reply of a chunked call
 //       (bigger than one frame), in bytes; default 1 GiB.
-//   VACCEL_RPC_SHM                 0 disables the shared-memory data plane
-//       (unix-socket agents only); default 1.
+//   VACCEL_RPC_SHM                 0 disables shared memory: the memfd
+//       plane of unix-socket agents and a VM's sandbox memory; default 1.
+//   VACCEL_RPC_IVSHMEM_DEVICES     where a guest looks for its sandbox
+//       memory, QEMU's ivshmem device (sandbox_device.h), when the agent
+//       is not on a unix socket; default /sys/bus/pci/devices; empty: it
+//       does not look.
 //   VACCEL_RPC_SHM_THRESHOLD       genop calls moving at least this many
 //       bytes use shared memory when available; default 65536.
 //   VACCEL_RPC_POLL_US             the most a call polls the socket for its
@@ -79,6 +83,7 @@ struct Config {
 	uint64_t max_message = uint64_t{1} << 30;
 	bool shm = true;
 	uint64_t shm_threshold = 64 * 1024;
+	std::string ivshmem_devices = "/sys/bus/pci/devices";
 	bool reply_slots = true;
 	bool request_slots = true;
 	// Models are first asked for by digest (feature "model-cache").

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "link.h"
 
+#include "sandbox_device.h"
+
 #include "transport/tls.h"
 
 #include "rpc/ext.pb.h"
@@ -30,15 +32,35 @@ Status connect_failed(const Config &cfg, const Status &st, const char *step)
 		      "cannot connect to " + cfg.address_text + ": " + why);
 }
 
+// Maps the VM's sandbox memory on @p conn, proving with its token that this
+// guest sees the memory the agent was given. Whether it is mapped: when not,
+// the calls copy, as without the device.
+bool map_sandbox_memory(Connection &conn, const Config &cfg,
+			const SandboxDevice &device)
+{
+	rpc::ext::MapSandboxMemory req;
+	req.set_region(transport::kSandboxRegion);
+	req.set_token(device.token().data(), device.token().size());
+	Status st = conn.call(transport::kServiceData, "MapSandboxMemory", req,
+			      nullptr, cfg.connect_timeout);
+	if (!st)
+		vaccel_warn("[rpc] the agent did not map the sandbox memory "
+			    "(%s): %s; data is copied instead",
+			    device.path().c_str(), st.message().c_str());
+	return static_cast<bool>(st);
+}
+
 // Asks what the agent supports beyond upstream's protocol; an upstream
 // agent answers UNIMPLEMENTED and gets plain calls only.
-Result<Features> negotiate(Connection &conn, const Config &cfg)
+Result<Features> negotiate(Connection &conn, const Config &cfg,
+			   const SandboxDevice *device)
 {
 	rpc::ext::Hello hello;
 	hello.set_version(1);
 	hello.add_features("chunked");
 	hello.add_features("shm");
 	hello.add_features("reply-slots");
+	hello.add_features("sandbox-shm");
 	rpc::ext::Hello answer;
 	Status st = conn.call(transport::kServiceAdmin, "Hello", hello, &answer,
 			      cfg.connect_timeout);
@@ -51,7 +73,9 @@ Result<Features> negotiate(Connection &conn, const Config &cfg)
 	using K = transport::Address::Kind;
 	const bool local =
 	    cfg.address.kind == K::Unix || cfg.address.kind == K::UnixAbstract;
+	bool sandbox = false;
 	for (const auto &name : answer.features()) {
+		sandbox |= name == "sandbox-shm";
 		f.chunked |= name == "chunked";
 		f.shm |= name == "shm" && local && cfg.shm;
 		f.reply_slots |= name == "reply-slots";
@@ -60,6 +84,8 @@ Result<Features> negotiate(Connection &conn, const Config &cfg)
 	}
 	f.reply_slots = f.reply_slots && f.shm && cfg.reply_slots;
 	f.request_slots = f.request_slots && f.reply_slots && cfg.request_slots;
+	if (sandbox && device != nullptr && device->usable() && cfg.shm)
+		f.sandbox_shm = map_sandbox_memory(conn, cfg, *device);
 	return f;
 }
 
@@ -121,16 +147,18 @@ Result<std::shared_ptr<Connection>> Link::open()
 	auto conn = std::make_shared<Connection>(std::move(stream).value(),
 						 ++last_generation_, cfg_);
 	VACCEL_RETURN_IF_ERROR(conn->start());
-	auto features = negotiate(*conn, cfg_);
+	auto features = negotiate(*conn, cfg_, device_);
 	if (!features)
 		return features.status();
 	const Features f = features.value();
 	conn->set_features(f);
 	vaccel_debug("[rpc] connected to %s (generation %llu, chunked %d, "
-		     "shm %d, reply slots %d, request slots %d)",
+		     "shm %d, reply slots %d, request slots %d, sandbox "
+		     "memory %d)",
 		     cfg_.address_text.c_str(),
 		     static_cast<unsigned long long>(conn->generation()),
-		     f.chunked, f.shm, f.reply_slots, f.request_slots);
+		     f.chunked, f.shm, f.reply_slots, f.request_slots,
+		     f.sandbox_shm);
 	return conn;
 }
 

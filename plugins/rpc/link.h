@@ -15,11 +15,17 @@
 namespace vaccel::rpc_plugin
 {
 
+class SandboxDevice;
+
 class Link
 {
 public:
-	// @p cfg outlives the link.
-	explicit Link(const Config &cfg) : cfg_(cfg) {}
+	// @p cfg and @p device (may be NULL: no sandbox memory) outlive the
+	// link.
+	Link(const Config &cfg, const SandboxDevice *device)
+	    : cfg_(cfg), device_(device)
+	{
+	}
 	Link(const Link &) = delete;
 	Link &operator=(const Link &) = delete;
 	// Closes the connection; calls must have returned.
@@ -36,6 +42,7 @@ private:
 	void leave_to_parent();
 
 	const Config &cfg_;
+	const SandboxDevice *device_;
 	std::mutex mu_; // guards conn_ and last_generation_
 	std::shared_ptr<Connection> conn_;
 	uint64_t last_generation_ = 0;

@@ -406,7 +406,7 @@ private:
 			else
 				std::memset(lease->data() + at, 0, v.size);
 			a->set_region(lease->region());
-			a->set_offset(at);
+			a->set_offset(lease->offset() + at);
 			off += align(v.size);
 			return at;
 		};

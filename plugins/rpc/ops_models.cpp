@@ -580,7 +580,7 @@ bool torch_run_shm(vaccel_session *sess, vaccel_resource *model,
 				std::memcpy(lease->data() + off, in[i]->data,
 					    in[i]->size);
 				d.region = lease->region();
-				d.offset = off;
+				d.offset = lease->offset() + off;
 				off += slot(in[i]->size);
 			}
 		}

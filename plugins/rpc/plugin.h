@@ -18,7 +18,10 @@ namespace vaccel::rpc_plugin
 {
 
 struct RpcPlugin {
-	explicit RpcPlugin(Config cfg) : client(std::move(cfg)) {}
+	RpcPlugin(Config cfg, std::shared_ptr<const SandboxDevice> device)
+	    : client(std::move(cfg), std::move(device))
+	{
+	}
 	Client client;
 	// Serializes the resource hooks: whether a resource already exists
 	// on the agent (res->remote_id) is decided and updated under it, so

@@ -4,6 +4,7 @@
 // session/resource hooks, which mirror sessions and resources on the agent;
 // ops.cpp holds the ops; client.h the connection. Settings: config.h.
 #include "plugin.h"
+#include "sandbox_device.h"
 
 #include <vaccel/ext.h>
 
@@ -11,6 +12,7 @@
 #include "rpc/resource.pb.h"
 #include "rpc/session.pb.h"
 #include "transport/content_hash.h"
+#include "transport/sandbox_memory.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -418,6 +420,38 @@ int resource_sync(vaccel_resource *res, vaccel_session *sess)
 
 // ---- lifecycle ------------------------------------------------------
 
+// In a VM, its sandbox memory (sandbox_device.h), handed to vAccel's shared
+// memory so that tensors and buffers live there from the start; null when
+// there is none or it cannot be used (said why: no device is normal, one
+// that cannot be used is worth a warning).
+std::shared_ptr<const SandboxDevice> open_sandbox_memory(const Config &cfg)
+{
+	auto dev = SandboxDevice::open(cfg.ivshmem_devices);
+	if (!dev) {
+		if (dev.status().code() == VACCEL_ENODEV)
+			vaccel_debug("[rpc] %s; data is copied",
+				     dev.status().message().c_str());
+		else
+			vaccel_warn("[rpc] sandbox memory: %s; data is copied",
+				    dev.status().message().c_str());
+		return nullptr;
+	}
+	const SandboxDevice &d = *dev.value();
+	// EEXIST: adopted already, by an earlier init of this process.
+	const int rc = vaccel_shared_memory_adopt(
+	    d.base(), d.size(), transport::kSandboxHeaderSize,
+	    std::max<uint64_t>(cfg.shm_threshold, 1));
+	if (rc != VACCEL_OK && rc != VACCEL_EEXIST) {
+		vaccel_warn("[rpc] sandbox memory %s: cannot serve vAccel's "
+			    "shared memory (%d); data is copied",
+			    d.path().c_str(), rc);
+		return nullptr;
+	}
+	vaccel_info("[rpc] sandbox memory %s: %zu bytes", d.path().c_str(),
+		    d.size());
+	return std::move(dev).value();
+}
+
 int rpc_init()
 {
 	return run_guarded("init", []() -> int {
@@ -432,12 +466,19 @@ int rpc_init()
 		// Local agent, shared memory on: large tensors that vAccel
 		// allocates live in shared memory from the start, and reach
 		// the agent without the copy into a region (ops.cpp).
+		// In a VM (any other transport), its sandbox memory takes
+		// that place when it has one.
 		using Kind = transport::Address::Kind;
-		if (cfg->shm && (cfg->address.kind == Kind::Unix ||
-				 cfg->address.kind == Kind::UnixAbstract))
+		const bool local = cfg->address.kind == Kind::Unix ||
+				   cfg->address.kind == Kind::UnixAbstract;
+		std::shared_ptr<const SandboxDevice> device;
+		if (cfg->shm && local)
 			vaccel_shared_memory_enable(
 			    std::max<uint64_t>(cfg->shm_threshold, 1));
-		g_plugin = new RpcPlugin(std::move(cfg).value());
+		else if (cfg->shm && !cfg->ivshmem_devices.empty())
+			device = open_sandbox_memory(*cfg);
+		g_plugin =
+		    new RpcPlugin(std::move(cfg).value(), std::move(device));
 		int rc = register_ops();
 		if (rc != VACCEL_OK) {
 			delete std::exchange(g_plugin, nullptr);

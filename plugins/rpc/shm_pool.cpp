@@ -5,7 +5,10 @@
 #include "connection.h"
 
 #include "rpc/ext.pb.h"
+#include "transport/sandbox_memory.h"
 
+#include <vaccel/buffer.h>
+#include <vaccel/ext.h>
 #include <vaccel/log.h>
 
 #include <fcntl.h>
@@ -27,6 +30,10 @@ namespace
 
 constexpr size_t kRegionAlign = size_t{1} << 20; // 1 MiB
 constexpr size_t kIdleRegions = 4;
+// Idle pieces of the sandbox memory kept: the memory is small and shared
+// with the program's own tensors and buffers, so only the last one is kept
+// (a program that repeats a call reuses it without clearing it again).
+constexpr size_t kIdlePieces = 1;
 
 // What is left of @p dl, as a call timeout (0: none).
 std::chrono::milliseconds time_left(Deadline dl)
@@ -37,6 +44,16 @@ std::chrono::milliseconds time_left(Deadline dl)
 }
 
 } // namespace
+
+ShmBuffer::~ShmBuffer()
+{
+	if (base == nullptr)
+		return;
+	if (piece)
+		(void)vaccel_buffer_free(base);
+	else
+		::munmap(base, size);
+}
 
 uint32_t ShmPool::next_region()
 {
@@ -84,12 +101,38 @@ Result<std::shared_ptr<ShmBuffer>> ShmPool::new_region(size_t size)
 	return buf;
 }
 
+Result<std::shared_ptr<ShmBuffer>> ShmPool::sandbox_piece(size_t size)
+{
+	auto buf = std::make_shared<ShmBuffer>();
+	void *p = nullptr;
+	if (vaccel_buffer_alloc(size, &p) != VACCEL_OK)
+		return Status::error(VACCEL_ENOMEM, "%zu bytes: out of memory",
+				     size);
+	buf->base = static_cast<uint8_t *>(p);
+	buf->size = size;
+	buf->piece = true;
+	vaccel_shared_memory_place place{};
+	place.struct_size = sizeof(place);
+	// Beyond what the device holds, the buffer came from the heap.
+	if (vaccel_shared_memory_find(p, size, &place) != VACCEL_OK ||
+	    place.fd >= 0)
+		return Status::error(VACCEL_EBUSY,
+				     "the sandbox memory has no room for %zu "
+				     "bytes",
+				     size);
+	buf->id = transport::kSandboxRegion;
+	buf->offset = place.offset;
+	return buf;
+}
+
 Result<std::shared_ptr<ShmBuffer>>
 ShmPool::take_region(size_t size, Deadline dl, uint64_t slot_size)
 {
 	if (slot_size == 0)
 		if (auto buf = idle_region(size))
 			return buf;
+	if (conn_.features().sandbox_shm)
+		return sandbox_piece(size);
 	auto made = new_region(size);
 	if (!made)
 		return made.status();
@@ -112,11 +155,13 @@ void ShmPool::give_back(std::shared_ptr<ShmBuffer> buf)
 {
 	{
 		std::lock_guard lock(mu_);
-		if (idle_.size() < kIdleRegions) {
+		if (idle_.size() < (buf->piece ? kIdlePieces : kIdleRegions)) {
 			idle_.push_back(std::move(buf));
 			return;
 		}
 	}
+	if (buf->piece)
+		return; // freed with the last reference: nothing to unmap
 	// Pool full: tell the agent to let go, then unmap ours.
 	rpc::ext::UnmapRegion req;
 	req.set_region(buf->id);
@@ -244,6 +289,10 @@ ShmLease::~ShmLease()
 uint32_t ShmLease::region() const noexcept
 {
 	return buf_ ? buf_->id : 0;
+}
+uint64_t ShmLease::offset() const noexcept
+{
+	return buf_ ? buf_->offset : 0;
 }
 uint8_t *ShmLease::data() const noexcept
 {

@@ -2,7 +2,10 @@
 // The shared-memory data plane of one connection (docs/protocol.md, "Large
 // data"): memfd regions mapped here and in the agent (pooled for reuse),
 // the blocks of vAccel's shared tensor memory mapped as regions, and the
-// reply slots (transport/reply_slot.h) in a region of their own.
+// reply slots (transport/reply_slot.h) in a region of their own. On a
+// connection that mapped the VM's sandbox memory, the regions it leases
+// are pieces of that memory instead (it is the only memory both sides
+// see).
 #pragma once
 
 #include "base/status.h"
@@ -29,21 +32,21 @@ using base::Status;
 
 class Connection;
 
-// A memfd mapped here and in the agent (AgentData/MapRegion).
+// A memfd mapped here and in the agent (AgentData/MapRegion), or a piece
+// of the sandbox memory (vaccel_buffer_alloc() there) at @p offset of its
+// region.
 struct ShmBuffer {
 	uint32_t id = 0;
 	uint8_t *base = nullptr;
 	size_t size = 0;
+	uint64_t offset = 0; // of base in region id
+	bool piece = false;  // of the sandbox memory: freed, not unmapped
 	transport::UniqueFd fd;
 
 	ShmBuffer() = default;
 	ShmBuffer(const ShmBuffer &) = delete;
 	ShmBuffer &operator=(const ShmBuffer &) = delete;
-	~ShmBuffer()
-	{
-		if (base != nullptr)
-			::munmap(base, size);
-	}
+	~ShmBuffer();
 };
 
 // The slot region: kReplySlots slots of kReplySlotSize bytes, one region
@@ -107,6 +110,8 @@ public:
 private:
 	// The smallest idle region of at least @p size bytes, or null.
 	std::shared_ptr<ShmBuffer> idle_region(size_t size);
+	// A piece of the sandbox memory of @p size bytes.
+	Result<std::shared_ptr<ShmBuffer>> sandbox_piece(size_t size);
 	// A sealed memfd of @p size bytes rounded up, mapped here only.
 	Result<std::shared_ptr<ShmBuffer>> new_region(size_t size);
 	// Call with mu_ held.

@@ -13,6 +13,13 @@ int vaccel_shared_memory_enable(size_t min_bytes)
 	return VACCEL_OK;
 }
 
+int vaccel_shared_memory_adopt(void *base, size_t size, size_t offset,
+			       size_t min_bytes)
+{
+	return vaccel::core::runtime().host_arena().adopt(base, size, offset,
+							  min_bytes);
+}
+
 int vaccel_shared_memory_find(const void *data, size_t len,
 			      struct vaccel_shared_memory_place *place)
 {

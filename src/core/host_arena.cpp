@@ -2,12 +2,15 @@
 #include "host_arena.h"
 #include "runtime.h"
 
+#include <vaccel/error.h>
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <iterator>
 
@@ -32,6 +35,30 @@ HostArena::~HostArena()
 		::munmap(b->base, b->size);
 		::close(b->fd);
 	}
+}
+
+int HostArena::adopt(void *base, size_t size, size_t offset,
+		     size_t min_bytes) noexcept
+{
+	if (base == nullptr || offset >= size ||
+	    reinterpret_cast<uintptr_t>(base) % kAlign != 0 ||
+	    offset % kAlign != 0)
+		return VACCEL_EINVAL;
+	{
+		std::lock_guard lock(mu_);
+		if (adopted_ || !blocks_.empty())
+			return VACCEL_EEXIST;
+		auto b = std::make_unique<Block>();
+		b->id = 1;
+		b->base = static_cast<uint8_t *>(base);
+		b->size = size;
+		b->top = offset;
+		b->device = true;
+		blocks_.push_back(std::move(b));
+		adopted_ = true;
+	}
+	enable(min_bytes);
+	return VACCEL_OK;
 }
 
 void HostArena::enable(size_t min_bytes) noexcept
@@ -100,6 +127,8 @@ void *HostArena::allocate_buffer(size_t size) noexcept
 	for (auto &b : blocks_)
 		if (void *p = take(*b, need))
 			return p;
+	if (adopted_)
+		return nullptr; // the device is full: the C heap serves
 	auto b = std::make_unique<Block>();
 	b->size = std::max(kMinBlock, round_up(need, size_t{2} << 20));
 	b->fd =
@@ -183,7 +212,7 @@ std::optional<HostArena::Place> HostArena::find(const void *p,
 		return std::nullopt;
 	std::lock_guard lock(mu_);
 	Block *b = block_of(p);
-	if (b == nullptr || b->fd < 0)
+	if (b == nullptr || !b->shareable())
 		return std::nullopt;
 	const size_t off =
 	    static_cast<size_t>(static_cast<const uint8_t *>(p) - b->base);
@@ -211,8 +240,12 @@ void HostArena::after_fork_in_parent() noexcept
 void HostArena::after_fork_in_child() noexcept
 {
 	for (auto &b : blocks_) {
-		const int fd = ::memfd_create("vaccel-tensors",
-					      MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		// A device has no file to copy into: private memory below.
+		const int fd =
+		    b->device ? -1
+			      : ::memfd_create("vaccel-tensors",
+					       MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		b->device = false;
 		void *tmp = MAP_FAILED;
 		if (fd >= 0 &&
 		    ::ftruncate(fd, static_cast<off_t>(b->size)) == 0 &&
@@ -246,7 +279,8 @@ void HostArena::after_fork_in_child() noexcept
 			std::memcpy(b->base, tmp, b->top);
 			::munmap(tmp, b->top > 0 ? b->top : 1);
 		}
-		::close(b->fd);
+		if (b->fd >= 0)
+			::close(b->fd);
 		b->fd = -1;
 	}
 	mu_.unlock();

@@ -16,11 +16,19 @@
 // Blocks are never unmapped: a peer may still have one mapped, and the
 // memory is reused (what stays mapped is the peak in use). Thread-safe.
 //
+// Device memory (adopt()): inside a VM descriptors cannot be passed, and the
+// memory the host sees is a device the transport mapped (the VM's sandbox
+// memory, its ivshmem BAR). Adopted, that mapping is the one block, and no
+// memfd is made: allocations that do not fit it come from the C heap, as
+// when the arena is off.
+//
 // fork(): shared mappings stay shared in a child, where the program expects
 // a private copy of its tensors (a pre-fork server that fills an input in
 // each worker would have them overwrite each other). So the child replaces
 // every block, at the same address, with a new memfd holding a copy
-// (pthread_atfork, registered when the arena is first enabled).
+// (pthread_atfork, registered when the arena is first enabled); an adopted
+// device block becomes private memory with the same bytes, no longer
+// shared with anyone.
 #pragma once
 
 #include <atomic>
@@ -39,7 +47,7 @@ class HostArena
 {
 public:
 	struct Place {
-		int fd = -1;
+		int fd = -1;        // -1: adopted device memory
 		uint64_t block = 0; // 1, 2, ...: stable within the process
 		size_t block_size = 0;
 		size_t offset = 0;
@@ -57,6 +65,13 @@ public:
 	{
 		return min_bytes_.load(std::memory_order_relaxed) != 0;
 	}
+	// Serve allocations from [base + offset, base + size), memory mapped
+	// by the caller and never unmapped, instead of memfds, and enable
+	// the arena with @p min_bytes. Place::offset then counts from
+	// @p base. VACCEL_EEXIST when the arena already holds memory (a
+	// block, or an adopted one), VACCEL_EINVAL for a bad range.
+	int adopt(void *base, size_t size, size_t offset,
+		  size_t min_bytes) noexcept;
 
 	// @p size zeroed bytes in shared memory, or NULL when the arena is
 	// off, @p size is below the threshold, or no memory could be had (the
@@ -95,6 +110,12 @@ private:
 		size_t top = 0;                   // [top, size) never used yet
 		std::map<size_t, size_t> free_;   // offset -> length, returned
 		std::map<size_t, size_t> in_use_; // offset -> length
+		bool device = false;              // adopt(): fd is -1
+		// Whether a peer can be given this memory by place.
+		[[nodiscard]] bool shareable() const noexcept
+		{
+			return fd >= 0 || device;
+		}
 	};
 	// The block holding @p p, or NULL (mu_ held).
 	Block *block_of(const void *p) noexcept;
@@ -104,6 +125,7 @@ private:
 	std::once_flag fork_handlers_;
 	std::mutex mu_;
 	std::vector<std::unique_ptr<Block>> blocks_;
+	bool adopted_ = false; // no memfd blocks are made
 };
 
 } // namespace vaccel::core

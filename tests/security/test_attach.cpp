@@ -164,8 +164,21 @@ TEST_F(Attach, HandedOverSocketAndSharedMemory)
 	ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr *>(&sun), sizeof(sun)),
 		  0);
 	ASSERT_EQ(::listen(lfd, 8), 0);
-	int shm = ::memfd_create("sandbox-shm", MFD_CLOEXEC);
+	int shm =
+	    ::memfd_create("sandbox-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	ASSERT_EQ(::ftruncate(shm, 1 << 20), 0);
+	// The agent maps only a memory file that cannot shrink under it.
+	{
+		rpc::ext::AttachRequest unsealed;
+		unsealed.set_tenant("sandbox-b");
+		unsealed.set_address("unix://" + dir_.file("unsealed.sock"));
+		unsealed.set_shm_fd(true);
+		attach(unsealed, {shm}, RpcCode::InvalidArgument);
+		EXPECT_NE(last_message_.find("F_SEAL_SHRINK"),
+			  std::string::npos)
+		    << last_message_;
+	}
+	ASSERT_EQ(::fcntl(shm, F_ADD_SEALS, F_SEAL_SHRINK), 0);
 
 	rpc::ext::AttachRequest req;
 	req.set_tenant("sandbox-b");

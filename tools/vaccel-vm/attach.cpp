@@ -11,17 +11,19 @@ namespace vaccel::vm
 namespace tr = vaccel::transport;
 
 Attachment::Attachment(std::string admin, const std::string &listen_address,
-		       const std::string &tenant, const std::string &policy)
+		       const std::string &tenant, const std::string &policy,
+		       int memory_fd)
     : admin_(std::move(admin))
 {
-	attach(bind_listener(listen_address), tenant, policy);
+	attach(bind_listener(listen_address), tenant, policy, memory_fd);
 }
 
 Attachment::Attachment(tr::UnaryClient &admin, tr::UniqueFd listener,
-		       const std::string &tenant, const std::string &policy)
+		       const std::string &tenant, const std::string &policy,
+		       int memory_fd)
     : client_(&admin)
 {
-	attach(std::move(listener), tenant, policy);
+	attach(std::move(listener), tenant, policy, memory_fd);
 }
 
 tr::UniqueFd Attachment::bind_listener(const std::string &listen_address)
@@ -37,15 +39,19 @@ tr::UniqueFd Attachment::bind_listener(const std::string &listen_address)
 }
 
 void Attachment::attach(tr::UniqueFd listener, const std::string &tenant,
-			const std::string &policy)
+			const std::string &policy, int memory_fd)
 {
 	rpc::ext::AttachRequest req;
 	req.set_tenant(tenant);
 	req.set_policy(policy);
 	req.set_listen_fd(true);
+	std::vector<int> fds = {listener.get()};
+	if (memory_fd >= 0) {
+		req.set_shm_fd(true);
+		fds.push_back(memory_fd);
+	}
 	rpc::ext::AttachResponse resp;
-	resp.ParseFromString(
-	    call("Attach", req.SerializeAsString(), {listener.get()}));
+	resp.ParseFromString(call("Attach", req.SerializeAsString(), fds));
 	sandbox_ = resp.sandbox();
 }
 

@@ -88,6 +88,8 @@ int main(int argc, char **argv)
 	std::vector<std::string> env;
 	std::string bridge;
 	bool dry_run = false;
+	std::string shm_size;
+	bool no_shm = false;
 
 	app.add_option("-k,--kernel", spec.kernel, "guest kernel image");
 	app.add_option("-i,--initrd", spec.initrd,
@@ -131,6 +133,14 @@ int main(int argc, char **argv)
 	    ->capture_default_str();
 	app.add_option("--accel", spec.accel, "QEMU accelerator: tcg or kvm")
 	    ->capture_default_str();
+	app.add_option("--shm-size", shm_size,
+		       "the sandbox memory, which the guest sees as an ivshmem "
+		       "device and the agent maps too, so that tensors and "
+		       "buffers travel by offset (QEMU only; a power of two, "
+		       "K/M/G; default 64M with QEMU, none with Firecracker)");
+	app.add_flag("--no-shm", no_shm,
+		     "no sandbox memory: the guest's data is copied over the "
+		     "transport");
 	app.add_option("--cid", spec.cid, "guest vsock CID (vsock, hvsock)")
 	    ->capture_default_str();
 	app.add_option("--vsock-port", spec.vsock_port,
@@ -182,6 +192,14 @@ int main(int argc, char **argv)
 			transport =
 			    spec.vmm == Vmm::Qemu ? "virtio-serial" : "hvsock";
 		spec.transport = parse_transport(transport);
+		if (no_shm && !shm_size.empty())
+			throw ConfigError(
+			    "--shm-size and --no-shm exclude each "
+			    "other");
+		if (!shm_size.empty())
+			spec.shm_size = parse_size(shm_size);
+		else if (!no_shm && spec.vmm == Vmm::Qemu)
+			spec.shm_size = kDefaultShmSize;
 		for (const auto &kv : env)
 			spec.env.push_back(split_env(kv));
 		// The VMM may run elsewhere than here (Firecracker reads
@@ -212,14 +230,20 @@ int main(int argc, char **argv)
 			if (spec.transport == Transport::Tcp)
 				spec.bridge_command = {self_path(), "--bridge",
 						       agent_socket_path(spec)};
-			std::vector<std::string> agent_argv = {
-			    opts.agent, "-a", agent_listen_address(spec)};
-			agent_argv.insert(agent_argv.end(),
-					  opts.agent_args.begin(),
-					  opts.agent_args.end());
-			std::cout << "agent: VACCEL_PLUGINS="
-				  << shell_quote(opts.plugins) << " "
-				  << line_of(agent_argv) << "\n";
+			// The memfd a run makes, shown at the descriptor it
+			// would most likely get.
+			constexpr int kShownFd = 3;
+			const int memory_fd =
+			    spec.shm_size != 0 ? kShownFd : -1;
+			if (spec.shm_size != 0)
+				spec.shm_path =
+				    "/proc/self/fd/" + std::to_string(kShownFd);
+			std::cout
+			    << "agent: VACCEL_PLUGINS="
+			    << shell_quote(opts.plugins) << " "
+			    << line_of(agent_argv(opts.agent, spec,
+						  opts.agent_args, memory_fd))
+			    << "\n";
 			if (spec.vmm == Vmm::Qemu) {
 				std::cout << "vmm: " << line_of(qemu_argv(spec))
 					  << "\n";

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -140,11 +141,18 @@ std::vector<char *> c_argv(std::vector<std::string> &args)
 	return v;
 }
 
+// In the child: @p fd (-1: none) stays open across exec, at its number.
+void inherit(int fd)
+{
+	if (fd >= 0)
+		::fcntl(fd, F_SETFD, 0);
+}
+
 // Starts @p args with stdout and stderr to @p log_path and the extra
-// environment @p env. Returns the child.
+// environment @p env, handing it @p keep_fd. Returns the child.
 Child spawn_logged(std::vector<std::string> args,
 		   const std::vector<std::string> &env,
-		   const std::string &log_path)
+		   const std::string &log_path, int keep_fd)
 {
 	int log = ::open(log_path.c_str(),
 			 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -172,6 +180,7 @@ Child spawn_logged(std::vector<std::string> args,
 		::dup2(devnull, STDIN_FILENO);
 		::dup2(log, STDOUT_FILENO);
 		::dup2(log, STDERR_FILENO);
+		inherit(keep_fd);
 		::execvpe(argv[0], argv.data(), envp.data());
 		std::fprintf(stderr, "cannot run %s: %s\n", argv[0],
 			     std::strerror(errno));
@@ -182,8 +191,8 @@ Child spawn_logged(std::vector<std::string> args,
 }
 
 // Starts @p args with stdout into a pipe (returned in *out_fd); stdin and
-// stderr are ours.
-Child spawn_piped(std::vector<std::string> args, int *out_fd)
+// stderr are ours; @p keep_fd is handed over.
+Child spawn_piped(std::vector<std::string> args, int *out_fd, int keep_fd)
 {
 	int p[2];
 	if (::pipe2(p, O_CLOEXEC) != 0)
@@ -203,6 +212,7 @@ Child spawn_piped(std::vector<std::string> args, int *out_fd)
 		die_with_parent(parent);
 		::signal(SIGPIPE, SIG_DFL);
 		::dup2(p[1], STDOUT_FILENO);
+		inherit(keep_fd);
 		::execvp(argv[0], argv.data());
 		std::fprintf(stderr, "vaccel-vm: cannot run %s: %s\n", argv[0],
 			     std::strerror(errno));
@@ -295,6 +305,23 @@ bool wait_for_agent(Child &agent, const std::string &log,
 	return false;
 }
 
+// The sandbox memory: a memfd of @p size bytes, sealed against resizing
+// (the agent maps only a file that cannot shrink under it), that QEMU maps
+// as the guest's ivshmem device and the agent maps too.
+transport::UniqueFd make_sandbox_memory(uint64_t size)
+{
+	transport::UniqueFd fd(::memfd_create("vaccel-sandbox-memory",
+					      MFD_CLOEXEC | MFD_ALLOW_SEALING));
+	if (!fd.valid() ||
+	    ::ftruncate(fd.get(), static_cast<off_t>(size)) != 0 ||
+	    ::fcntl(fd.get(), F_ADD_SEALS,
+		    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+		throw std::runtime_error(
+		    std::string("cannot make the sandbox memory: ") +
+		    std::strerror(errno));
+	return fd;
+}
+
 std::string make_workdir()
 {
 	const char *tmp = std::getenv("TMPDIR");
@@ -316,6 +343,21 @@ std::string self_path()
 	return ec ? std::string("vaccel-vm") : p.string();
 }
 
+std::vector<std::string> agent_argv(const std::string &agent,
+				    const VmSpec &spec,
+				    const std::vector<std::string> &extra,
+				    int memory_fd)
+{
+	std::vector<std::string> argv = {agent, "-a",
+					 agent_listen_address(spec)};
+	if (memory_fd >= 0) {
+		argv.emplace_back("--sandbox-memory-fd");
+		argv.push_back(std::to_string(memory_fd));
+	}
+	argv.insert(argv.end(), extra.begin(), extra.end());
+	return argv;
+}
+
 std::string default_agent_path()
 {
 	std::error_code ec;
@@ -331,16 +373,17 @@ std::string default_agent_path()
 namespace
 {
 
-// The sandbox's own agent, logging to @p log.
-Child start_agent(const RunOptions &opts, const std::string &log)
+// The sandbox's own agent, logging to @p log, given the sandbox memory
+// @p memory_fd (-1: none).
+Child start_agent(const RunOptions &opts, const std::string &log, int memory_fd)
 {
-	std::vector<std::string> argv = {opts.agent, "-a",
-					 agent_listen_address(opts.spec)};
-	argv.insert(argv.end(), opts.agent_args.begin(), opts.agent_args.end());
+	std::vector<std::string> argv =
+	    agent_argv(opts.agent, opts.spec, opts.agent_args, memory_fd);
 	if (opts.verbose)
 		say("agent: VACCEL_PLUGINS=" + shell_quote(opts.plugins) + " " +
 		    shell_line(argv));
-	return spawn_logged(argv, {"VACCEL_PLUGINS=" + opts.plugins}, log);
+	return spawn_logged(argv, {"VACCEL_PLUGINS=" + opts.plugins}, log,
+			    memory_fd);
 }
 
 } // namespace
@@ -363,26 +406,32 @@ int run_sandbox(RunOptions opts)
 				       agent_socket_path(spec)};
 
 	int rc = kExitSetup;
+	transport::UniqueFd memory; // the sandbox memory, if any
 	Child agent;
 	std::unique_ptr<Attachment> attached; // --attach: no agent of ours
 	Child vmm;
 	const std::string agent_log = spec.workdir + "/agent.log";
 	bool agent_failed = false;
 	try {
+		if (spec.shm_size != 0) {
+			memory = make_sandbox_memory(spec.shm_size);
+			spec.shm_path =
+			    "/proc/self/fd/" + std::to_string(memory.get());
+		}
 		validate(spec);
 		install_signal_handlers();
 
 		if (!opts.attach.empty()) {
 			attached = std::make_unique<Attachment>(
 			    opts.attach, agent_listen_address(spec),
-			    opts.tenant, opts.policy);
+			    opts.tenant, opts.policy, memory.get());
 			if (opts.verbose)
 				say("attached to " + opts.attach +
 				    " as sandbox " +
 				    std::to_string(attached->sandbox()) +
 				    ", tenant " + opts.tenant);
 		} else {
-			agent = start_agent(opts, agent_log);
+			agent = start_agent(opts, agent_log, memory.get());
 		}
 		if (attached == nullptr &&
 		    !wait_for_agent(agent, agent_log, 15s)) {
@@ -408,7 +457,7 @@ int run_sandbox(RunOptions opts)
 		if (opts.verbose)
 			say("vmm: " + shell_line(vmm_argv));
 		int console_fd = -1;
-		vmm = spawn_piped(vmm_argv, &console_fd);
+		vmm = spawn_piped(vmm_argv, &console_fd, memory.get());
 		// The agent listens before its plugins load, and exits when one
 		// fails: the VM must not go on without it. -1 (attached, or no
 		// pidfd_open): not watched.

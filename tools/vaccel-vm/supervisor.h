@@ -48,6 +48,14 @@ int run_sandbox(RunOptions opts);
 // the agent cannot be reached.
 int run_bridge(const std::string &unix_path);
 
+// The command line of the sandbox's own agent: @p agent listening where
+// @p spec says, with the sandbox memory at descriptor @p memory_fd (-1:
+// none), and @p extra.
+std::vector<std::string> agent_argv(const std::string &agent,
+				    const VmSpec &spec,
+				    const std::vector<std::string> &extra,
+				    int memory_fd);
+
 // The agent binary next to this program (same build or install tree), or
 // plain "vaccel-agent" to be found on PATH.
 std::string default_agent_path();

@@ -147,6 +147,28 @@ std::string qemu_escape(std::string_view s)
 	return out;
 }
 
+uint64_t parse_size(std::string_view s)
+{
+	uint64_t n = 0;
+	auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+	const std::string_view unit(end, s.data() + s.size() - end);
+	int shift = -1;
+	if (unit.empty())
+		shift = 0;
+	else if (unit == "K" || unit == "k")
+		shift = 10;
+	else if (unit == "M" || unit == "m")
+		shift = 20;
+	else if (unit == "G" || unit == "g")
+		shift = 30;
+	if (ec != std::errc() || end == s.data() || shift < 0 ||
+	    n > (UINT64_MAX >> shift))
+		throw ConfigError("'" + std::string(s) +
+				  "' is not a size (bytes, or a number "
+				  "with K, M or G)");
+	return n << shift;
+}
+
 std::string agent_socket_path(const VmSpec &spec)
 {
 	if (spec.transport == Transport::VirtioSerial ||
@@ -272,6 +294,21 @@ void validate(const VmSpec &spec)
 		throw ConfigError("at least 64 MiB of guest memory are needed");
 	if (spec.cpus == 0)
 		throw ConfigError("at least one CPU is needed");
+	if (spec.shm_size != 0) {
+		if (spec.vmm != Vmm::Qemu)
+			throw ConfigError(
+			    "Firecracker has no ivshmem device, so no sandbox "
+			    "memory: its guests' data is copied over vsock "
+			    "(drop --shm-size)");
+		if ((spec.shm_size & (spec.shm_size - 1)) != 0 ||
+		    spec.shm_size < kMinShmSize || spec.shm_size > kMaxShmSize)
+			throw ConfigError(
+			    "--shm-size " + std::to_string(spec.shm_size) +
+			    ": the sandbox memory is a PCI BAR, whose size is "
+			    "a power of two, here 1M..64G");
+		if (spec.shm_path.empty())
+			throw ConfigError("the sandbox memory has no file");
+	}
 	for (const auto &e : spec.env)
 		if (!valid_env_name(e.first))
 			throw ConfigError("'" + e.first +
@@ -311,6 +348,17 @@ std::vector<std::string> qemu_argv(const VmSpec &spec)
 		a.emplace_back("-drive");
 		a.push_back("file=" + qemu_escape(spec.rootfs) +
 			    ",format=raw,if=virtio");
+	}
+	if (spec.shm_size != 0) {
+		// The memfd vaccel-vm made, shared with the agent: the
+		// guest's ivshmem BAR 2 (docs/guests.md).
+		a.insert(
+		    a.end(),
+		    {"-object",
+		     "memory-backend-file,id=vaccel-shm,share=on,mem-path=" +
+			 qemu_escape(spec.shm_path) +
+			 ",size=" + std::to_string(spec.shm_size),
+		     "-device", "ivshmem-plain,memdev=vaccel-shm"});
 	}
 	switch (spec.transport) {
 	case Transport::VirtioSerial:

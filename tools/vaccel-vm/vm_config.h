@@ -54,6 +54,12 @@ inline constexpr std::string_view kSerialPortName = "vaccel";
 inline constexpr std::string_view kExitMarker = "VACCEL_VM_EXIT=";
 // x86's COMMAND_LINE_SIZE, the longest kernel command line, NUL included.
 inline constexpr size_t kMaxKernelCmdline = 2048;
+// The sandbox memory (QEMU's ivshmem-plain device, docs/guests.md): its
+// default size, and the bounds of --shm-size (a PCI BAR's size is a power
+// of two).
+inline constexpr uint64_t kDefaultShmSize = uint64_t{64} << 20;
+inline constexpr uint64_t kMinShmSize = uint64_t{1} << 20;
+inline constexpr uint64_t kMaxShmSize = uint64_t{64} << 30;
 
 struct VmSpec {
 	Vmm vmm = Vmm::Qemu;
@@ -74,6 +80,11 @@ struct VmSpec {
 	std::vector<std::pair<std::string, std::string>> env; // guest env
 	std::vector<std::string> command;                     // guest argv
 	std::string extra_append; // more kernel command line
+	// The sandbox memory, QEMU only: its size in bytes (0: none) and the
+	// path QEMU opens it at (/proc/self/fd/N of the memfd vaccel-vm
+	// made and QEMU inherits).
+	uint64_t shm_size = 0;
+	std::string shm_path;
 };
 
 // ---- building blocks (exposed for tests) -----------------------------
@@ -86,6 +97,9 @@ std::string shell_quote(std::string_view s);
 // A value inside a QEMU option list (-chardev path=..., -netdev ...):
 // commas doubled, the only character QEMU's parser treats specially.
 std::string qemu_escape(std::string_view s);
+// "64M", "1G", "512K", "1048576": bytes (K, M, G: powers of 1024).
+// ConfigError when it is none of these.
+uint64_t parse_size(std::string_view s);
 
 // ---- the sandbox ------------------------------------------------------
 
