@@ -5,11 +5,17 @@
 #      raw 64-byte ping-pong over a second virtio-serial port of the same
 #      guest to an echo on the host (the floor any protocol pays there);
 #   2. image classification in the guest against the same call natively:
-#      over rpc from a host process, and in-process with the plugin.
+#      over rpc from a host process, and in-process with the plugin;
+#   3. data from the guest: minmax (the noop plugin copies the input to the
+#      output) of 1, 16 and 64 MiB, through the sandbox memory (vaccel-vm's
+#      ivshmem device; in place from vaccel_buffer_alloc() buffers, and
+#      copied into it from malloc'd ones) against the same calls copied over
+#      virtio-serial (VACCEL_RPC_SHM=0), in one guest, with their ratios.
 # The same numbers from a host process over the agent's unix socket show
 # what the VM adds.
 #
 #   guest/bench/run-bench.sh [--build DIR] [--plugins LIST] [-n N] [--accel tcg|kvm]
+#                            [--data-n N] [--sizes "1 16 64"] [--only-data]
 #
 # DIR is a build tree configured with VACCEL_STATIC_GUEST=ON whose VM tests
 # ran once (they make DIR/guest/vm); LIST the agent's plugins (default
@@ -21,13 +27,19 @@ build=$here/../../build/default
 plugins=noop
 n=2000
 accel=tcg
+data_n=5
+sizes="1 16 64"
+only_data=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
     --plugins) plugins=$2; shift 2 ;;
     -n) n=$2; shift 2 ;;
     --accel) accel=$2; shift 2 ;;
-    -h|--help) sed -n '3,19p' "$0"; exit 0 ;;
+    --data-n) data_n=$2; shift 2 ;;
+    --sizes) sizes=$2; shift 2 ;;
+    --only-data) only_data=1; shift ;;
+    -h|--help) sed -n '3,26p' "$0"; exit 0 ;;
     *) echo "run-bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -37,6 +49,35 @@ image=$build/guest/vm
 libs=""
 for p in ${plugins//:/ }; do libs+="${libs:+:}$build/lib/libvaccel-$p.so"; done
 ncls=$(( n / 10 > 0 ? n / 10 : 1 ))
+
+# 3. Data through the sandbox memory against copies, in one guest.
+data_bench() {
+  local max=0
+  for m in $sizes; do [ "$m" -gt "$max" ] && max=$m; done
+  # Room for a size's input and output twice over (buffers, then the
+  # copies of the malloc'd ones); a power of two.
+  local shm=1
+  while [ "$shm" -lt $(( 4 * max + 1 )) ]; do shm=$(( shm * 2 )); done
+  echo "== guest (QEMU, $accel): minmax of MiB through the sandbox memory vs copies over virtio-serial, $data_n calls each"
+  "$build/bin/vaccel-vm" --accel "$accel" -m $(( 512 + 8 * max )) --shm-size "${shm}M" \
+      -k "$image/vmlinuz" -i "$image/initrd.img" -p "$libs" --timeout 3600 -- \
+      sh -c "VACCEL_RPC_SHM=0 vaccel-shm bench $data_n $sizes | sed 's/^bench /copies /'; vaccel-shm bench $data_n $sizes" |
+    tr -d '\r' | awk '
+      # "bench|copies buffer|malloc N MiB: p50=T ms ...": buffer = in place
+      # with the memory, malloc = copied into it.
+      /^(copies|bench) / {
+        print
+        v = $5; sub(/p50=/, "", v)
+        if ($1 == "copies") { copy[$2, $3] = v; next }
+        if ((($2, $3) in copy) && v > 0)
+          printf "ratio %s %s MiB: copies over virtio-serial / sandbox memory = %.1fx\n", $2, $3, copy[$2, $3] / v
+      }'
+}
+
+if [ "$only_data" = 1 ]; then
+  data_bench
+  exit 0
+fi
 
 work=$(mktemp -d)
 pids=()
@@ -75,3 +116,5 @@ qemu-system-x86_64 -accel "$accel" -m 512 -smp 1 -nodefaults -no-user-config \
   -chardev "socket,id=vaccel,path=$work/agent.sock" -device virtserialport,chardev=vaccel,name=vaccel \
   -chardev "socket,id=ping,path=$work/echo.sock" -device virtserialport,chardev=ping,name=ping \
   -nic none </dev/null | tr -d '\r' | grep -E '^(noop|classify|vport ping)'
+
+data_bench

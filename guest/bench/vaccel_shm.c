@@ -3,7 +3,7 @@
  * vaccel-shm: data through the agent, checked and timed, from a guest with
  * or without its sandbox memory (docs/guests.md, "Sandbox memory").
  *
- *   vaccel-shm check MODEL      byte-exact round trips against a noop
+ *   vaccel-shm check MODEL [SEED]  byte-exact round trips against a noop
  *                               agent: torch tensors that vAccel allocated
  *                               and tensors in the program's own memory
  *                               (the model is any file: noop copies each
@@ -13,7 +13,8 @@
  *                               malloc'd ones. One line per case with a
  *                               digest of what came back, then one
  *                               "memory" line per case saying whether its
- *                               input lies in the sandbox memory.
+ *                               input lies in the sandbox memory. SEED
+ *                               (default 1) picks the bytes.
  *   vaccel-shm bench N MIB...   minmax of MIB MiB, N calls for each size:
  *                               "bench buffer" on vaccel_buffer_alloc()
  *                               buffers, "bench malloc" on malloc'd ones;
@@ -71,7 +72,8 @@ static const char *where(const void *p, size_t n)
 
 /* Two inputs, each copied to an output by the noop plugin: one whose data
  * vAccel allocated, one in the program's memory. */
-static int check_torch(struct vaccel_session *sess, const char *model_path)
+static int check_torch(struct vaccel_session *sess, const char *model_path,
+		       uint64_t seed)
 {
 	struct vaccel_resource model = {.id = 0};
 	int ret =
@@ -95,8 +97,8 @@ static int check_torch(struct vaccel_session *sess, const char *model_path)
 	if (!ret && !own)
 		ret = VACCEL_ENOMEM;
 	if (!ret) {
-		fill(in[0]->data, bytes, 1);
-		fill(own, bytes, 2);
+		fill(in[0]->data, bytes, seed);
+		fill(own, bytes, seed + 1);
 		ret = vaccel_torch_tensor_set_data(in[1], own, bytes);
 	}
 	if (!ret)
@@ -166,14 +168,15 @@ static void free_buffers(int vaccel_buffers, double *in, double *out)
 	}
 }
 
-static int check_minmax(struct vaccel_session *sess, int vaccel_buffers)
+static int check_minmax(struct vaccel_session *sess, int vaccel_buffers,
+			uint64_t seed)
 {
 	const char *name = vaccel_buffers ? "buffer" : "malloc";
 	const size_t bytes = sizeof(double) * ELEMS;
 	double *in = NULL, *out = NULL;
 	int ret = buffers(vaccel_buffers, bytes, &in, &out);
 	if (!ret) {
-		fill(in, bytes, 3);
+		fill(in, bytes, seed + 2);
 		memset(out, 0, bytes);
 		ret = minmax_once(sess, in, out, ELEMS);
 	}
@@ -223,10 +226,12 @@ static int bench(struct vaccel_session *sess, int vaccel_buffers, long mib,
 
 int main(int argc, char *argv[])
 {
-	const int check = argc == 3 && strcmp(argv[1], "check") == 0;
+	const int check =
+	    (argc == 3 || argc == 4) && strcmp(argv[1], "check") == 0;
 	if (!check && !(argc >= 4 && strcmp(argv[1], "bench") == 0)) {
 		fprintf(stderr,
-			"usage: %s check MODEL | %s bench N MIB [MIB...]\n",
+			"usage: %s check MODEL [SEED] | %s bench N MIB "
+			"[MIB...]\n",
 			argv[0], argv[0]);
 		return 2;
 	}
@@ -237,11 +242,13 @@ int main(int argc, char *argv[])
 		return 1;
 	}
 	if (check) {
-		ret = check_torch(&sess, argv[2]);
+		const uint64_t seed =
+		    argc == 4 ? strtoull(argv[3], NULL, 10) : 1;
+		ret = check_torch(&sess, argv[2], seed);
 		if (!ret)
-			ret = check_minmax(&sess, 1);
+			ret = check_minmax(&sess, 1, seed);
 		if (!ret)
-			ret = check_minmax(&sess, 0);
+			ret = check_minmax(&sess, 0, seed);
 	} else {
 		const long n = strtol(argv[2], NULL, 10);
 		for (int i = 3; !ret && i < argc && n > 0; i++) {

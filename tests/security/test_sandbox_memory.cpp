@@ -38,10 +38,11 @@ public:
 		fd_ = ::memfd_create("test-sandbox", MFD_ALLOW_SEALING);
 		EXPECT_GE(fd_, 0);
 		EXPECT_EQ(::ftruncate(fd_, static_cast<off_t>(size)), 0);
-		if (sealed)
+		if (sealed) {
 			EXPECT_EQ(::fcntl(fd_, F_ADD_SEALS,
 					  F_SEAL_SHRINK | F_SEAL_GROW),
 				  0);
+		}
 		void *p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
 				 MAP_SHARED, fd_, 0);
 		EXPECT_NE(p, MAP_FAILED);
@@ -411,8 +412,9 @@ TEST_P(AttachedMemory, EachSandboxReachesOnlyItsOwnMemory)
 }
 
 INSTANTIATE_TEST_SUITE_P(InProcessAndIsolated, AttachedMemory,
-			 ::testing::Values(false, true), [](const auto &info) {
-				 return info.param ? "Isolated" : "InProcess";
+			 ::testing::Values(false, true),
+			 [](const ::testing::TestParamInfo<bool> &p) {
+				 return p.param ? "Isolated" : "InProcess";
 			 });
 
 } // namespace

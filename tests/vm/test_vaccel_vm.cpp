@@ -424,6 +424,61 @@ TEST(VaccelVm, RefusedCombinations)
 	EXPECT_EQ(to_string(parse_transport("virtio-serial")), "virtio-serial");
 }
 
+// The sandbox memory: QEMU maps the file vaccel-vm made (at the path of
+// its inherited descriptor) as an ivshmem-plain device; Firecracker has no
+// such device.
+TEST(VaccelVm, SandboxMemoryWiring)
+{
+	VmSpec s = base_spec();
+	auto argv = qemu_argv(s);
+	EXPECT_EQ(std::find(argv.begin(), argv.end(), "-object"), argv.end());
+	s.shm_size = uint64_t{64} << 20;
+	s.shm_path = "/proc/self/fd/7";
+	argv = qemu_argv(s);
+	EXPECT_EQ(arg_after(argv, "-object"),
+		  "memory-backend-file,id=vaccel-shm,share=on,mem-path=/proc/"
+		  "self/fd/7,size=67108864");
+	const auto devices = all_after(argv, "-device");
+	EXPECT_NE(std::find(devices.begin(), devices.end(),
+			    "ivshmem-plain,memdev=vaccel-shm"),
+		  devices.end());
+	s.shm_path = "/a,b";
+	EXPECT_NE(arg_after(qemu_argv(s), "-object").find("mem-path=/a,,b,"),
+		  std::string::npos);
+	// A PCI BAR: a power of two, 1 MiB .. 64 GiB; and a file.
+	for (uint64_t bad :
+	     {uint64_t{3} << 20, uint64_t{512} << 10, uint64_t{128} << 30}) {
+		s.shm_size = bad;
+		EXPECT_THROW(validate(s), ConfigError) << bad;
+	}
+	s.shm_size = uint64_t{1} << 20;
+	s.shm_path.clear();
+	EXPECT_THROW(validate(s), ConfigError);
+	s.shm_path = "/proc/self/fd/7";
+	EXPECT_NO_THROW(validate(s));
+	s.vmm = Vmm::Firecracker;
+	s.transport = Transport::HybridVsock;
+	try {
+		validate(s);
+		ADD_FAILURE() << "Firecracker with sandbox memory";
+	} catch (const ConfigError &e) {
+		EXPECT_NE(std::string(e.what()).find("no ivshmem"),
+			  std::string::npos)
+		    << e.what();
+	}
+}
+
+TEST(VaccelVm, SizesWithUnits)
+{
+	EXPECT_EQ(parse_size("1048576"), uint64_t{1} << 20);
+	EXPECT_EQ(parse_size("512K"), uint64_t{512} << 10);
+	EXPECT_EQ(parse_size("64M"), uint64_t{64} << 20);
+	EXPECT_EQ(parse_size("2g"), uint64_t{2} << 30);
+	for (const char *bad : {"", "M", "64MB", "-1", "1.5G", "64 M",
+				"99999999999999999999", "17179869184G"})
+		EXPECT_THROW(parse_size(bad), ConfigError) << bad;
+}
+
 TEST(VaccelVm, ExitMarker)
 {
 	EXPECT_EQ(parse_exit_marker("VACCEL_VM_EXIT=0"), 0);

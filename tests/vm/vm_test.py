@@ -20,6 +20,13 @@ and checks what comes out:
   kill-vmm        QEMU killed with SIGKILL: 123, the agent is gone
   sigterm         SIGTERM to vaccel-vm: 143, QEMU and the agent are gone
   sigkill         SIGKILL to vaccel-vm: QEMU and the agent die with it
+  sandbox-memory  vaccel-vm with and without the sandbox memory (ivshmem):
+                  tensors and buffers round trip byte for byte either way,
+                  by offset with it (the plugin's trace names the
+                  shared-memory methods) and through the transport without
+  sandbox-memory-attach
+                  two guests at once, each attached to one running agent
+                  with a memory of its own, each checking its own bytes
   cli             vaccel-vm --dry-run and argument errors (no VM)
   static          the guest programs are static ELF files; VACCEL_PLUGINS
                   and URL resources are refused with a reason (no VM)
@@ -485,6 +492,100 @@ def scenario_examples_attach(workdir):
     log("sandbox attached to a running agent, detached after the guest; a conflicting policy refused")
 
 
+# What `vaccel-shm check` printed: its result lines (digests), where each
+# case's input lay, and the methods its calls took (the rpc plugin's trace,
+# VACCEL_RPC_TRACE=- on the console).
+def shm_check_report(text):
+    results = re.findall(r"^((?:torch|minmax) \S+ \d+ bytes: [0-9a-f]{16})\r?$", text, re.M)
+    memory = dict(re.findall(r"^memory (.+): (\w+)\r?$", text, re.M))
+    methods = set(re.findall(r"^(?:torch_model_run|minmax)\t(\w+)\t", text, re.M))
+    return results, memory, methods
+
+
+SHM_METHODS = {"TorchModelRunShm", "GenopShm"}
+COPY_METHODS = {"TorchModelRun", "Genop"}
+# With the memory, vAccel's allocations live in it; the program's own
+# memory never does.
+SHM_MEMORY = {"torch allocated": "sandbox", "torch own": "other", "minmax buffer": "sandbox",
+              "minmax malloc": "other"}
+
+
+SHM_CHECK_ENV = ["-e", "VACCEL_RPC_TRACE=-"]
+
+
+def shm_check_cmd(seed=1):
+    return ["vaccel-shm", "check", "/data/cnn_trace.pt", str(seed)]
+
+
+def expect_shm_check(r, what, methods, memory):
+    if r.returncode != 0:
+        fail("%s: vaccel-vm exited with %d\nstdout:\n%s\nstderr:\n%s" % (what, r.returncode, r.stdout, r.stderr))
+    results, where, used = shm_check_report(r.stdout)
+    if len(results) != 4:
+        fail("%s: expected 4 result lines:\n%s" % (what, r.stdout))
+    if used != methods:
+        fail("%s: the calls took %s, expected %s:\n%s" % (what, sorted(used), sorted(methods), r.stdout))
+    if where != memory:
+        fail("%s: inputs lay in %s, expected %s" % (what, where, memory))
+    return results
+
+
+def scenario_sandbox_memory(workdir):
+    """The same guest program with the sandbox memory (vaccel-vm's default)
+    and without it (--no-shm): the same bytes come back, by offset the
+    first time and through the transport the second."""
+    def run(extra):
+        cmd = launcher_cmd(workdir, ARGS.transport, shm_check_cmd(), SHM_CHECK_ENV + extra)
+        t0 = time.time()
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+        log("vaccel-vm %s: %.1f s" % (" ".join(extra) or "(sandbox memory)", time.time() - t0))
+        return r
+
+    with_memory = expect_shm_check(run([]), "with sandbox memory", SHM_METHODS, SHM_MEMORY)
+    without = expect_shm_check(run(["--no-shm"]), "without sandbox memory", COPY_METHODS,
+                               {k: "other" for k in SHM_MEMORY})
+    if with_memory != without:
+        fail("the results differ:\nwith:    %s\nwithout: %s" % (with_memory, without))
+    log("byte-exact round trips by offset (sandbox memory) and by copy (none), the same results")
+
+
+def scenario_sandbox_memory_attach(workdir):
+    """Two guests at once, each attached to one running agent (isolated
+    tenants) with its own sandbox memory and its own bytes: each gets back
+    exactly its own, by offset."""
+    admin = "unix://" + os.path.join(workdir, "admin.sock")
+    agent, _ = start_agent(workdir, "unix://" + os.path.join(workdir, "agent.sock"),
+                           ["--admin-socket", admin, "--isolate-tenants"])
+    try:
+        policy = os.path.join(workdir, "tenant.toml")
+        with open(policy, "w") as f:
+            f.write('ops = ["all"]\n')
+        procs = []
+        for i, name in enumerate(("fn-a", "fn-b")):
+            cmd = [ARGS.launcher, "-k", os.path.join(ARGS.image, "vmlinuz"), "-i",
+                   os.path.join(ARGS.image, "initrd.img"), "-t", ARGS.transport, "--workdir",
+                   os.path.join(workdir, "sandbox-" + name), "--timeout", "240", "--attach", admin,
+                   "--tenant", name, "--policy", policy] + SHM_CHECK_ENV + ["--"] + shm_check_cmd(10 + i)
+            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        t0 = time.time()
+        runs = []
+        for p in procs:
+            out, err = p.communicate(timeout=300)
+            runs.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+        log("two guests at once: %.1f s" % (time.time() - t0))
+        results = [expect_shm_check(r, "guest %d" % i, SHM_METHODS, SHM_MEMORY) for i, r in enumerate(runs)]
+        if results[0] == results[1]:
+            fail("the two guests got the same bytes back, though each sent its own")
+        out = open(os.path.join(workdir, "agent.out")).read()
+        if out.count("memory of 67108864 bytes") != 2:
+            fail("expected two attaches with sandbox memory in the agent log:\n" + out)
+        if agent.poll() is not None:
+            fail("the agent ended")
+    finally:
+        stop(agent)
+    log("two concurrent guests, each with its own sandbox memory, each got its own bytes back")
+
+
 def scenario_crash(workdir):
     r = subprocess.run(launcher_cmd(workdir, "virtio-serial",
                                     ["sh", "-c", "echo 1 > /proc/sys/kernel/sysrq; echo c > /proc/sysrq-trigger"]),
@@ -668,6 +769,8 @@ def main():
         "sigterm": scenario_sigterm,
         "sigkill": scenario_sigkill,
         "cli": scenario_cli,
+        "sandbox-memory": scenario_sandbox_memory,
+        "sandbox-memory-attach": scenario_sandbox_memory_attach,
         "static": scenario_static,
     }
     workdir = tempfile.mkdtemp(prefix="vaccel-vmtest-")
