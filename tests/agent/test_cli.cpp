@@ -122,6 +122,24 @@ TEST(Cli, Tls)
 	EXPECT_FALSE(parse_cli({"a", "--tls-handshake-ms", "0"}));
 }
 
+// The VM's memory file: a descriptor number, never passed on to a tenant's
+// worker (the memory goes there with each connection instead).
+TEST(Cli, SandboxMemory)
+{
+	auto o = parse_cli({"a", "--sandbox-memory-fd", "5"});
+	ASSERT_TRUE(o) << o.status().message();
+	EXPECT_EQ(o->sandbox_memory_fd, 5);
+	EXPECT_EQ(parse_cli({"a"})->sandbox_memory_fd, -1);
+	EXPECT_FALSE(parse_cli({"a", "--sandbox-memory-fd", "x"}));
+	EXPECT_FALSE(parse_cli({"a", "--sandbox-memory-fd", "-1"}));
+	const auto w = vaccel::agent::worker_command_line(
+	    {"vaccel-agent", "-a", "unix:///s", "--sandbox-memory-fd", "5",
+	     "--sandbox-memory-fd=6", "--isolate-tenants"});
+	EXPECT_EQ(w,
+		  (std::vector<std::string>{"vaccel-agent", "-a", "unix:///s",
+					    "--isolate-tenants"}));
+}
+
 TEST(Cli, VaccelConfig)
 {
 	auto c = parse_vaccel_config("log_level=debug,log_file=/tmp/l,"

@@ -6,6 +6,7 @@
 // itself is exercised on the GPU machine: scripts/device-test.sh
 // overhead.)
 #include "host_pin.h"
+#include "sandbox_memory.h"
 #include "shm.h"
 
 #include <fcntl.h>
@@ -14,8 +15,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <thread>
 
 namespace
@@ -23,6 +26,7 @@ namespace
 
 using vaccel::agent::HostMemoryPinner;
 using vaccel::agent::RegionTable;
+using vaccel::agent::SandboxMemory;
 using vaccel::agent::ShmRegion;
 namespace tr = vaccel::transport;
 
@@ -120,6 +124,60 @@ TEST(RequestSlots, SlotSizesAreCheckedAndTheViewFollowsTheRegion)
 	EXPECT_NE(table.slots_version(), v1);
 	EXPECT_FALSE(table.slots().region);
 	s.region->data()[0] = 1; // still mapped for its holder
+}
+
+// A sandbox's memory: the header with a fresh token per memory, the token
+// compared whole, and the mapping named as a region of each connection that
+// proved it, with the same name again accepted and any other refused.
+TEST(SandboxMemory, TokenHeaderAndRegions)
+{
+	std::atomic<uint64_t> mapped{0};
+	auto a = SandboxMemory::create(sealed_memfd(1 << 20), nullptr);
+	auto b = SandboxMemory::create(sealed_memfd(1 << 20), nullptr);
+	ASSERT_TRUE(a) << a.status().message();
+	ASSERT_TRUE(b) << b.status().message();
+	const auto &m = *a.value();
+	EXPECT_EQ(m.size(), 1U << 20);
+	EXPECT_NE(m.token(), b.value()->token());
+	auto h = tr::read_sandbox_header({m.region()->data(), m.size()});
+	ASSERT_TRUE(h);
+	EXPECT_EQ(h->token, m.token());
+	EXPECT_TRUE(m.matches(m.token()));
+	auto wrong = m.token();
+	wrong[15] ^= 0x80;
+	EXPECT_FALSE(m.matches(wrong));
+	EXPECT_FALSE(m.matches(std::span(m.token()).first(8)));
+
+	{
+		RegionTable conn(&mapped);
+		EXPECT_TRUE(conn.attach(9, m.region()).is_ok());
+		EXPECT_TRUE(conn.attach(9, m.region()).is_ok()); // again
+		EXPECT_FALSE(conn.attach(9, b.value()->region()).is_ok());
+		EXPECT_FALSE(conn.attach(0, m.region()).is_ok());
+		EXPECT_EQ(conn.size(), 1U);
+		EXPECT_EQ(mapped.load(), 1U);
+		std::shared_ptr<ShmRegion> r;
+		ASSERT_TRUE(conn.find(9, &r).is_ok());
+		EXPECT_EQ(r->data(), m.region()->data());
+		// Unmapping a connection's name leaves the memory mapped.
+		EXPECT_TRUE(conn.unmap(9).is_ok());
+		EXPECT_EQ(m.region()->data()[0], 'V');
+	}
+	EXPECT_EQ(mapped.load(), 0U);
+
+	// Not sealed against shrinking, or too small: refused.
+	const int fd = ::memfd_create("t", MFD_CLOEXEC);
+	ASSERT_EQ(::ftruncate(fd, 1 << 20), 0);
+	EXPECT_FALSE(SandboxMemory::create(tr::UniqueFd(fd), nullptr));
+	EXPECT_FALSE(SandboxMemory::create(sealed_memfd(4096), nullptr));
+	// A worker maps the memory with the token it was given.
+	const int dup = ::fcntl(m.fd(), F_DUPFD_CLOEXEC, 0);
+	auto w = SandboxMemory::adopt(tr::UniqueFd(dup), m.token(), nullptr);
+	ASSERT_TRUE(w);
+	EXPECT_TRUE(w.value()->matches(m.token()));
+	EXPECT_EQ(
+	    std::memcmp(w.value()->region()->data(), m.region()->data(), 64),
+	    0);
 }
 
 } // namespace

@@ -9,6 +9,8 @@
 // memory is copied into it; every result is byte-exact and equal to the
 // results without the memory, and a device the agent did not write, or
 // whose token is not the agent's, leaves the plugin copying as before.
+// A process adopts one sandbox memory for its life, as a guest process
+// does: each test needs a process of its own, which is how ctest runs them.
 #include "http_get.h"
 #include "prom_check.h"
 #include "rpc_test.h"

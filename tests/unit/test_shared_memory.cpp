@@ -192,6 +192,69 @@ TEST(SharedMemory, ForkGivesTheChildItsOwnCopy)
 	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
 }
 
+// Memory a transport mapped itself (a VM's ivshmem BAR; here a shared
+// mapping of a memfd standing for it): the one block, named by offset from
+// its base, no memfd made beside it, the heap when it is full, and a
+// private copy in a child after fork().
+TEST(SharedMemory, AdoptedDeviceMemory)
+{
+	constexpr size_t kDevice = 4 << 20, kHeader = 4096;
+	const int fd = ::memfd_create("device", MFD_CLOEXEC);
+	ASSERT_EQ(::ftruncate(fd, kDevice), 0);
+	void *base =
+	    ::mmap(nullptr, kDevice, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(base, MAP_FAILED);
+	// A view of the device that the arena does not know: the host's.
+	auto *host = static_cast<uint8_t *>(::mmap(
+	    nullptr, kDevice, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+	ASSERT_NE(host, MAP_FAILED);
+	EXPECT_EQ(vaccel_shared_memory_adopt(nullptr, kDevice, kHeader, kMin),
+		  VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_shared_memory_adopt(base, kDevice, kDevice, kMin),
+		  VACCEL_EINVAL);
+	ASSERT_EQ(vaccel_shared_memory_adopt(base, kDevice, kHeader, kMin),
+		  VACCEL_OK);
+	EXPECT_EQ(vaccel_shared_memory_adopt(base, kDevice, kHeader, kMin),
+		  VACCEL_EEXIST);
+
+	vaccel_torch_tensor *t = tensor(kMin);
+	int rc = 0;
+	const auto pl = place_of(t->data, t->size, &rc);
+	ASSERT_EQ(rc, VACCEL_OK);
+	EXPECT_EQ(pl.fd, -1);
+	EXPECT_EQ(pl.block_size, kDevice);
+	EXPECT_GE(pl.offset, kHeader) << "the header is never handed out";
+	EXPECT_EQ(static_cast<uint8_t *>(t->data),
+		  static_cast<uint8_t *>(base) + pl.offset);
+	std::memset(t->data, 7, t->size);
+	EXPECT_EQ(host[pl.offset + 100], 7) << "not the device's memory";
+
+	// Larger than what is left: the C heap, no memfd.
+	vaccel_torch_tensor *big = tensor(kDevice);
+	place_of(big->data, big->size, &rc);
+	EXPECT_EQ(rc, VACCEL_ENOENT);
+
+	const pid_t pid = ::fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		auto *b = static_cast<uint8_t *>(t->data);
+		int code = b[0] == 7 ? 0 : 1; // the parent's bytes
+		std::memset(t->data, 9, t->size);
+		int r = 0;
+		place_of(t->data, t->size, &r);
+		if (r != VACCEL_ENOENT)
+			code |= 2; // still named as shared memory
+		::_exit(code);
+	}
+	int status = 0;
+	ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 0);
+	EXPECT_EQ(host[pl.offset], 7) << "the child wrote the device";
+	EXPECT_EQ(vaccel_torch_tensor_delete(big), VACCEL_OK);
+	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
+}
+
 TEST(SharedMemory, ManyThreads)
 {
 	ASSERT_EQ(vaccel_shared_memory_enable(kMin), VACCEL_OK);
