@@ -8,6 +8,7 @@
 #include "chunks.h"
 #include "envelope.h"
 #include "link.h"
+#include "sandbox_device.h"
 
 #include "rpc/ext.pb.h"
 #include "rpc/genop.pb.h"
@@ -211,6 +212,13 @@ Result<ShmLease> Client::lease_shm(uint64_t generation, size_t size)
 	auto conn = shm_connection(generation);
 	if (!conn)
 		return conn.status();
+	// What cannot fit the sandbox memory is not tried: the allocation
+	// would come from the heap, only to be given back.
+	if (conn.value()->features().sandbox_shm && device_ &&
+	    size > device_->size() - transport::kSandboxHeaderSize)
+		return Status::error(VACCEL_EBUSY,
+				     "%zu bytes do not fit the sandbox memory",
+				     size);
 	auto buf = conn.value()->shm().take_region(
 	    size, transport::deadline_in(cfg_.call_timeout));
 	if (!buf)

@@ -720,6 +720,21 @@ def scenario_cli(workdir):
         fail("firecracker vsock wiring:\n" + out)
     if cfg["drives"][0]["path_on_host"] != "/x/rootfs.ext4" or "--config-file" not in vmm_line:
         fail("firecracker drives/argv:\n" + out)
+    # The sandbox memory: on by default with QEMU, handed to the agent and
+    # to QEMU; off with --no-shm; a BAR's size; none with Firecracker.
+    out = run(["--dry-run", "-k", kernel, "-p", "noop", "--", "true"]).stdout
+    for want in ["'--sandbox-memory-fd' '3'", "'ivshmem-plain,memdev=vaccel-shm'",
+                 "mem-path=/proc/self/fd/3,size=67108864"]:
+        if want not in out:
+            fail("dry run (sandbox memory) lacks %s:\n%s" % (want, out))
+    out = run(["--dry-run", "-k", kernel, "-p", "noop", "--no-shm", "--", "true"]).stdout
+    if "ivshmem-plain" in out or "--sandbox-memory-fd" in out:
+        fail("--no-shm still wires the sandbox memory:\n" + out)
+    for bad, why in ((["--shm-size", "3M"], "power of two"), (["--shm-size", "64M", "--no-shm"], "exclude"),
+                     (["--vmm", "firecracker", "--shm-size", "64M"], "no ivshmem")):
+        r = run(["--dry-run", "-k", kernel, "-p", "noop"] + bad + ["--", "true"], rc=2)
+        if why not in r.stderr:
+            fail("%s: expected '%s' in the reason:\n%s" % (bad, why, r.stderr))
     # Refused combinations and a missing agent.
     for bad in (["--vmm", "firecracker", "-t", "virtio-serial"], ["-t", "hvsock"], ["-t", "carrier-pigeon"],
                 ["-e", "1X=2"], ["--accel", "hax"]):
