@@ -67,6 +67,7 @@ public:
 		owned_.emplace_back(reinterpret_cast<const char *>(&v),
 				    sizeof(v));
 		read(owned_.back().data(), sizeof(v), type);
+		reads_.back().ours = true;
 	}
 	void read_string(const char *s, const char *what)
 	{
@@ -157,6 +158,9 @@ private:
 		// connection, where the agent uses them in place.
 		uint32_t region = 0;
 		uint64_t offset = 0;
+		// A copy of a value made here (read_value()): never in
+		// shared memory, so never looked up there.
+		bool ours = false;
 	};
 	// Args smaller than this stay inline even on the shared-memory
 	// path: copying them is cheaper than managing their room.
@@ -167,7 +171,7 @@ private:
 	{
 		if (size > std::numeric_limits<uint32_t>::max())
 			bad_ = bad_ ? bad_ : "an argument";
-		to.push_back({buf, size, type, custom_id, 0, 0});
+		to.push_back({buf, size, type, custom_id, 0, 0, false});
 		total_ += size;
 	}
 
@@ -211,7 +215,7 @@ private:
 		bool any = false;
 		for (auto *list : {&reads_, &writes_})
 			for (auto &v : *list) {
-				if (v.buf == nullptr || v.size == 0)
+				if (v.ours || v.buf == nullptr || v.size == 0)
 					continue;
 				vaccel_shared_memory_place p{};
 				p.struct_size = sizeof(p);
