@@ -87,6 +87,22 @@ vmlinuz=$(ls "$kroot"/boot/vmlinuz-* | head -n1)
 kver=${vmlinuz##*/vmlinuz-}
 moddir=$kroot/lib/modules/$kver
 
+# The sandbox memory (QEMU's ivshmem device, docs/guests.md) is mapped
+# through the device's sysfs resource2 file, with no driver: the kernel
+# needs PCI and sysfs, and must not be locked down (lockdown refuses to map
+# a PCI BAR; Debian's locks down only under EFI secure boot, which QEMU's
+# default firmware does not have). Said loudly, since guests then copy.
+kconfig=$kroot/boot/config-$kver
+if [ -f "$kconfig" ]; then
+  for want in CONFIG_PCI=y CONFIG_SYSFS=y; do
+    grep -qx "$want" "$kconfig" ||
+      echo "build-initramfs: warning: $kver lacks $want: no sandbox memory in the guest" >&2
+  done
+  if grep -qE '^CONFIG_LOCK_DOWN_KERNEL_FORCE_(INTEGRITY|CONFIDENTIALITY)=y' "$kconfig"; then
+    echo "build-initramfs: warning: $kver is always locked down: no sandbox memory in the guest" >&2
+  fi
+fi
+
 # ---- initramfs tree ---------------------------------------------------------
 stage=$(mktemp -d "$out/.stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
