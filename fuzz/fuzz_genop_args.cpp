@@ -260,6 +260,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fds.push_back(fuzz::memfd(kRegion, true));
 			CallInfo info;
 			info.regions = &regions;
+			info.local = true;
 			info.fds = &fds;
 			rpc::Empty ignored;
 			if (!call(svc, vaccel::transport::kServiceData,

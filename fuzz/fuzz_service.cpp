@@ -4,10 +4,15 @@
 // method, a connection (one of two) and a payload that is either raw bytes
 // or a message built from the input, whose ids are often ones earlier
 // replies returned (sessions, resources, mapped regions), so that the
-// handlers' deep paths are reached and not only their decoders. Checks:
+// handlers' deep paths are reached and not only their decoders. One
+// connection sometimes belongs to a sandbox with memory of its own (a VM's
+// ivshmem file), which it may map with the right token or a wrong one and
+// name in its shared-memory calls. Checks:
 // nothing crashes, and once both connections close no session, resource,
 // region, buffered byte or quota share is left behind.
 #include "fuzz_agent.h"
+
+#include "sandbox_memory.h"
 
 #include "rpc/common.pb.h"
 #include "rpc/ext.pb.h"
@@ -36,6 +41,7 @@ namespace rpc = vaccel::rpc;
 using fuzz::agent::CallInfo;
 using fuzz::agent::ConnId;
 using fuzz::agent::RegionTable;
+using fuzz::agent::SandboxMemory;
 using fuzz::agent::Service;
 
 struct MethodName {
@@ -71,6 +77,7 @@ enum M : uint8_t {
 	UnmapRegion,
 	GenopShm,
 	TorchRunShm,
+	MapSandbox,
 	GenopStream, // Service::handle_genop, as the server calls it
 	Unknown,     // a service and method named by the input
 	kMethods,
@@ -100,19 +107,28 @@ constexpr std::array<MethodName, kMethods - 1> kNames = {{
     {kData, "UnmapRegion"},
     {kData, "GenopShm"},
     {kData, "TorchModelRunShm"},
+    {kData, "MapSandboxMemory"},
     {kSync, "GenopStream"},
 }};
 
 struct Conn {
 	ConnId id;
 	RegionTable regions;
+	// The memory of its sandbox; null: none.
+	std::shared_ptr<SandboxMemory> sandbox;
 	Conn(ConnId i, Service &svc) : id(i), regions(&svc.regions_mapped()) {}
 };
 
 class Driver
 {
 public:
-	Driver(FuzzedDataProvider &in, Service &svc) : in_(in), svc_(svc) {}
+	// @p sandbox: the memory one connection's sandbox has (may be NULL),
+	// whose token the input may send.
+	Driver(FuzzedDataProvider &in, Service &svc,
+	       const SandboxMemory *sandbox)
+	    : in_(in), svc_(svc), sandbox_(sandbox)
+	{
+	}
 
 	void run(Conn &a, Conn &b)
 	{
@@ -464,6 +480,21 @@ private:
 			regions_.push_back(id);
 			return r.SerializeAsString();
 		}
+		case MapSandbox: {
+			rpc::ext::MapSandboxMemory r;
+			const uint32_t id =
+			    in_.ConsumeBool()
+				? vaccel::transport::kSandboxRegion
+				: pick_region();
+			r.set_region(id);
+			if (sandbox_ != nullptr && in_.ConsumeBool())
+				r.set_token(sandbox_->token().data(),
+					    sandbox_->token().size());
+			else
+				r.set_token(bytes(24));
+			regions_.push_back(id);
+			return r.SerializeAsString();
+		}
 		case UnmapRegion: {
 			rpc::ext::UnmapRegion r;
 			r.set_region(pick_region());
@@ -492,8 +523,11 @@ private:
 		const int m = in_.ConsumeIntegralInRange<int>(0, kMethods - 1);
 		const bool raw = in_.ConsumeIntegralInRange<int>(0, 7) == 0;
 		CallInfo info;
-		// The shared-memory plane only for unix-socket peers: mostly.
-		info.regions = in_.ConsumeIntegralInRange<int>(0, 15) != 0
+		// The shared-memory plane only for unix-socket peers: mostly;
+		// regions also for a sandbox's peers, over any transport.
+		info.local = in_.ConsumeIntegralInRange<int>(0, 15) != 0;
+		info.sandbox = c.sandbox.get();
+		info.regions = info.local || info.sandbox != nullptr
 				   ? &c.regions
 				   : nullptr;
 		if (in_.ConsumeIntegralInRange<int>(0, 7) == 0)
@@ -549,6 +583,7 @@ private:
 
 	FuzzedDataProvider &in_;
 	Service &svc_;
+	const SandboxMemory *sandbox_;
 	std::vector<int64_t> sessions_, resources_;
 	std::vector<uint32_t> regions_;
 };
@@ -577,9 +612,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	Service svc(limits, fuzz::pick_policy(in));
 	{
 		Conn a(1, svc), b(2, svc);
+		if (in.ConsumeBool()) {
+			auto m = SandboxMemory::create(
+			    fuzz::memfd(64 * 1024, true), nullptr);
+			if (!m)
+				fuzz::fail("sandbox memory");
+			a.sandbox = std::move(m).value();
+		}
 		svc.open_connection(a.id);
 		svc.open_connection(b.id);
-		Driver(in, svc).run(a, b);
+		Driver(in, svc, a.sandbox.get()).run(a, b);
 		svc.close_connection(a.id);
 		svc.close_connection(b.id);
 	}
