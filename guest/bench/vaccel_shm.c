@@ -1,24 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * vaccel-shm: data through the agent, checked and timed, from a guest with
- * or without its sandbox memory (docs/guests.md, "Sandbox memory").
+ * or without its sandbox memory (docs/guests.md, section 4).
  *
- *   vaccel-shm check MODEL [SEED]  byte-exact round trips against a noop
- *                               agent: torch tensors that vAccel allocated
- *                               and tensors in the program's own memory
- *                               (the model is any file: noop copies each
- *                               input to an output), then minmax (noop
- *                               copies the input to the output) on
- *                               vaccel_buffer_alloc() buffers and on
- *                               malloc'd ones. One line per case with a
- *                               digest of what came back, then one
- *                               "memory" line per case saying whether its
- *                               input lies in the sandbox memory. SEED
- *                               (default 1) picks the bytes.
- *   vaccel-shm bench N MIB...   minmax of MIB MiB, N calls for each size:
- *                               "bench buffer" on vaccel_buffer_alloc()
- *                               buffers, "bench malloc" on malloc'd ones;
- *                               the median, in ms.
+ *   vaccel-shm check MODEL [SEED]
+ *       Byte-exact round trips against a noop agent: torch tensors that
+ *       vAccel allocated and tensors in the program's own memory (the model
+ *       is any file: noop copies each input to an output), then minmax
+ *       (noop copies the input to the output) on vaccel_buffer_alloc()
+ *       buffers and on malloc'd ones. One line per case with a digest of
+ *       what came back, then one "memory" line per case saying whether its
+ *       input lies in the sandbox memory. SEED (default 1) picks the bytes.
+ *   vaccel-shm bench N MIB...
+ *       minmax of MIB MiB, N calls for each size: "bench buffer" on
+ *       vaccel_buffer_alloc() buffers, "bench malloc" on malloc'd ones; the
+ *       median, in ms.
  *
  * With the sandbox memory the inputs and outputs travel by offset (in
  * place, or copied into the memory by the rpc plugin); without it, or with
