@@ -196,6 +196,7 @@ RpcStatus Launcher::attach(const rpc::ext::AttachRequest &req,
 {
 	ServerOptions so = base_;
 	so.lazy_threads = true;
+	so.acceptors = &acceptors_;
 	Sandbox box;
 	uint64_t shm_size = 0;
 	AGENT_RETURN_IF_ERROR(configure(req, fds, &so, &box.shm, &shm_size));

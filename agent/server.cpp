@@ -4,6 +4,7 @@
 // its reader, and stopping. The rest of the server: server_parts.h.
 #include "server_parts.h"
 
+#include "accept_set.h"
 #include "audit.h"
 #include "identity.h"
 #include "tenant_workers.h"
@@ -12,6 +13,7 @@
 
 #include "transport/wire.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/eventfd.h>
@@ -117,13 +119,29 @@ core::Status Server::start()
 		    std::chrono::microseconds{0}, kSpinFloor, 0);
 		if (opts_.metrics != nullptr)
 			opts_.metrics->add(&*pool_);
-		acceptor_ =
-		    ThreadCache::connections().run([this] { accept_loop(); });
+		if (opts_.acceptors == nullptr)
+			acceptor_ = ThreadCache::connections().run(
+			    [this] { accept_loop(); });
 		accepting_ = !opts_.adopt_only;
 	} catch (const std::system_error &e) {
 		stop();
 		return core::Status::error(
 		    VACCEL_ENOMEM, "cannot start threads: %s", e.what());
+	}
+	if (opts_.acceptors != nullptr) {
+		// The set's thread must never wait in accept(): a connection
+		// may be gone between its event and the call.
+		const int fl = ::fcntl(listener_.fd(), F_GETFL);
+		auto st = fl >= 0 && ::fcntl(listener_.fd(), F_SETFL,
+					     fl | O_NONBLOCK) == 0
+			      ? opts_.acceptors->add(*this)
+			      : core::Status::error(VACCEL_EIO, "fcntl: %s",
+						    std::strerror(errno));
+		if (!st) {
+			stop();
+			return st;
+		}
+		shared_accept_ = true;
 	}
 	return core::Status::ok();
 }
@@ -195,6 +213,8 @@ void Server::stop()
 	stopping_ = true;
 	accepting_ = false;
 	wake();
+	if (shared_accept_)
+		opts_.acceptors->remove(*this);
 	if (acceptor_.joinable())
 		acceptor_.join();
 	listener_.close();
@@ -231,29 +251,41 @@ void Server::accept_loop()
 			    std::chrono::milliseconds(100));
 			continue;
 		}
-		if (fds[1].revents != 0) {
-			uint64_t n = 0;
-			[[maybe_unused]] ssize_t r =
-			    ::read(wake_fd_, &n, sizeof(n));
-			reap(false);
-		}
+		if (fds[1].revents != 0)
+			reap_finished();
 		if (stopping_ || (fds[0].revents & POLLIN) == 0)
 			continue;
-		auto stream = listener_.accept();
-		if (stream && opts_.isolate != nullptr && !opts_.tls) {
-			hand_over(std::move(stream.value()));
-			continue;
-		}
-		if (stream) {
-			admit(std::move(stream.value()), local_listener(), 0);
-			continue;
-		}
-		if (stream.status().code() == VACCEL_EAGAIN)
-			continue;
 		// Typically EMFILE: back off instead of spinning on it.
-		vaccel_warn("agent: %s", stream.status().message().c_str());
-		std::this_thread::sleep_for(std::chrono::milliseconds(100));
+		if (!accept_ready())
+			std::this_thread::sleep_for(
+			    std::chrono::milliseconds(100));
 	}
+}
+
+void Server::reap_finished()
+{
+	uint64_t n = 0;
+	[[maybe_unused]] ssize_t r = ::read(wake_fd_, &n, sizeof(n));
+	reap(false);
+}
+
+bool Server::accept_ready()
+{
+	if (stopping_)
+		return true;
+	auto stream = listener_.accept();
+	if (stream && opts_.isolate != nullptr && !opts_.tls) {
+		hand_over(std::move(stream.value()));
+		return true;
+	}
+	if (stream) {
+		admit(std::move(stream.value()), local_listener(), 0);
+		return true;
+	}
+	if (stream.status().code() == VACCEL_EAGAIN)
+		return true;
+	vaccel_warn("agent: %s", stream.status().message().c_str());
+	return false;
 }
 
 // The tenant a new connection acts for, with its connection charged to

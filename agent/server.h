@@ -51,6 +51,7 @@ namespace vaccel::agent
 
 class TenantWorkers;
 class PluginGate;
+class AcceptSet;
 
 struct ServerOptions {
 	transport::Address address;
@@ -143,6 +144,10 @@ struct ServerOptions {
 	// plugins load (plugin_gate.h); null: no waiting. Must outlive the
 	// server.
 	PluginGate *plugins = nullptr;
+	// Accept on this set's thread instead of a thread of the server's
+	// own (accept_set.h: the launcher's sandboxes). Must outlive the
+	// server.
+	AcceptSet *acceptors = nullptr;
 };
 
 class Server
@@ -174,6 +179,16 @@ public:
 	// their objects), waits for running requests and joins every thread.
 	// Other servers on the same Service are untouched. Idempotent.
 	void stop();
+
+	// For the AcceptSet serving this server (ServerOptions::acceptors):
+	// the descriptors it watches; accepts one connection when the
+	// listener is readable (false: accepting fails, e.g. no descriptor
+	// left, and the caller should back off); joins finished readers
+	// when the wake descriptor is.
+	[[nodiscard]] int listen_fd() const noexcept { return listener_.fd(); }
+	[[nodiscard]] int wake_fd() const noexcept { return wake_fd_; }
+	bool accept_ready();
+	void reap_finished();
 
 private:
 	struct Conn;
@@ -325,6 +340,7 @@ private:
 	std::atomic<size_t> open_conns_{0};
 	std::atomic<size_t> handshakes_{0};  // TLS handshakes in progress
 	std::atomic<bool> accepting_{false}; // the accept thread runs
+	bool shared_accept_ = false;         // in opts_.acceptors
 	// The unix socket file bound (accepting()); 0: none.
 	uint64_t socket_dev_ = 0, socket_ino_ = 0;
 
