@@ -62,9 +62,9 @@ template <class F> F resolve(void *lib, const char *name)
 {
 	F f = nullptr;
 	if (lib == nullptr || !vaccel::base::find_symbol(lib, name, &f)) {
-		std::fprintf(stderr, "vaccel: OpenSSL's %s is not available%s%s\n",
-			     name, libs().error.empty() ? "" : ": ",
-			     libs().error.c_str());
+		std::fprintf(
+		    stderr, "vaccel: OpenSSL's %s is not available%s%s\n", name,
+		    libs().error.empty() ? "" : ": ", libs().error.c_str());
 		std::abort();
 	}
 	return f;
@@ -75,7 +75,7 @@ template <class F> F resolve(void *lib, const char *name)
 // Defines @p name with OpenSSL's prototype: @p params as declared, @p args
 // the same names in parentheses, found in @p lib (crypto or ssl).
 #define VACCEL_LAZY(lib, name, params, args)                                   \
-	extern "C" auto name params -> decltype(name args)                     \
+	extern "C" auto name params->decltype(name args)                       \
 	{                                                                      \
 		static const auto real =                                       \
 		    resolve<decltype(&name)>(libs().lib, #name);               \
@@ -109,18 +109,15 @@ VACCEL_LAZY(crypto, ERR_peek_error, (), ())
 VACCEL_LAZY(crypto, ERR_reason_error_string, (unsigned long e), (e))
 VACCEL_LAZY(crypto, SHA256,
 	    (const unsigned char *d, size_t n, unsigned char *md), (d, n, md))
-VACCEL_LAZY(crypto, SHA256_Final, (unsigned char *md, SHA256_CTX *c),
-	    (md, c))
+VACCEL_LAZY(crypto, SHA256_Final, (unsigned char *md, SHA256_CTX *c), (md, c))
 VACCEL_LAZY(crypto, SHA256_Init, (SHA256_CTX * c), (c))
 VACCEL_LAZY(crypto, SHA256_Update,
 	    (SHA256_CTX * c, const void *data, size_t len), (c, data, len))
-VACCEL_LAZY(crypto, X509_NAME_ENTRY_get_data, (const X509_NAME_ENTRY *ne),
-	    (ne))
+VACCEL_LAZY(crypto, X509_NAME_ENTRY_get_data, (const X509_NAME_ENTRY *ne), (ne))
 VACCEL_LAZY(crypto, X509_NAME_get_entry, (const X509_NAME *name, int loc),
 	    (name, loc))
 VACCEL_LAZY(crypto, X509_NAME_get_index_by_NID,
-	    (const X509_NAME *name, int nid, int lastpos),
-	    (name, nid, lastpos))
+	    (const X509_NAME *name, int nid, int lastpos), (name, nid, lastpos))
 VACCEL_LAZY(crypto, X509_VERIFY_PARAM_set1_ip_asc,
 	    (X509_VERIFY_PARAM * param, const char *ipasc), (param, ipasc))
 VACCEL_LAZY(crypto, X509_get_subject_name, (const X509 *a), (a))
@@ -160,14 +157,11 @@ VACCEL_LAZY(ssl, SSL_read_ex, (SSL * s, void *buf, size_t num, size_t *n),
 	    (s, buf, num, n))
 VACCEL_LAZY(ssl, SSL_set1_host, (SSL * s, const char *host), (s, host))
 VACCEL_LAZY(ssl, SSL_set_accept_state, (SSL * s), (s))
-VACCEL_LAZY(ssl, SSL_set_bio, (SSL * s, BIO *rbio, BIO *wbio),
-	    (s, rbio, wbio))
+VACCEL_LAZY(ssl, SSL_set_bio, (SSL * s, BIO *rbio, BIO *wbio), (s, rbio, wbio))
 VACCEL_LAZY(ssl, SSL_set_connect_state, (SSL * s), (s))
-VACCEL_LAZY(ssl, SSL_set_hostflags, (SSL * s, unsigned int flags),
-	    (s, flags))
+VACCEL_LAZY(ssl, SSL_set_hostflags, (SSL * s, unsigned int flags), (s, flags))
 VACCEL_LAZY(ssl, SSL_write_ex,
-	    (SSL * s, const void *buf, size_t num, size_t *n),
-	    (s, buf, num, n))
+	    (SSL * s, const void *buf, size_t num, size_t *n), (s, buf, num, n))
 VACCEL_LAZY(ssl, TLS_client_method, (), ())
 VACCEL_LAZY(ssl, TLS_server_method, (), ())
 
