@@ -107,7 +107,8 @@ void AcceptSet::loop()
 			const uint64_t data = events[i].data.u64;
 			if (data == 0)
 				return; // the destructor's
-			auto *s = reinterpret_cast<Server *>(data & ~uint64_t{1});
+			auto *s =
+			    reinterpret_cast<Server *>(data & ~uint64_t{1});
 			// An event fetched before its server was removed.
 			if (servers_.count(s) == 0)
 				continue;
