@@ -161,14 +161,18 @@ int wait_for_stop(int fd)
 // when one fails, leaves the reason in @p why, fails the gate and wakes
 // main() through the stop pipe, so that the agent exits with the reason
 // instead of serving without the plugin.
+// Once they are in, @p server's workers start (no request runs before:
+// every connection waits at the gate), so that the agent's start to
+// listening does not include making them.
 std::thread load_plugins_behind(vaccel::agent::PluginGate &gate,
-				std::string *why)
+				vaccel::agent::Server &server, std::string *why)
 {
-	return std::thread([&gate, why] {
+	return std::thread([&gate, &server, why] {
 		(void)vaccel_plugin_load_deferred();
 		*why = plugin_failures();
 		if (why->empty()) {
 			vaccel_info("agent: plugins loaded");
+			server.start_workers();
 			gate.open();
 			return;
 		}
@@ -345,7 +349,9 @@ int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 	so.metrics = metered ? &queues : nullptr;
 	PluginGate gate; // outlives every server that waits on it
 	so.plugins = &gate;
-	Server server(service, so);
+	ServerOptions own = so;
+	own.lazy_threads = true; // started with the plugins
+	Server server(service, own);
 	Launcher launcher(service, so);
 	Health health(server, &gate);
 	std::optional<AdminSocket> admin;
@@ -380,11 +386,13 @@ int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 		server.stop();
 		return fail("admin-socket", st.message());
 	}
-	std::string plugins_failed;
-	std::thread loader = load_plugins_behind(gate, &plugins_failed);
+	// Said first: connections are taken from now on (they wait at the
+	// gate while the plugins load).
 	std::printf("vaccel-agent listening on %s\n",
 		    vaccel::transport::to_string(server.address()).c_str());
 	std::fflush(stdout);
+	std::string plugins_failed;
+	std::thread loader = load_plugins_behind(gate, server, &plugins_failed);
 	vaccel_info("agent: %zu workers, max frame %u bytes%s", so.workers,
 		    so.max_frame,
 		    o.isolate_tenants ? ", a process per tenant" : "");

@@ -262,6 +262,12 @@ void Server::accept_loop()
 	}
 }
 
+void Server::start_workers()
+{
+	if (pool_)
+		pool_->start_all();
+}
+
 void Server::reap_finished()
 {
 	uint64_t n = 0;
@@ -407,6 +413,12 @@ void Server::admit(transport::Stream stream, bool local, uint64_t tag)
 	conn->quota = std::move(quota);
 	service_.open_connection(conn->id);
 	++open_conns_;
+	// Before its reader starts: its first reply must not come before
+	// the line that says it opened.
+	if (tenant != nullptr)
+		vaccel_info("agent: connection %llu opened (tenant %s)",
+			    static_cast<unsigned long long>(conn->id),
+			    tenant->name().c_str());
 	try {
 		conn->reader = ThreadCache::connections().run(
 		    [this, conn] { read_loop(conn); });
@@ -421,10 +433,6 @@ void Server::admit(transport::Stream stream, bool local, uint64_t tag)
 		service_.tenants().give_back_connection();
 		return;
 	}
-	if (tenant != nullptr)
-		vaccel_info("agent: connection %llu opened (tenant %s)",
-			    static_cast<unsigned long long>(conn->id),
-			    tenant->name().c_str());
 	std::lock_guard lock(conns_mu_);
 	conns_.push_back(std::move(conn));
 }

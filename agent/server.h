@@ -179,6 +179,9 @@ public:
 	// their objects), waits for running requests and joins every thread.
 	// Other servers on the same Service are untouched. Idempotent.
 	void stop();
+	// Starts the worker threads that ServerOptions::lazy_threads left to
+	// the first requests.
+	void start_workers();
 
 	// For the AcceptSet serving this server (ServerOptions::acceptors):
 	// the descriptors it watches; accepts one connection when the

@@ -47,6 +47,24 @@ bool WorkerPool::grow()
 	return true;
 }
 
+void WorkerPool::start_all()
+{
+	std::lock_guard lock(mu_);
+	if (stopping_)
+		return;
+	while (threads_.size() < max_threads_) {
+		try {
+			threads_.push_back(
+			    ThreadCache::ops().run([this] { run(false); }));
+		} catch (const std::system_error &e) {
+			vaccel_warn("agent: cannot start a worker thread: %s",
+				    e.what());
+			return; // the rest start as jobs need them
+		}
+		started_.fetch_add(1, std::memory_order_relaxed);
+	}
+}
+
 void FairQueue::push(uint64_t key, std::function<void()> job)
 {
 	auto &q = jobs_[key];

@@ -87,6 +87,10 @@ public:
 	bool submit(std::function<void()> job, uint64_t key = 0);
 	// Runs what is queued, then joins the threads. Idempotent.
 	void stop();
+	// Starts the threads not started yet (@p initial above), for a pool
+	// that should be whole before its first job but not at once: a
+	// fresh agent's, whose first job waits for the plugins anyway.
+	void start_all();
 
 	// Threads started so far.
 	[[nodiscard]] size_t size() const noexcept

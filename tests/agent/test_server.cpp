@@ -524,8 +524,9 @@ TEST_F(ServerTest, LauncherSandboxesShareOneAcceptThread)
 		ids.push_back(resp.sandbox());
 		where.push_back(tr::parse_address(resp.address()).value());
 	}
-	// The set's thread; a thread per sandbox would be six.
-	EXPECT_LE(threads(), before + 1);
+	// The set's thread, and maybe a spare the fixture's server asked the
+	// thread cache for; a thread per sandbox would be four or more.
+	EXPECT_LE(threads(), before + 2);
 
 	// Each sandbox serves calls while the first half is detached.
 	auto call_noop = [](tr::Stream &s, uint32_t id) {
