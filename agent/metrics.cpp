@@ -103,7 +103,9 @@ size_t bucket_of(uint64_t ns) noexcept
 
 std::string_view path_name(Path p) noexcept
 {
-	return p == Path::Shm ? "shm" : "socket";
+	if (p == Path::Shm)
+		return "shm";
+	return p == Path::ShmInPlace ? "shm_in_place" : "socket";
 }
 
 std::string_view direction_name(Direction d) noexcept

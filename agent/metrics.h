@@ -90,8 +90,10 @@ inline constexpr size_t kBuckets = kLatencyBoundsNs.size() + 1;
 // The bucket @p ns falls in (the first whose bound is >= @p ns).
 size_t bucket_of(uint64_t ns) noexcept;
 
-// Where a call's bytes travelled, and which way.
-enum class Path : uint8_t { Socket, Shm, Count };
+// Where a call's bytes travelled, and which way: the socket, shared memory
+// the client copied them into (slots, leased regions), or shared memory its
+// program keeps them in (MapRegion.client_memory: no copy on either side).
+enum class Path : uint8_t { Socket, Shm, ShmInPlace, Count };
 enum class Direction : uint8_t { In, Out, Count };
 inline constexpr size_t kPaths = static_cast<size_t>(Path::Count);
 inline constexpr size_t kDirections = static_cast<size_t>(Direction::Count);

@@ -144,8 +144,10 @@ void write_bytes(PromText &out, const std::vector<TenantRow> &rows)
 {
 	out.family("vaccel_agent_bytes_total", "counter",
 		   "Request (in) and reply (out) bytes by data path: the "
-		   "socket, or shared memory (request and reply slots, "
-		   "arguments and tensors in mapped regions).");
+		   "socket, shared memory the client copied them into "
+		   "(request and reply slots, arguments and tensors in "
+		   "leased regions), or shared memory where the client's "
+		   "program keeps them (shm_in_place: no copy).");
 	for (const TenantRow &t : rows)
 		for (size_t p = 0; p < kPaths; ++p)
 			for (size_t d = 0; d < kDirections; ++d)

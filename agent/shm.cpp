@@ -67,7 +67,8 @@ void ShmRegion::pin_after_op() noexcept
 	}
 }
 
-RpcStatus RegionTable::map(uint32_t id, transport::UniqueFd fd, uint64_t size)
+RpcStatus RegionTable::map(uint32_t id, transport::UniqueFd fd, uint64_t size,
+			   bool client_memory)
 {
 	if (id == 0)
 		return RpcStatus::invalid("region 0 is reserved (inline args)");
@@ -112,7 +113,8 @@ RpcStatus RegionTable::map(uint32_t id, transport::UniqueFd fd, uint64_t size)
 	if (base == MAP_FAILED)
 		return RpcStatus::invalid("MapRegion %u: mmap: %s", id,
 					  std::strerror(errno));
-	regions_.emplace(id, std::make_shared<ShmRegion>(base, size, pinner_));
+	regions_.emplace(id, std::make_shared<ShmRegion>(base, size, pinner_,
+							 client_memory));
 	bytes_ += size;
 	count(1);
 	return RpcStatus::ok();
@@ -172,7 +174,8 @@ RpcStatus RegionTable::find(uint32_t id, std::shared_ptr<ShmRegion> *out)
 	std::lock_guard lock(mu_);
 	auto it = regions_.find(id);
 	if (it == regions_.end())
-		return RpcStatus::not_found("region %u is not mapped", id);
+		return RpcStatus::not_found(
+		    "region %u is not mapped on this connection", id);
 	*out = it->second;
 	return RpcStatus::ok();
 }

@@ -33,9 +33,12 @@ class ShmRegion
 {
 public:
 	// @p pinner (may be NULL): page-locks the region on request.
-	ShmRegion(void *base, size_t size,
-		  HostMemoryPinner *pinner = nullptr) noexcept
-	    : base_(base), size_(size), pinner_(pinner)
+	// @p client_memory: the client said its program keeps its data
+	// there (MapRegion.client_memory), for counting only.
+	ShmRegion(void *base, size_t size, HostMemoryPinner *pinner = nullptr,
+		  bool client_memory = false) noexcept
+	    : base_(base), size_(size), pinner_(pinner),
+	      client_memory_(client_memory)
 	{
 	}
 	ShmRegion(const ShmRegion &) = delete;
@@ -47,6 +50,12 @@ public:
 		return static_cast<uint8_t *>(base_);
 	}
 	[[nodiscard]] size_t size() const noexcept { return size_; }
+	// Arguments here are used where the client's program keeps them,
+	// not copies it staged (never trusted for anything but counting).
+	[[nodiscard]] bool client_memory() const noexcept
+	{
+		return client_memory_;
+	}
 	// [offset, offset + len) lies inside the region.
 	[[nodiscard]] bool contains(uint64_t offset,
 				    uint64_t len) const noexcept
@@ -76,6 +85,7 @@ private:
 	void *base_;
 	size_t size_;
 	HostMemoryPinner *pinner_;
+	bool client_memory_;
 	std::atomic<Pin> pin_{Pin::Untried};
 	std::mutex pin_mu_;
 	PooledThread pinning_; // guarded by pin_mu_; joined before unmapping
@@ -103,8 +113,10 @@ public:
 	RegionTable(const RegionTable &) = delete;
 	RegionTable &operator=(const RegionTable &) = delete;
 
-	// Validates and maps @p fd as region @p id of @p size bytes.
-	RpcStatus map(uint32_t id, transport::UniqueFd fd, uint64_t size);
+	// Validates and maps @p fd as region @p id of @p size bytes
+	// (@p client_memory: see ShmRegion).
+	RpcStatus map(uint32_t id, transport::UniqueFd fd, uint64_t size,
+		      bool client_memory = false);
 	RpcStatus unmap(uint32_t id);
 	// NOT_FOUND when @p id is not mapped.
 	RpcStatus find(uint32_t id, std::shared_ptr<ShmRegion> *out);

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // Cost of going through vAccel to a real backend: sgemm of n x n matrices
-// (n = 256, 512, 1024) through vaccel_sgemm() with the blas plugin, next to
-// cblas_sgemm() called directly in the same run; and, when the opencl
-// plugin is built, through vaccel_sgemm() with the opencl plugin next to
-// the same kernel run directly with OpenCL (same buffers, copies and
-// launch as the plugin makes, with a context, queue and kernel made once).
-// Both also run through a vaccel-agent child process on a unix socket (the
-// rpc plugin here, the blas and opencl plugins in the agent), next to the
-// same direct baselines. The overheads are printed at the end.
+// (n = 256, 512, 1024, 2048) through vaccel_sgemm() with the blas plugin,
+// next to cblas_sgemm() called directly in the same run; and, when the
+// opencl plugin is built, through vaccel_sgemm() with the opencl plugin
+// next to the same kernel run directly with OpenCL (same buffers, copies
+// and launch as the plugin makes, with a context, queue and kernel made
+// once). Both also run through a vaccel-agent child process on a unix
+// socket (the rpc plugin here, the blas and opencl plugins in the agent),
+// next to the same direct baselines; blas sgemm through the agent twice:
+// with the matrices in the program's own memory (copied through shared
+// memory each call) and in vAccel buffers (vaccel_buffer_alloc(): the
+// agent works on them in place). The overheads are printed at the end.
 //
 //   build/release/bin/bench_backends [--benchmark_filter=...]
+//       [--benchmark_repetitions=N --benchmark_enable_random_interleaving]
 //
 // The plugins are loaded by name from the library directory (the build
 // tree's lib/ or the install's); sessions with the CPU hint reach the blas
@@ -17,7 +21,7 @@
 #include "bench_net.h"
 
 #include <benchmark/benchmark.h>
-#include <vaccel.h>
+#include <vaccel.hpp>
 
 #include <cblas.h>
 
@@ -26,6 +30,7 @@
 #include <CL/cl.h>
 #endif
 
+#include <algorithm>
 #include <cstdio>
 #include <initializer_list>
 #include <map>
@@ -168,7 +173,12 @@ void BM_sgemm_cblas_direct(benchmark::State &state)
 	}
 	set_flops(state, m.n);
 }
-BENCHMARK(BM_sgemm_cblas_direct)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
+BENCHMARK(BM_sgemm_cblas_direct)
+    ->Arg(256)
+    ->Arg(512)
+    ->Arg(1024)
+    ->Arg(2048)
+    ->UseRealTime();
 
 void BM_sgemm_vaccel_blas(benchmark::State &state)
 {
@@ -189,9 +199,15 @@ void BM_sgemm_vaccel_blas(benchmark::State &state)
 	}
 	set_flops(state, m.n);
 }
-BENCHMARK(BM_sgemm_vaccel_blas)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
+BENCHMARK(BM_sgemm_vaccel_blas)
+    ->Arg(256)
+    ->Arg(512)
+    ->Arg(1024)
+    ->Arg(2048)
+    ->UseRealTime();
 
-// A, B and C cross the socket each call (C too: beta may read it).
+// A, B and C are copied each call (C both ways: beta may read it): into
+// shared memory on a unix socket (VACCEL_RPC_SHM=0: through the socket).
 void BM_sgemm_agent_blas(benchmark::State &state)
 {
 	if (!remote_blas().ok) {
@@ -213,7 +229,54 @@ void BM_sgemm_agent_blas(benchmark::State &state)
 	}
 	set_flops(state, m.n);
 }
-BENCHMARK(BM_sgemm_agent_blas)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
+BENCHMARK(BM_sgemm_agent_blas)
+    ->Arg(256)
+    ->Arg(512)
+    ->Arg(1024)
+    ->Arg(2048)
+    ->UseRealTime();
+
+// The same with A, B and C in vAccel buffers, allocated once the rpc plugin
+// is loaded: named by reference, read and written in place by the agent.
+void BM_sgemm_agent_blas_buffers(benchmark::State &state)
+{
+	if (!remote_blas().ok) {
+		state.SkipWithError("no agent (vaccel-agent or the rpc plugin "
+				    "missing)");
+		return;
+	}
+	const Matrices own(int(state.range(0)));
+	const size_t bytes = own.a.size() * sizeof(float);
+	vaccel::Buffer a(bytes), b(bytes), c(bytes);
+	std::copy(own.a.begin(), own.a.end(), a.as<float>().begin());
+	std::copy(own.b.begin(), own.b.end(), b.as<float>().begin());
+	vaccel_shared_memory_place where{};
+	where.struct_size = sizeof(where);
+	if (vaccel_shared_memory_find(a.data(), bytes, &where) != VACCEL_OK) {
+		state.SkipWithError("vAccel buffers are not in shared memory "
+				    "(VACCEL_RPC_SHM=0?)");
+		return;
+	}
+	const int n = own.n;
+	for (auto _ : state) {
+		int rc = vaccel_sgemm(
+		    &remote_blas().sess, n, n, n, 1.0F, a.as<float>().data(), n,
+		    b.as<float>().data(), n, 0.0F, c.as<float>().data(), n);
+		if (rc != VACCEL_OK) {
+			state.SkipWithError("vaccel_sgemm through the agent "
+					    "failed");
+			break;
+		}
+		benchmark::ClobberMemory();
+	}
+	set_flops(state, n);
+}
+BENCHMARK(BM_sgemm_agent_blas_buffers)
+    ->Arg(256)
+    ->Arg(512)
+    ->Arg(1024)
+    ->Arg(2048)
+    ->UseRealTime();
 
 #ifdef BENCH_WITH_OPENCL
 
@@ -429,28 +492,44 @@ BENCHMARK(BM_sgemm_agent_opencl)->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
 
 #endif // BENCH_WITH_OPENCL
 
-// Prints each vAccel run next to its direct baseline.
+// Prints each vAccel run next to its baseline: wall time (the median of
+// the repetitions with --benchmark_repetitions, else the run) and this
+// process's CPU time per call, which is where the client's copies show.
 class OverheadReporter : public benchmark::ConsoleReporter
 {
 public:
 	void ReportRuns(const std::vector<Run> &runs) override
 	{
 		ConsoleReporter::ReportRuns(runs);
-		for (const auto &r : runs)
-			if (r.run_type == Run::RT_Iteration &&
-			    !bench_net::run_skipped(r))
-				ns_[r.run_name.function_name + "/" +
-				    r.run_name.args] = r.GetAdjustedRealTime();
+		for (const auto &r : runs) {
+			if (bench_net::run_skipped(r))
+				continue;
+			const std::string key =
+			    r.run_name.function_name + "/" + r.run_name.args;
+			const Time t{r.GetAdjustedRealTime(),
+				     r.GetAdjustedCPUTime()};
+			if (r.run_type == Run::RT_Aggregate &&
+			    r.aggregate_name == "median")
+				median_[key] = t;
+			else if (r.run_type == Run::RT_Iteration)
+				last_[key] = t;
+		}
 	}
 	void Finalize() override
 	{
 		ConsoleReporter::Finalize();
-		std::printf("\nSame-run comparisons (vAccel vs direct):\n");
-		for (const char *n : {"256", "512", "1024"}) {
+		std::printf("\nSame-run comparisons (wall time, then this "
+			    "process's CPU per call):\n");
+		for (const char *n : {"256", "512", "1024", "2048"}) {
 			overhead("blas sgemm", n, "BM_sgemm_vaccel_blas",
 				 "BM_sgemm_cblas_direct");
 			overhead("  via agent", n, "BM_sgemm_agent_blas",
 				 "BM_sgemm_cblas_direct");
+			overhead("  buffers", n, "BM_sgemm_agent_blas_buffers",
+				 "BM_sgemm_cblas_direct");
+			overhead("  buffers/own", n,
+				 "BM_sgemm_agent_blas_buffers",
+				 "BM_sgemm_agent_blas");
 			overhead("opencl sgemm", n, "BM_sgemm_vaccel_opencl",
 				 "BM_sgemm_opencl_direct");
 			overhead("  via agent", n, "BM_sgemm_agent_opencl",
@@ -459,21 +538,35 @@ public:
 	}
 
 private:
-	void overhead(const char *what, const std::string &n,
-		      const std::string &a, const std::string &b)
+	struct Time {
+		double real = 0; // ns
+		double cpu = 0;  // ns
+	};
+
+	const Time *find(const std::string &key) const
 	{
-		const std::string ka = a + "/" + n;
-		const std::string kb = b + "/" + n;
-		if (!ns_.count(ka) || !ns_.count(kb) || ns_[kb] <= 0)
-			return;
-		const double va = ns_[ka];
-		const double vb = ns_[kb];
-		std::printf("  %-14s %4s x %-4s  %10.1f us vs %10.1f us  "
-			    "overhead %+6.2f%%\n",
-			    what, n.c_str(), n.c_str(), va / 1e3, vb / 1e3,
-			    100.0 * (va - vb) / vb);
+		if (auto it = median_.find(key); it != median_.end())
+			return &it->second;
+		if (auto it = last_.find(key); it != last_.end())
+			return &it->second;
+		return nullptr;
 	}
-	std::map<std::string, double> ns_;
+
+	void overhead(const char *what, const std::string &n,
+		      const std::string &a, const std::string &b) const
+	{
+		const Time *ta = find(a + "/" + n);
+		const Time *tb = find(b + "/" + n);
+		if (ta == nullptr || tb == nullptr || tb->real <= 0)
+			return;
+		std::printf("  %-14s %4s x %-4s  %10.1f us vs %10.1f us  "
+			    "%.3fx (%+7.2f%%)  CPU %9.1f us vs %9.1f us\n",
+			    what, n.c_str(), n.c_str(), ta->real / 1e3,
+			    tb->real / 1e3, ta->real / tb->real,
+			    100.0 * (ta->real - tb->real) / tb->real,
+			    ta->cpu / 1e3, tb->cpu / 1e3);
+	}
+	std::map<std::string, Time> median_, last_;
 };
 
 } // namespace

@@ -7,7 +7,10 @@
 //    same uploads, gemm and download the plugin makes) vs vaccel_sgemm()
 //    with the cuda plugin in this process vs vaccel_sgemm() through a
 //    vaccel-agent child on a unix socket (rpc plugin here, cuda plugin in
-//    the agent).
+//    the agent), there twice: with the matrices in the program's own
+//    memory (copied into shared memory and back each call) and in vAccel
+//    buffers (vaccel_buffer_alloc(): named by reference, read and written
+//    in place by the agent, page-locked there after the first call).
 //  - fpga vector add of n floats (n = 2^10, 2^20, 2^24): the plugin's own
 //    kernel launched directly vs the same three paths. Small n shows the
 //    fixed cost of a call, large n the cost of moving the data.
@@ -26,7 +29,7 @@
 #include "bench_net.h"
 
 #include <benchmark/benchmark.h>
-#include <vaccel.h>
+#include <vaccel.hpp>
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -242,7 +245,7 @@ vaccel_session *session(bool remote)
 
 // --- benchmarks --------------------------------------------------------------
 
-enum Path { kDirect, kLocal, kAgent };
+enum Path { kDirect, kLocal, kAgent, kAgentBuffers };
 
 void set_flops(benchmark::State &state, int n)
 {
@@ -254,6 +257,46 @@ void set_flops(benchmark::State &state, int n)
 // The first call of a path (cuBLAS handle, device buffers, for the agent
 // the session's first forward) stays out of the timing, and must agree
 // with the direct result.
+// Where a path's matrices live: the program's vectors, or (kAgentBuffers)
+// vAccel buffers holding the same values, allocated once the rpc plugin is
+// loaded so that they are in shared memory.
+struct Operands {
+	std::vector<float> a, b, c;
+	std::unique_ptr<vaccel::Buffer> ba, bb, bc;
+
+	Operands(int n, bool buffers)
+	    : a(filled(size_t(n) * n, 17)), b(filled(size_t(n) * n, 13)),
+	      c(a.size())
+	{
+		if (!buffers)
+			return;
+		const size_t bytes = a.size() * sizeof(float);
+		ba = std::make_unique<vaccel::Buffer>(bytes);
+		bb = std::make_unique<vaccel::Buffer>(bytes);
+		bc = std::make_unique<vaccel::Buffer>(bytes);
+		std::copy(a.begin(), a.end(), ba->as<float>().begin());
+		std::copy(b.begin(), b.end(), bb->as<float>().begin());
+	}
+	float *pa() { return ba ? ba->as<float>().data() : a.data(); }
+	float *pb() { return bb ? bb->as<float>().data() : b.data(); }
+	float *pc() { return bc ? bc->as<float>().data() : c.data(); }
+	// The result, wherever it was written.
+	std::vector<float> result()
+	{
+		if (!bc)
+			return c;
+		auto v = bc->as<float>();
+		return {v.begin(), v.end()};
+	}
+	[[nodiscard]] bool shared() const
+	{
+		vaccel_shared_memory_place p{};
+		p.struct_size = sizeof(p);
+		return ba && vaccel_shared_memory_find(ba->data(), ba->size(),
+						       &p) == VACCEL_OK;
+	}
+};
+
 template <Path P> void BM_sgemm(benchmark::State &state)
 {
 	if (!direct().ok) {
@@ -261,34 +304,35 @@ template <Path P> void BM_sgemm(benchmark::State &state)
 		return;
 	}
 	const int n = int(state.range(0));
-	const auto a = filled(size_t(n) * n, 17);
-	const auto b = filled(size_t(n) * n, 13);
-	std::vector<float> want(a.size());
-	std::vector<float> c(a.size());
-	if (!direct().sgemm(n, a.data(), b.data(), want.data())) {
-		state.SkipWithError("direct cuBLAS sgemm failed");
-		return;
-	}
 	vaccel_session *s = nullptr;
-	auto call = [&]() {
-		if (P == kDirect)
-			return direct().sgemm(n, a.data(), b.data(), c.data());
-		return vaccel_sgemm(s, n, n, n, 1.0F,
-				    const_cast<float *>(a.data()), n,
-				    const_cast<float *>(b.data()), n, 0.0F,
-				    c.data(), n) == VACCEL_OK;
-	};
 	if (P != kDirect) {
-		s = session(P == kAgent);
+		s = session(P != kLocal);
 		if (s == nullptr) {
 			state.SkipWithError("the cuda plugin (or the agent) "
 					    "did not start");
 			return;
 		}
 	}
+	Operands m(n, P == kAgentBuffers);
+	if (P == kAgentBuffers && !m.shared()) {
+		state.SkipWithError("vAccel buffers are not in shared memory "
+				    "(VACCEL_RPC_SHM=0?)");
+		return;
+	}
+	std::vector<float> want(m.a.size());
+	if (!direct().sgemm(n, m.a.data(), m.b.data(), want.data())) {
+		state.SkipWithError("direct cuBLAS sgemm failed");
+		return;
+	}
+	auto call = [&]() {
+		if (P == kDirect)
+			return direct().sgemm(n, m.pa(), m.pb(), m.pc());
+		return vaccel_sgemm(s, n, n, n, 1.0F, m.pa(), n, m.pb(), n,
+				    0.0F, m.pc(), n) == VACCEL_OK;
+	};
 	// cuBLAS may pick another kernel for another handle: compare within
 	// float rounding, not bit for bit.
-	if (!call() || !close_to(c, want)) {
+	if (!call() || !close_to(m.result(), want)) {
 		state.SkipWithError("first call failed or differs from cuBLAS");
 		return;
 	}
@@ -313,6 +357,12 @@ BENCHMARK(BM_sgemm<kLocal>)
     ->UseRealTime();
 BENCHMARK(BM_sgemm<kAgent>)
     ->Name("BM_cuda_sgemm_agent")
+    ->Arg(256)
+    ->Arg(1024)
+    ->Arg(2048)
+    ->UseRealTime();
+BENCHMARK(BM_sgemm<kAgentBuffers>)
+    ->Name("BM_cuda_sgemm_agent_buffers")
     ->Arg(256)
     ->Arg(1024)
     ->Arg(2048)
@@ -401,6 +451,12 @@ public:
 				 "BM_cuda_sgemm_direct");
 			overhead("sgemm agent", n, "BM_cuda_sgemm_agent",
 				 "BM_cuda_sgemm_direct");
+			overhead("sgemm agent buffers", n,
+				 "BM_cuda_sgemm_agent_buffers",
+				 "BM_cuda_sgemm_direct");
+			overhead("buffers vs own", n,
+				 "BM_cuda_sgemm_agent_buffers",
+				 "BM_cuda_sgemm_agent");
 		}
 		for (const char *n : {"1024", "1048576", "16777216"}) {
 			overhead("vadd local", n, "BM_cuda_vadd_vaccel",
@@ -420,10 +476,10 @@ private:
 			return;
 		const double va = ns_[ka];
 		const double vb = ns_[kb];
-		std::printf("  %-12s %9s  %10.1f us vs %10.1f us  overhead "
-			    "%+7.2f%% (%+.1f us)\n",
+		std::printf("  %-20s %9s  %10.1f us vs %10.1f us  overhead "
+			    "%+7.2f%% (%+.1f us, %.3fx)\n",
 			    what, n.c_str(), va / 1e3, vb / 1e3,
-			    100.0 * (va - vb) / vb, (va - vb) / 1e3);
+			    100.0 * (va - vb) / vb, (va - vb) / 1e3, va / vb);
 	}
 	std::map<std::string, double> ns_;
 };

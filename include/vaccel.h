@@ -10,6 +10,7 @@
 
 #include "vaccel/arg.h"
 #include "vaccel/blob.h"
+#include "vaccel/buffer.h"
 #include "vaccel/config.h"
 #include "vaccel/core.h"
 #include "vaccel/error.h"

@@ -28,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -169,6 +170,66 @@ private:
 };
 
 /** Result of Session::minmax(). */
+/**
+ * A buffer for op arguments (vaccel_buffer_alloc()): zeroed, aligned to
+ * 4096 bytes, freed when the handle goes. Through the rpc plugin to a local
+ * agent, arguments that lie inside it travel by reference, and outputs are
+ * written into it in place (vaccel/buffer.h); elsewhere it is ordinary
+ * memory. Move-only.
+ */
+class Buffer
+{
+public:
+	/** @p size bytes (at least 1). */
+	explicit Buffer(size_t size)
+	{
+		void *p = nullptr;
+		check(vaccel_buffer_alloc(size, &p), "vaccel_buffer_alloc");
+		data_ = p;
+		size_ = size;
+	}
+	Buffer(Buffer &&o) noexcept
+	    : data_(std::exchange(o.data_, nullptr)),
+	      size_(std::exchange(o.size_, 0))
+	{
+	}
+	Buffer &operator=(Buffer &&o) noexcept
+	{
+		if (this != &o) {
+			reset();
+			data_ = std::exchange(o.data_, nullptr);
+			size_ = std::exchange(o.size_, 0);
+		}
+		return *this;
+	}
+	Buffer(const Buffer &) = delete;
+	Buffer &operator=(const Buffer &) = delete;
+	~Buffer() { reset(); }
+
+	/** NULL for a moved-from handle. */
+	[[nodiscard]] void *data() const noexcept { return data_; }
+	[[nodiscard]] size_t size() const noexcept { return size_; }
+	/** The buffer as size() / sizeof(T) elements of @p T. */
+	template <class T> [[nodiscard]] std::span<T> as() const noexcept
+	{
+		static_assert(std::is_trivially_copyable_v<T>,
+			      "a buffer holds plain bytes");
+		return {static_cast<T *>(data_), size_ / sizeof(T)};
+	}
+
+private:
+	void reset() noexcept
+	{
+		if (data_ != nullptr)
+			(void)vaccel_buffer_free(data_);
+		data_ = nullptr;
+		size_ = 0;
+	}
+
+	void *data_ = nullptr;
+	size_t size_ = 0;
+};
+
 struct MinMax {
 	double min;
 	double max;

@@ -36,6 +36,9 @@
 #   need none run; the others fail as "no GPU". When $OUT is set (the device
 #   runner's output folder), gtest XML reports and logs are written there.
 #   The torch plugin step is a hook the lead fills in: torch_plugin_step.
+#   STEPS='sgemm zero copy' runs only bench_cuda's sgemm: cuBLAS in process
+#   vs through the agent with the program's own buffers vs with vAccel
+#   buffers (zero copy), with same-run ratios.
 #   STEPS='cold start' runs scripts/bench_coldstart.py with ResNet-18
 #   (BENCH_COLDSTART_N sandboxes per case; it builds the torch plugin itself
 #   when the torch step did not run).
@@ -445,6 +448,23 @@ cuda_bench() {
 	grep -q "sgemm agent" "$log"
 }
 
+# sgemm through vaccel-agent with the matrices in vAccel buffers
+# (vaccel_buffer_alloc(): zero copy, the agent works on them in place) next
+# to the same call with the program's own buffers and to cuBLAS in process,
+# all in one bench_cuda run that prints the ratios (issue 17: within 15% of
+# cuBLAS at n = 1024 and 2048). STEPS='sgemm zero copy' runs it alone.
+cuda_sgemm_zero_copy() {
+	[ -x "$DEVKIT/bin/bench_cuda" ] || return 77
+	local log=${OUTDIR:-$1}/bench_cuda_sgemm_zero_copy.txt
+	VACCEL_BENCH_CUDA_PLUGIN=$DEVKIT/lib/libvaccel-cuda.so \
+		VACCEL_BENCH_RPC_PLUGIN=$DEVKIT/lib/libvaccel-rpc.so \
+		VACCEL_BENCH_AGENT=$DEVKIT/bin/vaccel-agent \
+		timeout "${BENCH_TIMEOUT:-300}" "$DEVKIT/bin/bench_cuda" \
+		--benchmark_filter='BM_cuda_sgemm_(direct|agent|agent_buffers)/' \
+		--benchmark_min_time="${BENCH_MIN_TIME:-1}" 2>&1 | tee "$log"
+	grep -q "sgemm agent buffers" "$log"
+}
+
 # ---- HOOK (lead): the torch plugin ------------------------------------------
 # Build the torch plugin here, on the GPU machine, with its standalone CMake
 # against this machine's libtorch and devkit's vAccel package, then run its
@@ -698,6 +718,7 @@ run() {
 	gpu_step "example minmax via the cuda plugin" example_minmax
 	gpu_step "sgemm through vaccel-agent (rpc plugin -> cuda plugin)" agent_sgemm "$tmp"
 	gpu_step "cuda bench: plugin and agent vs cuBLAS/kernel direct" cuda_bench "$tmp"
+	gpu_step "sgemm zero copy: agent with vAccel buffers vs own buffers vs cuBLAS" cuda_sgemm_zero_copy "$tmp"
 	gpu_step "torch plugin (hook)" torch_plugin_step "$tmp"
 	gpu_step "ResNet-18 bench: native libtorch vs torch plugin vs agent" torch_resnet_bench "$tmp"
 	gpu_step "accelerator memory cap (torch plugin, isolated tenant worker)" torch_memory_cap "$tmp"

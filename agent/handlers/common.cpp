@@ -19,6 +19,16 @@ RpcStatus vaccel_call(int rc, const char *what, int64_t session_id)
 				 static_cast<long long>(session_id), what, rc);
 }
 
+void count_shm(Context &ctx, const ShmRegion &region, metrics::Direction d,
+	       uint64_t bytes)
+{
+	if (ctx.call.sample != nullptr)
+		ctx.call.sample->add_bytes(region.client_memory()
+					       ? metrics::Path::ShmInPlace
+					       : metrics::Path::Shm,
+					   d, bytes);
+}
+
 RpcStatus session_and_model(Context &ctx, int64_t session_id, int64_t model_id,
 			    SessionAndModel *out)
 {

@@ -17,11 +17,14 @@ namespace
 constexpr uint32_t kProtocolVersion = 1;
 
 // Checks a region-backed arg and points @p arg at its bytes; the region is
-// kept in @p held for the length of the call.
-RpcStatus region_arg(Context &ctx, const rpc::ext::ShmArg &a, const char *dir,
-		     int i, std::vector<std::shared_ptr<ShmRegion>> &held,
+// kept in @p held for the length of the call. Only a region this
+// connection mapped can be named, and only inside its mapping.
+RpcStatus region_arg(Context &ctx, const rpc::ext::ShmArg &a,
+		     metrics::Direction d, int i,
+		     std::vector<std::shared_ptr<ShmRegion>> &held,
 		     vaccel_arg *arg)
 {
+	const char *dir = d == metrics::Direction::In ? "read" : "write";
 	std::shared_ptr<ShmRegion> region;
 	AGENT_RETURN_IF_ERROR(ctx.call.regions->find(a.region(), &region));
 	if (!region->contains(a.offset(), a.size()))
@@ -37,16 +40,12 @@ RpcStatus region_arg(Context &ctx, const rpc::ext::ShmArg &a, const char *dir,
 		    static_cast<unsigned long long>(a.size()));
 	arg->buf = a.size() == 0 ? nullptr : region->data() + a.offset();
 	arg->size = static_cast<uint32_t>(a.size());
+	count_shm(ctx, *region, d, a.size());
+	// An op that copies its args to a GPU copies them from here:
+	// page-locked after the first use, as for torch inputs.
+	region->prepare_for_devices();
 	held.push_back(std::move(region));
 	return RpcStatus::ok();
-}
-
-// Bytes an op reads from or writes to shared memory (metrics.h): they
-// never cross the socket.
-void count_shm(Context &ctx, metrics::Direction d, uint64_t bytes)
-{
-	if (ctx.call.sample != nullptr)
-		ctx.call.sample->add_bytes(metrics::Path::Shm, d, bytes);
 }
 
 RpcStatus check_type(const rpc::ext::ShmArg &a, const char *dir, int i)
@@ -88,8 +87,8 @@ RpcStatus map_region(Context &ctx, rpc::ext::MapRegion &req, Empty &)
 		return RpcStatus::invalid("MapRegion: %zu descriptors sent, "
 					  "one expected",
 					  ctx.call.fds->size());
-	AGENT_RETURN_IF_ERROR(
-	    ctx.call.regions->map(req.region(), std::move(fd), req.size()));
+	AGENT_RETURN_IF_ERROR(ctx.call.regions->map(
+	    req.region(), std::move(fd), req.size(), req.client_memory()));
 	if (req.slot_size() == 0)
 		return RpcStatus::ok();
 	RpcStatus st = ctx.call.regions->set_slots(
@@ -130,9 +129,8 @@ RpcStatus genop_shm(Context &ctx, rpc::ext::ShmGenopRequest &req,
 		arg.type = static_cast<vaccel_arg_type_t>(a->arg_type());
 		arg.custom_type_id = a->custom_type_id();
 		if (a->region() != 0) {
-			AGENT_RETURN_IF_ERROR(
-			    region_arg(ctx, *a, "read", n, held, &arg));
-			count_shm(ctx, metrics::Direction::In, arg.size);
+			AGENT_RETURN_IF_ERROR(region_arg(
+			    ctx, *a, metrics::Direction::In, n, held, &arg));
 		} else {
 			std::string &b = *a->mutable_buf();
 			arg.buf = b.empty() ? nullptr : b.data();
@@ -153,9 +151,8 @@ RpcStatus genop_shm(Context &ctx, rpc::ext::ShmGenopRequest &req,
 		arg.type = static_cast<vaccel_arg_type_t>(a.arg_type());
 		arg.custom_type_id = a.custom_type_id();
 		if (a.region() != 0) {
-			AGENT_RETURN_IF_ERROR(
-			    region_arg(ctx, a, "write", n, held, &arg));
-			count_shm(ctx, metrics::Direction::Out, arg.size);
+			AGENT_RETURN_IF_ERROR(region_arg(
+			    ctx, a, metrics::Direction::Out, n, held, &arg));
 			continue;
 		}
 		const uint64_t size =
@@ -174,7 +171,10 @@ RpcStatus genop_shm(Context &ctx, rpc::ext::ShmGenopRequest &req,
 		arg.size = static_cast<uint32_t>(storage[i].size());
 	}
 
-	AGENT_RETURN_IF_ERROR(run_genop(ctx, req.session_id(), read, write));
+	RpcStatus ran = run_genop(ctx, req.session_id(), read, write);
+	for (const auto &region : held)
+		region->pin_after_op();
+	AGENT_RETURN_IF_ERROR(ran);
 
 	for (size_t i = 0; i < nr_write; ++i) {
 		const auto &in = req.write_args(static_cast<int>(i));

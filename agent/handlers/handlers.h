@@ -131,6 +131,12 @@ private:
 	Clock::time_point start_;
 };
 
+// Counts @p bytes an op reads from (In) or writes to (Out) @p region
+// (metrics.h): shared memory the client copied them into, or, for a region
+// of the client program's own memory, moved with no copy at all.
+void count_shm(Context &ctx, const ShmRegion &region, metrics::Direction d,
+	       uint64_t bytes);
+
 // The status for a vAccel call that returned @p rc (OK stays OK).
 RpcStatus vaccel_call(int rc, const char *what, int64_t session_id);
 

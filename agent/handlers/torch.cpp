@@ -262,9 +262,7 @@ RpcStatus torch_model_run_shm(Context &ctx, std::span<const uint8_t> request,
 		// page-locked, without the driver's staging copy.
 		region->prepare_for_devices();
 		held.push_back(std::move(region));
-		if (ctx.call.sample != nullptr)
-			ctx.call.sample->add_bytes(
-			    metrics::Path::Shm, metrics::Direction::In, d.size);
+		count_shm(ctx, *held.back(), metrics::Direction::In, d.size);
 	}
 	RpcStatus st = run_model(ctx, run, response, &external);
 	for (const auto &region : held)

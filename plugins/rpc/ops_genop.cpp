@@ -41,9 +41,13 @@ namespace
 // Builds one Genop call and copies the reply's write args back into the
 // caller's buffers. Args are kept as views of the caller's memory (valid
 // for the call) until run() picks the data path: inline bytes in a Genop
-// request (chunked when larger than a frame), or, for large calls to a
-// local agent, the shared-memory plane, where the bytes are copied once
-// into a mapped region instead of through the socket.
+// request (chunked when larger than a frame), or, to a local agent, the
+// shared-memory plane. There an arg that lies in vAccel's shared memory
+// (vaccel_buffer_alloc(), tensors vAccel allocated) is named where it is,
+// and the agent reads or writes it in place; the other large ones are
+// copied once into a leased region instead of through the socket (calls
+// of at least VACCEL_RPC_SHM_THRESHOLD bytes, or any call that has an arg
+// in place).
 class Genop
 {
 public:
@@ -63,6 +67,7 @@ public:
 		owned_.emplace_back(reinterpret_cast<const char *>(&v),
 				    sizeof(v));
 		read(owned_.back().data(), sizeof(v), type);
+		reads_.back().ours = true;
 	}
 	void read_string(const char *s, const char *what)
 	{
@@ -126,17 +131,20 @@ public:
 				return fail(name_, rres.status());
 		}
 		auto &client = plugin().client;
-		const uint64_t big = region_bytes();
-		if (big > 0 && total_ >= client.config().shm_threshold) {
-			auto lease = client.lease_shm(remote->generation, big);
-			if (lease)
-				return run_shm(*remote, lease.value());
-			if (lease.status().code() != VACCEL_ENOTSUP)
-				vaccel_debug("[rpc] %s: no shared memory (%s); "
-					     "using the socket",
-					     name_,
-					     lease.status().message().c_str());
-		}
+		const bool in_place = name_in_place(remote->generation);
+		const uint64_t staged = region_bytes();
+		if (!in_place &&
+		    (staged == 0 || total_ < client.config().shm_threshold))
+			return run_socket(*remote);
+		if (staged == 0)
+			return run_shm(*remote, nullptr);
+		auto lease = client.lease_shm(remote->generation, staged);
+		if (lease)
+			return run_shm(*remote, &lease.value());
+		if (lease.status().code() != VACCEL_ENOTSUP)
+			vaccel_debug("[rpc] %s: no shared memory (%s); using "
+				     "the socket",
+				     name_, lease.status().message().c_str());
 		return run_socket(*remote);
 	}
 
@@ -146,6 +154,13 @@ private:
 		size_t size;
 		vaccel_arg_type_t type;
 		uint32_t custom_id;
+		// Non-zero: the bytes lie at offset in this region of the
+		// connection, where the agent uses them in place.
+		uint32_t region = 0;
+		uint64_t offset = 0;
+		// A copy of a value made here (read_value()): never in
+		// shared memory, so never looked up there.
+		bool ours = false;
 	};
 	// Args smaller than this stay inline even on the shared-memory
 	// path: copying them is cheaper than managing their room.
@@ -156,7 +171,7 @@ private:
 	{
 		if (size > std::numeric_limits<uint32_t>::max())
 			bad_ = bad_ ? bad_ : "an argument";
-		to.push_back({buf, size, type, custom_id});
+		to.push_back({buf, size, type, custom_id, 0, 0, false});
 		total_ += size;
 	}
 
@@ -179,15 +194,52 @@ private:
 		return st.code();
 	}
 
-	// Room the region-backed args need (0: none is large enough).
+	// Room the args copied into a leased region need (0: none is large
+	// enough, or all large ones are in place).
 	[[nodiscard]] uint64_t region_bytes() const
 	{
 		uint64_t n = 0;
 		for (const auto *list : {&reads_, &writes_})
 			for (const auto &v : *list)
-				if (v.size > kInlineMax)
+				if (v.region == 0 && v.size > kInlineMax)
 					n += align(v.size);
 		return n;
+	}
+
+	// Names every arg that lies inside one allocation of vAccel's
+	// shared memory by its region on the connection of @p generation
+	// (the block is mapped on the agent at first use). Whether any is.
+	// An arg whose block cannot be named stays an ordinary one.
+	bool name_in_place(uint64_t generation)
+	{
+		bool any = false;
+		for (auto *list : {&reads_, &writes_})
+			for (auto &v : *list) {
+				if (v.ours || v.buf == nullptr || v.size == 0)
+					continue;
+				vaccel_shared_memory_place p{};
+				p.struct_size = sizeof(p);
+				if (vaccel_shared_memory_find(v.buf, v.size,
+							      &p) != VACCEL_OK)
+					continue;
+				auto id = plugin().client.arena_region(
+				    generation, p.block, p.fd, p.block_size);
+				if (!id) {
+					if (id.status().code() ==
+					    VACCEL_ENOTSUP)
+						return false; // no plane here
+					vaccel_debug(
+					    "[rpc] %s: an arg is "
+					    "copied: %s",
+					    name_,
+					    id.status().message().c_str());
+					continue;
+				}
+				v.region = *id;
+				v.offset = p.offset;
+				any = true;
+			}
+		return any;
 	}
 
 	int copy_back(const rpc::genop::Response &resp)
@@ -324,28 +376,40 @@ private:
 		return VACCEL_OK;
 	}
 
-	int run_shm(const Remote &remote, const ShmLease &lease)
+	// @p lease: the region for the large args not in place; null when
+	// there is none.
+	int run_shm(const Remote &remote, const ShmLease *lease)
 	{
+		// Where each write arg comes back: at an offset of the lease,
+		// in the reply, or already in the caller's buffer.
+		constexpr size_t kInline = SIZE_MAX;
+		constexpr size_t kInPlace = SIZE_MAX - 1;
 		rpc::ext::ShmGenopRequest req;
 		req.set_session_id(remote.id);
-		std::vector<size_t> where(writes_.size(), SIZE_MAX);
+		std::vector<size_t> where(writes_.size(), kInline);
 		size_t off = 0;
 		auto place = [&](rpc::ext::ShmArg *a, const View &v) -> size_t {
 			a->set_arg_type(
 			    static_cast<uint32_t>(core::enum_value(v.type)));
 			a->set_custom_type_id(v.custom_id);
 			a->set_size(v.size);
-			if (v.size <= kInlineMax) {
+			if (v.region != 0) {
+				a->set_region(v.region);
+				a->set_offset(v.offset);
+				return kInPlace;
+			}
+			// region_bytes() made room for every larger one.
+			if (v.size <= kInlineMax || lease == nullptr) {
 				if (v.buf != nullptr && v.size > 0)
 					a->set_buf(v.buf, v.size);
-				return SIZE_MAX;
+				return kInline;
 			}
 			const size_t at = off;
 			if (v.buf != nullptr)
-				std::memcpy(lease.data() + at, v.buf, v.size);
+				std::memcpy(lease->data() + at, v.buf, v.size);
 			else
-				std::memset(lease.data() + at, 0, v.size);
-			a->set_region(lease.region());
+				std::memset(lease->data() + at, 0, v.size);
+			a->set_region(lease->region());
 			a->set_offset(at);
 			off += align(v.size);
 			return at;
@@ -367,10 +431,11 @@ private:
 			return rc;
 		for (size_t i = 0; i < writes_.size(); ++i) {
 			auto *dst = const_cast<void *>(writes_[i].buf);
-			if (dst == nullptr || writes_[i].size == 0)
+			if (dst == nullptr || writes_[i].size == 0 ||
+			    where[i] == kInPlace)
 				continue;
-			if (where[i] != SIZE_MAX) {
-				std::memcpy(dst, lease.data() + where[i],
+			if (where[i] != kInline) {
+				std::memcpy(dst, lease->data() + where[i],
 					    writes_[i].size);
 				continue;
 			}

@@ -128,6 +128,8 @@ void ShmPool::give_back(std::shared_ptr<ShmBuffer> buf)
 Result<uint32_t> ShmPool::arena_region(uint64_t block, int fd, size_t size,
 				       Deadline dl)
 {
+	// 0: the agent refused the block once; it is not asked again on
+	// this connection (each call would pay a round trip to be refused).
 	const auto known = [&]() -> std::optional<uint32_t> {
 		std::lock_guard lock(mu_);
 		auto it = arena_regions_.find(block);
@@ -135,20 +137,35 @@ Result<uint32_t> ShmPool::arena_region(uint64_t block, int fd, size_t size,
 			return std::nullopt;
 		return it->second;
 	};
+	const auto named = [block](uint32_t id) -> Result<uint32_t> {
+		if (id == 0)
+			return Status::error(
+			    VACCEL_EBUSY,
+			    "shared block %llu could not be "
+			    "mapped on this connection",
+			    static_cast<unsigned long long>(block));
+		return id;
+	};
 	if (auto id = known())
-		return *id;
+		return named(*id);
 	std::lock_guard mapping(map_mu_);
 	if (auto id = known())
-		return *id;
+		return named(*id);
 	const uint32_t id = next_region();
 	rpc::ext::MapRegion req;
 	req.set_region(id);
 	req.set_size(size);
-	VACCEL_RETURN_IF_ERROR(conn_.call(transport::kServiceData, "MapRegion",
-					  req, nullptr, time_left(dl),
-					  std::span(&fd, 1)));
+	req.set_client_memory(true);
+	Status st = conn_.call(transport::kServiceData, "MapRegion", req,
+			       nullptr, time_left(dl), std::span(&fd, 1));
+	// The agent's refusal is remembered; a transport failure or timeout
+	// (VACCEL_EIO) is not: the next call asks again.
+	if (!st && st.code() == VACCEL_EIO)
+		return st;
 	std::lock_guard lock(mu_);
-	arena_regions_.emplace(block, id);
+	arena_regions_.emplace(block, st ? id : 0);
+	if (!st)
+		return st;
 	return id;
 }
 

@@ -88,8 +88,10 @@ public:
 	void give_back(std::shared_ptr<ShmBuffer> buf);
 
 	// The region naming block @p block (of @p size bytes, memfd @p fd)
-	// of vAccel's shared tensor memory; mapped on the agent the first
-	// time (the descriptor is passed, not kept).
+	// of vAccel's shared memory (tensors, vaccel_buffer_alloc()); mapped
+	// on the agent the first time, as client memory (the descriptor is
+	// passed, not kept). A block the agent refused stays refused on this
+	// connection (VACCEL_EBUSY).
 	Result<uint32_t> arena_region(uint64_t block, int fd, size_t size,
 				      transport::Deadline dl);
 
@@ -115,7 +117,8 @@ private:
 	std::mutex mu_; // guards everything below
 	std::vector<std::shared_ptr<ShmBuffer>> idle_;
 	uint32_t next_region_ = 1;
-	std::unordered_map<uint64_t, uint32_t> arena_regions_; // block -> id
+	std::unordered_map<uint64_t, uint32_t>
+	    arena_regions_; // block -> id, 0: refused
 	// Reply slots: the region (mapped once), which slots are free, and
 	// whether mapping it failed (then no call uses slots).
 	std::shared_ptr<ShmBuffer> slot_region_;

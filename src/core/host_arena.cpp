@@ -86,9 +86,14 @@ void *HostArena::take(Block &b, size_t size) noexcept
 void *HostArena::allocate(size_t size) noexcept
 {
 	const size_t min = min_bytes_.load(std::memory_order_relaxed);
-	if (min == 0 || size < min || size == 0)
+	if (min == 0 || size < min)
 		return nullptr;
-	if (size > (size_t{1} << 40))
+	return allocate_buffer(size);
+}
+
+void *HostArena::allocate_buffer(size_t size) noexcept
+{
+	if (!enabled() || size == 0 || size > (size_t{1} << 40))
 		return nullptr;
 	const size_t need = round_up(size, kAlign);
 	std::lock_guard lock(mu_);

@@ -62,6 +62,10 @@ public:
 	// off, @p size is below the threshold, or no memory could be had (the
 	// caller then uses the C heap).
 	void *allocate(size_t size) noexcept;
+	// The same for a buffer the program asked to share
+	// (vaccel_buffer_alloc()): any size once the arena is on, since the
+	// program chose this memory for data that travels.
+	void *allocate_buffer(size_t size) noexcept;
 	// Frees @p p if it came from allocate(); false (nothing done) if not.
 	bool release(void *p) noexcept;
 	// Whether @p p is the start of one of allocate()'s allocations.

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/registry.h"
 #include "core/rundir.h"
+#include "core/shared_buffers.h"
 #include "core/status.h"
 
 #include <array>
@@ -73,6 +74,9 @@ public:
 	// Shared memory for tensor data, once a transport enables it. Lives
 	// as long as the runtime (the process): tensors may outlive cleanup.
 	HostArena &host_arena() noexcept { return host_arena_; }
+	// Buffers programs allocate for op arguments (vaccel_buffer_alloc()),
+	// in that memory when it is on.
+	SharedBuffers &buffers() noexcept { return buffers_; }
 
 	[[nodiscard]] bool profiling() const noexcept
 	{
@@ -132,6 +136,7 @@ private:
 	// loaded (or when nothing was deferred).
 	std::string deferred_plugins_;
 	HostArena host_arena_;
+	SharedBuffers buffers_{host_arena_};
 
 	std::shared_mutex objects_mu_;
 	// The state pointer is kept beside the program's struct so that

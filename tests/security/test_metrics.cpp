@@ -11,6 +11,7 @@
 // the agent's page and survive the worker's death.
 #include "agent_process.h"
 #include "child_pids.h"
+#include "http_get.h"
 #include "metrics.h"
 #include "prom_check.h"
 
@@ -29,51 +30,9 @@ using agent_test::add_arg;
 using agent_test::add_op;
 using agent_test::child_pids;
 using agent_test::Exposition;
+using agent_test::Http;
+using agent_test::http;
 using agent_test::parse_exposition;
-
-struct Http {
-	int status = 0;
-	std::string head; // status line and headers
-	std::string body;
-};
-
-// One request to 127.0.0.1:@p port, read until the server closes.
-Http http(uint32_t port, const std::string &path,
-	  const std::string &method = "GET")
-{
-	Http h;
-	tr::Address a;
-	a.kind = tr::Address::Kind::Tcp;
-	a.host = "127.0.0.1";
-	a.port = port;
-	auto s = tr::connect(a, 2000ms);
-	if (!s)
-		return h;
-	const std::string req = method + " " + path +
-				" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-				"Connection: close\r\n\r\n";
-	const auto dl = tr::deadline_in(10000ms);
-	if (!s->write_all(
-		std::span(reinterpret_cast<const uint8_t *>(req.data()),
-			  req.size()),
-		dl))
-		return h;
-	std::string all;
-	uint8_t buf[65536];
-	for (int i = 0; i < 100000; ++i) { // bounded: 6 GiB at most
-		auto n = s->read_available(buf, dl);
-		if (!n || *n == 0)
-			break;
-		all.append(reinterpret_cast<const char *>(buf), *n);
-	}
-	const size_t end = all.find("\r\n\r\n");
-	if (all.rfind("HTTP/1.", 0) != 0 || end == std::string::npos)
-		return h;
-	h.status = std::atoi(all.c_str() + all.find(' ') + 1);
-	h.head = all.substr(0, end);
-	h.body = all.substr(end + 4);
-	return h;
-}
 
 // The port of the agent's metrics line on standard output.
 uint32_t metrics_port(const TempDir &dir)
@@ -277,6 +236,9 @@ TEST_F(Metrics, ScrapedCountsEqualTheCallsMade)
 		  kNoops + 1 + 5);
 }
 
+// Bytes in a region the client staged them in count as "shm"; in a region
+// it mapped as its program's own memory (MapRegion.client_memory) as
+// "shm_in_place"; neither as "socket".
 TEST_F(Metrics, SharedMemoryBytesAreCountedOnTheirPath)
 {
 	start("shm-user");
@@ -284,57 +246,74 @@ TEST_F(Metrics, SharedMemoryBytesAreCountedOnTheirPath)
 	const int64_t sess = c.session();
 	ASSERT_NE(sess, 0);
 	constexpr size_t kRegion = size_t{1} << 20;
-	const int fd =
-	    ::memfd_create("metrics-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	ASSERT_GE(fd, 0);
-	tr::UniqueFd region(fd);
-	ASSERT_EQ(::ftruncate(fd, kRegion), 0);
-	ASSERT_EQ(::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
-	rpc::ext::MapRegion map;
-	map.set_region(1);
-	map.set_size(kRegion);
-	const int fds[] = {fd};
-	ASSERT_EQ(c.raw(tr::kServiceData, "MapRegion", map.SerializeAsString(),
-			10000ms, fds)
-		      .code,
-		  RpcCode::Ok);
-	rpc::ext::ShmGenopRequest g;
-	g.set_session_id(sess);
-	for (const auto byte : {static_cast<char>(VACCEL_OP_OPENCV), '\0'}) {
-		auto *a = g.add_read_args(); // the op, then opencv's function
-		a->set_buf(std::string(1, byte));
-		a->set_size(1);
-		a->set_arg_type(rpc::genop::UINT8);
+	std::vector<tr::UniqueFd> fds;
+	for (uint32_t id : {1U, 2U}) {
+		const int fd = ::memfd_create("metrics-test",
+					      MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		ASSERT_GE(fd, 0);
+		fds.emplace_back(fd);
+		ASSERT_EQ(::ftruncate(fd, kRegion), 0);
+		ASSERT_EQ(::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+		rpc::ext::MapRegion map;
+		map.set_region(id);
+		map.set_size(kRegion);
+		map.set_client_memory(id == 2);
+		const int one[] = {fd};
+		ASSERT_EQ(c.raw(tr::kServiceData, "MapRegion",
+				map.SerializeAsString(), 10000ms, one)
+			      .code,
+			  RpcCode::Ok);
 	}
-	auto *in = g.add_read_args();
-	in->set_region(1);
-	in->set_offset(0);
-	in->set_size(kRegion / 2);
-	in->set_arg_type(rpc::genop::RAW);
-	auto *out = g.add_write_args();
-	out->set_region(1);
-	out->set_offset(kRegion / 2);
-	out->set_size(kRegion / 4);
-	out->set_arg_type(rpc::genop::RAW);
-	const Reply r =
-	    c.raw(tr::kServiceData, "GenopShm", g.SerializeAsString());
-	ASSERT_EQ(r.code, RpcCode::Ok) << r.message;
+	// Region @p id: [0, +in) read, [in, +out) written.
+	const auto genop = [&](uint32_t id, size_t in_bytes, size_t out_bytes) {
+		rpc::ext::ShmGenopRequest g;
+		g.set_session_id(sess);
+		for (const auto byte :
+		     {static_cast<char>(VACCEL_OP_OPENCV), '\0'}) {
+			auto *a =
+			    g.add_read_args(); // the op, then its function
+			a->set_buf(std::string(1, byte));
+			a->set_size(1);
+			a->set_arg_type(rpc::genop::UINT8);
+		}
+		auto *in = g.add_read_args();
+		in->set_region(id);
+		in->set_offset(0);
+		in->set_size(in_bytes);
+		in->set_arg_type(rpc::genop::RAW);
+		auto *out = g.add_write_args();
+		out->set_region(id);
+		out->set_offset(in_bytes);
+		out->set_size(out_bytes);
+		out->set_arg_type(rpc::genop::RAW);
+		const Reply r =
+		    c.raw(tr::kServiceData, "GenopShm", g.SerializeAsString());
+		EXPECT_EQ(r.code, RpcCode::Ok) << r.message;
+	};
+	genop(1, kRegion / 2, kRegion / 4);
+	genop(2, kRegion / 8, kRegion / 16);
 
 	const Exposition ex = scrape(port_);
 	const std::string t = "tenant=\"shm-user\"";
+	const auto counted = [&](const char *path, const char *direction) {
+		return ex[series("vaccel_agent_bytes_total",
+				 t + ",path=\"" + path + "\",direction=\"" +
+				     direction + "\"")];
+	};
 	EXPECT_EQ(ex[series("vaccel_agent_calls_total",
 			    t + ",method=\"GenopShm\",code=\"OK\"")],
-		  1);
+		  2);
 	EXPECT_EQ(ex[series("vaccel_agent_calls_total",
 			    t + ",method=\"MapRegion\",code=\"OK\"")],
-		  1);
-	EXPECT_GE(ex[series("vaccel_agent_bytes_total",
-			    t + ",path=\"shm\",direction=\"in\"")],
-		  static_cast<double>(kRegion / 2));
-	EXPECT_GE(ex[series("vaccel_agent_bytes_total",
-			    t + ",path=\"shm\",direction=\"out\"")],
-		  static_cast<double>(kRegion / 4));
-	EXPECT_EQ(ex["vaccel_agent_shm_regions"], 1);
+		  2);
+	EXPECT_EQ(counted("shm", "in"), static_cast<double>(kRegion / 2));
+	EXPECT_EQ(counted("shm", "out"), static_cast<double>(kRegion / 4));
+	EXPECT_EQ(counted("shm_in_place", "in"),
+		  static_cast<double>(kRegion / 8));
+	EXPECT_EQ(counted("shm_in_place", "out"),
+		  static_cast<double>(kRegion / 16));
+	EXPECT_LT(counted("socket", "in"), static_cast<double>(kRegion / 16));
+	EXPECT_EQ(ex["vaccel_agent_shm_regions"], 2);
 }
 
 TEST_F(Metrics, HealthAndReadinessAnswerWhileTheListenerAccepts)
