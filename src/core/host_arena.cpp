@@ -210,6 +210,14 @@ void HostArena::after_fork_in_parent() noexcept
 
 void HostArena::after_fork_in_child() noexcept
 {
+	// Only what is allocated is the child's data: ranges freed since
+	// (and reused ones are cleared when taken) need no copy. A child
+	// that is about to exec pays for its live allocations only.
+	const auto copy_live = [](const Block &b, uint8_t *to,
+				  const uint8_t *from) {
+		for (const auto &[off, len] : b.in_use_)
+			std::memcpy(to + off, from + off, len);
+	};
 	for (auto &b : blocks_) {
 		const int fd = ::memfd_create("vaccel-tensors",
 					      MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -220,7 +228,7 @@ void HostArena::after_fork_in_child() noexcept
 			tmp = ::mmap(nullptr, b->size, PROT_READ | PROT_WRITE,
 				     MAP_SHARED, fd, 0);
 		if (tmp != MAP_FAILED) {
-			std::memcpy(tmp, b->base, b->top);
+			copy_live(*b, static_cast<uint8_t *>(tmp), b->base);
 			::munmap(tmp, b->size);
 			if (::mmap(b->base, b->size, PROT_READ | PROT_WRITE,
 				   MAP_SHARED | MAP_FIXED, fd,
@@ -240,10 +248,10 @@ void HostArena::after_fork_in_child() noexcept
 			     PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (tmp != MAP_FAILED) {
-			std::memcpy(tmp, b->base, b->top);
+			copy_live(*b, static_cast<uint8_t *>(tmp), b->base);
 			::mmap(b->base, b->size, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-			std::memcpy(b->base, tmp, b->top);
+			copy_live(*b, b->base, static_cast<uint8_t *>(tmp));
 			::munmap(tmp, b->top > 0 ? b->top : 1);
 		}
 		::close(b->fd);

@@ -19,8 +19,9 @@
 // fork(): shared mappings stay shared in a child, where the program expects
 // a private copy of its tensors (a pre-fork server that fills an input in
 // each worker would have them overwrite each other). So the child replaces
-// every block, at the same address, with a new memfd holding a copy
-// (pthread_atfork, registered when the arena is first enabled).
+// every block, at the same address, with a new memfd holding a copy of its
+// live allocations (pthread_atfork, registered when the arena is first
+// enabled).
 #pragma once
 
 #include <atomic>

@@ -308,6 +308,53 @@ TEST_F(Buffers, ManyThreadsEachWithTheirBuffers)
 	EXPECT_EQ(good.load(), 12);
 }
 
+// The agent maps at most 64 regions per connection. Arguments in blocks
+// beyond that are copied instead, in the same call, with the right result;
+// the refusal is remembered, so the next call does not ask again.
+TEST_F(Buffers, BlocksTheAgentRefusesAreCopied)
+{
+	ASSERT_NO_FATAL_FAILURE(start());
+	constexpr size_t kBlock = 16 * kMiB; // one buffer, one block
+	constexpr size_t kArgs = 70;
+	constexpr size_t n = 100;
+	std::vector<vaccel::Buffer> buffers;
+	std::vector<vaccel_arg> in;
+	std::vector<std::span<const uint8_t>> parts;
+	for (size_t i = 0; i < kArgs; ++i) {
+		auto &b = buffers.emplace_back(kBlock);
+		fill_random(b.data(), n, static_cast<uint32_t>(100 + i));
+		in.push_back({b.data(), n, VACCEL_ARG_RAW, 0, false});
+		parts.emplace_back(static_cast<const uint8_t *>(b.data()), n);
+	}
+	uint64_t want = 1469598103934665603ull;
+	for (auto part : parts)
+		for (uint8_t byte : part) {
+			want ^= byte;
+			want *= 1099511628211ull;
+		}
+	const auto map_calls = [&](const std::string &code) {
+		const agent_test::Http h = agent_test::http(port_, "/metrics");
+		return agent_test::parse_exposition(h.body).sum(
+		    "vaccel_agent_calls_total",
+		    {"method=\"MapRegion\"", "code=\"" + code + "\""});
+	};
+	for (int round = 0; round < 2; ++round) {
+		uint64_t sum = 0;
+		vaccel_arg w{&sum, sizeof(sum), VACCEL_ARG_UINT64, 0, false};
+		ASSERT_EQ(vaccel_exec(&sess_, TEST_BULK_LIB, "bulk_checksum",
+				      in.data(), in.size(), &w, 1),
+			  VACCEL_OK);
+		EXPECT_EQ(sum, want) << "round " << round;
+	}
+	const double mapped = map_calls("OK");
+	const double refused = map_calls("RESOURCE_EXHAUSTED");
+	EXPECT_EQ(mapped, 64.0);
+	EXPECT_EQ(mapped + refused, double(kArgs) + double(slot_regions()))
+	    << "each block asked for once, over both rounds";
+	EXPECT_EQ(bytes("shm_in_place", "in"),
+		  2.0 * n * double(64 - slot_regions()));
+}
+
 #ifdef TEST_BLAS_PLUGIN
 // sgemm on the agent's blas plugin with A, B and C in buffers (C read for
 // beta and written in place) gives the bits the same call gives from the

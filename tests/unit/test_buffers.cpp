@@ -102,15 +102,20 @@ TEST(Buffers, OnlyLiveBuffersAreFreed)
 	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
 }
 
-// After fork() the child's buffers are its own, as with malloc().
+// After fork() the child's buffers are its own, as with malloc(); what was
+// freed before the fork is not carried over, and is zeroed when reused.
 TEST(Buffers, ForkGivesTheChildItsOwnCopy)
 {
 	ASSERT_EQ(vaccel_shared_memory_enable(size_t{1} << 20), VACCEL_OK);
 	constexpr size_t n = 3 * 4096;
+	void *gone = nullptr;
+	ASSERT_EQ(vaccel_buffer_alloc(n, &gone), VACCEL_OK);
+	std::memset(gone, 7, n);
 	void *p = nullptr;
 	ASSERT_EQ(vaccel_buffer_alloc(n, &p), VACCEL_OK);
 	ASSERT_TRUE(in_shared_memory(p, n));
 	std::memset(p, 1, n);
+	ASSERT_EQ(vaccel_buffer_free(gone), VACCEL_OK);
 	const pid_t pid = ::fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
@@ -119,6 +124,10 @@ TEST(Buffers, ForkGivesTheChildItsOwnCopy)
 		std::memset(p, 2, n);
 		if (vaccel_buffer_free(p) != VACCEL_OK)
 			code |= 2;
+		void *again = nullptr;
+		if (vaccel_buffer_alloc(n, &again) != VACCEL_OK ||
+		    !in_shared_memory(again, n) || !all_zero(again, n))
+			code |= 4;
 		::_exit(code);
 	}
 	int status = 0;
