@@ -119,7 +119,8 @@ private:
 	void run(bool grown);
 	// Starts one more thread if the pool may grow (mu_ held); false if
 	// the system refuses it (the queued job then waits for a busy one).
-	bool grow();
+	// @p for_job: the thread takes a queued job as it begins (run()).
+	bool grow(bool for_job = true);
 
 	// Records how long a worker was idle before its next job.
 	void note_gap(std::chrono::steady_clock::duration gap) noexcept;
