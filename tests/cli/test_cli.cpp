@@ -1133,6 +1133,20 @@ TEST(Cli, TopShowsEachAgentOfAPool)
 	EXPECT_GT(ga["calls_per_s"].get<double>(), 0);
 	EXPECT_GT(ga["p50_ms"].get<double>(), 0);
 	EXPECT_LE(ga["p50_ms"].get<double>(), ga["p99_ms"].get<double>());
+	// The same calls by the op they ran: 30 noops, and the exec (its op
+	// read before the policy refused it).
+	int by_op = 0;
+	for (const json &op : ja["ops"]) {
+		if (op["op"] == "genop:noop") {
+			EXPECT_EQ(op["calls"], 30);
+			++by_op;
+		}
+		if (op["op"] == "genop:exec") {
+			EXPECT_EQ(op["errors"], 1);
+			++by_op;
+		}
+	}
+	EXPECT_EQ(by_op, 2) << ja.dump(2);
 	const json gb = genop_row(j["agents"][1]);
 	ASSERT_TRUE(gb.is_object()) << j.dump(2);
 	EXPECT_EQ(gb["calls"], 12);

@@ -192,6 +192,24 @@ TEST_F(Metrics, ScrapedCountsEqualTheCallsMade)
 		  genops);
 	EXPECT_GT(ex[series("vaccel_agent_call_duration_seconds_sum", gl)], 0);
 	EXPECT_GT(ex[series("vaccel_agent_busy_seconds_total", gl)], 0);
+	// By the op each genop ran: those whose op the agent read (a call on
+	// a session the connection does not own is refused before).
+	auto op_calls = [&](const char *op, const std::string &code) {
+		return ex[series("vaccel_agent_genop_calls_total",
+				 t + ",op=\"" + op + "\",code=\"" + code +
+				     "\"")];
+	};
+	EXPECT_EQ(op_calls("noop", "OK"), kNoops);
+	EXPECT_EQ(op_calls("opencv", "OK"), 1);
+	EXPECT_EQ(op_calls("exec", "PERMISSION_DENIED"), kDenied);
+	EXPECT_EQ(ex.sum("vaccel_agent_genop_calls_total", {t}),
+		  kNoops + 1 + kDenied);
+	EXPECT_EQ(ex[series("vaccel_agent_genop_duration_seconds_count",
+			    t + ",op=\"noop\"")],
+		  kNoops);
+	EXPECT_GT(ex[series("vaccel_agent_genop_busy_seconds_total",
+			    t + ",op=\"noop\"")],
+		  0);
 	// Bytes: at least the large call's payload came in on the socket.
 	EXPECT_GE(ex[series("vaccel_agent_bytes_total",
 			    t + ",path=\"socket\",direction=\"in\"")],

@@ -3,9 +3,10 @@
 // live view of one agent or a pool, read from each agent's /metrics page
 // (vaccel-agent --metrics; docs/observability.md): per agent whether it is
 // ready or draining, its sessions, connections, queue depth and calls in
-// flight, and per op (RPC method, all tenants together) the calls, calls/s,
-// errors and the p50/p99 latency of a window: the time since the previous
-// refresh, or for the first one (and --once) since the agent started.
+// flight, and per op (RPC method, all tenants together, and for genops also
+// the op they ran, "genop:sgemm") the calls, calls/s, errors and the
+// p50/p99 latency of a window: the time since the previous refresh, or for
+// the first one (and --once) since the agent started.
 #include "cli.h"
 #include "metrics_scrape.h"
 
@@ -47,6 +48,19 @@ struct AgentState {
 	std::map<std::string, OpCounts> ops;
 };
 
+// The genops' rows, by the op they ran, besides their methods' rows.
+constexpr std::string_view kGenopPrefix = "genop:";
+
+// The row a call sample goes to: its method ("Genop"), or for the genop
+// families its op ("genop:sgemm").
+std::string row_name(const MetricSample &s)
+{
+	const std::string_view op = s.label("op");
+	if (!op.empty())
+		return std::string(kGenopPrefix) + std::string(op);
+	return std::string(s.label("method"));
+}
+
 void add_sample(AgentState &a, const MetricSample &s)
 {
 	static const std::map<std::string, double AgentState::*, std::less<>>
@@ -61,16 +75,18 @@ void add_sample(AgentState &a, const MetricSample &s)
 		a.ready = s.value != 0;
 	} else if (s.name == "vaccel_agent_draining") {
 		a.draining = s.value != 0;
-	} else if (s.name == "vaccel_agent_calls_total") {
-		OpCounts &op = a.ops[std::string(s.label("method"))];
+	} else if (s.name == "vaccel_agent_calls_total" ||
+		   s.name == "vaccel_agent_genop_calls_total") {
+		OpCounts &op = a.ops[row_name(s)];
 		op.calls += s.value;
 		if (s.label("code") != "OK")
 			op.errors += s.value;
-	} else if (s.name == "vaccel_agent_call_duration_seconds_bucket") {
+	} else if (s.name == "vaccel_agent_call_duration_seconds_bucket" ||
+		   s.name == "vaccel_agent_genop_duration_seconds_bucket") {
 		const std::string le(s.label("le"));
 		const double bound =
 		    le == "+Inf" ? INFINITY : std::strtod(le.c_str(), nullptr);
-		a.ops[std::string(s.label("method"))].buckets[bound] += s.value;
+		a.ops[row_name(s)].buckets[bound] += s.value;
 	}
 }
 
@@ -207,7 +223,9 @@ json to_json(const std::vector<AgentWindow> &agents)
 			     {"errors", o.errors},
 			     {"p50_ms", number_or_null(o.p50 * 1e3)},
 			     {"p99_ms", number_or_null(o.p99 * 1e3)}});
-			per_s += o.per_s;
+			// Genop rows by op count calls of the Genop rows.
+			if (!o.op.starts_with(kGenopPrefix))
+				per_s += o.per_s;
 		}
 		a["ops"] = ops;
 		list.push_back(a);
