@@ -38,6 +38,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -180,6 +181,9 @@ private:
 	std::mutex mu_;
 	std::map<std::string, Worker> workers_;
 	std::map<std::string, std::string> policies_;
+	// Since drain(): when the agent's grace period ends (a worker started
+	// meanwhile is told at once).
+	std::optional<std::chrono::steady_clock::time_point> drain_until_;
 	std::map<std::string, std::deque<std::chrono::steady_clock::time_point>>
 	    starts_;
 	int wake_fd_ = -1;

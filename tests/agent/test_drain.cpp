@@ -7,6 +7,7 @@
 // are bounded; a wait that runs out is a failure, never a timing.
 #include "agent_process.h"
 #include "child_pids.h"
+#include "drain.h"
 #include "http_get.h"
 #include "prom_check.h"
 
@@ -76,6 +77,48 @@ template <class Fn> bool eventually(Fn fn)
 		std::this_thread::sleep_for(10ms);
 	}
 	return false;
+}
+
+// The rules alone (agent/drain.h), in-process.
+TEST(DrainRules, WhatEachRequestGetsWhileDraining)
+{
+	vaccel::agent::Drain d(std::chrono::seconds(20));
+	const auto sync = tr::kServiceSync;
+	EXPECT_FALSE(d.active());
+	EXPECT_EQ(d.left_ms(), 20000U);
+	EXPECT_TRUE(d.admit(sync, "CreateSession", true).is_ok());
+	ASSERT_TRUE(d.begin());
+	EXPECT_FALSE(d.begin()); // the grace is not extended
+	EXPECT_TRUE(d.active());
+	EXPECT_GT(d.left_ms(), 0U);
+	EXPECT_LE(d.left_ms(), 20000U);
+
+	// Our clients: anything that adds work, with the detail.
+	for (const auto &[service, method] :
+	     {std::pair{sync, "Genop"}, std::pair{sync, "CreateSession"},
+	      std::pair{tr::kServiceAsync, "TorchModelRun"},
+	      std::pair{tr::kServiceData, "GenopShm"},
+	      std::pair{tr::kServiceAdmin, "Hello"}}) {
+		const auto st = d.admit(service, method, true);
+		EXPECT_EQ(st.code(), RpcCode::Unavailable) << method;
+		EXPECT_EQ(st.detail_type(), tr::kDrainingTypeUrl) << method;
+		rpc::ext::Draining detail;
+		ASSERT_TRUE(detail.ParseFromString(st.detail_value()));
+		EXPECT_GT(detail.grace_ms(), 0U);
+	}
+	// ... but not what only gives back.
+	EXPECT_TRUE(d.admit(sync, "DestroySession", true).is_ok());
+	EXPECT_TRUE(d.admit(sync, "UnregisterResource", true).is_ok());
+	EXPECT_TRUE(d.admit(tr::kServiceData, "UnmapRegion", true).is_ok());
+
+	// Upstream clients: no new session (no detail), the rest served.
+	const auto refused = d.admit(sync, "CreateSession", false);
+	EXPECT_EQ(refused.code(), RpcCode::Unavailable);
+	EXPECT_TRUE(refused.detail_type().empty());
+	EXPECT_EQ(d.admit(tr::kServiceAsync, "CreateSession", false).code(),
+		  RpcCode::Unavailable);
+	EXPECT_TRUE(d.admit(sync, "Genop", false).is_ok());
+	EXPECT_TRUE(d.admit(sync, "RegisterResource", false).is_ok());
 }
 
 class Drain : public ::testing::Test
