@@ -52,6 +52,7 @@ namespace vaccel::agent
 class TenantWorkers;
 class PluginGate;
 class AcceptSet;
+class Drain;
 
 struct ServerOptions {
 	transport::Address address;
@@ -148,6 +149,9 @@ struct ServerOptions {
 	// own (accept_set.h: the launcher's sandboxes). Must outlive the
 	// server.
 	AcceptSet *acceptors = nullptr;
+	// Decides what each request gets while the agent drains (drain.h);
+	// null: never drains. Must outlive the server.
+	const Drain *drain = nullptr;
 };
 
 class Server
@@ -192,6 +196,11 @@ public:
 	[[nodiscard]] int wake_fd() const noexcept { return wake_fd_; }
 	bool accept_ready();
 	void reap_finished();
+	// Whether a draining agent may leave as far as this server goes:
+	// nothing queued, running, being streamed in or waiting for the
+	// socket, and no connection that negotiated our extensions holding
+	// a session (drain.h). Any thread.
+	[[nodiscard]] bool quiet();
 
 private:
 	struct Conn;
@@ -205,6 +214,9 @@ private:
 	// Whether connections on the listener may use the shared-memory
 	// plane (unix sockets, extensions on).
 	bool local_listener() const;
+	// --isolate-tenants, and new connections go to the tenants' workers
+	// (not while the agent drains).
+	[[nodiscard]] bool isolating() const noexcept;
 	void accept_loop();
 	Tenant *admit_tenant(int fd, ConnId id, Charge *quota);
 	void admit(transport::Stream stream, bool local, uint64_t tag);
@@ -258,6 +270,9 @@ private:
 			 transport::Frame &frame, bool consumed);
 	bool submit(const std::shared_ptr<Conn> &conn,
 		    std::shared_ptr<Job> job);
+	// Notes a Hello (the connection speaks our extensions), then asks
+	// the drain whether @p job runs; false: refused, answered already.
+	bool let_through(Conn &conn, Job &job);
 	static bool is_download(const Job &job);
 	static bool runs_inline(const Job &job);
 	static bool expired(const Job &job, int64_t timeout_nano);

@@ -4,6 +4,7 @@
 // session/resource hooks, which mirror sessions and resources on the agent;
 // ops.cpp holds the ops; client.h the connection. Settings: config.h.
 #include "plugin.h"
+#include "remote_profile.h"
 
 #include <vaccel/ext.h>
 
@@ -79,6 +80,7 @@ int session_release(vaccel_session *sess)
 		auto remote = remote_session(sess);
 		if (!remote)
 			return VACCEL_OK; // nothing on the agent
+		print_remote_profile(*remote);
 		rpc::session::DestroyRequest req;
 		req.set_session_id(remote->id);
 		Status st =
