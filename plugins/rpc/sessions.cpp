@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sessions.h"
+
+#include "ops.h"
+#include "pool.h"
+#include "resources.h"
+
+#include "rpc/session.pb.h"
+
+#include <vaccel/log.h>
+
+#include <algorithm>
+
+namespace vaccel::rpc_plugin
+{
+
+namespace
+{
+
+bool same(const ModelLoad &a, const ModelLoad &b)
+{
+	return a.model == b.model && a.op == b.op;
+}
+
+} // namespace
+
+Result<SessionRecord *> Sessions::record(const vaccel_session *sess)
+{
+	if (sess == nullptr)
+		return Status(VACCEL_EINVAL, "session is NULL");
+	if (sess->priv == nullptr)
+		return Status::error(VACCEL_EINVAL,
+				     "session %lld has no agent session (not "
+				     "created through the rpc plugin)",
+				     static_cast<long long>(sess->id));
+	return static_cast<SessionRecord *>(sess->priv);
+}
+
+Result<Remote> Sessions::remote(const vaccel_session *sess)
+{
+	auto rec = record(sess);
+	if (!rec)
+		return rec.status();
+	std::lock_guard lock(rec.value()->mu);
+	return rec.value()->remote;
+}
+
+Result<Remote> Sessions::create_remote(uint32_t flags, uint64_t leaving)
+{
+	rpc::session::CreateRequest req;
+	req.set_flags(flags);
+	Status last;
+	// Each agent at most once: one that drains or vanishes between
+	// placement and the call is left for the next.
+	const size_t tries = std::max<size_t>(1, client_.pool().size());
+	for (size_t i = 0; i < tries; ++i) {
+		auto conn = client_.pool().place(leaving);
+		if (!conn)
+			return conn.status();
+		const uint64_t gen = conn.value()->generation();
+		rpc::session::CreateResponse resp;
+		LostCall::current() = {};
+		last = client_.call(
+		    {.method = "CreateSession", .generation = gen}, req, &resp);
+		if (last)
+			return Remote{resp.session_id(), gen};
+		const LostCall lost = LostCall::current();
+		if (lost.kind == LostCall::Kind::None)
+			return last;
+		client_.pool().lost(gen, lost.draining);
+	}
+	return last;
+}
+
+Status Sessions::create(vaccel_session *sess, uint32_t flags)
+{
+	auto remote = create_remote(flags, 0);
+	if (!remote)
+		return remote.status();
+	auto rec = std::make_unique<SessionRecord>(sess, flags);
+	rec->remote = remote.value();
+	if (Endpoint *e = client_.pool().endpoint(remote->generation))
+		e->session_added();
+	sess->remote_id = remote->id;
+	sess->priv = rec.get();
+	std::lock_guard lock(mu_);
+	live_.emplace(rec.get(), std::move(rec));
+	return Status::ok();
+}
+
+Status Sessions::release(vaccel_session *sess)
+{
+	auto rec = record(sess);
+	if (!rec)
+		return Status::ok(); // nothing on an agent
+	Remote remote;
+	{
+		std::lock_guard lock(rec.value()->mu);
+		remote = rec.value()->remote;
+	}
+	rpc::session::DestroyRequest req;
+	req.set_session_id(remote.id);
+	// Whatever happens the local session goes: if its connection is
+	// gone, so is the agent's session.
+	Status st = client_.call(
+	    {.method = "DestroySession", .generation = remote.generation}, req,
+	    nullptr);
+	if (Endpoint *e = client_.pool().endpoint(remote.generation))
+		e->session_removed();
+	sess->remote_id = 0;
+	sess->priv = nullptr;
+	std::lock_guard lock(mu_);
+	live_.erase(rec.value());
+	return st;
+}
+
+Status Sessions::restore(SessionRecord &rec, const Remote &to)
+{
+	for (vaccel_resource *res : rec.resources) {
+		Status st = resources_.add(res, to);
+		if (!st)
+			return Status::error(st.code(),
+					     "cannot register resource %lld "
+					     "again: %s",
+					     static_cast<long long>(res->id),
+					     st.message().c_str());
+	}
+	for (const ModelLoad &load : rec.loads) {
+		auto model = Resources::find(load.model, to.generation);
+		if (!model)
+			return model.status();
+		Status st = load_model_again(load.op, to, model.value());
+		if (!st)
+			return Status::error(
+			    st.code(),
+			    "cannot load model %lld again: "
+			    "%s",
+			    static_cast<long long>(load.model->id),
+			    st.message().c_str());
+	}
+	return Status::ok();
+}
+
+Status Sessions::move(SessionRecord &rec, const LostCall &lost)
+{
+	std::lock_guard lock(rec.mu);
+	const Remote from = rec.remote;
+	if (from.generation != lost.generation)
+		return Status::ok(); // another caller moved it already
+	Pool &pool = client_.pool();
+	pool.lost(from.generation, lost.draining);
+	const std::string old_name = pool.name_of(from.generation);
+	const char *why = lost.draining ? "drains" : "is gone";
+	auto fail = [&](const Status &st) {
+		return Status::error(VACCEL_EIO,
+				     "session %lld: its agent %s %s and it "
+				     "cannot move to another agent: %s",
+				     static_cast<long long>(rec.sess->id),
+				     old_name.c_str(), why,
+				     st.message().c_str());
+	};
+	if (pool.size() < 2 && !lost.draining)
+		return Status(VACCEL_EIO,
+			      "the agent connection this object was created "
+			      "on is gone (agent restarted or connection "
+			      "lost); create a new session");
+	auto to = create_remote(rec.flags, from.generation);
+	if (!to)
+		return fail(to.status());
+	for (vaccel_resource *res : rec.resources)
+		resources_.left(res, from.generation);
+	if (Status st = restore(rec, to.value()); !st) {
+		// Not half-moved: the new agent's session goes (its
+		// resources with it), and the session stays lost.
+		rpc::session::DestroyRequest req;
+		req.set_session_id(to->id);
+		(void)client_.call(
+		    {.method = "DestroySession", .generation = to->generation},
+		    req, nullptr);
+		for (vaccel_resource *res : rec.resources)
+			resources_.left(res, to->generation);
+		return fail(st);
+	}
+	if (Endpoint *e = pool.endpoint(from.generation))
+		e->session_removed();
+	if (Endpoint *e = pool.endpoint(to->generation))
+		e->session_added();
+	rec.remote = to.value();
+	rec.sess->remote_id = to->id;
+	vaccel_info("[rpc] session %lld moved from agent %s (%s) to %s with "
+		    "%zu resources and %zu loaded models",
+		    static_cast<long long>(rec.sess->id), old_name.c_str(),
+		    lost.draining ? "draining" : "gone",
+		    pool.name_of(to->generation).c_str(), rec.resources.size(),
+		    rec.loads.size());
+	return Status::ok();
+}
+
+void Sessions::note_load(SessionRecord &rec, ModelLoad load)
+{
+	if (std::none_of(rec.loads.begin(), rec.loads.end(),
+			 [&](const auto &l) { return same(l, load); }))
+		rec.loads.push_back(load);
+}
+
+void Sessions::note_unload(SessionRecord &rec, ModelLoad load)
+{
+	std::erase_if(rec.loads, [&](const auto &l) { return same(l, load); });
+}
+
+} // namespace vaccel::rpc_plugin
