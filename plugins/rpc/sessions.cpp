@@ -55,8 +55,11 @@ Result<Remote> Sessions::create_remote(uint32_t flags, uint64_t leaving)
 	const size_t tries = std::max<size_t>(1, client_.pool().size());
 	for (size_t i = 0; i < tries; ++i) {
 		auto conn = client_.pool().place(leaving);
-		if (!conn)
+		if (!conn) {
+			vaccel_error("[rpc] CreateSession: %s",
+				     conn.status().message().c_str());
 			return conn.status();
+		}
 		const uint64_t gen = conn.value()->generation();
 		rpc::session::CreateResponse resp;
 		LostCall::current() = {};

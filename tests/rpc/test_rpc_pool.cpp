@@ -157,7 +157,7 @@ std::string raw_sleep(int64_t sess, int ms)
 	const std::string t = std::to_string(ms);
 	arg(t.data(), t.size(), VACCEL_ARG_RAW);
 	arg("payload", 7, VACCEL_ARG_RAW);
-	return RawConn::request("vaccel.AgentService", "Genop",
+	return RawConn::request("vaccel.sync.agent.AgentService", "Genop",
 				req.SerializeAsString());
 }
 
@@ -174,9 +174,10 @@ TEST_F(RpcPool, TheLoadAgentsReportSteersPlacement)
 	RawConn other;
 	ASSERT_TRUE(other.connect(x));
 	vaccel::rpc::session::CreateRequest create;
-	auto made = other.call("vaccel.AgentService", "CreateSession",
-			       create.SerializeAsString());
-	ASSERT_TRUE(made && made->status().code() == 0);
+	auto made = other.call("vaccel.sync.agent.AgentService",
+			       "CreateSession", create.SerializeAsString());
+	ASSERT_TRUE(made);
+	ASSERT_EQ(made->status().code(), 0) << made->status().message();
 	vaccel::rpc::session::CreateResponse created;
 	ASSERT_TRUE(created.ParseFromString(made->payload()));
 	ASSERT_TRUE(other.send_frame(3, vaccel::transport::MsgType::Request, 0,

@@ -182,8 +182,9 @@ protected:
 			    {"VACCEL_MBENCH_SGEMM_MS=5"}))
 			    << (*agents_)[k].log();
 		}
-		if (isolated_)
+		if (isolated_) {
 			ASSERT_TRUE(netns_.enter());
+		}
 		::setenv("VACCEL_RPC_TLS_CERT", ca_.cert("client").c_str(), 1);
 		::setenv("VACCEL_RPC_TLS_KEY", ca_.key("client").c_str(), 1);
 		::setenv("VACCEL_RPC_TLS_CA", ca_.ca().c_str(), 1);
