@@ -117,8 +117,9 @@ Status Sessions::release(vaccel_session *sess)
 	return st;
 }
 
-Status Sessions::restore(SessionRecord &rec, const Remote &to)
+Status Sessions::restore(SessionRecord &rec, const Remote &to, size_t *added)
 {
+	*added = 0;
 	for (vaccel_resource *res : rec.resources) {
 		Status st = resources_.add(res, to);
 		if (!st)
@@ -127,6 +128,7 @@ Status Sessions::restore(SessionRecord &rec, const Remote &to)
 					     "again: %s",
 					     static_cast<long long>(res->id),
 					     st.message().c_str());
+		++*added;
 	}
 	for (const ModelLoad &load : rec.loads) {
 		auto model = Resources::find(load.model, to.generation);
@@ -135,13 +137,22 @@ Status Sessions::restore(SessionRecord &rec, const Remote &to)
 		Status st = load_model_again(load.op, to, model.value());
 		if (!st)
 			return Status::error(
-			    st.code(),
-			    "cannot load model %lld again: "
-			    "%s",
+			    st.code(), "cannot load model %lld again: %s",
 			    static_cast<long long>(load.model->id),
 			    st.message().c_str());
 	}
 	return Status::ok();
+}
+
+void Sessions::undo(SessionRecord &rec, const Remote &to, size_t added)
+{
+	rpc::session::DestroyRequest req;
+	req.set_session_id(to.id);
+	(void)client_.call(
+	    {.method = "DestroySession", .generation = to.generation}, req,
+	    nullptr);
+	for (size_t i = 0; i < added; ++i)
+		resources_.left(rec.resources[i], to.generation);
 }
 
 Status Sessions::move(SessionRecord &rec, const LostCall &lost)
@@ -152,51 +163,62 @@ Status Sessions::move(SessionRecord &rec, const LostCall &lost)
 		return Status::ok(); // another caller moved it already
 	Pool &pool = client_.pool();
 	pool.lost(from.generation, lost.draining);
-	const std::string old_name = pool.name_of(from.generation);
-	const char *why = lost.draining ? "drains" : "is gone";
-	auto fail = [&](const Status &st) {
-		return Status::error(VACCEL_EIO,
-				     "session %lld: its agent %s %s and it "
-				     "cannot move to another agent: %s",
-				     static_cast<long long>(rec.sess->id),
-				     old_name.c_str(), why,
-				     st.message().c_str());
-	};
 	if (pool.size() < 2 && !lost.draining)
 		return Status(VACCEL_EIO,
 			      "the agent connection this object was created "
 			      "on is gone (agent restarted or connection "
 			      "lost); create a new session");
-	auto to = create_remote(rec.flags, from.generation);
-	if (!to)
-		return fail(to.status());
+	const std::string old_name = pool.name_of(from.generation);
+	Status why;
+	// The agent it moves to may go away or start draining meanwhile:
+	// then the next one.
+	for (size_t attempt = 0; attempt < pool.size(); ++attempt) {
+		auto to = create_remote(rec.flags, from.generation);
+		if (!to) {
+			why = to.status();
+			break;
+		}
+		LostCall::current() = {};
+		size_t added = 0;
+		why = restore(rec, to.value(), &added);
+		if (why) {
+			commit(rec, from, to.value(), old_name, lost);
+			return Status::ok();
+		}
+		// Not half-moved: the new agent's session goes (its
+		// resources with it), and the session stays where it was.
+		const LostCall again = LostCall::current();
+		undo(rec, to.value(), added);
+		if (again.kind == LostCall::Kind::None)
+			break;
+		pool.lost(to->generation, again.draining);
+	}
+	return Status::error(
+	    VACCEL_EIO,
+	    "session %lld: its agent %s %s and it cannot "
+	    "move to another agent: %s",
+	    static_cast<long long>(rec.sess->id), old_name.c_str(),
+	    lost.draining ? "drains" : "is gone", why.message().c_str());
+}
+
+void Sessions::commit(SessionRecord &rec, const Remote &from, const Remote &to,
+		      const std::string &old_name, const LostCall &lost)
+{
+	Pool &pool = client_.pool();
 	for (vaccel_resource *res : rec.resources)
 		resources_.left(res, from.generation);
-	if (Status st = restore(rec, to.value()); !st) {
-		// Not half-moved: the new agent's session goes (its
-		// resources with it), and the session stays lost.
-		rpc::session::DestroyRequest req;
-		req.set_session_id(to->id);
-		(void)client_.call(
-		    {.method = "DestroySession", .generation = to->generation},
-		    req, nullptr);
-		for (vaccel_resource *res : rec.resources)
-			resources_.left(res, to->generation);
-		return fail(st);
-	}
 	if (Endpoint *e = pool.endpoint(from.generation))
 		e->session_removed();
-	if (Endpoint *e = pool.endpoint(to->generation))
+	if (Endpoint *e = pool.endpoint(to.generation))
 		e->session_added();
-	rec.remote = to.value();
-	rec.sess->remote_id = to->id;
+	rec.remote = to;
+	rec.sess->remote_id = to.id;
 	vaccel_info("[rpc] session %lld moved from agent %s (%s) to %s with "
 		    "%zu resources and %zu loaded models",
 		    static_cast<long long>(rec.sess->id), old_name.c_str(),
 		    lost.draining ? "draining" : "gone",
-		    pool.name_of(to->generation).c_str(), rec.resources.size(),
+		    pool.name_of(to.generation).c_str(), rec.resources.size(),
 		    rec.loads.size());
-	return Status::ok();
 }
 
 void Sessions::note_load(SessionRecord &rec, ModelLoad load)

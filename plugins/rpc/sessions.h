@@ -90,8 +90,14 @@ private:
 	// CreateSession with @p flags on the connection placement gives;
 	// tries further agents for one that drains or cannot be reached.
 	Result<Remote> create_remote(uint32_t flags, uint64_t leaving);
-	// Registers @p rec's resources and loads its models on @p to.
-	Status restore(SessionRecord &rec, const Remote &to);
+	// Registers @p rec's resources and loads its models on @p to;
+	// *@p added: how many resources it registered.
+	Status restore(SessionRecord &rec, const Remote &to, size_t *added);
+	// Takes back a restore() that failed: the new session goes.
+	void undo(SessionRecord &rec, const Remote &to, size_t added);
+	// @p rec lives on @p to from now on.
+	void commit(SessionRecord &rec, const Remote &from, const Remote &to,
+		    const std::string &old_name, const LostCall &lost);
 
 	Client &client_;
 	Resources &resources_;
