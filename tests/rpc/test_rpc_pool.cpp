@@ -101,6 +101,31 @@ TEST_F(RpcPool, SessionsSpreadOverTheListedAgents)
 	EXPECT_EQ(agents_->sessions(), (std::vector<int64_t>{2, 2, 2}));
 }
 
+// The load an agent reports in Hello: every tenant's calls in flight, as
+// one number.
+TEST_F(RpcPool, TheAgentReportsItsLoad)
+{
+	ASSERT_NO_FATAL_FAILURE(start(1));
+	ASSERT_NO_FATAL_FAILURE(connect());
+	const std::string a = (*agents_)[0].address();
+	EXPECT_EQ(agent_load(a), 0U);
+	vaccel_session *s1 = session();
+	vaccel_session *s2 = session();
+	int rc1 = -1, rc2 = -1;
+	std::thread t1([&] { rc1 = device_sleep(s1, 400); });
+	std::thread t2([&] { rc2 = device_sleep(s2, 400); });
+	EXPECT_TRUE(wait_load(a, 2, 5000ms));
+	t1.join();
+	t2.join();
+	EXPECT_EQ(rc1, VACCEL_OK);
+	EXPECT_EQ(rc2, VACCEL_OK);
+	// The calls' charges go once their replies are out.
+	const auto until = Clock::now() + 5s;
+	while (agent_load(a) != 0U && Clock::now() < until)
+		std::this_thread::sleep_for(5ms);
+	EXPECT_EQ(agent_load(a), 0U);
+}
+
 // Sessions made while agent X runs a long call of ours: least-loaded keeps
 // them off X, round-robin does not. How many of them land on X.
 class RpcPoolPolicy : public RpcPool
