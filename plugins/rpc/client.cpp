@@ -197,13 +197,27 @@ Result<std::shared_ptr<Connection>> Client::connection(uint64_t generation)
 	return conn;
 }
 
-void Client::note_failure(const Connection &c, const Status &st)
+bool Client::note_failure(const Connection &c, const Status &st)
 {
 	LostCall &lost = LostCall::current();
 	if (st.cause() == base::Cause::NotSent)
 		lost = {LostCall::Kind::NotSent, c.generation(), false};
 	else if (st.cause() != base::Cause::TimedOut && c.failed())
 		lost = {LostCall::Kind::InFlight, c.generation(), false};
+	else
+		return false;
+	return true;
+}
+
+Status Client::lost(const CallTarget &target, Status st, bool agent_lost)
+{
+	if (!agent_lost || pool_->size() < 2)
+		return logged(target, std::move(st));
+	// In a pool the session moves and the call may run again
+	// (failover.h), which logs what becomes of it.
+	vaccel_debug("[rpc] %.*s: %s", static_cast<int>(target.method.size()),
+		     target.method.data(), st.message().c_str());
+	return st;
 }
 
 Status Client::refused_by(const Connection &c, Status st)
@@ -301,17 +315,16 @@ Status Client::send(const CallTimer &timed, const CallTarget &target,
 {
 	auto conn = connection(target.generation);
 	if (!conn)
-		return logged(target, conn.status());
+		return lost(target, conn.status(), target.generation != 0);
 	Connection &c = *conn.value();
 	Endpoint *agent = pool_->endpoint(c.generation());
 	Result<ReplyBytes> bytes = [&] {
 		const InFlight counted(agent);
 		return exchange(timed, c, cfg_, target, payload);
 	}();
-	if (!bytes) {
-		note_failure(c, bytes.status());
-		return logged(target, bytes.status());
-	}
+	if (!bytes)
+		return lost(target, bytes.status(),
+			    note_failure(c, bytes.status()));
 	std::span<const uint8_t> reply;
 	if (Status st = reply_payload(bytes.value().bytes(), &reply, detail);
 	    !st) {
@@ -333,7 +346,7 @@ Status Client::call_gather(
 	*unsupported = false;
 	auto conn = connection(target.generation);
 	if (!conn)
-		return logged(target, conn.status());
+		return lost(target, conn.status(), target.generation != 0);
 	Connection &c = *conn.value();
 	if (!c.features().chunked) {
 		*unsupported = true;
@@ -350,10 +363,9 @@ Status Client::call_gather(
 		return send_chunked(timed, c, cfg_, target, pieces,
 				    transport::deadline_in(cfg_.call_timeout));
 	}();
-	if (!bytes) {
-		note_failure(c, bytes.status());
-		return logged(target, bytes.status());
-	}
+	if (!bytes)
+		return lost(target, bytes.status(),
+			    note_failure(c, bytes.status()));
 	std::span<const uint8_t> reply;
 	if (Status st = reply_payload(bytes.value().bytes(), &reply, nullptr);
 	    !st) {

@@ -239,8 +239,12 @@ private:
 	// be used on it (VACCEL_ENOTSUP otherwise).
 	Result<std::shared_ptr<Connection>> shm_connection(uint64_t generation);
 	// A failed exchange on @p c: notes a lost call when the connection
-	// failed under it (not for a timeout: the agent is alive).
-	void note_failure(const Connection &c, const Status &st);
+	// failed under it (not for a timeout: the agent is alive), and says
+	// whether it did.
+	bool note_failure(const Connection &c, const Status &st);
+	// A failed call: logged, or in a pool, when it lost its agent
+	// (@p agent_lost), left to failover, which logs what becomes of it.
+	Status lost(const CallTarget &target, Status st, bool agent_lost);
 	// A failure the agent of @p c answered with: logged with its name;
 	// a draining agent's refusal is noted as a lost call.
 	Status refused_by(const Connection &c, Status st);
