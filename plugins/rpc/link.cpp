@@ -9,6 +9,8 @@
 
 #include <unistd.h>
 
+#include <atomic>
+
 namespace vaccel::rpc_plugin
 {
 
@@ -65,6 +67,14 @@ Result<Features> negotiate(Connection &conn, const Config &cfg,
 	f.reply_slots = f.reply_slots && f.shm && cfg.reply_slots;
 	f.request_slots = f.request_slots && f.reply_slots && cfg.request_slots;
 	return f;
+}
+
+// Counts the process's connections, every link and every load of the
+// plugin together.
+uint64_t next_connection()
+{
+	static std::atomic<uint64_t> n{0};
+	return n.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 } // namespace
@@ -136,8 +146,8 @@ Result<std::shared_ptr<Connection>> Link::open()
 			return connect_failed(cfg_, where_, st,
 					      "the TLS handshake");
 	}
-	auto conn = std::make_shared<Connection>(std::move(stream).value(),
-						 ++last_generation_, cfg_);
+	auto conn = std::make_shared<Connection>(
+	    std::move(stream).value(), agent_bits_ | next_connection(), cfg_);
 	VACCEL_RETURN_IF_ERROR(conn->start());
 	auto features = negotiate(*conn, cfg_, where_);
 	if (!features)

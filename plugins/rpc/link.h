@@ -2,8 +2,10 @@
 // The client's connection to one agent over time: opened by the first call
 // that needs one (socket, TLS, Hello negotiation), reopened after a failure
 // with the next generation (client.h says why generations matter), and
-// never used by a forked child. Generations are unique across the pool's
-// agents: the high bits name the agent (pool.h finds it from them).
+// never used by a forked child. Generations are unique in the process, across
+// the pool's agents and across loads of the plugin (state kept per
+// generation never meets a later connection): the high bits name the agent
+// (pool.h finds it from them), the low ones count connections.
 #pragma once
 
 #include "config.h"
@@ -27,7 +29,7 @@ public:
 	// @p cfg outlives the link.
 	Link(const Config &cfg, EndpointAddress where, uint32_t index)
 	    : cfg_(cfg), where_(std::move(where)),
-	      last_generation_(uint64_t{index + 1} << kAgentShift)
+	      agent_bits_(uint64_t{index + 1} << kAgentShift)
 	{
 	}
 	Link(const Link &) = delete;
@@ -61,9 +63,9 @@ private:
 
 	const Config &cfg_;
 	const EndpointAddress where_;
-	std::mutex mu_; // guards conn_ and last_generation_
+	std::mutex mu_; // guards conn_
 	std::shared_ptr<Connection> conn_;
-	uint64_t last_generation_;
+	const uint64_t agent_bits_;
 };
 
 } // namespace vaccel::rpc_plugin
