@@ -23,10 +23,11 @@
 // old connection are gone with it, so each session and resource remembers
 // the generation of the connection it was created on, and calls for a lost
 // generation fail with VACCEL_EIO instead of reaching an unrelated object
-// that happens to reuse the id on the new connection. A call that times out
-// fails alone: its late reply, if any, is dropped; the connection stays,
-// because dropping it would destroy every session of the process on the
-// agent.
+// that happens to reuse the id on the new connection (in a pool, such a
+// failure is noted as a LostCall and the session moves: failover.h). A call
+// that times out fails alone: its late reply, if any, is dropped; the
+// connection stays, because dropping it would destroy every session of the
+// process on the agent.
 #pragma once
 
 #include "config.h"
