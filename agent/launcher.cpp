@@ -284,4 +284,13 @@ size_t Launcher::sandboxes()
 	return sandboxes_.size();
 }
 
+bool Launcher::quiet()
+{
+	std::lock_guard lock(mu_);
+	for (auto &[id, sb] : sandboxes_)
+		if (!sb.server->quiet())
+			return false;
+	return true;
+}
+
 } // namespace vaccel::agent

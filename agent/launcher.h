@@ -44,6 +44,8 @@ public:
 	RpcStatus detach(uint64_t sandbox);
 	void detach_all();
 	[[nodiscard]] size_t sandboxes();
+	// Server::quiet() of every sandbox (drain.h).
+	[[nodiscard]] bool quiet();
 
 private:
 	struct Sandbox {

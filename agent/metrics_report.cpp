@@ -324,6 +324,11 @@ std::string MetricsReport::render()
 	write_gauge(out, "vaccel_agent_ready",
 		    "1 while the agent takes new sessions (/readyz).",
 		    uint64_t{ready});
+	const bool draining = src_.draining && src_.draining();
+	write_gauge(out, "vaccel_agent_draining",
+		    "1 while the agent drains: no new sessions, clients "
+		    "moving away, exit within the grace period.",
+		    uint64_t{draining});
 	out.family("vaccel_agent_start_time_seconds", "gauge",
 		   "When the agent started, in seconds since the epoch.");
 	out.sample("vaccel_agent_start_time_seconds", {}, start_time_);

@@ -5,6 +5,7 @@
 #include "server_parts.h"
 
 #include "audit.h"
+#include "drain.h"
 #include "identity.h"
 #include "tenant_workers.h"
 #include "tls_relay.h"
@@ -240,7 +241,7 @@ void Server::accept_loop()
 		if (stopping_ || (fds[0].revents & POLLIN) == 0)
 			continue;
 		auto stream = listener_.accept();
-		if (stream && opts_.isolate != nullptr && !opts_.tls) {
+		if (stream && isolating() && !opts_.tls) {
 			hand_over(std::move(stream.value()));
 			continue;
 		}
@@ -282,6 +283,15 @@ Tenant *Server::admit_tenant(int fd, ConnId id, Charge *quota)
 		return nullptr;
 	}
 	return &t;
+}
+
+bool Server::isolating() const noexcept
+{
+	// A new connection while the agent drains holds nothing and may
+	// start nothing (drain.h): the agent answers it itself rather than
+	// start a worker for it.
+	return opts_.isolate != nullptr &&
+	       (opts_.drain == nullptr || !opts_.drain->active());
 }
 
 bool Server::local_listener() const
@@ -376,8 +386,13 @@ void Server::admit(transport::Stream stream, bool local, uint64_t tag)
 	service_.open_connection(conn->id);
 	++open_conns_;
 	try {
+		// Listed before its reader serves anything, so that quiet()
+		// never misses a connection that holds a session; under the
+		// lock, so that reap() never joins a reader not yet stored.
+		std::lock_guard lock(conns_mu_);
 		conn->reader = ThreadCache::connections().run(
 		    [this, conn] { read_loop(conn); });
+		conns_.push_back(conn);
 	} catch (const std::system_error &e) {
 		vaccel_warn("agent: connection %llu: cannot start its reader "
 			    "(%s); closing",
@@ -393,8 +408,27 @@ void Server::admit(transport::Stream stream, bool local, uint64_t tag)
 		vaccel_info("agent: connection %llu opened (tenant %s)",
 			    static_cast<unsigned long long>(conn->id),
 			    tenant->name().c_str());
+}
+
+bool Server::quiet()
+{
 	std::lock_guard lock(conns_mu_);
-	conns_.push_back(std::move(conn));
+	for (const auto &c : conns_) {
+		if (c->done)
+			continue;
+		if (c->streaming.load(std::memory_order_relaxed) ||
+		    c->out.queued() != 0)
+			return false;
+		{
+			std::lock_guard l(c->mu);
+			if (c->in_flight != 0)
+				return false;
+		}
+		if (c->extended.load(std::memory_order_relaxed) &&
+		    service_.objects().owns_sessions(c->id))
+			return false;
+	}
+	return true;
 }
 
 // Joins finished readers (all of them when @p all).

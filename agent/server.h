@@ -51,6 +51,7 @@ namespace vaccel::agent
 
 class TenantWorkers;
 class PluginGate;
+class Drain;
 
 struct ServerOptions {
 	transport::Address address;
@@ -143,6 +144,9 @@ struct ServerOptions {
 	// plugins load (plugin_gate.h); null: no waiting. Must outlive the
 	// server.
 	PluginGate *plugins = nullptr;
+	// Decides what each request gets while the agent drains (drain.h);
+	// null: never drains. Must outlive the server.
+	const Drain *drain = nullptr;
 };
 
 class Server
@@ -174,6 +178,11 @@ public:
 	// their objects), waits for running requests and joins every thread.
 	// Other servers on the same Service are untouched. Idempotent.
 	void stop();
+	// Whether a draining agent may leave as far as this server goes:
+	// nothing queued, running, being streamed in or waiting for the
+	// socket, and no connection that negotiated our extensions holding
+	// a session (drain.h). Any thread.
+	[[nodiscard]] bool quiet();
 
 private:
 	struct Conn;
@@ -187,6 +196,9 @@ private:
 	// Whether connections on the listener may use the shared-memory
 	// plane (unix sockets, extensions on).
 	bool local_listener() const;
+	// --isolate-tenants, and new connections go to the tenants' workers
+	// (not while the agent drains).
+	[[nodiscard]] bool isolating() const noexcept;
 	void accept_loop();
 	Tenant *admit_tenant(int fd, ConnId id, Charge *quota);
 	void admit(transport::Stream stream, bool local, uint64_t tag);
@@ -240,6 +252,9 @@ private:
 			 transport::Frame &frame, bool consumed);
 	bool submit(const std::shared_ptr<Conn> &conn,
 		    std::shared_ptr<Job> job);
+	// Notes a Hello (the connection speaks our extensions), then asks
+	// the drain whether @p job runs; false: refused, answered already.
+	bool let_through(Conn &conn, Job &job);
 	static bool is_download(const Job &job);
 	static bool runs_inline(const Job &job);
 	static bool expired(const Job &job, int64_t timeout_nano);

@@ -341,12 +341,37 @@ pid_t TenantWorkers::worker_pid(const std::string &tenant)
 	return it == workers_.end() ? -1 : it->second.pid;
 }
 
+void TenantWorkers::drain(uint32_t grace_ms)
+{
+	std::lock_guard lock(mu_);
+	for (auto &[name, w] : workers_) {
+		w.drained = false;
+		if (!worker_channel::send_drain(w.ctrl.get(), grace_ms))
+			vaccel_warn("agent: tenant %s: cannot tell its worker "
+				    "to drain: %s",
+				    name.c_str(), std::strerror(errno));
+	}
+}
+
+bool TenantWorkers::quiet()
+{
+	std::lock_guard lock(mu_);
+	for (const auto &[name, w] : workers_)
+		if (!w.drained)
+			return false;
+	return true;
+}
+
 bool TenantWorkers::collect(Worker &w)
 {
 	for (;;) {
 		worker_channel::Message m;
 		transport::UniqueFd fd;
 		const int r = worker_channel::receive(w.ctrl.get(), &m, &fd);
+		if (r == 1 && (m.flags & worker_channel::kDrained) != 0) {
+			w.drained = true;
+			continue;
+		}
 		if (r == 1) {
 			w.conns.erase(m.tag); // its places are given back
 			if (w.conns.empty())

@@ -116,6 +116,12 @@ public:
 	void retire(const std::string &tenant);
 	// The pid of @p tenant's worker; -1 when none runs (tests, logs).
 	pid_t worker_pid(const std::string &tenant);
+	// The agent drains (drain.h): tells every worker, which drains too,
+	// with @p grace_ms left. (No connection is handed over from then
+	// on: the agent's server answers new ones itself.)
+	void drain(uint32_t grace_ms);
+	// Every worker said it is quiet since drain() (Server::quiet()).
+	[[nodiscard]] bool quiet();
 
 	// What the workers report, for a scrape (metrics_report.h).
 	struct Tally {
@@ -145,6 +151,8 @@ private:
 		// When conns last became empty (or the worker started).
 		std::chrono::steady_clock::time_point idle_since =
 		    std::chrono::steady_clock::now();
+		// It said it is quiet since the agent began draining.
+		bool drained = false;
 	};
 
 	Worker *running(const Tenant &tenant, uint64_t tag);

@@ -48,6 +48,16 @@ bool send_closed(int ctrl, uint64_t tag) noexcept
 	return send_message(ctrl, Message{tag, 0}, -1);
 }
 
+bool send_drain(int ctrl, uint64_t grace_ms) noexcept
+{
+	return send_message(ctrl, Message{grace_ms, kDrain}, -1);
+}
+
+bool send_drained(int ctrl) noexcept
+{
+	return send_message(ctrl, Message{0, kDrained}, -1);
+}
+
 int receive(int ctrl, Message *m, transport::UniqueFd *fd) noexcept
 {
 	iovec iov{m, sizeof(*m)};

@@ -5,7 +5,9 @@
 // its tag (the agent's connection id) and flags, with the descriptor
 // (SCM_RIGHTS). The worker answers with the tag alone once it has closed
 // that connection, so the agent can give back the connection's place under
-// the quotas it keeps.
+// the quotas it keeps. When the agent drains (drain.h) it tells every
+// worker so (kDrain, no descriptor), and each answers kDrained once it is
+// quiet.
 #pragma once
 
 #include "transport/transport.h"
@@ -21,6 +23,12 @@ enum Flags : uint64_t {
 	// the client's socket: whatever its address family, the client is
 	// remote (no shared memory, no descriptor passing).
 	kRelayed = 1,
+	// Agent to worker: the agent drains; the tag is the grace period
+	// left, in milliseconds. No descriptor comes with it.
+	kDrain = 2,
+	// Worker to agent: nothing in flight and no extension client holds
+	// a session any more (Server::quiet()). Tag 0.
+	kDrained = 4,
 };
 
 struct Message {
@@ -32,6 +40,8 @@ struct Message {
 // send_connection fail with EPIPE.
 bool send_connection(int ctrl, Message m, int fd) noexcept;
 bool send_closed(int ctrl, uint64_t tag) noexcept;
+bool send_drain(int ctrl, uint64_t grace_ms) noexcept;
+bool send_drained(int ctrl) noexcept;
 
 // One message: 1 with *@p m (and *@p fd when one came), 0 at the end of
 // the channel (the other side closed it), -1 on an error (errno set).

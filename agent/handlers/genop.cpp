@@ -232,7 +232,7 @@ RpcStatus run_genop(Context &ctx, int64_t session_id,
 	int rc = VACCEL_OK;
 	{
 		std::shared_lock lock(sess->op_lock());
-		const OpTimer timed(ctx);
+		const OpTimer timed(ctx, *sess, "genop");
 		rc = vaccel_genop(sess->get(),
 				  read.empty() ? nullptr : read.data(),
 				  static_cast<int>(read.size()),

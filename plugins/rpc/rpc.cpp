@@ -7,6 +7,7 @@
 // connections; pool.h the agents. Settings: config.h.
 #include "plugin.h"
 #include "pool.h"
+#include "remote_profile.h"
 
 #include <vaccel/ext.h>
 
@@ -75,6 +76,8 @@ int session_update(vaccel_session *sess, uint32_t flags)
 int session_release(vaccel_session *sess)
 {
 	return guarded("session release", [&]() -> int {
+		if (auto remote = remote_session(sess))
+			print_remote_profile(*remote);
 		return plugin().sessions.release(sess).code();
 	});
 }

@@ -140,6 +140,24 @@ def check_hardened(test, c, pod_spec=None, read_only=True):
                       name)
 
 
+def check_draining(test, pod_spec, c):
+    """SIGTERM drains the agent for --drain-grace seconds: the pod's
+    termination grace must outlast it, and the preStop hook must start the
+    drain (SIGTERM to the agent, PID 1) and wait for the agent to exit, so
+    that the kubelet's own SIGTERM (a second one, which stops the agent at
+    once) never comes first."""
+    grace = int(arg_after(c["args"], "--drain-grace"))
+    test.assertGreater(grace, 0)
+    test.assertGreaterEqual(pod_spec["terminationGracePeriodSeconds"], grace + 10)
+    test.assertFalse(pod_spec.get("shareProcessNamespace"),
+                     "the preStop hook signals PID 1")
+    cmd = c["lifecycle"]["preStop"]["exec"]["command"]
+    test.assertEqual(cmd[:2], ["/bin/sh", "-c"])
+    test.assertRegex(cmd[2], r"^kill -TERM 1; while kill -0 1\b.*; do sleep \d+; done$")
+    # The readiness probe is what turns the pod away once it drains.
+    test.assertEqual(c["readinessProbe"]["httpGet"]["path"], "/readyz")
+
+
 # Plaintext on every interface: what no manifest may make the agent (or a
 # client) use.
 WILDCARD_TCP = re.compile(r"tcp://(0\.0\.0\.0|\[::\]|\[0*:(0*:)*0*\])(:|$|/)")
@@ -422,6 +440,9 @@ class DaemonSetTest(unittest.TestCase):
         self.assertEqual(notes["prometheus.io/scrape"], "true")
         self.assertEqual(int(notes["prometheus.io/port"]), port)
         self.assertEqual(notes["prometheus.io/path"], "/metrics")
+
+    def test_drains_on_termination(self):
+        check_draining(self, self.pod["spec"], self.agent)
 
     def test_mtls_service_documented(self):
         # Commented out: applied only with a mutual-TLS listener, which the

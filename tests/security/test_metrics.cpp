@@ -11,6 +11,7 @@
 // the agent's page and survive the worker's death.
 #include "agent_process.h"
 #include "child_pids.h"
+#include "http_get.h"
 #include "metrics.h"
 #include "prom_check.h"
 
@@ -29,66 +30,14 @@ using agent_test::add_arg;
 using agent_test::add_op;
 using agent_test::child_pids;
 using agent_test::Exposition;
+using agent_test::Http;
+using agent_test::http_get;
 using agent_test::parse_exposition;
-
-struct Http {
-	int status = 0;
-	std::string head; // status line and headers
-	std::string body;
-};
-
-// One request to 127.0.0.1:@p port, read until the server closes.
-Http http(uint32_t port, const std::string &path,
-	  const std::string &method = "GET")
-{
-	Http h;
-	tr::Address a;
-	a.kind = tr::Address::Kind::Tcp;
-	a.host = "127.0.0.1";
-	a.port = port;
-	auto s = tr::connect(a, 2000ms);
-	if (!s)
-		return h;
-	const std::string req = method + " " + path +
-				" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-				"Connection: close\r\n\r\n";
-	const auto dl = tr::deadline_in(10000ms);
-	if (!s->write_all(
-		std::span(reinterpret_cast<const uint8_t *>(req.data()),
-			  req.size()),
-		dl))
-		return h;
-	std::string all;
-	uint8_t buf[65536];
-	for (int i = 0; i < 100000; ++i) { // bounded: 6 GiB at most
-		auto n = s->read_available(buf, dl);
-		if (!n || *n == 0)
-			break;
-		all.append(reinterpret_cast<const char *>(buf), *n);
-	}
-	const size_t end = all.find("\r\n\r\n");
-	if (all.rfind("HTTP/1.", 0) != 0 || end == std::string::npos)
-		return h;
-	h.status = std::atoi(all.c_str() + all.find(' ') + 1);
-	h.head = all.substr(0, end);
-	h.body = all.substr(end + 4);
-	return h;
-}
-
-// The port of the agent's metrics line on standard output.
-uint32_t metrics_port(const TempDir &dir)
-{
-	static const std::regex line("metrics on http://127\\.0\\.0\\.1:(\\d+)"
-				     "/metrics");
-	std::smatch m;
-	const std::string out = slurp(dir.file("agent.out"));
-	return std::regex_search(out, m, line) ? std::stoul(m[1].str()) : 0;
-}
 
 // The scrape, checked against the format; failures name the rule.
 Exposition scrape(uint32_t port)
 {
-	const Http h = http(port, "/metrics");
+	const Http h = http_get(port, "/metrics");
 	EXPECT_EQ(h.status, 200);
 	EXPECT_NE(h.head.find("text/plain; version=0.0.4"), std::string::npos)
 	    << h.head;
@@ -179,7 +128,7 @@ protected:
 		args.insert(args.end(), more.begin(), more.end());
 		agent_ = std::make_unique<AgentProcess>(dir_.path(), args);
 		ASSERT_TRUE(agent_->start()) << agent_->err();
-		port_ = metrics_port(dir_);
+		port_ = agent_test::metrics_port(slurp(dir_.file("agent.out")));
 		ASSERT_NE(port_, 0U) << slurp(dir_.file("agent.out"));
 	}
 
@@ -340,19 +289,19 @@ TEST_F(Metrics, SharedMemoryBytesAreCountedOnTheirPath)
 TEST_F(Metrics, HealthAndReadinessAnswerWhileTheListenerAccepts)
 {
 	start("probed");
-	EXPECT_EQ(http(port_, "/healthz").status, 200);
-	EXPECT_EQ(http(port_, "/readyz").status, 200);
-	EXPECT_EQ(http(port_, "/healthz", "HEAD").status, 200);
-	EXPECT_EQ(http(port_, "/nothing").status, 404);
-	const Http post = http(port_, "/metrics", "POST");
+	EXPECT_EQ(http_get(port_, "/healthz").status, 200);
+	EXPECT_EQ(http_get(port_, "/readyz").status, 200);
+	EXPECT_EQ(http_get(port_, "/healthz", "HEAD").status, 200);
+	EXPECT_EQ(http_get(port_, "/nothing").status, 404);
+	const Http post = http_get(port_, "/metrics", "POST");
 	EXPECT_EQ(post.status, 405);
 	EXPECT_NE(post.head.find("Allow: GET, HEAD"), std::string::npos)
 	    << post.head;
 	// A socket file removed from under the agent reaches nobody: not
 	// live (a probe restarts it), and not ready.
 	ASSERT_EQ(::unlink(dir_.file("a.sock").c_str()), 0);
-	EXPECT_EQ(http(port_, "/healthz").status, 503);
-	EXPECT_EQ(http(port_, "/readyz").status, 503);
+	EXPECT_EQ(http_get(port_, "/healthz").status, 503);
+	EXPECT_EQ(http_get(port_, "/readyz").status, 503);
 	EXPECT_EQ(scrape(port_)["vaccel_agent_ready"], 0);
 }
 
@@ -364,7 +313,7 @@ TEST_F(Metrics, LabelValuesAreEscaped)
 	start("a\"b\\c\nd");
 	Client c(agent_->address());
 	ASSERT_NE(c.session(), 0);
-	const Http h = http(port_, "/metrics");
+	const Http h = http_get(port_, "/metrics");
 	ASSERT_EQ(h.status, 200);
 	EXPECT_NE(h.body.find("vaccel_agent_calls_total{tenant=\"a\\\"b\\\\c"
 			      "\\nd\",method=\"CreateSession\",code=\"OK\"} 1"),
