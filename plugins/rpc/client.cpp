@@ -222,9 +222,18 @@ Status Client::lost(const CallTarget &target, Status st, bool agent_lost)
 
 Status Client::refused_by(const Connection &c, Status st)
 {
-	if (st.cause() == base::Cause::Draining)
+	const bool draining = st.cause() == base::Cause::Draining;
+	if (draining)
 		LostCall::current() = {LostCall::Kind::NotSent, c.generation(),
 				       true};
+	if (draining && pool_->size() >= 2) {
+		// Not run: the session moves and the call runs elsewhere
+		// (failover.h).
+		vaccel_debug("[rpc] agent %s: %s",
+			     pool_->name_of(c.generation()).c_str(),
+			     st.message().c_str());
+		return st;
+	}
 	return refused(pool_->name_of(c.generation()), std::move(st));
 }
 

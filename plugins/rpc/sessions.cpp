@@ -205,6 +205,15 @@ void Sessions::commit(SessionRecord &rec, const Remote &from, const Remote &to,
 		      const std::string &old_name, const LostCall &lost)
 {
 	Pool &pool = client_.pool();
+	if (lost.draining) {
+		// A draining agent still runs releases, and waits for its
+		// clients' sessions to go before it exits: this one goes now.
+		rpc::session::DestroyRequest req;
+		req.set_session_id(from.id);
+		(void)client_.call(
+		    {.method = "DestroySession", .generation = from.generation},
+		    req, nullptr);
+	}
 	for (vaccel_resource *res : rec.resources)
 		resources_.left(res, from.generation);
 	if (Endpoint *e = pool.endpoint(from.generation))

@@ -74,6 +74,17 @@ public:
 	[[nodiscard]] size_t size() const { return agents_.size(); }
 	Agent &operator[](size_t i) { return *agents_[i]; }
 
+	// Agent @p i, stopped, made anew on the address it had (port 0 as
+	// the port the kernel gave it); start() it then.
+	Agent &renew(size_t i, const std::string &dir, const std::string &name)
+	{
+		const std::string at = agents_[i]->address();
+		agents_[i] = std::make_unique<Agent>(
+		    dir, name + std::to_string(i),
+		    at.rfind("unix://", 0) == 0 ? std::string() : at);
+		return *agents_[i];
+	}
+
 	// The addresses, comma-separated: a VACCEL_RPC_ADDRESS.
 	[[nodiscard]] std::string list() const
 	{

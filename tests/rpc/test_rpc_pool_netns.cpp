@@ -8,7 +8,9 @@
 // call must return the right result, or, for an exec in flight on the
 // killed agent, VACCEL_EIO saying so, counted exactly; the sessions and
 // their resources end up on the survivors. The latency percentiles during
-// the failover are printed, not asserted. Where namespaces cannot be made
+// the failover are printed, not asserted. Then a rolling restart: each
+// agent in turn drains (SIGTERM) and starts again while the threads call,
+// and no call may fail at all. Where namespaces cannot be made
 // (not root, no ip command) the same test runs over loopback with distinct
 // ports, and says so (VACCEL_TEST_NO_NETNS=1 makes it do that here).
 #include "pool_test.h"
@@ -174,17 +176,8 @@ protected:
 						   : "tcp://127.0.0.1:0");
 		agents_ = std::make_unique<Agents>(dir_.path(), "ns", kAgents,
 						   listen);
-		for (size_t k = 0; k < kAgents; ++k) {
-			if (isolated_)
-				(*agents_)[k].set_netns(netns_.agent(k));
-			ASSERT_TRUE((*agents_)[k].start(
-			    pool_plugins(),
-			    {"--workers", "4", "--tls-cert", ca_.cert("server"),
-			     "--tls-key", ca_.key("server"), "--tls-client-ca",
-			     ca_.ca(), "--policy", policy_},
-			    {"VACCEL_MBENCH_SGEMM_MS=5"}))
-			    << (*agents_)[k].log();
-		}
+		for (size_t k = 0; k < kAgents; ++k)
+			ASSERT_NO_FATAL_FAILURE(start_agent((*agents_)[k], k));
 		if (isolated_) {
 			ASSERT_TRUE(netns_.enter());
 		}
@@ -223,6 +216,19 @@ protected:
 			::unsetenv(v);
 		agents_.reset();
 		netns_.remove();
+	}
+
+	void start_agent(Agent &a, size_t k)
+	{
+		if (isolated_)
+			a.set_netns(netns_.agent(k));
+		ASSERT_TRUE(a.start(
+		    pool_plugins(),
+		    {"--workers", "4", "--tls-cert", ca_.cert("server"),
+		     "--tls-key", ca_.key("server"), "--tls-client-ca",
+		     ca_.ca(), "--policy", policy_, "--drain-grace", "10"},
+		    {"VACCEL_MBENCH_SGEMM_MS=5"}))
+		    << a.log();
 	}
 
 	// Four sessions, each with a data resource; where each landed.
@@ -276,6 +282,92 @@ std::chrono::microseconds percentile(std::vector<std::chrono::microseconds> v,
 	    static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
+// Four threads calling on the four sessions until stopped (bounded in
+// count and time), each outcome kept.
+class Callers
+{
+public:
+	explicit Callers(std::array<vaccel_session, 4> &sessions)
+	{
+		for (size_t i = 0; i < 4; ++i)
+			threads_.emplace_back(
+			    [this, i, s = &sessions[i]] { run(i, s); });
+	}
+	~Callers() { stop(); }
+	Callers(const Callers &) = delete;
+	Callers &operator=(const Callers &) = delete;
+
+	// Waits (bounded) until every thread made @p n more calls.
+	bool made_more(size_t n)
+	{
+		std::array<size_t, 4> from{};
+		for (size_t i = 0; i < 4; ++i)
+			from[i] = calls(i);
+		const auto until = Clock::now() + 10s;
+		while (Clock::now() < until) {
+			size_t behind = 0;
+			for (size_t i = 0; i < 4; ++i)
+				behind += calls(i) < from[i] + n ? 1 : 0;
+			if (behind == 0)
+				return true;
+			std::this_thread::sleep_for(5ms);
+		}
+		return false;
+	}
+	void stop()
+	{
+		stop_ = true;
+		for (auto &t : threads_)
+			if (t.joinable())
+				t.join();
+	}
+	// After stop().
+	[[nodiscard]] const std::vector<Outcome> &seen(size_t i) const
+	{
+		return seen_[i];
+	}
+
+private:
+	size_t calls(size_t i)
+	{
+		std::lock_guard lock(mu_);
+		return seen_[i].size();
+	}
+
+	void run(size_t i, vaccel_session *s)
+	{
+		const auto until = Clock::now() + 20s; // a bound only
+		for (int n = 0; n < 4000 && !stop_ && Clock::now() < until;
+		     ++n) {
+			Outcome o{};
+			const auto t0 = Clock::now();
+			if (pure(i)) {
+				const SgemmCheck c = checked_sgemm(s, n);
+				o.rc = c.rc;
+				o.right = c.right;
+			} else {
+				o.rc = device_sleep(s, 5);
+				o.right = o.rc == VACCEL_OK;
+				const std::string why =
+				    o.rc != VACCEL_OK ? vaccel_last_error()
+						      : "";
+				o.said_in_flight =
+				    why.find("in flight") != std::string::npos;
+			}
+			o.end = Clock::now();
+			o.took = std::chrono::duration_cast<
+			    std::chrono::microseconds>(o.end - t0);
+			std::lock_guard lock(mu_);
+			seen_[i].push_back(o);
+		}
+	}
+
+	std::mutex mu_; // guards seen_ while the threads run
+	std::array<std::vector<Outcome>, 4> seen_;
+	std::atomic<bool> stop_{false};
+	std::vector<std::thread> threads_;
+};
+
 TEST_F(RpcPoolNetns, KillingAnAgentLosesNoCall)
 {
 	const std::vector<int> where = make_sessions();
@@ -285,59 +377,19 @@ TEST_F(RpcPoolNetns, KillingAnAgentLosesNoCall)
 	// The victim hosts thread 2, an exec: an exec may be in flight there.
 	const auto victim = static_cast<size_t>(where[2]);
 
-	std::array<std::vector<Outcome>, 4> seen;
-	std::atomic<bool> stop{false};
-	std::atomic<int> warm{0};
-	std::vector<std::thread> threads;
-	for (size_t i = 0; i < 4; ++i)
-		threads.emplace_back([&, i] {
-			const auto until = Clock::now() + 20s; // a bound only
-			for (int n = 0;
-			     n < 2000 && !stop && Clock::now() < until; ++n) {
-				Outcome o{};
-				const auto t0 = Clock::now();
-				if (pure(i)) {
-					const SgemmCheck c =
-					    checked_sgemm(&sessions_[i], n);
-					o.rc = c.rc;
-					o.right = c.right;
-				} else {
-					o.rc = device_sleep(&sessions_[i], 5);
-					o.right = o.rc == VACCEL_OK;
-					const std::string why =
-					    o.rc != VACCEL_OK
-						? vaccel_last_error()
-						: "";
-					o.said_in_flight =
-					    why.find("in flight") !=
-					    std::string::npos;
-				}
-				o.end = Clock::now();
-				o.took = std::chrono::duration_cast<
-				    std::chrono::microseconds>(o.end - t0);
-				seen[i].push_back(o);
-				if (n == 20)
-					++warm;
-			}
-		});
-	const auto warm_until = Clock::now() + 10s;
-	while (warm < 4 && Clock::now() < warm_until)
-		std::this_thread::sleep_for(5ms);
-	EXPECT_EQ(warm.load(), 4);
+	Callers callers(sessions_);
+	EXPECT_TRUE(callers.made_more(20));
 	EXPECT_TRUE(wait_load((*agents_)[victim].address(), 1, 5000ms));
 	const auto killed = Clock::now();
 	(*agents_)[victim].stop(SIGKILL);
 	std::this_thread::sleep_for(1s);
-	stop = true;
-	for (auto &t : threads)
-		t.join();
-
+	callers.stop();
 	// Every outcome, counted.
 	size_t ok = 0, lost_in_flight = 0, other = 0;
 	std::vector<std::chrono::microseconds> during, all;
 	for (size_t i = 0; i < 4; ++i) {
 		size_t failed_here = 0, after_kill = 0;
-		for (const Outcome &o : seen[i]) {
+		for (const Outcome &o : callers.seen(i)) {
 			all.push_back(o.took);
 			if (o.end >= killed && o.end - o.took <= killed + 1s)
 				during.push_back(o.took);
@@ -362,8 +414,8 @@ TEST_F(RpcPoolNetns, KillingAnAgentLosesNoCall)
 		EXPECT_GT(after_kill, 0U) << "thread " << i << " stalled";
 	}
 	size_t total = 0;
-	for (const auto &v : seen)
-		total += v.size();
+	for (size_t i = 0; i < 4; ++i)
+		total += callers.seen(i).size();
 	EXPECT_EQ(ok + lost_in_flight, total);
 	EXPECT_EQ(other, 0U);
 
@@ -388,6 +440,51 @@ TEST_F(RpcPoolNetns, KillingAnAgentLosesNoCall)
 		    during.size(),
 		    static_cast<long long>(percentile(during, 0.99).count()),
 		    static_cast<long long>(percentile(during, 1.0).count()));
+}
+
+// Each agent in turn drains (SIGTERM: it refuses new work, its sessions
+// move, it exits) and starts again on its address, while the threads call:
+// no call fails, pure or not, and every session ends up on an agent.
+TEST_F(RpcPoolNetns, RollingRestartFailsNoCall)
+{
+	const std::vector<int> where = make_sessions();
+	for (int w : where)
+		ASSERT_GE(w, 0);
+	Callers callers(sessions_);
+	EXPECT_TRUE(callers.made_more(10));
+	for (size_t k = 0; k < kAgents; ++k) {
+		const int status = (*agents_)[k].stop(SIGTERM);
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		    << "agent " << k << " status " << status;
+		ASSERT_NO_FATAL_FAILURE(
+		    start_agent(agents_->renew(k, dir_.path(), "ns"), k));
+		EXPECT_TRUE(callers.made_more(10)) << "after agent " << k;
+	}
+	callers.stop();
+
+	size_t total = 0, failed = 0;
+	std::vector<std::chrono::microseconds> all;
+	for (size_t i = 0; i < 4; ++i)
+		for (const Outcome &o : callers.seen(i)) {
+			++total;
+			all.push_back(o.took);
+			if (o.rc != VACCEL_OK || !o.right) {
+				++failed;
+				ADD_FAILURE() << "thread " << i << ": rc "
+					      << o.rc << " right " << o.right;
+			}
+		}
+	EXPECT_EQ(failed, 0U);
+	int64_t sessions = 0;
+	for (size_t k = 0; k < kAgents; ++k)
+		sessions += sessions_on((*agents_)[k].address());
+	EXPECT_EQ(sessions, 4);
+	std::printf("[ pool    ] rolling restart of %zu agents: %zu calls, %zu "
+		    "failed; latency p50 %lld us, p99 %lld us, max %lld us\n",
+		    kAgents, total, failed,
+		    static_cast<long long>(percentile(all, 0.50).count()),
+		    static_cast<long long>(percentile(all, 0.99).count()),
+		    static_cast<long long>(percentile(all, 1.0).count()));
 }
 
 } // namespace
