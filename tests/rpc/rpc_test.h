@@ -189,6 +189,27 @@ public:
 		return false;
 	}
 
+	// Sends @p sig and waits (bounded by @p bound) for the agent to end;
+	// its wait status, or -1 when it was not running or is still running
+	// (then it is killed).
+	int stop_within(int sig, std::chrono::milliseconds bound)
+	{
+		if (pid_ <= 0)
+			return -1;
+		::kill(pid_, sig);
+		const auto until = Clock::now() + bound;
+		int status = 0;
+		while (Clock::now() < until) {
+			if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+				pid_ = -1;
+				return status;
+			}
+			std::this_thread::sleep_for(5ms);
+		}
+		stop(SIGKILL);
+		return -1;
+	}
+
 	// Sends @p sig and waits for the agent to end; returns its wait
 	// status (-1 when none was running).
 	int stop(int sig = SIGTERM)
