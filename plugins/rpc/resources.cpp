@@ -19,12 +19,9 @@
 namespace vaccel::rpc_plugin
 {
 
-namespace
-{
-
 // The copies of one resource (res->plugin_priv). Ops look ids up while a
 // failover elsewhere may add a copy: its own lock.
-struct Copies {
+struct Resources::Copies {
 	struct Copy {
 		uint64_t generation;
 		int64_t id;
@@ -33,6 +30,17 @@ struct Copies {
 	std::mutex mu;
 	std::vector<Copy> list;
 };
+
+Resources::Resources(Client &client) : client_(client)
+{
+}
+
+Resources::~Resources() = default;
+
+namespace
+{
+
+using Copies = Resources::Copies;
 
 Copies *copies_of(const vaccel_resource *res)
 {
@@ -223,7 +231,9 @@ Status Resources::add(vaccel_resource *res, const Remote &session)
 	std::lock_guard lock(mu_);
 	Copies *c = copies_of(res);
 	if (c == nullptr) {
-		c = new Copies;
+		auto made = std::make_unique<Copies>();
+		c = made.get();
+		lists_.emplace(c, std::move(made));
 		res->plugin_priv = c;
 	}
 	int64_t existing = 0;
@@ -299,7 +309,7 @@ Status Resources::remove(vaccel_resource *res, const Remote &session,
 	// The runtime has already dropped this session from the resource:
 	// at 0 every agent has released its copy too.
 	if (vaccel_resource_refcount(res) == 0) {
-		delete copies_of(res);
+		lists_.erase(copies_of(res));
 		res->plugin_priv = nullptr;
 		res->remote_id = 0;
 	}

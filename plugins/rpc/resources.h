@@ -11,7 +11,9 @@
 
 #include <vaccel.h>
 
+#include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 namespace vaccel::rpc_plugin
@@ -20,9 +22,12 @@ namespace vaccel::rpc_plugin
 class Resources
 {
 public:
-	explicit Resources(Client &client) : client_(client) {}
+	explicit Resources(Client &client);
 	Resources(const Resources &) = delete;
 	Resources &operator=(const Resources &) = delete;
+	// Frees the lists of resources still registered (a program that
+	// exits without releasing them).
+	~Resources();
 
 	// Registers @p res with session @p session: attached to the copy on
 	// that connection when there is one, else sent (by digest when the
@@ -41,14 +46,18 @@ public:
 	static Result<Remote> find(const vaccel_resource *res,
 				   uint64_t generation);
 
+	struct Copies; // resources.cpp
+
 private:
 	Result<int64_t> upload(vaccel_resource *res, const Remote &session);
 
 	Client &client_;
 	// One registration at a time: whether a copy exists on a connection
 	// is decided and updated under it, so two sessions registering one
-	// resource at once make one copy.
+	// resource at once make one copy. Guards lists_ too.
 	std::mutex mu_;
+	// Every resource's list of copies (res->plugin_priv points at its).
+	std::unordered_map<Copies *, std::unique_ptr<Copies>> lists_;
 };
 
 } // namespace vaccel::rpc_plugin
