@@ -170,6 +170,11 @@ RpcStatus AdminSocket::dispatch(transport::Frame &request,
 		st = RpcStatus::unimplemented(
 		    "the admin socket serves %s only",
 		    transport::kServiceLauncher.data());
+	} else if (req.method() == "Drain") {
+		st = drain(&resp);
+	} else if (req.method() == "Attach" && drain_ != nullptr &&
+		   drain_->active()) {
+		st = RpcStatus::unavailable("agent draining: no new sandboxes");
 	} else if (req.method() == "Attach") {
 		rpc::ext::AttachRequest a;
 		rpc::ext::AttachResponse out;
@@ -190,6 +195,20 @@ RpcStatus AdminSocket::dispatch(transport::Frame &request,
 					      req.method().c_str());
 	}
 	return st;
+}
+
+RpcStatus AdminSocket::drain(rpc::ttrpc::Response *resp)
+{
+	if (drain_ == nullptr)
+		return RpcStatus::unimplemented("this agent does not drain");
+	if (drain_->begin())
+		audit::event("drain", "Launcher/Drain on the admin socket; " +
+					  std::to_string(drain_->left_ms()) +
+					  " ms of grace");
+	rpc::ext::Draining d;
+	d.set_grace_ms(drain_->left_ms());
+	d.SerializeToString(resp->mutable_payload());
+	return RpcStatus::ok();
 }
 
 } // namespace vaccel::agent

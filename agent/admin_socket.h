@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The admin socket (--admin-socket unix:///path): where launchers attach
-// and detach sandboxes (launcher.h). It is a unix socket created 0600 and
+// and detach sandboxes (launcher.h), and where the operator makes the
+// agent drain (Launcher/Drain, drain.h). It is a unix socket created 0600 and
 // only peers running as the agent's own user or root are served (checked
 // with SO_PEERCRED on every connection), whatever the policy says of
 // tenants. Requests are ttrpc frames of service vaccel.ext.Launcher, served
@@ -10,6 +11,7 @@
 // trip), and a launcher's call must not wait behind tenants' work.
 #pragma once
 
+#include "drain.h"
 #include "launcher.h"
 
 #include "rpc/ttrpc.pb.h"
@@ -25,8 +27,10 @@ namespace vaccel::agent
 class AdminSocket
 {
 public:
-	AdminSocket(Launcher &launcher, transport::Address address)
-	    : launcher_(launcher), address_(std::move(address))
+	// @p drain: what Launcher/Drain begins (null: not offered).
+	AdminSocket(Launcher &launcher, transport::Address address,
+		    Drain *drain = nullptr)
+	    : launcher_(launcher), address_(std::move(address)), drain_(drain)
 	{
 	}
 	AdminSocket(const AdminSocket &) = delete;
@@ -50,9 +54,12 @@ private:
 	transport::Frame handle(transport::Frame &request);
 	RpcStatus dispatch(transport::Frame &request,
 			   rpc::ttrpc::Response *resp);
+	// Launcher/Drain: begins draining; the reply tells the grace left.
+	RpcStatus drain(rpc::ttrpc::Response *resp);
 
 	Launcher &launcher_;
 	transport::Address address_;
+	Drain *drain_;
 	transport::Listener listener_;
 	int wake_fd_ = -1;
 	std::atomic<bool> stopping_{false};

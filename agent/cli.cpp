@@ -231,7 +231,7 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 		    name == "--worker-tenant-policy" || name == "--metrics" ||
 		    name == "--worker-report-fd" ||
 		    name == "--sandbox-memory-fd" || name == "--preload" ||
-		    name == "--digest";
+		    name == "--digest" || name == "--drain-grace";
 		if (!known)
 			return Status::error(VACCEL_EINVAL,
 					     "unknown option '%s'",
@@ -289,6 +289,14 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 			 : name == "--worker-report-fd" ? o.worker_report_fd
 							: o.sandbox_memory_fd) =
 			    static_cast<int>(n);
+		} else if (name == "--drain-grace") {
+			uint32_t n = 0;
+			if (!parse_uint(value, &n) || n > 3600)
+				return Status::error(VACCEL_EINVAL,
+						     "--drain-grace '%s' must "
+						     "be 0..3600 seconds",
+						     str(value).c_str());
+			o.drain_grace_s = n;
 		} else if (name == "--metrics") {
 			if (auto a = parse_metrics_address(value); !a)
 				return a.status();
@@ -543,8 +551,9 @@ std::string usage(std::string_view prog)
 	       "instead of standard error\n"
 	       "      --admin-socket ADDR    unix:///path where launchers "
 	       "attach sandboxes\n"
-	       "                             (0600; the agent's user and "
-	       "root only)\n"
+	       "                             and the operator drains the "
+	       "agent (0600; the\n"
+	       "                             agent's user and root only)\n"
 	       "      --isolate-tenants      run each tenant's ops in a "
 	       "worker process of its\n"
 	       "                             own (seccomp-filtered, "
@@ -574,6 +583,15 @@ std::string usage(std::string_view prog)
 	       "is not loopback\n"
 	       "                             (every tenant's activity shows "
 	       "there)\n"
+	       "\n"
+	       "Stopping (docs/observability.md, \"Draining\"):\n"
+	       "      --drain-grace SECONDS  on SIGTERM (or Launcher/Drain), "
+	       "refuse new sessions,\n"
+	       "                             let clients move and calls "
+	       "finish, and exit within\n"
+	       "                             SECONDS (default 30; 0: stop at "
+	       "once). SIGINT, or a\n"
+	       "                             second SIGTERM, stops at once\n"
 	       "  -h, --help                 print this help and exit\n";
 }
 

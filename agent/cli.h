@@ -76,6 +76,10 @@ struct Options {
 	// --metrics-allow-remote.
 	std::string metrics;
 	bool metrics_allow_remote = false;
+	// --drain-grace SECONDS: the most a draining agent (SIGTERM,
+	// Launcher/Drain) waits for its clients to move before it exits
+	// (drain.h); 0: SIGTERM stops at once.
+	uint32_t drain_grace_s = 30;
 	// Set by the agent when it starts a worker (never by hand): the
 	// control socket's descriptor, the tenant, and a launcher's policy
 	// for it (worker_process.h); the report it counts calls into

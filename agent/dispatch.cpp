@@ -4,6 +4,8 @@
 // into the caller's reply slot or the connection's reply queue.
 #include "server_parts.h"
 
+#include "drain.h"
+
 #include "transport/wire.h"
 
 #include <sched.h>
@@ -105,6 +107,11 @@ bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 		if (job->arrived == decltype(job->arrived){})
 			job->arrived = job->read;
 	}
+	if (job->kind == Job::Kind::Frame)
+		job->parsed = transport::codec::parse_request(
+		    job->frame.payload, &job->request);
+	if (!let_through(*conn, *job))
+		return true;
 	if (conn->tenant != nullptr) {
 		const RpcStatus st =
 		    Charge::take(*conn->tenant, Limit::Calls, 1, "queue",
@@ -115,9 +122,6 @@ bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 		}
 	}
 	job->queued = std::chrono::steady_clock::now();
-	if (job->kind == Job::Kind::Frame)
-		job->parsed = transport::codec::parse_request(
-		    job->frame.payload, &job->request);
 	bool alone = false;
 	{
 		std::lock_guard lock(conn->mu);
@@ -132,6 +136,37 @@ bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 	// queued burst never stands in front of another's next request.
 	const auto tenant = reinterpret_cast<uintptr_t>(conn->tenant);
 	return pool.submit([this, conn, job] { process(conn, *job); }, tenant);
+}
+
+bool Server::let_through(Conn &conn, Job &job)
+{
+	std::string_view service = transport::kServiceSync;
+	std::string_view method = "GenopStream";
+	switch (job.kind) {
+	case Job::Kind::Frame:
+		if (!job.parsed) // answered as malformed when it runs
+			return true;
+		service = job.request.service;
+		method = job.request.method;
+		break;
+	case Job::Kind::Call:
+		service = job.service;
+		method = job.method;
+		break;
+	case Job::Kind::Genop:
+		break;
+	}
+	if (method == "Hello" && service == transport::kServiceAdmin &&
+	    service_.limits().extensions)
+		conn.extended.store(true, std::memory_order_relaxed);
+	if (opts_.drain == nullptr)
+		return true;
+	const RpcStatus st = opts_.drain->admit(
+	    service, method, conn.extended.load(std::memory_order_relaxed));
+	if (st.is_ok())
+		return true;
+	refuse(conn, job.stream_id, st, method_of(job));
+	return false;
 }
 
 void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
@@ -229,6 +264,10 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 		break;
 	}
 	job.held.release();
+	// The call is done: its place under the tenant's concurrent-call
+	// quota is free before the caller can see its reply (and make its
+	// next call), not when the job's last holder lets it go.
+	job.call.reset();
 	if (!traced && !metered) {
 		reply(*conn, job.stream_id, std::move(resp), chunked, nullptr,
 		      &slot);

@@ -56,7 +56,7 @@ void Server::read_loop(const std::shared_ptr<Conn> &conn)
 	} else if (conn->tenant != nullptr)
 		read_frames(conn);
 	else if (secure(*conn)) {
-		if (opts_.isolate != nullptr)
+		if (isolating())
 			relay_to_worker(*conn);
 		else
 			read_frames(conn);
@@ -199,6 +199,8 @@ void Server::read_frames(const std::shared_ptr<Conn> &conn)
 			job->arrived = arrived;
 			keep = submit(conn, std::move(job));
 		}
+		conn->streaming.store(!conn->inbound.empty(),
+				      std::memory_order_relaxed);
 		if (!keep)
 			break;
 	}
@@ -305,6 +307,8 @@ bool Server::await_frame(Conn &conn)
 			return true;
 		auto now = Clock::now();
 		expire_stalled(conn, now);
+		conn.streaming.store(!conn.inbound.empty(),
+				     std::memory_order_relaxed);
 		auto wake = Clock::time_point::max();
 		if (idle_on)
 			wake = conn.active + opts_.idle_timeout;

@@ -194,6 +194,7 @@ RpcStatus Launcher::attach(const rpc::ext::AttachRequest &req,
 {
 	ServerOptions so = base_;
 	so.lazy_threads = true;
+	so.acceptors = &acceptors_;
 	Sandbox box;
 	AGENT_RETURN_IF_ERROR(configure(req, fds, &so));
 	const uint64_t shm_size =
@@ -285,6 +286,15 @@ size_t Launcher::sandboxes()
 {
 	std::lock_guard lock(mu_);
 	return sandboxes_.size();
+}
+
+bool Launcher::quiet()
+{
+	std::lock_guard lock(mu_);
+	for (auto &[id, sb] : sandboxes_)
+		if (!sb.server->quiet())
+			return false;
+	return true;
 }
 
 } // namespace vaccel::agent

@@ -7,6 +7,7 @@
 // host policy like the policy file, and audited as a policy change.
 #pragma once
 
+#include "accept_set.h"
 #include "server.h"
 #include "service.h"
 #include "thread_cache.h"
@@ -44,6 +45,8 @@ public:
 	RpcStatus detach(uint64_t sandbox);
 	void detach_all();
 	[[nodiscard]] size_t sandboxes();
+	// Server::quiet() of every sandbox (drain.h).
+	[[nodiscard]] bool quiet();
 
 private:
 	struct Sandbox {
@@ -61,6 +64,9 @@ private:
 
 	Service &service_;
 	const ServerOptions base_;
+	// Accepts for every sandbox (declared before them: it outlives
+	// their servers).
+	AcceptSet acceptors_;
 	std::mutex mu_;
 	std::map<uint64_t, Sandbox> sandboxes_;
 	// Detached sandboxes stopping (ThreadCache::connections()).

@@ -2,14 +2,17 @@
 // vaccel-agent: serves vAccel RPC requests from guests (the rpc plugin, or
 // upstream's client) by running them against this host's vAccel runtime.
 //
-// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM) or --help; 2 for a
-// bad command line; 1 when the runtime or the listener cannot start.
+// Exit codes: 0 after a clean shutdown (SIGINT, SIGTERM, drained or not) or
+// --help; 2 for a bad command line; 1 when the runtime or the listener
+// cannot start.
 #include "admin_socket.h"
 #include "audit.h"
 #include "capabilities.h"
 #include "cli.h"
+#include "drain.h"
 #include "health.h"
 #include "host_pin.h"
+#include "launcher.h"
 #include "metrics_http.h"
 #include "metrics_report.h"
 #include "plugin_gate.h"
@@ -77,6 +80,9 @@ constexpr int kExitFailure = 1;
 // What the loader thread writes into the stop pipe when a plugin failed
 // (no signal has this number).
 constexpr unsigned char kPluginsFailed = 0xff;
+// What wait_for_stop() returns when an admin began draining (not a byte
+// of the pipe).
+constexpr int kDrainRequested = 0x100;
 
 int fail(const char *what, const std::string &msg)
 {
@@ -131,45 +137,118 @@ int catch_stop_signals()
 	};
 	sa.sa_handler = on_stop_signal;
 	sigemptyset(&sa.sa_mask);
-	// A second signal while shutting down ends the process at once (a
-	// stop that hangs can still be interrupted).
-	sa.sa_flags = SA_RESTART | SA_RESETHAND;
+	// Not reset on delivery: a SIGTERM while draining comes through the
+	// pipe too, and stops the agent at once (end_on_next_signal()).
+	sa.sa_flags = SA_RESTART;
 	if (sigaction(SIGINT, &sa, nullptr) != 0 ||
 	    sigaction(SIGTERM, &sa, nullptr) != 0)
 		return -1;
 	return fds[0];
 }
 
-// Waits for a stop signal; returns its number, or -1 on an error. The
-// signals are unblocked only inside the wait (the agent's own threads keep
-// them blocked, so that their system calls are never interrupted).
-int wait_for_stop(int fd)
+// Once the agent shuts down, a further SIGINT or SIGTERM ends the process
+// at once (a stop that hangs can still be interrupted): the default
+// actions, unblocked on this thread.
+void end_on_next_signal()
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_UNBLOCK, &stop, nullptr);
+}
+
+// Waits for a stop signal, or for an admin to begin draining (@p drain_fd
+// readable); returns the signal's number, kPluginsFailed, kDrainRequested,
+// or -1 on an error. The signals are unblocked only inside the wait (the
+// agent's own threads keep them blocked, so that their system calls are
+// never interrupted).
+int wait_for_stop(int fd, int drain_fd)
 {
 	sigset_t unblocked;
 	sigemptyset(&unblocked);
 	for (;;) {
-		pollfd p{fd, POLLIN, 0};
-		const int n = ::ppoll(&p, 1, nullptr, &unblocked);
+		pollfd p[2] = {{fd, POLLIN, 0}, {drain_fd, POLLIN, 0}};
+		const int n = ::ppoll(p, 2, nullptr, &unblocked);
 		if (n < 0 && errno != EINTR)
 			return -1;
 		unsigned char b = 0;
-		if (n > 0 && ::read(fd, &b, 1) == 1)
+		if (n > 0 && (p[0].revents & POLLIN) != 0 &&
+		    ::read(fd, &b, 1) == 1)
 			return b;
+		if (n > 0 && (p[1].revents & POLLIN) != 0)
+			return kDrainRequested;
 	}
+}
+
+// What a drain waits for: every server of the agent, and the tenants'
+// workers, quiet (drain.h).
+struct DrainParts {
+	vaccel::agent::Drain &drain;
+	vaccel::agent::Health &health;
+	vaccel::agent::Server &server;
+	vaccel::agent::Launcher &launcher;
+	vaccel::agent::TenantWorkers *workers; // null: not isolating
+};
+
+// Drains when @p why asks for it (SIGTERM, or an admin's Launcher/Drain,
+// with a grace period configured): the agent refuses new work and waits
+// for its clients to move and its calls to end, within the grace period.
+// Returns what stops the agent: @p why, or what came meanwhile (a second
+// signal, the plugins failing).
+int drain_if_asked(int why, const DrainParts &p, int stop_fd)
+{
+	using namespace vaccel::agent;
+	if (why != SIGTERM && why != kDrainRequested)
+		return why;
+	if (p.drain.grace().count() == 0)
+		return why;
+	if (p.drain.begin())
+		audit::event("drain", "SIGTERM; " +
+					  std::to_string(p.drain.left_ms()) +
+					  " ms of grace");
+	p.health.set_draining(true);
+	if (p.workers != nullptr)
+		p.workers->drain(p.drain.left_ms());
+	vaccel_info("agent: draining: no new sessions; exit within %u ms",
+		    p.drain.left_ms());
+	auto quiet = [&p] {
+		return p.server.quiet() && p.launcher.quiet() &&
+		       (p.workers == nullptr || p.workers->quiet());
+	};
+	int byte = 0;
+	switch (wait_drained(p.drain, quiet, stop_fd, &byte)) {
+	case DrainEnd::Quiet:
+		vaccel_info("agent: drained: clients moved, calls done");
+		return why;
+	case DrainEnd::Expired:
+		vaccel_info("agent: drain grace period over; closing the "
+			    "connections left");
+		return why;
+	case DrainEnd::Stopped:
+		break;
+	}
+	return byte;
 }
 
 // Loads the deferred plugins on a thread of its own, then opens @p gate;
 // when one fails, leaves the reason in @p why, fails the gate and wakes
 // main() through the stop pipe, so that the agent exits with the reason
 // instead of serving without the plugin.
+// Once they are in, @p server's workers start (no request runs before:
+// every connection waits at the gate), so that the agent's start to
+// listening does not include making them.
 std::thread load_plugins_behind(vaccel::agent::PluginGate &gate,
-				std::string *why)
+				vaccel::agent::Server &server, std::string *why)
 {
-	return std::thread([&gate, why] {
+	return std::thread([&gate, &server, why] {
 		(void)vaccel_plugin_load_deferred();
 		*why = plugin_failures();
 		if (why->empty()) {
 			vaccel_info("agent: plugins loaded");
+			server.start_workers();
 			gate.open();
 			return;
 		}
@@ -324,6 +403,9 @@ int worker_main(const vaccel::agent::Options &o,
 	so.pinner = o.pin_shm ? pinner : nullptr;
 	WorkerOptions w{o.worker_fd, o.worker_tenant, o.worker_tenant_policy,
 			stop_fd};
+	// Begun when the agent says so, with the grace it has left.
+	Drain drain(std::chrono::seconds(o.drain_grace_s));
+	w.drain = &drain;
 	std::optional<WorkerReportMap> report;
 	metrics::Queues queues;
 	if (o.worker_report_fd >= 0) {
@@ -366,23 +448,29 @@ int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 	so.metrics = metered ? &queues : nullptr;
 	PluginGate gate; // outlives every server that waits on it
 	so.plugins = &gate;
-	Server server(service, so);
+	Drain drain(std::chrono::seconds(o.drain_grace_s));
+	so.drain = &drain; // asked for every request; admits all until begun
+	ServerOptions own = so;
+	own.lazy_threads = true; // started with the plugins
+	Server server(service, own);
 	// Attached sandboxes bring their own memory, if any.
 	ServerOptions sandbox_base = so;
 	sandbox_base.sandbox_memory = nullptr;
 	Launcher launcher(service, sandbox_base);
-	Health health(server, &gate);
+	Health health(server, &gate, &drain);
 	std::optional<AdminSocket> admin;
 	if (!o.admin_socket.empty())
 		admin.emplace(
 		    launcher,
-		    vaccel::transport::parse_address(o.admin_socket).value());
+		    vaccel::transport::parse_address(o.admin_socket).value(),
+		    o.drain_grace_s > 0 ? &drain : nullptr);
 	std::optional<MetricsReport> report;
 	std::optional<MetricsHttp> http;
 	if (metered) {
 		auto ready = [&health] { return health.ready(); };
+		auto draining = [&drain] { return drain.active(); };
 		report.emplace(MetricsReport::Sources{
-		    service, queues, ready,
+		    service, queues, ready, draining,
 		    o.isolate_tenants ? &workers : nullptr});
 		http.emplace(MetricsHttpOptions{
 		    parse_metrics_address(o.metrics).value(),
@@ -404,17 +492,23 @@ int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 		server.stop();
 		return fail("admin-socket", st.message());
 	}
-	std::string plugins_failed;
-	std::thread loader = load_plugins_behind(gate, &plugins_failed);
+	// Said first: connections are taken from now on (they wait at the
+	// gate while the plugins load).
 	std::printf("vaccel-agent listening on %s\n",
 		    vaccel::transport::to_string(server.address()).c_str());
 	std::fflush(stdout);
+	std::string plugins_failed;
+	std::thread loader = load_plugins_behind(gate, server, &plugins_failed);
 	vaccel_info("agent: %zu workers, max frame %u bytes%s", so.workers,
 		    so.max_frame,
 		    o.isolate_tenants ? ", a process per tenant" : "");
 
 	int code = 0;
-	const int sig = wait_for_stop(stop_fd);
+	const int sig = drain_if_asked(wait_for_stop(stop_fd, drain.fd()),
+				       {drain, health, server, launcher,
+					o.isolate_tenants ? &workers : nullptr},
+				       stop_fd);
+	end_on_next_signal();
 	health.set_draining(true);
 	// Connections still waiting for the plugins are turned away.
 	gate.fail();
@@ -426,6 +520,8 @@ int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 		code = fail("plugins", plugins_failed);
 	else if (sig < 0)
 		code = fail("signals", std::strerror(errno));
+	else if (sig == kDrainRequested)
+		vaccel_info("agent: drained on request, shutting down");
 	else
 		vaccel_info("agent: signal %d, shutting down", sig);
 	// First: its probes read the listener the server closes below.

@@ -75,6 +75,15 @@ std::string_view method_name(MethodId m) noexcept;
 // The id of the method called @p name; Other for a name not served.
 MethodId method_id(std::string_view name) noexcept;
 
+// The op a genop runs (vaccel_op_type_t: noop, sgemm, exec, ...): a Genop,
+// GenopShm or GenopStream call is counted under its method and, once the
+// agent has read its op, under that op too. Label values are the runtime's
+// fixed op names, never a string a client sent.
+inline constexpr size_t kGenopOps = 24; // VACCEL_OP_MAX (metrics.cpp)
+inline constexpr uint8_t kNoOp = 0xff;  // CallSample::op of other calls
+// The label value of op @p op ("noop", "image_classify", ...).
+std::string_view op_name(size_t op) noexcept;
+
 // gRPC status codes 0..16 (the agent sends a subset); anything else is
 // counted as UNKNOWN (2).
 inline constexpr size_t kCodes = 17;
@@ -116,13 +125,15 @@ struct MethodCounters {
 
 struct TenantCounters {
 	std::array<MethodCounters, kMethods> methods{};
+	std::array<MethodCounters, kGenopOps> ops{}; // genops, by op
 	std::array<std::array<Counter, kDirections>, kPaths> bytes{};
 };
 
 // One call, as the server saw it.
 struct CallSample {
 	MethodId method = MethodId::Other;
-	int32_t code = 0; // gRPC
+	uint8_t op = kNoOp; // a genop's op, once read (kGenopOps)
+	int32_t code = 0;   // gRPC
 	uint64_t latency_ns = 0;
 	uint64_t busy_ns = 0;
 	// [Path][Direction]: request bytes in, reply bytes out.
@@ -146,6 +157,7 @@ struct MethodSnapshot {
 };
 struct TenantSnapshot {
 	std::array<MethodSnapshot, kMethods> methods{};
+	std::array<MethodSnapshot, kGenopOps> ops{};
 	std::array<std::array<uint64_t, kDirections>, kPaths> bytes{};
 };
 

@@ -83,61 +83,107 @@ TenantRow read_tenant(const Tenant &t, const WorkerReport *report)
 	return r;
 }
 
-// Calls @p fn(tenant, method name, its numbers) for every method a tenant
-// called: the families below leave out series that never moved.
+// The call families of one dimension: by RPC method (every call), or by
+// the op a genop ran.
+struct CallFamilies {
+	std::string_view calls, duration, busy; // family names
+	std::string_view label;                 // "method" or "op"
+	bool ops;                               // TenantSnapshot::ops
+};
+constexpr CallFamilies kByMethod = {
+    "vaccel_agent_calls_total", "vaccel_agent_call_duration_seconds",
+    "vaccel_agent_busy_seconds_total", "method", false};
+constexpr CallFamilies kByOp = {
+    "vaccel_agent_genop_calls_total", "vaccel_agent_genop_duration_seconds",
+    "vaccel_agent_genop_busy_seconds_total", "op", true};
+
+// Calls @p fn(tenant, label value, its numbers) for every method (or op)
+// a tenant called: the families below leave out series that never moved.
 template <class Fn>
-void for_each_called(const std::vector<TenantRow> &rows, Fn fn)
+void for_each_called(const std::vector<TenantRow> &rows, const CallFamilies &f,
+		     Fn fn)
 {
-	for (const TenantRow &t : rows)
-		for (size_t m = 0; m < kMethods; ++m)
-			if (const auto &s = t.calls.methods[m]; count(s) != 0)
-				fn(t,
-				   metrics::method_name(
-				       static_cast<MethodId>(m)),
-				   s);
+	for (const TenantRow &t : rows) {
+		const size_t n = f.ops ? metrics::kGenopOps : kMethods;
+		for (size_t i = 0; i < n; ++i) {
+			const auto &s =
+			    f.ops ? t.calls.ops[i] : t.calls.methods[i];
+			if (count(s) == 0)
+				continue;
+			fn(t,
+			   f.ops
+			       ? metrics::op_name(i)
+			       : metrics::method_name(static_cast<MethodId>(i)),
+			   s);
+		}
+	}
 }
 
-void write_calls(PromText &out, const std::vector<TenantRow> &rows)
+void write_calls(PromText &out, const std::vector<TenantRow> &rows,
+		 const CallFamilies &f, std::string_view help)
 {
-	out.family("vaccel_agent_calls_total", "counter",
-		   "Calls answered, by tenant, method and gRPC status code.");
-	for_each_called(rows, [&](const TenantRow &t, std::string_view method,
-				  const metrics::MethodSnapshot &s) {
-		for (size_t c = 0; c < kCodes; ++c)
-			if (s.calls[c] != 0)
-				out.sample("vaccel_agent_calls_total",
-					   {{"tenant", t.name},
-					    {"method", method},
-					    {"code", metrics::code_name(c)}},
-					   s.calls[c]);
-	});
+	out.family(f.calls, "counter", help);
+	for_each_called(
+	    rows, f,
+	    [&](const TenantRow &t, std::string_view what,
+		const metrics::MethodSnapshot &s) {
+		    for (size_t c = 0; c < kCodes; ++c)
+			    if (s.calls[c] != 0)
+				    out.sample(
+					f.calls,
+					{{"tenant", t.name},
+					 {f.label, what},
+					 {"code", metrics::code_name(c)}},
+					s.calls[c]);
+	    });
 }
 
-void write_latency(PromText &out, const std::vector<TenantRow> &rows)
+void write_latency(PromText &out, const std::vector<TenantRow> &rows,
+		   const CallFamilies &f, std::string_view help)
 {
-	out.family("vaccel_agent_call_duration_seconds", "histogram",
-		   "Time from a request read whole to its reply ready to "
-		   "send, queueing included.");
-	for_each_called(rows, [&](const TenantRow &t, std::string_view method,
-				  const metrics::MethodSnapshot &s) {
-		out.histogram("vaccel_agent_call_duration_seconds",
-			      {{"tenant", t.name}, {"method", method}},
-			      s.buckets, bounds_seconds(),
-			      seconds(s.latency_ns));
-	});
+	out.family(f.duration, "histogram", help);
+	for_each_called(
+	    rows, f,
+	    [&](const TenantRow &t, std::string_view what,
+		const metrics::MethodSnapshot &s) {
+		    out.histogram(
+			f.duration, {{"tenant", t.name}, {f.label, what}},
+			s.buckets, bounds_seconds(), seconds(s.latency_ns));
+	    });
 }
 
-void write_busy(PromText &out, const std::vector<TenantRow> &rows)
+void write_busy(PromText &out, const std::vector<TenantRow> &rows,
+		const CallFamilies &f, std::string_view help)
 {
-	out.family("vaccel_agent_busy_seconds_total", "counter",
+	out.family(f.busy, "counter", help);
+	for_each_called(
+	    rows, f,
+	    [&](const TenantRow &t, std::string_view what,
+		const metrics::MethodSnapshot &s) {
+		    out.sample(f.busy, {{"tenant", t.name}, {f.label, what}},
+			       seconds(s.busy_ns));
+	    });
+}
+
+void write_call_families(PromText &out, const std::vector<TenantRow> &rows)
+{
+	write_calls(out, rows, kByMethod,
+		    "Calls answered, by tenant, method and gRPC status code.");
+	write_latency(out, rows, kByMethod,
+		      "Time from a request read whole to its reply ready to "
+		      "send, queueing included.");
+	write_busy(out, rows, kByMethod,
 		   "Worker time spent running calls (the handler, its vAccel "
 		   "op and encoding the reply), by tenant and method.");
-	for_each_called(rows, [&](const TenantRow &t, std::string_view method,
-				  const metrics::MethodSnapshot &s) {
-		out.sample("vaccel_agent_busy_seconds_total",
-			   {{"tenant", t.name}, {"method", method}},
-			   seconds(s.busy_ns));
-	});
+	write_calls(out, rows, kByOp,
+		    "Genop calls (Genop, GenopShm, GenopStream) by tenant, the "
+		    "op they ran and gRPC status code.");
+	write_latency(out, rows, kByOp,
+		      "Time of genop calls from the request read whole to the "
+		      "reply ready to send, by the op they ran.");
+	write_busy(out, rows, kByOp,
+		   "Worker time spent running genop calls, by tenant and the "
+		   "op they ran.");
 }
 
 void write_bytes(PromText &out, const std::vector<TenantRow> &rows)
@@ -326,12 +372,15 @@ std::string MetricsReport::render()
 	write_gauge(out, "vaccel_agent_ready",
 		    "1 while the agent takes new sessions (/readyz).",
 		    uint64_t{ready});
+	const bool draining = src_.draining && src_.draining();
+	write_gauge(out, "vaccel_agent_draining",
+		    "1 while the agent drains: no new sessions, clients "
+		    "moving away, exit within the grace period.",
+		    uint64_t{draining});
 	out.family("vaccel_agent_start_time_seconds", "gauge",
 		   "When the agent started, in seconds since the epoch.");
 	out.sample("vaccel_agent_start_time_seconds", {}, start_time_);
-	write_calls(out, rows);
-	write_latency(out, rows);
-	write_busy(out, rows);
+	write_call_families(out, rows);
 	write_bytes(out, rows);
 	write_usage(out, rows);
 	write_agent(out, rows, agent);

@@ -30,6 +30,9 @@ public:
 		metrics::Queues &queues;
 		// Readiness for the ready gauge; null: always ready.
 		std::function<bool()> ready;
+		// Whether the agent drains (drain.h), for the draining
+		// gauge; null: never.
+		std::function<bool()> draining;
 		// --isolate-tenants; null: every call runs in this process.
 		TenantWorkers *workers = nullptr;
 	};

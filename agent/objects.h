@@ -20,6 +20,7 @@
 #pragma once
 
 #include "rpc_status.h"
+#include "session_profile.h"
 #include "tenant.h"
 
 #include <vaccel.h>
@@ -152,6 +153,8 @@ public:
 	// bookkeeping below, so that the two never disagree even when a
 	// client races its own register and unregister requests.
 	std::mutex &registration_lock() noexcept { return reg_mu_; }
+	// The timings of the ops run for it (GetProfiler).
+	SessionProfile &profile() noexcept { return profile_; }
 
 	// Bookkeeping after a successful vaccel_resource_(un)register.
 	void add_resource(std::shared_ptr<AgentResource> res);
@@ -166,6 +169,7 @@ private:
 	Charge charge_;
 	std::shared_mutex op_mu_;
 	std::mutex reg_mu_;
+	SessionProfile profile_;
 	std::mutex mu_;
 	std::vector<std::shared_ptr<AgentResource>> resources_;
 };

@@ -10,6 +10,7 @@
 
 #include <cstdarg>
 #include <string>
+#include <string_view>
 
 namespace vaccel::agent
 {
@@ -54,6 +55,30 @@ public:
 	{
 		return {RpcCode::Internal, std::move(message), code};
 	}
+	// UNAVAILABLE: the request was not run (a draining agent, drain.h).
+	static RpcStatus unavailable(std::string message)
+	{
+		return {RpcCode::Unavailable, std::move(message)};
+	}
+
+	// Adds a detail (a google.protobuf.Any: @p type_url and the
+	// serialized message @p value) that set_status() puts in the reply
+	// besides the vAccel code's.
+	RpcStatus &&with_detail(std::string_view type_url, std::string value) &&
+	{
+		detail_type_ = type_url;
+		detail_value_ = std::move(value);
+		return std::move(*this);
+	}
+	// The detail's type URL; empty when there is none.
+	[[nodiscard]] std::string_view detail_type() const noexcept
+	{
+		return detail_type_;
+	}
+	[[nodiscard]] const std::string &detail_value() const noexcept
+	{
+		return detail_value_;
+	}
 
 	[[nodiscard]] bool is_ok() const noexcept
 	{
@@ -74,6 +99,8 @@ private:
 	RpcCode code_ = RpcCode::Ok;
 	int ffi_code_ = 0;
 	std::string message_;
+	std::string detail_type_;
+	std::string detail_value_;
 };
 
 } // namespace vaccel::agent

@@ -4,7 +4,9 @@
 // its reader, and stopping. The rest of the server: server_parts.h.
 #include "server_parts.h"
 
+#include "accept_set.h"
 #include "audit.h"
+#include "drain.h"
 #include "identity.h"
 #include "tenant_workers.h"
 #include "tls_relay.h"
@@ -12,6 +14,7 @@
 
 #include "transport/wire.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/eventfd.h>
@@ -117,13 +120,29 @@ core::Status Server::start()
 		    std::chrono::microseconds{0}, kSpinFloor, 0);
 		if (opts_.metrics != nullptr)
 			opts_.metrics->add(&*pool_);
-		acceptor_ =
-		    ThreadCache::connections().run([this] { accept_loop(); });
+		if (opts_.acceptors == nullptr)
+			acceptor_ = ThreadCache::connections().run(
+			    [this] { accept_loop(); });
 		accepting_ = !opts_.adopt_only;
 	} catch (const std::system_error &e) {
 		stop();
 		return core::Status::error(
 		    VACCEL_ENOMEM, "cannot start threads: %s", e.what());
+	}
+	if (opts_.acceptors != nullptr) {
+		// The set's thread must never wait in accept(): a connection
+		// may be gone between its event and the call.
+		const int fl = ::fcntl(listener_.fd(), F_GETFL);
+		auto st = fl >= 0 && ::fcntl(listener_.fd(), F_SETFL,
+					     fl | O_NONBLOCK) == 0
+			      ? opts_.acceptors->add(*this)
+			      : core::Status::error(VACCEL_EIO, "fcntl: %s",
+						    std::strerror(errno));
+		if (!st) {
+			stop();
+			return st;
+		}
+		shared_accept_ = true;
 	}
 	return core::Status::ok();
 }
@@ -195,6 +214,8 @@ void Server::stop()
 	stopping_ = true;
 	accepting_ = false;
 	wake();
+	if (shared_accept_)
+		opts_.acceptors->remove(*this);
 	if (acceptor_.joinable())
 		acceptor_.join();
 	listener_.close();
@@ -231,30 +252,48 @@ void Server::accept_loop()
 			    std::chrono::milliseconds(100));
 			continue;
 		}
-		if (fds[1].revents != 0) {
-			uint64_t n = 0;
-			[[maybe_unused]] ssize_t r =
-			    ::read(wake_fd_, &n, sizeof(n));
-			reap(false);
-		}
+		if (fds[1].revents != 0)
+			reap_finished();
 		if (stopping_ || (fds[0].revents & POLLIN) == 0)
 			continue;
-		auto stream = listener_.accept();
-		if (stream && opts_.isolate != nullptr && !opts_.tls) {
-			hand_over(std::move(stream.value()));
-			continue;
-		}
-		if (stream) {
-			admit(std::move(stream.value()), local_listener(), 0,
-			      opts_.sandbox_memory);
-			continue;
-		}
-		if (stream.status().code() == VACCEL_EAGAIN)
-			continue;
 		// Typically EMFILE: back off instead of spinning on it.
-		vaccel_warn("agent: %s", stream.status().message().c_str());
-		std::this_thread::sleep_for(std::chrono::milliseconds(100));
+		if (!accept_ready())
+			std::this_thread::sleep_for(
+			    std::chrono::milliseconds(100));
 	}
+}
+
+void Server::start_workers()
+{
+	if (pool_)
+		pool_->start_all();
+}
+
+void Server::reap_finished()
+{
+	uint64_t n = 0;
+	[[maybe_unused]] ssize_t r = ::read(wake_fd_, &n, sizeof(n));
+	reap(false);
+}
+
+bool Server::accept_ready()
+{
+	if (stopping_)
+		return true;
+	auto stream = listener_.accept();
+	if (stream && isolating() && !opts_.tls) {
+		hand_over(std::move(stream.value()));
+		return true;
+	}
+	if (stream) {
+		admit(std::move(stream.value()), local_listener(), 0,
+		      opts_.sandbox_memory);
+		return true;
+	}
+	if (stream.status().code() == VACCEL_EAGAIN)
+		return true;
+	vaccel_warn("agent: %s", stream.status().message().c_str());
+	return false;
 }
 
 // The tenant a new connection acts for, with its connection charged to
@@ -283,6 +322,15 @@ Tenant *Server::admit_tenant(int fd, ConnId id, Charge *quota)
 		return nullptr;
 	}
 	return &t;
+}
+
+bool Server::isolating() const noexcept
+{
+	// A new connection while the agent drains holds nothing and may
+	// start nothing (drain.h): the agent answers it itself rather than
+	// start a worker for it.
+	return opts_.isolate != nullptr &&
+	       (opts_.drain == nullptr || !opts_.drain->active());
 }
 
 bool Server::local_listener() const
@@ -388,9 +436,20 @@ void Server::admit(transport::Stream stream, bool local, uint64_t tag,
 	conn->quota = std::move(quota);
 	service_.open_connection(conn->id);
 	++open_conns_;
+	// Before its reader starts: its first reply must not come before
+	// the line that says it opened.
+	if (tenant != nullptr)
+		vaccel_info("agent: connection %llu opened (tenant %s)",
+			    static_cast<unsigned long long>(conn->id),
+			    tenant->name().c_str());
 	try {
+		// Listed before its reader serves anything, so that quiet()
+		// never misses a connection that holds a session; under the
+		// lock, so that reap() never joins a reader not yet stored.
+		std::lock_guard lock(conns_mu_);
 		conn->reader = ThreadCache::connections().run(
 		    [this, conn] { read_loop(conn); });
+		conns_.push_back(conn);
 	} catch (const std::system_error &e) {
 		vaccel_warn("agent: connection %llu: cannot start its reader "
 			    "(%s); closing",
@@ -402,12 +461,27 @@ void Server::admit(transport::Stream stream, bool local, uint64_t tag,
 		service_.tenants().give_back_connection();
 		return;
 	}
-	if (tenant != nullptr)
-		vaccel_info("agent: connection %llu opened (tenant %s)",
-			    static_cast<unsigned long long>(conn->id),
-			    tenant->name().c_str());
+}
+
+bool Server::quiet()
+{
 	std::lock_guard lock(conns_mu_);
-	conns_.push_back(std::move(conn));
+	for (const auto &c : conns_) {
+		if (c->done)
+			continue;
+		if (c->streaming.load(std::memory_order_relaxed) ||
+		    c->out.queued() != 0)
+			return false;
+		{
+			std::lock_guard l(c->mu);
+			if (c->in_flight != 0)
+				return false;
+		}
+		if (c->extended.load(std::memory_order_relaxed) &&
+		    service_.objects().owns_sessions(c->id))
+			return false;
+	}
+	return true;
 }
 
 // Joins finished readers (all of them when @p all).

@@ -52,6 +52,8 @@ namespace vaccel::agent
 class TenantWorkers;
 class PluginGate;
 class SandboxMemory;
+class AcceptSet;
+class Drain;
 
 struct ServerOptions {
 	transport::Address address;
@@ -148,6 +150,13 @@ struct ServerOptions {
 	// plugins load (plugin_gate.h); null: no waiting. Must outlive the
 	// server.
 	PluginGate *plugins = nullptr;
+	// Accept on this set's thread instead of a thread of the server's
+	// own (accept_set.h: the launcher's sandboxes). Must outlive the
+	// server.
+	AcceptSet *acceptors = nullptr;
+	// Decides what each request gets while the agent drains (drain.h);
+	// null: never drains. Must outlive the server.
+	const Drain *drain = nullptr;
 };
 
 class Server
@@ -181,6 +190,24 @@ public:
 	// their objects), waits for running requests and joins every thread.
 	// Other servers on the same Service are untouched. Idempotent.
 	void stop();
+	// Starts the worker threads that ServerOptions::lazy_threads left to
+	// the first requests.
+	void start_workers();
+
+	// For the AcceptSet serving this server (ServerOptions::acceptors):
+	// the descriptors it watches; accepts one connection when the
+	// listener is readable (false: accepting fails, e.g. no descriptor
+	// left, and the caller should back off); joins finished readers
+	// when the wake descriptor is.
+	[[nodiscard]] int listen_fd() const noexcept { return listener_.fd(); }
+	[[nodiscard]] int wake_fd() const noexcept { return wake_fd_; }
+	bool accept_ready();
+	void reap_finished();
+	// Whether a draining agent may leave as far as this server goes:
+	// nothing queued, running, being streamed in or waiting for the
+	// socket, and no connection that negotiated our extensions holding
+	// a session (drain.h). Any thread.
+	[[nodiscard]] bool quiet();
 
 private:
 	struct Conn;
@@ -194,6 +221,9 @@ private:
 	// Whether connections on the listener may use the shared-memory
 	// plane (unix sockets, extensions on).
 	bool local_listener() const;
+	// --isolate-tenants, and new connections go to the tenants' workers
+	// (not while the agent drains).
+	[[nodiscard]] bool isolating() const noexcept;
 	void accept_loop();
 	Tenant *admit_tenant(int fd, ConnId id, Charge *quota);
 	void admit(transport::Stream stream, bool local, uint64_t tag,
@@ -248,6 +278,9 @@ private:
 			 transport::Frame &frame, bool consumed);
 	bool submit(const std::shared_ptr<Conn> &conn,
 		    std::shared_ptr<Job> job);
+	// Notes a Hello (the connection speaks our extensions), then asks
+	// the drain whether @p job runs; false: refused, answered already.
+	bool let_through(Conn &conn, Job &job);
 	static bool is_download(const Job &job);
 	static bool runs_inline(const Job &job);
 	static bool expired(const Job &job, int64_t timeout_nano);
@@ -333,6 +366,7 @@ private:
 	std::atomic<size_t> open_conns_{0};
 	std::atomic<size_t> handshakes_{0};  // TLS handshakes in progress
 	std::atomic<bool> accepting_{false}; // the accept thread runs
+	bool shared_accept_ = false;         // in opts_.acceptors
 	// The unix socket file bound (accepting()); 0: none.
 	uint64_t socket_dev_ = 0, socket_ino_ = 0;
 

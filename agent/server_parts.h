@@ -202,6 +202,12 @@ struct Server::Conn {
 	std::condition_variable cv;
 	size_t in_flight = 0;
 	std::atomic<bool> closing{false};
+	// The peer sent AgentAdmin/Hello: our client, which moves its
+	// sessions when the agent drains (drain.h).
+	std::atomic<bool> extended{false};
+	// `inbound` holds a call being streamed in (the reader's copy, for
+	// Server::quiet()).
+	std::atomic<bool> streaming{false};
 	PooledThread reader;           // on ThreadCache::connections()
 	std::atomic<bool> done{false}; // reader finished; may be joined
 	// Smoothed wait for the next frame, ns (reader thread only).

@@ -59,6 +59,11 @@ void set_status(rpc::ttrpc::Response &resp, const RpcStatus &st)
 	auto *status = resp.mutable_status();
 	status->set_code(static_cast<int32_t>(st.code()));
 	status->set_message(st.message());
+	if (!st.detail_type().empty()) {
+		auto *any = status->add_details();
+		any->set_type_url(std::string(st.detail_type()));
+		any->set_value(st.detail_value());
+	}
 	if (st.ffi_code() == 0)
 		return;
 	rpc::Error err;

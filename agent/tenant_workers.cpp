@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -104,6 +105,20 @@ transport::UniqueFd above_worker_fds(transport::UniqueFd fd)
 		return fd;
 	return transport::UniqueFd(
 	    ::fcntl(fd.get(), F_DUPFD_CLOEXEC, kReportFd + 1));
+}
+
+// Tells the worker on @p ctrl that the agent drains until @p until.
+void tell_drain(const std::string &tenant, int ctrl,
+		std::chrono::steady_clock::time_point until)
+{
+	const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+	    until - std::chrono::steady_clock::now());
+	if (!worker_channel::send_drain(
+		ctrl,
+		static_cast<uint64_t>(std::max<int64_t>(0, left.count()))))
+		vaccel_warn("agent: tenant %s: cannot tell its worker to "
+			    "drain: %s",
+			    tenant.c_str(), std::strerror(errno));
 }
 
 } // namespace
@@ -199,6 +214,8 @@ TenantWorkers::Worker *TenantWorkers::running(const Tenant &t, uint64_t tag)
 			live_reports_[tenant] = w.report;
 	}
 	Worker &placed = workers_.emplace(tenant, std::move(w)).first->second;
+	if (drain_until_) // a connection accepted as the drain began
+		tell_drain(tenant, placed.ctrl.get(), *drain_until_);
 	wake(); // the supervisor watches the new channel from now on
 	return &placed;
 }
@@ -343,12 +360,36 @@ pid_t TenantWorkers::worker_pid(const std::string &tenant)
 	return it == workers_.end() ? -1 : it->second.pid;
 }
 
+void TenantWorkers::drain(uint32_t grace_ms)
+{
+	std::lock_guard lock(mu_);
+	drain_until_ = std::chrono::steady_clock::now() +
+		       std::chrono::milliseconds(grace_ms);
+	for (auto &[name, w] : workers_) {
+		w.drained = false;
+		tell_drain(name, w.ctrl.get(), *drain_until_);
+	}
+}
+
+bool TenantWorkers::quiet()
+{
+	std::lock_guard lock(mu_);
+	for (const auto &[name, w] : workers_)
+		if (!w.drained)
+			return false;
+	return true;
+}
+
 bool TenantWorkers::collect(Worker &w)
 {
 	for (;;) {
 		worker_channel::Message m;
 		transport::UniqueFd fd;
 		const int r = worker_channel::receive(w.ctrl.get(), &m, &fd);
+		if (r == 1 && (m.flags & worker_channel::kDrained) != 0) {
+			w.drained = true;
+			continue;
+		}
 		if (r == 1) {
 			w.conns.erase(m.tag); // its places are given back
 			if (w.conns.empty())

@@ -38,6 +38,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -119,6 +120,12 @@ public:
 	void retire(const std::string &tenant);
 	// The pid of @p tenant's worker; -1 when none runs (tests, logs).
 	pid_t worker_pid(const std::string &tenant);
+	// The agent drains (drain.h): tells every worker, which drains too,
+	// with @p grace_ms left. (No connection is handed over from then
+	// on: the agent's server answers new ones itself.)
+	void drain(uint32_t grace_ms);
+	// Every worker said it is quiet since drain() (Server::quiet()).
+	[[nodiscard]] bool quiet();
 
 	// What the workers report, for a scrape (metrics_report.h).
 	struct Tally {
@@ -148,6 +155,8 @@ private:
 		// When conns last became empty (or the worker started).
 		std::chrono::steady_clock::time_point idle_since =
 		    std::chrono::steady_clock::now();
+		// It said it is quiet since the agent began draining.
+		bool drained = false;
 	};
 
 	Worker *running(const Tenant &tenant, uint64_t tag);
@@ -175,6 +184,9 @@ private:
 	std::mutex mu_;
 	std::map<std::string, Worker> workers_;
 	std::map<std::string, std::string> policies_;
+	// Since drain(): when the agent's grace period ends (a worker started
+	// meanwhile is told at once).
+	std::optional<std::chrono::steady_clock::time_point> drain_until_;
 	std::map<std::string, std::deque<std::chrono::steady_clock::time_point>>
 	    starts_;
 	int wake_fd_ = -1;

@@ -54,6 +54,16 @@ bool send_closed(int ctrl, uint64_t tag) noexcept
 	return send_message(ctrl, Message{tag, 0, {}}, nullptr, 0);
 }
 
+bool send_drain(int ctrl, uint64_t grace_ms) noexcept
+{
+	return send_message(ctrl, Message{grace_ms, kDrain, {}}, nullptr, 0);
+}
+
+bool send_drained(int ctrl) noexcept
+{
+	return send_message(ctrl, Message{0, kDrained, {}}, nullptr, 0);
+}
+
 int receive(int ctrl, Message *m, transport::UniqueFd *fd,
 	    transport::UniqueFd *memory) noexcept
 {

@@ -6,7 +6,9 @@
 // (SCM_RIGHTS), and the memory file of the connection's sandbox after it
 // when it has one. The worker answers with the tag alone once it has closed
 // that connection, so the agent can give back the connection's place under
-// the quotas it keeps.
+// the quotas it keeps. When the agent drains (drain.h) it tells every
+// worker so (kDrain, no descriptor), and each answers kDrained once it is
+// quiet.
 #pragma once
 
 #include "transport/sandbox_memory.h"
@@ -23,9 +25,15 @@ enum Flags : uint64_t {
 	// the client's socket: whatever its address family, the client is
 	// remote (no shared memory, no descriptor passing).
 	kRelayed = 1,
+	// Agent to worker: the agent drains; the tag is the grace period
+	// left, in milliseconds. No descriptor comes with it.
+	kDrain = 2,
+	// Worker to agent: nothing in flight and no extension client holds
+	// a session any more (Server::quiet()). Tag 0.
+	kDrained = 4,
 	// A second descriptor follows: the memory of the connection's
 	// sandbox (sandbox_memory.h), whose token the message carries.
-	kSandboxMemory = 2,
+	kSandboxMemory = 8,
 };
 
 struct Message {
@@ -40,6 +48,8 @@ struct Message {
 bool send_connection(int ctrl, const Message &m, int fd,
 		     int memory_fd = -1) noexcept;
 bool send_closed(int ctrl, uint64_t tag) noexcept;
+bool send_drain(int ctrl, uint64_t grace_ms) noexcept;
+bool send_drained(int ctrl) noexcept;
 
 // One message: 1 with *@p m (and *@p fd, *@p memory when they came), 0 at
 // the end of the channel (the other side closed it), -1 on an error (errno

@@ -31,13 +31,13 @@ WorkerPool::WorkerPool(size_t threads, std::chrono::microseconds spin,
 	}
 }
 
-bool WorkerPool::grow()
+bool WorkerPool::grow(bool for_job)
 {
 	if (threads_.size() >= max_threads_)
 		return false;
 	try {
 		threads_.push_back(
-		    ThreadCache::ops().run([this] { run(true); }));
+		    ThreadCache::ops().run([this, for_job] { run(for_job); }));
 	} catch (const std::system_error &e) {
 		vaccel_warn("agent: cannot start a worker thread: %s",
 			    e.what());
@@ -45,6 +45,16 @@ bool WorkerPool::grow()
 	}
 	started_.fetch_add(1, std::memory_order_relaxed);
 	return true;
+}
+
+void WorkerPool::start_all()
+{
+	std::lock_guard lock(mu_);
+	if (stopping_)
+		return;
+	// Stops at a refused thread: the rest start as jobs need them.
+	while (grow(false)) {
+	}
 }
 
 void FairQueue::push(uint64_t key, std::function<void()> job)

@@ -87,6 +87,10 @@ public:
 	bool submit(std::function<void()> job, uint64_t key = 0);
 	// Runs what is queued, then joins the threads. Idempotent.
 	void stop();
+	// Starts the threads not started yet (@p initial above), for a pool
+	// that should be whole before its first job but not at once: a
+	// fresh agent's, whose first job waits for the plugins anyway.
+	void start_all();
 
 	// Threads started so far.
 	[[nodiscard]] size_t size() const noexcept
@@ -115,7 +119,8 @@ private:
 	void run(bool grown);
 	// Starts one more thread if the pool may grow (mu_ held); false if
 	// the system refuses it (the queued job then waits for a busy one).
-	bool grow();
+	// @p for_job: the thread takes a queued job as it begins (run()).
+	bool grow(bool for_job = true);
 
 	// Records how long a worker was idle before its next job.
 	void note_gap(std::chrono::steady_clock::duration gap) noexcept;

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace vaccel::agent
@@ -65,6 +66,28 @@ std::shared_ptr<SandboxMemory> sandbox_memory(const worker_channel::Message &m,
 	return std::move(s).value();
 }
 
+// While the agent drains: how often the worker looks whether it is quiet.
+constexpr timespec kDrainLook{0, 50'000'000};
+
+// The agent drains (kDrain, @p m): so does this worker, within the grace
+// the agent has left.
+void begin_drain(const WorkerOptions &w, const worker_channel::Message &m)
+{
+	if (w.drain != nullptr)
+		w.drain->begin_until(Drain::Clock::now() +
+				     std::chrono::milliseconds(m.tag));
+}
+
+// Tells the agent once that this worker is quiet (drain.h); true once
+// told.
+bool report_drained(Server &server, const WorkerOptions &w)
+{
+	if (w.drain == nullptr || !w.drain->active() || !server.quiet())
+		return false;
+	worker_channel::send_drained(w.ctrl);
+	return true;
+}
+
 // Adopts connections from the channel until it ends or @p stop_fd fires.
 void serve(Service &service, Server &server, const WorkerOptions &w,
 	   HostMemoryPinner *pinner)
@@ -74,9 +97,15 @@ void serve(Service &service, Server &server, const WorkerOptions &w,
 	// (main.cpp).
 	sigset_t unblocked;
 	sigemptyset(&unblocked);
-	const timespec *wait = w.report != nullptr ? &kPublishEvery : nullptr;
+	bool drained = false;
 	for (;;) {
 		publish(service, w);
+		if (!drained)
+			drained = report_drained(server, w);
+		const bool draining = w.drain != nullptr && w.drain->active();
+		const timespec *wait = draining && !drained  ? &kDrainLook
+				       : w.report != nullptr ? &kPublishEvery
+							     : nullptr;
 		const int n = ::ppoll(fds, 2, wait, &unblocked);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -94,6 +123,10 @@ void serve(Service &service, Server &server, const WorkerOptions &w,
 			if (r < 0 && errno == EINTR)
 				continue;
 			return; // the agent is gone or misbehaves
+		}
+		if ((m.flags & worker_channel::kDrain) != 0) {
+			begin_drain(w, m);
+			continue;
 		}
 		if (fd.valid())
 			server.adopt(
@@ -128,6 +161,7 @@ int run_worker(Service &service, ServerOptions so, const WorkerOptions &w)
 	so.tenant = w.tenant;
 	so.isolate = nullptr;
 	so.trace = nullptr;
+	so.drain = w.drain;
 	const int ctrl = w.ctrl;
 	so.on_closed = [ctrl](uint64_t tag) {
 		worker_channel::send_closed(ctrl, tag);

@@ -5,6 +5,7 @@
 // socket N, inside a seccomp filter (seccomp_filter.h).
 #pragma once
 
+#include "drain.h"
 #include "server.h"
 #include "service.h"
 #include "worker_report.h"
@@ -24,6 +25,9 @@ struct WorkerOptions {
 	// `queues` (ServerOptions::metrics); null: not counted.
 	WorkerReport *report = nullptr;
 	metrics::Queues *queues = nullptr;
+	// Begun when the agent says it drains (worker_channel.h, kDrain);
+	// the worker's server asks it for every request.
+	Drain *drain = nullptr;
 };
 
 // Serves until the agent closes the channel or a stop signal comes; the

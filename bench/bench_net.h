@@ -156,7 +156,10 @@ template <class Run> bool run_skipped(const Run &r)
 class AgentProcess
 {
 public:
-	explicit AgentProcess(const std::string &plugins)
+	// @p policy_extra: more keys of the policy's [default] table (e.g.
+	// the exec allowlist).
+	explicit AgentProcess(const std::string &plugins,
+			      const std::string &policy_extra = {})
 	{
 		char tmpl[] = "/tmp/vaccel-bench-XXXXXX";
 		if (mkdtemp(tmpl) == nullptr)
@@ -171,6 +174,7 @@ public:
 		const std::string policy = dir_ + "/policy.toml";
 		if (FILE *f = std::fopen(policy.c_str(), "w")) {
 			std::fputs("[default]\nops = [\"all\"]\n", f);
+			std::fputs(policy_extra.c_str(), f);
 			std::fclose(f);
 		}
 		const char *env_bin = std::getenv("VACCEL_BENCH_AGENT");
@@ -226,6 +230,7 @@ public:
 		}
 		if (!dir_.empty()) {
 			unlink((dir_ + "/agent.sock").c_str());
+			unlink((dir_ + "/policy.toml").c_str());
 			rmdir(dir_.c_str());
 		}
 	}
@@ -233,6 +238,16 @@ public:
 	AgentProcess &operator=(const AgentProcess &) = delete;
 
 	bool ok() const { return ok_; }
+	pid_t pid() const { return pid_; }
+	// SIGKILL, and reaped: an agent that dies.
+	void kill_now()
+	{
+		if (pid_ > 0) {
+			kill(pid_, SIGKILL);
+			waitpid(pid_, nullptr, 0);
+			pid_ = -1;
+		}
+	}
 	// "unix:///tmp/vaccel-bench-.../agent.sock", for VACCEL_RPC_ADDRESS.
 	const std::string &address() const { return address_; }
 

@@ -11,14 +11,19 @@
 namespace vaccel::agent::handlers
 {
 
-// The runtime profiles per op, not per session, and prints that at
-// cleanup; there are no per-session regions to send. An empty profiler is
-// what upstream's agent returns for a session it never timed, so no id is
-// checked either (upstream clients ask after they destroyed the session).
-RpcStatus get_profiler(Context &, rpc::profiling::Request &,
+// The profiling regions of a session of this connection (upstream's remote
+// profiling: its client asks before it destroys the session). A session
+// the connection does not own, or no longer has, answers like one never
+// profiled (an empty profiler, as upstream's agent answers for a session it
+// does not know): a client learns nothing of anybody else's sessions.
+RpcStatus get_profiler(Context &ctx, rpc::profiling::Request &req,
 		       rpc::profiling::Response &resp)
 {
-	resp.mutable_profiler()->set_component_name("vaccel-agent");
+	rpc::profiling::Profiler *p = resp.mutable_profiler();
+	p->set_component_name(std::string(SessionProfile::kComponent));
+	std::shared_ptr<AgentSession> sess;
+	if (ctx.objects.session(ctx.conn, req.session_id(), &sess).is_ok())
+		sess->profile().to_proto(p);
 	return RpcStatus::ok();
 }
 

@@ -60,6 +60,17 @@ RpcStatus check_type(const rpc::ext::ShmArg &a, const char *dir, int i)
 	return RpcStatus::ok();
 }
 
+// The load a client placing sessions across agents weighs: every tenant's
+// calls queued or running, as one number (no tenant learns who else is
+// busy), less this Hello's own charge.
+uint64_t calls_besides_this(Context &ctx)
+{
+	uint64_t calls = 0;
+	ctx.service.tenants().for_each(
+	    [&](const Tenant &t) { calls += t.used(Limit::Calls); });
+	return calls > 0 ? calls - 1 : 0;
+}
+
 } // namespace
 
 RpcStatus hello(Context &ctx, rpc::ext::Hello &req, rpc::ext::Hello &resp)
@@ -77,6 +88,7 @@ RpcStatus hello(Context &ctx, rpc::ext::Hello &req, rpc::ext::Hello &resp)
 	}
 	if (ctx.call.regions != nullptr && ctx.call.sandbox != nullptr)
 		resp.add_features("sandbox-shm");
+	resp.set_load(calls_besides_this(ctx));
 	return RpcStatus::ok();
 }
 

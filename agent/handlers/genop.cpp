@@ -150,6 +150,8 @@ RpcStatus check_genop(Context &ctx, std::vector<vaccel_arg> &read, Pinned &p)
 	read[0].buf = &p.op;
 	if (p.op >= VACCEL_OP_MAX)
 		return RpcStatus::ok(); // unknown: vaccel_genop() refuses
+	if (ctx.call.sample != nullptr) // counted under its op too
+		ctx.call.sample->op = p.op;
 	const auto op = static_cast<vaccel_op_type_t>(p.op);
 	const OpClass cls = op_class_of(op);
 	if (!ctx.tenant.policy().allows(cls)) // named only when refused
@@ -232,7 +234,7 @@ RpcStatus run_genop(Context &ctx, int64_t session_id,
 	int rc = VACCEL_OK;
 	{
 		std::shared_lock lock(sess->op_lock());
-		const OpTimer timed(ctx);
+		const OpTimer timed(ctx, *sess, "genop");
 		rc = vaccel_genop(sess->get(),
 				  read.empty() ? nullptr : read.data(),
 				  static_cast<int>(read.size()),

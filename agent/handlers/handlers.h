@@ -103,15 +103,20 @@ struct SessionAndModel {
 };
 RpcStatus session_and_model(Context &ctx, int64_t session_id, int64_t model_id,
 			    SessionAndModel *out);
-// Adds the time from here to the end of the scope to the request's op time
-// (CallInfo::op_time) when the request is traced; two clock reads then,
-// nothing otherwise.
+// Times a vAccel op call, from here to the end of the scope: into the
+// request's op time when the request is traced (CallInfo::op_time), and
+// into @p sess's profiling region @p op when profiling is enabled
+// (session_profile.h). Two clock reads then, nothing otherwise.
 class OpTimer
 {
 public:
-	explicit OpTimer(const Context &ctx) noexcept
+	OpTimer(const Context &ctx, AgentSession &sess,
+		std::string_view op) noexcept
 	    : out_(ctx.call.op_time),
-	      start_(out_ != nullptr ? Clock::now() : Clock::time_point{})
+	      profile_(vaccel_prof_enabled() ? &sess.profile() : nullptr),
+	      op_(op),
+	      start_(out_ != nullptr ? Clock::now() : Clock::time_point{}),
+	      profile_start_(profile_ != nullptr ? SessionProfile::now_ns() : 0)
 	{
 		if (out_ != nullptr && out_->total.count() == 0)
 			out_->first = start_;
@@ -120,6 +125,10 @@ public:
 	OpTimer &operator=(const OpTimer &) = delete;
 	~OpTimer()
 	{
+		if (profile_ != nullptr)
+			profile_->add(op_, profile_start_,
+				      SessionProfile::now_ns() -
+					  profile_start_);
 		if (out_ == nullptr)
 			return;
 		out_->last = Clock::now();
@@ -129,7 +138,10 @@ public:
 private:
 	using Clock = OpTiming::Clock;
 	OpTiming *out_;
+	SessionProfile *profile_;
+	std::string_view op_;
 	Clock::time_point start_;
+	uint64_t profile_start_;
 };
 
 // Counts @p bytes an op reads from (In) or writes to (Out) @p region

@@ -21,7 +21,7 @@ RpcStatus image_classification(Context &ctx, rpc::image::Request &req,
 	int rc = VACCEL_OK;
 	{
 		std::shared_lock lock(sess->op_lock());
-		const OpTimer timed(ctx);
+		const OpTimer timed(ctx, *sess, "image_classification");
 		rc = vaccel_image_classification(
 		    sess->get(), req.image().data(), text, imgname,
 		    req.image().size(), sizeof(text) - 1, sizeof(imgname) - 1);

@@ -67,7 +67,7 @@ RpcStatus tf_model_load(Context &ctx, rpc::tf::ModelLoadRequest &req,
 	int rc = VACCEL_OK;
 	{
 		std::shared_lock lock(sm.sess->op_lock());
-		const OpTimer timed(ctx);
+		const OpTimer timed(ctx, *sm.sess, "tf_model_load");
 		rc = vaccel_tf_model_load(sm.sess->get(), sm.model->get(), &st);
 	}
 	take_status(st, resp.mutable_status());
@@ -84,7 +84,7 @@ RpcStatus tf_model_unload(Context &ctx, rpc::tf::ModelUnloadRequest &req,
 	int rc = VACCEL_OK;
 	{
 		std::shared_lock lock(sm.sess->op_lock());
-		const OpTimer timed(ctx);
+		const OpTimer timed(ctx, *sm.sess, "tf_model_unload");
 		rc = vaccel_tf_model_unload(sm.sess->get(), sm.model->get(),
 					    &st);
 	}
@@ -144,7 +144,7 @@ RpcStatus tf_model_run(Context &ctx, rpc::tf::ModelRunRequest &req,
 	int rc = VACCEL_OK;
 	{
 		std::shared_lock lock(sm.sess->op_lock());
-		const OpTimer timed(ctx);
+		const OpTimer timed(ctx, *sm.sess, "tf_model_run");
 		rc = vaccel_tf_model_run(
 		    sm.sess->get(), sm.model->get(), opts, in_nodes.data(),
 		    in.data(), static_cast<int>(nr_in), out_nodes.data(),

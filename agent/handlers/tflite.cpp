@@ -14,7 +14,7 @@ RpcStatus tflite_model_load(Context &ctx, rpc::tflite::ModelLoadRequest &req,
 	AGENT_RETURN_IF_ERROR(
 	    session_and_model(ctx, req.session_id(), req.model_id(), &sm));
 	std::shared_lock lock(sm.sess->op_lock());
-	const OpTimer timed(ctx);
+	const OpTimer timed(ctx, *sm.sess, "tflite_model_load");
 	return vaccel_call(
 	    vaccel_tflite_model_load(sm.sess->get(), sm.model->get()),
 	    "tflite model load", req.session_id());
@@ -27,7 +27,7 @@ RpcStatus tflite_model_unload(Context &ctx,
 	AGENT_RETURN_IF_ERROR(
 	    session_and_model(ctx, req.session_id(), req.model_id(), &sm));
 	std::shared_lock lock(sm.sess->op_lock());
-	const OpTimer timed(ctx);
+	const OpTimer timed(ctx, *sm.sess, "tflite_model_unload");
 	return vaccel_call(
 	    vaccel_tflite_model_unload(sm.sess->get(), sm.model->get()),
 	    "tflite model unload", req.session_id());
@@ -65,7 +65,7 @@ RpcStatus tflite_model_run(Context &ctx, rpc::tflite::ModelRunRequest &req,
 	int rc = VACCEL_OK;
 	{
 		std::shared_lock lock(sm.sess->op_lock());
-		const OpTimer timed(ctx);
+		const OpTimer timed(ctx, *sm.sess, "tflite_model_run");
 		rc = vaccel_tflite_model_run(sm.sess->get(), sm.model->get(),
 					     in.data(), static_cast<int>(nr_in),
 					     out.data(),

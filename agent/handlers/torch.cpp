@@ -24,7 +24,7 @@ RpcStatus torch_model_load(Context &ctx, rpc::torch::ModelLoadRequest &req,
 	AGENT_RETURN_IF_ERROR(
 	    session_and_model(ctx, req.session_id(), req.model_id(), &sm));
 	std::shared_lock lock(sm.sess->op_lock());
-	const OpTimer timed(ctx);
+	const OpTimer timed(ctx, *sm.sess, "torch_model_load");
 	return vaccel_call(
 	    vaccel_torch_model_load(sm.sess->get(), sm.model->get()),
 	    "torch model load", req.session_id());
@@ -178,7 +178,7 @@ RpcStatus run_model(Context &ctx, const TorchRunView &req, std::string *resp,
 	int rc = VACCEL_OK;
 	{
 		std::shared_lock lock(sm.sess->op_lock());
-		const OpTimer timed(ctx);
+		const OpTimer timed(ctx, *sm.sess, "torch_model_run");
 		rc = vaccel_torch_model_run(sm.sess->get(), sm.model->get(),
 					    opts, in.data(),
 					    static_cast<int>(nr_in), out.data(),

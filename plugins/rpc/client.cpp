@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// Client: each call's way to the agent. The connection and its calls live
-// in link.h and connection.h; large requests in chunks.h; the shared-memory
-// plane in shm_pool.h.
+// Client: each call's way to its agent. The agents and the choice among
+// them live in pool.h; a connection and its calls in link.h and
+// connection.h; large requests in chunks.h; the shared-memory plane in
+// shm_pool.h.
 #include "client.h"
 
 #include "call_timer.h"
 #include "chunks.h"
 #include "envelope.h"
-#include "link.h"
+#include "pool.h"
 #include "sandbox_device.h"
 
 #include "rpc/ext.pb.h"
@@ -40,12 +41,32 @@ Status logged(const CallTarget &t, Status st)
 // A failure the agent answered with. Its message (the op, plugin, file and
 // reason there) is logged whole: the runtime gives the last error line an
 // op logs to vaccel_last_error(), so the caller reads the agent's reason.
-Status refused(const Config &cfg, Status st)
+Status refused(const std::string &agent, Status st)
 {
-	vaccel_error("[rpc] agent %s: %s", cfg.address_text.c_str(),
-		     st.message().c_str());
+	vaccel_error("[rpc] agent %s: %s", agent.c_str(), st.message().c_str());
 	return st;
 }
+
+// Counts a call in flight to its agent, for placement (pool.h).
+class InFlight
+{
+public:
+	explicit InFlight(Endpoint *e) : e_(e)
+	{
+		if (e_ != nullptr)
+			e_->call_started();
+	}
+	InFlight(const InFlight &) = delete;
+	InFlight &operator=(const InFlight &) = delete;
+	~InFlight()
+	{
+		if (e_ != nullptr)
+			e_->call_ended();
+	}
+
+private:
+	Endpoint *e_;
+};
 
 Status too_large(size_t size, uint64_t max_message)
 {
@@ -152,9 +173,15 @@ Result<ReplyBytes> exchange(const CallTimer &timed, Connection &c,
 
 } // namespace
 
+LostCall &LostCall::current() noexcept
+{
+	thread_local LostCall lost;
+	return lost;
+}
+
 Client::Client(Config cfg, std::shared_ptr<const SandboxDevice> device)
     : cfg_(std::move(cfg)), device_(std::move(device)),
-      link_(std::make_unique<Link>(cfg_, device_.get()))
+      pool_(std::make_unique<Pool>(cfg_, device_.get()))
 {
 	if (!cfg_.trace_path.empty())
 		trace_.open(cfg_.trace_path);
@@ -162,11 +189,62 @@ Client::Client(Config cfg, std::shared_ptr<const SandboxDevice> device)
 
 Client::~Client() = default;
 
+Result<std::shared_ptr<Connection>> Client::connection(uint64_t generation)
+{
+	if (generation == 0)
+		return pool_->place();
+	auto conn = pool_->get(generation);
+	if (!conn)
+		LostCall::current() = {LostCall::Kind::NotSent, generation,
+				       false};
+	return conn;
+}
+
+bool Client::note_failure(const Connection &c, const Status &st)
+{
+	LostCall &lost = LostCall::current();
+	if (st.cause() == base::Cause::NotSent)
+		lost = {LostCall::Kind::NotSent, c.generation(), false};
+	else if (st.cause() != base::Cause::TimedOut && c.failed())
+		lost = {LostCall::Kind::InFlight, c.generation(), false};
+	else
+		return false;
+	return true;
+}
+
+Status Client::lost(const CallTarget &target, Status st, bool agent_lost)
+{
+	if (!agent_lost || pool_->size() < 2)
+		return logged(target, std::move(st));
+	// In a pool the session moves and the call may run again
+	// (failover.h), which logs what becomes of it.
+	vaccel_debug("[rpc] %.*s: %s", static_cast<int>(target.method.size()),
+		     target.method.data(), st.message().c_str());
+	return st;
+}
+
+Status Client::refused_by(const Connection &c, Status st)
+{
+	const bool draining = st.cause() == base::Cause::Draining;
+	if (draining)
+		LostCall::current() = {LostCall::Kind::NotSent, c.generation(),
+				       true};
+	if (draining && pool_->size() >= 2) {
+		// Not run: the session moves and the call runs elsewhere
+		// (failover.h).
+		vaccel_debug("[rpc] agent %s: %s",
+			     pool_->name_of(c.generation()).c_str(),
+			     st.message().c_str());
+		return st;
+	}
+	return refused(pool_->name_of(c.generation()), std::move(st));
+}
+
 Result<std::shared_ptr<Connection>> Client::shm_connection(uint64_t generation)
 {
 	if (!cfg_.shm)
 		return Status(VACCEL_ENOTSUP, "shared memory is disabled");
-	auto conn = link_->get(generation);
+	auto conn = connection(generation);
 	if (!conn)
 		return conn.status();
 	const Features &f = conn.value()->features();
@@ -201,7 +279,7 @@ Result<uint32_t> Client::arena_region(uint64_t generation, uint64_t block,
 
 Result<Features> Client::features(uint64_t generation)
 {
-	auto conn = link_->get(generation);
+	auto conn = connection(generation);
 	if (!conn)
 		return conn.status();
 	return conn.value()->features();
@@ -268,17 +346,23 @@ Status Client::send(const CallTimer &timed, const CallTarget &target,
 		    uint64_t *used_generation,
 		    std::optional<rpc::Status> *detail)
 {
-	auto conn = link_->get(target.generation);
+	auto conn = connection(target.generation);
 	if (!conn)
-		return logged(target, conn.status());
+		return lost(target, conn.status(), target.generation != 0);
 	Connection &c = *conn.value();
-	auto bytes = exchange(timed, c, cfg_, target, payload);
+	Endpoint *agent = pool_->endpoint(c.generation());
+	Result<ReplyBytes> bytes = [&] {
+		const InFlight counted(agent);
+		return exchange(timed, c, cfg_, target, payload);
+	}();
 	if (!bytes)
-		return logged(target, bytes.status());
+		return lost(target, bytes.status(),
+			    note_failure(c, bytes.status()));
 	std::span<const uint8_t> reply;
 	if (Status st = reply_payload(bytes.value().bytes(), &reply, detail);
-	    !st)
-		return refused(cfg_, st);
+	    !st) {
+		return refused_by(c, std::move(st));
+	}
 	if (Status st = on_reply(reply); !st)
 		return logged(target, st);
 	if (used_generation != nullptr)
@@ -293,9 +377,9 @@ Status Client::call_gather(
 {
 	const CallTimer timed(trace_, target.method);
 	*unsupported = false;
-	auto conn = link_->get(target.generation);
+	auto conn = connection(target.generation);
 	if (!conn)
-		return logged(target, conn.status());
+		return lost(target, conn.status(), target.generation != 0);
 	Connection &c = *conn.value();
 	if (!c.features().chunked) {
 		*unsupported = true;
@@ -306,14 +390,20 @@ Status Client::call_gather(
 		total += p.size();
 	if (total > cfg_.max_message)
 		return logged(target, too_large(total, cfg_.max_message));
-	auto bytes = send_chunked(timed, c, cfg_, target, pieces,
-				  transport::deadline_in(cfg_.call_timeout));
+	Endpoint *agent = pool_->endpoint(c.generation());
+	Result<ReplyBytes> bytes = [&] {
+		const InFlight counted(agent);
+		return send_chunked(timed, c, cfg_, target, pieces,
+				    transport::deadline_in(cfg_.call_timeout));
+	}();
 	if (!bytes)
-		return logged(target, bytes.status());
+		return lost(target, bytes.status(),
+			    note_failure(c, bytes.status()));
 	std::span<const uint8_t> reply;
 	if (Status st = reply_payload(bytes.value().bytes(), &reply, nullptr);
-	    !st)
-		return refused(cfg_, st);
+	    !st) {
+		return refused_by(c, std::move(st));
+	}
 	if (Status st = on_reply(reply); !st)
 		return logged(target, st);
 	return Status::ok();

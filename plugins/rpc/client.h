@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The rpc plugin's client: one ttrpc connection to the agent, shared by
-// every session of the process and multiplexed.
+// The rpc plugin's client: one ttrpc connection per agent, shared by every
+// session of the process placed on that agent and multiplexed. With several
+// agents (a pool, pool.h) each session sticks to the agent it was placed on;
+// failover.h moves it when that agent goes away.
 //
 // Why one shared connection: the agent ties sessions and resources to the
 // connection that created them (and releases them when it closes), so a
@@ -21,10 +23,11 @@
 // old connection are gone with it, so each session and resource remembers
 // the generation of the connection it was created on, and calls for a lost
 // generation fail with VACCEL_EIO instead of reaching an unrelated object
-// that happens to reuse the id on the new connection. A call that times out
-// fails alone: its late reply, if any, is dropped; the connection stays,
-// because dropping it would destroy every session of the process on the
-// agent.
+// that happens to reuse the id on the new connection (in a pool, such a
+// failure is noted as a LostCall and the session moves: failover.h). A call
+// that times out fails alone: its late reply, if any, is dropped; the
+// connection stays, because dropping it would destroy every session of the
+// process on the agent.
 #pragma once
 
 #include "config.h"
@@ -56,7 +59,7 @@ using base::Result;
 using base::Status;
 
 class Connection;
-class Link;
+class Pool;
 class SandboxDevice;
 struct ShmBuffer;
 
@@ -101,7 +104,7 @@ struct Features {
 // What a call needs besides its messages.
 struct CallTarget {
 	std::string_view method;
-	// 0: any connection, opening one if there is none (session creation).
+	// 0: the connection of the agent placement picks for a new session.
 	// Otherwise the generation the caller's objects live on: the call
 	// fails with VACCEL_EIO unless that connection is still up.
 	uint64_t generation = 0;
@@ -148,6 +151,27 @@ private:
 
 class CallTimer; // call_timer.h
 
+// How the calling thread's last call lost its agent, for the op runner
+// (failover.h), which clears it before each try. Set by Client when a call
+// fails because its agent's connection is gone, failed under it, or the
+// agent drains; left alone by failures of the op itself.
+struct LostCall {
+	enum class Kind : uint8_t {
+		None,
+		// The agent never got the request, or refused it unrun
+		// (draining): safe to send anywhere.
+		NotSent,
+		// The connection failed while the call was in flight: the
+		// agent may have run it.
+		InFlight,
+	};
+	Kind kind = Kind::None;
+	uint64_t generation = 0;
+	bool draining = false;
+
+	static LostCall &current() noexcept;
+};
+
 class Client
 {
 public:
@@ -186,6 +210,7 @@ public:
 
 	[[nodiscard]] const Config &config() const noexcept { return cfg_; }
 	[[nodiscard]] CallTrace &trace() noexcept { return trace_; }
+	[[nodiscard]] Pool &pool() noexcept { return *pool_; }
 
 	// A chunked call whose request message is the concatenation of
 	// @p pieces, sent from where they lie (no copy), and whose reply
@@ -220,14 +245,27 @@ private:
 		    std::span<const uint8_t> payload, ReplyFn on_reply,
 		    uint64_t *used_generation,
 		    std::optional<rpc::Status> *detail);
-	// The connection of @p generation (link.h), when the shared-memory
-	// plane may be used on it (VACCEL_ENOTSUP otherwise).
+	// The connection of @p generation, or of a newly placed session for 0
+	// (pool.h); a connection that is gone is noted as a lost call.
+	Result<std::shared_ptr<Connection>> connection(uint64_t generation);
+	// The connection of @p generation, when the shared-memory plane may
+	// be used on it (VACCEL_ENOTSUP otherwise).
 	Result<std::shared_ptr<Connection>> shm_connection(uint64_t generation);
+	// A failed exchange on @p c: notes a lost call when the connection
+	// failed under it (not for a timeout: the agent is alive), and says
+	// whether it did.
+	bool note_failure(const Connection &c, const Status &st);
+	// A failed call: logged, or in a pool, when it lost its agent
+	// (@p agent_lost), left to failover, which logs what becomes of it.
+	Status lost(const CallTarget &target, Status st, bool agent_lost);
+	// A failure the agent of @p c answered with: logged with its name;
+	// a draining agent's refusal is noted as a lost call.
+	Status refused_by(const Connection &c, Status st);
 
 	const Config cfg_;
 	const std::shared_ptr<const SandboxDevice> device_;
 	CallTrace trace_;
-	std::unique_ptr<Link> link_;
+	std::unique_ptr<Pool> pool_;
 };
 
 } // namespace vaccel::rpc_plugin

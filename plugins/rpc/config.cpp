@@ -3,6 +3,7 @@
 
 #include <vaccel/log.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <string_view>
@@ -50,7 +51,11 @@ core::Status tls_from_env(Config *cfg)
 					env_text("VACCEL_RPC_TLS_CA")};
 	if (files.cert.empty() && files.key.empty() && files.ca.empty())
 		return core::Status::ok();
-	if (cfg->address.kind != transport::Address::Kind::Tcp)
+	const bool any_tcp = std::any_of(
+	    cfg->endpoints.begin(), cfg->endpoints.end(), [](const auto &e) {
+		    return e.address.kind == transport::Address::Kind::Tcp;
+	    });
+	if (!any_tcp)
 		return core::Status::error(VACCEL_EINVAL,
 					   "[rpc] VACCEL_RPC_TLS_* apply to "
 					   "tcp:// addresses, not '%s'",
@@ -61,12 +66,41 @@ core::Status tls_from_env(Config *cfg)
 					   ctx.status().message().c_str());
 	cfg->tls = std::move(ctx).value();
 	cfg->tls_server_name = env_text("VACCEL_RPC_TLS_SERVER_NAME");
-	if (cfg->tls_server_name.empty())
-		cfg->tls_server_name = cfg->address.host;
 	return core::Status::ok();
 }
 
+PlacementPolicy placement_from_env()
+{
+	const std::string v = env_text("VACCEL_RPC_PLACEMENT");
+	if (v.empty() || v == "least-loaded")
+		return PlacementPolicy::LeastLoaded;
+	if (v == "round-robin")
+		return PlacementPolicy::RoundRobin;
+	vaccel_warn("[rpc] VACCEL_RPC_PLACEMENT=%s is neither least-loaded "
+		    "nor round-robin; using least-loaded",
+		    v.c_str());
+	return PlacementPolicy::LeastLoaded;
+}
+
+std::chrono::milliseconds env_ms(const char *name,
+				 std::chrono::milliseconds fallback)
+{
+	constexpr uint64_t kDay = 24ull * 3600 * 1000;
+	return std::chrono::milliseconds(
+	    env_number(name, static_cast<uint64_t>(fallback.count()), 0, kDay));
+}
+
 } // namespace
+
+bool Config::any_local() const noexcept
+{
+	using K = transport::Address::Kind;
+	return std::any_of(endpoints.begin(), endpoints.end(),
+			   [](const auto &e) {
+				   return e.address.kind == K::Unix ||
+					  e.address.kind == K::UnixAbstract;
+			   });
+}
 
 std::chrono::microseconds Config::default_poll()
 {
@@ -82,13 +116,19 @@ core::Result<Config> config_from_env()
 		addr = std::getenv("VACCEL_RPC_ADDR");
 	if (addr != nullptr && *addr != '\0')
 		cfg.address_text = addr;
-	auto parsed = transport::parse_address(cfg.address_text);
+	auto parsed = parse_endpoints(cfg.address_text);
 	if (!parsed)
 		return core::Status::error(VACCEL_EINVAL,
 					   "[rpc] VACCEL_RPC_ADDRESS '%s': %s",
 					   cfg.address_text.c_str(),
 					   parsed.status().message().c_str());
-	cfg.address = std::move(parsed).value();
+	cfg.endpoints = std::move(parsed).value();
+	cfg.placement = placement_from_env();
+	cfg.resolve_period =
+	    env_ms("VACCEL_RPC_RESOLVE_MS", cfg.resolve_period);
+	cfg.load_period = env_ms("VACCEL_RPC_LOAD_MS", cfg.load_period);
+	cfg.backoff_first = env_ms("VACCEL_RPC_BACKOFF_MS", cfg.backoff_first);
+	cfg.backoff_max = env_ms("VACCEL_RPC_BACKOFF_MAX_MS", cfg.backoff_max);
 
 	constexpr uint64_t kDay = 24ull * 3600 * 1000;
 	cfg.call_timeout = std::chrono::milliseconds(env_number(

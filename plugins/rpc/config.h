@@ -5,7 +5,22 @@
 //       transport.h: unix:///path, unix://@name, tcp://host:port,
 //       vsock://cid:port, hvsock:///path:port,
 //       virtio-serial:///dev/virtio-ports/NAME.
-//       Default tcp://127.0.0.1:65500 (upstream's default).
+//       Default tcp://127.0.0.1:65500 (upstream's default). Several
+//       addresses, comma-separated, make a pool of agents (endpoints.h),
+//       as does a tcp:// host name that resolves to several addresses.
+//   VACCEL_RPC_PLACEMENT           where new sessions go in a pool:
+//       least-loaded (default) or round-robin (placement.h).
+//   VACCEL_RPC_RESOLVE_MS          how often host names of the list are
+//       resolved again, in ms, looked at when a session is placed;
+//       default 5000; 0 resolves them once.
+//   VACCEL_RPC_LOAD_MS             how often, at most, placement asks idle
+//       agents of a pool for their load, in ms; default 1000; 0 never
+//       (this process's own calls in flight only).
+//   VACCEL_RPC_BACKOFF_MS, VACCEL_RPC_BACKOFF_MAX_MS  a pool's agent that
+//       failed (refused or timed-out connection, dropped connection) is
+//       left alone for the first, doubled with each failure in a row up to
+//       the second; defaults 100 and 10000. An agent that is the only one
+//       left is tried anyway.
 //   VACCEL_RPC_TIMEOUT_MS          longest wait for one call's reply;
 //       0 waits forever. Default 300000 (5 minutes).
 //   VACCEL_RPC_CONNECT_TIMEOUT_MS  longest wait for a connection; default
@@ -47,13 +62,17 @@
 //   VACCEL_RPC_TLS_CA              the CA (PEM) that issued the agent's
 //       certificate; unset: the system's trust store.
 //   VACCEL_RPC_TLS_SERVER_NAME     the name the agent's certificate must
-//       carry (DNS name or IP address); default: the address's host.
-//   Setting any of CERT, KEY or CA makes a tcp:// connection TLS (there is
+//       carry (DNS name or IP address); default: the address's host (the
+//       name as written, for an address resolved from a name).
+//   Setting any of CERT, KEY or CA makes tcp:// connections TLS (there is
 //   no tls:// scheme: one address names the same listener for the agent's
-//   -a and the plugin); with another kind of address it is an error.
+//   -a and the plugin); other kinds of address in a list stay as they are,
+//   and a list without any tcp:// address is an error.
 #pragma once
 
 #include "core/status.h"
+#include "endpoints.h"
+#include "placement.h"
 #include "transport/digest_index.h"
 #include "transport/tls.h"
 #include "transport/transport.h"
@@ -61,6 +80,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace vaccel::rpc_plugin
 {
@@ -75,8 +95,14 @@ inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{5000};
 inline constexpr const char *kDefaultAddress = "tcp://127.0.0.1:65500";
 
 struct Config {
+	// VACCEL_RPC_ADDRESS as given, and its entries.
 	std::string address_text = kDefaultAddress;
-	transport::Address address;
+	std::vector<EndpointSpec> endpoints;
+	PlacementPolicy placement = PlacementPolicy::LeastLoaded;
+	std::chrono::milliseconds resolve_period{5000};
+	std::chrono::milliseconds load_period{1000};
+	std::chrono::milliseconds backoff_first{100};
+	std::chrono::milliseconds backoff_max{10000};
 	std::chrono::milliseconds call_timeout = kDefaultCallTimeout;
 	std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout;
 	uint32_t max_frame = transport::kDefaultMaxFrame;
@@ -94,12 +120,15 @@ struct Config {
 	// VACCEL_RPC_TRACE: where each op's client-side timings go (empty:
 	// nowhere); see CallTrace.
 	std::string trace_path;
-	// TLS to a tcp:// agent (null: plaintext), and the name its
-	// certificate must carry.
+	// TLS to tcp:// agents (null: plaintext), and the name their
+	// certificates must carry (empty: each address's host).
 	std::shared_ptr<const transport::TlsContext> tls;
 	std::string tls_server_name;
 
 	static std::chrono::microseconds default_poll();
+	// Whether some agent of the list is on a unix socket (where the
+	// shared-memory plane may be used).
+	[[nodiscard]] bool any_local() const noexcept;
 };
 
 // Reads the variables above. A malformed address is an error (the plugin

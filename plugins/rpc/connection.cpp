@@ -143,7 +143,7 @@ Result<ReplyBytes> Connection::exchange(const Request &req, Deadline dl,
 		order.unlock();
 		if (reply_slot != nullptr)
 			shm_.give_back_slot(reply_slot->index);
-		return opened.status();
+		return opened.status().with(base::Cause::NotSent);
 	}
 	auto [id, call] = std::move(opened).value();
 	if (reply_slot != nullptr) {
@@ -160,7 +160,8 @@ Result<ReplyBytes> Connection::exchange(const Request &req, Deadline dl,
 		fail(why);
 		if (reply_slot != nullptr)
 			shm_.retire_slot(reply_slot->index);
-		return why;
+		// The agent runs a request only once it has all of it.
+		return std::move(why).with(base::Cause::NotSent);
 	}
 	if (reply_slot != nullptr)
 		return await_slot(call, id, dl, *reply_slot);

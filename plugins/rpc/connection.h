@@ -65,6 +65,8 @@ public:
 	// noticed here, from the hang-up: the next session then connects
 	// afresh instead of failing on the dead stream.
 	[[nodiscard]] bool alive();
+	// Whether the connection is known to have failed (no system call).
+	[[nodiscard]] bool failed() const noexcept { return calls_.failed(); }
 	// In a forked child: the stream belongs to the parent's
 	// conversation. Close our copies of the descriptors; the caller then
 	// leaks this object, whose destructor would talk on them.

@@ -31,6 +31,14 @@ Status status_from_reply(const rpc::ttrpc::Status &st,
 		}
 	}
 	using transport::RpcCode;
+	// A draining agent's refusal: it did not run the request, so it may
+	// go to another agent (failover.h), told by the detail, not the text.
+	if (static_cast<RpcCode>(st.code()) == RpcCode::Unavailable &&
+	    st.details_size() > 0 &&
+	    st.details(0).type_url() == transport::kDrainingTypeUrl)
+		return Status::error(VACCEL_EIO, "the agent is draining: %s",
+				     msg.c_str())
+		    .with(transport::Cause::Draining);
 	switch (static_cast<RpcCode>(st.code())) {
 	case RpcCode::InvalidArgument:
 		return Status(VACCEL_EINVAL, msg);

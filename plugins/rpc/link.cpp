@@ -11,6 +11,8 @@
 
 #include <unistd.h>
 
+#include <atomic>
+
 namespace vaccel::rpc_plugin
 {
 
@@ -20,7 +22,8 @@ namespace
 // Connecting, the TLS handshake and the Hello exchange all wait at most
 // VACCEL_RPC_CONNECT_TIMEOUT_MS: when that fired, the message says so
 // (a call's own timeout message would name VACCEL_RPC_TIMEOUT_MS).
-Status connect_failed(const Config &cfg, const Status &st, const char *step)
+Status connect_failed(const Config &cfg, const EndpointAddress &where,
+		      const Status &st, const char *step)
 {
 	std::string why = st.message();
 	if (st.cause() == base::Cause::TimedOut)
@@ -28,8 +31,10 @@ Status connect_failed(const Config &cfg, const Status &st, const char *step)
 		      std::to_string(cfg.connect_timeout.count()) +
 		      " ms (VACCEL_RPC_CONNECT_TIMEOUT_MS=" +
 		      std::to_string(cfg.connect_timeout.count()) + ")";
+	// A draining agent refusing the handshake stays recognisable.
 	return Status(VACCEL_EIO,
-		      "cannot connect to " + cfg.address_text + ": " + why);
+		      "cannot connect to " + where.name + ": " + why)
+	    .with(st.cause());
 }
 
 // Maps the VM's sandbox memory on @p conn, proving with its token that this
@@ -53,6 +58,7 @@ bool map_sandbox_memory(Connection &conn, const Config &cfg,
 // Asks what the agent supports beyond upstream's protocol; an upstream
 // agent answers UNIMPLEMENTED and gets plain calls only.
 Result<Features> negotiate(Connection &conn, const Config &cfg,
+			   const EndpointAddress &where,
 			   const SandboxDevice *device)
 {
 	rpc::ext::Hello hello;
@@ -68,11 +74,11 @@ Result<Features> negotiate(Connection &conn, const Config &cfg,
 	if (!st) {
 		if (st.code() == VACCEL_ENOTSUP)
 			return f;
-		return connect_failed(cfg, st, "the handshake (Hello)");
+		return connect_failed(cfg, where, st, "the handshake (Hello)");
 	}
 	using K = transport::Address::Kind;
-	const bool local =
-	    cfg.address.kind == K::Unix || cfg.address.kind == K::UnixAbstract;
+	const bool local = where.address.kind == K::Unix ||
+			   where.address.kind == K::UnixAbstract;
 	bool sandbox = false;
 	for (const auto &name : answer.features()) {
 		sandbox |= name == "sandbox-shm";
@@ -87,6 +93,14 @@ Result<Features> negotiate(Connection &conn, const Config &cfg,
 	if (sandbox && device != nullptr && device->usable() && cfg.shm)
 		f.sandbox_shm = map_sandbox_memory(conn, cfg, *device);
 	return f;
+}
+
+// Counts the process's connections, every link and every load of the
+// plugin together.
+uint64_t next_connection()
+{
+	static std::atomic<uint64_t> n{0};
+	return n.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 } // namespace
@@ -132,22 +146,36 @@ Result<std::shared_ptr<Connection>> Link::get(uint64_t generation)
 	return conn;
 }
 
+std::shared_ptr<Connection> Link::current()
+{
+	std::lock_guard lock(mu_);
+	leave_to_parent();
+	if (conn_ && conn_->alive())
+		return conn_;
+	return nullptr;
+}
+
 Result<std::shared_ptr<Connection>> Link::open()
 {
-	auto stream = transport::connect(cfg_.address, cfg_.connect_timeout);
+	auto stream = transport::connect(where_.address, cfg_.connect_timeout);
 	if (!stream)
-		return connect_failed(cfg_, stream.status(), "connecting");
-	if (cfg_.tls) {
+		return connect_failed(cfg_, where_, stream.status(),
+				      "connecting");
+	if (cfg_.tls && where_.address.kind == transport::Address::Kind::Tcp) {
+		const std::string &name = cfg_.tls_server_name.empty()
+					      ? where_.tls_name
+					      : cfg_.tls_server_name;
 		Status st = transport::tls_connect(
-		    stream.value(), *cfg_.tls, cfg_.tls_server_name,
+		    stream.value(), *cfg_.tls, name,
 		    transport::deadline_in(cfg_.connect_timeout));
 		if (!st)
-			return connect_failed(cfg_, st, "the TLS handshake");
+			return connect_failed(cfg_, where_, st,
+					      "the TLS handshake");
 	}
-	auto conn = std::make_shared<Connection>(std::move(stream).value(),
-						 ++last_generation_, cfg_);
+	auto conn = std::make_shared<Connection>(
+	    std::move(stream).value(), agent_bits_ | next_connection(), cfg_);
 	VACCEL_RETURN_IF_ERROR(conn->start());
-	auto features = negotiate(*conn, cfg_, device_);
+	auto features = negotiate(*conn, cfg_, where_, device_);
 	if (!features)
 		return features.status();
 	const Features f = features.value();
@@ -155,7 +183,7 @@ Result<std::shared_ptr<Connection>> Link::open()
 	vaccel_debug("[rpc] connected to %s (generation %llu, chunked %d, "
 		     "shm %d, reply slots %d, request slots %d, sandbox "
 		     "memory %d)",
-		     cfg_.address_text.c_str(),
+		     where_.name.c_str(),
 		     static_cast<unsigned long long>(conn->generation()),
 		     f.chunked, f.shm, f.reply_slots, f.request_slots,
 		     f.sandbox_shm);

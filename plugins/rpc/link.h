@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
-// The client's connection to the agent over time: opened by the first call
+// The client's connection to one agent over time: opened by the first call
 // that needs one (socket, TLS, Hello negotiation), reopened after a failure
 // with the next generation (client.h says why generations matter), and
-// never used by a forked child.
+// never used by a forked child. Generations are unique in the process, across
+// the pool's agents and across loads of the plugin (state kept per
+// generation never meets a later connection): the high bits name the agent
+// (pool.h finds it from them), the low ones count connections.
 #pragma once
 
 #include "config.h"
 #include "connection.h"
+#include "endpoints.h"
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 namespace vaccel::rpc_plugin
 {
@@ -20,10 +25,15 @@ class SandboxDevice;
 class Link
 {
 public:
-	// @p cfg and @p device (may be NULL: no sandbox memory) outlive the
+	// Generations of agent @p index carry it above this bit.
+	static constexpr int kAgentShift = 40;
+
+	// @p cfg and @p device (may be null: no sandbox memory) outlive the
 	// link.
-	Link(const Config &cfg, const SandboxDevice *device)
-	    : cfg_(cfg), device_(device)
+	Link(const Config &cfg, EndpointAddress where, uint32_t index,
+	     const SandboxDevice *device)
+	    : cfg_(cfg), where_(std::move(where)), device_(device),
+	      agent_bits_(uint64_t{index + 1} << kAgentShift)
 	{
 	}
 	Link(const Link &) = delete;
@@ -35,6 +45,20 @@ public:
 	// none or it failed. Otherwise the connection of that generation,
 	// or VACCEL_EIO when it is gone.
 	Result<std::shared_ptr<Connection>> get(uint64_t generation);
+	// The current connection when it is up; null otherwise (nothing is
+	// opened).
+	std::shared_ptr<Connection> current();
+
+	[[nodiscard]] const EndpointAddress &where() const noexcept
+	{
+		return where_;
+	}
+	// The agent a generation of any link belongs to: its index in the
+	// pool plus one (0: none).
+	static uint32_t agent_of(uint64_t generation) noexcept
+	{
+		return static_cast<uint32_t>(generation >> kAgentShift);
+	}
 
 private:
 	Result<std::shared_ptr<Connection>> open();
@@ -42,10 +66,11 @@ private:
 	void leave_to_parent();
 
 	const Config &cfg_;
+	const EndpointAddress where_;
 	const SandboxDevice *device_;
-	std::mutex mu_; // guards conn_ and last_generation_
+	std::mutex mu_; // guards conn_
 	std::shared_ptr<Connection> conn_;
-	uint64_t last_generation_ = 0;
+	const uint64_t agent_bits_;
 };
 
 } // namespace vaccel::rpc_plugin

@@ -81,4 +81,9 @@ int rpc_torch_model_run(vaccel_session *sess, vaccel_resource *model,
 			vaccel_torch_tensor *const *inputs, int nr_inputs,
 			vaccel_torch_tensor **outputs, int nr_outputs);
 
+// Sends the load message of load op @p op (tf, tflite or torch) for a
+// session moved to another agent (sessions.h).
+Status load_model_again(vaccel_op_type_t op, const Remote &sess,
+			const Remote &model);
+
 } // namespace vaccel::rpc_plugin

@@ -460,49 +460,58 @@ private:
 
 int rpc_noop(vaccel_session *sess)
 {
-	return guarded("noop", [&]() -> int {
-		return Genop("noop", VACCEL_OP_NOOP).run(sess);
-	});
+	return session_op(
+	    "noop", sess, replay_of(VACCEL_OP_NOOP),
+	    [&]() -> int { return Genop("noop", VACCEL_OP_NOOP).run(sess); });
 }
 
 int rpc_exec(vaccel_session *sess, const char *library, const char *fn_symbol,
 	     vaccel_arg *read, size_t nr_read, vaccel_arg *write,
 	     size_t nr_write)
 {
-	return guarded("exec", [&]() -> int {
-		if ((nr_read > 0 && read == nullptr) ||
-		    (nr_write > 0 && write == nullptr))
-			return fail("exec", Status(VACCEL_EINVAL,
-						   "NULL argument array"));
-		Genop g("exec", VACCEL_OP_EXEC);
-		g.read_string(library, "library");
-		g.read_string(fn_symbol, "fn_symbol");
-		g.read_args(read, nr_read);
-		g.write_args(write, nr_write);
-		return g.run(sess);
-	});
+	return session_op(
+	    "exec", sess, replay_of(VACCEL_OP_EXEC), [&]() -> int {
+		    if ((nr_read > 0 && read == nullptr) ||
+			(nr_write > 0 && write == nullptr))
+			    return fail("exec", Status(VACCEL_EINVAL,
+						       "NULL argument array"));
+		    Genop g("exec", VACCEL_OP_EXEC);
+		    g.read_string(library, "library");
+		    g.read_string(fn_symbol, "fn_symbol");
+		    g.read_args(read, nr_read);
+		    g.write_args(write, nr_write);
+		    return g.run(sess);
+	    });
 }
 
 int rpc_exec_with_resource(vaccel_session *sess, vaccel_resource *resource,
 			   const char *fn_symbol, vaccel_arg *read,
 			   size_t nr_read, vaccel_arg *write, size_t nr_write)
 {
-	return guarded("exec_with_resource", [&]() -> int {
-		const char *op = "exec_with_resource";
-		if (resource == nullptr || (nr_read > 0 && read == nullptr) ||
-		    (nr_write > 0 && write == nullptr))
-			return fail(op, Status(VACCEL_EINVAL,
-					       "NULL resource or argument "
-					       "array"));
-		Genop g(op, VACCEL_OP_EXEC_WITH_RESOURCE);
-		// The agent's id: the layout names a resource of the host.
-		g.read_value(static_cast<int64_t>(resource->remote_id),
-			     VACCEL_ARG_INT64);
-		g.read_string(fn_symbol, "fn_symbol");
-		g.read_args(read, nr_read);
-		g.write_args(write, nr_write);
-		return g.run(sess, resource);
-	});
+	return session_op(
+	    "exec_with_resource", sess, replay_of(VACCEL_OP_EXEC_WITH_RESOURCE),
+	    [&]() -> int {
+		    const char *op = "exec_with_resource";
+		    if (resource == nullptr ||
+			(nr_read > 0 && read == nullptr) ||
+			(nr_write > 0 && write == nullptr))
+			    return fail(op, Status(VACCEL_EINVAL,
+						   "NULL resource or argument "
+						   "array"));
+		    auto remote = remote_session(sess);
+		    if (!remote)
+			    return fail(op, remote.status());
+		    auto rres = remote_resource(resource, remote->generation);
+		    if (!rres)
+			    return fail(op, rres.status());
+		    Genop g(op, VACCEL_OP_EXEC_WITH_RESOURCE);
+		    // The agent's id: the layout names a resource of the host.
+		    g.read_value(rres->id, VACCEL_ARG_INT64);
+		    g.read_string(fn_symbol, "fn_symbol");
+		    g.read_args(read, nr_read);
+		    g.write_args(write, nr_write);
+		    return g.run(sess, resource);
+	    });
 }
 
 namespace
@@ -514,7 +523,7 @@ int image_op(const char *name, vaccel_op_type_t op, vaccel_session *sess,
 	     const void *img, size_t len_img, unsigned char *out_imgname,
 	     size_t len_imgname)
 {
-	return guarded(name, [&]() -> int {
+	return session_op(name, sess, replay_of(op), [&]() -> int {
 		if (img == nullptr)
 			return fail(name,
 				    Status(VACCEL_EINVAL, "image is NULL"));
@@ -566,30 +575,33 @@ int rpc_image_classify(vaccel_session *sess, const void *img,
 		       size_t len_out_imgname)
 {
 	const char *name = "image_classify";
-	return guarded(name, [&]() -> int {
-		if (img == nullptr)
-			return fail(name,
-				    Status(VACCEL_EINVAL, "image is NULL"));
-		if (auto remote = remote_session(sess);
-		    remote &&
-		    remote->generation ==
-			g_no_genop_generation.load(std::memory_order_relaxed))
-			return classify_dedicated(sess, img, len_img, out_text,
-						  len_out_text);
-		Genop g(name, VACCEL_OP_IMAGE_CLASSIFY);
-		g.read(img, len_img, VACCEL_ARG_BUFFER);
-		g.write(out_imgname, len_out_imgname, VACCEL_ARG_UCHAR_ARRAY);
-		g.write(out_text, len_out_text, VACCEL_ARG_UCHAR_ARRAY);
-		const int rc = g.run(sess);
-		if (rc == VACCEL_OK || !g.method_missing())
-			return rc;
-		vaccel_info("[rpc] the agent has no Genop; classifying with "
-			    "ImageClassification on this connection");
-		g_no_genop_generation.store(g.generation(),
-					    std::memory_order_relaxed);
-		return classify_dedicated(sess, img, len_img, out_text,
-					  len_out_text);
-	});
+	return session_op(
+	    name, sess, replay_of(VACCEL_OP_IMAGE_CLASSIFY), [&]() -> int {
+		    if (img == nullptr)
+			    return fail(name,
+					Status(VACCEL_EINVAL, "image is NULL"));
+		    if (auto remote = remote_session(sess);
+			remote &&
+			remote->generation == g_no_genop_generation.load(
+						  std::memory_order_relaxed))
+			    return classify_dedicated(sess, img, len_img,
+						      out_text, len_out_text);
+		    Genop g(name, VACCEL_OP_IMAGE_CLASSIFY);
+		    g.read(img, len_img, VACCEL_ARG_BUFFER);
+		    g.write(out_imgname, len_out_imgname,
+			    VACCEL_ARG_UCHAR_ARRAY);
+		    g.write(out_text, len_out_text, VACCEL_ARG_UCHAR_ARRAY);
+		    const int rc = g.run(sess);
+		    if (rc == VACCEL_OK || !g.method_missing())
+			    return rc;
+		    vaccel_info(
+			"[rpc] the agent has no Genop; classifying with "
+			"ImageClassification on this connection");
+		    g_no_genop_generation.store(g.generation(),
+						std::memory_order_relaxed);
+		    return classify_dedicated(sess, img, len_img, out_text,
+					      len_out_text);
+	    });
 }
 
 int rpc_image_detect(vaccel_session *sess, const void *img,
@@ -644,131 +656,142 @@ int rpc_sgemm(vaccel_session *sess, int64_t m, int64_t n, int64_t k,
 	      float alpha, float *a, int64_t lda, float *b, int64_t ldb,
 	      float beta, float *c, int64_t ldc)
 {
-	return guarded("sgemm", [&]() -> int {
-		auto na = matrix_floats(m, k, lda);
-		auto nb = matrix_floats(k, n, ldb);
-		auto nc = matrix_floats(m, n, ldc);
-		if (!na || !nb || !nc || a == nullptr || b == nullptr ||
-		    c == nullptr)
-			return fail(
-			    "sgemm",
-			    Status::error(VACCEL_EINVAL,
-					  "m=%lld n=%lld k=%lld lda=%lld "
-					  "ldb=%lld ldc=%lld or a matrix "
-					  "pointer is invalid",
-					  static_cast<long long>(m),
-					  static_cast<long long>(n),
-					  static_cast<long long>(k),
-					  static_cast<long long>(lda),
-					  static_cast<long long>(ldb),
-					  static_cast<long long>(ldc)));
-		Genop g("sgemm", VACCEL_OP_BLAS_SGEMM);
-		g.read_value(m, VACCEL_ARG_INT64);
-		g.read_value(n, VACCEL_ARG_INT64);
-		g.read_value(k, VACCEL_ARG_INT64);
-		g.read_value(alpha, VACCEL_ARG_FLOAT32);
-		g.read(a, *na * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
-		g.read_value(lda, VACCEL_ARG_INT64);
-		g.read(b, *nb * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
-		g.read_value(ldb, VACCEL_ARG_INT64);
-		g.read_value(beta, VACCEL_ARG_FLOAT32);
-		g.read_value(ldc, VACCEL_ARG_INT64);
-		g.write(c, *nc * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
-		return g.run(sess);
-	});
+	return session_op(
+	    "sgemm", sess, replay_of(VACCEL_OP_BLAS_SGEMM), [&]() -> int {
+		    auto na = matrix_floats(m, k, lda);
+		    auto nb = matrix_floats(k, n, ldb);
+		    auto nc = matrix_floats(m, n, ldc);
+		    if (!na || !nb || !nc || a == nullptr || b == nullptr ||
+			c == nullptr)
+			    return fail(
+				"sgemm",
+				Status::error(VACCEL_EINVAL,
+					      "m=%lld n=%lld k=%lld lda=%lld "
+					      "ldb=%lld ldc=%lld or a matrix "
+					      "pointer is invalid",
+					      static_cast<long long>(m),
+					      static_cast<long long>(n),
+					      static_cast<long long>(k),
+					      static_cast<long long>(lda),
+					      static_cast<long long>(ldb),
+					      static_cast<long long>(ldc)));
+		    Genop g("sgemm", VACCEL_OP_BLAS_SGEMM);
+		    g.read_value(m, VACCEL_ARG_INT64);
+		    g.read_value(n, VACCEL_ARG_INT64);
+		    g.read_value(k, VACCEL_ARG_INT64);
+		    g.read_value(alpha, VACCEL_ARG_FLOAT32);
+		    g.read(a, *na * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		    g.read_value(lda, VACCEL_ARG_INT64);
+		    g.read(b, *nb * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		    g.read_value(ldb, VACCEL_ARG_INT64);
+		    g.read_value(beta, VACCEL_ARG_FLOAT32);
+		    g.read_value(ldc, VACCEL_ARG_INT64);
+		    g.write(c, *nc * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		    return g.run(sess);
+	    });
 }
 
 int rpc_minmax(vaccel_session *sess, const double *indata, int ndata,
 	       int low_threshold, int high_threshold, double *outdata,
 	       double *min, double *max)
 {
-	return guarded("minmax", [&]() -> int {
-		if (indata == nullptr || outdata == nullptr || min == nullptr ||
-		    max == nullptr || ndata <= 0)
-			return fail("minmax",
-				    Status::error(VACCEL_EINVAL,
-						  "NULL buffer or ndata=%d",
-						  ndata));
-		const size_t bytes =
-		    static_cast<size_t>(ndata) * sizeof(double);
-		Genop g("minmax", VACCEL_OP_MINMAX);
-		g.read(indata, bytes, VACCEL_ARG_FLOAT64_ARRAY);
-		g.read_value(static_cast<int32_t>(ndata), VACCEL_ARG_INT32);
-		g.read_value(static_cast<int32_t>(low_threshold),
-			     VACCEL_ARG_INT32);
-		g.read_value(static_cast<int32_t>(high_threshold),
-			     VACCEL_ARG_INT32);
-		g.write(outdata, bytes, VACCEL_ARG_FLOAT64_ARRAY);
-		g.write(min, sizeof(double), VACCEL_ARG_FLOAT64);
-		g.write(max, sizeof(double), VACCEL_ARG_FLOAT64);
-		return g.run(sess);
-	});
+	return session_op(
+	    "minmax", sess, replay_of(VACCEL_OP_MINMAX), [&]() -> int {
+		    if (indata == nullptr || outdata == nullptr ||
+			min == nullptr || max == nullptr || ndata <= 0)
+			    return fail("minmax",
+					Status::error(VACCEL_EINVAL,
+						      "NULL buffer or ndata=%d",
+						      ndata));
+		    const size_t bytes =
+			static_cast<size_t>(ndata) * sizeof(double);
+		    Genop g("minmax", VACCEL_OP_MINMAX);
+		    g.read(indata, bytes, VACCEL_ARG_FLOAT64_ARRAY);
+		    g.read_value(static_cast<int32_t>(ndata), VACCEL_ARG_INT32);
+		    g.read_value(static_cast<int32_t>(low_threshold),
+				 VACCEL_ARG_INT32);
+		    g.read_value(static_cast<int32_t>(high_threshold),
+				 VACCEL_ARG_INT32);
+		    g.write(outdata, bytes, VACCEL_ARG_FLOAT64_ARRAY);
+		    g.write(min, sizeof(double), VACCEL_ARG_FLOAT64);
+		    g.write(max, sizeof(double), VACCEL_ARG_FLOAT64);
+		    return g.run(sess);
+	    });
 }
 
 int rpc_fpga_arraycopy(vaccel_session *sess, int a[], int out_a[], size_t len_a)
 {
-	return guarded("fpga_arraycopy", [&]() -> int {
-		Genop g("fpga_arraycopy", VACCEL_OP_FPGA_ARRAYCOPY);
-		g.read(a, len_a * sizeof(int), VACCEL_ARG_INT32_ARRAY);
-		g.write(out_a, len_a * sizeof(int), VACCEL_ARG_INT32_ARRAY);
-		return g.run(sess);
-	});
+	return session_op(
+	    "fpga_arraycopy", sess, replay_of(VACCEL_OP_FPGA_ARRAYCOPY),
+	    [&]() -> int {
+		    Genop g("fpga_arraycopy", VACCEL_OP_FPGA_ARRAYCOPY);
+		    g.read(a, len_a * sizeof(int), VACCEL_ARG_INT32_ARRAY);
+		    g.write(out_a, len_a * sizeof(int), VACCEL_ARG_INT32_ARRAY);
+		    return g.run(sess);
+	    });
 }
 
 int rpc_fpga_mmult(vaccel_session *sess, float a[], float b[], float c[],
 		   size_t len_a)
 {
-	return guarded("fpga_mmult", [&]() -> int {
-		const size_t bytes = len_a * sizeof(float);
-		Genop g("fpga_mmult", VACCEL_OP_FPGA_MMULT);
-		g.read(a, bytes, VACCEL_ARG_FLOAT32_ARRAY);
-		g.read(b, bytes, VACCEL_ARG_FLOAT32_ARRAY);
-		g.write(c, bytes, VACCEL_ARG_FLOAT32_ARRAY);
-		return g.run(sess);
-	});
+	return session_op("fpga_mmult", sess, replay_of(VACCEL_OP_FPGA_MMULT),
+			  [&]() -> int {
+				  const size_t bytes = len_a * sizeof(float);
+				  Genop g("fpga_mmult", VACCEL_OP_FPGA_MMULT);
+				  g.read(a, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+				  g.read(b, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+				  g.write(c, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+				  return g.run(sess);
+			  });
 }
 
 int rpc_fpga_parallel(vaccel_session *sess, float a[], float b[],
 		      float add_output[], float mult_output[], size_t len_a)
 {
-	return guarded("fpga_parallel", [&]() -> int {
-		const size_t bytes = len_a * sizeof(float);
-		Genop g("fpga_parallel", VACCEL_OP_FPGA_PARALLEL);
-		g.read(a, bytes, VACCEL_ARG_FLOAT32_ARRAY);
-		g.read(b, bytes, VACCEL_ARG_FLOAT32_ARRAY);
-		g.write(add_output, bytes, VACCEL_ARG_FLOAT32_ARRAY);
-		g.write(mult_output, bytes, VACCEL_ARG_FLOAT32_ARRAY);
-		return g.run(sess);
-	});
+	return session_op(
+	    "fpga_parallel", sess, replay_of(VACCEL_OP_FPGA_PARALLEL),
+	    [&]() -> int {
+		    const size_t bytes = len_a * sizeof(float);
+		    Genop g("fpga_parallel", VACCEL_OP_FPGA_PARALLEL);
+		    g.read(a, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		    g.read(b, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		    g.write(add_output, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		    g.write(mult_output, bytes, VACCEL_ARG_FLOAT32_ARRAY);
+		    return g.run(sess);
+	    });
 }
 
 int rpc_fpga_vadd(vaccel_session *sess, float a[], float b[], float c[],
 		  size_t len_a, size_t len_b)
 {
-	return guarded("fpga_vectoradd", [&]() -> int {
-		Genop g("fpga_vectoradd", VACCEL_OP_FPGA_VECTORADD);
-		g.read(a, len_a * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
-		g.read(b, len_b * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
-		g.write(c, std::max(len_a, len_b) * sizeof(float),
-			VACCEL_ARG_FLOAT32_ARRAY);
-		return g.run(sess);
-	});
+	return session_op(
+	    "fpga_vectoradd", sess, replay_of(VACCEL_OP_FPGA_VECTORADD),
+	    [&]() -> int {
+		    Genop g("fpga_vectoradd", VACCEL_OP_FPGA_VECTORADD);
+		    g.read(a, len_a * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		    g.read(b, len_b * sizeof(float), VACCEL_ARG_FLOAT32_ARRAY);
+		    g.write(c, std::max(len_a, len_b) * sizeof(float),
+			    VACCEL_ARG_FLOAT32_ARRAY);
+		    return g.run(sess);
+	    });
 }
 
 int rpc_opencv(vaccel_session *sess, vaccel_arg *read, int nr_read,
 	       vaccel_arg *write, int nr_write)
 {
-	return guarded("opencv", [&]() -> int {
-		if (nr_read < 0 || nr_write < 0 ||
-		    (nr_read > 0 && read == nullptr) ||
-		    (nr_write > 0 && write == nullptr))
-			return fail("opencv", Status(VACCEL_EINVAL,
-						     "bad argument arrays"));
-		Genop g("opencv", VACCEL_OP_OPENCV);
-		g.read_args(read, static_cast<size_t>(nr_read));
-		g.write_args(write, static_cast<size_t>(nr_write));
-		return g.run(sess);
-	});
+	return session_op(
+	    "opencv", sess, replay_of(VACCEL_OP_OPENCV), [&]() -> int {
+		    if (nr_read < 0 || nr_write < 0 ||
+			(nr_read > 0 && read == nullptr) ||
+			(nr_write > 0 && write == nullptr))
+			    return fail(
+				"opencv",
+				Status(VACCEL_EINVAL, "bad argument arrays"));
+		    Genop g("opencv", VACCEL_OP_OPENCV);
+		    g.read_args(read, static_cast<size_t>(nr_read));
+		    g.write_args(write, static_cast<size_t>(nr_write));
+		    return g.run(sess);
+	    });
 }
 
 // No message carries it and vaccel_genop() has no layout for it.

@@ -63,12 +63,42 @@ void set_tf_status(vaccel_tf_status *out, const rpc::Status &st)
 			      st.message().c_str());
 }
 
+// The load op a load or unload op of a framework stands for.
+vaccel_op_type_t load_op_of(vaccel_op_type_t op)
+{
+	switch (op) {
+	case VACCEL_OP_TF_MODEL_UNLOAD:
+		return VACCEL_OP_TF_MODEL_LOAD;
+	case VACCEL_OP_TFLITE_MODEL_UNLOAD:
+		return VACCEL_OP_TFLITE_MODEL_LOAD;
+	default:
+		return op;
+	}
+}
+
+// After a load or unload op @p op of @p model succeeded: whether a move of
+// the session loads the model again (sessions.h).
+void remember(const vaccel_session *sess, vaccel_op_type_t op,
+	      vaccel_resource *model)
+{
+	auto rec = Sessions::record(sess);
+	if (!rec)
+		return;
+	const ModelLoad load{load_op_of(op), model};
+	std::lock_guard lock(rec.value()->mu);
+	if (load.op == op)
+		Sessions::note_load(*rec.value(), load);
+	else
+		Sessions::note_unload(*rec.value(), load);
+}
+
 // Load and unload share everything but the message names.
 template <class Req, class Resp>
-int tf_load_unload(const char *name, const char *method, vaccel_session *sess,
-		   vaccel_resource *model, vaccel_tf_status *status)
+int tf_load_unload(const char *name, const char *method, vaccel_op_type_t op,
+		   vaccel_session *sess, vaccel_resource *model,
+		   vaccel_tf_status *status)
 {
-	return guarded(name, [&]() -> int {
+	return session_op(name, sess, replay_of(op), [&]() -> int {
 		auto t = model_target(sess, model);
 		if (!t)
 			return fail(name, t.status());
@@ -86,6 +116,7 @@ int tf_load_unload(const char *name, const char *method, vaccel_session *sess,
 		}
 		if (resp.has_status())
 			set_tf_status(status, resp.status());
+		remember(sess, op, model);
 		return VACCEL_OK;
 	});
 }
@@ -97,7 +128,8 @@ int rpc_tf_model_load(vaccel_session *sess, vaccel_resource *model,
 {
 	return tf_load_unload<rpc::tf::ModelLoadRequest,
 			      rpc::tf::ModelLoadResponse>(
-	    "tf_model_load", "TensorflowModelLoad", sess, model, status);
+	    "tf_model_load", "TensorflowModelLoad", VACCEL_OP_TF_MODEL_LOAD,
+	    sess, model, status);
 }
 
 int rpc_tf_model_unload(vaccel_session *sess, vaccel_resource *model,
@@ -105,7 +137,8 @@ int rpc_tf_model_unload(vaccel_session *sess, vaccel_resource *model,
 {
 	return tf_load_unload<rpc::tf::ModelUnloadRequest,
 			      rpc::tf::ModelUnloadResponse>(
-	    "tf_model_unload", "TensorflowModelUnload", sess, model, status);
+	    "tf_model_unload", "TensorflowModelUnload",
+	    VACCEL_OP_TF_MODEL_UNLOAD, sess, model, status);
 }
 
 namespace
@@ -202,87 +235,93 @@ int rpc_tf_model_run(vaccel_session *sess, vaccel_resource *model,
 		     vaccel_tf_status *status)
 {
 	const char *name = "tf_model_run";
-	return guarded(name, [&]() -> int {
-		if (nr_inputs < 0 || nr_outputs < 0 ||
-		    (nr_inputs > 0 &&
-		     (in_nodes == nullptr || in_tensors == nullptr)) ||
-		    (nr_outputs > 0 &&
-		     (out_nodes == nullptr || out_tensors == nullptr)))
-			return fail(name, Status(VACCEL_EINVAL,
-						 "bad node or tensor arrays"));
-		auto t = model_target(sess, model);
-		if (!t)
-			return fail(name, t.status());
-		rpc::tf::ModelRunRequest req;
-		address(req, *t);
-		if (run_options != nullptr)
-			req.set_run_options(run_options->data,
-					    run_options->size);
-		for (int i = 0; i < nr_inputs; ++i) {
-			auto *n = req.add_in_nodes();
-			n->set_name(in_nodes[i].name != nullptr
-					? in_nodes[i].name
-					: "");
-			n->set_id(in_nodes[i].id);
-			Status st = to_proto<rpc::tf::Tensor, vaccel_tf_tensor,
-					     rpc::tf::DataType>(
-			    name, i, in_tensors[i], req.add_in_tensors());
-			if (!st)
-				return fail(name, st);
-		}
-		for (int i = 0; i < nr_outputs; ++i) {
-			auto *n = req.add_out_nodes();
-			n->set_name(out_nodes[i].name != nullptr
-					? out_nodes[i].name
-					: "");
-			n->set_id(out_nodes[i].id);
-		}
-		rpc::tf::ModelRunResponse resp;
-		std::optional<rpc::Status> detail;
-		Status st =
-		    plugin().client.call({.method = "TensorflowModelRun",
-					  .generation = t->sess.generation},
-					 req, &resp, nullptr, &detail);
-		if (!st) {
-			if (detail)
-				set_tf_status(status, *detail);
-			return st.code();
-		}
-		auto alloc = [](vaccel_tf_tensor **o, int nd,
-				const int64_t *dims, int type, size_t size) {
-			return vaccel_tf_tensor_allocate(
-			    o, nd, dims, static_cast<vaccel_tf_data_type>(type),
-			    size);
-		};
-		st = from_proto<vaccel_tf_tensor, int64_t>(
-		    resp.out_tensors(), out_tensors, nr_outputs, alloc,
-		    vaccel_tf_tensor_delete);
-		if (!st)
-			return fail(name, st);
-		if (resp.has_status())
-			set_tf_status(status, resp.status());
-		return VACCEL_OK;
-	});
+	return session_op(
+	    name, sess, replay_of(VACCEL_OP_TF_MODEL_RUN), [&]() -> int {
+		    if (nr_inputs < 0 || nr_outputs < 0 ||
+			(nr_inputs > 0 &&
+			 (in_nodes == nullptr || in_tensors == nullptr)) ||
+			(nr_outputs > 0 &&
+			 (out_nodes == nullptr || out_tensors == nullptr)))
+			    return fail(name,
+					Status(VACCEL_EINVAL,
+					       "bad node or tensor arrays"));
+		    auto t = model_target(sess, model);
+		    if (!t)
+			    return fail(name, t.status());
+		    rpc::tf::ModelRunRequest req;
+		    address(req, *t);
+		    if (run_options != nullptr)
+			    req.set_run_options(run_options->data,
+						run_options->size);
+		    for (int i = 0; i < nr_inputs; ++i) {
+			    auto *n = req.add_in_nodes();
+			    n->set_name(in_nodes[i].name != nullptr
+					    ? in_nodes[i].name
+					    : "");
+			    n->set_id(in_nodes[i].id);
+			    Status st =
+				to_proto<rpc::tf::Tensor, vaccel_tf_tensor,
+					 rpc::tf::DataType>(
+				    name, i, in_tensors[i],
+				    req.add_in_tensors());
+			    if (!st)
+				    return fail(name, st);
+		    }
+		    for (int i = 0; i < nr_outputs; ++i) {
+			    auto *n = req.add_out_nodes();
+			    n->set_name(out_nodes[i].name != nullptr
+					    ? out_nodes[i].name
+					    : "");
+			    n->set_id(out_nodes[i].id);
+		    }
+		    rpc::tf::ModelRunResponse resp;
+		    std::optional<rpc::Status> detail;
+		    Status st =
+			plugin().client.call({.method = "TensorflowModelRun",
+					      .generation = t->sess.generation},
+					     req, &resp, nullptr, &detail);
+		    if (!st) {
+			    if (detail)
+				    set_tf_status(status, *detail);
+			    return st.code();
+		    }
+		    auto alloc = [](vaccel_tf_tensor **o, int nd,
+				    const int64_t *dims, int type,
+				    size_t size) {
+			    return vaccel_tf_tensor_allocate(
+				o, nd, dims,
+				static_cast<vaccel_tf_data_type>(type), size);
+		    };
+		    st = from_proto<vaccel_tf_tensor, int64_t>(
+			resp.out_tensors(), out_tensors, nr_outputs, alloc,
+			vaccel_tf_tensor_delete);
+		    if (!st)
+			    return fail(name, st);
+		    if (resp.has_status())
+			    set_tf_status(status, resp.status());
+		    return VACCEL_OK;
+	    });
 }
 
 namespace
 {
 
 template <class Req>
-int model_call(const char *name, const char *method, vaccel_session *sess,
-	       vaccel_resource *model)
+int model_call(const char *name, const char *method, vaccel_op_type_t op,
+	       vaccel_session *sess, vaccel_resource *model)
 {
-	return guarded(name, [&]() -> int {
+	return session_op(name, sess, replay_of(op), [&]() -> int {
 		auto t = model_target(sess, model);
 		if (!t)
 			return fail(name, t.status());
 		Req req;
 		address(req, *t);
-		return plugin()
-		    .client
-		    .call({.method = method, .generation = t->sess.generation},
-			  req, nullptr)
-		    .code();
+		Status st = plugin().client.call(
+		    {.method = method, .generation = t->sess.generation}, req,
+		    nullptr);
+		if (st)
+			remember(sess, op, model);
+		return st.code();
 	});
 }
 
@@ -291,19 +330,46 @@ int model_call(const char *name, const char *method, vaccel_session *sess,
 int rpc_tflite_model_load(vaccel_session *sess, vaccel_resource *model)
 {
 	return model_call<rpc::tflite::ModelLoadRequest>(
-	    "tflite_model_load", "TensorflowLiteModelLoad", sess, model);
+	    "tflite_model_load", "TensorflowLiteModelLoad",
+	    VACCEL_OP_TFLITE_MODEL_LOAD, sess, model);
 }
 
 int rpc_tflite_model_unload(vaccel_session *sess, vaccel_resource *model)
 {
 	return model_call<rpc::tflite::ModelUnloadRequest>(
-	    "tflite_model_unload", "TensorflowLiteModelUnload", sess, model);
+	    "tflite_model_unload", "TensorflowLiteModelUnload",
+	    VACCEL_OP_TFLITE_MODEL_UNLOAD, sess, model);
 }
 
 int rpc_torch_model_load(vaccel_session *sess, vaccel_resource *model)
 {
 	return model_call<rpc::torch::ModelLoadRequest>(
-	    "torch_model_load", "TorchModelLoad", sess, model);
+	    "torch_model_load", "TorchModelLoad", VACCEL_OP_TORCH_MODEL_LOAD,
+	    sess, model);
+}
+
+Status load_model_again(vaccel_op_type_t op, const Remote &sess,
+			const Remote &model)
+{
+	const Target t{sess, model};
+	auto send = [&](const char *method, auto req) {
+		address(req, t);
+		return plugin().client.call(
+		    {.method = method, .generation = sess.generation}, req,
+		    nullptr);
+	};
+	switch (op) {
+	case VACCEL_OP_TF_MODEL_LOAD:
+		return send("TensorflowModelLoad", rpc::tf::ModelLoadRequest{});
+	case VACCEL_OP_TFLITE_MODEL_LOAD:
+		return send("TensorflowLiteModelLoad",
+			    rpc::tflite::ModelLoadRequest{});
+	case VACCEL_OP_TORCH_MODEL_LOAD:
+		return send("TorchModelLoad", rpc::torch::ModelLoadRequest{});
+	default:
+		return Status::error(VACCEL_EINVAL, "op %d loads no model",
+				     static_cast<int>(op));
+	}
 }
 
 namespace
@@ -351,26 +417,31 @@ int rpc_tflite_model_run(vaccel_session *sess, vaccel_resource *model,
 			 uint8_t *status)
 {
 	const char *name = "tflite_model_run";
-	return guarded(name, [&]() -> int {
-		auto alloc = [](vaccel_tflite_tensor **o, int nd,
-				const int32_t *dims, int type, size_t size) {
-			return vaccel_tflite_tensor_allocate(
-			    o, nd, dims,
-			    static_cast<vaccel_tflite_data_type>(type), size);
-		};
-		rpc::tflite::ModelRunRequest req;
-		rpc::tflite::ModelRunResponse resp;
-		int rc = tensor_run<rpc::tflite::ModelRunRequest,
-				    rpc::tflite::ModelRunResponse,
-				    rpc::tflite::Tensor, rpc::tflite::DataType,
-				    vaccel_tflite_tensor, int32_t>(
-		    name, "TensorflowLiteModelRun", sess, model, inputs,
-		    nr_inputs, outputs, nr_outputs, alloc,
-		    vaccel_tflite_tensor_delete, req, resp);
-		if (rc == VACCEL_OK && status != nullptr)
-			*status = static_cast<uint8_t>(resp.status().code());
-		return rc;
-	});
+	return session_op(
+	    name, sess, replay_of(VACCEL_OP_TFLITE_MODEL_RUN), [&]() -> int {
+		    auto alloc = [](vaccel_tflite_tensor **o, int nd,
+				    const int32_t *dims, int type,
+				    size_t size) {
+			    return vaccel_tflite_tensor_allocate(
+				o, nd, dims,
+				static_cast<vaccel_tflite_data_type>(type),
+				size);
+		    };
+		    rpc::tflite::ModelRunRequest req;
+		    rpc::tflite::ModelRunResponse resp;
+		    int rc =
+			tensor_run<rpc::tflite::ModelRunRequest,
+				   rpc::tflite::ModelRunResponse,
+				   rpc::tflite::Tensor, rpc::tflite::DataType,
+				   vaccel_tflite_tensor, int32_t>(
+			    name, "TensorflowLiteModelRun", sess, model, inputs,
+			    nr_inputs, outputs, nr_outputs, alloc,
+			    vaccel_tflite_tensor_delete, req, resp);
+		    if (rc == VACCEL_OK && status != nullptr)
+			    *status =
+				static_cast<uint8_t>(resp.status().code());
+		    return rc;
+	    });
 }
 
 namespace
@@ -611,33 +682,36 @@ int rpc_torch_model_run(vaccel_session *sess, vaccel_resource *model,
 			vaccel_torch_tensor **outputs, int nr_outputs)
 {
 	const char *name = "torch_model_run";
-	return guarded(name, [&]() -> int {
-		if (nr_inputs > 0 && inputs != nullptr && nr_outputs >= 0 &&
-		    (nr_outputs == 0 || outputs != nullptr)) {
-			int rc = VACCEL_OK;
-			if (torch_run_shm(sess, model, run_options, inputs,
-					  nr_inputs, outputs, nr_outputs, &rc))
-				return rc;
-		}
-		if (nr_inputs < 0 || nr_outputs < 0 ||
-		    (nr_inputs > 0 && inputs == nullptr) ||
-		    (nr_outputs > 0 && outputs == nullptr))
-			return fail(name,
-				    Status(VACCEL_EINVAL, "bad tensor arrays"));
-		auto t = model_target(sess, model);
-		if (!t)
-			return fail(name, t.status());
-		std::string msg;
-		if (Status st =
-			encode_torch_run(*t, run_options, inputs, nr_inputs,
-					 nr_outputs, nullptr, &msg);
-		    !st)
-			return fail(name, st);
-		return torch_call(
-		    name, "TorchModelRun", transport::kServiceSync, *t,
-		    {reinterpret_cast<const uint8_t *>(msg.data()), msg.size()},
-		    outputs, nr_outputs);
-	});
+	return session_op(
+	    name, sess, replay_of(VACCEL_OP_TORCH_MODEL_RUN), [&]() -> int {
+		    if (nr_inputs > 0 && inputs != nullptr && nr_outputs >= 0 &&
+			(nr_outputs == 0 || outputs != nullptr)) {
+			    int rc = VACCEL_OK;
+			    if (torch_run_shm(sess, model, run_options, inputs,
+					      nr_inputs, outputs, nr_outputs,
+					      &rc))
+				    return rc;
+		    }
+		    if (nr_inputs < 0 || nr_outputs < 0 ||
+			(nr_inputs > 0 && inputs == nullptr) ||
+			(nr_outputs > 0 && outputs == nullptr))
+			    return fail(name, Status(VACCEL_EINVAL,
+						     "bad tensor arrays"));
+		    auto t = model_target(sess, model);
+		    if (!t)
+			    return fail(name, t.status());
+		    std::string msg;
+		    if (Status st =
+			    encode_torch_run(*t, run_options, inputs, nr_inputs,
+					     nr_outputs, nullptr, &msg);
+			!st)
+			    return fail(name, st);
+		    return torch_call(
+			name, "TorchModelRun", transport::kServiceSync, *t,
+			{reinterpret_cast<const uint8_t *>(msg.data()),
+			 msg.size()},
+			outputs, nr_outputs);
+	    });
 }
 
 } // namespace vaccel::rpc_plugin

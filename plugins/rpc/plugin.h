@@ -5,6 +5,9 @@
 #pragma once
 
 #include "client.h"
+#include "failover.h"
+#include "resources.h"
+#include "sessions.h"
 
 #include <vaccel.h>
 
@@ -19,14 +22,13 @@ namespace vaccel::rpc_plugin
 
 struct RpcPlugin {
 	RpcPlugin(Config cfg, std::shared_ptr<const SandboxDevice> device)
-	    : client(std::move(cfg), std::move(device))
+	    : client(std::move(cfg), std::move(device)), resources(client),
+	      sessions(client, resources)
 	{
 	}
 	Client client;
-	// Serializes the resource hooks: whether a resource already exists
-	// on the agent (res->remote_id) is decided and updated under it, so
-	// two sessions registering one resource at once create it once.
-	std::mutex resource_mu;
+	Resources resources;
+	Sessions sessions;
 };
 
 // Logs @p st (once, here) and returns its code.
@@ -72,31 +74,31 @@ template <class Fn> int guarded(const char *what, Fn &&fn) noexcept
 	return rc;
 }
 
+// guarded(), for an op or hook of @p sess: run again on another agent when
+// its agent goes away (failover.h).
+template <class Fn>
+int session_op(const char *what, const vaccel_session *sess, Replay replay,
+	       Fn &&fn) noexcept
+{
+	return guarded(what, [&]() -> int {
+		return run_on_session(what, sess, replay, fn);
+	});
+}
+
 // Registers every op type; called by init.
 int register_ops();
 
-// The agent's id of an object and the generation of the connection it
-// lives on. The generation is kept in the object's private pointer
-// (sess->priv, res->plugin_priv) as a plain number: nothing to allocate,
-// nothing to free if a release never reaches the plugin.
-struct Remote {
-	int64_t id = 0;
-	uint64_t generation = 0;
-};
-
-inline void *generation_to_priv(uint64_t g) noexcept
-{
-	return reinterpret_cast<void *>(static_cast<uintptr_t>(g));
-}
-inline uint64_t priv_to_generation(const void *p) noexcept
-{
-	return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p));
-}
-
 // The agent-side session behind @p sess; VACCEL_EINVAL if it has none.
-Result<Remote> remote_session(const vaccel_session *sess);
-// The agent-side resource behind @p res, which must live on the same
-// connection as the session (@p generation).
-Result<Remote> remote_resource(const vaccel_resource *res, uint64_t generation);
+inline Result<Remote> remote_session(const vaccel_session *sess)
+{
+	return Sessions::remote(sess);
+}
+// The agent-side copy of @p res on the session's connection
+// (@p generation).
+inline Result<Remote> remote_resource(const vaccel_resource *res,
+				      uint64_t generation)
+{
+	return Resources::find(res, generation);
+}
 
 } // namespace vaccel::rpc_plugin

@@ -35,6 +35,10 @@ enum class Cause : uint8_t {
 	// The agent is draining and did not run the request (ext.proto,
 	// Draining): safe to send to another agent.
 	Draining,
+	// The request never reached the peer whole (the stream had failed
+	// before, or failed while it was written), so the peer cannot have
+	// run it: safe to send elsewhere.
+	NotSent,
 };
 
 class [[nodiscard]] Status

@@ -3,6 +3,7 @@
 // record I/O that Stream delegates to once a handshake succeeded.
 #include "transport/tls.h"
 
+#include "base/lazy_openssl.h"
 #include "io_util.h"
 #include "tls_session.h"
 
@@ -70,6 +71,17 @@ Status ctx_error(const char *what, const std::string &file = {})
 // use it to make us work), no compression, writes that may return after
 // each record (so a retry after WANT_WRITE can resume), and buffers given
 // back while a connection is idle.
+// OpenSSL is loaded on first use (base/lazy_openssl.cpp): a machine
+// without it gets this error, not a stop in the first OpenSSL call.
+Status openssl_ready()
+{
+	const std::string &why = base::openssl_load_error();
+	if (why.empty())
+		return Status::ok();
+	return Status::error(VACCEL_ENOTSUP, "tls: OpenSSL 3 is needed: %s",
+			     why.c_str());
+}
+
 CtxPtr new_ctx(const SSL_METHOD *method)
 {
 	CtxPtr ctx(SSL_CTX_new(method), &SSL_CTX_free);
@@ -226,6 +238,7 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::server(const TlsFiles &f)
 		return Status::error(VACCEL_EINVAL,
 				     "tls: a server needs a certificate, its "
 				     "key and the CA of its clients");
+	VACCEL_RETURN_IF_ERROR(openssl_ready());
 	CtxPtr ctx = new_ctx(TLS_server_method());
 	if (!ctx)
 		return ctx_error("SSL_CTX_new");
@@ -254,6 +267,7 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::client(const TlsFiles &f)
 				     "tls: a client certificate and its key "
 				     "go together (got only the %s)",
 				     f.cert.empty() ? "key" : "certificate");
+	VACCEL_RETURN_IF_ERROR(openssl_ready());
 	CtxPtr ctx = new_ctx(TLS_client_method());
 	if (!ctx)
 		return ctx_error("SSL_CTX_new");

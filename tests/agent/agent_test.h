@@ -44,13 +44,14 @@ inline vaccel::agent::Policy permissive_policy()
 	return p;
 }
 
-inline void restart_runtime(const char *plugins = TEST_NOOP_PLUGIN)
+inline void restart_runtime(const char *plugins = TEST_NOOP_PLUGIN,
+			    bool profiling = false)
 {
 	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
 	struct vaccel_config cfg {
 	};
 	ASSERT_EQ(vaccel_config_init(&cfg, plugins, VACCEL_LOG_ERROR, nullptr,
-				     false, false),
+				     profiling, false),
 		  VACCEL_OK);
 	int rc = vaccel_bootstrap_with_config(&cfg);
 	vaccel_config_release(&cfg);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// One HTTP/1.1 request to a server on 127.0.0.1 (the agent's --metrics
-// endpoint), read until the server closes: for tests that read the agent's
-// counters or probes.
+// One plain HTTP request to an agent's --metrics listener on loopback, and
+// the port the agent printed for it: shared by the tests that read
+// /metrics, /healthz and /readyz of a real agent process.
 #pragma once
 
 #include "transport/transport.h"
@@ -9,19 +9,22 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <regex>
+#include <span>
 #include <string>
 
 namespace agent_test
 {
 
 struct Http {
-	int status = 0;
+	int status = 0;   // 0: no answer
 	std::string head; // status line and headers
 	std::string body;
 };
 
-inline Http http(uint32_t port, const std::string &path,
-		 const std::string &method = "GET")
+// One request to 127.0.0.1:@p port, read until the server closes.
+inline Http http_get(uint32_t port, const std::string &path,
+		     const std::string &method = "GET")
 {
 	namespace tr = vaccel::transport;
 	using namespace std::chrono_literals;
@@ -57,6 +60,16 @@ inline Http http(uint32_t port, const std::string &path,
 	h.head = all.substr(0, end);
 	h.body = all.substr(end + 4);
 	return h;
+}
+
+// The port of the "metrics on http://127.0.0.1:PORT/metrics" line in an
+// agent's standard output @p out; 0 when there is none.
+inline uint32_t metrics_port(const std::string &out)
+{
+	static const std::regex line("metrics on http://127\\.0\\.0\\.1:(\\d+)"
+				     "/metrics");
+	std::smatch m;
+	return std::regex_search(out, m, line) ? std::stoul(m[1].str()) : 0;
 }
 
 } // namespace agent_test

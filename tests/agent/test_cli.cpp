@@ -62,6 +62,19 @@ TEST(Cli, FairProgressOptions)
 	EXPECT_FALSE(parse_cli({"a", "--max-queued-reply", "100"}));
 }
 
+TEST(Cli, DrainGrace)
+{
+	EXPECT_EQ(parse_cli({"a"})->drain_grace_s, 30U);
+	EXPECT_EQ(parse_cli({"a", "--drain-grace", "0"})->drain_grace_s, 0U);
+	EXPECT_EQ(parse_cli({"a", "--drain-grace=3600"})->drain_grace_s, 3600U);
+	auto bad = parse_cli({"a", "--drain-grace", "3601"});
+	ASSERT_FALSE(bad);
+	EXPECT_NE(bad.status().message().find("--drain-grace '3601'"),
+		  std::string::npos);
+	EXPECT_FALSE(parse_cli({"a", "--drain-grace", "-1"}));
+	EXPECT_FALSE(parse_cli({"a", "--drain-grace"}));
+}
+
 TEST(Cli, LargeDataAndLatencyOptions)
 {
 	auto d = parse_cli({"a"});

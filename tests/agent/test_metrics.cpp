@@ -163,6 +163,47 @@ TEST(MetricsCounters, RecordSnapshotAndFoldAddUp)
 	EXPECT_EQ(twice.bytes[1][1], 6U * 4096);
 }
 
+TEST(MetricsCounters, AGenopIsAlsoCountedUnderItsOp)
+{
+	m::TenantCounters c;
+	m::CallSample s;
+	s.method = m::MethodId::GenopShm;
+	s.op = VACCEL_OP_BLAS_SGEMM;
+	s.latency_ns = 1'000'000;
+	s.busy_ns = 400'000;
+	m::record(c, s);
+	s.op = m::kNoOp; // refused before its op was read
+	s.code = 5;
+	m::record(c, s);
+
+	m::TenantSnapshot snap;
+	m::add_snapshot(c, &snap);
+	const auto &method =
+	    snap.methods[static_cast<size_t>(m::MethodId::GenopShm)];
+	EXPECT_EQ(method.calls[0] + method.calls[5], 2U);
+	const auto &op = snap.ops[VACCEL_OP_BLAS_SGEMM];
+	EXPECT_EQ(op.calls[0], 1U);
+	EXPECT_EQ(op.calls[5], 0U);
+	EXPECT_EQ(op.buckets[m::bucket_of(1'000'000)], 1U);
+	EXPECT_EQ(op.busy_ns, 400'000U);
+	// A dead worker's op counts are kept too.
+	m::fold(c, snap);
+	m::TenantSnapshot twice;
+	m::add_snapshot(c, &twice);
+	EXPECT_EQ(twice.ops[VACCEL_OP_BLAS_SGEMM].calls[0], 2U);
+}
+
+TEST(MetricsCounters, OpNamesAreTheRuntimesOwn)
+{
+	EXPECT_EQ(m::op_name(VACCEL_OP_NOOP), "noop");
+	EXPECT_EQ(m::op_name(VACCEL_OP_BLAS_SGEMM), "blas_sgemm");
+	EXPECT_EQ(m::op_name(VACCEL_OP_IMAGE_CLASSIFY), "image_classify");
+	EXPECT_EQ(m::op_name(VACCEL_OP_EXEC), "exec");
+	EXPECT_EQ(m::op_name(VACCEL_OP_OPENCV), "opencv");
+	EXPECT_EQ(m::op_name(m::kGenopOps), "other");
+	EXPECT_EQ(m::op_name(m::kNoOp), "other");
+}
+
 TEST(MetricsCounters, MethodNamesAreTheServedOnesOrOther)
 {
 	EXPECT_EQ(m::method_id("Genop"), m::MethodId::Genop);

@@ -3,6 +3,7 @@
 // flight per connection, and what a misbehaving client costs (its own
 // connection only, with everything it owned released).
 #include "agent_test.h"
+#include "launcher.h"
 #include "server.h"
 
 #include <unistd.h>
@@ -489,6 +490,73 @@ TEST_F(TracedTest, EachRequestIsALineWithItsTimings)
 		}
 	}
 	EXPECT_EQ(seen, 3);
+}
+
+// Sandboxes attached through the launcher share one accept thread
+// (accept_set.h): attaching idle sandboxes starts no thread per sandbox,
+// each is served on its own socket while others are detached around it,
+// and a detached sandbox takes no more connections.
+TEST_F(ServerTest, LauncherSandboxesShareOneAcceptThread)
+{
+	auto threads = [] {
+		size_t n = 0;
+		for ([[maybe_unused]] const auto &e :
+		     std::filesystem::directory_iterator("/proc/self/task"))
+			++n;
+		return n;
+	};
+	vaccel::agent::ServerOptions base;
+	base.workers = 2;
+	vaccel::agent::Launcher launcher(svc_, base);
+	constexpr int kSandboxes = 6;
+	std::vector<uint64_t> ids;
+	std::vector<tr::Address> where;
+	const size_t before = threads();
+	for (int i = 0; i < kSandboxes; ++i) {
+		rpc::ext::AttachRequest req;
+		req.set_address("unix://" + dir_ + "/sb" + std::to_string(i) +
+				".sock");
+		req.set_tenant("sb" + std::to_string(i));
+		std::vector<tr::UniqueFd> fds;
+		rpc::ext::AttachResponse resp;
+		auto st = launcher.attach(req, fds, &resp);
+		ASSERT_TRUE(st.is_ok()) << st.message();
+		ids.push_back(resp.sandbox());
+		where.push_back(tr::parse_address(resp.address()).value());
+	}
+	// The set's thread, and maybe a spare the fixture's server asked the
+	// thread cache for; a thread per sandbox would be four or more.
+	EXPECT_LE(threads(), before + 2);
+
+	// Each sandbox serves calls while the first half is detached.
+	auto call_noop = [](tr::Stream &s, uint32_t id) {
+		rpc::session::CreateRequest cr;
+		send(s, id, "CreateSession", cr);
+		uint32_t got = 0;
+		rpc::ttrpc::Response r = receive(s, &got);
+		return got == id && r.status().code() == 0;
+	};
+	std::vector<std::thread> clients;
+	std::atomic<int> served{0};
+	for (int i = kSandboxes / 2; i < kSandboxes; ++i)
+		clients.emplace_back([&, i] {
+			for (uint32_t k = 0; k < 20; ++k) {
+				auto s = tr::connect(where[i], 2000ms);
+				if (s && call_noop(s.value(), 1))
+					++served;
+			}
+		});
+	for (int i = 0; i < kSandboxes / 2; ++i)
+		EXPECT_TRUE(launcher.detach(ids[i]).is_ok());
+	for (auto &t : clients)
+		t.join();
+	EXPECT_EQ(served.load(), 20 * (kSandboxes - kSandboxes / 2));
+	launcher.detach_all();
+	for (int i = 0; i < kSandboxes; ++i)
+		EXPECT_FALSE(tr::connect(where[i], 500ms))
+		    << "sandbox " << i << " still accepts";
+	EXPECT_EQ(launcher.sandboxes(), 0U);
+	EXPECT_TRUE(wait_sessions(0));
 }
 
 TEST(Trace, UnwritablePathIsAnError)

@@ -21,6 +21,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -215,7 +216,7 @@ TEST(Cli, HelpListsSubcommandsAndExitCodes)
 	// Every subcommand, `agent` included (it is parsed apart).
 	EXPECT_EQ(listed_subcommands(r.out),
 		  (std::vector<std::string>{"info", "run", "agent", "bench",
-					    "digest"}))
+					    "digest", "top"}))
 	    << r.out;
 	const std::vector<std::string> ops = {"noop", "classify", "sgemm",
 					      "exec", "torch"};
@@ -876,7 +877,8 @@ class CliAgent
 {
 public:
 	explicit CliAgent(const std::string &policy,
-			  const std::string &plugins = kPlugins)
+			  const std::string &plugins = kPlugins,
+			  const std::vector<std::string> &more = {})
 	    : address_("unix://" + dir_.file("agent.sock")),
 	      out_(dir_.file("agent.out")), err_(dir_.file("agent.err"))
 	{
@@ -891,9 +893,10 @@ public:
 				     0600);
 			dup2(o, 1);
 			dup2(e, 2);
-			exec_child(
-			    {"agent", "-a", address_, "--policy", policy_file},
-			    env);
+			std::vector<std::string> args = {
+			    "agent", "-a", address_, "--policy", policy_file};
+			args.insert(args.end(), more.begin(), more.end());
+			exec_child(args, env);
 		}
 	}
 	~CliAgent() { stop(SIGKILL); }
@@ -924,6 +927,15 @@ public:
 	}
 	[[nodiscard]] pid_t pid() const { return pid_; }
 	[[nodiscard]] const std::string &address() const { return address_; }
+	// HOST:PORT of its --metrics listener, from its standard output.
+	[[nodiscard]] std::string metrics_address() const
+	{
+		static const std::regex line(
+		    "metrics on http://(127\\.0\\.0\\.1:\\d+)/metrics");
+		std::smatch m;
+		const std::string out = slurp(out_);
+		return std::regex_search(out, m, line) ? m[1].str() : "";
+	}
 	[[nodiscard]] std::string output() const
 	{
 		return slurp(out_) + slurp(err_);
@@ -1066,6 +1078,113 @@ TEST(Cli, AgentWithAMissingPluginExits)
 			     "nosuch: no libvaccel-nosuch.so in"),
 		  std::string::npos)
 	    << r.err;
+}
+
+// The Genop row of an agent of `vaccel top --json`; null when it has none.
+json genop_row(const json &agent)
+{
+	for (const json &op : agent["ops"])
+		if (op["op"] == "Genop")
+			return op;
+	return nullptr;
+}
+
+// `vaccel top` over a pool of two real agents: what each was asked, by
+// op, with errors and latency percentiles; an address where nothing
+// listens; a second refresh counting only what happened since the first.
+TEST(Cli, TopShowsEachAgentOfAPool)
+{
+	// All ops, but exec of nothing: one refused call is an error.
+	const std::string policy = "[default]\nops = [\"all\"]\n";
+	const std::vector<std::string> metrics = {"--metrics", "127.0.0.1:0"};
+	CliAgent a(policy, kPlugins, metrics);
+	CliAgent b(policy, kPlugins, metrics);
+	ASSERT_TRUE(a.wait_up()) << a.output();
+	ASSERT_TRUE(b.wait_up()) << b.output();
+	const std::string ma = a.metrics_address();
+	const std::string mb = b.metrics_address();
+	ASSERT_FALSE(ma.empty() || mb.empty()) << a.output() << b.output();
+	for (const auto &[agent, n] :
+	     {std::pair{&a, "30"}, std::pair{&b, "12"}}) {
+		Result r = run({"bench", "noop", "--remote", agent->address(),
+				"-n", n, "--warmup", "0", "--json"},
+			       {});
+		ASSERT_EQ(r.rc, 0) << describe(r);
+	}
+	Result r = run({"--remote", a.address(), "--hint", "generic", "run",
+			"exec", TEST_MYTESTLIB, "mytestfunc", "1"},
+		       {});
+	ASSERT_EQ(r.rc, 1) << describe(r);
+
+	r = run({"top", "--once", "--json", ma, mb}, {});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	json j = parse(r);
+	ASSERT_EQ(j["agents"].size(), 2U) << r.out;
+	const json &ja = j["agents"][0];
+	EXPECT_EQ(ja["address"], ma);
+	EXPECT_EQ(ja["up"], true);
+	EXPECT_EQ(ja["ready"], true);
+	EXPECT_EQ(ja["draining"], false);
+	EXPECT_EQ(ja["sessions"], 0);
+	const json ga = genop_row(ja);
+	ASSERT_TRUE(ga.is_object()) << ja.dump(2);
+	EXPECT_EQ(ga["calls"], 31);
+	EXPECT_EQ(ga["errors"], 1);
+	EXPECT_GT(ga["calls_per_s"].get<double>(), 0);
+	EXPECT_GT(ga["p50_ms"].get<double>(), 0);
+	EXPECT_LE(ga["p50_ms"].get<double>(), ga["p99_ms"].get<double>());
+	// The same calls by the op they ran: 30 noops, and the exec (its op
+	// read before the policy refused it).
+	int by_op = 0;
+	for (const json &op : ja["ops"]) {
+		if (op["op"] == "genop:noop") {
+			EXPECT_EQ(op["calls"], 30);
+			++by_op;
+		}
+		if (op["op"] == "genop:exec") {
+			EXPECT_EQ(op["errors"], 1);
+			++by_op;
+		}
+	}
+	EXPECT_EQ(by_op, 2) << ja.dump(2);
+	const json gb = genop_row(j["agents"][1]);
+	ASSERT_TRUE(gb.is_object()) << j.dump(2);
+	EXPECT_EQ(gb["calls"], 12);
+	EXPECT_EQ(gb["errors"], 0);
+	EXPECT_EQ(j["pool"]["agents"], 2);
+	EXPECT_EQ(j["pool"]["up"], 2);
+	EXPECT_EQ(j["pool"]["ready"], 2);
+
+	r = run({"top", "--once", ma}, {});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	EXPECT_NE(r.out.find("agent " + ma + "  ready  sessions 0"),
+		  std::string::npos)
+	    << r.out;
+	EXPECT_TRUE(std::regex_search(
+	    r.out, std::regex(R"(\n  Genop +[0-9.]+ +31 +1 +[0-9.e+-]+ ms)")))
+	    << r.out;
+
+	// Nothing listens on port 1 of loopback: shown, and the exit status
+	// says it.
+	r = run({"top", "--once", "--json", ma, "127.0.0.1:1"}, {});
+	EXPECT_EQ(r.rc, 3) << describe(r);
+	j = parse(r);
+	EXPECT_EQ(j["agents"][1]["up"], false);
+	EXPECT_FALSE(j["agents"][1]["error"].get<std::string>().empty());
+	EXPECT_EQ(j["pool"]["up"], 1);
+
+	// Refreshes after the first count their window only: nothing ran.
+	r = run({"top", "--json", "--count", "2", "--interval", "0.2", mb}, {});
+	ASSERT_EQ(r.rc, 0) << describe(r);
+	std::istringstream lines(r.out);
+	std::string first, second;
+	ASSERT_TRUE(std::getline(lines, first) && std::getline(lines, second))
+	    << r.out;
+	EXPECT_EQ(genop_row(json::parse(first)["agents"][0])["calls"], 12);
+	EXPECT_EQ(genop_row(json::parse(second)["agents"][0])["calls"], 0);
+
+	EXPECT_EQ(run({"top", "unix:///run/a.sock"}, {}).rc, 2);
+	EXPECT_EQ(run({"top"}, {}).rc, 2);
 }
 
 TEST(Cli, AgentUsageErrorIsTheAgents)

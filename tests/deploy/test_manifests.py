@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The deployment manifests, parsed and cross-checked: Kubernetes (agent as a
-DaemonSet on a host socket; agent as a sidecar sharing a unix socket),
+DaemonSet on a host socket; a pool of agents on their pod IPs with mutual
+TLS behind a headless Service, NetworkPolicies, a PodMonitor; agent as a
+sidecar sharing a unix socket),
 Knative, the OpenFaaS stack file, and the Dockerfiles that build the images
 they name. Nothing here needs a cluster or a Docker engine: the checks are
 about the wiring (labels and selectors, ports, socket paths, addresses,
@@ -138,6 +140,60 @@ def check_hardened(test, c, pod_spec=None, read_only=True):
         # libvaccel's run directory must stay writable.
         test.assertIn("/tmp", [m["mountPath"] for m in c.get("volumeMounts", [])],
                       name)
+
+
+def check_draining(test, pod_spec, c):
+    """SIGTERM drains the agent for --drain-grace seconds: the pod's
+    termination grace must outlast it, and the preStop hook must start the
+    drain (SIGTERM to the agent, PID 1) and wait for the agent to exit, so
+    that the kubelet's own SIGTERM (a second one, which stops the agent at
+    once) never comes first."""
+    grace = int(arg_after(c["args"], "--drain-grace"))
+    test.assertGreater(grace, 0)
+    test.assertGreaterEqual(pod_spec["terminationGracePeriodSeconds"], grace + 10)
+    test.assertFalse(pod_spec.get("shareProcessNamespace"),
+                     "the preStop hook signals PID 1")
+    cmd = c["lifecycle"]["preStop"]["exec"]["command"]
+    test.assertEqual(cmd[:2], ["/bin/sh", "-c"])
+    test.assertRegex(cmd[2], r"^kill -TERM 1; while kill -0 1\b.*; do sleep \d+; done$")
+    # The readiness probe is what turns the pod away once it drains.
+    test.assertEqual(c["readinessProbe"]["httpGet"]["path"], "/readyz")
+
+
+def check_metrics_and_probes(test, c):
+    """/metrics, /healthz and /readyz on the pod IP (the downward API's
+    status.podIP, allowed explicitly: the agent refuses a non-loopback
+    metrics address otherwise), on the port the probes name. Returns that
+    port."""
+    args = c["args"]
+    host, port = host_port(arg_after(args, "--metrics"))
+    test.assertEqual(host, "$(POD_IP)")
+    test.assertIn("--metrics-allow-remote", args)
+    pod_ip = [e for e in c["env"] if e["name"] == "POD_IP"]
+    test.assertEqual(pod_ip[0]["valueFrom"]["fieldRef"]["fieldPath"], "status.podIP")
+    test.assertEqual(port_number(c, "metrics"), port)
+    for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+        get = c[probe]["httpGet"]
+        test.assertEqual(get["path"], path)
+        test.assertEqual(port_number(c, get["port"]), port)
+    return port
+
+
+def policy_rules(policy):
+    """(from, set of port names or numbers) of each ingress rule."""
+    return [(rule.get("from"), {p["port"] for p in rule.get("ports", [])})
+            for rule in policy["spec"].get("ingress", [])]
+
+
+def check_policy_monitoring_only(test, rules, c):
+    """The metrics port is open to the monitoring namespace alone, whole."""
+    mon = [(frm, ports) for frm, ports in rules
+           if port_number(c, "metrics") in {port_number(c, p) for p in ports}]
+    test.assertEqual(len(mon), 1, rules)
+    frm, ports = mon[0]
+    test.assertEqual(frm, [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "monitoring"}}}])
+    test.assertEqual({port_number(c, p) for p in ports}, {port_number(c, "metrics")})
 
 
 # Plaintext on every interface: what no manifest may make the agent (or a
@@ -404,24 +460,25 @@ class DaemonSetTest(unittest.TestCase):
         self.assertEqual([d for d in self.docs if d["kind"] == "Service"], [])
 
     def test_metrics_and_probes(self):
-        # /metrics, /healthz and /readyz on the pod IP (allowed explicitly:
-        # the agent refuses a non-loopback metrics address otherwise), on
-        # the port the probes and the scrape annotations name.
-        args = self.agent["args"]
-        host, port = host_port(arg_after(args, "--metrics"))
-        self.assertEqual(host, "$(POD_IP)")
-        self.assertIn("--metrics-allow-remote", args)
-        pod_ip = [e for e in self.agent["env"] if e["name"] == "POD_IP"]
-        self.assertEqual(pod_ip[0]["valueFrom"]["fieldRef"]["fieldPath"], "status.podIP")
-        self.assertEqual(port_number(self.agent, "metrics"), port)
-        for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
-            get = self.agent[probe]["httpGet"]
-            self.assertEqual(get["path"], path)
-            self.assertEqual(port_number(self.agent, get["port"]), port)
+        # On the port the probes and the scrape annotations name.
+        port = check_metrics_and_probes(self, self.agent)
         notes = self.pod["metadata"]["annotations"]
         self.assertEqual(notes["prometheus.io/scrape"], "true")
         self.assertEqual(int(notes["prometheus.io/port"]), port)
         self.assertEqual(notes["prometheus.io/path"], "/metrics")
+
+    def test_drains_on_termination(self):
+        check_draining(self, self.pod["spec"], self.agent)
+
+    def test_network_policy_opens_the_metrics_to_monitoring_only(self):
+        policy = find(self.docs, "NetworkPolicy", "vaccel-agent")
+        self.assertTrue(selects(policy["spec"]["podSelector"]["matchLabels"],
+                                self.pod["metadata"]["labels"]))
+        self.assertEqual(policy["spec"]["policyTypes"], ["Ingress"])
+        rules = policy_rules(policy)
+        # Nothing else listens on the pod IP: one rule, the metrics port.
+        self.assertEqual(len(rules), 1)
+        check_policy_monitoring_only(self, rules, self.agent)
 
     def test_mtls_service_documented(self):
         # Commented out: applied only with a mutual-TLS listener, which the
@@ -461,6 +518,155 @@ class DaemonSetTest(unittest.TestCase):
         # The GPU the backend uses, as a (commented) resource limit.
         with open(os.path.join(DEPLOY, "k8s", "agent-daemonset.yaml")) as f:
             self.assertRegex(f.read(), r"(?m)^\s+#\s+nvidia\.com/gpu: 1$")
+
+
+class PoolTest(unittest.TestCase):
+    """deploy/k8s/agent-pool.yaml: agents for remote clients, on their pod
+    IPs with mutual TLS, behind a headless Service."""
+
+    def setUp(self):
+        self.docs = load_all("k8s", "agent-pool.yaml")
+        self.deploy = find(self.docs, "Deployment", "vaccel-agent-pool")
+        self.svc = find(self.docs, "Service", "vaccel-agent-pool")
+        self.policy = find(self.docs, "NetworkPolicy", "vaccel-agent-pool")
+        self.pod = self.deploy["spec"]["template"]
+        self.spec = self.pod["spec"]
+        self.labels = self.pod["metadata"]["labels"]
+        self.agent = container(self.spec, "vaccel-agent")
+
+    def listen_port(self):
+        scheme, rest = parse_address(arg_after(self.agent["args"], "--server-address"))
+        self.assertEqual(scheme, "tcp")
+        host, port = host_port(rest)
+        self.assertEqual(host, "$(POD_IP)")
+        return port
+
+    def test_namespace(self):
+        ns = find(self.docs, "Namespace")["metadata"]["name"]
+        for d in self.docs:
+            if d["kind"] != "Namespace":
+                self.assertEqual(d["metadata"]["namespace"], ns, d["kind"])
+
+    def test_selectors(self):
+        self.assertTrue(selects(self.deploy["spec"]["selector"]["matchLabels"], self.labels))
+        self.assertTrue(selects(self.svc["spec"]["selector"], self.labels))
+        self.assertTrue(selects(self.policy["spec"]["podSelector"]["matchLabels"],
+                                self.labels))
+        # The node agents and the pool never select each other's pods.
+        ds = find(load_all("k8s", "agent-daemonset.yaml"), "DaemonSet")
+        ds_labels = ds["spec"]["template"]["metadata"]["labels"]
+        self.assertFalse(selects(self.deploy["spec"]["selector"]["matchLabels"], ds_labels))
+        self.assertFalse(selects(self.svc["spec"]["selector"], ds_labels))
+        self.assertFalse(selects(ds["spec"]["selector"]["matchLabels"], self.labels))
+
+    def test_headless_service_names_the_ready_agents(self):
+        spec = self.svc["spec"]
+        self.assertEqual(spec["clusterIP"], "None")
+        self.assertIs(spec.get("publishNotReadyAddresses", False), False)
+        ports = {p["name"]: p for p in spec["ports"]}
+        self.assertEqual(set(ports), {"vaccel-rpc", "metrics"})
+        rpc = ports["vaccel-rpc"]
+        self.assertEqual(port_number(self.agent, rpc["targetPort"]), self.listen_port())
+        self.assertEqual(rpc["port"], self.listen_port())
+        self.assertEqual(port_number(self.agent, ports["metrics"]["targetPort"]),
+                         host_port(arg_after(self.agent["args"], "--metrics"))[1])
+
+    def test_listens_on_the_pod_ip_with_mutual_tls(self):
+        args = self.agent["args"]
+        self.listen_port()
+        self.assertNotIn("--insecure-tcp", args)
+        self.assertEqual(port_number(self.agent, "vaccel-rpc"), self.listen_port())
+        # The three files from one Secret, under its own key names.
+        volumes = {v["name"]: v for v in self.spec["volumes"]}
+        names = set()
+        for flag, key in (("--tls-cert", "tls.crt"), ("--tls-key", "tls.key"),
+                          ("--tls-client-ca", "ca.crt")):
+            name, rel = volume_path(self.agent, arg_after(args, flag))
+            self.assertEqual(rel, key)
+            names.add(name)
+        self.assertEqual(len(names), 1)
+        (name,) = names
+        secret = volumes[name]["secret"]
+        self.assertEqual(secret["secretName"], "vaccel-agent-tls")
+        # Readable by the agent's group only; the agent's group owns it.
+        mode = secret["defaultMode"]
+        self.assertEqual(mode & 0o007, 0, oct(mode))
+        self.assertEqual(mode & 0o040, 0o040, oct(mode))
+        sc = self.spec["securityContext"]
+        self.assertEqual(sc["fsGroup"], effective_security(self.spec, self.agent)["runAsGroup"])
+        (mount,) = [m for m in self.agent["volumeMounts"] if m["name"] == name]
+        self.assertIs(mount.get("readOnly"), True)
+
+    def test_metrics_and_probes(self):
+        check_metrics_and_probes(self, self.agent)
+
+    def test_drains_on_termination(self):
+        check_draining(self, self.spec, self.agent)
+        # One agent at a time, none surged onto an accelerator.
+        ru = self.deploy["spec"]["strategy"]["rollingUpdate"]
+        self.assertEqual((ru["maxSurge"], ru["maxUnavailable"]), (0, 1))
+        self.assertGreaterEqual(self.deploy["spec"]["replicas"], 2)
+
+    def test_network_policy(self):
+        spec = self.policy["spec"]
+        self.assertEqual(spec["policyTypes"], ["Ingress"])
+        rules = policy_rules(self.policy)
+        # Every rule names its peers and ports: nothing is open to all.
+        for frm, ports in rules:
+            self.assertTrue(frm, rules)
+            self.assertTrue(ports, rules)
+        opened = set()
+        for _, ports in rules:
+            opened |= {port_number(self.agent, p) for p in ports}
+        self.assertEqual(opened, {p["containerPort"] for p in self.agent["ports"]})
+        check_policy_monitoring_only(self, rules, self.agent)
+        # The RPC port: function pods only, in any namespace.
+        (rpc,) = [(frm, ports) for frm, ports in rules
+                  if self.listen_port() in {port_number(self.agent, p) for p in ports}]
+        frm, ports = rpc
+        self.assertEqual({port_number(self.agent, p) for p in ports}, {self.listen_port()})
+        self.assertEqual(frm, [{"namespaceSelector": {},
+                                "podSelector": {"matchLabels": {"vaccel/client": "true"}}}])
+
+    def test_configuration(self):
+        cms = {d["metadata"]["name"]: d for d in self.docs if d["kind"] == "ConfigMap"}
+        env = {}
+        for ref in self.agent.get("envFrom", []):
+            r = ref["configMapRef"]["name"]
+            self.assertIn(r, cms)
+            env.update(cms[r]["data"])
+        self.assertRegex(env["VACCEL_PLUGINS"], r"^libvaccel-[a-z0-9_-]+\.so(:.+)?$")
+        self.assertNotIn("libvaccel-rpc.so", env["VACCEL_PLUGINS"])
+
+    def test_hardening_and_volumes(self):
+        check_pod_volumes(self, self.spec)
+        check_hardened(self, self.agent, self.spec)
+        self.assertIs(self.spec.get("automountServiceAccountToken"), False)
+
+
+class PodMonitorTest(unittest.TestCase):
+    """deploy/k8s/agent-podmonitor.yaml: the Prometheus Operator scrapes
+    every agent, node agents and pool, on its metrics port."""
+
+    def test_scrapes_every_agent(self):
+        pm = load("k8s", "agent-podmonitor.yaml")
+        self.assertEqual(pm["apiVersion"], "monitoring.coreos.com/v1")
+        self.assertEqual(pm["kind"], "PodMonitor")
+        selector = pm["spec"]["selector"]["matchLabels"]
+        (ep,) = pm["spec"]["podMetricsEndpoints"]
+        self.assertEqual(ep["path"], "/metrics")
+        ds = find(load_all("k8s", "agent-daemonset.yaml"), "DaemonSet")
+        pool = find(load_all("k8s", "agent-pool.yaml"), "Deployment")
+        for workload in (ds, pool):
+            pod = workload["spec"]["template"]
+            self.assertTrue(selects(selector, pod["metadata"]["labels"]))
+            agent = container(pod["spec"], "vaccel-agent")
+            # The named port is the one the agent serves /metrics on.
+            self.assertEqual(port_number(agent, ep["port"]),
+                             host_port(arg_after(agent["args"], "--metrics"))[1])
+            ns = workload["metadata"]["namespace"]
+            self.assertTrue(pm["metadata"]["namespace"] == ns or
+                            ns in pm["spec"].get("namespaceSelector", {}).get("matchNames", []))
 
 
 class SidecarTest(unittest.TestCase):
@@ -542,12 +748,27 @@ class SidecarTest(unittest.TestCase):
 
 # ---- serverless -------------------------------------------------------------
 
-def agent_service_address():
-    """tcp://<service>.<namespace>.svc.cluster.local:<port> of the agent."""
-    svc = mtls_service()
-    (port,) = svc["spec"]["ports"]
+def pool_service_address():
+    """tcp://<service>.<namespace>.svc.cluster.local:<port> of the agent
+    pool's headless Service (every ready agent)."""
+    svc = find(load_all("k8s", "agent-pool.yaml"), "Service")
+    (port,) = [p for p in svc["spec"]["ports"] if p["name"] == "vaccel-rpc"]
     return (f"tcp://{svc['metadata']['name']}.{svc['metadata']['namespace']}"
             f".svc.cluster.local:{port['port']}")
+
+
+def pool_client_labels():
+    """The labels the pool's NetworkPolicy lets reach the RPC port."""
+    policy = find(load_all("k8s", "agent-pool.yaml"), "NetworkPolicy")
+    for rule in policy["spec"]["ingress"]:
+        for peer in rule["from"]:
+            if "podSelector" in peer:
+                return peer["podSelector"]["matchLabels"]
+    raise AssertionError("no client rule")
+
+
+TLS_FILES = {"VACCEL_RPC_TLS_CERT": "tls.crt", "VACCEL_RPC_TLS_KEY": "tls.key",
+             "VACCEL_RPC_TLS_CA": "ca.crt"}
 
 
 def function_image():
@@ -566,10 +787,23 @@ class KnativeTest(unittest.TestCase):
         self.assertEqual(self.ksvc["apiVersion"], "serving.knative.dev/v1")
         self.assertEqual(self.ksvc["kind"], "Service")
 
-    def test_reaches_the_agent_service(self):
+    def test_reaches_the_agent_pool_over_mutual_tls(self):
         env = env_of(self.c)
         self.assertEqual(env["VACCEL_PLUGINS"], "libvaccel-rpc.so")
-        self.assertEqual(env["VACCEL_RPC_ADDRESS"], agent_service_address())
+        self.assertEqual(env["VACCEL_RPC_ADDRESS"], pool_service_address())
+        # The client certificate, key and CA from one Secret, by key name.
+        spec = self.ksvc["spec"]["template"]["spec"]
+        vols = {v["name"]: v for v in spec["volumes"]}
+        names = set()
+        for var, key in TLS_FILES.items():
+            name, rel = volume_path(self.c, env[var])
+            self.assertEqual(rel, key)
+            names.add(name)
+        (name,) = names
+        self.assertIn("secretName", vols[name]["secret"])
+        # Let in by the pool's NetworkPolicy.
+        self.assertTrue(selects(pool_client_labels(),
+                                self.ksvc["spec"]["template"]["metadata"]["labels"]))
 
     def test_hardening(self):
         # A read-only root filesystem would need Knative's emptyDir feature
@@ -605,10 +839,16 @@ class OpenFaaSStackTest(unittest.TestCase):
     def test_image(self):
         self.assertEqual(self.fn["image"], function_image())
 
-    def test_reaches_the_agent_service(self):
+    def test_reaches_the_agent_pool_over_mutual_tls(self):
         env = self.fn["environment"]
         self.assertEqual(env["VACCEL_PLUGINS"], "libvaccel-rpc.so")
-        self.assertEqual(env["VACCEL_RPC_ADDRESS"], agent_service_address())
+        self.assertEqual(env["VACCEL_RPC_ADDRESS"], pool_service_address())
+        # OpenFaaS mounts each key of a function's secrets as a file there.
+        (secret,) = self.fn["secrets"]
+        self.assertTrue(secret)
+        for var, key in TLS_FILES.items():
+            self.assertEqual(env[var], "/var/openfaas/secrets/" + key)
+        self.assertTrue(selects(pool_client_labels(), self.fn["labels"]))
 
 
 def kubernetes_manifests():
@@ -634,8 +874,9 @@ class AllManifestsTest(unittest.TestCase):
 
     def test_manifests_found(self):
         names = [name for name, _ in kubernetes_manifests()]
-        self.assertIn("agent-daemonset.yaml", names)
-        self.assertIn("agent-sidecar.yaml", names)
+        for name in ("agent-daemonset.yaml", "agent-sidecar.yaml",
+                     "agent-pool.yaml", "agent-podmonitor.yaml"):
+            self.assertIn(name, names)
 
     def test_every_container_hardened(self):
         for name, docs in kubernetes_manifests():
@@ -677,6 +918,9 @@ class ImagesTest(unittest.TestCase):
         fn_tag = function_image()
         ds = find(load_all("k8s", "agent-daemonset.yaml"), "DaemonSet")
         self.assertEqual(container(ds["spec"]["template"]["spec"], "vaccel-agent")["image"],
+                         agent_tag)
+        pool = find(load_all("k8s", "agent-pool.yaml"), "Deployment")
+        self.assertEqual(container(pool["spec"]["template"]["spec"], "vaccel-agent")["image"],
                          agent_tag)
         sidecar = find(load_all("k8s", "agent-sidecar.yaml"), "Deployment")
         spec = sidecar["spec"]["template"]["spec"]

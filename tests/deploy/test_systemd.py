@@ -178,6 +178,15 @@ class UnitFileTest(unittest.TestCase):
                          str(AGENT_USAGE_EXIT))
         self.assertEqual(value(self.service, "KillSignal"), "SIGTERM")
 
+    def test_stop_timeout_outlasts_the_drain(self):
+        # SIGTERM drains the agent for up to --drain-grace seconds (30 by
+        # default); systemd must not kill it before.
+        opts = " ".join(values(self.service, "Environment") +
+                        [parse_env_file(ENV_FILE).get("VACCEL_AGENT_OPTS", "")])
+        m = re.search(r"--drain-grace[= ](\d+)", opts)
+        grace = int(m.group(1)) if m else 30
+        self.assertGreater(int(value(self.service, "TimeoutStopSec")), grace)
+
     def test_hardening(self):
         s = self.service
         for key, expected in [("NoNewPrivileges", "yes"),

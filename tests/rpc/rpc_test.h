@@ -8,12 +8,14 @@
 #include "rpc/common.pb.h"
 #include "rpc/ext.pb.h"
 #include "rpc/ttrpc.pb.h"
+#include "transport/tls.h"
 #include "transport/transport.h"
 
 #include <gtest/gtest.h>
 #include <vaccel.h>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -115,6 +117,9 @@ public:
 	}
 	[[nodiscard]] std::string log() const { return slurp(err_path()); }
 	[[nodiscard]] pid_t pid() const { return pid_; }
+	// Runs the agent in network namespace @p name (ip netns), which the
+	// test made.
+	void set_netns(std::string name) { netns_ = std::move(name); }
 
 	// Starts the agent with VACCEL_PLUGINS=@p plugins (and the
 	// NAME=value entries of @p extra_env) and waits (at most 15 s) for
@@ -152,6 +157,12 @@ public:
 				       O_WRONLY | O_CREAT | O_APPEND, 0600);
 			::dup2(o, 1);
 			::dup2(e, 2);
+			if (!netns_.empty()) {
+				const std::string ns = "/run/netns/" + netns_;
+				const int fd = ::open(ns.c_str(), O_RDONLY);
+				if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0)
+					::_exit(126);
+			}
 			std::vector<char *> av;
 			std::vector<char *> ev;
 			for (auto &a : argv)
@@ -178,6 +189,27 @@ public:
 		return false;
 	}
 
+	// Sends @p sig and waits (bounded by @p bound) for the agent to end;
+	// its wait status, or -1 when it was not running or is still running
+	// (then it is killed).
+	int stop_within(int sig, std::chrono::milliseconds bound)
+	{
+		if (pid_ <= 0)
+			return -1;
+		::kill(pid_, sig);
+		const auto until = Clock::now() + bound;
+		int status = 0;
+		while (Clock::now() < until) {
+			if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+				pid_ = -1;
+				return status;
+			}
+			std::this_thread::sleep_for(5ms);
+		}
+		stop(SIGKILL);
+		return -1;
+	}
+
 	// Sends @p sig and waits for the agent to end; returns its wait
 	// status (-1 when none was running).
 	int stop(int sig = SIGTERM)
@@ -200,6 +232,7 @@ private:
 	std::string dir_;
 	std::string name_;
 	std::string listen_;
+	std::string netns_;
 	pid_t pid_ = -1;
 };
 
@@ -228,7 +261,10 @@ inline void restart_runtime(const std::string &plugins,
 	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
 	::setenv("VACCEL_RPC_ADDRESS", address.c_str(), 1);
 	::setenv("VACCEL_RPC_TIMEOUT_MS", timeout_ms, 1);
-	::setenv("VACCEL_RPC_CONNECT_TIMEOUT_MS", "2000", 1);
+	// The handshake waits for the agent's plugins (plugin_gate.h):
+	// libtorch under ThreadSanitizer on a busy machine takes seconds.
+	// Tests of the timeout itself set a short one.
+	::setenv("VACCEL_RPC_CONNECT_TIMEOUT_MS", "15000", 1);
 	::setenv("VACCEL_RPC_REPLY_SLOTS", reply_slots_on() ? "1" : "0", 1);
 	if (reply_slots_on())
 		::setenv("VACCEL_RPC_POLL_US", "2000",
@@ -251,6 +287,14 @@ inline void restart_runtime(const std::string &plugins,
 class RawConn
 {
 public:
+	// Raw connections to tcp:// addresses speak TLS with @p ctx from now
+	// on (null: plaintext again), verifying the address's host.
+	static void
+	use_tls(std::shared_ptr<const vaccel::transport::TlsContext> ctx)
+	{
+		tls() = std::move(ctx);
+	}
+
 	bool connect(const std::string &address)
 	{
 		auto addr = vaccel::transport::parse_address(address);
@@ -260,6 +304,12 @@ public:
 		if (!s)
 			return false;
 		stream_ = std::move(s).value();
+		if (tls() &&
+		    addr->kind == vaccel::transport::Address::Kind::Tcp)
+			return vaccel::transport::tls_connect(
+				   stream_, *tls(), addr->host,
+				   vaccel::transport::deadline_in(5000ms))
+			    .is_ok();
 		return true;
 	}
 	vaccel::transport::Stream &stream() { return stream_; }
@@ -378,6 +428,12 @@ public:
 	}
 
 private:
+	static std::shared_ptr<const vaccel::transport::TlsContext> &tls()
+	{
+		static std::shared_ptr<const vaccel::transport::TlsContext> t;
+		return t;
+	}
+
 	vaccel::transport::Stream stream_;
 	uint32_t next_id_ = 1;
 };

@@ -111,7 +111,8 @@ protected:
 	// "shm_in_place") in @p direction, all tenants.
 	double bytes(const std::string &path, const std::string &direction)
 	{
-		const agent_test::Http h = agent_test::http(port_, "/metrics");
+		const agent_test::Http h =
+		    agent_test::http_get(port_, "/metrics");
 		EXPECT_EQ(h.status, 200);
 		const auto ex = agent_test::parse_exposition(h.body);
 		return ex.sum("vaccel_agent_bytes_total",
@@ -333,7 +334,8 @@ TEST_F(Buffers, BlocksTheAgentRefusesAreCopied)
 			want *= 1099511628211ull;
 		}
 	const auto map_calls = [&](const std::string &code) {
-		const agent_test::Http h = agent_test::http(port_, "/metrics");
+		const agent_test::Http h =
+		    agent_test::http_get(port_, "/metrics");
 		return agent_test::parse_exposition(h.body).sum(
 		    "vaccel_agent_calls_total",
 		    {"method=\"MapRegion\"", "code=\"" + code + "\""});

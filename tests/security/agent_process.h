@@ -155,6 +155,25 @@ public:
 		pid_ = -1;
 	}
 
+	// Waits at most @p max for the agent to end by itself (reaping it);
+	// false when it still runs. exit_status() then says how it ended.
+	bool wait_exit(std::chrono::milliseconds max)
+	{
+		const auto until = std::chrono::steady_clock::now() + max;
+		while (pid_ > 0) {
+			int status = 0;
+			if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+				status_ = status;
+				pid_ = -1;
+				return true;
+			}
+			if (std::chrono::steady_clock::now() >= until)
+				return false;
+			std::this_thread::sleep_for(10ms);
+		}
+		return true;
+	}
+
 	[[nodiscard]] pid_t pid() const { return pid_; }
 	[[nodiscard]] bool alive() const
 	{
@@ -185,6 +204,8 @@ struct Reply {
 	std::string message;
 	std::string payload;
 	bool closed = false; // the agent hung up instead of answering
+	// The status whole, details included (a draining agent's refusal).
+	rpc::ttrpc::Status status;
 };
 
 // One raw ttrpc connection.
@@ -245,6 +266,7 @@ public:
 				    static_cast<int>(f->payload.size()));
 		r.code = static_cast<RpcCode>(resp.status().code());
 		r.message = resp.status().message();
+		r.status = resp.status();
 		r.payload = resp.payload();
 		return r;
 	}

@@ -31,23 +31,13 @@ using agent_test::add_op;
 using agent_test::child_pids;
 using agent_test::Exposition;
 using agent_test::Http;
-using agent_test::http;
+using agent_test::http_get;
 using agent_test::parse_exposition;
-
-// The port of the agent's metrics line on standard output.
-uint32_t metrics_port(const TempDir &dir)
-{
-	static const std::regex line("metrics on http://127\\.0\\.0\\.1:(\\d+)"
-				     "/metrics");
-	std::smatch m;
-	const std::string out = slurp(dir.file("agent.out"));
-	return std::regex_search(out, m, line) ? std::stoul(m[1].str()) : 0;
-}
 
 // The scrape, checked against the format; failures name the rule.
 Exposition scrape(uint32_t port)
 {
-	const Http h = http(port, "/metrics");
+	const Http h = http_get(port, "/metrics");
 	EXPECT_EQ(h.status, 200);
 	EXPECT_NE(h.head.find("text/plain; version=0.0.4"), std::string::npos)
 	    << h.head;
@@ -138,7 +128,7 @@ protected:
 		args.insert(args.end(), more.begin(), more.end());
 		agent_ = std::make_unique<AgentProcess>(dir_.path(), args);
 		ASSERT_TRUE(agent_->start()) << agent_->err();
-		port_ = metrics_port(dir_);
+		port_ = agent_test::metrics_port(slurp(dir_.file("agent.out")));
 		ASSERT_NE(port_, 0U) << slurp(dir_.file("agent.out"));
 	}
 
@@ -202,6 +192,24 @@ TEST_F(Metrics, ScrapedCountsEqualTheCallsMade)
 		  genops);
 	EXPECT_GT(ex[series("vaccel_agent_call_duration_seconds_sum", gl)], 0);
 	EXPECT_GT(ex[series("vaccel_agent_busy_seconds_total", gl)], 0);
+	// By the op each genop ran: those whose op the agent read (a call on
+	// a session the connection does not own is refused before).
+	auto op_calls = [&](const char *op, const std::string &code) {
+		return ex[series("vaccel_agent_genop_calls_total",
+				 t + ",op=\"" + op + "\",code=\"" + code +
+				     "\"")];
+	};
+	EXPECT_EQ(op_calls("noop", "OK"), kNoops);
+	EXPECT_EQ(op_calls("opencv", "OK"), 1);
+	EXPECT_EQ(op_calls("exec", "PERMISSION_DENIED"), kDenied);
+	EXPECT_EQ(ex.sum("vaccel_agent_genop_calls_total", {t}),
+		  kNoops + 1 + kDenied);
+	EXPECT_EQ(ex[series("vaccel_agent_genop_duration_seconds_count",
+			    t + ",op=\"noop\"")],
+		  kNoops);
+	EXPECT_GT(ex[series("vaccel_agent_genop_busy_seconds_total",
+			    t + ",op=\"noop\"")],
+		  0);
 	// Bytes: at least the large call's payload came in on the socket.
 	EXPECT_GE(ex[series("vaccel_agent_bytes_total",
 			    t + ",path=\"socket\",direction=\"in\"")],
@@ -319,19 +327,19 @@ TEST_F(Metrics, SharedMemoryBytesAreCountedOnTheirPath)
 TEST_F(Metrics, HealthAndReadinessAnswerWhileTheListenerAccepts)
 {
 	start("probed");
-	EXPECT_EQ(http(port_, "/healthz").status, 200);
-	EXPECT_EQ(http(port_, "/readyz").status, 200);
-	EXPECT_EQ(http(port_, "/healthz", "HEAD").status, 200);
-	EXPECT_EQ(http(port_, "/nothing").status, 404);
-	const Http post = http(port_, "/metrics", "POST");
+	EXPECT_EQ(http_get(port_, "/healthz").status, 200);
+	EXPECT_EQ(http_get(port_, "/readyz").status, 200);
+	EXPECT_EQ(http_get(port_, "/healthz", "HEAD").status, 200);
+	EXPECT_EQ(http_get(port_, "/nothing").status, 404);
+	const Http post = http_get(port_, "/metrics", "POST");
 	EXPECT_EQ(post.status, 405);
 	EXPECT_NE(post.head.find("Allow: GET, HEAD"), std::string::npos)
 	    << post.head;
 	// A socket file removed from under the agent reaches nobody: not
 	// live (a probe restarts it), and not ready.
 	ASSERT_EQ(::unlink(dir_.file("a.sock").c_str()), 0);
-	EXPECT_EQ(http(port_, "/healthz").status, 503);
-	EXPECT_EQ(http(port_, "/readyz").status, 503);
+	EXPECT_EQ(http_get(port_, "/healthz").status, 503);
+	EXPECT_EQ(http_get(port_, "/readyz").status, 503);
 	EXPECT_EQ(scrape(port_)["vaccel_agent_ready"], 0);
 }
 
@@ -343,7 +351,7 @@ TEST_F(Metrics, LabelValuesAreEscaped)
 	start("a\"b\\c\nd");
 	Client c(agent_->address());
 	ASSERT_NE(c.session(), 0);
-	const Http h = http(port_, "/metrics");
+	const Http h = http_get(port_, "/metrics");
 	ASSERT_EQ(h.status, 200);
 	EXPECT_NE(h.body.find("vaccel_agent_calls_total{tenant=\"a\\\"b\\\\c"
 			      "\\nd\",method=\"CreateSession\",code=\"OK\"} 1"),

@@ -183,6 +183,15 @@ int cmd_bench(const OpOptions &o, uint32_t hint, const BenchOptions &b,
 int cmd_agent(const std::vector<std::string> &args);
 // Prints each model's digest; with @p index, also writes them there.
 int cmd_digest(const std::vector<std::string> &paths, const std::string &index);
+struct TopOptions {
+	std::vector<std::string> addresses; // agents' --metrics addresses
+	double interval = 2;                // seconds between refreshes
+	uint64_t count = 0;                 // refreshes; 0: until interrupted
+	bool json = false;                  // one JSON document per refresh
+};
+// A live view of the agents at @p t.addresses (top.cpp); kExitSetup when
+// an agent of the last refresh could not be read.
+int cmd_top(const TopOptions &t);
 
 // "VACCEL_OP_IMAGE_CLASSIFY" -> "image_classify".
 std::string op_name(vaccel_op_type_t op);

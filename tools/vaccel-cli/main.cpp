@@ -6,6 +6,7 @@
 //   vaccel run <op> [op args] [--json]
 //   vaccel bench <op> [op args] [--iterations N | --duration T] [--json]
 //   vaccel agent [vaccel-agent args]
+//   vaccel top [--once] [--interval S] [--count N] [--json] ADDRESS...
 //   vaccel run torch MODEL INPUT [--shape D,...] [--top K] [--labels F]
 //
 // Global options (--plugins, --remote, --log-level, --hint) may come
@@ -387,6 +388,30 @@ int run_main(int argc, char **argv)
 		       "Add the digests to this index file (entries for "
 		       "other models are kept)");
 
+	TopOptions top;
+	bool top_once = false;
+	auto *tp = app.add_subcommand(
+	    "top", "A live view of agents, one or a pool: ready or draining, "
+		   "sessions, connections, queue, and per op calls/s, errors, "
+		   "p50/p99, from each agent's /metrics (vaccel-agent "
+		   "--metrics)");
+	tp->add_option(
+	      "addresses", top.addresses,
+	      "Metrics addresses: HOST:PORT or http://HOST:PORT[/PATH]")
+	    ->required();
+	tp->add_option("-i,--interval", top.interval,
+		       "Seconds between refreshes")
+	    ->capture_default_str()
+	    ->check(CLI::Range(0.1, 3600.0));
+	auto *count = tp->add_option("-n,--count", top.count,
+				     "Refreshes before exiting (default: until "
+				     "interrupted)");
+	tp->add_flag("--once", top_once,
+		     "One snapshot, over each agent's life so far, and exit")
+	    ->excludes(count);
+	tp->add_flag("--json", top.json,
+		     "One JSON document per refresh, a line each");
+
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
@@ -394,6 +419,11 @@ int run_main(int argc, char **argv)
 		return e.get_exit_code() == 0 ? rc : kExitUsage;
 	}
 
+	if (tp->parsed()) {
+		if (top_once)
+			top.count = 1;
+		return cmd_top(top);
+	}
 	if (agent->parsed())
 		return cmd_agent(agent->remaining());
 	const uint32_t hint = parse_hint(g.hint);
