@@ -39,6 +39,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -277,7 +278,18 @@ int forward(const vtorch::Model &model, std::vector<at::Tensor> &inputs,
 		torch::jit::GraphOptimizerEnabledGuard opt(
 		    vtorch::env_flag("VACCEL_TORCH_JIT_OPTIMIZE", false));
 		c10::InferenceMode inference;
+		// Which thread ran it, and its how-many'th: a thread's first
+		// run on a GPU pays for that thread's library handles
+		// (debug level; cold-start traces read it).
+		thread_local uint64_t runs = 0;
+		const auto t0 = std::chrono::steady_clock::now();
 		result = model.module.get_method("forward")(std::move(args));
+		torch_debug("forward on thread %ld (its run %" PRIu64
+			    "): %.3f ms to return",
+			    static_cast<long>(::gettid()), ++runs,
+			    std::chrono::duration<double, std::milli>(
+				std::chrono::steady_clock::now() - t0)
+				.count());
 	} catch (const std::bad_alloc &) {
 		throw; // guarded() reports it
 	} catch (const std::exception &e) {

@@ -156,7 +156,8 @@ protected:
 	// Bytes the agent counted on @p path in @p direction.
 	double bytes(const std::string &path, const std::string &direction)
 	{
-		const agent_test::Http h = agent_test::http(port_, "/metrics");
+		const agent_test::Http h =
+		    agent_test::http_get(port_, "/metrics");
 		EXPECT_EQ(h.status, 200);
 		return agent_test::parse_exposition(h.body).sum(
 		    "vaccel_agent_bytes_total",
