@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "metrics_report.h"
 
+#include "accelerator_memory.h"
 #include "prom_text.h"
 #include "tenant_workers.h"
 
@@ -293,6 +294,26 @@ void write_workers(PromText &out, const AgentRow &a)
 			   {{"tenant", tenant}}, t.failures);
 }
 
+// Only where the host has NVIDIA GPUs (accelerator_memory.h): no family
+// at all otherwise, rather than a gauge that reads 0.
+void write_accelerators(PromText &out)
+{
+	const auto devices = accelerator_memory();
+	if (devices.empty())
+		return;
+	constexpr std::string_view name =
+	    "vaccel_agent_accelerator_memory_bytes";
+	out.family(name, "gauge",
+		   "Each accelerator's memory as its driver reports it, "
+		   "whoever holds it: used and total.");
+	for (const AcceleratorMemory &d : devices) {
+		out.sample(name, {{"device", d.device}, {"state", "used"}},
+			   d.used);
+		out.sample(name, {{"device", d.device}, {"state", "total"}},
+			   d.total);
+	}
+}
+
 void write_agent(PromText &out, const std::vector<TenantRow> &rows,
 		 const AgentRow &a)
 {
@@ -314,6 +335,7 @@ void write_agent(PromText &out, const std::vector<TenantRow> &rows,
 		    a.buffered);
 	write_gauge(out, "vaccel_agent_shm_regions",
 		    "Shared-memory regions mapped by clients.", a.regions);
+	write_accelerators(out);
 	if (!a.isolated)
 		write_cache(out, a.cache);
 	else

@@ -405,12 +405,32 @@ example_minmax() {
 
 # The sgemm example through the rpc plugin and a vaccel-agent that runs the
 # cuda plugin: the result must equal the local one bit for bit.
+# The agent's accelerator memory gauge (issue 18) against nvidia-smi: the
+# agent whose log is @p 1 serves /metrics on the port it printed; its
+# cuda:0 total must be the GPU's, and used above zero after an op ran.
+accelerator_gauge() {
+	local port
+	port=$(sed -n 's|.*metrics on http://127\.0\.0\.1:\([0-9]*\)/metrics.*|\1|p' "$1" | head -1)
+	[ -n "$port" ] || { echo "the agent printed no metrics port"; return 1; }
+	local total_mib
+	total_mib=$(nvidia-smi --id=0 --query-gpu=memory.total --format=csv,noheader,nounits | tr -d ' ')
+	python3 - "$port" "$total_mib" <<'PY'
+import re, sys, urllib.request
+page = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=10).read().decode()
+got = dict(re.findall(r'vaccel_agent_accelerator_memory_bytes\{device="cuda:0",state="(\w+)"\} (\d+)', page))
+want = int(sys.argv[2])  # MiB, as nvidia-smi rounds it
+print("accelerator gauge: cuda:0 used %s total %s bytes (nvidia-smi: %d MiB)" % (got.get("used"), got.get("total"), want))
+ok = "total" in got and int(got["total"]) // (1 << 20) == want and int(got.get("used", 0)) > 0
+sys.exit(0 if ok else 1)
+PY
+}
+
 agent_sgemm() {
 	local tmp=$1
 	[ -x "$DEVKIT/bin/vaccel-agent" ] && [ -f "$DEVKIT/lib/libvaccel-rpc.so" ] || return 77
 	local sock=$tmp/agent.sock
 	VACCEL_PLUGINS=$DEVKIT/lib/libvaccel-cuda.so "$DEVKIT/bin/vaccel-agent" -a "unix://$sock" \
-		>"$tmp/agent.log" 2>&1 &
+		--metrics 127.0.0.1:0 >"$tmp/agent.log" 2>&1 &
 	local agent=$!
 	local _
 	for _ in $(seq 100); do
@@ -420,6 +440,7 @@ agent_sgemm() {
 	local rc=0
 	VACCEL_PLUGINS=$DEVKIT/lib/libvaccel-rpc.so VACCEL_RPC_ADDRESS=unix://$sock \
 		with_timeout "$DEVKIT/bin/sgemm" 1 "$tmp/c_rpc.bin" || rc=1
+	[ "$rc" = 0 ] && { accelerator_gauge "$tmp/agent.log" || rc=1; }
 	kill "$agent" 2>/dev/null || true
 	wait "$agent" 2>/dev/null || true
 	if [ "$rc" != 0 ]; then
