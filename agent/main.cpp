@@ -146,13 +146,29 @@ int catch_stop_signals()
 	return fds[0];
 }
 
-// Once the agent shuts down, a further SIGINT or SIGTERM ends the process
-// at once (a stop that hangs can still be interrupted): the default
-// actions, unblocked on this thread.
-void end_on_next_signal()
+// The exit status a stop signal during the shutdown ends the process with
+// (0: the signal's default action).
+volatile sig_atomic_t g_exit_on_signal = 0;
+
+void exit_at_once(int sig)
 {
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
+	if (g_exit_on_signal != 0)
+		_exit(g_exit_on_signal);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+// Once the agent shuts down, a further SIGINT or SIGTERM ends the process
+// at once (a stop that hangs can still be interrupted). When the agent
+// already knows it failed (@p failed: a plugin did not load), it ends with
+// that failure's status: whoever stops it (vaccel-vm, once its VM is done)
+// must still learn that it could not have served, not see a death by its
+// own signal. Otherwise, the signal's default action.
+void end_on_next_signal(bool failed)
+{
+	g_exit_on_signal = failed ? kExitFailure : 0;
+	signal(SIGINT, exit_at_once);
+	signal(SIGTERM, exit_at_once);
 	sigset_t stop;
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
@@ -508,7 +524,7 @@ int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 				       {drain, health, server, launcher,
 					o.isolate_tenants ? &workers : nullptr},
 				       stop_fd);
-	end_on_next_signal();
+	end_on_next_signal(sig == kPluginsFailed);
 	health.set_draining(true);
 	// Connections still waiting for the plugins are turned away.
 	gate.fail();

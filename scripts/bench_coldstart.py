@@ -222,6 +222,9 @@ def client_env(args, address):
     env["VACCEL_RPC_ADDRESS"] = address
     if args.index_path:
         env["VACCEL_RPC_MODEL_DIGESTS"] = args.index_path
+    if args.client_trace:
+        os.makedirs(args.client_trace, exist_ok=True)
+        env["VACCEL_RPC_TRACE"] = os.path.join(args.client_trace, "client-%d.tsv" % len(os.listdir(args.client_trace)))
     return env
 
 
@@ -589,6 +592,8 @@ def parse_args():
                    help="VACCEL_LOG_LEVEL of the agents (at least 3; 4: debug, e.g. the torch plugin's runs)")
     p.add_argument("--keep-agent-log", metavar="FILE",
                    help="append the output of the agent started ahead to FILE when it stops")
+    p.add_argument("--client-trace", metavar="DIR",
+                   help="each client writes its rpc plugin's trace (VACCEL_RPC_TRACE) to DIR/client-<k>.tsv")
     p.add_argument("--no-model-cache", action="store_true",
                    help="agents keep no models ([agent] model_cache_bytes = 0): every session uploads and loads "
                         "(the cache's comparison)")
