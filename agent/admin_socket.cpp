@@ -77,17 +77,23 @@ void AdminSocket::stop()
 
 void AdminSocket::loop()
 {
+	using Clock = std::chrono::steady_clock;
 	std::vector<transport::Stream> conns;
 	std::vector<pollfd> p;
+	Clock::time_point burst_until{};
 	while (!stopping_) {
 		p.assign({{listener_.fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}});
 		for (const auto &c : conns)
 			p.push_back({c.fd(), POLLIN, 0});
-		if (::poll(p.data(), p.size(), -1) < 0) {
+		const bool burst = Clock::now() < burst_until;
+		const int n = ::poll(p.data(), p.size(), burst ? 0 : -1);
+		if (n < 0) {
 			if (errno != EINTR)
 				std::this_thread::sleep_for(100ms);
 			continue;
 		}
+		if (n == 0)
+			continue; // in a burst: look again
 		if (p[1].revents != 0 || stopping_)
 			break;
 		// Connections first: p[i + 2] is conns[i] until one goes.
@@ -97,6 +103,7 @@ void AdminSocket::loop()
 					    static_cast<std::ptrdiff_t>(i));
 		if ((p[0].revents & POLLIN) != 0)
 			accept_one(conns);
+		burst_until = Clock::now() + kBurst;
 	}
 }
 

@@ -18,6 +18,7 @@
 #include "transport/transport.h"
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -45,6 +46,12 @@ public:
 	}
 
 private:
+	// After a call the thread polls without sleeping for this long: a
+	// launcher's next call often follows at once (a sandbox's detach and
+	// the next one's attach, a burst of sandboxes at scale-out), and then
+	// it does not wait for this thread to wake up.
+	static constexpr std::chrono::microseconds kBurst{100};
+
 	void loop();
 	// A new connection from the listener, kept if its peer is trusted.
 	void accept_one(std::vector<transport::Stream> &conns);
