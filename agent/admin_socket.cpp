@@ -7,6 +7,7 @@
 #include "rpc/ttrpc.pb.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -92,8 +93,13 @@ void AdminSocket::loop()
 				std::this_thread::sleep_for(100ms);
 			continue;
 		}
-		if (n == 0)
-			continue; // in a burst: look again
+		if (n == 0) {
+			// In a burst: look again, after letting anyone waiting
+			// for this core run (the launcher itself, on a host
+			// with few cores).
+			sched_yield();
+			continue;
+		}
 		if (p[1].revents != 0 || stopping_)
 			break;
 		// Connections first: p[i + 2] is conns[i] until one goes.
