@@ -118,7 +118,8 @@ protected:
 	// Starts an agent on a unix socket with --metrics on loopback, every
 	// connection of tenant @p tenant, plus @p more options.
 	void start(const std::string &tenant,
-		   std::vector<std::string> more = {})
+		   std::vector<std::string> more = {},
+		   std::vector<std::string> env = {})
 	{
 		std::vector<std::string> args = {
 		    "-a",        "unix://" + dir_.file("a.sock"),
@@ -126,7 +127,8 @@ protected:
 		    "--metrics", "127.0.0.1:0",
 		    "--workers", "2"};
 		args.insert(args.end(), more.begin(), more.end());
-		agent_ = std::make_unique<AgentProcess>(dir_.path(), args);
+		agent_ = std::make_unique<AgentProcess>(
+		    dir_.path(), args, TEST_NOOP_PLUGIN, std::move(env));
 		ASSERT_TRUE(agent_->start()) << agent_->err();
 		port_ = agent_test::metrics_port(slurp(dir_.file("agent.out")));
 		ASSERT_NE(port_, 0U) << slurp(dir_.file("agent.out"));
@@ -444,3 +446,35 @@ TEST_F(Metrics, IsolatedWorkersReportAndSurviveTheirDeath)
 }
 
 } // namespace
+
+// Each GPU's memory as the driver reports it, read through NVML: here a
+// stand-in library with two devices of known memory (the GPU machine checks
+// the real driver against nvidia-smi).
+TEST_F(Metrics, AcceleratorMemoryIsWhatTheDriverReports)
+{
+	start("gpu-host", {}, {"LD_LIBRARY_PATH=" TEST_FAKE_NVML_DIR});
+	Exposition ex = scrape(port_);
+	constexpr double kGiB = 1u << 30;
+	auto gauge = [&](const char *device, const char *state) {
+		return ex[std::string("vaccel_agent_accelerator_memory_bytes{"
+				      "device=\"") +
+			  device + "\",state=\"" + state + "\"}"];
+	};
+	EXPECT_EQ(gauge("cuda:0", "total"), 16 * kGiB);
+	EXPECT_EQ(gauge("cuda:0", "used"), kGiB + 4096);
+	EXPECT_EQ(gauge("cuda:1", "total"), 32 * kGiB);
+	EXPECT_EQ(gauge("cuda:1", "used"), 2 * kGiB + 4096);
+	EXPECT_EQ(ex.sum("vaccel_agent_accelerator_memory_bytes", {}),
+		  48 * kGiB + 3 * kGiB + 8192);
+}
+
+// Without an NVIDIA driver there is no such family, rather than gauges
+// that read 0.
+TEST_F(Metrics, NoAcceleratorMemoryWithoutADriver)
+{
+	start("cpu-host");
+	const Http h = http_get(port_, "/metrics");
+	ASSERT_EQ(h.status, 200);
+	EXPECT_EQ(h.body.find("vaccel_agent_accelerator_memory_bytes"),
+		  std::string::npos);
+}
