@@ -213,9 +213,13 @@ void Server::stop()
 	stopped_ = true;
 	stopping_ = true;
 	accepting_ = false;
-	wake();
+	// A shared acceptor forgets this server at once; only a thread of
+	// its own needs waking (waking the shared one would only cost it a
+	// round of its loop, beside the next sandbox's attach).
 	if (shared_accept_)
 		opts_.acceptors->remove(*this);
+	else
+		wake();
 	if (acceptor_.joinable())
 		acceptor_.join();
 	listener_.close();
