@@ -3,7 +3,9 @@
 
 #include <vaccel.h>
 
+#include <cstdint>
 #include <exception>
+#include <iterator>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -52,7 +54,18 @@ struct ThreadCache::Slot {
 	std::function<void()> job; // none: a spare, waiting from the start
 	std::shared_ptr<PooledThread::Done> done;
 	bool start_spare = false; // before the job
+	uint64_t ops = 0;         // run by this thread, when it last parked
 };
+
+namespace
+{
+thread_local uint64_t t_ops = 0; // ops run on this thread (note_op())
+} // namespace
+
+void ThreadCache::note_op() noexcept
+{
+	++t_ops;
+}
 
 ThreadCache::ThreadCache(Options options) : opts_(options)
 {
@@ -117,8 +130,14 @@ PooledThread ThreadCache::run(std::function<void()> job)
 	auto done = std::make_shared<PooledThread::Done>();
 	std::unique_lock lock(mu_);
 	if (!parked_.empty()) {
-		Slot *s = parked_.back();
-		parked_.pop_back();
+		// The one that ran the most ops, the latest to park among
+		// equals.
+		auto best = parked_.rbegin();
+		for (auto it = parked_.rbegin(); it != parked_.rend(); ++it)
+			if ((*it)->ops > (*best)->ops)
+				best = it;
+		Slot *s = *best;
+		parked_.erase(std::next(best).base());
 		s->job = std::move(job);
 		s->done = done;
 		s->start_spare = wants_spare();
@@ -182,6 +201,7 @@ void ThreadCache::thread_main(std::unique_ptr<Slot> slot)
 			done->cv.notify_all();
 		}
 		lock.lock();
+		slot->ops = t_ops;
 		if (!park(*slot, lock)) {
 			--alive_;
 			ended_.notify_all();

@@ -8,7 +8,8 @@
 // builds its OpenMP team and thread-local state on the first forward pass a
 // thread makes, several times a warm call). Taking threads that served an
 // earlier sandbox, and have since returned, makes a new sandbox's first
-// call as cheap as a warm one.
+// call as cheap as a warm one; of those, the threads that ran ops go first
+// (run()).
 //
 // A thread serves one job at a time and belongs to that job's owner until
 // the job returns, so handing threads on shares nothing between sandboxes
@@ -94,9 +95,15 @@ public:
 	static ThreadCache &ops();         // worker pools
 	static ThreadCache &connections(); // acceptors and readers
 
-	// Runs @p job on the most recently returned waiting thread, or on a
-	// new one. Throws std::system_error when the system refuses a new
-	// thread, as std::thread does. The job must not throw.
+	// Runs @p job on the waiting thread that has run the most ops
+	// (note_op()), the most recently returned of those, or on a new one.
+	// Ops, not jobs: a worker pool's thread runs one job, the pool's
+	// loop, and its ops inside; a thread that ran ops carries the
+	// backends' per-thread set-up (a GPU library's handles: a first op
+	// on a new thread can cost more than ten warm ones), which a thread
+	// that only waited in a pool, or served a download, does not. Throws
+	// std::system_error when the system refuses a new thread, as
+	// std::thread does. The job must not throw.
 	PooledThread run(std::function<void()> job);
 
 	// Threads waiting for a job now, and threads started in all.
@@ -107,6 +114,9 @@ public:
 	// behind (the core's last error and plugin reason, open profiling
 	// samples); run between two jobs.
 	static void reset_hook();
+	// Counts an op run on the calling thread (worker_pool.cpp), for the
+	// choice above.
+	static void note_op() noexcept;
 
 private:
 	struct Slot;

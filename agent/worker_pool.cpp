@@ -187,6 +187,7 @@ void WorkerPool::run(bool grown)
 		// that went straight from job to job saw none.
 		if (idle)
 			note_gap(Clock::now() - idle_since);
+		ThreadCache::note_op();
 		try {
 			job();
 		} catch (const std::exception &e) {

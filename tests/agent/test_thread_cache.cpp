@@ -87,6 +87,38 @@ TEST(ThreadCache, AReturnedThreadRunsTheNextJobWithItsStateKept)
 	EXPECT_EQ(cache.started(), 1U);
 }
 
+// A GPU backend's per-thread handles live on the threads that ran ops: of
+// two waiting threads, the next job gets the one that ran ops, even when
+// the other (one that only waited, or served downloads) returned later.
+TEST(ThreadCache, AThreadThatRanOpsIsTakenFirst)
+{
+	ThreadCache cache({});
+	long ran_ops = 0, idle = 0, next = 0;
+	std::atomic<bool> release{false};
+	// Two at once, on two threads: one runs ops and returns first; the
+	// other only waits and returns last (a plain LIFO would give it the
+	// next job).
+	PooledThread waits = cache.run([&] {
+		idle = tid();
+		while (!release)
+			std::this_thread::sleep_for(1ms);
+	});
+	PooledThread works = cache.run([&] {
+		ran_ops = tid();
+		for (int i = 0; i < 3; ++i)
+			ThreadCache::note_op();
+	});
+	works.join();
+	ASSERT_TRUE(eventually([&] { return cache.parked() == 1; }));
+	release = true;
+	waits.join();
+	ASSERT_TRUE(eventually([&] { return cache.parked() == 2; }));
+	EXPECT_EQ(cache.started(), 2U);
+	run_and_join(cache, [&] { next = tid(); });
+	EXPECT_NE(ran_ops, idle);
+	EXPECT_EQ(next, ran_ops);
+}
+
 TEST(ThreadCache, TheLastErrorDoesNotReachTheNextJob)
 {
 	ThreadCache cache({});
