@@ -20,7 +20,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cmath>
+#include <thread>
 
 namespace
 {
@@ -330,7 +332,14 @@ TEST_F(Metrics, HealthAndReadinessAnswerWhileTheListenerAccepts)
 {
 	start("probed");
 	EXPECT_EQ(http_get(port_, "/healthz").status, 200);
-	EXPECT_EQ(http_get(port_, "/readyz").status, 200);
+	// Ready once its plugins are in, which it loads after it listens
+	// (slow under the sanitizers): asked again for up to 10 s.
+	int ready = 0;
+	for (int i = 0;
+	     i < 1000 && (ready = http_get(port_, "/readyz").status) != 200;
+	     ++i)
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	EXPECT_EQ(ready, 200);
 	EXPECT_EQ(http_get(port_, "/healthz", "HEAD").status, 200);
 	EXPECT_EQ(http_get(port_, "/nothing").status, 404);
 	const Http post = http_get(port_, "/metrics", "POST");
