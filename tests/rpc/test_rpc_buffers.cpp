@@ -10,6 +10,7 @@
 // exec plugin (every byte read or written) and, where built, sgemm through
 // the blas plugin. Raw peers that name places outside what they mapped are
 // refused.
+#include "bulk_reference.h"
 #include "http_get.h"
 #include "prom_check.h"
 #include "rpc_test.h"
@@ -24,7 +25,6 @@
 #include <cmath>
 #include <cstring>
 #include <random>
-#include <regex>
 
 using namespace rpc_test;
 namespace tp = vaccel::transport;
@@ -33,23 +33,6 @@ namespace
 {
 
 constexpr size_t kMiB = size_t{1} << 20;
-
-void fill_random(void *p, size_t n, uint32_t seed)
-{
-	std::mt19937 rng(seed);
-	auto *b = static_cast<uint8_t *>(p);
-	for (size_t i = 0; i < n; ++i)
-		b[i] = static_cast<uint8_t>(rng());
-}
-
-// What bulk_transform writes for @p in (bulk.c).
-std::vector<uint8_t> transformed(const uint8_t *in, size_t n)
-{
-	std::vector<uint8_t> out(n);
-	for (size_t i = 0; i < n; ++i)
-		out[i] = static_cast<uint8_t>(in[i] * 31u + 7u);
-	return out;
-}
 
 uint64_t fnv1a(std::initializer_list<std::span<const uint8_t>> parts)
 {
@@ -94,12 +77,9 @@ protected:
 		args.insert(args.end(), {"--metrics", "127.0.0.1:0"});
 		agent_ = std::make_unique<Agent>(dir_.path(), "buffers");
 		ASSERT_TRUE(agent_->start(plugins, args)) << agent_->log();
-		static const std::regex line(
-		    "metrics on http://127\\.0\\.0\\.1:(\\d+)/metrics");
-		std::smatch m;
-		const std::string out = slurp(dir_.file("buffers.out"));
-		ASSERT_TRUE(std::regex_search(out, m, line)) << out;
-		port_ = static_cast<uint32_t>(std::stoul(m[1].str()));
+		port_ =
+		    agent_test::metrics_port(slurp(dir_.file("buffers.out")));
+		ASSERT_NE(port_, 0U) << slurp(dir_.file("buffers.out"));
 		::setenv("VACCEL_RPC_SHM", shm ? "1" : "0", 1);
 		ASSERT_NO_FATAL_FAILURE(restart_runtime(
 		    TEST_RPC_PLUGIN, agent_->address(), "60000"));

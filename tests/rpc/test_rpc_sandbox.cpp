@@ -11,6 +11,7 @@
 // whose token is not the agent's, leaves the plugin copying as before.
 // A process adopts one sandbox memory for its life, as a guest process
 // does: each test needs a process of its own, which is how ctest runs them.
+#include "bulk_reference.h"
 #include "http_get.h"
 #include "prom_check.h"
 #include "rpc_test.h"
@@ -24,7 +25,6 @@
 #include <cstring>
 #include <map>
 #include <random>
-#include <regex>
 
 using namespace rpc_test;
 namespace tp = vaccel::transport;
@@ -39,23 +39,6 @@ constexpr size_t kMemory = 16 * kMiB;
 constexpr double kEnvelopes = 64 * 1024;
 constexpr size_t kTorchBytes = kMiB;   // each torch input
 constexpr size_t kArgBytes = 2 * kMiB; // each genop input and output
-
-void fill_random(void *p, size_t n, uint32_t seed)
-{
-	std::mt19937 rng(seed);
-	auto *b = static_cast<uint8_t *>(p);
-	for (size_t i = 0; i < n; ++i)
-		b[i] = static_cast<uint8_t>(rng());
-}
-
-// What bulk_transform writes for @p in (fixtures/bulk.c).
-std::vector<uint8_t> transformed(const uint8_t *in, size_t n)
-{
-	std::vector<uint8_t> out(n);
-	for (size_t i = 0; i < n; ++i)
-		out[i] = static_cast<uint8_t>(in[i] * 31u + 7u);
-	return out;
-}
 
 // Where vAccel put @p p: "sandbox" (adopted device memory), "memfd", or
 // "other".
@@ -138,12 +121,8 @@ protected:
 		    {"--metrics", "127.0.0.1:0", "--sandbox-memory-fd",
 		     std::to_string(memory_)}))
 		    << agent_->log();
-		static const std::regex line(
-		    "metrics on http://127\\.0\\.0\\.1:(\\d+)/metrics");
-		std::smatch m;
-		const std::string out = slurp(dir_.file("vm.out"));
-		ASSERT_TRUE(std::regex_search(out, m, line)) << out;
-		port_ = static_cast<uint32_t>(std::stoul(m[1].str()));
+		port_ = agent_test::metrics_port(slurp(dir_.file("vm.out")));
+		ASSERT_NE(port_, 0U) << slurp(dir_.file("vm.out"));
 		::setenv("VACCEL_RPC_SHM", shm ? "1" : "0", 1);
 		::setenv("VACCEL_RPC_IVSHMEM_DEVICES",
 			 dir_.file("devices").c_str(), 1);
