@@ -129,6 +129,12 @@ void WorkerPool::stop()
 	threads_.clear();
 }
 
+size_t WorkerPool::idle() const
+{
+	std::lock_guard lock(mu_);
+	return idle_.size() + (spinning_.load() ? 1 : 0);
+}
+
 void WorkerPool::note_gap(std::chrono::steady_clock::duration gap) noexcept
 {
 	const int64_t ns =
@@ -150,8 +156,10 @@ void WorkerPool::run(bool grown)
 		const bool idle = queued_.load() == 0;
 		bool expected = false;
 		const auto budget = spin_budget();
-		if (budget.count() > 0 && idle &&
-		    spinning_.compare_exchange_strong(expected, true)) {
+		const bool spun =
+		    budget.count() > 0 && idle &&
+		    spinning_.compare_exchange_strong(expected, true);
+		if (spun) {
 			const auto until = idle_since + budget;
 			auto next_yield = idle_since + kYieldEvery;
 			for (auto now = idle_since;
@@ -164,10 +172,14 @@ void WorkerPool::run(bool grown)
 					cpu_relax();
 				}
 			}
-			spinning_.store(false);
 		}
 		{
 			std::unique_lock lock(mu_);
+			// Still counted as polling until here: a job submitted
+			// meanwhile is this worker's (it looks below), where
+			// waking another one would race it for the job.
+			if (spun)
+				spinning_.store(false);
 			// submit() counted a grown thread as on its way.
 			if (std::exchange(grown, false))
 				--waking_;

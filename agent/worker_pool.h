@@ -102,6 +102,9 @@ public:
 	{
 		return queued_.load(std::memory_order_relaxed);
 	}
+	// Workers waiting for a job, polling one included (for tests: a
+	// job submitted once every worker waits goes to the latest idle).
+	[[nodiscard]] size_t idle() const;
 	// How long the next idle worker would poll (for tests and stats).
 	[[nodiscard]] std::chrono::nanoseconds spin_budget() const noexcept
 	{
@@ -131,7 +134,7 @@ private:
 	std::atomic<int64_t> gap_ns_{0};
 	std::atomic<size_t> queued_{0};
 	std::atomic<bool> spinning_{false};
-	std::mutex mu_;
+	mutable std::mutex mu_;
 	FairQueue jobs_;
 	// Waiting workers, the most recently idle last (guarded by mu_).
 	std::vector<Idle *> idle_;

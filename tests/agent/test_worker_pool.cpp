@@ -29,19 +29,29 @@ using vaccel::agent::SpinPolicy;
 using vaccel::agent::WorkerPool;
 namespace tp = vaccel::transport;
 
-// Runs @p n jobs one after another, each submitted once the previous has
-// finished and its worker has had time to go idle, and returns the
-// threads they ran on.
+// Waits (at most 10 s) until every started worker waits for a job again.
+void wait_all_idle(const WorkerPool &pool)
+{
+	const auto until = std::chrono::steady_clock::now() + 10s;
+	while (pool.idle() < pool.size() &&
+	       std::chrono::steady_clock::now() < until)
+		std::this_thread::sleep_for(100us);
+	ASSERT_EQ(pool.idle(), pool.size());
+}
+
+// Runs @p n jobs one after another, each submitted once the previous one's
+// worker is idle again (waiting on a fixed sleep made this depend on the
+// machine's load), and returns the threads they ran on.
 std::set<std::thread::id> sequential_threads(WorkerPool &pool, int n)
 {
 	std::set<std::thread::id> ids;
 	for (int i = 0; i < n; ++i) {
+		wait_all_idle(pool);
 		std::promise<std::thread::id> done;
 		auto f = done.get_future();
 		EXPECT_TRUE(pool.submit(
 		    [&done] { done.set_value(std::this_thread::get_id()); }));
 		ids.insert(f.get());
-		std::this_thread::sleep_for(5ms);
 	}
 	return ids;
 }
