@@ -218,10 +218,11 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 		    name == "--vaccel-config" || name == "--workers" ||
 		    name == "--max-frame" || name == "--max-message" ||
 		    name == "--max-buffered" || name == "--spin-us" ||
-		    name == "--trace" || name == "--policy" ||
-		    name == "--tenant" || name == "--socket-mode" ||
-		    name == "--socket-group" || name == "--audit-log" ||
-		    name == "--admin-socket" || name == "--read-timeout-ms" ||
+		    name == "--inline-us" || name == "--trace" ||
+		    name == "--policy" || name == "--tenant" ||
+		    name == "--socket-mode" || name == "--socket-group" ||
+		    name == "--audit-log" || name == "--admin-socket" ||
+		    name == "--read-timeout-ms" ||
 		    name == "--idle-timeout-ms" ||
 		    name == "--write-timeout-ms" ||
 		    name == "--max-queued-reply" || name == "--tls-cert" ||
@@ -366,6 +367,14 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 						     "0..1000000",
 						     str(value).c_str());
 			o.spin_us = n;
+		} else if (name == "--inline-us") {
+			uint32_t n = 0;
+			if (!parse_uint(value, &n) || n > 1000000)
+				return Status::error(VACCEL_EINVAL,
+						     "--inline-us '%s' must be "
+						     "0..1000000",
+						     str(value).c_str());
+			o.inline_us = n;
 		} else if (name == "--read-timeout-ms" ||
 			   name == "--idle-timeout-ms" ||
 			   name == "--write-timeout-ms") {
@@ -492,6 +501,14 @@ std::string usage(std::string_view prog)
 	       "the gaps between\n"
 	       "                             requests (default 2000; 0: "
 	       "never)\n"
+	       "      --inline-us N          a connection's reader runs a "
+	       "request itself, with no\n"
+	       "                             hand-off to a worker, when "
+	       "the tenant's requests of\n"
+	       "                             its kind took less than N us "
+	       "lately (default 50;\n"
+	       "                             0: every op goes to a "
+	       "worker)\n"
 	       "      --trace FILE           write each request's timings "
 	       "(queued, handler, op,\n"
 	       "                             reply) to FILE, one "

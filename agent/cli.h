@@ -40,6 +40,9 @@ struct Options {
 	bool pin_shm = true; // page-lock regions for CUDA copies (host_pin.h)
 	bool extensions = true;  // --no-extensions: answer like upstream
 	uint32_t spin_us = 2000; // most idle-worker polling before sleeping
+	// Requests of kinds that took less lately run on their connection's
+	// reader (ServerOptions::inline_limit); 0: never.
+	uint32_t inline_us = 50;
 	// Fair progress (server.h, ServerOptions): deadlines in ms (0:
 	// none) and the replies one connection may leave unread.
 	uint32_t read_timeout_ms = 30000;

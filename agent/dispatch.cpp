@@ -89,6 +89,22 @@ bool Server::runs_inline(const Job &job)
 	       m == "RegisterCachedResource" || m == "MapSandboxMemory";
 }
 
+size_t Server::timed_kind(const Job &job)
+{
+	if (job.kind != Job::Kind::Frame || !job.parsed || is_download(job))
+		return CallTimes::kNone;
+	return CallTimes::kind_of(job.request);
+}
+
+void Server::run_timed(const std::shared_ptr<Conn> &conn, Job &job, size_t kind)
+{
+	const auto start = std::chrono::steady_clock::now();
+	process(conn, job);
+	if (conn->tenant != nullptr)
+		conn->tenant->call_times().note(
+		    kind, std::chrono::steady_clock::now() - start);
+}
+
 // A client that gave up waiting (its timeout, sent in the envelope) gets
 // nothing from running its call: the work is skipped, its worker freed.
 bool Server::expired(const Job &job, int64_t timeout_nano)
@@ -131,11 +147,20 @@ bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 		process(conn, *job);
 		return true;
 	}
+	// A short kind of call runs here too, where the hand-off to a worker
+	// would cost more than the call (call_times.h).
+	const size_t kind = timed_kind(*job);
+	if (alone && conn->tenant != nullptr &&
+	    conn->tenant->call_times().is_short(kind, opts_.inline_limit)) {
+		run_timed(conn, *job, kind);
+		return true;
+	}
 	WorkerPool &pool = is_download(*job) ? *download_pool_ : *pool_;
 	// Tenants take turns for the workers (WorkerPool): one tenant's
 	// queued burst never stands in front of another's next request.
 	const auto tenant = reinterpret_cast<uintptr_t>(conn->tenant);
-	return pool.submit([this, conn, job] { process(conn, *job); }, tenant);
+	return pool.submit(
+	    [this, conn, job, kind] { run_timed(conn, *job, kind); }, tenant);
 }
 
 bool Server::let_through(Conn &conn, Job &job)

@@ -382,6 +382,7 @@ server_options(const vaccel::agent::Options &o, int64_t socket_gid,
 	so.max_message = o.max_message;
 	so.shm = o.shm;
 	so.spin = std::chrono::microseconds(o.spin_us);
+	so.inline_limit = std::chrono::microseconds(o.inline_us);
 	so.read_timeout = std::chrono::milliseconds(o.read_timeout_ms);
 	so.idle_timeout = std::chrono::milliseconds(o.idle_timeout_ms);
 	so.write_timeout = std::chrono::milliseconds(o.write_timeout_ms);

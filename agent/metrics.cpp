@@ -88,7 +88,8 @@ std::string_view method_name(MethodId m) noexcept
 
 MethodId method_id(std::string_view name) noexcept
 {
-	// Linear: called once per dispatch-table entry, and on rare paths.
+	// Linear over a few dozen short names (each request's kind is
+	// looked up here: call_times.h), which costs less than hashing.
 	for (size_t i = 0; i + 1 < kMethods; ++i)
 		if (kMethodNames[i] == name)
 			return static_cast<MethodId>(i);

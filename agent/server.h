@@ -87,6 +87,11 @@ struct ServerOptions {
 	// how long within that adapts to the gaps between requests
 	// (transport/spin.h). 0 disables.
 	std::chrono::microseconds spin{2000};
+	// A request of a kind that took less than this lately (per tenant,
+	// call_times.h) runs on its connection's reader when nothing else
+	// of the connection is in flight, instead of going to a worker.
+	// 0: every op goes to a worker.
+	std::chrono::microseconds inline_limit{50};
 	// Offer the shared-memory plane to peers on unix sockets.
 	bool shm = true;
 	// The memory of the sandbox this server serves (a VM's ivshmem
@@ -283,6 +288,13 @@ private:
 	bool let_through(Conn &conn, Job &job);
 	static bool is_download(const Job &job);
 	static bool runs_inline(const Job &job);
+	// The kind of @p job for CallTimes, or CallTimes::kNone when it
+	// must go to a worker whatever its kind took (not a parsed frame,
+	// a download).
+	static size_t timed_kind(const Job &job);
+	// process(), its duration noted under @p kind for the tenant.
+	void run_timed(const std::shared_ptr<Conn> &conn, Job &job,
+		       size_t kind);
 	static bool expired(const Job &job, int64_t timeout_nano);
 	void process(const std::shared_ptr<Conn> &conn, Job &job);
 	// The reply slot @p req names (transport/reply_slot.h), checked

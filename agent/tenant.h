@@ -6,6 +6,7 @@
 // it. All connections of a tenant share its quotas.
 #pragma once
 
+#include "call_times.h"
 #include "metrics.h"
 #include "policy.h"
 #include "rpc_status.h"
@@ -84,6 +85,12 @@ public:
 	{
 		counters_ = c;
 	}
+	// How long the tenant's calls of each kind take (call_times.h):
+	// which of them its connections' readers run themselves.
+	[[nodiscard]] CallTimes &call_times() const noexcept
+	{
+		return call_times_;
+	}
 
 private:
 	static size_t index(Limit l) noexcept { return static_cast<size_t>(l); }
@@ -96,6 +103,7 @@ private:
 	std::unique_ptr<metrics::TenantCounters> own_counters_ =
 	    std::make_unique<metrics::TenantCounters>();
 	metrics::TenantCounters *counters_ = own_counters_.get();
+	mutable CallTimes call_times_;
 };
 
 // A share of a tenant's quota, given back when destroyed. Move-only.

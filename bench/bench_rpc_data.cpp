@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -282,17 +283,24 @@ int main(int argc, char **argv)
 		setenv("VACCEL_PLUGINS", "libvaccel-noop.so", 1);
 		setenv("VACCEL_LOG_LEVEL", "1", 1);
 		const std::string bin = self_dir() + "/vaccel-agent";
+		std::vector<std::string> args = {bin, "-a", addr, "--policy",
+						 policy};
 		// VACCEL_BENCH_AGENT_SPIN_US: the agent's --spin-us, as in
-		// bench_rpc.
+		// bench_rpc; VACCEL_BENCH_AGENT_ARGS: more of its options,
+		// separated by spaces.
 		const char *spin = std::getenv("VACCEL_BENCH_AGENT_SPIN_US");
 		if (spin != nullptr && *spin != '\0')
-			execl(bin.c_str(), bin.c_str(), "-a", addr.c_str(),
-			      "--policy", policy.c_str(), "--spin-us", spin,
-			      static_cast<char *>(nullptr));
-		else
-			execl(bin.c_str(), bin.c_str(), "-a", addr.c_str(),
-			      "--policy", policy.c_str(),
-			      static_cast<char *>(nullptr));
+			args.insert(args.end(), {"--spin-us", spin});
+		if (const char *more = std::getenv("VACCEL_BENCH_AGENT_ARGS")) {
+			std::istringstream in(more);
+			for (std::string a; in >> a;)
+				args.push_back(a);
+		}
+		std::vector<char *> argv_c;
+		for (auto &a : args)
+			argv_c.push_back(a.data());
+		argv_c.push_back(nullptr);
+		execv(bin.c_str(), argv_c.data());
 		_exit(127);
 	}
 	int probe = connect_to(false, dir + "/agent.sock", 0);

@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <vaccel.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -56,7 +57,10 @@ inline void restart_runtime(const char *plugins = TEST_NOOP_PLUGIN,
 	int rc = vaccel_bootstrap_with_config(&cfg);
 	vaccel_config_release(&cfg);
 	ASSERT_EQ(rc, VACCEL_OK);
-	ASSERT_EQ(vaccel_plugin_count(), 1U);
+	// @p plugins: one path, or several separated by ':'.
+	ASSERT_EQ(vaccel_plugin_count(),
+		  1U +
+		      std::count(plugins, plugins + std::strlen(plugins), ':'));
 }
 
 inline std::string read_file(const std::string &path)

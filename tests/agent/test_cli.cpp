@@ -84,15 +84,19 @@ TEST(Cli, LargeDataAndLatencyOptions)
 	EXPECT_TRUE(d->shm);
 	EXPECT_TRUE(d->extensions);
 	EXPECT_EQ(d->spin_us, 2000U);
-	auto o = parse_cli({"a", "--max-message", "16777216",
-			    "--max-buffered=33554432", "--no-shm",
-			    "--no-extensions", "--spin-us", "0"});
+	EXPECT_EQ(d->inline_us, 50U);
+	auto o =
+	    parse_cli({"a", "--max-message", "16777216",
+		       "--max-buffered=33554432", "--no-shm", "--no-extensions",
+		       "--spin-us", "0", "--inline-us", "0"});
 	ASSERT_TRUE(o) << o.status().message();
 	EXPECT_EQ(o->max_message, 16777216U);
 	EXPECT_EQ(o->max_buffered, 33554432U);
 	EXPECT_FALSE(o->shm);
 	EXPECT_FALSE(o->extensions);
 	EXPECT_EQ(o->spin_us, 0U);
+	EXPECT_EQ(o->inline_us, 0U);
+	EXPECT_FALSE(parse_cli({"a", "--inline-us", "soon"}));
 	EXPECT_FALSE(parse_cli({"a", "--max-message", "1000"}));
 	EXPECT_FALSE(parse_cli({"a", "--max-buffered", "lots"}));
 	EXPECT_FALSE(parse_cli({"a", "--spin-us", "-1"}));
