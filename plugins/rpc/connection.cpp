@@ -24,7 +24,8 @@ using transport::Deadline;
 Connection::Connection(transport::Stream s, uint64_t generation,
 		       const Config &cfg)
     : stream_(std::move(s)), generation_(generation),
-      call_timeout_(cfg.call_timeout), pid_(::getpid()),
+      call_timeout_(cfg.call_timeout),
+      fork_epoch_(vaccel::rpc_plugin::fork_epoch()),
       spin_(cfg.poll, std::chrono::microseconds{20}), calls_(call_timeout_),
       reader_(stream_, calls_, cfg, spin_), shm_(*this)
 {

@@ -14,6 +14,7 @@
 #include "calls.h"
 #include "client.h"
 #include "config.h"
+#include "fork_epoch.h"
 #include "frame_reader.h"
 #include "shm_pool.h"
 
@@ -55,7 +56,12 @@ public:
 	{
 		return generation_;
 	}
-	[[nodiscard]] pid_t pid() const noexcept { return pid_; }
+	// The process's fork_epoch() when this connection was made: another
+	// value means a forked child, which must leave it alone.
+	[[nodiscard]] uint64_t fork_epoch() const noexcept
+	{
+		return fork_epoch_;
+	}
 	[[nodiscard]] std::chrono::milliseconds call_timeout() const noexcept
 	{
 		return call_timeout_;
@@ -149,8 +155,8 @@ private:
 	transport::Stream stream_;
 	const uint64_t generation_;
 	const std::chrono::milliseconds call_timeout_;
-	const pid_t pid_;
-	Features features_; // set once, before the connection is shared
+	const uint64_t fork_epoch_; // fork_epoch.h
+	Features features_;         // set once, before the connection is shared
 	const transport::SpinPolicy spin_;
 	CallTable calls_;
 	FrameReader reader_;

@@ -116,7 +116,7 @@ Link::~Link()
 // rather than talk on the parent's stream.
 void Link::leave_to_parent()
 {
-	if (conn_ && conn_->pid() != ::getpid()) {
+	if (conn_ && conn_->fork_epoch() != fork_epoch()) {
 		conn_->abandon_after_fork();
 		new std::shared_ptr<Connection>(std::move(conn_)); // leaked
 		conn_.reset();

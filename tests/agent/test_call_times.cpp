@@ -25,8 +25,7 @@ namespace metrics = vaccel::agent::metrics;
 // server parses it.
 size_t kind(std::string_view method, const std::string &payload)
 {
-	const std::string bytes =
-	    envelope(method, payload).SerializeAsString();
+	const std::string bytes = envelope(method, payload).SerializeAsString();
 	vaccel::transport::codec::RequestView v;
 	EXPECT_TRUE(vaccel::transport::codec::parse_request(
 	    std::span(reinterpret_cast<const uint8_t *>(bytes.data()),
