@@ -84,7 +84,9 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-VACCEL_PLUGINS=$libs "$build/bin/vaccel-agent" -a "unix://$work/agent.sock" >"$work/agent.log" 2>&1 &
+# VACCEL_BENCH_AGENT_ARGS: more agent options (e.g. "--inline-us 0").
+# shellcheck disable=SC2086
+VACCEL_PLUGINS=$libs "$build/bin/vaccel-agent" -a "unix://$work/agent.sock" ${VACCEL_BENCH_AGENT_ARGS:-} >"$work/agent.log" 2>&1 &
 pids+=($!)
 "$build/guest/host-bin/vport-echo" "$work/echo.sock" >"$work/echo.log" 2>&1 &
 pids+=($!)
@@ -115,6 +117,10 @@ qemu-system-x86_64 -accel "$accel" -m 512 -smp 1 -nodefaults -no-user-config \
   -device virtio-serial-pci \
   -chardev "socket,id=vaccel,path=$work/agent.sock" -device virtserialport,chardev=vaccel,name=vaccel \
   -chardev "socket,id=ping,path=$work/echo.sock" -device virtserialport,chardev=ping,name=ping \
-  -nic none </dev/null | tr -d '\r' | grep -E '^(noop|classify|vport ping)'
+  -nic none </dev/null | tr -d '\r' | grep -E '^(noop|classify|vport ping)' | tee "$work/guest.txt"
+# The noop against the raw ping-pong of the same guest, medians.
+awk '/^noop:/ { for (i = 1; i <= NF; i++) if ($i ~ /^p50=/) { sub("p50=", "", $i); noop = $i } }
+     /^vport ping/ { for (i = 1; i <= NF; i++) if ($i ~ /^p50=/) { sub("p50=", "", $i); ping = $i } }
+     END { if (noop > 0 && ping > 0) printf "ratio noop: %.2fx the raw virtio-serial ping-pong (p50 %s vs %s us)\n", noop / ping, noop, ping }' "$work/guest.txt"
 
 data_bench
