@@ -29,6 +29,9 @@ Connection::Connection(transport::Stream s, uint64_t generation,
       spin_(cfg.poll, std::chrono::microseconds{20}), calls_(call_timeout_),
       reader_(stream_, calls_, cfg, spin_), shm_(*this)
 {
+	// The agent sends no descriptors: a reply's header and payload can
+	// come in one read.
+	stream_.set_read_ahead(kReadAhead);
 }
 
 Connection::~Connection()
@@ -57,6 +60,14 @@ bool Connection::alive()
 	case CallTable::Activity::Idle:
 		break;
 	}
+	// A peer that answered a moment ago is taken as alive without a
+	// system call per call: the check can only spare a send to a peer
+	// that closed while idle (an idle timeout, a restart), and one that
+	// dies right after any check fails that call as it would anyway.
+	if (Clock::now().time_since_epoch().count() -
+		last_reply_ns_.load(std::memory_order_relaxed) <
+	    std::chrono::nanoseconds(kRecentReply).count())
+		return true;
 	pollfd p{stream_.fd(), POLLIN | POLLRDHUP, 0};
 	if (::poll(&p, 1, 0) > 0 &&
 	    (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) != 0) {
@@ -164,9 +175,13 @@ Result<ReplyBytes> Connection::exchange(const Request &req, Deadline dl,
 		// The agent runs a request only once it has all of it.
 		return std::move(why).with(base::Cause::NotSent);
 	}
-	if (reply_slot != nullptr)
-		return await_slot(call, id, dl, *reply_slot);
-	return await(call, id, dl);
+	auto reply = reply_slot != nullptr
+			 ? await_slot(call, id, dl, *reply_slot)
+			 : await(call, id, dl);
+	if (reply)
+		last_reply_ns_.store(Clock::now().time_since_epoch().count(),
+				     std::memory_order_relaxed);
+	return reply;
 }
 
 // In the slot, when the agent's reader watches it: no system call on either

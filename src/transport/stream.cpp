@@ -21,7 +21,9 @@
 #include <climits>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <thread>
+#include <vector>
 
 namespace vaccel::transport
 {
@@ -77,8 +79,24 @@ Stream::Stream(int fd) noexcept : fd_(fd)
 {
 }
 
+// Bytes received ahead of the reads that will take them: [begin, end).
+struct Stream::ReadAhead {
+	std::vector<uint8_t> buf;
+	size_t begin = 0, end = 0;
+
+	// Copies what is buffered into the front of @p data; how much.
+	size_t take(std::span<uint8_t> data) noexcept
+	{
+		const size_t n = std::min(data.size(), end - begin);
+		std::memcpy(data.data(), buf.data() + begin, n);
+		begin += n;
+		return n;
+	}
+};
+
 Stream::Stream(Stream &&o) noexcept
-    : fd_(std::exchange(o.fd_, -1)), tls_(std::move(o.tls_))
+    : fd_(std::exchange(o.fd_, -1)), tls_(std::move(o.tls_)),
+      ahead_(std::move(o.ahead_))
 {
 }
 
@@ -88,8 +106,19 @@ Stream &Stream::operator=(Stream &&o) noexcept
 		close();
 		fd_ = std::exchange(o.fd_, -1);
 		tls_ = std::move(o.tls_);
+		ahead_ = std::move(o.ahead_);
 	}
 	return *this;
+}
+
+void Stream::set_read_ahead(size_t bytes)
+{
+	if (bytes == 0) {
+		ahead_.reset();
+		return;
+	}
+	ahead_ = std::make_unique<ReadAhead>();
+	ahead_->buf.resize(bytes);
 }
 
 void Stream::set_tls(std::unique_ptr<TlsSession> tls) noexcept
@@ -99,7 +128,8 @@ void Stream::set_tls(std::unique_ptr<TlsSession> tls) noexcept
 
 bool Stream::pending() const
 {
-	return tls_ != nullptr && tls_->pending();
+	return (tls_ != nullptr && tls_->pending()) ||
+	       (ahead_ != nullptr && ahead_->begin < ahead_->end);
 }
 
 Stream::~Stream()
@@ -309,6 +339,13 @@ Status Stream::read_exact(std::span<uint8_t> data, Deadline dl,
 		return Status::error(VACCEL_EIO, "read: stream is closed");
 	if (tls_ != nullptr)
 		return read_tls(data, dl);
+	if (ahead_ != nullptr) {
+		if (fds != nullptr)
+			return Status::error(VACCEL_ENOTSUP,
+					     "read: descriptors on a stream "
+					     "that reads ahead");
+		return read_ahead(data, dl);
+	}
 	size_t got = 0;
 	while (got < data.size()) {
 		ssize_t n = fds != nullptr ? read_fds(fd_, data.data() + got,
@@ -340,6 +377,43 @@ Status Stream::read_exact(std::span<uint8_t> data, Deadline dl,
 	return Status::ok();
 }
 
+Status Stream::read_ahead(std::span<uint8_t> data, Deadline dl)
+{
+	ReadAhead &a = *ahead_;
+	size_t got = a.take(data);
+	while (got < data.size()) {
+		// What is left of a large read goes straight to its place; a
+		// small one refills the buffer with whatever has arrived.
+		const bool direct = data.size() - got >= a.buf.size();
+		const ssize_t n =
+		    direct
+			? read_some(fd_, data.data() + got, data.size() - got)
+			: read_some(fd_, a.buf.data(), a.buf.size());
+		if (n > 0) {
+			if (direct) {
+				got += static_cast<size_t>(n);
+			} else {
+				a.begin = 0;
+				a.end = static_cast<size_t>(n);
+				got += a.take(data.subspan(got));
+			}
+			continue;
+		}
+		if (n == 0)
+			return peer_closed(got, data.size());
+		if (errno == EINTR)
+			continue;
+		if (would_block(errno)) {
+			VACCEL_RETURN_IF_ERROR(
+			    wait_fd(fd_, POLLIN, dl, "read"));
+			continue;
+		}
+		return Status::error(VACCEL_EIO, "read: %s",
+				     errno_text(errno).c_str());
+	}
+	return Status::ok();
+}
+
 // TCP only, so never with descriptors.
 Result<size_t> Stream::read_available(std::span<uint8_t> data, Deadline dl)
 {
@@ -347,6 +421,8 @@ Result<size_t> Stream::read_available(std::span<uint8_t> data, Deadline dl)
 		return Status::error(VACCEL_EIO, "read: stream is closed");
 	if (tls_ != nullptr)
 		return tls_->read_some(fd_, data, dl);
+	if (ahead_ != nullptr && ahead_->begin < ahead_->end)
+		return ahead_->take(data);
 	for (;;) {
 		const ssize_t n = read_some(fd_, data.data(), data.size());
 		if (n >= 0)

@@ -141,12 +141,22 @@ public:
 	// readable now though poll() on fd() may not say so, so code that
 	// polls fd() before reading checks this first. False without TLS.
 	[[nodiscard]] bool pending() const;
+	// Reads ahead into a buffer of @p bytes (0: never, the default):
+	// a read shorter than that takes whatever has arrived, so that a
+	// small frame's header and payload cost one system call instead of
+	// two. Bytes read ahead count as pending(). For streams that carry
+	// no descriptors (a read_exact() with descriptors is then
+	// VACCEL_ENOTSUP); TLS streams buffer in their TLS layer instead.
+	void set_read_ahead(size_t bytes);
 
 private:
+	struct ReadAhead;
 	Status read_tls(std::span<uint8_t> data, Deadline dl);
+	Status read_ahead(std::span<uint8_t> data, Deadline dl);
 
 	int fd_ = -1;
 	std::unique_ptr<TlsSession> tls_;
+	std::unique_ptr<ReadAhead> ahead_;
 };
 
 // Connects (TCP_NODELAY on TCP; CONNECT handshake for hybrid vsock; opens

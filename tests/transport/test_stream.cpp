@@ -466,3 +466,72 @@ TEST(Stream, MoveTransfersOwnership)
 	ASSERT_TRUE(b.read_exact(std::span(&c, 1), deadline_in(1s)));
 	EXPECT_EQ(c, 'z');
 }
+
+// Read-ahead (set_read_ahead): small reads take whatever has arrived in
+// one go and later reads are served from it; large ones go straight to
+// their place; the bytes and the errors are those of plain reads.
+TEST(StreamReadAhead, SmallReadsAreServedFromOneReceive)
+{
+	auto [a, b] = stream_pair();
+	b.set_read_ahead(64);
+	ASSERT_TRUE(
+	    a.write_all(bytes("headerpayload-and-more"), deadline_in(5s)));
+	uint8_t head[6], body[7];
+	ASSERT_TRUE(b.read_exact(head, deadline_in(5s)));
+	EXPECT_EQ(std::string_view(reinterpret_cast<char *>(head), 6),
+		  "header");
+	// The rest came with the first read: no system call needed, and
+	// code that polls before reading is told so.
+	EXPECT_TRUE(b.pending());
+	a.close(); // gone from the socket; still in the buffer
+	ASSERT_TRUE(b.read_exact(body, deadline_in(5s)));
+	EXPECT_EQ(std::string_view(reinterpret_cast<char *>(body), 7),
+		  "payload");
+	uint8_t rest[32];
+	auto n = b.read_available(rest, deadline_in(5s));
+	ASSERT_TRUE(n.is_ok());
+	EXPECT_EQ(std::string_view(reinterpret_cast<char *>(rest), *n),
+		  "-and-more");
+	EXPECT_FALSE(b.pending());
+	// Then the peer's close, as without read-ahead.
+	uint8_t one[1];
+	auto st = b.read_exact(one, deadline_in(5s));
+	EXPECT_FALSE(st);
+	EXPECT_EQ(st.cause(), Cause::PeerClosed);
+}
+
+TEST(StreamReadAhead, LargeReadsAndPartialBuffersKeepEveryByte)
+{
+	auto [a, b] = stream_pair();
+	b.set_read_ahead(16);
+	std::vector<uint8_t> sent(1u << 20);
+	std::iota(sent.begin(), sent.end(), uint8_t{3});
+	std::thread writer(
+	    [&, &a = a] { EXPECT_TRUE(a.write_all(sent, deadline_in(10s))); });
+	// Reads of many sizes, some below the buffer and some above it,
+	// straddling what the buffer holds.
+	std::vector<uint8_t> got(sent.size());
+	size_t at = 0;
+	for (size_t step = 1; at < got.size(); step = step * 3 % 97 + 1) {
+		const size_t n = std::min(step * (step % 5 == 0 ? 1000 : 1),
+					  got.size() - at);
+		auto st = b.read_exact(std::span(got).subspan(at, n),
+				       deadline_in(10s));
+		ASSERT_TRUE(st) << st.message();
+		at += n;
+	}
+	writer.join();
+	EXPECT_EQ(got, sent);
+}
+
+TEST(StreamReadAhead, DescriptorsAreRefused)
+{
+	auto [a, b] = stream_pair();
+	b.set_read_ahead(64);
+	ASSERT_TRUE(a.write_all(bytes("x"), deadline_in(5s)));
+	uint8_t one[1];
+	std::vector<UniqueFd> fds;
+	auto st = b.read_exact(one, deadline_in(5s), &fds);
+	EXPECT_FALSE(st);
+	EXPECT_EQ(st.code(), VACCEL_ENOTSUP);
+}
