@@ -96,7 +96,7 @@ struct Stream::ReadAhead {
 
 Stream::Stream(Stream &&o) noexcept
     : fd_(std::exchange(o.fd_, -1)), tls_(std::move(o.tls_)),
-      ahead_(std::move(o.ahead_))
+      ahead_(std::move(o.ahead_)), not_socket_(o.not_socket_)
 {
 }
 
@@ -107,6 +107,7 @@ Stream &Stream::operator=(Stream &&o) noexcept
 		fd_ = std::exchange(o.fd_, -1);
 		tls_ = std::move(o.tls_);
 		ahead_ = std::move(o.ahead_);
+		not_socket_ = o.not_socket_;
 	}
 	return *this;
 }
@@ -158,14 +159,20 @@ namespace
 // One non-blocking write attempt of an iovec array: sendmsg on sockets
 // (MSG_NOSIGNAL: a closed peer is an error, not SIGPIPE), writev on other
 // fds (character devices).
-ssize_t write_some(int fd, iovec *iov, int iovcnt)
+// @p not_socket: learnt from the first ENOTSOCK, so that a character
+// device pays one system call per write, not a failed sendmsg first.
+ssize_t write_some(int fd, iovec *iov, int iovcnt, bool &not_socket)
 {
+	if (not_socket)
+		return ::writev(fd, iov, iovcnt);
 	msghdr mh{};
 	mh.msg_iov = iov;
 	mh.msg_iovlen = static_cast<size_t>(iovcnt);
 	ssize_t n = ::sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n < 0 && errno == ENOTSOCK)
+	if (n < 0 && errno == ENOTSOCK) {
+		not_socket = true;
 		n = ::writev(fd, iov, iovcnt);
+	}
 	return n;
 }
 
@@ -189,8 +196,11 @@ ssize_t write_fds(int fd, iovec *iov, int iovcnt, std::span<const int> fds)
 // recvmsg accepting descriptors; they are appended to @p fds. A truncated
 // control message (more descriptors than we take) is reported as EPROTO
 // after the ones received were kept (and will be closed by the caller).
-ssize_t read_fds(int fd, void *buf, size_t len, std::vector<UniqueFd> &fds)
+ssize_t read_fds(int fd, void *buf, size_t len, std::vector<UniqueFd> &fds,
+		 bool &not_socket)
 {
+	if (not_socket)
+		return ::read(fd, buf, len);
 	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * kMaxFdsPerRead)];
 	iovec iov{buf, len};
 	msghdr mh{};
@@ -200,8 +210,10 @@ ssize_t read_fds(int fd, void *buf, size_t len, std::vector<UniqueFd> &fds)
 	mh.msg_controllen = sizeof(ctl);
 	ssize_t n = ::recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0) {
-		if (errno == ENOTSOCK)
+		if (errno == ENOTSOCK) {
+			not_socket = true;
 			return ::read(fd, buf, len);
+		}
 		return n;
 	}
 	for (cmsghdr *c = CMSG_FIRSTHDR(&mh); c != nullptr;
@@ -223,11 +235,15 @@ ssize_t read_fds(int fd, void *buf, size_t len, std::vector<UniqueFd> &fds)
 	return n;
 }
 
-ssize_t read_some(int fd, void *buf, size_t len)
+ssize_t read_some(int fd, void *buf, size_t len, bool &not_socket)
 {
+	if (not_socket)
+		return ::read(fd, buf, len);
 	ssize_t n = ::recv(fd, buf, len, MSG_DONTWAIT);
-	if (n < 0 && errno == ENOTSOCK)
+	if (n < 0 && errno == ENOTSOCK) {
+		not_socket = true;
 		n = ::read(fd, buf, len);
+	}
 	return n;
 }
 
@@ -302,7 +318,7 @@ Status Stream::write_all(std::span<const std::span<const uint8_t>> parts,
 				    VACCEL_ENOTSUP,
 				    "write: descriptors need a unix socket");
 		} else {
-			n = write_some(fd_, &iov[first], cnt);
+			n = write_some(fd_, &iov[first], cnt, not_socket_);
 		}
 		if (n < 0) {
 			if (errno == EINTR)
@@ -348,10 +364,11 @@ Status Stream::read_exact(std::span<uint8_t> data, Deadline dl,
 	}
 	size_t got = 0;
 	while (got < data.size()) {
-		ssize_t n = fds != nullptr ? read_fds(fd_, data.data() + got,
-						      data.size() - got, *fds)
-					   : read_some(fd_, data.data() + got,
-						       data.size() - got);
+		ssize_t n = fds != nullptr
+				? read_fds(fd_, data.data() + got,
+					   data.size() - got, *fds, not_socket_)
+				: read_some(fd_, data.data() + got,
+					    data.size() - got, not_socket_);
 		if (fds != nullptr && fds->size() > kMaxFdsPerRead)
 			return Status::error(VACCEL_EIO,
 					     "read: %zu descriptors passed "
@@ -386,9 +403,10 @@ Status Stream::read_ahead(std::span<uint8_t> data, Deadline dl)
 		// small one refills the buffer with whatever has arrived.
 		const bool direct = data.size() - got >= a.buf.size();
 		const ssize_t n =
-		    direct
-			? read_some(fd_, data.data() + got, data.size() - got)
-			: read_some(fd_, a.buf.data(), a.buf.size());
+		    direct ? read_some(fd_, data.data() + got,
+				       data.size() - got, not_socket_)
+			   : read_some(fd_, a.buf.data(), a.buf.size(),
+				       not_socket_);
 		if (n > 0) {
 			if (direct) {
 				got += static_cast<size_t>(n);
@@ -424,7 +442,8 @@ Result<size_t> Stream::read_available(std::span<uint8_t> data, Deadline dl)
 	if (ahead_ != nullptr && ahead_->begin < ahead_->end)
 		return ahead_->take(data);
 	for (;;) {
-		const ssize_t n = read_some(fd_, data.data(), data.size());
+		const ssize_t n =
+		    read_some(fd_, data.data(), data.size(), not_socket_);
 		if (n >= 0)
 			return static_cast<size_t>(n);
 		if (errno == EINTR)

@@ -157,6 +157,9 @@ private:
 	int fd_ = -1;
 	std::unique_ptr<TlsSession> tls_;
 	std::unique_ptr<ReadAhead> ahead_;
+	// A character device (Serial): read/writev at once, not a socket
+	// call that fails first (learnt from the first ENOTSOCK).
+	bool not_socket_ = false;
 };
 
 // Connects (TCP_NODELAY on TCP; CONNECT handshake for hybrid vsock; opens
