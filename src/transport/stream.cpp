@@ -88,6 +88,8 @@ struct Stream::ReadAhead {
 	size_t take(std::span<uint8_t> data) noexcept
 	{
 		const size_t n = std::min(data.size(), end - begin);
+		if (n == 0) // an empty read may come with no buffer at all
+			return 0;
 		std::memcpy(data.data(), buf.data() + begin, n);
 		begin += n;
 		return n;
