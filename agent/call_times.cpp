@@ -23,8 +23,7 @@ uint8_t genop_op(std::span<const uint8_t> payload, uint32_t buf_field)
 		wire::Reader arg(f.bytes);
 		for (wire::Field a; arg.next(&a);)
 			if (a.is(buf_field, wire::WireType::Len) &&
-			    !a.bytes.empty() &&
-			    a.bytes[0] < metrics::kGenopOps)
+			    !a.bytes.empty() && a.bytes[0] < metrics::kGenopOps)
 				return a.bytes[0];
 		return metrics::kNoOp; // only the first read arg names it
 	}
@@ -48,7 +47,8 @@ size_t CallTimes::kind_of(const transport::codec::RequestView &req) noexcept
 	return static_cast<size_t>(m);
 }
 
-bool CallTimes::is_short(size_t k, std::chrono::nanoseconds limit) const noexcept
+bool CallTimes::is_short(size_t k,
+			 std::chrono::nanoseconds limit) const noexcept
 {
 	if (k >= kKinds)
 		return false;

@@ -48,12 +48,13 @@ public:
 	// The kind of request @p req: its method's, or for Genop and
 	// GenopShm its op's when the op travels inline. kNone for a method
 	// not served.
-	static size_t kind_of(const transport::codec::RequestView &req) noexcept;
+	static size_t
+	kind_of(const transport::codec::RequestView &req) noexcept;
 
 	// Whether calls of kind @p k lately took less than @p limit on
 	// average (false for kNone, a kind never seen, or a zero limit).
-	[[nodiscard]] bool is_short(size_t k,
-				    std::chrono::nanoseconds limit) const noexcept;
+	[[nodiscard]] bool
+	is_short(size_t k, std::chrono::nanoseconds limit) const noexcept;
 
 	// One call of kind @p k took @p took (kNone: ignored).
 	void note(size_t k, std::chrono::nanoseconds took) noexcept;
