@@ -60,14 +60,11 @@ bool Connection::alive()
 	case CallTable::Activity::Idle:
 		break;
 	}
-	// A peer that answered a moment ago is taken as alive without a
-	// system call per call: the check can only spare a send to a peer
-	// that closed while idle (an idle timeout, a restart), and one that
-	// dies right after any check fails that call as it would anyway.
-	if (Clock::now().time_since_epoch().count() -
-		last_reply_ns_.load(std::memory_order_relaxed) <
-	    std::chrono::nanoseconds(kRecentReply).count())
-		return true;
+	// Asked before every call, however recent the last reply: a call
+	// sent to an agent that died since could be posted in a request slot
+	// its dead reader left watched, or pass through a TCP send, and be
+	// lost in flight, where this check lets it move before it is sent
+	// (RpcFailover tests).
 	pollfd p{stream_.fd(), POLLIN | POLLRDHUP, 0};
 	if (::poll(&p, 1, 0) > 0 &&
 	    (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) != 0) {
@@ -175,13 +172,9 @@ Result<ReplyBytes> Connection::exchange(const Request &req, Deadline dl,
 		// The agent runs a request only once it has all of it.
 		return std::move(why).with(base::Cause::NotSent);
 	}
-	auto reply = reply_slot != nullptr
-			 ? await_slot(call, id, dl, *reply_slot)
-			 : await(call, id, dl);
-	if (reply)
-		last_reply_ns_.store(Clock::now().time_since_epoch().count(),
-				     std::memory_order_relaxed);
-	return reply;
+	if (reply_slot != nullptr)
+		return await_slot(call, id, dl, *reply_slot);
+	return await(call, id, dl);
 }
 
 // In the slot, when the agent's reader watches it: no system call on either

@@ -28,7 +28,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <limits>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -157,10 +156,6 @@ private:
 	const uint64_t generation_;
 	const std::chrono::milliseconds call_timeout_;
 	const uint64_t fork_epoch_; // fork_epoch.h
-	// When the last reply came (Clock, ns since its epoch; alive()).
-	std::atomic<int64_t> last_reply_ns_{
-	    std::numeric_limits<int64_t>::min() / 2};
-	static constexpr std::chrono::milliseconds kRecentReply{50};
 	static constexpr size_t kReadAhead = 16 * 1024;
 	Features features_; // set once, before the connection is shared
 	const transport::SpinPolicy spin_;
