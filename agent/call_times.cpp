@@ -56,13 +56,15 @@ bool CallTimes::is_short(size_t k,
 	return avg >= 0 && avg < limit.count();
 }
 
-void CallTimes::note(size_t k, std::chrono::nanoseconds took) noexcept
+void CallTimes::note(size_t k, std::chrono::nanoseconds took, bool ran) noexcept
 {
 	if (k >= kKinds)
 		return;
 	const int64_t ns = took.count();
 	auto &a = avg_ns_[k];
 	const int64_t avg = a.load(std::memory_order_relaxed);
+	if (!ran && (avg < 0 || ns <= avg))
+		return;
 	a.store(avg < 0 ? ns : avg + (ns - avg) / 8, std::memory_order_relaxed);
 }
 

@@ -56,8 +56,14 @@ public:
 	[[nodiscard]] bool
 	is_short(size_t k, std::chrono::nanoseconds limit) const noexcept;
 
-	// One call of kind @p k took @p took (kNone: ignored).
-	void note(size_t k, std::chrono::nanoseconds took) noexcept;
+	// One call of kind @p k took @p took (kNone: ignored). @p ran false
+	// (refused, expired, failed): it counts only when it took longer
+	// than the kind's average, since a call that did not run its op says
+	// nothing of how long the op takes (a tenant could otherwise make a
+	// long kind look short with calls that fail at once), except that
+	// it held its thread that long.
+	void note(size_t k, std::chrono::nanoseconds took,
+		  bool ran = true) noexcept;
 
 private:
 	// Smoothed duration in ns; -1: never seen. Updated without a lock:

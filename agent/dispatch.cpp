@@ -99,10 +99,10 @@ size_t Server::timed_kind(const Job &job)
 void Server::run_timed(const std::shared_ptr<Conn> &conn, Job &job, size_t kind)
 {
 	const auto start = std::chrono::steady_clock::now();
-	process(conn, job);
+	const bool ok = process(conn, job);
 	if (conn->tenant != nullptr)
 		conn->tenant->call_times().note(
-		    kind, std::chrono::steady_clock::now() - start);
+		    kind, std::chrono::steady_clock::now() - start, ok);
 }
 
 // A client that gave up waiting (its timeout, sent in the envelope) gets
@@ -194,7 +194,7 @@ bool Server::let_through(Conn &conn, Job &job)
 	return false;
 }
 
-void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
+bool Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 {
 	struct Done {
 		Conn &c;
@@ -206,7 +206,7 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 		}
 	} done{*conn};
 	if (conn->closing)
-		return;
+		return false;
 
 	using Clock = std::chrono::steady_clock;
 	TraceRecord tr;
@@ -288,6 +288,7 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 		job.genop.Clear();
 		break;
 	}
+	const bool ok = !resp.has_status() || resp.status().code() == 0;
 	job.held.release();
 	// The call is done: its place under the tenant's concurrent-call
 	// quota is free before the caller can see its reply (and make its
@@ -296,7 +297,7 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	if (!traced && !metered) {
 		reply(*conn, job.stream_id, std::move(resp), chunked, nullptr,
 		      &slot);
-		return;
+		return ok;
 	}
 	tr.handled = Clock::now();
 	tr.status = resp.has_status() ? resp.status().code() : 0;
@@ -307,7 +308,7 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	tr.reply_bytes = send(*conn, job.stream_id, std::move(e), &slot).bytes;
 	tr.replied = Clock::now();
 	if (!traced)
-		return;
+		return ok;
 	tr.cpu_replied = sched_getcpu();
 	tr.arrived = job.arrived;
 	tr.read = job.read;
@@ -315,6 +316,7 @@ void Server::process(const std::shared_ptr<Conn> &conn, Job &job)
 	tr.stream = job.stream_id;
 	tr.method = method;
 	opts_.trace->record(tr);
+	return ok;
 }
 
 bool Server::counted(const Conn &conn) const noexcept

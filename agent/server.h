@@ -296,7 +296,10 @@ private:
 	void run_timed(const std::shared_ptr<Conn> &conn, Job &job,
 		       size_t kind);
 	static bool expired(const Job &job, int64_t timeout_nano);
-	void process(const std::shared_ptr<Conn> &conn, Job &job);
+	// Runs @p job and sends its reply; true when it ran and succeeded
+	// (false: refused, expired, malformed, failed, or its connection
+	// closing).
+	bool process(const std::shared_ptr<Conn> &conn, Job &job);
 	// The reply slot @p req names (transport/reply_slot.h), checked
 	// against the connection's regions; left empty when none is named or
 	// it is unusable.

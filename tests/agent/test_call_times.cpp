@@ -106,5 +106,26 @@ TEST(CallTimes, OneLongRunMakesItsKindLongAtOnce)
 	EXPECT_LT(runs, 100);
 }
 
+// Calls that did not run their op (refused, expired, failed) never make a
+// kind look shorter: a tenant cannot train a long kind short with calls
+// that fail at once. One that held its thread long still counts.
+TEST(CallTimes, FailedCallsNeverMakeAKindShorter)
+{
+	CallTimes t;
+	const size_t k = metrics::kMethods + VACCEL_OP_EXEC;
+	for (int i = 0; i < 100; ++i)
+		t.note(k, 1us, false);
+	EXPECT_FALSE(t.is_short(k, 50us)); // still never seen
+	t.note(k, 10ms);
+	for (int i = 0; i < 100; ++i)
+		t.note(k, 1us, false);
+	EXPECT_FALSE(t.is_short(k, 50us)); // still long
+	for (int i = 0; i < 100; ++i)
+		t.note(k, 5us);
+	ASSERT_TRUE(t.is_short(k, 50us));
+	t.note(k, 8 * 50us + 8 * 5us, false); // a slow failure: long again
+	EXPECT_FALSE(t.is_short(k, 50us));
+}
+
 } // namespace
 } // namespace agent_test
