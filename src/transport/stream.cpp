@@ -265,6 +265,21 @@ Status peer_closed(size_t got, size_t want)
 	return st;
 }
 
+// After a read that moved no bytes (@p n <= 0, errno set when < 0): the
+// error that ends the read, or OK to read again (interrupted, or readable
+// again before @p dl). @p got of @p want bytes had arrived.
+Status after_empty_read(int fd, ssize_t n, size_t got, size_t want, Deadline dl)
+{
+	if (n == 0)
+		return peer_closed(got, want);
+	if (errno == EINTR)
+		return Status::ok();
+	if (would_block(errno))
+		return wait_fd(fd, POLLIN, dl, "read");
+	// A pty whose other side closed reports EIO rather than EOF.
+	return Status::error(VACCEL_EIO, "read: %s", errno_text(errno).c_str());
+}
+
 } // namespace
 
 Status Stream::write_all(std::span<const uint8_t> data, Deadline dl)
@@ -376,22 +391,11 @@ Status Stream::read_exact(std::span<uint8_t> data, Deadline dl,
 					     "read: %zu descriptors passed "
 					     "(at most %zu)",
 					     fds->size(), kMaxFdsPerRead);
-		if (n > 0) {
+		if (n > 0)
 			got += static_cast<size_t>(n);
-			continue;
-		}
-		if (n == 0)
-			return peer_closed(got, data.size());
-		if (errno == EINTR)
-			continue;
-		if (would_block(errno)) {
+		else
 			VACCEL_RETURN_IF_ERROR(
-			    wait_fd(fd_, POLLIN, dl, "read"));
-			continue;
-		}
-		// A pty whose other side closed reports EIO rather than EOF.
-		return Status::error(VACCEL_EIO, "read: %s",
-				     errno_text(errno).c_str());
+			    after_empty_read(fd_, n, got, data.size(), dl));
 	}
 	return Status::ok();
 }
@@ -409,27 +413,16 @@ Status Stream::read_ahead(std::span<uint8_t> data, Deadline dl)
 				       data.size() - got, not_socket_)
 			   : read_some(fd_, a.buf.data(), a.buf.size(),
 				       not_socket_);
-		if (n > 0) {
-			if (direct) {
-				got += static_cast<size_t>(n);
-			} else {
-				a.begin = 0;
-				a.end = static_cast<size_t>(n);
-				got += a.take(data.subspan(got));
-			}
-			continue;
-		}
-		if (n == 0)
-			return peer_closed(got, data.size());
-		if (errno == EINTR)
-			continue;
-		if (would_block(errno)) {
+		if (n <= 0) {
 			VACCEL_RETURN_IF_ERROR(
-			    wait_fd(fd_, POLLIN, dl, "read"));
-			continue;
+			    after_empty_read(fd_, n, got, data.size(), dl));
+		} else if (direct) {
+			got += static_cast<size_t>(n);
+		} else {
+			a.begin = 0;
+			a.end = static_cast<size_t>(n);
+			got += a.take(data.subspan(got));
 		}
-		return Status::error(VACCEL_EIO, "read: %s",
-				     errno_text(errno).c_str());
 	}
 	return Status::ok();
 }
