@@ -359,22 +359,13 @@ Result<Options> parse_cli(const std::vector<std::string_view> &args)
 				    VACCEL_EINVAL, "--trace needs a file name "
 						   "('-': standard error)");
 			o.trace = str(value);
-		} else if (name == "--spin-us") {
+		} else if (name == "--spin-us" || name == "--inline-us") {
 			uint32_t n = 0;
 			if (!parse_uint(value, &n) || n > 1000000)
-				return Status::error(VACCEL_EINVAL,
-						     "--spin-us '%s' must be "
-						     "0..1000000",
-						     str(value).c_str());
-			o.spin_us = n;
-		} else if (name == "--inline-us") {
-			uint32_t n = 0;
-			if (!parse_uint(value, &n) || n > 1000000)
-				return Status::error(VACCEL_EINVAL,
-						     "--inline-us '%s' must be "
-						     "0..1000000",
-						     str(value).c_str());
-			o.inline_us = n;
+				return Status::error(
+				    VACCEL_EINVAL, "%s '%s' must be 0..1000000",
+				    str(name).c_str(), str(value).c_str());
+			(name == "--spin-us" ? o.spin_us : o.inline_us) = n;
 		} else if (name == "--read-timeout-ms" ||
 			   name == "--idle-timeout-ms" ||
 			   name == "--write-timeout-ms") {
