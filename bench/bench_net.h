@@ -148,6 +148,24 @@ template <class Run> bool run_skipped(const Run &r)
 		return r.error_occurred;
 }
 
+// Replaces this (forked) process with the agent: @p words are its argv
+// (the binary first), followed by VACCEL_BENCH_AGENT_ARGS, more agent
+// options separated by spaces (e.g. "--workers 1", "--inline-us 0").
+[[noreturn]] inline void exec_agent(std::vector<std::string> words)
+{
+	if (const char *extra = std::getenv("VACCEL_BENCH_AGENT_ARGS")) {
+		std::istringstream in(extra);
+		for (std::string w; in >> w;)
+			words.push_back(w);
+	}
+	std::vector<char *> argv;
+	for (auto &w : words)
+		argv.push_back(w.data());
+	argv.push_back(nullptr);
+	execv(argv[0], argv.data());
+	_exit(127);
+}
+
 // A vaccel-agent child process serving @p plugins (a VACCEL_PLUGINS value)
 // on a unix socket in a fresh temporary folder. The agent binary is
 // $VACCEL_BENCH_AGENT, or vaccel-agent next to the benchmark. The child
@@ -198,22 +216,7 @@ public:
 					     cpus);
 				_exit(127);
 			}
-			// VACCEL_BENCH_AGENT_ARGS: more agent options,
-			// space-separated (e.g. "--workers 1").
-			std::vector<std::string> words{bin, "-a", address_,
-						       "--policy", policy};
-			if (const char *extra =
-				std::getenv("VACCEL_BENCH_AGENT_ARGS")) {
-				std::istringstream in(extra);
-				for (std::string w; in >> w;)
-					words.push_back(w);
-			}
-			std::vector<char *> argv;
-			for (auto &w : words)
-				argv.push_back(w.data());
-			argv.push_back(nullptr);
-			execv(bin.c_str(), argv.data());
-			_exit(127);
+			exec_agent({bin, "-a", address_, "--policy", policy});
 		}
 		// Up to 2 s for the agent to listen (connect_to retries).
 		const int probe = connect_to(false, sock, 0);

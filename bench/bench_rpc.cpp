@@ -7,8 +7,8 @@
 //   build/release/bin/bench_rpc                      # unix socket
 //   VACCEL_BENCH_TRANSPORT=tcp build/release/bin/bench_rpc
 //   VACCEL_BENCH_AGENT_SPIN_US=0 build/release/bin/bench_rpc  # no polling
-//   VACCEL_BENCH_AGENT_INLINE_US=0 build/release/bin/bench_rpc # every op
-//                                                  # handed to a worker
+//   VACCEL_BENCH_AGENT_ARGS="--inline-us 0" build/release/bin/bench_rpc
+//                              # more agent options: every op to a worker
 //
 // Two raw peers: one blocks in read(), one waits for each request as the
 // agent's connection reader does (the agent's polling policy and budget).
@@ -154,17 +154,8 @@ struct Setup {
 			// polling).
 			const std::string spin_us =
 			    std::to_string(agent_spin_us());
-			// VACCEL_BENCH_AGENT_INLINE_US: its --inline-us
-			// (0: every op handed to a worker).
-			const char *inl =
-			    std::getenv("VACCEL_BENCH_AGENT_INLINE_US");
-			const std::string inline_us =
-			    inl != nullptr ? inl : "50";
-			execl(bin.c_str(), bin.c_str(), "-a",
-			      agent_addr.c_str(), "--spin-us", spin_us.c_str(),
-			      "--inline-us", inline_us.c_str(),
-			      static_cast<char *>(nullptr));
-			_exit(127);
+			exec_agent(
+			    {bin, "-a", agent_addr, "--spin-us", spin_us});
 		}
 		int lfd = listen_on(tcp, dir + "/echo.sock", base + 1);
 		echo = start_echo(lfd, false);

@@ -29,6 +29,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace bench_net;
@@ -344,22 +345,11 @@ int main(int argc, char **argv)
 		std::vector<std::string> args = {bin, "-a", addr, "--policy",
 						 policy};
 		// VACCEL_BENCH_AGENT_SPIN_US: the agent's --spin-us, as in
-		// bench_rpc; VACCEL_BENCH_AGENT_ARGS: more of its options,
-		// separated by spaces.
+		// bench_rpc (VACCEL_BENCH_AGENT_ARGS: any others).
 		const char *spin = std::getenv("VACCEL_BENCH_AGENT_SPIN_US");
 		if (spin != nullptr && *spin != '\0')
 			args.insert(args.end(), {"--spin-us", spin});
-		if (const char *more = std::getenv("VACCEL_BENCH_AGENT_ARGS")) {
-			std::istringstream in(more);
-			for (std::string a; in >> a;)
-				args.push_back(a);
-		}
-		std::vector<char *> argv_c;
-		for (auto &a : args)
-			argv_c.push_back(a.data());
-		argv_c.push_back(nullptr);
-		execv(bin.c_str(), argv_c.data());
-		_exit(127);
+		exec_agent(std::move(args));
 	}
 	int probe = connect_to(false, dir + "/agent.sock", 0);
 	if (probe < 0) {
