@@ -98,6 +98,10 @@ size_t Server::timed_kind(const Job &job)
 
 void Server::run_timed(const std::shared_ptr<Conn> &conn, Job &job, size_t kind)
 {
+	if (kind == CallTimes::kNone) {
+		process(conn, job);
+		return;
+	}
 	const auto start = std::chrono::steady_clock::now();
 	const bool ok = process(conn, job);
 	if (conn->tenant != nullptr)
@@ -148,8 +152,10 @@ bool Server::submit(const std::shared_ptr<Conn> &conn, std::shared_ptr<Job> job)
 		return true;
 	}
 	// A short kind of call runs here too, where the hand-off to a worker
-	// would cost more than the call (call_times.h).
-	const size_t kind = timed_kind(*job);
+	// would cost more than the call (call_times.h). With that off, no
+	// kind is worked out or learnt.
+	const size_t kind = opts_.inline_limit.count() > 0 ? timed_kind(*job)
+							   : CallTimes::kNone;
 	if (alone && conn->tenant != nullptr &&
 	    conn->tenant->call_times().is_short(kind, opts_.inline_limit)) {
 		run_timed(conn, *job, kind);
