@@ -107,7 +107,7 @@ pack() {
 
 	local wanted=(vaccel vaccel-agent vaccel-noop vaccel-exec vaccel-rpc vaccel-cuda
 		test_cuda test_cuda_gpu bench_cuda example-sgemm example-sgemm_generic example-minmax
-		coldstart-attach)
+		coldstart-attach bench_rpc bench_rpc_data)
 	local have targets=()
 	have=$(cmake --build "$BUILD" --target help 2>/dev/null | sed -n 's/^\([^: ]*\): .*/\1/p')
 	for t in "${wanted[@]}"; do
@@ -134,7 +134,8 @@ pack() {
 	for f in noop exec rpc cuda; do
 		[ -f "$BUILD/lib/libvaccel-$f.so" ] && cp "$BUILD/lib/libvaccel-$f.so" "$DEVKIT/lib/"
 	done
-	for f in test_cuda test_cuda_gpu bench_cuda vaccel-agent sgemm sgemm_generic minmax coldstart-attach; do
+	for f in test_cuda test_cuda_gpu bench_cuda vaccel-agent sgemm sgemm_generic minmax coldstart-attach \
+		bench_rpc bench_rpc_data; do
 		[ -f "$BUILD/bin/$f" ] && cp "$BUILD/bin/$f" "$DEVKIT/bin/"
 	done
 	cp "$ROOT/examples/data/input_2048.csv" "$DEVKIT/share/"
@@ -556,6 +557,27 @@ torch_resnet_bench() {
 	done
 }
 
+# The transport's own cost on this host (issue 17): bench_rpc's noop through
+# the agent against raw unix and tcp ping-pongs (blocking and polling like
+# the agent), and bench_rpc_data's client processes against a raw echo
+# server, with CPU time per call; same-run ratios. Needs no GPU.
+rpc_roundtrip_step() {
+	local b
+	for b in bench_rpc bench_rpc_data; do
+		[ -x "$DEVKIT/bin/$b" ] || { echo "devkit has no $b"; return 1; }
+	done
+	local t log
+	for t in unix tcp; do
+		log=${OUTDIR:-$tmp}/bench_rpc_$t.txt
+		echo "--- $t"
+		VACCEL_BENCH_TRANSPORT=$t timeout 300 "$DEVKIT/bin/bench_rpc" \
+			--benchmark_min_time="${BENCH_MIN_TIME:-1}" 2>&1 | tee "$log"
+		grep -q "the blocking ping-pong" "$log" || return 1
+	done
+	log=${OUTDIR:-$tmp}/bench_rpc_data.txt
+	timeout 300 "$DEVKIT/bin/bench_rpc_data" --clients 8,64,256 2>&1 | tee "$log"
+}
+
 # Cold start on the GPU (issue 20; scripts/bench_coldstart.py): N host
 # processes one after another, each a new sandbox running ResNet-18 through
 # the torch plugin (session, model registered and loaded, first result, a
@@ -744,6 +766,7 @@ run() {
 	gpu_step "ResNet-18 bench: native libtorch vs torch plugin vs agent" torch_resnet_bench "$tmp"
 	gpu_step "accelerator memory cap (torch plugin, isolated tenant worker)" torch_memory_cap "$tmp"
 	gpu_step "cold start: ResNet-18 processes, fresh and attached agents" coldstart_step "$tmp"
+	step "host round trips: noop through the agent vs raw ping-pongs" rpc_roundtrip_step
 
 	echo
 	echo "=== summary"

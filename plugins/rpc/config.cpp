@@ -152,6 +152,8 @@ core::Result<Config> config_from_env()
 		cfg.ivshmem_devices = d;
 	cfg.reply_slots = env_number("VACCEL_RPC_REPLY_SLOTS", 1, 0, 1) != 0;
 	cfg.model_cache = env_number("VACCEL_RPC_MODEL_CACHE", 1, 0, 1) != 0;
+	cfg.connect_early =
+	    env_number("VACCEL_RPC_CONNECT_EARLY", 1, 0, 1) != 0;
 	if (const char *d = std::getenv("VACCEL_RPC_MODEL_DIGESTS");
 	    d != nullptr && *d != '\0') {
 		auto index = transport::DigestIndex::load(d);

@@ -112,6 +112,9 @@ struct Config {
 	std::string ivshmem_devices = "/sys/bus/pci/devices";
 	bool reply_slots = true;
 	bool request_slots = true;
+	// VACCEL_RPC_CONNECT_EARLY: with one agent, connect and say Hello
+	// when the plugin loads (Pool).
+	bool connect_early = true;
 	// Models are first asked for by digest (feature "model-cache").
 	bool model_cache = true;
 	// VACCEL_RPC_MODEL_DIGESTS, loaded (null: none).

@@ -143,6 +143,23 @@ std::optional<SlotLease> Connection::take_reply_slot(Deadline dl)
 Result<ReplyBytes> Connection::exchange(const Request &req, Deadline dl,
 					SlotLease *reply_slot)
 {
+	auto posted = send(req, dl, reply_slot);
+	if (!posted)
+		return posted.status();
+	if (reply_slot != nullptr)
+		return await_slot(posted->call, posted->id, dl, *reply_slot);
+	return await(posted->call, posted->id, dl);
+}
+
+Result<Connection::Posted> Connection::post(std::span<const uint8_t> payload,
+					    Deadline dl)
+{
+	return send({.payload = payload}, dl, nullptr);
+}
+
+Result<Connection::Posted> Connection::send(const Request &req, Deadline dl,
+					    SlotLease *reply_slot)
+{
 	// A ttrpc server refuses a request whose stream id is not above every
 	// one it has seen, so an id is taken and its request written under
 	// the one write lock: ids reach the wire in increasing order.
@@ -172,9 +189,7 @@ Result<ReplyBytes> Connection::exchange(const Request &req, Deadline dl,
 		// The agent runs a request only once it has all of it.
 		return std::move(why).with(base::Cause::NotSent);
 	}
-	if (reply_slot != nullptr)
-		return await_slot(call, id, dl, *reply_slot);
-	return await(call, id, dl);
+	return Posted{id, std::move(call)};
 }
 
 // In the slot, when the agent's reader watches it: no system call on either

@@ -114,6 +114,19 @@ public:
 					    std::span<const FrameParts> data,
 					    transport::Deadline dl);
 
+	// A request whose reply is read later, by collect(): a handshake sent
+	// ahead of the connection's first use.
+	struct Posted {
+		uint32_t id = 0;
+		std::shared_ptr<Pending> call;
+	};
+	Result<Posted> post(std::span<const uint8_t> payload,
+			    transport::Deadline dl);
+	Result<ReplyBytes> collect(const Posted &p, transport::Deadline dl)
+	{
+		return await(p.call, p.id, dl);
+	}
+
 	// A free reply slot; none when the agent offers no slots, this caller
 	// would not poll (VACCEL_RPC_POLL_US=0) or all are in use.
 	std::optional<SlotLease> take_reply_slot(transport::Deadline dl);
@@ -135,6 +148,9 @@ private:
 	};
 	Result<ReplyBytes> exchange(const Request &req, transport::Deadline dl,
 				    SlotLease *reply_slot = nullptr);
+	// The sending half of exchange().
+	Result<Posted> send(const Request &req, transport::Deadline dl,
+			    SlotLease *reply_slot);
 	Status send_request(uint32_t id, const Request &req,
 			    transport::Deadline dl, SlotLease *reply_slot);
 	Status send_data(uint32_t id, const Pending &call,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "link.h"
 
+#include "envelope.h"
 #include "sandbox_device.h"
 
 #include "transport/tls.h"
@@ -55,21 +56,26 @@ bool map_sandbox_memory(Connection &conn, const Config &cfg,
 	return static_cast<bool>(st);
 }
 
-// Asks what the agent supports beyond upstream's protocol; an upstream
-// agent answers UNIMPLEMENTED and gets plain calls only.
-Result<Features> negotiate(Connection &conn, const Config &cfg,
-			   const EndpointAddress &where,
-			   const SandboxDevice *device)
+// What the client supports beyond upstream's protocol, asked of the agent.
+rpc::ext::Hello hello()
 {
-	rpc::ext::Hello hello;
-	hello.set_version(1);
-	hello.add_features("chunked");
-	hello.add_features("shm");
-	hello.add_features("reply-slots");
-	hello.add_features("sandbox-shm");
-	rpc::ext::Hello answer;
-	Status st = conn.call(transport::kServiceAdmin, "Hello", hello, &answer,
-			      cfg.connect_timeout);
+	rpc::ext::Hello h;
+	h.set_version(1);
+	h.add_features("chunked");
+	h.add_features("shm");
+	h.add_features("reply-slots");
+	h.add_features("sandbox-shm");
+	return h;
+}
+
+// The features both sides use, from the agent's answer to hello() (@p st its
+// outcome); an upstream agent answers UNIMPLEMENTED and gets plain calls
+// only.
+Result<Features> negotiated(Connection &conn, const Config &cfg,
+			    const EndpointAddress &where,
+			    const SandboxDevice *device, const Status &st,
+			    const rpc::ext::Hello &answer)
+{
 	Features f;
 	if (!st) {
 		if (st.code() == VACCEL_ENOTSUP)
@@ -109,6 +115,8 @@ Link::~Link()
 {
 	std::lock_guard lock(mu_);
 	leave_to_parent();
+	early_.reset();
+	early_conn_.reset();
 	conn_.reset();
 }
 
@@ -116,10 +124,15 @@ Link::~Link()
 // rather than talk on the parent's stream.
 void Link::leave_to_parent()
 {
-	if (conn_ && conn_->fork_epoch() != fork_epoch()) {
-		conn_->abandon_after_fork();
-		new std::shared_ptr<Connection>(std::move(conn_)); // leaked
-		conn_.reset();
+	for (std::shared_ptr<Connection> *c : {&conn_, &early_conn_}) {
+		if (*c && (*c)->fork_epoch() != fork_epoch()) {
+			(*c)->abandon_after_fork();
+			new std::shared_ptr<Connection>(
+			    std::move(*c)); // leaked
+			c->reset();
+			if (c == &early_conn_)
+				early_.reset();
+		}
 	}
 }
 
@@ -136,6 +149,8 @@ Result<std::shared_ptr<Connection>> Link::get(uint64_t generation)
 			      "on is gone (agent restarted or connection "
 			      "lost); create a new session");
 	}
+	if (early_)
+		VACCEL_RETURN_IF_ERROR(finish_early());
 	if (conn_ && conn_->alive())
 		return conn_;
 	// Drop the dead connection before opening the next one.
@@ -155,7 +170,7 @@ std::shared_ptr<Connection> Link::current()
 	return nullptr;
 }
 
-Result<std::shared_ptr<Connection>> Link::open()
+Result<std::shared_ptr<Connection>> Link::connect()
 {
 	auto stream = transport::connect(where_.address, cfg_.connect_timeout);
 	if (!stream)
@@ -175,7 +190,26 @@ Result<std::shared_ptr<Connection>> Link::open()
 	auto conn = std::make_shared<Connection>(
 	    std::move(stream).value(), agent_bits_ | next_connection(), cfg_);
 	VACCEL_RETURN_IF_ERROR(conn->start());
-	auto features = negotiate(*conn, cfg_, where_, device_);
+	return conn;
+}
+
+Result<std::shared_ptr<Connection>> Link::open()
+{
+	auto conn = connect();
+	if (!conn)
+		return conn.status();
+	rpc::ext::Hello answer;
+	Status st = conn.value()->call(transport::kServiceAdmin, "Hello",
+				       hello(), &answer, cfg_.connect_timeout);
+	return ready(std::move(conn).value(), st, answer);
+}
+
+Result<std::shared_ptr<Connection>>
+Link::ready(std::shared_ptr<Connection> conn, const Status &hello_status,
+	    const rpc::ext::Hello &answer)
+{
+	auto features =
+	    negotiated(*conn, cfg_, where_, device_, hello_status, answer);
 	if (!features)
 		return features.status();
 	const Features f = features.value();
@@ -188,6 +222,62 @@ Result<std::shared_ptr<Connection>> Link::open()
 		     f.chunked, f.shm, f.reply_slots, f.request_slots,
 		     f.sandbox_shm);
 	return conn;
+}
+
+void Link::open_early()
+{
+	std::lock_guard lock(mu_);
+	if (conn_ || early_conn_)
+		return;
+	auto conn = connect();
+	std::string frame;
+	Status st = conn ? encode(transport::kServiceAdmin, "Hello",
+				  hello().SerializeAsString(),
+				  cfg_.connect_timeout, &frame)
+			 : conn.status();
+	if (st) {
+		auto posted = conn.value()->post(
+		    bytes_of(frame),
+		    transport::deadline_in(cfg_.connect_timeout));
+		if (posted) {
+			early_conn_ = std::move(conn).value();
+			early_ = std::make_unique<Connection::Posted>(
+			    std::move(posted).value());
+			return;
+		}
+		st = posted.status();
+	}
+	// The first call connects as if this had not been tried, and reports
+	// what fails then.
+	vaccel_debug("[rpc] early connection to %s: %s; connecting at the "
+		     "first call",
+		     where_.name.c_str(), st.message().c_str());
+}
+
+Status Link::finish_early()
+{
+	auto conn = std::move(early_conn_);
+	auto posted = std::move(early_);
+	auto bytes = conn->collect(
+	    *posted, transport::deadline_in(cfg_.connect_timeout));
+	rpc::ext::Hello answer;
+	Status st = bytes ? decode(bytes.value().bytes(), &answer, nullptr)
+			  : bytes.status();
+	auto ready_conn = ready(std::move(conn), st, answer);
+	if (ready_conn) {
+		conn_ = std::move(ready_conn).value();
+		return Status::ok();
+	}
+	// An agent that never answered would not answer a second handshake
+	// either: say so now rather than after waiting as long again.
+	if (st.cause() == base::Cause::TimedOut)
+		return ready_conn.status();
+	// One that went away since, or refused: the caller opens a
+	// connection afresh, and that one's failure is the one reported.
+	vaccel_debug("[rpc] early connection to %s: %s; connecting again",
+		     where_.name.c_str(),
+		     ready_conn.status().message().c_str());
+	return Status::ok();
 }
 
 } // namespace vaccel::rpc_plugin

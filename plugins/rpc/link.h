@@ -12,6 +12,8 @@
 #include "connection.h"
 #include "endpoints.h"
 
+#include "rpc/ext.pb.h"
+
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -48,6 +50,12 @@ public:
 	// The current connection when it is up; null otherwise (nothing is
 	// opened).
 	std::shared_ptr<Connection> current();
+	// Connects now and sends the Hello, whose answer the first get()
+	// reads: the handshake's round trip then overlaps whatever the
+	// program does before its first call (a sandbox's own start), instead
+	// of adding to its first call. Failing here changes nothing: get()
+	// connects as it would have.
+	void open_early();
 
 	[[nodiscard]] const EndpointAddress &where() const noexcept
 	{
@@ -61,15 +69,31 @@ public:
 	}
 
 private:
+	// The whole of opening: connect() and the Hello round trip.
 	Result<std::shared_ptr<Connection>> open();
+	// The socket (and TLS) of a new connection, before any Hello.
+	Result<std::shared_ptr<Connection>> connect();
+	// @p conn with the features the Hello's @p answer (@p hello_status)
+	// gives it, ready to be shared.
+	Result<std::shared_ptr<Connection>>
+	ready(std::shared_ptr<Connection> conn, const Status &hello_status,
+	      const rpc::ext::Hello &answer);
+	// Reads the answer to open_early()'s Hello into conn_. When that
+	// fails conn_ stays empty (the caller connects again), unless the
+	// agent never answered: that is returned. Called with mu_ held.
+	Status finish_early();
 	// Called with mu_ held.
 	void leave_to_parent();
 
 	const Config &cfg_;
 	const EndpointAddress where_;
 	const SandboxDevice *device_;
-	std::mutex mu_; // guards conn_
+	std::mutex mu_; // guards conn_, early_conn_ and early_
 	std::shared_ptr<Connection> conn_;
+	// open_early()'s connection and its Hello, until get() reads the
+	// answer.
+	std::shared_ptr<Connection> early_conn_;
+	std::unique_ptr<Connection::Posted> early_;
 	const uint64_t agent_bits_;
 };
 

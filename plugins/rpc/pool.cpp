@@ -38,6 +38,12 @@ Pool::Pool(const Config &cfg, const SandboxDevice *device, Resolver resolve)
 			add(resolve_spec(spec, resolve_).value().front());
 	if (named_)
 		refresh(Clock::now());
+	// One agent: every session goes there, so its connection can be made
+	// before anything asks for it (Link::open_early()). Not with TLS,
+	// whose handshake would hold up the plugin's load.
+	if (cfg_.connect_early && !named_ && endpoints_.size() == 1 &&
+	    cfg_.tls == nullptr)
+		endpoints_.front()->link().open_early();
 }
 
 void Pool::add(const EndpointAddress &where)

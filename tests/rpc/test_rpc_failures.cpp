@@ -143,6 +143,111 @@ TEST_F(RpcFailures, AgentRestart)
 	EXPECT_TRUE(wait_agent_idle(agent.address(), 5000ms));
 }
 
+// The agent's open connections, once they stop changing: the count seen
+// after a short settling wait (the agent accepts, and notices
+// a closed connection, on threads of its own). Each look counts its own
+// connection, which is left out.
+uint64_t settled_connections(const std::string &address)
+{
+	uint64_t last = UINT64_MAX;
+	for (int i = 0; i < 40; ++i) {
+		auto s = agent_stats(address);
+		const uint64_t now = s ? s->connections() - 1 : UINT64_MAX;
+		if (now == last)
+			return now;
+		last = now;
+		std::this_thread::sleep_for(50ms);
+	}
+	return last;
+}
+
+// With one agent, the plugin connects and sends its Hello when it loads,
+// so that a sandbox's first session pays one round trip, not three; the
+// session then uses that connection. VACCEL_RPC_CONNECT_EARLY=0 leaves
+// connecting to the first session.
+TEST_F(RpcFailures, ThePluginConnectsWhenItLoads)
+{
+	Agent agent(dir_.path(), "early");
+	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN)) << agent.log();
+	::unsetenv("VACCEL_RPC_CONNECT_EARLY");
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
+	EXPECT_EQ(settled_connections(agent.address()), 1U);
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
+	EXPECT_EQ(settled_connections(agent.address()), 1U);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+
+	::setenv("VACCEL_RPC_CONNECT_EARLY", "0", 1);
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
+	::unsetenv("VACCEL_RPC_CONNECT_EARLY");
+	EXPECT_EQ(settled_connections(agent.address()), 0U);
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	EXPECT_EQ(settled_connections(agent.address()), 1U);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+}
+
+// The early connection is a head start, never a requirement: an agent
+// that starts after the plugin loaded, or restarts before the first
+// session, is reached as if the plugin had waited.
+TEST_F(RpcFailures, AnAgentStartedOrRestartedAfterThePluginLoadsIsReached)
+{
+	Agent agent(dir_.path(), "late");
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
+	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN)) << agent.log();
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
+	ASSERT_EQ(settled_connections(agent.address()), 1U);
+	agent.stop(SIGKILL);
+	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN)) << agent.log();
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+}
+
+// A child forked after the plugin loaded must not read the answer to its
+// parent's early Hello: it opens its own connection, and the parent's
+// stays the parent's.
+TEST_F(RpcFailures, AForkedChildLeavesTheEarlyConnectionToItsParent)
+{
+#ifdef __SANITIZE_THREAD__
+	GTEST_SKIP() << "fork of a process that has run threads: not "
+			"supported under ThreadSanitizer";
+#endif
+	Agent agent(dir_.path(), "forked");
+	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN)) << agent.log();
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
+	pid_t child = ::fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		vaccel_session s{};
+		if (vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE) !=
+			VACCEL_OK ||
+		    vaccel_noop(&s) != VACCEL_OK ||
+		    vaccel_session_release(&s) != VACCEL_OK)
+			::_exit(1);
+		::_exit(0);
+	}
+	int status = 0;
+	ASSERT_EQ(::waitpid(child, &status, 0), child);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 0);
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+	EXPECT_TRUE(wait_agent_idle(agent.address(), 5000ms));
+}
+
 // Agent with mbench first (exec spins) and noop for the rest.
 class SlowAgent : public RpcFailures
 {
