@@ -295,6 +295,39 @@ def case_native(args, work):
     return run_client(args, [args.native] + native_args(args), env, now_us())
 
 
+def native_after_launch(args, rounds):
+    """A warm native process's call right after a sandbox-like process
+    launched (the client binary, run to its usage error: the same
+    libraries loaded), and right after that call: median us of each."""
+    env = base_env(args)
+    env["COLDSTART_NATIVE_SERVE"] = "1"
+    native = Watched([args.native] + native_args(args), env, stdin=True)
+    after, warm = [], []
+    try:
+        native.wait_line(r"^phase warm ", args.timeout)
+
+        def call():
+            seen = len([1 for _, _, t in list(native.lines) if t.startswith("served ")])
+            native.proc.stdin.write("call\n")
+            native.proc.stdin.flush()
+            deadline = time.monotonic() + args.timeout
+            while time.monotonic() < deadline:
+                served = [t for _, _, t in list(native.lines) if t.startswith("served ")]
+                if len(served) > seen:
+                    return int(served[seen].split()[1])
+                time.sleep(0.0005)
+            raise Failure("coldstart-native served no call in %.0f s" % args.timeout)
+        for _ in range(rounds):
+            subprocess.run([args.client], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env=base_env(args), timeout=args.timeout)
+            after.append(call())
+            warm.append(call())
+    finally:
+        native.proc.stdin.close()
+        native.finish(args.timeout)
+    return {"after": statistics.median(after), "warm": statistics.median(warm)}
+
+
 def case_proc(args, work, model, i):
     sock = os.path.join(work, "agent-%d.sock" % i)
     t0 = now_us()
@@ -497,6 +530,11 @@ def report(res, args):
             goal("%s, sandboxes 2..N: first result after the sandbox is up vs a warm call" % case,
                  first / median(rows, "warm_us"), 2,
                  "(%s vs %s ms)" % (ms(first), ms(median(rows, "warm_us"))))
+    cold = res.get("native_after_launch")
+    if cold:
+        say("  (natively, with no vAccel: a warm process's call right after a sandbox-like launch took %.0f us "
+            "against %.0f us for the call after it = %.2fx; the first result above includes that)" % (
+                cold["after"], cold["warm"], cold["after"] / cold["warm"]))
 
 
 def check_results(res):
@@ -525,6 +563,8 @@ def run_cases(args, work):
         res["trivial"].append(trivial_listener(args, work, i))
         res["agent_alone"].append(agent_alone(args, work, i))
     res["rtt"] = raw_rtt(args, work) if "proc-attach" in args.cases else None
+    if "proc-attach" in args.cases or "vm-attach" in args.cases:
+        res["native_after_launch"] = native_after_launch(args, max(args.n, 5))
     model = args.model if args.mode == "run" else model_dir(work)
     args.index_path = digest_index(args, work, model) if args.digest_index else None
     if "proc" in args.cases:

@@ -10,6 +10,11 @@
 // The same marker lines as coldstart-client (bench/coldstart), without a
 // session: start, loaded (torch::jit::load on the device), first, warm
 // (the median of five more calls).
+//
+// With COLDSTART_NATIVE_SERVE=1 it then stays, and for each line read on
+// stdin makes one more call and prints "served <us>": the benchmark times
+// a call of this warm process right after it launched another process (a
+// sandbox's own start, which leaves the CPU caches to that process).
 // The device: VACCEL_TORCH_DEVICE (cpu, cuda), else CUDA when available.
 #include "image.h"
 #include "settings.h"
@@ -103,6 +108,15 @@ template <class F> void first_and_warm(F call)
 	}
 	std::sort(took.begin(), took.end());
 	phase("warm", again + " " + std::to_string(took[took.size() / 2]));
+	if (std::getenv("COLDSTART_NATIVE_SERVE") == nullptr)
+		return;
+	char line[64];
+	while (std::fgets(line, sizeof(line), stdin) != nullptr) {
+		const long long t0 = now_us();
+		call();
+		std::printf("served %lld\n", now_us() - t0);
+		std::fflush(stdout);
+	}
 }
 
 int top_index(const torch::Tensor &out)
