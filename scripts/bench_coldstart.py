@@ -220,6 +220,8 @@ def client_env(args, address):
     env = base_env(args)
     env["VACCEL_PLUGINS"] = args.rpc_plugin
     env["VACCEL_RPC_ADDRESS"] = address
+    if args.no_connect_early:
+        env["VACCEL_RPC_CONNECT_EARLY"] = "0"
     if args.index_path:
         env["VACCEL_RPC_MODEL_DIGESTS"] = args.index_path
     if args.client_trace:
@@ -634,6 +636,9 @@ def parse_args():
                    help="append the output of the agent started ahead to FILE when it stops")
     p.add_argument("--client-trace", metavar="DIR",
                    help="each client writes its rpc plugin's trace (VACCEL_RPC_TRACE) to DIR/client-<k>.tsv")
+    p.add_argument("--no-connect-early", action="store_true",
+                   help="clients connect at their first session (VACCEL_RPC_CONNECT_EARLY=0), not when the "
+                        "rpc plugin loads")
     p.add_argument("--no-model-cache", action="store_true",
                    help="agents keep no models ([agent] model_cache_bytes = 0): every session uploads and loads "
                         "(the cache's comparison)")
