@@ -60,11 +60,12 @@ bool Connection::alive()
 	case CallTable::Activity::Idle:
 		break;
 	}
-	// Asked before every call, however recent the last reply: a call
-	// sent to an agent that died since could be posted in a request slot
-	// its dead reader left watched, or pass through a TCP send, and be
-	// lost in flight, where this check lets it move before it is sent
-	// (RpcFailover tests).
+	// Asked before every call of a pool's session, however recent the
+	// last reply: a call sent to an agent that died since could be posted
+	// in a request slot its dead reader left watched, or pass through a
+	// TCP send, and be lost in flight, where this check lets it move to
+	// another agent before it is sent (RpcFailover tests). With one agent
+	// there is nowhere to move, and calls skip it (Pool::get).
 	pollfd p{stream_.fd(), POLLIN | POLLRDHUP, 0};
 	if (::poll(&p, 1, 0) > 0 &&
 	    (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) != 0) {

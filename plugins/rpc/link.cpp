@@ -136,13 +136,14 @@ void Link::leave_to_parent()
 	}
 }
 
-Result<std::shared_ptr<Connection>> Link::get(uint64_t generation)
+Result<std::shared_ptr<Connection>> Link::get(uint64_t generation, Check check)
 {
 	std::lock_guard lock(mu_);
 	leave_to_parent();
 	if (generation != 0) {
 		if (conn_ && conn_->generation() == generation &&
-		    conn_->alive())
+		    (check == Check::Cached ? !conn_->failed()
+					    : conn_->alive()))
 			return conn_;
 		return Status(VACCEL_EIO,
 			      "the agent connection this object was created "

@@ -43,10 +43,18 @@ public:
 	// Closes the connection; calls must have returned.
 	~Link();
 
+	// How get() tells whether a connection of a given generation is
+	// still up: from the socket (a poll that sees an agent gone since the
+	// last call, so that the call moves before it is sent), or only from
+	// what earlier calls found (a call on a dead connection then fails
+	// when it is sent or read: enough where there is nowhere to move).
+	enum class Check : uint8_t { Socket, Cached };
 	// @p generation 0: the current connection, opening one if there is
-	// none or it failed. Otherwise the connection of that generation,
-	// or VACCEL_EIO when it is gone.
-	Result<std::shared_ptr<Connection>> get(uint64_t generation);
+	// none or it failed (always asking the socket: a new session must not
+	// land on a dead connection). Otherwise the connection of that
+	// generation, or VACCEL_EIO when it is gone.
+	Result<std::shared_ptr<Connection>> get(uint64_t generation,
+						Check check = Check::Socket);
 	// The current connection when it is up; null otherwise (nothing is
 	// opened).
 	std::shared_ptr<Connection> current();

@@ -41,8 +41,8 @@ Pool::Pool(const Config &cfg, const SandboxDevice *device, Resolver resolve)
 	// One agent: every session goes there, so its connection can be made
 	// before anything asks for it (Link::open_early()). Not with TLS,
 	// whose handshake would hold up the plugin's load.
-	if (cfg_.connect_early && !named_ && endpoints_.size() == 1 &&
-	    cfg_.tls == nullptr)
+	alone_ = !named_ && endpoints_.size() == 1;
+	if (cfg_.connect_early && alone_ && cfg_.tls == nullptr)
 		endpoints_.front()->link().open_early();
 }
 
@@ -228,7 +228,11 @@ Result<std::shared_ptr<Connection>> Pool::get(uint64_t generation)
 		return Status(VACCEL_EIO, "no agent connection of this "
 					  "generation")
 		    .with(base::Cause::NotSent);
-	auto conn = e->link().get(generation);
+	// A call for a lost connection fails either way; asking the socket
+	// first is worth a system call only where the session could move to
+	// another agent (failover.h).
+	auto conn = e->link().get(generation, alone_ ? Link::Check::Cached
+						     : Link::Check::Socket);
 	if (!conn)
 		return conn.status().with(base::Cause::NotSent);
 	return conn;

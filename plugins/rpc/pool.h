@@ -83,6 +83,9 @@ private:
 	const Resolver resolve_;
 	Placement placement_;
 	const bool named_; // some entry is a name to resolve
+	// One agent, for good (set once, in the constructor): nowhere for a
+	// session to move to.
+	bool alone_ = false;
 
 	std::shared_mutex mu_; // guards endpoints_ (it only grows)
 	std::vector<std::unique_ptr<Endpoint>> endpoints_;

@@ -108,6 +108,10 @@ TEST_F(RpcPool, TheAgentReportsItsLoad)
 	ASSERT_NO_FATAL_FAILURE(start(1));
 	ASSERT_NO_FATAL_FAILURE(connect());
 	const std::string a = (*agents_)[0].address();
+	// The plugin's own Hello, sent as it loaded, may still be in flight.
+	const auto idle_by = Clock::now() + 5s;
+	while (agent_load(a) != 0U && Clock::now() < idle_by)
+		std::this_thread::sleep_for(5ms);
 	EXPECT_EQ(agent_load(a), 0U);
 	vaccel_session *s1 = session();
 	vaccel_session *s2 = session();
