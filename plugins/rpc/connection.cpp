@@ -158,6 +158,16 @@ Result<Connection::Posted> Connection::post(std::span<const uint8_t> payload,
 	return send({.payload = payload}, dl, nullptr);
 }
 
+Result<ReplyBytes> Connection::collect(const Posted &p, Deadline dl)
+{
+	return calls_.await(
+	    p.call, p.id, dl, [this](const Pending &mine, Deadline until) {
+		    Status st = reader_.lead(mine, until, wake_fd_);
+		    if (!st)
+			    fail(st);
+	    });
+}
+
 Result<Connection::Posted> Connection::send(const Request &req, Deadline dl,
 					    SlotLease *reply_slot)
 {

@@ -122,10 +122,9 @@ public:
 	};
 	Result<Posted> post(std::span<const uint8_t> payload,
 			    transport::Deadline dl);
-	Result<ReplyBytes> collect(const Posted &p, transport::Deadline dl)
-	{
-		return await(p.call, p.id, dl);
-	}
+	// Unlike a call, logs nothing when the connection fails meanwhile
+	// (the caller expects that it may have: it connects again).
+	Result<ReplyBytes> collect(const Posted &p, transport::Deadline dl);
 
 	// A free reply slot; none when the agent offers no slots, this caller
 	// would not poll (VACCEL_RPC_POLL_US=0) or all are in use.

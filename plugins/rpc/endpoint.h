@@ -35,6 +35,7 @@ public:
 	Endpoint &operator=(const Endpoint &) = delete;
 
 	[[nodiscard]] Link &link() noexcept { return link_; }
+	[[nodiscard]] const Link &link() const noexcept { return link_; }
 	[[nodiscard]] const std::string &name() const noexcept
 	{
 		return link_.where().name;

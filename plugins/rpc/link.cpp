@@ -141,10 +141,15 @@ Result<std::shared_ptr<Connection>> Link::get(uint64_t generation, Check check)
 	std::lock_guard lock(mu_);
 	leave_to_parent();
 	if (generation != 0) {
-		if (conn_ && conn_->generation() == generation &&
-		    (check == Check::Cached ? !conn_->failed()
-					    : conn_->alive()))
-			return conn_;
+		if (conn_ && conn_->generation() == generation) {
+			// A request slot bypasses the socket, and a dead
+			// agent's reader can leave one watched: with those,
+			// calls always ask.
+			const bool cached = check == Check::Cached &&
+					    !conn_->features().request_slots;
+			if (cached ? !conn_->failed() : conn_->alive())
+				return conn_;
+		}
 		return Status(VACCEL_EIO,
 			      "the agent connection this object was created "
 			      "on is gone (agent restarted or connection "
@@ -171,9 +176,24 @@ std::shared_ptr<Connection> Link::current()
 	return nullptr;
 }
 
-Result<std::shared_ptr<Connection>> Link::connect()
+ProcessIdentity ProcessIdentity::current()
 {
-	auto stream = transport::connect(where_.address, cfg_.connect_timeout);
+	ProcessIdentity id;
+	id.uid = ::geteuid();
+	id.gid = ::getegid();
+	const int n = ::getgroups(0, nullptr);
+	if (n > 0) {
+		id.groups.resize(static_cast<size_t>(n));
+		const int got = ::getgroups(n, id.groups.data());
+		id.groups.resize(got > 0 ? static_cast<size_t>(got) : 0);
+	}
+	return id;
+}
+
+Result<std::shared_ptr<Connection>>
+Link::connect(std::chrono::milliseconds timeout)
+{
+	auto stream = transport::connect(where_.address, timeout);
 	if (!stream)
 		return connect_failed(cfg_, where_, stream.status(),
 				      "connecting");
@@ -196,7 +216,7 @@ Result<std::shared_ptr<Connection>> Link::connect()
 
 Result<std::shared_ptr<Connection>> Link::open()
 {
-	auto conn = connect();
+	auto conn = connect(cfg_.connect_timeout);
 	if (!conn)
 		return conn.status();
 	rpc::ext::Hello answer;
@@ -230,7 +250,8 @@ void Link::open_early()
 	std::lock_guard lock(mu_);
 	if (conn_ || early_conn_)
 		return;
-	auto conn = connect();
+	early_identity_ = ProcessIdentity::current();
+	auto conn = connect(kEarlyWait);
 	std::string frame;
 	Status st = conn ? encode(transport::kServiceAdmin, "Hello",
 				  hello().SerializeAsString(),
@@ -238,8 +259,7 @@ void Link::open_early()
 			 : conn.status();
 	if (st) {
 		auto posted = conn.value()->post(
-		    bytes_of(frame),
-		    transport::deadline_in(cfg_.connect_timeout));
+		    bytes_of(frame), transport::deadline_in(kEarlyWait));
 		if (posted) {
 			early_conn_ = std::move(conn).value();
 			early_ = std::make_unique<Connection::Posted>(
@@ -259,6 +279,19 @@ Status Link::finish_early()
 {
 	auto conn = std::move(early_conn_);
 	auto posted = std::move(early_);
+	// Gone since (the agent restarted, or closed it as idle), or made as
+	// someone the process no longer is: dropped quietly, and the caller
+	// connects afresh.
+	const bool same = ProcessIdentity::current() == early_identity_;
+	if (!same || !conn->alive()) {
+		vaccel_debug("[rpc] early connection to %s: %s; connecting "
+			     "again",
+			     where_.name.c_str(),
+			     same ? "closed since"
+				  : "made under other "
+				    "credentials");
+		return Status::ok();
+	}
 	auto bytes = conn->collect(
 	    *posted, transport::deadline_in(cfg_.connect_timeout));
 	rpc::ext::Hello answer;
@@ -273,7 +306,7 @@ Status Link::finish_early()
 	// either: say so now rather than after waiting as long again.
 	if (st.cause() == base::Cause::TimedOut)
 		return ready_conn.status();
-	// One that went away since, or refused: the caller opens a
+	// One that went away meanwhile, or refused: the caller opens a
 	// connection afresh, and that one's failure is the one reported.
 	vaccel_debug("[rpc] early connection to %s: %s; connecting again",
 		     where_.name.c_str(),

@@ -14,15 +14,28 @@
 
 #include "rpc/ext.pb.h"
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 namespace vaccel::rpc_plugin
 {
 
 class SandboxDevice;
+
+// The process's effective uid, gid and supplementary groups.
+struct ProcessIdentity {
+	uid_t uid = 0;
+	gid_t gid = 0;
+	std::vector<gid_t> groups;
+	static ProcessIdentity current();
+	bool operator==(const ProcessIdentity &) const = default;
+};
 
 class Link
 {
@@ -61,9 +74,12 @@ public:
 	// Connects now and sends the Hello, whose answer the first get()
 	// reads: the handshake's round trip then overlaps whatever the
 	// program does before its first call (a sandbox's own start), instead
-	// of adding to its first call. Failing here changes nothing: get()
-	// connects as it would have.
+	// of adding to its first call. Waits at most kEarlyWait: a connection
+	// that is not made at once (a full listen backlog, a distant or
+	// silent tcp agent) is left to the first call. Failing here changes
+	// nothing: get() connects as it would have.
 	void open_early();
+	static constexpr std::chrono::milliseconds kEarlyWait{2};
 
 	[[nodiscard]] const EndpointAddress &where() const noexcept
 	{
@@ -79,8 +95,10 @@ public:
 private:
 	// The whole of opening: connect() and the Hello round trip.
 	Result<std::shared_ptr<Connection>> open();
-	// The socket (and TLS) of a new connection, before any Hello.
-	Result<std::shared_ptr<Connection>> connect();
+	// The socket (and TLS) of a new connection, before any Hello, made
+	// within @p timeout.
+	Result<std::shared_ptr<Connection>>
+	connect(std::chrono::milliseconds timeout);
 	// @p conn with the features the Hello's @p answer (@p hello_status)
 	// gives it, ready to be shared.
 	Result<std::shared_ptr<Connection>>
@@ -99,9 +117,14 @@ private:
 	std::mutex mu_; // guards conn_, early_conn_ and early_
 	std::shared_ptr<Connection> conn_;
 	// open_early()'s connection and its Hello, until get() reads the
-	// answer.
+	// answer, and who the process was then: a unix agent knows its
+	// clients by the credentials of their connect() (SO_PEERCRED,
+	// SO_PEERGROUPS), so a program that changes them before its first
+	// session (a server dropping root) must not use a connection made
+	// under the old ones.
 	std::shared_ptr<Connection> early_conn_;
 	std::unique_ptr<Connection::Posted> early_;
+	ProcessIdentity early_identity_;
 	const uint64_t agent_bits_;
 };
 

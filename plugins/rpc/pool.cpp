@@ -42,7 +42,11 @@ Pool::Pool(const Config &cfg, const SandboxDevice *device, Resolver resolve)
 	// before anything asks for it (Link::open_early()). Not with TLS,
 	// whose handshake would hold up the plugin's load.
 	alone_ = !named_ && endpoints_.size() == 1;
-	if (cfg_.connect_early && alone_ && cfg_.tls == nullptr)
+	// Not a serial port either: a guest's port has one opener at a time,
+	// which a child forked before its first session must be able to be.
+	if (cfg_.connect_early && alone_ && cfg_.tls == nullptr &&
+	    endpoints_.front()->link().where().address.kind !=
+		transport::Address::Kind::Serial)
 		endpoints_.front()->link().open_early();
 }
 
@@ -231,11 +235,26 @@ Result<std::shared_ptr<Connection>> Pool::get(uint64_t generation)
 	// A call for a lost connection fails either way; asking the socket
 	// first is worth a system call only where the session could move to
 	// another agent (failover.h).
-	auto conn = e->link().get(generation, alone_ ? Link::Check::Cached
-						     : Link::Check::Socket);
+	auto conn =
+	    e->link().get(generation, cached_check(*e) ? Link::Check::Cached
+						       : Link::Check::Socket);
 	if (!conn)
 		return conn.status().with(base::Cause::NotSent);
 	return conn;
+}
+
+bool Pool::cached_check(const Endpoint &e) const noexcept
+{
+	// A serial port whose host side went away takes writes no more but
+	// fails none either: only its hang-up, polled for, tells.
+	return alone_ && e.link().where().address.kind !=
+			     transport::Address::Kind::Serial;
+}
+
+bool Pool::alive(uint64_t generation)
+{
+	Endpoint *e = endpoint(generation);
+	return e != nullptr && e->link().get(generation, Link::Check::Socket);
 }
 
 void Pool::lost(uint64_t generation, bool draining)

@@ -57,6 +57,9 @@ public:
 	// The connection of @p generation, or VACCEL_EIO (Cause::NotSent)
 	// when it is gone.
 	Result<std::shared_ptr<Connection>> get(uint64_t generation);
+	// Whether the connection of @p generation is up, asking its socket
+	// (a hang-up since the last call counts).
+	bool alive(uint64_t generation);
 	// The agent of @p generation (null for a generation no agent made).
 	// Agents are never removed: the pointer stays valid.
 	Endpoint *endpoint(uint64_t generation);
@@ -86,6 +89,9 @@ private:
 	// One agent, for good (set once, in the constructor): nowhere for a
 	// session to move to.
 	bool alone_ = false;
+	// Whether calls on @p e's connections may skip asking the socket
+	// (Link::Check::Cached).
+	bool cached_check(const Endpoint &e) const noexcept;
 
 	std::shared_mutex mu_; // guards endpoints_ (it only grows)
 	std::vector<std::unique_ptr<Endpoint>> endpoints_;

@@ -132,7 +132,7 @@ int resource_unregister(vaccel_resource *res, vaccel_session *sess)
 		}
 		// A session on a lost connection: its copy died there.
 		const bool up =
-		    rec && plugin().client.pool().get(remote.generation);
+		    rec && plugin().client.pool().alive(remote.generation);
 		return plugin().resources.remove(res, remote, up).code();
 	});
 }

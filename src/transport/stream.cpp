@@ -54,6 +54,14 @@ Status wait_fd(int fd, short events, Deadline dl, const char *what)
 		}
 		pollfd p{fd, events, 0};
 		int n = ::poll(&p, 1, timeout_ms);
+		// A hang-up with nothing to read or room to write: the call
+		// that follows would only find the same again (a serial port
+		// whose host side is gone fails writes with EAGAIN forever).
+		if (n > 0 && (p.revents & events) == 0 &&
+		    (p.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0)
+			return Status::error(VACCEL_EIO, "%s: the peer is gone",
+					     what)
+			    .with(Cause::PeerClosed);
 		if (n > 0)
 			return Status::ok();
 		if (n == 0)

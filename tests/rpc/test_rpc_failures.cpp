@@ -4,11 +4,13 @@
 // sending bad frames. No call may hang; the agent must keep serving.
 #include "rpc_test.h"
 
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <atomic>
 #include <cstring>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -144,8 +146,8 @@ TEST_F(RpcFailures, AgentRestart)
 }
 
 // The agent's open connections, once they stop changing: the count seen
-// after a short settling wait (the agent accepts, and notices
-// a closed connection, on threads of its own). Each look counts its own
+// twice in a row 100 ms apart (the agent accepts, and notices a closed
+// connection, on threads of its own). Each look counts its own
 // connection, which is left out.
 uint64_t settled_connections(const std::string &address)
 {
@@ -156,26 +158,53 @@ uint64_t settled_connections(const std::string &address)
 		if (now == last)
 			return now;
 		last = now;
-		std::this_thread::sleep_for(50ms);
+		std::this_thread::sleep_for(100ms);
 	}
 	return last;
 }
 
+// The handshakes an agent answered: its debug log says so for each Hello
+// (agent_stats() asks for Stats, not Hello). Agents started with
+// kDebugLog log at that level.
+const std::vector<std::string> kDebugLog = {"--vaccel-config", "log_level=4"};
+size_t hellos(const Agent &agent)
+{
+	const std::string log = agent.log();
+	const std::string key = "peer speaks protocol";
+	size_t n = 0;
+	for (size_t at = log.find(key); at != std::string::npos;
+	     at = log.find(key, at + key.size()))
+		++n;
+	return n;
+}
+
+// Waits (bounded) until @p agent answered @p n handshakes; their count
+// then.
+size_t wait_hellos(const Agent &agent, size_t n)
+{
+	const auto until = Clock::now() + 5s;
+	while (hellos(agent) < n && Clock::now() < until)
+		std::this_thread::sleep_for(10ms);
+	return hellos(agent);
+}
+
 // With one agent, the plugin connects and sends its Hello when it loads,
 // so that a sandbox's first session pays one round trip, not three; the
-// session then uses that connection. VACCEL_RPC_CONNECT_EARLY=0 leaves
-// connecting to the first session.
+// session then uses that connection, with no second handshake.
+// VACCEL_RPC_CONNECT_EARLY=0 leaves connecting to the first session.
 TEST_F(RpcFailures, ThePluginConnectsWhenItLoads)
 {
 	Agent agent(dir_.path(), "early");
-	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN)) << agent.log();
+	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN, kDebugLog)) << agent.log();
 	::unsetenv("VACCEL_RPC_CONNECT_EARLY");
 	ASSERT_NO_FATAL_FAILURE(
 	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
+	EXPECT_EQ(wait_hellos(agent, 1), 1U) << "no handshake at load";
 	EXPECT_EQ(settled_connections(agent.address()), 1U);
 	vaccel_session s{};
 	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
 	EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
+	EXPECT_EQ(hellos(agent), 1U) << "the session connected again";
 	EXPECT_EQ(settled_connections(agent.address()), 1U);
 	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
 
@@ -184,14 +213,17 @@ TEST_F(RpcFailures, ThePluginConnectsWhenItLoads)
 	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
 	::unsetenv("VACCEL_RPC_CONNECT_EARLY");
 	EXPECT_EQ(settled_connections(agent.address()), 0U);
+	EXPECT_EQ(hellos(agent), 1U);
 	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	EXPECT_EQ(hellos(agent), 2U);
 	EXPECT_EQ(settled_connections(agent.address()), 1U);
 	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
 }
 
 // The early connection is a head start, never a requirement: an agent
-// that starts after the plugin loaded, or restarts before the first
-// session, is reached as if the plugin had waited.
+// that starts after the plugin loaded, restarts after answering, or
+// hangs up without answering, is reached at the first session as if the
+// plugin had waited, and nothing is logged as an error for it.
 TEST_F(RpcFailures, AnAgentStartedOrRestartedAfterThePluginLoadsIsReached)
 {
 	Agent agent(dir_.path(), "late");
@@ -203,6 +235,7 @@ TEST_F(RpcFailures, AnAgentStartedOrRestartedAfterThePluginLoadsIsReached)
 	EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
 	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
 
+	// Restarted after it answered the early Hello.
 	ASSERT_NO_FATAL_FAILURE(
 	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
 	ASSERT_EQ(settled_connections(agent.address()), 1U);
@@ -211,11 +244,43 @@ TEST_F(RpcFailures, AnAgentStartedOrRestartedAfterThePluginLoadsIsReached)
 	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
 	EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
 	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+	agent.stop(SIGKILL);
+
+	// Hung up before answering: a listener that takes the connection and
+	// closes it, then the real agent in its place.
+	const std::string sock = dir_.file("late.sock");
+	::unlink(sock.c_str());
+	const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_GE(fd, 0);
+	sockaddr_un sa{};
+	sa.sun_family = AF_UNIX;
+	std::strncpy(sa.sun_path, sock.c_str(), sizeof(sa.sun_path) - 1);
+	ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)), 0);
+	ASSERT_EQ(::listen(fd, 8), 0);
+	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
+	const std::string log = dir_.file("client.log");
+	struct vaccel_config cfg {
+	};
+	ASSERT_EQ(vaccel_config_init(&cfg, TEST_RPC_PLUGIN, VACCEL_LOG_ERROR,
+				     log.c_str(), false, false),
+		  VACCEL_OK);
+	ASSERT_EQ(vaccel_bootstrap_with_config(&cfg), VACCEL_OK);
+	vaccel_config_release(&cfg);
+	const int taken = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+	ASSERT_GE(taken, 0) << "the plugin did not connect at load";
+	::close(taken);
+	::close(fd);
+	::unlink(sock.c_str());
+	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN)) << agent.log();
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+	EXPECT_EQ(slurp(log).find("<error>"), std::string::npos) << slurp(log);
 }
 
 // A child forked after the plugin loaded must not read the answer to its
-// parent's early Hello: it opens its own connection, and the parent's
-// stays the parent's.
+// parent's early Hello: it opens its own connection (a second handshake),
+// and the parent keeps its own (no third).
 TEST_F(RpcFailures, AForkedChildLeavesTheEarlyConnectionToItsParent)
 {
 #ifdef __SANITIZE_THREAD__
@@ -223,9 +288,10 @@ TEST_F(RpcFailures, AForkedChildLeavesTheEarlyConnectionToItsParent)
 			"supported under ThreadSanitizer";
 #endif
 	Agent agent(dir_.path(), "forked");
-	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN)) << agent.log();
+	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN, kDebugLog)) << agent.log();
 	ASSERT_NO_FATAL_FAILURE(
 	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
+	ASSERT_EQ(wait_hellos(agent, 1), 1U);
 	pid_t child = ::fork();
 	ASSERT_GE(child, 0);
 	if (child == 0) {
@@ -241,11 +307,64 @@ TEST_F(RpcFailures, AForkedChildLeavesTheEarlyConnectionToItsParent)
 	ASSERT_EQ(::waitpid(child, &status, 0), child);
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(WEXITSTATUS(status), 0);
+	EXPECT_EQ(hellos(agent), 2U);
 	vaccel_session s{};
 	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
 	EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
+	EXPECT_EQ(hellos(agent), 2U) << "the parent connected again";
 	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
 	EXPECT_TRUE(wait_agent_idle(agent.address(), 5000ms));
+}
+
+// The agent knows a unix client by the credentials of its connect(): a
+// program that drops root after the plugin loaded must not reach the
+// agent as root through the connection made at load.
+TEST_F(RpcFailures, DroppingPrivilegesAfterTheLoadLeavesTheEarlyConnection)
+{
+#ifdef __SANITIZE_THREAD__
+	GTEST_SKIP() << "fork of a process that has run threads: not "
+			"supported under ThreadSanitizer";
+#endif
+	if (::geteuid() != 0)
+		GTEST_SKIP() << "needs root to drop to a second uid";
+	Agent agent(dir_.path(), "setuid");
+	// The default identity rule: the agent's own uid (root) only.
+	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN, kDebugLog)) << agent.log();
+	// The child's run directory must stay usable after it drops root,
+	// so that only the agent can refuse its session.
+	const std::string tmp = dir_.file("tmp");
+	ASSERT_EQ(::mkdir(tmp.c_str(), 0700), 0);
+	ASSERT_EQ(::chmod(tmp.c_str(), 01777), 0); // as /tmp
+	ASSERT_EQ(::chmod(dir_.path().c_str(), 0711), 0);
+	// Reachable by anyone: the agent's identity rule is what refuses.
+	ASSERT_EQ(::chmod(dir_.file("setuid.sock").c_str(), 0666), 0);
+	pid_t child = ::fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		::setenv("TMPDIR", tmp.c_str(), 1);
+		restart_runtime(TEST_RPC_PLUGIN, agent.address(), "5000");
+		if (wait_hellos(agent, 1) != 1)
+			::_exit(2); // no early connection: nothing tested
+		const std::string run = vaccel_rundir();
+		const std::string base = run.substr(0, run.rfind('/'));
+		if (::chown(base.c_str(), 65534, 65534) != 0 ||
+		    ::chown(run.c_str(), 65534, 65534) != 0 ||
+		    ::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 ||
+		    ::setuid(65534) != 0)
+			::_exit(3);
+		vaccel_session s{};
+		const int rc = vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE);
+		::_exit(rc == VACCEL_OK ? 1 : 0);
+	}
+	int status = 0;
+	ASSERT_EQ(::waitpid(child, &status, 0), child);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 0)
+	    << "1: the session was made as root after setuid; 2: no early "
+	       "connection; 3: could not drop root";
+	// Refused by the agent, for the uid the child had become.
+	EXPECT_NE(agent.log().find("uid 65534"), std::string::npos)
+	    << agent.log();
 }
 
 // Agent with mbench first (exec spins) and noop for the rest.
