@@ -145,22 +145,22 @@ TEST_F(RpcFailures, AgentRestart)
 	EXPECT_TRUE(wait_agent_idle(agent.address(), 5000ms));
 }
 
-// The agent's open connections, once they stop changing: the count seen
-// twice in a row 100 ms apart (the agent accepts, and notices a closed
-// connection, on threads of its own). Each look counts its own
-// connection, which is left out.
-uint64_t settled_connections(const std::string &address)
+// The agent's open connections once they are @p n, waiting (bounded) for
+// that: the agent accepts, and notices a closed connection, on threads of
+// its own. The count then. Each look counts its own connection, which is
+// left out.
+uint64_t connections_reach(const std::string &address, uint64_t n)
 {
-	uint64_t last = UINT64_MAX;
-	for (int i = 0; i < 40; ++i) {
+	uint64_t now = UINT64_MAX;
+	const auto until = Clock::now() + 5s;
+	do {
 		auto s = agent_stats(address);
-		const uint64_t now = s ? s->connections() - 1 : UINT64_MAX;
-		if (now == last)
-			return now;
-		last = now;
-		std::this_thread::sleep_for(100ms);
-	}
-	return last;
+		now = s ? s->connections() - 1 : UINT64_MAX;
+		if (now == n)
+			break;
+		std::this_thread::sleep_for(20ms);
+	} while (Clock::now() < until);
+	return now;
 }
 
 // The handshakes an agent answered: its debug log says so for each Hello
@@ -200,23 +200,23 @@ TEST_F(RpcFailures, ThePluginConnectsWhenItLoads)
 	ASSERT_NO_FATAL_FAILURE(
 	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
 	EXPECT_EQ(wait_hellos(agent, 1), 1U) << "no handshake at load";
-	EXPECT_EQ(settled_connections(agent.address()), 1U);
+	EXPECT_EQ(connections_reach(agent.address(), 1), 1U);
 	vaccel_session s{};
 	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
 	EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
 	EXPECT_EQ(hellos(agent), 1U) << "the session connected again";
-	EXPECT_EQ(settled_connections(agent.address()), 1U);
+	EXPECT_EQ(connections_reach(agent.address(), 1), 1U);
 	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
 
 	::setenv("VACCEL_RPC_CONNECT_EARLY", "0", 1);
 	ASSERT_NO_FATAL_FAILURE(
 	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
 	::unsetenv("VACCEL_RPC_CONNECT_EARLY");
-	EXPECT_EQ(settled_connections(agent.address()), 0U);
+	EXPECT_EQ(connections_reach(agent.address(), 0), 0U);
 	EXPECT_EQ(hellos(agent), 1U);
 	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
 	EXPECT_EQ(hellos(agent), 2U);
-	EXPECT_EQ(settled_connections(agent.address()), 1U);
+	EXPECT_EQ(connections_reach(agent.address(), 1), 1U);
 	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
 }
 
@@ -238,7 +238,7 @@ TEST_F(RpcFailures, AnAgentStartedOrRestartedAfterThePluginLoadsIsReached)
 	// Restarted after it answered the early Hello.
 	ASSERT_NO_FATAL_FAILURE(
 	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
-	ASSERT_EQ(settled_connections(agent.address()), 1U);
+	ASSERT_EQ(connections_reach(agent.address(), 1), 1U);
 	agent.stop(SIGKILL);
 	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN)) << agent.log();
 	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
