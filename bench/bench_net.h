@@ -153,6 +153,8 @@ template <class Run> bool run_skipped(const Run &r)
 // options separated by spaces (e.g. "--workers 1", "--inline-us 0").
 [[noreturn]] inline void exec_agent(std::vector<std::string> words)
 {
+	// Never outlives the benchmark, even one that crashes.
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (const char *extra = std::getenv("VACCEL_BENCH_AGENT_ARGS")) {
 		std::istringstream in(extra);
 		for (std::string w; in >> w;)
@@ -201,8 +203,6 @@ public:
 					    : self_dir() + "/vaccel-agent";
 		pid_ = fork();
 		if (pid_ == 0) {
-			// Never outlives the benchmark, even one that crashes.
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			setenv("VACCEL_PLUGINS", plugins.c_str(), 1);
 			// VACCEL_BENCH_AGENT_CPUS: the agent's CPUs (a
 			// taskset list), apart from this process's.

@@ -299,27 +299,59 @@ void many_clients(const std::string &dir, const std::string &addr, int clients,
 			    rpc_load.p99_us / raw_load.p99_us);
 }
 
+// Reads the command line into @p o; false (with a message) on anything
+// unknown, missing or out of range.
+bool parse_options(int argc, char **argv, Options &o)
+{
+	for (int i = 1; i < argc; i += 2) {
+		const std::string k = argv[i];
+		if (i + 1 >= argc) {
+			std::fprintf(stderr, "%s needs a value\n", k.c_str());
+			return false;
+		}
+		const char *v = argv[i + 1];
+		if (k == "--mib") {
+			o.mib = std::strtoul(v, nullptr, 10);
+		} else if (k == "--clients") {
+			// One count, or several separated by commas.
+			o.clients.clear();
+			std::istringstream in(v);
+			for (std::string c; std::getline(in, c, ',');)
+				o.clients.push_back(std::atoi(c.c_str()));
+		} else if (k == "--seconds") {
+			o.seconds = std::atof(v);
+		} else if (k == "--reps") {
+			o.reps = std::atoi(v);
+		} else {
+			std::fprintf(stderr, "unknown option %s\n", k.c_str());
+			return false;
+		}
+	}
+	const bool clients_ok =
+	    !o.clients.empty() &&
+	    std::all_of(o.clients.begin(), o.clients.end(),
+			[](int c) { return c > 0 && c <= 4096; });
+	if (o.mib < 1 || o.mib > 4096 || !clients_ok || !(o.seconds > 0) ||
+	    o.seconds > 600 || o.reps < 1) {
+		std::fprintf(stderr,
+			     "out of range: --mib 1..4096, --clients 1..4096 "
+			     "(each), --seconds (0, 600], --reps >= 1\n");
+		return false;
+	}
+	return true;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
 	Options o;
-	for (int i = 1; i + 1 < argc; i += 2) {
-		std::string k = argv[i];
-		if (k == "--mib")
-			o.mib = std::strtoul(argv[i + 1], nullptr, 10);
-		else if (k == "--clients") {
-			// One count, or several separated by commas.
-			o.clients.clear();
-			std::istringstream in(argv[i + 1]);
-			for (std::string c; std::getline(in, c, ',');)
-				if (std::atoi(c.c_str()) > 0)
-					o.clients.push_back(
-					    std::atoi(c.c_str()));
-		} else if (k == "--seconds")
-			o.seconds = std::atof(argv[i + 1]);
-		else if (k == "--reps")
-			o.reps = std::atoi(argv[i + 1]);
+	if (!parse_options(argc, argv, o)) {
+		std::fprintf(stderr,
+			     "usage: %s [--mib N] [--clients C[,C...]] "
+			     "[--seconds T] [--reps R]\n",
+			     argv[0]);
+		return 2;
 	}
 	char tmpl[] = "/tmp/vaccel-bench-data-XXXXXX";
 	const std::string dir = mkdtemp(tmpl);

@@ -575,7 +575,7 @@ rpc_roundtrip_step() {
 		grep -q "the blocking ping-pong" "$log" || return 1
 	done
 	log=${OUTDIR:-$tmp}/bench_rpc_data.txt
-	timeout 300 "$DEVKIT/bin/bench_rpc_data" --clients 8,64,256 2>&1 | tee "$log"
+	timeout 300 "$DEVKIT/bin/bench_rpc_data" --mib 16 --clients 8,64,256 --seconds 2 2>&1 | tee "$log"
 }
 
 # Cold start on the GPU (issue 20; scripts/bench_coldstart.py): N host
