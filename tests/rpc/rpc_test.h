@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -151,6 +152,9 @@ public:
 		if (pid_ < 0)
 			return false;
 		if (pid_ == 0) {
+			// A test process killed (by ctest's timeout, say)
+			// takes its agent with it.
+			::prctl(PR_SET_PDEATHSIG, SIGKILL);
 			int o = ::open(out.c_str(),
 				       O_WRONLY | O_CREAT | O_TRUNC, 0600);
 			int e = ::open(err_path().c_str(),

@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,6 +105,9 @@ public:
 		::unlink(out.c_str()); // never read a previous agent's line
 		pid_ = ::fork();
 		if (pid_ == 0) {
+			// A test process killed (by ctest's timeout, say)
+			// takes its agent with it.
+			::prctl(PR_SET_PDEATHSIG, SIGKILL);
 			int o = ::open(out.c_str(),
 				       O_WRONLY | O_CREAT | O_TRUNC, 0600);
 			int e = ::open(err_path().c_str(),
