@@ -40,13 +40,13 @@ Pool::Pool(const Config &cfg, const SandboxDevice *device, Resolver resolve)
 		refresh(Clock::now());
 	// One agent: every session goes there, so its connection can be made
 	// before anything asks for it (Link::open_early()). Not with TLS,
-	// whose handshake would hold up the plugin's load.
+	// whose handshake would hold up the plugin's load, nor on a serial
+	// port (cached_check() false): a guest's port has one opener at a
+	// time, which a child forked before its first session must be able
+	// to be.
 	alone_ = !named_ && endpoints_.size() == 1;
-	// Not a serial port either: a guest's port has one opener at a time,
-	// which a child forked before its first session must be able to be.
-	if (cfg_.connect_early && alone_ && cfg_.tls == nullptr &&
-	    endpoints_.front()->link().where().address.kind !=
-		transport::Address::Kind::Serial)
+	if (cfg_.connect_early && cfg_.tls == nullptr && alone_ &&
+	    cached_check(*endpoints_.front()))
 		endpoints_.front()->link().open_early();
 }
 

@@ -18,11 +18,14 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -283,6 +286,38 @@ inline void restart_runtime(const std::string &plugins,
 				     nullptr, false, false),
 		  VACCEL_OK);
 	int rc = vaccel_bootstrap_with_config(&cfg);
+	vaccel_config_release(&cfg);
+	ASSERT_EQ(rc, VACCEL_OK);
+}
+
+// A unix socket listening at @p path (a stand-in peer); -1 on failure.
+inline int unix_listen(const std::string &path)
+{
+	int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sockaddr_un a{};
+	a.sun_family = AF_UNIX;
+	std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", path.c_str());
+	if (fd < 0 ||
+	    ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 ||
+	    ::listen(fd, 8) != 0) {
+		if (fd >= 0)
+			::close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+// Restarts the client runtime with the rpc plugin (per restart_runtime()'s
+// environment), logging errors to @p log instead of stderr.
+inline void restart_runtime_logging_to(const std::string &log)
+{
+	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
+	struct vaccel_config cfg {
+	};
+	ASSERT_EQ(vaccel_config_init(&cfg, TEST_RPC_PLUGIN, VACCEL_LOG_ERROR,
+				     log.c_str(), false, false),
+		  VACCEL_OK);
+	const int rc = vaccel_bootstrap_with_config(&cfg);
 	vaccel_config_release(&cfg);
 	ASSERT_EQ(rc, VACCEL_OK);
 }

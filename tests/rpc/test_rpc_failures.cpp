@@ -57,26 +57,14 @@ TEST_F(RpcFailures, UnreachableAgent)
 TEST_F(RpcFailures, SilentAgentNamesTheConnectTimeout)
 {
 	const std::string sock = dir_.file("silent.sock");
-	const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	const int fd = unix_listen(sock);
 	ASSERT_GE(fd, 0);
-	sockaddr_un sa{};
-	sa.sun_family = AF_UNIX;
-	std::strncpy(sa.sun_path, sock.c_str(), sizeof(sa.sun_path) - 1);
-	ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)), 0);
-	ASSERT_EQ(::listen(fd, 8), 0);
 
-	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
 	::setenv("VACCEL_RPC_ADDRESS", ("unix://" + sock).c_str(), 1);
 	::setenv("VACCEL_RPC_TIMEOUT_MS", "300000", 1);
 	::setenv("VACCEL_RPC_CONNECT_TIMEOUT_MS", "400", 1);
 	const std::string log = dir_.file("vaccel.log");
-	struct vaccel_config cfg {
-	};
-	ASSERT_EQ(vaccel_config_init(&cfg, TEST_RPC_PLUGIN, VACCEL_LOG_ERROR,
-				     log.c_str(), false, false),
-		  VACCEL_OK);
-	ASSERT_EQ(vaccel_bootstrap_with_config(&cfg), VACCEL_OK);
-	vaccel_config_release(&cfg);
+	ASSERT_NO_FATAL_FAILURE(restart_runtime_logging_to(log));
 
 	vaccel_session s{};
 	const auto t0 = Clock::now();
@@ -250,22 +238,10 @@ TEST_F(RpcFailures, AnAgentStartedOrRestartedAfterThePluginLoadsIsReached)
 	// closes it, then the real agent in its place.
 	const std::string sock = dir_.file("late.sock");
 	::unlink(sock.c_str());
-	const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	const int fd = unix_listen(sock);
 	ASSERT_GE(fd, 0);
-	sockaddr_un sa{};
-	sa.sun_family = AF_UNIX;
-	std::strncpy(sa.sun_path, sock.c_str(), sizeof(sa.sun_path) - 1);
-	ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)), 0);
-	ASSERT_EQ(::listen(fd, 8), 0);
-	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
 	const std::string log = dir_.file("client.log");
-	struct vaccel_config cfg {
-	};
-	ASSERT_EQ(vaccel_config_init(&cfg, TEST_RPC_PLUGIN, VACCEL_LOG_ERROR,
-				     log.c_str(), false, false),
-		  VACCEL_OK);
-	ASSERT_EQ(vaccel_bootstrap_with_config(&cfg), VACCEL_OK);
-	vaccel_config_release(&cfg);
+	ASSERT_NO_FATAL_FAILURE(restart_runtime_logging_to(log));
 	const int taken = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
 	ASSERT_GE(taken, 0) << "the plugin did not connect at load";
 	::close(taken);

@@ -23,20 +23,6 @@ using namespace rpc_test;
 namespace
 {
 
-int unix_listen(const std::string &path)
-{
-	int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	sockaddr_un a{};
-	a.sun_family = AF_UNIX;
-	std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", path.c_str());
-	if (::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 ||
-	    ::listen(fd, 4) != 0) {
-		::close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 int unix_connect(const std::string &path)
 {
 	int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
