@@ -116,6 +116,10 @@ bool Server::secure(Conn &conn)
 void Server::read_frames(const std::shared_ptr<Conn> &conn)
 {
 	const auto id = static_cast<unsigned long long>(conn->id);
+	// A small request's header and payload in one receive, which is
+	// also the wait for it (await_frame). TLS buffers on its own.
+	if (conn->stream.tls() == nullptr)
+		conn->stream.set_read_ahead(kReadAhead, conn->local);
 	for (;;) {
 		{
 			std::unique_lock lock(conn->mu);
@@ -300,6 +304,8 @@ bool Server::await_frame(Conn &conn)
 {
 	using Clock = std::chrono::steady_clock;
 	const bool idle_on = opts_.idle_timeout.count() > 0;
+	if (conn.inbound.empty() && conn.stream.can_block())
+		return receive_frame(conn);
 	for (;;) {
 		// Bytes TLS has already taken off the socket (several frames
 		// in one record): poll() would not report them.
@@ -331,15 +337,40 @@ bool Server::await_frame(Conn &conn)
 		if (!idle_on || now < conn.active + opts_.idle_timeout)
 			continue;
 		if (idle(conn)) {
-			vaccel_info(
-			    "agent: connection %llu: idle for %lld ms "
-			    "with no session; closing it",
-			    static_cast<unsigned long long>(conn.id),
-			    static_cast<long long>(opts_.idle_timeout.count()));
+			log_idle(conn);
 			return false;
 		}
 		conn.active = now;
 	}
+}
+
+bool Server::receive_frame(Conn &conn)
+{
+	// No streamed call is open, so the idle deadline is the only one.
+	const bool idle_on = opts_.idle_timeout.count() > 0;
+	for (;;) {
+		transport::Deadline dl;
+		if (idle_on)
+			dl = conn.active + opts_.idle_timeout;
+		if (conn.stream.receive(dl) || conn.closing)
+			return true;
+		const auto now = std::chrono::steady_clock::now();
+		if (!idle_on || now < conn.active + opts_.idle_timeout)
+			continue; // a signal, or a wait that ended early
+		if (idle(conn)) {
+			log_idle(conn);
+			return false;
+		}
+		conn.active = now;
+	}
+}
+
+void Server::log_idle(const Conn &conn) const
+{
+	vaccel_info("agent: connection %llu: idle for %lld ms with no "
+		    "session; closing it",
+		    static_cast<unsigned long long>(conn.id),
+		    static_cast<long long>(opts_.idle_timeout.count()));
 }
 
 bool Server::idle(Conn &conn)

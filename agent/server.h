@@ -248,6 +248,8 @@ private:
 	// its frames once it has a tenant.
 	void read_loop(const std::shared_ptr<Conn> &conn);
 	void read_frames(const std::shared_ptr<Conn> &conn);
+	// Each plain connection's read-ahead buffer: most requests fit whole.
+	static constexpr size_t kReadAhead = 4096;
 	// Polls @p conn's socket a while (see ServerOptions::spin) before
 	// the reader blocks in read; with request slots, watches those too
 	// and returns a request taken from one (null: read the socket).
@@ -262,6 +264,11 @@ private:
 	// Waits for @p conn's next frame, dropping streaming calls that
 	// stalled meanwhile; false: the connection idled out.
 	bool await_frame(Conn &conn);
+	// await_frame() on a plain socket with no streamed call open: the
+	// wait is the blocking receive that reads the frame ahead, with no
+	// poll() before it (Stream::receive).
+	bool receive_frame(Conn &conn);
+	void log_idle(const Conn &conn) const;
 	// Whether @p conn holds nothing an idle timeout would cost it.
 	bool idle(Conn &conn);
 	void expire_stalled(Conn &conn,

@@ -77,6 +77,7 @@ add_library(vaccel_guest STATIC
   ${PROJECT_SOURCE_DIR}/guest/static/sha256.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/address.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/stream.cpp
+  ${PROJECT_SOURCE_DIR}/src/transport/read_ahead.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/listener.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/framing.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/codec.cpp

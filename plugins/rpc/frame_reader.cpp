@@ -120,6 +120,16 @@ Result<FrameReader::Wait> FrameReader::wait_readable(Deadline dl, int wake_fd)
 	} else if (plan.poll.count() > 0) {
 		n = transport::plan_poll(fds, plan);
 	}
+	// A socket's wait is the receive itself, with no poll() first;
+	// fail() wakes it with shutdown(). A serial port cannot block so
+	// (shutdown() would not wake it): it polls its wake_fd too.
+	if (n == 0 && stream_.can_block()) {
+		while (!stream_.receive(dl))
+			if (dl && Clock::now() >= *dl)
+				return Wait::Expired;
+		n = 1;
+		fds[0].revents = POLLIN;
+	}
 	while (n == 0) {
 		int timeout = -1;
 		if (dl) {

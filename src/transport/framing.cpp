@@ -110,9 +110,14 @@ Status write_frame_parts(Stream &s, const FrameHeader &h,
 Result<FrameHeader> read_header(Stream &s, uint32_t max_len, Deadline dl,
 				std::vector<UniqueFd> *fds)
 {
+	const uint64_t at = s.read_position();
 	uint8_t buf[kFrameHeaderSize];
 	VACCEL_RETURN_IF_ERROR(s.read_exact(std::span(buf), dl, fds));
-	return decode_header(buf, max_len);
+	auto h = decode_header(buf, max_len);
+	if (h)
+		VACCEL_RETURN_IF_ERROR(s.claim_descriptors(
+		    at, at + kFrameHeaderSize + h->length, fds));
+	return h;
 }
 
 std::string field_header(uint32_t field, size_t len)

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace vaccel::transport::detail
 {
@@ -37,5 +38,22 @@ private:
 // the real error); VACCEL_EIO with Cause::TimedOut on expiry. `what` names the
 // operation in messages.
 Status wait_fd(int fd, short events, Deadline dl, const char *what);
+
+// One attempt each, never blocking (MSG_DONTWAIT on sockets); read()
+// instead once @p not_socket says the fd is a character device.
+// read_fds() appends descriptors passed with the bytes to @p fds and
+// reports a truncated control message as EPROTO.
+// @p wait: a blocking receive instead (a socket in blocking mode only).
+ssize_t read_some(int fd, void *buf, size_t len, bool &not_socket,
+		  bool wait = false);
+ssize_t read_fds(int fd, void *buf, size_t len, std::vector<UniqueFd> &fds,
+		 bool &not_socket, bool wait = false);
+bool would_block(int err);
+// EOF after @p got of @p want bytes: Cause::PeerClosed when got is 0.
+Status peer_closed(size_t got, size_t want);
+// After a read that moved no bytes (@p n <= 0): the error that ends it, or
+// OK to read again (interrupted, or readable again before @p dl).
+Status after_empty_read(int fd, ssize_t n, size_t got, size_t want,
+			Deadline dl);
 
 } // namespace vaccel::transport::detail

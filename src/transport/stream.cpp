@@ -2,6 +2,7 @@
 // Byte streams: deadline-bounded I/O on non-blocking fds, and connecting to
 // every kind of address.
 #include "io_util.h"
+#include "read_ahead.h"
 #include "tls_session.h"
 
 #include <fcntl.h>
@@ -87,23 +88,6 @@ Stream::Stream(int fd) noexcept : fd_(fd)
 {
 }
 
-// Bytes received ahead of the reads that will take them: [begin, end).
-struct Stream::ReadAhead {
-	std::vector<uint8_t> buf;
-	size_t begin = 0, end = 0;
-
-	// Copies what is buffered into the front of @p data; how much.
-	size_t take(std::span<uint8_t> data) noexcept
-	{
-		const size_t n = std::min(data.size(), end - begin);
-		if (n == 0) // an empty read may come with no buffer at all
-			return 0;
-		std::memcpy(data.data(), buf.data() + begin, n);
-		begin += n;
-		return n;
-	}
-};
-
 Stream::Stream(Stream &&o) noexcept
     : fd_(std::exchange(o.fd_, -1)), tls_(std::move(o.tls_)),
       ahead_(std::move(o.ahead_)), not_socket_(o.not_socket_)
@@ -122,16 +106,6 @@ Stream &Stream::operator=(Stream &&o) noexcept
 	return *this;
 }
 
-void Stream::set_read_ahead(size_t bytes)
-{
-	if (bytes == 0) {
-		ahead_.reset();
-		return;
-	}
-	ahead_ = std::make_unique<ReadAhead>();
-	ahead_->buf.resize(bytes);
-}
-
 void Stream::set_tls(std::unique_ptr<TlsSession> tls) noexcept
 {
 	tls_ = std::move(tls);
@@ -140,7 +114,7 @@ void Stream::set_tls(std::unique_ptr<TlsSession> tls) noexcept
 bool Stream::pending() const
 {
 	return (tls_ != nullptr && tls_->pending()) ||
-	       (ahead_ != nullptr && ahead_->begin < ahead_->end);
+	       (ahead_ != nullptr && ahead_->buffered() != 0);
 }
 
 Stream::~Stream()
@@ -203,11 +177,16 @@ ssize_t write_fds(int fd, iovec *iov, int iovcnt, std::span<const int> fds)
 	return ::sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+} // namespace
+
+namespace detail
+{
+
 // recvmsg accepting descriptors; they are appended to @p fds. A truncated
 // control message (more descriptors than we take) is reported as EPROTO
 // after the ones received were kept (and will be closed by the caller).
 ssize_t read_fds(int fd, void *buf, size_t len, std::vector<UniqueFd> &fds,
-		 bool &not_socket)
+		 bool &not_socket, bool wait)
 {
 	if (not_socket)
 		return ::read(fd, buf, len);
@@ -218,7 +197,8 @@ ssize_t read_fds(int fd, void *buf, size_t len, std::vector<UniqueFd> &fds,
 	mh.msg_iovlen = 1;
 	mh.msg_control = ctl;
 	mh.msg_controllen = sizeof(ctl);
-	ssize_t n = ::recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	ssize_t n =
+	    ::recvmsg(fd, &mh, (wait ? 0 : MSG_DONTWAIT) | MSG_CMSG_CLOEXEC);
 	if (n < 0) {
 		if (errno == ENOTSOCK) {
 			not_socket = true;
@@ -245,11 +225,11 @@ ssize_t read_fds(int fd, void *buf, size_t len, std::vector<UniqueFd> &fds,
 	return n;
 }
 
-ssize_t read_some(int fd, void *buf, size_t len, bool &not_socket)
+ssize_t read_some(int fd, void *buf, size_t len, bool &not_socket, bool wait)
 {
 	if (not_socket)
 		return ::read(fd, buf, len);
-	ssize_t n = ::recv(fd, buf, len, MSG_DONTWAIT);
+	ssize_t n = ::recv(fd, buf, len, wait ? 0 : MSG_DONTWAIT);
 	if (n < 0 && errno == ENOTSOCK) {
 		not_socket = true;
 		n = ::read(fd, buf, len);
@@ -288,7 +268,13 @@ Status after_empty_read(int fd, ssize_t n, size_t got, size_t want, Deadline dl)
 	return Status::error(VACCEL_EIO, "read: %s", errno_text(errno).c_str());
 }
 
-} // namespace
+} // namespace detail
+
+using detail::after_empty_read;
+using detail::peer_closed;
+using detail::read_fds;
+using detail::read_some;
+using detail::would_block;
 
 Status Stream::write_all(std::span<const uint8_t> data, Deadline dl)
 {
@@ -380,13 +366,8 @@ Status Stream::read_exact(std::span<uint8_t> data, Deadline dl,
 		return Status::error(VACCEL_EIO, "read: stream is closed");
 	if (tls_ != nullptr)
 		return read_tls(data, dl);
-	if (ahead_ != nullptr) {
-		if (fds != nullptr)
-			return Status::error(VACCEL_ENOTSUP,
-					     "read: descriptors on a stream "
-					     "that reads ahead");
-		return read_ahead(data, dl);
-	}
+	if (ahead_ != nullptr)
+		return read_ahead(data, dl, fds);
 	size_t got = 0;
 	while (got < data.size()) {
 		ssize_t n = fds != nullptr
@@ -408,33 +389,6 @@ Status Stream::read_exact(std::span<uint8_t> data, Deadline dl,
 	return Status::ok();
 }
 
-Status Stream::read_ahead(std::span<uint8_t> data, Deadline dl)
-{
-	ReadAhead &a = *ahead_;
-	size_t got = a.take(data);
-	while (got < data.size()) {
-		// What is left of a large read goes straight to its place; a
-		// small one refills the buffer with whatever has arrived.
-		const bool direct = data.size() - got >= a.buf.size();
-		const ssize_t n =
-		    direct ? read_some(fd_, data.data() + got,
-				       data.size() - got, not_socket_)
-			   : read_some(fd_, a.buf.data(), a.buf.size(),
-				       not_socket_);
-		if (n <= 0) {
-			VACCEL_RETURN_IF_ERROR(
-			    after_empty_read(fd_, n, got, data.size(), dl));
-		} else if (direct) {
-			got += static_cast<size_t>(n);
-		} else {
-			a.begin = 0;
-			a.end = static_cast<size_t>(n);
-			got += a.take(data.subspan(got));
-		}
-	}
-	return Status::ok();
-}
-
 // TCP only, so never with descriptors.
 Result<size_t> Stream::read_available(std::span<uint8_t> data, Deadline dl)
 {
@@ -442,11 +396,13 @@ Result<size_t> Stream::read_available(std::span<uint8_t> data, Deadline dl)
 		return Status::error(VACCEL_EIO, "read: stream is closed");
 	if (tls_ != nullptr)
 		return tls_->read_some(fd_, data, dl);
-	if (ahead_ != nullptr && ahead_->begin < ahead_->end)
+	if (ahead_ != nullptr && ahead_->buffered() != 0)
 		return ahead_->take(data);
 	for (;;) {
 		const ssize_t n =
 		    read_some(fd_, data.data(), data.size(), not_socket_);
+		if (n >= 0 && ahead_ != nullptr)
+			ahead_->position += static_cast<uint64_t>(n);
 		if (n >= 0)
 			return static_cast<size_t>(n);
 		if (errno == EINTR)

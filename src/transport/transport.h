@@ -144,15 +144,43 @@ public:
 	// Reads ahead into a buffer of @p bytes (0: never, the default):
 	// a read shorter than that takes whatever has arrived, so that a
 	// small frame's header and payload cost one system call instead of
-	// two. Bytes read ahead count as pending(). For streams that carry
-	// no descriptors (a read_exact() with descriptors is then
-	// VACCEL_ENOTSUP); TLS streams buffer in their TLS layer instead.
-	void set_read_ahead(size_t bytes);
+	// two. Bytes read ahead count as pending(). TLS streams buffer in
+	// their TLS layer instead. With @p descriptors, reads may take
+	// descriptors passed on a unix socket; one receive can then take a
+	// frame's descriptors together with bytes of the frames before it,
+	// so they are held until claim_descriptors() names their frame.
+	// Without, a read_exact() with descriptors is VACCEL_ENOTSUP.
+	void set_read_ahead(size_t bytes, bool descriptors = false);
+	// How many bytes reads have taken so far (with read-ahead only).
+	[[nodiscard]] uint64_t read_position() const noexcept;
+	// Moves into @p fds the descriptors that came with the message that
+	// occupies bytes [@p begin, @p end) of the stream: those of the last
+	// receive in which it starts, when no later message starts in that
+	// receive. (The kernel ends a unix-socket receive with the write
+	// that carried descriptors, and our peers pass them with the first
+	// byte of a frame.) Descriptors no message can claim any more are
+	// closed. With read-ahead and descriptors only; a no-op otherwise.
+	Status claim_descriptors(uint64_t begin, uint64_t end,
+				 std::vector<UniqueFd> *fds);
+	// Whether receive() can wait in the kernel's receive itself: a
+	// socket, read-ahead on, no TLS.
+	[[nodiscard]] bool can_block();
+	// Waits for bytes in one blocking receive into the read-ahead buffer,
+	// without a poll() first: true when bytes, the peer's close or an
+	// error are there for the next read; false when @p dl passed or a
+	// signal came first (look at the clock and call again). The deadline
+	// is kept by SO_RCVTIMEO, changed only when it moves by more than a
+	// sixteenth (at least 5 ms): a wait may end that much late. The fd
+	// is switched to blocking mode on first use; every other read and
+	// write of a socket stays non-blocking (MSG_DONTWAIT). Only where
+	// can_block().
+	bool receive(Deadline dl);
 
 private:
 	struct ReadAhead;
 	Status read_tls(std::span<uint8_t> data, Deadline dl);
-	Status read_ahead(std::span<uint8_t> data, Deadline dl);
+	Status read_ahead(std::span<uint8_t> data, Deadline dl,
+			  std::vector<UniqueFd> *fds);
 
 	int fd_ = -1;
 	std::unique_ptr<TlsSession> tls_;
@@ -268,6 +296,8 @@ Result<Frame> read_frame(Stream &s, uint32_t max_len, Deadline dl,
 			 bool accept_fds = false);
 // Reads and checks one frame header only; the caller then reads exactly
 // header.length payload bytes (e.g. straight into their destination).
+// Descriptors that came with the frame go to @p fds, on a stream that
+// reads ahead too (Stream::claim_descriptors).
 Result<FrameHeader> read_header(Stream &s, uint32_t max_len, Deadline dl,
 				std::vector<UniqueFd> *fds = nullptr);
 // As write_frame, the payload gathered from @p parts (no copy).
