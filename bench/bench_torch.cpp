@@ -5,7 +5,9 @@
 // resource and through torch::jit::load(). The forward pass also runs
 // through a vaccel-agent child process on a unix socket (the rpc plugin in
 // this process, the torch plugin in the agent). The overhead of each vAccel
-// path is printed at the end.
+// path is printed at the end. The interleaved benchmark gives every call a
+// new input and checks every vAccel output against native libtorch's for
+// the same input (a difference fails it).
 //
 //   build/release/bin/bench_torch
 //
@@ -51,6 +53,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -282,10 +285,18 @@ vaccel_torch_tensor *make_input(std::vector<float> &x,
 	return in;
 }
 
+// Call @p call's input: a different one every call, so that no cache or
+// stale buffer on any path could pass for a result.
+void vary_input(std::vector<float> &x, uint64_t call)
+{
+	for (size_t i = 0; i < x.size(); i++)
+		x[i] = static_cast<float>((i * 7 + call * 31) % 256) / 255.0F;
+}
+
 // libtorch directly: the input from host memory to the device, forward,
-// the first output back on the host.
-void forward_direct(Env &e, std::vector<float> &x,
-		    const std::vector<int64_t> &dims)
+// the first output back on the host (returned).
+at::Tensor forward_direct(Env &e, std::vector<float> &x,
+			  const std::vector<int64_t> &dims)
 {
 	torch::jit::GraphOptimizerEnabledGuard opt(jit_optimize());
 	c10::InferenceMode guard;
@@ -297,6 +308,7 @@ void forward_direct(Env &e, std::vector<float> &x,
 		.to(at::kCPU)
 		.contiguous();
 	benchmark::DoNotOptimize(out.data_ptr());
+	return out;
 }
 
 void BM_run_direct(benchmark::State &state)
@@ -369,8 +381,13 @@ void BM_run_agent(benchmark::State &state)
 // does not move a median).
 struct Interleaved {
 	double direct_us = 0, vaccel_us = 0, agent_us = 0;
+	// Outputs compared with native libtorch's for the same input, and
+	// the largest difference, relative to the largest native value.
+	size_t checked = 0, mismatched = 0;
+	double worst = 0;
 };
 std::map<int64_t, Interleaved> g_interleaved;
+constexpr double kOutputTolerance = 1e-3;
 
 double median(std::vector<double> v)
 {
@@ -378,6 +395,33 @@ double median(std::vector<double> v)
 		return 0;
 	std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
 	return v[v.size() / 2];
+}
+
+// Compares @p got with native libtorch's output @p want for the same
+// input: a different GPU process may pick other kernels, so a small
+// difference is allowed (relative to the largest native value).
+void check_output(const vaccel_torch_tensor &got, const at::Tensor &want,
+		  Interleaved *r)
+{
+	++r->checked;
+	const auto ref = want.to(at::kFloat).contiguous();
+	const auto n = static_cast<size_t>(ref.numel());
+	if (got.data_type != VACCEL_TORCH_FLOAT ||
+	    got.size != n * sizeof(float)) {
+		++r->mismatched;
+		return;
+	}
+	const float *a = static_cast<const float *>(got.data);
+	const float *b = ref.data_ptr<float>();
+	double scale = 1e-6, diff = 0;
+	for (size_t i = 0; i < n; i++) {
+		scale = std::max(scale, std::fabs(double{b[i]}));
+		diff = std::max(diff, std::fabs(double{a[i]} - double{b[i]}));
+	}
+	const double rel = diff / scale;
+	r->worst = std::max(r->worst, rel);
+	if (!(rel <= kOutputTolerance))
+		++r->mismatched;
 }
 
 void BM_run_interleaved(benchmark::State &state)
@@ -395,45 +439,65 @@ void BM_run_interleaved(benchmark::State &state)
 	const auto us = [](clock::time_point a, clock::time_point b) {
 		return std::chrono::duration<double, std::micro>(b - a).count();
 	};
-	const auto run = [&](vaccel_session &s, vaccel_resource &r) {
-		vaccel_torch_tensor *out = nullptr;
-		if (vaccel_torch_model_run(&s, &r, nullptr, &in, 1, &out, 1) !=
-		    VACCEL_OK)
-			return false;
-		benchmark::DoNotOptimize(out->data);
-		vaccel_torch_tensor_delete(out);
-		return true;
-	};
+	Interleaved &r = g_interleaved[state.range(0)];
 	const int block = std::max(
 	    1, std::atoi(env_or("VACCEL_BENCH_TORCH_BLOCK", "10").c_str()));
+	// Native outputs of this round's inputs, one per call of the block.
+	std::vector<at::Tensor> want(static_cast<size_t>(block));
+	uint64_t round = 0;
+	// Call @p i of a block: its input in place (untimed), then the call.
+	const auto prepare = [&](int i) {
+		vary_input(x, round * static_cast<uint64_t>(block) +
+				  static_cast<uint64_t>(i));
+		if (in->data != x.data()) // vaccel_torch_tensor_allocate()d
+			std::memcpy(in->data, x.data(), in->size);
+	};
+	const auto run = [&](vaccel_session &s, vaccel_resource &res, int i) {
+		vaccel_torch_tensor *out = nullptr;
+		if (vaccel_torch_model_run(&s, &res, nullptr, &in, 1, &out,
+					   1) != VACCEL_OK)
+			return clock::now();
+		const auto done = clock::now();
+		check_output(*out, want[static_cast<size_t>(i)], &r);
+		vaccel_torch_tensor_delete(out);
+		return done;
+	};
 	bool failed = false;
 	for (auto _ : state) {
 		for (int i = 0; i < block; ++i) {
+			prepare(i);
 			const auto t0 = clock::now();
-			forward_direct(e, x, dims);
+			want[static_cast<size_t>(i)] =
+			    forward_direct(e, x, dims);
 			direct.push_back(us(t0, clock::now()));
 		}
-		for (int i = 0; i < block && !failed; ++i) {
+		const size_t before = r.checked;
+		for (int i = 0; i < block; ++i) {
+			prepare(i);
 			const auto t0 = clock::now();
-			failed = !run(e.sess, e.res);
-			local.push_back(us(t0, clock::now()));
+			local.push_back(us(t0, run(e.sess, e.res, i)));
 		}
-		if (failed) {
+		if ((failed = r.checked != before + block)) {
 			state.SkipWithError("vaccel_torch_model_run failed");
 			break;
 		}
-		for (int i = 0; i < block && e.remote_ok && !failed; ++i) {
+		for (int i = 0; i < block && e.remote_ok; ++i) {
+			prepare(i);
 			const auto t0 = clock::now();
-			failed = !run(e.remote_sess, e.remote_res);
-			remote.push_back(us(t0, clock::now()));
+			remote.push_back(
+			    us(t0, run(e.remote_sess, e.remote_res, i)));
 		}
+		failed = e.remote_ok && r.checked != before + 2 * block;
+		++round;
 		if (failed) {
 			state.SkipWithError("run through the agent failed");
 			break;
 		}
 	}
 	vaccel_torch_tensor_delete(in);
-	Interleaved &r = g_interleaved[state.range(0)];
+	if (r.mismatched != 0)
+		state.SkipWithError("an output differs from native libtorch's "
+				    "for the same input");
 	r.direct_us = median(direct);
 	r.vaccel_us = median(local);
 	r.agent_us = median(remote);
@@ -577,7 +641,12 @@ public:
 					    r.agent_us,
 					    100.0 * (r.agent_us - r.direct_us) /
 						r.direct_us);
-			std::printf("\n");
+			std::printf(
+			    "\n             a new input every call; %zu "
+			    "outputs checked against native libtorch's, "
+			    "%zu differ (largest difference %.2g of the "
+			    "largest value)\n",
+			    r.checked, r.mismatched, r.worst);
 		}
 	}
 
