@@ -39,12 +39,13 @@ void ShmRegion::pin_now() noexcept
 	pin_.store(p, std::memory_order_release);
 }
 
-bool ShmRegion::prepare_for_devices() noexcept
+bool ShmRegion::prepare_for_devices(uint64_t bytes) noexcept
 {
 	Pin p = pin_.load(std::memory_order_acquire);
 	if (p != Pin::Untried)
 		return p == Pin::Pinned;
-	if (pinner_ == nullptr || !pinner_->cuda_in_use())
+	if (bytes < kPinMinBytes || pinner_ == nullptr ||
+	    !pinner_->cuda_in_use())
 		return false;
 	p = Pin::Untried;
 	pin_.compare_exchange_strong(p, Pin::Wanted);

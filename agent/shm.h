@@ -63,15 +63,19 @@ public:
 		return offset <= size_ && len <= size_ - offset;
 	}
 
-	// Before an op that may copy from the region to a GPU: true when the
-	// region is page-locked (host_pin.h). The first time, if this agent
-	// pins and CUDA is in use, asks for the region to be locked once the
-	// op is done (pin_after_op()): locking takes milliseconds and the
-	// driver's lock, which would hold up the op's own copies, so a new
-	// sandbox's first op copies from pageable memory as before and the
-	// ops after it find the region locked. While CUDA is not in use yet,
-	// the pinner rate-limits the asking.
-	bool prepare_for_devices() noexcept;
+	// Before an op that may copy @p bytes from the region to a GPU: true
+	// when the region is page-locked (host_pin.h). The first time such a
+	// copy is at least kPinMinBytes, if this agent pins and CUDA is in
+	// use, asks for the region to be locked once the op is done
+	// (pin_after_op()). Locking takes milliseconds and the driver's lock,
+	// which holds up every CUDA call meanwhile: the op that follows, a
+	// client's next call, waits for it (on an H100, a new connection's
+	// second ResNet-18 run took 7.5-8.3 ms instead of 1.4). Below the
+	// threshold the driver's staging copy costs less than that, so
+	// regions that only carry small tensors are never locked. While CUDA
+	// is not in use yet, the pinner rate-limits the asking.
+	bool prepare_for_devices(uint64_t bytes) noexcept;
+	static constexpr uint64_t kPinMinBytes = uint64_t{1} << 20;
 	// After the op: starts locking the region on a thread of its own if
 	// prepare_for_devices() asked for it.
 	void pin_after_op() noexcept;

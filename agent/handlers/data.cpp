@@ -45,8 +45,8 @@ RpcStatus region_arg(Context &ctx, const rpc::ext::ShmArg &a,
 	arg->size = static_cast<uint32_t>(a.size());
 	count_shm(ctx, *region, d, a.size());
 	// An op that copies its args to a GPU copies them from here:
-	// page-locked after the first use, as for torch inputs.
-	region->prepare_for_devices();
+	// page-locked after the first large one, as for torch inputs.
+	region->prepare_for_devices(a.size());
 	held.push_back(std::move(region));
 	return RpcStatus::ok();
 }

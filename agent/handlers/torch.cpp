@@ -260,8 +260,9 @@ RpcStatus torch_model_run_shm(Context &ctx, std::span<const uint8_t> request,
 		external[i] = std::span<uint8_t>(region->data() + d.offset,
 						 static_cast<size_t>(d.size));
 		// A model on a GPU copies its inputs there from the region:
-		// page-locked, without the driver's staging copy.
-		region->prepare_for_devices();
+		// page-locked (for large inputs), without the driver's
+		// staging copy.
+		region->prepare_for_devices(d.size);
 		held.push_back(std::move(region));
 		count_shm(ctx, *held.back(), metrics::Direction::In, d.size);
 	}

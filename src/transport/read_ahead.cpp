@@ -2,8 +2,8 @@
 // Stream's read-ahead: small reads served from one receive, the
 // descriptors that came with it kept for the frame they belong to, and a
 // wait for bytes that is the receive itself (Stream::receive).
-#include "io_util.h"
 #include "read_ahead.h"
+#include "io_util.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -137,7 +137,8 @@ bool Stream::can_block()
 	if (ahead_ == nullptr || tls_ != nullptr || fd_ < 0 || not_socket_)
 		return false;
 	if (ahead_->is_socket < 0) {
-		struct stat st{};
+		struct stat st {
+		};
 		ahead_->is_socket =
 		    ::fstat(fd_, &st) == 0 && S_ISSOCK(st.st_mode) ? 1 : 0;
 	}
@@ -184,8 +185,8 @@ bool Stream::receive(Deadline dl)
 	if (n < 0 && errno == EPROTO)
 		a.truncated = true;
 	// The peer's close or an error is the next read's to report.
-	return n == 0 || !(errno == EAGAIN || errno == EWOULDBLOCK ||
-			   errno == EINTR);
+	return n == 0 ||
+	       !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
 }
 
 } // namespace vaccel::transport

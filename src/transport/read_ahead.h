@@ -65,7 +65,8 @@ struct Stream::ReadAhead {
 		begin = 0;
 		end = n;
 		if (!fds.empty())
-			held.push_back({position, position + n, std::move(fds)});
+			held.push_back(
+			    {position, position + n, std::move(fds)});
 	}
 };
 

@@ -64,12 +64,12 @@ TEST(HostPin, RegionTriesOnceAndStaysUsable)
 	ASSERT_TRUE(table.map(7, sealed_memfd(1 << 16), 1 << 16).is_ok());
 	std::shared_ptr<ShmRegion> region;
 	ASSERT_TRUE(table.find(7, &region).is_ok());
-	EXPECT_FALSE(region->prepare_for_devices());
+	EXPECT_FALSE(region->prepare_for_devices(ShmRegion::kPinMinBytes));
 	// CUDA may come into use later (a model's first run): asked again
 	// after the recheck interval, still without pinning here.
 	std::this_thread::sleep_for(HostMemoryPinner::kRecheck +
 				    std::chrono::milliseconds(10));
-	EXPECT_FALSE(region->prepare_for_devices());
+	EXPECT_FALSE(region->prepare_for_devices(ShmRegion::kPinMinBytes));
 	std::memset(region->data(), 0x5a, region->size());
 	EXPECT_EQ(region->data()[(1 << 16) - 1], 0x5a);
 	EXPECT_EQ(pinner.pinned_now(), 0U);
@@ -83,7 +83,7 @@ TEST(HostPin, AgentWithoutPinnerNeverPins)
 	ASSERT_TRUE(table.map(1, sealed_memfd(4096), 4096).is_ok());
 	std::shared_ptr<ShmRegion> region;
 	ASSERT_TRUE(table.find(1, &region).is_ok());
-	EXPECT_FALSE(region->prepare_for_devices());
+	EXPECT_FALSE(region->prepare_for_devices(ShmRegion::kPinMinBytes));
 }
 
 } // namespace

@@ -41,8 +41,8 @@ std::string text_of(const UniqueFd &fd)
 void send_frame(Stream &s, uint32_t id, const std::string &payload,
 		std::span<const int> fds = {})
 {
-	ASSERT_TRUE(write_frame(s, {0, id, MsgType::Request, 0},
-				bytes(payload), deadline_in(5s), fds));
+	ASSERT_TRUE(write_frame(s, {0, id, MsgType::Request, 0}, bytes(payload),
+				deadline_in(5s), fds));
 }
 
 // Reads one frame as the agent does: the header (taking its
@@ -55,10 +55,10 @@ std::pair<std::string, std::vector<UniqueFd>> take_frame(Stream &s)
 	if (!h)
 		return {};
 	std::string payload(h->length, '\0');
-	auto st = s.read_exact(
-	    std::span(reinterpret_cast<uint8_t *>(payload.data()),
-		      payload.size()),
-	    deadline_in(5s), &fds);
+	auto st =
+	    s.read_exact(std::span(reinterpret_cast<uint8_t *>(payload.data()),
+				   payload.size()),
+			 deadline_in(5s), &fds);
 	EXPECT_TRUE(st) << st.message();
 	return {payload, std::move(fds)};
 }
