@@ -74,8 +74,9 @@ bool Server::is_download(const Job &job)
 }
 
 // The calls a new sandbox makes before its first op, each short and
-// bounded (no plugin op, no download, no file written): run on the
-// connection's reader when nothing else of the connection is in flight,
+// bounded (no plugin op, no download, no file written; mapping a region
+// is an mmap, and its page-locking comes later on a thread of its own):
+// run on the connection's reader when nothing else of it is in flight,
 // rather than handed to a worker. A hand-off costs a thread wake-up each,
 // and a new sandbox makes several of these calls in a row before its first
 // result; one connection's reader serves only that connection, so no other
@@ -85,7 +86,7 @@ bool Server::runs_inline(const Job &job)
 	if (job.kind != Job::Kind::Frame || !job.parsed)
 		return false;
 	const std::string_view m = job.request.method;
-	return m == "Hello" || m == "CreateSession" ||
+	return m == "Hello" || m == "CreateSession" || m == "MapRegion" ||
 	       m == "RegisterCachedResource" || m == "MapSandboxMemory";
 }
 
