@@ -127,6 +127,9 @@ Result<FrameReader::Wait> FrameReader::wait_readable(Deadline dl, int wake_fd)
 		while (!stream_.receive(dl))
 			if (dl && Clock::now() >= *dl)
 				return Wait::Expired;
+		// fail() ended the wait with shutdown(): not a read error.
+		if (calls_.failed())
+			return Wait::LookAgain;
 		n = 1;
 		fds[0].revents = POLLIN;
 	}

@@ -6,6 +6,7 @@
 #include "io_util.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -35,7 +36,7 @@ bool timeout_moves(int64_t set_ms, int64_t want_ms)
 		return true;
 	if (set_ms < want_ms)
 		return true;
-	return set_ms - want_ms > std::max<int64_t>(5, set_ms / 16);
+	return set_ms - want_ms > std::max<int64_t>(5, set_ms / 64);
 }
 
 } // namespace
@@ -118,6 +119,7 @@ Status Stream::read_ahead(std::span<uint8_t> data, Deadline dl,
 		} else if (direct) {
 			got += static_cast<size_t>(n);
 			a.position += static_cast<uint64_t>(n);
+			came.clear(); // mid-frame, and nobody asked: closed
 		} else {
 			a.filled(static_cast<size_t>(n), std::move(came));
 			came.clear();
@@ -150,34 +152,56 @@ bool Stream::receive(Deadline dl)
 	ReadAhead &a = *ahead_;
 	if (a.buffered() != 0 || a.truncated)
 		return true;
-	if (!a.blocking) {
-		const int fl = ::fcntl(fd_, F_GETFL);
-		if (fl >= 0 && (fl & O_NONBLOCK) != 0)
-			(void)::fcntl(fd_, F_SETFL, fl & ~O_NONBLOCK);
-		a.blocking = true;
-	}
 	int64_t ms = 0; // no limit
 	if (dl) {
 		ms = std::chrono::ceil<std::chrono::milliseconds>(*dl -
 								  Clock::now())
 			 .count();
+		// Past the deadline, what has arrived still counts.
 		if (ms <= 0)
-			return false;
+			return fill(/*wait=*/false);
 	}
-	if (timeout_moves(a.rcvtimeo_ms, ms)) {
+	if (!a.blocking) {
+		// On the shared open file description: anyone holding the fd
+		// sees it, which is why every other read and write of a
+		// socket passes MSG_DONTWAIT.
+		const int fl = ::fcntl(fd_, F_GETFL);
+		a.blocking =
+		    fl >= 0 && ((fl & O_NONBLOCK) == 0 ||
+				::fcntl(fd_, F_SETFL, fl & ~O_NONBLOCK) == 0);
+	}
+	if (a.blocking && timeout_moves(a.rcvtimeo_ms, ms)) {
 		const timeval tv{static_cast<time_t>(ms / 1000),
 				 static_cast<suseconds_t>(ms % 1000 * 1000)};
+		a.rcvtimeo_ms = ms;
 		if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv,
-				 sizeof(tv)) == 0)
-			a.rcvtimeo_ms = ms;
+				 sizeof(tv)) != 0)
+			a.blocking = false;
 	}
+	if (!a.blocking) {
+		// No blocking receive to be had: poll, then read what came.
+		if (!detail::wait_fd(fd_, POLLIN, dl, "read"))
+			return false; // the deadline (or a hang-up: read tells)
+		return fill(/*wait=*/false);
+	}
+	if (fill(/*wait=*/true))
+		return true;
+	// An early EAGAIN: the fd was made non-blocking again (it is
+	// shared); look at it afresh next time rather than spin.
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		a.blocking = false;
+	return false;
+}
+
+bool Stream::fill(bool wait)
+{
+	ReadAhead &a = *ahead_;
 	std::vector<UniqueFd> came;
 	const ssize_t n =
 	    a.descriptors
 		? read_fds(fd_, a.buf.data(), a.buf.size(), came, not_socket_,
-			   /*wait=*/true)
-		: read_some(fd_, a.buf.data(), a.buf.size(), not_socket_,
-			    /*wait=*/true);
+			   wait)
+		: read_some(fd_, a.buf.data(), a.buf.size(), not_socket_, wait);
 	if (n > 0) {
 		a.filled(static_cast<size_t>(n), std::move(came));
 		return true;

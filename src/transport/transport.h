@@ -100,6 +100,8 @@ public:
 	Stream &operator=(const Stream &) = delete;
 	~Stream();
 
+	// With receive() in use the fd is in blocking mode: a plain read()
+	// or write() on it (rather than this class's calls) could block.
 	[[nodiscard]] int fd() const noexcept { return fd_; }
 	[[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
 	// Writes everything (handles EINTR/short writes; MSG_NOSIGNAL).
@@ -168,12 +170,15 @@ public:
 	// Waits for bytes in one blocking receive into the read-ahead buffer,
 	// without a poll() first: true when bytes, the peer's close or an
 	// error are there for the next read; false when @p dl passed or a
-	// signal came first (look at the clock and call again). The deadline
-	// is kept by SO_RCVTIMEO, changed only when it moves by more than a
-	// sixteenth (at least 5 ms): a wait may end that much late. The fd
-	// is switched to blocking mode on first use; every other read and
-	// write of a socket stays non-blocking (MSG_DONTWAIT). Only where
-	// can_block().
+	// signal came first (look at the clock and call again). Past the
+	// deadline it still takes what has already arrived. The deadline is
+	// kept by SO_RCVTIMEO, changed only when it moves by more than a
+	// sixty-fourth (at least 5 ms): a wait may end that much late. The fd
+	// is switched to blocking mode on first use (on its open file
+	// description, which a dup or a fork shares); every other read and
+	// write of a socket stays non-blocking (MSG_DONTWAIT). Where the fd
+	// cannot block (someone made it non-blocking again, or SO_RCVTIMEO
+	// was refused) it polls instead. Only where can_block().
 	bool receive(Deadline dl);
 
 private:
@@ -181,6 +186,9 @@ private:
 	Status read_tls(std::span<uint8_t> data, Deadline dl);
 	Status read_ahead(std::span<uint8_t> data, Deadline dl,
 			  std::vector<UniqueFd> *fds);
+	// One receive into the empty read-ahead buffer (@p wait: blocking);
+	// as receive() answers.
+	bool fill(bool wait);
 
 	int fd_ = -1;
 	std::unique_ptr<TlsSession> tls_;
@@ -225,6 +233,8 @@ public:
 	Listener &operator=(const Listener &) = delete;
 	~Listener();
 
+	// With receive() in use the fd is in blocking mode: a plain read()
+	// or write() on it (rather than this class's calls) could block.
 	[[nodiscard]] int fd() const noexcept { return fd_; }
 	// Accepts one connection (TCP_NODELAY set on TCP). Non-blocking
 	// listeners return VACCEL_EAGAIN when none is pending.

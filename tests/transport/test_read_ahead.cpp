@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <numeric>
 #include <thread>
 
@@ -263,4 +264,107 @@ TEST(StreamReceive, OnlySocketsWithoutTlsCanBlock)
 	rd.set_read_ahead(64);
 	// A character device or pipe: shutdown() could not wake it.
 	EXPECT_FALSE(rd.can_block());
+}
+
+// Descriptors sent in the middle of a frame's payload arrive with a
+// receive in which no frame starts: nobody claims them, and they are
+// closed when the next frame's header shows they never will be.
+TEST(StreamReadAhead, DescriptorsNoFrameClaimsAreClosed)
+{
+	auto [a, b] = stream_pair();
+	b.set_read_ahead(64, /*descriptors=*/true);
+	const UniqueFd one = memfd_with("stray");
+	const int fds[] = {one.get()};
+	// Frame 1: a header announcing 200 bytes, then 100 of them, then
+	// the other 100 with a descriptor; frame 3 after it.
+	uint8_t head[kFrameHeaderSize];
+	encode_header({200, 1, MsgType::Request, 0}, head);
+	const std::string half(100, 'p');
+	std::span<const uint8_t> first[] = {std::span(head), bytes(half)};
+	ASSERT_TRUE(a.write_all(first, deadline_in(5s)));
+	std::span<const uint8_t> second[] = {bytes(half)};
+	ASSERT_TRUE(a.write_all(second, fds, deadline_in(5s)));
+	send_frame(a, 3, "next");
+	const auto open_fds = [] {
+		size_t n = 0;
+		for (const auto &e :
+		     std::filesystem::directory_iterator("/proc/self/fd"))
+			n += e.path().empty() ? 0 : 1;
+		return n;
+	};
+	const size_t before = open_fds();
+	std::vector<UniqueFd> got;
+	auto h = read_header(b, 1u << 20, deadline_in(5s), &got);
+	ASSERT_TRUE(h.is_ok()) << h.status().message();
+	EXPECT_TRUE(got.empty());
+	// The payload in small reads: each refill of the buffer lies inside
+	// it, and one of them takes the descriptor.
+	uint8_t piece[10];
+	for (int i = 0; i < 20; ++i)
+		ASSERT_TRUE(b.read_exact(piece, deadline_in(5s), &got));
+	EXPECT_TRUE(got.empty());
+	EXPECT_EQ(open_fds(), before + 1); // held, not yet known stray
+	auto [payload, fds3] = take_frame(b);
+	EXPECT_EQ(payload, "next");
+	EXPECT_TRUE(fds3.empty());
+	EXPECT_EQ(open_fds(), before); // closed
+}
+
+// The agent's path: the wait is the receive, which takes the frame and
+// its descriptors; read_header then hands them over.
+TEST(StreamReceive, DescriptorsComeWithTheReceiveThatWaited)
+{
+	auto [a, b] = stream_pair();
+	b.set_read_ahead(4096, /*descriptors=*/true);
+	ASSERT_TRUE(b.can_block());
+	const UniqueFd one = memfd_with("waited");
+	const int fds[] = {one.get()};
+	std::thread writer([&, &a = a] {
+		std::this_thread::sleep_for(20ms);
+		send_frame(a, 1, "plain");
+		send_frame(a, 3, "with one", fds);
+	});
+	ASSERT_TRUE(b.receive(deadline_in(10s)));
+	writer.join();
+	auto [p1, f1] = take_frame(b);
+	EXPECT_EQ(p1, "plain");
+	EXPECT_TRUE(f1.empty());
+	if (!b.pending()) { // the second frame may have come on its own
+		ASSERT_TRUE(b.receive(deadline_in(10s)));
+	}
+	auto [p2, f2] = take_frame(b);
+	EXPECT_EQ(p2, "with one");
+	ASSERT_EQ(f2.size(), 1u);
+	EXPECT_EQ(text_of(f2[0]), "waited");
+}
+
+// A reader that comes late (its deadline already passed) still gets what
+// arrived in time, as a poll with no timeout would have said.
+TEST(StreamReceive, APassedDeadlineStillTakesWhatArrived)
+{
+	auto [a, b] = stream_pair();
+	b.set_read_ahead(64);
+	EXPECT_FALSE(b.receive(Clock::now() - 1s)); // nothing yet
+	ASSERT_TRUE(a.write_all(bytes("queued"), deadline_in(5s)));
+	EXPECT_TRUE(b.receive(Clock::now() - 1s));
+	EXPECT_TRUE(b.pending());
+}
+
+// The fd's blocking mode lives on its open file description, which a dup
+// or another process may change back: the wait then neither spins nor
+// ends before its deadline.
+TEST(StreamReceive, AnFdMadeNonBlockingAgainNeitherSpinsNorEndsEarly)
+{
+	auto [a, b] = stream_pair();
+	b.set_read_ahead(64);
+	EXPECT_FALSE(b.receive(deadline_in(5ms))); // now blocking
+	const int fl = ::fcntl(b.fd(), F_GETFL);
+	ASSERT_EQ(::fcntl(b.fd(), F_SETFL, fl | O_NONBLOCK), 0);
+	const auto t0 = Clock::now();
+	const auto dl = t0 + 80ms;
+	int calls = 0;
+	while (!b.receive(dl) && Clock::now() < dl)
+		++calls;
+	EXPECT_GE(Clock::now() - t0, 75ms);
+	EXPECT_LE(calls, 5);
 }
