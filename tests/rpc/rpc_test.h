@@ -308,14 +308,18 @@ inline int unix_listen(const std::string &path)
 }
 
 // Restarts the client runtime with the rpc plugin (per restart_runtime()'s
-// environment), logging errors to @p log instead of stderr.
-inline void restart_runtime_logging_to(const std::string &log)
+// environment), logging to @p log instead of stderr (errors only unless
+// @p level says more), with vAccel's profiling on if @p profiling.
+inline void
+restart_runtime_logging_to(const std::string &log,
+			   vaccel_log_level_t level = VACCEL_LOG_ERROR,
+			   bool profiling = false)
 {
 	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
 	struct vaccel_config cfg {
 	};
-	ASSERT_EQ(vaccel_config_init(&cfg, TEST_RPC_PLUGIN, VACCEL_LOG_ERROR,
-				     log.c_str(), false, false),
+	ASSERT_EQ(vaccel_config_init(&cfg, TEST_RPC_PLUGIN, level, log.c_str(),
+				     profiling, false),
 		  VACCEL_OK);
 	const int rc = vaccel_bootstrap_with_config(&cfg);
 	vaccel_config_release(&cfg);

@@ -18,15 +18,8 @@ namespace
 void profiling_client(const std::string &address, const std::string &log)
 {
 	ASSERT_NO_FATAL_FAILURE(restart_runtime(TEST_RPC_PLUGIN, address));
-	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
-	struct vaccel_config cfg {
-	};
-	ASSERT_EQ(vaccel_config_init(&cfg, TEST_RPC_PLUGIN, VACCEL_LOG_INFO,
-				     log.c_str(), true, false),
-		  VACCEL_OK);
-	const int rc = vaccel_bootstrap_with_config(&cfg);
-	vaccel_config_release(&cfg);
-	ASSERT_EQ(rc, VACCEL_OK);
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime_logging_to(log, VACCEL_LOG_INFO, true));
 	ASSERT_TRUE(vaccel_prof_enabled());
 }
 
