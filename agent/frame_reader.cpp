@@ -333,14 +333,8 @@ bool Server::await_frame(Conn &conn)
 		// Ready, an error or a signal: the read that follows tells.
 		if (::poll(&p, 1, ms) != 0 || conn.closing)
 			return true;
-		now = Clock::now();
-		if (!idle_on || now < conn.active + opts_.idle_timeout)
-			continue;
-		if (idle(conn)) {
-			log_idle(conn);
+		if (idled_out(conn))
 			return false;
-		}
-		conn.active = now;
 	}
 }
 
@@ -354,23 +348,27 @@ bool Server::receive_frame(Conn &conn)
 			dl = conn.active + opts_.idle_timeout;
 		if (conn.stream.receive(dl) || conn.closing)
 			return true;
-		const auto now = std::chrono::steady_clock::now();
-		if (!idle_on || now < conn.active + opts_.idle_timeout)
-			continue; // a signal, or a wait that ended early
-		if (idle(conn)) {
-			log_idle(conn);
+		if (idled_out(conn)) // else a signal, or the clock moved on
 			return false;
-		}
-		conn.active = now;
 	}
 }
 
-void Server::log_idle(const Conn &conn) const
+bool Server::idled_out(Conn &conn)
 {
+	if (opts_.idle_timeout.count() <= 0)
+		return false;
+	const auto now = std::chrono::steady_clock::now();
+	if (now < conn.active + opts_.idle_timeout)
+		return false;
+	if (!idle(conn)) {
+		conn.active = now; // it holds something: a new idle spell
+		return false;
+	}
 	vaccel_info("agent: connection %llu: idle for %lld ms with no "
 		    "session; closing it",
 		    static_cast<unsigned long long>(conn.id),
 		    static_cast<long long>(opts_.idle_timeout.count()));
+	return true;
 }
 
 bool Server::idle(Conn &conn)

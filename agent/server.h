@@ -268,7 +268,10 @@ private:
 	// wait is the blocking receive that reads the frame ahead, with no
 	// poll() before it (Stream::receive).
 	bool receive_frame(Conn &conn);
-	void log_idle(const Conn &conn) const;
+	// After a wait for @p conn's next frame that ended with nothing to
+	// read: true (logged) when its idle deadline passed and it holds
+	// nothing; when it holds something, its idle spell starts afresh.
+	bool idled_out(Conn &conn);
 	// Whether @p conn holds nothing an idle timeout would cost it.
 	bool idle(Conn &conn);
 	void expire_stalled(Conn &conn,
