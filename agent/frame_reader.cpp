@@ -8,6 +8,7 @@
 #include "plugin_gate.h"
 #include "wire_bounds.h"
 
+#include "transport/spare_cores.h"
 #include "transport/tls.h"
 
 #include <poll.h>
@@ -468,7 +469,9 @@ std::shared_ptr<Server::Job> Server::wait_for_frame(Conn &conn)
 	if (conn.stream.pending())
 		return nullptr;
 	const auto plan = reader_spin_.plan(conn.read_wait_ns);
-	if (plan.poll.count() <= 0 || open_conns_.load() > max_polling_readers_)
+	if (plan.poll.count() <= 0 ||
+	    open_conns_.load() > max_polling_readers_ ||
+	    !transport::cores_to_spare())
 		return nullptr;
 	// An error or hang-up shows as an event too: the read that follows
 	// reports it.

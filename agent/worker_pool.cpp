@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "worker_pool.h"
 
+#include "transport/spare_cores.h"
+
 #include <vaccel.h>
 
 #include <exception>
@@ -157,7 +159,7 @@ void WorkerPool::run(bool grown)
 		bool expected = false;
 		const auto budget = spin_budget();
 		const bool spun =
-		    budget.count() > 0 && idle &&
+		    budget.count() > 0 && idle && transport::cores_to_spare() &&
 		    spinning_.compare_exchange_strong(expected, true);
 		if (spun) {
 			const auto until = idle_since + budget;

@@ -2,6 +2,7 @@
 #include "connection.h"
 
 #include "envelope.h"
+#include "transport/spare_cores.h"
 
 #include <vaccel/log.h>
 
@@ -136,7 +137,10 @@ Connection::roundtrip_stream(std::span<const uint8_t> open,
 
 std::optional<SlotLease> Connection::take_reply_slot(Deadline dl)
 {
-	if (!features_.reply_slots || spin_.max().count() <= 0)
+	// A slot is for a caller that polls; with no core to spare it
+	// sleeps on the socket instead.
+	if (!features_.reply_slots || spin_.max().count() <= 0 ||
+	    !transport::cores_to_spare())
 		return std::nullopt;
 	return shm_.take_reply_slot(dl, features_.request_slots);
 }

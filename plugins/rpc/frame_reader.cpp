@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "frame_reader.h"
 
+#include "transport/spare_cores.h"
+
 #include <vaccel/log.h>
 
 #include <poll.h>
@@ -108,7 +110,8 @@ Result<FrameReader::Wait> FrameReader::wait_readable(Deadline dl, int wake_fd)
 {
 	pollfd fds[2] = {{stream_.fd(), POLLIN, 0}, {wake_fd, POLLIN, 0}};
 	const auto start = Clock::now();
-	auto plan = spin_.plan(wait_ns_);
+	auto plan = transport::cores_to_spare() ? spin_.plan(wait_ns_)
+						: transport::SpinPolicy::Plan{};
 	if (dl)
 		plan = plan.within(*dl - start);
 	// Bytes TLS already took off the socket: poll() would not see them.

@@ -2,17 +2,23 @@
 // Reply slots end to end (transport/reply_slot.h): a real agent puts the
 // replies of a polling caller in shared memory; replies larger than a slot,
 // callers that do not poll, many threads sharing the slots, a call that
-// times out while its slot is armed, and slots the agent cannot use.
+// times out while its slot is armed, slots the agent cannot use, and a host
+// too busy for anyone to poll.
 #include "rpc_test.h"
 
 #include "transport/reply_slot.h"
+#include "transport/spare_cores.h"
 
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 using namespace rpc_test;
 namespace tp = vaccel::transport;
@@ -32,16 +38,26 @@ protected:
 		for (const char *v :
 		     {"VACCEL_TEST_REPLY_SLOTS", "VACCEL_RPC_POLL_US",
 		      "VACCEL_RPC_REPLY_SLOTS", "VACCEL_RPC_TRACE",
-		      "VACCEL_RPC_SHM_THRESHOLD"})
+		      "VACCEL_RPC_SHM_THRESHOLD", "VACCEL_POLL_BUSY_HOST"})
 			::unsetenv(v);
 	}
 
 	// An agent with the exec plugin; the client with slots on and polling
-	// unless @p slots is false.
-	void start(bool slots = true, const char *timeout_ms = "20000")
+	// unless @p slots is false. Both poll even on a busy machine (this
+	// suite runs beside others) unless @p busy_host_polls is false.
+	void start(bool slots = true, const char *timeout_ms = "20000",
+		   bool busy_host_polls = true)
 	{
+		if (busy_host_polls)
+			::setenv("VACCEL_POLL_BUSY_HOST", "1", 1);
+		else
+			::unsetenv("VACCEL_POLL_BUSY_HOST");
 		agent_ = std::make_unique<Agent>(dir_.path(), "slots");
-		ASSERT_TRUE(agent_->start(TEST_EXEC_PLUGIN, {"--workers", "4"}))
+		std::vector<std::string> env;
+		if (busy_host_polls)
+			env.emplace_back("VACCEL_POLL_BUSY_HOST=1");
+		ASSERT_TRUE(
+		    agent_->start(TEST_EXEC_PLUGIN, {"--workers", "4"}, env))
 		    << agent_->log();
 		::setenv("VACCEL_TEST_REPLY_SLOTS", slots ? "1" : "0", 1);
 		trace_ = dir_.file("client.tsv");
@@ -133,6 +149,40 @@ TEST_F(ReplySlots, PollingCallerGetsRepliesThroughTheSlot)
 	// the slots (the rest on the socket).
 	EXPECT_GT(st->slot_requests(), 0U);
 	EXPECT_LE(st->slot_requests(), static_cast<uint64_t>(kCalls) + 1);
+}
+
+// Threads that fill every core: the caller sleeps on the socket instead of
+// polling a slot (transport/spare_cores.h), and every call is still right.
+TEST_F(ReplySlots, NoOnePollsWhileTheHostIsBusy)
+{
+	ASSERT_NO_FATAL_FAILURE(start(true, "20000", false));
+	const int cores = std::max(::get_nprocs(), 1);
+	std::atomic<bool> stop{false};
+	std::vector<std::thread> busy;
+	for (int i = 0; i < 2 * cores + 2; i++)
+		busy.emplace_back([&stop] {
+			while (!stop.load(std::memory_order_relaxed)) {
+			}
+		});
+	// This process's check samples what the plugin's copy will see.
+	const auto until =
+	    std::chrono::steady_clock::now() + std::chrono::seconds(5);
+	bool spare = true;
+	while (spare && std::chrono::steady_clock::now() < until) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(6));
+		spare = tp::cores_to_spare();
+	}
+	bool right = !spare;
+	for (int i = 0; right && i < 20; ++i)
+		right = transform(2048 + i, static_cast<uint8_t>(i));
+	stop = true;
+	for (auto &t : busy)
+		t.join();
+	ASSERT_FALSE(spare) << "busy threads went unseen";
+	EXPECT_TRUE(right);
+	const auto [execs, slotted] = exec_replies();
+	EXPECT_EQ(execs, 20);
+	EXPECT_EQ(slotted, 0);
 }
 
 // VACCEL_RPC_REQUEST_SLOTS=0: replies still through the slots, every
