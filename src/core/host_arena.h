@@ -119,7 +119,10 @@ private:
 	};
 	// The block holding @p p, or NULL (mu_ held).
 	Block *block_of(const void *p) noexcept;
-	void *take(Block &b, size_t size) noexcept;
+	// @p size bytes (a multiple of kAlign) from @p b, or from any block,
+	// making one if none has room; @p fresh: from a never used tail.
+	void *take(Block &b, size_t size, bool &fresh) noexcept;
+	void *take_any(size_t size, bool &fresh) noexcept;
 
 	std::atomic<size_t> min_bytes_{0};
 	std::once_flag fork_handlers_;
