@@ -47,7 +47,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PHASE = re.compile(r"phase (\w+) (\d+)(?: (.*))?$")
 # Phases in the order they end; "agent"/"plugins" are the fresh agent's.
-COLUMNS = ["attached", "agent", "plugins", "ready", "session", "registered", "loaded", "first"]
+COLUMNS = ["attached", "agent", "plugins", "ready", "session", "registered", "loaded", "input", "first"]
 CASES = ["proc", "proc-attach", "vm", "vm-attach"]
 TENANT = "fn-coldstart"
 
