@@ -17,9 +17,10 @@
 #include <vaccel/ext.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstring>
-#include <deque>
 #include <limits>
 #include <new>
 #include <optional>
@@ -55,6 +56,9 @@ public:
 	{
 		read_value(static_cast<uint8_t>(op), VACCEL_ARG_UINT8);
 	}
+	// Views point into owned_: the object stays where it was made.
+	Genop(const Genop &) = delete;
+	Genop &operator=(const Genop &) = delete;
 
 	// An input: its bytes travel.
 	void read(const void *buf, size_t size, vaccel_arg_type_t type,
@@ -64,9 +68,14 @@ public:
 	}
 	template <class T> void read_value(T v, vaccel_arg_type_t type)
 	{
-		owned_.emplace_back(reinterpret_cast<const char *>(&v),
-				    sizeof(v));
-		read(owned_.back().data(), sizeof(v), type);
+		static_assert(sizeof(T) <= sizeof(Value));
+		if (n_owned_ == owned_.size()) {
+			bad_ = bad_ ? bad_ : "too many scalar arguments";
+			return;
+		}
+		Value &slot = owned_[n_owned_++];
+		std::memcpy(slot.data(), &v, sizeof(v));
+		read(slot.data(), sizeof(v), type);
 		reads_.back().ours = true;
 	}
 	void read_string(const char *s, const char *what)
@@ -350,13 +359,22 @@ private:
 			if (rc != -1)
 				return rc;
 		}
-		rpc::genop::Request req;
+		// A small call's messages and their fields take no heap
+		// memory: they live in an arena whose first block is here.
+		alignas(std::max_align_t) char first_block[2048];
+		google::protobuf::ArenaOptions options;
+		options.initial_block = first_block;
+		options.initial_block_size = sizeof(first_block);
+		google::protobuf::Arena arena(options);
+		auto &req = *google::protobuf::Arena::CreateMessage<
+		    rpc::genop::Request>(&arena);
 		req.set_session_id(remote.id);
 		for (const auto &v : reads_)
 			fill(req.add_read_args(), v);
 		for (const auto &v : writes_)
 			fill(req.add_write_args(), v);
-		rpc::genop::Response resp;
+		auto &resp = *google::protobuf::Arena::CreateMessage<
+		    rpc::genop::Response>(&arena);
 		Status st = plugin().client.call(
 		    {.method = "Genop", .generation = remote.generation}, req,
 		    &resp);
@@ -450,7 +468,11 @@ private:
 	const char *name_;
 	const char *bad_ = nullptr; // first unusable argument
 	std::vector<View> reads_, writes_;
-	std::deque<std::string> owned_; // small values read_value() copied
+	// Scalars read_value() copied: the op type and at most sgemm's eight
+	// (kept in place, not allocated, as each call makes a Genop).
+	using Value = std::array<unsigned char, 8>;
+	std::array<Value, 12> owned_{};
+	size_t n_owned_ = 0;
 	uint64_t total_ = 0;
 	bool missing_ = false;
 	uint64_t generation_ = 0;

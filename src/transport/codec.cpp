@@ -130,6 +130,13 @@ void put_request_head(std::string *out, std::string_view service,
 		      std::string_view method, int64_t timeout_nano,
 		      std::span<const KeyValue> metadata, size_t payload_size)
 {
+	// Room for every field at once: grown field by field, the head
+	// would be reallocated on most calls.
+	constexpr size_t kFieldOverhead = 1 + 10; // tag, length or varint
+	size_t room = service.size() + method.size() + 4 * kFieldOverhead;
+	for (const KeyValue &kv : metadata)
+		room += kv.key.size() + kv.value.size() + 3 * kFieldOverhead;
+	out->reserve(out->size() + room);
 	wire::Writer w(out);
 	w.bytes_nonempty(kReqService, service);
 	w.bytes_nonempty(kReqMethod, method);

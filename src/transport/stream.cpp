@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cstddef>
 #include <cstring>
@@ -305,14 +306,22 @@ Status Stream::write_all(std::span<const std::span<const uint8_t>> parts,
 		return tls_->write_all(fd_, parts, dl);
 	}
 	// Up to IOV_MAX non-empty parts per call; short writes advance the
-	// window in place.
-	std::vector<iovec> iov;
-	iov.reserve(parts.size());
+	// window in place. A frame has a handful of parts: those need no
+	// allocation.
+	constexpr size_t kFewParts = 8;
+	std::array<iovec, kFewParts> few{};
+	std::vector<iovec> many;
+	if (parts.size() > kFewParts)
+		many.resize(parts.size());
+	const std::span<iovec> room =
+	    many.empty() ? std::span<iovec>(few) : std::span<iovec>(many);
+	size_t count = 0;
 	for (auto p : parts)
 		if (!p.empty())
-			iov.push_back(
-			    {const_cast<uint8_t *>(p.data()), // NOLINT
-			     p.size()});
+			room[count++] = {
+			    const_cast<uint8_t *>(p.data()), // NOLINT
+			    p.size()};
+	const std::span<iovec> iov = room.first(count);
 	size_t first = 0;
 	while (first < iov.size()) {
 		int cnt = static_cast<int>(
