@@ -243,12 +243,12 @@ Result<std::shared_ptr<Connection>> Pool::get(uint64_t generation)
 	return conn;
 }
 
-bool Pool::cached_check(const Endpoint &e) const noexcept
+bool Pool::cached_check(const Endpoint &) const noexcept
 {
-	// A serial port whose host side went away takes writes no more but
-	// fails none either: only its hang-up, polled for, tells.
-	return alone_ && e.link().where().address.kind !=
-			     transport::Address::Kind::Serial;
+	// Alone, a lost connection fails the call either way: a socket's
+	// send or receive sees it, and a serial port whose host side is gone
+	// blocks the write, whose wait then sees the hang-up (wait_fd).
+	return alone_;
 }
 
 bool Pool::alive(uint64_t generation)

@@ -238,4 +238,48 @@ TEST_F(Transports, SerialCharacterDevice)
 	EXPECT_EQ(st->regions(), 0U); // no shared memory over a device
 }
 
+// The host side of a serial port goes away (the agent or the VMM died):
+// the next call fails at once, as the write finds the hang-up, instead of
+// waiting out its timeout. Calls on a lone serial port do not poll for the
+// hang-up first.
+TEST_F(Transports, SerialHostSideGoneFailsTheNextCallAtOnce)
+{
+	agent_ = std::make_unique<Agent>(dir_.path(), "serial");
+	ASSERT_TRUE(agent_->start(TEST_EXEC_PLUGIN)) << agent_->log();
+	agent_sock_ = dir_.path() + "/serial.sock";
+	int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ASSERT_GE(master, 0);
+	ASSERT_EQ(::grantpt(master), 0);
+	ASSERT_EQ(::unlockpt(master), 0);
+	const std::string slave = ::ptsname(master);
+	termios t{};
+	ASSERT_EQ(::tcgetattr(master, &t), 0);
+	::cfmakeraw(&t);
+	ASSERT_EQ(::tcsetattr(master, TCSANOW, &t), 0);
+	int up = unix_connect(agent_sock_);
+	ASSERT_GE(up, 0);
+	std::atomic<bool> bridge_down{false};
+	std::thread bridge(pump, master, up, std::cref(bridge_down));
+	ASSERT_NO_FATAL_FAILURE(restart_runtime(
+	    TEST_RPC_PLUGIN, "virtio-serial://" + slave, "20000"));
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	int32_t v = 1;
+	vaccel_arg r{&v, 4, VACCEL_ARG_INT32, 0, false};
+	ASSERT_EQ(
+	    vaccel_exec(&s, TEST_BULK_LIB, "no_such_symbol", &r, 1, nullptr, 0),
+	    VACCEL_ENOSYS); // through the bridge: it works
+	bridge_down = true;
+	bridge.join(); // closes the master: the host side is gone
+	const auto start = std::chrono::steady_clock::now();
+	const int rc =
+	    vaccel_exec(&s, TEST_BULK_LIB, "no_such_symbol", &r, 1, nullptr, 0);
+	const auto took = std::chrono::steady_clock::now() - start;
+	EXPECT_NE(rc, VACCEL_OK);
+	EXPECT_NE(rc, VACCEL_ENOSYS);
+	EXPECT_LT(took, std::chrono::seconds(10))
+	    << "the call waited for its 20 s timeout";
+	(void)vaccel_session_release(&s);
+}
+
 } // namespace
