@@ -41,12 +41,12 @@ Pool::Pool(const Config &cfg, const SandboxDevice *device, Resolver resolve)
 	// One agent: every session goes there, so its connection can be made
 	// before anything asks for it (Link::open_early()). Not with TLS,
 	// whose handshake would hold up the plugin's load, nor on a serial
-	// port (cached_check() false): a guest's port has one opener at a
-	// time, which a child forked before its first session must be able
-	// to be.
+	// port: a guest's port has one opener at a time, which a child
+	// forked before its first session must be able to be.
 	alone_ = !named_ && endpoints_.size() == 1;
 	if (cfg_.connect_early && cfg_.tls == nullptr && alone_ &&
-	    cached_check(*endpoints_.front()))
+	    endpoints_.front()->link().where().address.kind !=
+		transport::Address::Kind::Serial)
 		endpoints_.front()->link().open_early();
 }
 

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <random>
 
@@ -72,6 +73,19 @@ void pump(int a, int b, const std::atomic<bool> &stop)
 	}
 	::close(a);
 	::close(b);
+}
+
+// How many of this process's descriptors are open on @p path.
+int descriptors_of(const std::string &path)
+{
+	int n = 0;
+	for (const auto &e :
+	     std::filesystem::directory_iterator("/proc/self/fd")) {
+		std::error_code ec;
+		if (std::filesystem::read_symlink(e.path(), ec) == path)
+			++n;
+	}
+	return n;
 }
 
 class Transports : public ::testing::Test
@@ -232,7 +246,11 @@ TEST_F(Transports, SerialCharacterDevice)
 
 	ASSERT_NO_FATAL_FAILURE(
 	    restart_runtime(TEST_RPC_PLUGIN, "virtio-serial://" + slave));
+	// Not opened when the plugin loads: a guest's port takes one opener
+	// at a time, and a child forked before the first session may be it.
+	EXPECT_EQ(descriptors_of(slave), 0);
 	ASSERT_NO_FATAL_FAILURE(exercise());
+	EXPECT_EQ(descriptors_of(slave), 1);
 	auto st = agent_stats(stats_address());
 	ASSERT_TRUE(st);
 	EXPECT_EQ(st->regions(), 0U); // no shared memory over a device
