@@ -203,6 +203,10 @@ public:
 
 	void raw_varint(uint64_t v)
 	{
+		if (v < 0x80) { // tags and short lengths: most of a head
+			out_->push_back(static_cast<char>(v));
+			return;
+		}
 		char buf[10];
 		size_t n = 0;
 		while (v >= 0x80) {
