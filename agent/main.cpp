@@ -25,6 +25,8 @@
 #include "trace.h"
 #include "worker_process.h"
 
+#include "transport/spare_cores.h"
+
 #include <vaccel.h>
 
 #include <fcntl.h>
@@ -696,6 +698,13 @@ int main(int argc, char **argv)
 		if (auto st = trace.open(opts->trace); !st)
 			return fail("trace", st.message());
 	}
+	// Readers and workers poll only with a core to spare
+	// (transport/spare_cores.h); the check is set up before any thread
+	// or tenant worker process starts.
+	if (const char *env = std::getenv("VACCEL_POLL_BUSY_HOST"))
+		vaccel::transport::poll_on_busy_host(std::string_view(env) ==
+						     "1");
+	(void)vaccel::transport::cores_to_spare();
 	{
 		Service service(limits, std::move(policy.value()));
 		ServerOptions so = server_options(*opts, socket_gid, tls);

@@ -7,7 +7,8 @@
 # stage. On the GPU machine, from the repo root, with devkit/
 # (scripts/device-test.sh pack): scripts/coldstart_trace.sh [N [more bench_coldstart.py
 # arguments, e.g. --agent-arg=--no-pin-shm]]
-# Writes the traces and the agent's log under $OUT (or /tmp/cst/out).
+# Writes the traces and the agent's log under $OUT (or
+# /tmp/cst-<devkit>/out).
 # DEVKIT: another devkit (an A/B against an older build).
 set -u
 cd "$(dirname "$0")/.."
@@ -25,10 +26,10 @@ python3 scripts/make_resnet18.py $T/r18.pt >/dev/null 2>&1 || exit 1
 plugin=$(find $T/torch -name libvaccel-torch.so | head -1)
 python3 scripts/bench_coldstart.py --mode run --model $T/r18.pt --shape 3x224x224 --device cuda \
 	-n "${1:-4}" "${@:2}" --cases proc-attach --digest-index --vaccel-cli /nonexistent \
-	--agent $D/bin/vaccel-agent --attach-tool $D/bin/coldstart-attach \
+	--agent "$D/bin/vaccel-agent" --attach-tool "$D/bin/coldstart-attach" \
 	--client $T/coldstart/coldstart-client --native $T/coldstart/coldstart-native \
 	--baseline $T/coldstart/coldstart-baseline --torch-plugin "$plugin" \
-	--rpc-plugin $D/lib/libvaccel-rpc.so --client-trace "$O/clients" \
+	--rpc-plugin "$D/lib/libvaccel-rpc.so" --client-trace "$O/clients" \
 	--agent-arg=--trace="$O/agent.tsv" --keep-agent-log "$O/agent.log" 2>&1 | tee "$O/coldstart.txt" |
 	grep -E "median|goal|natively"
 echo "--- agent trace: model runs"; grep -E "^#|TorchModelRun|MapRegion" "$O/agent.tsv" | cut -f1-3,7-11 | head -60

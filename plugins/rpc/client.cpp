@@ -14,6 +14,7 @@
 #include "rpc/ext.pb.h"
 #include "rpc/genop.pb.h"
 #include "transport/sandbox_memory.h"
+#include "transport/spare_cores.h"
 
 #include <vaccel/log.h>
 
@@ -185,6 +186,10 @@ Client::Client(Config cfg, std::shared_ptr<const SandboxDevice> device)
 {
 	if (!cfg_.trace_path.empty())
 		trace_.open(cfg_.trace_path);
+	// The load check is set up now, not in a first call (nor in a child
+	// forked while another thread sets it up).
+	transport::poll_on_busy_host(cfg_.poll_busy_host);
+	(void)transport::cores_to_spare();
 }
 
 Client::~Client() = default;

@@ -170,6 +170,7 @@ core::Result<Config> config_from_env()
 	cfg.poll = std::chrono::microseconds(
 	    env_number("VACCEL_RPC_POLL_US",
 		       static_cast<uint64_t>(cfg.poll.count()), 0, 1000000));
+	cfg.poll_busy_host = env_number("VACCEL_POLL_BUSY_HOST", 0, 0, 1) != 0;
 	if (const char *t = std::getenv("VACCEL_RPC_TRACE"); t != nullptr)
 		cfg.trace_path = t;
 	VACCEL_RETURN_IF_ERROR(tls_from_env(&cfg));

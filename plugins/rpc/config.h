@@ -44,6 +44,9 @@
 //       machine has 4 CPUs or more, else 0 (never polls): on 2 CPUs a
 //       polling caller takes the core that the agent, when it runs on the
 //       same machine, needs (a noop round trip went from 29 to 55 us).
+//       No call polls while the host's other runnable threads fill every
+//       CPU (transport/spare_cores.h).
+//   VACCEL_POLL_BUSY_HOST          1: poll as configured even then.
 //   VACCEL_RPC_REPLY_SLOTS         0: replies always come on the socket;
 //       default 1: a polling call on a unix socket has its reply put in
 //       shared memory (transport/reply_slot.h) when the agent offers it.
@@ -120,6 +123,8 @@ struct Config {
 	// VACCEL_RPC_MODEL_DIGESTS, loaded (null: none).
 	std::shared_ptr<const transport::DigestIndex> model_digests;
 	std::chrono::microseconds poll = default_poll();
+	// VACCEL_POLL_BUSY_HOST: poll even while the host has no core to spare.
+	bool poll_busy_host = false;
 	// VACCEL_RPC_TRACE: where each op's client-side timings go (empty:
 	// nowhere); see CallTrace.
 	std::string trace_path;

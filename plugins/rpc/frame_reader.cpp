@@ -110,8 +110,9 @@ Result<FrameReader::Wait> FrameReader::wait_readable(Deadline dl, int wake_fd)
 {
 	pollfd fds[2] = {{stream_.fd(), POLLIN, 0}, {wake_fd, POLLIN, 0}};
 	const auto start = Clock::now();
-	auto plan = transport::cores_to_spare() ? spin_.plan(wait_ns_)
-						: transport::SpinPolicy::Plan{};
+	auto plan = spin_.plan(wait_ns_);
+	if (plan.poll.count() > 0 && !transport::cores_to_spare())
+		plan = {};
 	if (dl)
 		plan = plan.within(*dl - start);
 	// Bytes TLS already took off the socket: poll() would not see them.

@@ -359,8 +359,9 @@ private:
 			if (rc != -1)
 				return rc;
 		}
-		// A small call's messages and their fields take no heap
-		// memory: they live in an arena whose first block is here.
+		// The messages take no heap memory of their own: they live
+		// in an arena whose first block is here (a string field
+		// beyond the short-string size still allocates its bytes).
 		alignas(std::max_align_t) char first_block[2048];
 		google::protobuf::ArenaOptions options;
 		options.initial_block = first_block;

@@ -32,11 +32,19 @@ size_t round_up(size_t n, size_t to) noexcept
 // Gives fresh memory its pages now: the program writes a tensor right after
 // allocating it, and one call that populates the range costs less than a
 // fault per page. Bounded, since a large allocation may never be written
-// whole; older kernels (EINVAL) simply fault as before.
+// whole; older kernels (EINVAL) simply fault as before. The range widens to
+// whole pages (larger than kAlign on some kernels): blocks are mapped at a
+// page boundary and span whole pages, so it stays inside the block.
 void populate(void *p, size_t size) noexcept
 {
 	constexpr size_t kMaxPopulate = size_t{64} << 20;
-	(void)::madvise(p, std::min(size, kMaxPopulate), MADV_POPULATE_WRITE);
+	static const auto page = static_cast<uintptr_t>(::getpagesize());
+	const auto begin = reinterpret_cast<uintptr_t>(p) / page * page;
+	const auto end = round_up(reinterpret_cast<uintptr_t>(p) +
+				      std::min(size, kMaxPopulate),
+				  page);
+	(void)::madvise(reinterpret_cast<void *>(begin), end - begin,
+			MADV_POPULATE_WRITE);
 }
 
 } // namespace

@@ -9,8 +9,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 
 namespace vaccel::transport
 {
@@ -66,7 +64,7 @@ public:
 
 	bool spare() noexcept
 	{
-		if (fd_ < 0)
+		if (fd_ < 0 || regardless_.load(std::memory_order_relaxed))
 			return true;
 		const int64_t now =
 		    std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -79,6 +77,10 @@ public:
 			sample();
 		return cores_.spare();
 	}
+	void set_regardless(bool yes) noexcept
+	{
+		regardless_.store(yes, std::memory_order_relaxed);
+	}
 
 private:
 	static constexpr std::chrono::nanoseconds kEvery =
@@ -86,13 +88,6 @@ private:
 
 	void sample() noexcept
 	{
-		// Hosts whose pollers have cores of their own (cpusets), and
-		// tests of polling on a busy machine, poll regardless.
-		if (const char *v = std::getenv("VACCEL_POLL_BUSY_HOST");
-		    v != nullptr && std::strcmp(v, "1") == 0) {
-			cores_.update(0);
-			return;
-		}
 		char buf[128];
 		const ssize_t n = ::pread(fd_, buf, sizeof(buf) - 1, 0);
 		if (n <= 0)
@@ -103,17 +98,28 @@ private:
 	}
 
 	const int fd_;
+	std::atomic<bool> regardless_{false};
 	SpareCores cores_;
 	std::atomic<int64_t> due_{0};
 };
+
+LoadSampler &sampler() noexcept
+{
+	// Never destroyed: threads may still poll while the process exits.
+	static LoadSampler *const s = new LoadSampler();
+	return *s;
+}
 
 } // namespace
 
 bool cores_to_spare() noexcept
 {
-	// Never destroyed: threads may still poll while the process exits.
-	static LoadSampler *const sampler = new LoadSampler();
-	return sampler->spare();
+	return sampler().spare();
+}
+
+void poll_on_busy_host(bool yes) noexcept
+{
+	sampler().set_regardless(yes);
 }
 
 } // namespace vaccel::transport

@@ -50,8 +50,14 @@ std::optional<unsigned> runnable_in_loadavg(std::string_view text) noexcept;
 
 // Process-wide: whether a thread that would poll now has a core to spare.
 // Cheap between samples (a clock read); true wherever /proc/loadavg cannot
-// be read, as before this check existed, and while VACCEL_POLL_BUSY_HOST is
-// 1 (read at each sample). Thread-safe.
+// be read, as before this check existed, and after poll_on_busy_host(true).
+// Thread-safe. The first call opens /proc/loadavg: make it at start-up
+// (before any fork()), not in a first request.
 bool cores_to_spare() noexcept;
+
+// @p yes: cores_to_spare() says true whatever the load
+// (VACCEL_POLL_BUSY_HOST=1, read by the process at start-up: hosts whose
+// pollers have CPUs of their own, tests of polling on a shared machine).
+void poll_on_busy_host(bool yes) noexcept;
 
 } // namespace vaccel::transport

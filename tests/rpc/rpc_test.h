@@ -246,7 +246,8 @@ private:
 // Reply slots (transport/reply_slot.h) take one region per connection on
 // the agent, which the region counts below would see. They are off here
 // unless VACCEL_TEST_REPLY_SLOTS=1, which also makes every call poll so
-// that they are used: scripts/test.sh runs this suite both ways.
+// that they are used, a busy machine or not (VACCEL_POLL_BUSY_HOST):
+// scripts/test.sh runs this suite both ways.
 inline bool reply_slots_on()
 {
 	const char *v = std::getenv("VACCEL_TEST_REPLY_SLOTS");
@@ -273,9 +274,10 @@ inline void restart_runtime(const std::string &plugins,
 	// Tests of the timeout itself set a short one.
 	::setenv("VACCEL_RPC_CONNECT_TIMEOUT_MS", "15000", 1);
 	::setenv("VACCEL_RPC_REPLY_SLOTS", reply_slots_on() ? "1" : "0", 1);
-	if (reply_slots_on())
-		::setenv("VACCEL_RPC_POLL_US", "2000",
-			 0); // unless a test set it
+	if (reply_slots_on()) { // unless a test set them
+		::setenv("VACCEL_RPC_POLL_US", "2000", 0);
+		::setenv("VACCEL_POLL_BUSY_HOST", "1", 0);
+	}
 	if (max_frame != nullptr)
 		::setenv("VACCEL_RPC_MAX_FRAME", max_frame, 1);
 	else

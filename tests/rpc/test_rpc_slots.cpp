@@ -48,14 +48,12 @@ protected:
 	void start(bool slots = true, const char *timeout_ms = "20000",
 		   bool busy_host_polls = true)
 	{
-		if (busy_host_polls)
-			::setenv("VACCEL_POLL_BUSY_HOST", "1", 1);
-		else
-			::unsetenv("VACCEL_POLL_BUSY_HOST");
+		::setenv("VACCEL_POLL_BUSY_HOST", busy_host_polls ? "1" : "0",
+			 1);
 		agent_ = std::make_unique<Agent>(dir_.path(), "slots");
-		std::vector<std::string> env;
-		if (busy_host_polls)
-			env.emplace_back("VACCEL_POLL_BUSY_HOST=1");
+		const std::vector<std::string> env = {
+		    std::string("VACCEL_POLL_BUSY_HOST=") +
+		    (busy_host_polls ? "1" : "0")};
 		ASSERT_TRUE(
 		    agent_->start(TEST_EXEC_PLUGIN, {"--workers", "4"}, env))
 		    << agent_->log();

@@ -118,10 +118,12 @@ TEST(SharedMemory, FreshMemoryIsResidentAtOnce)
 	size_t in = 0;
 	for (unsigned char r : resident)
 		in += r & 1;
-	if (kernel_populates)
+	// Older kernels fault the pages in as they are written, as before:
+	// nothing to check there (a range reused from an earlier test in the
+	// same process is resident anyway, cleared when taken).
+	if (kernel_populates) {
 		EXPECT_EQ(in, resident.size());
-	else // older kernels: faulted in as it is written, as before
-		EXPECT_EQ(in, 0U);
+	}
 	EXPECT_TRUE(all_zero(t->data, kBytes));
 	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
 }
