@@ -54,6 +54,7 @@ class Genop
 public:
 	Genop(const char *name, vaccel_op_type_t op) : name_(name)
 	{
+		reads_.reserve(kUsualArgs);
 		read_value(static_cast<uint8_t>(op), VACCEL_ARG_UINT8);
 	}
 	// Views point into owned_: the object stays where it was made.
@@ -171,6 +172,9 @@ private:
 		// shared memory, so never looked up there.
 		bool ours = false;
 	};
+	// Room reserved for read args at once: the op and a few more (most
+	// ops), in one allocation.
+	static constexpr size_t kUsualArgs = 8;
 	// Args smaller than this stay inline even on the shared-memory
 	// path: copying them is cheaper than managing their room.
 	static constexpr size_t kInlineMax = 4096;
