@@ -62,18 +62,22 @@ bool Connection::alive()
 		break;
 	}
 	// Asked before every call of a pool's session, however recent the
-	// last reply: a call sent to an agent that died since could be posted
-	// in a request slot its dead reader left watched, or pass through a
-	// TCP send, and be lost in flight, where this check lets it move to
-	// another agent before it is sent (RpcFailover tests). With one agent
-	// there is nowhere to move, and calls skip it (Pool::get).
+	// last reply: a call sent to an agent that died since could pass
+	// through a TCP send and be lost in flight, where this check lets it
+	// move to another agent before it is sent (RpcFailover tests). With
+	// one agent there is nowhere to move, and calls skip it (Pool::get).
+	return !hung_up();
+}
+
+bool Connection::hung_up()
+{
 	pollfd p{stream_.fd(), POLLIN | POLLRDHUP, 0};
 	if (::poll(&p, 1, 0) > 0 &&
 	    (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) != 0) {
 		fail(Status(VACCEL_EIO, "the agent closed the connection"));
-		return false;
+		return true;
 	}
-	return true;
+	return false;
 }
 
 void Connection::abandon_after_fork() noexcept
@@ -215,7 +219,7 @@ Status Connection::send_request(uint32_t id, const Request &req, Deadline dl,
 {
 	std::span<const uint8_t> parts[2] = {req.payload, req.tail};
 	if (reply_slot != nullptr && reply_slot->requests != nullptr &&
-	    !req.streaming && req.fds.empty() &&
+	    !req.streaming && req.fds.empty() && slot_watched(*reply_slot) &&
 	    reply_slot->slot.post(
 		id, parts, transport::reader_polling(reply_slot->requests)))
 		return Status::ok();
@@ -227,6 +231,18 @@ Status Connection::send_request(uint32_t id, const Request &req, Deadline dl,
 		return transport::write_frame(stream_, h, req.payload, dl,
 					      req.fds);
 	return transport::write_frame_parts(stream_, h, parts, dl);
+}
+
+// A request slot bypasses the socket, and the reader of an agent that died
+// leaves its flag up: a request posted there would never be taken, and
+// nobody reads the socket while the caller polls the slot. So the socket is
+// asked for a hang-up first, but only when the flag says the slot would be
+// used.
+bool Connection::slot_watched(const SlotLease &lease)
+{
+	return transport::reader_polling(lease.requests)
+		       .load(std::memory_order_relaxed) != 0 &&
+	       !hung_up();
 }
 
 // Data frames one at a time, so that other calls' small requests are not

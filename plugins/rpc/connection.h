@@ -71,6 +71,8 @@ public:
 	// noticed here, from the hang-up: the next session then connects
 	// afresh instead of failing on the dead stream.
 	[[nodiscard]] bool alive();
+	// Whether the agent hung up (polled; fails the connection if so).
+	[[nodiscard]] bool hung_up();
 	// Whether the connection is known to have failed (no system call).
 	[[nodiscard]] bool failed() const noexcept { return calls_.failed(); }
 	// In a forked child: the stream belongs to the parent's
@@ -152,6 +154,9 @@ private:
 			    SlotLease *reply_slot);
 	Status send_request(uint32_t id, const Request &req,
 			    transport::Deadline dl, SlotLease *reply_slot);
+	// Whether a request posted in @p lease's slot would be taken: the
+	// agent's reader watches the slots and the agent has not hung up.
+	bool slot_watched(const SlotLease &lease);
 	Status send_data(uint32_t id, const Pending &call,
 			 std::span<const FrameParts> data,
 			 transport::Deadline dl);

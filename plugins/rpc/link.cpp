@@ -142,11 +142,9 @@ Result<std::shared_ptr<Connection>> Link::get(uint64_t generation, Check check)
 	leave_to_parent();
 	if (generation != 0) {
 		if (conn_ && conn_->generation() == generation) {
-			// A request slot bypasses the socket, and a dead
-			// agent's reader can leave one watched: with those,
-			// calls always ask.
-			const bool cached = check == Check::Cached &&
-					    !conn_->features().request_slots;
+			// (A request slot asks the socket itself before a
+			// request goes there: Connection::slot_watched.)
+			const bool cached = check == Check::Cached;
 			if (cached ? !conn_->failed() : conn_->alive())
 				return conn_;
 		}
