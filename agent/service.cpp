@@ -123,12 +123,22 @@ const std::span<const RepeatedBound> kBounds<rpc::tflite::ModelRunRequest> =
 // Messages from this size on have their parsed copy charged (adapt()).
 constexpr size_t kChargeParsedFrom = size_t{64} << 10;
 
+// A message type's name, made once: GetTypeName() builds a new string on
+// every call, and every request names its type to the bounds check. Never
+// destroyed, as workers may still run while the process exits.
+template <class Msg> const std::string &type_name()
+{
+	static const std::string *const name =
+	    new std::string(Msg::default_instance().GetTypeName());
+	return *name;
+}
+
 template <class Req, class Resp, RpcStatus (*Fn)(Context &, Req &, Resp &)>
 RpcStatus adapt(Context &ctx, std::span<const uint8_t> in, std::string *out)
 {
 	Req req;
 	AGENT_RETURN_IF_ERROR(
-	    check_repeated(in, kBounds<Req>, ctx.limits, req.GetTypeName()));
+	    check_repeated(in, kBounds<Req>, ctx.limits, type_name<Req>()));
 	// Parsing copies the message's bytes, held until the handler is
 	// done: charged to the tenant's buffer budget like the wire bytes of
 	// a large call (small messages are bounded by the call quota).
@@ -136,16 +146,16 @@ RpcStatus adapt(Context &ctx, std::span<const uint8_t> in, std::string *out)
 	if (in.size() >= kChargeParsedFrom)
 		AGENT_RETURN_IF_ERROR(
 		    Charge::take(ctx.tenant, Limit::BufferedBytes, in.size(),
-				 req.GetTypeName(), ctx.conn, &parsed));
+				 type_name<Req>(), ctx.conn, &parsed));
 	if (!req.ParseFromArray(in.data(), static_cast<int>(in.size())))
 		return RpcStatus::malformed("malformed %s payload (%zu bytes)",
-					    req.GetTypeName().c_str(),
+					    type_name<Req>().c_str(),
 					    in.size());
 	Resp resp;
 	AGENT_RETURN_IF_ERROR(Fn(ctx, req, resp));
 	if (!resp.SerializeToString(out))
 		return RpcStatus::internal("cannot encode %s",
-					   resp.GetTypeName().c_str());
+					   type_name<Resp>().c_str());
 	return RpcStatus::ok();
 }
 
