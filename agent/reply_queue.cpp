@@ -14,15 +14,24 @@ namespace vaccel::agent
 
 std::string_view OutMessage::own(std::string s)
 {
-	owned_.push_back(std::move(s));
-	return owned_.back();
+	owned_.push_front(std::move(s));
+	return owned_.front();
 }
 
 void OutMessage::add_frame(const uint8_t header[10],
 			   std::initializer_list<std::string_view> pieces)
 {
-	std::string_view h =
-	    own(std::string(reinterpret_cast<const char *>(header), 10));
+	std::string_view h;
+	if (!first_header_used_) {
+		std::memcpy(first_header_.data(), header, first_header_.size());
+		h = {first_header_.data(), first_header_.size()};
+		first_header_used_ = true;
+	} else {
+		h = own(
+		    std::string(reinterpret_cast<const char *>(header), 10));
+	}
+	if (iov_.empty())
+		iov_.reserve(1 + pieces.size());
 	iov_.push_back({const_cast<char *>(h.data()), h.size()});
 	size_ += h.size();
 	for (std::string_view p : pieces) {

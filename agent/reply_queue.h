@@ -13,11 +13,13 @@
 
 #include <sys/uio.h>
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <forward_list>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -48,7 +50,12 @@ private:
 	// Advances past @p n written bytes; true when all are written.
 	bool consume(size_t n) noexcept;
 
-	std::deque<std::string> owned_; // deque: elements never move
+	// Most replies are one frame: its header lives here, the payload in
+	// owned_, and the iovecs are reserved once (a reply is built and
+	// freed for every call).
+	std::array<char, 10> first_header_{};
+	bool first_header_used_ = false;
+	std::forward_list<std::string> owned_; // nodes never move
 	std::vector<iovec> iov_;
 	size_t at_ = 0; // first iovec not yet fully written
 	size_t size_ = 0, left_ = 0;
