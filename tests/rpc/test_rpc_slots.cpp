@@ -6,8 +6,8 @@
 // too busy for anyone to poll.
 #include "rpc_test.h"
 
+#include "busy_host.h"
 #include "transport/reply_slot.h"
-#include "transport/spare_cores.h"
 
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
@@ -154,29 +154,14 @@ TEST_F(ReplySlots, PollingCallerGetsRepliesThroughTheSlot)
 TEST_F(ReplySlots, NoOnePollsWhileTheHostIsBusy)
 {
 	ASSERT_NO_FATAL_FAILURE(start(true, "20000", false));
-	const int cores = std::max(::get_nprocs(), 1);
-	std::atomic<bool> stop{false};
-	std::vector<std::thread> busy;
-	for (int i = 0; i < 2 * cores + 2; i++)
-		busy.emplace_back([&stop] {
-			while (!stop.load(std::memory_order_relaxed)) {
-			}
-		});
-	// This process's check samples what the plugin's copy will see.
-	const auto until =
-	    std::chrono::steady_clock::now() + std::chrono::seconds(5);
-	bool spare = true;
-	while (spare && std::chrono::steady_clock::now() < until) {
-		std::this_thread::sleep_for(std::chrono::milliseconds(6));
-		spare = tp::cores_to_spare();
+	bool right = false;
+	{
+		const tp::test::BusyHost busy;
+		ASSERT_TRUE(busy.seen()) << "busy threads went unseen";
+		right = true;
+		for (int i = 0; right && i < 20; ++i)
+			right = transform(2048 + i, static_cast<uint8_t>(i));
 	}
-	bool right = !spare;
-	for (int i = 0; right && i < 20; ++i)
-		right = transform(2048 + i, static_cast<uint8_t>(i));
-	stop = true;
-	for (auto &t : busy)
-		t.join();
-	ASSERT_FALSE(spare) << "busy threads went unseen";
 	EXPECT_TRUE(right);
 	const auto [execs, slotted] = exec_replies();
 	EXPECT_EQ(execs, 20);

@@ -147,6 +147,28 @@ protected:
 		sess_ = {};
 	}
 
+	// An agent, a pty for the guest's port (@p slave) and both ends of
+	// the bridge that plays QEMU: the pty's @p master and a connection
+	// @p up to the agent.
+	void serial_agent(int *master, int *up, std::string *slave)
+	{
+		agent_ = std::make_unique<Agent>(dir_.path(), "serial");
+		ASSERT_TRUE(agent_->start(TEST_EXEC_PLUGIN)) << agent_->log();
+		agent_sock_ = dir_.path() + "/serial.sock";
+		*master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		ASSERT_GE(*master, 0);
+		ASSERT_EQ(::grantpt(*master), 0);
+		ASSERT_EQ(::unlockpt(*master), 0);
+		*slave = ::ptsname(*master);
+		// The master side must not translate bytes either.
+		termios t{};
+		ASSERT_EQ(::tcgetattr(*master, &t), 0);
+		::cfmakeraw(&t);
+		ASSERT_EQ(::tcsetattr(*master, TCSANOW, &t), 0);
+		*up = unix_connect(agent_sock_);
+		ASSERT_GE(*up, 0);
+	}
+
 	// Stats go to the agent's own socket (not through the bridge).
 	[[nodiscard]] std::string stats_address() const
 	{
@@ -226,22 +248,9 @@ TEST_F(Transports, HybridVsockThroughAVmmStandIn)
 // and a bridge thread plays QEMU.
 TEST_F(Transports, SerialCharacterDevice)
 {
-	agent_ = std::make_unique<Agent>(dir_.path(), "serial");
-	ASSERT_TRUE(agent_->start(TEST_EXEC_PLUGIN)) << agent_->log();
-	agent_sock_ = dir_.path() + "/serial.sock";
-
-	int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	ASSERT_GE(master, 0);
-	ASSERT_EQ(::grantpt(master), 0);
-	ASSERT_EQ(::unlockpt(master), 0);
-	const std::string slave = ::ptsname(master);
-	// The master side must not translate bytes either.
-	termios t{};
-	ASSERT_EQ(::tcgetattr(master, &t), 0);
-	::cfmakeraw(&t);
-	ASSERT_EQ(::tcsetattr(master, TCSANOW, &t), 0);
-	int up = unix_connect(agent_sock_);
-	ASSERT_GE(up, 0);
+	int master = -1, up = -1;
+	std::string slave;
+	ASSERT_NO_FATAL_FAILURE(serial_agent(&master, &up, &slave));
 	threads_.emplace_back(pump, master, up, std::cref(stop_));
 
 	ASSERT_NO_FATAL_FAILURE(
@@ -265,20 +274,9 @@ TEST_F(Transports, SerialCharacterDevice)
 // after the kill).
 TEST_F(Transports, SerialHostSideGoneFailsTheNextCallAtOnce)
 {
-	agent_ = std::make_unique<Agent>(dir_.path(), "serial");
-	ASSERT_TRUE(agent_->start(TEST_EXEC_PLUGIN)) << agent_->log();
-	agent_sock_ = dir_.path() + "/serial.sock";
-	int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	ASSERT_GE(master, 0);
-	ASSERT_EQ(::grantpt(master), 0);
-	ASSERT_EQ(::unlockpt(master), 0);
-	const std::string slave = ::ptsname(master);
-	termios t{};
-	ASSERT_EQ(::tcgetattr(master, &t), 0);
-	::cfmakeraw(&t);
-	ASSERT_EQ(::tcsetattr(master, TCSANOW, &t), 0);
-	int up = unix_connect(agent_sock_);
-	ASSERT_GE(up, 0);
+	int master = -1, up = -1;
+	std::string slave;
+	ASSERT_NO_FATAL_FAILURE(serial_agent(&master, &up, &slave));
 	std::atomic<bool> bridge_down{false};
 	std::thread bridge(pump, master, up, std::cref(bridge_down));
 	ASSERT_NO_FATAL_FAILURE(restart_runtime(
