@@ -168,6 +168,24 @@ TEST_F(ReplySlots, NoOnePollsWhileTheHostIsBusy)
 	EXPECT_EQ(slotted, 0);
 }
 
+// The agent dies while its reader watches the request slots (its flag stays
+// up in the shared region): the next call is not posted into a slot nobody
+// takes, and fails at once instead of waiting out its timeout.
+TEST_F(ReplySlots, AgentDeadWithItsSlotsWatchedFailsTheNextCallAtOnce)
+{
+	ASSERT_NO_FATAL_FAILURE(start());
+	for (int i = 0; i < 50; ++i)
+		ASSERT_TRUE(transform(1024 + i, static_cast<uint8_t>(i)));
+	agent_->stop(SIGKILL); // right after a call: its reader is watching
+	const auto t0 = std::chrono::steady_clock::now();
+	EXPECT_FALSE(transform(1024, 7));
+	EXPECT_LT(std::chrono::steady_clock::now() - t0,
+		  std::chrono::seconds(10))
+	    << "the call waited for its 20 s timeout";
+	(void)vaccel_session_release(&sess_);
+	sess_.id = 0;
+}
+
 // VACCEL_RPC_REQUEST_SLOTS=0: replies still through the slots, every
 // request on the socket.
 TEST_F(ReplySlots, RequestSlotsOffSendsEveryRequestOnTheSocket)
