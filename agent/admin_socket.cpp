@@ -5,6 +5,7 @@
 
 #include "rpc/common.pb.h"
 #include "rpc/ttrpc.pb.h"
+#include "transport/spare_cores.h"
 
 #include <poll.h>
 #include <sched.h>
@@ -86,7 +87,10 @@ void AdminSocket::loop()
 		p.assign({{listener_.fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}});
 		for (const auto &c : conns)
 			p.push_back({c.fd(), POLLIN, 0});
-		const bool burst = Clock::now() < burst_until;
+		// Polling only pays where this thread has a core of its own
+		// (on a full host it would take the launcher's).
+		const bool burst =
+		    Clock::now() < burst_until && transport::cores_to_spare();
 		const int n = ::poll(p.data(), p.size(), burst ? 0 : -1);
 		if (n < 0) {
 			if (errno != EINTR)

@@ -13,21 +13,33 @@ namespace
 
 std::atomic<std::FILE *> g_sink{nullptr};
 
+bool needs_escape(unsigned char c)
+{
+	return c == '"' || c == '\\' || c < 0x20 || c == 0x7f;
+}
+
 void append_json(std::string &out, std::string_view s)
 {
 	out += '"';
-	for (unsigned char c : s) {
+	// Runs of plain bytes go in one append: an audit line is written on
+	// every attach, on the launcher's path.
+	size_t plain = 0;
+	for (size_t i = 0; i < s.size(); ++i) {
+		const auto c = static_cast<unsigned char>(s[i]);
+		if (!needs_escape(c))
+			continue;
+		out.append(s.substr(plain, i - plain));
+		plain = i + 1;
 		if (c == '"' || c == '\\') {
 			out += '\\';
 			out += static_cast<char>(c);
-		} else if (c < 0x20 || c == 0x7f) {
+		} else {
 			char buf[8];
 			std::snprintf(buf, sizeof(buf), "\\u%04x", c);
 			out += buf;
-		} else {
-			out += static_cast<char>(c);
 		}
 	}
+	out.append(s.substr(plain));
 	out += '"';
 }
 
@@ -52,7 +64,9 @@ void emit(std::string &line) noexcept
 
 std::string head(std::string_view kind)
 {
-	std::string line = "{\"audit\":";
+	std::string line;
+	line.reserve(256);
+	line = "{\"audit\":";
 	append_json(line, kind);
 	line += ",\"time\":" + std::to_string(std::time(nullptr));
 	return line;

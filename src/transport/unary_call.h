@@ -39,6 +39,14 @@ public:
 private:
 	explicit UnaryClient(Stream s) : stream_(std::move(s)) {}
 	Result<std::string> exchange(const UnaryCall &call);
+	// Polls briefly for the reply before the read that blocks: the calls
+	// made on a kept connection (a launcher attaching sandboxes) are
+	// answered within microseconds, and a caller woken from sleep would
+	// pay more than that for its wake-up.
+	void await_reply();
+
+	static constexpr size_t kReadAhead = 4096;
+	static constexpr std::chrono::microseconds kReplyPoll{100};
 
 	Stream stream_;
 	uint32_t next_id_ = 1;
