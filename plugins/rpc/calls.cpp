@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "calls.h"
 
+#include <algorithm>
+
 namespace vaccel::rpc_plugin
 {
 
@@ -13,7 +15,7 @@ Result<std::pair<uint32_t, std::shared_ptr<Pending>>> CallTable::open()
 	if (failed_)
 		return death_;
 	const uint32_t id = take_stream_id();
-	pending_.emplace(id, call);
+	pending_.emplace_back(id, call);
 	return std::pair{id, std::move(call)};
 }
 
@@ -41,7 +43,8 @@ Result<ReplyBytes> CallTable::await(const std::shared_ptr<Pending> &call,
 			call->waiting = false;
 		}
 		if (!call->done && dl && Clock::now() >= *dl) {
-			pending_.erase(id);
+			if (auto it = entry(id); it != pending_.end())
+				drop(it);
 			// Calls wait VACCEL_RPC_TIMEOUT_MS; one that waits
 			// another timeout (the handshake: link.cpp) names it
 			// itself, told by the cause.
@@ -72,49 +75,69 @@ void CallTable::wake_next_reader()
 	}
 }
 
+std::vector<CallTable::Entry>::iterator CallTable::entry(uint32_t id)
+{
+	return std::find_if(pending_.begin(), pending_.end(),
+			    [id](const Entry &e) { return e.first == id; });
+}
+
+// Order does not matter: the last entry takes its place.
+void CallTable::drop(std::vector<Entry>::iterator it)
+{
+	if (it != pending_.end() - 1)
+		*it = std::move(pending_.back());
+	pending_.pop_back();
+}
+
 std::shared_ptr<Pending> CallTable::find(uint32_t id)
 {
 	std::lock_guard lock(mu_);
-	auto it = pending_.find(id);
+	auto it = entry(id);
 	return it == pending_.end() ? nullptr : it->second;
 }
 
 std::shared_ptr<Pending> CallTable::take(uint32_t id)
 {
 	std::lock_guard lock(mu_);
-	auto it = pending_.find(id);
+	auto it = entry(id);
 	if (it == pending_.end())
 		return nullptr;
 	auto call = std::move(it->second);
-	pending_.erase(it);
+	drop(it);
 	return call;
 }
 
 void CallTable::forget(uint32_t id)
 {
 	std::lock_guard lock(mu_);
-	pending_.erase(id);
+	if (auto it = entry(id); it != pending_.end())
+		drop(it);
+}
+
+void CallTable::complete_locked(Pending &call, Status st, ReplyBytes data)
+{
+	call.status = std::move(st);
+	call.payload = std::move(data);
+	call.done = true;
+	call.done_flag.store(true, std::memory_order_release);
+	call.cv.notify_one();
 }
 
 void CallTable::finish(Pending &call, Status st, ReplyBytes data)
 {
 	std::lock_guard lock(mu_);
-	call.status = std::move(st);
-	call.payload = std::move(data);
-	call.done = true;
-	call.cv.notify_one();
+	complete_locked(call, std::move(st), std::move(data));
 }
 
 bool CallTable::done(const Pending &call)
 {
-	std::lock_guard lock(mu_);
-	return call.done;
+	return call.done_flag.load(std::memory_order_acquire);
 }
 
 bool CallTable::settled(const Pending &call)
 {
-	std::lock_guard lock(mu_);
-	return call.done || failed_;
+	return call.done_flag.load(std::memory_order_acquire) ||
+	       failed_flag_.load(std::memory_order_acquire);
 }
 
 bool CallTable::fail(const Status &why)
@@ -123,13 +146,10 @@ bool CallTable::fail(const Status &why)
 	if (failed_)
 		return false;
 	failed_ = true;
-	failed_flag_.store(true, std::memory_order_relaxed);
+	failed_flag_.store(true, std::memory_order_release);
 	death_ = why;
-	for (auto &[id, call] : pending_) {
-		call->status = why;
-		call->done = true;
-		call->cv.notify_one();
-	}
+	for (auto &[id, call] : pending_)
+		complete_locked(*call, why, {});
 	pending_.clear();
 	return true;
 }
@@ -151,7 +171,7 @@ uint32_t CallTable::take_stream_id()
 	for (;;) {
 		const uint32_t id = next_id_;
 		next_id_ += 2;
-		if (!pending_.contains(id))
+		if (entry(id) == pending_.end())
 			return id;
 	}
 }

@@ -15,7 +15,6 @@
 #include <memory>
 #include <mutex>
 #include <span>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -45,6 +44,9 @@ struct ReplyBytes {
 struct Pending {
 	std::condition_variable cv;
 	bool done = false;
+	// done, readable without the lock (the reader asks after every
+	// frame whether its own call is settled).
+	std::atomic<bool> done_flag{false};
 	// Blocked on cv, as opposed to still sending or reading the socket.
 	bool waiting = false;
 	Status status;
@@ -113,8 +115,16 @@ private:
 	void wake_next_reader();
 
 	const std::chrono::milliseconds call_timeout_;
+	using Entry = std::pair<uint32_t, std::shared_ptr<Pending>>;
+	// The entry of @p id, or end(). Called with mu_ held.
+	std::vector<Entry>::iterator entry(uint32_t id);
+	void drop(std::vector<Entry>::iterator it);
+	void complete_locked(Pending &call, Status st, ReplyBytes data);
+
 	std::mutex mu_; // guards everything below
-	std::unordered_map<uint32_t, std::shared_ptr<Pending>> pending_;
+	// A few calls are in flight at a time: a flat list searched in
+	// order costs less than a hash map's node per call.
+	std::vector<Entry> pending_;
 	uint32_t next_id_ = 1;
 	bool failed_ = false;
 	Status death_;
