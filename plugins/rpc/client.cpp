@@ -18,6 +18,7 @@
 
 #include <vaccel/log.h>
 
+#include <array>
 #include <new>
 #include <string>
 #include <utility>
@@ -30,6 +31,9 @@ using transport::Deadline;
 
 namespace
 {
+
+// Requests up to this size are serialized on the caller's stack.
+constexpr size_t kStackRequest = 512;
 
 // A failure on this side: connecting, encoding, sending or receiving.
 Status logged(const CallTarget &t, Status st)
@@ -316,6 +320,23 @@ Status Client::call(const CallTarget &target,
 		    std::optional<rpc::Status> *detail)
 {
 	const CallTimer timed(trace_, target.method);
+	auto parse = [reply](std::span<const uint8_t> p) {
+		if (reply != nullptr &&
+		    !reply->ParseFromArray(p.data(),
+					   static_cast<int>(p.size())))
+			return Status(VACCEL_EREMOTEIO,
+				      "malformed response payload");
+		return Status::ok();
+	};
+	// Most requests are a few dozen bytes: serialized on the stack, not
+	// in a string allocated for each call.
+	const size_t size = req.ByteSizeLong();
+	if (size <= kStackRequest) {
+		std::array<uint8_t, kStackRequest> buf;
+		req.SerializeWithCachedSizesToArray(buf.data());
+		return send(timed, target, std::span(buf.data(), size), parse,
+			    used_generation, detail);
+	}
 	std::string payload;
 	try {
 		if (!req.SerializeToString(&payload))
@@ -325,14 +346,6 @@ Status Client::call(const CallTarget &target,
 		return logged(target, Status(VACCEL_ENOMEM,
 					     "out of memory encoding request"));
 	}
-	auto parse = [reply](std::span<const uint8_t> p) {
-		if (reply != nullptr &&
-		    !reply->ParseFromArray(p.data(),
-					   static_cast<int>(p.size())))
-			return Status(VACCEL_EREMOTEIO,
-				      "malformed response payload");
-		return Status::ok();
-	};
 	return send(timed, target, bytes_of(payload), parse, used_generation,
 		    detail);
 }

@@ -219,10 +219,17 @@ Result<std::shared_ptr<Connection>> Pool::place(uint64_t leaving)
 Endpoint *Pool::endpoint(uint64_t generation)
 {
 	const uint32_t agent = Link::agent_of(generation);
+	auto at = [&]() -> Endpoint * {
+		if (agent == 0 || agent > endpoints_.size())
+			return nullptr;
+		return endpoints_[agent - 1].get();
+	};
+	// Listed agents only: the list was complete when the constructor
+	// returned, and every call asks for its agent (twice).
+	if (!named_)
+		return at();
 	std::shared_lock lock(mu_);
-	if (agent == 0 || agent > endpoints_.size())
-		return nullptr;
-	return endpoints_[agent - 1].get();
+	return at();
 }
 
 Result<std::shared_ptr<Connection>> Pool::get(uint64_t generation)

@@ -93,7 +93,9 @@ private:
 	// (Link::Check::Cached).
 	bool cached_check(const Endpoint &e) const noexcept;
 
-	std::shared_mutex mu_; // guards endpoints_ (it only grows)
+	// Guards endpoints_, which only grows, and only after the
+	// constructor where some entry is a name (named_).
+	std::shared_mutex mu_;
 	std::vector<std::unique_ptr<Endpoint>> endpoints_;
 
 	std::mutex refresh_mu_; // one resolution at a time
