@@ -5,7 +5,10 @@
 Starts N sandboxes one after another, each running the same function
 (bench/coldstart/coldstart_client.c: a session, the model registered, the
 first result, then five warm calls), and reports per sandbox when each phase ended,
-counted from the sandbox's launch:
+counted from the sandbox's launch. Every call prepares its own input, as a
+function handling a request does: classify decodes its image, and in --mode
+run each call writes its input tensor before running (the first one into
+the tensor it just allocated through vAccel):
 
   vm          QEMU guest (TCG) through vaccel-vm, a fresh agent per sandbox
   vm-attach   QEMU guest through vaccel-vm --attach to an agent started ahead
