@@ -88,6 +88,7 @@ bool parse_request(std::span<const uint8_t> bytes, RequestView *out)
 		else if (f.is(kReqTimeout, WireType::Varint))
 			out->timeout_nano = static_cast<int64_t>(f.value);
 		else if (f.is(kReqMetadata, WireType::Len)) {
+			out->has_metadata = true;
 			// Checked here so that metadata() never meets a
 			// malformed entry.
 			Reader kv(f.bytes);
@@ -106,6 +107,8 @@ bool parse_request(std::span<const uint8_t> bytes, RequestView *out)
 
 bool RequestView::metadata(std::string_view key, std::string_view *value) const
 {
+	if (!has_metadata)
+		return false;
 	Reader r(raw);
 	for (Field f; r.next(&f);) {
 		if (!f.is(kReqMetadata, WireType::Len))

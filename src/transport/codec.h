@@ -34,6 +34,9 @@ struct RequestView {
 	int64_t timeout_nano = 0;
 	// The whole envelope, for metadata().
 	std::span<const uint8_t> raw;
+	// Whether parse_request() met a metadata entry: most requests carry
+	// none, and metadata() then need not read the envelope again.
+	bool has_metadata = false;
 
 	// The value of the first metadata entry named @p key; false if none.
 	bool metadata(std::string_view key, std::string_view *value) const;
