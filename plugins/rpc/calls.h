@@ -40,12 +40,13 @@ struct ReplyBytes {
 };
 
 // One call waiting for its response. Guarded by its CallTable's mutex,
-// except the chunk buffer (below).
+// except done_flag and the chunk buffer (below).
 struct Pending {
 	std::condition_variable cv;
 	bool done = false;
-	// done, readable without the lock (the reader asks after every
-	// frame whether its own call is settled).
+	// done, also readable without the lock (the reader asks after every
+	// frame whether its own call is settled); set with it, after the
+	// status and payload.
 	std::atomic<bool> done_flag{false};
 	// Blocked on cv, as opposed to still sending or reading the socket.
 	bool waiting = false;
@@ -111,16 +112,15 @@ public:
 	[[nodiscard]] Activity activity();
 
 private:
+	using Entry = std::pair<uint32_t, std::shared_ptr<Pending>>;
 	uint32_t take_stream_id();
 	void wake_next_reader();
-
-	const std::chrono::milliseconds call_timeout_;
-	using Entry = std::pair<uint32_t, std::shared_ptr<Pending>>;
 	// The entry of @p id, or end(). Called with mu_ held.
 	std::vector<Entry>::iterator entry(uint32_t id);
 	void drop(std::vector<Entry>::iterator it);
 	void complete_locked(Pending &call, Status st, ReplyBytes data);
 
+	const std::chrono::milliseconds call_timeout_;
 	std::mutex mu_; // guards everything below
 	// A few calls are in flight at a time: a flat list searched in
 	// order costs less than a hash map's node per call.

@@ -19,6 +19,8 @@
 #include <vaccel/log.h>
 
 #include <array>
+#include <cassert>
+#include <limits>
 #include <new>
 #include <string>
 #include <utility>
@@ -331,23 +333,27 @@ Status Client::call(const CallTarget &target,
 	// Most requests are a few dozen bytes: serialized on the stack, not
 	// in a string allocated for each call.
 	const size_t size = req.ByteSizeLong();
-	if (size <= kStackRequest) {
-		std::array<uint8_t, kStackRequest> buf;
-		req.SerializeWithCachedSizesToArray(buf.data());
-		return send(timed, target, std::span(buf.data(), size), parse,
-			    used_generation, detail);
-	}
-	std::string payload;
-	try {
-		if (!req.SerializeToString(&payload))
-			return logged(target, Status(VACCEL_EINVAL,
-						     "cannot encode request"));
-	} catch (const std::bad_alloc &) {
-		return logged(target, Status(VACCEL_ENOMEM,
+	if (size > static_cast<size_t>(std::numeric_limits<int>::max()))
+		return logged(target,
+			      Status(VACCEL_EINVAL, "cannot encode request"));
+	std::array<uint8_t, kStackRequest> stack;
+	std::string heap;
+	uint8_t *buf = stack.data();
+	if (size > stack.size()) {
+		try {
+			heap.resize(size);
+		} catch (const std::bad_alloc &) {
+			return logged(target,
+				      Status(VACCEL_ENOMEM,
 					     "out of memory encoding request"));
+		}
+		buf = reinterpret_cast<uint8_t *>(heap.data());
 	}
-	return send(timed, target, bytes_of(payload), parse, used_generation,
-		    detail);
+	[[maybe_unused]] const uint8_t *end =
+	    req.SerializeWithCachedSizesToArray(buf);
+	assert(end == buf + size);
+	return send(timed, target, std::span<const uint8_t>(buf, size), parse,
+		    used_generation, detail);
 }
 
 Status Client::call_bytes(const CallTarget &target,

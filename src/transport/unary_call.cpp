@@ -26,6 +26,9 @@ Result<UnaryClient> UnaryClient::connect(const Address &address,
 		return s.status();
 	// A reply's header and payload in one receive.
 	s->set_read_ahead(kReadAhead);
+	// The load check's first use opens its file: here, not in a call a
+	// launcher times.
+	(void)cores_to_spare();
 	return UnaryClient(std::move(s.value()));
 }
 

@@ -57,6 +57,17 @@ TEST(Audit, PlainAndEmptyFieldsAreCopiedWhole)
 	EXPECT_TRUE(std::regex_match(line, shape)) << line;
 }
 
+TEST(Audit, NulAndNothingButEscapes)
+{
+	const std::string detail("\0\"\\\x1f", 4);
+	const std::string line = captured([&] { audit::event("k", detail); });
+	const std::regex shape(
+	    R"re(\{"audit":"k","time":[0-9]+,"detail":"(.*)"\}\n)re");
+	std::smatch m;
+	ASSERT_TRUE(std::regex_match(line, m, shape)) << line;
+	EXPECT_EQ(m[1].str(), "\\u0000\\\"\\\\\\u001f");
+}
+
 TEST(Audit, EscapesAtTheEdgesOfAField)
 {
 	const std::string line = captured([] { audit::event("\"k\"", "\n"); });

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
@@ -197,6 +198,31 @@ TEST_F(RpcOps, Minmax)
 	EXPECT_EQ(std::memcmp(out[0], out[1], sizeof(out[0])), 0);
 	EXPECT_EQ(mn[0], mn[1]);
 	EXPECT_EQ(mx[0], mx[1]);
+}
+
+// Requests whose encoding is just under, at and over the size the client
+// serializes on its stack (512 bytes) arrive whole: the noop plugin's
+// minmax returns its input, through the agent as in process.
+TEST_F(RpcOps, MinmaxRequestsAroundTheClientsStackBuffer)
+{
+	for (int n = 16; n <= 44; ++n) {
+		std::vector<double> in(static_cast<size_t>(n));
+		for (int k = 0; k < n; ++k)
+			in[static_cast<size_t>(k)] = 0.5 * k - n;
+		std::vector<double> out[2];
+		double mn[2] = {}, mx[2] = {};
+		int i = 0;
+		both([&](vaccel_session *s) {
+			out[i].assign(in.size(), 0);
+			EXPECT_EQ(vaccel_minmax(s, in.data(), n, 0, 8,
+						out[i].data(), &mn[i], &mx[i]),
+				  VACCEL_OK);
+			++i;
+		});
+		EXPECT_EQ(out[0], out[1]) << n << " doubles";
+		EXPECT_EQ(mn[0], mn[1]);
+		EXPECT_EQ(mx[0], mx[1]);
+	}
 }
 
 TEST_F(RpcOps, FpgaOps)

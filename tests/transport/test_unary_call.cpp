@@ -5,12 +5,15 @@
 // poll for its reply), split across writes, refused, or never.
 #include "rpc/ttrpc.pb.h"
 #include "test_helpers.h"
+#include "transport/spare_cores.h"
 #include "transport/unary_call.h"
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -179,6 +182,76 @@ TEST(UnaryClient, AReplyLaterThanItsPollIsStillRead)
 		ASSERT_TRUE(r.is_ok()) << r.status().message();
 		EXPECT_EQ(r.value(), "etal");
 	}
+}
+
+// The client polls for its reply for a short while only, then sleeps in
+// its read: a reply that takes long costs it next to no CPU, even where
+// polling is forced on a busy host.
+TEST(UnaryClient, ALongWaitIsSpentAsleep)
+{
+	poll_on_busy_host(true);
+	Peer peer(echo_reversed(200ms));
+	auto c = UnaryClient::connect(peer.address(), 5s);
+	ASSERT_TRUE(c.is_ok());
+	timespec t0{}, t1{};
+	::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	auto r = c->call(hello("slow"));
+	::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+	poll_on_busy_host(false);
+	ASSERT_TRUE(r.is_ok()) << r.status().message();
+	EXPECT_EQ(r.value(), "wols");
+	const auto cpu = std::chrono::seconds(t1.tv_sec - t0.tv_sec) +
+			 std::chrono::nanoseconds(t1.tv_nsec - t0.tv_nsec);
+	// Polling through the whole wait would take about 200 ms.
+	EXPECT_LT(cpu, 100ms);
+}
+
+// Descriptors passed with a request reach the peer (the launcher passes a
+// sandbox's listening socket so), read-ahead or not on the client.
+TEST(UnaryClient, DescriptorsGoWithTheRequest)
+{
+	Peer peer([](int fd) {
+		char buf[512];
+		iovec iov{buf, sizeof(buf)};
+		alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+		msghdr msg{};
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = control;
+		msg.msg_controllen = sizeof(control);
+		ASSERT_GT(::recvmsg(fd, &msg, 0), 10);
+		cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		ASSERT_NE(c, nullptr);
+		ASSERT_EQ(c->cmsg_type, SCM_RIGHTS);
+		int passed = -1;
+		std::memcpy(&passed, CMSG_DATA(c), sizeof(int));
+		write_str(passed, "through");
+		::close(passed);
+		const uint32_t stream =
+		    (uint32_t{static_cast<uint8_t>(buf[4])} << 24) |
+		    (uint32_t{static_cast<uint8_t>(buf[5])} << 16) |
+		    (uint32_t{static_cast<uint8_t>(buf[6])} << 8) |
+		    static_cast<uint8_t>(buf[7]);
+		const std::string body = response(0, "ok");
+		write_str(fd, raw_header(static_cast<uint32_t>(body.size()),
+					 stream, 2) +
+				  body);
+	});
+	int p[2];
+	ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+	auto c = UnaryClient::connect(peer.address(), 5s);
+	ASSERT_TRUE(c.is_ok());
+	const int fds[1] = {p[1]};
+	UnaryCall call = hello("fd");
+	call.fds = fds;
+	auto r = c->call(call);
+	::close(p[1]);
+	ASSERT_TRUE(r.is_ok()) << r.status().message();
+	EXPECT_EQ(r.value(), "ok");
+	char got[16] = {};
+	EXPECT_EQ(::read(p[0], got, sizeof(got)), 7);
+	EXPECT_STREQ(got, "through");
+	::close(p[0]);
 }
 
 TEST(UnaryClient, AReplySplitAcrossWritesIsReassembled)
