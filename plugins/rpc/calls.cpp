@@ -24,7 +24,11 @@ Result<ReplyBytes> CallTable::await(const std::shared_ptr<Pending> &call,
 				    ReadFn read)
 {
 	std::unique_lock lk(mu_);
-	while (!call->done) {
+	// Under the lock, which orders done with the status and payload.
+	const auto is_done = [&] {
+		return call->done.load(std::memory_order_relaxed);
+	};
+	while (!is_done()) {
 		if (!reading_) {
 			reading_ = true;
 			lk.unlock();
@@ -32,7 +36,7 @@ Result<ReplyBytes> CallTable::await(const std::shared_ptr<Pending> &call,
 			lk.lock();
 			reading_ = false;
 			wake_next_reader();
-			if (call->done)
+			if (is_done())
 				break;
 		} else {
 			call->waiting = true;
@@ -42,7 +46,7 @@ Result<ReplyBytes> CallTable::await(const std::shared_ptr<Pending> &call,
 				call->cv.wait(lk);
 			call->waiting = false;
 		}
-		if (!call->done && dl && Clock::now() >= *dl) {
+		if (!is_done() && dl && Clock::now() >= *dl) {
 			if (auto it = entry(id); it != pending_.end())
 				drop(it);
 			// Calls wait VACCEL_RPC_TIMEOUT_MS; one that waits
@@ -118,8 +122,7 @@ void CallTable::complete_locked(Pending &call, Status st, ReplyBytes data)
 {
 	call.status = std::move(st);
 	call.payload = std::move(data);
-	call.done = true;
-	call.done_flag.store(true, std::memory_order_release);
+	call.done.store(true, std::memory_order_release);
 	call.cv.notify_one();
 }
 
@@ -131,12 +134,12 @@ void CallTable::finish(Pending &call, Status st, ReplyBytes data)
 
 bool CallTable::done(const Pending &call)
 {
-	return call.done_flag.load(std::memory_order_acquire);
+	return call.done.load(std::memory_order_acquire);
 }
 
 bool CallTable::settled(const Pending &call)
 {
-	return call.done_flag.load(std::memory_order_acquire) ||
+	return call.done.load(std::memory_order_acquire) ||
 	       failed_flag_.load(std::memory_order_acquire);
 }
 

@@ -40,14 +40,13 @@ struct ReplyBytes {
 };
 
 // One call waiting for its response. Guarded by its CallTable's mutex,
-// except done_flag and the chunk buffer (below).
+// except the chunk buffer (below) and reads of done without it.
 struct Pending {
 	std::condition_variable cv;
-	bool done = false;
-	// done, also readable without the lock (the reader asks after every
-	// frame whether its own call is settled); set with it, after the
-	// status and payload.
-	std::atomic<bool> done_flag{false};
+	// Set under the lock, after the status and payload; atomic so that
+	// the reader can ask without the lock, after every frame, whether its
+	// own call is settled.
+	std::atomic<bool> done{false};
 	// Blocked on cv, as opposed to still sending or reading the socket.
 	bool waiting = false;
 	Status status;
