@@ -37,6 +37,8 @@ namespace vaccel::rpc_plugin
 namespace
 {
 
+namespace codec = transport::codec;
+
 // ---- genop ----------------------------------------------------------
 
 // Builds one Genop call and copies the reply's write args back into the
@@ -175,6 +177,9 @@ private:
 	// Room reserved for read args at once: the op and a few more (most
 	// ops), in one allocation.
 	static constexpr size_t kUsualArgs = 8;
+	// A message buffer larger than this is not kept for the thread's
+	// next call (a call up to half a frame goes through it).
+	static constexpr size_t kKeptMessage = 64 * 1024;
 	// Args smaller than this stay inline even on the shared-memory
 	// path: copying them is cheaper than managing their room.
 	static constexpr size_t kInlineMax = 4096;
@@ -186,16 +191,6 @@ private:
 			bad_ = bad_ ? bad_ : "an argument";
 		to.push_back({buf, size, type, custom_id, 0, 0, false});
 		total_ += size;
-	}
-
-	static void fill(rpc::genop::Arg *a, const View &v)
-	{
-		a->set_size(static_cast<uint32_t>(v.size));
-		a->set_arg_type(
-		    static_cast<rpc::genop::ArgType>(core::enum_value(v.type)));
-		a->set_custom_type_id(v.custom_id);
-		if (v.buf != nullptr && v.size > 0)
-			a->set_buf(v.buf, v.size);
 	}
 
 	static size_t align(size_t n) { return (n + 63) & ~size_t{63}; }
@@ -363,40 +358,39 @@ private:
 			if (rc != -1)
 				return rc;
 		}
-		// The messages take no heap memory of their own: they live
-		// in an arena whose first block is here (a string field
-		// beyond the short-string size still allocates its bytes).
-		alignas(std::max_align_t) char first_block[2048];
-		google::protobuf::ArenaOptions options;
-		options.initial_block = first_block;
-		options.initial_block_size = sizeof(first_block);
-		google::protobuf::Arena arena(options);
-		auto &req = *google::protobuf::Arena::CreateMessage<
-		    rpc::genop::Request>(&arena);
-		req.set_session_id(remote.id);
+		// Written by hand (transport/codec.h: byte for byte what the
+		// generated class writes) into a buffer the thread keeps, and
+		// the reply read where it lies: a small call allocates nothing.
+		thread_local std::string msg;
+		msg.clear();
+		transport::wire::Writer w(&msg);
+		w.varint_nonzero(codec::kGenopSession,
+				 static_cast<uint64_t>(remote.id));
 		for (const auto &v : reads_)
-			fill(req.add_read_args(), v);
+			codec::put_genop_arg(w, codec::kGenopReadArgs,
+					     arg_of(v));
 		for (const auto &v : writes_)
-			fill(req.add_write_args(), v);
-		auto &resp = *google::protobuf::Arena::CreateMessage<
-		    rpc::genop::Response>(&arena);
-		Status st = plugin().client.call(
-		    {.method = "Genop", .generation = remote.generation}, req,
-		    &resp);
-		if (!st)
-			return failed(st);
-		if (int rc = copy_back(resp); rc != VACCEL_OK)
-			return rc;
-		for (size_t i = 0; i < writes_.size(); ++i) {
-			const std::string &bytes =
-			    resp.write_args(static_cast<int>(i)).buf();
-			const size_t n =
-			    std::min(bytes.size(), writes_[i].size);
-			if (n > 0 && writes_[i].buf != nullptr)
-				std::memcpy(const_cast<void *>(writes_[i].buf),
-					    bytes.data(), n);
-		}
-		return VACCEL_OK;
+			codec::put_genop_arg(w, codec::kGenopWriteArgs,
+					     arg_of(v));
+		const Status st = plugin().client.call_bytes(
+		    {.method = "Genop", .generation = remote.generation},
+		    std::span(reinterpret_cast<const uint8_t *>(msg.data()),
+			      msg.size()),
+		    [&](std::span<const uint8_t> payload) {
+			    return copy_out(payload);
+		    });
+		if (msg.capacity() > kKeptMessage)
+			std::string().swap(msg);
+		return failed(st);
+	}
+
+	static codec::GenopArg arg_of(const View &v)
+	{
+		const size_t n = v.buf != nullptr ? v.size : 0;
+		return {{static_cast<const uint8_t *>(v.buf), n},
+			static_cast<uint32_t>(v.size),
+			static_cast<uint32_t>(core::enum_value(v.type)),
+			v.custom_id};
 	}
 
 	// @p lease: the region for the large args not in place; null when

@@ -320,4 +320,24 @@ void put_torch_tensor(wire::Writer &w, uint32_t field,
 			 static_cast<uint64_t>(static_cast<int64_t>(type)));
 }
 
+// genop.Arg: buf 1, size 2, arg_type 3, custom_type_id 4.
+size_t genop_arg_size(const GenopArg &a)
+{
+	size_t n = a.buf.empty() ? 0 : wire::len_field_size(1, a.buf.size());
+	for (const uint32_t v : {a.size, a.type, a.custom_type_id})
+		if (v != 0)
+			n += 1 + wire::varint_size(v);
+	return n;
+}
+
+void put_genop_arg(wire::Writer &w, uint32_t field, const GenopArg &a)
+{
+	w.len_header(field, genop_arg_size(a));
+	if (!a.buf.empty())
+		w.bytes(1, a.buf);
+	w.varint_nonzero(2, a.size);
+	w.varint_nonzero(3, a.type);
+	w.varint_nonzero(4, a.custom_type_id);
+}
+
 } // namespace vaccel::transport::codec

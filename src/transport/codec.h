@@ -145,6 +145,28 @@ void put_torch_tensor(wire::Writer &w, uint32_t field,
 		      std::span<const uint8_t> data,
 		      std::span<const int64_t> dims, int32_t type);
 
+// ---- genop (rpc/genop.proto) ------------------------------------------------
+
+// A vaccel.genop.Arg to write: its bytes (empty: none travel; the size still
+// says how large the caller's buffer is), its type and custom type id.
+struct GenopArg {
+	std::span<const uint8_t> buf;
+	uint32_t size = 0;
+	uint32_t type = 0;
+	uint32_t custom_type_id = 0;
+};
+
+// Bytes an Arg takes as a message (without its field header).
+[[nodiscard]] size_t genop_arg_size(const GenopArg &a);
+// Appends an Arg as field @p field of the message being written, byte for
+// byte as SerializeToString() writes it.
+void put_genop_arg(wire::Writer &w, uint32_t field, const GenopArg &a);
+
+// Field numbers of a genop Request.
+inline constexpr uint32_t kGenopSession = 1;
+inline constexpr uint32_t kGenopReadArgs = 2;
+inline constexpr uint32_t kGenopWriteArgs = 3;
+
 // Field numbers the writers of whole torch messages need.
 inline constexpr uint32_t kTorchRunSession = 1;
 inline constexpr uint32_t kTorchRunModel = 2;
