@@ -14,8 +14,8 @@ scripts/check-format.sh
 if command -v ccache >/dev/null; then
   export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache \
     CMAKE_CUDA_COMPILER_LAUNCHER=ccache
-  export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
-  ccache --zero-stats >/dev/null
+  export CCACHE_BASEDIR=$(pwd -P) CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
+  ccache --zero-stats >/dev/null || true
 fi
 
 jobs=$(nproc)
@@ -64,11 +64,16 @@ VACCEL_TEST_REPLY_SLOTS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPT
 # TSan runs the concurrency label only, so it builds only the executables
 # those tests run (each names what it loads at run time as a dependency);
 # the list comes from the default tree, so a new labelled suite joins itself.
-mapfile -t tsan_targets < <(ctest --test-dir build/default -L concurrency -N \
-  --show-only=json-v1 | /usr/bin/python3 -c '
+tsan_list=$(ctest --test-dir build/default -L concurrency -N --show-only=json-v1 |
+  /usr/bin/python3 -c '
 import json, os, sys
-print("\n".join(sorted({os.path.basename(t["command"][0])
-                        for t in json.load(sys.stdin)["tests"] if t.get("command")})))')
+print(" ".join(sorted({os.path.basename(t["command"][0])
+                       for t in json.load(sys.stdin)["tests"] if t.get("command")})))')
+read -r -a tsan_targets <<<"$tsan_list"
+if [ "${#tsan_targets[@]}" -eq 0 ]; then
+  echo "=== [tsan] no test carries the concurrency label in build/default" >&2
+  exit 1
+fi
 echo "=== [tsan] targets: ${tsan_targets[*]}"
 build_preset tsan --target "${tsan_targets[@]}"
 echo "=== [tsan] test"

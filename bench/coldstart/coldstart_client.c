@@ -20,7 +20,8 @@
  * that clock with the benchmark; in a guest the benchmark timestamps the
  * lines as they arrive on the console instead):
  *
- *   phase start <t>              main() entered (process ready)
+ *   phase start <t>              main() entered (process ready; in run
+ *                                mode after the payload is made)
  *   phase session <t>            session created (rpc: connected)
  *   phase registered <t>         model resource registered
  *   phase loaded <t>             model loaded (run only)

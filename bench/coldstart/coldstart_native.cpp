@@ -13,8 +13,9 @@
 //
 // With COLDSTART_NATIVE_SERVE=1 it then stays, and for each line read on
 // stdin makes one more call and prints "served <us>": the benchmark times
-// a call of this warm process right after it launched another process (a
-// sandbox's own start, which leaves the CPU caches to that process).
+// a call of this warm process after it idled as long as its sandboxes'
+// first runs did, another process launched meanwhile (a sandbox's own
+// start, which leaves the CPU caches to that process).
 // The device: VACCEL_TORCH_DEVICE (cpu, cuda), else CUDA when available.
 #include "image.h"
 #include "settings.h"

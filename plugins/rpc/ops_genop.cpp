@@ -335,16 +335,21 @@ private:
 					     "the agent returned %zu write "
 					     "args, expected %zu",
 					     args.size(), writes_.size());
-		for (size_t i = 0; i < args.size(); ++i) {
+		// Every arg is read before any is copied: a malformed reply
+		// leaves the caller's buffers as they were.
+		for (auto &arg : args) {
 			std::span<const uint8_t> bytes;
-			if (!transport::find_field(args[i], 1, &bytes))
+			if (!transport::find_field(arg, 1, &bytes))
 				return Status(VACCEL_EREMOTEIO,
 					      "malformed genop reply arg");
+			arg = bytes;
+		}
+		for (size_t i = 0; i < args.size(); ++i) {
 			const size_t n =
-			    std::min(bytes.size(), writes_[i].size);
+			    std::min(args[i].size(), writes_[i].size);
 			if (n > 0 && writes_[i].buf != nullptr)
 				std::memcpy(const_cast<void *>(writes_[i].buf),
-					    bytes.data(), n);
+					    args[i].data(), n);
 		}
 		return Status::ok();
 	}
@@ -360,7 +365,8 @@ private:
 		}
 		// Written by hand (transport/codec.h: byte for byte what the
 		// generated class writes) into a buffer the thread keeps, and
-		// the reply read where it lies: a small call allocates nothing.
+		// the reply read where it lies: no message objects, and no
+		// allocation for the request.
 		thread_local std::string msg;
 		msg.clear();
 		transport::wire::Writer w(&msg);
@@ -389,7 +395,7 @@ private:
 		const size_t n = v.buf != nullptr ? v.size : 0;
 		return {{static_cast<const uint8_t *>(v.buf), n},
 			static_cast<uint32_t>(v.size),
-			static_cast<uint32_t>(core::enum_value(v.type)),
+			static_cast<int32_t>(core::enum_value(v.type)),
 			v.custom_id};
 	}
 

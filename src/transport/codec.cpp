@@ -321,10 +321,22 @@ void put_torch_tensor(wire::Writer &w, uint32_t field,
 }
 
 // genop.Arg: buf 1, size 2, arg_type 3, custom_type_id 4.
+namespace
+{
+
+// An enum is an int32 varint: a negative one takes 10 bytes.
+uint64_t enum_varint(int32_t v)
+{
+	return static_cast<uint64_t>(static_cast<int64_t>(v));
+}
+
+} // namespace
+
 size_t genop_arg_size(const GenopArg &a)
 {
 	size_t n = a.buf.empty() ? 0 : wire::len_field_size(1, a.buf.size());
-	for (const uint32_t v : {a.size, a.type, a.custom_type_id})
+	for (const uint64_t v : {uint64_t{a.size}, enum_varint(a.type),
+				 uint64_t{a.custom_type_id}})
 		if (v != 0)
 			n += 1 + wire::varint_size(v);
 	return n;
@@ -336,7 +348,7 @@ void put_genop_arg(wire::Writer &w, uint32_t field, const GenopArg &a)
 	if (!a.buf.empty())
 		w.bytes(1, a.buf);
 	w.varint_nonzero(2, a.size);
-	w.varint_nonzero(3, a.type);
+	w.varint_nonzero(3, enum_varint(a.type));
 	w.varint_nonzero(4, a.custom_type_id);
 }
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Hand-written codecs (wire.h) for the messages every call, or every torch
-// run, goes through: the ttrpc Request/Response envelopes and the torch
-// run's request and response. What they write the generated classes read
-// field for field, and the torch messages and the Response head byte for
-// byte as SerializeToString() writes them (a Request's payload comes last
-// here); what they read is what the generated parser accepts
-// (tests/transport/test_codec.cpp checks both ways on random and damaged
-// messages). The rest of the protocol keeps the generated classes.
+// run or small genop, goes through: the ttrpc Request/Response envelopes,
+// the torch run's request and response, and the args of a genop request. What
+// they write the generated classes read field for field, and the torch messages
+// and the Response head byte for byte as SerializeToString() writes them (a
+// Request's payload comes last here); what they read is what the generated
+// parser accepts (tests/transport/test_codec.cpp checks both ways on random and
+// damaged messages). The rest of the protocol keeps the generated classes.
 //
 // Views point into the buffer they were parsed from, which must outlive
 // them.
@@ -152,7 +152,7 @@ void put_torch_tensor(wire::Writer &w, uint32_t field,
 struct GenopArg {
 	std::span<const uint8_t> buf;
 	uint32_t size = 0;
-	uint32_t type = 0;
+	int32_t type = 0; // an enum: a negative one is sign-extended
 	uint32_t custom_type_id = 0;
 };
 

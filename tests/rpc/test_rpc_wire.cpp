@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -197,12 +198,17 @@ TEST_F(RpcWire, MalformedMessagesGetTheReferenceCodes)
 // upstream agent built without Genop: Genop, GenopStream and our Hello are
 // UNIMPLEMENTED, everything else is passed through. It counts what it
 // refused, what went to ImageClassification, and requests whose stream id
-// was not above the one before (what a ttrpc server refuses).
+// was not above the one before (what a ttrpc server refuses). With
+// @p tamper, the payload of every Genop reply passes through it first (a
+// broken or hostile agent).
 class Relay
 {
 public:
-	Relay(const std::string &dir, const std::string &agent, bool no_genop)
-	    : agent_(agent), no_genop_(no_genop)
+	using Tamper = std::function<void(std::string &genop_response)>;
+
+	Relay(const std::string &dir, const std::string &agent, bool no_genop,
+	      Tamper tamper = {})
+	    : agent_(agent), no_genop_(no_genop), tamper_(std::move(tamper))
 	{
 		auto addr = tr::parse_address("unix://" + dir + "/relay.sock");
 		EXPECT_TRUE(addr);
@@ -297,6 +303,10 @@ private:
 				}
 				if (req.method() == "ImageClassification")
 					++classifications;
+				if (req.method() == "Genop") {
+					std::lock_guard lock(mu_);
+					genops_.insert(h.stream_id);
+				}
 			}
 			if (h.type == tr::MsgType::Data &&
 			    dropped.contains(h.stream_id))
@@ -335,6 +345,10 @@ private:
 			    tr::read_frame(p.agent, 64u << 20, std::nullopt);
 			if (!f)
 				break;
+			if (tamper_ &&
+			    f->header.type == tr::MsgType::Response &&
+			    is_genop(f->header.stream_id))
+				tamper_reply(*f);
 			std::lock_guard lock(p.write_mu);
 			if (!tr::write_frame(p.client, f->header, f->payload,
 					     tr::deadline_in(5000ms)))
@@ -343,8 +357,30 @@ private:
 		p.client.shutdown();
 	}
 
+	bool is_genop(uint32_t id)
+	{
+		std::lock_guard lock(mu_);
+		return genops_.erase(id) != 0;
+	}
+
+	void tamper_reply(tr::Frame &f)
+	{
+		vaccel::rpc::ttrpc::Response resp;
+		if (!resp.ParseFromArray(f.payload.data(),
+					 static_cast<int>(f.payload.size())))
+			return;
+		std::string payload = resp.payload();
+		tamper_(payload);
+		resp.set_payload(payload);
+		const std::string bytes = resp.SerializeAsString();
+		f.payload.assign(bytes.begin(), bytes.end());
+		f.header.length = static_cast<uint32_t>(bytes.size());
+	}
+
 	std::string agent_;
 	const bool no_genop_;
+	const Tamper tamper_;
+	std::set<uint32_t> genops_; // requests whose reply may be tampered
 	std::string address_;
 	tr::Listener listener_;
 	std::atomic<bool> stopping_{false};
@@ -391,6 +427,59 @@ TEST_F(RpcWire, ClassificationFallsBackToItsOwnMethodWithoutGenop)
 	EXPECT_EQ(vaccel_noop(&s), VACCEL_ENOTSUP);
 	EXPECT_EQ(relay.genop_refused.load(), 2);
 	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+}
+
+// A Genop reply that does not match the call (write args missing, or one of
+// them malformed) fails the call with VACCEL_EREMOTEIO and leaves every
+// output buffer as it was: none is half written from a reply that is
+// refused as a whole.
+TEST_F(RpcWire, ABadGenopReplyFailsTheCallAndWritesNothing)
+{
+	// Classification's write args: the tag, then the image name.
+	const std::string good_then_bad = [] {
+		std::string tag = "\x0a\x04TAG!"; // Arg{buf: "TAG!"}
+		std::string bad = "\x0a\x64Z";    // buf says 100 bytes, has 1
+		return "\x0a" + std::string(1, static_cast<char>(tag.size())) +
+		       tag + "\x0a" +
+		       std::string(1, static_cast<char>(bad.size())) + bad;
+	}();
+	const std::vector<std::pair<const char *, std::string>> replies = {
+	    {"no write args", ""}, {"the second arg malformed", good_then_bad}};
+	for (const auto &[what, reply] : replies) {
+		SCOPED_TRACE(what);
+		// The first Genop's reply only: the noop after it is one too.
+		Relay relay(
+		    dir_.path(), agent_->address(), false,
+		    [&reply, first = true](std::string &payload) mutable {
+			    if (first)
+				    payload = reply;
+			    first = false;
+		    });
+		ASSERT_NO_FATAL_FAILURE(
+		    restart_runtime(TEST_RPC_PLUGIN, relay.address()));
+		vaccel_session s{};
+		ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE),
+			  VACCEL_OK);
+		const std::string img = "img";
+		unsigned char text[64];
+		unsigned char name[64];
+		std::memset(text, 'x', sizeof(text));
+		std::memset(name, 'y', sizeof(name));
+		EXPECT_EQ(vaccel_image_classification(
+			      &s, img.data(), text, name, img.size(),
+			      sizeof(text), sizeof(name)),
+			  VACCEL_EREMOTEIO);
+		EXPECT_EQ(
+		    std::string(reinterpret_cast<char *>(text), sizeof(text)),
+		    std::string(sizeof(text), 'x'));
+		EXPECT_EQ(
+		    std::string(reinterpret_cast<char *>(name), sizeof(name)),
+		    std::string(sizeof(name), 'y'));
+		// The connection is fine: the next call (no write args)
+		// goes through.
+		EXPECT_EQ(vaccel_noop(&s), VACCEL_OK);
+		EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+	}
 }
 
 // With Genop there, classification is one Genop and never the dedicated

@@ -623,16 +623,21 @@ TEST(Codec, GenopRequestByteForByte)
 					: m.add_write_args();
 				a->set_buf(r.bytes(r.coin() ? 16 : 400));
 				a->set_size(u32());
+				// Enum values beyond the known ones too,
+				// negative ones included (open enums); bufs
+				// come empty now and then (a NULL arg).
 				a->set_arg_type(
 				    static_cast<rpc::genop::ArgType>(
-					r.range(0, 29)));
+					r.range(0, 3) == 0
+					    ? r.range(INT32_MIN, INT32_MAX)
+					    : r.range(0, 29)));
 				a->set_custom_type_id(u32());
 				const codec::GenopArg g{
 				    {reinterpret_cast<const uint8_t *>(
 					 a->buf().data()),
 				     a->buf().size()},
 				    a->size(),
-				    static_cast<uint32_t>(a->arg_type()),
+				    static_cast<int32_t>(a->arg_type()),
 				    a->custom_type_id()};
 				EXPECT_EQ(codec::genop_arg_size(g),
 					  a->ByteSizeLong());
