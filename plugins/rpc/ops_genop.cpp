@@ -263,11 +263,10 @@ private:
 		return VACCEL_OK;
 	}
 
-	// A genop request encoded by hand as a list of pieces: small
-	// headers, and the args' bytes where the caller keeps them, so a
-	// large call is sent without being copied into a message first.
-	// Field numbers: genop.proto (Request: session_id 1, read_args 2,
-	// write_args 3; Arg: buf 1, size 2, arg_type 3, custom_type_id 4).
+	// A genop request encoded by hand (transport/codec.h) as a list of
+	// pieces: small headers, and the args' bytes where the caller keeps
+	// them, so a large call is sent without being copied into a message
+	// first.
 	int run_gathered(const Remote &remote)
 	{
 		std::vector<std::string> heads;
@@ -279,35 +278,22 @@ private:
 			    s.size());
 		};
 		std::string &sid = heads.emplace_back();
-		sid.push_back(0x08);
-		transport::put_varint(&sid, static_cast<uint64_t>(remote.id));
+		transport::wire::Writer(&sid).varint_nonzero(
+		    codec::kGenopSession, static_cast<uint64_t>(remote.id));
 		pieces.push_back(span_of(sid));
 		auto add = [&](uint32_t field, const View &v) {
-			std::string fields;
-			fields.push_back(0x10);
-			transport::put_varint(&fields, v.size);
-			fields.push_back(0x18);
-			transport::put_varint(
-			    &fields,
-			    static_cast<uint64_t>(core::enum_value(v.type)));
-			fields.push_back(0x20);
-			transport::put_varint(&fields, v.custom_id);
-			const size_t n = v.buf != nullptr ? v.size : 0;
-			std::string buf_head = transport::field_header(1, n);
-			std::string &h =
-			    heads.emplace_back(transport::field_header(
-				field, fields.size() + buf_head.size() + n));
-			h += fields;
-			h += buf_head;
+			const codec::GenopArg a = arg_of(v);
+			std::string &h = heads.emplace_back();
+			transport::wire::Writer w(&h);
+			codec::put_genop_arg_head(w, field, a);
 			pieces.push_back(span_of(h));
-			if (n > 0)
-				pieces.push_back(std::span(
-				    static_cast<const uint8_t *>(v.buf), n));
+			if (!a.buf.empty())
+				pieces.push_back(a.buf);
 		};
 		for (const auto &v : reads_)
-			add(2, v);
+			add(codec::kGenopReadArgs, v);
 		for (const auto &v : writes_)
-			add(3, v);
+			add(codec::kGenopWriteArgs, v);
 
 		bool unsupported = false;
 		Status st = plugin().client.call_gather(
@@ -363,10 +349,9 @@ private:
 			if (rc != -1)
 				return rc;
 		}
-		// Written by hand (transport/codec.h: byte for byte what the
-		// generated class writes) into a buffer the thread keeps, and
-		// the reply read where it lies: no message objects, and no
-		// allocation for the request.
+		// Written by hand (transport/codec.h) into a buffer the thread
+		// keeps, and the reply read where it lies: no message objects,
+		// and no allocation for the request.
 		thread_local std::string msg;
 		msg.clear();
 		transport::wire::Writer w(&msg);

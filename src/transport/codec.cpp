@@ -342,14 +342,21 @@ size_t genop_arg_size(const GenopArg &a)
 	return n;
 }
 
-void put_genop_arg(wire::Writer &w, uint32_t field, const GenopArg &a)
+void put_genop_arg_head(wire::Writer &w, uint32_t field, const GenopArg &a)
 {
 	w.len_header(field, genop_arg_size(a));
-	if (!a.buf.empty())
-		w.bytes(1, a.buf);
 	w.varint_nonzero(2, a.size);
 	w.varint_nonzero(3, enum_varint(a.type));
 	w.varint_nonzero(4, a.custom_type_id);
+	if (!a.buf.empty())
+		w.len_header(1, a.buf.size());
+}
+
+void put_genop_arg(wire::Writer &w, uint32_t field, const GenopArg &a)
+{
+	put_genop_arg_head(w, field, a);
+	w.out().append(reinterpret_cast<const char *>(a.buf.data()),
+		       a.buf.size());
 }
 
 } // namespace vaccel::transport::codec

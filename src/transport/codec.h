@@ -156,10 +156,15 @@ struct GenopArg {
 	uint32_t custom_type_id = 0;
 };
 
-// Bytes an Arg takes as a message (without its field header).
+// Bytes an Arg takes as a message (without its field header): what
+// ByteSizeLong() says.
 [[nodiscard]] size_t genop_arg_size(const GenopArg &a);
-// Appends an Arg as field @p field of the message being written, byte for
-// byte as SerializeToString() writes it.
+// Appends an Arg as field @p field of the message being written, all but
+// the bytes of its buf, which the caller sends right after (from where they
+// lie, or appended): its scalars come before its buf, which the generated
+// parser reads as it reads SerializeToString()'s order.
+void put_genop_arg_head(wire::Writer &w, uint32_t field, const GenopArg &a);
+// The same with the buf's bytes appended: a whole Arg.
 void put_genop_arg(wire::Writer &w, uint32_t field, const GenopArg &a);
 
 // Field numbers of a genop Request.
