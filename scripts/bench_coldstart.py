@@ -228,6 +228,9 @@ def client_env(args, address):
         env["VACCEL_RPC_CONNECT_EARLY"] = "0"
     if args.index_path:
         env["VACCEL_RPC_MODEL_DIGESTS"] = args.index_path
+    for kv in args.client_env:
+        k, _, v = kv.partition("=")
+        env[k] = v
     if args.client_trace:
         os.makedirs(args.client_trace, exist_ok=True)
         env["VACCEL_RPC_TRACE"] = os.path.join(args.client_trace, "client-%d.tsv" % len(os.listdir(args.client_trace)))
@@ -668,6 +671,8 @@ def parse_args():
                    help="VACCEL_LOG_LEVEL of the agents (at least 3; 4: debug, e.g. the torch plugin's runs)")
     p.add_argument("--keep-agent-log", metavar="FILE",
                    help="append the output of the agent started ahead to FILE when it stops")
+    p.add_argument("--client-env", metavar="NAME=VALUE", action="append", default=[],
+                   help="a variable for every vAccel client (e.g. VACCEL_RPC_SHM_PREWARM=0 for an A/B); repeatable")
     p.add_argument("--client-trace", metavar="DIR",
                    help="each client writes its rpc plugin's trace (VACCEL_RPC_TRACE) to DIR/client-<k>.tsv")
     p.add_argument("--no-connect-early", action="store_true",

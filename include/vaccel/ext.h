@@ -160,6 +160,20 @@ int vaccel_shared_memory_enable(size_t min_bytes);
 int vaccel_shared_memory_adopt(void *base, size_t size, size_t offset,
 			       size_t min_bytes);
 
+/**
+ * Gives the first @p bytes of vAccel's shared memory their pages now, so
+ * that the first tensors allocated there need none: a new process's first
+ * allocation otherwise waits while the kernel allocates and zeroes every
+ * page of it. Takes as long as that would (about a quarter of a
+ * millisecond per MiB, more in a VM), so call it from a thread of your own
+ * while the program starts; the rpc plugin does so when it enables shared
+ * memory (VACCEL_RPC_SHM_PREWARM). The memory counts as the process's from
+ * then on. Allocations made meanwhile are safe.
+ * @return VACCEL_OK, VACCEL_ENOTSUP (shared memory is off, or adopted
+ *         device memory), VACCEL_ENOMEM (no memfd could be made).
+ */
+int vaccel_shared_memory_prewarm(size_t bytes);
+
 /** Where bytes in vAccel's shared memory lie (vaccel_shared_memory_find()). */
 struct vaccel_shared_memory_place {
 	size_t struct_size; /**< set by the caller to sizeof(struct ...) */

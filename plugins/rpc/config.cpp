@@ -108,6 +108,11 @@ std::chrono::microseconds Config::default_poll()
 	    std::thread::hardware_concurrency() >= 4 ? 2000 : 0);
 }
 
+uint64_t Config::default_prewarm()
+{
+	return std::thread::hardware_concurrency() >= 4 ? uint64_t{2} << 20 : 0;
+}
+
 core::Result<Config> config_from_env()
 {
 	Config cfg;
@@ -147,6 +152,8 @@ core::Result<Config> config_from_env()
 	cfg.shm = env_number("VACCEL_RPC_SHM", 1, 0, 1) != 0;
 	cfg.shm_threshold = env_number("VACCEL_RPC_SHM_THRESHOLD",
 				       cfg.shm_threshold, 0, uint64_t{1} << 40);
+	cfg.shm_prewarm = env_number("VACCEL_RPC_SHM_PREWARM", cfg.shm_prewarm,
+				     0, uint64_t{1} << 30);
 	if (const char *d = std::getenv("VACCEL_RPC_IVSHMEM_DEVICES");
 	    d != nullptr)
 		cfg.ivshmem_devices = d;

@@ -38,6 +38,13 @@
 //       does not look.
 //   VACCEL_RPC_SHM_THRESHOLD       genop calls moving at least this many
 //       bytes use shared memory when available; default 65536.
+//   VACCEL_RPC_SHM_PREWARM         with shared memory on a unix socket,
+//       this many bytes of it get their pages on a thread of the plugin's
+//       own while the program starts (vaccel_shared_memory_prewarm()), so
+//       that the first tensors need none. Default 2 MiB where the machine
+//       has 4 CPUs or more, else 0 (none): on 2 CPUs that thread takes
+//       the core the program's start and a local agent need. Not started
+//       while the host has no core to spare (as polling, below).
 //   VACCEL_RPC_POLL_US             the most a call polls the socket for its
 //       reply before it sleeps, in microseconds; within that, about twice
 //       the usual reply time (transport/spin.h). Default 2000 where the
@@ -112,6 +119,7 @@ struct Config {
 	uint64_t max_message = uint64_t{1} << 30;
 	bool shm = true;
 	uint64_t shm_threshold = 64 * 1024;
+	uint64_t shm_prewarm = default_prewarm();
 	std::string ivshmem_devices = "/sys/bus/pci/devices";
 	bool reply_slots = true;
 	bool request_slots = true;
@@ -134,6 +142,7 @@ struct Config {
 	std::string tls_server_name;
 
 	static std::chrono::microseconds default_poll();
+	static uint64_t default_prewarm();
 	// Whether some agent of the list is on a unix socket (where the
 	// shared-memory plane may be used).
 	[[nodiscard]] bool any_local() const noexcept;

@@ -15,6 +15,7 @@
 #include <exception>
 #include <mutex>
 #include <new>
+#include <thread>
 #include <utility>
 
 namespace vaccel::rpc_plugin
@@ -29,6 +30,9 @@ struct RpcPlugin {
 	Client client;
 	Resources resources;
 	Sessions sessions;
+	// vaccel_shared_memory_prewarm() while the program starts (its code
+	// is in this plugin: joined before the plugin can be unloaded).
+	std::jthread prewarm;
 };
 
 // Logs @p st (once, here) and returns its code.

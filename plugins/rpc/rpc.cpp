@@ -15,6 +15,7 @@
 #include "rpc/resource.pb.h"
 #include "rpc/session.pb.h"
 #include "transport/sandbox_memory.h"
+#include "transport/spare_cores.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -26,6 +27,8 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <system_error>
+#include <thread>
 
 namespace vaccel::rpc_plugin
 {
@@ -244,6 +247,23 @@ std::shared_ptr<const SandboxDevice> open_sandbox_memory(const Config &cfg)
 	return std::move(dev).value();
 }
 
+// A new process's first tensor in shared memory would wait for its pages
+// (a few hundred microseconds for an image model's input); a thread of our
+// own gives them now, while the program starts.
+void start_prewarm(RpcPlugin &p, uint64_t bytes)
+{
+	// On a host whose cores are all taken, the thread would only slow the
+	// program down; its first allocation populates its range anyway.
+	if (bytes == 0 || !transport::cores_to_spare())
+		return;
+	try {
+		p.prewarm = std::jthread(
+		    [bytes] { (void)vaccel_shared_memory_prewarm(bytes); });
+	} catch (const std::system_error &e) {
+		vaccel_debug("[rpc] no shared-memory prewarm: %s", e.what());
+	}
+}
+
 int rpc_init()
 {
 	return run_guarded("init", []() -> int {
@@ -266,8 +286,11 @@ int rpc_init()
 			    std::max<uint64_t>(cfg->shm_threshold, 1));
 		else if (cfg->shm && !cfg->ivshmem_devices.empty())
 			device = open_sandbox_memory(*cfg);
+		const uint64_t prewarm =
+		    cfg->shm && cfg->any_local() ? cfg->shm_prewarm : 0;
 		g_plugin =
 		    new RpcPlugin(std::move(cfg).value(), std::move(device));
+		start_prewarm(*g_plugin, prewarm);
 		int rc = register_ops();
 		if (rc != VACCEL_OK) {
 			delete std::exchange(g_plugin, nullptr);

@@ -20,6 +20,11 @@ int vaccel_shared_memory_adopt(void *base, size_t size, size_t offset,
 							  min_bytes);
 }
 
+int vaccel_shared_memory_prewarm(size_t bytes)
+{
+	return vaccel::core::runtime().host_arena().prewarm(bytes);
+}
+
 int vaccel_shared_memory_find(const void *data, size_t len,
 			      struct vaccel_shared_memory_place *place)
 {

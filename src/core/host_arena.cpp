@@ -35,7 +35,7 @@ size_t round_up(size_t n, size_t to) noexcept
 // whole; older kernels (EINVAL) simply fault as before. The range widens to
 // whole pages (larger than kAlign on some kernels): blocks are mapped at a
 // page boundary and span whole pages, so it stays inside the block.
-void populate(void *p, size_t size) noexcept
+bool populate(void *p, size_t size) noexcept
 {
 	constexpr size_t kMaxPopulate = size_t{64} << 20;
 	static const auto page = static_cast<uintptr_t>(::getpagesize());
@@ -43,8 +43,8 @@ void populate(void *p, size_t size) noexcept
 	const auto end = round_up(reinterpret_cast<uintptr_t>(p) +
 				      std::min(size, kMaxPopulate),
 				  page);
-	(void)::madvise(reinterpret_cast<void *>(begin), end - begin,
-			MADV_POPULATE_WRITE);
+	return ::madvise(reinterpret_cast<void *>(begin), end - begin,
+			 MADV_POPULATE_WRITE) == 0;
 }
 
 } // namespace
@@ -130,7 +130,9 @@ void *HostArena::take(Block &b, size_t size, bool &fresh) noexcept
 	const size_t off = b.top;
 	b.top += size;
 	b.in_use_.emplace(off, size);
-	fresh = !b.device;   // a device mapping has no pages to populate
+	// A device mapping has no pages to populate; prewarm() gave the
+	// range its pages already.
+	fresh = !b.device && off + size > b.warm;
 	return b.base + off; // never used: zero already
 }
 
@@ -152,7 +154,7 @@ void *HostArena::allocate_buffer(size_t size) noexcept
 	// Outside the lock: the range is the caller's alone now. Memory that
 	// was used before was cleared, which gave it its pages already.
 	if (p != nullptr && fresh)
-		populate(p, need);
+		(void)populate(p, need);
 	return p;
 }
 
@@ -164,6 +166,12 @@ void *HostArena::take_any(size_t need, bool &fresh) noexcept
 			return p;
 	if (adopted_)
 		return nullptr; // the device is full: the C heap serves
+	Block *b = new_block(need);
+	return b != nullptr ? take(*b, need, fresh) : nullptr;
+}
+
+HostArena::Block *HostArena::new_block(size_t need) noexcept
+{
 	auto b = std::make_unique<Block>();
 	b->size = std::max(kMinBlock, round_up(need, size_t{2} << 20));
 	b->fd =
@@ -183,9 +191,44 @@ void *HostArena::take_any(size_t need, bool &fresh) noexcept
 	}
 	b->base = static_cast<uint8_t *>(base);
 	b->id = blocks_.size() + 1;
-	void *p = take(*b, need, fresh);
 	blocks_.push_back(std::move(b));
-	return p;
+	return blocks_.back().get();
+}
+
+int HostArena::prewarm(size_t bytes) noexcept
+{
+	if (!enabled())
+		return VACCEL_ENOTSUP;
+	uint8_t *base = nullptr;
+	{
+		std::lock_guard lock(mu_);
+		if (adopted_)
+			return VACCEL_ENOTSUP;
+		Block *b =
+		    blocks_.empty() ? new_block(bytes) : blocks_[0].get();
+		if (b == nullptr)
+			return VACCEL_ENOMEM;
+		bytes = round_up(std::min(bytes, b->size), kAlign);
+		if (bytes <= b->warm)
+			return VACCEL_OK;
+		base = b->base;
+	}
+	// Outside the lock: allocations go on meanwhile. One that takes this
+	// range before the pages are here populates it itself, which is
+	// harmless (both only allocate or map the same shared pages), and
+	// the bytes stay zero: a shared page is zeroed once, when made. The
+	// block stays (blocks are never unmapped), and a fork() meanwhile
+	// gives the child new blocks (after_fork_in_child()).
+	// In small steps: populating holds the process's mmap lock, which
+	// the program's own threads need whenever they map memory.
+	constexpr size_t kStep = size_t{64} << 10;
+	for (size_t off = 0; off < bytes; off += kStep)
+		if (!populate(base + off, std::min(kStep, bytes - off)))
+			return VACCEL_OK; // an older kernel: faults as before
+	std::lock_guard lock(mu_);
+	if (!blocks_.empty() && blocks_[0]->base == base)
+		blocks_[0]->warm = std::max(blocks_[0]->warm, bytes);
+	return VACCEL_OK;
 }
 
 HostArena::Block *HostArena::block_of(const void *p) noexcept
@@ -289,6 +332,7 @@ void HostArena::after_fork_in_child() noexcept
 			      : ::memfd_create("vaccel-tensors",
 					       MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		b->device = false;
+		b->warm = 0; // the new memory has no pages yet
 		void *tmp = MAP_FAILED;
 		if (fd >= 0 &&
 		    ::ftruncate(fd, static_cast<off_t>(b->size)) == 0 &&

@@ -81,6 +81,13 @@ public:
 	// (vaccel_buffer_alloc()): any size once the arena is on, since the
 	// program chose this memory for data that travels.
 	void *allocate_buffer(size_t size) noexcept;
+	// Makes the first block now, if there is none, and gives its first
+	// @p bytes their pages, so that the first allocations need none: a
+	// new process's first tensor would otherwise wait for every page of
+	// it to be allocated and zeroed. Meant for a thread of its own while
+	// the program starts. VACCEL_OK, VACCEL_ENOTSUP (the arena is off or
+	// serves adopted device memory), VACCEL_ENOMEM (no memfd).
+	int prewarm(size_t bytes) noexcept;
 	// Frees @p p if it came from allocate(); false (nothing done) if not.
 	bool release(void *p) noexcept;
 	// Whether @p p is the start of one of allocate()'s allocations.
@@ -107,7 +114,8 @@ private:
 		int fd = -1;
 		uint8_t *base = nullptr;
 		size_t size = 0;
-		size_t top = 0;                   // [top, size) never used yet
+		size_t top = 0;  // [top, size) never used yet
+		size_t warm = 0; // [0, warm) has its pages (prewarm())
 		std::map<size_t, size_t> free_;   // offset -> length, returned
 		std::map<size_t, size_t> in_use_; // offset -> length
 		bool device = false;              // adopt(): fd is -1
@@ -123,6 +131,9 @@ private:
 	// making one if none has room; @p fresh: from a never used tail.
 	void *take(Block &b, size_t size, bool &fresh) noexcept;
 	void *take_any(size_t size, bool &fresh) noexcept;
+	// A new memfd block of at least @p need bytes, mapped, appended to
+	// blocks_ (mu_ held); null when none could be made.
+	Block *new_block(size_t need) noexcept;
 
 	std::atomic<size_t> min_bytes_{0};
 	std::once_flag fork_handlers_;

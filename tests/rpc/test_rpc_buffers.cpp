@@ -25,6 +25,8 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <thread>
+#include <vector>
 
 using namespace rpc_test;
 namespace tp = vaccel::transport;
@@ -240,6 +242,71 @@ TEST_F(Buffers, SharedMemoryOffGivesTheSameBytes)
 	auto st = agent_stats(agent_->address());
 	ASSERT_TRUE(st);
 	EXPECT_EQ(st->regions(), 0U);
+}
+
+// Resident pages of [p, p + n).
+size_t resident_pages(const void *p, size_t n)
+{
+	const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+	std::vector<unsigned char> v((n + page - 1) / page);
+	EXPECT_EQ(::mincore(const_cast<void *>(p), n, v.data()), 0);
+	size_t in = 0;
+	for (unsigned char r : v)
+		in += r & 1;
+	return in;
+}
+
+bool kernel_populates()
+{
+	const long page = ::sysconf(_SC_PAGESIZE);
+	void *probe = ::mmap(nullptr, page, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	constexpr int kPopulateWrite = 23; // MADV_POPULATE_WRITE
+	const bool yes = ::madvise(probe, page, kPopulateWrite) == 0;
+	::munmap(probe, page);
+	return yes;
+}
+
+// The plugin gives the first VACCEL_RPC_SHM_PREWARM bytes of shared memory
+// their pages on a thread of its own when it loads; a first small buffer
+// lands at the start of them, and the rest of that range fills in without
+// the program touching it.
+TEST_F(Buffers, PluginPrewarmsSharedMemoryWhenItLoads)
+{
+	if (!kernel_populates())
+		GTEST_FAIL()
+		    << "this kernel cannot populate memory (Linux 5.14+)";
+	::setenv("VACCEL_RPC_SHM_PREWARM", "1048576", 1);
+	::setenv("VACCEL_POLL_BUSY_HOST", "1", 1); // even on a busy host
+	ASSERT_NO_FATAL_FAILURE(start());
+	vaccel::Buffer first(64 * 1024);
+	vaccel_shared_memory_place pl{};
+	pl.struct_size = sizeof(pl);
+	ASSERT_EQ(vaccel_shared_memory_find(first.data(), 1, &pl), VACCEL_OK);
+	ASSERT_EQ(pl.offset, 0U);
+	const size_t page = ::sysconf(_SC_PAGESIZE);
+	const auto *base = static_cast<const uint8_t *>(first.data());
+	const auto until = std::chrono::steady_clock::now() + 20s;
+	while (resident_pages(base, kMiB) < kMiB / page &&
+	       std::chrono::steady_clock::now() < until)
+		std::this_thread::sleep_for(1ms);
+	EXPECT_EQ(resident_pages(base, kMiB), kMiB / page);
+	EXPECT_EQ(resident_pages(base + kMiB, kMiB), 0U)
+	    << "more than VACCEL_RPC_SHM_PREWARM";
+	::unsetenv("VACCEL_RPC_SHM_PREWARM");
+}
+
+// VACCEL_RPC_SHM_PREWARM=0: only what is allocated gets pages.
+TEST_F(Buffers, NoPrewarmWhenTurnedOff)
+{
+	::setenv("VACCEL_RPC_SHM_PREWARM", "0", 1);
+	::setenv("VACCEL_POLL_BUSY_HOST", "1", 1);
+	ASSERT_NO_FATAL_FAILURE(start());
+	vaccel::Buffer first(64 * 1024);
+	const auto *base = static_cast<const uint8_t *>(first.data());
+	std::this_thread::sleep_for(200ms); // what a thread would have done
+	EXPECT_EQ(resident_pages(base + 64 * 1024, kMiB), 0U);
+	::unsetenv("VACCEL_RPC_SHM_PREWARM");
 }
 
 // An agent that offers no shared memory: buffers in shared memory on the

@@ -128,6 +128,126 @@ TEST(SharedMemory, FreshMemoryIsResidentAtOnce)
 	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
 }
 
+// Pages of [p, p + n) that are resident.
+size_t resident_pages(const void *p, size_t n)
+{
+	const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+	std::vector<unsigned char> v((n + page - 1) / page);
+	EXPECT_EQ(::mincore(const_cast<void *>(p), n, v.data()), 0);
+	size_t in = 0;
+	for (unsigned char r : v)
+		in += r & 1;
+	return in;
+}
+
+bool kernel_populates()
+{
+	const long page = ::sysconf(_SC_PAGESIZE);
+	void *probe = ::mmap(nullptr, page, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	constexpr int kPopulateWrite = 23; // MADV_POPULATE_WRITE
+	const bool yes = ::madvise(probe, page, kPopulateWrite) == 0;
+	::munmap(probe, page);
+	return yes;
+}
+
+// prewarm() gives the first block's first bytes their pages before any
+// allocation, exactly as many as asked (rounded to pages); the first
+// tensor lands there, zeroed.
+TEST(SharedMemory, PrewarmGivesTheFirstBytesTheirPages)
+{
+	EXPECT_EQ(vaccel_shared_memory_prewarm(kMin), VACCEL_ENOTSUP)
+	    << "shared memory is off";
+	ASSERT_EQ(vaccel_shared_memory_enable(kMin), VACCEL_OK);
+	constexpr size_t kWarm = size_t{1} << 20;
+	ASSERT_EQ(vaccel_shared_memory_prewarm(kWarm), VACCEL_OK);
+	EXPECT_EQ(vaccel_shared_memory_prewarm(kWarm), VACCEL_OK)
+	    << "again: nothing to do";
+	vaccel_torch_tensor *t = tensor(kMin);
+	int rc = 0;
+	const auto pl = place_of(t->data, t->size, &rc);
+	ASSERT_EQ(rc, VACCEL_OK);
+	ASSERT_EQ(pl.offset, 0U) << "the first tensor starts the first block";
+	ASSERT_GE(pl.block_size, 2 * kWarm);
+	EXPECT_TRUE(all_zero(t->data, t->size));
+	const auto *base = static_cast<const uint8_t *>(t->data);
+	if (kernel_populates()) {
+		const size_t page = ::sysconf(_SC_PAGESIZE);
+		EXPECT_EQ(resident_pages(base, kWarm), kWarm / page);
+		EXPECT_EQ(resident_pages(base + kWarm, kWarm), 0U)
+		    << "more than asked for was populated";
+	}
+	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
+}
+
+// Allocations while another thread prewarms: each is zeroed, and no two
+// overlap.
+TEST(SharedMemory, PrewarmWhileOtherThreadsAllocate)
+{
+	ASSERT_EQ(vaccel_shared_memory_enable(kMin), VACCEL_OK);
+	std::atomic<bool> go{false};
+	std::atomic<int> bad{0};
+	std::vector<std::thread> threads;
+	threads.emplace_back([&] {
+		while (!go.load()) {
+		}
+		if (vaccel_shared_memory_prewarm(size_t{8} << 20) != VACCEL_OK)
+			++bad;
+	});
+	for (int t = 0; t < 3; ++t)
+		threads.emplace_back([&, t] {
+			while (!go.load()) {
+			}
+			for (int i = 0; i < 20; ++i) {
+				vaccel_torch_tensor *x = tensor(kMin * (1 + t));
+				if (x == nullptr ||
+				    !all_zero(x->data, x->size)) {
+					++bad;
+					continue;
+				}
+				std::memset(x->data, t + 1, x->size);
+				const auto *b =
+				    static_cast<const uint8_t *>(x->data);
+				if (b[0] != t + 1 || b[x->size - 1] != t + 1)
+					++bad; // another thread wrote it
+				if (vaccel_torch_tensor_delete(x) != VACCEL_OK)
+					++bad;
+			}
+		});
+	go = true;
+	for (auto &th : threads)
+		th.join();
+	EXPECT_EQ(bad.load(), 0);
+}
+
+// A child after fork() has new memory, which prewarm() in the parent never
+// touched: its first tensor gets its pages when allocated.
+TEST(SharedMemory, ForkedChildPopulatesItsOwnMemory)
+{
+	ASSERT_EQ(vaccel_shared_memory_enable(kMin), VACCEL_OK);
+	constexpr size_t kWarm = size_t{1} << 20;
+	ASSERT_EQ(vaccel_shared_memory_prewarm(kWarm), VACCEL_OK);
+	const bool populates = kernel_populates();
+	const pid_t pid = ::fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		vaccel_torch_tensor *t = tensor(kWarm / 2);
+		int code = t == nullptr ? 1 : 0;
+		if (code == 0 && populates &&
+		    resident_pages(t->data, t->size) *
+			    ::sysconf(_SC_PAGESIZE) !=
+			t->size)
+			code |= 2; // taken as warm, never populated
+		if (code == 0 && !all_zero(t->data, t->size))
+			code |= 4;
+		::_exit(code);
+	}
+	int status = 0;
+	ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
 TEST(SharedMemory, FreedMemoryIsReusedAndZeroedAgain)
 {
 	ASSERT_EQ(vaccel_shared_memory_enable(kMin), VACCEL_OK);
@@ -247,6 +367,8 @@ TEST(SharedMemory, AdoptedDeviceMemory)
 		  VACCEL_OK);
 	EXPECT_EQ(vaccel_shared_memory_adopt(base, kDevice, kHeader, kMin),
 		  VACCEL_EEXIST);
+	EXPECT_EQ(vaccel_shared_memory_prewarm(kMin), VACCEL_ENOTSUP)
+	    << "a device has no pages of ours to populate";
 
 	vaccel_torch_tensor *t = tensor(kMin);
 	int rc = 0;
