@@ -266,6 +266,8 @@ std::thread load_plugins_behind(vaccel::agent::PluginGate &gate,
 		*why = plugin_failures();
 		if (why->empty()) {
 			vaccel_info("agent: plugins loaded");
+			// The first sandbox's session finds its directory.
+			(void)vaccel_session_prepare_rundir();
 			server.start_workers();
 			gate.open();
 			return;

@@ -9,6 +9,7 @@
 #include "model_cache.h"
 #include "objects.h"
 #include "rpc_status.h"
+#include "session_dirs.h"
 #include "shm.h"
 #include "tenant.h"
 
@@ -163,6 +164,8 @@ public:
 	// The connections' objects (admin tools and tests).
 	ObjectTable &objects() noexcept { return objects_; }
 	ModelCache &model_cache() noexcept { return cache_; }
+	// The next session's run directory, made ahead (session_dirs.h).
+	SessionDirPreparer &session_dirs() noexcept { return session_dirs_; }
 
 	// Memory accounting of chunked calls against Limits::max_buffered.
 	bool reserve(uint64_t bytes) noexcept;
@@ -206,6 +209,7 @@ private:
 	std::atomic<uint64_t> regions_{0};
 	std::atomic<uint64_t> slot_replies_{0};
 	std::atomic<uint64_t> slot_requests_{0};
+	SessionDirPreparer session_dirs_;
 };
 
 // Fills @p resp.status from @p st (code, message and, for vAccel failures,

@@ -20,6 +20,8 @@ RpcStatus create_session(Context &ctx, rpc::session::CreateRequest &req,
 	sess->hold(std::move(quota));
 	// On failure (connection already gone) `sess` releases the session.
 	AGENT_RETURN_IF_ERROR(ctx.objects.add_session(ctx.conn, sess));
+	// The next session's directory, while this reply goes out.
+	ctx.service.session_dirs().request();
 	const int64_t id = sess->wire_id();
 	resp.set_session_id(id);
 	vaccel_debug("agent: connection %llu: created session %lld (flags "
@@ -53,6 +55,8 @@ RpcStatus destroy_session(Context &ctx, rpc::session::DestroyRequest &req,
 	// Dropping the last reference unregisters the session's resources,
 	// releases those it alone used, and releases the session; if an op
 	// on it still runs elsewhere, that happens when the op returns.
+	sess.reset();
+	ctx.service.session_dirs().request();
 	return RpcStatus::ok();
 }
 

@@ -126,6 +126,19 @@ int vaccel_plugin_get_op(const char *plugin_name, vaccel_op_type_t op,
 const char *vaccel_session_op_plugin(struct vaccel_session *sess,
 				     vaccel_op_type_t op);
 
+/**
+ * Makes the run directory of the session this process creates next, so that
+ * vaccel_session_init() finds it made instead of waiting for the file
+ * system (a mkdir, which on an overlay or journaled file system is a
+ * visible part of a short-lived program's first result). For a thread with
+ * nothing better to do: the agent calls it when a session ends, the rpc
+ * plugin on its start-up thread. One directory is prepared at a time; a
+ * session created meanwhile makes its own as before.
+ * @return VACCEL_OK (made, made already, or not needed), VACCEL_ESESS
+ *         (vAccel is not initialized).
+ */
+int vaccel_session_prepare_rundir(void);
+
 /** Live sessions / resources in this process (for tools and tests). */
 size_t vaccel_session_count(void);
 size_t vaccel_resource_count(void);

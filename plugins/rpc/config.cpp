@@ -108,9 +108,9 @@ std::chrono::microseconds Config::default_poll()
 	    std::thread::hardware_concurrency() >= 4 ? 2000 : 0);
 }
 
-uint64_t Config::default_prewarm()
+bool Config::default_start_ahead()
 {
-	return std::thread::hardware_concurrency() >= 4 ? uint64_t{2} << 20 : 0;
+	return std::thread::hardware_concurrency() >= 4;
 }
 
 core::Result<Config> config_from_env()
@@ -152,6 +152,8 @@ core::Result<Config> config_from_env()
 	cfg.shm = env_number("VACCEL_RPC_SHM", 1, 0, 1) != 0;
 	cfg.shm_threshold = env_number("VACCEL_RPC_SHM_THRESHOLD",
 				       cfg.shm_threshold, 0, uint64_t{1} << 40);
+	cfg.start_ahead = env_number("VACCEL_RPC_START_AHEAD",
+				     cfg.start_ahead ? 1 : 0, 0, 1) != 0;
 	cfg.shm_prewarm = env_number("VACCEL_RPC_SHM_PREWARM", cfg.shm_prewarm,
 				     0, uint64_t{1} << 30);
 	if (const char *d = std::getenv("VACCEL_RPC_IVSHMEM_DEVICES");

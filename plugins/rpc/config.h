@@ -38,13 +38,16 @@
 //       does not look.
 //   VACCEL_RPC_SHM_THRESHOLD       genop calls moving at least this many
 //       bytes use shared memory when available; default 65536.
-//   VACCEL_RPC_SHM_PREWARM         with shared memory on a unix socket,
-//       this many bytes of it get their pages on a thread of the plugin's
-//       own while the program starts (vaccel_shared_memory_prewarm()), so
-//       that the first tensors need none. Default 2 MiB where the machine
-//       has 4 CPUs or more, else 0 (none): on 2 CPUs that thread takes
-//       the core the program's start and a local agent need. Not started
-//       while the host has no core to spare (as polling, below).
+//   VACCEL_RPC_START_AHEAD         1: a thread of the plugin's own makes,
+//       while the program starts, what its first session and its first
+//       tensors would otherwise wait for: the session's run directory and
+//       the pages of VACCEL_RPC_SHM_PREWARM bytes of shared memory. Default
+//       1 where the machine has 4 CPUs or more, else 0: on 2 CPUs that
+//       thread takes the core the program's start and a local agent need.
+//       Not started while the host has no core to spare (as polling).
+//   VACCEL_RPC_SHM_PREWARM         bytes of shared memory (unix-socket
+//       agents) that thread populates (vaccel_shared_memory_prewarm());
+//       default 2 MiB, 0: none.
 //   VACCEL_RPC_POLL_US             the most a call polls the socket for its
 //       reply before it sleeps, in microseconds; within that, about twice
 //       the usual reply time (transport/spin.h). Default 2000 where the
@@ -119,7 +122,8 @@ struct Config {
 	uint64_t max_message = uint64_t{1} << 30;
 	bool shm = true;
 	uint64_t shm_threshold = 64 * 1024;
-	uint64_t shm_prewarm = default_prewarm();
+	bool start_ahead = default_start_ahead();
+	uint64_t shm_prewarm = uint64_t{2} << 20;
 	std::string ivshmem_devices = "/sys/bus/pci/devices";
 	bool reply_slots = true;
 	bool request_slots = true;
@@ -142,7 +146,7 @@ struct Config {
 	std::string tls_server_name;
 
 	static std::chrono::microseconds default_poll();
-	static uint64_t default_prewarm();
+	static bool default_start_ahead();
 	// Whether some agent of the list is on a unix socket (where the
 	// shared-memory plane may be used).
 	[[nodiscard]] bool any_local() const noexcept;

@@ -30,9 +30,9 @@ struct RpcPlugin {
 	Client client;
 	Resources resources;
 	Sessions sessions;
-	// vaccel_shared_memory_prewarm() while the program starts (its code
-	// is in this plugin: joined before the plugin can be unloaded).
-	std::jthread prewarm;
+	// Work ahead of the first session while the program starts (its
+	// code is in this plugin: joined before the plugin can be unloaded).
+	std::jthread ahead;
 };
 
 // Logs @p st (once, here) and returns its code.

@@ -247,20 +247,23 @@ std::shared_ptr<const SandboxDevice> open_sandbox_memory(const Config &cfg)
 	return std::move(dev).value();
 }
 
-// A new process's first tensor in shared memory would wait for its pages
-// (a few hundred microseconds for an image model's input); a thread of our
-// own gives them now, while the program starts.
-void start_prewarm(RpcPlugin &p, uint64_t bytes)
+// What a new process's first session and first tensor would wait for (its
+// run directory; the pages of a tensor in shared memory, a few hundred
+// microseconds for an image model's input), made on a thread of our own
+// while the program starts. On a host whose cores are all taken the thread
+// would only slow the program down: those wait as they did without it.
+void start_ahead(RpcPlugin &p, bool enabled, uint64_t prewarm)
 {
-	// On a host whose cores are all taken, the thread would only slow the
-	// program down; its first allocation populates its range anyway.
-	if (bytes == 0 || !transport::cores_to_spare())
+	if (!enabled || !transport::cores_to_spare())
 		return;
 	try {
-		p.prewarm = std::jthread(
-		    [bytes] { (void)vaccel_shared_memory_prewarm(bytes); });
+		p.ahead = std::jthread([prewarm] {
+			(void)vaccel_session_prepare_rundir();
+			if (prewarm > 0)
+				(void)vaccel_shared_memory_prewarm(prewarm);
+		});
 	} catch (const std::system_error &e) {
-		vaccel_debug("[rpc] no shared-memory prewarm: %s", e.what());
+		vaccel_debug("[rpc] no start-up thread: %s", e.what());
 	}
 }
 
@@ -286,11 +289,12 @@ int rpc_init()
 			    std::max<uint64_t>(cfg->shm_threshold, 1));
 		else if (cfg->shm && !cfg->ivshmem_devices.empty())
 			device = open_sandbox_memory(*cfg);
+		const bool ahead = cfg->start_ahead;
 		const uint64_t prewarm =
 		    cfg->shm && cfg->any_local() ? cfg->shm_prewarm : 0;
 		g_plugin =
 		    new RpcPlugin(std::move(cfg).value(), std::move(device));
-		start_prewarm(*g_plugin, prewarm);
+		start_ahead(*g_plugin, ahead, prewarm);
 		int rc = register_ops();
 		if (rc != VACCEL_OK) {
 			delete std::exchange(g_plugin, nullptr);

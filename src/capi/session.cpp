@@ -191,4 +191,11 @@ size_t vaccel_session_count(void)
 	return vaccel::core::runtime().session_count();
 }
 
+int vaccel_session_prepare_rundir(void)
+{
+	return guard(__func__, [] {
+		return vaccel::core::runtime().prepare_next_session_dir();
+	});
+}
+
 } // extern "C"

@@ -206,6 +206,23 @@ void Runtime::cleanup_locked(CleanupKind kind)
 	log_.close();
 }
 
+std::string Runtime::session_dir(vaccel_id_t id) const
+{
+	return rundir() + "/session." + std::to_string(id);
+}
+
+Status Runtime::prepare_next_session_dir()
+{
+	// Between bootstrap and cleanup only: callers that run on threads of
+	// their own stop them before cleanup (plugins at fini), so the run
+	// directory stays while they use it.
+	if (!initialized())
+		return Status(VACCEL_ESESS, "vAccel is not initialized");
+	session_dirs_.prepare(
+	    [this] { return session_dir(next_session_id_.load()); });
+	return Status::ok();
+}
+
 void Runtime::add_session(vaccel_id_t id, vaccel_session *sess,
 			  vaccel_session_state *state)
 {

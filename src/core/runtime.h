@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/registry.h"
 #include "core/rundir.h"
+#include "core/session_dir_ahead.h"
 #include "core/shared_buffers.h"
 #include "core/status.h"
 
@@ -91,6 +92,15 @@ public:
 	{
 		return next_session_id_.fetch_add(1);
 	}
+	// The run directory of session @p id.
+	[[nodiscard]] std::string session_dir(vaccel_id_t id) const;
+	// Makes the next session's directory ahead (session_dir_ahead.h).
+	Status prepare_next_session_dir();
+	// Whether the directory of session @p id was made ahead for it.
+	bool claim_session_dir(vaccel_id_t id)
+	{
+		return session_dirs_.claim(session_dir(id));
+	}
 	void add_session(vaccel_id_t id, vaccel_session *sess,
 			 vaccel_session_state *state);
 	void remove_session(vaccel_id_t id);
@@ -137,6 +147,7 @@ private:
 	std::string deferred_plugins_;
 	HostArena host_arena_;
 	SharedBuffers buffers_{host_arena_};
+	SessionDirAhead session_dirs_;
 
 	std::shared_mutex objects_mu_;
 	// The state pointer is kept beside the program's struct so that

@@ -111,16 +111,19 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 	sess->id = rt.reserve_session_id();
 
 	std::error_code ec;
-	state->rundir = rt.rundir() + "/session." + std::to_string(sess->id);
+	state->rundir = rt.session_dir(sess->id);
 	// The public field is a fixed array, as in upstream's layout.
 	if (state->rundir.size() >= sizeof(sess->rundir)) {
 		*sess = vaccel_session{};
 		return Status(VACCEL_ENAMETOOLONG,
 			      "session directory path is too long");
 	}
-	if (Status st = make_private_dir(state->rundir); !st) {
-		*sess = vaccel_session{};
-		return st;
+	// Made ahead of the session (session_dir_ahead.h), or now.
+	if (!rt.claim_session_dir(sess->id)) {
+		if (Status st = make_private_dir(state->rundir); !st) {
+			*sess = vaccel_session{};
+			return st;
+		}
 	}
 	std::memcpy(sess->rundir, state->rundir.c_str(),
 		    state->rundir.size() + 1);

@@ -8,9 +8,13 @@
 
 #include "../unit/http_server.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -744,6 +748,106 @@ TEST_F(RpcExec, ExecWithResourceDoubles)
 	}
 	EXPECT_EQ(vaccel_resource_unregister(&lib, &sess_), VACCEL_OK);
 	EXPECT_EQ(vaccel_resource_release(&lib), VACCEL_OK);
+}
+
+namespace fs = std::filesystem;
+
+// The names of the session directories in @p rundir, sorted.
+std::vector<std::string> session_dirs_in(const std::string &rundir)
+{
+	std::vector<std::string> names;
+	std::error_code ec;
+	for (const auto &e : fs::directory_iterator(rundir, ec))
+		if (e.path().filename().string().rfind("session.", 0) == 0)
+			names.push_back(e.path().filename().string());
+	std::sort(names.begin(), names.end());
+	return names;
+}
+
+// Waits (at most 10 s) until @p rundir holds @p n session directories.
+bool session_dirs_become(const std::string &rundir, size_t n)
+{
+	const auto until = std::chrono::steady_clock::now() + 10s;
+	while (session_dirs_in(rundir).size() != n) {
+		if (std::chrono::steady_clock::now() > until)
+			return false;
+		std::this_thread::sleep_for(2ms);
+	}
+	return true;
+}
+
+// The agent makes the next session's run directory ahead, on a thread of
+// its own: once its plugins are in, after each CreateSession and after each
+// DestroySession. A client's session then finds its directory made, and
+// when the sessions are gone only that one prepared directory is left.
+TEST(RpcSessionDirs, AgentPreparesTheNextSessionsDirectory)
+{
+	TempDir dir;
+	const std::string tmp = dir.file("agent-tmp");
+	ASSERT_EQ(::mkdir(tmp.c_str(), 0700), 0);
+	Agent agent(dir.path(), "dirs");
+	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN, {}, {"TMPDIR=" + tmp}))
+	    << agent.log();
+	// The agent's run directory: the one directory in its base.
+	const std::string base = tmp + "/vaccel-" + std::to_string(::geteuid());
+	std::string rundir;
+	for (const auto &e : fs::directory_iterator(base))
+		if (e.is_directory())
+			rundir = e.path().string();
+	ASSERT_FALSE(rundir.empty()) << base;
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
+	EXPECT_TRUE(session_dirs_become(rundir, 1)) << "none after start-up";
+
+	vaccel_session a{}, b{};
+	ASSERT_EQ(vaccel_session_init(&a, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	EXPECT_TRUE(session_dirs_become(rundir, 2)) << "a's and the next one's";
+	const auto after_a = session_dirs_in(rundir);
+	ASSERT_EQ(vaccel_session_init(&b, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	EXPECT_TRUE(session_dirs_become(rundir, 3));
+	// b took the directory prepared after a: both of those stay.
+	const auto after_b = session_dirs_in(rundir);
+	for (const auto &name : after_a)
+		EXPECT_NE(std::find(after_b.begin(), after_b.end(), name),
+			  after_b.end())
+		    << name;
+	ASSERT_EQ(vaccel_session_release(&a), VACCEL_OK);
+	EXPECT_TRUE(session_dirs_become(rundir, 2));
+	ASSERT_EQ(vaccel_session_release(&b), VACCEL_OK);
+	EXPECT_TRUE(session_dirs_become(rundir, 1)) << "the prepared one only";
+	for (const auto &name : session_dirs_in(rundir))
+		EXPECT_TRUE(fs::is_empty(rundir + "/" + name)) << name;
+	EXPECT_EQ(vaccel_cleanup(), VACCEL_OK);
+}
+
+// The rpc plugin's start-up thread (VACCEL_RPC_START_AHEAD) makes the
+// first session's run directory while the program starts; the session
+// takes that one. Turned off, no directory appears before a session.
+TEST(RpcSessionDirs, ClientPluginPreparesTheFirstSessionsDirectory)
+{
+	TempDir dir;
+	Agent agent(dir.path(), "client-dirs");
+	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN)) << agent.log();
+	::setenv("VACCEL_POLL_BUSY_HOST", "1", 1); // even on a busy host
+	::setenv("VACCEL_RPC_START_AHEAD", "0", 1);
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
+	std::this_thread::sleep_for(200ms); // what a thread would have done
+	EXPECT_TRUE(session_dirs_in(vaccel_rundir()).empty());
+
+	::setenv("VACCEL_RPC_START_AHEAD", "1", 1);
+	ASSERT_NO_FATAL_FAILURE(
+	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
+	const std::string rundir = vaccel_rundir();
+	ASSERT_TRUE(session_dirs_become(rundir, 1));
+	const std::string prepared = session_dirs_in(rundir).front();
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	EXPECT_EQ(std::string(s.rundir), rundir + "/" + prepared);
+	EXPECT_EQ(session_dirs_in(rundir).size(), 1U);
+	ASSERT_EQ(vaccel_session_release(&s), VACCEL_OK);
+	EXPECT_EQ(vaccel_cleanup(), VACCEL_OK);
+	::unsetenv("VACCEL_RPC_START_AHEAD");
 }
 
 } // namespace

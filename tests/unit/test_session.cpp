@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 using namespace vaccel_test;
 
@@ -233,6 +234,109 @@ TEST_F(Session, RundirLivesWithTheSession)
 	EXPECT_FALSE(fs::exists(dir)) << dir;
 	EXPECT_TRUE(fs::is_directory(other.rundir));
 	ASSERT_EQ(vaccel_session_release(&other), VACCEL_OK);
+}
+
+// The directory session @p id would have.
+std::string session_dir(vaccel_id_t id)
+{
+	return std::string(vaccel_rundir()) + "/session." + std::to_string(id);
+}
+
+// vaccel_session_prepare_rundir() makes the next session's directory
+// before it is asked for; that session gets exactly that directory, and
+// it goes with the session as any other.
+TEST_F(Session, NextSessionsDirectoryMadeAhead)
+{
+	struct vaccel_session first {
+	};
+	ASSERT_EQ(vaccel_session_init(&first, 0), VACCEL_OK);
+	const std::string next = session_dir(first.id + 1);
+	EXPECT_FALSE(fs::exists(next));
+	ASSERT_EQ(vaccel_session_prepare_rundir(), VACCEL_OK);
+	EXPECT_TRUE(fs::is_directory(next)) << next;
+	EXPECT_TRUE(fs::is_empty(next));
+	ASSERT_EQ(vaccel_session_prepare_rundir(), VACCEL_OK)
+	    << "prepared already: nothing to do";
+	// Taken as it is, not made again (which would empty it).
+	{
+		std::ofstream(next + "/marker") << "x";
+	}
+	struct vaccel_session second {
+	};
+	ASSERT_EQ(vaccel_session_init(&second, 0), VACCEL_OK);
+	EXPECT_EQ(second.id, first.id + 1);
+	EXPECT_EQ(std::string(second.rundir), next);
+	EXPECT_TRUE(fs::exists(next + "/marker")) << "made again, not claimed";
+	ASSERT_EQ(vaccel_session_release(&second), VACCEL_OK);
+	EXPECT_FALSE(fs::exists(next)) << "released with its session";
+	ASSERT_EQ(vaccel_session_release(&first), VACCEL_OK);
+}
+
+// A directory prepared for one run directory is not claimed after a
+// re-bootstrap (a new run directory): the session makes its own there.
+TEST_F(Session, PreparedDirectoryStaysWithItsRunDirectory)
+{
+	ASSERT_EQ(vaccel_session_prepare_rundir(), VACCEL_OK);
+	const std::string old_rundir = vaccel_rundir();
+	reconfigure(nullptr);
+	ASSERT_NE(std::string(vaccel_rundir()), old_rundir);
+	EXPECT_FALSE(fs::exists(old_rundir)) << "cleanup removes it all";
+	struct vaccel_session sess {
+	};
+	ASSERT_EQ(vaccel_session_init(&sess, 0), VACCEL_OK);
+	EXPECT_EQ(std::string(sess.rundir).rfind(vaccel_rundir(), 0), 0U);
+	EXPECT_TRUE(fs::is_directory(sess.rundir));
+	ASSERT_EQ(vaccel_session_release(&sess), VACCEL_OK);
+	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_prepare_rundir(), VACCEL_ESESS);
+	ASSERT_EQ(rebootstrap(nullptr, VACCEL_LOG_ERROR, nullptr), VACCEL_OK);
+}
+
+// Sessions created on several threads while another keeps preparing: each
+// gets a directory of its own that exists while it lives, and nothing but
+// at most one prepared directory is left when they are gone.
+TEST_F(Session, PreparingWhileThreadsCreateSessions)
+{
+	std::atomic<bool> stop{false};
+	std::atomic<int> bad{0};
+	std::thread preparer([&] {
+		while (!stop.load())
+			if (vaccel_session_prepare_rundir() != VACCEL_OK)
+				++bad;
+	});
+	std::vector<std::thread> threads;
+	for (int t = 0; t < 3; ++t)
+		threads.emplace_back([&] {
+			for (int i = 0; i < 50; ++i) {
+				struct vaccel_session s {
+				};
+				if (vaccel_session_init(&s, 0) != VACCEL_OK) {
+					++bad;
+					continue;
+				}
+				const std::string dir = s.rundir;
+				if (dir != session_dir(s.id) ||
+				    !fs::is_directory(dir))
+					++bad;
+				std::ofstream(dir + "/mine") << s.id;
+				if (vaccel_session_release(&s) != VACCEL_OK ||
+				    fs::exists(dir))
+					++bad;
+			}
+		});
+	for (auto &th : threads)
+		th.join();
+	stop = true;
+	preparer.join();
+	EXPECT_EQ(bad.load(), 0);
+	size_t left = 0;
+	for (const auto &e : fs::directory_iterator(vaccel_rundir())) {
+		if (e.path().filename().string().rfind("session.", 0) != 0)
+			continue;
+		++left;
+		EXPECT_TRUE(fs::is_empty(e.path())) << e.path();
+	}
+	EXPECT_LE(left, 1U);
 }
 
 TEST_F(Session, OpWithoutPluginIsNotSupported)
