@@ -8,7 +8,11 @@
 #include <array>
 #include <atomic>
 #include <barrier>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 using namespace vaccel_test;
 
@@ -342,6 +346,59 @@ TEST_F(Concurrency, LookupsRaceWithCreation)
 	EXPECT_EQ(vaccel_resource_release(&probe_r), VACCEL_OK);
 	EXPECT_EQ(vaccel_session_count(), 0U);
 	EXPECT_EQ(vaccel_resource_count(), 0U);
+}
+
+// The directory session @p id would have.
+std::string session_dir_of(vaccel_id_t id)
+{
+	return std::string(vaccel_rundir()) + "/session." + std::to_string(id);
+}
+
+// Sessions created on several threads while another keeps preparing: each
+// gets a directory of its own that exists while it lives, and nothing but
+// at most one prepared directory is left when they are gone.
+TEST_F(Concurrency, PreparingSessionDirsWhileThreadsCreateSessions)
+{
+	std::atomic<bool> stop{false};
+	std::atomic<int> bad{0};
+	std::thread preparer([&] {
+		while (!stop.load())
+			if (vaccel_session_prepare_rundir() != VACCEL_OK)
+				++bad;
+	});
+	std::vector<std::thread> threads;
+	for (int t = 0; t < 3; ++t)
+		threads.emplace_back([&] {
+			for (int i = 0; i < 50; ++i) {
+				struct vaccel_session s {
+				};
+				if (vaccel_session_init(&s, 0) != VACCEL_OK) {
+					++bad;
+					continue;
+				}
+				const std::string dir = s.rundir;
+				if (dir != session_dir_of(s.id) ||
+				    !fs::is_directory(dir))
+					++bad;
+				std::ofstream(dir + "/mine") << s.id;
+				if (vaccel_session_release(&s) != VACCEL_OK ||
+				    fs::exists(dir))
+					++bad;
+			}
+		});
+	for (auto &th : threads)
+		th.join();
+	stop = true;
+	preparer.join();
+	EXPECT_EQ(bad.load(), 0);
+	size_t left = 0;
+	for (const auto &e : fs::directory_iterator(vaccel_rundir())) {
+		if (e.path().filename().string().rfind("session.", 0) != 0)
+			continue;
+		++left;
+		EXPECT_TRUE(fs::is_empty(e.path())) << e.path();
+	}
+	EXPECT_LE(left, 1U);
 }
 
 } // namespace
