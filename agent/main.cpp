@@ -259,17 +259,19 @@ int drain_if_asked(int why, const DrainParts &p, int stop_fd)
 // every connection waits at the gate), so that the agent's start to
 // listening does not include making them.
 std::thread load_plugins_behind(vaccel::agent::PluginGate &gate,
-				vaccel::agent::Server &server, std::string *why)
+				vaccel::agent::Server &server,
+				vaccel::agent::Service &service,
+				std::string *why)
 {
-	return std::thread([&gate, &server, why] {
+	return std::thread([&gate, &server, &service, why] {
 		(void)vaccel_plugin_load_deferred();
 		*why = plugin_failures();
 		if (why->empty()) {
 			vaccel_info("agent: plugins loaded");
-			// The first sandbox's session finds its directory.
-			(void)vaccel_session_prepare_rundir();
 			server.start_workers();
 			gate.open();
+			// The first sandbox's session finds its directory.
+			service.session_dirs().request();
 			return;
 		}
 		gate.fail();
@@ -519,7 +521,8 @@ int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 		    vaccel::transport::to_string(server.address()).c_str());
 	std::fflush(stdout);
 	std::string plugins_failed;
-	std::thread loader = load_plugins_behind(gate, server, &plugins_failed);
+	std::thread loader =
+	    load_plugins_behind(gate, server, service, &plugins_failed);
 	vaccel_info("agent: %zu workers, max frame %u bytes%s", so.workers,
 		    so.max_frame,
 		    o.isolate_tenants ? ", a process per tenant" : "");

@@ -3,47 +3,50 @@
 
 #include <vaccel.h>
 
+#include <system_error>
+
 namespace vaccel::agent
 {
 
 SessionDirPreparer::~SessionDirPreparer()
 {
-	PooledThread job;
 	{
 		std::lock_guard lock(mu_);
-		job = std::move(job_);
+		stopping_ = true;
 	}
-	if (job.joinable())
-		job.join();
+	cv_.notify_all();
+	if (thread_.joinable())
+		thread_.join();
 }
 
 void SessionDirPreparer::request() noexcept
 {
-	std::lock_guard lock(mu_);
-	if (running_) {
-		again_ = true; // the id it prepares may be taken already
-		return;
+	{
+		std::lock_guard lock(mu_);
+		wanted_ = true;
+		if (!thread_.joinable() && !stopping_) {
+			try {
+				thread_ = std::thread([this] { run(); });
+			} catch (const std::system_error &) {
+				// No thread: sessions make their own.
+				return;
+			}
+		}
 	}
-	if (job_.joinable())
-		job_.join(); // returned, or about to
-	running_ = true;
-	try {
-		job_ = ThreadCache::connections().run([this] { run(); });
-	} catch (...) {
-		running_ = false; // no thread: the session makes its own
-	}
+	cv_.notify_one();
 }
 
-void SessionDirPreparer::run() noexcept
+void SessionDirPreparer::run()
 {
+	std::unique_lock lock(mu_);
 	for (;;) {
-		(void)vaccel_session_prepare_rundir();
-		std::lock_guard lock(mu_);
-		if (!again_) {
-			running_ = false;
+		cv_.wait(lock, [this] { return wanted_ || stopping_; });
+		if (stopping_)
 			return;
-		}
-		again_ = false;
+		wanted_ = false;
+		lock.unlock();
+		(void)vaccel_session_prepare_rundir();
+		lock.lock();
 	}
 }
 

@@ -8,12 +8,13 @@
 // Asked after every CreateSession and every DestroySession: whether a
 // tenant's next session finds its directory made then depends on its own
 // calls and on none of another tenant's, except those running at the same
-// moment.
+// moment. The agent asks first once its plugins are in, which starts the
+// thread; asking then costs a handler a wake-up.
 #pragma once
 
-#include "thread_cache.h"
-
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 
 namespace vaccel::agent
 {
@@ -27,15 +28,17 @@ public:
 	~SessionDirPreparer();
 
 	// Prepares the next session's directory soon; never waits for it.
+	// The thread starts with the first request.
 	void request() noexcept;
 
 private:
-	void run() noexcept;
+	void run();
 
 	std::mutex mu_;
-	PooledThread job_;     // guarded by mu_
-	bool running_ = false; // guarded by mu_
-	bool again_ = false;   // guarded by mu_: asked while running
+	std::condition_variable cv_;
+	bool wanted_ = false;   // guarded by mu_
+	bool stopping_ = false; // guarded by mu_
+	std::thread thread_;    // started under mu_
 };
 
 } // namespace vaccel::agent

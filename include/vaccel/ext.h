@@ -174,14 +174,15 @@ int vaccel_shared_memory_adopt(void *base, size_t size, size_t offset,
 			       size_t min_bytes);
 
 /**
- * Gives the first @p bytes of vAccel's shared memory their pages now, so
- * that the first tensors allocated there need none: a new process's first
- * allocation otherwise waits while the kernel allocates and zeroes every
- * page of it. Takes as long as that would (about a quarter of a
- * millisecond per MiB, more in a VM), so call it from a thread of your own
- * while the program starts; the rpc plugin does so when it enables shared
- * memory (VACCEL_RPC_SHM_PREWARM). The memory counts as the process's from
- * then on. Allocations made meanwhile are safe.
+ * Gives the first @p bytes (at most 64 MiB) of vAccel's shared memory their
+ * pages now, so that the first tensors allocated there need none: a new
+ * process's first allocation otherwise waits while the kernel allocates
+ * and zeroes every page of it. Takes as long as that would, so call it
+ * from a thread of your own while the program starts; the rpc plugin does
+ * so on its start-up thread (VACCEL_RPC_START_AHEAD, VACCEL_RPC_SHM_PREWARM).
+ * The memory counts as the process's from then on. Allocations made
+ * meanwhile are safe. Where the kernel cannot populate memory (before
+ * Linux 5.14), the pages come by faults as before.
  * @return VACCEL_OK, VACCEL_ENOTSUP (shared memory is off, or adopted
  *         device memory), VACCEL_ENOMEM (no memfd could be made).
  */

@@ -155,7 +155,7 @@ core::Result<Config> config_from_env()
 	cfg.start_ahead = env_number("VACCEL_RPC_START_AHEAD",
 				     cfg.start_ahead ? 1 : 0, 0, 1) != 0;
 	cfg.shm_prewarm = env_number("VACCEL_RPC_SHM_PREWARM", cfg.shm_prewarm,
-				     0, uint64_t{1} << 30);
+				     0, uint64_t{64} << 20);
 	if (const char *d = std::getenv("VACCEL_RPC_IVSHMEM_DEVICES");
 	    d != nullptr)
 		cfg.ivshmem_devices = d;

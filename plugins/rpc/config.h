@@ -47,7 +47,7 @@
 //       Not started while the host has no core to spare (as polling).
 //   VACCEL_RPC_SHM_PREWARM         bytes of shared memory (unix-socket
 //       agents) that thread populates (vaccel_shared_memory_prewarm());
-//       default 2 MiB, 0: none.
+//       default 2 MiB, at most 64 MiB, 0: none.
 //   VACCEL_RPC_POLL_US             the most a call polls the socket for its
 //       reply before it sleeps, in microseconds; within that, about twice
 //       the usual reply time (transport/spin.h). Default 2000 where the

@@ -193,6 +193,10 @@ size_t vaccel_session_count(void)
 
 int vaccel_session_prepare_rundir(void)
 {
+	// Called by threads that race with cleanup by design: not being
+	// initialized is an answer, not an error to log.
+	if (!vaccel::core::runtime().initialized())
+		return VACCEL_ESESS;
 	return guard(__func__, [] {
 		return vaccel::core::runtime().prepare_next_session_dir();
 	});

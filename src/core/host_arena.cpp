@@ -197,6 +197,7 @@ HostArena::Block *HostArena::new_block(size_t need) noexcept
 
 int HostArena::prewarm(size_t bytes) noexcept
 {
+	constexpr size_t kMaxPrewarm = size_t{64} << 20;
 	if (!enabled())
 		return VACCEL_ENOTSUP;
 	uint8_t *base = nullptr;
@@ -208,7 +209,9 @@ int HostArena::prewarm(size_t bytes) noexcept
 		    blocks_.empty() ? new_block(bytes) : blocks_[0].get();
 		if (b == nullptr)
 			return VACCEL_ENOMEM;
-		bytes = round_up(std::min(bytes, b->size), kAlign);
+		// As much as one allocation would populate at most.
+		bytes =
+		    round_up(std::min({bytes, b->size, kMaxPrewarm}), kAlign);
 		if (bytes <= b->warm)
 			return VACCEL_OK;
 		base = b->base;

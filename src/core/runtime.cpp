@@ -80,6 +80,7 @@ Status Runtime::bootstrap(const Config &config)
 		op_ns_[i] = 0;
 	}
 	VACCEL_RETURN_IF_ERROR(rundir_.create());
+	session_dirs_.open();
 	c_config_.plugins = dup_or_null(config_.plugins);
 	c_config_.log_level =
 	    static_cast<vaccel_log_level_t>(config_.log_level);
@@ -198,6 +199,7 @@ void Runtime::cleanup_locked(CleanupKind kind)
 	initialized_.store(false, std::memory_order_release);
 	deferred_plugins_.clear();
 	plugins_.unload_all();
+	session_dirs_.close();
 	rundir_.release();
 	free(c_config_.plugins);
 	free(c_config_.log_file);
@@ -213,13 +215,19 @@ std::string Runtime::session_dir(vaccel_id_t id) const
 
 Status Runtime::prepare_next_session_dir()
 {
-	// Between bootstrap and cleanup only: callers that run on threads of
-	// their own stop them before cleanup (plugins at fini), so the run
-	// directory stays while they use it.
 	if (!initialized())
 		return Status(VACCEL_ESESS, "vAccel is not initialized");
-	session_dirs_.prepare(
-	    [this] { return session_dir(next_session_id_.load()); });
+	// Read under the preparer's lock, which cleanup takes before the run
+	// directory goes (close()): never a path of a run directory that is
+	// being removed.
+	session_dirs_.prepare([this]() -> std::string {
+		std::string path = session_dir(next_session_id_.load());
+		// Too long for sess->rundir: that session fails before it
+		// could claim the directory.
+		if (path.size() >= VACCEL_SESSION_RUNDIR_MAX)
+			return {};
+		return path;
+	});
 	return Status::ok();
 }
 

@@ -101,6 +101,7 @@ public:
 	{
 		return session_dirs_.claim(session_dir(id));
 	}
+	SessionDirAhead &session_dirs() noexcept { return session_dirs_; }
 	void add_session(vaccel_id_t id, vaccel_session *sess,
 			 vaccel_session_state *state);
 	void remove_session(vaccel_id_t id);

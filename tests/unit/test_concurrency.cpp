@@ -5,6 +5,9 @@
 // so the test code itself shares nothing without synchronization.
 #include "test_util.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <array>
 #include <atomic>
 #include <barrier>
@@ -377,8 +380,11 @@ TEST_F(Concurrency, PreparingSessionDirsWhileThreadsCreateSessions)
 					continue;
 				}
 				const std::string dir = s.rundir;
+				// Its own: there, and empty (no other
+				// session's "mine" in it).
 				if (dir != session_dir_of(s.id) ||
-				    !fs::is_directory(dir))
+				    !fs::is_directory(dir) ||
+				    !fs::is_empty(dir))
 					++bad;
 				std::ofstream(dir + "/mine") << s.id;
 				if (vaccel_session_release(&s) != VACCEL_OK ||
@@ -399,6 +405,41 @@ TEST_F(Concurrency, PreparingSessionDirsWhileThreadsCreateSessions)
 		EXPECT_TRUE(fs::is_empty(e.path())) << e.path();
 	}
 	EXPECT_LE(left, 1U);
+}
+
+// fork() while another thread prepares session directories: the child
+// (which has no such thread) creates its sessions without waiting for one.
+TEST_F(Concurrency, ForkWhilePreparingSessionDirs)
+{
+	std::atomic<bool> stop{false};
+	std::thread preparer([&] {
+		while (!stop.load())
+			(void)vaccel_session_prepare_rundir();
+	});
+	int hung = 0, failed = 0;
+	for (int i = 0; i < 20; ++i) {
+		const pid_t pid = ::fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			::alarm(10); // a child stuck on a lock dies of SIGALRM
+			struct vaccel_session s {
+			};
+			int rc = vaccel_session_init(&s, 0);
+			if (rc == VACCEL_OK)
+				rc = vaccel_session_release(&s);
+			::_exit(rc == VACCEL_OK ? 0 : 1);
+		}
+		int status = 0;
+		ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+		if (WIFSIGNALED(status))
+			++hung;
+		else if (WEXITSTATUS(status) != 0)
+			++failed;
+	}
+	stop = true;
+	preparer.join();
+	EXPECT_EQ(hung, 0);
+	EXPECT_EQ(failed, 0);
 }
 
 } // namespace
