@@ -10,6 +10,7 @@
 // exec plugin (every byte read or written) and, where built, sgemm through
 // the blas plugin. Raw peers that name places outside what they mapped are
 // refused.
+#include "../unit/residency.h"
 #include "bulk_reference.h"
 #include "http_get.h"
 #include "prom_check.h"
@@ -33,6 +34,9 @@ namespace tp = vaccel::transport;
 
 namespace
 {
+
+using vaccel_test::kernel_populates;
+using vaccel_test::resident_pages;
 
 constexpr size_t kMiB = size_t{1} << 20;
 
@@ -242,29 +246,6 @@ TEST_F(Buffers, SharedMemoryOffGivesTheSameBytes)
 	auto st = agent_stats(agent_->address());
 	ASSERT_TRUE(st);
 	EXPECT_EQ(st->regions(), 0U);
-}
-
-// Resident pages of [p, p + n).
-size_t resident_pages(const void *p, size_t n)
-{
-	const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-	std::vector<unsigned char> v((n + page - 1) / page);
-	EXPECT_EQ(::mincore(const_cast<void *>(p), n, v.data()), 0);
-	size_t in = 0;
-	for (unsigned char r : v)
-		in += r & 1;
-	return in;
-}
-
-bool kernel_populates()
-{
-	const long page = ::sysconf(_SC_PAGESIZE);
-	void *probe = ::mmap(nullptr, page, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	constexpr int kPopulateWrite = 23; // MADV_POPULATE_WRITE
-	const bool yes = ::madvise(probe, page, kPopulateWrite) == 0;
-	::munmap(probe, page);
-	return yes;
 }
 
 // The plugin gives the first VACCEL_RPC_SHM_PREWARM bytes of shared memory

@@ -5,6 +5,7 @@
 // that take_data() still hands out free()-able memory, and many threads at
 // once. Each test runs in its own process (ctest), so enabling it here
 // changes no other test.
+#include "residency.h"
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -21,6 +22,9 @@
 
 namespace
 {
+
+using vaccel_test::kernel_populates;
+using vaccel_test::resident_pages;
 
 constexpr size_t kMin = 64 * 1024;
 
@@ -126,29 +130,6 @@ TEST(SharedMemory, FreshMemoryIsResidentAtOnce)
 	}
 	EXPECT_TRUE(all_zero(t->data, kBytes));
 	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
-}
-
-// Pages of [p, p + n) that are resident.
-size_t resident_pages(const void *p, size_t n)
-{
-	const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-	std::vector<unsigned char> v((n + page - 1) / page);
-	EXPECT_EQ(::mincore(const_cast<void *>(p), n, v.data()), 0);
-	size_t in = 0;
-	for (unsigned char r : v)
-		in += r & 1;
-	return in;
-}
-
-bool kernel_populates()
-{
-	const long page = ::sysconf(_SC_PAGESIZE);
-	void *probe = ::mmap(nullptr, page, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	constexpr int kPopulateWrite = 23; // MADV_POPULATE_WRITE
-	const bool yes = ::madvise(probe, page, kPopulateWrite) == 0;
-	::munmap(probe, page);
-	return yes;
 }
 
 // prewarm() gives the first block's first bytes their pages before any
