@@ -248,9 +248,9 @@ std::shared_ptr<const SandboxDevice> open_sandbox_memory(const Config &cfg)
 }
 
 // What a new process's first session and first tensor would wait for (its
-// run directory; the pages of a tensor in shared memory, a few hundred
-// microseconds for an image model's input), made on a thread of our own
-// while the program starts. On a host whose cores are all taken the thread
+// run directory; the pages of a tensor in shared memory, which the kernel
+// allocates and zeroes one by one), made on a thread of our own while the
+// program starts. On a host whose cores are all taken the thread
 // would only slow the program down: those wait as they did without it.
 void start_ahead(RpcPlugin &p, bool enabled, uint64_t prewarm)
 {
