@@ -96,10 +96,10 @@ public:
 	[[nodiscard]] std::string session_dir(vaccel_id_t id) const;
 	// Makes the next session's directory ahead (session_dir_ahead.h).
 	Status prepare_next_session_dir();
-	// Whether the directory of session @p id was made ahead for it.
-	bool claim_session_dir(vaccel_id_t id)
+	// Whether @p path, a new session's directory, was made ahead for it.
+	bool claim_session_dir(const std::string &path)
 	{
-		return session_dirs_.claim(session_dir(id));
+		return session_dirs_.claim(path);
 	}
 	SessionDirAhead &session_dirs() noexcept { return session_dirs_; }
 	void add_session(vaccel_id_t id, vaccel_session *sess,

@@ -119,7 +119,7 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 			      "session directory path is too long");
 	}
 	// Made ahead of the session (session_dir_ahead.h), or now.
-	if (!rt.claim_session_dir(sess->id)) {
+	if (!rt.claim_session_dir(state->rundir)) {
 		if (Status st = make_private_dir(state->rundir); !st) {
 			*sess = vaccel_session{};
 			return st;

@@ -55,6 +55,16 @@ bool all_zero(const void *p, size_t n)
 	return true;
 }
 
+// Waits for the child @p pid, which reports what it found wrong as its
+// exit status.
+void expect_child_exits_zero(pid_t pid)
+{
+	int status = 0;
+	ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
 TEST(SharedMemory, OffUntilEnabled)
 {
 	vaccel_torch_tensor *t = tensor(1 << 20);
@@ -223,10 +233,7 @@ TEST(SharedMemory, ForkedChildPopulatesItsOwnMemory)
 			code |= 4;
 		::_exit(code);
 	}
-	int status = 0;
-	ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(WEXITSTATUS(status), 0);
+	expect_child_exits_zero(pid);
 }
 
 TEST(SharedMemory, FreedMemoryIsReusedAndZeroedAgain)
@@ -314,10 +321,7 @@ TEST(SharedMemory, ForkGivesTheChildItsOwnCopy)
 			code |= 4;
 		::_exit(code);
 	}
-	int status = 0;
-	ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(WEXITSTATUS(status), 0);
+	expect_child_exits_zero(pid);
 	const auto *b = static_cast<uint8_t *>(t->data);
 	EXPECT_EQ(b[0], 1) << "the child's writes reached the parent";
 	EXPECT_EQ(b[t->size - 1], 1);
@@ -380,10 +384,7 @@ TEST(SharedMemory, AdoptedDeviceMemory)
 			code |= 2; // still named as shared memory
 		::_exit(code);
 	}
-	int status = 0;
-	ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(WEXITSTATUS(status), 0);
+	expect_child_exits_zero(pid);
 	EXPECT_EQ(host[pl.offset], 7) << "the child wrote the device";
 	EXPECT_EQ(vaccel_torch_tensor_delete(big), VACCEL_OK);
 	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
