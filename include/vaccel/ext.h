@@ -201,6 +201,18 @@ struct vaccel_shared_memory_place {
 };
 
 /**
+ * Makes the first block of vAccel's shared memory now, if there is none, and
+ * says where it is (*@p place: its memfd and size, offset 0). For a
+ * transport that maps that memory on its peer ahead of the first tensor
+ * allocated there (the rpc plugin does so with its connection at load).
+ * Gives the block no pages (vaccel_shared_memory_prewarm() does).
+ * @return VACCEL_OK, VACCEL_EINVAL (NULL @p place or a wrong struct_size),
+ *         VACCEL_ENOTSUP (shared memory is off, or adopted device memory),
+ *         VACCEL_ENOMEM (no memfd could be made).
+ */
+int vaccel_shared_memory_first_block(struct vaccel_shared_memory_place *place);
+
+/**
  * Whether [@p data, @p data + @p len) lies inside one allocation from
  * vAccel's shared memory, and where.
  * @return VACCEL_OK (and *@p place filled), VACCEL_ENOENT (ordinary memory),

@@ -187,15 +187,16 @@ LostCall &LostCall::current() noexcept
 }
 
 Client::Client(Config cfg, std::shared_ptr<const SandboxDevice> device)
-    : cfg_(std::move(cfg)), device_(std::move(device)),
-      pool_(std::make_unique<Pool>(cfg_, device_.get()))
+    : cfg_(std::move(cfg)), device_(std::move(device))
 {
 	if (!cfg_.trace_path.empty())
 		trace_.open(cfg_.trace_path);
 	// The load check is set up now, not in a first call (nor in a child
-	// forked while another thread sets it up).
+	// forked while another thread sets it up), and before the pool: its
+	// early connection asks it whether calls will poll.
 	transport::poll_on_busy_host(cfg_.poll_busy_host);
 	(void)transport::cores_to_spare();
+	pool_ = std::make_unique<Pool>(cfg_, device_.get());
 }
 
 Client::~Client() = default;

@@ -161,9 +161,10 @@ Result<ReplyBytes> Connection::exchange(const Request &req, Deadline dl,
 }
 
 Result<Connection::Posted> Connection::post(std::span<const uint8_t> payload,
-					    Deadline dl)
+					    Deadline dl,
+					    std::span<const int> fds)
 {
-	return send({.payload = payload}, dl, nullptr);
+	return send({.payload = payload, .fds = fds}, dl, nullptr);
 }
 
 Result<ReplyBytes> Connection::collect(const Posted &p, Deadline dl)

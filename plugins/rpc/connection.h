@@ -123,7 +123,8 @@ public:
 		std::shared_ptr<Pending> call;
 	};
 	Result<Posted> post(std::span<const uint8_t> payload,
-			    transport::Deadline dl);
+			    transport::Deadline dl,
+			    std::span<const int> fds = {});
 	// Unlike a call, logs nothing when the connection fails meanwhile
 	// (the caller expects that it may have: it connects again).
 	Result<ReplyBytes> collect(const Posted &p, transport::Deadline dl);

@@ -4,10 +4,12 @@
 #include "envelope.h"
 #include "sandbox_device.h"
 
+#include "transport/spare_cores.h"
 #include "transport/tls.h"
 
 #include "rpc/ext.pb.h"
 
+#include <vaccel/ext.h>
 #include <vaccel/log.h>
 
 #include <unistd.h>
@@ -262,6 +264,7 @@ void Link::open_early()
 			early_conn_ = std::move(conn).value();
 			early_ = std::make_unique<Connection::Posted>(
 			    std::move(posted).value());
+			post_maps(*early_conn_);
 			return;
 		}
 		st = posted.status();
@@ -271,6 +274,26 @@ void Link::open_early()
 	vaccel_debug("[rpc] early connection to %s: %s; connecting at the "
 		     "first call",
 		     where_.name.c_str(), st.message().c_str());
+}
+
+void Link::post_maps(Connection &conn) const
+{
+	using K = transport::Address::Kind;
+	const K kind = where_.address.kind;
+	if ((kind != K::Unix && kind != K::UnixAbstract) || !cfg_.shm ||
+	    device_ != nullptr)
+		return;
+	const auto dl = transport::deadline_in(kEarlyWait);
+	// As Connection::take_reply_slot() decides whether calls use slots.
+	if (cfg_.reply_slots && cfg_.poll.count() > 0 &&
+	    transport::cores_to_spare())
+		conn.shm().post_slot_region(cfg_.request_slots, dl);
+	vaccel_shared_memory_place place{};
+	place.struct_size = sizeof(place);
+	if (vaccel_shared_memory_first_block(&place) == VACCEL_OK &&
+	    place.fd >= 0)
+		conn.shm().post_arena_block(place.block, place.fd,
+					    place.block_size, dl);
 }
 
 Status Link::finish_early()
@@ -298,6 +321,12 @@ Status Link::finish_early()
 	auto ready_conn = ready(std::move(conn), st, answer);
 	if (ready_conn) {
 		conn_ = std::move(ready_conn).value();
+		// Before the connection is checked for life: a request in
+		// flight would make it look busy, hence alive.
+		const Features &f = conn_->features();
+		conn_->shm().settle_posted(
+		    transport::deadline_in(cfg_.connect_timeout), f.reply_slots,
+		    f.request_slots);
 		return Status::ok();
 	}
 	// An agent that never answered would not answer a second handshake

@@ -104,6 +104,10 @@ private:
 	Result<std::shared_ptr<Connection>>
 	ready(std::shared_ptr<Connection> conn, const Status &hello_status,
 	      const rpc::ext::Hello &answer);
+	// Posts on @p conn, after its Hello, what the first calls would
+	// otherwise map on a local agent first (ShmPool::post_slot_region(),
+	// post_arena_block()).
+	void post_maps(Connection &conn) const;
 	// Reads the answer to open_early()'s Hello into conn_. When that
 	// fails conn_ stays empty (the caller connects again), unless the
 	// agent never answered: that is returned. Called with mu_ held.

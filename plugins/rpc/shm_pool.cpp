@@ -3,6 +3,7 @@
 
 #include "client.h"
 #include "connection.h"
+#include "envelope.h"
 
 #include "rpc/ext.pb.h"
 #include "transport/sandbox_memory.h"
@@ -43,7 +44,34 @@ std::chrono::milliseconds time_left(Deadline dl)
 		  : std::chrono::milliseconds(0);
 }
 
+// The request that maps @p buf on the agent.
+rpc::ext::MapRegion map_request(const ShmBuffer &buf, uint64_t slot_size)
+{
+	rpc::ext::MapRegion req;
+	req.set_region(buf.id);
+	req.set_size(buf.size);
+	req.set_slot_size(slot_size);
+	return req;
+}
+
+constexpr size_t kSlotRegionSize = kReplySlots * kReplySlotSize;
+
 } // namespace
+
+// A MapRegion sent ahead (post_slot_region(), post_arena_block()).
+struct ShmPool::Posted {
+	std::shared_ptr<ShmBuffer> slots; // the slot region; null: a block
+	bool requests = false;            // slots that take requests too
+	uint64_t block = 0;               // the arena block mapped
+	Connection::Posted call{};
+	uint32_t id = 0;
+};
+
+ShmPool::ShmPool(Connection &conn) : conn_(conn)
+{
+}
+
+ShmPool::~ShmPool() = default;
 
 ShmBuffer::~ShmBuffer()
 {
@@ -138,14 +166,10 @@ ShmPool::take_region(size_t size, Deadline dl, uint64_t slot_size)
 		return made.status();
 	std::shared_ptr<ShmBuffer> buf = std::move(made).value();
 	buf->id = next_region();
-	rpc::ext::MapRegion req;
-	req.set_region(buf->id);
-	req.set_size(buf->size);
-	req.set_slot_size(slot_size);
 	const int fd = buf->fd.get();
 	VACCEL_RETURN_IF_ERROR(conn_.call(transport::kServiceData, "MapRegion",
-					  req, nullptr, time_left(dl),
-					  std::span(&fd, 1)));
+					  map_request(*buf, slot_size), nullptr,
+					  time_left(dl), std::span(&fd, 1)));
 	// The agent has its own mapping now; ours stays for our side.
 	buf->fd.reset();
 	return buf;
@@ -227,10 +251,9 @@ std::optional<SlotLease> ShmPool::take_reply_slot(Deadline dl, bool requests)
 		if (slot_region_ || slots_failed_)
 			return lease_slot(requests);
 	}
-	static_assert(kReplySlots <= 32 &&
-		      kReplySlots * kReplySlotSize <= kRegionAlign);
-	auto buf = take_region(kReplySlots * kReplySlotSize, dl,
-			       requests ? kReplySlotSize : 0);
+	static_assert(kReplySlots <= 32 && kSlotRegionSize <= kRegionAlign);
+	auto buf =
+	    take_region(kSlotRegionSize, dl, requests ? kReplySlotSize : 0);
 	std::lock_guard lock(mu_);
 	if (!buf) {
 		vaccel_debug("[rpc] no reply slots: %s",
@@ -241,6 +264,88 @@ std::optional<SlotLease> ShmPool::take_reply_slot(Deadline dl, bool requests)
 	slot_region_ = std::move(buf).value();
 	free_slots_ = kReplySlots == 32 ? ~0U : (1U << kReplySlots) - 1;
 	return lease_slot(requests);
+}
+
+bool ShmPool::post_map(const rpc::ext::MapRegion &req, int fd, Deadline dl,
+		       Posted what)
+{
+	std::string frame;
+	Status st =
+	    encode(transport::kServiceData, "MapRegion",
+		   req.SerializeAsString(), conn_.call_timeout(), &frame);
+	if (st) {
+		auto call = conn_.post(bytes_of(frame), dl, std::span(&fd, 1));
+		if (call) {
+			what.call = std::move(call).value();
+			what.id = req.region();
+			posted_.push_back(std::move(what));
+			return true;
+		}
+		st = call.status();
+	}
+	vaccel_debug("[rpc] region %u not mapped ahead: %s", req.region(),
+		     st.message().c_str());
+	return false;
+}
+
+void ShmPool::post_slot_region(bool requests, Deadline dl)
+{
+	std::lock_guard mapping(map_mu_);
+	if (slot_region_)
+		return;
+	auto made = new_region(kSlotRegionSize);
+	if (!made) {
+		vaccel_debug("[rpc] reply slots not mapped ahead: %s",
+			     made.status().message().c_str());
+		return;
+	}
+	std::shared_ptr<ShmBuffer> buf = std::move(made).value();
+	buf->id = next_region();
+	const auto req = map_request(*buf, requests ? kReplySlotSize : 0);
+	if (post_map(req, buf->fd.get(), dl,
+		     Posted{.slots = buf, .requests = requests, .block = 0}))
+		buf->fd.reset(); // the agent has its own
+}
+
+void ShmPool::post_arena_block(uint64_t block, int fd, size_t size, Deadline dl)
+{
+	std::lock_guard mapping(map_mu_);
+	rpc::ext::MapRegion req;
+	req.set_region(next_region());
+	req.set_size(size);
+	req.set_client_memory(true);
+	(void)post_map(
+	    req, fd, dl,
+	    Posted{.slots = nullptr, .requests = false, .block = block});
+}
+
+void ShmPool::settle_posted(Deadline dl, bool slots, bool requests)
+{
+	std::lock_guard mapping(map_mu_);
+	for (Posted &p : std::exchange(posted_, {})) {
+		auto bytes = conn_.collect(p.call, dl);
+		Status st =
+		    bytes ? decode(bytes.value().bytes(), nullptr, nullptr)
+			  : bytes.status();
+		std::lock_guard lock(mu_);
+		if (p.slots && st && slots && p.requests == requests) {
+			slot_region_ = std::move(p.slots);
+			free_slots_ =
+			    kReplySlots == 32 ? ~0U : (1U << kReplySlots) - 1;
+		} else if (p.slots) {
+			// Refused (the agent offers no slots after all), or
+			// made for other slots than the connection uses: the
+			// first call that polls maps a region as it would
+			// have.
+			vaccel_debug("[rpc] reply slots mapped ahead: %s; not "
+				     "used",
+				     st ? "not as the connection uses them"
+					: st.message().c_str());
+		} else if (st || st.code() != VACCEL_EIO) {
+			// As arena_region() records it: a refusal stands.
+			arena_regions_.emplace(p.block, st ? p.id : 0);
+		}
+	}
 }
 
 std::optional<SlotLease> ShmPool::lease_slot(bool requests)

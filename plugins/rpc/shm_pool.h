@@ -14,6 +14,8 @@
 #include "transport/spin.h"
 #include "transport/transport.h"
 
+#include "rpc/ext.pb.h"
+
 #include <sys/mman.h>
 
 #include <cstdint>
@@ -79,9 +81,10 @@ class ShmPool
 public:
 	// Regions are mapped on the agent by calls on @p conn, which owns
 	// this pool.
-	explicit ShmPool(Connection &conn) : conn_(conn) {}
+	explicit ShmPool(Connection &conn);
 	ShmPool(const ShmPool &) = delete;
 	ShmPool &operator=(const ShmPool &) = delete;
+	~ShmPool();
 
 	// @p slot_size: a fresh region mapped as request slots of that size
 	// (MapRegion.slot_size); 0: any region, reused when one is idle.
@@ -103,11 +106,28 @@ public:
 	// failed or all are in use.
 	std::optional<SlotLease> take_reply_slot(transport::Deadline dl,
 						 bool requests);
+	// Mappings sent along with the connection's Hello
+	// (Link::open_early()), so that the first calls find them made
+	// instead of waiting for their round trips. The slot region, guessing
+	// that the agent offers slots (as @p requests: request slots too):
+	void post_slot_region(bool requests, transport::Deadline dl);
+	// And the first block of vAccel's shared memory, where the first
+	// tensors go (arena_region()).
+	void post_arena_block(uint64_t block, int fd, size_t size,
+			      transport::Deadline dl);
+	// Reads their answers once the Hello's is in. The region posted
+	// becomes the slot region when the agent mapped it and the
+	// connection uses slots (@p slots) as was guessed (@p requests); else
+	// it is dropped, and a wrong guess cost nothing but the mapping.
+	void settle_posted(transport::Deadline dl, bool slots, bool requests);
 	void give_back_slot(uint32_t index);
 	// Never used again (the agent may still write to it).
 	void retire_slot(uint32_t index);
 
 private:
+	// A MapRegion sent ahead, until settle_posted() reads its answer.
+	struct Posted;
+
 	// The smallest idle region of at least @p size bytes, or null.
 	std::shared_ptr<ShmBuffer> idle_region(size_t size);
 	// A piece of the sandbox memory of @p size bytes.
@@ -117,6 +137,10 @@ private:
 	// Call with mu_ held.
 	std::optional<SlotLease> lease_slot(bool requests);
 	uint32_t next_region();
+	// Posts @p req with @p fd, to be settled as @p what; whether it went.
+	// Called with map_mu_ held.
+	bool post_map(const rpc::ext::MapRegion &req, int fd,
+		      transport::Deadline dl, Posted what);
 
 	Connection &conn_;
 	std::mutex mu_; // guards everything below
@@ -129,6 +153,8 @@ private:
 	std::shared_ptr<ShmBuffer> slot_region_;
 	uint32_t free_slots_ = 0;
 	bool slots_failed_ = false;
+	// Requests posted ahead, until settle_posted() (guarded by map_mu_).
+	std::vector<Posted> posted_;
 	// Held while a block or the slot region is being mapped, so that it
 	// is mapped once.
 	std::mutex map_mu_;

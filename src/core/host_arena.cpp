@@ -195,6 +195,27 @@ HostArena::Block *HostArena::new_block(size_t need) noexcept
 	return blocks_.back().get();
 }
 
+HostArena::Block *HostArena::first_memfd_block(size_t need) noexcept
+{
+	if (adopted_)
+		return nullptr;
+	return blocks_.empty() ? new_block(need) : blocks_[0].get();
+}
+
+int HostArena::first_block(Place &out) noexcept
+{
+	if (!enabled())
+		return VACCEL_ENOTSUP;
+	std::lock_guard lock(mu_);
+	if (adopted_)
+		return VACCEL_ENOTSUP;
+	const Block *b = first_memfd_block(0);
+	if (b == nullptr)
+		return VACCEL_ENOMEM;
+	out = Place{b->fd, b->id, b->size, 0};
+	return VACCEL_OK;
+}
+
 int HostArena::prewarm(size_t bytes) noexcept
 {
 	constexpr size_t kMaxPrewarm = size_t{64} << 20;
@@ -205,8 +226,7 @@ int HostArena::prewarm(size_t bytes) noexcept
 		std::lock_guard lock(mu_);
 		if (adopted_)
 			return VACCEL_ENOTSUP;
-		Block *b =
-		    blocks_.empty() ? new_block(bytes) : blocks_[0].get();
+		Block *b = first_memfd_block(bytes);
 		if (b == nullptr)
 			return VACCEL_ENOMEM;
 		// As much as one allocation would populate at most.

@@ -88,6 +88,12 @@ public:
 	// the program starts. VACCEL_OK, VACCEL_ENOTSUP (the arena is off or
 	// serves adopted device memory), VACCEL_ENOMEM (no memfd).
 	int prewarm(size_t bytes) noexcept;
+	// Makes the first block now, if there is none, and says where it is
+	// (@p out, offset 0): a transport can then map it on its peer before
+	// the first allocation, instead of at the first call that uses it.
+	// VACCEL_OK, VACCEL_ENOTSUP (off, or adopted device memory),
+	// VACCEL_ENOMEM (no memfd).
+	int first_block(Place &out) noexcept;
 	// Frees @p p if it came from allocate(); false (nothing done) if not.
 	bool release(void *p) noexcept;
 	// Whether @p p is the start of one of allocate()'s allocations.
@@ -134,6 +140,10 @@ private:
 	// A new memfd block of at least @p need bytes, mapped, appended to
 	// blocks_ (mu_ held); null when none could be made.
 	Block *new_block(size_t need) noexcept;
+	// The first memfd block, made (of at least @p need bytes) if there is
+	// none; null when the arena is off, serves adopted memory, or no
+	// block could be made (mu_ held).
+	Block *first_memfd_block(size_t need) noexcept;
 
 	std::atomic<size_t> min_bytes_{0};
 	std::once_flag fork_handlers_;

@@ -258,6 +258,15 @@ inline uint64_t slot_regions()
 {
 	return reply_slots_on() ? 1 : 0;
 }
+// The first block of the client's shared memory, which a connection made
+// when the plugin loads maps along with its Hello (Link::post_maps()).
+inline constexpr uint64_t kEarlyBlock = 1;
+// The agent's regions a connection made at the plugin's load has before its
+// first call: its reply slots' and the client's first block.
+inline uint64_t early_regions()
+{
+	return slot_regions() + kEarlyBlock;
+}
 
 // Restarts the client runtime with @p plugins (':'-separated), the rpc
 // plugin pointed at @p address with the given per-call timeout.
@@ -512,7 +521,7 @@ inline bool wait_agent_idle(const std::string &address,
 	while (Clock::now() < until) {
 		auto s = agent_stats(address);
 		if (s && s->sessions() == 0 && s->resources() == 0 &&
-		    s->buffered_bytes() == 0 && s->regions() <= slot_regions())
+		    s->buffered_bytes() == 0 && s->regions() <= early_regions())
 			return true;
 		std::this_thread::sleep_for(50ms);
 	}

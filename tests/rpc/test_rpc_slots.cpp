@@ -9,6 +9,8 @@
 #include "busy_host.h"
 #include "transport/reply_slot.h"
 
+#include <vaccel.hpp>
+
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
 
@@ -38,7 +40,8 @@ protected:
 		for (const char *v :
 		     {"VACCEL_TEST_REPLY_SLOTS", "VACCEL_RPC_POLL_US",
 		      "VACCEL_RPC_REPLY_SLOTS", "VACCEL_RPC_TRACE",
-		      "VACCEL_RPC_SHM_THRESHOLD", "VACCEL_POLL_BUSY_HOST"})
+		      "VACCEL_RPC_SHM_THRESHOLD", "VACCEL_POLL_BUSY_HOST",
+		      "VACCEL_RPC_CONNECT_EARLY"})
 			::unsetenv(v);
 	}
 
@@ -48,22 +51,44 @@ protected:
 	void start(bool slots = true, const char *timeout_ms = "20000",
 		   bool busy_host_polls = true)
 	{
+		ASSERT_NO_FATAL_FAILURE(
+		    load_client(slots, timeout_ms, busy_host_polls));
+		ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE),
+			  VACCEL_OK);
+	}
+
+	// start() up to the plugin's load: no session yet.
+	void load_client(bool slots = true, const char *timeout_ms = "20000",
+			 bool busy_host_polls = true)
+	{
 		::setenv("VACCEL_POLL_BUSY_HOST", busy_host_polls ? "1" : "0",
 			 1);
 		agent_ = std::make_unique<Agent>(dir_.path(), "slots");
 		const std::vector<std::string> env = {
 		    std::string("VACCEL_POLL_BUSY_HOST=") +
 		    (busy_host_polls ? "1" : "0")};
-		ASSERT_TRUE(
-		    agent_->start(TEST_EXEC_PLUGIN, {"--workers", "4"}, env))
+		ASSERT_TRUE(agent_->start(TEST_EXEC_PLUGIN, agent_args_, env))
 		    << agent_->log();
 		::setenv("VACCEL_TEST_REPLY_SLOTS", slots ? "1" : "0", 1);
 		trace_ = dir_.file("client.tsv");
 		::setenv("VACCEL_RPC_TRACE", trace_.c_str(), 1);
 		ASSERT_NO_FATAL_FAILURE(restart_runtime(
 		    TEST_RPC_PLUGIN, agent_->address(), timeout_ms));
-		ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE),
-			  VACCEL_OK);
+	}
+
+	// The agent's regions once they reach @p n (bounded wait: the agent
+	// maps a region posted at the plugin's load when it gets to it).
+	uint64_t regions_reach(uint64_t n)
+	{
+		const auto until =
+		    std::chrono::steady_clock::now() + std::chrono::seconds(5);
+		uint64_t seen = agent_regions();
+		while (seen < n && std::chrono::steady_clock::now() < until) {
+			std::this_thread::sleep_for(
+			    std::chrono::milliseconds(5));
+			seen = agent_regions();
+		}
+		return seen;
 	}
 
 	// bulk_transform of @p size bytes seeded with @p seed; true when the
@@ -117,6 +142,7 @@ protected:
 	}
 
 	TempDir dir_;
+	std::vector<std::string> agent_args_{"--workers", "4"};
 	std::unique_ptr<Agent> agent_;
 	vaccel_session sess_{};
 	std::string trace_;
@@ -131,7 +157,7 @@ TEST_F(ReplySlots, PollingCallerGetsRepliesThroughTheSlot)
 	for (int i = 0; i < kCalls; ++i)
 		ASSERT_TRUE(transform(4096 + i, static_cast<uint8_t>(i)))
 		    << "call " << i;
-	EXPECT_EQ(agent_regions(), 1U);
+	EXPECT_EQ(agent_regions(), 1U + kEarlyBlock);
 	auto st = agent_stats(agent_->address());
 	ASSERT_TRUE(st);
 	const auto [execs, slotted] = exec_replies();
@@ -253,6 +279,75 @@ TEST_F(ReplySlots, RepliesLargerThanASlotComeOnTheSocket)
 	EXPECT_LE(slotted, 20); // never the 200 KB ones
 }
 
+// The plugin maps the slot region and the first block of its shared memory
+// along with its Hello when it loads, so that a sandbox's first calls do
+// not wait for those round trips: the calls use that region (no second
+// one) and get their replies through slots, and buffers from that block
+// travel by reference with no mapping of their own.
+TEST_F(ReplySlots, TheSlotRegionAndFirstBlockAreMappedWhenThePluginLoads)
+{
+	ASSERT_NO_FATAL_FAILURE(load_client());
+	EXPECT_EQ(regions_reach(2), 2U) << "not mapped before any session";
+	ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	constexpr size_t n = 256 << 10;
+	vaccel::Buffer in(n);
+	vaccel::Buffer out(n);
+	auto *bytes = static_cast<uint8_t *>(in.data());
+	for (size_t i = 0; i < n; ++i)
+		bytes[i] = static_cast<uint8_t>(i * 7);
+	vaccel_arg r{in.data(), n, VACCEL_ARG_RAW, 0, false};
+	vaccel_arg w{out.data(), n, VACCEL_ARG_RAW, 0, false};
+	ASSERT_EQ(
+	    vaccel_exec(&sess_, TEST_BULK_LIB, "bulk_transform", &r, 1, &w, 1),
+	    VACCEL_OK);
+	const auto *got = static_cast<const uint8_t *>(out.data());
+	for (size_t i = 0; i < n; ++i)
+		ASSERT_EQ(got[i], static_cast<uint8_t>(bytes[i] * 31u + 7u))
+		    << i;
+	for (int i = 0; i < 49; ++i)
+		ASSERT_TRUE(transform(4096 + i, static_cast<uint8_t>(i)));
+	EXPECT_EQ(agent_regions(), 1U + kEarlyBlock)
+	    << "a region mapped beyond those made at load";
+	const auto [execs, slotted] = exec_replies();
+	EXPECT_EQ(execs, 50);
+	EXPECT_GT(slotted, 0);
+}
+
+// Connecting at the first session instead: that session maps the region.
+TEST_F(ReplySlots, WithoutAnEarlyConnectionTheFirstCallMapsTheSlots)
+{
+	::setenv("VACCEL_RPC_CONNECT_EARLY", "0", 1);
+	ASSERT_NO_FATAL_FAILURE(load_client());
+	std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	EXPECT_EQ(agent_regions(), 0U);
+	ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	for (int i = 0; i < 50; ++i)
+		ASSERT_TRUE(transform(4096 + i, static_cast<uint8_t>(i)));
+	EXPECT_EQ(agent_regions(), 1U);
+	const auto [execs, slotted] = exec_replies();
+	EXPECT_EQ(execs, 50);
+	EXPECT_GT(slotted, 0);
+}
+
+// An agent that offers no shared memory refuses the region posted at the
+// load: the calls go on the socket, right, and nothing is logged as an
+// error.
+TEST_F(ReplySlots, AnAgentWithoutSharedMemoryRefusesTheEarlySlotsQuietly)
+{
+	agent_args_.emplace_back("--no-shm");
+	const std::string log = dir_.file("client.log");
+	ASSERT_NO_FATAL_FAILURE(load_client());
+	ASSERT_NO_FATAL_FAILURE(restart_runtime_logging_to(log));
+	ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
+	for (int i = 0; i < 20; ++i)
+		ASSERT_TRUE(transform(2048 + i, static_cast<uint8_t>(i)));
+	EXPECT_EQ(agent_regions(), 0U);
+	const auto [execs, slotted] = exec_replies();
+	EXPECT_EQ(execs, 20);
+	EXPECT_EQ(slotted, 0);
+	EXPECT_EQ(slurp(log).find("<error>"), std::string::npos) << slurp(log);
+}
+
 // A caller that never polls has no slots, slots on or not: nothing would
 // watch them. (Slots turned off are what every other rpc test runs with;
 // their region counts would see a slot region.)
@@ -262,7 +357,7 @@ TEST_F(ReplySlots, NoSlotsWithoutPolling)
 	ASSERT_NO_FATAL_FAILURE(start()); // slots on, polling off
 	for (int i = 0; i < 20; ++i)
 		ASSERT_TRUE(transform(2048, static_cast<uint8_t>(i)));
-	EXPECT_EQ(agent_regions(), 0U);
+	EXPECT_EQ(agent_regions(), kEarlyBlock);
 	auto st = agent_stats(agent_->address());
 	ASSERT_TRUE(st);
 	EXPECT_EQ(st->slot_replies(), 0U);
@@ -288,7 +383,7 @@ TEST_F(ReplySlots, ThreadsBeyondTheSlotCountAllGetTheirOwnReplies)
 	for (auto &t : ts)
 		t.join();
 	EXPECT_EQ(wrong.load(), 0);
-	EXPECT_EQ(agent_regions(), 1U);
+	EXPECT_EQ(agent_regions(), 1U + kEarlyBlock);
 	const auto [execs, slotted] = exec_replies();
 	EXPECT_EQ(execs, kThreads * kCalls);
 }

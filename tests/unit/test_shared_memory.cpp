@@ -8,6 +8,7 @@
 #include "residency.h"
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,6 +169,47 @@ TEST(SharedMemory, PrewarmGivesTheFirstBytesTheirPages)
 		EXPECT_EQ(resident_pages(base + kWarm, kWarm), 0U)
 		    << "more than asked for was populated";
 	}
+	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
+}
+
+// The first block, made before any allocation so that a transport can map
+// it on its peer ahead of the first tensor: a sealed memfd of its stated
+// size, the same one every time, and where the first tensor then lies.
+TEST(SharedMemory, FirstBlockIsMadeAheadAndTakesTheFirstTensor)
+{
+	vaccel_shared_memory_place first{};
+	first.struct_size = sizeof(first);
+	EXPECT_EQ(vaccel_shared_memory_first_block(&first), VACCEL_ENOTSUP)
+	    << "shared memory is off";
+	ASSERT_EQ(vaccel_shared_memory_enable(kMin), VACCEL_OK);
+	EXPECT_EQ(vaccel_shared_memory_first_block(nullptr), VACCEL_EINVAL);
+	vaccel_shared_memory_place small{};
+	small.struct_size = sizeof(small) - 1;
+	EXPECT_EQ(vaccel_shared_memory_first_block(&small), VACCEL_EINVAL);
+
+	ASSERT_EQ(vaccel_shared_memory_first_block(&first), VACCEL_OK);
+	ASSERT_GE(first.fd, 0);
+	EXPECT_EQ(first.block, 1U);
+	EXPECT_EQ(first.offset, 0U);
+	struct stat st {
+	};
+	ASSERT_EQ(::fstat(first.fd, &st), 0);
+	EXPECT_EQ(static_cast<size_t>(st.st_size), first.block_size);
+	EXPECT_NE(::fcntl(first.fd, F_GET_SEALS) & F_SEAL_SHRINK, 0);
+	vaccel_shared_memory_place again{};
+	again.struct_size = sizeof(again);
+	ASSERT_EQ(vaccel_shared_memory_first_block(&again), VACCEL_OK);
+	EXPECT_EQ(again.fd, first.fd);
+	EXPECT_EQ(again.block, first.block);
+
+	vaccel_torch_tensor *t = tensor(kMin);
+	int rc = 0;
+	const auto pl = place_of(t->data, t->size, &rc);
+	ASSERT_EQ(rc, VACCEL_OK);
+	EXPECT_EQ(pl.block, first.block);
+	EXPECT_EQ(pl.fd, first.fd);
+	EXPECT_EQ(pl.offset, 0U);
+	EXPECT_TRUE(all_zero(t->data, t->size));
 	EXPECT_EQ(vaccel_torch_tensor_delete(t), VACCEL_OK);
 }
 
@@ -354,6 +396,10 @@ TEST(SharedMemory, AdoptedDeviceMemory)
 		  VACCEL_EEXIST);
 	EXPECT_EQ(vaccel_shared_memory_prewarm(kMin), VACCEL_ENOTSUP)
 	    << "a device has no pages of ours to populate";
+	vaccel_shared_memory_place first{};
+	first.struct_size = sizeof(first);
+	EXPECT_EQ(vaccel_shared_memory_first_block(&first), VACCEL_ENOTSUP)
+	    << "the device is the memory: no memfd block to map ahead";
 
 	vaccel_torch_tensor *t = tensor(kMin);
 	int rc = 0;
