@@ -201,16 +201,20 @@ struct vaccel_shared_memory_place {
 };
 
 /**
- * Makes the first block of vAccel's shared memory now, if there is none, and
- * says where it is (*@p place: its memfd and size, offset 0). For a
- * transport that maps that memory on its peer ahead of the first tensor
- * allocated there (the rpc plugin does so with its connection at load).
- * Gives the block no pages (vaccel_shared_memory_prewarm() does).
+ * Makes the first block of vAccel's shared memory now, of at least @p bytes
+ * (and at least 16 MiB), if there is none, and says where it is (*@p place:
+ * its memfd, id and size, offset 0). For a transport that maps that memory
+ * on its peer ahead of the first tensors allocated there (the rpc plugin
+ * does so with its connection at load). An allocation larger than what is
+ * left of the block goes to another block. Gives the block no pages
+ * (vaccel_shared_memory_prewarm() does). In a forked child whose copy of
+ * the block could not be made a memfd again, fd is -1: nothing to map.
  * @return VACCEL_OK, VACCEL_EINVAL (NULL @p place or a wrong struct_size),
  *         VACCEL_ENOTSUP (shared memory is off, or adopted device memory),
  *         VACCEL_ENOMEM (no memfd could be made).
  */
-int vaccel_shared_memory_first_block(struct vaccel_shared_memory_place *place);
+int vaccel_shared_memory_first_block(size_t bytes,
+				     struct vaccel_shared_memory_place *place);
 
 /**
  * Whether [@p data, @p data + @p len) lies inside one allocation from

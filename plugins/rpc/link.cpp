@@ -290,7 +290,9 @@ void Link::post_maps(Connection &conn) const
 		conn.shm().post_slot_region(cfg_.request_slots, dl);
 	vaccel_shared_memory_place place{};
 	place.struct_size = sizeof(place);
-	if (vaccel_shared_memory_first_block(&place) == VACCEL_OK &&
+	// As large as the start-up thread will give pages to.
+	if (vaccel_shared_memory_first_block(cfg_.shm_prewarm, &place) ==
+		VACCEL_OK &&
 	    place.fd >= 0)
 		conn.shm().post_arena_block(place.block, place.fd,
 					    place.block_size, dl);
@@ -313,8 +315,10 @@ Status Link::finish_early()
 				    "credentials");
 		return Status::ok();
 	}
-	auto bytes = conn->collect(
-	    *posted, transport::deadline_in(cfg_.connect_timeout));
+	// One wait for the Hello's answer and those of the requests posted
+	// behind it.
+	const auto dl = transport::deadline_in(cfg_.connect_timeout);
+	auto bytes = conn->collect(*posted, dl);
 	rpc::ext::Hello answer;
 	Status st = bytes ? decode(bytes.value().bytes(), &answer, nullptr)
 			  : bytes.status();
@@ -324,9 +328,7 @@ Status Link::finish_early()
 		// Before the connection is checked for life: a request in
 		// flight would make it look busy, hence alive.
 		const Features &f = conn_->features();
-		conn_->shm().settle_posted(
-		    transport::deadline_in(cfg_.connect_timeout), f.reply_slots,
-		    f.request_slots);
+		conn_->shm().settle_posted(dl, f.reply_slots, f.request_slots);
 		return Status::ok();
 	}
 	// An agent that never answered would not answer a second handshake

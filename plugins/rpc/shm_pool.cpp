@@ -175,6 +175,15 @@ ShmPool::take_region(size_t size, Deadline dl, uint64_t slot_size)
 	return buf;
 }
 
+void ShmPool::unmap_on_agent(uint32_t id, Deadline dl)
+{
+	rpc::ext::UnmapRegion req;
+	req.set_region(id);
+	if (conn_.alive())
+		(void)conn_.call(transport::kServiceData, "UnmapRegion", req,
+				 nullptr, time_left(dl));
+}
+
 void ShmPool::give_back(std::shared_ptr<ShmBuffer> buf)
 {
 	{
@@ -187,11 +196,7 @@ void ShmPool::give_back(std::shared_ptr<ShmBuffer> buf)
 	if (buf->piece)
 		return; // freed with the last reference: nothing to unmap
 	// Pool full: tell the agent to let go, then unmap ours.
-	rpc::ext::UnmapRegion req;
-	req.set_region(buf->id);
-	if (conn_.alive())
-		(void)conn_.call(transport::kServiceData, "UnmapRegion", req,
-				 nullptr, conn_.call_timeout());
+	unmap_on_agent(buf->id, transport::deadline_in(conn_.call_timeout()));
 }
 
 Result<uint32_t> ShmPool::arena_region(uint64_t block, int fd, size_t size,
@@ -341,6 +346,8 @@ void ShmPool::settle_posted(Deadline dl, bool slots, bool requests)
 				     "used",
 				     st ? "not as the connection uses them"
 					: st.message().c_str());
+			if (st)
+				unmap_on_agent(p.id, dl);
 		} else if (st || st.code() != VACCEL_EIO) {
 			// As arena_region() records it: a refusal stands.
 			arena_regions_.emplace(p.block, st ? p.id : 0);

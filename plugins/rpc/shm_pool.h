@@ -137,6 +137,8 @@ private:
 	// Call with mu_ held.
 	std::optional<SlotLease> lease_slot(bool requests);
 	uint32_t next_region();
+	// Asks the agent to let go of region @p id.
+	void unmap_on_agent(uint32_t id, transport::Deadline dl);
 	// Posts @p req with @p fd, to be settled as @p what; whether it went.
 	// Called with map_mu_ held.
 	bool post_map(const rpc::ext::MapRegion &req, int fd,

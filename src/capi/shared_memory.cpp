@@ -45,12 +45,14 @@ int vaccel_shared_memory_prewarm(size_t bytes)
 	return vaccel::core::runtime().host_arena().prewarm(bytes);
 }
 
-int vaccel_shared_memory_first_block(struct vaccel_shared_memory_place *place)
+int vaccel_shared_memory_first_block(size_t bytes,
+				     struct vaccel_shared_memory_place *place)
 {
 	if (!place_usable(place))
 		return VACCEL_EINVAL;
 	vaccel::core::HostArena::Place where;
-	const int rc = vaccel::core::runtime().host_arena().first_block(where);
+	const int rc =
+	    vaccel::core::runtime().host_arena().first_block(bytes, where);
 	if (rc == VACCEL_OK)
 		fill(place, where);
 	return rc;

@@ -202,14 +202,14 @@ HostArena::Block *HostArena::first_memfd_block(size_t need) noexcept
 	return blocks_.empty() ? new_block(need) : blocks_[0].get();
 }
 
-int HostArena::first_block(Place &out) noexcept
+int HostArena::first_block(size_t bytes, Place &out) noexcept
 {
 	if (!enabled())
 		return VACCEL_ENOTSUP;
 	std::lock_guard lock(mu_);
 	if (adopted_)
 		return VACCEL_ENOTSUP;
-	const Block *b = first_memfd_block(0);
+	const Block *b = first_memfd_block(bytes);
 	if (b == nullptr)
 		return VACCEL_ENOMEM;
 	out = Place{b->fd, b->id, b->size, 0};

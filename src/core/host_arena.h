@@ -88,12 +88,12 @@ public:
 	// the program starts. VACCEL_OK, VACCEL_ENOTSUP (the arena is off or
 	// serves adopted device memory), VACCEL_ENOMEM (no memfd).
 	int prewarm(size_t bytes) noexcept;
-	// Makes the first block now, if there is none, and says where it is
-	// (@p out, offset 0): a transport can then map it on its peer before
-	// the first allocation, instead of at the first call that uses it.
-	// VACCEL_OK, VACCEL_ENOTSUP (off, or adopted device memory),
-	// VACCEL_ENOMEM (no memfd).
-	int first_block(Place &out) noexcept;
+	// Makes the first block now (of at least @p bytes), if there is
+	// none, and says where it is (@p out, offset 0): a transport can then
+	// map it on its peer before the first allocation, instead of at the
+	// first call that uses it. VACCEL_OK, VACCEL_ENOTSUP (off, or adopted
+	// device memory), VACCEL_ENOMEM (no memfd).
+	int first_block(size_t bytes, Place &out) noexcept;
 	// Frees @p p if it came from allocate(); false (nothing done) if not.
 	bool release(void *p) noexcept;
 	// Whether @p p is the start of one of allocate()'s allocations.

@@ -76,14 +76,15 @@ protected:
 		    TEST_RPC_PLUGIN, agent_->address(), timeout_ms));
 	}
 
-	// The agent's regions once they reach @p n (bounded wait: the agent
-	// maps a region posted at the plugin's load when it gets to it).
-	uint64_t regions_reach(uint64_t n)
+	// The agent's regions once they are @p n (bounded wait: the agent
+	// maps a region posted at the plugin's load, and unmaps those of a
+	// connection that closed, when it gets to it).
+	uint64_t regions_become(uint64_t n)
 	{
 		const auto until =
 		    std::chrono::steady_clock::now() + std::chrono::seconds(5);
 		uint64_t seen = agent_regions();
-		while (seen < n && std::chrono::steady_clock::now() < until) {
+		while (seen != n && std::chrono::steady_clock::now() < until) {
 			std::this_thread::sleep_for(
 			    std::chrono::milliseconds(5));
 			seen = agent_regions();
@@ -287,7 +288,7 @@ TEST_F(ReplySlots, RepliesLargerThanASlotComeOnTheSocket)
 TEST_F(ReplySlots, TheSlotRegionAndFirstBlockAreMappedWhenThePluginLoads)
 {
 	ASSERT_NO_FATAL_FAILURE(load_client());
-	EXPECT_EQ(regions_reach(2), 2U) << "not mapped before any session";
+	EXPECT_EQ(regions_become(2), 2U) << "not mapped before any session";
 	ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
 	constexpr size_t n = 256 << 10;
 	vaccel::Buffer in(n);
@@ -318,7 +319,6 @@ TEST_F(ReplySlots, WithoutAnEarlyConnectionTheFirstCallMapsTheSlots)
 {
 	::setenv("VACCEL_RPC_CONNECT_EARLY", "0", 1);
 	ASSERT_NO_FATAL_FAILURE(load_client());
-	std::this_thread::sleep_for(std::chrono::milliseconds(50));
 	EXPECT_EQ(agent_regions(), 0U);
 	ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
 	for (int i = 0; i < 50; ++i)
@@ -329,12 +329,14 @@ TEST_F(ReplySlots, WithoutAnEarlyConnectionTheFirstCallMapsTheSlots)
 	EXPECT_GT(slotted, 0);
 }
 
-// An agent that offers no shared memory refuses the region posted at the
-// load: the calls go on the socket, right, and nothing is logged as an
-// error.
+// An agent that offers no shared memory refuses the two mappings posted at
+// the load (its trace shows both): the calls go on the socket, right, and
+// nothing is logged as an error.
 TEST_F(ReplySlots, AnAgentWithoutSharedMemoryRefusesTheEarlySlotsQuietly)
 {
+	const std::string agent_trace = dir_.file("agent.tsv");
 	agent_args_.emplace_back("--no-shm");
+	agent_args_.emplace_back("--trace=" + agent_trace);
 	const std::string log = dir_.file("client.log");
 	ASSERT_NO_FATAL_FAILURE(load_client());
 	ASSERT_NO_FATAL_FAILURE(restart_runtime_logging_to(log));
@@ -346,6 +348,19 @@ TEST_F(ReplySlots, AnAgentWithoutSharedMemoryRefusesTheEarlySlotsQuietly)
 	EXPECT_EQ(execs, 20);
 	EXPECT_EQ(slotted, 0);
 	EXPECT_EQ(slurp(log).find("<error>"), std::string::npos) << slurp(log);
+	agent_->stop(); // writes out its trace
+	std::istringstream lines(slurp(agent_trace));
+	int refused = 0, mapped = 0;
+	for (std::string line; std::getline(lines, line);) {
+		std::vector<std::string> f;
+		std::istringstream cols(line);
+		for (std::string c; std::getline(cols, c, '\t');)
+			f.push_back(c);
+		if (f.size() > 5 && f[2] == "MapRegion")
+			++(f[5] == "0" ? mapped : refused);
+	}
+	EXPECT_EQ(refused, 2) << slurp(agent_trace);
+	EXPECT_EQ(mapped, 0);
 }
 
 // A caller that never polls has no slots, slots on or not: nothing would
@@ -519,6 +534,8 @@ TEST_F(ReplySlots, AgentTakesRequestsPostedInSlotsAndRefusesGarbage)
 	ASSERT_EQ(vaccel_session_release(&sess_), VACCEL_OK);
 	sess_.id = 0;
 	ASSERT_EQ(vaccel_cleanup(), VACCEL_OK);
+	// Its regions go once the agent sees the connection close.
+	ASSERT_EQ(regions_become(0), 0U);
 	RawConn raw;
 	ASSERT_TRUE(raw.connect(agent_->address()));
 	constexpr size_t kMiB = size_t{1} << 20, kSlot = 65536;

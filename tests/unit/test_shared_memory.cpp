@@ -177,20 +177,22 @@ TEST(SharedMemory, PrewarmGivesTheFirstBytesTheirPages)
 // size, the same one every time, and where the first tensor then lies.
 TEST(SharedMemory, FirstBlockIsMadeAheadAndTakesTheFirstTensor)
 {
+	constexpr size_t kBig = size_t{40} << 20; // above the least block
 	vaccel_shared_memory_place first{};
 	first.struct_size = sizeof(first);
-	EXPECT_EQ(vaccel_shared_memory_first_block(&first), VACCEL_ENOTSUP)
+	EXPECT_EQ(vaccel_shared_memory_first_block(0, &first), VACCEL_ENOTSUP)
 	    << "shared memory is off";
 	ASSERT_EQ(vaccel_shared_memory_enable(kMin), VACCEL_OK);
-	EXPECT_EQ(vaccel_shared_memory_first_block(nullptr), VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_shared_memory_first_block(0, nullptr), VACCEL_EINVAL);
 	vaccel_shared_memory_place small{};
 	small.struct_size = sizeof(small) - 1;
-	EXPECT_EQ(vaccel_shared_memory_first_block(&small), VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_shared_memory_first_block(0, &small), VACCEL_EINVAL);
 
-	ASSERT_EQ(vaccel_shared_memory_first_block(&first), VACCEL_OK);
+	ASSERT_EQ(vaccel_shared_memory_first_block(kBig, &first), VACCEL_OK);
 	ASSERT_GE(first.fd, 0);
 	EXPECT_EQ(first.block, 1U);
 	EXPECT_EQ(first.offset, 0U);
+	EXPECT_GE(first.block_size, kBig) << "as large as asked for";
 	struct stat st {
 	};
 	ASSERT_EQ(::fstat(first.fd, &st), 0);
@@ -198,11 +200,13 @@ TEST(SharedMemory, FirstBlockIsMadeAheadAndTakesTheFirstTensor)
 	EXPECT_NE(::fcntl(first.fd, F_GET_SEALS) & F_SEAL_SHRINK, 0);
 	vaccel_shared_memory_place again{};
 	again.struct_size = sizeof(again);
-	ASSERT_EQ(vaccel_shared_memory_first_block(&again), VACCEL_OK);
+	ASSERT_EQ(vaccel_shared_memory_first_block(0, &again), VACCEL_OK);
 	EXPECT_EQ(again.fd, first.fd);
 	EXPECT_EQ(again.block, first.block);
+	EXPECT_EQ(again.block_size, first.block_size);
 
-	vaccel_torch_tensor *t = tensor(kMin);
+	// As large as it was asked to be: a tensor of that size fits.
+	vaccel_torch_tensor *t = tensor(kBig);
 	int rc = 0;
 	const auto pl = place_of(t->data, t->size, &rc);
 	ASSERT_EQ(rc, VACCEL_OK);
@@ -398,7 +402,7 @@ TEST(SharedMemory, AdoptedDeviceMemory)
 	    << "a device has no pages of ours to populate";
 	vaccel_shared_memory_place first{};
 	first.struct_size = sizeof(first);
-	EXPECT_EQ(vaccel_shared_memory_first_block(&first), VACCEL_ENOTSUP)
+	EXPECT_EQ(vaccel_shared_memory_first_block(0, &first), VACCEL_ENOTSUP)
 	    << "the device is the memory: no memfd block to map ahead";
 
 	vaccel_torch_tensor *t = tensor(kMin);
