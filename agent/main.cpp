@@ -532,17 +532,26 @@ int serve(const vaccel::agent::Options &o, vaccel::agent::Service &service,
 				       {drain, health, server, launcher,
 					o.isolate_tenants ? &workers : nullptr},
 				       stop_fd);
+	// Said before a second signal can end the process at once
+	// (end_on_next_signal()): a launcher that stops the agent as soon as
+	// it sees it fail still finds the reason in its log.
+	if (sig == kPluginsFailed) {
+		loader.join();
+		code = fail("plugins", plugins_failed);
+	}
 	end_on_next_signal(sig == kPluginsFailed);
 	health.set_draining(true);
 	// Connections still waiting for the plugins are turned away.
 	gate.fail();
 	// dlopen() cannot be interrupted: a stop during the load waits for it.
-	loader.join();
+	if (loader.joinable())
+		loader.join();
 	// A plugin that failed fails the agent even when a stop signal came
 	// first: whoever started it learns that it could not have served.
-	if (!plugins_failed.empty())
-		code = fail("plugins", plugins_failed);
-	else if (sig < 0)
+	if (!plugins_failed.empty()) {
+		if (sig != kPluginsFailed) // else said above
+			code = fail("plugins", plugins_failed);
+	} else if (sig < 0)
 		code = fail("signals", std::strerror(errno));
 	else if (sig == kDrainRequested)
 		vaccel_info("agent: drained on request, shutting down");
