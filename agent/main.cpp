@@ -109,6 +109,19 @@ std::string plugin_failures()
 	return out;
 }
 
+// Loads the plugins that libvaccel's bootstrap left for later, making its
+// run directory first (vaccel/ext.h); empty, or why the agent cannot serve.
+std::string load_deferred_plugins()
+{
+	const int rc = vaccel_plugin_load_deferred();
+	std::string why = plugin_failures();
+	if (why.empty() && rc != VACCEL_OK)
+		why = "loading them failed (code " + std::to_string(rc) +
+		      ", e.g. no run directory could be made; the log says "
+		      "why)";
+	return why;
+}
+
 // The write end of the pipe that carries SIGINT/SIGTERM to main(). A signal
 // handler can reach nothing else, hence a file-scope variable (the only one
 // in the agent). Why not block the signals and read a signalfd: plugins
@@ -264,8 +277,7 @@ std::thread load_plugins_behind(vaccel::agent::PluginGate &gate,
 				std::string *why)
 {
 	return std::thread([&gate, &server, &service, why] {
-		(void)vaccel_plugin_load_deferred();
-		*why = plugin_failures();
+		*why = load_deferred_plugins();
 		if (why->empty()) {
 			vaccel_info("agent: plugins loaded");
 			server.start_workers();
@@ -284,8 +296,7 @@ std::thread load_plugins_behind(vaccel::agent::PluginGate &gate,
 // (--preload). Empty, or why not.
 std::string load_plugins_now()
 {
-	(void)vaccel_plugin_load_deferred();
-	return plugin_failures();
+	return load_deferred_plugins();
 }
 
 // The group --socket-group names (a name or a number).
@@ -675,9 +686,9 @@ int main(int argc, char **argv)
 	}
 	// A worker serves connections the agent accepted after its plugins
 	// loaded: it loads its own before it takes any.
-	if (worker)
-		(void)vaccel_plugin_load_deferred();
-	if (const std::string why = plugin_failures(); !why.empty())
+	if (const std::string why =
+		worker ? load_deferred_plugins() : plugin_failures();
+	    !why.empty())
 		return fail("plugins", why);
 
 	auto addr = vaccel::transport::parse_address(opts->address);

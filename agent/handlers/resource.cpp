@@ -170,7 +170,8 @@ RpcStatus from_blobs(Context &ctx, rpc::resource::RegisterRequest &req,
 					   "RegisterResource", ctx.conn,
 					   &disk));
 	const char *rundir = vaccel_rundir();
-	if (rundir == nullptr)
+	// Empty: not made yet (plugins deferred); never the root's.
+	if (rundir == nullptr || *rundir == '\0')
 		return RpcStatus::vaccel(VACCEL_ESESS,
 					 "runtime not initialized");
 	std::string tmpl = std::string(rundir) + "/agent-res-XXXXXX";
@@ -245,7 +246,8 @@ RpcStatus from_urls(Context &ctx, rpc::resource::RegisterRequest &req,
 					   "RegisterResource", ctx.conn,
 					   &fetching));
 	const char *rundir = vaccel_rundir();
-	if (rundir == nullptr)
+	// Empty: not made yet (plugins deferred); never the root's.
+	if (rundir == nullptr || *rundir == '\0')
 		return RpcStatus::vaccel(VACCEL_ESESS,
 					 "runtime not initialized");
 	std::string dir = std::string(rundir) + "/agent-url-XXXXXX";

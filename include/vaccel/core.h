@@ -39,7 +39,9 @@ int vaccel_cleanup(void);
 bool vaccel_is_initialized(void);
 
 /** Top-level run directory (/run/user/<uid>/vaccel/<random>, or under
- *  $TMPDIR when /run/user is not writable); NULL if not initialized. */
+ *  $TMPDIR when /run/user is not writable); NULL if not initialized; empty
+ *  in a program that deferred its plugins until it loads them
+ *  (vaccel/ext.h). */
 const char *vaccel_rundir(void);
 
 /** The active configuration; NULL if not initialized. Read-only.

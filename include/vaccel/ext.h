@@ -87,12 +87,14 @@ int vaccel_plugin_failure_describe(size_t index,
  *
  * (e.g. linked with -Wl,--export-dynamic-symbol=vaccel_defer_plugin_loading)
  * gets a bootstrap, the automatic one included, that keeps the configured
- * plugin list without loading it; this call loads it. Until then no plugin
- * serves any op. Failures are recorded as at bootstrap
- * (vaccel_plugin_failure_count()).
+ * plugin list without loading it, and leaves vAccel's run directory for
+ * later too; this call makes the directory, then loads the list. Until
+ * then no plugin serves any op, vaccel_rundir() is empty and sessions and
+ * resources cannot be made (VACCEL_EIO). Failures are recorded as at
+ * bootstrap (vaccel_plugin_failure_count()).
  * @return VACCEL_OK (also when nothing was deferred or it was loaded
- *         already), the first failed entry's code, VACCEL_EINVAL when not
- *         initialized.
+ *         already), the first failed entry's code, VACCEL_EIO when the run
+ *         directory cannot be made, VACCEL_EINVAL when not initialized.
  */
 int vaccel_plugin_load_deferred(void);
 

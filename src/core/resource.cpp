@@ -109,8 +109,11 @@ Status make_rundir(vaccel_resource_state &st, vaccel_id_t id)
 {
 	if (!st.rundir.empty())
 		return Status::ok();
-	std::string dir =
-	    runtime().rundir() + "/resource." + std::to_string(id);
+	// Read once: a cleanup meanwhile must not leave a path at the root.
+	const std::string base = runtime().rundir();
+	if (base.empty())
+		return Runtime::no_rundir();
+	std::string dir = base + "/resource." + std::to_string(id);
 	VACCEL_RETURN_IF_ERROR(make_private_dir(dir));
 	st.rundir = dir;
 	return Status::ok();

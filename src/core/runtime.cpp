@@ -79,8 +79,8 @@ Status Runtime::bootstrap(const Config &config)
 		op_calls_[i] = 0;
 		op_ns_[i] = 0;
 	}
-	VACCEL_RETURN_IF_ERROR(rundir_.create());
-	session_dirs_.open();
+	if (!plugin_loading_deferred())
+		VACCEL_RETURN_IF_ERROR(make_rundir());
 	c_config_.plugins = dup_or_null(config_.plugins);
 	c_config_.log_level =
 	    static_cast<vaccel_log_level_t>(config_.log_level);
@@ -91,7 +91,8 @@ Status Runtime::bootstrap(const Config &config)
 	// (sessions, rundir, config).
 	initialized_.store(true, std::memory_order_release);
 	vaccel_debug("vAccel initialized, rundir %s, %s session routing",
-		     rundir_.path().c_str(),
+		     rundir_ready_.load() ? rundir_.path().c_str()
+					  : "(made with the deferred plugins)",
 		     config.upstream_compat ? "upstream" : "per-op");
 #ifdef VACCEL_BUILTIN_PLUGIN
 	// First, so that it leads every session's preference order.
@@ -112,6 +113,14 @@ Status Runtime::bootstrap(const Config &config)
 	return Status::ok();
 }
 
+Status Runtime::make_rundir()
+{
+	VACCEL_RETURN_IF_ERROR(rundir_.create());
+	session_dirs_.open();
+	rundir_ready_.store(true, std::memory_order_release);
+	return Status::ok();
+}
+
 bool Runtime::plugin_loading_deferred() noexcept
 {
 	return &vaccel_defer_plugin_loading != nullptr &&
@@ -123,6 +132,9 @@ Status Runtime::load_deferred_plugins()
 	std::lock_guard lock(lifecycle_mu_);
 	if (!initialized())
 		return Status(VACCEL_EINVAL, "vAccel is not initialized");
+	// Before any plugin: their init may make sessions.
+	if (!rundir_ready_.load(std::memory_order_acquire))
+		VACCEL_RETURN_IF_ERROR(make_rundir());
 	const std::string list = std::exchange(deferred_plugins_, {});
 	if (list.empty())
 		return Status::ok();
@@ -200,6 +212,7 @@ void Runtime::cleanup_locked(CleanupKind kind)
 	deferred_plugins_.clear();
 	plugins_.unload_all();
 	session_dirs_.close();
+	rundir_ready_.store(false, std::memory_order_release);
 	rundir_.release();
 	free(c_config_.plugins);
 	free(c_config_.log_file);
@@ -210,7 +223,18 @@ void Runtime::cleanup_locked(CleanupKind kind)
 
 std::string Runtime::session_dir(vaccel_id_t id) const
 {
-	return rundir() + "/session." + std::to_string(id);
+	const std::string &base = rundir();
+	if (base.empty())
+		return {};
+	return base + "/session." + std::to_string(id);
+}
+
+Status Runtime::no_rundir()
+{
+	return Status(
+	    VACCEL_EIO,
+	    "no run directory yet: the program deferred its plugins "
+	    "and has not loaded them (vaccel_plugin_load_deferred())");
 }
 
 Status Runtime::prepare_next_session_dir()

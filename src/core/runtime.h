@@ -59,9 +59,15 @@ public:
 		return initialized_.load(std::memory_order_acquire);
 	}
 
+	// The run directory; empty until it is made: at bootstrap, or, for a
+	// program that defers its plugins, by load_deferred_plugins() (it
+	// answers before doing any work: vaccel-agent listens first).
 	[[nodiscard]] const std::string &rundir() const noexcept
 	{
-		return rundir_.path();
+		static const std::string none;
+		return rundir_ready_.load(std::memory_order_acquire)
+			   ? rundir_.path()
+			   : none;
 	}
 	// C view of the active configuration (strings owned by the runtime).
 	[[nodiscard]] const struct vaccel_config *c_config() const noexcept
@@ -92,8 +98,12 @@ public:
 	{
 		return next_session_id_.fetch_add(1);
 	}
-	// The run directory of session @p id.
+	// The run directory of session @p id; empty while there is no run
+	// directory.
 	[[nodiscard]] std::string session_dir(vaccel_id_t id) const;
+	// What making a session or resource fails with while there is no run
+	// directory (rundir() empty).
+	[[nodiscard]] static Status no_rundir();
 	// Makes the next session's directory ahead (session_dir_ahead.h).
 	Status prepare_next_session_dir();
 	// Whether @p path, a new session's directory, was made ahead for it.
@@ -140,7 +150,11 @@ private:
 	Config config_;
 	struct vaccel_config c_config_ {
 	};
+	// Makes rundir_ and opens session_dirs_ on it (lifecycle_mu_ held).
+	Status make_rundir();
 	RunDir rundir_;
+	// Set once rundir_ is made; cleared before it goes.
+	std::atomic<bool> rundir_ready_{false};
 	Logger log_;
 	PluginRegistry plugins_;
 	// The configured list while its loading is deferred; empty once

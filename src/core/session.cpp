@@ -112,6 +112,10 @@ Status session_init(vaccel_session *sess, uint32_t flags)
 
 	std::error_code ec;
 	state->rundir = rt.session_dir(sess->id);
+	if (state->rundir.empty()) {
+		*sess = vaccel_session{};
+		return Runtime::no_rundir();
+	}
 	// The public field is a fixed array, as in upstream's layout.
 	if (state->rundir.size() >= sizeof(sess->rundir)) {
 		*sess = vaccel_session{};
