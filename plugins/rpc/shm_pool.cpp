@@ -266,9 +266,14 @@ std::optional<SlotLease> ShmPool::take_reply_slot(Deadline dl, bool requests)
 		slots_failed_ = true;
 		return std::nullopt;
 	}
-	slot_region_ = std::move(buf).value();
-	free_slots_ = kReplySlots == 32 ? ~0U : (1U << kReplySlots) - 1;
+	use_slot_region(std::move(buf).value());
 	return lease_slot(requests);
+}
+
+void ShmPool::use_slot_region(std::shared_ptr<ShmBuffer> region)
+{
+	slot_region_ = std::move(region);
+	free_slots_ = kReplySlots == 32 ? ~0U : (1U << kReplySlots) - 1;
 }
 
 bool ShmPool::post_map(const rpc::ext::MapRegion &req, int fd, Deadline dl,
@@ -334,9 +339,7 @@ void ShmPool::settle_posted(Deadline dl, bool slots, bool requests)
 			  : bytes.status();
 		std::lock_guard lock(mu_);
 		if (p.slots && st && slots && p.requests == requests) {
-			slot_region_ = std::move(p.slots);
-			free_slots_ =
-			    kReplySlots == 32 ? ~0U : (1U << kReplySlots) - 1;
+			use_slot_region(std::move(p.slots));
 		} else if (p.slots) {
 			// Refused (the agent offers no slots after all), or
 			// made for other slots than the connection uses: the

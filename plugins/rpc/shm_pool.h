@@ -134,6 +134,8 @@ private:
 	Result<std::shared_ptr<ShmBuffer>> sandbox_piece(size_t size);
 	// A sealed memfd of @p size bytes rounded up, mapped here only.
 	Result<std::shared_ptr<ShmBuffer>> new_region(size_t size);
+	// @p region becomes the slot region, all its slots free (mu_ held).
+	void use_slot_region(std::shared_ptr<ShmBuffer> region);
 	// Call with mu_ held.
 	std::optional<SlotLease> lease_slot(bool requests);
 	uint32_t next_region();

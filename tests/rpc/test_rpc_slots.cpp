@@ -115,6 +115,15 @@ protected:
 		return true;
 	}
 
+	// @p n transforms from the first size up, each one right.
+	void transforms(int n, size_t first)
+	{
+		for (int i = 0; i < n; ++i)
+			ASSERT_TRUE(transform(first + static_cast<size_t>(i),
+					      static_cast<uint8_t>(i)))
+			    << "call " << i;
+	}
+
 	// The client trace's exec lines (written at cleanup): how many, and
 	// how many had their reply through a slot.
 	std::pair<int, int> exec_replies()
@@ -306,8 +315,7 @@ TEST_F(ReplySlots, TheSlotRegionAndFirstBlockAreMappedWhenThePluginLoads)
 	for (size_t i = 0; i < n; ++i)
 		ASSERT_EQ(got[i], static_cast<uint8_t>(bytes[i] * 31u + 7u))
 		    << i;
-	for (int i = 0; i < 49; ++i)
-		ASSERT_TRUE(transform(4096 + i, static_cast<uint8_t>(i)));
+	ASSERT_NO_FATAL_FAILURE(transforms(49, 4096));
 	EXPECT_EQ(agent_regions(), 1U + kEarlyBlock)
 	    << "a region mapped beyond those made at load";
 	const auto [execs, slotted] = exec_replies();
@@ -322,8 +330,7 @@ TEST_F(ReplySlots, WithoutAnEarlyConnectionTheFirstCallMapsTheSlots)
 	ASSERT_NO_FATAL_FAILURE(load_client());
 	EXPECT_EQ(agent_regions(), 0U);
 	ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
-	for (int i = 0; i < 50; ++i)
-		ASSERT_TRUE(transform(4096 + i, static_cast<uint8_t>(i)));
+	ASSERT_NO_FATAL_FAILURE(transforms(50, 4096));
 	EXPECT_EQ(agent_regions(), 1U);
 	const auto [execs, slotted] = exec_replies();
 	EXPECT_EQ(execs, 50);
@@ -342,8 +349,7 @@ TEST_F(ReplySlots, AnAgentWithoutSharedMemoryRefusesTheEarlySlotsQuietly)
 	ASSERT_NO_FATAL_FAILURE(load_client());
 	ASSERT_NO_FATAL_FAILURE(restart_runtime_logging_to(log));
 	ASSERT_EQ(vaccel_session_init(&sess_, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
-	for (int i = 0; i < 20; ++i)
-		ASSERT_TRUE(transform(2048 + i, static_cast<uint8_t>(i)));
+	ASSERT_NO_FATAL_FAILURE(transforms(20, 2048));
 	EXPECT_EQ(agent_regions(), 0U);
 	const auto [execs, slotted] = exec_replies();
 	EXPECT_EQ(execs, 20);
