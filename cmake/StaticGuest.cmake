@@ -84,6 +84,7 @@ add_library(vaccel_guest STATIC
   ${PROJECT_SOURCE_DIR}/src/transport/sandbox_memory.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/spin.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/spare_cores.cpp
+  ${PROJECT_SOURCE_DIR}/src/transport/copy_crew.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/trace_file.cpp
   ${PROJECT_SOURCE_DIR}/src/transport/digest_index.cpp
   ${guest_rpc_sources}

@@ -113,6 +113,11 @@ bool Config::default_start_ahead()
 	return std::thread::hardware_concurrency() >= 4;
 }
 
+unsigned Config::default_copy_threads()
+{
+	return std::thread::hardware_concurrency() >= 8 ? 3 : 0;
+}
+
 core::Result<Config> config_from_env()
 {
 	Config cfg;
@@ -176,6 +181,11 @@ core::Result<Config> config_from_env()
 	}
 	cfg.request_slots =
 	    env_number("VACCEL_RPC_REQUEST_SLOTS", 1, 0, 1) != 0;
+	cfg.copy_threads = static_cast<unsigned>(
+	    env_number("VACCEL_RPC_COPY_THREADS", cfg.copy_threads, 0, 16));
+	cfg.copy_min =
+	    env_number("VACCEL_RPC_COPY_MIN", cfg.copy_min,
+		       transport::CopyCrew::kChunk, uint64_t{1} << 40);
 	cfg.poll = std::chrono::microseconds(
 	    env_number("VACCEL_RPC_POLL_US",
 		       static_cast<uint64_t>(cfg.poll.count()), 0, 1000000));

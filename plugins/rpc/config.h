@@ -48,6 +48,14 @@
 //   VACCEL_RPC_SHM_PREWARM         bytes of shared memory (unix-socket
 //       agents) that thread populates (vaccel_shared_memory_prewarm());
 //       default 2 MiB, at most 64 MiB, 0: none.
+//   VACCEL_RPC_COPY_THREADS        helper threads that share the copies
+//       of a program's own buffers into shared memory and back (copies.h),
+//       0..16; default 3 where the machine has 8 CPUs or more, else 0.
+//       They copy only while the host has a core to spare, and are started
+//       by the VACCEL_RPC_START_AHEAD thread or the first shared copy.
+//   VACCEL_RPC_COPY_MIN            the smallest copy they share, in bytes,
+//       at least 65536; default 2 MiB (bench_copy: below it, waking them
+//       cost more than they saved).
 //   VACCEL_RPC_POLL_US             the most a call polls the socket for its
 //       reply before it sleeps, in microseconds; within that, about twice
 //       the usual reply time (transport/spin.h). Default 2000 where the
@@ -86,6 +94,7 @@
 #include "core/status.h"
 #include "endpoints.h"
 #include "placement.h"
+#include "transport/copy_crew.h"
 #include "transport/digest_index.h"
 #include "transport/tls.h"
 #include "transport/transport.h"
@@ -134,6 +143,8 @@ struct Config {
 	bool model_cache = true;
 	// VACCEL_RPC_MODEL_DIGESTS, loaded (null: none).
 	std::shared_ptr<const transport::DigestIndex> model_digests;
+	unsigned copy_threads = default_copy_threads();
+	uint64_t copy_min = transport::CopyCrew::kDefaultMinShared;
 	std::chrono::microseconds poll = default_poll();
 	// VACCEL_POLL_BUSY_HOST: poll even while the host has no core to spare.
 	bool poll_busy_host = false;
@@ -147,6 +158,7 @@ struct Config {
 
 	static std::chrono::microseconds default_poll();
 	static bool default_start_ahead();
+	static unsigned default_copy_threads();
 	// Whether some agent of the list is on a unix socket (where the
 	// shared-memory plane may be used).
 	[[nodiscard]] bool any_local() const noexcept;

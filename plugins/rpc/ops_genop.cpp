@@ -150,6 +150,7 @@ public:
 			return run_socket(*remote);
 		if (staged == 0)
 			return run_shm(*remote, nullptr);
+		plugin().copies.heads_up(staged);
 		auto lease = client.lease_shm(remote->generation, staged);
 		if (lease)
 			return run_shm(*remote, &lease.value());
@@ -414,7 +415,8 @@ private:
 			}
 			const size_t at = off;
 			if (v.buf != nullptr)
-				std::memcpy(lease->data() + at, v.buf, v.size);
+				plugin().copies.copy(lease->data() + at, v.buf,
+						     v.size);
 			else
 				std::memset(lease->data() + at, 0, v.size);
 			a->set_region(lease->region());
@@ -443,8 +445,9 @@ private:
 			    where[i] == kInPlace)
 				continue;
 			if (where[i] != kInline) {
-				std::memcpy(dst, lease->data() + where[i],
-					    writes_[i].size);
+				plugin().copies.copy(dst,
+						     lease->data() + where[i],
+						     writes_[i].size);
 				continue;
 			}
 			const std::string &bytes =

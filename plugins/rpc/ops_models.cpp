@@ -589,6 +589,8 @@ bool torch_run_shm(vaccel_session *sess, vaccel_resource *model,
 	auto &client = plugin().client;
 	if (!any_big || total < client.config().shm_threshold)
 		return false;
+	// Inputs to copy: the helpers wake while the region is found.
+	plugin().copies.heads_up(region);
 	auto t = model_target(sess, model);
 	if (!t)
 		return false;
@@ -648,8 +650,8 @@ bool torch_run_shm(vaccel_session *sess, vaccel_resource *model,
 				d.region = ids[static_cast<size_t>(i)];
 				d.offset = p.offset;
 			} else {
-				std::memcpy(lease->data() + off, in[i]->data,
-					    in[i]->size);
+				plugin().copies.copy(lease->data() + off,
+						     in[i]->data, in[i]->size);
 				d.region = lease->region();
 				d.offset = lease->offset() + off;
 				off += slot(in[i]->size);

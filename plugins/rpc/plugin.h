@@ -5,6 +5,7 @@
 #pragma once
 
 #include "client.h"
+#include "copies.h"
 #include "failover.h"
 #include "resources.h"
 #include "sessions.h"
@@ -23,10 +24,12 @@ namespace vaccel::rpc_plugin
 
 struct RpcPlugin {
 	RpcPlugin(Config cfg, std::shared_ptr<const SandboxDevice> device)
-	    : client(std::move(cfg), std::move(device)), resources(client),
+	    : copies(cfg.copy_threads, cfg.copy_min),
+	      client(std::move(cfg), std::move(device)), resources(client),
 	      sessions(client, resources)
 	{
 	}
+	Copies copies;
 	Client client;
 	Resources resources;
 	Sessions sessions;

@@ -257,10 +257,11 @@ void start_ahead(RpcPlugin &p, bool enabled, uint64_t prewarm)
 	if (!enabled || !transport::cores_to_spare())
 		return;
 	try {
-		p.ahead = std::jthread([prewarm] {
+		p.ahead = std::jthread([&p, prewarm] {
 			(void)vaccel_session_prepare_rundir();
 			if (prewarm > 0)
 				(void)vaccel_shared_memory_prewarm(prewarm);
+			p.copies.start();
 		});
 	} catch (const std::system_error &e) {
 		vaccel_debug("[rpc] no start-up thread: %s", e.what());

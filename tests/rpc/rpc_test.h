@@ -246,7 +246,8 @@ private:
 // Reply slots (transport/reply_slot.h) take one region per connection on
 // the agent, which the region counts below would see. They are off here
 // unless VACCEL_TEST_REPLY_SLOTS=1, which also makes every call poll so
-// that they are used, a busy machine or not (VACCEL_POLL_BUSY_HOST):
+// that they are used, a busy machine or not (VACCEL_POLL_BUSY_HOST), and
+// has helper threads share large copies (VACCEL_RPC_COPY_THREADS):
 // scripts/test.sh runs this suite both ways.
 inline bool reply_slots_on()
 {
@@ -286,6 +287,9 @@ inline void restart_runtime(const std::string &plugins,
 	if (reply_slots_on()) { // unless a test set them
 		::setenv("VACCEL_RPC_POLL_US", "2000", 0);
 		::setenv("VACCEL_POLL_BUSY_HOST", "1", 0);
+		// Large copies of own buffers shared with helpers too.
+		::setenv("VACCEL_RPC_COPY_THREADS", "2", 0);
+		::setenv("VACCEL_RPC_COPY_MIN", "65536", 0);
 	}
 	if (max_frame != nullptr)
 		::setenv("VACCEL_RPC_MAX_FRAME", max_frame, 1);

@@ -375,6 +375,90 @@ TEST_F(LargeData, TorchInputsThroughTheSocket)
 	EXPECT_EQ(st->regions(), 0U);
 }
 
+int threads_named(const std::string &name)
+{
+	int n = 0;
+	for (const auto &e :
+	     std::filesystem::directory_iterator("/proc/self/task")) {
+		std::ifstream f(e.path() / "comm");
+		std::string comm;
+		std::getline(f, comm);
+		n += comm == name;
+	}
+	return n;
+}
+
+// Own buffers copied with helper threads (VACCEL_RPC_COPY_THREADS,
+// plugins/rpc/copies.h): genop arguments there and back (and, below, torch
+// inputs) arrive byte for byte, and the helpers run. A forked child that copies
+// gets helpers of its own; one that never copies ends without waiting for
+// its parent's, which do not exist in it.
+TEST_F(LargeData, CopyHelpersMoveOwnBuffersExactly)
+{
+#ifdef __SANITIZE_THREAD__
+	GTEST_SKIP() << "fork of a process that has run threads: not "
+			"supported under ThreadSanitizer";
+#endif
+	::setenv("VACCEL_RPC_COPY_THREADS", "2", 1);
+	::setenv("VACCEL_POLL_BUSY_HOST", "1", 1); // share on a busy host
+	ASSERT_NO_FATAL_FAILURE(start());
+	for (uint32_t i = 0; i < 3; ++i) {
+		auto in = random_bytes(8 * kMiB + 5 + i, 40 + i);
+		std::vector<uint8_t> out;
+		ASSERT_EQ(transform(in, out), VACCEL_OK);
+		EXPECT_TRUE(transformed(in, out)) << "round " << i;
+	}
+	EXPECT_EQ(threads_named("vaccel-copy"), 2);
+	const auto child_status = [](bool copy) {
+		const pid_t child = ::fork();
+		if (child == 0) {
+			vaccel_session s{};
+			bool ok = vaccel_session_init(
+				      &s, VACCEL_PLUGIN_REMOTE) == VACCEL_OK;
+			if (ok && copy) {
+				auto in = random_bytes(4 * kMiB + 1, 50);
+				std::vector<uint8_t> out(in.size());
+				vaccel_arg r{in.data(), in.size(),
+					     VACCEL_ARG_RAW, 0, false};
+				vaccel_arg w{out.data(), out.size(),
+					     VACCEL_ARG_RAW, 0, false};
+				ok = vaccel_exec(&s, TEST_BULK_LIB,
+						 "bulk_transform", &r, 1, &w,
+						 1) == VACCEL_OK &&
+				     transformed(in, out) &&
+				     threads_named("vaccel-copy") == 2;
+			}
+			ok = vaccel_session_release(&s) == VACCEL_OK && ok;
+			ok = vaccel_cleanup() == VACCEL_OK && ok;
+			::_exit(ok ? 0 : 1);
+		}
+		int status = -1;
+		if (child > 0 && ::waitpid(child, &status, 0) != child)
+			status = -1;
+		return status;
+	};
+	for (bool copy : {true, false}) {
+		const int status = child_status(copy);
+		ASSERT_TRUE(WIFEXITED(status)) << "copy " << copy;
+		EXPECT_EQ(WEXITSTATUS(status), 0) << "copy " << copy;
+	}
+	::unsetenv("VACCEL_RPC_COPY_THREADS");
+	::unsetenv("VACCEL_POLL_BUSY_HOST");
+}
+
+TEST_F(LargeData, CopyHelpersMoveTorchInputsExactly)
+{
+	::setenv("VACCEL_RPC_COPY_THREADS", "2", 1);
+	::setenv("VACCEL_RPC_COPY_MIN", "262144", 1); // the inputs: 0.5-1 MB
+	::setenv("VACCEL_POLL_BUSY_HOST", "1", 1);
+	ASSERT_NO_FATAL_FAILURE(start({}, {}, true, TEST_NOOP_PLUGIN));
+	ASSERT_NO_FATAL_FAILURE(torch_roundtrip(&sess_, dir_.path()));
+	EXPECT_EQ(threads_named("vaccel-copy"), 2);
+	::unsetenv("VACCEL_RPC_COPY_THREADS");
+	::unsetenv("VACCEL_RPC_COPY_MIN");
+	::unsetenv("VACCEL_POLL_BUSY_HOST");
+}
+
 // The agent's budget for large calls is enforced: a call above it is
 // refused (and logged), the connection and the agent carry on.
 TEST_F(LargeData, BudgetRefusesWhatDoesNotFit)
