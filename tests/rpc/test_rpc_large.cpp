@@ -5,6 +5,7 @@
 // budget, and raw peers that break the streaming and shared-memory rules.
 // The agent runs tests/rpc/fixtures/bulk.c through the exec plugin, which
 // reads or writes every byte.
+#include "../thread_names.h"
 #include "rpc_test.h"
 
 #include "rpc/torch.pb.h"
@@ -375,19 +376,6 @@ TEST_F(LargeData, TorchInputsThroughTheSocket)
 	EXPECT_EQ(st->regions(), 0U);
 }
 
-int threads_named(const std::string &name)
-{
-	int n = 0;
-	for (const auto &e :
-	     std::filesystem::directory_iterator("/proc/self/task")) {
-		std::ifstream f(e.path() / "comm");
-		std::string comm;
-		std::getline(f, comm);
-		n += comm == name;
-	}
-	return n;
-}
-
 // Own buffers copied with helper threads (VACCEL_RPC_COPY_THREADS,
 // plugins/rpc/copies.h): genop arguments there and back (and, below, torch
 // inputs) arrive byte for byte, and the helpers run. A forked child that copies
@@ -408,7 +396,7 @@ TEST_F(LargeData, CopyHelpersMoveOwnBuffersExactly)
 		ASSERT_EQ(transform(in, out), VACCEL_OK);
 		EXPECT_TRUE(transformed(in, out)) << "round " << i;
 	}
-	EXPECT_EQ(threads_named("vaccel-copy"), 2);
+	EXPECT_EQ(wait_threads_named("vaccel-copy", 2), 2);
 	const auto child_status = [](bool copy) {
 		const pid_t child = ::fork();
 		if (child == 0) {
@@ -426,7 +414,7 @@ TEST_F(LargeData, CopyHelpersMoveOwnBuffersExactly)
 						 "bulk_transform", &r, 1, &w,
 						 1) == VACCEL_OK &&
 				     transformed(in, out) &&
-				     threads_named("vaccel-copy") == 2;
+				     wait_threads_named("vaccel-copy", 2) == 2;
 			}
 			ok = vaccel_session_release(&s) == VACCEL_OK && ok;
 			ok = vaccel_cleanup() == VACCEL_OK && ok;
@@ -453,7 +441,7 @@ TEST_F(LargeData, CopyHelpersMoveTorchInputsExactly)
 	::setenv("VACCEL_POLL_BUSY_HOST", "1", 1);
 	ASSERT_NO_FATAL_FAILURE(start({}, {}, true, TEST_NOOP_PLUGIN));
 	ASSERT_NO_FATAL_FAILURE(torch_roundtrip(&sess_, dir_.path()));
-	EXPECT_EQ(threads_named("vaccel-copy"), 2);
+	EXPECT_EQ(wait_threads_named("vaccel-copy", 2), 2);
 	::unsetenv("VACCEL_RPC_COPY_THREADS");
 	::unsetenv("VACCEL_RPC_COPY_MIN");
 	::unsetenv("VACCEL_POLL_BUSY_HOST");

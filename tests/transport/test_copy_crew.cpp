@@ -4,6 +4,8 @@
 // each get their own bytes (ThreadSanitizer runs this too).
 #include "transport/copy_crew.h"
 
+#include "../thread_names.h"
+
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -158,26 +160,10 @@ TEST(CopyCrew, AForkedChildLetsItsParentsHelpersGo)
 	check_copy(crew, size_t{3} << 20, 10);
 }
 
-int threads_named(const std::string &name)
-{
-	int n = 0;
-	for (const auto &e :
-	     std::filesystem::directory_iterator("/proc/self/task")) {
-		std::ifstream f(e.path() / "comm");
-		std::string comm;
-		std::getline(f, comm);
-		n += comm == name;
-	}
-	return n;
-}
-
 TEST(CopyCrew, HelpersAreNamed)
 {
 	CopyCrew crew(2);
-	// Each helper names itself as it starts.
-	for (int i = 0; threads_named("vaccel-copy") < 2 && i < 200; ++i)
-		std::this_thread::sleep_for(std::chrono::milliseconds(10));
-	EXPECT_EQ(threads_named("vaccel-copy"), 2);
+	EXPECT_EQ(wait_threads_named("vaccel-copy", 2), 2);
 }
 
 } // namespace
