@@ -49,7 +49,8 @@
 //       agents) that thread populates (vaccel_shared_memory_prewarm());
 //       default 2 MiB, at most 64 MiB, 0: none.
 //   VACCEL_RPC_COPY_THREADS        helper threads that share the copies
-//       of a program's own buffers into shared memory and back (copies.h),
+//       of a program's own buffers into shared memory, and of results into
+//       the program's buffers (copies.h),
 //       0..16; default 3 where the machine has 8 CPUs or more, else 0.
 //       They copy only while the host has a core to spare, and are started
 //       by the VACCEL_RPC_START_AHEAD thread or the first shared copy.

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Copies of a program's own buffers into shared memory and back, shared
-// with a few helper threads (transport/copy_crew.h) where the host has cores
-// to spare: an input in the program's buffer reaches the agent sooner.
+// Copies of a program's own buffers into shared memory, and of results
+// into the program's buffers, shared with a few helper threads
+// (transport/copy_crew.h) where the host has cores to spare: an input in the
+// program's buffer reaches the agent sooner, a large result the program
+// sooner.
 //
 // The helpers belong to the process that started them. A forked child that
 // copies gets helpers of its own; the parent's, which do not exist in the

@@ -335,8 +335,9 @@ private:
 			const size_t n =
 			    std::min(args[i].size(), writes_[i].size);
 			if (n > 0 && writes_[i].buf != nullptr)
-				std::memcpy(const_cast<void *>(writes_[i].buf),
-					    args[i].data(), n);
+				plugin().copies.copy(
+				    const_cast<void *>(writes_[i].buf),
+				    args[i].data(), n);
 		}
 		return Status::ok();
 	}

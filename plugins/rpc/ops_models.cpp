@@ -191,7 +191,8 @@ Status make_outputs(size_t available, Get get, Tensor **out, int nr_out,
 		int rc = alloc(&out[i], static_cast<int>(dims.size()),
 			       dims.data(), type, data.size());
 		if (rc == VACCEL_OK && !data.empty())
-			std::memcpy(out[i]->data, data.data(), data.size());
+			plugin().copies.copy(out[i]->data, data.data(),
+					     data.size());
 		if (rc != VACCEL_OK) {
 			for (int j = 0; j < i; ++j) {
 				if (out[j] != nullptr)
