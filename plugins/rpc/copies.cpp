@@ -39,7 +39,12 @@ transport::CopyCrew *Copies::crew(size_t n) noexcept
 
 transport::CopyCrew *Copies::crew_of_this_process() noexcept
 {
-	std::lock_guard lock(mu_);
+	// Not a wait: a child forked while another thread held the lock
+	// (making the crew) would wait forever. Whoever misses it copies
+	// alone this time.
+	std::unique_lock lock(mu_, std::try_to_lock);
+	if (!lock.owns_lock())
+		return nullptr;
 	const uint64_t here = fork_epoch() + 1;
 	if (made_in_.load() == here)
 		return current_.load();

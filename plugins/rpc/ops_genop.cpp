@@ -150,7 +150,7 @@ public:
 			return run_socket(*remote);
 		if (staged == 0)
 			return run_shm(*remote, nullptr);
-		plugin().copies.heads_up(staged);
+		plugin().copies.heads_up(largest_staged());
 		auto lease = client.lease_shm(remote->generation, staged);
 		if (lease)
 			return run_shm(*remote, &lease.value());
@@ -212,6 +212,17 @@ private:
 			for (const auto &v : *list)
 				if (v.region == 0 && v.size > kInlineMax)
 					n += align(v.size);
+		return n;
+	}
+
+	// The largest arg copied into the region (or back out of it).
+	[[nodiscard]] size_t largest_staged() const
+	{
+		size_t n = 0;
+		for (const auto *list : {&reads_, &writes_})
+			for (const auto &v : *list)
+				if (v.region == 0 && v.size > kInlineMax)
+					n = std::max(n, v.size);
 		return n;
 	}
 

@@ -565,7 +565,7 @@ bool torch_run_shm(vaccel_session *sess, vaccel_resource *model,
 	// Small tensors stay inline; big ones take 64-byte aligned slots.
 	constexpr size_t kInlineMax = 4096;
 	const auto slot = [](size_t n) { return (n + 63) & ~size_t{63}; };
-	size_t region = 0;
+	size_t region = 0, largest_copy = 0;
 	uint64_t total = 0;
 	bool any_big = false;
 	// Where each big input already lies in shared memory (block 0: it
@@ -584,14 +584,16 @@ bool torch_run_shm(vaccel_session *sess, vaccel_resource *model,
 		if (vaccel_shared_memory_find(in[i]->data, in[i]->size, &p) !=
 		    VACCEL_OK)
 			p.block = 0;
-		if (p.block == 0)
+		if (p.block == 0) {
 			region += slot(in[i]->size);
+			largest_copy = std::max(largest_copy, in[i]->size);
+		}
 	}
 	auto &client = plugin().client;
 	if (!any_big || total < client.config().shm_threshold)
 		return false;
 	// Inputs to copy: the helpers wake while the region is found.
-	plugin().copies.heads_up(region);
+	plugin().copies.heads_up(largest_copy);
 	auto t = model_target(sess, model);
 	if (!t)
 		return false;

@@ -74,9 +74,12 @@ void CopyCrew::stop_all() noexcept
 
 void CopyCrew::abandon() noexcept
 {
+	// The handles name the parent's threads, and after fork() glibc
+	// reuses their records for the child's own threads: a join or a
+	// detach could reach one of those. So they are let go, never
+	// destroyed (a few bytes per helper, once per forked child).
 	for (auto &h : helpers_)
-		if (h && h->thread.joinable())
-			h->thread.detach();
+		(void)h.release();
 	helpers_.clear();
 }
 
@@ -107,6 +110,7 @@ bool CopyCrew::take_chunk(bool by_helper) noexcept
 			std::memory_order_acq_rel, std::memory_order_acquire))
 			break;
 	}
+	claims_.fetch_add(1, std::memory_order_relaxed);
 	// Chunk `next` of this generation is ours: until it is counted
 	// done, the job cannot end and its fields hold still.
 	const size_t chunk = chunk_.load(std::memory_order_relaxed);
@@ -134,7 +138,17 @@ void CopyCrew::helper_loop(size_t index)
 		if (stop_.load(std::memory_order_acquire))
 			return;
 		auto until = std::chrono::steady_clock::now() + kLinger;
+		uint32_t seen = gen_of(state_.load(std::memory_order_relaxed));
 		while (!stop_.load(std::memory_order_relaxed)) {
+			// A copy came while this one lingered: the next helper
+			// may have gone to sleep, and only this one hears the
+			// caller's bell.
+			const uint32_t gen =
+			    gen_of(state_.load(std::memory_order_relaxed));
+			if (gen != seen) {
+				seen = gen;
+				ring(index + 1);
+			}
 			if (take_chunk(true)) {
 				until =
 				    std::chrono::steady_clock::now() + kLinger;

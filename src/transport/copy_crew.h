@@ -47,7 +47,7 @@ public:
 
 	// Lets the helpers go without joining them: for a forked child,
 	// where they do not exist (a join would wait forever). The crew
-	// then copies alone.
+	// then copies alone. Their handles are leaked, not destroyed.
 	void abandon() noexcept;
 
 	// Wakes the helpers ahead of a copy about to come, so that they are
@@ -66,6 +66,12 @@ public:
 	[[nodiscard]] uint64_t helped_chunks() const noexcept
 	{
 		return helped_.load(std::memory_order_relaxed);
+	}
+	// Chunks claimed by anyone since the start: each chunk of each
+	// shared copy exactly once (tests).
+	[[nodiscard]] uint64_t claimed_chunks() const noexcept
+	{
+		return claims_.load(std::memory_order_relaxed);
 	}
 
 private:
@@ -93,7 +99,7 @@ private:
 	std::atomic<uint32_t> done_{0}; // chunks of the job copied
 	std::atomic<bool> busy_{false}; // a job is being shared
 	std::atomic<bool> stop_{false};
-	std::atomic<uint64_t> helped_{0};
+	std::atomic<uint64_t> helped_{0}, claims_{0};
 	std::vector<std::unique_ptr<Helper>> helpers_;
 };
 

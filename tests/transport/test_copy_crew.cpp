@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -90,6 +91,24 @@ TEST(CopyCrew, HelpersTakeChunksOfALargeCopy)
 	EXPECT_GT(crew.helped_chunks(), 0u);
 }
 
+// Back-to-back copies keep the helpers awake, racing the caller for every
+// chunk: each is claimed exactly once (a lost claim race would copy one
+// twice, which the bytes alone would not show).
+TEST(CopyCrew, EveryChunkIsClaimedOnce)
+{
+	CopyCrew crew(3, CopyCrew::kChunk * 2);
+	const size_t n = CopyCrew::kChunk * 40 + 7;
+	const auto src = noise(n, 21);
+	std::vector<uint8_t> dst(n);
+	constexpr int kCopies = 200;
+	for (int i = 0; i < kCopies; ++i) {
+		crew.heads_up();
+		crew.copy(dst.data(), src.data(), n);
+	}
+	EXPECT_EQ(std::memcmp(dst.data(), src.data(), n), 0);
+	EXPECT_EQ(crew.claimed_chunks(), uint64_t{kCopies} * 41);
+}
+
 TEST(CopyCrew, ConcurrentCallersEachGetTheirOwnBytes)
 {
 	CopyCrew crew(2, CopyCrew::kChunk * 2);
@@ -140,8 +159,21 @@ TEST(CopyCrew, AForkedChildLetsItsParentsHelpersGo)
 	ASSERT_GE(child, 0);
 	if (child == 0) {
 		// The helpers are not in this process: joining them would
-		// never return, and copies are the child's own.
+		// never return, and copies are the child's own. Threads the
+		// child started first reuse the parent's thread records:
+		// letting the helpers go must leave them alone.
+		std::atomic<bool> go{false};
+		std::vector<std::thread> own;
+		for (int i = 0; i < 4; ++i)
+			own.emplace_back([&go] {
+				while (!go.load())
+					std::this_thread::sleep_for(
+					    std::chrono::milliseconds(1));
+			});
 		crew.abandon();
+		go = true;
+		for (auto &t : own)
+			t.join(); // std::terminate if one was detached
 		const bool alone = crew.helpers() == 0;
 		const uint64_t before = crew.helped_chunks();
 		const size_t n = size_t{2} << 20;
