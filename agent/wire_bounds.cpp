@@ -13,10 +13,23 @@ namespace
 struct Cursor {
 	const uint8_t *p, *end;
 
-	bool varint(uint64_t *v)
+	// A tag as protobuf and transport/wire.h read it: a varint of at
+	// most 5 bytes, cut to 32 bits. Read any other way, a tag with
+	// high bits set would name another field here than in the parser.
+	bool tag(uint32_t *t)
+	{
+		uint64_t wide = 0;
+		if (!varint(&wide, 5))
+			return false;
+		*t = static_cast<uint32_t>(wide);
+		return (*t >> 3) != 0;
+	}
+	bool varint(uint64_t *v, int max_bytes = 10)
 	{
 		*v = 0;
-		for (int shift = 0; shift < 64 && p < end; shift += 7) {
+		for (int shift = 0;
+		     shift < 7 * max_bytes && shift < 64 && p < end;
+		     shift += 7) {
 			const uint8_t b = *p++;
 			*v |= static_cast<uint64_t>(b & 0x7f) << shift;
 			if ((b & 0x80) == 0)
@@ -69,10 +82,14 @@ RpcStatus scan(std::span<const uint8_t> msg,
 	std::array<size_t, 8> counts{};
 	Cursor c{msg.data(), msg.data() + msg.size()};
 	while (c.p < c.end) {
-		uint64_t tag = 0;
+		uint32_t tag = 0;
 		std::span<const uint8_t> body;
-		if (!c.varint(&tag) || !c.skip(tag & 7, &body))
-			return RpcStatus::ok(); // the parser says why
+		// What cannot be walked here is not let through for the
+		// parser to judge: it might read it otherwise.
+		if (!c.tag(&tag) || !c.skip(tag & 7, &body))
+			return RpcStatus::malformed(
+			    "malformed %.*s message",
+			    static_cast<int>(type.size()), type.data());
 		for (size_t i = 0; i < bounds.size() && i < counts.size();
 		     ++i) {
 			const RepeatedBound &b = bounds[i];

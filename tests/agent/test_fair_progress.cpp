@@ -448,6 +448,36 @@ TEST_F(FairTest, EmptyRepeatedArgsAreRefusedBeforeParsing)
 	svc_->close_connection(1);
 }
 
+// A tag written in 5 bytes with high bits the parsers drop (protobuf and
+// transport/wire.h read a tag as 32 bits) names the same field: it is
+// counted all the same, and a message the bounds check cannot walk is
+// refused rather than left to a parser that might read it otherwise.
+TEST_F(FairTest, LongTagEncodingsAreCountedToo)
+{
+	// Field 2 (read_args), length-delimited, empty: 0x12 as 5 bytes
+	// with bits above 32 set.
+	const std::string one = "\x92\x80\x80\x80\x10\x00"s;
+	std::string payload;
+	for (size_t i = 0; i <= limits_.max_args; ++i)
+		payload += one;
+	const auto check = [&](const std::string &b) {
+		return vaccel::agent::check_repeated(
+		    std::span(reinterpret_cast<const uint8_t *>(b.data()),
+			      b.size()),
+		    vaccel::agent::bounds::genop, limits_, "genop");
+	};
+	const auto st = check(payload);
+	EXPECT_FALSE(st.is_ok());
+	EXPECT_NE(st.message().find("repeated field 2"), std::string::npos)
+	    << st.message();
+	// One element too few passes.
+	payload.resize(payload.size() - one.size());
+	EXPECT_TRUE(check(payload).is_ok());
+	// A tag longer than 5 bytes, or field 0, cannot be walked.
+	EXPECT_FALSE(check("\x92\x80\x80\x80\x80\x10\x00"s).is_ok());
+	EXPECT_FALSE(check("\x02\x00"s).is_ok());
+}
+
 // The agent as its own process, for measuring its memory.
 class AgentProcess
 {

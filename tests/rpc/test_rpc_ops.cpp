@@ -806,12 +806,19 @@ TEST(RpcSessionDirs, AgentPreparesTheNextSessionsDirectory)
 	Agent agent(dir.path(), "dirs");
 	ASSERT_TRUE(agent.start(TEST_NOOP_PLUGIN, {}, {"TMPDIR=" + tmp}))
 	    << agent.log();
-	// The agent's run directory: the one directory in its base.
+	// The agent's run directory: the one directory in its base, made
+	// with its plugins, which it loads after it listens.
 	const std::string base = tmp + "/vaccel-" + std::to_string(::geteuid());
 	std::string rundir;
-	for (const auto &e : fs::directory_iterator(base))
-		if (e.is_directory())
-			rundir = e.path().string();
+	const auto until = std::chrono::steady_clock::now() + 15s;
+	while (rundir.empty() && std::chrono::steady_clock::now() < until) {
+		std::error_code ec;
+		for (const auto &e : fs::directory_iterator(base, ec))
+			if (e.is_directory())
+				rundir = e.path().string();
+		if (rundir.empty())
+			std::this_thread::sleep_for(2ms);
+	}
 	ASSERT_FALSE(rundir.empty()) << base;
 	ASSERT_NO_FATAL_FAILURE(
 	    restart_runtime(TEST_RPC_PLUGIN, agent.address()));
