@@ -184,6 +184,8 @@ RpcStatus genop(Context &ctx, rpc::genop::Request &req,
 	// Write args arrive as sizes (our plugin) or as buffers (upstream
 	// clients); either way the op gets zeroed or initialized bytes the
 	// agent owns, and they all must fit in the reply.
+	// Nothing is allocated for a session this connection does not own.
+	AGENT_RETURN_IF_ERROR(known_session(ctx, req.session_id()));
 	std::vector<std::string> storage(nr_write);
 	std::vector<vaccel_arg> write(nr_write);
 	size_t total = 0;
@@ -216,6 +218,12 @@ RpcStatus genop(Context &ctx, rpc::genop::Request &req,
 		out->set_buf(std::move(storage[i]));
 	}
 	return RpcStatus::ok();
+}
+
+RpcStatus known_session(Context &ctx, int64_t session_id)
+{
+	std::shared_ptr<AgentSession> sess;
+	return ctx.objects.session(ctx.conn, session_id, &sess);
 }
 
 RpcStatus run_genop(Context &ctx, int64_t session_id,

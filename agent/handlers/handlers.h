@@ -43,6 +43,9 @@ RpcStatus sync_resource(Context &, rpc::resource::SyncRequest &,
 
 // genop.cpp
 RpcStatus genop(Context &, rpc::genop::Request &, rpc::genop::Response &);
+// OK when session @p session_id is this connection's: checked before a
+// genop allocates its write args.
+RpcStatus known_session(Context &ctx, int64_t session_id);
 // Runs vaccel_genop() on session @p session_id with args the caller built
 // (pointing at request bytes or mapped shared memory). Checks counts and,
 // for EXEC_WITH_RESOURCE, that the resource belongs to this connection.

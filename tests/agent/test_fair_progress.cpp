@@ -478,6 +478,36 @@ TEST_F(FairTest, LongTagEncodingsAreCountedToo)
 	EXPECT_FALSE(check("\x02\x00"s).is_ok());
 }
 
+// A chunked genop (whose reply may be as large as a message) announcing a
+// 512 MiB write arg on a session the connection does not have is refused
+// before anything is allocated for it.
+TEST_F(FairTest, WriteArgsOfAnUnknownSessionAllocateNothing)
+{
+	svc_ = std::make_unique<Service>(limits_, policy_);
+	svc_->open_connection(1);
+	rpc::genop::Request req;
+	req.set_session_id(424242);
+	auto *w = req.add_write_args();
+	w->set_arg_type(rpc::genop::ArgType(0));
+	w->set_size(512u << 20);
+	const std::string bytes = req.SerializeAsString();
+	vaccel::agent::CallInfo info;
+	info.reply_limit = uint64_t{1} << 30;
+	rusage before{}, after{};
+	::getrusage(RUSAGE_SELF, &before);
+	auto resp = svc_->handle(
+	    1, tr::kServiceSync, "Genop",
+	    std::span(reinterpret_cast<const uint8_t *>(bytes.data()),
+		      bytes.size()),
+	    info);
+	::getrusage(RUSAGE_SELF, &after);
+	EXPECT_EQ(resp.status().code(), static_cast<int>(RpcCode::NotFound))
+	    << resp.status().message();
+	EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 128 * 1024)
+	    << "KiB more at the peak";
+	svc_->close_connection(1);
+}
+
 // The agent as its own process, for measuring its memory.
 class AgentProcess
 {
