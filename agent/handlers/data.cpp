@@ -182,8 +182,7 @@ RpcStatus genop_shm(Context &ctx, rpc::ext::ShmGenopRequest &req,
 	}
 
 	// Inline write args are allocated here and returned in the reply;
-	// region ones are written in place. Nothing is allocated for a
-	// session this connection does not own.
+	// region ones are written in place.
 	bool session_known = false;
 	std::vector<std::string> storage(nr_write);
 	std::vector<vaccel_arg> write(nr_write);
@@ -208,13 +207,10 @@ RpcStatus genop_shm(Context &ctx, rpc::ext::ShmGenopRequest &req,
 			    "fit in a reply",
 			    static_cast<unsigned long long>(ctx.reply_limit()));
 		inline_total += size;
-		if (size > 0 && a.buf().empty() && !session_known) {
-			AGENT_RETURN_IF_ERROR(
-			    known_session(ctx, req.session_id()));
-			session_known = true;
-		}
 		if (a.buf().empty())
-			storage[i].assign(size, '\0');
+			AGENT_RETURN_IF_ERROR(
+			    zeroed_write_arg(ctx, req.session_id(), size,
+					     &session_known, &storage[i]));
 		else
 			storage[i] = a.buf();
 		arg.buf = storage[i].empty() ? nullptr : storage[i].data();

@@ -184,8 +184,7 @@ RpcStatus genop(Context &ctx, rpc::genop::Request &req,
 	// Write args arrive as sizes (our plugin) or as buffers (upstream
 	// clients); either way the op gets zeroed or initialized bytes the
 	// agent owns, and they all must fit in the reply.
-	// Nothing is allocated for a session this connection does not own.
-	AGENT_RETURN_IF_ERROR(known_session(ctx, req.session_id()));
+	bool session_known = false;
 	std::vector<std::string> storage(nr_write);
 	std::vector<vaccel_arg> write(nr_write);
 	size_t total = 0;
@@ -201,7 +200,9 @@ RpcStatus genop(Context &ctx, rpc::genop::Request &req,
 			    static_cast<unsigned long long>(ctx.reply_limit()));
 		total += size;
 		if (a.buf().empty())
-			storage[i].assign(size, '\0');
+			AGENT_RETURN_IF_ERROR(
+			    zeroed_write_arg(ctx, req.session_id(), size,
+					     &session_known, &storage[i]));
 		else
 			storage[i] = std::move(*a.mutable_buf()); // no copy
 		write[i] = make_arg(storage[i], a);
@@ -220,10 +221,17 @@ RpcStatus genop(Context &ctx, rpc::genop::Request &req,
 	return RpcStatus::ok();
 }
 
-RpcStatus known_session(Context &ctx, int64_t session_id)
+RpcStatus zeroed_write_arg(Context &ctx, int64_t session_id, size_t size,
+			   bool *session_known, std::string *out)
 {
-	std::shared_ptr<AgentSession> sess;
-	return ctx.objects.session(ctx.conn, session_id, &sess);
+	if (size > 0 && !*session_known) {
+		std::shared_ptr<AgentSession> sess;
+		AGENT_RETURN_IF_ERROR(
+		    ctx.objects.session(ctx.conn, session_id, &sess));
+		*session_known = true;
+	}
+	out->assign(size, '\0');
+	return RpcStatus::ok();
 }
 
 RpcStatus run_genop(Context &ctx, int64_t session_id,

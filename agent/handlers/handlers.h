@@ -43,9 +43,11 @@ RpcStatus sync_resource(Context &, rpc::resource::SyncRequest &,
 
 // genop.cpp
 RpcStatus genop(Context &, rpc::genop::Request &, rpc::genop::Response &);
-// OK when session @p session_id is this connection's: checked before a
-// genop allocates its write args.
-RpcStatus known_session(Context &ctx, int64_t session_id);
+// Zero-filled room for a write arg of @p size bytes in @p out. Nothing is
+// allocated for a session this connection does not own: it is looked up at
+// the first write arg that needs room (*@p session_known, false at first).
+RpcStatus zeroed_write_arg(Context &ctx, int64_t session_id, size_t size,
+			   bool *session_known, std::string *out);
 // Runs vaccel_genop() on session @p session_id with args the caller built
 // (pointing at request bytes or mapped shared memory). Checks counts and,
 // for EXEC_WITH_RESOURCE, that the resource belongs to this connection.

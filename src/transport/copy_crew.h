@@ -88,10 +88,10 @@ private:
 	bool take_chunk(bool by_helper) noexcept;
 	void ring(size_t index) noexcept;
 
+	const size_t min_shared_;
 	// The job: generation (32 bits), next chunk to claim (16), chunk
 	// count (16). The fields below belong to the generation in it and
 	// hold still while one of its chunks is unclaimed.
-	const size_t min_shared_;
 	std::atomic<uint64_t> state_{0};
 	std::atomic<char *> dst_{nullptr};
 	std::atomic<const char *> src_{nullptr};

@@ -7,6 +7,7 @@
 // bounded in count and time.
 #include "agent_test.h"
 #include "server.h"
+#include "shm.h"
 #include "wire_bounds.h"
 
 #include <signal.h>
@@ -478,7 +479,8 @@ TEST_F(FairTest, LongTagEncodingsAreCountedToo)
 	EXPECT_FALSE(check("\x02\x00"s).is_ok());
 }
 
-// A chunked genop (whose reply may be as large as a message) announcing a
+// A chunked genop (whose reply may be as large as a message), and its
+// shared-memory form, announcing a
 // 512 MiB write arg on a session the connection does not have is refused
 // before anything is allocated for it.
 TEST_F(FairTest, WriteArgsOfAnUnknownSessionAllocateNothing)
@@ -504,6 +506,24 @@ TEST_F(FairTest, WriteArgsOfAnUnknownSessionAllocateNothing)
 	EXPECT_EQ(resp.status().code(), static_cast<int>(RpcCode::NotFound))
 	    << resp.status().message();
 	EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 128 * 1024)
+	    << "KiB more at the peak";
+	// The shared-memory form, its write arg inline.
+	rpc::ext::ShmGenopRequest shm;
+	shm.set_session_id(424242);
+	shm.add_write_args()->set_size(512u << 20);
+	const std::string shm_bytes = shm.SerializeAsString();
+	vaccel::agent::RegionTable regions; // none mapped: the arg is inline
+	info.local = true; // a unix-socket peer, offered shared memory
+	info.regions = &regions;
+	resp = svc_->handle(
+	    1, tr::kServiceData, "GenopShm",
+	    std::span(reinterpret_cast<const uint8_t *>(shm_bytes.data()),
+		      shm_bytes.size()),
+	    info);
+	::getrusage(RUSAGE_SELF, &before);
+	EXPECT_EQ(resp.status().code(), static_cast<int>(RpcCode::NotFound))
+	    << resp.status().message();
+	EXPECT_LT(before.ru_maxrss - after.ru_maxrss, 128 * 1024)
 	    << "KiB more at the peak";
 	svc_->close_connection(1);
 }
